@@ -1,0 +1,253 @@
+"""Corpus files in the documented schema: reading, validation, selection of cases.
+
+Schema (CSV with a header row, or JSONL with one object per line):
+
+- ``id``: unique within the file;
+- ``emotion``: one of the 32 EmpatheticDialogues emotions;
+- ``situation``, ``utterance``: the speaker's situation and opening utterance;
+- ``polarity`` (optional): checked against the emotion's polarity when present;
+- ``response_<responder>`` (optional): a recorded response per responder;
+- ``rating_<responder>`` (optional): a rating of that response, 1/2/3 or bad/okay/good.
+
+Underscores in a responder's column name become hyphens (``response_chatgpt_empathy`` is the
+responder ``chatgpt-empathy``). The release's own column names (``dialog_id``,
+``speaker_uttr``, ``sentiment``) are read as ``id``, ``utterance``, ``polarity``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import random
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .emotions import POLARITY
+from .ratings import Rating
+
+RESPONSE_PREFIX = "response_"
+RATING_PREFIX = "rating_"
+TEXT_COLUMNS = ("situation", "utterance")
+ALIASES = {"dialog_id": "id", "speaker_uttr": "utterance", "sentiment": "polarity"}
+
+
+class CorpusError(Exception):
+    """A corpus that cannot be used; the message names the file and, where it can, the row."""
+
+    def __init__(self, source: str | Path, message: str, *, row: int | None = None) -> None:
+        where = f"{source}" if row is None else f"{source}, row {row}"
+        super().__init__(f"{where}: {message}")
+        self.source = str(source)
+        self.row = row
+
+
+@dataclass(frozen=True)
+class Row:
+    """One corpus row: a speaker's emotional experience, with any recorded responses and ratings."""
+
+    id: str
+    emotion: str
+    situation: str | None = None
+    utterance: str | None = None
+    responses: Mapping[str, str] = field(default_factory=dict)
+    ratings: Mapping[str, Rating] = field(default_factory=dict)
+
+    @property
+    def polarity(self) -> str:
+        return POLARITY[self.emotion]
+
+    @property
+    def case_id(self) -> str:
+        return f"{self.emotion}-{self.id}"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    source: str
+    sha256: str
+    rows: tuple[Row, ...]
+
+    @property
+    def has_text(self) -> bool:
+        return all(row.utterance is not None for row in self.rows)
+
+    @property
+    def responders(self) -> tuple[str, ...]:
+        """Responders whose responses are recorded in every row."""
+        return _common_keys(row.responses for row in self.rows)
+
+    @property
+    def rated(self) -> tuple[str, ...]:
+        """Responders whose ratings are recorded in every row."""
+        return _common_keys(row.ratings for row in self.rows)
+
+    @property
+    def emotions(self) -> tuple[str, ...]:
+        return tuple(sorted({row.emotion for row in self.rows}))
+
+    def select(
+        self, *, emotions: Sequence[str] | None = None, sample: int | None = None, seed: int = 0
+    ) -> list[Row]:
+        """The rows to run, grouped by emotion, each group in corpus order.
+
+        Sampling draws from each emotion's ids with a generator seeded by the seed and the
+        emotion, so every process (xdist workers included) draws the same cases.
+        """
+        by_emotion: dict[str, list[Row]] = {}
+        for row in self.rows:
+            if emotions is None or row.emotion in emotions:
+                by_emotion.setdefault(row.emotion, []).append(row)
+        selected: list[Row] = []
+        for emotion in sorted(by_emotion):
+            rows = by_emotion[emotion]
+            if sample is not None and sample < len(rows):
+                rng = random.Random(f"{seed}:{emotion}")
+                keep = set(rng.sample(sorted(row.id for row in rows), sample))
+                rows = [row for row in rows if row.id in keep]
+            selected.extend(rows)
+        return selected
+
+
+def _common_keys(mappings: Iterable[Mapping[str, object]]) -> tuple[str, ...]:
+    keys: set[str] | None = None
+    for mapping in mappings:
+        keys = set(mapping) if keys is None else keys & set(mapping)
+    return tuple(sorted(keys or ()))
+
+
+def load_file(path: str | Path, *, name: str | None = None, require_text: bool = True) -> Corpus:
+    """Read and validate a CSV or JSONL corpus file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CorpusError(path, f"cannot read the corpus file ({error.strerror or error})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CorpusError(path, f"not UTF-8 text (bad byte at offset {error.start})") from None
+    if path.suffix.lower() == ".jsonl":
+        records = _jsonl_records(path, text)
+    elif path.suffix.lower() == ".csv":
+        records = _csv_records(path, text)
+    else:
+        raise CorpusError(path, "unknown corpus format: name a .csv or .jsonl file")
+    rows = _validate(path, records, require_text=require_text)
+    return Corpus(
+        name=name or path.stem,
+        source=str(path),
+        sha256=hashlib.sha256(data).hexdigest(),
+        rows=rows,
+    )
+
+
+def _csv_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise CorpusError(path, "the file is empty: a header row is needed")
+        columns = [ALIASES.get(c.strip(), c.strip()) for c in header]
+        duplicated = sorted({c for c in columns if columns.count(c) > 1})
+        if duplicated:
+            raise CorpusError(path, f"the header repeats column(s) {', '.join(duplicated)}")
+        for number, values in enumerate(reader, start=1):
+            if not values:
+                continue
+            if len(values) != len(columns):
+                raise CorpusError(
+                    path, f"{len(values)} fields where the header has {len(columns)}", row=number
+                )
+            yield number, dict(zip(columns, values))
+    except csv.Error as error:
+        raise CorpusError(path, f"malformed CSV ({error})", row=reader.line_num) from None
+
+
+def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            raise CorpusError(path, f"not valid JSON ({error})", row=number) from None
+        if not isinstance(record, dict):
+            raise CorpusError(path, "not a JSON object", row=number)
+        values: dict[str, str] = {}
+        for key, value in record.items():
+            column = ALIASES.get(key, key)
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                raise CorpusError(path, f"{key!r} must be a string", row=number)
+            values[column] = str(value)
+        yield number, values
+
+
+def _validate(
+    path: Path, records: Iterable[tuple[int, dict[str, str]]], *, require_text: bool
+) -> tuple[Row, ...]:
+    required = ("id", "emotion", *TEXT_COLUMNS) if require_text else ("id", "emotion")
+    rows: list[Row] = []
+    first_row_of: dict[str, int] = {}
+    for number, record in records:
+        missing = [c for c in required if c not in record]
+        if missing:
+            raise CorpusError(path, f"missing column(s) {', '.join(missing)}", row=number)
+        row = _row(path, number, record)
+        if require_text:
+            for column in TEXT_COLUMNS:
+                if not record[column].strip():
+                    raise CorpusError(path, f"empty {column}", row=number)
+        if row.id in first_row_of:
+            raise CorpusError(
+                path, f"duplicate id {row.id!r} (first in row {first_row_of[row.id]})", row=number
+            )
+        first_row_of[row.id] = number
+        rows.append(row)
+    if not rows:
+        raise CorpusError(path, "the corpus has no rows")
+    return tuple(rows)
+
+
+def _row(path: Path, number: int, record: dict[str, str]) -> Row:
+    row_id = record["id"].strip()
+    if not row_id:
+        raise CorpusError(path, "empty id", row=number)
+    emotion = record["emotion"].strip().lower()
+    if emotion not in POLARITY:
+        raise CorpusError(
+            path, f"unknown emotion {record['emotion']!r} (known: {', '.join(POLARITY)})", row=number
+        )
+    polarity = record.get("polarity", "").strip().lower()
+    if polarity and polarity != POLARITY[emotion]:
+        raise CorpusError(
+            path, f"polarity {polarity!r} contradicts {emotion!r}, which is {POLARITY[emotion]}",
+            row=number,
+        )
+    responses: dict[str, str] = {}
+    ratings: dict[str, Rating] = {}
+    for column, value in record.items():
+        if column.startswith(RESPONSE_PREFIX):
+            if not value.strip():
+                raise CorpusError(path, f"empty {column}", row=number)
+            responses[_responder(column, RESPONSE_PREFIX)] = value
+        elif column.startswith(RATING_PREFIX):
+            try:
+                ratings[_responder(column, RATING_PREFIX)] = Rating.parse(value)
+            except ValueError as error:
+                raise CorpusError(path, f"{column}: {error}", row=number) from None
+    return Row(
+        id=row_id,
+        emotion=emotion,
+        situation=record.get("situation"),
+        utterance=record.get("utterance"),
+        responses=responses,
+        ratings=ratings,
+    )
+
+
+def _responder(column: str, prefix: str) -> str:
+    return column[len(prefix):].replace("_", "-")

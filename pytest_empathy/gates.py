@@ -1,0 +1,106 @@
+"""Gates: thresholds checked on a run's statistics at session finish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .stats import BETTER, WORSE
+from .summary import Group, Summary
+
+BETTER_GATE, NOT_WORSE_GATE, NO_GATE = "better", "not-worse", "off"
+GATE_MODES = (BETTER_GATE, NOT_WORSE_GATE, NO_GATE)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Completeness:
+    expected: int
+    rated: int
+    missing: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return self.rated == self.expected and not self.missing
+
+
+def check_gates(
+    summary: Summary | None,
+    completeness: Completeness,
+    *,
+    mode: str,
+    min_good_gain: float,
+    allow_partial: bool,
+) -> list[GateResult]:
+    """The gates in force and whether each passed; ``summary`` is None when no statistics
+    were computed because the run is incomplete."""
+    gates = [_complete(completeness, allow_partial)]
+    if summary is None or mode == NO_GATE:
+        return gates
+    overall = summary.overall
+    if mode == BETTER_GATE:
+        passed = overall.significant and overall.comparison.direction == BETTER
+        gates.append(GateResult(BETTER_GATE, passed, _overall_detail(overall, summary.alpha)))
+    else:
+        passed = not (overall.significant and overall.comparison.direction == WORSE)
+        gates.append(GateResult(NOT_WORSE_GATE, passed, _overall_detail(overall, summary.alpha)))
+    gates.append(_min_good_gain(overall, min_good_gain))
+    gates.append(_no_emotion_worse(summary))
+    return gates
+
+
+def _complete(completeness: Completeness, allow_partial: bool) -> GateResult:
+    detail = f"{completeness.rated} of {completeness.expected} cases rated"
+    if completeness.rated == 0:
+        return GateResult("complete", False, detail + ": nothing to compare")
+    if completeness.complete:
+        return GateResult("complete", True, detail)
+    if completeness.missing:
+        shown = ", ".join(completeness.missing[:3])
+        more = len(completeness.missing) - 3
+        detail += f"; without a rating: {shown}" + (f" and {more} more" if more > 0 else "")
+    if allow_partial:
+        return GateResult("complete", True, detail + " (partial run allowed: every figure is partial)")
+    return GateResult("complete", False, detail + ": incomplete run, no statistics computed")
+
+
+def _overall_detail(overall: Group, alpha: float) -> str:
+    c = overall.comparison
+    if c.p_value is None:
+        return "no test: a group has no ratings"
+    relation = "significant" if c.p_value < alpha else "not significant"
+    comparative = {"better": "higher", "worse": "lower"}.get(c.direction or "", "equal")
+    return (
+        f"Good rate {_percent(c.good_rate)} vs baseline {_percent(c.baseline_good_rate)}, "
+        f"{comparative}; {relation} ({c.test} p={c.p_value:.3g}, alpha {alpha:g})"
+    )
+
+
+def _min_good_gain(overall: Group, minimum: float) -> GateResult:
+    gain = overall.comparison.good_gain_relative
+    if gain is None:
+        return GateResult("min-good-gain", False, "relative gain undefined: the baseline has no Good rating")
+    relation = ">=" if gain >= minimum else "<"
+    return GateResult(
+        "min-good-gain", gain >= minimum, f"relative Good gain {gain:+.1%} {relation} {minimum:+.1%}"
+    )
+
+
+def _no_emotion_worse(summary: Summary) -> GateResult:
+    worse = [
+        g for g in summary.emotions.values()
+        if g.significant and g.comparison.direction == WORSE
+    ]
+    if not worse:
+        return GateResult("no-emotion-worse", True, "no emotion significantly worse after Holm")
+    listed = ", ".join(f"{g.name} (p_holm={g.p_holm:.3g})" for g in worse)
+    return GateResult("no-emotion-worse", False, f"significantly worse after Holm: {listed}")
+
+
+def _percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.1%}"

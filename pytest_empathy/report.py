@@ -1,0 +1,198 @@
+"""A run's result as JSON and as the lines of the terminal summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .gates import Completeness, GateResult
+from .results import CaseResult
+from .stats import Counts, Interval
+from .summary import Group, Summary
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything the controller knows at session finish."""
+
+    model: str
+    judge: str
+    judge_description: str
+    baseline: str
+    baseline_description: str
+    corpus: str
+    corpus_sha256: str
+    settings: dict[str, Any]
+    completeness: Completeness
+    summary: Summary | None
+    gates: tuple[GateResult, ...]
+    cases: tuple[CaseResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(gate.passed for gate in self.gates)
+
+
+def to_json(run: RunResult) -> dict[str, Any]:
+    summary = run.summary
+    return {
+        "schema": SCHEMA,
+        "version": __version__,
+        "model": run.model,
+        "judge": run.judge,
+        "judge_rates": run.judge_description,
+        "baseline": run.baseline,
+        "baseline_rates": run.baseline_description,
+        "corpus": {
+            "name": run.corpus,
+            "sha256": run.corpus_sha256,
+            "cases": run.completeness.expected,
+            "rated": run.completeness.rated,
+        },
+        "settings": run.settings,
+        "complete": run.completeness.complete,
+        "partial": summary.partial if summary else not run.completeness.complete,
+        "passed": run.passed,
+        "overall": _group(summary.overall, summary) if summary else None,
+        "polarity": {p: _group(g, summary) for p, g in summary.polarity.items()} if summary else None,
+        "emotions": {e: _group(g, summary) for e, g in summary.emotions.items()} if summary else None,
+        "gates": [{"name": g.name, "passed": g.passed, "detail": g.detail} for g in run.gates],
+        "cases": [
+            {
+                "id": case.case_id,
+                "emotion": case.emotion,
+                "rating": case.rating.label,
+                "baseline_rating": case.baseline_rating.label if case.baseline_rating else None,
+            }
+            for case in sorted(run.cases, key=lambda c: c.case_id)
+        ],
+    }
+
+
+def _group(group: Group, summary: Summary) -> dict[str, Any]:
+    c = group.comparison
+    entry = {
+        "n": c.n,
+        "model": _counts(c.model),
+        "baseline": _counts(c.baseline),
+        "test": c.test,
+        "statistic": c.statistic,
+        "dof": c.dof,
+        "p_value": c.p_value,
+        "cramers_v": c.cramers_v,
+        "good_rate": c.good_rate,
+        "baseline_good_rate": c.baseline_good_rate,
+        "good_gain_absolute": c.good_gain_absolute,
+        "good_gain_absolute_ci": _interval(c.good_gain_absolute_ci),
+        "good_gain_relative": c.good_gain_relative,
+        "good_gain_relative_ci": _interval(c.good_gain_relative_ci),
+        "direction": c.direction,
+        "significant": group.significant,
+        "partial": summary.partial,
+    }
+    if group.name in summary.emotions:
+        entry["p_holm"] = group.p_holm
+    return entry
+
+
+def _counts(counts: Counts) -> dict[str, int]:
+    return {"bad": counts.bad, "okay": counts.okay, "good": counts.good}
+
+
+def _interval(interval: Interval | None) -> list[float] | None:
+    return None if interval is None else [interval.low, interval.high]
+
+
+def write_json(run: RunResult, path: Path) -> None:
+    """Write the JSON result atomically: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(to_json(run), out, indent=2)
+            out.write("\n")
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+_HEADER = (
+    f"{'group':<13}{'n':>5}  {'model B/O/G %':>13}  {'base B/O/G %':>13}  "
+    f"{'Good gain [95% CI]':>20}  {'test':>5}  {'p':>8}  {'p Holm':>8}  verdict"
+)
+
+
+def terminal_lines(run: RunResult) -> Iterator[str]:
+    yield (
+        f"model {run.model}, judge {run.judge} ({run.judge_description}), "
+        f"baseline {run.baseline} ({run.baseline_description})"
+    )
+    state = "complete" if run.completeness.complete else "INCOMPLETE"
+    yield (
+        f"corpus {run.corpus}: {run.completeness.rated} of {run.completeness.expected} "
+        f"cases rated, {state}"
+    )
+    summary = run.summary
+    if summary is not None:
+        if summary.partial:
+            yield "PARTIAL: every figure below is computed on the cases rated so far"
+        yield ""
+        yield _HEADER
+        yield _row(summary.overall)
+        for group in summary.polarity.values():
+            if group.comparison.n:
+                yield _row(group)
+        for group in summary.emotions.values():
+            yield _row(group)
+    yield ""
+    for gate in run.gates:
+        yield f"{'PASSED' if gate.passed else 'FAILED'} {gate.name}: {gate.detail}"
+
+
+def _row(group: Group) -> str:
+    c = group.comparison
+    return (
+        f"{group.name:<13}{c.n:>5}  {_shares(c.model):>13}  {_shares(c.baseline):>13}  "
+        f"{_gain(c.good_gain_relative, c.good_gain_relative_ci):>20}  {c.test:>5}  "
+        f"{_p(c.p_value):>8}  {_p(group.p_holm):>8}  {_verdict(group)}"
+    )
+
+
+def _shares(counts: Counts) -> str:
+    if counts.n == 0:
+        return "-"
+    return "/".join(f"{round(100 * x / counts.n)}" for x in counts.as_tuple())
+
+
+def _gain(gain: float | None, interval: Interval | None) -> str:
+    if gain is None:
+        return "n/a"
+    text = f"{gain:+.0%}"
+    if interval is not None:
+        text += f" [{interval.low:+.0%},{interval.high:+.0%}]"
+    return text
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "-"
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
+def _verdict(group: Group) -> str:
+    if group.comparison.p_value is None:
+        return "no test"
+    return group.comparison.direction if group.significant else "n.s."
+
+
+def failure_lines(gates: Sequence[GateResult]) -> list[str]:
+    return [f"empathy gate failed: {g.name}: {g.detail}" for g in gates if not g.passed]

@@ -1,0 +1,219 @@
+"""Command-line options and ini settings, read once and checked at start.
+
+Every option has an ini twin (``--empathy-alpha`` and ``empathy_alpha``); the command line
+wins. A bad value is a usage error that names the option it came from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from .corpora import NAMED
+from .baselines import BASELINES, HUMAN_RATERS
+from .emotions import EMOTIONS
+from .gates import BETTER_GATE, GATE_MODES
+from .release import NAME as RELEASE, TEXT_ENV
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    help: str
+    metavar: str | None = None
+    flag_only: bool = False  # a switch: store_true on the command line, bool in the ini file
+
+    @property
+    def ini(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+OPTIONS = (
+    Option("--empathy-model", "responder to benchmark: a recorded column of the corpus "
+           "(human, chatgpt, chatgpt-empathy in the release); enables the plugin", "NAME"),
+    Option("--empathy-judge", "who rates the responses: 'human' reads the corpus's crowd "
+           "ratings (default when the corpus rates the model)", "NAME"),
+    Option("--empathy-baseline", f"what the model is compared with: {', '.join(BASELINES)} "
+           f"(default {HUMAN_RATERS})", "NAME"),
+    Option("--empathy-corpus", f"a named corpus ({RELEASE}, the default) or a CSV/JSONL file "
+           "in the documented schema", "NAME|PATH"),
+    Option("--empathy-corpus-text", f"the {RELEASE} release file with its text (or "
+           f"${TEXT_ENV}); otherwise downloaded when text is needed", "PATH"),
+    Option("--empathy-emotions", "comma-separated emotions to run (default: all)", "LIST"),
+    Option("--empathy-sample", "run N cases per emotion, drawn with --empathy-seed", "N"),
+    Option("--empathy-seed", "seed of --empathy-sample (default 0)", "N"),
+    Option("--empathy-alpha", "significance level of the tests (default 0.05)", "ALPHA"),
+    Option("--empathy-gate", f"overall gate: {', '.join(GATE_MODES)} (default {BETTER_GATE})",
+           "MODE"),
+    Option("--empathy-min-good-gain", "smallest relative Good-rate gain over the baseline that "
+           "passes, e.g. 0.1 for a 10 percent gain, -0.05 to allow a 5 percent drop (default 0)", "R"),
+    Option("--empathy-allow-partial", "report an incomplete run, every figure labelled partial, "
+           "instead of failing it", flag_only=True),
+    Option("--empathy-report", "write the JSON result to PATH", "PATH"),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("empathy", "pytest-empathy: benchmark the empathy of model answers")
+    for option in OPTIONS:
+        if option.flag_only:
+            group.addoption(option.flag, action="store_true", default=None, help=option.help)
+            parser.addini(option.ini, option.help, type="bool", default=None)
+        else:
+            group.addoption(option.flag, metavar=option.metavar, default=None, help=option.help)
+            parser.addini(option.ini, option.help, default=None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str | None
+    judge: str | None
+    baseline: str
+    corpus: str | Path
+    corpus_text: Path | None
+    emotions: tuple[str, ...] | None
+    sample: int | None
+    seed: int
+    alpha: float
+    gate: str
+    min_good_gain: float
+    allow_partial: bool
+    report: Path | None
+
+    def to_builtins(self) -> dict[str, Any]:
+        return {
+            "emotions": list(self.emotions) if self.emotions else None,
+            "sample": self.sample,
+            "seed": self.seed,
+            "alpha": self.alpha,
+            "gate": self.gate,
+            "min_good_gain": self.min_good_gain,
+            "allow_partial": self.allow_partial,
+        }
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    values = _Values(config)
+    return Settings(
+        model=values.get("--empathy-model", _name),
+        judge=values.get("--empathy-judge", _name),
+        baseline=values.get("--empathy-baseline", _choice(BASELINES), HUMAN_RATERS),
+        corpus=_corpus(values),
+        corpus_text=values.path("--empathy-corpus-text") or _env_path(TEXT_ENV),
+        emotions=values.get("--empathy-emotions", _emotions),
+        sample=values.get("--empathy-sample", _positive_int),
+        seed=values.get("--empathy-seed", _int, 0),
+        alpha=values.get("--empathy-alpha", _probability, 0.05),
+        gate=values.get("--empathy-gate", _choice(GATE_MODES), BETTER_GATE),
+        min_good_gain=values.get("--empathy-min-good-gain", _gain, 0.0),
+        allow_partial=bool(values.raw("--empathy-allow-partial")[0]),
+        report=values.path("--empathy-report"),
+    )
+
+
+class _Values:
+    """Raw option values with where they came from, for messages and relative paths."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def raw(self, flag: str) -> tuple[Any, str, Path]:
+        option = next(o for o in OPTIONS if o.flag == flag)
+        value = self.config.getoption(option.ini)
+        if value is not None:
+            return value, flag, self.config.invocation_params.dir
+        value = self.config.getini(option.ini)
+        inifile = self.config.inipath
+        base = inifile.parent if inifile else self.config.rootpath
+        return value, f"{option.ini} (ini)", base
+
+    def get(self, flag: str, convert: Callable[[str], T], default: T | None = None) -> T | None:
+        value, source, _ = self.raw(flag)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return default
+        try:
+            return convert(str(value).strip())
+        except ValueError as error:
+            raise pytest.UsageError(f"{source}: {error}") from None
+
+    def path(self, flag: str) -> Path | None:
+        value, _, base = self.raw(flag)
+        return base / Path(value).expanduser() if value else None
+
+
+def _corpus(values: _Values) -> str | Path:
+    name = values.get("--empathy-corpus", _name, RELEASE)
+    return name if name in NAMED else values.path("--empathy-corpus")
+
+
+def _env_path(variable: str) -> Path | None:
+    value = os.environ.get(variable)
+    return Path(value).expanduser() if value else None
+
+
+def _name(value: str) -> str:
+    return value
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def convert(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return convert
+
+
+def _emotions(value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip().lower() for n in value.split(",") if n.strip()))
+    unknown = [n for n in names if n not in EMOTIONS]
+    if unknown:
+        raise ValueError(f"unknown emotion(s) {', '.join(unknown)} (known: {', '.join(EMOTIONS)})")
+    if not names:
+        raise ValueError("no emotion named")
+    return names
+
+
+def _positive_int(value: str) -> int:
+    number = _int(value)
+    if number <= 0:
+        raise ValueError(f"{value!r} is not a positive whole number")
+    return number
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a whole number") from None
+
+
+def _float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _probability(value: str) -> float:
+    number = _float(value)
+    if not 0 < number < 1:
+        raise ValueError(f"{value!r} is not between 0 and 1 (exclusive)")
+    return number
+
+
+def _gain(value: str) -> float:
+    number = _float(value)
+    if number <= -1:
+        raise ValueError(f"{value!r} is not a relative gain above -1")
+    return number

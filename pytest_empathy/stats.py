@@ -1,0 +1,222 @@
+"""Statistics of two groups of Bad/Okay/Good ratings: pure functions over counts.
+
+The study's test is Pearson's chi-square test of independence on the 2x3 table of groups by
+rating. Where an expected count is below 5 the chi-square approximation is poor, so the
+Freeman-Halton exact test runs instead (enumerating every table with the same margins).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+from scipy.special import gammaln
+
+from .ratings import Rating
+
+CHI2 = "chi2"
+EXACT = "exact"
+NO_TEST = "none"
+BETTER, WORSE, SAME = "better", "worse", "same"
+MIN_EXPECTED = 5.0
+# Tables as likely as the observed one, up to floating-point noise, count as extreme.
+_EXACT_TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True)
+class Counts:
+    bad: int = 0
+    okay: int = 0
+    good: int = 0
+
+    @classmethod
+    def of(cls, ratings: Iterable[Rating]) -> Counts:
+        tally = {rating: 0 for rating in Rating}
+        for rating in ratings:
+            tally[rating] += 1
+        return cls(tally[Rating.BAD], tally[Rating.OKAY], tally[Rating.GOOD])
+
+    @property
+    def n(self) -> int:
+        return self.bad + self.okay + self.good
+
+    @property
+    def good_rate(self) -> float | None:
+        return self.good / self.n if self.n else None
+
+    def as_tuple(self) -> tuple[int, int, int]:
+        return (self.bad, self.okay, self.good)
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.bad + other.bad, self.okay + other.okay, self.good + other.good)
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A model's ratings against the baseline's, for one group of cases."""
+
+    model: Counts
+    baseline: Counts
+    test: str
+    statistic: float | None
+    dof: int | None
+    p_value: float | None
+    cramers_v: float | None
+    good_rate: float | None
+    baseline_good_rate: float | None
+    good_gain_absolute: float | None
+    good_gain_absolute_ci: Interval | None
+    good_gain_relative: float | None
+    good_gain_relative_ci: Interval | None
+    direction: str | None
+
+    @property
+    def n(self) -> int:
+        return self.model.n
+
+
+def compare(model: Counts, baseline: Counts, *, confidence: float = 0.95) -> Comparison:
+    """Test whether the model's ratings are distributed like the baseline's, and by how much
+    the model's Good rate differs."""
+    rate, base_rate = model.good_rate, baseline.good_rate
+    gains = _gains(model, baseline, confidence) if rate is not None and base_rate is not None else {}
+    test, statistic, dof, p_value, cramers_v = independence_test(model, baseline)
+    return Comparison(
+        model=model,
+        baseline=baseline,
+        test=test,
+        statistic=statistic,
+        dof=dof,
+        p_value=p_value,
+        cramers_v=cramers_v,
+        good_rate=rate,
+        baseline_good_rate=base_rate,
+        good_gain_absolute=gains.get("absolute"),
+        good_gain_absolute_ci=gains.get("absolute_ci"),
+        good_gain_relative=gains.get("relative"),
+        good_gain_relative_ci=gains.get("relative_ci"),
+        direction=_direction(rate, base_rate),
+    )
+
+
+def independence_test(
+    model: Counts, baseline: Counts
+) -> tuple[str, float | None, int | None, float | None, float | None]:
+    """(test, chi-square statistic, degrees of freedom, p-value, Cramer's V) of the 2xk table.
+
+    Rating columns empty in both groups carry no information and are dropped; with one
+    column left, only one table has these margins, so the exact p-value is 1.
+    """
+    if model.n == 0 or baseline.n == 0:
+        return NO_TEST, None, None, None, None
+    table = np.array([model.as_tuple(), baseline.as_tuple()], dtype=float)
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] == 1:
+        return EXACT, 0.0, 0, 1.0, 0.0
+    result = stats.chi2_contingency(table, correction=False)
+    statistic = float(result.statistic)
+    dof = int(result.dof)
+    cramers_v = math.sqrt(statistic / table.sum())
+    if (result.expected_freq < MIN_EXPECTED).any():
+        return EXACT, statistic, dof, freeman_halton(table.astype(int)), cramers_v
+    return CHI2, statistic, dof, float(result.pvalue), cramers_v
+
+
+def freeman_halton(table: np.ndarray) -> float:
+    """Exact p-value of a 2xk contingency table: the probability, under independence with
+    fixed margins, of a table no more likely than the observed one."""
+    table = np.asarray(table, dtype=int)
+    if table.shape[0] != 2:
+        raise ValueError("freeman_halton takes a table of two rows")
+    columns = table.sum(axis=0)
+    first_row_total = int(table[0].sum())
+    total = int(columns.sum())
+
+    def log_probability(first_row: Sequence[np.ndarray]) -> np.ndarray:
+        return sum(_log_choose(c, x) for c, x in zip(columns, first_row)) - _log_choose(
+            total, first_row_total
+        )
+
+    observed = log_probability([np.array(x) for x in table[0]])
+    # Every first row with these column totals; the last cell is what the row total leaves.
+    grids = np.meshgrid(*(np.arange(c + 1) for c in columns[:-1]), indexing="ij")
+    free = [g.ravel() for g in grids]
+    last = first_row_total - sum(free)
+    feasible = (last >= 0) & (last <= columns[-1])
+    candidates = [f[feasible] for f in free] + [last[feasible]]
+    log_p = log_probability(candidates)
+    extreme = log_p <= observed + math.log1p(_EXACT_TOLERANCE)
+    p_value = float(np.exp(log_p[extreme] - observed).sum() * math.exp(observed))
+    return min(1.0, p_value)
+
+
+def _log_choose(n: int | np.ndarray, k: np.ndarray) -> np.ndarray:
+    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+
+
+def _direction(rate: float | None, base_rate: float | None) -> str | None:
+    if rate is None or base_rate is None:
+        return None
+    if math.isclose(rate, base_rate, rel_tol=0, abs_tol=1e-12):
+        return SAME
+    return BETTER if rate > base_rate else WORSE
+
+
+def _gains(model: Counts, baseline: Counts, confidence: float) -> dict[str, object]:
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    rate, base_rate = model.good / model.n, baseline.good / baseline.n
+    gains: dict[str, object] = {
+        "absolute": rate - base_rate,
+        "absolute_ci": newcombe_interval(model.good, model.n, baseline.good, baseline.n, z),
+    }
+    if base_rate > 0:
+        gains["relative"] = rate / base_rate - 1
+    if model.good > 0 and baseline.good > 0:
+        gains["relative_ci"] = katz_interval(model.good, model.n, baseline.good, baseline.n, z)
+    return gains
+
+
+def wilson_interval(successes: int, n: int, z: float) -> Interval:
+    rate = successes / n
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Interval(max(0.0, centre - half), min(1.0, centre + half))
+
+
+def newcombe_interval(a: int, n1: int, b: int, n2: int, z: float) -> Interval:
+    """Newcombe's hybrid score interval for the difference of two proportions a/n1 - b/n2."""
+    p1, p2 = a / n1, b / n2
+    w1, w2 = wilson_interval(a, n1, z), wilson_interval(b, n2, z)
+    delta = p1 - p2
+    low = delta - math.sqrt((p1 - w1.low) ** 2 + (w2.high - p2) ** 2)
+    high = delta + math.sqrt((w1.high - p1) ** 2 + (p2 - w2.low) ** 2)
+    return Interval(low, high)
+
+
+def katz_interval(a: int, n1: int, b: int, n2: int, z: float) -> Interval:
+    """Katz's log interval for the relative gain (a/n1) / (b/n2) - 1; needs a, b > 0."""
+    log_ratio = math.log((a / n1) / (b / n2))
+    se = math.sqrt(1 / a - 1 / n1 + 1 / b - 1 / n2)
+    return Interval(math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1)
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm-Bonferroni adjusted p-values, in the input's order; None (no test) stays None."""
+    indexed = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = len(indexed)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(indexed):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
