@@ -2,7 +2,7 @@
 
 Schema (CSV with a header row, or JSONL with one object per line):
 
-- ``id``: unique within the file;
+- ``id``: unique within the file, of ASCII letters, digits and ``_ . : -``;
 - ``emotion``: one of the 32 EmpatheticDialogues emotions;
 - ``situation``, ``utterance``: the speaker's situation and opening utterance;
 - ``polarity`` (optional): checked against the emotion's polarity when present;
@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import random
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ from .ratings import Rating
 RESPONSE_PREFIX = "response_"
 RATING_PREFIX = "rating_"
 TEXT_COLUMNS = ("situation", "utterance")
+# Ids become test ids and file names: no spaces, brackets or path separators.
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
 ALIASES = {"dialog_id": "id", "speaker_uttr": "utterance", "sentiment": "polarity"}
 
 
@@ -214,8 +217,10 @@ def _validate(
 
 def _row(path: Path, number: int, record: dict[str, str]) -> Row:
     row_id = record["id"].strip()
-    if not row_id:
-        raise CorpusError(path, "empty id", row=number)
+    if not ID_PATTERN.fullmatch(row_id):
+        raise CorpusError(
+            path, f"id {row_id!r} must be ASCII letters, digits and _ . : - only", row=number
+        )
     emotion = record["emotion"].strip().lower()
     if emotion not in POLARITY:
         raise CorpusError(

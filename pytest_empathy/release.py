@@ -101,6 +101,9 @@ def download(url: str = URL, *, directory: Path | None = None, sha256: str = SHA
             try:
                 with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
                     data = response.read()
+            except urllib.error.HTTPError as error:
+                error.close()
+                raise CorpusError(url, f"download of the {NAME} text failed ({error})") from None
             except (urllib.error.URLError, OSError, ValueError) as error:
                 raise CorpusError(url, f"download of the {NAME} text failed ({error})") from None
             out.write(data)

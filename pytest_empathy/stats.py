@@ -104,7 +104,7 @@ def compare(model: Counts, baseline: Counts, *, confidence: float = 0.95) -> Com
         good_gain_absolute_ci=gains.get("absolute_ci"),
         good_gain_relative=gains.get("relative"),
         good_gain_relative_ci=gains.get("relative_ci"),
-        direction=_direction(rate, base_rate),
+        direction=_direction(model, baseline),
     )
 
 
@@ -163,12 +163,19 @@ def _log_choose(n: int | np.ndarray, k: np.ndarray) -> np.ndarray:
     return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
 
 
-def _direction(rate: float | None, base_rate: float | None) -> str | None:
-    if rate is None or base_rate is None:
+def _direction(model: Counts, baseline: Counts) -> str | None:
+    """Better or worse by the Good rate; on equal Good rates, by the mean rating, so that
+    all-Bad against all-Okay still reads as worse."""
+    if model.n == 0 or baseline.n == 0:
         return None
-    if math.isclose(rate, base_rate, rel_tol=0, abs_tol=1e-12):
-        return SAME
-    return BETTER if rate > base_rate else WORSE
+    for own, other in ((model.good_rate, baseline.good_rate), (_mean(model), _mean(baseline))):
+        if not math.isclose(own, other, rel_tol=0, abs_tol=1e-12):
+            return BETTER if own > other else WORSE
+    return SAME
+
+
+def _mean(counts: Counts) -> float:
+    return (counts.bad + 2 * counts.okay + 3 * counts.good) / counts.n
 
 
 def _gains(model: Counts, baseline: Counts, confidence: float) -> dict[str, object]:

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from pytest_empathy.emotions import EMOTIONS
+
+RELEASE_FILE = Path(
+    os.environ.get(
+        "EMPATHY_RELEASE_FILE",
+        Path(__file__).resolve().parents[2] / "shared/data/welivita-pu-2024/dataset_and_ratings.csv",
+    )
+)
+BENCHMARK = (Path(__file__).parents[1] / "benchmarks" / "test_empathy.py").read_text()
+XDIST_MODES = {"no-xdist": ["-p", "no:xdist"], "n0": ["-n", "0"], "n2": ["-n", "2"]}
+
+
+@pytest.fixture(scope="session")
+def release_file() -> Path:
+    """The study's release file, read from the shared data folder beside the checkout."""
+    if not RELEASE_FILE.is_file():
+        pytest.fail(f"the release file is not at {RELEASE_FILE}; set EMPATHY_RELEASE_FILE")
+    return RELEASE_FILE
+
+
+@pytest.fixture(params=list(XDIST_MODES))
+def xdist_args(request: pytest.FixtureRequest) -> list[str]:
+    """Each integration test runs in one process, with -n 0, and on two xdist workers."""
+    return XDIST_MODES[request.param]
+
+
+@pytest.fixture
+def run_benchmark(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
+    """Run the repository's benchmark module in a fresh directory, in a subprocess (so xdist
+    can start workers); ``report.json`` there holds the JSON result."""
+    pytester.makepyfile(test_empathy=BENCHMARK)
+
+    def run(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess("--empathy-report=report.json", "-p", "no:cacheprovider", *args)
+
+    return run
+
+
+def read_report(pytester: pytest.Pytester) -> dict:
+    return json.loads((pytester.path / "report.json").read_text())
+
+
+def write_corpus(
+    path: Path,
+    rows: Sequence[dict[str, object]],
+    columns: Sequence[str] | None = None,
+) -> Path:
+    """A CSV or JSONL corpus file of the given rows."""
+    if path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        return path
+    columns = columns or list(dict.fromkeys(k for row in rows for k in row))
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def synthetic_rows(
+    per_emotion: int,
+    rating: Callable[[str, int], tuple[int, int] | None] = lambda emotion, i: None,
+    emotions: Sequence[str] = EMOTIONS,
+) -> list[dict[str, object]]:
+    """Rows written for these tests; ``rating(emotion, i)`` gives (model, human) ratings."""
+    rows = []
+    for emotion in emotions:
+        for i in range(per_emotion):
+            row: dict[str, object] = {
+                "id": f"{emotion}{i}",
+                "emotion": emotion,
+                "situation": f"Something happened that made me feel {emotion} (case {i}).",
+                "utterance": f"I keep thinking about it, case {i}.",
+                "response_bot": f"That sounds like a lot to carry, case {i}.",
+            }
+            ratings = rating(emotion, i)
+            if ratings is not None:
+                row["rating_bot"], row["rating_human"] = ratings
+            rows.append(row)
+    return rows

@@ -1,0 +1,260 @@
+"""The plugin end to end, through pytester, each test under -p no:xdist, -n 0 and -n 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import XDIST_MODES, read_report, synthetic_rows, write_corpus
+
+USAGE_ERROR = int(pytest.ExitCode.USAGE_ERROR)
+
+
+def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_args):
+    result = run_benchmark("--empathy-model=chatgpt-empathy", *xdist_args)
+    assert result.ret == 0
+    result.assert_outcomes(passed=2000)
+    result.stdout.fnmatch_lines([
+        "*pytest-empathy*",
+        "corpus welivita-pu-2024: 2000 of 2000 cases rated, complete",
+        "overall * 2000 *chi2*better",
+        "caring * 66 *n.s.",
+        "PASSED better: *",
+    ])
+    report = read_report(pytester)
+    assert report["complete"] and report["passed"]
+    assert report["overall"]["good_gain_relative"] == pytest.approx(1295 / 986 - 1)
+    assert report["overall"]["model"] == {"bad": 142, "okay": 563, "good": 1295}
+    assert report["overall"]["baseline"] == {"bad": 342, "okay": 672, "good": 986}
+    assert report["polarity"]["positive"]["n"] == 881
+    assert len(report["emotions"]) == 32
+    assert {"p_holm", "cramers_v", "dof", "test"} <= report["emotions"]["afraid"].keys()
+    assert {g["name"] for g in report["gates"]} == {"complete", "better", "min-good-gain", "no-emotion-worse"}
+
+
+def test_json_result_is_identical_in_every_xdist_mode(run_benchmark, pytester):
+    reports = {}
+    for mode, args in XDIST_MODES.items():
+        run_benchmark("--empathy-model=chatgpt", "--empathy-sample=20", *args)
+        reports[mode] = (pytester.path / "report.json").read_text()
+    assert reports["n0"] == reports["no-xdist"] == reports["n2"]
+    assert json.loads(reports["n2"])["corpus"]["cases"] == 640
+
+
+@pytest.mark.parametrize("selection", ["-k caring", "--empathy-emotions=caring"])
+def test_one_emotion_without_a_significant_gain_fails_the_gate(run_benchmark, pytester, xdist_args, selection):
+    result = run_benchmark("--empathy-model=chatgpt-empathy", *selection.split(), *xdist_args)
+    assert result.ret == 1
+    result.assert_outcomes(passed=66)
+    result.stdout.fnmatch_lines([
+        "FAILED better: Good rate 65.2% vs baseline 68.2%, lower; not significant (exact p=*",
+        "empathy gate failed: better: *",
+        "empathy gate failed: min-good-gain: relative Good gain -4.4% < +0.0%",
+    ])
+    report = read_report(pytester)
+    assert not report["passed"] and report["corpus"]["cases"] == 66
+    assert report["overall"]["test"] == "exact"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--empathy-alpha=0"], "--empathy-alpha: '0' is not between 0 and 1 (exclusive)"),
+        (["--empathy-alpha=1.5"], "--empathy-alpha: '1.5' is not between 0 and 1 (exclusive)"),
+        (["--empathy-alpha=nan"], "--empathy-alpha: 'nan' is not a finite number"),
+        (["--empathy-sample=0"], "--empathy-sample: '0' is not a positive whole number"),
+        (["--empathy-sample=two"], "--empathy-sample: 'two' is not a whole number"),
+        (["--empathy-seed=x"], "--empathy-seed: 'x' is not a whole number"),
+        (["--empathy-emotions=afraid,bored"], "--empathy-emotions: unknown emotion(s) bored *"),
+        (["--empathy-gate=maybe"], "--empathy-gate: 'maybe' is not one of better, not-worse, off"),
+        (["--empathy-min-good-gain=-2"], "--empathy-min-good-gain: '-2' is not a relative gain above -1"),
+        (["--empathy-baseline=robots"], "--empathy-baseline: 'robots' is not one of human-raters"),
+        (["--empathy-judge=gpt-5"], "--empathy-judge: unknown judge 'gpt-5'*"),
+        (["--empathy-corpus=absent.csv"], "--empathy-corpus: *absent.csv: cannot read the corpus file*"),
+    ],
+)
+def test_bad_option_values_are_usage_errors_naming_the_option(run_benchmark, args, message):
+    result = run_benchmark("--empathy-model=chatgpt", *args)
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])
+
+
+def test_unknown_model_lists_the_recorded_responders(run_benchmark):
+    result = run_benchmark("--empathy-model=mixtral-9000")
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "ERROR: --empathy-model: unknown responder 'mixtral-9000': corpus welivita-pu-2024 "
+        "records chatgpt, chatgpt-empathy, human"
+    ])
+
+
+def test_ini_settings_apply_and_the_command_line_wins(run_benchmark, pytester):
+    pytester.makeini("[pytest]\nempathy_model = chatgpt-empathy\nempathy_emotions = caring\n"
+                      "empathy_gate = not-worse\nempathy_min_good_gain = -0.1\n")
+    result = run_benchmark()
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["PASSED not-worse: *"])
+    result = run_benchmark("--empathy-gate=better")
+    assert result.ret == 1
+    pytester.makeini("[pytest]\nempathy_model = chatgpt\nempathy_alpha = 7\n")
+    result = run_benchmark()
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: empathy_alpha (ini): '7' is not between 0 and 1 (exclusive)"])
+
+
+def test_without_a_model_other_suites_are_untouched(pytester, xdist_args):
+    pytester.makepyfile("def test_plain():\n    assert 1 + 1 == 2\n")
+    result = pytester.runpytest_subprocess(*xdist_args)
+    assert result.ret == 0
+    result.assert_outcomes(passed=1)
+    assert "pytest-empathy" not in result.stdout.str()
+
+
+def test_benchmark_without_a_model_says_how_to_run_it(run_benchmark):
+    result = run_benchmark("-rs")
+    assert result.ret == 0
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*pytest-empathy: no --empathy-model given*"])
+
+
+def test_sampling_is_the_same_on_every_worker_and_follows_the_seed(run_benchmark, pytester, xdist_args):
+    def case_ids(*args):
+        result = run_benchmark("--empathy-model=chatgpt", "--empathy-sample=2", "--empathy-gate=off", *args)
+        assert result.ret == 0
+        return [case["id"] for case in read_report(pytester)["cases"]]
+
+    first = case_ids("--empathy-seed=7", *xdist_args)
+    assert len(first) == 64
+    assert case_ids("--empathy-seed=7", "-p", "no:xdist") == first
+    assert case_ids("--empathy-seed=8", *xdist_args) != first
+
+
+def ratings_corpus(pytester, rating):
+    return write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=12, rating=rating))
+
+
+def test_corpus_file_with_human_ratings_and_a_significantly_worse_emotion(run_benchmark, pytester, xdist_args):
+    # The bot is rated Good everywhere but on 'sad', where it is always Bad; humans get
+    # Okay, and Good one time in three.
+    ratings_corpus(pytester, lambda emotion, i: (1 if emotion == "sad" else 3, 3 if i % 3 == 0 else 2))
+    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.csv", *xdist_args)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "PASSED better: *",
+        "FAILED no-emotion-worse: significantly worse after Holm: sad (p_holm=*)",
+    ])
+    report = read_report(pytester)
+    assert report["emotions"]["sad"]["direction"] == "worse"
+    assert report["emotions"]["sad"]["significant"]
+    assert report["corpus"]["name"] == "corpus"
+
+
+def test_corpus_without_human_ratings_uses_the_release_counts(run_benchmark, pytester, xdist_args):
+    rows = synthetic_rows(per_emotion=3, rating=lambda e, i: (3, 1))
+    for row in rows:
+        del row["rating_human"]
+    write_corpus(pytester.path / "corpus.jsonl", rows)
+    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.jsonl", *xdist_args)
+    assert result.ret == 0
+    report = read_report(pytester)
+    assert "built-in per-emotion counts" in report["baseline_rates"]
+    assert report["overall"]["baseline"] == {"bad": 342, "okay": 672, "good": 986}
+    assert report["emotions"]["afraid"]["n"] == 3
+
+
+def test_judge_human_needs_ratings_of_the_model(run_benchmark, pytester):
+    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=2))
+    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.csv")
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --empathy-judge: corpus corpus has no ratings of 'bot'; *"])
+
+
+def test_gate_modes(run_benchmark, pytester):
+    # The bot is rated like the humans but for one more Okay in two emotions: a little
+    # worse, not significantly (286 Good against 288).
+    def rating(emotion, i):
+        human = 3 if i % 4 else 2
+        return (2 if emotion in ("afraid", "angry") and i == 1 else human, human)
+
+    ratings_corpus(pytester, rating)
+    args = ("--empathy-model=bot", "--empathy-corpus=corpus.csv")
+    assert run_benchmark(*args).ret == 1
+    assert run_benchmark(*args, "--empathy-gate=not-worse").ret == 1  # min-good-gain 0 still applies
+    result = run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-min-good-gain=-0.2")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["PASSED not-worse: *", "PASSED min-good-gain: relative Good gain -0.7% >= -20.0%"])
+    result = run_benchmark(*args, "--empathy-gate=off")
+    assert result.ret == 0
+    assert [g["name"] for g in read_report(pytester)["gates"]] == ["complete"]
+
+
+FAILING_CASE = """
+from pytest_empathy.ratings import Rating
+
+def test_empathy(empathy_case, empathy_evaluate):
+    if empathy_case.case_id == "caring-hit:10251_conv:20503":
+        raise RuntimeError("the responder fell over")
+    assert empathy_evaluate(empathy_case).rating in Rating
+"""
+
+
+def test_an_unrated_case_makes_the_run_incomplete(pytester, xdist_args):
+    pytester.makepyfile(test_empathy=FAILING_CASE)
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=chatgpt-empathy", "--empathy-emotions=caring,sad", "--empathy-report=report.json",
+        *xdist_args,
+    )
+    assert result.ret == 1
+    result.assert_outcomes(passed=126, failed=1)
+    result.stdout.fnmatch_lines([
+        "corpus welivita-pu-2024: 126 of 127 cases rated, INCOMPLETE",
+        "empathy gate failed: complete: 126 of 127 cases rated; without a rating: "
+        "test_empathy.py::test_empathy[[]caring-hit:10251_conv:20503[]]: incomplete run, no statistics computed",
+    ])
+    assert "overall " not in result.stdout.str()
+    report = read_report(pytester)
+    assert report["complete"] is False and report["overall"] is None and report["passed"] is False
+
+
+def test_allow_partial_labels_every_figure(pytester, xdist_args):
+    pytester.makepyfile(test_empathy=FAILING_CASE)
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=chatgpt-empathy", "--empathy-emotions=caring,sad", "--empathy-report=report.json",
+        "--empathy-allow-partial", "--empathy-gate=off", *xdist_args,
+    )
+    assert result.ret == 1  # the failed test still fails the run; the statistics are reported
+    result.stdout.fnmatch_lines([
+        "PARTIAL: every figure below is computed on the cases rated so far",
+        "PASSED complete: 126 of 127 cases rated; * (partial run allowed: every figure is partial)",
+    ])
+    report = read_report(pytester)
+    assert report["partial"] and not report["complete"]
+    assert report["overall"]["n"] == 126 and report["overall"]["partial"]
+    assert all(e["partial"] for e in report["emotions"].values())
+
+
+CRASHING_WORKER = """
+import os, signal
+from pytest_empathy.ratings import Rating
+
+def test_empathy(empathy_case, empathy_evaluate):
+    if empathy_case.case_id == "caring-hit:10251_conv:20503":
+        os.kill(os.getpid(), signal.SIGKILL)
+    assert empathy_evaluate(empathy_case).rating in Rating
+"""
+
+
+def test_a_worker_that_dies_makes_the_run_incomplete(pytester):
+    pytester.makepyfile(test_empathy=CRASHING_WORKER)
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=chatgpt-empathy", "--empathy-emotions=caring,sad", "--empathy-report=report.json",
+        "-n", "2",
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "*worker 'gw*' crashed while running 'test_empathy.py::test_empathy[[]caring-hit:10251_conv:20503[]]'*",
+        "corpus welivita-pu-2024: 126 of 127 cases rated, INCOMPLETE",
+    ])
+    report = read_report(pytester)
+    assert report["complete"] is False and report["overall"] is None
