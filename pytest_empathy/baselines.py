@@ -7,32 +7,49 @@ from dataclasses import dataclass
 
 from . import release
 from .corpus import Corpus, Row
+from .judges import CrowdRatings, Judge
 from .ratings import Rating
 from .stats import Counts
 
+HUMAN = "human"
 HUMAN_RATERS = "human-raters"
-BASELINES = (HUMAN_RATERS,)
+JUDGE = "judge"
+BASELINES = (HUMAN_RATERS, JUDGE)
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """Either a rating per case (``per_case``) or fixed counts per emotion (``per_emotion``)."""
+    """Human responses rated per case by ``judge``, or, when the corpus has no ratings of
+    them, fixed counts per emotion (``per_emotion``)."""
 
     name: str
     description: str
-    per_case: str | None = None
+    judge: Judge | None = None
     per_emotion: Mapping[str, Counts] | None = None
 
     def rate(self, row: Row) -> Rating | None:
-        return row.ratings[self.per_case] if self.per_case else None
+        if self.judge is None:
+            return None
+        return self.judge.rate(row, HUMAN, row.responses.get(HUMAN))
 
 
-def make_baseline(name: str, corpus: Corpus) -> Baseline:
-    if name != HUMAN_RATERS:
-        raise ValueError(f"unknown baseline {name!r}: available: {', '.join(BASELINES)}")
-    if "human" in corpus.rated:
+class BaselineError(ValueError):
+    pass
+
+
+def make_baseline(name: str, corpus: Corpus, judge: Judge) -> Baseline:
+    if name == JUDGE:
+        if judge.calls_model and HUMAN not in corpus.responders:
+            raise BaselineError(
+                f"{JUDGE!r} needs the human responses of every case: corpus {corpus.name} "
+                "has no response_human column"
+            )
+        if not judge.calls_model and HUMAN not in corpus.rated:
+            raise BaselineError(f"{JUDGE!r} with judge {judge.name!r} needs rating_human in corpus {corpus.name}")
+        return Baseline(name, f"the corpus's human responses, rated by the judge {judge.name}", judge=judge)
+    if HUMAN in corpus.rated:
         return Baseline(
-            name, "the corpus's human responses, as rated by its crowd", per_case="human"
+            name, "the corpus's human responses, as rated by its crowd", judge=CrowdRatings()
         )
     return Baseline(
         name,
@@ -44,5 +61,5 @@ def make_baseline(name: str, corpus: Corpus) -> Baseline:
 def release_human_counts() -> dict[str, Counts]:
     by_emotion: dict[str, list[Rating]] = {}
     for row in release.load_figures().rows:
-        by_emotion.setdefault(row.emotion, []).append(row.ratings["human"])
+        by_emotion.setdefault(row.emotion, []).append(row.ratings[HUMAN])
     return {emotion: Counts.of(ratings) for emotion, ratings in sorted(by_emotion.items())}

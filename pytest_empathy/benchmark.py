@@ -1,19 +1,39 @@
 """What one process needs to run cases: the corpus, the selected cases, the responder, the
-judge and the baseline; built alike on the controller and on every xdist worker."""
+judge, the baseline and the cassettes; built alike on the controller and on every xdist
+worker, and checked before any case runs."""
 
 from __future__ import annotations
 
+import shlex
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import pytest
 
-from .baselines import Baseline, make_baseline
+from . import local_server
+from .local_server import LocalServerError
+from .baselines import Baseline, BaselineError, make_baseline
+from .client import ChatEndpoint, NotRecorded
 from .corpora import open_corpus
 from .corpus import Corpus, CorpusError, Row
-from .judges import Judge, UnknownJudge, default_judge, make_judge
-from .responders import Responder, UnknownResponder, make_responder
+from .judges import HUMAN, CrowdRatings, Judge, ModelJudge, default_judge
+from .profiles import ModelProfile, ProfileError, load_profiles
+from .prompts import TemplateError, judge_rubric, response_template
+from .recording import Recorder, recorded_templates
+from .responders import ModelResponder, RecordedResponder, Responder
 from .results import CaseResult
 from .settings import Settings
+
+# Why a case has no recording, as the controller counts them.
+MISSING, TEMPLATE_CHANGED, REQUEST_CHANGED = "missing", "template-changed", "request-changed"
+
+
+class CaseNotRecorded(Exception):
+    """A case whose calls have no recording; the message says where and how to record."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -24,48 +44,140 @@ class Benchmark:
     responder: Responder
     judge: Judge
     baseline: Baseline
+    recorder: Recorder | None
+    templates: dict[str, str]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Benchmark:
         """Everything a run needs, checked before any case runs; raises pytest.UsageError."""
         assert settings.model is not None
-        try:
-            corpus = open_corpus(settings.corpus, text=settings.corpus_text)
-        except CorpusError as error:
-            raise pytest.UsageError(f"--empathy-corpus: {error}") from None
-        try:
-            responder = make_responder(settings.model, corpus)
-        except UnknownResponder as error:
-            raise pytest.UsageError(f"--empathy-model: {error}") from None
+        profiles = _usage("--empathy-model", load_profiles, settings.rootpath / "pyproject.toml")
+        corpus = _usage("--empathy-corpus", open_corpus, settings.corpus, text=settings.corpus_text)
+        live = settings.record != "none"
+        templates: dict[str, str] = {}
+
+        if settings.model in corpus.responders or settings.model in corpus.rated:
+            responder: Responder = RecordedResponder(settings.model)
+        elif settings.model in profiles:
+            template = _usage("--empathy-template", response_template, settings.template)
+            templates["response"] = template.sha256
+            endpoint = _endpoint("--empathy-model", "--empathy-base-url", profiles[settings.model],
+                                 settings.base_url, live)
+            responder = ModelResponder(settings.model, endpoint, template)
+        else:
+            recorded = sorted(set(corpus.responders) | set(corpus.rated))
+            raise pytest.UsageError(
+                f"--empathy-model: unknown responder {settings.model!r}: corpus {corpus.name} "
+                f"records {', '.join(recorded) or 'no responses'}; model profiles: {', '.join(profiles)}"
+            )
+
         judge_name = settings.judge or default_judge(settings.model, corpus)
         if judge_name is None:
             raise pytest.UsageError(
                 f"--empathy-judge: corpus {corpus.name} has no ratings of {settings.model!r}; "
-                "name the judge that rates its responses"
+                f"name the judge that rates its responses (a model profile: {', '.join(profiles)})"
             )
-        try:
-            judge = make_judge(judge_name, settings.model, corpus)
-        except UnknownJudge as error:
-            raise pytest.UsageError(f"--empathy-judge: {error}") from None
-        try:
-            baseline = make_baseline(settings.baseline, corpus)
-        except ValueError as error:
-            raise pytest.UsageError(f"--empathy-baseline: {error}") from None
+        if judge_name == HUMAN:
+            if settings.model not in corpus.rated:
+                raise pytest.UsageError(
+                    f"--empathy-judge: judge {HUMAN!r} needs ratings of {settings.model!r} in corpus "
+                    f"{corpus.name}, which rates only: {', '.join(corpus.rated) or 'nothing'}"
+                )
+            judge: Judge = CrowdRatings()
+        elif judge_name in profiles:
+            rubric = _usage("--empathy-judge-template", judge_rubric, settings.judge_template)
+            templates["judge"] = rubric.sha256
+            endpoint = _endpoint("--empathy-judge", "--empathy-judge-base-url", profiles[judge_name],
+                                 settings.judge_base_url, live)
+            judge = ModelJudge(judge_name, endpoint, rubric)
+        else:
+            raise pytest.UsageError(
+                f"--empathy-judge: unknown judge {judge_name!r}: {HUMAN} or a model profile "
+                f"({', '.join(profiles)})"
+            )
+
+        if (responder.needs_text or judge.needs_text) and not corpus.has_text:
+            corpus = _usage("--empathy-corpus-text", open_corpus, settings.corpus,
+                            text=settings.corpus_text, need_text=True)
+        baseline = _usage("--empathy-baseline", make_baseline, settings.baseline, corpus, judge)
         absent = [e for e in settings.emotions or () if e not in corpus.emotions]
         if absent:
             raise pytest.UsageError(
                 f"--empathy-emotions: corpus {corpus.name} has no cases of {', '.join(absent)}"
             )
         cases = corpus.select(emotions=settings.emotions, sample=settings.sample, seed=settings.seed)
-        return cls(settings, corpus, tuple(cases), responder, judge, baseline)
+        recorder = None
+        if responder.calls_model or judge.calls_model:
+            recorder = Recorder(settings.cassettes, responder.name, settings.record)
+        return cls(settings, corpus, tuple(cases), responder, judge, baseline, recorder, templates)
 
     def evaluate(self, row: Row) -> CaseResult:
-        """The responder answers the case and the judge rates the answer."""
-        response = self.responder.answer(row)
-        return CaseResult(
-            case_id=row.case_id,
-            emotion=row.emotion,
-            rating=self.judge.rate(row, self.responder.name, response),
-            baseline_rating=self.baseline.rate(row),
-            response=response,
+        """The responder answers the case and the judge rates the answer (and, for the
+        ``judge`` baseline, the human response), all in the case's cassette."""
+        with self.recorder.cassette(row) if self.recorder else nullcontext():
+            try:
+                response = self.responder.answer(row)
+                rating = self.judge.rate(row, self.responder.name, response)
+                baseline_rating = self.baseline.rate(row)
+            except NotRecorded as error:
+                raise self._not_recorded(row, error) from None
+        return CaseResult(row.case_id, row.emotion, rating, baseline_rating, response)
+
+    def _not_recorded(self, row: Row, error: NotRecorded) -> CaseNotRecorded:
+        assert self.recorder is not None
+        path = self.recorder.path(row)
+        recorded = recorded_templates(path)
+        if not path.exists():
+            reason, why = MISSING, "there is no cassette"
+        elif error.template_sha256 not in recorded:
+            reason = TEMPLATE_CHANGED
+            why = (f"the template changed since it was recorded (recorded with sha256 "
+                   f"{', '.join(sorted(h[:12] for h in recorded)) or 'unknown'}, now {error.template_sha256[:12]})")
+        else:
+            reason, why = REQUEST_CHANGED, "its requests differ from the recorded ones (model settings or text changed)"
+        return CaseNotRecorded(
+            f"{error}: {why}. Cassette: {path}. Record it with: "
+            f"{self.record_command()} -k {shlex.quote(row.case_id)}",
+            reason,
         )
+
+    def record_command(self) -> str:
+        """The command that records the missing calls of this run's selection."""
+        s = self.settings
+        words = ["pytest", f"--empathy-model={s.model}"]
+        words += [f"--empathy-judge={self.judge.name}"] if s.judge else []
+        words += [f"--empathy-corpus={s.corpus}"] if s.corpus != "welivita-pu-2024" else []
+        words += [f"--empathy-baseline={s.baseline}"] if s.baseline != "human-raters" else []
+        words += [f"--empathy-template={s.template}"] if s.template else []
+        words += [f"--empathy-judge-template={s.judge_template}"] if s.judge_template else []
+        words += [f"--empathy-cassettes={s.cassettes}"] if s.cassettes != s.rootpath / "cassettes" else []
+        words += [f"--empathy-emotions={','.join(s.emotions)}"] if s.emotions else []
+        words += [f"--empathy-sample={s.sample}", f"--empathy-seed={s.seed}"] if s.sample else []
+        words.append("--empathy-record=new_episodes")
+        return " ".join(shlex.quote(w) for w in words)
+
+
+def _usage(flag: str, build, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Call a builder; a bad input becomes a usage error that names the option."""
+    try:
+        return build(*args, **kwargs)
+    except (CorpusError, ProfileError, TemplateError, BaselineError, LocalServerError) as error:
+        raise pytest.UsageError(f"{flag}: {error}") from None
+
+
+def _endpoint(
+    flag: str, url_flag: str, profile: ModelProfile, base_url: str | None, live: bool
+) -> ChatEndpoint:
+    """A profile's endpoint; when calls may go live, its base URL and key must be there."""
+    if live:
+        url = profile.endpoint(base_url)
+        if url is None and profile.local is None:
+            hint = f"${profile.base_url_env} or " if profile.base_url_env else ""
+            raise pytest.UsageError(f"{flag}: profile {profile.name!r} has no base URL: set {hint}{url_flag}")
+        if url is None:
+            _usage(flag, local_server.require, profile.local)
+        elif profile.api_key_env and not profile.api_key():
+            raise pytest.UsageError(
+                f"{flag}: recording with profile {profile.name!r} needs its API key in ${profile.api_key_env}"
+            )
+    return ChatEndpoint(profile, base_url, live)

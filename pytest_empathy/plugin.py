@@ -6,9 +6,12 @@ from collections.abc import Callable
 
 import pytest
 
-from .benchmark import Benchmark
+from . import local_server
+from .benchmark import Benchmark, CaseNotRecorded
+from .client import CallError
 from .corpus import Row
-from .results import PROPERTY, CaseResult
+from .judges import Unrated
+from .results import PROPERTY, UNRECORDED, CaseResult
 from .session import EmpathySession
 from .settings import add_options, read_settings
 
@@ -27,6 +30,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[BENCHMARK_KEY] = benchmark
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(EmpathySession(benchmark), "empathy-session")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    local_server.stop_all()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -50,7 +57,13 @@ def empathy_evaluate(request: pytest.FixtureRequest) -> Callable[[Row], CaseResu
     benchmark = request.config.stash[BENCHMARK_KEY]
 
     def evaluate(case: Row) -> CaseResult:
-        result = benchmark.evaluate(case)
+        try:
+            result = benchmark.evaluate(case)
+        except CaseNotRecorded as error:
+            request.node.user_properties.append((UNRECORDED, error.reason))
+            pytest.fail(str(error), pytrace=False)
+        except (CallError, Unrated) as error:
+            pytest.fail(str(error), pytrace=False)
         request.node.user_properties.append((PROPERTY, result.to_builtins()))
         return result
 

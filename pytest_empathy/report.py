@@ -20,6 +20,17 @@ SCHEMA = 1
 
 
 @dataclass(frozen=True)
+class Recording:
+    """How the run's model calls were recorded, and which cases lacked a recording."""
+
+    mode: str
+    cassettes: str
+    unrecorded: int
+    template_changed: int
+    command: str
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything the controller knows at session finish."""
 
@@ -35,6 +46,8 @@ class RunResult:
     summary: Summary | None
     gates: tuple[GateResult, ...]
     cases: tuple[CaseResult, ...]
+    templates: dict[str, str]
+    recording: Recording | None
 
     @property
     def passed(self) -> bool:
@@ -58,6 +71,12 @@ def to_json(run: RunResult) -> dict[str, Any]:
             "rated": run.completeness.rated,
         },
         "settings": run.settings,
+        "templates": run.templates,
+        "recording": None if run.recording is None else {
+            "mode": run.recording.mode,
+            "unrecorded": run.recording.unrecorded,
+            "template_changed": run.recording.template_changed,
+        },
         "complete": run.completeness.complete,
         "partial": summary.partial if summary else not run.completeness.complete,
         "passed": run.passed,
@@ -141,6 +160,16 @@ def terminal_lines(run: RunResult) -> Iterator[str]:
         f"corpus {run.corpus}: {run.completeness.rated} of {run.completeness.expected} "
         f"cases rated, {state}"
     )
+    for role, sha in run.templates.items():
+        yield f"{role} template sha256 {sha[:12]}"
+    recording = run.recording
+    if recording is not None:
+        yield f"cassettes {recording.cassettes}, record mode {recording.mode}"
+        if recording.unrecorded:
+            changed = (f", {recording.template_changed} because a template changed"
+                       if recording.template_changed else "")
+            yield (f"{recording.unrecorded} case(s) need (re-)recording{changed}; record them with: "
+                   f"{recording.command}")
     summary = run.summary
     if summary is not None:
         if summary.partial:

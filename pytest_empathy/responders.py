@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from .corpus import Corpus, Row
+from .client import ChatEndpoint
+from .corpus import Row
+from .prompts import Template
 
 
 class UnknownResponder(LookupError):
@@ -16,6 +18,8 @@ class Responder(Protocol):
     name: str
     # True when the responder reads the case's text, which then has to be loaded.
     needs_text: bool
+    # True when the responder calls a model, so the case needs a cassette.
+    calls_model: bool
 
     def answer(self, row: Row) -> str | None: ...
 
@@ -27,16 +31,26 @@ class RecordedResponder:
 
     name: str
     needs_text: bool = False
+    calls_model: bool = False
 
     def answer(self, row: Row) -> str | None:
         return row.responses.get(self.name)
 
 
-def make_responder(name: str, corpus: Corpus) -> Responder:
-    recorded = sorted(set(corpus.responders) | set(corpus.rated))
-    if name in recorded:
-        return RecordedResponder(name)
-    raise UnknownResponder(
-        f"unknown responder {name!r}: corpus {corpus.name} records "
-        + (", ".join(recorded) if recorded else "no responses")
-    )
+@dataclass(frozen=True)
+class ModelResponder:
+    """A model behind an OpenAI-compatible endpoint, asked with the response template."""
+
+    name: str
+    endpoint: ChatEndpoint
+    template: Template
+    needs_text: bool = True
+    calls_model: bool = True
+
+    def answer(self, row: Row) -> str:
+        prompt = self.template.fill(situation=row.situation or "", utterance=row.utterance or "")
+        return self.endpoint.complete(
+            [{"role": "user", "content": prompt}],
+            template_sha256=self.template.sha256,
+            max_tokens=self.endpoint.profile.max_tokens,
+        ).strip()

@@ -7,8 +7,9 @@ from typing import Any
 
 from .ratings import Rating
 
-# The key of the user property that carries a case's result.
+# The keys of the user properties that carry a case's result, or why it has no recording.
 PROPERTY = "empathy"
+UNRECORDED = "empathy_unrecorded"
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from .benchmark import Benchmark
+from .benchmark import TEMPLATE_CHANGED, Benchmark
 from .gates import Completeness, check_gates
-from .report import RunResult, failure_lines, terminal_lines, write_json
-from .results import PROPERTY, CaseResult
+from .report import Recording, RunResult, failure_lines, terminal_lines, write_json
+from .results import PROPERTY, UNRECORDED, CaseResult
 from .summary import summarize
 
 
@@ -26,6 +26,8 @@ class EmpathySession:
         # node id -> case id, for every collected item that runs a case
         self.expected: dict[str, str] = {}
         self.results: dict[str, CaseResult] = {}
+        # node id -> why its calls have no recording
+        self.unrecorded: dict[str, str] = {}
         self.run: RunResult | None = None
 
     def expect(self, nodeids: Iterable[str]) -> None:
@@ -61,6 +63,8 @@ class EmpathySession:
         for key, value in report.user_properties:
             if key == PROPERTY:
                 self.results[report.nodeid] = CaseResult.from_builtins(value)
+            elif key == UNRECORDED:
+                self.unrecorded[report.nodeid] = value
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -102,11 +106,26 @@ class EmpathySession:
             summary=summary,
             gates=tuple(gates),
             cases=tuple(rated),
+            templates=benchmark.templates,
+            recording=self._recording(),
         )
         if settings.report is not None:
             write_json(self.run, settings.report)
         if not self.run.passed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _recording(self) -> Recording | None:
+        benchmark = self.benchmark
+        if benchmark.recorder is None:
+            return None
+        reasons = [self.unrecorded[n] for n in self.expected if n in self.unrecorded]
+        return Recording(
+            mode=benchmark.settings.record,
+            cassettes=str(benchmark.recorder.root / benchmark.recorder.model),
+            unrecorded=len(reasons),
+            template_changed=reasons.count(TEMPLATE_CHANGED),
+            command=benchmark.record_command(),
+        )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.run is None:

@@ -18,6 +18,7 @@ from .corpora import NAMED
 from .baselines import BASELINES, HUMAN_RATERS
 from .emotions import EMOTIONS
 from .gates import BETTER_GATE, GATE_MODES
+from .recording import RECORD_MODES
 from .release import NAME as RELEASE, TEXT_ENV
 
 T = TypeVar("T")
@@ -37,9 +38,10 @@ class Option:
 
 OPTIONS = (
     Option("--empathy-model", "responder to benchmark: a recorded column of the corpus "
-           "(human, chatgpt, chatgpt-empathy in the release); enables the plugin", "NAME"),
+           "(human, chatgpt, chatgpt-empathy in the release) or a model profile; enables the "
+           "plugin", "NAME"),
     Option("--empathy-judge", "who rates the responses: 'human' reads the corpus's crowd "
-           "ratings (default when the corpus rates the model)", "NAME"),
+           "ratings (default when the corpus rates the model), or a model profile", "NAME"),
     Option("--empathy-baseline", f"what the model is compared with: {', '.join(BASELINES)} "
            f"(default {HUMAN_RATERS})", "NAME"),
     Option("--empathy-corpus", f"a named corpus ({RELEASE}, the default) or a CSV/JSONL file "
@@ -57,6 +59,16 @@ OPTIONS = (
     Option("--empathy-allow-partial", "report an incomplete run, every figure labelled partial, "
            "instead of failing it", flag_only=True),
     Option("--empathy-report", "write the JSON result to PATH", "PATH"),
+    Option("--empathy-record", f"recording of model calls: {', '.join(RECORD_MODES)} "
+           "(default none: replay only)", "MODE"),
+    Option("--empathy-cassettes", "directory of the cassettes (default: cassettes/ at the rootdir)",
+           "DIR"),
+    Option("--empathy-template", "file with the response template (placeholders {situation}, "
+           "{utterance})", "PATH"),
+    Option("--empathy-judge-template", "file with the judge rubric (placeholders {situation}, "
+           "{utterance}, {response})", "PATH"),
+    Option("--empathy-base-url", "endpoint of the model, over its profile's", "URL"),
+    Option("--empathy-judge-base-url", "endpoint of the judge, over its profile's", "URL"),
 )
 
 
@@ -86,6 +98,13 @@ class Settings:
     min_good_gain: float
     allow_partial: bool
     report: Path | None
+    record: str
+    cassettes: Path
+    template: Path | None
+    judge_template: Path | None
+    base_url: str | None
+    judge_base_url: str | None
+    rootpath: Path
 
     def to_builtins(self) -> dict[str, Any]:
         return {
@@ -115,6 +134,13 @@ def read_settings(config: pytest.Config) -> Settings:
         min_good_gain=values.get("--empathy-min-good-gain", _gain, 0.0),
         allow_partial=bool(values.raw("--empathy-allow-partial")[0]),
         report=values.path("--empathy-report"),
+        record=values.get("--empathy-record", _choice(RECORD_MODES), "none"),
+        cassettes=values.path("--empathy-cassettes") or config.rootpath / "cassettes",
+        template=values.path("--empathy-template"),
+        judge_template=values.path("--empathy-judge-template"),
+        base_url=values.get("--empathy-base-url", _url),
+        judge_base_url=values.get("--empathy-judge-base-url", _url),
+        rootpath=config.rootpath,
     )
 
 
@@ -179,6 +205,12 @@ def _emotions(value: str) -> tuple[str, ...]:
     if not names:
         raise ValueError("no emotion named")
     return names
+
+
+def _url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
 
 
 def _positive_int(value: str) -> int:

@@ -69,7 +69,7 @@ def test_one_emotion_without_a_significant_gain_fails_the_gate(run_benchmark, py
         (["--empathy-emotions=afraid,bored"], "--empathy-emotions: unknown emotion(s) bored *"),
         (["--empathy-gate=maybe"], "--empathy-gate: 'maybe' is not one of better, not-worse, off"),
         (["--empathy-min-good-gain=-2"], "--empathy-min-good-gain: '-2' is not a relative gain above -1"),
-        (["--empathy-baseline=robots"], "--empathy-baseline: 'robots' is not one of human-raters"),
+        (["--empathy-baseline=robots"], "--empathy-baseline: 'robots' is not one of human-raters, judge"),
         (["--empathy-judge=gpt-5"], "--empathy-judge: unknown judge 'gpt-5'*"),
         (["--empathy-corpus=absent.csv"], "--empathy-corpus: *absent.csv: cannot read the corpus file*"),
     ],
@@ -85,7 +85,8 @@ def test_unknown_model_lists_the_recorded_responders(run_benchmark):
     assert result.ret == USAGE_ERROR
     result.stderr.fnmatch_lines([
         "ERROR: --empathy-model: unknown responder 'mixtral-9000': corpus welivita-pu-2024 "
-        "records chatgpt, chatgpt-empathy, human"
+        "records chatgpt, chatgpt-empathy, human; model profiles: gpt-4, gpt-4o-mini, llama-2, "
+        "mixtral, gemini-pro, smollm2-135m"
     ])
 
 

@@ -1,0 +1,135 @@
+"""vcrpy glue: one cassette per case, matched on method, path and body, scrubbed, atomic.
+
+Only what a replay needs is kept: a request keeps its content type and the hash of the
+template that built it (to tell a changed template from a missing recording); a response
+keeps its status, content type and body. Every other header (authorization, api-key,
+cookies, organisation and project ids, rate-limit and tracing headers) is dropped, and
+responses that are errors, or not a usable chat completion, are not recorded at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import vcr
+import yaml
+from vcr.persisters.filesystem import FilesystemPersister
+from vcr.serialize import serialize
+
+from .corpus import Row
+
+RECORD_MODES = ("none", "once", "new_episodes", "all")
+TEMPLATE_HEADER = "x-empathy-template"
+_KEPT_REQUEST_HEADERS = {"content-type", TEMPLATE_HEADER}
+_KEPT_RESPONSE_HEADERS = {"content-type"}
+
+
+def cassette_path(root: Path, model: str, row: Row) -> Path:
+    return root / model / row.emotion / f"{row.case_id}.yaml"
+
+
+class AtomicPersister(FilesystemPersister):
+    """Writes a cassette to a temporary file beside it and renames it into place, so a
+    process killed mid-write leaves the old cassette or none, never half of one."""
+
+    @staticmethod
+    def save_cassette(cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        data = serialize(cassette_dict, serializer)
+        path = Path(cassette_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(data)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
+
+def _scrub_request(request: Any) -> Any:
+    for name in list(request.headers):
+        if name.lower() not in _KEPT_REQUEST_HEADERS:
+            del request.headers[name]
+    request.uri = _stable_uri(request.uri)
+    return request
+
+
+def _stable_uri(uri: str) -> str:
+    """The URI without credentials, and without the port of a loopback server, which changes
+    on every start of a local model and would churn the cassettes."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    netloc = host if host in ("127.0.0.1", "localhost", "::1") or parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def _keep_response(response: dict[str, Any]) -> dict[str, Any] | None:
+    """The response as recorded, or None when it must not be recorded."""
+    if not 200 <= response["status"]["code"] < 300 or not usable_completion(response["body"]["string"]):
+        return None
+    response["headers"] = {
+        name: value for name, value in response["headers"].items()
+        if name.lower() in _KEPT_RESPONSE_HEADERS
+    }
+    return response
+
+
+def usable_completion(body: bytes | str) -> bool:
+    """A chat completion with at least one choice whose message has text, not cut by a
+    content filter."""
+    try:
+        data = json.loads(body)
+        choices = data["choices"]
+        return bool(choices) and all(
+            isinstance(c["message"]["content"], str) and c["message"]["content"].strip()
+            and c.get("finish_reason") != "content_filter"
+            for c in choices
+        )
+    except (ValueError, TypeError, KeyError):
+        return False
+
+
+class Recorder:
+    def __init__(self, root: Path, model: str, mode: str) -> None:
+        self.root = root
+        self.model = model
+        self.mode = mode
+        self.vcr = vcr.VCR(
+            record_mode=mode,
+            match_on=("method", "path", "body"),
+            decode_compressed_response=True,
+            before_record_request=_scrub_request,
+            before_record_response=_keep_response,
+            serializer="yaml",
+        )
+        self.vcr.register_persister(AtomicPersister)
+
+    def path(self, row: Row) -> Path:
+        return cassette_path(self.root, self.model, row)
+
+    @contextmanager
+    def cassette(self, row: Row) -> Iterator[None]:
+        with self.vcr.use_cassette(str(self.path(row))):
+            yield
+
+
+def recorded_templates(path: Path) -> set[str]:
+    """The template hashes of the requests recorded in a cassette (empty when it is absent)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return set()
+    hashes = set()
+    for interaction in data.get("interactions", []):
+        for name, values in interaction.get("request", {}).get("headers", {}).items():
+            if name.lower() == TEMPLATE_HEADER:
+                hashes.update(values if isinstance(values, list) else [values])
+    return hashes
