@@ -9,12 +9,10 @@ from . import release
 from .corpus import Corpus, Row
 from .judges import CrowdRatings, Judge
 from .ratings import Rating
+from .settings import JUDGE_BASELINE as JUDGE
 from .stats import Counts
 
 HUMAN = "human"
-HUMAN_RATERS = "human-raters"
-JUDGE = "judge"
-BASELINES = (HUMAN_RATERS, JUDGE)
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .settings import BETTER_GATE, NO_GATE, NOT_WORSE_GATE
 from .stats import BETTER, WORSE
 from .summary import Group, Summary
-
-BETTER_GATE, NOT_WORSE_GATE, NO_GATE = "better", "not-worse", "off"
-GATE_MODES = (BETTER_GATE, NOT_WORSE_GATE, NO_GATE)
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
-from . import local_server
-from .benchmark import Benchmark, CaseNotRecorded
-from .client import CallError
-from .corpus import Row
-from .judges import Unrated
-from .results import PROPERTY, UNRECORDED, CaseResult
-from .session import EmpathySession
 from .settings import add_options, read_settings
 
-BENCHMARK_KEY = pytest.StashKey[Benchmark]()
+if TYPE_CHECKING:
+    from .benchmark import Benchmark
+    from .corpus import Row
+    from .results import CaseResult
+
+# The modules behind a benchmark (scipy, openai, vcrpy) are imported only once one is
+# configured, so that suites that never pass --empathy-model do not pay for them.
+
+BENCHMARK_KEY = pytest.StashKey["Benchmark"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,6 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = read_settings(config)
     if settings.model is None:
         return
+    from .benchmark import Benchmark
+    from .session import EmpathySession
+
     benchmark = Benchmark.from_settings(settings)
     config.stash[BENCHMARK_KEY] = benchmark
     if not hasattr(config, "workerinput"):
@@ -33,7 +38,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    local_server.stop_all()
+    if BENCHMARK_KEY in config.stash:
+        from . import local_server
+
+        local_server.stop_all()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -54,6 +62,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def empathy_evaluate(request: pytest.FixtureRequest) -> Callable[[Row], CaseResult]:
     """Evaluate a case: the responder answers, the judge rates, and the result goes to the
     controller on this test's report."""
+    from .benchmark import CaseNotRecorded
+    from .client import CallError
+    from .judges import Unrated
+    from .results import PROPERTY, UNRECORDED
+
     benchmark = request.config.stash[BENCHMARK_KEY]
 
     def evaluate(case: Row) -> CaseResult:
@@ -61,10 +74,13 @@ def empathy_evaluate(request: pytest.FixtureRequest) -> Callable[[Row], CaseResu
             result = benchmark.evaluate(case)
         except CaseNotRecorded as error:
             request.node.user_properties.append((UNRECORDED, error.reason))
-            pytest.fail(str(error), pytrace=False)
+            failure = str(error)
         except (CallError, Unrated) as error:
-            pytest.fail(str(error), pytrace=False)
-        request.node.user_properties.append((PROPERTY, result.to_builtins()))
-        return result
+            failure = str(error)
+        else:
+            request.node.user_properties.append((PROPERTY, result.to_builtins()))
+            return result
+        # Outside the except blocks: the message is the whole story, with no chained traceback.
+        pytest.fail(failure, pytrace=False)
 
     return evaluate

@@ -25,7 +25,6 @@ from vcr.serialize import serialize
 
 from .corpus import Row
 
-RECORD_MODES = ("none", "once", "new_episodes", "all")
 TEMPLATE_HEADER = "x-empathy-template"
 _KEPT_REQUEST_HEADERS = {"content-type", TEMPLATE_HEADER}
 _KEPT_RESPONSE_HEADERS = {"content-type"}

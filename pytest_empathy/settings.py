@@ -1,5 +1,8 @@
 """Command-line options and ini settings, read once and checked at start.
 
+This module stays light (no scipy, openai or vcrpy): pytest imports it in every run, with
+or without a benchmark.
+
 Every option has an ini twin (``--empathy-alpha`` and ``empathy_alpha``); the command line
 wins. A bad value is a usage error that names the option it came from.
 """
@@ -15,11 +18,15 @@ from typing import Any, TypeVar
 import pytest
 
 from .corpora import NAMED
-from .baselines import BASELINES, HUMAN_RATERS
 from .emotions import EMOTIONS
-from .gates import BETTER_GATE, GATE_MODES
-from .recording import RECORD_MODES
 from .release import NAME as RELEASE, TEXT_ENV
+
+# The values some options take; the modules that act on them import them from here.
+HUMAN_RATERS, JUDGE_BASELINE = "human-raters", "judge"
+BASELINES = (HUMAN_RATERS, JUDGE_BASELINE)
+BETTER_GATE, NOT_WORSE_GATE, NO_GATE = "better", "not-worse", "off"
+GATE_MODES = (BETTER_GATE, NOT_WORSE_GATE, NO_GATE)
+RECORD_MODES = ("none", "once", "new_episodes", "all")
 
 T = TypeVar("T")
 

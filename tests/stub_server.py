@@ -1,0 +1,103 @@
+"""A small OpenAI-compatible chat server on 127.0.0.1 that injects faults on purpose.
+
+It answers each request with the next scripted fault, if any, and otherwise with a plain
+completion: a short reply for a response request, ``Good`` for a judge request. Every
+request it sees is kept, headers included, for the tests to inspect.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def completion(content: str, finish_reason: str = "stop", choices: int = 1) -> bytes:
+    return json.dumps({
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "stub",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
+        ] * choices,
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    }).encode()
+
+
+def is_judge_request(body: dict[str, Any]) -> bool:
+    return "Bad, Okay or Good" in body["messages"][0]["content"]
+
+
+def default_answer(body: dict[str, Any]) -> Answer:
+    content = "Good" if is_judge_request(body) else "That sounds really hard; I am here for you."
+    return 200, {"content-type": "application/json"}, completion(content)
+
+
+@dataclass
+class StubServer:
+    url: str
+    # Faults to play, in order, for requests that match; None matches every request.
+    script: list[tuple[Callable[[dict[str, Any]], bool] | None, Answer | float]] = field(default_factory=list)
+    requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def then(self, answer: Answer | float, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """Queue a fault: an (status, headers, body) answer, or a delay in seconds before
+        the default answer (a read time-out for a client with a shorter timeout)."""
+        self.script.append((when, answer))
+
+    def answer(self, headers: dict[str, str], body: dict[str, Any]) -> Answer:
+        with self.lock:
+            self.requests.append((headers, body))
+            for index, (when, answer) in enumerate(self.script):
+                if when is None or when(body):
+                    del self.script[index]
+                    break
+            else:
+                return default_answer(body)
+        if isinstance(answer, float | int):
+            time.sleep(answer)
+            return default_answer(body)
+        return answer
+
+
+@contextmanager
+def stub_server() -> Iterator[StubServer]:
+    stub: StubServer
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("content-length", 0))
+            body = json.loads(self.rfile.read(length))
+            status, headers, payload = stub.answer(dict(self.headers.items()), body)
+            head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}", f"content-length: {len(payload)}"]
+            head += [f"{name}: {value}" for name, value in headers.items()]
+            # One send for the whole answer: no delayed-ACK stall between head and body.
+            try:
+                self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    stub = StubServer(f"http://127.0.0.1:{server.server_address[1]}/v1")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield stub
+    finally:
+        server.shutdown()
+        server.server_close()

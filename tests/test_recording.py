@@ -1,0 +1,311 @@
+"""Recording and replaying model calls: a stub server that injects faults, and the real
+llama.cpp server with SmolLM2 for the round trip."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import BENCHMARK, read_report, synthetic_rows, write_corpus
+from .stub_server import completion, is_judge_request, stub_server
+
+FAKE_KEY = "sk-empathy-FAKE-4f1c9e0b7a2d4c6e8f00"
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture
+def stub(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """A fault-injecting stub behind the profile ``stub``, used as model and judge, over a
+    corpus of 4 emotions x 2 cases; calls are recorded in ``cassettes/``."""
+    with stub_server() as server:
+        pytester.makepyfile(test_empathy=BENCHMARK)
+        pytester.makefile(".toml", pyproject=f"""
+            [tool.pytest-empathy.models.stub]
+            model = "stub-model"
+            base_url = "{server.url}"
+            api_key_env = "STUB_API_KEY"
+            max_retries = 2
+            timeout = 1.0
+        """)
+        write_corpus(
+            pytester.path / "corpus.csv",
+            synthetic_rows(per_emotion=2, emotions=("afraid", "caring", "joyful", "sad")),
+        )
+        monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+        yield server
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        "--empathy-model=stub", "--empathy-judge=stub", "--empathy-corpus=corpus.csv",
+        "--empathy-gate=off", "--empathy-report=report.json", "-p", "no:cacheprovider", *args,
+    )
+
+
+def cassette(pytester: pytest.Pytester, case_id: str) -> dict:
+    emotion = case_id.split("-")[0]
+    return yaml.safe_load((pytester.path / "cassettes" / "stub" / emotion / f"{case_id}.yaml").read_text())
+
+
+def answer_of(case_id: str, judge: bool = False):
+    """Matches the requests of one case (its answer, or its judge's rating)."""
+    emotion, index = case_id.split("-")[0], case_id[-1]
+    return lambda body: (
+        f"feel {emotion} (case {index})" in body["messages"][0]["content"]
+        and is_judge_request(body) == judge
+    )
+
+
+def test_record_then_replay_without_the_server(stub, pytester, xdist_args):
+    result = run(pytester, "--empathy-record=once", *xdist_args)
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=8)
+    recorded = read_report(pytester)["cases"]
+    # Each case asked once for an answer and once for a rating, and wrote one cassette.
+    assert len(stub.requests) == 16
+    assert len(list((pytester.path / "cassettes" / "stub").glob("*/*.yaml"))) == 8
+    stub.script.append((None, (503, JSON, b"down")))  # would fail any live call
+    result = run(pytester, *xdist_args)
+    assert result.ret == 0
+    assert read_report(pytester)["cases"] == recorded
+    assert len(stub.requests) == 16
+
+
+def test_missing_recording_names_the_cassette_and_the_command(stub, pytester, xdist_args):
+    result = run(pytester, "--empathy-emotions=sad", *xdist_args)
+    assert result.ret == 1
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*stub: no recording of this call: there is no cassette. Cassette: "
+        f"{pytester.path}/cassettes/stub/sad/sad-sad0.yaml. Record it with: pytest --empathy-model=stub "
+        "--empathy-judge=stub --empathy-corpus=*corpus.csv --empathy-emotions=sad "
+        "--empathy-record=new_episodes -k sad-sad0",
+        "2 case(s) need (re-)recording; record them with: pytest *--empathy-record=new_episodes",
+    ])
+    assert stub.requests == []
+
+
+def test_changed_template_says_so_and_counts_the_cases(stub, pytester):
+    assert run(pytester, "--empathy-record=once").ret == 0
+    template = pytester.path / "template.txt"
+    template.write_text("Respond kindly to: {situation} {utterance}\n")
+    result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={template}")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "*the template changed since it was recorded (recorded with sha256 *, now *)*",
+        "4 case(s) need (re-)recording, 4 because a template changed; record them with: *",
+    ])
+    # Re-recording only what is missing keeps the old interactions and adds the new answer;
+    # the stub answers alike, so the judge's request is the recorded one and is replayed.
+    result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={template}",
+                 "--empathy-record=new_episodes")
+    assert result.ret == 0
+    assert len(stub.requests) == 16 + 4
+    assert len(cassette(pytester, "afraid-afraid0")["interactions"]) == 3
+    assert len(cassette(pytester, "caring-caring0")["interactions"]) == 2
+
+
+def test_key_reaches_the_server_and_nothing_else(stub, pytester):
+    # One case fails with a server that echoes the key in its error, as some providers do.
+    stub.then((401, JSON, json.dumps({"error": {"message": f"bad key {FAKE_KEY}"}}).encode()),
+              answer_of("sad-sad1"))
+    result = run(pytester, "--empathy-record=once")
+    assert result.ret == 1
+    result.assert_outcomes(passed=7, failed=1)
+    result.stdout.fnmatch_lines(["*stub: HTTP 401 from http://127.0.0.1:*: *bad key ****"])
+    sent = [{k.lower(): v for k, v in headers.items()}["authorization"] for headers, _ in stub.requests]
+    assert sent and set(sent) == {f"Bearer {FAKE_KEY}"}
+    output = result.stdout.str() + result.stderr.str()
+    written = [p for p in pytester.path.rglob("*") if p.is_file()]
+    assert len([p for p in written if p.suffix == ".yaml"]) == 7
+    leaks = [str(p) for p in written if FAKE_KEY.encode() in p.read_bytes()]
+    assert FAKE_KEY not in output and leaks == []
+    for path in (pytester.path / "cassettes").rglob("*.yaml"):
+        for interaction in yaml.safe_load(path.read_text())["interactions"]:
+            assert set(interaction["request"]["headers"]) == {"content-type", "x-empathy-template"}
+            assert set(interaction["response"]["headers"]) == {"content-type"}
+
+
+def test_rate_limit_is_retried_after_the_delay_and_only_the_success_recorded(stub, pytester):
+    stub.then((429, JSON | {"retry-after": "1"}, b'{"error": {"message": "slow down"}}'), answer_of("afraid-afraid0"))
+    result = run(pytester, "--empathy-record=once", "-k", "afraid-afraid0")
+    assert result.ret == 0
+    assert len(stub.requests) == 3  # answer refused, answer, rating
+    interactions = cassette(pytester, "afraid-afraid0")["interactions"]
+    assert [i["response"]["status"]["code"] for i in interactions] == [200, 200]
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ((500, JSON, b'{"error": {"message": "boom"}}'), "stub: HTTP 500 from http://127.0.0.1:*/v1/ after 2 retries: *boom*"),
+        ((503, JSON, b'{"error": {"message": "overloaded"}}'), "stub: HTTP 503 from * after 2 retries: *overloaded*"),
+        (2.5, "stub: timed out after 1s"),
+        ((200, JSON, b'{"choices": [{"message": {"content": "trunc'), "stub: unusable answer (not JSON: *"),
+        ((200, JSON, completion("x", choices=0)), "stub: unusable answer (empty choices list)"),
+        ((200, JSON, completion("", finish_reason="content_filter")),
+         "stub: unusable answer (finish_reason content_filter: the provider's filter cut the answer)"),
+    ],
+)
+def test_faults_fail_their_case_only_and_are_never_recorded(stub, pytester, fault, message):
+    # A 5xx or a time-out is retried (2 retries), so it is queued for every attempt.
+    for _ in range(3 if isinstance(fault, float) or fault[0] >= 500 else 1):
+        stub.then(fault, answer_of("joyful-joyful1"))
+    result = run(pytester, "--empathy-record=once")
+    assert result.ret == 1
+    result.assert_outcomes(passed=7, failed=1)
+    result.stdout.fnmatch_lines(["*_ test_empathy[[]joyful-joyful1[]] _*", message])
+    result.stdout.fnmatch_lines(["corpus corpus: 7 of 8 cases rated, INCOMPLETE"])
+    assert not (pytester.path / "cassettes" / "stub" / "joyful" / "joyful-joyful1.yaml").exists()
+
+
+def test_judge_prose_is_asked_again_then_the_case_is_unrated(stub, pytester):
+    prose = (200, JSON, completion("I think the reply is rather thoughtful."))
+    stub.then(prose, answer_of("caring-caring0", judge=True))
+    stub.then(prose, answer_of("caring-caring0", judge=True))
+    stub.then(prose, answer_of("caring-caring1", judge=True))
+    stub.then((200, JSON, completion("Rating: okay.")), answer_of("caring-caring1", judge=True))
+    stub.then((200, JSON, completion("Good or Bad")), answer_of("sad-sad0", judge=True))
+    stub.then((200, JSON, completion("Excellent")), answer_of("sad-sad0", judge=True))
+    result = run(pytester, "--empathy-record=once")
+    assert result.ret == 1
+    result.assert_outcomes(passed=6, failed=2)
+    result.stdout.fnmatch_lines([
+        "*stub answered 'I think the reply is rather thoughtful.', then 'I think the reply is rather "
+        "thoughtful.': not one of Bad, Okay, Good; the case is unrated*",
+    ])
+    result.stdout.fnmatch_lines(["*stub answered 'Good or Bad', then 'Excellent': not one of*"])
+    ratings = {c["id"]: c["rating"] for c in read_report(pytester)["cases"]}
+    assert ratings["caring-caring1"] == "okay"
+    follow_up = [body for _, body in stub.requests if len(body["messages"]) == 3]
+    assert len(follow_up) == 3
+    assert follow_up[0]["messages"][2]["content"] == "Answer with exactly one word: Bad, Okay or Good."
+
+
+def test_judge_baseline_rates_the_human_responses_in_the_same_cassette(stub, pytester):
+    rows = synthetic_rows(per_emotion=2, emotions=("afraid", "sad"))
+    for row in rows:
+        row["response_human"] = f"Oh no, {row['id']}, that must be hard."
+    write_corpus(pytester.path / "corpus.csv", rows)
+    stub.then((200, JSON, completion("Bad")), lambda body: "Oh no, sad1," in body["messages"][0]["content"])
+    result = run(pytester, "--empathy-record=once", "--empathy-baseline=judge")
+    assert result.ret == 0
+    report = read_report(pytester)
+    assert report["baseline"] == "judge"
+    assert report["baseline_rates"] == "the corpus's human responses, rated by the judge stub"
+    assert report["overall"]["baseline"] == {"bad": 1, "okay": 0, "good": 3}
+    assert len(cassette(pytester, "sad-sad1")["interactions"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('api_key = "sk-123"', "keys are read from the environment only; set api_key_env"),
+        ('colour = "blue"', "unknown setting 'colour'"),
+        ("max_tokens = 'many'", "max_tokens = 'many' has the wrong type"),
+        ('structured_output = "xml"', "structured_output must be one of none, json_schema, json_object_schema"),
+    ],
+)
+def test_bad_profiles_are_usage_errors(pytester, toml, message):
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    pytester.makefile(".toml", pyproject=f"[tool.pytest-empathy.models.mine]\nmodel = 'm'\n{toml}\n")
+    result = pytester.runpytest_subprocess("--empathy-model=mine", "--empathy-judge=mine", "--empathy-corpus=smoke")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --empathy-model: *pyproject.toml [[]tool.pytest-empathy.models.mine[]]: {message}*"])
+
+
+@pytest.mark.parametrize(
+    ("option", "text", "message"),
+    [
+        ("--empathy-template", "Say something nice about {situation}.", "lacks the placeholder(s) {utterance}"),
+        ("--empathy-judge-template", "Rate {response} to {utterance} from 1 to 10.",
+         "a judge rubric must offer the labels Bad, Okay, Good; it never names Bad, Okay, Good"),
+        ("--empathy-judge-template", "Rate {response} to {utterance}: Bad or Good.", "it never names Okay"),
+    ],
+)
+def test_bad_templates_are_rejected_at_start(pytester, option, text, message):
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    (pytester.path / "t.txt").write_text(text)
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=smollm2-135m", "--empathy-judge=smollm2-135m", "--empathy-corpus=smoke", f"{option}=t.txt"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {option}: *t.txt: *{message}"])
+
+
+def test_recording_with_a_remote_profile_needs_its_key(pytester, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=gpt-4", "--empathy-judge=gpt-4o-mini", "--empathy-corpus=smoke", "--empathy-record=once"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --empathy-model: recording with profile 'gpt-4' needs its API key in $OPENAI_API_KEY"])
+
+
+def llama_servers_of(marker: Path) -> list[int]:
+    """Live llama.cpp server processes started by a run whose TMPDIR was ``marker``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"llama_cpp.server" in (proc / "cmdline").read_bytes() and \
+                    f"TMPDIR={marker}".encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_real_local_server_round_trip(pytester, xdist_args, monkeypatch):
+    """Record with SmolLM2 served by llama.cpp (started and stopped by the plugin), then
+    replay with no server at all: the same ratings."""
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    marker = pytester.path / "tmp"
+    marker.mkdir()
+    monkeypatch.setenv("TMPDIR", str(marker))
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    args = ["--empathy-model=smollm2-135m", "--empathy-judge=smollm2-135m", "--empathy-corpus=smoke",
+            "--empathy-emotions=afraid,grateful", "--empathy-gate=off", "--empathy-report=report.json",
+            "-p", "no:cacheprovider", *xdist_args]
+    recording = pytester.runpytest_subprocess(*args, "--empathy-record=once")
+    assert recording.ret == 0, recording.stdout.str()
+    recorded = read_report(pytester)
+    assert llama_servers_of(marker) == []  # stopped at session end, no orphans
+    files = sorted((pytester.path / "cassettes" / "smollm2-135m").glob("*/*.yaml"))
+    assert [f.stem for f in files] == ["afraid-s01", "afraid-s02", "grateful-s35", "grateful-s36"]
+    for path in files:
+        interactions = yaml.safe_load(path.read_text())["interactions"]
+        assert len(interactions) in (2, 3)  # answer, rating, and maybe the judge's second chance
+        assert json.loads(interactions[0]["response"]["body"]["string"])["choices"][0]["message"]["content"]
+    replay = pytester.runpytest_subprocess(*args)
+    assert replay.ret == 0
+    assert read_report(pytester)["cases"] == recorded["cases"]
+    assert llama_servers_of(marker) == []
+    leaks = [str(p) for p in pytester.path.rglob("*") if p.is_file() and FAKE_KEY.encode() in p.read_bytes()]
+    assert leaks == []
+    assert FAKE_KEY not in recording.stdout.str() + replay.stdout.str()
+
+
+def test_shipped_smoke_cassettes_replay_offline(pytester):
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    cassettes = Path(__file__).parents[1] / "cassettes"
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=smollm2-135m", "--empathy-judge=smollm2-135m", "--empathy-corpus=smoke",
+        f"--empathy-cassettes={cassettes}", "--empathy-gate=off", "-n", "2",
+    )
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=64)
+    result.stdout.fnmatch_lines(["corpus smoke: 64 of 64 cases rated, complete"])
+
+
+def test_shipped_cassettes_hold_no_credentials():
+    root = Path(__file__).parents[1] / "cassettes"
+    for path in root.rglob("*.yaml"):
+        for interaction in yaml.safe_load(path.read_text())["interactions"]:
+            assert set(interaction["request"]["headers"]) <= {"content-type", "x-empathy-template"}, path
+            assert set(interaction["response"]["headers"]) <= {"content-type"}, path
+        assert not re.search(r"sk-[A-Za-z0-9_-]{16,}|[Bb]earer [A-Za-z0-9]", path.read_text()), path
