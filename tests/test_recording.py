@@ -3,6 +3,7 @@ llama.cpp server with SmolLM2 for the round trip."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -64,14 +65,20 @@ def test_record_then_replay_without_the_server(stub, pytester, xdist_args):
     result = run(pytester, "--empathy-record=once", *xdist_args)
     assert result.ret == 0, result.stdout.str()
     result.assert_outcomes(passed=8)
-    recorded = read_report(pytester)["cases"]
-    # Each case asked once for an answer and once for a rating, and wrote one cassette.
+    recorded = read_report(pytester)
+    # Each case asked once for an answer and once for a rating, and wrote one whole cassette.
     assert len(stub.requests) == 16
-    assert len(list((pytester.path / "cassettes" / "stub").glob("*/*.yaml"))) == 8
+    files = list((pytester.path / "cassettes" / "stub").glob("*/*.yaml"))
+    assert len(files) == 8
+    assert all(len(yaml.safe_load(f.read_text())["interactions"]) == 2 for f in files)
+    assert not list((pytester.path / "cassettes").rglob("*.tmp"))
     stub.script.append((None, (503, JSON, b"down")))  # would fail any live call
-    result = run(pytester, *xdist_args)
-    assert result.ret == 0
-    assert read_report(pytester)["cases"] == recorded
+    for replay_args in (xdist_args, ["-n", "0"]):
+        result = run(pytester, *replay_args)
+        assert result.ret == 0
+        replayed = read_report(pytester)
+        assert replayed == recorded | {"recording": replayed["recording"]}
+        assert replayed["recording"] == {"mode": "none", "unrecorded": 0, "template_changed": 0}
     assert len(stub.requests) == 16
 
 
@@ -309,3 +316,13 @@ def test_shipped_cassettes_hold_no_credentials():
             assert set(interaction["request"]["headers"]) <= {"content-type", "x-empathy-template"}, path
             assert set(interaction["response"]["headers"]) <= {"content-type"}, path
         assert not re.search(r"sk-[A-Za-z0-9_-]{16,}|[Bb]earer [A-Za-z0-9]", path.read_text()), path
+
+
+def test_compressed_answers_are_recorded_decoded(stub, pytester):
+    body = completion("I am so sorry; that sounds frightening.")
+    stub.then((200, JSON | {"content-encoding": "gzip"}, gzip.compress(body)), answer_of("afraid-afraid0"))
+    result = run(pytester, "--empathy-record=once", "-k", "afraid-afraid0")
+    assert result.ret == 0, result.stdout.str()
+    answer = cassette(pytester, "afraid-afraid0")["interactions"][0]["response"]
+    assert answer["body"]["string"].encode() == body
+    assert run(pytester, "-k", "afraid-afraid0").ret == 0
