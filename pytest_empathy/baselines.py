@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from . import release
 from .corpus import Corpus, Row
+from .errors import InputError
 from .judges import CrowdRatings, Judge
 from .ratings import Rating
 from .settings import JUDGE_BASELINE as JUDGE
@@ -31,7 +32,7 @@ class Baseline:
         return self.judge.rate(row, HUMAN, row.responses.get(HUMAN))
 
 
-class BaselineError(ValueError):
+class BaselineError(InputError):
     pass
 
 

@@ -11,18 +11,17 @@ from dataclasses import dataclass
 import pytest
 
 from . import local_server
-from .local_server import LocalServerError
-from .baselines import Baseline, BaselineError, make_baseline
+from .baselines import Baseline, make_baseline
 from .client import ChatEndpoint, NotRecorded
 from .corpora import open_corpus
-from .corpus import Corpus, CorpusError, Row
+from .corpus import Corpus, Row
 from .judges import HUMAN, CrowdRatings, Judge, ModelJudge, default_judge
-from .profiles import ModelProfile, ProfileError, load_profiles
-from .prompts import TemplateError, judge_rubric, response_template
+from .profiles import ModelProfile, load_profiles
+from .prompts import judge_rubric, response_template
 from .recording import Recorder, recorded_templates
 from .responders import ModelResponder, RecordedResponder, Responder
 from .results import CaseResult
-from .settings import Settings
+from .settings import Settings, as_usage_error
 
 # Why a case has no recording, as the controller counts them.
 MISSING, TEMPLATE_CHANGED, REQUEST_CHANGED = "missing", "template-changed", "request-changed"
@@ -51,15 +50,15 @@ class Benchmark:
     def from_settings(cls, settings: Settings) -> Benchmark:
         """Everything a run needs, checked before any case runs; raises pytest.UsageError."""
         assert settings.model is not None
-        profiles = _usage("--empathy-model", load_profiles, settings.rootpath / "pyproject.toml")
-        corpus = _usage("--empathy-corpus", open_corpus, settings.corpus, text=settings.corpus_text)
+        profiles = as_usage_error("--empathy-model", load_profiles, settings.rootpath / "pyproject.toml")
+        corpus = as_usage_error("--empathy-corpus", open_corpus, settings.corpus, text=settings.corpus_text)
         live = settings.record != "none"
         templates: dict[str, str] = {}
 
         if settings.model in corpus.responders or settings.model in corpus.rated:
             responder: Responder = RecordedResponder(settings.model)
         elif settings.model in profiles:
-            template = _usage("--empathy-template", response_template, settings.template)
+            template = as_usage_error("--empathy-template", response_template, settings.template)
             templates["response"] = template.sha256
             endpoint = _endpoint("--empathy-model", "--empathy-base-url", profiles[settings.model],
                                  settings.base_url, live)
@@ -85,7 +84,7 @@ class Benchmark:
                 )
             judge: Judge = CrowdRatings()
         elif judge_name in profiles:
-            rubric = _usage("--empathy-judge-template", judge_rubric, settings.judge_template)
+            rubric = as_usage_error("--empathy-judge-template", judge_rubric, settings.judge_template)
             templates["judge"] = rubric.sha256
             endpoint = _endpoint("--empathy-judge", "--empathy-judge-base-url", profiles[judge_name],
                                  settings.judge_base_url, live)
@@ -97,9 +96,9 @@ class Benchmark:
             )
 
         if (responder.needs_text or judge.needs_text) and not corpus.has_text:
-            corpus = _usage("--empathy-corpus-text", open_corpus, settings.corpus,
+            corpus = as_usage_error("--empathy-corpus-text", open_corpus, settings.corpus,
                             text=settings.corpus_text, need_text=True)
-        baseline = _usage("--empathy-baseline", make_baseline, settings.baseline, corpus, judge)
+        baseline = as_usage_error("--empathy-baseline", make_baseline, settings.baseline, corpus, judge)
         absent = [e for e in settings.emotions or () if e not in corpus.emotions]
         if absent:
             raise pytest.UsageError(
@@ -157,14 +156,6 @@ class Benchmark:
         return " ".join(shlex.quote(w) for w in words)
 
 
-def _usage(flag: str, build, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """Call a builder; a bad input becomes a usage error that names the option."""
-    try:
-        return build(*args, **kwargs)
-    except (CorpusError, ProfileError, TemplateError, BaselineError, LocalServerError) as error:
-        raise pytest.UsageError(f"{flag}: {error}") from None
-
-
 def _endpoint(
     flag: str, url_flag: str, profile: ModelProfile, base_url: str | None, live: bool
 ) -> ChatEndpoint:
@@ -175,7 +166,7 @@ def _endpoint(
             hint = f"${profile.base_url_env} or " if profile.base_url_env else ""
             raise pytest.UsageError(f"{flag}: profile {profile.name!r} has no base URL: set {hint}{url_flag}")
         if url is None:
-            _usage(flag, local_server.require, profile.local)
+            as_usage_error(flag, local_server.require, profile.local)
         elif profile.api_key_env and not profile.api_key():
             raise pytest.UsageError(
                 f"{flag}: recording with profile {profile.name!r} needs its API key in ${profile.api_key_env}"

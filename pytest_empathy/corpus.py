@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .emotions import POLARITY
+from .errors import InputError
 from .ratings import Rating
 
 RESPONSE_PREFIX = "response_"
@@ -37,7 +38,7 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
 ALIASES = {"dialog_id": "id", "speaker_uttr": "utterance", "sentiment": "polarity"}
 
 
-class CorpusError(Exception):
+class CorpusError(InputError):
     """A corpus that cannot be used; the message names the file and, where it can, the row."""
 
     def __init__(self, source: str | Path, message: str, *, row: int | None = None) -> None:

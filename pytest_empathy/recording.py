@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -132,3 +132,24 @@ def recorded_templates(path: Path) -> set[str]:
             if name.lower() == TEMPLATE_HEADER:
                 hashes.update(values if isinstance(values, list) else [values])
     return hashes
+
+
+def outdated(recorder: Recorder, rows: Iterable[Row], templates: Mapping[str, str]) -> dict[str, list[Row]]:
+    """For each template (by role), the rows whose cassette exists but was recorded with
+    another version of it. A text search for the hash: cheaper than parsing every cassette."""
+    found: dict[str, list[Row]] = {role: [] for role in templates}
+    for row in rows:
+        try:
+            text = recorder.path(row).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            continue
+        for role, sha in templates.items():
+            if sha not in text:
+                found[role].append(row)
+    return {role: rows for role, rows in found.items() if rows}
+
+
+def unused(recorder: Recorder, rows: Iterable[Row]) -> list[Path]:
+    """Cassettes of the recorder's model that belong to none of the rows."""
+    used = {recorder.path(row) for row in rows}
+    return sorted(p for p in (recorder.root / recorder.model).rglob("*.yaml") if p not in used)

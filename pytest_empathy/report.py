@@ -12,6 +12,7 @@ from typing import Any
 
 from . import __version__
 from .gates import Completeness, GateResult
+from .regression import PairedGroup, Regression
 from .results import CaseResult
 from .stats import Counts, Interval
 from .summary import Group, Summary
@@ -48,6 +49,9 @@ class RunResult:
     cases: tuple[CaseResult, ...]
     templates: dict[str, str]
     recording: Recording | None
+    regression: Regression | None = None
+    unused_cassettes: tuple[str, ...] = ()
+    pruned: bool = False
 
     @property
     def passed(self) -> bool:
@@ -84,6 +88,9 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "polarity": {p: _group(g, summary) for p, g in summary.polarity.items()} if summary else None,
         "emotions": {e: _group(g, summary) for e, g in summary.emotions.items()} if summary else None,
         "gates": [{"name": g.name, "passed": g.passed, "detail": g.detail} for g in run.gates],
+        "comparison": _comparison(run.regression, run.templates) if run.regression else None,
+        "unused_cassettes": {"count": len(run.unused_cassettes), "paths": list(run.unused_cassettes),
+                             "pruned": run.pruned},
         "cases": [
             {
                 "id": case.case_id,
@@ -122,6 +129,45 @@ def _group(group: Group, summary: Summary) -> dict[str, Any]:
     return entry
 
 
+def _comparison(regression: Regression, templates: dict[str, str]) -> dict[str, Any]:
+    snapshot = regression.snapshot
+    return {
+        "snapshot": snapshot.get("snapshot", {}).get("name"),
+        "path": snapshot.get("path"),
+        "model": snapshot["model"],
+        "judge": snapshot["judge"],
+        "templates": {"saved": snapshot["templates"], "run": templates},
+        "compared": regression.compared,
+        "only_in_run": regression.only_in_run,
+        "only_in_snapshot": regression.only_in_snapshot,
+        "tests": "Stuart-Maxwell test of marginal homogeneity on the paired ratings (exact "
+                 "where the discordant pairs are few); Newcombe's interval for the paired "
+                 "change of the Good rate; Holm across the emotions",
+        "overall": _paired(regression.overall),
+        "polarity": {p: _paired(g) for p, g in regression.polarity.items()},
+        "emotions": {e: _paired(g) | {"p_holm": g.p_holm} for e, g in regression.emotions.items()},
+    }
+
+
+def _paired(group: PairedGroup) -> dict[str, Any]:
+    c = group.comparison
+    return {
+        "n": c.n,
+        "saved": _counts(c.before),
+        "run": _counts(c.after),
+        "test": c.test,
+        "statistic": c.statistic,
+        "dof": c.dof,
+        "p_value": c.p_value,
+        "good_rate_saved": c.before.good_rate,
+        "good_rate_run": c.after.good_rate,
+        "good_change": c.good_change,
+        "good_change_ci": _interval(c.good_change_ci),
+        "direction": c.direction,
+        "significant": group.significant,
+    }
+
+
 def _counts(counts: Counts) -> dict[str, int]:
     return {"bad": counts.bad, "okay": counts.okay, "good": counts.good}
 
@@ -130,13 +176,13 @@ def _interval(interval: Interval | None) -> list[float] | None:
     return None if interval is None else [interval.low, interval.high]
 
 
-def write_json(run: RunResult, path: Path) -> None:
-    """Write the JSON result atomically: readers never see half a file."""
+def write_json(data: dict[str, Any], path: Path) -> None:
+    """Write JSON atomically: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(to_json(run), out, indent=2)
+            json.dump(data, out, indent=2)
             out.write("\n")
         os.replace(temporary, path)
     finally:
@@ -182,6 +228,13 @@ def terminal_lines(run: RunResult) -> Iterator[str]:
                 yield _row(group)
         for group in summary.emotions.values():
             yield _row(group)
+    if run.regression is not None:
+        yield from _comparison_lines(run.regression, run.templates)
+    if run.unused_cassettes:
+        state = "deleted" if run.pruned else "not used by any case (--empathy-prune-cassettes deletes them)"
+        shown = ", ".join(run.unused_cassettes[:3]) + (", ..." if len(run.unused_cassettes) > 3 else "")
+        yield ""
+        yield f"{len(run.unused_cassettes)} cassette(s) of {run.model} {state}: {shown}"
     yield ""
     for gate in run.gates:
         yield f"{'PASSED' if gate.passed else 'FAILED'} {gate.name}: {gate.detail}"
@@ -194,6 +247,34 @@ def _row(group: Group) -> str:
         f"{_gain(c.good_gain_relative, c.good_gain_relative_ci):>20}  {c.test:>5}  "
         f"{_p(c.p_value):>8}  {_p(group.p_holm):>8}  {_verdict(group)}"
     )
+
+
+def _comparison_lines(regression: Regression, templates: dict[str, str]) -> Iterator[str]:
+    snapshot = regression.snapshot
+    name = snapshot.get("snapshot", {}).get("name", snapshot.get("path"))
+    yield ""
+    yield (f"compared with saved run {name} (model {snapshot['model']}, judge {snapshot['judge']}, "
+           f"saved {snapshot.get('snapshot', {}).get('saved_at', '?')}): {regression.compared} cases "
+           f"in both; {regression.only_in_run} only in this run, {regression.only_in_snapshot} only "
+           "in the saved run")
+    for role in dict.fromkeys([*templates, *snapshot["templates"]]):
+        saved, now = snapshot["templates"].get(role), templates.get(role)
+        change = "unchanged" if saved == now else "CHANGED"
+        yield f"{role} template: saved {(saved or '-')[:12]}, now {(now or '-')[:12]} ({change})"
+    yield "test: Stuart-Maxwell on the paired ratings; Good change with Newcombe's paired 95% CI"
+    yield ""
+    yield (f"{'group':<13}{'n':>5}  {'saved B/O/G %':>13}  {'run B/O/G %':>13}  "
+           f"{'Good change [95% CI]':>24}  {'p':>8}  {'p Holm':>8}  verdict")
+    groups = [regression.overall, *(g for g in regression.polarity.values() if g.comparison.n),
+              *regression.emotions.values()]
+    for group in groups:
+        c = group.comparison
+        change = "n/a" if c.good_change is None else f"{100 * c.good_change:+.1f} pts"
+        if c.good_change_ci is not None:
+            change += f" [{100 * c.good_change_ci.low:+.0f},{100 * c.good_change_ci.high:+.0f}]"
+        verdict = "no test" if c.p_value is None else (c.direction if group.significant else "n.s.")
+        yield (f"{group.name:<13}{c.n:>5}  {_shares(c.before):>13}  {_shares(c.after):>13}  "
+               f"{change:>24}  {_p(c.p_value):>8}  {_p(group.p_holm):>8}  {verdict}")
 
 
 def _shares(counts: Counts) -> str:

@@ -8,20 +8,49 @@ statistics, checks the gates, writes the report and sets the exit status.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from . import snapshots
 from .benchmark import TEMPLATE_CHANGED, Benchmark
-from .gates import Completeness, check_gates
-from .report import Recording, RunResult, failure_lines, terminal_lines, write_json
+from .gates import Completeness, GateResult, check_gates
+from .recording import outdated, unused
+from .regression import Check, check, compare_with_snapshot, parse_checks
+from .settings import Settings, as_usage_error
+from .report import Recording, RunResult, failure_lines, terminal_lines, to_json, write_json
 from .results import PROPERTY, UNRECORDED, CaseResult
 from .summary import summarize
 
 
 class EmpathySession:
-    def __init__(self, benchmark: Benchmark) -> None:
+    def __init__(self, benchmark: Benchmark, *, deselecting: bool = False) -> None:
+        """Checks what only the controller needs (saved runs, pruning) before any case runs;
+        ``deselecting`` says whether -k or -m may leave out part of the selection."""
         self.benchmark = benchmark
+        settings = benchmark.settings
+        self.snapshot: dict[str, Any] | None = None
+        self.checks: tuple[Check, ...] = ()
+        self.save_path: Path | None = None
+        if settings.save is not None:
+            self.save_path = as_usage_error("--empathy-save", snapshots.snapshot_path, settings.baseline_dir, settings.save)
+            if self.save_path.exists() and not settings.save_force:
+                raise pytest.UsageError(
+                    f"--empathy-save: {self.save_path} exists; add --empathy-save-force to replace it"
+                )
+        if settings.compare is not None:
+            self.snapshot = self._load_snapshot(settings)
+        if settings.compare_fail is not None:
+            if settings.compare is None:
+                raise pytest.UsageError("--empathy-compare-fail: name the saved run with --empathy-compare")
+            self.checks = as_usage_error("--empathy-compare-fail", parse_checks, settings.compare_fail)
+        self.partial_selection = bool(settings.emotions or settings.sample or deselecting)
+        if settings.prune_cassettes and self.partial_selection:
+            raise pytest.UsageError(
+                "--empathy-prune-cassettes: refused for a run of part of the corpus "
+                "(-k, -m, --empathy-emotions or --empathy-sample): other cases' cassettes would look unused"
+            )
         self.case_ids = {row.case_id for row in benchmark.cases}
         # node id -> case id, for every collected item that runs a case
         self.expected: dict[str, str] = {}
@@ -48,6 +77,36 @@ class EmpathySession:
                 if candidate in self.case_ids:
                     return candidate
         return None
+
+    def _load_snapshot(self, settings: Settings) -> dict[str, Any]:
+        if settings.compare == snapshots.LATEST:
+            path = snapshots.latest(settings.baseline_dir, self.benchmark.responder.name)
+            if path is None:
+                raise pytest.UsageError(
+                    f"--empathy-compare: no saved run of {self.benchmark.responder.name!r} in "
+                    f"{settings.baseline_dir}; save one with --empathy-save NAME"
+                )
+        else:
+            path = as_usage_error("--empathy-compare", snapshots.snapshot_path, settings.baseline_dir, settings.compare)
+        return as_usage_error("--empathy-compare", snapshots.load, path) | {"path": str(path)}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """In replay, a template changed since the cassettes were recorded fails the run
+        before any case: every case it touches would fail the same way."""
+        benchmark = self.benchmark
+        if benchmark.recorder is None or benchmark.settings.record != "none":
+            return
+        changed = outdated(benchmark.recorder, benchmark.cases, benchmark.templates)
+        if changed:
+            cases = {row.case_id for rows in changed.values() for row in rows}
+            which = " and the ".join(f"{role} template" for role in changed)
+            pytest.exit(
+                f"pytest-empathy: the {which} changed since the cassettes were recorded: "
+                f"{len(cases)} of {len(benchmark.cases)} cases need re-recording. Record exactly "
+                f"those (the rest is left untouched) with: {benchmark.record_command()}",
+                returncode=pytest.ExitCode.TESTS_FAILED,
+            )
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -92,6 +151,21 @@ class EmpathySession:
             min_good_gain=settings.min_good_gain,
             allow_partial=settings.allow_partial,
         )
+        regression = None
+        if self.snapshot is not None and summary is not None:
+            regression = compare_with_snapshot(rated, self.snapshot, alpha=settings.alpha)
+            gates += check(regression, self.checks)
+        if self.save_path is not None and not completeness.complete:
+            gates.append(GateResult("save", False, f"{self.save_path} not saved: only complete runs are saved "
+                                                   f"({completeness.rated} of {completeness.expected} cases rated)"))
+        unused_cassettes: tuple[str, ...] = ()
+        if self.benchmark.recorder is not None and not self.partial_selection and \
+                completeness.expected == len(self.benchmark.cases):
+            found = unused(self.benchmark.recorder, self.benchmark.cases)
+            if settings.prune_cassettes:
+                for path in found:
+                    path.unlink()
+            unused_cassettes = tuple(str(p) for p in found)
         benchmark = self.benchmark
         self.run = RunResult(
             model=benchmark.responder.name,
@@ -108,9 +182,14 @@ class EmpathySession:
             cases=tuple(rated),
             templates=benchmark.templates,
             recording=self._recording(),
+            regression=regression,
+            unused_cassettes=unused_cassettes,
+            pruned=settings.prune_cassettes,
         )
+        if self.save_path is not None and completeness.complete:
+            snapshots.save(to_json(self.run), self.save_path, settings.save or "")
         if settings.report is not None:
-            write_json(self.run, settings.report)
+            write_json(to_json(self.run), settings.report)
         if not self.run.passed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -135,5 +214,8 @@ class EmpathySession:
             terminalreporter.write_line(line)
         if self.benchmark.settings.report is not None:
             terminalreporter.write_line(f"JSON result: {self.benchmark.settings.report}")
+        if self.save_path is not None and self.run.completeness.complete:
+            terminalreporter.write_line(f"saved run: {self.save_path}")
         for line in failure_lines(self.run.gates):
             terminalreporter.write_line(line, red=True, bold=True)
+

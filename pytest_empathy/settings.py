@@ -19,6 +19,7 @@ import pytest
 
 from .corpora import NAMED
 from .emotions import EMOTIONS
+from .errors import InputError
 from .release import NAME as RELEASE, TEXT_ENV
 
 # The values some options take; the modules that act on them import them from here.
@@ -37,6 +38,8 @@ class Option:
     help: str
     metavar: str | None = None
     flag_only: bool = False  # a switch: store_true on the command line, bool in the ini file
+    # Given alone on the command line, the option takes this value.
+    bare_value: str | None = None
 
     @property
     def ini(self) -> str:
@@ -76,6 +79,18 @@ OPTIONS = (
            "{utterance}, {response})", "PATH"),
     Option("--empathy-base-url", "endpoint of the model, over its profile's", "URL"),
     Option("--empathy-judge-base-url", "endpoint of the judge, over its profile's", "URL"),
+    Option("--empathy-save", "save this run's ratings and statistics as NAME in the baseline "
+           "directory (complete runs only)", "NAME"),
+    Option("--empathy-save-force", "let --empathy-save replace a saved run of the same name",
+           flag_only=True),
+    Option("--empathy-compare", "compare with the saved run NAME (alone: the latest saved run "
+           "of the same model)", "NAME", bare_value="latest"),
+    Option("--empathy-compare-fail", "fail when the comparison shows: decline (overall), "
+           "emotion-decline (any emotion, after Holm), good-drop:POINTS; comma-separated", "EXPR"),
+    Option("--empathy-baseline-dir", "directory of saved runs (default benchmarks/baselines at "
+           "the rootdir)", "DIR"),
+    Option("--empathy-prune-cassettes", "delete the cassettes no case of a full run used",
+           flag_only=True),
 )
 
 
@@ -85,6 +100,10 @@ def add_options(parser: pytest.Parser) -> None:
         if option.flag_only:
             group.addoption(option.flag, action="store_true", default=None, help=option.help)
             parser.addini(option.ini, option.help, type="bool", default=None)
+        elif option.bare_value is not None:
+            group.addoption(option.flag, metavar=option.metavar, nargs="?", const=option.bare_value,
+                            default=None, help=option.help)
+            parser.addini(option.ini, option.help, default=None)
         else:
             group.addoption(option.flag, metavar=option.metavar, default=None, help=option.help)
             parser.addini(option.ini, option.help, default=None)
@@ -112,6 +131,12 @@ class Settings:
     base_url: str | None
     judge_base_url: str | None
     rootpath: Path
+    save: str | None
+    save_force: bool
+    compare: str | None
+    compare_fail: str | None
+    baseline_dir: Path
+    prune_cassettes: bool
 
     def to_builtins(self) -> dict[str, Any]:
         return {
@@ -148,6 +173,12 @@ def read_settings(config: pytest.Config) -> Settings:
         base_url=values.get("--empathy-base-url", _url),
         judge_base_url=values.get("--empathy-judge-base-url", _url),
         rootpath=config.rootpath,
+        save=values.get("--empathy-save", _name),
+        save_force=bool(values.raw("--empathy-save-force")[0]),
+        compare=values.get("--empathy-compare", _name),
+        compare_fail=values.get("--empathy-compare-fail", _name),
+        baseline_dir=values.path("--empathy-baseline-dir") or config.rootpath / "benchmarks" / "baselines",
+        prune_cassettes=bool(values.raw("--empathy-prune-cassettes")[0]),
     )
 
 
@@ -179,6 +210,14 @@ class _Values:
     def path(self, flag: str) -> Path | None:
         value, _, base = self.raw(flag)
         return base / Path(value).expanduser() if value else None
+
+
+def as_usage_error(flag: str, build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a builder; input it cannot use becomes a usage error that names the option."""
+    try:
+        return build(*args, **kwargs)
+    except InputError as error:
+        raise pytest.UsageError(f"{flag}: {error}") from None
 
 
 def _corpus(values: _Values) -> str | Path:

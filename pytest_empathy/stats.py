@@ -227,3 +227,122 @@ def holm(p_values: Sequence[float | None]) -> list[float | None]:
         adjusted[i] = running
     return adjusted
 
+
+
+# Paired ratings: the same cases rated in two runs.
+
+STUART_MAXWELL = "stuart-maxwell"
+STUART_MAXWELL_EXACT = "stuart-maxwell-exact"
+# Enumerate the exact null distribution up to this many outcomes; beyond, chi-square.
+_MAX_EXACT_OUTCOMES = 100_000
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Ratings of the same cases in a saved run (before) and this run (after)."""
+
+    before: Counts
+    after: Counts
+    test: str
+    statistic: float | None
+    dof: int | None
+    p_value: float | None
+    good_change: float | None
+    good_change_ci: Interval | None
+    direction: str | None
+
+    @property
+    def n(self) -> int:
+        return self.after.n
+
+
+def compare_paired(pairs: Sequence[tuple[Rating, Rating]], *, confidence: float = 0.95) -> PairedComparison:
+    """Marginal homogeneity of paired Bad/Okay/Good ratings (Stuart-Maxwell), and the change
+    of the Good rate with Newcombe's interval for paired proportions."""
+    before = Counts.of(b for b, _ in pairs)
+    after = Counts.of(a for _, a in pairs)
+    if not pairs:
+        return PairedComparison(before, after, NO_TEST, None, None, None, None, None, None)
+    table = np.zeros((3, 3), dtype=int)
+    for b, a in pairs:
+        table[b - 1, a - 1] += 1
+    test, statistic, dof, p_value = stuart_maxwell(table)
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    good = np.array([[b == Rating.GOOD, a == Rating.GOOD] for b, a in pairs])
+    both = int((good[:, 0] & good[:, 1]).sum())
+    gained = int((~good[:, 0] & good[:, 1]).sum())
+    lost = int((good[:, 0] & ~good[:, 1]).sum())
+    neither = len(pairs) - both - gained - lost
+    return PairedComparison(
+        before=before,
+        after=after,
+        test=test,
+        statistic=statistic,
+        dof=dof,
+        p_value=p_value,
+        good_change=(gained - lost) / len(pairs),
+        good_change_ci=newcombe_paired_interval(both, gained, lost, neither, z),
+        direction=_direction(after, before),
+    )
+
+
+def stuart_maxwell(table: np.ndarray) -> tuple[str, float | None, int | None, float | None]:
+    """(test, statistic, dof, p) of the Stuart-Maxwell test on a kxk table of paired ratings
+    (rows: before, columns: after).
+
+    Only discordant pairs carry information. Under marginal homogeneity each discordant pair
+    is as likely either way round, so where the outcomes are few enough to list, the exact
+    p-value sums the probabilities of every way the discordant pairs could have gone."""
+    table = np.asarray(table, dtype=float)
+    margins = table.sum(axis=1) + table.sum(axis=0)
+    # Categories no pair used carry nothing; the test runs on the rest.
+    table = table[margins > 0][:, margins > 0]
+    k = table.shape[0]
+    s = -(table + table.T)[:-1, :-1]
+    np.fill_diagonal(s, (table.sum(axis=1) + table.sum(axis=0) - 2 * np.diag(table))[:-1])
+    # A category whose ratings never changed makes S singular; the pseudo-inverse tests the
+    # directions that did change, with one degree of freedom for each.
+    dof = int(np.linalg.matrix_rank(s)) if k > 1 else 0
+    if dof == 0:
+        return STUART_MAXWELL_EXACT, 0.0, 0, 1.0
+    inverse = np.linalg.pinv(s)
+
+    def statistic(d: np.ndarray) -> np.ndarray:
+        return np.einsum("...i,ij,...j->...", d, inverse, d)
+
+    observed = float(statistic((table.sum(axis=1) - table.sum(axis=0))[:-1]))
+    cells = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    totals = [int(table[i, j] + table[j, i]) for i, j in cells]
+    if math.prod(t + 1 for t in totals) > _MAX_EXACT_OUTCOMES:
+        return STUART_MAXWELL, observed, dof, float(stats.chi2.sf(observed, dof))
+    ups = [g.ravel() for g in np.meshgrid(*(np.arange(t + 1) for t in totals), indexing="ij")]
+    d = np.zeros((ups[0].size, k))
+    probability = np.ones(ups[0].size)
+    for (i, j), total, up in zip(cells, totals, ups):
+        # 'up' pairs went from i to j, the rest of the cell's discordant pairs from j to i.
+        d[:, i] += 2 * up - total
+        d[:, j] -= 2 * up - total
+        probability *= stats.binom.pmf(up, total, 0.5)
+    extreme = statistic(d[:, :-1]) >= observed - 1e-9 * max(1.0, observed)
+    return STUART_MAXWELL_EXACT, observed, dof, min(1.0, float(probability[extreme].sum()))
+
+
+def newcombe_paired_interval(both: int, gained: int, lost: int, neither: int, z: float) -> Interval:
+    """Newcombe's (1998) hybrid score interval for the difference of paired proportions,
+    after - before = (gained - lost) / n."""
+    n = both + gained + lost + neither
+    after, before = (both + gained) / n, (both + lost) / n
+    w_after, w_before = wilson_interval(both + gained, n, z), wilson_interval(both + lost, n, z)
+    margins = (both + gained) * (lost + neither) * (both + lost) * (gained + neither)
+    product = both * neither - gained * lost
+    if margins == 0:
+        phi = 0.0
+    else:
+        # Newcombe's continuity-corrected correlation.
+        phi = (max(product - n / 2, 0) if product > 0 else product) / math.sqrt(margins)
+    delta = after - before
+    low = delta - math.sqrt(max(0.0, (after - w_after.low) ** 2 - 2 * phi * (after - w_after.low)
+                                * (w_before.high - before) + (w_before.high - before) ** 2))
+    high = delta + math.sqrt(max(0.0, (w_after.high - after) ** 2 - 2 * phi * (w_after.high - after)
+                                 * (before - w_before.low) + (before - w_before.low) ** 2))
+    return Interval(max(-1.0, low), min(1.0, high))

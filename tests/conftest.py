@@ -10,6 +10,8 @@ import pytest
 
 from pytest_empathy.emotions import EMOTIONS
 
+from .stub_server import stub_server
+
 RELEASE_FILE = Path(
     os.environ.get(
         "EMPATHY_RELEASE_FILE",
@@ -17,6 +19,7 @@ RELEASE_FILE = Path(
     )
 )
 BENCHMARK = (Path(__file__).parents[1] / "benchmarks" / "test_empathy.py").read_text()
+FAKE_KEY = "sk-empathy-FAKE-4f1c9e0b7a2d4c6e8f00"
 XDIST_MODES = {"no-xdist": ["-p", "no:xdist"], "n0": ["-n", "0"], "n2": ["-n", "2"]}
 
 
@@ -88,3 +91,45 @@ def synthetic_rows(
                 row["rating_bot"], row["rating_human"] = ratings
             rows.append(row)
     return rows
+
+
+@pytest.fixture
+def stub(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """A fault-injecting stub behind the profile ``stub``, used as model and judge, over a
+    corpus of 4 emotions x 2 cases; calls are recorded in ``cassettes/``."""
+    with stub_server() as server:
+        pytester.makepyfile(test_empathy=BENCHMARK)
+        pytester.makefile(".toml", pyproject=f"""
+            [tool.pytest-empathy.models.stub]
+            model = "stub-model"
+            base_url = "{server.url}"
+            api_key_env = "STUB_API_KEY"
+            max_retries = 2
+            timeout = 1.0
+        """)
+        write_corpus(
+            pytester.path / "corpus.csv",
+            synthetic_rows(per_emotion=2, emotions=("afraid", "caring", "joyful", "sad")),
+        )
+        monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+        yield server
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        "--empathy-model=stub", "--empathy-judge=stub", "--empathy-corpus=corpus.csv",
+        "--empathy-gate=off", "--empathy-report=report.json", "-p", "no:cacheprovider", *args,
+    )
+
+
+def llama_servers_of(marker: Path) -> list[int]:
+    """Live llama.cpp server processes started by a run whose TMPDIR was ``marker``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"llama_cpp.server" in (proc / "cmdline").read_bytes() and \
+                    f"TMPDIR={marker}".encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found

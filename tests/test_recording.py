@@ -11,40 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import BENCHMARK, read_report, synthetic_rows, write_corpus
-from .stub_server import completion, is_judge_request, stub_server
+from .conftest import (
+    BENCHMARK, FAKE_KEY, llama_servers_of, read_report, run, synthetic_rows, write_corpus,
+)
+from .stub_server import completion, is_judge_request
 
-FAKE_KEY = "sk-empathy-FAKE-4f1c9e0b7a2d4c6e8f00"
 JSON = {"content-type": "application/json"}
-
-
-@pytest.fixture
-def stub(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
-    """A fault-injecting stub behind the profile ``stub``, used as model and judge, over a
-    corpus of 4 emotions x 2 cases; calls are recorded in ``cassettes/``."""
-    with stub_server() as server:
-        pytester.makepyfile(test_empathy=BENCHMARK)
-        pytester.makefile(".toml", pyproject=f"""
-            [tool.pytest-empathy.models.stub]
-            model = "stub-model"
-            base_url = "{server.url}"
-            api_key_env = "STUB_API_KEY"
-            max_retries = 2
-            timeout = 1.0
-        """)
-        write_corpus(
-            pytester.path / "corpus.csv",
-            synthetic_rows(per_emotion=2, emotions=("afraid", "caring", "joyful", "sad")),
-        )
-        monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
-        yield server
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "--empathy-model=stub", "--empathy-judge=stub", "--empathy-corpus=corpus.csv",
-        "--empathy-gate=off", "--empathy-report=report.json", "-p", "no:cacheprovider", *args,
-    )
 
 
 def cassette(pytester: pytest.Pytester, case_id: str) -> dict:
@@ -100,12 +72,18 @@ def test_changed_template_says_so_and_counts_the_cases(stub, pytester):
     assert run(pytester, "--empathy-record=once").ret == 0
     template = pytester.path / "template.txt"
     template.write_text("Respond kindly to: {situation} {utterance}\n")
+    # Replaying, the run stops before any case; recording with 'once', which never adds to
+    # an existing cassette, each case says why it cannot be recorded.
     result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={template}")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*the response template changed since the cassettes were recorded: 4 of 4 cases*"])
+    result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={template}", "--empathy-record=once")
     assert result.ret == 1
     result.stdout.fnmatch_lines([
         "*the template changed since it was recorded (recorded with sha256 *, now *)*",
         "4 case(s) need (re-)recording, 4 because a template changed; record them with: *",
     ])
+    assert len(stub.requests) == 16
     # Re-recording only what is missing keeps the old interactions and adds the new answer;
     # the stub answers alike, so the judge's request is the recorded one and is replayed.
     result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={template}",
@@ -252,19 +230,6 @@ def test_recording_with_a_remote_profile_needs_its_key(pytester, monkeypatch):
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --empathy-model: recording with profile 'gpt-4' needs its API key in $OPENAI_API_KEY"])
-
-
-def llama_servers_of(marker: Path) -> list[int]:
-    """Live llama.cpp server processes started by a run whose TMPDIR was ``marker``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if b"llama_cpp.server" in (proc / "cmdline").read_bytes() and \
-                    f"TMPDIR={marker}".encode() in (proc / "environ").read_bytes():
-                found.append(int(proc.name))
-        except (OSError, ValueError):
-            continue
-    return found
 
 
 def test_real_local_server_round_trip(pytester, xdist_args, monkeypatch):

@@ -12,8 +12,8 @@ from scipy.stats.contingency import relative_risk
 from pytest_empathy.ratings import Rating
 from pytest_empathy.results import CaseResult
 from pytest_empathy.stats import (
-    CHI2, EXACT, NO_TEST, Counts, compare, freeman_halton, holm, katz_interval,
-    newcombe_interval, wilson_interval,
+    CHI2, EXACT, NO_TEST, Counts, compare, compare_paired, freeman_halton, holm, katz_interval,
+    newcombe_interval, stuart_maxwell, wilson_interval,
 )
 from pytest_empathy.summary import summarize
 
@@ -165,3 +165,72 @@ def test_summary_is_invariant_to_the_order_of_cases(cases, random):
     shuffled = list(cases)
     random.shuffle(shuffled)
     assert summarize(cases, alpha=0.05) == summarize(shuffled, alpha=0.05)
+
+
+def fleiss_everitt(table):
+    """The closed form of the Stuart-Maxwell statistic for 3x3 tables (Fleiss & Everitt 1971)."""
+    t = np.asarray(table, dtype=float)
+    d = t.sum(axis=1) - t.sum(axis=0)
+    n12, n13, n23 = ((t[i, j] + t[j, i]) / 2 for i, j in ((0, 1), (0, 2), (1, 2)))
+    return (n23 * d[0] ** 2 + n13 * d[1] ** 2 + n12 * d[2] ** 2) / (2 * (n12 * n13 + n12 * n23 + n13 * n23))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 15), min_size=9, max_size=9))
+def test_stuart_maxwell_statistic_matches_the_closed_form(cells):
+    table = np.array(cells).reshape(3, 3)
+    n12, n13, n23 = (table[i, j] + table[j, i] for i, j in ((0, 1), (0, 2), (1, 2)))
+    if min(n12 * n13 + n12 * n23 + n13 * n23, n12 + n13, n12 + n23, n13 + n23) == 0:
+        return  # the closed form needs discordance between every pair of categories
+    test, statistic, dof, p_value = stuart_maxwell(table)
+    assert statistic == pytest.approx(fleiss_everitt(table))
+    assert dof == 2 and 0 <= p_value <= 1
+
+
+def brute_force_paired_exact(table):
+    """Every discordant pair flipped either way, enumerated pair by pair."""
+    t = np.asarray(table)
+    pairs = [(i, j) for i in range(3) for j in range(3) if i != j for _ in range(t[i, j])]
+    observed = fleiss_everitt(t)
+    hits = 0
+    for flips in itertools.product((False, True), repeat=len(pairs)):
+        u = np.diag(np.diag(t)).copy()
+        for (i, j), flip in zip(pairs, flips):
+            u[(j, i) if flip else (i, j)] += 1
+        hits += fleiss_everitt(u) >= observed - 1e-9
+    return hits / 2 ** len(pairs)
+
+
+def test_exact_stuart_maxwell_enumerates_every_flip():
+    table = [[5, 3, 1], [1, 4, 2], [1, 1, 6]]
+    test, _, _, p_value = stuart_maxwell(np.array(table))
+    assert test == "stuart-maxwell-exact"
+    assert p_value == pytest.approx(brute_force_paired_exact(table))
+
+
+def test_stuart_maxwell_is_asymptotic_for_many_discordant_pairs():
+    table = np.array([[300, 90, 40], [60, 500, 80], [20, 70, 840]])
+    test, statistic, dof, p_value = stuart_maxwell(table)
+    assert test == "stuart-maxwell" and dof == 2
+    assert p_value == pytest.approx(math.exp(-statistic / 2))
+
+
+def test_one_way_discordance_in_one_direction():
+    # Five pairs all went from Bad to Good: one degree of freedom, exact p = 2 / 2**5.
+    assert stuart_maxwell(np.array([[0, 0, 5], [0, 3, 0], [0, 0, 2]])) == ("stuart-maxwell-exact", 5.0, 1, pytest.approx(1 / 16))
+    assert stuart_maxwell(np.eye(3, dtype=int) * 4)[3] == 1.0
+
+
+paired = st.lists(st.tuples(st.sampled_from(list(Rating)), st.sampled_from(list(Rating))), min_size=1, max_size=80)
+
+
+@settings(max_examples=100, deadline=None)
+@given(paired)
+def test_paired_good_change_interval(pairs):
+    forward = compare_paired(pairs)
+    backward = compare_paired([(a, b) for b, a in pairs])
+    interval = forward.good_change_ci
+    assert -1 <= interval.low <= forward.good_change <= interval.high <= 1
+    assert backward.good_change == pytest.approx(-forward.good_change)
+    assert (backward.good_change_ci.low, backward.good_change_ci.high) == pytest.approx((-interval.high, -interval.low))
+    assert forward.p_value == pytest.approx(backward.p_value)

@@ -1,0 +1,193 @@
+"""Saved runs, comparison with them, and the cassettes a template change or a full run leaves."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import BENCHMARK, llama_servers_of, read_report, run
+
+USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
+
+
+def saved(pytester: pytest.Pytester, name: str) -> dict:
+    return json.loads((pytester.path / "benchmarks" / "baselines" / f"{name}.json").read_text())
+
+
+def test_a_saved_run_compared_with_itself_passes(run_benchmark, pytester, xdist_args):
+    result = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-save=gpt4", *xdist_args)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([f"saved run: {pytester.path}/benchmarks/baselines/gpt4.json"])
+    snapshot = saved(pytester, "gpt4")
+    assert snapshot["snapshot"]["name"] == "gpt4" and len(snapshot["cases"]) == 2000
+    assert snapshot["corpus"]["sha256"] and snapshot["version"] and snapshot["templates"] == {}
+    result = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-compare",
+                           "--empathy-compare-fail=decline,emotion-decline,good-drop:0", *xdist_args)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "compared with saved run gpt4 (model chatgpt-empathy, judge human, saved *): 2000 cases in both; "
+        "0 only in this run, 0 only in the saved run",
+        "overall * 2000 * 7/28/65 * 7/28/65 * +0.0 pts *n.s.",
+        "PASSED compare decline: *",
+        "PASSED compare emotion-decline: no emotion significantly worse than the saved run after Holm",
+        "PASSED compare good-drop:0: Good rate changed by +0.0 points (at most -0 allowed)",
+    ])
+    comparison = read_report(pytester)["comparison"]
+    assert comparison["compared"] == 2000 and comparison["overall"]["p_value"] == 1.0
+    assert "Stuart-Maxwell" in comparison["tests"]
+
+
+def test_another_responder_fails_where_it_should(run_benchmark, pytester, xdist_args):
+    assert run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-save=gpt4").ret == 0
+    result = run_benchmark("--empathy-model=human", "--empathy-gate=off", "--empathy-compare=gpt4",
+                           "--empathy-compare-fail=decline,emotion-decline,good-drop:20", *xdist_args)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "FAILED compare decline: Good rate 64.8% -> 49.3% on 2000 cases, worse; significant (stuart-maxwell p=*)",
+        "FAILED compare emotion-decline: significantly worse after Holm: apprehensive (*), grateful (*), "
+        "impressed (*), surprised (*)",
+        "PASSED compare good-drop:20: Good rate changed by -15.4 points (at most -20 allowed)",
+        "empathy gate failed: compare decline: *",
+        "empathy gate failed: compare emotion-decline: *",
+    ])
+    emotions = read_report(pytester)["comparison"]["emotions"]
+    assert emotions["caring"]["direction"] == "better" and not emotions["caring"]["significant"]
+    assert emotions["surprised"]["p_holm"] >= emotions["surprised"]["p_value"]
+
+
+def test_comparison_counts_the_cases_each_side_lacks(run_benchmark, pytester):
+    assert run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=caring,sad", "--empathy-save=two").ret == 0
+    result = run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad,afraid", "--empathy-gate=off",
+                           "--empathy-compare=two")
+    assert result.ret == 0
+    comparison = read_report(pytester)["comparison"]
+    assert (comparison["compared"], comparison["only_in_run"], comparison["only_in_snapshot"]) == (61, 62, 66)
+    assert list(comparison["emotions"]) == ["sad"]
+
+
+def test_saving_needs_a_complete_run_and_overwriting_a_flag(pytester, run_benchmark):
+    args = ("--empathy-model=chatgpt", "--empathy-gate=off")
+    assert run_benchmark(*args, "--empathy-emotions=sad", "--empathy-save=mine").ret == 0
+    result = run_benchmark(*args, "--empathy-emotions=sad", "--empathy-save=mine")
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --empathy-save: *mine.json exists; add --empathy-save-force to replace it"])
+    pytester.makepyfile(test_empathy=BENCHMARK.replace(
+        "    result = empathy_evaluate", "    assert empathy_case.id != 'hit:2179_conv:4359'\n    result = empathy_evaluate"))
+    before = saved(pytester, "mine")
+    result = run_benchmark(*args, "--empathy-emotions=sad,guilty", "--empathy-save=mine", "--empathy-save-force")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["FAILED save: *mine.json not saved: only complete runs are saved (121 of 122 cases rated)"])
+    assert saved(pytester, "mine") == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--empathy-compare=nothing"], "--empathy-compare: *nothing.json: no such saved run"),
+        (["--empathy-compare"], "--empathy-compare: no saved run of 'chatgpt' in *baselines; save one with --empathy-save NAME"),
+        (["--empathy-compare-fail=decline"], "--empathy-compare-fail: name the saved run with --empathy-compare"),
+        (["--empathy-save=../up"], "--empathy-save: '../up' is not a snapshot name*"),
+        (["--empathy-prune-cassettes", "-k", "sad"], "--empathy-prune-cassettes: refused for a run of part of the corpus*"),
+        (["--empathy-prune-cassettes", "--empathy-sample=3"], "--empathy-prune-cassettes: refused*"),
+    ],
+)
+def test_bad_comparison_options_are_usage_errors(run_benchmark, args, message):
+    result = run_benchmark("--empathy-model=chatgpt", *args)
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])
+
+
+def test_compare_fail_expressions_are_checked_when_arguments_are_parsed(run_benchmark, pytester):
+    assert run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off",
+                         "--empathy-save=s").ret == 0
+    result = run_benchmark("--empathy-model=chatgpt", "--empathy-compare=s", "--empathy-compare-fail=decline,less-empathy")
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "ERROR: --empathy-compare-fail: 'less-empathy' is not a check: use decline, emotion-decline, good-drop:POINTS*"
+    ])
+
+
+def test_a_corrupt_saved_run_is_named(run_benchmark, pytester):
+    baselines = pytester.path / "benchmarks" / "baselines"
+    baselines.mkdir(parents=True)
+    (baselines / "broken.json").write_text('{"schema": 1, "model": "chatgpt"')
+    result = run_benchmark("--empathy-model=chatgpt", "--empathy-compare=broken")
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --empathy-compare: *broken.json: not a readable saved run*"])
+
+
+def test_the_whole_loop_with_the_real_local_server(pytester, monkeypatch):
+    """Record and save; change the template; replay fails early and says what to do; re-record
+    only the affected calls; compare with the saved run; the gate decides."""
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    marker = pytester.path / "tmp"
+    marker.mkdir()
+    monkeypatch.setenv("TMPDIR", str(marker))
+    base = ["--empathy-model=smollm2-135m", "--empathy-judge=smollm2-135m", "--empathy-corpus=smoke",
+            "--empathy-emotions=lonely,proud", "--empathy-gate=off", "--empathy-report=report.json",
+            "-p", "no:cacheprovider"]
+
+    def smollm2(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess(*base, *args)
+
+    assert smollm2("--empathy-record=once", "--empathy-save=accepted").ret == 0
+    accepted = saved(pytester, "accepted")
+    cassettes = sorted((pytester.path / "cassettes").rglob("*.yaml"))
+    recorded = {p: p.read_text() for p in cassettes}
+    assert len(cassettes) == 4
+
+    template = pytester.path / "template.txt"
+    template.write_text(
+        "A friend tells you: {situation} They add: {utterance}\n"
+        "Answer them warmly and briefly, in about 30 words.\n"
+    )
+    result = smollm2(f"--empathy-template={template}")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "*pytest-empathy: the response template changed since the cassettes were recorded: 4 of 4 cases "
+        "need re-recording. Record exactly those (the rest is left untouched) with: pytest "
+        "--empathy-model=smollm2-135m --empathy-judge=smollm2-135m --empathy-corpus=smoke "
+        f"--empathy-template={template} --empathy-emotions=lonely,proud --empathy-record=new_episodes*",
+    ])
+    assert "passed" not in result.stdout.str()
+
+    result = smollm2(f"--empathy-template={template}", "--empathy-record=new_episodes")
+    assert result.ret == 0
+    for path in cassettes:
+        text = path.read_text()
+        assert text.startswith(recorded[path].split("\nversion: 1")[0][:200])  # old calls kept
+        assert text.count("- request:") >= recorded[path].count("- request:") + 1
+    assert llama_servers_of(marker) == []
+
+    result = smollm2(f"--empathy-template={template}", "--empathy-compare=accepted",
+                 "--empathy-compare-fail=decline,emotion-decline,good-drop:0")
+    report = read_report(pytester)
+    comparison = report["comparison"]
+    assert comparison["templates"]["saved"]["response"] == accepted["templates"]["response"]
+    assert comparison["templates"]["run"]["response"] != accepted["templates"]["response"]
+    result.stdout.fnmatch_lines(["response template: saved *, now * (CHANGED)", "judge template: * (unchanged)"])
+    change = comparison["overall"]["good_change"]
+    assert result.ret == (0 if change >= 0 else 1)
+    gates = {g["name"]: g["passed"] for g in report["gates"]}
+    assert gates["compare good-drop:0"] == (change >= 0)
+
+
+def test_unused_cassettes_are_listed_after_a_full_run_and_pruned_on_request(stub, pytester):
+    assert run(pytester, "--empathy-record=once").ret == 0
+    stray = pytester.path / "cassettes" / "stub" / "sad" / "sad-gone.yaml"
+    stray.write_text((pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.yaml").read_text())
+    result = run(pytester)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        f"1 cassette(s) of stub not used by any case (--empathy-prune-cassettes deletes them): {stray}"
+    ])
+    assert read_report(pytester)["unused_cassettes"] == {"count": 1, "paths": [str(stray)], "pruned": False}
+    result = run(pytester, "--empathy-emotions=sad")
+    assert "not used by any case" not in result.stdout.str()
+    result = run(pytester, "--empathy-prune-cassettes")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([f"1 cassette(s) of stub deleted: {stray}"])
+    assert not stray.exists()
+    assert len(list((pytester.path / "cassettes").rglob("*.yaml"))) == 8
+
