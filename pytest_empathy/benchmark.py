@@ -113,14 +113,18 @@ class Benchmark:
     def evaluate(self, row: Row) -> CaseResult:
         """The responder answers the case and the judge rates the answer (and, for the
         ``judge`` baseline, the human response), all in the case's cassette."""
-        with self.recorder.cassette(row) if self.recorder else nullcontext():
+        with self.recorder.cassette(row) if self.recorder else nullcontext({}) as usage:
             try:
                 response = self.responder.answer(row)
                 rating = self.judge.rate(row, self.responder.name, response)
                 baseline_rating = self.baseline.rate(row)
             except NotRecorded as error:
                 raise self._not_recorded(row, error) from None
-        return CaseResult(row.case_id, row.emotion, rating, baseline_rating, response)
+        cassette = None
+        if self.recorder is not None:
+            path = self.recorder.path(row)
+            cassette = str(path.relative_to(self.settings.rootpath)) if path.is_relative_to(self.settings.rootpath) else str(path)
+        return CaseResult(row.case_id, row.emotion, rating, baseline_rating, response, cassette, usage)
 
     def _not_recorded(self, row: Row, error: NotRecorded) -> CaseNotRecorded:
         assert self.recorder is not None

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .results import CaseResult
 from .settings import BETTER_GATE, NO_GATE, NOT_WORSE_GATE
-from .stats import BETTER, WORSE
-from .summary import Group, Summary
+from .stats import BETTER, WORSE, Counts
+from .summary import Group, Summary, summarize
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,32 @@ class Completeness:
     @property
     def complete(self) -> bool:
         return self.rated == self.expected and not self.missing
+
+
+def decide(
+    cases: Sequence[CaseResult],
+    completeness: Completeness,
+    settings: Mapping[str, Any],
+    per_emotion_baseline: Mapping[str, Counts] | None,
+) -> tuple[Summary | None, list[GateResult]]:
+    """A run's statistics and gates from its rated cases, as the controller and a merge of
+    shards both compute them. No statistics for an incomplete run unless partial is allowed."""
+    summary = None
+    if cases and (completeness.complete or settings["allow_partial"]):
+        summary = summarize(
+            cases,
+            alpha=settings["alpha"],
+            per_emotion_baseline=per_emotion_baseline,
+            partial=not completeness.complete,
+        )
+    gates = check_gates(
+        summary,
+        completeness,
+        mode=settings["gate"],
+        min_good_gain=settings["min_good_gain"],
+        allow_partial=settings["allow_partial"],
+    )
+    return summary, gates
 
 
 def check_gates(

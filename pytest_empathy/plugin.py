@@ -67,7 +67,7 @@ def empathy_evaluate(request: pytest.FixtureRequest) -> Callable[[Row], CaseResu
     from .client import CallError
     from .errors import InputError
     from .judges import Unrated
-    from .results import PROPERTY, UNRECORDED
+    from .results import UNRECORDED
 
     benchmark = request.config.stash[BENCHMARK_KEY]
 
@@ -80,7 +80,8 @@ def empathy_evaluate(request: pytest.FixtureRequest) -> Callable[[Row], CaseResu
         except (CallError, Unrated, InputError) as error:
             failure = str(error)
         else:
-            request.node.user_properties.append((PROPERTY, result.to_builtins()))
+            with_response = benchmark.settings.html is not None or benchmark.settings.csv is not None
+            request.node.user_properties.extend(result.to_properties(with_response=with_response))
             return result
         # Outside the except blocks: the message is the whole story, with no chained traceback.
         pytest.fail(failure, pytrace=False)

@@ -24,6 +24,7 @@ from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serialize import serialize
 
 from .corpus import Row
+from .results import Usage
 
 TEMPLATE_HEADER = "x-empathy-template"
 _KEPT_REQUEST_HEADERS = {"content-type", TEMPLATE_HEADER}
@@ -115,9 +116,31 @@ class Recorder:
         return cassette_path(self.root, self.model, row)
 
     @contextmanager
-    def cassette(self, row: Row) -> Iterator[None]:
-        with self.vcr.use_cassette(str(self.path(row))):
-            yield
+    def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
+        """The case's cassette, open; yields the usage of the calls recorded in it (filled
+        in when the block ends)."""
+        usage: dict[str, Usage] = {}
+        with self.vcr.use_cassette(str(self.path(row))) as cassette:
+            before = len(cassette.data)
+            try:
+                yield usage
+            finally:
+                usage.update(live_usage(cassette.data[before:]))
+
+
+def live_usage(interactions: Iterable[tuple[Any, dict[str, Any]]]) -> dict[str, Usage]:
+    """Calls and tokens per model of newly recorded interactions, from the responses' usage."""
+    usage: dict[str, Usage] = {}
+    for request, response in interactions:
+        try:
+            model = json.loads(request.body)["model"]
+            tokens = json.loads(response["body"]["string"]).get("usage") or {}
+        except (ValueError, TypeError, KeyError):
+            continue
+        usage[model] = usage.get(model, Usage()) + Usage(
+            1, int(tokens.get("prompt_tokens") or 0), int(tokens.get("completion_tokens") or 0)
+        )
+    return usage
 
 
 def recorded_templates(path: Path) -> set[str]:

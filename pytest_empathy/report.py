@@ -6,14 +6,14 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .gates import Completeness, GateResult
 from .regression import PairedGroup, Regression
-from .results import CaseResult
+from .results import CaseResult, Usage
 from .stats import Counts, Interval
 from .summary import Group, Summary
 
@@ -25,10 +25,10 @@ class Recording:
     """How the run's model calls were recorded, and which cases lacked a recording."""
 
     mode: str
-    cassettes: str
     unrecorded: int
     template_changed: int
-    command: str
+    cassettes: str = ""
+    command: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,9 @@ class RunResult:
     regression: Regression | None = None
     unused_cassettes: tuple[str, ...] = ()
     pruned: bool = False
+    usage: dict[str, Usage] = field(default_factory=dict)
+    # True when the baseline is the release's per-emotion counts, not a rating per case.
+    baseline_per_emotion: bool = False
 
     @property
     def passed(self) -> bool:
@@ -73,6 +76,12 @@ def to_json(run: RunResult) -> dict[str, Any]:
             "sha256": run.corpus_sha256,
             "cases": run.completeness.expected,
             "rated": run.completeness.rated,
+            "missing": list(run.completeness.missing),
+        },
+        "baseline_per_emotion": run.baseline_per_emotion,
+        "usage": {
+            model: {"calls": u.calls, "prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens}
+            for model, u in run.usage.items()
         },
         "settings": run.settings,
         "templates": run.templates,
@@ -91,16 +100,21 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "comparison": _comparison(run.regression, run.templates) if run.regression else None,
         "unused_cassettes": {"count": len(run.unused_cassettes), "paths": list(run.unused_cassettes),
                              "pruned": run.pruned},
-        "cases": [
-            {
-                "id": case.case_id,
-                "emotion": case.emotion,
-                "rating": case.rating.label,
-                "baseline_rating": case.baseline_rating.label if case.baseline_rating else None,
-            }
-            for case in sorted(run.cases, key=lambda c: c.case_id)
-        ],
+        "cases": [_case(case) for case in sorted(run.cases, key=lambda c: c.case_id)],
     }
+
+
+def _case(case: CaseResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": case.case_id,
+        "emotion": case.emotion,
+        "rating": case.rating.label,
+        "baseline_rating": case.baseline_rating.label if case.baseline_rating else None,
+    }
+    for key in ("cassette", "utterance", "response"):
+        if getattr(case, key) is not None:
+            entry[key] = getattr(case, key)
+    return entry
 
 
 def _group(group: Group, summary: Summary) -> dict[str, Any]:
@@ -208,6 +222,9 @@ def terminal_lines(run: RunResult) -> Iterator[str]:
     )
     for role, sha in run.templates.items():
         yield f"{role} template sha256 {sha[:12]}"
+    for model, usage in run.usage.items():
+        yield (f"live calls to {model}: {usage.calls}, tokens {usage.prompt_tokens} prompt + "
+               f"{usage.completion_tokens} completion")
     recording = run.recording
     if recording is not None:
         yield f"cassettes {recording.cassettes}, record mode {recording.mode}"
@@ -306,3 +323,81 @@ def _verdict(group: Group) -> str:
 
 def failure_lines(gates: Sequence[GateResult]) -> list[str]:
     return [f"empathy gate failed: {g.name}: {g.detail}" for g in gates if not g.passed]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """A short summary of a JSON result, fit for a pull-request comment or a CI job summary."""
+    corpus = result["corpus"]
+    verdict = "passed" if result["passed"] else "FAILED"
+    lines = [
+        f"### pytest-empathy: {result['model']} {verdict}",
+        "",
+        f"Judge **{result['judge']}**, baseline **{result['baseline']}** ({result['baseline_rates']}), "
+        f"corpus **{corpus['name']}**: {corpus['rated']} of {corpus['cases']} cases rated"
+        + ("" if result["complete"] else " (INCOMPLETE)") + ".",
+        "",
+    ]
+    if result["overall"] is not None:
+        if result["partial"]:
+            lines += ["**PARTIAL**: figures computed on the cases rated so far.", ""]
+        lines += ["| group | n | model Good | baseline Good | gain | test | p | verdict |",
+                  "| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |"]
+        groups = [("overall", result["overall"])]
+        groups += [(p, g) for p, g in result["polarity"].items() if g["n"]]
+        groups += [(e, g) for e, g in result["emotions"].items() if g["significant"]]
+        for name, group in groups:
+            gain = group["good_gain_relative"]
+            verdict_cell = "no test" if group["p_value"] is None else (
+                group["direction"] if group["significant"] else "n.s.")
+            lines.append(
+                f"| {name} | {group['n']} | {_rate(group['good_rate'])} | {_rate(group['baseline_good_rate'])} "
+                f"| {'n/a' if gain is None else f'{gain:+.0%}'} | {group['test']} | {_p(group['p_value'])} "
+                f"| {verdict_cell} |"
+            )
+        significant = sum(1 for g in result["emotions"].values() if g["significant"])
+        lines += ["", f"{significant} of {len(result['emotions'])} emotions differ significantly after Holm "
+                      "(listed above)."]
+    lines += ["", "| gate | result | detail |", "| --- | --- | --- |"]
+    lines += [f"| {g['name']} | {'passed' if g['passed'] else '**FAILED**'} | {g['detail']} |" for g in result["gates"]]
+    return "\n".join(lines) + "\n"
+
+
+def _rate(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.1%}"
+
+
+def cases_frame(result: dict[str, Any]) -> Any:
+    """One row per case, as a pandas DataFrame."""
+    import pandas as pd
+
+    from .emotions import POLARITY
+
+    columns = ["id", "emotion", "polarity", "rating", "baseline_rating", "cassette", "utterance", "response"]
+    frame = pd.DataFrame(result["cases"], columns=[c for c in columns if c != "polarity"])
+    frame.insert(2, "polarity", frame["emotion"].map(POLARITY))
+    return frame.dropna(axis="columns", how="all")
+
+
+def write_text(text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def write_reports(result: dict[str, Any], *, html: Path | None = None, markdown_path: Path | None = None,
+                  csv: Path | None = None) -> None:
+    """The human-readable reports of a JSON result; the Markdown summary also goes to GitHub's
+    job summary when ``GITHUB_STEP_SUMMARY`` names a file."""
+    if html is not None:
+        from .html_report import render
+
+        write_text(render(result), html)
+    if markdown_path is not None:
+        summary = markdown(result)
+        write_text(summary, markdown_path)
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step_summary:
+            with open(step_summary, "a", encoding="utf-8") as out:
+                out.write(summary)
+    if csv is not None:
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        cases_frame(result).to_csv(csv, index=False)

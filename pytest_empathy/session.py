@@ -8,6 +8,7 @@ statistics, checks the gates, writes the report and sets the exit status.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,14 @@ import pytest
 
 from . import snapshots
 from .benchmark import TEMPLATE_CHANGED, Benchmark
-from .gates import Completeness, GateResult, check_gates
+from .gates import Completeness, GateResult, decide
 from .recording import outdated, unused
 from .regression import Check, check, compare_with_snapshot, parse_checks
 from .settings import Settings, as_usage_error
-from .report import Recording, RunResult, failure_lines, terminal_lines, to_json, write_json
-from .results import PROPERTY, UNRECORDED, CaseResult
-from .summary import summarize
+from .report import (
+    Recording, RunResult, failure_lines, terminal_lines, to_json, write_json, write_reports,
+)
+from .results import UNRECORDED, CaseResult, total_usage
 
 
 class EmpathySession:
@@ -51,7 +53,8 @@ class EmpathySession:
                 "--empathy-prune-cassettes: refused for a run of part of the corpus "
                 "(-k, -m, --empathy-emotions or --empathy-sample): other cases' cassettes would look unused"
             )
-        self.case_ids = {row.case_id for row in benchmark.cases}
+        self.rows = {row.case_id: row for row in benchmark.cases}
+        self.case_ids = set(self.rows)
         # node id -> case id, for every collected item that runs a case
         self.expected: dict[str, str] = {}
         self.results: dict[str, CaseResult] = {}
@@ -77,6 +80,14 @@ class EmpathySession:
                 if candidate in self.case_ids:
                     return candidate
         return None
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        b = self.benchmark
+        line = (f"empathy: model {b.responder.name}, judge {b.judge.name}, baseline {b.baseline.name}, "
+                f"corpus {b.corpus.name} ({len(b.cases)} cases)")
+        if b.recorder is not None:
+            line += f", record mode {b.settings.record}, cassettes {b.recorder.root}"
+        return [line]
 
     def _load_snapshot(self, settings: Settings) -> dict[str, Any]:
         if settings.compare == snapshots.LATEST:
@@ -119,10 +130,11 @@ class EmpathySession:
             self.expect(ids)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = CaseResult.from_properties(report.user_properties)
+        if result is not None:
+            self.results[report.nodeid] = result
         for key, value in report.user_properties:
-            if key == PROPERTY:
-                self.results[report.nodeid] = CaseResult.from_builtins(value)
-            elif key == UNRECORDED:
+            if key == UNRECORDED:
                 self.unrecorded[report.nodeid] = value
 
     @pytest.hookimpl(tryfirst=True)
@@ -130,27 +142,13 @@ class EmpathySession:
         if not self.expected:
             return
         settings = self.benchmark.settings
-        rated = [self.results[n] for n in self.expected if n in self.results]
+        rated = [self._with_text(self.results[n]) for n in self.expected if n in self.results]
         completeness = Completeness(
             expected=len(self.expected),
             rated=len(rated),
             missing=tuple(sorted(n for n in self.expected if n not in self.results)),
         )
-        summary = None
-        if completeness.complete or settings.allow_partial:
-            summary = summarize(
-                rated,
-                alpha=settings.alpha,
-                per_emotion_baseline=self.benchmark.baseline.per_emotion,
-                partial=not completeness.complete,
-            ) if rated else None
-        gates = check_gates(
-            summary,
-            completeness,
-            mode=settings.gate,
-            min_good_gain=settings.min_good_gain,
-            allow_partial=settings.allow_partial,
-        )
+        summary, gates = decide(rated, completeness, settings.to_builtins(), self.benchmark.baseline.per_emotion)
         regression = None
         if self.snapshot is not None and summary is not None:
             regression = compare_with_snapshot(rated, self.snapshot, alpha=settings.alpha)
@@ -185,13 +183,22 @@ class EmpathySession:
             regression=regression,
             unused_cassettes=unused_cassettes,
             pruned=settings.prune_cassettes,
+            usage=total_usage(rated),
+            baseline_per_emotion=benchmark.baseline.per_emotion is not None,
         )
         if self.save_path is not None and completeness.complete:
             snapshots.save(to_json(self.run), self.save_path, settings.save or "")
+        result = to_json(self.run)
         if settings.report is not None:
-            write_json(to_json(self.run), settings.report)
-        if not self.run.passed and session.exitstatus == pytest.ExitCode.OK:
+            write_json(result, settings.report)
+        write_reports(result, html=settings.html, markdown_path=settings.markdown, csv=settings.csv)
+        if not self.run.passed and not settings.shard and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _with_text(self, result: CaseResult) -> CaseResult:
+        """The case's utterance, for reports that show text, when the corpus has it."""
+        row = self.rows.get(result.case_id)
+        return replace(result, utterance=row.utterance) if row is not None and row.utterance else result
 
     def _recording(self) -> Recording | None:
         benchmark = self.benchmark
@@ -212,10 +219,17 @@ class EmpathySession:
         terminalreporter.section("pytest-empathy")
         for line in terminal_lines(self.run):
             terminalreporter.write_line(line)
-        if self.benchmark.settings.report is not None:
-            terminalreporter.write_line(f"JSON result: {self.benchmark.settings.report}")
+        settings = self.benchmark.settings
+        for kind, path in (("JSON result", settings.report), ("HTML report", settings.html),
+                           ("Markdown summary", settings.markdown), ("CSV of cases", settings.csv)):
+            if path is not None:
+                terminalreporter.write_line(f"{kind}: {path}")
         if self.save_path is not None and self.run.completeness.complete:
             terminalreporter.write_line(f"saved run: {self.save_path}")
+        if settings.shard:
+            terminalreporter.write_line("shard: the gates above do not set the exit status; "
+                                        "pytest-empathy merge decides them for the whole benchmark")
+            return
         for line in failure_lines(self.run.gates):
             terminalreporter.write_line(line, red=True, bold=True)
 

@@ -69,6 +69,10 @@ OPTIONS = (
     Option("--empathy-allow-partial", "report an incomplete run, every figure labelled partial, "
            "instead of failing it", flag_only=True),
     Option("--empathy-report", "write the JSON result to PATH", "PATH"),
+    Option("--empathy-html", "write a self-contained HTML report with plots to PATH", "PATH"),
+    Option("--empathy-markdown", "write a short Markdown summary to PATH (and append it to "
+           "$GITHUB_STEP_SUMMARY when set)", "PATH"),
+    Option("--empathy-csv", "write one row per case to PATH", "PATH"),
     Option("--empathy-record", f"recording of model calls: {', '.join(RECORD_MODES)} "
            "(default none: replay only)", "MODE"),
     Option("--empathy-cassettes", "directory of the cassettes (default: cassettes/ at the rootdir)",
@@ -89,6 +93,8 @@ OPTIONS = (
            "emotion-decline (any emotion, after Holm), good-drop:POINTS; comma-separated", "EXPR"),
     Option("--empathy-baseline-dir", "directory of saved runs (default benchmarks/baselines at "
            "the rootdir)", "DIR"),
+    Option("--empathy-shard", "this run is one shard of a benchmark: write the results, leave the "
+           "gates to 'pytest-empathy merge'", flag_only=True),
     Option("--empathy-prune-cassettes", "delete the cassettes no case of a full run used",
            flag_only=True),
 )
@@ -124,6 +130,9 @@ class Settings:
     min_good_gain: float
     allow_partial: bool
     report: Path | None
+    html: Path | None
+    markdown: Path | None
+    csv: Path | None
     record: str
     cassettes: Path
     template: Path | None
@@ -137,6 +146,7 @@ class Settings:
     compare_fail: str | None
     baseline_dir: Path
     prune_cassettes: bool
+    shard: bool
 
     def to_builtins(self) -> dict[str, Any]:
         return {
@@ -166,6 +176,9 @@ def read_settings(config: pytest.Config) -> Settings:
         min_good_gain=values.get("--empathy-min-good-gain", _gain, 0.0),
         allow_partial=bool(values.raw("--empathy-allow-partial")[0]),
         report=values.path("--empathy-report"),
+        html=values.path("--empathy-html"),
+        markdown=values.path("--empathy-markdown"),
+        csv=values.path("--empathy-csv"),
         record=values.get("--empathy-record", _choice(RECORD_MODES), "none"),
         cassettes=values.path("--empathy-cassettes") or config.rootpath / "cassettes",
         template=values.path("--empathy-template"),
@@ -179,6 +192,7 @@ def read_settings(config: pytest.Config) -> Settings:
         compare_fail=values.get("--empathy-compare-fail", _name),
         baseline_dir=values.path("--empathy-baseline-dir") or config.rootpath / "benchmarks" / "baselines",
         prune_cassettes=bool(values.raw("--empathy-prune-cassettes")[0]),
+        shard=bool(values.raw("--empathy-shard")[0]),
     )
 
 

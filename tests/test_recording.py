@@ -49,7 +49,7 @@ def test_record_then_replay_without_the_server(stub, pytester, xdist_args):
         result = run(pytester, *replay_args)
         assert result.ret == 0
         replayed = read_report(pytester)
-        assert replayed == recorded | {"recording": replayed["recording"]}
+        assert replayed == recorded | {"recording": replayed["recording"], "usage": {}}
         assert replayed["recording"] == {"mode": "none", "unrecorded": 0, "template_changed": 0}
     assert len(stub.requests) == 16
 

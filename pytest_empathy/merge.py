@@ -1,0 +1,114 @@
+"""Merging the JSON results of disjoint shards of one benchmark into the result of the whole.
+
+Shards must agree on everything that defines the benchmark (model, judge, baseline, corpus,
+templates, settings); their cases must not overlap. Statistics and gates are computed again
+from the merged cases by the same code as a single run, so the verdict is the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .gates import Completeness, decide
+from .ratings import Rating
+from .report import SCHEMA, Recording, RunResult, to_json
+from .results import CaseResult, Usage
+
+# What shards of one benchmark must share.
+IDENTITY = ("schema", "version", "model", "judge", "judge_rates", "baseline", "baseline_rates",
+            "baseline_per_emotion", "templates", "settings")
+
+
+class MergeError(InputError):
+    pass
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise MergeError(f"{path}: not a readable JSON result ({error})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA or "cases" not in data:
+        raise MergeError(f"{path}: not a pytest-empathy JSON result of schema {SCHEMA}")
+    return data
+
+
+def merge(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    if len(results) < 2:
+        raise MergeError("merge needs at least two results")
+    first, first_name = results[0], names[0]
+    for result, name in zip(results[1:], names[1:]):
+        for key in IDENTITY:
+            if result.get(key) != first.get(key):
+                raise MergeError(f"{name} and {first_name} differ in {key}: {result.get(key)!r} against "
+                                 f"{first.get(key)!r}; only shards of one benchmark merge")
+        for key in ("name", "sha256"):
+            if result["corpus"][key] != first["corpus"][key]:
+                raise MergeError(f"{name} and {first_name} differ in corpus {key}")
+    owner: dict[str, str] = {}
+    for result, name in zip(results, names):
+        for case in result["cases"]:
+            if case["id"] in owner:
+                raise MergeError(f"case {case['id']} is in both {owner[case['id']]} and {name}: shards overlap")
+            owner[case["id"]] = name
+    cases = [_case(case) for result in results for case in result["cases"]]
+    completeness = Completeness(
+        expected=sum(r["corpus"]["cases"] for r in results),
+        rated=len(cases),
+        missing=tuple(sorted(n for r in results for n in r["corpus"].get("missing", []))),
+    )
+    per_emotion = None
+    if first["baseline_per_emotion"]:
+        from .baselines import release_human_counts
+
+        per_emotion = release_human_counts()
+    summary, gates = decide(cases, completeness, first["settings"], per_emotion)
+    recordings = [r["recording"] for r in results if r.get("recording")]
+    run = RunResult(
+        model=first["model"],
+        judge=first["judge"],
+        judge_description=first["judge_rates"],
+        baseline=first["baseline"],
+        baseline_description=first["baseline_rates"],
+        corpus=first["corpus"]["name"],
+        corpus_sha256=first["corpus"]["sha256"],
+        settings=first["settings"],
+        completeness=completeness,
+        summary=summary,
+        gates=tuple(gates),
+        cases=tuple(cases),
+        templates=first["templates"],
+        recording=Recording(
+            mode=recordings[0]["mode"],
+            unrecorded=sum(r["unrecorded"] for r in recordings),
+            template_changed=sum(r["template_changed"] for r in recordings),
+        ) if recordings else None,
+        usage=_usage(results),
+        baseline_per_emotion=first["baseline_per_emotion"],
+    )
+    return to_json(run)
+
+
+def _case(case: dict[str, Any]) -> CaseResult:
+    baseline = case.get("baseline_rating")
+    return CaseResult(
+        case_id=case["id"],
+        emotion=case["emotion"],
+        rating=Rating.parse(case["rating"]),
+        baseline_rating=Rating.parse(baseline) if baseline else None,
+        response=case.get("response"),
+        cassette=case.get("cassette"),
+        utterance=case.get("utterance"),
+    )
+
+
+def _usage(results: Sequence[dict[str, Any]]) -> dict[str, Usage]:
+    total: dict[str, Usage] = {}
+    for result in results:
+        for model, u in result.get("usage", {}).items():
+            total[model] = total.get(model, Usage()) + Usage(u["calls"], u["prompt_tokens"], u["completion_tokens"])
+    return dict(sorted(total.items()))

@@ -1,0 +1,144 @@
+"""Reports people read: HTML, Markdown, CSV, JUnit properties, the header, and the command
+that renders and merges JSON results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from pytest_empathy.emotions import EMOTIONS
+
+from .conftest import read_report, run
+
+
+class Page(HTMLParser):
+    """The parts of the HTML report a test looks at; parsing fails loudly on broken markup."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.rows: list[dict[str, str]] = []
+        self.options: list[str] = []
+        self.text: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "img":
+            self.images.append(values.get("src") or "")
+        elif tag == "tr" and "data-emotion" in values:
+            self.rows.append({k: v or "" for k, v in values.items()})
+        elif tag == "option" and values.get("value"):
+            self.options.append(values["value"] or "")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_html_markdown_and_csv_of_the_release_reproduction(run_benchmark, pytester, release_file, monkeypatch):
+    summary = pytester.path / "step-summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = run_benchmark("--empathy-model=chatgpt-empathy", f"--empathy-corpus-text={release_file}",
+                           "--empathy-html=out/report.html", "--empathy-markdown=out/summary.md",
+                           "--empathy-csv=out/cases.csv", "-n", "2")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["empathy: model chatgpt-empathy, judge human, baseline human-raters, "
+                                 "corpus welivita-pu-2024 (2000 cases)", "HTML report: *out/report.html"])
+    page = Page()
+    page.feed((pytester.path / "out" / "report.html").read_text())
+    page.close()
+    text = " ".join(page.text)
+    assert len(page.images) == 3 and all(src.startswith("data:image/png;base64,") for src in page.images)
+    assert "http" not in "".join(page.images)
+    assert sorted(page.options) == sorted(EMOTIONS)
+    assert len(page.rows) == 2000 and {row["data-emotion"] for row in page.rows} == set(EMOTIONS)
+    assert {row["data-rating"] for row in page.rows} == {"bad", "okay", "good"}
+    for emotion in EMOTIONS:
+        assert emotion in text
+    assert "PASSED" in text and "no-emotion-worse" in text and "complete" in text
+
+    markdown = (pytester.path / "out" / "summary.md").read_text()
+    assert markdown.startswith("### pytest-empathy: chatgpt-empathy passed\n")
+    assert "| overall | 2000 | 64.8% | 49.3% | +31% | chi2 | 7.5e-30 | better |" in markdown
+    assert "| better | passed |" in markdown
+    assert "4 of 32 emotions differ significantly after Holm" in markdown
+    assert summary.read_text() == "earlier step\n" + markdown
+
+    frame = pd.read_csv(pytester.path / "out" / "cases.csv")
+    assert len(frame) == 2000
+    assert list(frame.columns) == ["id", "emotion", "polarity", "rating", "baseline_rating", "utterance", "response"]
+    assert frame["rating"].value_counts().to_dict() == {"good": 1295, "okay": 563, "bad": 142}
+
+
+def test_html_without_text_says_why(run_benchmark, pytester):
+    assert run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off",
+                         "--empathy-html=report.html").ret == 0
+    html = (pytester.path / "report.html").read_text()
+    assert "No text in this result" in html and "<th>utterance</th>" not in html
+
+
+def test_junit_properties_and_live_usage(stub, pytester):
+    result = run(pytester, "--empathy-record=once", "--junitxml=junit.xml")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "empathy: model stub, judge stub, baseline human-raters, corpus corpus (8 cases), record mode once, cassettes *",
+        "live calls to stub-model: 16, tokens 160 prompt + 80 completion",
+    ])
+    cases = ElementTree.parse(pytester.path / "junit.xml").getroot().iter("testcase")
+    properties = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in cases]
+    assert len(properties) == 8
+    first = properties[0]
+    assert first["empathy_emotion"] == "afraid" and first["empathy_rating"] == "good"
+    assert first["empathy_cassette"] == "cassettes/stub/afraid/afraid-afraid0.yaml"
+    assert read_report(pytester)["usage"] == {"stub-model": {"calls": 16, "prompt_tokens": 160, "completion_tokens": 80}}
+    replay = run(pytester)
+    assert "live calls" not in replay.stdout.str()
+    assert read_report(pytester)["usage"] == {}
+
+
+def command(*args: str, cwd) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest_empathy.cli", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
+    whole = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-report=whole.json")
+    assert whole.ret == 0
+    for name, selection in (("a", "afraid or caring or sad"), ("b", "not (afraid or caring or sad)")):
+        shard = run_benchmark("--empathy-model=chatgpt-empathy", "-k", selection, "--empathy-shard",
+                              f"--empathy-report={name}.json")
+        assert shard.ret == 0
+    half = json.loads((pytester.path / "a.json").read_text())
+    assert half["corpus"]["cases"] == 189
+    done = command("merge", "a.json", "b.json", "-o", "merged.json", "--markdown", "merged.md", cwd=pytester.path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "chatgpt-empathy: 2000 of 2000 cases rated, passed\n"
+    assert (pytester.path / "merged.json").read_text() == (pytester.path / "whole.json").read_text()
+    rendered = command("report", "whole.json", "--markdown", "whole.md", "--html", "whole.html", cwd=pytester.path)
+    assert rendered.returncode == 0
+    assert (pytester.path / "whole.md").read_text() == (pytester.path / "merged.md").read_text()
+    assert "<!doctype html>" in (pytester.path / "whole.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        (["--empathy-model=chatgpt"], ["--empathy-model=chatgpt-empathy"], "differ in model: 'chatgpt-empathy' against 'chatgpt'"),
+        (["--empathy-alpha=0.01"], ["--empathy-alpha=0.05"], "differ in settings"),
+        (["-k", "sad"], ["-k", "sad or caring"], "case sad-hit:* is in both a.json and b.json: shards overlap"),
+    ],
+)
+def test_mismatched_or_overlapping_shards_do_not_merge(run_benchmark, pytester, first, second, message):
+    for name, args in (("a", first), ("b", second)):
+        model = [] if any(a.startswith("--empathy-model") for a in args) else ["--empathy-model=chatgpt"]
+        run_benchmark(*model, *args, "--empathy-emotions=sad,caring", "--empathy-shard", f"--empathy-report={name}.json")
+    done = command("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
+    assert done.returncode == 2
+    assert pytest.LineMatcher(done.stderr.splitlines()).fnmatch_lines([f"pytest-empathy: error: *{message}*"]) is None
+    assert not (pytester.path / "merged.json").exists()
