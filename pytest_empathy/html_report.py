@@ -54,6 +54,11 @@ def _versions(result: dict[str, Any]) -> str:
     return ", ".join(found)
 
 
+def _gates_off(result: dict[str, Any]) -> str:
+    off = result.get("settings", {}).get("gate") == "off"
+    return " <span class=muted>(gates off: only completeness was checked)</span>" if off else ""
+
+
 def _pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{100 * rate:.1f}%"
 
@@ -137,7 +142,7 @@ def render(result: dict[str, Any]) -> str:
         f"<title>pytest-empathy: {escape(result['model'])}</title><style>{STYLE}</style>",
         f"<script>{FILTER_SCRIPT}</script></head><body>",
         f"<h1>pytest-empathy: {escape(result['model'])} against {escape(result['baseline'])}</h1>",
-        f"<p class='verdict {'passed' if passed else 'failed'}'>{'PASSED' if passed else 'FAILED'}</p>",
+        f"<p class='verdict {'passed' if passed else 'failed'}'>{'PASSED' if passed else 'FAILED'}{_gates_off(result)}</p>",
         "<dl>",
         f"<dt>model</dt><dd>{escape(result['model'])}</dd>",
         f"<dt>judge</dt><dd>{escape(result['judge'])}: {escape(result['judge_rates'])}</dd>",

@@ -329,6 +329,8 @@ def markdown(result: dict[str, Any]) -> str:
     """A short summary of a JSON result, fit for a pull-request comment or a CI job summary."""
     corpus = result["corpus"]
     verdict = "passed" if result["passed"] else "FAILED"
+    if result.get("settings", {}).get("gate") == "off":
+        verdict += " (gates off: only completeness was checked)"
     lines = [
         f"### pytest-empathy: {result['model']} {verdict}",
         "",
