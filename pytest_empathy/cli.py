@@ -2,6 +2,7 @@
 
     pytest-empathy report RESULT.json [--html PATH] [--markdown PATH] [--csv PATH]
     pytest-empathy merge A.json B.json [...] -o OUT.json [--html PATH] [--markdown PATH] [--csv PATH]
+    pytest-empathy audit-cassettes DIR
 """
 
 from __future__ import annotations
@@ -22,11 +23,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     merge = commands.add_parser("merge", help="merge the JSON results of disjoint shards of one benchmark")
     merge.add_argument("results", type=Path, nargs="+")
     merge.add_argument("-o", "--output", type=Path, required=True, help="where to write the merged JSON result")
+    audit = commands.add_parser("audit-cassettes", help="find credentials in cassettes; exit 1 when any")
+    audit.add_argument("directory", type=Path)
     for command in (report, merge):
         command.add_argument("--html", type=Path, help="write the HTML report")
         command.add_argument("--markdown", type=Path, help="write the Markdown summary")
         command.add_argument("--csv", type=Path, help="write one row per case")
     options = parser.parse_args(argv)
+    if options.command == "audit-cassettes":
+        from .audit import main as audit_main
+
+        return audit_main(options.directory)
 
     from . import merge as merging
     from .report import write_json, write_reports

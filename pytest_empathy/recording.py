@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -20,10 +21,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import vcr
 import yaml
-from vcr.persisters.filesystem import FilesystemPersister
-from vcr.serialize import serialize
+from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
+from vcr.serialize import deserialize, serialize
 
 from .corpus import Row
+from .errors import InputError
 from .results import Usage
 
 TEMPLATE_HEADER = "x-empathy-template"
@@ -35,9 +37,38 @@ def cassette_path(root: Path, model: str, row: Row) -> Path:
     return root / model / row.emotion / f"{row.case_id}.yaml"
 
 
+class CassetteError(InputError):
+    """A cassette that cannot be used; the message names the file."""
+
+
 class AtomicPersister(FilesystemPersister):
     """Writes a cassette to a temporary file beside it and renames it into place, so a
-    process killed mid-write leaves the old cassette or none, never half of one."""
+    process killed mid-write leaves the old cassette or none, never half of one. Reads only
+    cassettes of format version 1, and names the file of any it cannot read."""
+
+    @classmethod
+    def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> Any:
+        path = Path(cassette_path)
+        if not path.is_file():
+            raise CassetteNotFoundError()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise CassetteError(f"cassette {path} cannot be read ({error})") from None
+        if not text.strip():
+            raise CassetteNotFoundError()
+        # vcrpy writes the version last: a cassette cut short has none.
+        version = re.search(r"^version:\s*(\S*)\s*$", text, re.MULTILINE)
+        if version is None:
+            raise CassetteError(f"cassette {path} is damaged or truncated (no version line); "
+                                "delete it and record it again")
+        if version.group(1) != "1":
+            raise CassetteError(f"cassette {path} is not of format version 1 (version: {version.group(1)})")
+        try:
+            return deserialize(text, serializer)
+        except (yaml.YAMLError, ValueError, KeyError, TypeError, AttributeError) as error:
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise CassetteError(f"cassette {path} is damaged ({first}); delete it and record it again") from None
 
     @staticmethod
     def save_cassette(cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
@@ -157,17 +188,25 @@ def recorded_templates(path: Path) -> set[str]:
     return hashes
 
 
+_RECORDED_TEMPLATE = re.compile(TEMPLATE_HEADER + r":\s*\n\s*-\s*([0-9a-f]{64})")
+
+
 def outdated(recorder: Recorder, rows: Iterable[Row], templates: Mapping[str, str]) -> dict[str, list[Row]]:
-    """For each template (by role), the rows whose cassette exists but was recorded with
-    another version of it. A text search for the hash: cheaper than parsing every cassette."""
+    """For each template (by role), the rows whose cassette was recorded with another
+    version of it: the current hash is absent and a hash of no current template is there.
+    A text search: cheaper than parsing every cassette (a damaged one fails in its case)."""
     found: dict[str, list[Row]] = {role: [] for role in templates}
+    current = set(templates.values())
     for row in rows:
         try:
             text = recorder.path(row).read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             continue
+        recorded = set(_RECORDED_TEMPLATE.findall(text))
+        if not recorded - current:
+            continue
         for role, sha in templates.items():
-            if sha not in text:
+            if sha not in recorded:
                 found[role].append(row)
     return {role: rows for role, rows in found.items() if rows}
 
@@ -176,3 +215,39 @@ def unused(recorder: Recorder, rows: Iterable[Row]) -> list[Path]:
     """Cassettes of the recorder's model that belong to none of the rows."""
     used = {recorder.path(row) for row in rows}
     return sorted(p for p in (recorder.root / recorder.model).rglob("*.yaml") if p not in used)
+
+
+class RecordingLock:
+    """One recording run at a time per cassette directory: two would write the same files.
+    Held by the controller for the whole session; the operating system drops it when the
+    process ends, however it ends."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / ".recording.lock"
+        self.handle: Any = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise CassetteError(
+                f"another run is recording into {self.path.parent} (process {holder}); wait for it "
+                "to finish, or record into another --empathy-cassettes directory"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None

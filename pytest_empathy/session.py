@@ -17,7 +17,7 @@ import pytest
 from . import snapshots
 from .benchmark import TEMPLATE_CHANGED, Benchmark
 from .gates import Completeness, GateResult, decide
-from .recording import outdated, unused
+from .recording import RecordingLock, outdated, unused
 from .regression import Check, check, compare_with_snapshot, parse_checks
 from .settings import Settings, as_usage_error
 from .report import (
@@ -47,6 +47,10 @@ class EmpathySession:
             if settings.compare is None:
                 raise pytest.UsageError("--empathy-compare-fail: name the saved run with --empathy-compare")
             self.checks = as_usage_error("--empathy-compare-fail", parse_checks, settings.compare_fail)
+        self.lock: RecordingLock | None = None
+        if benchmark.recorder is not None and settings.record != "none":
+            self.lock = RecordingLock(benchmark.recorder.root / benchmark.recorder.model)
+            as_usage_error("--empathy-record", self.lock.acquire)
         self.partial_selection = bool(settings.emotions or settings.sample or deselecting)
         if settings.prune_cassettes and self.partial_selection:
             raise pytest.UsageError(
@@ -212,6 +216,10 @@ class EmpathySession:
             template_changed=reasons.count(TEMPLATE_CHANGED),
             command=benchmark.record_command(),
         )
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.run is None:

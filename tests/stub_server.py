@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,16 +47,16 @@ def default_answer(body: dict[str, Any]) -> Answer:
 class StubServer:
     url: str
     # Faults to play, in order, for requests that match; None matches every request.
-    script: list[tuple[Callable[[dict[str, Any]], bool] | None, Answer | float]] = field(default_factory=list)
+    script: list[tuple[Callable[[dict[str, Any]], bool] | None, Answer | float | str]] = field(default_factory=list)
     requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def then(self, answer: Answer | float, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
-        """Queue a fault: an (status, headers, body) answer, or a delay in seconds before
-        the default answer (a read time-out for a client with a shorter timeout)."""
+    def then(self, answer: Answer | float | str, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """Queue a fault: an (status, headers, body) answer, a delay in seconds before the
+        default answer (a read time-out for a client with a shorter timeout), or "reset"."""
         self.script.append((when, answer))
 
-    def answer(self, headers: dict[str, str], body: dict[str, Any]) -> Answer:
+    def answer(self, headers: dict[str, str], body: dict[str, Any]) -> Answer | None:
         with self.lock:
             self.requests.append((headers, body))
             for index, (when, answer) in enumerate(self.script):
@@ -63,6 +65,8 @@ class StubServer:
                     break
             else:
                 return default_answer(body)
+        if answer == "reset":
+            return None
         if isinstance(answer, float | int):
             time.sleep(answer)
             return default_answer(body)
@@ -79,7 +83,13 @@ def stub_server() -> Iterator[StubServer]:
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("content-length", 0))
             body = json.loads(self.rfile.read(length))
-            status, headers, payload = stub.answer(dict(self.headers.items()), body)
+            answer = stub.answer(dict(self.headers.items()), body)
+            if answer is None:
+                # A reset: close at once with SO_LINGER 0, so the client gets an RST.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                return
+            status, headers, payload = answer
             head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}", f"content-length: {len(payload)}"]
             head += [f"{name}: {value}" for name, value in headers.items()]
             # One send for the whole answer: no delayed-ACK stall between head and body.

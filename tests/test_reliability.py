@@ -1,0 +1,275 @@
+"""Faults, bad input, crashes and secrets, tried on purpose: nothing recorded is lost, no key
+leaks, every failure names what failed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pytest_empathy.audit import audit
+from pytest_empathy.corpus import CorpusError, load_file
+from pytest_empathy.recording import AtomicPersister
+
+from .conftest import FAKE_KEY, read_report, run
+from .stub_server import completion
+
+JSON = {"content-type": "application/json"}
+CASSETTES = Path(__file__).parents[1] / "cassettes"
+
+
+def cassette_files(pytester: pytest.Pytester) -> list[Path]:
+    return sorted((pytester.path / "cassettes").rglob("*.yaml"))
+
+
+# Secrets
+
+
+def test_shipped_cassettes_hold_no_credentials():
+    assert len(list(CASSETTES.rglob("*.yaml"))) >= 64
+    assert audit(CASSETTES) == []
+
+
+LEAKY = """interactions:
+- request:
+    body: '{"model": "m"}'
+    headers:
+      Authorization:
+      - Bearer abcdefghijklmnop
+      OpenAI-Organization:
+      - org-ABCDEFGHIJKLMNOPQRST
+    method: POST
+    uri: https://api.example.test/v1/chat/completions?api_key=abcdefgh12345678
+  response:
+    body:
+      string: '{"note": "sk-proj-0123456789abcdefghij"}'
+    headers:
+      Set-Cookie:
+      - session=secret
+      openai-project:
+      - proj_ABCDEFGHIJKLMNOPQRST
+    status:
+      code: 200
+      message: OK
+version: 1
+"""
+
+
+def test_audit_command_finds_credentials_with_file_and_location(tmp_path):
+    (tmp_path / "model" / "sad").mkdir(parents=True)
+    leaky = tmp_path / "model" / "sad" / "sad-1.yaml"
+    leaky.write_text(LEAKY)
+    (tmp_path / "model" / "sad" / "sad-2.yaml").write_text((CASSETTES / "smollm2-135m/sad/sad-s55.yaml").read_text())
+    done = subprocess.run([sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    expected = [
+        f"{leaky}: line 6: bearer token",
+        f"{leaky}: line 8: organisation id",
+        f"{leaky}: line 10: key parameter",
+        f"{leaky}: line 13: sk- style key",
+        f"{leaky}: line 18: project id",
+        f"{leaky}: interaction 1 request header Authorization: credential header with a value",
+        f"{leaky}: interaction 1 request header OpenAI-Organization: credential header with a value",
+        f"{leaky}: interaction 1 response header Set-Cookie: credential header with a value",
+        f"{leaky}: interaction 1 response header openai-project: credential header with a value",
+    ]
+    assert lines[:-1] == expected
+    assert lines[-1] == f"9 possible credential(s) in 2 cassette(s) under {tmp_path}"
+    (leaky).unlink()
+    clean = subprocess.run([sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", str(tmp_path)],
+                           capture_output=True, text=True)
+    assert clean.returncode == 0
+
+
+def test_a_key_reaches_no_output_report_or_message(stub, pytester):
+    stub.then((401, JSON, json.dumps({"error": {"message": f"invalid key {FAKE_KEY}"}}).encode()),
+              lambda body: "case 0" in body["messages"][0]["content"])
+    stub.then((500, JSON, f"upstream said {FAKE_KEY}".encode()), lambda body: "case 1" in body["messages"][0]["content"])
+    stub.then((500, JSON, f"upstream said {FAKE_KEY}".encode()), lambda body: "case 1" in body["messages"][0]["content"])
+    stub.then((500, JSON, f"upstream said {FAKE_KEY}".encode()), lambda body: "case 1" in body["messages"][0]["content"])
+    result = run(pytester, "--empathy-record=once", "--empathy-emotions=afraid,sad", "--empathy-html=r.html",
+                 "--empathy-markdown=r.md", "--empathy-csv=r.csv", "--junitxml=junit.xml", "-rA", "-v")
+    assert result.ret == 1
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(["*stub: HTTP 401 from *: *invalid key ****", "*stub: HTTP 500 from *"])
+    written = [p for p in pytester.path.rglob("*") if p.is_file() and p.suffix != ".toml"]
+    assert {p.name for p in written} >= {"r.html", "r.md", "r.csv", "junit.xml", "report.json"}
+    leaks = [str(p) for p in written if FAKE_KEY.encode() in p.read_bytes()]
+    assert leaks == [] and FAKE_KEY not in result.stdout.str() + result.stderr.str()
+    assert audit(pytester.path / "cassettes") == []
+
+
+# Faults while recording (more in test_recording.py)
+
+
+def test_rate_limit_without_retry_after_and_connection_resets(stub, pytester):
+    stub.then((429, JSON, b'{"error": {"message": "slow down"}}'), lambda body: "feel afraid (case 0)" in body["messages"][0]["content"])
+    for _ in range(3):
+        stub.then("reset", lambda body: "feel sad (case 1)" in body["messages"][0]["content"])
+    started = time.monotonic()
+    result = run(pytester, "--empathy-record=once")
+    assert time.monotonic() - started < 60
+    assert result.ret == 1
+    result.assert_outcomes(passed=7, failed=1)
+    result.stdout.fnmatch_lines(["*stub: cannot connect to http://127.0.0.1:*/v1/ (*)*"])
+    report = read_report(pytester)
+    assert report["complete"] is False and report["overall"] is None and len(report["cases"]) == 7
+    assert len(cassette_files(pytester)) == 7  # every other case recorded
+
+
+# Crashes and concurrency
+
+
+KILLING_BENCHMARK = """
+import os, signal
+from pytest_empathy.plugin import BENCHMARK_KEY
+from pytest_empathy.ratings import Rating
+
+def test_empathy(empathy_case, empathy_evaluate, request):
+    if empathy_case.case_id == "joyful-joyful1" and not os.environ.get("EMPATHY_NO_KILL"):
+        benchmark = request.config.stash[BENCHMARK_KEY]
+        with benchmark.recorder.cassette(empathy_case):
+            benchmark.responder.answer(empathy_case)  # recorded in memory, not yet on disk
+            os.kill(os.getpid(), signal.SIGKILL)
+    assert empathy_evaluate(empathy_case).rating in Rating
+"""
+
+
+def test_a_worker_killed_while_recording_loses_nothing_and_once_records_the_rest(stub, pytester, monkeypatch):
+    pytester.makepyfile(test_empathy=KILLING_BENCHMARK)
+    result = run(pytester, "--empathy-record=once", "-n", "2")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*worker 'gw*' crashed while running*joyful-joyful1*",
+                                 "corpus corpus: 7 of 8 cases rated, INCOMPLETE"])
+    files = cassette_files(pytester)
+    assert len(files) == 7 and not list((pytester.path / "cassettes").rglob("*.tmp"))
+    assert all(len(yaml.safe_load(f.read_text())["interactions"]) == 2 for f in files)
+    calls = len(stub.requests)
+    monkeypatch.setenv("EMPATHY_NO_KILL", "1")
+    result = run(pytester, "--empathy-record=once", "-n", "2")
+    assert result.ret == 0
+    assert len(stub.requests) - calls == 2  # only the lost case's answer and rating
+    assert len(cassette_files(pytester)) == 8
+
+
+def test_a_failed_write_leaves_the_old_cassette(tmp_path, monkeypatch):
+    path = tmp_path / "case.yaml"
+    path.write_text("old\n")
+
+    def broken_serialize(cassette_dict, serializer):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("pytest_empathy.recording.serialize", broken_serialize)
+    with pytest.raises(OSError, match="disk full"):
+        AtomicPersister.save_cassette(path, {"requests": [], "responses": []}, None)
+    assert path.read_text() == "old\n" and list(tmp_path.iterdir()) == [path]
+
+
+def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester):
+    for _ in range(16):
+        stub.then(0.3)  # a slow server keeps the first run recording for about five seconds
+    first = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--empathy-model=stub", "--empathy-judge=stub", "--empathy-corpus=corpus.csv",
+         "--empathy-gate=off", "--empathy-record=once", "-p", "no:cacheprovider"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lock = pytester.path / "cassettes" / "stub" / ".recording.lock"
+    deadline = time.monotonic() + 30
+    while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = run(pytester, "--empathy-record=new_episodes")
+    output, _ = first.communicate(timeout=120)
+    assert second.ret == pytest.ExitCode.USAGE_ERROR
+    second.stderr.fnmatch_lines([
+        f"ERROR: --empathy-record: another run is recording into {lock.parent} (process {first.pid}); *"
+    ])
+    assert first.returncode == 0, output
+    assert len(cassette_files(pytester)) == 8 and audit(pytester.path / "cassettes") == []
+    assert run(pytester, "--empathy-record=new_episodes").ret == 0  # the lock went with the first run
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda text: text[: len(text) // 2], "*cassette {path} is damaged or truncated (no version line); delete it and record it again"),
+        (lambda text: text.replace("version: 1", "version: 7"), "*cassette {path} is not of format version 1 (version: 7)"),
+        (lambda text: text.replace("interactions:", "interactions: [", 1), "*cassette {path} is damaged (*); delete it and record it again"),
+        (lambda text: text.replace("feel sad (case 0)", "feel sad (case 9)"),
+         "*stub: no recording of this call: its requests differ from the recorded ones*Cassette: {path}.*"),
+    ],
+)
+def test_a_corrupt_cassette_fails_only_its_case_and_names_the_file(stub, pytester, damage, message):
+    assert run(pytester, "--empathy-record=once").ret == 0
+    target = pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.yaml"
+    target.write_text(damage(target.read_text()))
+    result = run(pytester)
+    assert result.ret == 1
+    result.assert_outcomes(passed=7, failed=1)
+    result.stdout.fnmatch_lines([message.format(path=target)])
+
+
+# Bad input
+
+
+def corpus_file(tmp_path_factory: pytest.TempPathFactory, suffix: str, data: bytes) -> Path:
+    path = tmp_path_factory.mktemp("fuzz") / f"corpus{suffix}"
+    path.write_bytes(data)
+    return path
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(suffix=st.sampled_from([".csv", ".jsonl"]), data=st.binary(max_size=600))
+def test_fuzzed_bytes_give_only_a_corpus_error(tmp_path_factory, suffix, data):
+    path = corpus_file(tmp_path_factory, suffix, data)
+    try:
+        load_file(path)
+    except CorpusError as error:
+        assert str(error).startswith(str(path))
+
+
+cell = st.one_of(st.text(max_size=30), st.sampled_from(["sad", "afraid", "good", "3", "", "Bad"]),
+                 st.just("x" * 140_000))
+columns = st.lists(st.sampled_from(["id", "emotion", "situation", "utterance", "polarity", "response_bot",
+                                    "rating_bot", "rating_human", "extra", "dialog_id"]), max_size=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=columns, rows=st.lists(st.lists(cell, max_size=9), max_size=4),
+       encoding=st.sampled_from(["utf-8", "utf-16", "latin-1"]), suffix=st.sampled_from([".csv", ".jsonl"]))
+def test_fuzzed_rows_give_only_a_corpus_error_naming_the_row(tmp_path_factory, header, rows, encoding, suffix):
+    if suffix == ".csv":
+        lines = [",".join(header)] + [",".join(json.dumps(v) if "," in v or '"' in v else v for v in row) for row in rows]
+    else:
+        lines = [json.dumps(dict(zip(header, row))) for row in rows]
+    try:
+        data = "\n".join(lines).encode(encoding)
+    except UnicodeEncodeError:
+        return
+    path = corpus_file(tmp_path_factory, suffix, data)
+    try:
+        corpus = load_file(path)
+    except CorpusError as error:
+        assert str(error).startswith(str(path))
+        if error.row is not None:
+            assert 1 <= error.row <= len(lines)
+    else:
+        assert corpus.rows and all(row.emotion for row in corpus.rows)
+
+
+def test_a_profile_without_a_base_url_fails_before_any_case(pytester):
+    pytester.makepyfile(test_empathy="def test_empathy(empathy_case, empathy_evaluate):\n    empathy_evaluate(empathy_case)\n")
+    pytester.makefile(".toml", pyproject="[tool.pytest-empathy.models.nowhere]\nmodel = 'm'\n")
+    result = pytester.runpytest_subprocess("--empathy-model=nowhere", "--empathy-judge=nowhere",
+                                           "--empathy-corpus=smoke", "--empathy-record=once")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --empathy-model: profile 'nowhere' has no base URL: set --empathy-base-url"])
+
