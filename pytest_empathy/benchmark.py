@@ -61,7 +61,7 @@ class Benchmark:
             template = as_usage_error("--empathy-template", response_template, settings.template)
             templates["response"] = template.sha256
             endpoint = _endpoint("--empathy-model", "--empathy-base-url", profiles[settings.model],
-                                 settings.base_url, live)
+                                 settings.base_url, live, corpus.name)
             responder = ModelResponder(settings.model, endpoint, template)
         else:
             recorded = sorted(set(corpus.responders) | set(corpus.rated))
@@ -87,7 +87,7 @@ class Benchmark:
             rubric = as_usage_error("--empathy-judge-template", judge_rubric, settings.judge_template)
             templates["judge"] = rubric.sha256
             endpoint = _endpoint("--empathy-judge", "--empathy-judge-base-url", profiles[judge_name],
-                                 settings.judge_base_url, live)
+                                 settings.judge_base_url, live, corpus.name)
             judge = ModelJudge(judge_name, endpoint, rubric)
         else:
             raise pytest.UsageError(
@@ -130,14 +130,16 @@ class Benchmark:
         assert self.recorder is not None
         path = self.recorder.path(row)
         recorded = recorded_templates(path)
+        foreign = recorded - set(self.templates.values())
         if not path.exists():
             reason, why = MISSING, "there is no cassette"
-        elif error.template_sha256 not in recorded:
+        elif error.template_sha256 not in recorded and foreign:
             reason = TEMPLATE_CHANGED
             why = (f"the template changed since it was recorded (recorded with sha256 "
                    f"{', '.join(sorted(h[:12] for h in recorded)) or 'unknown'}, now {error.template_sha256[:12]})")
         else:
-            reason, why = REQUEST_CHANGED, "its requests differ from the recorded ones (model settings or text changed)"
+            reason, why = REQUEST_CHANGED, ("its requests differ from the recorded ones (recorded only in part, "
+                                            "or model settings or text changed)")
         return CaseNotRecorded(
             f"{error}: {why}. Cassette: {path}. Record it with: "
             f"{self.record_command()} -k {shlex.quote(row.case_id)}",
@@ -161,7 +163,7 @@ class Benchmark:
 
 
 def _endpoint(
-    flag: str, url_flag: str, profile: ModelProfile, base_url: str | None, live: bool
+    flag: str, url_flag: str, profile: ModelProfile, base_url: str | None, live: bool, corpus: str
 ) -> ChatEndpoint:
     """A profile's endpoint; when calls may go live, its base URL and key must be there."""
     if live:
@@ -175,4 +177,4 @@ def _endpoint(
             raise pytest.UsageError(
                 f"{flag}: recording with profile {profile.name!r} needs its API key in ${profile.api_key_env}"
             )
-    return ChatEndpoint(profile, base_url, live)
+    return ChatEndpoint(profile, base_url, live, corpus)

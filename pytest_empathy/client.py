@@ -12,13 +12,14 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import openai
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from . import local_server
 from .profiles import ModelProfile
-from .recording import TEMPLATE_HEADER, usable_completion
+from .recording import CORPUS_HEADER, TEMPLATE_HEADER, usable_completion
 
 # Where replayed calls "go": never contacted, since a replay is answered by the cassette.
 REPLAY_URL = "http://127.0.0.1:9/v1"
@@ -41,6 +42,7 @@ class ChatEndpoint:
     profile: ModelProfile
     base_url: str | None
     live: bool
+    corpus: str
     _client: openai.OpenAI | None = field(default=None, repr=False)
 
     def client(self) -> openai.OpenAI:
@@ -56,6 +58,17 @@ class ChatEndpoint:
                 timeout=self.profile.timeout,
             )
         return self._client
+
+    def _where(self) -> str:
+        """The endpoint, without any user or password written into the URL."""
+        parts = urlsplit(str(self.client().base_url))
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+    def _redact(self, text: str) -> str:
+        key = self.profile.api_key()
+        return redact(text.replace(key, "***") if key else text)
 
     def complete(
         self,
@@ -78,7 +91,7 @@ class ChatEndpoint:
         name = self.profile.name
         try:
             raw = self.client().chat.completions.with_raw_response.create(
-                **body, extra_headers={TEMPLATE_HEADER: template_sha256}
+                **body, extra_headers={TEMPLATE_HEADER: template_sha256, CORPUS_HEADER: self.corpus}
             )
         except CannotOverwriteExistingCassetteException:
             raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
@@ -87,15 +100,15 @@ class ChatEndpoint:
                 raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
             if isinstance(error, openai.APITimeoutError):
                 raise CallError(f"{name}: timed out after {self.profile.timeout:g}s") from None
-            raise CallError(f"{name}: cannot connect to {self.client().base_url} ({_cause(error)})") from None
+            raise CallError(self._redact(f"{name}: cannot connect to {self._where()} ({_cause(error)})")) from None
         except openai.APIStatusError as error:
-            raise CallError(
-                f"{name}: HTTP {error.status_code} from {self.client().base_url}"
+            raise CallError(self._redact(
+                f"{name}: HTTP {error.status_code} from {self._where()}"
                 + (f" after {self.profile.max_retries} retries" if self.live and _retried(error) else "")
-                + f": {redact(_short(error.message))}"
-            ) from None
+                + f": {_short(error.message)}"
+            )) from None
         except openai.APIError as error:
-            raise CallError(f"{name}: {redact(_short(str(error)))}") from None
+            raise CallError(self._redact(f"{name}: {_short(str(error))}")) from None
         text = raw.http_response.text
         if not usable_completion(text):
             raise CallError(f"{name}: unusable answer ({describe_unusable(text)})")

@@ -172,7 +172,8 @@ def _csv_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a record: JSON strings may hold U+2028 and other line separators.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -62,7 +62,7 @@ def check_gates(
     completeness: Completeness,
     *,
     mode: str,
-    min_good_gain: float,
+    min_good_gain: float | None,
     allow_partial: bool,
 ) -> list[GateResult]:
     """The gates in force and whether each passed; ``summary`` is None when no statistics
@@ -77,7 +77,10 @@ def check_gates(
     else:
         passed = not (overall.significant and overall.comparison.direction == WORSE)
         gates.append(GateResult(NOT_WORSE_GATE, passed, _overall_detail(overall, summary.alpha)))
-    gates.append(_min_good_gain(overall, min_good_gain))
+    if min_good_gain is None and mode == BETTER_GATE:
+        min_good_gain = 0.0
+    if min_good_gain is not None:
+        gates.append(_min_good_gain(overall, min_good_gain))
     gates.append(_no_emotion_worse(summary))
     return gates
 

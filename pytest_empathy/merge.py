@@ -17,10 +17,15 @@ from .gates import Completeness, decide
 from .ratings import Rating
 from .report import SCHEMA, Recording, RunResult, to_json
 from .results import CaseResult, Usage
+from .snapshots import check_cases
 
 # What shards of one benchmark must share.
 IDENTITY = ("schema", "version", "model", "judge", "judge_rates", "baseline", "baseline_rates",
             "baseline_per_emotion", "templates", "settings")
+
+
+REQUIRED = (*IDENTITY, "corpus", "cases", "gates", "passed", "complete", "partial", "overall",
+            "polarity", "emotions")
 
 
 class MergeError(InputError):
@@ -32,8 +37,14 @@ def load(path: Path) -> dict[str, Any]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise MergeError(f"{path}: not a readable JSON result ({error})") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or "cases" not in data:
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise MergeError(f"{path}: not a pytest-empathy JSON result of schema {SCHEMA}")
+    missing = [key for key in REQUIRED if key not in data]
+    if missing:
+        raise MergeError(f"{path}: the result lacks {', '.join(missing)}")
+    if not isinstance(data["corpus"], dict) or not {"name", "sha256", "selected", "cases"} <= data["corpus"].keys():
+        raise MergeError(f"{path}: its corpus lacks name, sha256, selected or cases")
+    check_cases(data["cases"], Path(path), MergeError)
     return data
 
 
@@ -46,7 +57,7 @@ def merge(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, 
             if result.get(key) != first.get(key):
                 raise MergeError(f"{name} and {first_name} differ in {key}: {result.get(key)!r} against "
                                  f"{first.get(key)!r}; only shards of one benchmark merge")
-        for key in ("name", "sha256"):
+        for key in ("name", "sha256", "selected"):
             if result["corpus"][key] != first["corpus"][key]:
                 raise MergeError(f"{name} and {first_name} differ in corpus {key}")
     owner: dict[str, str] = {}
@@ -56,11 +67,13 @@ def merge(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, 
                 raise MergeError(f"case {case['id']} is in both {owner[case['id']]} and {name}: shards overlap")
             owner[case["id"]] = name
     cases = [_case(case) for result in results for case in result["cases"]]
-    completeness = Completeness(
-        expected=sum(r["corpus"]["cases"] for r in results),
-        rated=len(cases),
-        missing=tuple(sorted(n for r in results for n in r["corpus"].get("missing", []))),
-    )
+    # Shards must cover the whole selection: a shard that never ran leaves its cases missing.
+    selected = first["corpus"]["selected"]
+    collected = sum(r["corpus"]["cases"] for r in results)
+    missing = sorted(n for r in results for n in r["corpus"].get("missing", []))
+    if collected < selected:
+        missing.append(f"{selected - collected} selected case(s) in no shard")
+    completeness = Completeness(expected=max(selected, collected), rated=len(cases), missing=tuple(missing))
     per_emotion = None
     if first["baseline_per_emotion"]:
         from .baselines import release_human_counts
@@ -89,6 +102,7 @@ def merge(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, 
         ) if recordings else None,
         usage=_usage(results),
         baseline_per_emotion=first["baseline_per_emotion"],
+        selected=selected,
     )
     return to_json(run)
 

@@ -43,6 +43,9 @@ class Template:
 def response_template(path: Path | None = None) -> Template:
     template = _read(path, "response_template.txt")
     _require(template, ("utterance",))
+    if "{response}" in template.text:
+        raise TemplateError(f"{template.source}: a response template cannot use {{response}}: "
+                            "there is no response yet when it is filled in")
     return template
 
 

@@ -29,7 +29,9 @@ from .errors import InputError
 from .results import Usage
 
 TEMPLATE_HEADER = "x-empathy-template"
-_KEPT_REQUEST_HEADERS = {"content-type", TEMPLATE_HEADER}
+# Which corpus a call was recorded for: cassettes of one model may serve several corpora.
+CORPUS_HEADER = "x-empathy-corpus"
+_KEPT_REQUEST_HEADERS = {"content-type", TEMPLATE_HEADER, CORPUS_HEADER}
 _KEPT_RESPONSE_HEADERS = {"content-type"}
 
 
@@ -211,10 +213,15 @@ def outdated(recorder: Recorder, rows: Iterable[Row], templates: Mapping[str, st
     return {role: rows for role, rows in found.items() if rows}
 
 
-def unused(recorder: Recorder, rows: Iterable[Row]) -> list[Path]:
-    """Cassettes of the recorder's model that belong to none of the rows."""
+def unused(recorder: Recorder, rows: Iterable[Row], corpus: str) -> list[Path]:
+    """Cassettes of the recorder's model, recorded for this corpus, that belong to none of
+    the rows. Cassettes of other corpora, or of unknown corpus, are never listed."""
     used = {recorder.path(row) for row in rows}
-    return sorted(p for p in (recorder.root / recorder.model).rglob("*.yaml") if p not in used)
+    marker = re.compile(CORPUS_HEADER + r":\s*\n\s*-\s*" + re.escape(corpus) + r"\s*$", re.MULTILINE)
+    return sorted(
+        p for p in (recorder.root / recorder.model).rglob("*.yaml")
+        if p not in used and marker.search(p.read_text(encoding="utf-8", errors="replace"))
+    )
 
 
 class RecordingLock:

@@ -94,8 +94,12 @@ def download(url: str = URL, *, directory: Path | None = None, sha256: str = SHA
     target = directory / f"{NAME}-{sha256[:16]}.csv"
     if target.exists() and _sha256(target.read_bytes()) == sha256:
         return target
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{NAME}-", suffix=".part")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{NAME}-", suffix=".part")
+    except OSError as error:
+        raise CorpusError(directory, f"cannot write the download cache ({error.strerror or error}); "
+                          f"set ${CACHE_ENV} or give the text with ${TEXT_ENV}") from None
     try:
         with os.fdopen(handle, "wb") as out:
             try:

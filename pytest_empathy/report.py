@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ class RunResult:
     usage: dict[str, Usage] = field(default_factory=dict)
     # True when the baseline is the release's per-emotion counts, not a rating per case.
     baseline_per_emotion: bool = False
+    # Cases the corpus options selected, before -k or -m: what shards of a run must cover.
+    selected: int = 0
 
     @property
     def passed(self) -> bool:
@@ -74,6 +77,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "corpus": {
             "name": run.corpus,
             "sha256": run.corpus_sha256,
+            "selected": run.selected,
             "cases": run.completeness.expected,
             "rated": run.completeness.rated,
             "missing": list(run.completeness.missing),
@@ -398,8 +402,12 @@ def write_reports(result: dict[str, Any], *, html: Path | None = None, markdown_
         write_text(summary, markdown_path)
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
-            with open(step_summary, "a", encoding="utf-8") as out:
-                out.write(summary)
+            try:
+                with open(step_summary, "a", encoding="utf-8") as out:
+                    out.write(summary)
+            except OSError as error:
+                # The summary file is the CI's, not the user's: its failure fails nothing.
+                print(f"pytest-empathy: cannot append to $GITHUB_STEP_SUMMARY ({error})", file=sys.stderr)
     if csv is not None:
         csv.parent.mkdir(parents=True, exist_ok=True)
         cases_frame(result).to_csv(csv, index=False)

@@ -163,7 +163,7 @@ class EmpathySession:
         unused_cassettes: tuple[str, ...] = ()
         if self.benchmark.recorder is not None and not self.partial_selection and \
                 completeness.expected == len(self.benchmark.cases):
-            found = unused(self.benchmark.recorder, self.benchmark.cases)
+            found = unused(self.benchmark.recorder, self.benchmark.cases, self.benchmark.corpus.name)
             if settings.prune_cassettes:
                 for path in found:
                     path.unlink()
@@ -189,6 +189,7 @@ class EmpathySession:
             pruned=settings.prune_cassettes,
             usage=total_usage(rated),
             baseline_per_emotion=benchmark.baseline.per_emotion is not None,
+            selected=len(benchmark.cases),
         )
         if self.save_path is not None and completeness.complete:
             snapshots.save(to_json(self.run), self.save_path, settings.save or "")

@@ -65,7 +65,8 @@ OPTIONS = (
     Option("--empathy-gate", f"overall gate: {', '.join(GATE_MODES)} (default {BETTER_GATE})",
            "MODE"),
     Option("--empathy-min-good-gain", "smallest relative Good-rate gain over the baseline that "
-           "passes, e.g. 0.1 for a 10 percent gain, -0.05 to allow a 5 percent drop (default 0)", "R"),
+           "passes, e.g. 0.1 for a 10 percent gain, -0.05 to allow a 5 percent drop (default 0 with "
+           "the better gate, unchecked with not-worse)", "R"),
     Option("--empathy-allow-partial", "report an incomplete run, every figure labelled partial, "
            "instead of failing it", flag_only=True),
     Option("--empathy-report", "write the JSON result to PATH", "PATH"),
@@ -127,7 +128,8 @@ class Settings:
     seed: int
     alpha: float
     gate: str
-    min_good_gain: float
+    # None: 0 under the 'better' gate (implied by it), not checked under 'not-worse'.
+    min_good_gain: float | None
     allow_partial: bool
     report: Path | None
     html: Path | None
@@ -162,6 +164,10 @@ class Settings:
 
 def read_settings(config: pytest.Config) -> Settings:
     values = _Values(config)
+    for flag in ("--empathy-report", "--empathy-html", "--empathy-markdown", "--empathy-csv"):
+        path = values.path(flag)
+        if path is not None and path.is_dir():
+            raise pytest.UsageError(f"{flag}: {path} is a directory; name a file")
     return Settings(
         model=values.get("--empathy-model", _name),
         judge=values.get("--empathy-judge", _name),
@@ -173,7 +179,7 @@ def read_settings(config: pytest.Config) -> Settings:
         seed=values.get("--empathy-seed", _int, 0),
         alpha=values.get("--empathy-alpha", _probability, 0.05),
         gate=values.get("--empathy-gate", _choice(GATE_MODES), BETTER_GATE),
-        min_good_gain=values.get("--empathy-min-good-gain", _gain, 0.0),
+        min_good_gain=values.get("--empathy-min-good-gain", _gain),
         allow_partial=bool(values.raw("--empathy-allow-partial")[0]),
         report=values.path("--empathy-report"),
         html=values.path("--empathy-html"),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .ratings import Rating
 from .report import SCHEMA, write_json
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
@@ -49,12 +50,27 @@ def load(path: Path) -> dict[str, Any]:
     missing = [key for key in REQUIRED if key not in data]
     if missing:
         raise SnapshotError(f"{path}: the saved run lacks {', '.join(missing)}")
-    cases = data["cases"]
-    if not isinstance(cases, list) or not all(
-        isinstance(c, dict) and {"id", "emotion", "rating"} <= c.keys() for c in cases
-    ):
-        raise SnapshotError(f"{path}: its cases are not a list of id, emotion and rating")
+    check_cases(data["cases"], path, SnapshotError)
     return data
+
+
+def check_cases(cases: object, path: Path, error: type[InputError]) -> None:
+    """Cases of a JSON result: a list of id, emotion and a rating on the scale."""
+    from .emotions import POLARITY
+
+    if not isinstance(cases, list):
+        raise error(f"{path}: its cases are not a list")
+    for number, case in enumerate(cases, start=1):
+        if not isinstance(case, dict) or not {"id", "emotion", "rating"} <= case.keys():
+            raise error(f"{path}: case {number} lacks an id, an emotion or a rating")
+        if case["emotion"] not in POLARITY:
+            raise error(f"{path}: case {number} has an unknown emotion {case['emotion']!r}")
+        for key in ("rating", "baseline_rating"):
+            if key == "rating" or case.get(key) is not None:
+                try:
+                    Rating.parse(case[key])
+                except ValueError as problem:
+                    raise error(f"{path}: case {number}: {key}: {problem}") from None
 
 
 def latest(directory: Path, model: str) -> Path | None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pytest_empathy.corpus import CorpusError, load_file
@@ -94,6 +96,12 @@ def test_unusable_files_are_named(tmp_path, name, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(CorpusError, match="cannot read the corpus file"):
         load_file(tmp_path / "absent.csv")
+
+
+def test_line_separators_inside_json_strings_stay_in_one_row(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(GOOD_ROW | {"utterance": "one\u2028two\x85three"}, ensure_ascii=False) + "\n")
+    assert load_file(path).rows[0].utterance == "one\u2028two\x85three"
 
 
 def test_quoted_newlines_stay_in_one_row(tmp_path):

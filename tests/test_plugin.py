@@ -72,6 +72,7 @@ def test_one_emotion_without_a_significant_gain_fails_the_gate(run_benchmark, py
         (["--empathy-baseline=robots"], "--empathy-baseline: 'robots' is not one of human-raters, judge"),
         (["--empathy-judge=gpt-5"], "--empathy-judge: unknown judge 'gpt-5'*"),
         (["--empathy-corpus=absent.csv"], "--empathy-corpus: *absent.csv: cannot read the corpus file*"),
+        (["--empathy-report=."], "--empathy-report: * is a directory; name a file"),
     ],
 )
 def test_bad_option_values_are_usage_errors_naming_the_option(run_benchmark, args, message):
@@ -181,7 +182,11 @@ def test_gate_modes(run_benchmark, pytester):
     ratings_corpus(pytester, rating)
     args = ("--empathy-model=bot", "--empathy-corpus=corpus.csv")
     assert run_benchmark(*args).ret == 1
-    assert run_benchmark(*args, "--empathy-gate=not-worse").ret == 1  # min-good-gain 0 still applies
+    # Under not-worse the Good-rate gain is checked only when a minimum is given.
+    result = run_benchmark(*args, "--empathy-gate=not-worse")
+    assert result.ret == 0
+    assert [g["name"] for g in read_report(pytester)["gates"]] == ["complete", "not-worse", "no-emotion-worse"]
+    assert run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-min-good-gain=0").ret == 1
     result = run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-min-good-gain=-0.2")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["PASSED not-worse: *", "PASSED min-good-gain: relative Good gain -0.7% >= -20.0%"])

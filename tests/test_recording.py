@@ -111,7 +111,7 @@ def test_key_reaches_the_server_and_nothing_else(stub, pytester):
     assert FAKE_KEY not in output and leaks == []
     for path in (pytester.path / "cassettes").rglob("*.yaml"):
         for interaction in yaml.safe_load(path.read_text())["interactions"]:
-            assert set(interaction["request"]["headers"]) == {"content-type", "x-empathy-template"}
+            assert set(interaction["request"]["headers"]) == {"content-type", "x-empathy-corpus", "x-empathy-template"}
             assert set(interaction["response"]["headers"]) == {"content-type"}
 
 
@@ -207,6 +207,7 @@ def test_bad_profiles_are_usage_errors(pytester, toml, message):
     ("option", "text", "message"),
     [
         ("--empathy-template", "Say something nice about {situation}.", "lacks the placeholder(s) {utterance}"),
+        ("--empathy-template", "Improve {response} for {utterance}.", "a response template cannot use {response}*"),
         ("--empathy-judge-template", "Rate {response} to {utterance} from 1 to 10.",
          "a judge rubric must offer the labels Bad, Okay, Good; it never names Bad, Okay, Good"),
         ("--empathy-judge-template", "Rate {response} to {utterance}: Bad or Good.", "it never names Okay"),
@@ -278,7 +279,7 @@ def test_shipped_cassettes_hold_no_credentials():
     root = Path(__file__).parents[1] / "cassettes"
     for path in root.rglob("*.yaml"):
         for interaction in yaml.safe_load(path.read_text())["interactions"]:
-            assert set(interaction["request"]["headers"]) <= {"content-type", "x-empathy-template"}, path
+            assert set(interaction["request"]["headers"]) <= {"content-type", "x-empathy-corpus", "x-empathy-template"}, path
             assert set(interaction["response"]["headers"]) <= {"content-type"}, path
         assert not re.search(r"sk-[A-Za-z0-9_-]{16,}|[Bb]earer [A-Za-z0-9]", path.read_text()), path
 

@@ -108,13 +108,22 @@ def test_compare_fail_expressions_are_checked_when_arguments_are_parsed(run_benc
     ])
 
 
-def test_a_corrupt_saved_run_is_named(run_benchmark, pytester):
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"schema": 1, "model": "chatgpt"', "not a readable saved run*"),
+        (json.dumps({"schema": 1, "model": "m", "judge": "j", "baseline": "b", "corpus": {}, "templates": {},
+                     "cases": [{"id": "sad-1", "emotion": "sad", "rating": None}]}),
+         "case 1: rating: rating None is not on the scale*"),
+    ],
+)
+def test_a_corrupt_saved_run_is_named(run_benchmark, pytester, content, message):
     baselines = pytester.path / "benchmarks" / "baselines"
     baselines.mkdir(parents=True)
-    (baselines / "broken.json").write_text('{"schema": 1, "model": "chatgpt"')
+    (baselines / "broken.json").write_text(content)
     result = run_benchmark("--empathy-model=chatgpt", "--empathy-compare=broken")
     assert result.ret == USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: --empathy-compare: *broken.json: not a readable saved run*"])
+    result.stderr.fnmatch_lines([f"ERROR: --empathy-compare: *broken.json: {message}"])
 
 
 def test_the_whole_loop_with_the_real_local_server(pytester, monkeypatch):
@@ -175,8 +184,13 @@ def test_the_whole_loop_with_the_real_local_server(pytester, monkeypatch):
 
 def test_unused_cassettes_are_listed_after_a_full_run_and_pruned_on_request(stub, pytester):
     assert run(pytester, "--empathy-record=once").ret == 0
+    recorded = (pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.yaml").read_text()
     stray = pytester.path / "cassettes" / "stub" / "sad" / "sad-gone.yaml"
-    stray.write_text((pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.yaml").read_text())
+    stray.write_text(recorded)
+    # A cassette recorded for another corpus is never this corpus's to list or prune.
+    other = pytester.path / "cassettes" / "stub" / "sad" / "sad-elsewhere.yaml"
+    other.write_text(recorded.replace("      - corpus\n", "      - another-corpus\n"))
+    assert other.read_text() != recorded
     result = run(pytester)
     assert result.ret == 0
     result.stdout.fnmatch_lines([
@@ -188,6 +202,6 @@ def test_unused_cassettes_are_listed_after_a_full_run_and_pruned_on_request(stub
     result = run(pytester, "--empathy-prune-cassettes")
     assert result.ret == 0
     result.stdout.fnmatch_lines([f"1 cassette(s) of stub deleted: {stray}"])
-    assert not stray.exists()
-    assert len(list((pytester.path / "cassettes").rglob("*.yaml"))) == 8
+    assert not stray.exists() and other.exists()
+    assert len(list((pytester.path / "cassettes").rglob("*.yaml"))) == 9
 

@@ -111,6 +111,17 @@ def test_a_key_reaches_no_output_report_or_message(stub, pytester):
 # Faults while recording (more in test_recording.py)
 
 
+def test_credentials_in_a_base_url_stay_out_of_messages(stub, pytester):
+    url = stub.url.replace("http://", "http://alice:hunter2-password@")
+    stub.then((500, JSON, b"down"))
+    stub.then((500, JSON, b"down"))
+    stub.then((500, JSON, b"down"))
+    result = run(pytester, "--empathy-record=once", "-k", "sad-sad0", f"--empathy-base-url={url}")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*stub: HTTP 500 from http://127.0.0.1:*/v1/ after 2 retries*"])
+    assert "hunter2" not in result.stdout.str() + result.stderr.str()
+
+
 def test_rate_limit_without_retry_after_and_connection_resets(stub, pytester):
     stub.then((429, JSON, b'{"error": {"message": "slow down"}}'), lambda body: "feel afraid (case 0)" in body["messages"][0]["content"])
     for _ in range(3):

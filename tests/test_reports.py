@@ -126,6 +126,16 @@ def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
     assert "<!doctype html>" in (pytester.path / "whole.html").read_text()
 
 
+def test_a_shard_that_never_ran_leaves_the_merge_incomplete(run_benchmark, pytester):
+    run_benchmark("--empathy-model=chatgpt-empathy", "-k", "afraid", "--empathy-shard", "--empathy-report=a.json")
+    run_benchmark("--empathy-model=chatgpt-empathy", "-k", "sad", "--empathy-shard", "--empathy-report=b.json")
+    done = command("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
+    assert done.returncode == 1
+    assert "FAILED complete: 123 of 2000 cases rated; without a rating: 1877 selected case(s) in no shard" in done.stdout
+    merged = json.loads((pytester.path / "merged.json").read_text())
+    assert merged["complete"] is False and merged["overall"] is None
+
+
 @pytest.mark.parametrize(
     ("first", "second", "message"),
     [
