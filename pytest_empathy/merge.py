@@ -7,17 +7,14 @@ from the merged cases by the same code as a single run, so the verdict is the sa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
 from .gates import Completeness, decide
-from .ratings import Rating
-from .report import SCHEMA, Recording, RunResult, to_json
-from .results import CaseResult, Usage
-from .snapshots import check_cases
+from .report import Recording, RunResult, case_from_json, read_result, to_json
+from .results import Usage
 
 # What shards of one benchmark must share.
 IDENTITY = ("schema", "version", "model", "judge", "judge_rates", "baseline", "baseline_rates",
@@ -33,18 +30,9 @@ class MergeError(InputError):
 
 
 def load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise MergeError(f"{path}: not a readable JSON result ({error})") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise MergeError(f"{path}: not a pytest-empathy JSON result of schema {SCHEMA}")
-    missing = [key for key in REQUIRED if key not in data]
-    if missing:
-        raise MergeError(f"{path}: the result lacks {', '.join(missing)}")
+    data = read_result(Path(path), MergeError, required=REQUIRED, what="JSON result")
     if not isinstance(data["corpus"], dict) or not {"name", "sha256", "selected", "cases"} <= data["corpus"].keys():
         raise MergeError(f"{path}: its corpus lacks name, sha256, selected or cases")
-    check_cases(data["cases"], Path(path), MergeError)
     return data
 
 
@@ -66,7 +54,7 @@ def merge(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, 
             if case["id"] in owner:
                 raise MergeError(f"case {case['id']} is in both {owner[case['id']]} and {name}: shards overlap")
             owner[case["id"]] = name
-    cases = [_case(case) for result in results for case in result["cases"]]
+    cases = [case_from_json(case) for result in results for case in result["cases"]]
     # Shards must cover the whole selection: a shard that never ran leaves its cases missing.
     selected = first["corpus"]["selected"]
     collected = sum(r["corpus"]["cases"] for r in results)
@@ -105,19 +93,6 @@ def merge(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, 
         selected=selected,
     )
     return to_json(run)
-
-
-def _case(case: dict[str, Any]) -> CaseResult:
-    baseline = case.get("baseline_rating")
-    return CaseResult(
-        case_id=case["id"],
-        emotion=case["emotion"],
-        rating=Rating.parse(case["rating"]),
-        baseline_rating=Rating.parse(baseline) if baseline else None,
-        response=case.get("response"),
-        cassette=case.get("cassette"),
-        utterance=case.get("utterance"),
-    )
 
 
 def _usage(results: Sequence[dict[str, Any]]) -> dict[str, Usage]:

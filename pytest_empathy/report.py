@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .emotions import POLARITY
+from .errors import InputError
 from .gates import Completeness, GateResult
+from .ratings import Rating
 from .regression import PairedGroup, Regression
 from .results import CaseResult, Usage
 from .stats import Counts, Interval
@@ -119,6 +122,54 @@ def _case(case: CaseResult) -> dict[str, Any]:
         if getattr(case, key) is not None:
             entry[key] = getattr(case, key)
     return entry
+
+
+def case_from_json(case: dict[str, Any]) -> CaseResult:
+    """A case of a JSON result, as written by ``_case``."""
+    baseline = case.get("baseline_rating")
+    return CaseResult(
+        case_id=case["id"],
+        emotion=case["emotion"],
+        rating=Rating.parse(case["rating"]),
+        baseline_rating=Rating.parse(baseline) if baseline else None,
+        response=case.get("response"),
+        cassette=case.get("cassette"),
+        utterance=case.get("utterance"),
+    )
+
+
+def read_result(path: Path, error: type[InputError], *, required: Sequence[str], what: str) -> dict[str, Any]:
+    """A JSON result (or a saved run) read back and checked: schema, keys, cases; ``error``
+    names the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as problem:
+        raise error(f"{path}: not a readable {what} ({problem})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise error(f"{path}: not a {what} of schema {SCHEMA}")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise error(f"{path}: the {what} lacks {', '.join(missing)}")
+    _check_cases(data["cases"], path, error)
+    return data
+
+
+def _check_cases(cases: object, path: Path, error: type[InputError]) -> None:
+    if not isinstance(cases, list):
+        raise error(f"{path}: its cases are not a list")
+    for number, case in enumerate(cases, start=1):
+        if not isinstance(case, dict) or not {"id", "emotion", "rating"} <= case.keys():
+            raise error(f"{path}: case {number} lacks an id, an emotion or a rating")
+        if case["emotion"] not in POLARITY:
+            raise error(f"{path}: case {number} has an unknown emotion {case['emotion']!r}")
+        for key in ("rating", "baseline_rating"):
+            if key == "rating" or case.get(key) is not None:
+                try:
+                    Rating.parse(case[key])
+                except ValueError as problem:
+                    raise error(f"{path}: case {number}: {key}: {problem}") from None
 
 
 def _group(group: Group, summary: Summary) -> dict[str, Any]:
@@ -375,8 +426,6 @@ def _rate(rate: float | None) -> str:
 def cases_frame(result: dict[str, Any]) -> Any:
     """One row per case, as a pandas DataFrame."""
     import pandas as pd
-
-    from .emotions import POLARITY
 
     columns = ["id", "emotion", "polarity", "rating", "baseline_rating", "cassette", "utterance", "response"]
     frame = pd.DataFrame(result["cases"], columns=[c for c in columns if c != "polarity"])

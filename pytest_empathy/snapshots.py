@@ -6,15 +6,13 @@ hashes, package version, per-case ratings, statistics) plus its name and when it
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .ratings import Rating
-from .report import SCHEMA, write_json
+from .report import read_result, write_json
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 LATEST = "latest"
@@ -39,38 +37,7 @@ def save(result: dict[str, Any], path: Path, name: str) -> None:
 
 
 def load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SnapshotError(f"{path}: no such saved run") from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise SnapshotError(f"{path}: not a readable saved run ({error})") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise SnapshotError(f"{path}: not a saved run of schema {SCHEMA}")
-    missing = [key for key in REQUIRED if key not in data]
-    if missing:
-        raise SnapshotError(f"{path}: the saved run lacks {', '.join(missing)}")
-    check_cases(data["cases"], path, SnapshotError)
-    return data
-
-
-def check_cases(cases: object, path: Path, error: type[InputError]) -> None:
-    """Cases of a JSON result: a list of id, emotion and a rating on the scale."""
-    from .emotions import POLARITY
-
-    if not isinstance(cases, list):
-        raise error(f"{path}: its cases are not a list")
-    for number, case in enumerate(cases, start=1):
-        if not isinstance(case, dict) or not {"id", "emotion", "rating"} <= case.keys():
-            raise error(f"{path}: case {number} lacks an id, an emotion or a rating")
-        if case["emotion"] not in POLARITY:
-            raise error(f"{path}: case {number} has an unknown emotion {case['emotion']!r}")
-        for key in ("rating", "baseline_rating"):
-            if key == "rating" or case.get(key) is not None:
-                try:
-                    Rating.parse(case[key])
-                except ValueError as problem:
-                    raise error(f"{path}: case {number}: {key}: {problem}") from None
+    return read_result(path, SnapshotError, required=REQUIRED, what="saved run")
 
 
 def latest(directory: Path, model: str) -> Path | None:

@@ -19,7 +19,6 @@ from pytest_empathy.corpus import CorpusError, load_file
 from pytest_empathy.recording import AtomicPersister
 
 from .conftest import FAKE_KEY, read_report, run
-from .stub_server import completion
 
 JSON = {"content-type": "application/json"}
 CASSETTES = Path(__file__).parents[1] / "cassettes"
