@@ -1,8 +1,9 @@
 """A small OpenAI-compatible chat server on 127.0.0.1 that injects faults on purpose.
 
-It answers each request with the next scripted fault, if any, and otherwise with a plain
-completion: a short reply for a response request, ``Good`` for a judge request. Every
-request it sees is kept, headers included, for the tests to inspect.
+It answers each request with the next scripted fault, if any, and otherwise with its
+``answer`` (by default a short reply for a response request, ``Good`` for a judge request),
+after ``latency`` seconds. Every request it sees is kept, headers included, for the tests to
+inspect, and so is when each was served, for the performance benchmarks.
 """
 
 from __future__ import annotations
@@ -46,9 +47,13 @@ def default_answer(body: dict[str, Any]) -> Answer:
 @dataclass
 class StubServer:
     url: str
+    answer_of: Callable[[dict[str, Any]], Answer] = default_answer
+    latency: float = 0.0
     # Faults to play, in order, for requests that match; None matches every request.
     script: list[tuple[Callable[[dict[str, Any]], bool] | None, Answer | float | str]] = field(default_factory=list)
     requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    # (arrived, answered) per default answer, in time.monotonic() seconds
+    served: list[tuple[float, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def then(self, answer: Answer | float | str, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
@@ -57,6 +62,7 @@ class StubServer:
         self.script.append((when, answer))
 
     def answer(self, headers: dict[str, str], body: dict[str, Any]) -> Answer | None:
+        arrived = time.monotonic()
         with self.lock:
             self.requests.append((headers, body))
             for index, (when, answer) in enumerate(self.script):
@@ -64,17 +70,20 @@ class StubServer:
                     del self.script[index]
                     break
             else:
-                return default_answer(body)
+                answer = self.latency
         if answer == "reset":
             return None
         if isinstance(answer, float | int):
             time.sleep(answer)
-            return default_answer(body)
+            answered = self.answer_of(body)
+            with self.lock:
+                self.served.append((arrived, time.monotonic()))
+            return answered
         return answer
 
 
 @contextmanager
-def stub_server() -> Iterator[StubServer]:
+def stub_server(answer_of: Callable[[dict[str, Any]], Answer] = default_answer, latency: float = 0.0) -> Iterator[StubServer]:
     stub: StubServer
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -103,7 +112,7 @@ def stub_server() -> Iterator[StubServer]:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    stub = StubServer(f"http://127.0.0.1:{server.server_address[1]}/v1")
+    stub = StubServer(f"http://127.0.0.1:{server.server_address[1]}/v1", answer_of, latency)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

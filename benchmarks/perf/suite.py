@@ -1,0 +1,242 @@
+"""The performance suite: replay against bare pytest, recording against the latency limit,
+the session-finish statistics and the controller's memory, in one table.
+
+    python -m benchmarks.perf.suite [--runs 5] [--record-runs 3]
+
+Run it from the repository root. In a temporary directory (nothing it writes is kept) it
+writes a 2,000-case corpus of synthetic text (32 emotions), records answer and rating
+cassettes for it against a local stub OpenAI-compatible server (``tests/stub_server.py``),
+and then measures, each figure the median of several runs:
+
+(a) bare pytest on 2,000 trivial parametrized tests;
+(b) replay of the 2,000 cases in one process; (c) the same on two xdist workers;
+(d) recording with 200 ms of latency per call at -n 1, 4 and 16, in calls per second
+    against the limit workers / latency (timed by the stub, from the first call it receives
+    to the last it answers, so pytest's start-up is outside it and the worker ramp-up inside);
+(e) the statistics and gates computed at session finish for the 2,000 cases;
+(f) the controller's peak resident memory during (b) and (c).
+
+Each pytest run is a fresh process, timed from start to exit, as a user would see it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.gates import Completeness, decide
+from pytest_empathy.report import case_from_json
+from tests.stub_server import (
+    Answer,
+    StubServer,
+    completion,
+    is_judge_request,
+    stub_server,
+)
+
+CASES = 2000
+LATENCY = 0.2
+WORKER_COUNTS = (1, 4, 16)
+BENCHMARK = (Path(__file__).parents[1] / "test_empathy.py").read_text()
+BARE = (f"import pytest\n\n\n@pytest.mark.parametrize('i', range({CASES}))\n"
+        "def test_bare(i):\n    assert i >= 0\n")
+# Runs pytest in this process, so that its peak memory is the controller's, and reports it.
+RUNNER = ("import resource, sys, pytest\n"
+          "code = pytest.main(sys.argv[1:])\n"
+          "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+          "sys.exit(code)\n")
+
+# Synthetic text, written for this benchmark.
+PEOPLE = ("my sister", "an old friend", "my neighbour", "a colleague", "my father", "our coach",
+          "my landlord", "a stranger on the bus")
+EVENTS = ("called out of the blue", "forgot my birthday", "offered to help with the move",
+          "told me some news", "left without a word", "asked to meet tomorrow", "sent a long letter",
+          "finally answered my message")
+AFTER = ("and I cannot stop thinking about it", "and I am not sure what to do next",
+         "and it has been on my mind all week", "and I wanted to tell someone")
+REPLIES = ("That sounds like a lot to hold; how are you doing with it?",
+           "I can hear how much this matters to you.",
+           "It makes sense to feel that way after something like this.",
+           "Thank you for telling me; what would help right now?")
+
+
+def write_corpus(path: Path) -> None:
+    """2,000 cases in the generic schema, each with a crowd rating of a human response."""
+    draw = random.Random(2406)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["id", "emotion", "situation", "utterance", "rating_human"])
+        for i in range(CASES):
+            emotion = EMOTIONS[i % len(EMOTIONS)]
+            writer.writerow([
+                f"c{i:04d}", emotion,
+                f"Last week {draw.choice(PEOPLE)} {draw.choice(EVENTS)}, and I felt {emotion}.",
+                f"It happened again today, {draw.choice(AFTER)}.",
+                draw.choices((1, 2, 3), weights=(20, 35, 45))[0],
+            ])
+
+
+def stub_answer(body: dict) -> Answer:
+    """A reply, or a rating drawn from the request's hash: mostly Good, rarely Bad, so that
+    some emotions' tables have expected counts below 5 and take the exact test."""
+    text = body["messages"][0]["content"]
+    digest = int(hashlib.sha256(text.encode()).hexdigest(), 16)
+    if is_judge_request(body):
+        content = "Bad" if digest % 100 < 4 else "Okay" if digest % 100 < 30 else "Good"
+    else:
+        content = REPLIES[digest % len(REPLIES)]
+    return 200, {"content-type": "application/json"}, completion(content)
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mib: float
+    output: str
+
+
+def run_pytest(directory: Path, *args: str, expect: str) -> Run:
+    """One pytest process; fails the benchmark unless its summary line says ``expect``."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", RUNNER, "-q", *args], check=False, cwd=directory,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    if done.returncode != 0 or expect not in summary:
+        raise SystemExit(f"pytest {' '.join(args)} in {directory} did not end in {expect!r} "
+                         f"(exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    peak = [line for line in done.stderr.splitlines() if line.startswith("peak-rss-kib ")]
+    return Run(seconds, int(peak[-1].split()[1]) / 1024, done.stdout)
+
+
+def median_of(runs: int, measure: Callable[[], Run]) -> tuple[float, float]:
+    """Median seconds and median peak MiB of ``runs`` measurements."""
+    results = [measure() for _ in range(runs)]
+    return statistics.median(r.seconds for r in results), statistics.median(r.peak_mib for r in results)
+
+
+def benchmark_args(*extra: str) -> list[str]:
+    return ["--empathy-model=stub", "--empathy-judge=stub", "--empathy-corpus=corpus.csv", *extra]
+
+
+def record_throughput(work: Path, stub: StubServer, workers: int, runs: int) -> tuple[float, float, int]:
+    """Median calls per second, as timed by the stub, and median wall seconds, of recording
+    ``workers`` cases per emotion on ``workers`` workers into fresh cassettes."""
+    rates, walls = [], []
+    stub.latency = LATENCY
+    for attempt in range(runs):
+        stub.served.clear()
+        run = run_pytest(work, *benchmark_args(
+            "--empathy-record=once", f"--empathy-cassettes=recorded-{workers}-{attempt}",
+            f"--empathy-sample={workers}", "--empathy-gate=off", "-n", str(workers),
+        ), expect=f"{workers * len(EMOTIONS)} passed")
+        first = min(arrived for arrived, _ in stub.served)
+        last = max(answered for _, answered in stub.served)
+        rates.append(len(stub.served) / (last - first))
+        walls.append(run.seconds)
+    stub.latency = 0.0
+    return statistics.median(rates), statistics.median(walls), len(stub.served)
+
+
+def write_profile(work: Path, url: str) -> None:
+    (work / "pyproject.toml").write_text(
+        "[tool.pytest.ini_options]\n\n"
+        f'[tool.pytest-empathy.models.stub]\nmodel = "stub-model"\nbase_url = "{url}"\n'
+    )
+
+
+def session_finish_seconds(report: dict, runs: int) -> tuple[float, int]:
+    """Median seconds of the statistics and gates of a finished run, and how many of its
+    tests were exact."""
+    cases = [case_from_json(case) for case in report["cases"]]
+    completeness = Completeness(expected=len(cases), rated=len(cases))
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        summary, _gates = decide(cases, completeness, report["settings"], None)
+        timings.append(time.perf_counter() - start)
+    assert summary is not None
+    groups = [summary.overall, *summary.polarity.values(), *summary.emotions.values()]
+    exact = sum(1 for g in groups if g.comparison.test != "chi2")
+    return statistics.median(timings), exact
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per median of (a), (b), (c) and (e)")
+    parser.add_argument("--record-runs", type=int, default=3, help="runs per median of (d)")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="empathy-perf-") as tmp, \
+            stub_server(stub_answer) as stub:
+        work, bare_dir = Path(tmp) / "benchmark", Path(tmp) / "bare"
+        work.mkdir()
+        bare_dir.mkdir()
+        (work / "test_empathy.py").write_text(BENCHMARK)
+        write_corpus(work / "corpus.csv")
+        write_profile(work, stub.url)
+        (bare_dir / "test_bare.py").write_text(BARE)
+
+        recorded = run_pytest(work, *benchmark_args("--empathy-record=once", "--empathy-report=recorded.json", "-n", "2"),
+                          expect=f"{CASES} passed")
+        report = json.loads((work / "recorded.json").read_text())
+        print(f"recorded {len(stub.served)} calls of {CASES} cases against the stub in "
+              f"{recorded.seconds:.1f} s; verdict {'passed' if report['passed'] else 'failed'}", flush=True)
+
+        bare, _ = median_of(options.runs, lambda: run_pytest(bare_dir, expect=f"{CASES} passed"))
+        replay, replay_peak = median_of(options.runs, lambda: run_pytest(work, *benchmark_args(), expect=f"{CASES} passed"))
+        parallel, parallel_peak = median_of(
+            options.runs, lambda: run_pytest(work, *benchmark_args("-n", "2"), expect=f"{CASES} passed"))
+        finish, exact = session_finish_seconds(report, options.runs)
+        recording = {w: record_throughput(work, stub, w, options.record_runs) for w in WORKER_COUNTS}
+
+    def verdict(met: bool) -> str:
+        return "met" if met else "MISSED"
+
+    rows = [
+        ("(a) bare pytest, 2,000 tests", f"{bare:.2f} s", "", ""),
+        ("(b) replay, 2,000 cases", f"{replay:.2f} s", f"(b)/(a) = {replay / bare:.2f}, target <= 2.0",
+         verdict(replay / bare <= 2.0)),
+        ("(c) replay, -n 2", f"{parallel:.2f} s", f"(b)/(c) = {replay / parallel:.2f}, target >= 1.5",
+         verdict(replay / parallel >= 1.5)),
+    ]
+    for workers, (rate, wall, calls) in recording.items():
+        limit = workers / LATENCY
+        rows.append((f"(d) record -n {workers}, {calls} calls", f"{rate:.1f} calls/s",
+                     f"{rate / limit:.0%} of {limit:g}/s (run {wall:.1f} s), target >= 80%",
+                     verdict(rate / limit >= 0.8)))
+    rows += [
+        (f"(e) statistics and gates ({exact} exact tests)", f"{finish * 1000:.0f} ms", "target < 200 ms",
+         verdict(finish < 0.2)),
+        ("(f) controller peak, replay", f"{replay_peak:.0f} MiB", "target < 150 MB",
+         verdict(replay_peak * 1.048576 < 150)),
+        ("(f) controller peak, replay -n 2", f"{parallel_peak:.0f} MiB", "target < 150 MB",
+         verdict(parallel_peak * 1.048576 < 150)),
+    ]
+    print(f"\nmedians of {options.runs} runs ((d): {options.record_runs}); machine: {_cpus()} cpus, "
+          f"Python {sys.version.split()[0]}")
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+if __name__ == "__main__":
+    main()
