@@ -12,13 +12,14 @@ import pytest
 
 from . import local_server
 from .baselines import Baseline, make_baseline
+from .cassettes import CaseCassettes, recorded_templates
 from .client import ChatEndpoint, NotRecorded
 from .corpora import open_corpus
 from .corpus import Corpus, Row
 from .judges import HUMAN, CrowdRatings, Judge, ModelJudge, default_judge
 from .profiles import ModelProfile, load_profiles
 from .prompts import judge_rubric, response_template
-from .recording import Recorder, recorded_templates
+from .replay import Replayer
 from .responders import ModelResponder, RecordedResponder, Responder
 from .results import CaseResult
 from .settings import Settings, as_usage_error
@@ -43,7 +44,8 @@ class Benchmark:
     responder: Responder
     judge: Judge
     baseline: Baseline
-    recorder: Recorder | None
+    # The case cassettes: a Replayer in record mode none, else a vcrpy Recorder.
+    cassettes: CaseCassettes | None
     templates: dict[str, str]
 
     @classmethod
@@ -52,7 +54,7 @@ class Benchmark:
         assert settings.model is not None
         profiles = as_usage_error("--empathy-model", load_profiles, settings.rootpath / "pyproject.toml")
         corpus = as_usage_error("--empathy-corpus", open_corpus, settings.corpus, text=settings.corpus_text)
-        live = settings.record != "none"
+        replayer = Replayer(settings.cassettes, settings.model) if settings.record == "none" else None
         templates: dict[str, str] = {}
 
         if settings.model in corpus.responders or settings.model in corpus.rated:
@@ -61,7 +63,7 @@ class Benchmark:
             template = as_usage_error("--empathy-template", response_template, settings.template)
             templates["response"] = template.sha256
             endpoint = _endpoint("--empathy-model", "--empathy-base-url", profiles[settings.model],
-                                 settings.base_url, live, corpus.name)
+                                 settings.base_url, replayer, corpus.name)
             responder = ModelResponder(settings.model, endpoint, template)
         else:
             recorded = sorted(set(corpus.responders) | set(corpus.rated))
@@ -87,7 +89,7 @@ class Benchmark:
             rubric = as_usage_error("--empathy-judge-template", judge_rubric, settings.judge_template)
             templates["judge"] = rubric.sha256
             endpoint = _endpoint("--empathy-judge", "--empathy-judge-base-url", profiles[judge_name],
-                                 settings.judge_base_url, live, corpus.name)
+                                 settings.judge_base_url, replayer, corpus.name)
             judge = ModelJudge(judge_name, endpoint, rubric)
         else:
             raise pytest.UsageError(
@@ -105,15 +107,21 @@ class Benchmark:
                 f"--empathy-emotions: corpus {corpus.name} has no cases of {', '.join(absent)}"
             )
         cases = corpus.select(emotions=settings.emotions, sample=settings.sample, seed=settings.seed)
-        recorder = None
+        cassettes: CaseCassettes | None = None
         if responder.calls_model or judge.calls_model:
-            recorder = Recorder(settings.cassettes, responder.name, settings.record)
-        return cls(settings, corpus, tuple(cases), responder, judge, baseline, recorder, templates)
+            if replayer is None:
+                # vcrpy only when calls may go live: a replay does without its imports.
+                from .recording import Recorder
+
+                cassettes = Recorder(settings.cassettes, settings.model, settings.record)
+            else:
+                cassettes = replayer
+        return cls(settings, corpus, tuple(cases), responder, judge, baseline, cassettes, templates)
 
     def evaluate(self, row: Row) -> CaseResult:
         """The responder answers the case and the judge rates the answer (and, for the
         ``judge`` baseline, the human response), all in the case's cassette."""
-        with self.recorder.cassette(row) if self.recorder else nullcontext({}) as usage:
+        with self.cassettes.cassette(row) if self.cassettes else nullcontext({}) as usage:
             try:
                 response = self.responder.answer(row)
                 rating = self.judge.rate(row, self.responder.name, response)
@@ -121,14 +129,14 @@ class Benchmark:
             except NotRecorded as error:
                 raise self._not_recorded(row, error) from None
         cassette = None
-        if self.recorder is not None:
-            path = self.recorder.path(row)
+        if self.cassettes is not None:
+            path = self.cassettes.path(row)
             cassette = str(path.relative_to(self.settings.rootpath)) if path.is_relative_to(self.settings.rootpath) else str(path)
         return CaseResult(row.case_id, row.emotion, rating, baseline_rating, response, cassette, usage)
 
     def _not_recorded(self, row: Row, error: NotRecorded) -> CaseNotRecorded:
-        assert self.recorder is not None
-        path = self.recorder.path(row)
+        assert self.cassettes is not None
+        path = self.cassettes.path(row)
         recorded = recorded_templates(path)
         foreign = recorded - set(self.templates.values())
         if not path.exists():
@@ -163,10 +171,10 @@ class Benchmark:
 
 
 def _endpoint(
-    flag: str, url_flag: str, profile: ModelProfile, base_url: str | None, live: bool, corpus: str
+    flag: str, url_flag: str, profile: ModelProfile, base_url: str | None, replayer: Replayer | None, corpus: str
 ) -> ChatEndpoint:
     """A profile's endpoint; when calls may go live, its base URL and key must be there."""
-    if live:
+    if replayer is None:
         url = profile.endpoint(base_url)
         if url is None and profile.local is None:
             hint = f"${profile.base_url_env} or " if profile.base_url_env else ""
@@ -177,4 +185,4 @@ def _endpoint(
             raise pytest.UsageError(
                 f"{flag}: recording with profile {profile.name!r} needs its API key in ${profile.api_key_env}"
             )
-    return ChatEndpoint(profile, base_url, live, corpus)
+    return ChatEndpoint(profile, base_url, corpus, replayer)

@@ -1,46 +1,35 @@
-"""vcrpy glue: one cassette per case, matched on method, path and body, scrubbed, atomic.
+"""Recording through vcrpy: one cassette per case, matched on method, path and body,
+scrubbed, written atomically.
 
-Only what a replay needs is kept: a request keeps its content type and the hash of the
-template that built it (to tell a changed template from a missing recording); a response
-keeps its status, content type and body. Every other header (authorization, api-key,
-cookies, organisation and project ids, rate-limit and tracing headers) is dropped, and
-responses that are errors, or not a usable chat completion, are not recorded at all.
+Only what a replay needs is kept: a request keeps its content type and the plugin's two
+headers (see ``cassettes``); a response keeps its status, content type and body. Every
+other header (authorization, api-key, cookies, organisation and project ids, rate-limit and
+tracing headers) is dropped, and responses that are errors, or not a usable chat
+completion, are not recorded at all.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import vcr
-import yaml
 from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 from vcr.serialize import deserialize, serialize
 
+from . import cassettes
+from .cassettes import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, usable_completion
 from .corpus import Row
-from .errors import InputError
 from .results import Usage
 
-TEMPLATE_HEADER = "x-empathy-template"
-# Which corpus a call was recorded for: cassettes of one model may serve several corpora.
-CORPUS_HEADER = "x-empathy-corpus"
 _KEPT_REQUEST_HEADERS = {"content-type", TEMPLATE_HEADER, CORPUS_HEADER}
 _KEPT_RESPONSE_HEADERS = {"content-type"}
-
-
-def cassette_path(root: Path, model: str, row: Row) -> Path:
-    return root / model / row.emotion / f"{row.case_id}.yaml"
-
-
-class CassetteError(InputError):
-    """A cassette that cannot be used; the message names the file."""
 
 
 class AtomicPersister(FilesystemPersister):
@@ -50,27 +39,10 @@ class AtomicPersister(FilesystemPersister):
 
     @classmethod
     def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> Any:
-        path = Path(cassette_path)
-        if not path.is_file():
+        loaded = cassettes.load(Path(cassette_path), lambda text: deserialize(text, serializer))
+        if loaded is None:
             raise CassetteNotFoundError()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise CassetteError(f"cassette {path} cannot be read ({error})") from None
-        if not text.strip():
-            raise CassetteNotFoundError()
-        # vcrpy writes the version last: a cassette cut short has none.
-        version = re.search(r"^version:\s*(\S*)\s*$", text, re.MULTILINE)
-        if version is None:
-            raise CassetteError(f"cassette {path} is damaged or truncated (no version line); "
-                                "delete it and record it again")
-        if version.group(1) != "1":
-            raise CassetteError(f"cassette {path} is not of format version 1 (version: {version.group(1)})")
-        try:
-            return deserialize(text, serializer)
-        except (yaml.YAMLError, ValueError, KeyError, TypeError, AttributeError) as error:
-            first = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise CassetteError(f"cassette {path} is damaged ({first}); delete it and record it again") from None
+        return loaded
 
     @staticmethod
     def save_cassette(cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
@@ -115,26 +87,12 @@ def _keep_response(response: dict[str, Any]) -> dict[str, Any] | None:
     return response
 
 
-def usable_completion(body: bytes | str) -> bool:
-    """A chat completion with at least one choice whose message has text, not cut by a
-    content filter."""
-    try:
-        data = json.loads(body)
-        choices = data["choices"]
-        return bool(choices) and all(
-            isinstance(c["message"]["content"], str) and c["message"]["content"].strip()
-            and c.get("finish_reason") != "content_filter"
-            for c in choices
-        )
-    except (ValueError, TypeError, KeyError):
-        return False
+class Recorder(CaseCassettes):
+    """Cassettes written by vcrpy in one of its record modes; calls go live through the
+    patched HTTP client where the mode lets them."""
 
-
-class Recorder:
     def __init__(self, root: Path, model: str, mode: str) -> None:
-        self.root = root
-        self.model = model
-        self.mode = mode
+        super().__init__(root, model)
         self.vcr = vcr.VCR(
             record_mode=mode,
             match_on=("method", "path", "body"),
@@ -144,9 +102,6 @@ class Recorder:
             serializer="yaml",
         )
         self.vcr.register_persister(AtomicPersister)
-
-    def path(self, row: Row) -> Path:
-        return cassette_path(self.root, self.model, row)
 
     @contextmanager
     def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
@@ -174,87 +129,3 @@ def live_usage(interactions: Iterable[tuple[Any, dict[str, Any]]]) -> dict[str, 
             1, int(tokens.get("prompt_tokens") or 0), int(tokens.get("completion_tokens") or 0)
         )
     return usage
-
-
-def recorded_templates(path: Path) -> set[str]:
-    """The template hashes of the requests recorded in a cassette (empty when it is absent)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return set()
-    hashes = set()
-    for interaction in data.get("interactions", []):
-        for name, values in interaction.get("request", {}).get("headers", {}).items():
-            if name.lower() == TEMPLATE_HEADER:
-                hashes.update(values if isinstance(values, list) else [values])
-    return hashes
-
-
-_RECORDED_TEMPLATE = re.compile(TEMPLATE_HEADER + r":\s*\n\s*-\s*([0-9a-f]{64})")
-
-
-def outdated(recorder: Recorder, rows: Iterable[Row], templates: Mapping[str, str]) -> dict[str, list[Row]]:
-    """For each template (by role), the rows whose cassette was recorded with another
-    version of it: the current hash is absent and a hash of no current template is there.
-    A text search: cheaper than parsing every cassette (a damaged one fails in its case)."""
-    found: dict[str, list[Row]] = {role: [] for role in templates}
-    current = set(templates.values())
-    for row in rows:
-        try:
-            text = recorder.path(row).read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            continue
-        recorded = set(_RECORDED_TEMPLATE.findall(text))
-        if not recorded - current:
-            continue
-        for role, sha in templates.items():
-            if sha not in recorded:
-                found[role].append(row)
-    return {role: rows for role, rows in found.items() if rows}
-
-
-def unused(recorder: Recorder, rows: Iterable[Row], corpus: str) -> list[Path]:
-    """Cassettes of the recorder's model, recorded for this corpus, that belong to none of
-    the rows. Cassettes of other corpora, or of unknown corpus, are never listed."""
-    used = {recorder.path(row) for row in rows}
-    marker = re.compile(CORPUS_HEADER + r":\s*\n\s*-\s*" + re.escape(corpus) + r"\s*$", re.MULTILINE)
-    return sorted(
-        p for p in (recorder.root / recorder.model).rglob("*.yaml")
-        if p not in used and marker.search(p.read_text(encoding="utf-8", errors="replace"))
-    )
-
-
-class RecordingLock:
-    """One recording run at a time per cassette directory: two would write the same files.
-    Held by the controller for the whole session; the operating system drops it when the
-    process ends, however it ends."""
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / ".recording.lock"
-        self.handle: Any = None
-
-    def acquire(self) -> None:
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise CassetteError(
-                f"another run is recording into {self.path.parent} (process {holder}); wait for it "
-                "to finish, or record into another --empathy-cassettes directory"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self.handle = handle
-
-    def release(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None

@@ -16,14 +16,20 @@ import pytest
 
 from . import snapshots
 from .benchmark import TEMPLATE_CHANGED, Benchmark
+from .cassettes import RecordingLock, outdated, unused
 from .gates import Completeness, GateResult, decide
-from .recording import RecordingLock, outdated, unused
 from .regression import Check, check, compare_with_snapshot, parse_checks
-from .settings import Settings, as_usage_error
 from .report import (
-    Recording, RunResult, failure_lines, terminal_lines, to_json, write_json, write_reports,
+    Recording,
+    RunResult,
+    failure_lines,
+    terminal_lines,
+    to_json,
+    write_json,
+    write_reports,
 )
 from .results import UNRECORDED, CaseResult, total_usage
+from .settings import Settings, as_usage_error
 
 
 class EmpathySession:
@@ -48,8 +54,8 @@ class EmpathySession:
                 raise pytest.UsageError("--empathy-compare-fail: name the saved run with --empathy-compare")
             self.checks = as_usage_error("--empathy-compare-fail", parse_checks, settings.compare_fail)
         self.lock: RecordingLock | None = None
-        if benchmark.recorder is not None and settings.record != "none":
-            self.lock = RecordingLock(benchmark.recorder.root / benchmark.recorder.model)
+        if benchmark.cassettes is not None and settings.record != "none":
+            self.lock = RecordingLock(benchmark.cassettes.root / benchmark.cassettes.model)
             as_usage_error("--empathy-record", self.lock.acquire)
         self.partial_selection = bool(settings.emotions or settings.sample or deselecting)
         if settings.prune_cassettes and self.partial_selection:
@@ -89,8 +95,8 @@ class EmpathySession:
         b = self.benchmark
         line = (f"empathy: model {b.responder.name}, judge {b.judge.name}, baseline {b.baseline.name}, "
                 f"corpus {b.corpus.name} ({len(b.cases)} cases)")
-        if b.recorder is not None:
-            line += f", record mode {b.settings.record}, cassettes {b.recorder.root}"
+        if b.cassettes is not None:
+            line += f", record mode {b.settings.record}, cassettes {b.cassettes.root}"
         return [line]
 
     def _load_snapshot(self, settings: Settings) -> dict[str, Any]:
@@ -110,9 +116,9 @@ class EmpathySession:
         """In replay, a template changed since the cassettes were recorded fails the run
         before any case: every case it touches would fail the same way."""
         benchmark = self.benchmark
-        if benchmark.recorder is None or benchmark.settings.record != "none":
+        if benchmark.cassettes is None or benchmark.settings.record != "none":
             return
-        changed = outdated(benchmark.recorder, benchmark.cases, benchmark.templates)
+        changed = outdated(benchmark.cassettes, benchmark.cases, benchmark.templates)
         if changed:
             cases = {row.case_id for rows in changed.values() for row in rows}
             which = " and the ".join(f"{role} template" for role in changed)
@@ -161,9 +167,9 @@ class EmpathySession:
             gates.append(GateResult("save", False, f"{self.save_path} not saved: only complete runs are saved "
                                                    f"({completeness.rated} of {completeness.expected} cases rated)"))
         unused_cassettes: tuple[str, ...] = ()
-        if self.benchmark.recorder is not None and not self.partial_selection and \
+        if self.benchmark.cassettes is not None and not self.partial_selection and \
                 completeness.expected == len(self.benchmark.cases):
-            found = unused(self.benchmark.recorder, self.benchmark.cases, self.benchmark.corpus.name)
+            found = unused(self.benchmark.cassettes, self.benchmark.cases, self.benchmark.corpus.name)
             if settings.prune_cassettes:
                 for path in found:
                     path.unlink()
@@ -207,12 +213,12 @@ class EmpathySession:
 
     def _recording(self) -> Recording | None:
         benchmark = self.benchmark
-        if benchmark.recorder is None:
+        if benchmark.cassettes is None:
             return None
         reasons = [self.unrecorded[n] for n in self.expected if n in self.unrecorded]
         return Recording(
             mode=benchmark.settings.record,
-            cassettes=str(benchmark.recorder.root / benchmark.recorder.model),
+            cassettes=str(benchmark.cassettes.root / benchmark.cassettes.model),
             unrecorded=len(reasons),
             template_changed=reasons.count(TEMPLATE_CHANGED),
             command=benchmark.record_command(),

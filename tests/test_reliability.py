@@ -147,7 +147,7 @@ from pytest_empathy.ratings import Rating
 def test_empathy(empathy_case, empathy_evaluate, request):
     if empathy_case.case_id == "joyful-joyful1" and not os.environ.get("EMPATHY_NO_KILL"):
         benchmark = request.config.stash[BENCHMARK_KEY]
-        with benchmark.recorder.cassette(empathy_case):
+        with benchmark.cassettes.cassette(empathy_case):
             benchmark.responder.answer(empathy_case)  # recorded in memory, not yet on disk
             os.kill(os.getpid(), signal.SIGKILL)
     assert empathy_evaluate(empathy_case).rating in Rating

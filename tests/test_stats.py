@@ -7,13 +7,24 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import chi2_contingency, norm
 from scipy.stats.contingency import relative_risk
 
 from pytest_empathy.ratings import Rating
 from pytest_empathy.results import CaseResult
 from pytest_empathy.stats import (
-    CHI2, EXACT, NO_TEST, Counts, compare, compare_paired, freeman_halton, holm, katz_interval,
-    newcombe_interval, stuart_maxwell, wilson_interval,
+    CHI2,
+    EXACT,
+    NO_TEST,
+    Counts,
+    compare,
+    compare_paired,
+    freeman_halton,
+    holm,
+    katz_interval,
+    newcombe_interval,
+    stuart_maxwell,
+    wilson_interval,
 )
 from pytest_empathy.summary import summarize
 
@@ -34,6 +45,28 @@ def test_chi_square_against_a_table_computed_by_hand():
     assert c.good_gain_absolute == pytest.approx(1 / 6)
     assert c.good_gain_relative == pytest.approx(0.5)
     assert c.direction == "better"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 400), min_size=6, max_size=6))
+def test_chi_square_agrees_with_scipy_stats(cells):
+    # The test is computed with scipy.special alone (scipy.stats is slow to import); scipy.stats
+    # is the reference. Where the exact test runs instead, the statistic is still chi-square's.
+    model, baseline = Counts(*cells[:3]), Counts(*cells[3:])
+    c = compare(model, baseline)
+    table = np.array([cells[:3], cells[3:]])
+    table = table[:, table.sum(axis=0) > 0]
+    if model.n == 0 or baseline.n == 0 or table.shape[1] < 2:
+        return
+    reference = chi2_contingency(table, correction=False)
+    assert c.statistic == pytest.approx(reference.statistic, rel=1e-12, abs=1e-12)
+    assert c.dof == reference.dof
+    if c.test == CHI2:
+        assert c.p_value == pytest.approx(reference.pvalue, rel=1e-12, abs=1e-300)
+    ci = c.good_gain_absolute_ci
+    z = norm.ppf(0.975)
+    reference_ci = newcombe_interval(model.good, model.n, baseline.good, baseline.n, z)
+    assert (ci.low, ci.high) == pytest.approx((reference_ci.low, reference_ci.high), rel=1e-12)
 
 
 def test_release_headline_figures():

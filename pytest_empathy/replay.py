@@ -1,0 +1,59 @@
+"""Replay without an HTTP stack: a case's calls answered straight from its cassette.
+
+In record mode ``none`` no call may go live, so nothing needs patching or sending: the
+case's cassette is read once, and each request is matched against it as a vcrpy replay
+matches (method, path, and the JSON body), every recorded interaction answering one
+request at most. A request that nothing matches has no recording, as it would have under
+vcrpy; the caller tells why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import cassettes
+from .cassettes import CaseCassettes
+from .corpus import Row
+from .results import Usage
+
+
+class Replayer(CaseCassettes):
+    """The open case's recorded calls; ``respond`` answers a request from them."""
+
+    _unplayed: list[dict[str, Any]] | None = None
+
+    @contextmanager
+    def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
+        """The case's cassette, open; a replay records nothing, so its usage stays empty.
+        A cassette that cannot be read fails here, naming the file."""
+        self._unplayed = cassettes.load(self.path(row), cassettes.interactions) or []
+        try:
+            yield {}
+        finally:
+            self._unplayed = None
+
+    def respond(self, method: str, url: str, body: dict[str, Any]) -> tuple[int, str] | None:
+        """The recorded status and body answering this request, or None when no recording
+        is left that matches it."""
+        assert self._unplayed is not None, "respond() outside an open cassette"
+        path = urlsplit(url).path
+        for index, interaction in enumerate(self._unplayed):
+            request = interaction["request"]
+            if request.get("method") == method and urlsplit(str(request.get("uri", ""))).path == path \
+                    and _json(request.get("body")) == body:
+                del self._unplayed[index]
+                response = interaction["response"]
+                text = response["body"]["string"]
+                return response["status"]["code"], text.decode(errors="replace") if isinstance(text, bytes) else text
+        return None
+
+
+def _json(body: str | bytes | None) -> Any:
+    try:
+        return json.loads(body) if body is not None else None
+    except ValueError:
+        return None
