@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pytest_empathy.cassettes import CassetteError
+from pytest_empathy.corpus import Row
+from pytest_empathy.replay import Replayer
+
 from .conftest import (
     BENCHMARK, FAKE_KEY, llama_servers_of, read_report, run, synthetic_rows, write_corpus,
 )
@@ -52,6 +56,51 @@ def test_record_then_replay_without_the_server(stub, pytester, xdist_args):
         assert replayed == recorded | {"recording": replayed["recording"], "usage": {}}
         assert replayed["recording"] == {"mode": "none", "unrecorded": 0, "template_changed": 0}
     assert len(stub.requests) == 16
+
+
+def recorded_call(body: str, answer: str, *, path: str = "/v1/chat/completions", status: int = 200) -> dict:
+    return {
+        "request": {"method": "POST", "uri": f"http://127.0.0.1{path}", "body": body,
+                    "headers": {"content-type": ["application/json"]}},
+        "response": {"status": {"code": status, "message": "OK"}, "headers": {}, "body": {"string": answer}},
+    }
+
+
+def test_replay_matches_as_vcrpy_does_and_plays_each_recording_once(tmp_path):
+    row = Row("r1", "sad")
+    replayer = Replayer(tmp_path, "model")
+    path = replayer.path(row)
+    path.parent.mkdir(parents=True)
+    ask = {"model": "m", "messages": [{"role": "user", "content": "hello"}], "seed": 0}
+    path.write_text(yaml.safe_dump({"interactions": [
+        recorded_call('{"seed": 0, "model": "m",\n "messages": [{"content": "hello", "role": "user"}]}', "first"),
+        recorded_call(json.dumps(ask), "second"),
+        recorded_call(json.dumps(ask), "elsewhere", path="/other/chat/completions"),
+    ], "version": 1}))
+    url = "http://10.0.0.1:8080/v1/chat/completions"  # only the path counts, as in vcrpy's match
+    with replayer.cassette(row):
+        # JSON-equal bodies match whatever the key order and spacing; in recorded order, once each.
+        assert replayer.respond("POST", url, ask) == (200, "first")
+        assert replayer.respond("POST", url, ask) == (200, "second")
+        assert replayer.respond("POST", url, ask) is None
+        assert replayer.respond("GET", "http://x/other/chat/completions", ask) is None
+        assert replayer.respond("POST", "http://x/other/chat/completions", ask | {"seed": 1}) is None
+        assert replayer.respond("POST", "http://x/other/chat/completions", ask) == (200, "elsewhere")
+    with replayer.cassette(Row("absent", "sad")):
+        assert replayer.respond("POST", url, ask) is None
+    path.write_text(yaml.safe_dump({"interactions": [{"request": {"method": "POST"}}], "version": 1}))
+    with pytest.raises(CassetteError, match=f"cassette {path} is damaged .*an interaction lacks"):
+        with replayer.cassette(row):
+            pass
+
+
+def test_an_error_recorded_by_hand_fails_its_case_in_replay(stub, pytester):
+    assert run(pytester, "--empathy-record=once").ret == 0
+    target = pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.yaml"
+    target.write_text(target.read_text().replace("code: 200", "code: 500", 1))
+    result = run(pytester)
+    result.assert_outcomes(passed=7, failed=1)
+    result.stdout.fnmatch_lines(["*stub: HTTP 500 recorded in the cassette*"])
 
 
 def test_missing_recording_names_the_cassette_and_the_command(stub, pytester, xdist_args):
