@@ -1,18 +1,19 @@
 """Finding credentials in cassettes before they reach a public repository.
 
-Two passes over every ``*.yaml`` file: the recorded headers of each interaction (a header
+Two passes over every cassette file: the recorded headers of each interaction (a header
 that carries credentials, with a value), and the raw text, line by line, for key-shaped
 strings wherever they hide (a body, a URL, a header the first pass does not know).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from .cassettes import SUFFIX
 
 SECRET_HEADERS = {
     "authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key", "cookie",
@@ -39,7 +40,7 @@ class Finding:
 
 def audit(root: Path) -> list[Finding]:
     findings: list[Finding] = []
-    for path in sorted(root.rglob("*.yaml")):
+    for path in sorted(root.rglob(f"*{SUFFIX}")):
         findings.extend(audit_file(path))
     return findings
 
@@ -55,9 +56,9 @@ def audit_file(path: Path) -> Iterator[Finding]:
             if pattern.search(line):
                 yield Finding(path, f"line {number}", f"{name}")
     try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        yield Finding(path, "file", f"not valid YAML ({str(error).splitlines()[0]}); check it by hand")
+        data = json.loads(text)
+    except ValueError as error:
+        yield Finding(path, "file", f"not valid JSON ({error}); check it by hand")
         return
     interactions = data.get("interactions", []) if isinstance(data, dict) else []
     for index, interaction in enumerate(interactions if isinstance(interactions, list) else [], start=1):
@@ -76,6 +77,6 @@ def main(root: Path) -> int:
     findings = audit(root)
     for finding in findings:
         print(finding)
-    files = len(list(root.rglob("*.yaml")))
+    files = len(list(root.rglob(f"*{SUFFIX}")))
     print(f"{len(findings)} possible credential(s) in {files} cassette(s) under {root}")
     return 1 if findings else 0

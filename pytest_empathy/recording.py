@@ -39,10 +39,12 @@ class AtomicPersister(FilesystemPersister):
 
     @classmethod
     def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> Any:
-        loaded = cassettes.load(Path(cassette_path), lambda text: deserialize(text, serializer))
-        if loaded is None:
+        path = Path(cassette_path)
+        text = cassettes.read_text(path)
+        if text is None:
             raise CassetteNotFoundError()
-        return loaded
+        cassettes.checked(path, text)
+        return deserialize(text, serializer)
 
     @staticmethod
     def save_cassette(cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
@@ -99,8 +101,9 @@ class Recorder(CaseCassettes):
             decode_compressed_response=True,
             before_record_request=_scrub_request,
             before_record_response=_keep_response,
-            serializer="yaml",
+            serializer="pytest-empathy",
         )
+        self.vcr.register_serializer("pytest-empathy", cassettes)
         self.vcr.register_persister(AtomicPersister)
 
     @contextmanager

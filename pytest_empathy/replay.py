@@ -30,7 +30,7 @@ class Replayer(CaseCassettes):
     def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
         """The case's cassette, open; a replay records nothing, so its usage stays empty.
         A cassette that cannot be read fails here, naming the file."""
-        self._unplayed = cassettes.load(self.path(row), cassettes.interactions) or []
+        self._unplayed = cassettes.load(self.path(row))
         try:
             yield {}
         finally:
@@ -47,12 +47,11 @@ class Replayer(CaseCassettes):
                     and _json(request.get("body")) == body:
                 del self._unplayed[index]
                 response = interaction["response"]
-                text = response["body"]["string"]
-                return response["status"]["code"], text.decode(errors="replace") if isinstance(text, bytes) else text
+                return response["status"]["code"], response["body"]["string"]
         return None
 
 
-def _json(body: str | bytes | None) -> Any:
+def _json(body: str | None) -> Any:
     try:
         return json.loads(body) if body is not None else None
     except ValueError:

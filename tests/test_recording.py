@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from pytest_empathy.cassettes import CassetteError
 from pytest_empathy.corpus import Row
@@ -25,7 +24,7 @@ JSON = {"content-type": "application/json"}
 
 def cassette(pytester: pytest.Pytester, case_id: str) -> dict:
     emotion = case_id.split("-")[0]
-    return yaml.safe_load((pytester.path / "cassettes" / "stub" / emotion / f"{case_id}.yaml").read_text())
+    return json.loads((pytester.path / "cassettes" / "stub" / emotion / f"{case_id}.json").read_text())
 
 
 def answer_of(case_id: str, judge: bool = False):
@@ -44,9 +43,9 @@ def test_record_then_replay_without_the_server(stub, pytester, xdist_args):
     recorded = read_report(pytester)
     # Each case asked once for an answer and once for a rating, and wrote one whole cassette.
     assert len(stub.requests) == 16
-    files = list((pytester.path / "cassettes" / "stub").glob("*/*.yaml"))
+    files = list((pytester.path / "cassettes" / "stub").glob("*/*.json"))
     assert len(files) == 8
-    assert all(len(yaml.safe_load(f.read_text())["interactions"]) == 2 for f in files)
+    assert all(len(json.loads(f.read_text())["interactions"]) == 2 for f in files)
     assert not list((pytester.path / "cassettes").rglob("*.tmp"))
     stub.script.append((None, (503, JSON, b"down")))  # would fail any live call
     for replay_args in (xdist_args, ["-n", "0"]):
@@ -72,7 +71,7 @@ def test_replay_matches_as_vcrpy_does_and_plays_each_recording_once(tmp_path):
     path = replayer.path(row)
     path.parent.mkdir(parents=True)
     ask = {"model": "m", "messages": [{"role": "user", "content": "hello"}], "seed": 0}
-    path.write_text(yaml.safe_dump({"interactions": [
+    path.write_text(json.dumps({"interactions": [
         recorded_call('{"seed": 0, "model": "m",\n "messages": [{"content": "hello", "role": "user"}]}', "first"),
         recorded_call(json.dumps(ask), "second"),
         recorded_call(json.dumps(ask), "elsewhere", path="/other/chat/completions"),
@@ -88,7 +87,7 @@ def test_replay_matches_as_vcrpy_does_and_plays_each_recording_once(tmp_path):
         assert replayer.respond("POST", "http://x/other/chat/completions", ask) == (200, "elsewhere")
     with replayer.cassette(Row("absent", "sad")):
         assert replayer.respond("POST", url, ask) is None
-    path.write_text(yaml.safe_dump({"interactions": [{"request": {"method": "POST"}}], "version": 1}))
+    path.write_text(json.dumps({"interactions": [{"request": {"method": "POST"}}], "version": 1}))
     with pytest.raises(CassetteError, match=f"cassette {path} is damaged .*an interaction lacks"):
         with replayer.cassette(row):
             pass
@@ -96,8 +95,8 @@ def test_replay_matches_as_vcrpy_does_and_plays_each_recording_once(tmp_path):
 
 def test_an_error_recorded_by_hand_fails_its_case_in_replay(stub, pytester):
     assert run(pytester, "--empathy-record=once").ret == 0
-    target = pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.yaml"
-    target.write_text(target.read_text().replace("code: 200", "code: 500", 1))
+    target = pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.json"
+    target.write_text(target.read_text().replace('"code": 200', '"code": 500', 1))
     result = run(pytester)
     result.assert_outcomes(passed=7, failed=1)
     result.stdout.fnmatch_lines(["*stub: HTTP 500 recorded in the cassette*"])
@@ -109,7 +108,7 @@ def test_missing_recording_names_the_cassette_and_the_command(stub, pytester, xd
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines([
         "*stub: no recording of this call: there is no cassette. Cassette: "
-        f"{pytester.path}/cassettes/stub/sad/sad-sad0.yaml. Record it with: pytest --empathy-model=stub "
+        f"{pytester.path}/cassettes/stub/sad/sad-sad0.json. Record it with: pytest --empathy-model=stub "
         "--empathy-judge=stub --empathy-corpus=*corpus.csv --empathy-emotions=sad "
         "--empathy-record=new_episodes -k sad-sad0",
         "2 case(s) need (re-)recording; record them with: pytest *--empathy-record=new_episodes",
@@ -155,11 +154,11 @@ def test_key_reaches_the_server_and_nothing_else(stub, pytester):
     assert sent and set(sent) == {f"Bearer {FAKE_KEY}"}
     output = result.stdout.str() + result.stderr.str()
     written = [p for p in pytester.path.rglob("*") if p.is_file()]
-    assert len([p for p in written if p.suffix == ".yaml"]) == 7
+    assert len([p for p in written if p.suffix == ".json" and "cassettes" in p.parts]) == 7
     leaks = [str(p) for p in written if FAKE_KEY.encode() in p.read_bytes()]
     assert FAKE_KEY not in output and leaks == []
-    for path in (pytester.path / "cassettes").rglob("*.yaml"):
-        for interaction in yaml.safe_load(path.read_text())["interactions"]:
+    for path in (pytester.path / "cassettes").rglob("*.json"):
+        for interaction in json.loads(path.read_text())["interactions"]:
             assert set(interaction["request"]["headers"]) == {"content-type", "x-empathy-corpus", "x-empathy-template"}
             assert set(interaction["response"]["headers"]) == {"content-type"}
 
@@ -194,7 +193,7 @@ def test_faults_fail_their_case_only_and_are_never_recorded(stub, pytester, faul
     result.assert_outcomes(passed=7, failed=1)
     result.stdout.fnmatch_lines(["*_ test_empathy[[]joyful-joyful1[]] _*", message])
     result.stdout.fnmatch_lines(["corpus corpus: 7 of 8 cases rated, INCOMPLETE"])
-    assert not (pytester.path / "cassettes" / "stub" / "joyful" / "joyful-joyful1.yaml").exists()
+    assert not (pytester.path / "cassettes" / "stub" / "joyful" / "joyful-joyful1.json").exists()
 
 
 def test_judge_prose_is_asked_again_then_the_case_is_unrated(stub, pytester):
@@ -297,10 +296,10 @@ def test_real_local_server_round_trip(pytester, xdist_args, monkeypatch):
     assert recording.ret == 0, recording.stdout.str()
     recorded = read_report(pytester)
     assert llama_servers_of(marker) == []  # stopped at session end, no orphans
-    files = sorted((pytester.path / "cassettes" / "smollm2-135m").glob("*/*.yaml"))
+    files = sorted((pytester.path / "cassettes" / "smollm2-135m").glob("*/*.json"))
     assert [f.stem for f in files] == ["afraid-s01", "afraid-s02", "grateful-s35", "grateful-s36"]
     for path in files:
-        interactions = yaml.safe_load(path.read_text())["interactions"]
+        interactions = json.loads(path.read_text())["interactions"]
         assert len(interactions) in (2, 3)  # answer, rating, and maybe the judge's second chance
         assert json.loads(interactions[0]["response"]["body"]["string"])["choices"][0]["message"]["content"]
     replay = pytester.runpytest_subprocess(*args)
@@ -326,8 +325,8 @@ def test_shipped_smoke_cassettes_replay_offline(pytester):
 
 def test_shipped_cassettes_hold_no_credentials():
     root = Path(__file__).parents[1] / "cassettes"
-    for path in root.rglob("*.yaml"):
-        for interaction in yaml.safe_load(path.read_text())["interactions"]:
+    for path in root.rglob("*.json"):
+        for interaction in json.loads(path.read_text())["interactions"]:
             assert set(interaction["request"]["headers"]) <= {"content-type", "x-empathy-corpus", "x-empathy-template"}, path
             assert set(interaction["response"]["headers"]) <= {"content-type"}, path
         assert not re.search(r"sk-[A-Za-z0-9_-]{16,}|[Bb]earer [A-Za-z0-9]", path.read_text()), path

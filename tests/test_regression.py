@@ -142,7 +142,7 @@ def test_the_whole_loop_with_the_real_local_server(pytester, monkeypatch):
 
     assert smollm2("--empathy-record=once", "--empathy-save=accepted").ret == 0
     accepted = saved(pytester, "accepted")
-    cassettes = sorted((pytester.path / "cassettes").rglob("*.yaml"))
+    cassettes = sorted((pytester.path / "cassettes").rglob("*.json"))
     recorded = {p: p.read_text() for p in cassettes}
     assert len(cassettes) == 4
 
@@ -164,9 +164,9 @@ def test_the_whole_loop_with_the_real_local_server(pytester, monkeypatch):
     result = smollm2(f"--empathy-template={template}", "--empathy-record=new_episodes")
     assert result.ret == 0
     for path in cassettes:
-        text = path.read_text()
-        assert text.startswith(recorded[path].split("\nversion: 1")[0][:200])  # old calls kept
-        assert text.count("- request:") >= recorded[path].count("- request:") + 1
+        before = json.loads(recorded[path])["interactions"]
+        after = json.loads(path.read_text())["interactions"]
+        assert after[: len(before)] == before and len(after) > len(before)  # old calls kept, new ones added
     assert llama_servers_of(marker) == []
 
     result = smollm2(f"--empathy-template={template}", "--empathy-compare=accepted",
@@ -184,12 +184,12 @@ def test_the_whole_loop_with_the_real_local_server(pytester, monkeypatch):
 
 def test_unused_cassettes_are_listed_after_a_full_run_and_pruned_on_request(stub, pytester):
     assert run(pytester, "--empathy-record=once").ret == 0
-    recorded = (pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.yaml").read_text()
-    stray = pytester.path / "cassettes" / "stub" / "sad" / "sad-gone.yaml"
+    recorded = (pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.json").read_text()
+    stray = pytester.path / "cassettes" / "stub" / "sad" / "sad-gone.json"
     stray.write_text(recorded)
     # A cassette recorded for another corpus is never this corpus's to list or prune.
-    other = pytester.path / "cassettes" / "stub" / "sad" / "sad-elsewhere.yaml"
-    other.write_text(recorded.replace("      - corpus\n", "      - another-corpus\n"))
+    other = pytester.path / "cassettes" / "stub" / "sad" / "sad-elsewhere.json"
+    other.write_text(recorded.replace('"x-empathy-corpus": [\n            "corpus"', '"x-empathy-corpus": [\n            "another-corpus"'))
     assert other.read_text() != recorded
     result = run(pytester)
     assert result.ret == 0
@@ -203,5 +203,5 @@ def test_unused_cassettes_are_listed_after_a_full_run_and_pruned_on_request(stub
     assert result.ret == 0
     result.stdout.fnmatch_lines([f"1 cassette(s) of stub deleted: {stray}"])
     assert not stray.exists() and other.exists()
-    assert len(list((pytester.path / "cassettes").rglob("*.yaml"))) == 9
+    assert len(list((pytester.path / "cassettes").rglob("*.json"))) == 9
 

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,57 +24,59 @@ CASSETTES = Path(__file__).parents[1] / "cassettes"
 
 
 def cassette_files(pytester: pytest.Pytester) -> list[Path]:
-    return sorted((pytester.path / "cassettes").rglob("*.yaml"))
+    return sorted((pytester.path / "cassettes").rglob("*.json"))
 
 
 # Secrets
 
 
 def test_shipped_cassettes_hold_no_credentials():
-    assert len(list(CASSETTES.rglob("*.yaml"))) >= 64
+    assert len(list(CASSETTES.rglob("*.json"))) >= 64
     assert audit(CASSETTES) == []
 
 
-LEAKY = """interactions:
-- request:
-    body: '{"model": "m"}'
-    headers:
-      Authorization:
-      - Bearer abcdefghijklmnop
-      OpenAI-Organization:
-      - org-ABCDEFGHIJKLMNOPQRST
-    method: POST
-    uri: https://api.example.test/v1/chat/completions?api_key=abcdefgh12345678
-  response:
-    body:
-      string: '{"note": "sk-proj-0123456789abcdefghij"}'
-    headers:
-      Set-Cookie:
-      - session=secret
-      openai-project:
-      - proj_ABCDEFGHIJKLMNOPQRST
-    status:
-      code: 200
-      message: OK
-version: 1
+LEAKY = r"""{
+  "interactions": [
+    {
+      "request": {
+        "body": "{\"model\": \"m\"}",
+        "headers": {
+          "Authorization": ["Bearer abcdefghijklmnop"],
+          "OpenAI-Organization": ["org-ABCDEFGHIJKLMNOPQRST"]
+        },
+        "method": "POST",
+        "uri": "https://api.example.test/v1/chat/completions?api_key=abcdefgh12345678"
+      },
+      "response": {
+        "body": {"string": "{\"note\": \"sk-proj-0123456789abcdefghij\"}"},
+        "headers": {
+          "Set-Cookie": ["session=secret"],
+          "openai-project": ["proj_ABCDEFGHIJKLMNOPQRST"]
+        },
+        "status": {"code": 200, "message": "OK"}
+      }
+    }
+  ],
+  "version": 1
+}
 """
 
 
 def test_audit_command_finds_credentials_with_file_and_location(tmp_path):
     (tmp_path / "model" / "sad").mkdir(parents=True)
-    leaky = tmp_path / "model" / "sad" / "sad-1.yaml"
+    leaky = tmp_path / "model" / "sad" / "sad-1.json"
     leaky.write_text(LEAKY)
-    (tmp_path / "model" / "sad" / "sad-2.yaml").write_text((CASSETTES / "smollm2-135m/sad/sad-s55.yaml").read_text())
+    (tmp_path / "model" / "sad" / "sad-2.json").write_text((CASSETTES / "smollm2-135m/sad/sad-s55.json").read_text())
     done = subprocess.run([sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", str(tmp_path)],
                           capture_output=True, text=True)
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     expected = [
-        f"{leaky}: line 6: bearer token",
+        f"{leaky}: line 7: bearer token",
         f"{leaky}: line 8: organisation id",
-        f"{leaky}: line 10: key parameter",
-        f"{leaky}: line 13: sk- style key",
-        f"{leaky}: line 18: project id",
+        f"{leaky}: line 11: key parameter",
+        f"{leaky}: line 14: sk- style key",
+        f"{leaky}: line 17: project id",
         f"{leaky}: interaction 1 request header Authorization: credential header with a value",
         f"{leaky}: interaction 1 request header OpenAI-Organization: credential header with a value",
         f"{leaky}: interaction 1 response header Set-Cookie: credential header with a value",
@@ -162,7 +163,7 @@ def test_a_worker_killed_while_recording_loses_nothing_and_once_records_the_rest
                                  "corpus corpus: 7 of 8 cases rated, INCOMPLETE"])
     files = cassette_files(pytester)
     assert len(files) == 7 and not list((pytester.path / "cassettes").rglob("*.tmp"))
-    assert all(len(yaml.safe_load(f.read_text())["interactions"]) == 2 for f in files)
+    assert all(len(json.loads(f.read_text())["interactions"]) == 2 for f in files)
     calls = len(stub.requests)
     monkeypatch.setenv("EMPATHY_NO_KILL", "1")
     result = run(pytester, "--empathy-record=once", "-n", "2")
@@ -172,7 +173,7 @@ def test_a_worker_killed_while_recording_loses_nothing_and_once_records_the_rest
 
 
 def test_a_failed_write_leaves_the_old_cassette(tmp_path, monkeypatch):
-    path = tmp_path / "case.yaml"
+    path = tmp_path / "case.json"
     path.write_text("old\n")
 
     def broken_serialize(cassette_dict, serializer):
@@ -210,16 +211,17 @@ def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester)
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda text: text[: len(text) // 2], "*cassette {path} is damaged or truncated (no version line); delete it and record it again"),
-        (lambda text: text.replace("version: 1", "version: 7"), "*cassette {path} is not of format version 1 (version: 7)"),
-        (lambda text: text.replace("interactions:", "interactions: [", 1), "*cassette {path} is damaged (*); delete it and record it again"),
+        (lambda text: text[: len(text) // 2], "*cassette {path} is damaged or truncated (*); delete it and record it again"),
+        (lambda text: text.replace('"version": 1', '"version": 7'), "*cassette {path} is not of format version 1 (version: 7)"),
+        (lambda text: text.replace('"method": "POST"', '"verb": "POST"', 1),
+         "*cassette {path} is damaged (an interaction lacks *); delete it and record it again"),
         (lambda text: text.replace("feel sad (case 0)", "feel sad (case 9)"),
          "*stub: no recording of this call: its requests differ from the recorded ones*Cassette: {path}.*"),
     ],
 )
 def test_a_corrupt_cassette_fails_only_its_case_and_names_the_file(stub, pytester, damage, message):
     assert run(pytester, "--empathy-record=once").ret == 0
-    target = pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.yaml"
+    target = pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.json"
     target.write_text(damage(target.read_text()))
     result = run(pytester)
     assert result.ret == 1

@@ -96,7 +96,7 @@ def test_junit_properties_and_live_usage(stub, pytester):
     assert len(properties) == 8
     first = properties[0]
     assert first["empathy_emotion"] == "afraid" and first["empathy_rating"] == "good"
-    assert first["empathy_cassette"] == "cassettes/stub/afraid/afraid-afraid0.yaml"
+    assert first["empathy_cassette"] == "cassettes/stub/afraid/afraid-afraid0.json"
     assert read_report(pytester)["usage"] == {"stub-model": {"calls": 16, "prompt_tokens": 160, "completion_tokens": 80}}
     replay = run(pytester)
     assert "live calls" not in replay.stdout.str()

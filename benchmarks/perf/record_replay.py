@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
 
 BENCHMARK = (Path(__file__).parents[1] / "test_empathy.py").read_text()
 EMOTIONS = ("afraid", "angry", "annoyed", "anticipating", "anxious", "apprehensive", "ashamed",
@@ -53,8 +52,8 @@ def main() -> None:
         record = pytest(work, *args, "--empathy-record=once")
         cases = len(json.loads((work / "report.json").read_text())["cases"])
         calls = sum(
-            len(yaml.safe_load(path.read_text())["interactions"])
-            for path in (work / "cassettes").rglob("*.yaml")
+            len(json.loads(path.read_text())["interactions"])
+            for path in (work / "cassettes").rglob("*.json")
         )
         replay = statistics.median(pytest(work, *args) for _ in range(options.runs))
         # Half the cases: the difference is the marginal cost of a case, free of start-up.
