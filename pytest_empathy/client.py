@@ -47,10 +47,6 @@ class ChatEndpoint:
     replayer: Replayer | None = None
     _client: Any = field(default=None, repr=False)
 
-    @property
-    def live(self) -> bool:
-        return self.replayer is None
-
     def client(self) -> Any:
         """The ``openai`` client of live calls, made once. Imported only here: a replay
         needs neither it nor its 0.3 s and 40 MB of imports."""
