@@ -9,9 +9,8 @@ from . import release
 from .corpus import Corpus, Row
 from .errors import InputError
 from .judges import CrowdRatings, Judge
-from .ratings import Rating
+from .ratings import Counts, Rating
 from .settings import JUDGE_BASELINE as JUDGE
-from .stats import Counts
 
 HUMAN = "human"
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from .results import CaseResult
 from .settings import BETTER_GATE, NO_GATE, NOT_WORSE_GATE
-from .stats import BETTER, WORSE, Counts
+from .ratings import Counts
+from .stats import BETTER, WORSE
 from .summary import Group, Summary, summarize
 
 

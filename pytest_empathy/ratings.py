@@ -1,8 +1,10 @@
-"""The three-point rating scale of the study: Bad, Okay, Good."""
+"""The three-point rating scale of the study (Bad, Okay, Good), and counts of ratings on it."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 
 class Rating(enum.IntEnum):
@@ -24,3 +26,31 @@ class Rating(enum.IntEnum):
 
 
 _BY_TEXT = {str(r.value): r for r in Rating} | {r.label: r for r in Rating}
+
+
+@dataclass(frozen=True)
+class Counts:
+    bad: int = 0
+    okay: int = 0
+    good: int = 0
+
+    @classmethod
+    def of(cls, ratings: Iterable[Rating]) -> Counts:
+        tally = {rating: 0 for rating in Rating}
+        for rating in ratings:
+            tally[rating] += 1
+        return cls(tally[Rating.BAD], tally[Rating.OKAY], tally[Rating.GOOD])
+
+    @property
+    def n(self) -> int:
+        return self.bad + self.okay + self.good
+
+    @property
+    def good_rate(self) -> float | None:
+        return self.good / self.n if self.n else None
+
+    def as_tuple(self) -> tuple[int, int, int]:
+        return (self.bad, self.okay, self.good)
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.bad + other.bad, self.okay + other.okay, self.good + other.good)

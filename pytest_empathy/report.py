@@ -15,10 +15,10 @@ from . import __version__
 from .emotions import POLARITY
 from .errors import InputError
 from .gates import Completeness, GateResult
-from .ratings import Rating
+from .ratings import Counts, Rating
 from .regression import PairedGroup, Regression
 from .results import CaseResult, Usage
-from .stats import Counts, Interval
+from .stats import Interval
 from .summary import Group, Summary
 
 SCHEMA = 1

@@ -8,16 +8,15 @@ Freeman-Halton exact test runs instead (enumerating every table with the same ma
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .ratings import Rating
+from .ratings import Counts, Rating
 
 # The distributions come from scipy.special, the functions scipy.stats computes them with,
-# imported where a test runs: scipy.stats itself costs 0.5 s to import, and xdist workers,
-# which import this module for Counts, never run a test.
+# imported where a test runs: scipy.stats itself costs 0.5 s to import.
 
 CHI2 = "chi2"
 EXACT = "exact"
@@ -26,34 +25,6 @@ BETTER, WORSE, SAME = "better", "worse", "same"
 MIN_EXPECTED = 5.0
 # Tables as likely as the observed one, up to floating-point noise, count as extreme.
 _EXACT_TOLERANCE = 1e-7
-
-
-@dataclass(frozen=True)
-class Counts:
-    bad: int = 0
-    okay: int = 0
-    good: int = 0
-
-    @classmethod
-    def of(cls, ratings: Iterable[Rating]) -> Counts:
-        tally = {rating: 0 for rating in Rating}
-        for rating in ratings:
-            tally[rating] += 1
-        return cls(tally[Rating.BAD], tally[Rating.OKAY], tally[Rating.GOOD])
-
-    @property
-    def n(self) -> int:
-        return self.bad + self.okay + self.good
-
-    @property
-    def good_rate(self) -> float | None:
-        return self.good / self.n if self.n else None
-
-    def as_tuple(self) -> tuple[int, int, int]:
-        return (self.bad, self.okay, self.good)
-
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(self.bad + other.bad, self.okay + other.okay, self.good + other.good)
 
 
 @dataclass(frozen=True)

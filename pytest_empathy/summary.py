@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .emotions import POLARITIES, POLARITY
-from .ratings import Rating
+from .ratings import Counts, Rating
 from .results import CaseResult
-from .stats import Comparison, Counts, compare, holm
+from .stats import Comparison, compare, holm
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 from pytest_empathy import release
 from pytest_empathy.baselines import release_human_counts
 from pytest_empathy.corpus import CorpusError, load_file
-from pytest_empathy.stats import Counts
+from pytest_empathy.ratings import Counts
 
 
 def test_shipped_figures_are_what_the_script_makes_from_the_release(release_file):

@@ -10,13 +10,12 @@ from hypothesis import strategies as st
 from scipy.stats import chi2_contingency, norm
 from scipy.stats.contingency import relative_risk
 
-from pytest_empathy.ratings import Rating
+from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results import CaseResult
 from pytest_empathy.stats import (
     CHI2,
     EXACT,
     NO_TEST,
-    Counts,
     compare,
     compare_paired,
     freeman_halton,
