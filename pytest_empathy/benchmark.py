@@ -4,6 +4,7 @@ worker, and checked before any case runs."""
 
 from __future__ import annotations
 
+import os
 import shlex
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -130,8 +131,8 @@ class Benchmark:
                 raise self._not_recorded(row, error) from None
         cassette = None
         if self.cassettes is not None:
-            path = self.cassettes.path(row)
-            cassette = str(path.relative_to(self.settings.rootpath)) if path.is_relative_to(self.settings.rootpath) else str(path)
+            # Shown relative to the rootdir when it is inside it (by text: cheaper than pathlib).
+            cassette = str(self.cassettes.path(row)).removeprefix(f"{self.settings.rootpath}{os.sep}")
         return CaseResult(row.case_id, row.emotion, rating, baseline_rating, response, cassette, usage)
 
     def _not_recorded(self, row: Row, error: NotRecorded) -> CaseNotRecorded:

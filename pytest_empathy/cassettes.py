@@ -113,19 +113,19 @@ def header(request: Mapping[str, Any], name: str) -> list[str]:
     return []
 
 
-def usable_completion(body: bytes | str) -> bool:
-    """A chat completion with at least one choice whose message has text, not cut by a
-    content filter."""
+def completion_text(body: str) -> str | None:
+    """The text of the first choice of a usable chat completion: at least one choice, every
+    choice's message with text, none cut by a content filter. None for any other body."""
     try:
-        data = json.loads(body)
-        choices = data["choices"]
-        return bool(choices) and all(
+        choices = json.loads(body)["choices"]
+        usable = bool(choices) and all(
             isinstance(c["message"]["content"], str) and c["message"]["content"].strip()
             and c.get("finish_reason") != "content_filter"
             for c in choices
         )
     except (ValueError, TypeError, KeyError):
-        return False
+        return None
+    return choices[0]["message"]["content"] if usable else None
 
 
 def recorded_templates(path: Path) -> set[str]:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from . import local_server
-from .cassettes import CORPUS_HEADER, TEMPLATE_HEADER, usable_completion
+from .cassettes import CORPUS_HEADER, TEMPLATE_HEADER, completion_text
 from .profiles import ModelProfile
 from .replay import Replayer
 
@@ -98,9 +98,10 @@ class ChatEndpoint:
             text = self._call(body, template_sha256)
         else:
             text = self._replay(body, template_sha256)
-        if not usable_completion(text):
+        content = completion_text(text)
+        if content is None:
             raise CallError(f"{self.profile.name}: unusable answer ({describe_unusable(text)})")
-        return json.loads(text)["choices"][0]["message"]["content"]
+        return content
 
     def _replay(self, body: dict[str, Any], template_sha256: str) -> str:
         assert self.replayer is not None

@@ -24,7 +24,7 @@ from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 from vcr.serialize import deserialize, serialize
 
 from . import cassettes
-from .cassettes import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, usable_completion
+from .cassettes import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, completion_text
 from .corpus import Row
 from .results import Usage
 
@@ -80,7 +80,7 @@ def _stable_uri(uri: str) -> str:
 
 def _keep_response(response: dict[str, Any]) -> dict[str, Any] | None:
     """The response as recorded, or None when it must not be recorded."""
-    if not 200 <= response["status"]["code"] < 300 or not usable_completion(response["body"]["string"]):
+    if not 200 <= response["status"]["code"] < 300 or completion_text(response["body"]["string"]) is None:
         return None
     response["headers"] = {
         name: value for name, value in response["headers"].items()

@@ -140,6 +140,8 @@ class EmpathySession:
             self.expect(ids)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return  # a case's properties are set while it runs; teardown only repeats them
         result = CaseResult.from_properties(report.user_properties)
         if result is not None:
             self.results[report.nodeid] = result
