@@ -16,11 +16,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from .corpus import Row
 from .errors import InputError
+from .results import Usage
 
 SUFFIX = ".json"
 TEMPLATE_HEADER = "x-empathy-template"
@@ -42,6 +44,11 @@ class CaseCassettes:
 
     def path(self, row: Row) -> Path:
         return cassette_path(self.root, self.model, row)
+
+    def cassette(self, row: Row) -> AbstractContextManager[dict[str, Usage]]:
+        """The case's cassette, open while its calls are made; yields the calls and tokens
+        per model of what went live (filled in when the block ends)."""
+        raise NotImplementedError
 
     def files(self) -> list[Path]:
         return sorted((self.root / self.model).rglob(f"*{SUFFIX}"))

@@ -108,8 +108,6 @@ class Recorder(CaseCassettes):
 
     @contextmanager
     def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
-        """The case's cassette, open; yields the usage of the calls recorded in it (filled
-        in when the block ends)."""
         usage: dict[str, Usage] = {}
         with self.vcr.use_cassette(str(self.path(row))) as cassette:
             before = len(cassette.data)

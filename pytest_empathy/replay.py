@@ -28,8 +28,8 @@ class Replayer(CaseCassettes):
 
     @contextmanager
     def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
-        """The case's cassette, open; a replay records nothing, so its usage stays empty.
-        A cassette that cannot be read fails here, naming the file."""
+        # Nothing goes live, so the usage stays empty; a cassette that cannot be read fails
+        # here, naming the file.
         self._unplayed = cassettes.load(self.path(row))
         try:
             yield {}
