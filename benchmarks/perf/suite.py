@@ -18,8 +18,11 @@ and then measures, each figure the median of several runs:
     process, so that the import of what they compute with is included;
 (f) the controller's peak resident memory during (b) and (c).
 
-Each pytest run is a fresh process, timed from start to exit, as a user would see it, after
-one run that is not counted; Python's bytecode is cached, in the temporary directory.
+Each pytest run is a fresh process, timed from start to exit, as a user would see it;
+Python's bytecode is cached, in the temporary directory. (a), (b), (c) and bare pytest on two
+workers run in turn, round after round, after one round that is not counted, and a ratio is
+the median of the ratios within a round, so that a machine whose speed drifts (a shared one)
+moves it less.
 """
 
 from __future__ import annotations
@@ -123,11 +126,25 @@ def run_pytest(directory: Path, *args: str, expect: str) -> Run:
     return Run(seconds, int(peak[-1].split()[1]) / 1024, done.stdout)
 
 
-def median_of(runs: int, measure: Callable[[], Run]) -> tuple[float, float]:
-    """Median seconds and median peak MiB of ``runs`` measurements, after one not counted."""
-    measure()
-    results = [measure() for _ in range(runs)]
-    return statistics.median(r.seconds for r in results), statistics.median(r.peak_mib for r in results)
+def in_turn(runs: int, measures: dict[str, Callable[[], Run]]) -> dict[str, list[Run]]:
+    """``runs`` rounds of every measure, one after the other (a b c d a b c d ...), after one
+    round not counted: a ratio of two measures is then taken within a round, so that the
+    machine's speed drifting between rounds does not move it."""
+    for measure in measures.values():
+        measure()
+    rounds: dict[str, list[Run]] = {name: [] for name in measures}
+    for _ in range(runs):
+        for name, measure in measures.items():
+            rounds[name].append(measure())
+    return rounds
+
+
+def median(runs: list[Run]) -> float:
+    return statistics.median(r.seconds for r in runs)
+
+
+def median_ratio(top: list[Run], bottom: list[Run]) -> float:
+    return statistics.median(a.seconds / b.seconds for a, b in zip(top, bottom))
 
 
 def benchmark_args(*extra: str) -> list[str]:
@@ -220,26 +237,30 @@ def main() -> None:
         print(f"recorded {len(stub.served)} calls of {CASES} cases against the stub in "
               f"{recorded.seconds:.1f} s; verdict {'passed' if report['passed'] else 'failed'}", flush=True)
 
-        bare, _ = median_of(options.runs, lambda: run_pytest(bare_dir, expect=f"{CASES} passed"))
-        # What xdist itself costs here: the floor under (c).
-        bare_parallel, _ = median_of(options.runs, lambda: run_pytest(bare_dir, "-n", "2", expect=f"{CASES} passed"))
-        replay, replay_peak = median_of(options.runs, lambda: run_pytest(work, *benchmark_args(), expect=f"{CASES} passed"))
-        parallel, parallel_peak = median_of(
-            options.runs, lambda: run_pytest(work, *benchmark_args("-n", "2"), expect=f"{CASES} passed"))
+        passed = f"{CASES} passed"
+        runs = in_turn(options.runs, {
+            "bare": lambda: run_pytest(bare_dir, expect=passed),
+            "replay": lambda: run_pytest(work, *benchmark_args(), expect=passed),
+            # What xdist itself costs here: the floor under (c).
+            "bare -n 2": lambda: run_pytest(bare_dir, "-n", "2", expect=passed),
+            "replay -n 2": lambda: run_pytest(work, *benchmark_args("-n", "2"), expect=passed),
+        })
         finish, finish_again, exact = session_finish_seconds(work / "recorded.json", options.runs)
         recording = {w: record_throughput(work, stub, w, options.record_runs) for w in WORKER_COUNTS}
 
     def verdict(met: bool) -> str:
         return "met" if met else "MISSED"
 
+    replay_ratio = median_ratio(runs["replay"], runs["bare"])
+    parallel_ratio = median_ratio(runs["replay"], runs["replay -n 2"])
     rows = [
-        ("(a) bare pytest, 2,000 tests", f"{bare:.2f} s", "", ""),
-        ("(b) replay, 2,000 cases", f"{replay:.2f} s", f"(b)/(a) = {replay / bare:.2f}, target <= 2.0",
-         verdict(replay / bare <= 2.0)),
-        ("(c) replay, -n 2", f"{parallel:.2f} s", f"(b)/(c) = {replay / parallel:.2f}, target >= 1.5",
-         verdict(replay / parallel >= 1.5)),
-        ("    bare pytest, 2,000 tests, -n 2", f"{bare_parallel:.2f} s",
-         f"xdist alone; (b)/this = {replay / bare_parallel:.2f}", ""),
+        ("(a) bare pytest, 2,000 tests", f"{median(runs['bare']):.2f} s", "", ""),
+        ("(b) replay, 2,000 cases", f"{median(runs['replay']):.2f} s",
+         f"(b)/(a) = {replay_ratio:.2f}, target <= 2.0", verdict(replay_ratio <= 2.0)),
+        ("(c) replay, -n 2", f"{median(runs['replay -n 2']):.2f} s",
+         f"(b)/(c) = {parallel_ratio:.2f}, target >= 1.5", verdict(parallel_ratio >= 1.5)),
+        ("    bare pytest, 2,000 tests, -n 2", f"{median(runs['bare -n 2']):.2f} s",
+         f"xdist alone; (b)/this = {median_ratio(runs['replay'], runs['bare -n 2']):.2f}", ""),
     ]
     for workers, (rate, wall, calls) in recording.items():
         limit = workers / LATENCY
@@ -250,12 +271,12 @@ def main() -> None:
         (f"(e) statistics and gates ({exact} exact tests)", f"{finish * 1000:.0f} ms",
          f"scipy.special import included ({finish_again * 1000:.0f} ms without), target < 200 ms",
          verdict(finish < 0.2)),
-        ("(f) controller peak, replay", f"{replay_peak:.0f} MiB", "target < 150 MB",
-         verdict(replay_peak * 1.048576 < 150)),
-        ("(f) controller peak, replay -n 2", f"{parallel_peak:.0f} MiB", "target < 150 MB",
-         verdict(parallel_peak * 1.048576 < 150)),
     ]
-    print(f"\nmedians of {options.runs} runs ((d): {options.record_runs}); machine: {_cpus()} cpus, "
+    for name in ("replay", "replay -n 2"):
+        peak = statistics.median(r.peak_mib for r in runs[name])
+        rows.append((f"(f) controller peak, {name}", f"{peak:.0f} MiB", "target < 150 MB",
+                     verdict(peak * 1.048576 < 150)))
+    print(f"\nmedians of {options.runs} runs ((d): {options.record_runs}), ratios within a round; machine: {_cpus()} cpus, "
           f"Python {sys.version.split()[0]}")
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
