@@ -15,6 +15,10 @@ from pathlib import Path
 
 from .cassettes import SUFFIX
 
+# Cassettes of this version, and YAML ones of earlier versions or other tools: a key in any
+# of them would leak as surely.
+AUDITED = (SUFFIX, ".yaml", ".yml")
+
 SECRET_HEADERS = {
     "authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key", "cookie",
     "set-cookie", "openai-organization", "openai-project",
@@ -40,9 +44,20 @@ class Finding:
 
 def audit(root: Path) -> list[Finding]:
     findings: list[Finding] = []
-    for path in sorted(root.rglob(f"*{SUFFIX}")):
+    for path in cassette_files(root):
         findings.extend(audit_file(path))
     return findings
+
+
+# A header of a YAML cassette with a value on its line or as the first item of its list.
+_YAML_SECRET_HEADER = re.compile(
+    r"^[ \t]*(" + "|".join(map(re.escape, sorted(SECRET_HEADERS))) + r"):[ \t]*(?:\n[ \t]*-[ \t]*)?(?!\[\]|null\b|''|\"\")\S",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def cassette_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix in AUDITED and p.is_file())
 
 
 def audit_file(path: Path) -> Iterator[Finding]:
@@ -55,6 +70,11 @@ def audit_file(path: Path) -> Iterator[Finding]:
         for name, pattern in SECRET_PATTERNS.items():
             if pattern.search(line):
                 yield Finding(path, f"line {number}", f"{name}")
+    if path.suffix != SUFFIX:
+        for match in _YAML_SECRET_HEADER.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            yield Finding(path, f"line {line} header {match.group(1)}", "credential header with a value")
+        return
     try:
         data = json.loads(text)
     except ValueError as error:
@@ -77,6 +97,6 @@ def main(root: Path) -> int:
     findings = audit(root)
     for finding in findings:
         print(finding)
-    files = len(list(root.rglob(f"*{SUFFIX}")))
+    files = len(cassette_files(root))
     print(f"{len(findings)} possible credential(s) in {files} cassette(s) under {root}")
     return 1 if findings else 0

@@ -142,6 +142,8 @@ class Benchmark:
         foreign = recorded - set(self.templates.values())
         if not path.exists():
             reason, why = MISSING, "there is no cassette"
+            if path.with_suffix(".yaml").exists():
+                why += f" (only {path.with_suffix('.yaml').name}, in YAML, which this version no longer reads)"
         elif error.template_sha256 not in recorded and foreign:
             reason = TEMPLATE_CHANGED
             why = (f"the template changed since it was recorded (recorded with sha256 "

@@ -87,13 +87,17 @@ def checked(path: Path, text: str) -> dict[str, Any]:
     except ValueError as error:
         raise CassetteError(f"cassette {path} is damaged or truncated ({error}); "
                             "delete it and record it again") from None
-    version = data.get("version") if isinstance(data, dict) else None
+    version = data.get("version", "none") if isinstance(data, dict) else "none"
     if version != 1:
         raise CassetteError(f"cassette {path} is not of format version 1 (version: {version})")
     found = data.get("interactions")
-    if not isinstance(found, list) or not all(_well_formed(i) for i in found):
-        raise CassetteError(f"cassette {path} is damaged (an interaction lacks its request's method, uri or "
-                            "body, or its response's status or body); delete it and record it again")
+    if not isinstance(found, list):
+        raise CassetteError(f"cassette {path} is damaged (no list of interactions); delete it and record it again")
+    for number, interaction in enumerate(found, start=1):
+        if not _well_formed(interaction):
+            raise CassetteError(f"cassette {path} is damaged (interaction {number} lacks its request's method, "
+                                "uri, body or headers, or its response's status, headers or body); delete it "
+                                "and record it again")
     return data
 
 
@@ -106,8 +110,8 @@ def load(path: Path) -> list[dict[str, Any]]:
 def _well_formed(interaction: Any) -> bool:
     try:
         request, response = interaction["request"], interaction["response"]
-        return {"method", "uri", "body"} <= request.keys() and isinstance(response["status"]["code"], int) \
-            and isinstance(response["body"]["string"], str)
+        return {"method", "uri", "body", "headers"} <= request.keys() and "headers" in response \
+            and isinstance(response["status"]["code"], int) and isinstance(response["body"]["string"], str)
     except (TypeError, KeyError, AttributeError):
         return False
 

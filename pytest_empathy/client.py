@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from . import local_server
 from .cassettes import CORPUS_HEADER, TEMPLATE_HEADER, completion_text
@@ -105,8 +105,9 @@ class ChatEndpoint:
 
     def _replay(self, body: dict[str, Any], template_sha256: str) -> str:
         assert self.replayer is not None
-        base = self.profile.endpoint(self.base_url) or REPLAY_URL
-        recorded = self.replayer.respond("POST", base.rstrip("/") + "/chat/completions", body)
+        path = chat_path(self.profile.endpoint(self.base_url) or REPLAY_URL)
+        # Compared as the JSON the client would have sent, as vcrpy compared recorded bodies.
+        recorded = self.replayer.respond("POST", path, json.loads(json.dumps(body)))
         if recorded is None:
             raise NotRecorded(f"{self.profile.name}: no recording of this call", template_sha256)
         status, text = recorded
@@ -141,6 +142,13 @@ class ChatEndpoint:
         except openai.APIError as error:
             raise CallError(self._redact(f"{name}: {_short(str(error))}")) from None
         return raw.http_response.text
+
+
+def chat_path(base_url: str) -> str:
+    """The URL path the openai client posts a chat completion to under ``base_url``,
+    percent-encoded as it is sent and recorded."""
+    path = quote(urlsplit(base_url).path, safe="/%:@!$&'()*+,;=~")
+    return (path if path.endswith("/") else path + "/") + "chat/completions"
 
 
 def describe_unusable(body: str) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from .ratings import Counts
 from .results import CaseResult
 from .settings import BETTER_GATE, NO_GATE, NOT_WORSE_GATE
-from .ratings import Counts
 from .stats import BETTER, WORSE
 from .summary import Group, Summary, summarize
 

@@ -24,7 +24,13 @@ from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 from vcr.serialize import deserialize, serialize
 
 from . import cassettes
-from .cassettes import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, completion_text
+from .cassettes import (
+    CORPUS_HEADER,
+    TEMPLATE_HEADER,
+    CaseCassettes,
+    CassetteError,
+    completion_text,
+)
 from .corpus import Row
 from .results import Usage
 
@@ -44,12 +50,20 @@ class AtomicPersister(FilesystemPersister):
         if text is None:
             raise CassetteNotFoundError()
         cassettes.checked(path, text)
-        return deserialize(text, serializer)
+        try:
+            return deserialize(text, serializer)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise CassetteError(f"cassette {path} is damaged ({error}); delete it and record it again") from None
 
     @staticmethod
     def save_cassette(cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
-        data = serialize(cassette_dict, serializer)
         path = Path(cassette_path)
+        try:
+            data = serialize(cassette_dict, serializer)
+        except TypeError:
+            # vcrpy leaves a body that is not UTF-8 as bytes, which JSON cannot hold.
+            raise CassetteError(f"cassette {path} not written: a body of its calls is not UTF-8 text; "
+                                "the cassette on disk, if any, is unchanged") from None
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:

@@ -36,11 +36,10 @@ class Replayer(CaseCassettes):
         finally:
             self._unplayed = None
 
-    def respond(self, method: str, url: str, body: dict[str, Any]) -> tuple[int, str] | None:
-        """The recorded status and body answering this request, or None when no recording
-        is left that matches it."""
+    def respond(self, method: str, path: str, body: Any) -> tuple[int, str] | None:
+        """The recorded status and body answering a request (its URL path, and its body as
+        parsed JSON), or None when no recording is left that matches it."""
         assert self._unplayed is not None, "respond() outside an open cassette"
-        path = urlsplit(url).path
         for index, interaction in enumerate(self._unplayed):
             request = interaction["request"]
             if request.get("method") == method and urlsplit(str(request.get("uri", ""))).path == path \

@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from vcr.request import Request
 
+from pytest_empathy import cassettes
 from pytest_empathy.audit import audit
+from pytest_empathy.cassettes import CassetteError
 from pytest_empathy.corpus import CorpusError, load_file
 from pytest_empathy.recording import AtomicPersister
 
@@ -60,6 +63,18 @@ LEAKY = r"""{
   "version": 1
 }
 """
+
+
+def test_audit_reads_yaml_cassettes_too(tmp_path):
+    # A cassette of an earlier version (YAML) is no longer replayed, but still must not leak.
+    old = tmp_path / "model" / "sad" / "sad-1.yaml"
+    old.parent.mkdir(parents=True)
+    old.write_text("interactions:\n- request:\n    headers:\n      Authorization:\n      - Bearer abcdefghijklmnop\n"
+                   "      content-type:\n      - application/json\n      api-key: []\n    uri: http://h/v1\nversion: 1\n")
+    assert [str(f) for f in audit(tmp_path)] == [
+        f"{old}: line 5: bearer token",
+        f"{old}: line 4 header Authorization: credential header with a value",
+    ]
 
 
 def test_audit_command_finds_credentials_with_file_and_location(tmp_path):
@@ -185,6 +200,17 @@ def test_a_failed_write_leaves_the_old_cassette(tmp_path, monkeypatch):
     assert path.read_text() == "old\n" and list(tmp_path.iterdir()) == [path]
 
 
+def test_a_body_json_cannot_hold_is_a_clear_error_and_leaves_the_old_cassette(tmp_path):
+    path = tmp_path / "case.json"
+    path.write_text("old\n")
+    request = Request("POST", "http://127.0.0.1/v1/chat/completions", b"{}", {"content-type": "application/json"})
+    utf16 = '{"choices": [{"message": {"content": "Good"}}]}'.encode("utf-16")  # JSON, but not UTF-8
+    response = {"status": {"code": 200, "message": "OK"}, "headers": {}, "body": {"string": utf16}}
+    with pytest.raises(CassetteError, match=f"cassette {path} not written: a body of its calls is not UTF-8"):
+        AtomicPersister.save_cassette(path, {"requests": [request], "responses": [response]}, cassettes)
+    assert path.read_text() == "old\n" and list(tmp_path.iterdir()) == [path]
+
+
 def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester):
     for _ in range(16):
         stub.then(0.3)  # a slow server keeps the first run recording for about five seconds
@@ -214,7 +240,7 @@ def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester)
         (lambda text: text[: len(text) // 2], "*cassette {path} is damaged or truncated (*); delete it and record it again"),
         (lambda text: text.replace('"version": 1', '"version": 7'), "*cassette {path} is not of format version 1 (version: 7)"),
         (lambda text: text.replace('"method": "POST"', '"verb": "POST"', 1),
-         "*cassette {path} is damaged (an interaction lacks *); delete it and record it again"),
+         "*cassette {path} is damaged (interaction 1 lacks *); delete it and record it again"),
         (lambda text: text.replace("feel sad (case 0)", "feel sad (case 9)"),
          "*stub: no recording of this call: its requests differ from the recorded ones*Cassette: {path}.*"),
     ],
