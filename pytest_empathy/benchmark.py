@@ -13,7 +13,7 @@ import pytest
 
 from . import local_server
 from .baselines import Baseline, make_baseline
-from .cassettes import CaseCassettes, recorded_templates
+from .cassettes import TEMPLATE_HEADER, CaseCassettes, recorded
 from .client import ChatEndpoint, NotRecorded
 from .corpora import open_corpus
 from .corpus import Corpus, Row
@@ -138,16 +138,16 @@ class Benchmark:
     def _not_recorded(self, row: Row, error: NotRecorded) -> CaseNotRecorded:
         assert self.cassettes is not None
         path = self.cassettes.path(row)
-        recorded = recorded_templates(path)
-        foreign = recorded - set(self.templates.values())
+        hashes = recorded(path, TEMPLATE_HEADER)
+        foreign = hashes - set(self.templates.values())
         if not path.exists():
             reason, why = MISSING, "there is no cassette"
             if path.with_suffix(".yaml").exists():
                 why += f" (only {path.with_suffix('.yaml').name}, in YAML, which this version no longer reads)"
-        elif error.template_sha256 not in recorded and foreign:
+        elif error.template_sha256 not in hashes and foreign:
             reason = TEMPLATE_CHANGED
             why = (f"the template changed since it was recorded (recorded with sha256 "
-                   f"{', '.join(sorted(h[:12] for h in recorded)) or 'unknown'}, now {error.template_sha256[:12]})")
+                   f"{', '.join(sorted(h[:12] for h in hashes)) or 'unknown'}, now {error.template_sha256[:12]})")
         else:
             reason, why = REQUEST_CHANGED, ("its requests differ from the recorded ones (recorded only in part, "
                                             "or model settings or text changed)")

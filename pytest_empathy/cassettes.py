@@ -139,24 +139,14 @@ def completion_text(body: str) -> str | None:
     return choices[0]["message"]["content"] if usable else None
 
 
-def recorded_templates(path: Path) -> set[str]:
-    """The template hashes of the requests recorded in a cassette (empty when it is absent
-    or cannot be read)."""
+def recorded(path: Path, name: str) -> set[str]:
+    """The values of a plugin header (the template hash, the corpus) over the requests
+    recorded in a cassette; empty when it is absent or cannot be read."""
     try:
-        recorded = load(path)
+        interactions = load(path)
     except CassetteError:
         return set()
-    return {sha for interaction in recorded for sha in header(interaction["request"], TEMPLATE_HEADER)}
-
-
-def recorded_corpora(path: Path) -> set[str]:
-    """The corpora the requests of a cassette were recorded for (empty when it is absent or
-    cannot be read)."""
-    try:
-        recorded = load(path)
-    except CassetteError:
-        return set()
-    return {name for interaction in recorded for name in header(interaction["request"], CORPUS_HEADER)}
+    return {value for interaction in interactions for value in header(interaction["request"], name)}
 
 
 def outdated(cassettes: CaseCassettes, rows: Iterable[Row], templates: Mapping[str, str]) -> dict[str, list[Row]]:
@@ -166,11 +156,11 @@ def outdated(cassettes: CaseCassettes, rows: Iterable[Row], templates: Mapping[s
     found: dict[str, list[Row]] = {role: [] for role in templates}
     current = set(templates.values())
     for row in rows:
-        recorded = recorded_templates(cassettes.path(row))
-        if not recorded - current:
+        hashes = recorded(cassettes.path(row), TEMPLATE_HEADER)
+        if not hashes - current:
             continue
         for role, sha in templates.items():
-            if sha not in recorded:
+            if sha not in hashes:
                 found[role].append(row)
     return {role: rows for role, rows in found.items() if rows}
 
@@ -179,7 +169,7 @@ def unused(cassettes: CaseCassettes, rows: Iterable[Row], corpus: str) -> list[P
     """Cassettes of the model, recorded for this corpus, that belong to none of the rows.
     Cassettes of other corpora, or of unknown corpus, are never listed."""
     used = {cassettes.path(row) for row in rows}
-    return [p for p in cassettes.files() if p not in used and corpus in recorded_corpora(p)]
+    return [p for p in cassettes.files() if p not in used and corpus in recorded(p, CORPUS_HEADER)]
 
 
 class RecordingLock:
