@@ -1,4 +1,5 @@
-"""The ``pytest-empathy`` command: render reports from a JSON result, merge shards.
+"""The ``pytest-empathy`` command: render reports from a JSON result, merge shards, audit
+cassettes.
 
     pytest-empathy report RESULT.json [--html PATH] [--markdown PATH] [--csv PATH]
     pytest-empathy merge A.json B.json [...] -o OUT.json [--html PATH] [--markdown PATH] [--csv PATH]
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import InputError
+from .reports.registry import FORMATS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,25 +28,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit = commands.add_parser("audit-cassettes", help="find credentials in cassettes; exit 1 when any")
     audit.add_argument("directory", type=Path)
     for command in (report, merge):
-        command.add_argument("--html", type=Path, help="write the HTML report")
-        command.add_argument("--markdown", type=Path, help="write the Markdown summary")
-        command.add_argument("--csv", type=Path, help="write one row per case")
+        for kind in FORMATS:
+            if kind.name != "json":
+                command.add_argument(f"--{kind.name}", type=Path, metavar="PATH", help=f"write the {kind.title}")
     options = parser.parse_args(argv)
     if options.command == "audit-cassettes":
-        from .audit import main as audit_main
+        from .cassettes.audit import main as audit_main
 
         return audit_main(options.directory)
 
-    from . import merge as merging
-    from .report import write_json, write_reports
+    from .reports.registry import write_reports
+    from .results import document
+    from .results import merge as merging
 
     try:
         if options.command == "report":
             result = merging.load(options.result)
         else:
             result = merging.merge([merging.load(p) for p in options.results], [str(p) for p in options.results])
-            write_json(result, options.output)
-        write_reports(result, html=options.html, markdown_path=options.markdown, csv=options.csv)
+            document.write(result, options.output)
+        paths = {kind.name: getattr(options, kind.name) for kind in FORMATS if kind.name != "json"}
+        write_reports(result, {name: path for name, path in paths.items() if path is not None})
     except InputError as error:
         print(f"pytest-empathy: error: {error}", file=sys.stderr)
         return 2

@@ -36,7 +36,7 @@ class Counts:
 
     @classmethod
     def of(cls, ratings: Iterable[Rating]) -> Counts:
-        tally = {rating: 0 for rating in Rating}
+        tally = dict.fromkeys(Rating, 0)
         for rating in ratings:
             tally[rating] += 1
         return cls(tally[Rating.BAD], tally[Rating.OKAY], tally[Rating.GOOD])

@@ -15,7 +15,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,16 +23,19 @@ Answer = tuple[int, dict[str, str], bytes]
 
 
 def completion(content: str, finish_reason: str = "stop", choices: int = 1) -> bytes:
-    return json.dumps({
-        "id": "chatcmpl-stub",
-        "object": "chat.completion",
-        "created": 0,
-        "model": "stub",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
-        ] * choices,
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-    }).encode()
+    return json.dumps(
+        {
+            "id": "chatcmpl-stub",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "stub",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
+            ]
+            * choices,
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
+    ).encode()
 
 
 def is_judge_request(body: dict[str, Any]) -> bool:
@@ -65,9 +68,10 @@ class StubServer:
         arrived = time.monotonic()
         with self.lock:
             self.requests.append((headers, body))
-            for index, (when, answer) in enumerate(self.script):
+            for index, (when, scripted) in enumerate(self.script):
                 if when is None or when(body):
                     del self.script[index]
+                    answer = scripted
                     break
             else:
                 answer = self.latency
@@ -83,13 +87,15 @@ class StubServer:
 
 
 @contextmanager
-def stub_server(answer_of: Callable[[dict[str, Any]], Answer] = default_answer, latency: float = 0.0) -> Iterator[StubServer]:
+def stub_server(
+    answer_of: Callable[[dict[str, Any]], Answer] = default_answer, latency: float = 0.0
+) -> Iterator[StubServer]:
     stub: StubServer
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             body = json.loads(self.rfile.read(length))
             answer = stub.answer(dict(self.headers.items()), body)
@@ -102,10 +108,8 @@ def stub_server(answer_of: Callable[[dict[str, Any]], Answer] = default_answer, 
             head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}", f"content-length: {len(payload)}"]
             head += [f"{name}: {value}" for name, value in headers.items()]
             # One send for the whole answer: no delayed-ACK stall between head and body.
-            try:
+            with suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
         def log_message(self, *args: object) -> None:
             pass

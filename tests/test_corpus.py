@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pytest_empathy.corpus import CorpusError, load_file
+from pytest_empathy.corpus.reader import CorpusError, load_file
 from pytest_empathy.emotions import EMOTIONS, NEGATIVE, POLARITY, POSITIVE
 from pytest_empathy.ratings import Rating
 
@@ -75,8 +75,7 @@ def test_missing_column_is_named(tmp_path):
     [
         ("empty.csv", b"", "empty: a header row is needed"),
         ("header.csv", b"id,emotion,situation,utterance\n", "has no rows"),
-        ("latin1.csv", "id,emotion,situation,utterance\na,sad,caf\xe9,x\n".encode("latin-1"),
-         "not UTF-8"),
+        ("latin1.csv", "id,emotion,situation,utterance\na,sad,caf\xe9,x\n".encode("latin-1"), "not UTF-8"),
         ("short.csv", b"id,emotion,situation,utterance\na,sad,x\n", "row 1: 3 fields where"),
         ("quote.csv", b'id,emotion,situation,utterance\na,sad,"x\n', "malformed CSV"),
         ("list.jsonl", b"[1, 2]\n", "row 1: not a JSON object"),
@@ -116,9 +115,7 @@ def corpus(tmp_path):
 
 def test_select_groups_by_emotion_in_corpus_order(corpus):
     rows = corpus.select(emotions=("sad", "afraid"))
-    assert [r.case_id for r in rows] == [f"afraid-afraid{i}" for i in range(5)] + [
-        f"sad-sad{i}" for i in range(5)
-    ]
+    assert [r.case_id for r in rows] == [f"afraid-afraid{i}" for i in range(5)] + [f"sad-sad{i}" for i in range(5)]
 
 
 def test_sampling_is_deterministic_per_seed(corpus):

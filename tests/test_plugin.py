@@ -15,13 +15,15 @@ def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_arg
     result = run_benchmark("--empathy-model=chatgpt-empathy", *xdist_args)
     assert result.ret == 0
     result.assert_outcomes(passed=2000)
-    result.stdout.fnmatch_lines([
-        "*pytest-empathy*",
-        "corpus welivita-pu-2024: 2000 of 2000 cases rated, complete",
-        "overall * 2000 *chi2*better",
-        "caring * 66 *n.s.",
-        "PASSED better: *",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*pytest-empathy*",
+            "corpus welivita-pu-2024: 2000 of 2000 cases rated, complete",
+            "overall * 2000 *chi2*better",
+            "caring * 66 *n.s.",
+            "PASSED better: *",
+        ]
+    )
     report = read_report(pytester)
     assert report["complete"] and report["passed"]
     assert report["overall"]["good_gain_relative"] == pytest.approx(1295 / 986 - 1)
@@ -47,11 +49,13 @@ def test_one_emotion_without_a_significant_gain_fails_the_gate(run_benchmark, py
     result = run_benchmark("--empathy-model=chatgpt-empathy", *selection.split(), *xdist_args)
     assert result.ret == 1
     result.assert_outcomes(passed=66)
-    result.stdout.fnmatch_lines([
-        "FAILED better: Good rate 65.2% vs baseline 68.2%, lower; not significant (exact p=*",
-        "empathy gate failed: better: *",
-        "empathy gate failed: min-good-gain: relative Good gain -4.4% < +0.0%",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "FAILED better: Good rate 65.2% vs baseline 68.2%, lower; not significant (exact p=*",
+            "empathy gate failed: better: *",
+            "empathy gate failed: min-good-gain: relative Good gain -4.4% < +0.0%",
+        ]
+    )
     report = read_report(pytester)
     assert not report["passed"] and report["corpus"]["cases"] == 66
     assert report["overall"]["test"] == "exact"
@@ -84,16 +88,20 @@ def test_bad_option_values_are_usage_errors_naming_the_option(run_benchmark, arg
 def test_unknown_model_lists_the_recorded_responders(run_benchmark):
     result = run_benchmark("--empathy-model=mixtral-9000")
     assert result.ret == USAGE_ERROR
-    result.stderr.fnmatch_lines([
-        "ERROR: --empathy-model: unknown responder 'mixtral-9000': corpus welivita-pu-2024 "
-        "records chatgpt, chatgpt-empathy, human; model profiles: gpt-4, gpt-4o-mini, llama-2, "
-        "mixtral, gemini-pro, smollm2-135m"
-    ])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --empathy-model: unknown responder 'mixtral-9000': corpus welivita-pu-2024 "
+            "records chatgpt, chatgpt-empathy, human; model profiles: gpt-4, gpt-4o-mini, llama-2, "
+            "mixtral, gemini-pro, smollm2-135m"
+        ]
+    )
 
 
 def test_ini_settings_apply_and_the_command_line_wins(run_benchmark, pytester):
-    pytester.makeini("[pytest]\nempathy_model = chatgpt-empathy\nempathy_emotions = caring\n"
-                      "empathy_gate = not-worse\nempathy_min_good_gain = -0.1\n")
+    pytester.makeini(
+        "[pytest]\nempathy_model = chatgpt-empathy\nempathy_emotions = caring\n"
+        "empathy_gate = not-worse\nempathy_min_good_gain = -0.1\n"
+    )
     result = run_benchmark()
     assert result.ret == 0
     result.stdout.fnmatch_lines(["PASSED not-worse: *"])
@@ -142,10 +150,12 @@ def test_corpus_file_with_human_ratings_and_a_significantly_worse_emotion(run_be
     ratings_corpus(pytester, lambda emotion, i: (1 if emotion == "sad" else 3, 3 if i % 3 == 0 else 2))
     result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.csv", *xdist_args)
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "PASSED better: *",
-        "FAILED no-emotion-worse: significantly worse after Holm: sad (p_holm=*)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "PASSED better: *",
+            "FAILED no-emotion-worse: significantly worse after Holm: sad (p_holm=*)",
+        ]
+    )
     report = read_report(pytester)
     assert report["emotions"]["sad"]["direction"] == "worse"
     assert report["emotions"]["sad"]["significant"]
@@ -208,16 +218,20 @@ def test_empathy(empathy_case, empathy_evaluate):
 def test_an_unrated_case_makes_the_run_incomplete(pytester, xdist_args):
     pytester.makepyfile(test_empathy=FAILING_CASE)
     result = pytester.runpytest_subprocess(
-        "--empathy-model=chatgpt-empathy", "--empathy-emotions=caring,sad", "--empathy-report=report.json",
+        "--empathy-model=chatgpt-empathy",
+        "--empathy-emotions=caring,sad",
+        "--empathy-report=report.json",
         *xdist_args,
     )
     assert result.ret == 1
     result.assert_outcomes(passed=126, failed=1)
-    result.stdout.fnmatch_lines([
-        "corpus welivita-pu-2024: 126 of 127 cases rated, INCOMPLETE",
-        "empathy gate failed: complete: 126 of 127 cases rated; without a rating: "
-        "test_empathy.py::test_empathy[[]caring-hit:10251_conv:20503[]]: incomplete run, no statistics computed",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "corpus welivita-pu-2024: 126 of 127 cases rated, INCOMPLETE",
+            "empathy gate failed: complete: 126 of 127 cases rated; without a rating: "
+            "test_empathy.py::test_empathy[[]caring-hit:10251_conv:20503[]]: incomplete run, no statistics computed",
+        ]
+    )
     assert "overall " not in result.stdout.str()
     report = read_report(pytester)
     assert report["complete"] is False and report["overall"] is None and report["passed"] is False
@@ -226,14 +240,20 @@ def test_an_unrated_case_makes_the_run_incomplete(pytester, xdist_args):
 def test_allow_partial_labels_every_figure(pytester, xdist_args):
     pytester.makepyfile(test_empathy=FAILING_CASE)
     result = pytester.runpytest_subprocess(
-        "--empathy-model=chatgpt-empathy", "--empathy-emotions=caring,sad", "--empathy-report=report.json",
-        "--empathy-allow-partial", "--empathy-gate=off", *xdist_args,
+        "--empathy-model=chatgpt-empathy",
+        "--empathy-emotions=caring,sad",
+        "--empathy-report=report.json",
+        "--empathy-allow-partial",
+        "--empathy-gate=off",
+        *xdist_args,
     )
     assert result.ret == 1  # the failed test still fails the run; the statistics are reported
-    result.stdout.fnmatch_lines([
-        "PARTIAL: every figure below is computed on the cases rated so far",
-        "PASSED complete: 126 of 127 cases rated; * (partial run allowed: every figure is partial)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "PARTIAL: every figure below is computed on the cases rated so far",
+            "PASSED complete: 126 of 127 cases rated; * (partial run allowed: every figure is partial)",
+        ]
+    )
     report = read_report(pytester)
     assert report["partial"] and not report["complete"]
     assert report["overall"]["n"] == 126 and report["overall"]["partial"]
@@ -254,13 +274,18 @@ def test_empathy(empathy_case, empathy_evaluate):
 def test_a_worker_that_dies_makes_the_run_incomplete(pytester):
     pytester.makepyfile(test_empathy=CRASHING_WORKER)
     result = pytester.runpytest_subprocess(
-        "--empathy-model=chatgpt-empathy", "--empathy-emotions=caring,sad", "--empathy-report=report.json",
-        "-n", "2",
+        "--empathy-model=chatgpt-empathy",
+        "--empathy-emotions=caring,sad",
+        "--empathy-report=report.json",
+        "-n",
+        "2",
     )
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "*worker 'gw*' crashed while running 'test_empathy.py::test_empathy[[]caring-hit:10251_conv:20503[]]'*",
-        "corpus welivita-pu-2024: 126 of 127 cases rated, INCOMPLETE",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*worker 'gw*' crashed while running 'test_empathy.py::test_empathy[[]caring-hit:10251_conv:20503[]]'*",
+            "corpus welivita-pu-2024: 126 of 127 cases rated, INCOMPLETE",
+        ]
+    )
     report = read_report(pytester)
     assert report["complete"] is False and report["overall"] is None

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_empathy.cassettes import CassetteError
-from pytest_empathy.client import chat_path
-from pytest_empathy.corpus import Row
-from pytest_empathy.replay import Replayer
+from pytest_empathy.cassettes.format import CassetteError
+from pytest_empathy.cassettes.replayer import Replayer
+from pytest_empathy.corpus.rows import Row
+from pytest_empathy.models.endpoint import chat_path
 
 from .conftest import (
     BENCHMARK,
@@ -38,8 +38,7 @@ def answer_of(case_id: str, judge: bool = False):
     """Matches the requests of one case (its answer, or its judge's rating)."""
     emotion, index = case_id.split("-")[0], case_id[-1]
     return lambda body: (
-        f"feel {emotion} (case {index})" in body["messages"][0]["content"]
-        and is_judge_request(body) == judge
+        f"feel {emotion} (case {index})" in body["messages"][0]["content"] and is_judge_request(body) == judge
     )
 
 
@@ -60,7 +59,13 @@ def test_record_then_replay_without_the_server(stub, pytester, xdist_args):
         assert result.ret == 0
         replayed = read_report(pytester)
         assert replayed == recorded | {"recording": replayed["recording"], "usage": {}}
-        assert replayed["recording"] == {"mode": "none", "unrecorded": 0, "template_changed": 0}
+        assert replayed["recording"] == {
+            "mode": "none",
+            "unrecorded": 0,
+            "template_changed": 0,
+            "cassettes": "cassettes/stub",
+            "command": recorded["recording"]["command"],
+        }
     # vcrpy replays too, in once mode when every cassette exists: both replays agree.
     result = run(pytester, "--empathy-record=once")
     assert result.ret == 0
@@ -70,8 +75,12 @@ def test_record_then_replay_without_the_server(stub, pytester, xdist_args):
 
 def recorded_call(body: str, answer: str, *, path: str = "/v1/chat/completions", status: int = 200) -> dict:
     return {
-        "request": {"method": "POST", "uri": f"http://127.0.0.1{path}", "body": body,
-                    "headers": {"content-type": ["application/json"]}},
+        "request": {
+            "method": "POST",
+            "uri": f"http://127.0.0.1{path}",
+            "body": body,
+            "headers": {"content-type": ["application/json"]},
+        },
         "response": {"status": {"code": status, "message": "OK"}, "headers": {}, "body": {"string": answer}},
     }
 
@@ -82,11 +91,20 @@ def test_replay_matches_as_vcrpy_does_and_plays_each_recording_once(tmp_path):
     path = replayer.path(row)
     path.parent.mkdir(parents=True)
     ask = {"model": "m", "messages": [{"role": "user", "content": "hello"}], "seed": 0}
-    path.write_text(json.dumps({"interactions": [
-        recorded_call('{"seed": 0, "model": "m",\n "messages": [{"content": "hello", "role": "user"}]}', "first"),
-        recorded_call(json.dumps(ask), "second"),
-        recorded_call(json.dumps(ask), "elsewhere", path="/other/chat/completions"),
-    ], "version": 1}))
+    path.write_text(
+        json.dumps(
+            {
+                "interactions": [
+                    recorded_call(
+                        '{"seed": 0, "model": "m",\n "messages": [{"content": "hello", "role": "user"}]}', "first"
+                    ),
+                    recorded_call(json.dumps(ask), "second"),
+                    recorded_call(json.dumps(ask), "elsewhere", path="/other/chat/completions"),
+                ],
+                "version": 1,
+            }
+        )
+    )
     # Recorded URIs differ in host and port from where the calls go: only the path counts.
     with replayer.cassette(row):
         # JSON-equal bodies match whatever the key order and spacing; in recorded order, once each.
@@ -99,13 +117,23 @@ def test_replay_matches_as_vcrpy_does_and_plays_each_recording_once(tmp_path):
     with replayer.cassette(Row("absent", "sad")):
         assert replayer.respond("POST", "/v1/chat/completions", ask) is None
     path.write_text(json.dumps({"interactions": [{"request": {"method": "POST"}}], "version": 1}))
-    with pytest.raises(CassetteError, match=f"cassette {path} is damaged \\(interaction 1 lacks its request.s method"):
-        with replayer.cassette(row):
-            pass
+    damaged = f"cassette {path} is damaged \\(interaction 1 lacks its request.s method"
+    with pytest.raises(CassetteError, match=damaged), replayer.cassette(row):
+        pass
 
 
-@pytest.mark.parametrize("base_url", ["http://h/v1", "http://h:8/v1/", "http://h/v1//", "http://h/my model/v1",
-                                      "http://h", "http://h/a%20b/v1", "https://generativelanguage.example/v1beta/openai/"])
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://h/v1",
+        "http://h:8/v1/",
+        "http://h/v1//",
+        "http://h/my model/v1",
+        "http://h",
+        "http://h/a%20b/v1",
+        "https://generativelanguage.example/v1beta/openai/",
+    ],
+)
 def test_a_replay_looks_up_the_path_the_openai_client_posts_to(base_url):
     import openai
 
@@ -129,17 +157,21 @@ def test_missing_recording_names_the_cassette_and_the_command(stub, pytester, xd
     result = run(pytester, "--empathy-emotions=sad", *xdist_args)
     assert result.ret == 1
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "*stub: no recording of this call: there is no cassette. Cassette: "
-        f"{pytester.path}/cassettes/stub/sad/sad-sad0.json. Record it with: pytest --empathy-model=stub "
-        "--empathy-judge=stub --empathy-corpus=*corpus.csv --empathy-emotions=sad "
-        "--empathy-record=new_episodes -k sad-sad0",
-        "2 case(s) need (re-)recording; record them with: pytest *--empathy-record=new_episodes",
-    ])
-    result.stdout.fnmatch_lines([  # a cassette of an earlier version, in YAML, is named as such
-        "*stub: no recording of this call: there is no cassette (only sad-sad1.yaml, in YAML, which this "
-        "version no longer reads). Cassette: *sad-sad1.json*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*stub: no recording of this call: there is no cassette. Cassette: "
+            f"{pytester.path}/cassettes/stub/sad/sad-sad0.json. Record it with: pytest --empathy-model=stub "
+            "--empathy-judge=stub --empathy-corpus=*corpus.csv --empathy-emotions=sad "
+            "--empathy-record=new_episodes -k sad-sad0",
+            "2 case(s) need (re-)recording; record them with: pytest *--empathy-record=new_episodes",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [  # a cassette of an earlier version, in YAML, is named as such
+            "*stub: no recording of this call: there is no cassette (only sad-sad1.yaml, in YAML, which this "
+            "version no longer reads). Cassette: *sad-sad1.json*",
+        ]
+    )
     assert stub.requests == []
 
 
@@ -154,15 +186,18 @@ def test_changed_template_says_so_and_counts_the_cases(stub, pytester):
     result.stdout.fnmatch_lines(["*the response template changed since the cassettes were recorded: 4 of 4 cases*"])
     result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={template}", "--empathy-record=once")
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "*the template changed since it was recorded (recorded with sha256 *, now *)*",
-        "4 case(s) need (re-)recording, 4 because a template changed; record them with: *",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*the template changed since it was recorded (recorded with sha256 *, now *)*",
+            "4 case(s) need (re-)recording, 4 because a template changed; record them with: *",
+        ]
+    )
     assert len(stub.requests) == 16
     # Re-recording only what is missing keeps the old interactions and adds the new answer;
     # the stub answers alike, so the judge's request is the recorded one and is replayed.
-    result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={template}",
-                 "--empathy-record=new_episodes")
+    result = run(
+        pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={template}", "--empathy-record=new_episodes"
+    )
     assert result.ret == 0
     assert len(stub.requests) == 16 + 4
     assert len(cassette(pytester, "afraid-afraid0")["interactions"]) == 3
@@ -171,8 +206,7 @@ def test_changed_template_says_so_and_counts_the_cases(stub, pytester):
 
 def test_key_reaches_the_server_and_nothing_else(stub, pytester):
     # One case fails with a server that echoes the key in its error, as some providers do.
-    stub.then((401, JSON, json.dumps({"error": {"message": f"bad key {FAKE_KEY}"}}).encode()),
-              answer_of("sad-sad1"))
+    stub.then((401, JSON, json.dumps({"error": {"message": f"bad key {FAKE_KEY}"}}).encode()), answer_of("sad-sad1"))
     result = run(pytester, "--empathy-record=once")
     assert result.ret == 1
     result.assert_outcomes(passed=7, failed=1)
@@ -202,13 +236,18 @@ def test_rate_limit_is_retried_after_the_delay_and_only_the_success_recorded(stu
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        ((500, JSON, b'{"error": {"message": "boom"}}'), "stub: HTTP 500 from http://127.0.0.1:*/v1/ after 2 retries: *boom*"),
+        (
+            (500, JSON, b'{"error": {"message": "boom"}}'),
+            "stub: HTTP 500 from http://127.0.0.1:*/v1/ after 2 retries: *boom*",
+        ),
         ((503, JSON, b'{"error": {"message": "overloaded"}}'), "stub: HTTP 503 from * after 2 retries: *overloaded*"),
         (2.5, "stub: timed out after 1s"),
         ((200, JSON, b'{"choices": [{"message": {"content": "trunc'), "stub: unusable answer (not JSON: *"),
         ((200, JSON, completion("x", choices=0)), "stub: unusable answer (empty choices list)"),
-        ((200, JSON, completion("", finish_reason="content_filter")),
-         "stub: unusable answer (finish_reason content_filter: the provider's filter cut the answer)"),
+        (
+            (200, JSON, completion("", finish_reason="content_filter")),
+            "stub: unusable answer (finish_reason content_filter: the provider's filter cut the answer)",
+        ),
     ],
 )
 def test_faults_fail_their_case_only_and_are_never_recorded(stub, pytester, fault, message):
@@ -234,10 +273,12 @@ def test_judge_prose_is_asked_again_then_the_case_is_unrated(stub, pytester):
     result = run(pytester, "--empathy-record=once")
     assert result.ret == 1
     result.assert_outcomes(passed=6, failed=2)
-    result.stdout.fnmatch_lines([
-        "*stub answered 'I think the reply is rather thoughtful.', then 'I think the reply is rather "
-        "thoughtful.': not one of Bad, Okay, Good; the case is unrated*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*stub answered 'I think the reply is rather thoughtful.', then 'I think the reply is rather "
+            "thoughtful.': not one of Bad, Okay, Good; the case is unrated*",
+        ]
+    )
     result.stdout.fnmatch_lines(["*stub answered 'Good or Bad', then 'Excellent': not one of*"])
     ratings = {c["id"]: c["rating"] for c in read_report(pytester)["cases"]}
     assert ratings["caring-caring1"] == "okay"
@@ -275,7 +316,9 @@ def test_bad_profiles_are_usage_errors(pytester, toml, message):
     pytester.makefile(".toml", pyproject=f"[tool.pytest-empathy.models.mine]\nmodel = 'm'\n{toml}\n")
     result = pytester.runpytest_subprocess("--empathy-model=mine", "--empathy-judge=mine", "--empathy-corpus=smoke")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --empathy-model: *pyproject.toml [[]tool.pytest-empathy.models.mine[]]: {message}*"])
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --empathy-model: *pyproject.toml [[]tool.pytest-empathy.models.mine[]]: {message}*"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -283,8 +326,11 @@ def test_bad_profiles_are_usage_errors(pytester, toml, message):
     [
         ("--empathy-template", "Say something nice about {situation}.", "lacks the placeholder(s) {utterance}"),
         ("--empathy-template", "Improve {response} for {utterance}.", "a response template cannot use {response}*"),
-        ("--empathy-judge-template", "Rate {response} to {utterance} from 1 to 10.",
-         "a judge rubric must offer the labels Bad, Okay, Good; it never names Bad, Okay, Good"),
+        (
+            "--empathy-judge-template",
+            "Rate {response} to {utterance} from 1 to 10.",
+            "a judge rubric must offer the labels Bad, Okay, Good; it never names Bad, Okay, Good",
+        ),
         ("--empathy-judge-template", "Rate {response} to {utterance}: Bad or Good.", "it never names Okay"),
     ],
 )
@@ -305,10 +351,12 @@ def test_recording_with_a_remote_profile_needs_its_key(pytester, monkeypatch):
         "--empathy-model=gpt-4", "--empathy-judge=gpt-4o-mini", "--empathy-corpus=smoke", "--empathy-record=once"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: --empathy-model: recording with profile 'gpt-4' needs its API key in $OPENAI_API_KEY"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: --empathy-model: recording with profile 'gpt-4' needs its API key in $OPENAI_API_KEY"]
+    )
 
 
-def test_real_local_server_round_trip(pytester, xdist_args, monkeypatch):
+def test_real_local_server_round_trip(local_model, pytester, xdist_args, monkeypatch):
     """Record with SmolLM2 served by llama.cpp (started and stopped by the plugin), then
     replay with no server at all: the same ratings."""
     pytester.makepyfile(test_empathy=BENCHMARK)
@@ -316,9 +364,17 @@ def test_real_local_server_round_trip(pytester, xdist_args, monkeypatch):
     marker.mkdir()
     monkeypatch.setenv("TMPDIR", str(marker))
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    args = ["--empathy-model=smollm2-135m", "--empathy-judge=smollm2-135m", "--empathy-corpus=smoke",
-            "--empathy-emotions=afraid,grateful", "--empathy-gate=off", "--empathy-report=report.json",
-            "-p", "no:cacheprovider", *xdist_args]
+    args = [
+        "--empathy-model=smollm2-135m",
+        "--empathy-judge=smollm2-135m",
+        "--empathy-corpus=smoke",
+        "--empathy-emotions=afraid,grateful",
+        "--empathy-gate=off",
+        "--empathy-report=report.json",
+        "-p",
+        "no:cacheprovider",
+        *xdist_args,
+    ]
     recording = pytester.runpytest_subprocess(*args, "--empathy-record=once")
     assert recording.ret == 0, recording.stdout.str()
     recorded = read_report(pytester)
@@ -342,8 +398,13 @@ def test_shipped_smoke_cassettes_replay_offline(pytester):
     pytester.makepyfile(test_empathy=BENCHMARK)
     cassettes = Path(__file__).parents[1] / "cassettes"
     result = pytester.runpytest_subprocess(
-        "--empathy-model=smollm2-135m", "--empathy-judge=smollm2-135m", "--empathy-corpus=smoke",
-        f"--empathy-cassettes={cassettes}", "--empathy-gate=off", "-n", "2",
+        "--empathy-model=smollm2-135m",
+        "--empathy-judge=smollm2-135m",
+        "--empathy-corpus=smoke",
+        f"--empathy-cassettes={cassettes}",
+        "--empathy-gate=off",
+        "-n",
+        "2",
     )
     assert result.ret == 0, result.stdout.str()
     result.assert_outcomes(passed=64)
@@ -354,7 +415,11 @@ def test_shipped_cassettes_hold_no_credentials():
     root = Path(__file__).parents[1] / "cassettes"
     for path in root.rglob("*.json"):
         for interaction in json.loads(path.read_text())["interactions"]:
-            assert set(interaction["request"]["headers"]) <= {"content-type", "x-empathy-corpus", "x-empathy-template"}, path
+            assert set(interaction["request"]["headers"]) <= {
+                "content-type",
+                "x-empathy-corpus",
+                "x-empathy-template",
+            }, path
             assert set(interaction["response"]["headers"]) <= {"content-type"}, path
         assert not re.search(r"sk-[A-Za-z0-9_-]{16,}|[Bb]earer [A-Za-z0-9]", path.read_text()), path
 

@@ -12,27 +12,33 @@ USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 
 
 def saved(pytester: pytest.Pytester, name: str) -> dict:
-    return json.loads((pytester.path / "benchmarks" / "baselines" / f"{name}.json").read_text())
+    return json.loads((pytester.path / "benchmarks" / "saved-runs" / f"{name}.json").read_text())
 
 
 def test_a_saved_run_compared_with_itself_passes(run_benchmark, pytester, xdist_args):
     result = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-save=gpt4", *xdist_args)
     assert result.ret == 0
-    result.stdout.fnmatch_lines([f"saved run: {pytester.path}/benchmarks/baselines/gpt4.json"])
-    snapshot = saved(pytester, "gpt4")
-    assert snapshot["snapshot"]["name"] == "gpt4" and len(snapshot["cases"]) == 2000
-    assert snapshot["corpus"]["sha256"] and snapshot["version"] and snapshot["templates"] == {}
-    result = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-compare",
-                           "--empathy-compare-fail=decline,emotion-decline,good-drop:0", *xdist_args)
+    result.stdout.fnmatch_lines([f"saved run: {pytester.path}/benchmarks/saved-runs/gpt4.json"])
+    saved_run = saved(pytester, "gpt4")
+    assert saved_run["saved_run"]["name"] == "gpt4" and len(saved_run["cases"]) == 2000
+    assert saved_run["corpus"]["sha256"] and saved_run["version"] and saved_run["templates"] == {}
+    result = run_benchmark(
+        "--empathy-model=chatgpt-empathy",
+        "--empathy-compare",
+        "--empathy-compare-fail=decline,emotion-decline,good-drop:0",
+        *xdist_args,
+    )
     assert result.ret == 0
-    result.stdout.fnmatch_lines([
-        "compared with saved run gpt4 (model chatgpt-empathy, judge human, saved *): 2000 cases in both; "
-        "0 only in this run, 0 only in the saved run",
-        "overall * 2000 * 7/28/65 * 7/28/65 * +0.0 pts *n.s.",
-        "PASSED compare decline: *",
-        "PASSED compare emotion-decline: no emotion significantly worse than the saved run after Holm",
-        "PASSED compare good-drop:0: Good rate changed by +0.0 points (at most -0 allowed)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "compared with saved run gpt4 (model chatgpt-empathy, judge human, saved *): 2000 cases in both; "
+            "0 only in this run, 0 only in the saved run",
+            "overall * 2000 * 7/28/65 * 7/28/65 * +0.0 pts *n.s.",
+            "PASSED compare decline: *",
+            "PASSED compare emotion-decline: no emotion significantly worse than the saved run after Holm",
+            "PASSED compare good-drop:0: Good rate changed by +0.0 points (at most -0 allowed)",
+        ]
+    )
     comparison = read_report(pytester)["comparison"]
     assert comparison["compared"] == 2000 and comparison["overall"]["p_value"] == 1.0
     assert "Stuart-Maxwell" in comparison["tests"]
@@ -40,17 +46,24 @@ def test_a_saved_run_compared_with_itself_passes(run_benchmark, pytester, xdist_
 
 def test_another_responder_fails_where_it_should(run_benchmark, pytester, xdist_args):
     assert run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-save=gpt4").ret == 0
-    result = run_benchmark("--empathy-model=human", "--empathy-gate=off", "--empathy-compare=gpt4",
-                           "--empathy-compare-fail=decline,emotion-decline,good-drop:20", *xdist_args)
+    result = run_benchmark(
+        "--empathy-model=human",
+        "--empathy-gate=off",
+        "--empathy-compare=gpt4",
+        "--empathy-compare-fail=decline,emotion-decline,good-drop:20",
+        *xdist_args,
+    )
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "FAILED compare decline: Good rate 64.8% -> 49.3% on 2000 cases, worse; significant (stuart-maxwell p=*)",
-        "FAILED compare emotion-decline: significantly worse after Holm: apprehensive (*), grateful (*), "
-        "impressed (*), surprised (*)",
-        "PASSED compare good-drop:20: Good rate changed by -15.4 points (at most -20 allowed)",
-        "empathy gate failed: compare decline: *",
-        "empathy gate failed: compare emotion-decline: *",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "FAILED compare decline: Good rate 64.8% -> 49.3% on 2000 cases, worse; significant (stuart-maxwell p=*)",
+            "FAILED compare emotion-decline: significantly worse after Holm: apprehensive (*), grateful (*), "
+            "impressed (*), surprised (*)",
+            "PASSED compare good-drop:20: Good rate changed by -15.4 points (at most -20 allowed)",
+            "empathy gate failed: compare decline: *",
+            "empathy gate failed: compare emotion-decline: *",
+        ]
+    )
     emotions = read_report(pytester)["comparison"]["emotions"]
     assert emotions["caring"]["direction"] == "better" and not emotions["caring"]["significant"]
     assert emotions["surprised"]["p_holm"] >= emotions["surprised"]["p_value"]
@@ -58,11 +71,12 @@ def test_another_responder_fails_where_it_should(run_benchmark, pytester, xdist_
 
 def test_comparison_counts_the_cases_each_side_lacks(run_benchmark, pytester):
     assert run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=caring,sad", "--empathy-save=two").ret == 0
-    result = run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad,afraid", "--empathy-gate=off",
-                           "--empathy-compare=two")
+    result = run_benchmark(
+        "--empathy-model=chatgpt", "--empathy-emotions=sad,afraid", "--empathy-gate=off", "--empathy-compare=two"
+    )
     assert result.ret == 0
     comparison = read_report(pytester)["comparison"]
-    assert (comparison["compared"], comparison["only_in_run"], comparison["only_in_snapshot"]) == (61, 62, 66)
+    assert (comparison["compared"], comparison["only_in_run"], comparison["only_in_saved_run"]) == (61, 62, 66)
     assert list(comparison["emotions"]) == ["sad"]
 
 
@@ -72,12 +86,18 @@ def test_saving_needs_a_complete_run_and_overwriting_a_flag(pytester, run_benchm
     result = run_benchmark(*args, "--empathy-emotions=sad", "--empathy-save=mine")
     assert result.ret == USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --empathy-save: *mine.json exists; add --empathy-save-force to replace it"])
-    pytester.makepyfile(test_empathy=BENCHMARK.replace(
-        "    result = empathy_evaluate", "    assert empathy_case.id != 'hit:2179_conv:4359'\n    result = empathy_evaluate"))
+    pytester.makepyfile(
+        test_empathy=BENCHMARK.replace(
+            "    result = empathy_evaluate",
+            "    assert empathy_case.id != 'hit:2179_conv:4359'\n    result = empathy_evaluate",
+        )
+    )
     before = saved(pytester, "mine")
     result = run_benchmark(*args, "--empathy-emotions=sad,guilty", "--empathy-save=mine", "--empathy-save-force")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["FAILED save: *mine.json not saved: only complete runs are saved (121 of 122 cases rated)"])
+    result.stdout.fnmatch_lines(
+        ["FAILED save: *mine.json not saved: only complete runs are saved (121 of 122 cases rated)"]
+    )
     assert saved(pytester, "mine") == before
 
 
@@ -85,10 +105,16 @@ def test_saving_needs_a_complete_run_and_overwriting_a_flag(pytester, run_benchm
     ("args", "message"),
     [
         (["--empathy-compare=nothing"], "--empathy-compare: *nothing.json: no such saved run"),
-        (["--empathy-compare"], "--empathy-compare: no saved run of 'chatgpt' in *baselines; save one with --empathy-save NAME"),
+        (
+            ["--empathy-compare"],
+            "--empathy-compare: no saved run of 'chatgpt' in *saved-runs; save one with --empathy-save NAME",
+        ),
         (["--empathy-compare-fail=decline"], "--empathy-compare-fail: name the saved run with --empathy-compare"),
-        (["--empathy-save=../up"], "--empathy-save: '../up' is not a snapshot name*"),
-        (["--empathy-prune-cassettes", "-k", "sad"], "--empathy-prune-cassettes: refused for a run of part of the corpus*"),
+        (["--empathy-save=../up"], "--empathy-save: '../up' is not a saved run's name*"),
+        (
+            ["--empathy-prune-cassettes", "-k", "sad"],
+            "--empathy-prune-cassettes: refused for a run of part of the corpus*",
+        ),
         (["--empathy-prune-cassettes", "--empathy-sample=3"], "--empathy-prune-cassettes: refused*"),
     ],
 )
@@ -99,43 +125,68 @@ def test_bad_comparison_options_are_usage_errors(run_benchmark, args, message):
 
 
 def test_compare_fail_expressions_are_checked_when_arguments_are_parsed(run_benchmark, pytester):
-    assert run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off",
-                         "--empathy-save=s").ret == 0
-    result = run_benchmark("--empathy-model=chatgpt", "--empathy-compare=s", "--empathy-compare-fail=decline,less-empathy")
+    assert (
+        run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off", "--empathy-save=s").ret
+        == 0
+    )
+    result = run_benchmark(
+        "--empathy-model=chatgpt", "--empathy-compare=s", "--empathy-compare-fail=decline,less-empathy"
+    )
     assert result.ret == USAGE_ERROR
-    result.stderr.fnmatch_lines([
-        "ERROR: --empathy-compare-fail: 'less-empathy' is not a check: use decline, emotion-decline, good-drop:POINTS*"
-    ])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --empathy-compare-fail: 'less-empathy' is not a check: "
+            "use decline, emotion-decline, good-drop:POINTS*"
+        ]
+    )
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ('{"schema": 1, "model": "chatgpt"', "not a readable saved run*"),
-        (json.dumps({"schema": 1, "model": "m", "judge": "j", "baseline": "b", "corpus": {}, "templates": {},
-                     "cases": [{"id": "sad-1", "emotion": "sad", "rating": None}]}),
-         "case 1: rating: rating None is not on the scale*"),
+        (
+            json.dumps(
+                {
+                    "schema": 1,
+                    "model": "m",
+                    "judge": "j",
+                    "baseline": "b",
+                    "corpus": {},
+                    "templates": {},
+                    "cases": [{"id": "sad-1", "emotion": "sad", "rating": None}],
+                }
+            ),
+            "case 1: rating: rating None is not on the scale*",
+        ),
     ],
 )
 def test_a_corrupt_saved_run_is_named(run_benchmark, pytester, content, message):
-    baselines = pytester.path / "benchmarks" / "baselines"
-    baselines.mkdir(parents=True)
-    (baselines / "broken.json").write_text(content)
+    saved_runs = pytester.path / "benchmarks" / "saved-runs"
+    saved_runs.mkdir(parents=True)
+    (saved_runs / "broken.json").write_text(content)
     result = run_benchmark("--empathy-model=chatgpt", "--empathy-compare=broken")
     assert result.ret == USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: --empathy-compare: *broken.json: {message}"])
 
 
-def test_the_whole_loop_with_the_real_local_server(pytester, monkeypatch):
+def test_the_whole_loop_with_the_real_local_server(local_model, pytester, monkeypatch):
     """Record and save; change the template; replay fails early and says what to do; re-record
     only the affected calls; compare with the saved run; the gate decides."""
     pytester.makepyfile(test_empathy=BENCHMARK)
     marker = pytester.path / "tmp"
     marker.mkdir()
     monkeypatch.setenv("TMPDIR", str(marker))
-    base = ["--empathy-model=smollm2-135m", "--empathy-judge=smollm2-135m", "--empathy-corpus=smoke",
-            "--empathy-emotions=lonely,proud", "--empathy-gate=off", "--empathy-report=report.json",
-            "-p", "no:cacheprovider"]
+    base = [
+        "--empathy-model=smollm2-135m",
+        "--empathy-judge=smollm2-135m",
+        "--empathy-corpus=smoke",
+        "--empathy-emotions=lonely,proud",
+        "--empathy-gate=off",
+        "--empathy-report=report.json",
+        "-p",
+        "no:cacheprovider",
+    ]
 
     def smollm2(*args: str) -> pytest.RunResult:
         return pytester.runpytest_subprocess(*base, *args)
@@ -148,17 +199,18 @@ def test_the_whole_loop_with_the_real_local_server(pytester, monkeypatch):
 
     template = pytester.path / "template.txt"
     template.write_text(
-        "A friend tells you: {situation} They add: {utterance}\n"
-        "Answer them warmly and briefly, in about 30 words.\n"
+        "A friend tells you: {situation} They add: {utterance}\nAnswer them warmly and briefly, in about 30 words.\n"
     )
     result = smollm2(f"--empathy-template={template}")
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "*pytest-empathy: the response template changed since the cassettes were recorded: 4 of 4 cases "
-        "need re-recording. Record exactly those (the rest is left untouched) with: pytest "
-        "--empathy-model=smollm2-135m --empathy-judge=smollm2-135m --empathy-corpus=smoke "
-        f"--empathy-template={template} --empathy-emotions=lonely,proud --empathy-record=new_episodes*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*pytest-empathy: the response template changed since the cassettes were recorded: 4 of 4 cases "
+            "need re-recording. Record exactly those (the rest is left untouched) with: pytest "
+            "--empathy-model=smollm2-135m --empathy-judge=smollm2-135m --empathy-corpus=smoke "
+            f"--empathy-template={template} --empathy-emotions=lonely,proud --empathy-record=new_episodes*",
+        ]
+    )
     assert "passed" not in result.stdout.str()
 
     result = smollm2(f"--empathy-template={template}", "--empathy-record=new_episodes")
@@ -169,8 +221,11 @@ def test_the_whole_loop_with_the_real_local_server(pytester, monkeypatch):
         assert after[: len(before)] == before and len(after) > len(before)  # old calls kept, new ones added
     assert llama_servers_of(marker) == []
 
-    result = smollm2(f"--empathy-template={template}", "--empathy-compare=accepted",
-                 "--empathy-compare-fail=decline,emotion-decline,good-drop:0")
+    result = smollm2(
+        f"--empathy-template={template}",
+        "--empathy-compare=accepted",
+        "--empathy-compare-fail=decline,emotion-decline,good-drop:0",
+    )
     report = read_report(pytester)
     comparison = report["comparison"]
     assert comparison["templates"]["saved"]["response"] == accepted["templates"]["response"]
@@ -189,13 +244,17 @@ def test_unused_cassettes_are_listed_after_a_full_run_and_pruned_on_request(stub
     stray.write_text(recorded)
     # A cassette recorded for another corpus is never this corpus's to list or prune.
     other = pytester.path / "cassettes" / "stub" / "sad" / "sad-elsewhere.json"
-    other.write_text(recorded.replace('"x-empathy-corpus": [\n            "corpus"', '"x-empathy-corpus": [\n            "another-corpus"'))
+    other.write_text(
+        recorded.replace(
+            '"x-empathy-corpus": [\n            "corpus"', '"x-empathy-corpus": [\n            "another-corpus"'
+        )
+    )
     assert other.read_text() != recorded
     result = run(pytester)
     assert result.ret == 0
-    result.stdout.fnmatch_lines([
-        f"1 cassette(s) of stub not used by any case (--empathy-prune-cassettes deletes them): {stray}"
-    ])
+    result.stdout.fnmatch_lines(
+        [f"1 cassette(s) of stub not used by any case (--empathy-prune-cassettes deletes them): {stray}"]
+    )
     assert read_report(pytester)["unused_cassettes"] == {"count": 1, "paths": [str(stray)], "pruned": False}
     result = run(pytester, "--empathy-emotions=sad")
     assert "not used by any case" not in result.stdout.str()
@@ -205,3 +264,39 @@ def test_unused_cassettes_are_listed_after_a_full_run_and_pruned_on_request(stub
     assert not stray.exists() and other.exists()
     assert len(list((pytester.path / "cassettes").rglob("*.json"))) == 9
 
+
+def test_the_renamed_saved_runs_option_says_its_new_name(run_benchmark):
+    result = run_benchmark("--empathy-model=chatgpt", "--empathy-baseline-dir=old")
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: --empathy-baseline-dir was renamed --empathy-saved-runs (ini: empathy_saved_runs)"]
+    )
+
+
+def test_a_saved_run_of_schema_1_is_migrated_and_compared(run_benchmark, pytester):
+    saving = run_benchmark(
+        "--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off", "--empathy-save=new"
+    )
+    assert saving.ret == 0
+    saved_run = saved(pytester, "new")
+    # What 0.1 wrote: schema 1, and the saved run's name under "snapshot".
+    old = {k: v for k, v in saved_run.items() if k != "saved_run"} | {
+        "schema": 1,
+        "snapshot": saved_run["saved_run"],
+    }
+    old["snapshot"]["name"] = "old"
+    (pytester.path / "benchmarks" / "saved-runs" / "old.json").write_text(json.dumps(old))
+    result = run_benchmark(
+        "--empathy-model=chatgpt",
+        "--empathy-emotions=sad",
+        "--empathy-gate=off",
+        "--empathy-compare=old",
+        "--empathy-saved-runs=benchmarks/saved-runs",
+    )
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["compared with saved run old (model chatgpt, judge human, saved *): 61 cases in both*"]
+    )
+    comparison = read_report(pytester)["comparison"]
+    assert (comparison["saved_run"], comparison["only_in_saved_run"], comparison["compared"]) == ("old", 0, 61)
+    assert read_report(pytester)["schema"] == 2

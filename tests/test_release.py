@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_empathy import release
-from pytest_empathy.baselines import release_human_counts
-from pytest_empathy.corpus import CorpusError, load_file
+from pytest_empathy.corpus import release
+from pytest_empathy.corpus.reader import CorpusError, load_file
 from pytest_empathy.ratings import Counts
 
 
 def test_shipped_figures_are_what_the_script_makes_from_the_release(release_file):
-    shipped = (files("pytest_empathy") / "data" / f"{release.NAME}.csv").read_text()
+    shipped = (files("pytest_empathy.corpus") / "data" / f"{release.NAME}.csv").read_text()
     assert shipped == release.figures_csv(load_file(release_file))
 
 
@@ -27,7 +26,7 @@ def test_shipped_figures_hold_the_published_counts():
     assert totals["human"] == Counts(342, 672, 986)
     assert totals["chatgpt"] == Counts(156, 576, 1268)
     assert totals["chatgpt-empathy"] == Counts(142, 563, 1295)
-    per_emotion = release_human_counts()
+    per_emotion = release.human_counts()
     assert len(per_emotion) == 32
     assert sum(per_emotion.values(), Counts()) == totals["human"]
 

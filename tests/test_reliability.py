@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from vcr.request import Request
 
-from pytest_empathy import cassettes
-from pytest_empathy.audit import audit
-from pytest_empathy.cassettes import CassetteError
-from pytest_empathy.corpus import CorpusError, load_file
-from pytest_empathy.recording import AtomicPersister
+from pytest_empathy.cassettes import format as cassettes
+from pytest_empathy.cassettes.audit import audit
+from pytest_empathy.cassettes.format import CassetteError
+from pytest_empathy.cassettes.recorder import AtomicPersister
+from pytest_empathy.corpus.reader import CorpusError, load_file
 
 from .conftest import FAKE_KEY, read_report, run
 
@@ -69,8 +69,10 @@ def test_audit_reads_yaml_cassettes_too(tmp_path):
     # A cassette of an earlier version (YAML) is no longer replayed, but still must not leak.
     old = tmp_path / "model" / "sad" / "sad-1.yaml"
     old.parent.mkdir(parents=True)
-    old.write_text("interactions:\n- request:\n    headers:\n      Authorization:\n      - Bearer abcdefghijklmnop\n"
-                   "      content-type:\n      - application/json\n      api-key: []\n    uri: http://h/v1\nversion: 1\n")
+    old.write_text(
+        "interactions:\n- request:\n    headers:\n      Authorization:\n      - Bearer abcdefghijklmnop\n"
+        "      content-type:\n      - application/json\n      api-key: []\n    uri: http://h/v1\nversion: 1\n"
+    )
     assert [str(f) for f in audit(tmp_path)] == [
         f"{old}: line 5: bearer token",
         f"{old}: line 4 header Authorization: credential header with a value",
@@ -82,8 +84,9 @@ def test_audit_command_finds_credentials_with_file_and_location(tmp_path):
     leaky = tmp_path / "model" / "sad" / "sad-1.json"
     leaky.write_text(LEAKY)
     (tmp_path / "model" / "sad" / "sad-2.json").write_text((CASSETTES / "smollm2-135m/sad/sad-s55.json").read_text())
-    done = subprocess.run([sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", str(tmp_path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", str(tmp_path)], capture_output=True, text=True
+    )
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     expected = [
@@ -100,19 +103,37 @@ def test_audit_command_finds_credentials_with_file_and_location(tmp_path):
     assert lines[:-1] == expected
     assert lines[-1] == f"9 possible credential(s) in 2 cassette(s) under {tmp_path}"
     (leaky).unlink()
-    clean = subprocess.run([sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", str(tmp_path)],
-                           capture_output=True, text=True)
+    clean = subprocess.run(
+        [sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", str(tmp_path)], capture_output=True, text=True
+    )
     assert clean.returncode == 0
 
 
 def test_a_key_reaches_no_output_report_or_message(stub, pytester):
-    stub.then((401, JSON, json.dumps({"error": {"message": f"invalid key {FAKE_KEY}"}}).encode()),
-              lambda body: "case 0" in body["messages"][0]["content"])
-    stub.then((500, JSON, f"upstream said {FAKE_KEY}".encode()), lambda body: "case 1" in body["messages"][0]["content"])
-    stub.then((500, JSON, f"upstream said {FAKE_KEY}".encode()), lambda body: "case 1" in body["messages"][0]["content"])
-    stub.then((500, JSON, f"upstream said {FAKE_KEY}".encode()), lambda body: "case 1" in body["messages"][0]["content"])
-    result = run(pytester, "--empathy-record=once", "--empathy-emotions=afraid,sad", "--empathy-html=r.html",
-                 "--empathy-markdown=r.md", "--empathy-csv=r.csv", "--junitxml=junit.xml", "-rA", "-v")
+    stub.then(
+        (401, JSON, json.dumps({"error": {"message": f"invalid key {FAKE_KEY}"}}).encode()),
+        lambda body: "case 0" in body["messages"][0]["content"],
+    )
+    stub.then(
+        (500, JSON, f"upstream said {FAKE_KEY}".encode()), lambda body: "case 1" in body["messages"][0]["content"]
+    )
+    stub.then(
+        (500, JSON, f"upstream said {FAKE_KEY}".encode()), lambda body: "case 1" in body["messages"][0]["content"]
+    )
+    stub.then(
+        (500, JSON, f"upstream said {FAKE_KEY}".encode()), lambda body: "case 1" in body["messages"][0]["content"]
+    )
+    result = run(
+        pytester,
+        "--empathy-record=once",
+        "--empathy-emotions=afraid,sad",
+        "--empathy-html=r.html",
+        "--empathy-markdown=r.md",
+        "--empathy-csv=r.csv",
+        "--junitxml=junit.xml",
+        "-rA",
+        "-v",
+    )
     assert result.ret == 1
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines(["*stub: HTTP 401 from *: *invalid key ****", "*stub: HTTP 500 from *"])
@@ -138,7 +159,10 @@ def test_credentials_in_a_base_url_stay_out_of_messages(stub, pytester):
 
 
 def test_rate_limit_without_retry_after_and_connection_resets(stub, pytester):
-    stub.then((429, JSON, b'{"error": {"message": "slow down"}}'), lambda body: "feel afraid (case 0)" in body["messages"][0]["content"])
+    stub.then(
+        (429, JSON, b'{"error": {"message": "slow down"}}'),
+        lambda body: "feel afraid (case 0)" in body["messages"][0]["content"],
+    )
     for _ in range(3):
         stub.then("reset", lambda body: "feel sad (case 1)" in body["messages"][0]["content"])
     started = time.monotonic()
@@ -157,12 +181,12 @@ def test_rate_limit_without_retry_after_and_connection_resets(stub, pytester):
 
 KILLING_BENCHMARK = """
 import os, signal
-from pytest_empathy.plugin import BENCHMARK_KEY
+from pytest_empathy.plugin import RUN_KEY
 from pytest_empathy.ratings import Rating
 
 def test_empathy(empathy_case, empathy_evaluate, request):
     if empathy_case.case_id == "joyful-joyful1" and not os.environ.get("EMPATHY_NO_KILL"):
-        benchmark = request.config.stash[BENCHMARK_KEY]
+        benchmark = request.config.stash[RUN_KEY]
         with benchmark.cassettes.cassette(empathy_case):
             benchmark.responder.answer(empathy_case)  # recorded in memory, not yet on disk
             os.kill(os.getpid(), signal.SIGKILL)
@@ -174,8 +198,9 @@ def test_a_worker_killed_while_recording_loses_nothing_and_once_records_the_rest
     pytester.makepyfile(test_empathy=KILLING_BENCHMARK)
     result = run(pytester, "--empathy-record=once", "-n", "2")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["*worker 'gw*' crashed while running*joyful-joyful1*",
-                                 "corpus corpus: 7 of 8 cases rated, INCOMPLETE"])
+    result.stdout.fnmatch_lines(
+        ["*worker 'gw*' crashed while running*joyful-joyful1*", "corpus corpus: 7 of 8 cases rated, INCOMPLETE"]
+    )
     files = cassette_files(pytester)
     assert len(files) == 7 and not list((pytester.path / "cassettes").rglob("*.tmp"))
     assert all(len(json.loads(f.read_text())["interactions"]) == 2 for f in files)
@@ -194,7 +219,7 @@ def test_a_failed_write_leaves_the_old_cassette(tmp_path, monkeypatch):
     def broken_serialize(cassette_dict, serializer):
         raise OSError("disk full")
 
-    monkeypatch.setattr("pytest_empathy.recording.serialize", broken_serialize)
+    monkeypatch.setattr("pytest_empathy.cassettes.recorder.serialize", broken_serialize)
     with pytest.raises(OSError, match="disk full"):
         AtomicPersister.save_cassette(path, {"requests": [], "responses": []}, None)
     assert path.read_text() == "old\n" and list(tmp_path.iterdir()) == [path]
@@ -215,9 +240,22 @@ def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester)
     for _ in range(16):
         stub.then(0.3)  # a slow server keeps the first run recording for about five seconds
     first = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "--empathy-model=stub", "--empathy-judge=stub", "--empathy-corpus=corpus.csv",
-         "--empathy-gate=off", "--empathy-record=once", "-p", "no:cacheprovider"],
-        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--empathy-model=stub",
+            "--empathy-judge=stub",
+            "--empathy-corpus=corpus.csv",
+            "--empathy-gate=off",
+            "--empathy-record=once",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lock = pytester.path / "cassettes" / "stub" / ".recording.lock"
     deadline = time.monotonic() + 30
@@ -226,9 +264,9 @@ def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester)
     second = run(pytester, "--empathy-record=new_episodes")
     output, _ = first.communicate(timeout=120)
     assert second.ret == pytest.ExitCode.USAGE_ERROR
-    second.stderr.fnmatch_lines([
-        f"ERROR: --empathy-record: another run is recording into {lock.parent} (process {first.pid}); *"
-    ])
+    second.stderr.fnmatch_lines(
+        [f"ERROR: --empathy-record: another run is recording into {lock.parent} (process {first.pid}); *"]
+    )
     assert first.returncode == 0, output
     assert len(cassette_files(pytester)) == 8 and audit(pytester.path / "cassettes") == []
     assert run(pytester, "--empathy-record=new_episodes").ret == 0  # the lock went with the first run
@@ -237,12 +275,22 @@ def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester)
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda text: text[: len(text) // 2], "*cassette {path} is damaged or truncated (*); delete it and record it again"),
-        (lambda text: text.replace('"version": 1', '"version": 7'), "*cassette {path} is not of format version 1 (version: 7)"),
-        (lambda text: text.replace('"method": "POST"', '"verb": "POST"', 1),
-         "*cassette {path} is damaged (interaction 1 lacks *); delete it and record it again"),
-        (lambda text: text.replace("feel sad (case 0)", "feel sad (case 9)"),
-         "*stub: no recording of this call: its requests differ from the recorded ones*Cassette: {path}.*"),
+        (
+            lambda text: text[: len(text) // 2],
+            "*cassette {path} is damaged or truncated (*); delete it and record it again",
+        ),
+        (
+            lambda text: text.replace('"version": 1', '"version": 7'),
+            "*cassette {path} is not of format version 1 (version: 7)",
+        ),
+        (
+            lambda text: text.replace('"method": "POST"', '"verb": "POST"', 1),
+            "*cassette {path} is damaged (interaction 1 lacks *); delete it and record it again",
+        ),
+        (
+            lambda text: text.replace("feel sad (case 0)", "feel sad (case 9)"),
+            "*stub: no recording of this call: its requests differ from the recorded ones*Cassette: {path}.*",
+        ),
     ],
 )
 def test_a_corrupt_cassette_fails_only_its_case_and_names_the_file(stub, pytester, damage, message):
@@ -274,20 +322,42 @@ def test_fuzzed_bytes_give_only_a_corpus_error(tmp_path_factory, suffix, data):
         assert str(error).startswith(str(path))
 
 
-cell = st.one_of(st.text(max_size=30), st.sampled_from(["sad", "afraid", "good", "3", "", "Bad"]),
-                 st.just("x" * 140_000))
-columns = st.lists(st.sampled_from(["id", "emotion", "situation", "utterance", "polarity", "response_bot",
-                                    "rating_bot", "rating_human", "extra", "dialog_id"]), max_size=8)
+cell = st.one_of(
+    st.text(max_size=30), st.sampled_from(["sad", "afraid", "good", "3", "", "Bad"]), st.just("x" * 140_000)
+)
+columns = st.lists(
+    st.sampled_from(
+        [
+            "id",
+            "emotion",
+            "situation",
+            "utterance",
+            "polarity",
+            "response_bot",
+            "rating_bot",
+            "rating_human",
+            "extra",
+            "dialog_id",
+        ]
+    ),
+    max_size=8,
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(header=columns, rows=st.lists(st.lists(cell, max_size=9), max_size=4),
-       encoding=st.sampled_from(["utf-8", "utf-16", "latin-1"]), suffix=st.sampled_from([".csv", ".jsonl"]))
+@given(
+    header=columns,
+    rows=st.lists(st.lists(cell, max_size=9), max_size=4),
+    encoding=st.sampled_from(["utf-8", "utf-16", "latin-1"]),
+    suffix=st.sampled_from([".csv", ".jsonl"]),
+)
 def test_fuzzed_rows_give_only_a_corpus_error_naming_the_row(tmp_path_factory, header, rows, encoding, suffix):
     if suffix == ".csv":
-        lines = [",".join(header)] + [",".join(json.dumps(v) if "," in v or '"' in v else v for v in row) for row in rows]
+        lines = [",".join(header)] + [
+            ",".join(json.dumps(v) if "," in v or '"' in v else v for v in row) for row in rows
+        ]
     else:
-        lines = [json.dumps(dict(zip(header, row))) for row in rows]
+        lines = [json.dumps(dict(zip(header, row, strict=False))) for row in rows]
     try:
         data = "\n".join(lines).encode(encoding)
     except UnicodeEncodeError:
@@ -304,10 +374,12 @@ def test_fuzzed_rows_give_only_a_corpus_error_naming_the_row(tmp_path_factory, h
 
 
 def test_a_profile_without_a_base_url_fails_before_any_case(pytester):
-    pytester.makepyfile(test_empathy="def test_empathy(empathy_case, empathy_evaluate):\n    empathy_evaluate(empathy_case)\n")
+    pytester.makepyfile(
+        test_empathy="def test_empathy(empathy_case, empathy_evaluate):\n    empathy_evaluate(empathy_case)\n"
+    )
     pytester.makefile(".toml", pyproject="[tool.pytest-empathy.models.nowhere]\nmodel = 'm'\n")
-    result = pytester.runpytest_subprocess("--empathy-model=nowhere", "--empathy-judge=nowhere",
-                                           "--empathy-corpus=smoke", "--empathy-record=once")
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=nowhere", "--empathy-judge=nowhere", "--empathy-corpus=smoke", "--empathy-record=once"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --empathy-model: profile 'nowhere' has no base URL: set --empathy-base-url"])
-

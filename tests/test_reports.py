@@ -45,12 +45,22 @@ def test_html_markdown_and_csv_of_the_release_reproduction(run_benchmark, pytest
     summary = pytester.path / "step-summary.md"
     summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    result = run_benchmark("--empathy-model=chatgpt-empathy", f"--empathy-corpus-text={release_file}",
-                           "--empathy-html=out/report.html", "--empathy-markdown=out/summary.md",
-                           "--empathy-csv=out/cases.csv", "-n", "2")
+    result = run_benchmark(
+        "--empathy-model=chatgpt-empathy",
+        f"--empathy-corpus-text={release_file}",
+        "--empathy-html=out/report.html",
+        "--empathy-markdown=out/summary.md",
+        "--empathy-csv=out/cases.csv",
+        "-n",
+        "2",
+    )
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["empathy: model chatgpt-empathy, judge human, baseline human-raters, "
-                                 "corpus welivita-pu-2024 (2000 cases)", "HTML report: *out/report.html"])
+    result.stdout.fnmatch_lines(
+        [
+            "empathy: model chatgpt-empathy, judge human, baseline human-raters, corpus welivita-pu-2024 (2000 cases)",
+            "HTML report: *out/report.html",
+        ]
+    )
     page = Page()
     page.feed((pytester.path / "out" / "report.html").read_text())
     page.close()
@@ -78,8 +88,12 @@ def test_html_markdown_and_csv_of_the_release_reproduction(run_benchmark, pytest
 
 
 def test_html_without_text_says_why(run_benchmark, pytester):
-    assert run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off",
-                         "--empathy-html=report.html").ret == 0
+    assert (
+        run_benchmark(
+            "--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off", "--empathy-html=report.html"
+        ).ret
+        == 0
+    )
     html = (pytester.path / "report.html").read_text()
     assert "No text in this result" in html and "<th>utterance</th>" not in html
 
@@ -87,17 +101,22 @@ def test_html_without_text_says_why(run_benchmark, pytester):
 def test_junit_properties_and_live_usage(stub, pytester):
     result = run(pytester, "--empathy-record=once", "--junitxml=junit.xml")
     assert result.ret == 0
-    result.stdout.fnmatch_lines([
-        "empathy: model stub, judge stub, baseline human-raters, corpus corpus (8 cases), record mode once, cassettes *",
-        "live calls to stub-model: 16, tokens 160 prompt + 80 completion",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "empathy: model stub, judge stub, baseline human-raters, corpus corpus (8 cases), "
+            "record mode once, cassettes *",
+            "live calls to stub-model: 16, tokens 160 prompt + 80 completion",
+        ]
+    )
     cases = ElementTree.parse(pytester.path / "junit.xml").getroot().iter("testcase")
     properties = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in cases]
     assert len(properties) == 8
     first = properties[0]
     assert first["empathy_emotion"] == "afraid" and first["empathy_rating"] == "good"
     assert first["empathy_cassette"] == "cassettes/stub/afraid/afraid-afraid0.json"
-    assert read_report(pytester)["usage"] == {"stub-model": {"calls": 16, "prompt_tokens": 160, "completion_tokens": 80}}
+    assert read_report(pytester)["usage"] == {
+        "stub-model": {"calls": 16, "prompt_tokens": 160, "completion_tokens": 80}
+    }
     replay = run(pytester)
     assert "live calls" not in replay.stdout.str()
     assert read_report(pytester)["usage"] == {}
@@ -111,8 +130,9 @@ def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
     whole = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-report=whole.json")
     assert whole.ret == 0
     for name, selection in (("a", "afraid or caring or sad"), ("b", "not (afraid or caring or sad)")):
-        shard = run_benchmark("--empathy-model=chatgpt-empathy", "-k", selection, "--empathy-shard",
-                              f"--empathy-report={name}.json")
+        shard = run_benchmark(
+            "--empathy-model=chatgpt-empathy", "-k", selection, "--empathy-shard", f"--empathy-report={name}.json"
+        )
         assert shard.ret == 0
     half = json.loads((pytester.path / "a.json").read_text())
     assert half["corpus"]["cases"] == 189
@@ -131,7 +151,9 @@ def test_a_shard_that_never_ran_leaves_the_merge_incomplete(run_benchmark, pytes
     run_benchmark("--empathy-model=chatgpt-empathy", "-k", "sad", "--empathy-shard", "--empathy-report=b.json")
     done = command("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
     assert done.returncode == 1
-    assert "FAILED complete: 123 of 2000 cases rated; without a rating: 1877 selected case(s) in no shard" in done.stdout
+    assert (
+        "FAILED complete: 123 of 2000 cases rated; without a rating: 1877 selected case(s) in no shard" in done.stdout
+    )
     merged = json.loads((pytester.path / "merged.json").read_text())
     assert merged["complete"] is False and merged["overall"] is None
 
@@ -139,7 +161,11 @@ def test_a_shard_that_never_ran_leaves_the_merge_incomplete(run_benchmark, pytes
 @pytest.mark.parametrize(
     ("first", "second", "message"),
     [
-        (["--empathy-model=chatgpt"], ["--empathy-model=chatgpt-empathy"], "differ in model: 'chatgpt-empathy' against 'chatgpt'"),
+        (
+            ["--empathy-model=chatgpt"],
+            ["--empathy-model=chatgpt-empathy"],
+            "differ in model: 'chatgpt-empathy' against 'chatgpt'",
+        ),
         (["--empathy-alpha=0.01"], ["--empathy-alpha=0.05"], "differ in settings"),
         (["-k", "sad"], ["-k", "sad or caring"], "case sad-hit:* is in both a.json and b.json: shards overlap"),
     ],
@@ -147,8 +173,20 @@ def test_a_shard_that_never_ran_leaves_the_merge_incomplete(run_benchmark, pytes
 def test_mismatched_or_overlapping_shards_do_not_merge(run_benchmark, pytester, first, second, message):
     for name, args in (("a", first), ("b", second)):
         model = [] if any(a.startswith("--empathy-model") for a in args) else ["--empathy-model=chatgpt"]
-        run_benchmark(*model, *args, "--empathy-emotions=sad,caring", "--empathy-shard", f"--empathy-report={name}.json")
+        run_benchmark(
+            *model, *args, "--empathy-emotions=sad,caring", "--empathy-shard", f"--empathy-report={name}.json"
+        )
     done = command("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
     assert done.returncode == 2
     assert pytest.LineMatcher(done.stderr.splitlines()).fnmatch_lines([f"pytest-empathy: error: *{message}*"]) is None
     assert not (pytester.path / "merged.json").exists()
+
+
+def test_every_report_format_has_its_option_and_command_flag(pytester):
+    from pytest_empathy.reports.registry import FORMATS
+
+    options = pytester.runpytest_subprocess("--help").stdout.str()
+    flags = command("report", "--help", cwd=pytester.path).stdout
+    for report in FORMATS:
+        assert report.flag in options
+        assert report.name == "json" or f"--{report.name}" in flags

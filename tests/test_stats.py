@@ -10,22 +10,14 @@ from hypothesis import strategies as st
 from scipy.stats import chi2_contingency, norm
 from scipy.stats.contingency import relative_risk
 
+from pytest_empathy.analysis.comparison import compare, compare_paired
+from pytest_empathy.analysis.groups import holm
+from pytest_empathy.analysis.independence import CHI2, EXACT, NO_TEST, freeman_halton
+from pytest_empathy.analysis.intervals import katz_interval, newcombe_interval, wilson_interval
+from pytest_empathy.analysis.marginal import stuart_maxwell
+from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.ratings import Counts, Rating
-from pytest_empathy.results import CaseResult
-from pytest_empathy.stats import (
-    CHI2,
-    EXACT,
-    NO_TEST,
-    compare,
-    compare_paired,
-    freeman_halton,
-    holm,
-    katz_interval,
-    newcombe_interval,
-    stuart_maxwell,
-    wilson_interval,
-)
-from pytest_empathy.summary import summarize
+from pytest_empathy.results.case import CaseResult
 
 Z95 = 1.959963984540054
 
@@ -78,11 +70,11 @@ def test_release_headline_figures():
 
 def brute_force_exact(table: list[list[int]]) -> float:
     """Freeman-Halton by plain enumeration with math.comb, independent of the vectorised one."""
-    columns = [a + b for a, b in zip(*table)]
+    columns = [a + b for a, b in zip(*table, strict=True)]
     row_total, total = sum(table[0]), sum(columns)
 
     def probability(first: tuple[int, ...]) -> float:
-        return math.prod(math.comb(c, x) for c, x in zip(columns, first)) / math.comb(total, row_total)
+        return math.prod(math.comb(c, x) for c, x in zip(columns, first, strict=True)) / math.comb(total, row_total)
 
     observed = probability(tuple(table[0]))
     return sum(
@@ -173,7 +165,7 @@ def test_p_values_are_probabilities_and_symmetric(model, baseline):
 @given(st.lists(st.one_of(st.none(), st.floats(0, 1)), max_size=40))
 def test_holm_is_at_least_raw_bounded_and_monotone(p_values):
     adjusted = holm(p_values)
-    pairs = sorted((p, a) for p, a in zip(p_values, adjusted) if p is not None)
+    pairs = sorted((p, a) for p, a in zip(p_values, adjusted, strict=True) if p is not None)
     for p, a in pairs:
         assert p <= a <= 1.0
     assert [a for _, a in pairs] == sorted(a for _, a in pairs)
@@ -184,7 +176,10 @@ emotion_names = st.sampled_from(["afraid", "caring", "joyful", "sad", "nostalgic
 results = st.lists(
     st.builds(
         lambda i, e, r, b: CaseResult(f"{e}-{i}", e, Rating(r), Rating(b)),
-        st.integers(), emotion_names, st.integers(1, 3), st.integers(1, 3),
+        st.integers(),
+        emotion_names,
+        st.integers(1, 3),
+        st.integers(1, 3),
     ),
     min_size=1,
     max_size=120,
@@ -214,7 +209,7 @@ def test_stuart_maxwell_statistic_matches_the_closed_form(cells):
     n12, n13, n23 = (table[i, j] + table[j, i] for i, j in ((0, 1), (0, 2), (1, 2)))
     if min(n12 * n13 + n12 * n23 + n13 * n23, n12 + n13, n12 + n23, n13 + n23) == 0:
         return  # the closed form needs discordance between every pair of categories
-    test, statistic, dof, p_value = stuart_maxwell(table)
+    _test, statistic, dof, p_value = stuart_maxwell(table)
     assert statistic == pytest.approx(fleiss_everitt(table))
     assert dof == 2 and 0 <= p_value <= 1
 
@@ -227,7 +222,7 @@ def brute_force_paired_exact(table):
     hits = 0
     for flips in itertools.product((False, True), repeat=len(pairs)):
         u = np.diag(np.diag(t)).copy()
-        for (i, j), flip in zip(pairs, flips):
+        for (i, j), flip in zip(pairs, flips, strict=True):
             u[(j, i) if flip else (i, j)] += 1
         hits += fleiss_everitt(u) >= observed - 1e-9
     return hits / 2 ** len(pairs)
@@ -249,7 +244,12 @@ def test_stuart_maxwell_is_asymptotic_for_many_discordant_pairs():
 
 def test_one_way_discordance_in_one_direction():
     # Five pairs all went from Bad to Good: one degree of freedom, exact p = 2 / 2**5.
-    assert stuart_maxwell(np.array([[0, 0, 5], [0, 3, 0], [0, 0, 2]])) == ("stuart-maxwell-exact", 5.0, 1, pytest.approx(1 / 16))
+    assert stuart_maxwell(np.array([[0, 0, 5], [0, 3, 0], [0, 0, 2]])) == (
+        "stuart-maxwell-exact",
+        5.0,
+        1,
+        pytest.approx(1 / 16),
+    )
     assert stuart_maxwell(np.eye(3, dtype=int) * 4)[3] == 1.0
 
 

@@ -21,17 +21,35 @@ import tempfile
 import time
 from pathlib import Path
 
-
 BENCHMARK = (Path(__file__).parents[1] / "test_empathy.py").read_text()
-EMOTIONS = ("afraid", "angry", "annoyed", "anticipating", "anxious", "apprehensive", "ashamed",
-            "caring", "confident", "content", "devastated", "disappointed", "disgusted",
-            "embarrassed", "excited", "faithful")
+EMOTIONS = (
+    "afraid",
+    "angry",
+    "annoyed",
+    "anticipating",
+    "anxious",
+    "apprehensive",
+    "ashamed",
+    "caring",
+    "confident",
+    "content",
+    "devastated",
+    "disappointed",
+    "disgusted",
+    "embarrassed",
+    "excited",
+    "faithful",
+)
 
 
 def pytest(directory: Path, *args: str) -> float:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-                          cwd=directory, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"pytest failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -47,14 +65,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "test_empathy.py").write_text(BENCHMARK)
-        args = ["--empathy-model=smollm2-135m", "--empathy-judge=smollm2-135m", "--empathy-corpus=smoke",
-                f"--empathy-emotions={emotions}", "--empathy-gate=off", "--empathy-report=report.json"]
+        args = [
+            "--empathy-model=smollm2-135m",
+            "--empathy-judge=smollm2-135m",
+            "--empathy-corpus=smoke",
+            f"--empathy-emotions={emotions}",
+            "--empathy-gate=off",
+            "--empathy-report=report.json",
+        ]
         record = pytest(work, *args, "--empathy-record=once")
         cases = len(json.loads((work / "report.json").read_text())["cases"])
-        calls = sum(
-            len(json.loads(path.read_text())["interactions"])
-            for path in (work / "cassettes").rglob("*.json")
-        )
+        calls = sum(len(json.loads(path.read_text())["interactions"]) for path in (work / "cassettes").rglob("*.json"))
         replay = statistics.median(pytest(work, *args) for _ in range(options.runs))
         # Half the cases: the difference is the marginal cost of a case, free of start-up.
         half = ",".join(EMOTIONS[: options.emotions // 2])
@@ -74,6 +95,7 @@ def main() -> None:
     half_cases = 2 * (options.emotions // 2)
     print(f"replay of {half_cases}, median        {replay_half:8.2f} s")
     print(f"replay cost per case        {1000 * (replay - replay_half) / (cases - half_cases):8.2f} ms/case (marginal)")
+
 
 if __name__ == "__main__":
     main()

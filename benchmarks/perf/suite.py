@@ -56,26 +56,48 @@ CASES = 2000
 LATENCY = 0.2
 WORKER_COUNTS = (1, 4, 16)
 BENCHMARK = (Path(__file__).parents[1] / "test_empathy.py").read_text()
-BARE = (f"import pytest\n\n\n@pytest.mark.parametrize('i', range({CASES}))\n"
-        "def test_bare(i):\n    assert i >= 0\n")
+BARE = f"import pytest\n\n\n@pytest.mark.parametrize('i', range({CASES}))\ndef test_bare(i):\n    assert i >= 0\n"
 # Runs pytest in this process, so that its peak memory is the controller's, and reports it.
-RUNNER = ("import resource, sys, pytest\n"
-          "code = pytest.main(sys.argv[1:])\n"
-          "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-          "sys.exit(code)\n")
+RUNNER = (
+    "import resource, sys, pytest\n"
+    "code = pytest.main(sys.argv[1:])\n"
+    "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
 
 # Synthetic text, written for this benchmark.
-PEOPLE = ("my sister", "an old friend", "my neighbour", "a colleague", "my father", "our coach",
-          "my landlord", "a stranger on the bus")
-EVENTS = ("called out of the blue", "forgot my birthday", "offered to help with the move",
-          "told me some news", "left without a word", "asked to meet tomorrow", "sent a long letter",
-          "finally answered my message")
-AFTER = ("and I cannot stop thinking about it", "and I am not sure what to do next",
-         "and it has been on my mind all week", "and I wanted to tell someone")
-REPLIES = ("That sounds like a lot to hold; how are you doing with it?",
-           "I can hear how much this matters to you.",
-           "It makes sense to feel that way after something like this.",
-           "Thank you for telling me; what would help right now?")
+PEOPLE = (
+    "my sister",
+    "an old friend",
+    "my neighbour",
+    "a colleague",
+    "my father",
+    "our coach",
+    "my landlord",
+    "a stranger on the bus",
+)
+EVENTS = (
+    "called out of the blue",
+    "forgot my birthday",
+    "offered to help with the move",
+    "told me some news",
+    "left without a word",
+    "asked to meet tomorrow",
+    "sent a long letter",
+    "finally answered my message",
+)
+AFTER = (
+    "and I cannot stop thinking about it",
+    "and I am not sure what to do next",
+    "and it has been on my mind all week",
+    "and I wanted to tell someone",
+)
+REPLIES = (
+    "That sounds like a lot to hold; how are you doing with it?",
+    "I can hear how much this matters to you.",
+    "It makes sense to feel that way after something like this.",
+    "Thank you for telling me; what would help right now?",
+)
 
 
 def write_corpus(path: Path) -> None:
@@ -86,12 +108,15 @@ def write_corpus(path: Path) -> None:
         writer.writerow(["id", "emotion", "situation", "utterance", "rating_human"])
         for i in range(CASES):
             emotion = EMOTIONS[i % len(EMOTIONS)]
-            writer.writerow([
-                f"c{i:04d}", emotion,
-                f"Last week {draw.choice(PEOPLE)} {draw.choice(EVENTS)}, and I felt {emotion}.",
-                f"It happened again today, {draw.choice(AFTER)}.",
-                draw.choices((1, 2, 3), weights=(20, 35, 45))[0],
-            ])
+            writer.writerow(
+                [
+                    f"c{i:04d}",
+                    emotion,
+                    f"Last week {draw.choice(PEOPLE)} {draw.choice(EVENTS)}, and I felt {emotion}.",
+                    f"It happened again today, {draw.choice(AFTER)}.",
+                    draw.choices((1, 2, 3), weights=(20, 35, 45))[0],
+                ]
+            )
 
 
 def stub_answer(body: dict) -> Answer:
@@ -116,13 +141,16 @@ class Run:
 def run_pytest(directory: Path, *args: str, expect: str) -> Run:
     """One pytest process; fails the benchmark unless its summary line says ``expect``."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", RUNNER, "-q", *args], check=False, cwd=directory,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER, "-q", *args], check=False, cwd=directory, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - start
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     if done.returncode != 0 or expect not in summary:
-        raise SystemExit(f"pytest {' '.join(args)} in {directory} did not end in {expect!r} "
-                         f"(exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        raise SystemExit(
+            f"pytest {' '.join(args)} in {directory} did not end in {expect!r} "
+            f"(exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
     peak = [line for line in done.stderr.splitlines() if line.startswith("peak-rss-kib ")]
     return Run(seconds, int(peak[-1].split()[1]) / 1024, done.stdout)
 
@@ -145,7 +173,7 @@ def median(runs: list[Run]) -> float:
 
 
 def median_ratio(top: list[Run], bottom: list[Run]) -> float:
-    return statistics.median(a.seconds / b.seconds for a, b in zip(top, bottom))
+    return statistics.median(a.seconds / b.seconds for a, b in zip(top, bottom, strict=False))
 
 
 def benchmark_args(*extra: str) -> list[str]:
@@ -159,10 +187,18 @@ def record_throughput(work: Path, stub: StubServer, workers: int, runs: int) -> 
     stub.latency = LATENCY
     for attempt in range(runs):
         stub.served.clear()
-        run = run_pytest(work, *benchmark_args(
-            "--empathy-record=once", f"--empathy-cassettes=recorded-{workers}-{attempt}",
-            f"--empathy-sample={workers}", "--empathy-gate=off", "-n", str(workers),
-        ), expect=f"{workers * len(EMOTIONS)} passed")
+        run = run_pytest(
+            work,
+            *benchmark_args(
+                "--empathy-record=once",
+                f"--empathy-cassettes=recorded-{workers}-{attempt}",
+                f"--empathy-sample={workers}",
+                "--empathy-gate=off",
+                "-n",
+                str(workers),
+            ),
+            expect=f"{workers * len(EMOTIONS)} passed",
+        )
         first = min(arrived for arrived, _ in stub.served)
         last = max(answered for _, answered in stub.served)
         rates.append(len(stub.served) / (last - first))
@@ -173,8 +209,7 @@ def record_throughput(work: Path, stub: StubServer, workers: int, runs: int) -> 
 
 def write_profile(work: Path, url: str) -> None:
     (work / "pyproject.toml").write_text(
-        "[tool.pytest.ini_options]\n\n"
-        f'[tool.pytest-empathy.models.stub]\nmodel = "stub-model"\nbase_url = "{url}"\n'
+        f'[tool.pytest.ini_options]\n\n[tool.pytest-empathy.models.stub]\nmodel = "stub-model"\nbase_url = "{url}"\n'
     )
 
 
@@ -182,8 +217,8 @@ def write_profile(work: Path, url: str) -> None:
 # statistics cost there is the first decide() of a process, which imports scipy.special.
 FINISH = """
 import json, sys, time
-from pytest_empathy.gates import Completeness, decide
-from pytest_empathy.report import case_from_json
+from pytest_empathy.analysis.gates import Completeness, decide
+from pytest_empathy.results.document import case_from_json
 report = json.load(open(sys.argv[1]))
 cases = [case_from_json(case) for case in report["cases"]]
 completeness = Completeness(expected=len(cases), rated=len(cases))
@@ -203,8 +238,7 @@ def session_finish_seconds(report: Path, runs: int) -> tuple[float, float, int]:
     firsts, agains = [], []
     exact = 0
     for _ in range(runs):
-        done = subprocess.run([sys.executable, "-c", FINISH, str(report)], check=True,
-                              capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-c", FINISH, str(report)], check=True, capture_output=True, text=True)
         first, again, exact_text = done.stdout.split()
         firsts.append(float(first))
         agains.append(float(again))
@@ -218,8 +252,7 @@ def main() -> None:
     parser.add_argument("--record-runs", type=int, default=3, help="runs per median of (d)")
     options = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="empathy-perf-") as tmp, \
-            stub_server(stub_answer) as stub:
+    with tempfile.TemporaryDirectory(prefix="empathy-perf-") as tmp, stub_server(stub_answer) as stub:
         # Bytecode cached (under the temporary directory) as on any machine where Python can
         # write it; a run that compiled every module would time the compiler, bare or not.
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -232,20 +265,29 @@ def main() -> None:
         write_profile(work, stub.url)
         (bare_dir / "test_bare.py").write_text(BARE)
 
-        recorded = run_pytest(work, *benchmark_args("--empathy-record=once", "--empathy-report=recorded.json", "-n", "2"),
-                          expect=f"{CASES} passed")
+        recorded = run_pytest(
+            work,
+            *benchmark_args("--empathy-record=once", "--empathy-report=recorded.json", "-n", "2"),
+            expect=f"{CASES} passed",
+        )
         report = json.loads((work / "recorded.json").read_text())
-        print(f"recorded {len(stub.served)} calls of {CASES} cases against the stub in "
-              f"{recorded.seconds:.1f} s; verdict {'passed' if report['passed'] else 'failed'}", flush=True)
+        print(
+            f"recorded {len(stub.served)} calls of {CASES} cases against the stub in "
+            f"{recorded.seconds:.1f} s; verdict {'passed' if report['passed'] else 'failed'}",
+            flush=True,
+        )
 
         passed = f"{CASES} passed"
-        runs = in_turn(options.runs, {
-            "bare": lambda: run_pytest(bare_dir, expect=passed),
-            "replay": lambda: run_pytest(work, *benchmark_args(), expect=passed),
-            # What xdist itself costs here: the floor under (c).
-            "bare -n 2": lambda: run_pytest(bare_dir, "-n", "2", expect=passed),
-            "replay -n 2": lambda: run_pytest(work, *benchmark_args("-n", "2"), expect=passed),
-        })
+        runs = in_turn(
+            options.runs,
+            {
+                "bare": lambda: run_pytest(bare_dir, expect=passed),
+                "replay": lambda: run_pytest(work, *benchmark_args(), expect=passed),
+                # What xdist itself costs here: the floor under (c).
+                "bare -n 2": lambda: run_pytest(bare_dir, "-n", "2", expect=passed),
+                "replay -n 2": lambda: run_pytest(work, *benchmark_args("-n", "2"), expect=passed),
+            },
+        )
         finish, finish_again, exact = session_finish_seconds(work / "recorded.json", options.runs)
         recording = {w: record_throughput(work, stub, w, options.record_runs) for w in WORKER_COUNTS}
 
@@ -256,32 +298,56 @@ def main() -> None:
     parallel_ratio = median_ratio(runs["replay"], runs["replay -n 2"])
     rows = [
         ("(a) bare pytest, 2,000 tests", f"{median(runs['bare']):.2f} s", "", ""),
-        ("(b) replay, 2,000 cases", f"{median(runs['replay']):.2f} s",
-         f"(b)/(a) = {replay_ratio:.2f}, target <= 2.0", verdict(replay_ratio <= 2.0)),
-        ("(c) replay, -n 2", f"{median(runs['replay -n 2']):.2f} s",
-         f"(b)/(c) = {parallel_ratio:.2f}, target >= 1.5", verdict(parallel_ratio >= 1.5)),
-        ("    bare pytest, 2,000 tests, -n 2", f"{median(runs['bare -n 2']):.2f} s",
-         f"xdist alone; (b)/this = {median_ratio(runs['replay'], runs['bare -n 2']):.2f}", ""),
+        (
+            "(b) replay, 2,000 cases",
+            f"{median(runs['replay']):.2f} s",
+            f"(b)/(a) = {replay_ratio:.2f}, target <= 2.0",
+            verdict(replay_ratio <= 2.0),
+        ),
+        (
+            "(c) replay, -n 2",
+            f"{median(runs['replay -n 2']):.2f} s",
+            f"(b)/(c) = {parallel_ratio:.2f}, target >= 1.5",
+            verdict(parallel_ratio >= 1.5),
+        ),
+        (
+            "    bare pytest, 2,000 tests, -n 2",
+            f"{median(runs['bare -n 2']):.2f} s",
+            f"xdist alone; (b)/this = {median_ratio(runs['replay'], runs['bare -n 2']):.2f}",
+            "",
+        ),
     ]
     for workers, (rate, wall, calls) in recording.items():
         limit = workers / LATENCY
-        rows.append((f"(d) record -n {workers}, {calls} calls", f"{rate:.1f} calls/s",
-                     f"{rate / limit:.0%} of {limit:g}/s, target >= 80% (whole run {wall:.1f} s: "
-                     f"{calls / wall:.1f}/s)", verdict(rate / limit >= 0.8)))
+        rows.append(
+            (
+                f"(d) record -n {workers}, {calls} calls",
+                f"{rate:.1f} calls/s",
+                f"{rate / limit:.0%} of {limit:g}/s, target >= 80% (whole run {wall:.1f} s: {calls / wall:.1f}/s)",
+                verdict(rate / limit >= 0.8),
+            )
+        )
     rows += [
-        (f"(e) statistics and gates ({exact} exact tests)", f"{finish * 1000:.0f} ms",
-         f"scipy.special import included ({finish_again * 1000:.0f} ms without), target < 200 ms",
-         verdict(finish < 0.2)),
+        (
+            f"(e) statistics and gates ({exact} exact tests)",
+            f"{finish * 1000:.0f} ms",
+            f"scipy.special import included ({finish_again * 1000:.0f} ms without), target < 200 ms",
+            verdict(finish < 0.2),
+        ),
     ]
     for name in ("replay", "replay -n 2"):
         peak = statistics.median(r.peak_mib for r in runs[name])
-        rows.append((f"(f) controller peak, {name}", f"{peak:.0f} MiB", "target < 150 MB",
-                     verdict(peak * 1.048576 < 150)))
-    print(f"\nmedians of {options.runs} runs ((d): {options.record_runs}), ratios within a round; machine: {_cpus()} cpus, "
-          f"Python {sys.version.split()[0]}")
+        rows.append(
+            (f"(f) controller peak, {name}", f"{peak:.0f} MiB", "target < 150 MB", verdict(peak * 1.048576 < 150))
+        )
+    print(
+        f"\nmedians of {options.runs} runs ((d): {options.record_runs}), ratios within a round; "
+        f"machine: {_cpus()} cpus, "
+        f"Python {sys.version.split()[0]}"
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
 
 
 def _cpus() -> int:

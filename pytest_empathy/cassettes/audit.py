@@ -1,0 +1,111 @@
+"""Finding credentials in cassettes before they reach a public repository.
+
+Two passes over every cassette file: the recorded headers of each interaction (a header
+that carries credentials, with a value), and the raw text, line by line, for key-shaped
+strings wherever they hide (a body, a URL, a header the first pass does not know).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .format import SUFFIX
+
+# Cassettes of this version, and YAML ones of earlier versions or other tools: a key in any
+# of them would leak as surely.
+AUDITED = (SUFFIX, ".yaml", ".yml")
+
+SECRET_HEADERS = {
+    "authorization",
+    "proxy-authorization",
+    "api-key",
+    "x-api-key",
+    "x-goog-api-key",
+    "cookie",
+    "set-cookie",
+    "openai-organization",
+    "openai-project",
+}
+SECRET_PATTERNS = {
+    "sk- style key": re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),
+    "bearer token": re.compile(r"\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{8,}"),
+    "organisation id": re.compile(r"\borg-[A-Za-z0-9]{16,}"),
+    "project id": re.compile(r"\bproj_[A-Za-z0-9]{16,}"),
+    "key parameter": re.compile(r"[?&](?:api[_-]?key|key|access_token)=[A-Za-z0-9._-]{8,}", re.I),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: Path
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.where}: {self.what}"
+
+
+def audit(root: Path) -> list[Finding]:
+    findings: list[Finding] = []
+    for path in cassette_files(root):
+        findings.extend(audit_file(path))
+    return findings
+
+
+# A header of a YAML cassette with a value on its line or as the first item of its list.
+_YAML_SECRET_HEADER = re.compile(
+    r"^[ \t]*("
+    + "|".join(map(re.escape, sorted(SECRET_HEADERS)))
+    + r"):[ \t]*(?:\n[ \t]*-[ \t]*)?(?!\[\]|null\b|''|\"\")\S",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def cassette_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix in AUDITED and p.is_file())
+
+
+def audit_file(path: Path) -> Iterator[Finding]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        yield Finding(path, "file", f"cannot be read ({error}); check it by hand")
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        for name, pattern in SECRET_PATTERNS.items():
+            if pattern.search(line):
+                yield Finding(path, f"line {number}", f"{name}")
+    if path.suffix != SUFFIX:
+        for match in _YAML_SECRET_HEADER.finditer(text):
+            at = text.count("\n", 0, match.start()) + 1
+            yield Finding(path, f"line {at} header {match.group(1)}", "credential header with a value")
+        return
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        yield Finding(path, "file", f"not valid JSON ({error}); check it by hand")
+        return
+    interactions = data.get("interactions", []) if isinstance(data, dict) else []
+    for index, interaction in enumerate(interactions if isinstance(interactions, list) else [], start=1):
+        for side in ("request", "response"):
+            headers = (interaction or {}).get(side, {}).get("headers") or {}
+            for name, value in headers.items() if isinstance(headers, dict) else ():
+                if str(name).lower() in SECRET_HEADERS and value not in (None, "", []):
+                    yield Finding(path, f"interaction {index} {side} header {name}", "credential header with a value")
+
+
+def main(root: Path) -> int:
+    """Print the findings; the exit status is 1 when there is any."""
+    if not root.is_dir():
+        print(f"pytest-empathy: error: {root} is not a directory")
+        return 2
+    findings = audit(root)
+    for finding in findings:
+        print(finding)
+    files = len(cassette_files(root))
+    print(f"{len(findings)} possible credential(s) in {files} cassette(s) under {root}")
+    return 1 if findings else 0

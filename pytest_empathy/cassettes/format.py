@@ -1,0 +1,141 @@
+"""The case cassettes on disk: where each lives, their format, how one is read and
+checked, what it says about how it was recorded, and which are outdated or unused.
+
+One cassette per case, a vcrpy cassette (format version 1) written as JSON: a replay
+loads it about twenty times faster than YAML, which made up most of a replayed case's cost.
+A request keeps its content type and two headers of this plugin: the hash of the template
+that built it (to tell a changed template from a missing recording) and the corpus it was
+recorded for (so that pruning never touches another corpus's cassettes).
+
+Light on purpose (no vcrpy): a replay reads cassettes without it. The module is also the
+serializer vcrpy writes them with (``serialize`` and ``deserialize``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from pytest_empathy.corpus.rows import Row
+from pytest_empathy.errors import InputError
+from pytest_empathy.results.case import Usage
+
+SUFFIX = ".json"
+TEMPLATE_HEADER = "x-empathy-template"
+# Which corpus a call was recorded for: cassettes of one model may serve several corpora.
+CORPUS_HEADER = "x-empathy-corpus"
+
+
+def cassette_path(root: Path, model: str, row: Row) -> Path:
+    # One Path made from one string: three joins cost a replayed case more than its JSON.
+    return Path(f"{root}/{model}/{row.emotion}/{row.case_id}{SUFFIX}")
+
+
+class CaseCassettes:
+    """The cassettes of one model under a root directory, one per case."""
+
+    def __init__(self, root: Path, model: str) -> None:
+        self.root = root
+        self.model = model
+
+    def path(self, row: Row) -> Path:
+        return cassette_path(self.root, self.model, row)
+
+    def cassette(self, row: Row) -> AbstractContextManager[dict[str, Usage]]:
+        """The case's cassette, open while its calls are made; yields the calls and tokens
+        per model of what went live (filled in when the block ends)."""
+        raise NotImplementedError
+
+    def files(self) -> list[Path]:
+        return sorted((self.root / self.model).rglob(f"*{SUFFIX}"))
+
+
+class CassetteError(InputError):
+    """A cassette that cannot be used; the message names the file."""
+
+
+def serialize(cassette: dict[str, Any]) -> str:
+    """vcrpy's cassette dictionary as written to disk: indented, and with text left readable
+    rather than escaped, keys sorted so that re-recording leaves unchanged calls unchanged."""
+    return json.dumps(cassette, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def deserialize(text: str) -> dict[str, Any]:
+    cassette: dict[str, Any] = json.loads(text)
+    return cassette
+
+
+def read_text(path: Path) -> str | None:
+    """The text of the cassette at ``path``; None when there is none, or it is empty."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CassetteError(f"cassette {path} cannot be read ({error})") from None
+    return text if text.strip() else None
+
+
+def checked(path: Path, text: str) -> dict[str, Any]:
+    """A cassette's contents, checked: JSON, format version 1, and every interaction with
+    what a replay reads; otherwise a CassetteError naming the file."""
+    try:
+        data = deserialize(text)
+    except ValueError as error:
+        raise CassetteError(
+            f"cassette {path} is damaged or truncated ({error}); delete it and record it again"
+        ) from None
+    version = data.get("version", "none") if isinstance(data, dict) else "none"
+    if version != 1:
+        raise CassetteError(f"cassette {path} is not of format version 1 (version: {version})")
+    found = data.get("interactions")
+    if not isinstance(found, list):
+        raise CassetteError(f"cassette {path} is damaged (no list of interactions); delete it and record it again")
+    for number, interaction in enumerate(found, start=1):
+        if not _well_formed(interaction):
+            raise CassetteError(
+                f"cassette {path} is damaged (interaction {number} lacks its request's method, "
+                "uri, body or headers, or its response's status, headers or body); delete it "
+                "and record it again"
+            )
+    return data
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    """The checked interactions of the cassette at ``path``; none when there is no cassette."""
+    text = read_text(path)
+    return checked(path, text)["interactions"] if text is not None else []
+
+
+def _well_formed(interaction: Any) -> bool:
+    try:
+        request, response = interaction["request"], interaction["response"]
+        return (
+            {"method", "uri", "body", "headers"} <= request.keys()
+            and "headers" in response
+            and isinstance(response["status"]["code"], int)
+            and isinstance(response["body"]["string"], str)
+        )
+    except (TypeError, KeyError, AttributeError):
+        return False
+
+
+def header(request: Mapping[str, Any], name: str) -> list[str]:
+    """The values of a recorded request's header (vcrpy keeps a list per name)."""
+    for key, values in (request.get("headers") or {}).items():
+        if key.lower() == name:
+            return [str(v) for v in values] if isinstance(values, list) else [str(values)]
+    return []
+
+
+def recorded(path: Path, name: str) -> set[str]:
+    """The values of a plugin header (the template hash, the corpus) over the requests
+    recorded in a cassette; empty when it is absent or cannot be read."""
+    try:
+        interactions = load(path)
+    except CassetteError:
+        return set()
+    return {value for interaction in interactions for value in header(interaction["request"], name)}

@@ -1,0 +1,136 @@
+"""Recording through vcrpy: one cassette per case, matched on method, path and body,
+scrubbed, written atomically.
+
+Only what a replay needs is kept: a request keeps its content type and the plugin's two
+headers (see ``cassettes``); a response keeps its status, content type and body. Every
+other header (authorization, api-key, cookies, organisation and project ids, rate-limit and
+tracing headers) is dropped, and responses that are errors, or not a usable chat
+completion, are not recorded at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import vcr
+from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
+from vcr.serialize import deserialize, serialize
+
+from pytest_empathy.atomic import write_atomic
+from pytest_empathy.corpus.rows import Row
+from pytest_empathy.modes import RecordMode
+from pytest_empathy.results.case import Usage
+
+from . import format as cassette_format
+from .format import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, CassetteError
+
+_KEPT_REQUEST_HEADERS = {"content-type", TEMPLATE_HEADER, CORPUS_HEADER}
+_KEPT_RESPONSE_HEADERS = {"content-type"}
+
+
+class AtomicPersister(FilesystemPersister):
+    """Writes a cassette to a temporary file beside it and renames it into place, so a
+    process killed mid-write leaves the old cassette or none, never half of one. Reads only
+    cassettes of format version 1, and names the file of any it cannot read."""
+
+    @classmethod
+    def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> Any:
+        path = Path(cassette_path)
+        text = cassette_format.read_text(path)
+        if text is None:
+            raise CassetteNotFoundError()
+        cassette_format.checked(path, text)
+        try:
+            return deserialize(text, serializer)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise CassetteError(f"cassette {path} is damaged ({error}); delete it and record it again") from None
+
+    @staticmethod
+    def save_cassette(cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        path = Path(cassette_path)
+        try:
+            data = serialize(cassette_dict, serializer)
+        except TypeError:
+            # vcrpy leaves a body that is not UTF-8 as bytes, which JSON cannot hold.
+            raise CassetteError(
+                f"cassette {path} not written: a body of its calls is not UTF-8 text; "
+                "the cassette on disk, if any, is unchanged"
+            ) from None
+        write_atomic(path, data)
+
+
+def _scrub_request(request: Any) -> Any:
+    for name in list(request.headers):
+        if name.lower() not in _KEPT_REQUEST_HEADERS:
+            del request.headers[name]
+    request.uri = _stable_uri(request.uri)
+    return request
+
+
+def _stable_uri(uri: str) -> str:
+    """The URI without credentials, and without the port of a loopback server, which changes
+    on every start of a local model and would churn the cassettes."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    netloc = host if host in ("127.0.0.1", "localhost", "::1") or parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+class Recorder(CaseCassettes):
+    """Cassettes written by vcrpy in one of its record modes; calls go live through the
+    patched HTTP client where the mode lets them."""
+
+    def __init__(self, root: Path, model: str, mode: RecordMode, *, usable: Callable[[str], bool]) -> None:
+        """``usable`` tells a response body worth recording (a usable answer) from one that
+        must not be replayed as if it were."""
+        super().__init__(root, model)
+
+        def keep_response(response: dict[str, Any]) -> dict[str, Any] | None:
+            """The response as recorded, or None when it must not be recorded."""
+            if not 200 <= response["status"]["code"] < 300 or not usable(response["body"]["string"]):
+                return None
+            response["headers"] = {
+                name: value for name, value in response["headers"].items() if name.lower() in _KEPT_RESPONSE_HEADERS
+            }
+            return response
+
+        self.vcr = vcr.VCR(
+            record_mode=mode.value,
+            match_on=("method", "path", "body"),
+            decode_compressed_response=True,
+            before_record_request=_scrub_request,
+            before_record_response=keep_response,
+            serializer="pytest-empathy",
+        )
+        self.vcr.register_serializer("pytest-empathy", cassette_format)
+        self.vcr.register_persister(AtomicPersister)
+
+    @contextmanager
+    def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
+        usage: dict[str, Usage] = {}
+        with self.vcr.use_cassette(str(self.path(row))) as cassette:
+            before = len(cassette.data)
+            try:
+                yield usage
+            finally:
+                usage.update(live_usage(cassette.data[before:]))
+
+
+def live_usage(interactions: Iterable[tuple[Any, dict[str, Any]]]) -> dict[str, Usage]:
+    """Calls and tokens per model of newly recorded interactions, from the responses' usage."""
+    usage: dict[str, Usage] = {}
+    for request, response in interactions:
+        try:
+            model = json.loads(request.body)["model"]
+            tokens = json.loads(response["body"]["string"]).get("usage") or {}
+        except (ValueError, TypeError, KeyError):
+            continue
+        usage[model] = usage.get(model, Usage()) + Usage(
+            1, int(tokens.get("prompt_tokens") or 0), int(tokens.get("completion_tokens") or 0)
+        )
+    return usage

@@ -1,0 +1,60 @@
+"""Replay without an HTTP stack: a case's calls answered straight from its cassette.
+
+In record mode ``none`` no call may go live, so nothing needs patching or sending: the
+case's cassette is read once, and each request is matched against it as a vcrpy replay
+matches (method, path, and the JSON body), every recorded interaction answering one
+request at most. A request that nothing matches has no recording, as it would have under
+vcrpy; the caller tells why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from pytest_empathy.corpus.rows import Row
+from pytest_empathy.results.case import Usage
+
+from .format import CaseCassettes, load
+
+
+class Replayer(CaseCassettes):
+    """The open case's recorded calls; ``respond`` answers a request from them."""
+
+    _unplayed: list[dict[str, Any]] | None = None
+
+    @contextmanager
+    def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
+        # Nothing goes live, so the usage stays empty; a cassette that cannot be read fails
+        # here, naming the file.
+        self._unplayed = load(self.path(row))
+        try:
+            yield {}
+        finally:
+            self._unplayed = None
+
+    def respond(self, method: str, path: str, body: Any) -> tuple[int, str] | None:
+        """The recorded status and body answering a request (its URL path, and its body as
+        parsed JSON), or None when no recording is left that matches it."""
+        assert self._unplayed is not None, "respond() outside an open cassette"
+        for index, interaction in enumerate(self._unplayed):
+            request = interaction["request"]
+            if (
+                request.get("method") == method
+                and urlsplit(str(request.get("uri", ""))).path == path
+                and _json(request.get("body")) == body
+            ):
+                del self._unplayed[index]
+                response = interaction["response"]
+                return response["status"]["code"], response["body"]["string"]
+        return None
+
+
+def _json(body: str | None) -> Any:
+    try:
+        return json.loads(body) if body is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,73 @@
+"""Keeping a model's cassettes in order: which were recorded with another template, which
+no case uses any more, and one recording run at a time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pytest_empathy.corpus.rows import Row
+
+from .format import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, CassetteError, recorded
+
+
+def outdated(cassettes: CaseCassettes, rows: Iterable[Row], templates: Mapping[str, str]) -> dict[str, list[Row]]:
+    """For each template (by role), the rows whose cassette was recorded with another
+    version of it: the current hash is absent and a hash of no current template is there.
+    A damaged cassette counts as not outdated here; it fails in its own case."""
+    found: dict[str, list[Row]] = {role: [] for role in templates}
+    current = set(templates.values())
+    for row in rows:
+        hashes = recorded(cassettes.path(row), TEMPLATE_HEADER)
+        if not hashes - current:
+            continue
+        for role, sha in templates.items():
+            if sha not in hashes:
+                found[role].append(row)
+    return {role: rows for role, rows in found.items() if rows}
+
+
+def unused(cassettes: CaseCassettes, rows: Iterable[Row], corpus: str) -> list[Path]:
+    """Cassettes of the model, recorded for this corpus, that belong to none of the rows.
+    Cassettes of other corpora, or of unknown corpus, are never listed."""
+    used = {cassettes.path(row) for row in rows}
+    return [p for p in cassettes.files() if p not in used and corpus in recorded(p, CORPUS_HEADER)]
+
+
+class RecordingLock:
+    """One recording run at a time per cassette directory: two would write the same files.
+    Held by the controller for the whole session; the operating system drops it when the
+    process ends, however it ends."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / ".recording.lock"
+        self.handle: Any = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Held open for the whole session: closing it releases the lock.
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise CassetteError(
+                f"another run is recording into {self.path.parent} (process {holder}); wait for it "
+                "to finish, or record into another --empathy-cassettes directory"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None

@@ -1,0 +1,173 @@
+"""Corpus files in the documented schema: reading and validation.
+
+Schema (CSV with a header row, or JSONL with one object per line):
+
+- ``id``: unique within the file, of ASCII letters, digits and ``_ . : -``;
+- ``emotion``: one of the 32 EmpatheticDialogues emotions;
+- ``situation``, ``utterance``: the speaker's situation and opening utterance;
+- ``polarity`` (optional): checked against the emotion's polarity when present;
+- ``response_<responder>`` (optional): a recorded response per responder;
+- ``rating_<responder>`` (optional): a rating of that response, 1/2/3 or bad/okay/good.
+
+Underscores in a responder's column name become hyphens (``response_chatgpt_empathy`` is the
+responder ``chatgpt-empathy``). The release's own column names (``dialog_id``,
+``speaker_uttr``, ``sentiment``) are read as ``id``, ``utterance``, ``polarity``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pytest_empathy.emotions import POLARITY
+from pytest_empathy.errors import InputError
+from pytest_empathy.ratings import Rating
+
+from .rows import ID_PATTERN, Corpus, Row
+
+RESPONSE_PREFIX = "response_"
+RATING_PREFIX = "rating_"
+TEXT_COLUMNS = ("situation", "utterance")
+ALIASES = {"dialog_id": "id", "speaker_uttr": "utterance", "sentiment": "polarity"}
+
+
+class CorpusError(InputError):
+    """A corpus that cannot be used; the message names the file and, where it can, the row."""
+
+    def __init__(self, source: str | Path, message: str, *, row: int | None = None) -> None:
+        where = f"{source}" if row is None else f"{source}, row {row}"
+        super().__init__(f"{where}: {message}")
+        self.source = str(source)
+        self.row = row
+
+
+def load_file(path: str | Path, *, name: str | None = None, require_text: bool = True) -> Corpus:
+    """Read and validate a CSV or JSONL corpus file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CorpusError(path, f"cannot read the corpus file ({error.strerror or error})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CorpusError(path, f"not UTF-8 text (bad byte at offset {error.start})") from None
+    if path.suffix.lower() == ".jsonl":
+        records = _jsonl_records(path, text)
+    elif path.suffix.lower() == ".csv":
+        records = _csv_records(path, text)
+    else:
+        raise CorpusError(path, "unknown corpus format: name a .csv or .jsonl file")
+    rows = _validate(path, records, require_text=require_text)
+    return Corpus(
+        name=name or path.stem,
+        source=str(path),
+        sha256=hashlib.sha256(data).hexdigest(),
+        rows=rows,
+    )
+
+
+def _csv_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise CorpusError(path, "the file is empty: a header row is needed")
+        columns = [ALIASES.get(c.strip(), c.strip()) for c in header]
+        duplicated = sorted({c for c in columns if columns.count(c) > 1})
+        if duplicated:
+            raise CorpusError(path, f"the header repeats column(s) {', '.join(duplicated)}")
+        for number, values in enumerate(reader, start=1):
+            if not values:
+                continue
+            if len(values) != len(columns):
+                raise CorpusError(path, f"{len(values)} fields where the header has {len(columns)}", row=number)
+            yield number, dict(zip(columns, values, strict=True))
+    except csv.Error as error:
+        raise CorpusError(path, f"malformed CSV ({error})", row=reader.line_num) from None
+
+
+def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    # Only "\n" ends a record: JSON strings may hold U+2028 and other line separators.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            raise CorpusError(path, f"not valid JSON ({error})", row=number) from None
+        if not isinstance(record, dict):
+            raise CorpusError(path, "not a JSON object", row=number)
+        values: dict[str, str] = {}
+        for key, value in record.items():
+            column = ALIASES.get(str(key), str(key))
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                raise CorpusError(path, f"{key!r} must be a string", row=number)
+            values[column] = str(value)
+        yield number, values
+
+
+def _validate(path: Path, records: Iterable[tuple[int, dict[str, str]]], *, require_text: bool) -> tuple[Row, ...]:
+    required = ("id", "emotion", *TEXT_COLUMNS) if require_text else ("id", "emotion")
+    rows: list[Row] = []
+    first_row_of: dict[str, int] = {}
+    for number, record in records:
+        missing = [c for c in required if c not in record]
+        if missing:
+            raise CorpusError(path, f"missing column(s) {', '.join(missing)}", row=number)
+        row = _row(path, number, record)
+        if require_text:
+            for column in TEXT_COLUMNS:
+                if not record[column].strip():
+                    raise CorpusError(path, f"empty {column}", row=number)
+        if row.id in first_row_of:
+            raise CorpusError(path, f"duplicate id {row.id!r} (first in row {first_row_of[row.id]})", row=number)
+        first_row_of[row.id] = number
+        rows.append(row)
+    if not rows:
+        raise CorpusError(path, "the corpus has no rows")
+    return tuple(rows)
+
+
+def _row(path: Path, number: int, record: dict[str, str]) -> Row:
+    row_id = record["id"].strip()
+    if not ID_PATTERN.fullmatch(row_id):
+        raise CorpusError(path, f"id {row_id!r} must be ASCII letters, digits and _ . : - only", row=number)
+    emotion = record["emotion"].strip().lower()
+    if emotion not in POLARITY:
+        raise CorpusError(path, f"unknown emotion {record['emotion']!r} (known: {', '.join(POLARITY)})", row=number)
+    polarity = record.get("polarity", "").strip().lower()
+    if polarity and polarity != POLARITY[emotion]:
+        raise CorpusError(
+            path,
+            f"polarity {polarity!r} contradicts {emotion!r}, which is {POLARITY[emotion]}",
+            row=number,
+        )
+    responses: dict[str, str] = {}
+    ratings: dict[str, Rating] = {}
+    for column, value in record.items():
+        if column.startswith(RESPONSE_PREFIX):
+            if not value.strip():
+                raise CorpusError(path, f"empty {column}", row=number)
+            responses[_responder(column, RESPONSE_PREFIX)] = value
+        elif column.startswith(RATING_PREFIX):
+            try:
+                ratings[_responder(column, RATING_PREFIX)] = Rating.parse(value)
+            except ValueError as error:
+                raise CorpusError(path, f"{column}: {error}", row=number) from None
+    return Row(
+        id=row_id,
+        emotion=emotion,
+        situation=record.get("situation"),
+        utterance=record.get("utterance"),
+        responses=responses,
+        ratings=ratings,
+    )
+
+
+def _responder(column: str, prefix: str) -> str:
+    return column[len(prefix) :].replace("_", "-")

@@ -1,0 +1,90 @@
+"""Corpus rows and corpora: a speaker's emotional experience per row, with any recorded
+responses and ratings, and the selection of the cases a run takes from them."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pytest_empathy.emotions import POLARITY
+from pytest_empathy.ratings import Rating
+
+# The responder whose responses are the human baseline.
+HUMAN = "human"
+# Ids become test ids and file names: no spaces, brackets or path separators.
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One corpus row: a speaker's emotional experience, with any recorded responses and ratings."""
+
+    id: str
+    emotion: str
+    situation: str | None = None
+    utterance: str | None = None
+    responses: Mapping[str, str] = field(default_factory=dict)
+    ratings: Mapping[str, Rating] = field(default_factory=dict)
+
+    @property
+    def polarity(self) -> str:
+        return POLARITY[self.emotion]
+
+    @property
+    def case_id(self) -> str:
+        return f"{self.emotion}-{self.id}"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    source: str
+    sha256: str
+    rows: tuple[Row, ...]
+
+    @property
+    def has_text(self) -> bool:
+        return all(row.utterance is not None for row in self.rows)
+
+    @property
+    def responders(self) -> tuple[str, ...]:
+        """Responders whose responses are recorded in every row."""
+        return _common_keys(row.responses for row in self.rows)
+
+    @property
+    def rated(self) -> tuple[str, ...]:
+        """Responders whose ratings are recorded in every row."""
+        return _common_keys(row.ratings for row in self.rows)
+
+    @property
+    def emotions(self) -> tuple[str, ...]:
+        return tuple(sorted({row.emotion for row in self.rows}))
+
+    def select(self, *, emotions: Sequence[str] | None = None, sample: int | None = None, seed: int = 0) -> list[Row]:
+        """The rows to run, grouped by emotion, each group in corpus order.
+
+        Sampling draws from each emotion's ids with a generator seeded by the seed and the
+        emotion, so every process (xdist workers included) draws the same cases.
+        """
+        by_emotion: dict[str, list[Row]] = {}
+        for row in self.rows:
+            if emotions is None or row.emotion in emotions:
+                by_emotion.setdefault(row.emotion, []).append(row)
+        selected: list[Row] = []
+        for emotion in sorted(by_emotion):
+            rows = by_emotion[emotion]
+            if sample is not None and sample < len(rows):
+                rng = random.Random(f"{seed}:{emotion}")
+                keep = set(rng.sample(sorted(row.id for row in rows), sample))
+                rows = [row for row in rows if row.id in keep]
+            selected.extend(rows)
+        return selected
+
+
+def _common_keys(mappings: Iterable[Mapping[str, object]]) -> tuple[str, ...]:
+    keys: set[str] | None = None
+    for mapping in mappings:
+        keys = set(mapping) if keys is None else keys & set(mapping)
+    return tuple(sorted(keys or ()))

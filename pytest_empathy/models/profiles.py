@@ -1,0 +1,152 @@
+"""Model profiles: which model, behind which OpenAI-compatible endpoint, with which key and
+generation settings. Built in: the study's four models, the follow-up study's judge and a
+small local model; users add or override profiles in ``pyproject.toml``::
+
+    [tool.pytest-empathy.models.my-vllm]
+    model = "mistralai/Mixtral-8x7B-Instruct-v0.1"
+    base_url_env = "VLLM_BASE_URL"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypedDict
+
+from pytest_empathy.errors import InputError
+
+# How a judge can be asked for structured output: not at all, OpenAI's json_schema format,
+# or llama.cpp's json_object with a schema (which it turns into a grammar).
+STRUCTURED_OUTPUTS = ("none", "json_schema", "json_object_schema")
+LOCAL_MODELS = ("smollm2-135m",)
+
+
+class ProfileError(InputError):
+    pass
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    name: str
+    model: str
+    base_url: str | None = None
+    # An environment variable that, when set, overrides base_url.
+    base_url_env: str | None = None
+    # The environment variable holding the API key; keys are never written in a profile.
+    api_key_env: str | None = None
+    temperature: float = 0.0
+    seed: int = 0
+    max_tokens: int = 80
+    judge_max_tokens: int = 16
+    structured_output: str = "none"
+    # A model the plugin can serve itself with llama.cpp when no base URL is set.
+    local: str | None = None
+    timeout: float = 60.0
+    max_retries: int = 4
+
+    def endpoint(self, override: str | None = None) -> str | None:
+        if override:
+            return override
+        if self.base_url_env and os.environ.get(self.base_url_env):
+            return os.environ[self.base_url_env]
+        return self.base_url
+
+    def api_key(self) -> str | None:
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+class _Host(TypedDict):
+    base_url: str
+    base_url_env: str
+    api_key_env: str
+
+
+_OPENAI: _Host = {
+    "base_url": "https://api.openai.com/v1",
+    "base_url_env": "OPENAI_BASE_URL",
+    "api_key_env": "OPENAI_API_KEY",
+}
+_TOGETHER: _Host = {
+    "base_url": "https://api.together.xyz/v1",
+    "base_url_env": "TOGETHER_BASE_URL",
+    "api_key_env": "TOGETHER_API_KEY",
+}
+_GEMINI: _Host = {
+    "base_url": "https://generativelanguage.googleapis.com/v1beta/openai/",
+    "base_url_env": "GEMINI_BASE_URL",
+    "api_key_env": "GEMINI_API_KEY",
+}
+
+BUILTIN: dict[str, ModelProfile] = {
+    p.name: p
+    for p in (
+        ModelProfile("gpt-4", "gpt-4", **_OPENAI),
+        ModelProfile("gpt-4o-mini", "gpt-4o-mini", structured_output="json_schema", **_OPENAI),
+        ModelProfile("llama-2", "meta-llama/Llama-2-70b-chat-hf", **_TOGETHER),
+        ModelProfile("mixtral", "mistralai/Mixtral-8x7B-Instruct-v0.1", **_TOGETHER),
+        ModelProfile("gemini-pro", "gemini-1.0-pro", **_GEMINI),
+        ModelProfile(
+            "smollm2-135m",
+            "smollm2-135m",
+            base_url_env="EMPATHY_SMOLLM2_BASE_URL",
+            structured_output="json_object_schema",
+            local="smollm2-135m",
+        ),
+    )
+}
+
+
+def load_profiles(pyproject: Path | None) -> dict[str, ModelProfile]:
+    """The built-in profiles, with those of ``[tool.pytest-empathy.models]`` added or laid
+    over them field by field."""
+    profiles = dict(BUILTIN)
+    if pyproject is None or not pyproject.is_file():
+        return profiles
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ProfileError(f"{pyproject}: cannot read ({error})") from None
+    tables = data.get("tool", {}).get("pytest-empathy", {}).get("models", {})
+    for name, table in tables.items():
+        where = f"{pyproject} [tool.pytest-empathy.models.{name}]"
+        if not isinstance(table, dict):
+            raise ProfileError(f"{where}: must be a table")
+        base = profiles.get(name) or ModelProfile(name, table.get("model", name))
+        profiles[name] = _overlay(base, table, where)
+    return profiles
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(ModelProfile) if f.name != "name"}
+
+
+# The settings that are not strings, and the types they take.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "temperature": (int, float),
+    "timeout": (int, float),
+    "seed": (int,),
+    "max_tokens": (int,),
+    "judge_max_tokens": (int,),
+    "max_retries": (int,),
+}
+
+
+def _overlay(base: ModelProfile, table: dict[str, Any], where: str) -> ModelProfile:
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("api_key", "key"):
+            raise ProfileError(f"{where}: keys are read from the environment only; set api_key_env")
+        if key not in _FIELDS:
+            raise ProfileError(f"{where}: unknown setting {key!r} (known: {', '.join(_FIELDS)})")
+        expected = _TYPES.get(key, (str,))
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise ProfileError(f"{where}: {key} = {value!r} has the wrong type")
+        changes[key] = value
+    profile = dataclasses.replace(base, **changes)
+    if profile.structured_output not in STRUCTURED_OUTPUTS:
+        raise ProfileError(f"{where}: structured_output must be one of {', '.join(STRUCTURED_OUTPUTS)}")
+    if profile.local is not None and profile.local not in LOCAL_MODELS:
+        raise ProfileError(f"{where}: local must be one of {', '.join(LOCAL_MODELS)}")
+    return profile

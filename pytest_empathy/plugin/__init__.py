@@ -1,0 +1,93 @@
+"""pytest-empathy's hooks and fixtures: the only package that imports pytest. The work
+lives in the packages they call.
+
+The modules behind a benchmark (scipy, openai, vcrpy) are imported only once one is
+configured, so that suites that never pass --empathy-model do not pay for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .options import add_options, read_settings
+
+if TYPE_CHECKING:
+    from pytest_empathy.corpus.rows import Row
+    from pytest_empathy.results.case import CaseResult
+
+    from .run import Run
+
+RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings = read_settings(config)
+    if settings.model is None:
+        return
+    from .run import Run
+    from .session import EmpathySession, plan
+
+    run = Run.from_settings(settings)
+    config.stash[RUN_KEY] = run
+    if not hasattr(config, "workerinput"):
+        deselecting = bool(config.option.keyword or config.option.markexpr)
+        config.pluginmanager.register(EmpathySession(run, plan(run, deselecting=deselecting)), "empathy-session")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if RUN_KEY in config.stash:
+        from pytest_empathy.models import local_server
+
+        local_server.stop_all()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "empathy_case" not in metafunc.fixturenames:
+        return
+    run = metafunc.config.stash.get(RUN_KEY, None)
+    if run is None:
+        reason = "pytest-empathy: no --empathy-model given"
+        metafunc.parametrize(
+            "empathy_case", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["no-model"]
+        )
+        return
+    metafunc.parametrize("empathy_case", run.cases, ids=[row.case_id for row in run.cases])
+
+
+@pytest.fixture
+def empathy_evaluate(request: pytest.FixtureRequest) -> Callable[[Row], CaseResult]:
+    """Evaluate a case: the responder answers, the judge rates, and the result goes to the
+    controller on this test's report."""
+    from pytest_empathy.errors import InputError
+    from pytest_empathy.models.endpoint import CallError
+    from pytest_empathy.models.judges import Unrated
+    from pytest_empathy.reports.registry import shows_responses
+    from pytest_empathy.results.case import UNRECORDED
+
+    from .run import CaseNotRecorded
+
+    run = request.config.stash[RUN_KEY]
+    with_response = shows_responses(run.settings.reports)
+
+    def evaluate(case: Row) -> CaseResult:
+        try:
+            result = run.evaluate(case)
+        except CaseNotRecorded as error:
+            request.node.user_properties.append((UNRECORDED, error.reason.value))
+            failure = str(error)
+        except (CallError, Unrated, InputError) as error:
+            failure = str(error)
+        else:
+            request.node.user_properties.extend(result.to_properties(with_response=with_response))
+            return result
+        # Outside the except blocks: the message is the whole story, with no chained traceback.
+        pytest.fail(failure, pytrace=False)
+
+    return evaluate

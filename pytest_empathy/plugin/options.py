@@ -1,0 +1,378 @@
+"""Command-line options and ini settings, read once and checked at start.
+
+This module stays light (no scipy, openai or vcrpy): pytest imports it in every run, with
+or without a benchmark.
+
+Every option has an ini twin (``--empathy-alpha`` and ``empathy_alpha``); the command line
+wins. A bad value is a usage error that names the option it came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, overload
+
+import pytest
+
+from pytest_empathy.corpus.named import NAMED, RELEASE, RELEASE_TEXT_ENV
+from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.errors import InputError
+from pytest_empathy.modes import BaselineKind, GateMode, RecordMode, choices
+from pytest_empathy.reports.registry import FORMATS
+
+T = TypeVar("T")
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    help: str
+    metavar: str | None = None
+    flag_only: bool = False  # a switch: store_true on the command line, bool in the ini file
+    # Given alone on the command line, the option takes this value.
+    bare_value: str | None = None
+
+    @property
+    def ini(self) -> str:
+        return _ini(self.flag)
+
+
+def _ini(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+SAVED_RUNS = "benchmarks/saved-runs"
+
+
+OPTIONS = (
+    Option(
+        "--empathy-model",
+        "responder to benchmark: a recorded column of the corpus "
+        "(human, chatgpt, chatgpt-empathy in the release) or a model profile; enables the "
+        "plugin",
+        "NAME",
+    ),
+    Option(
+        "--empathy-judge",
+        "who rates the responses: 'human' reads the corpus's crowd "
+        "ratings (default when the corpus rates the model), or a model profile",
+        "NAME",
+    ),
+    Option(
+        "--empathy-baseline",
+        f"what the model is compared with: {choices(BaselineKind)} (default {BaselineKind.HUMAN_RATERS})",
+        "NAME",
+    ),
+    Option(
+        "--empathy-corpus",
+        f"a named corpus ({RELEASE}, the default) or a CSV/JSONL file in the documented schema",
+        "NAME|PATH",
+    ),
+    Option(
+        "--empathy-corpus-text",
+        f"the {RELEASE} release file with its text (or ${RELEASE_TEXT_ENV}); otherwise downloaded when text is needed",
+        "PATH",
+    ),
+    Option("--empathy-emotions", "comma-separated emotions to run (default: all)", "LIST"),
+    Option("--empathy-sample", "run N cases per emotion, drawn with --empathy-seed", "N"),
+    Option("--empathy-seed", "seed of --empathy-sample (default 0)", "N"),
+    Option("--empathy-alpha", "significance level of the tests (default 0.05)", "ALPHA"),
+    Option("--empathy-gate", f"overall gate: {choices(GateMode)} (default {GateMode.BETTER})", "MODE"),
+    Option(
+        "--empathy-min-good-gain",
+        "smallest relative Good-rate gain over the baseline that "
+        "passes, e.g. 0.1 for a 10 percent gain, -0.05 to allow a 5 percent drop (default 0 with "
+        "the better gate, unchecked with not-worse)",
+        "R",
+    ),
+    Option(
+        "--empathy-allow-partial",
+        "report an incomplete run, every figure labelled partial, instead of failing it",
+        flag_only=True,
+    ),
+    *(Option(report.flag, report.help, "PATH") for report in FORMATS),
+    Option(
+        "--empathy-record",
+        f"recording of model calls: {choices(RecordMode)} (default {RecordMode.NONE}: replay only)",
+        "MODE",
+    ),
+    Option("--empathy-cassettes", "directory of the cassettes (default: cassettes/ at the rootdir)", "DIR"),
+    Option("--empathy-template", "file with the response template (placeholders {situation}, {utterance})", "PATH"),
+    Option(
+        "--empathy-judge-template",
+        "file with the judge rubric (placeholders {situation}, {utterance}, {response})",
+        "PATH",
+    ),
+    Option("--empathy-base-url", "endpoint of the model, over its profile's", "URL"),
+    Option("--empathy-judge-base-url", "endpoint of the judge, over its profile's", "URL"),
+    Option(
+        "--empathy-save",
+        "save this run's ratings and statistics as NAME in the saved-runs directory (complete runs only)",
+        "NAME",
+    ),
+    Option("--empathy-save-force", "let --empathy-save replace a saved run of the same name", flag_only=True),
+    Option(
+        "--empathy-compare",
+        "compare with the saved run NAME (alone: the latest saved run of the same model)",
+        "NAME",
+        bare_value="latest",
+    ),
+    Option(
+        "--empathy-compare-fail",
+        "fail when the comparison shows: decline (overall), "
+        "emotion-decline (any emotion, after Holm), good-drop:POINTS; comma-separated",
+        "EXPR",
+    ),
+    Option("--empathy-saved-runs", f"directory of saved runs (default {SAVED_RUNS} at the rootdir)", "DIR"),
+    Option(
+        "--empathy-shard",
+        "this run is one shard of a benchmark: write the results, leave the gates to 'pytest-empathy merge'",
+        flag_only=True,
+    ),
+    Option("--empathy-prune-cassettes", "delete the cassettes no case of a full run used", flag_only=True),
+)
+
+
+# Options of earlier versions, and what replaced them: naming one is a usage error saying so.
+RENAMED = {"--empathy-baseline-dir": "--empathy-saved-runs"}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("empathy", "pytest-empathy: benchmark the empathy of model answers")
+    for old in RENAMED:
+        group.addoption(old, default=None, help=argparse.SUPPRESS)
+        parser.addini(_ini(old), "renamed", default=None)
+    for option in OPTIONS:
+        if option.flag_only:
+            group.addoption(option.flag, action="store_true", default=None, help=option.help)
+            parser.addini(option.ini, option.help, type="bool", default=None)
+        elif option.bare_value is not None:
+            group.addoption(
+                option.flag, metavar=option.metavar, nargs="?", const=option.bare_value, default=None, help=option.help
+            )
+            parser.addini(option.ini, option.help, default=None)
+        else:
+            group.addoption(option.flag, metavar=option.metavar, default=None, help=option.help)
+            parser.addini(option.ini, option.help, default=None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str | None
+    judge: str | None
+    baseline: BaselineKind
+    corpus: str | Path
+    corpus_text: Path | None
+    emotions: tuple[str, ...] | None
+    sample: int | None
+    seed: int
+    alpha: float
+    gate: GateMode
+    # None: 0 under the 'better' gate (implied by it), not checked under 'not-worse'.
+    min_good_gain: float | None
+    allow_partial: bool
+    # Report format name -> the path to write it to, for the reports asked for.
+    reports: dict[str, Path]
+    record: RecordMode
+    cassettes: Path
+    template: Path | None
+    judge_template: Path | None
+    base_url: str | None
+    judge_base_url: str | None
+    rootpath: Path
+    save: str | None
+    save_force: bool
+    compare: str | None
+    compare_fail: str | None
+    saved_runs: Path
+    prune_cassettes: bool
+    shard: bool
+
+    def to_builtins(self) -> dict[str, Any]:
+        """The settings that decide the statistics and gates, as the JSON result keeps them."""
+        return {
+            "emotions": list(self.emotions) if self.emotions else None,
+            "sample": self.sample,
+            "seed": self.seed,
+            "alpha": self.alpha,
+            "gate": self.gate.value,
+            "min_good_gain": self.min_good_gain,
+            "allow_partial": self.allow_partial,
+        }
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    values = _Values(config)
+    for old, new in RENAMED.items():
+        if values.given(old):
+            raise pytest.UsageError(f"{old} was renamed {new} (ini: {_ini(new)})")
+    reports = {}
+    for report in FORMATS:
+        path = values.path(report.flag)
+        if path is not None and path.is_dir():
+            raise pytest.UsageError(f"{report.flag}: {path} is a directory; name a file")
+        if path is not None:
+            reports[report.name] = path
+    return Settings(
+        model=values.get("--empathy-model", _name),
+        judge=values.get("--empathy-judge", _name),
+        baseline=values.get("--empathy-baseline", _choice(BaselineKind), BaselineKind.HUMAN_RATERS),
+        corpus=_corpus(values),
+        corpus_text=values.path("--empathy-corpus-text") or _env_path(RELEASE_TEXT_ENV),
+        emotions=values.get("--empathy-emotions", _emotions),
+        sample=values.get("--empathy-sample", _positive_int),
+        seed=values.get("--empathy-seed", _int, 0),
+        alpha=values.get("--empathy-alpha", _probability, 0.05),
+        gate=values.get("--empathy-gate", _choice(GateMode), GateMode.BETTER),
+        min_good_gain=values.get("--empathy-min-good-gain", _gain),
+        allow_partial=values.flag("--empathy-allow-partial"),
+        reports=reports,
+        record=values.get("--empathy-record", _choice(RecordMode), RecordMode.NONE),
+        cassettes=values.path("--empathy-cassettes") or config.rootpath / "cassettes",
+        template=values.path("--empathy-template"),
+        judge_template=values.path("--empathy-judge-template"),
+        base_url=values.get("--empathy-base-url", _url),
+        judge_base_url=values.get("--empathy-judge-base-url", _url),
+        rootpath=config.rootpath,
+        save=values.get("--empathy-save", _name),
+        save_force=values.flag("--empathy-save-force"),
+        compare=values.get("--empathy-compare", _name),
+        compare_fail=values.get("--empathy-compare-fail", _name),
+        saved_runs=values.path("--empathy-saved-runs") or config.rootpath / SAVED_RUNS,
+        prune_cassettes=values.flag("--empathy-prune-cassettes"),
+        shard=values.flag("--empathy-shard"),
+    )
+
+
+class _Values:
+    """Raw option values with where they came from, for messages and relative paths."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def raw(self, flag: str) -> tuple[Any, str, Path]:
+        value = self.config.getoption(_ini(flag))
+        if value is not None:
+            return value, flag, self.config.invocation_params.dir
+        value = self.config.getini(_ini(flag))
+        inifile = self.config.inipath
+        base = inifile.parent if inifile else self.config.rootpath
+        return value, f"{_ini(flag)} (ini)", base
+
+    def given(self, flag: str) -> bool:
+        value = self.raw(flag)[0]
+        return value is not None and value != ""
+
+    def flag(self, flag: str) -> bool:
+        return bool(self.raw(flag)[0])
+
+    @overload
+    def get(self, flag: str, convert: Callable[[str], T], default: T) -> T: ...
+    @overload
+    def get(self, flag: str, convert: Callable[[str], T], default: None = None) -> T | None: ...
+
+    def get(self, flag: str, convert: Callable[[str], T], default: T | None = None) -> T | None:
+        value, source, _ = self.raw(flag)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return default
+        try:
+            return convert(str(value).strip())
+        except ValueError as error:
+            raise pytest.UsageError(f"{source}: {error}") from None
+
+    def path(self, flag: str) -> Path | None:
+        value, _, base = self.raw(flag)
+        return base / Path(value).expanduser() if value else None
+
+
+def as_usage_error(flag: str, build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a builder; input it cannot use becomes a usage error that names the option."""
+    try:
+        return build(*args, **kwargs)
+    except InputError as error:
+        raise pytest.UsageError(f"{flag}: {error}") from None
+
+
+def _corpus(values: _Values) -> str | Path:
+    name = values.get("--empathy-corpus", _name, RELEASE)
+    path = values.path("--empathy-corpus")
+    return name if name in NAMED or path is None else path
+
+
+def _env_path(variable: str) -> Path | None:
+    value = os.environ.get(variable)
+    return Path(value).expanduser() if value else None
+
+
+def _name(value: str) -> str:
+    return value
+
+
+def _choice(kind: type[E]) -> Callable[[str], E]:
+    def convert(value: str) -> E:
+        try:
+            return kind(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not one of {choices(kind)}") from None
+
+    return convert
+
+
+def _emotions(value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip().lower() for n in value.split(",") if n.strip()))
+    unknown = [n for n in names if n not in EMOTIONS]
+    if unknown:
+        raise ValueError(f"unknown emotion(s) {', '.join(unknown)} (known: {', '.join(EMOTIONS)})")
+    if not names:
+        raise ValueError("no emotion named")
+    return names
+
+
+def _url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+def _positive_int(value: str) -> int:
+    number = _int(value)
+    if number <= 0:
+        raise ValueError(f"{value!r} is not a positive whole number")
+    return number
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a whole number") from None
+
+
+def _float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _probability(value: str) -> float:
+    number = _float(value)
+    if not 0 < number < 1:
+        raise ValueError(f"{value!r} is not between 0 and 1 (exclusive)")
+    return number
+
+
+def _gain(value: str) -> float:
+    number = _float(value)
+    if number <= -1:
+        raise ValueError(f"{value!r} is not a relative gain above -1")
+    return number

@@ -1,0 +1,279 @@
+"""The controller's side of a run: which cases to expect, what came back, the verdict.
+
+Registered only on the controller (the single process without xdist). Workers send their
+results on the test reports; this object collects them, and at session finish computes the
+statistics, checks the gates, writes the reports and sets the exit status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_empathy.analysis.compare_fail import Check, check, parse_checks
+from pytest_empathy.analysis.gates import Completeness, GateResult, decide
+from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
+from pytest_empathy.cassettes.misses import Miss
+from pytest_empathy.cassettes.upkeep import RecordingLock, outdated, unused
+from pytest_empathy.modes import RecordMode
+from pytest_empathy.reports import terminal
+from pytest_empathy.reports.registry import BY_NAME, write_reports
+from pytest_empathy.results import saved_runs
+from pytest_empathy.results.case import UNRECORDED, CaseResult, total_usage
+from pytest_empathy.results.document import to_json
+from pytest_empathy.results.run import RecordingStatus, RunResult, SavedRunVersus
+
+from .options import as_usage_error
+from .run import Run
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    document: dict[str, Any]
+    path: Path
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What only the controller needs, checked before any case runs."""
+
+    save_path: Path | None
+    compare_with: SavedRun | None
+    checks: tuple[Check, ...]
+    lock: RecordingLock | None
+    # Whether -k, -m, --empathy-emotions or --empathy-sample may leave out part of the corpus.
+    partial_selection: bool
+
+
+def plan(run: Run, *, deselecting: bool) -> Plan:
+    """The controller's plan for a run; input it cannot use is a pytest.UsageError naming the
+    option. ``deselecting`` says whether -k or -m were given."""
+    settings = run.settings
+    save_path = None
+    if settings.save is not None:
+        save_path = as_usage_error("--empathy-save", saved_runs.saved_run_path, settings.saved_runs, settings.save)
+        if save_path.exists() and not settings.save_force:
+            raise pytest.UsageError(f"--empathy-save: {save_path} exists; add --empathy-save-force to replace it")
+    compare_with = _saved_run(run) if settings.compare is not None else None
+    checks: tuple[Check, ...] = ()
+    if settings.compare_fail is not None:
+        if settings.compare is None:
+            raise pytest.UsageError("--empathy-compare-fail: name the saved run with --empathy-compare")
+        checks = as_usage_error("--empathy-compare-fail", parse_checks, settings.compare_fail)
+    partial_selection = bool(settings.emotions or settings.sample or deselecting)
+    if settings.prune_cassettes and partial_selection:
+        raise pytest.UsageError(
+            "--empathy-prune-cassettes: refused for a run of part of the corpus "
+            "(-k, -m, --empathy-emotions or --empathy-sample): other cases' cassettes would look unused"
+        )
+    lock = None
+    if run.cassettes is not None and settings.record is not RecordMode.NONE:
+        lock = RecordingLock(run.cassettes.root / run.cassettes.model)
+        as_usage_error("--empathy-record", lock.acquire)
+    return Plan(save_path, compare_with, checks, lock, partial_selection)
+
+
+def _saved_run(run: Run) -> SavedRun:
+    settings = run.settings
+    if settings.compare == saved_runs.LATEST:
+        path = saved_runs.latest(settings.saved_runs, run.responder.name)
+        if path is None:
+            raise pytest.UsageError(
+                f"--empathy-compare: no saved run of {run.responder.name!r} in "
+                f"{settings.saved_runs}; save one with --empathy-save NAME"
+            )
+    else:
+        assert settings.compare is not None
+        path = as_usage_error("--empathy-compare", saved_runs.saved_run_path, settings.saved_runs, settings.compare)
+    return SavedRun(as_usage_error("--empathy-compare", saved_runs.load, path), path)
+
+
+class EmpathySession:
+    def __init__(self, run: Run, plan: Plan) -> None:
+        self.run = run
+        self.plan = plan
+        self.rows = {row.case_id: row for row in run.cases}
+        # node id -> case id, for every collected item that runs a case
+        self.expected: dict[str, str] = {}
+        self.results: dict[str, CaseResult] = {}
+        # node id -> why its calls have no recording
+        self.unrecorded: dict[str, str] = {}
+        self.document: dict[str, Any] | None = None
+
+    def expect(self, nodeids: Iterable[str]) -> None:
+        for nodeid in nodeids:
+            case_id = self._case_of(nodeid)
+            if case_id is not None:
+                self.expected[nodeid] = case_id
+
+    def _case_of(self, nodeid: str) -> str | None:
+        """The case an item runs, read from its parameter id. Case ids hold no '[', so the
+        id is what follows the last '['; a test parametrized further joins ids with '-'."""
+        if not nodeid.endswith("]") or "[" not in nodeid:
+            return None
+        parts = nodeid[nodeid.rindex("[") + 1 : -1].split("-")
+        for start in range(len(parts)):
+            for stop in range(len(parts), start, -1):
+                candidate = "-".join(parts[start:stop])
+                if candidate in self.rows:
+                    return candidate
+        return None
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        r = self.run
+        line = (
+            f"empathy: model {r.responder.name}, judge {r.judge.name}, baseline {r.baseline.kind}, "
+            f"corpus {r.corpus.name} ({len(r.cases)} cases)"
+        )
+        if r.cassettes is not None:
+            line += f", record mode {r.settings.record}, cassettes {r.cassettes.root}"
+        return [line]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """In replay, a template changed since the cassettes were recorded fails the run
+        before any case: every case it touches would fail the same way."""
+        run = self.run
+        if run.cassettes is None or run.settings.record is not RecordMode.NONE:
+            return
+        changed = outdated(run.cassettes, run.cases, run.templates)
+        if changed:
+            cases = {row.case_id for rows in changed.values() for row in rows}
+            which = " and the ".join(f"{role} template" for role in changed)
+            pytest.exit(
+                f"pytest-empathy: the {which} changed since the cassettes were recorded: "
+                f"{len(cases)} of {len(run.cases)} cases need re-recording. Record exactly "
+                f"those (the rest is left untouched) with: {run.record_command()}",
+                returncode=pytest.ExitCode.TESTS_FAILED,
+            )
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.expect(item.nodeid for item in session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # Every worker collects the same items (xdist checks), so the first list is the list.
+        if not self.expected:
+            self.expect(ids)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return  # a case's properties are set while it runs; teardown only repeats them
+        result = CaseResult.from_properties(report.user_properties)
+        if result is not None:
+            self.results[report.nodeid] = result
+        for key, value in report.user_properties:
+            if key == UNRECORDED:
+                self.unrecorded[report.nodeid] = str(value)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.expected:
+            return
+        run, settings = self.run, self.run.settings
+        rated = [self._with_text(self.results[n]) for n in self.expected if n in self.results]
+        completeness = Completeness(
+            expected=len(self.expected),
+            rated=len(rated),
+            missing=tuple(sorted(n for n in self.expected if n not in self.results)),
+        )
+        summary, gates = decide(rated, completeness, settings.to_builtins(), run.baseline.per_emotion)
+        versus = None
+        compare_with = self.plan.compare_with
+        if compare_with is not None and summary is not None:
+            comparison = compare_with_saved_run(rated, saved_runs.ratings(compare_with.document), alpha=settings.alpha)
+            versus = SavedRunVersus(compare_with.document, str(compare_with.path), comparison)
+            gates += check(comparison, self.plan.checks)
+        save_path = self.plan.save_path
+        if save_path is not None and not completeness.complete:
+            gates.append(
+                GateResult(
+                    "save",
+                    False,
+                    f"{save_path} not saved: only complete runs are saved "
+                    f"({completeness.rated} of {completeness.expected} cases rated)",
+                )
+            )
+        unused_cassettes: tuple[str, ...] = ()
+        if run.cassettes is not None and not self.plan.partial_selection and completeness.expected == len(run.cases):
+            found = unused(run.cassettes, run.cases, run.corpus.name)
+            if settings.prune_cassettes:
+                for path in found:
+                    path.unlink()
+            unused_cassettes = tuple(str(p) for p in found)
+        result = RunResult(
+            model=run.responder.name,
+            judge=run.judge.name,
+            judge_description=run.judge.description,
+            baseline=run.baseline.kind.value,
+            baseline_description=run.baseline.description,
+            corpus=run.corpus.name,
+            corpus_sha256=run.corpus.sha256,
+            settings=settings.to_builtins(),
+            completeness=completeness,
+            summary=summary,
+            gates=tuple(gates),
+            cases=tuple(rated),
+            templates=run.templates,
+            recording=self._recording(),
+            versus_saved_run=versus,
+            unused_cassettes=unused_cassettes,
+            pruned=settings.prune_cassettes,
+            usage=total_usage(rated),
+            baseline_per_emotion=run.baseline.per_emotion is not None,
+            selected=len(run.cases),
+        )
+        self.document = to_json(result)
+        if save_path is not None and completeness.complete:
+            saved_runs.save(self.document, save_path, settings.save or "")
+        write_reports(self.document, settings.reports)
+        if not result.passed and not settings.shard and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _with_text(self, result: CaseResult) -> CaseResult:
+        """The case's utterance, for reports that show text, when the corpus has it."""
+        row = self.rows.get(result.case_id)
+        return replace(result, utterance=row.utterance) if row is not None and row.utterance else result
+
+    def _recording(self) -> RecordingStatus | None:
+        run = self.run
+        if run.cassettes is None:
+            return None
+        reasons = [self.unrecorded[n] for n in self.expected if n in self.unrecorded]
+        return RecordingStatus(
+            mode=run.settings.record.value,
+            cassettes=run.shown_path(run.cassettes.root / run.cassettes.model),
+            unrecorded=len(reasons),
+            template_changed=reasons.count(Miss.TEMPLATE_CHANGED),
+            command=run.record_command(),
+        )
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.plan.lock is not None:
+            self.plan.lock.release()
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        document = self.document
+        if document is None:
+            return
+        terminalreporter.section("pytest-empathy")
+        for line in terminal.lines(document):
+            terminalreporter.write_line(line)
+        settings = self.run.settings
+        for name, path in settings.reports.items():
+            terminalreporter.write_line(f"{BY_NAME[name].title}: {path}")
+        if self.plan.save_path is not None and document["complete"]:
+            terminalreporter.write_line(f"saved run: {self.plan.save_path}")
+        if settings.shard:
+            terminalreporter.write_line(
+                "shard: the gates above do not set the exit status; "
+                "pytest-empathy merge decides them for the whole benchmark"
+            )
+            return
+        for line in terminal.failure_lines(document):
+            terminalreporter.write_line(line, red=True, bold=True)

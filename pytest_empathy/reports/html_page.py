@@ -1,0 +1,188 @@
+"""The HTML report: one self-contained file (plots inline, no network) from a JSON result."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from html import escape
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from pytest_empathy.formatting import gain, p_value, percent, shares, verdict
+from pytest_empathy.modes import GateMode
+
+from . import plots
+
+DEPENDENCIES = ("pytest", "pytest-xdist", "scipy", "numpy", "pandas", "openai", "vcrpy", "matplotlib")
+
+DASH = "\u2013"  # an en dash where a figure is missing
+STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; padding: 0 1rem; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; }
+h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+.verdict { font-size: 1.2rem; font-weight: 600; padding: .5rem .8rem; border-radius: 6px; display: inline-block; }
+.passed { background: #e3f2e6; color: #1d5e2e; } .failed { background: #fbe3df; color: #8a2415; }
+.partial { background: #fff3cd; color: #6b4e00; padding: .4rem .8rem; border-radius: 6px; }
+table { border-collapse: collapse; margin: .5rem 0; }
+td, th { padding: .25rem .6rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; } dt { color: #666; } dd { margin: 0; }
+img { max-width: 100%; } code { font-size: 12px; } td code { white-space: nowrap; } .muted { color: #777; }
+.rating-good { color: #1d5e2e; font-weight: 600; } .rating-okay { color: #7a5a00; }
+.rating-bad { color: #8a2415; font-weight: 600; }
+"""
+
+FILTER_SCRIPT = """
+function filterCases() {
+  const emotion = document.getElementById('emotion').value;
+  const rating = document.getElementById('rating').value;
+  let shown = 0;
+  for (const row of document.querySelectorAll('#cases tbody tr')) {
+    const visible = (!emotion || row.dataset.emotion === emotion) && (!rating || row.dataset.rating === rating);
+    row.style.display = visible ? '' : 'none';
+    shown += visible ? 1 : 0;
+  }
+  document.getElementById('shown').textContent = shown;
+}
+"""
+
+
+def _image(png: bytes, alt: str) -> str:
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _versions(result: dict[str, Any]) -> str:
+    found = [f"pytest-empathy {result.get('version', '?')}"]
+    for name in DEPENDENCIES:
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            continue
+    return ", ".join(found)
+
+
+def _gates_off(result: dict[str, Any]) -> str:
+    off = result.get("settings", {}).get("gate") == GateMode.OFF
+    return " <span class=muted>(gates off: only completeness was checked)</span>" if off else ""
+
+
+def _p(p: float | None) -> str:
+    return p_value(p, missing=DASH)
+
+
+def _shares(counts: dict[str, int]) -> str:
+    return shares(counts, separator=" / ", missing=DASH)
+
+
+def _stats_table(result: dict[str, Any]) -> str:
+    rows = [("overall", result["overall"])]
+    rows += [(name, entry) for name, entry in result["polarity"].items() if entry["n"]]
+    rows += list(result["emotions"].items())
+    body = []
+    for name, entry in rows:
+        body.append(
+            f"<tr><td>{escape(name)}</td><td class=num>{entry['n']}</td>"
+            f"<td class=num>{_shares(entry['model'])}</td><td class=num>{_shares(entry['baseline'])}</td>"
+            f"<td class=num>{percent(entry['good_rate'])}</td><td class=num>{percent(entry['baseline_good_rate'])}</td>"
+            f"<td class=num>{gain(entry['good_gain_relative'])}</td><td>{entry['test']}</td>"
+            f"<td class=num>{_p(entry['p_value'])}</td><td class=num>{_p(entry.get('p_holm'))}</td>"
+            f"<td>{escape(verdict(entry))}</td></tr>"
+        )
+    return (
+        "<table><thead><tr><th>group</th><th>n</th><th>model B/O/G %</th><th>baseline B/O/G %</th>"
+        "<th>model Good</th><th>baseline Good</th><th>Good gain</th><th>test</th><th>p</th>"
+        "<th>p Holm</th><th>verdict</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+    )
+
+
+def _cases_table(result: dict[str, Any]) -> str:
+    cases = result["cases"]
+    with_text = any("utterance" in case or "response" in case for case in cases)
+    emotions = sorted({case["emotion"] for case in cases})
+    options = "".join(f'<option value="{escape(e)}">{escape(e)}</option>' for e in emotions)
+    head = "<th>case</th><th>emotion</th><th>rating</th><th>baseline rating</th>"
+    if with_text:
+        head += "<th>utterance</th><th>response</th>"
+    rows = []
+    for case in cases:
+        cells = (
+            f"<td><code>{escape(case['id'])}</code></td><td>{escape(case['emotion'])}</td>"
+            f"<td class=rating-{case['rating']}>{case['rating']}</td>"
+            f"<td>{case['baseline_rating'] or DASH}</td>"
+        )
+        if with_text:
+            cells += f"<td>{escape(case.get('utterance', ''))}</td><td>{escape(case.get('response', ''))}</td>"
+        rows.append(f'<tr data-emotion="{escape(case["emotion"])}" data-rating="{case["rating"]}">{cells}</tr>')
+    note = (
+        ""
+        if with_text
+        else (
+            "<p class=muted>No text in this result: the corpus was read as ratings only. Run with "
+            "<code>--empathy-corpus-text</code> (or a corpus with text) to see utterances and responses.</p>"
+        )
+    )
+    return (
+        f"{note}<p>Emotion <select id=emotion onchange=filterCases()><option value=''>all</option>{options}</select> "
+        "Rating <select id=rating onchange=filterCases()><option value=''>all</option>"
+        "<option>bad</option><option>okay</option><option>good</option></select> "
+        f"<span class=muted><span id=shown>{len(cases)}</span> of {len(cases)} cases shown</span></p>"
+        f"<table id=cases><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def render(result: dict[str, Any]) -> str:
+    passed = result["passed"]
+    corpus = result["corpus"]
+    templates = "".join(
+        f"<dt>{escape(role)} template</dt><dd><code>{escape(sha)}</code></dd>"
+        for role, sha in result.get("templates", {}).items()
+    )
+    state = "complete" if result["complete"] else f"INCOMPLETE ({corpus['rated']} of {corpus['cases']} cases rated)"
+    gates = "".join(
+        f"<tr><td class={'passed' if g['passed'] else 'failed'}>{'passed' if g['passed'] else 'FAILED'}</td>"
+        f"<td>{escape(g['name'])}</td><td>{escape(g['detail'])}</td></tr>"
+        for g in result["gates"]
+    )
+    outcome = "PASSED" if passed else "FAILED"
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        f"<title>pytest-empathy: {escape(result['model'])}</title><style>{STYLE}</style>",
+        f"<script>{FILTER_SCRIPT}</script></head><body>",
+        f"<h1>pytest-empathy: {escape(result['model'])} against {escape(result['baseline'])}</h1>",
+        f"<p class='verdict {outcome.lower()}'>{outcome}{_gates_off(result)}</p>",
+        "<dl>",
+        f"<dt>model</dt><dd>{escape(result['model'])}</dd>",
+        f"<dt>judge</dt><dd>{escape(result['judge'])}: {escape(result['judge_rates'])}</dd>",
+        f"<dt>baseline</dt><dd>{escape(result['baseline'])}: {escape(result['baseline_rates'])}</dd>",
+        f"<dt>corpus</dt><dd>{escape(corpus['name'])}, {corpus['cases']} cases, "
+        f"sha256 <code>{escape(corpus['sha256'][:16])}</code></dd>",
+        templates,
+        f"<dt>run</dt><dd>{escape(state)}</dd>",
+        f"<dt>rendered</dt><dd>{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}</dd>",
+        f"<dt>versions</dt><dd>{escape(_versions(result))}</dd>",
+        "</dl>",
+        f"<h2>Gates</h2><table>{gates}</table>",
+    ]
+    if result["overall"] is None:
+        parts.append(
+            "<p class=partial>No statistics: the run is incomplete. Rerun the missing cases, "
+            "or pass <code>--empathy-allow-partial</code> to see figures labelled partial.</p>"
+        )
+    else:
+        if result["partial"]:
+            parts.append("<p class=partial>PARTIAL: every figure is computed on the cases rated so far.</p>")
+        groups = {"overall": result["overall"]} | result["emotions"]
+        parts += [
+            "<h2>Polarity</h2>",
+            _image(plots.polarity_summary(result), "Good rate overall and per polarity"),
+            "<h2>Ratings per emotion</h2>",
+            _image(plots.rating_bars(groups, result["model"], result["baseline"]), "Bad/Okay/Good shares per emotion"),
+            "<h2>Good-rate gain per emotion</h2>",
+            _image(plots.gain_intervals(result["emotions"]), "Good-rate gain per emotion with 95% intervals"),
+            "<h2>Statistics</h2>",
+            "<p class=muted>Chi-square test of independence on each 2x3 table; Freeman-Halton exact test "
+            "where an expected count is below 5; Holm correction across the emotions.</p>",
+            _stats_table(result),
+        ]
+    parts += ["<h2>Cases</h2>", _cases_table(result), "</body></html>"]
+    return "\n".join(parts)

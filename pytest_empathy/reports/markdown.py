@@ -1,0 +1,50 @@
+"""The Markdown summary of a run, fit for a pull-request comment or a CI job summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_empathy.formatting import gain, p_value, percent, verdict
+from pytest_empathy.modes import GateMode
+
+
+def render(document: dict[str, Any]) -> str:
+    corpus = document["corpus"]
+    outcome = "passed" if document["passed"] else "FAILED"
+    if document.get("settings", {}).get("gate") == GateMode.OFF:
+        outcome += " (gates off: only completeness was checked)"
+    lines = [
+        f"### pytest-empathy: {document['model']} {outcome}",
+        "",
+        f"Judge **{document['judge']}**, baseline **{document['baseline']}** ({document['baseline_rates']}), "
+        f"corpus **{corpus['name']}**: {corpus['rated']} of {corpus['cases']} cases rated"
+        + ("" if document["complete"] else " (INCOMPLETE)")
+        + ".",
+        "",
+    ]
+    if document["overall"] is not None:
+        if document["partial"]:
+            lines += ["**PARTIAL**: figures computed on the cases rated so far.", ""]
+        lines += [
+            "| group | n | model Good | baseline Good | gain | test | p | verdict |",
+            "| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |",
+        ]
+        groups = [("overall", document["overall"])]
+        groups += [(p, g) for p, g in document["polarity"].items() if g["n"]]
+        groups += [(e, g) for e, g in document["emotions"].items() if g["significant"]]
+        for name, group in groups:
+            lines.append(
+                f"| {name} | {group['n']} | {percent(group['good_rate'])} | {percent(group['baseline_good_rate'])} "
+                f"| {gain(group['good_gain_relative'])} | {group['test']} | {p_value(group['p_value'])} "
+                f"| {verdict(group)} |"
+            )
+        significant = sum(1 for g in document["emotions"].values() if g["significant"])
+        lines += [
+            "",
+            f"{significant} of {len(document['emotions'])} emotions differ significantly after Holm (listed above).",
+        ]
+    lines += ["", "| gate | result | detail |", "| --- | --- | --- |"]
+    lines += [
+        f"| {g['name']} | {'passed' if g['passed'] else '**FAILED**'} | {g['detail']} |" for g in document["gates"]
+    ]
+    return "\n".join(lines) + "\n"

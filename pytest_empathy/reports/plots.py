@@ -1,0 +1,126 @@
+"""The report's figures, drawn with matplotlib from a JSON result and returned as PNG bytes."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display is needed or wanted
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
+
+COLOURS = {"bad": "#d95f4c", "okay": "#f2c14e", "good": "#4f9d69"}
+LABELS = ("bad", "okay", "good")
+
+
+def _png(figure: Any) -> bytes:
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return out.getvalue()
+
+
+def _shares(counts: dict[str, int]) -> list[float]:
+    total = sum(counts[label] for label in LABELS) or 1
+    return [100 * counts[label] / total for label in LABELS]
+
+
+def rating_bars(groups: dict[str, dict[str, Any]], model: str, baseline: str) -> bytes:
+    """Stacked Bad/Okay/Good bars per group, the model beside the baseline, as in the paper."""
+    names = list(groups)
+    height = max(3.0, 0.42 * len(names) + 1.2)
+    figure, axis = plt.subplots(figsize=(8.5, height))
+    bar = 0.38
+    for index, name in enumerate(names):
+        for offset, side, alpha in ((-bar / 2, "model", 1.0), (bar / 2, "baseline", 0.55)):
+            left = 0.0
+            for label, share in zip(LABELS, _shares(groups[name][side]), strict=True):
+                axis.barh(
+                    index + offset,
+                    share,
+                    bar,
+                    left=left,
+                    color=COLOURS[label],
+                    alpha=alpha,
+                    edgecolor="white",
+                    linewidth=0.5,
+                )
+                left += share
+    axis.set_yticks(range(len(names)), names)
+    axis.invert_yaxis()
+    axis.set_xlim(0, 100)
+    axis.set_xlabel("share of ratings (%): upper bar model, lower (paler) bar baseline")
+    axis.legend(
+        handles=[Patch(color=COLOURS[label], label=label.capitalize()) for label in LABELS]
+        + [
+            Patch(color="grey", alpha=1.0, label=f"model: {model}"),
+            Patch(color="grey", alpha=0.55, label=f"baseline: {baseline}"),
+        ],
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=5,
+        frameon=False,
+        fontsize=8,
+    )
+    axis.spines[["top", "right"]].set_visible(False)
+    return _png(figure)
+
+
+def gain_intervals(emotions: dict[str, dict[str, Any]]) -> bytes:
+    """Absolute Good-rate gain per emotion with its 95% interval, sorted; significant after
+    Holm filled, the others hollow."""
+    rows = sorted(
+        (entry["good_gain_absolute"], name, entry)
+        for name, entry in emotions.items()
+        if entry["good_gain_absolute"] is not None
+    )
+    figure, axis = plt.subplots(figsize=(8.5, max(3.0, 0.3 * len(rows) + 1.0)))
+    for index, (gain, _name, entry) in enumerate(rows):
+        low, high = entry["good_gain_absolute_ci"] or (gain, gain)
+        colour = COLOURS["good"] if gain >= 0 else COLOURS["bad"]
+        axis.plot([100 * low, 100 * high], [index, index], color=colour, linewidth=1.6)
+        axis.plot(
+            [100 * gain],
+            [index],
+            "o",
+            color=colour,
+            markerfacecolor=colour if entry["significant"] else "white",
+            markersize=6,
+        )
+    axis.axvline(0, color="black", linewidth=0.8)
+    axis.set_yticks(range(len(rows)), [name for _, name, _ in rows])
+    axis.set_xlabel("Good rate, model minus baseline (percentage points), 95% CI; filled: significant after Holm")
+    axis.spines[["top", "right"]].set_visible(False)
+    return _png(figure)
+
+
+def polarity_summary(result: dict[str, Any]) -> bytes:
+    groups = {"overall": result["overall"]} | {name: entry for name, entry in result["polarity"].items() if entry["n"]}
+    figure, axis = plt.subplots(figsize=(6.0, 2.6))
+    names = list(groups)
+    width = 0.36
+    for index, name in enumerate(names):
+        entry = groups[name]
+        for offset, rate, alpha in (
+            (-width / 2, entry["good_rate"], 1.0),
+            (width / 2, entry["baseline_good_rate"], 0.55),
+        ):
+            axis.bar(index + offset, 100 * (rate or 0), width, color=COLOURS["good"], alpha=alpha)
+            axis.text(index + offset, 100 * (rate or 0) + 1, f"{100 * (rate or 0):.0f}%", ha="center", fontsize=8)
+    axis.set_xticks(range(len(names)), names)
+    axis.set_ylabel("Good rate (%)")
+    axis.set_ylim(0, 105)
+    axis.legend(
+        handles=[
+            Patch(color=COLOURS["good"], label="model"),
+            Patch(color=COLOURS["good"], alpha=0.55, label="baseline"),
+        ],
+        frameon=False,
+        fontsize=8,
+        loc="upper right",
+    )
+    axis.spines[["top", "right"]].set_visible(False)
+    return _png(figure)

@@ -1,0 +1,2 @@
+"""What a run produced: case results on the wire, the run result and its JSON document
+(schema, reader, writer), saved runs and the merge of shards."""

@@ -1,0 +1,120 @@
+"""Merging the JSON results of disjoint shards of one benchmark into the result of the whole.
+
+Shards must agree on everything that defines the benchmark (model, judge, baseline, corpus,
+templates, settings); their cases must not overlap. Statistics and gates are computed again
+from the merged cases by the same code as a single run, so the verdict is the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_empathy.analysis.gates import Completeness, decide
+from pytest_empathy.errors import InputError
+
+from .case import Usage
+from .document import case_from_json, read, to_json
+from .run import RecordingStatus, RunResult
+
+# What shards of one benchmark must share.
+IDENTITY = (
+    "schema",
+    "version",
+    "model",
+    "judge",
+    "judge_rates",
+    "baseline",
+    "baseline_rates",
+    "baseline_per_emotion",
+    "templates",
+    "settings",
+)
+
+
+REQUIRED = (*IDENTITY, "corpus", "cases", "gates", "passed", "complete", "partial", "overall", "polarity", "emotions")
+
+
+class MergeError(InputError):
+    pass
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = read(Path(path), MergeError, required=REQUIRED, what="JSON result")
+    if not isinstance(data["corpus"], dict) or not {"name", "sha256", "selected", "cases"} <= data["corpus"].keys():
+        raise MergeError(f"{path}: its corpus lacks name, sha256, selected or cases")
+    return data
+
+
+def merge(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    if len(results) < 2:
+        raise MergeError("merge needs at least two results")
+    first, first_name = results[0], names[0]
+    for result, name in zip(results[1:], names[1:], strict=True):
+        for key in IDENTITY:
+            if result.get(key) != first.get(key):
+                raise MergeError(
+                    f"{name} and {first_name} differ in {key}: {result.get(key)!r} against "
+                    f"{first.get(key)!r}; only shards of one benchmark merge"
+                )
+        for key in ("name", "sha256", "selected"):
+            if result["corpus"][key] != first["corpus"][key]:
+                raise MergeError(f"{name} and {first_name} differ in corpus {key}")
+    owner: dict[str, str] = {}
+    for result, name in zip(results, names, strict=True):
+        for case in result["cases"]:
+            if case["id"] in owner:
+                raise MergeError(f"case {case['id']} is in both {owner[case['id']]} and {name}: shards overlap")
+            owner[case["id"]] = name
+    cases = [case_from_json(case) for result in results for case in result["cases"]]
+    # Shards must cover the whole selection: a shard that never ran leaves its cases missing.
+    selected = first["corpus"]["selected"]
+    collected = sum(r["corpus"]["cases"] for r in results)
+    missing = sorted(n for r in results for n in r["corpus"].get("missing", []))
+    if collected < selected:
+        missing.append(f"{selected - collected} selected case(s) in no shard")
+    completeness = Completeness(expected=max(selected, collected), rated=len(cases), missing=tuple(missing))
+    per_emotion = None
+    if first["baseline_per_emotion"]:
+        from pytest_empathy.corpus import release
+
+        per_emotion = release.human_counts()
+    summary, gates = decide(cases, completeness, first["settings"], per_emotion)
+    recordings = [r["recording"] for r in results if r.get("recording")]
+    run = RunResult(
+        model=first["model"],
+        judge=first["judge"],
+        judge_description=first["judge_rates"],
+        baseline=first["baseline"],
+        baseline_description=first["baseline_rates"],
+        corpus=first["corpus"]["name"],
+        corpus_sha256=first["corpus"]["sha256"],
+        settings=first["settings"],
+        completeness=completeness,
+        summary=summary,
+        gates=tuple(gates),
+        cases=tuple(cases),
+        templates=first["templates"],
+        recording=RecordingStatus(
+            mode=recordings[0]["mode"],
+            unrecorded=sum(r["unrecorded"] for r in recordings),
+            template_changed=sum(r["template_changed"] for r in recordings),
+            cassettes=recordings[0]["cassettes"],
+            command=recordings[0]["command"],
+        )
+        if recordings
+        else None,
+        usage=_usage(results),
+        baseline_per_emotion=first["baseline_per_emotion"],
+        selected=selected,
+    )
+    return to_json(run)
+
+
+def _usage(results: Sequence[dict[str, Any]]) -> dict[str, Usage]:
+    total: dict[str, Usage] = {}
+    for result in results:
+        for model, u in result.get("usage", {}).items():
+            total[model] = total.get(model, Usage()) + Usage(u["calls"], u["prompt_tokens"], u["completion_tokens"])
+    return dict(sorted(total.items()))

@@ -1,0 +1,64 @@
+"""A run's result: everything the controller knows at session finish."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_empathy.analysis.gates import Completeness, GateResult
+from pytest_empathy.analysis.versus_baseline import Summary
+from pytest_empathy.analysis.versus_saved_run import SavedRunComparison
+
+from .case import CaseResult, Usage
+
+
+@dataclass(frozen=True)
+class RecordingStatus:
+    """How the run's model calls were recorded, and which cases lacked a recording."""
+
+    mode: str
+    unrecorded: int
+    template_changed: int
+    cassettes: str = ""
+    # The command that records what is missing.
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class SavedRunVersus:
+    """A comparison with a saved run, and the saved run's document it was made with."""
+
+    saved_run: Mapping[str, Any]
+    path: str
+    comparison: SavedRunComparison
+
+
+@dataclass(frozen=True)
+class RunResult:
+    model: str
+    judge: str
+    judge_description: str
+    baseline: str
+    baseline_description: str
+    corpus: str
+    corpus_sha256: str
+    settings: dict[str, Any]
+    completeness: Completeness
+    summary: Summary | None
+    gates: tuple[GateResult, ...]
+    cases: tuple[CaseResult, ...]
+    templates: dict[str, str]
+    recording: RecordingStatus | None
+    versus_saved_run: SavedRunVersus | None = None
+    unused_cassettes: tuple[str, ...] = ()
+    pruned: bool = False
+    usage: dict[str, Usage] = field(default_factory=dict)
+    # True when the baseline is the release's per-emotion counts, not a rating per case.
+    baseline_per_emotion: bool = False
+    # Cases the corpus options selected, before -k or -m: what shards of a run must cover.
+    selected: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return all(gate.passed for gate in self.gates)

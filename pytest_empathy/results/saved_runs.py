@@ -1,0 +1,59 @@
+"""Saved runs: a run's JSON document kept under a name, for later runs to compare with.
+
+A saved run is the JSON document (model, judge, baseline, corpus and its checksum, template
+hashes, package version, per-case ratings, statistics) plus its name and when it was saved,
+under ``saved_run``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pytest_empathy.errors import InputError
+from pytest_empathy.ratings import Rating
+
+from . import document
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
+LATEST = "latest"
+REQUIRED = ("schema", "model", "judge", "baseline", "corpus", "templates", "cases")
+
+
+class SavedRunError(InputError):
+    pass
+
+
+def saved_run_path(directory: Path, name: str) -> Path:
+    if not NAME_PATTERN.fullmatch(name) or name == LATEST:
+        raise SavedRunError(f"{name!r} is not a saved run's name: ASCII letters, digits and _ . - only, not {LATEST!r}")
+    return directory / f"{name}.json"
+
+
+def save(result: dict[str, Any], path: Path, name: str) -> None:
+    saved_at = datetime.now(UTC).isoformat(timespec="seconds")
+    document.write(result | {"saved_run": {"name": name, "saved_at": saved_at}}, path)
+
+
+def load(path: Path) -> dict[str, Any]:
+    return document.read(path, SavedRunError, required=REQUIRED, what="saved run")
+
+
+def ratings(saved: dict[str, Any]) -> dict[str, tuple[str, Rating]]:
+    """Each case of a saved run, by id: its emotion and rating."""
+    return {case["id"]: (case["emotion"], Rating.parse(case["rating"])) for case in saved["cases"]}
+
+
+def latest(directory: Path, model: str) -> Path | None:
+    """The most recently saved run of a model in a directory."""
+    found: list[tuple[str, Path]] = []
+    for path in directory.glob("*.json"):
+        try:
+            data = load(path)
+        except SavedRunError:
+            continue
+        if data["model"] == model:
+            found.append((data.get("saved_run", {}).get("saved_at", ""), path))
+    return max(found)[1] if found else None
