@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .rows import Corpus
+if TYPE_CHECKING:
+    from .rows import Corpus
 
 RELEASE = "welivita-pu-2024"
 SMOKE = "smoke"
