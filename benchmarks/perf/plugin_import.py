@@ -26,10 +26,15 @@ import time
 from pathlib import Path
 
 
-def import_microseconds(environment: dict[str, str]) -> int:
+def import_microseconds(folder: Path, environment: dict[str, str]) -> int:
     code = "import pytest, argparse; import pytest_empathy.plugin"
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, env=environment, check=True
+        [sys.executable, "-X", "importtime", "-c", code],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=True,
     )
     match = re.search(r"\|\s*(\d+) \| pytest_empathy\.plugin$", done.stderr, re.MULTILINE)
     assert match, done.stderr[-500:]
@@ -52,7 +57,7 @@ def main() -> None:
         (folder / "test_one.py").write_text("def test_one():\n    assert True\n")
         environment = os.environ | {"PYTHONPYCACHEPREFIX": str(folder / "pycache")}
         environment.pop("PYTHONDONTWRITEBYTECODE", None)
-        imports = [import_microseconds(environment) for _ in range(options.runs)]
+        imports = [import_microseconds(folder, environment) for _ in range(options.runs)]
         pytest_seconds(folder, environment)  # warm the bytecode cache
         pytest_seconds(folder, environment, "-p", "no:empathy")
         with_plugin, without = [], []
