@@ -44,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if options.command == "report":
             result = merging.load(options.result)
+            if result.get("statistics_dropped"):
+                result = merging.recompute(result, str(options.result))
         else:
             result = merging.merge([merging.load(p) for p in options.results], [str(p) for p in options.results])
             document.write(result, options.output)

@@ -11,10 +11,37 @@ def percent(rate: float | None) -> str:
     return "n/a" if rate is None else f"{rate:.1%}"
 
 
+# Below this, floating point says nothing about a p-value's digits.
+P_FLOOR = 1e-15
+
+
 def p_value(p: float | None, missing: str = "-") -> str:
     if p is None:
         return missing
+    if p < P_FLOOR:
+        return "< 1e-15"
     return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
+def change(difference: float | None, interval: Sequence[float] | None) -> str:
+    """A difference of rates in percentage points with its interval, as tables show it."""
+    if difference is None:
+        return "n/a"
+    text = points(difference)
+    if interval is not None:
+        text += f" [{100 * interval[0]:+.0f}, {100 * interval[1]:+.0f}]"
+    return text
+
+
+def p_is(p: float) -> str:
+    """A p-value in a sentence: ``p=0.023``, or ``p < 1e-15``."""
+    text = p_value(p)
+    return f"p {text}" if text.startswith("<") else f"p={text}"
+
+
+def points(difference: float) -> str:
+    """A difference of rates in percentage points."""
+    return f"{100 * difference:+.1f} pts"
 
 
 def gain(relative: float | None, interval: Sequence[float] | None = None) -> str:
@@ -36,8 +63,19 @@ def shares(counts: Mapping[str, int], separator: str = "/", missing: str = "-") 
 
 
 def verdict(entry: Mapping[str, Any]) -> str:
-    """``no test``, ``n.s.``, or the direction of a significant difference, of a group's
-    entry in a JSON document (against the baseline or a saved run)."""
-    if entry["p_value"] is None:
+    """``no test``, ``n.s.``, or the direction of a significant one-sided Good-rate test, of
+    a group's entry in a JSON document (against the baseline or a saved run)."""
+    if not entry.get("good_rate_test"):
         return "no test"
-    return str(entry["direction"]) if entry["significant"] else "n.s."
+    return str(entry["verdict"]) if entry["verdict"] else "n.s."
+
+
+def one_sided_p(entry: Mapping[str, Any], *, holm: bool = False) -> float | None:
+    """A group entry's one-sided Good-rate p-value in the direction the rate moved (its Holm
+    adjustment with ``holm``, for an emotion)."""
+    test = entry.get("good_rate_test")
+    if not test:
+        return None
+    side = "p_worse" if entry["direction"] == "worse" else "p_better"
+    value: float | None = test.get(side + ("_holm" if holm else ""))
+    return value

@@ -19,9 +19,11 @@ def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_arg
         [
             "*pytest-empathy*",
             "corpus welivita-pu-2024: 2000 of 2000 cases rated, complete",
-            "overall * 2000 *chi2*better",
-            "caring * 66 *n.s.",
-            "PASSED better: *",
+            "study's test, overall (chi-square of independence, 2x3): "
+            "chi2 134.1241, dof 2, p 7.504e-30, Cramer's V 0.183",
+            "overall * 2000/2000 * +15.4 pts [[]+13, +18] * +31% [[]+25%,+38%] * < 1e-15 * better * chi2 p < 1e-15",
+            "caring * 66/66 * n.s. * exact p 0.810",
+            "PASSED better: Good rate 64.8% (n 2000) vs baseline 49.3% (n 2000): +15.4 pts *paired*",
         ]
     )
     report = read_report(pytester)
@@ -31,7 +33,11 @@ def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_arg
     assert report["overall"]["baseline"] == {"bad": 342, "okay": 672, "good": 986}
     assert report["polarity"]["positive"]["n"] == 881
     assert len(report["emotions"]) == 32
-    assert {"p_holm", "cramers_v", "dof", "test"} <= report["emotions"]["afraid"].keys()
+    assert {"p_holm", "cramers_v", "dof", "test", "good_rate_test", "verdict", "note"} <= report["emotions"][
+        "afraid"
+    ].keys()
+    assert report["schema"] == 3 and report["methods"]["paired"] is True
+    assert round(report["overall"]["statistic"], 4) == 134.1241 and f"{report['overall']['p_value']:.3e}" == "7.504e-30"
     assert {g["name"] for g in report["gates"]} == {"complete", "better", "min-good-gain", "no-emotion-worse"}
 
 
@@ -51,9 +57,11 @@ def test_one_emotion_without_a_significant_gain_fails_the_gate(run_benchmark, py
     result.assert_outcomes(passed=66)
     result.stdout.fnmatch_lines(
         [
-            "FAILED better: Good rate 65.2% vs baseline 68.2%, lower; not significant (exact p=*",
+            "FAILED better: Good rate 65.2% (n 66) vs baseline 68.2% (n 66): -3.0 pts [[]-17.5 pts, +11.5 pts] "
+            "(90% CI, paired); not shown better "
+            "(one-sided Tango score (McNemar at no difference), p=0.634, alpha 0.05)",
             "empathy gate failed: better: *",
-            "empathy gate failed: min-good-gain: relative Good gain -4.4% < +0.0%",
+            "empathy gate failed: min-good-gain: relative Good gain -4.4%, lower bound -23.6% * < +0.0%",
         ]
     )
     report = read_report(pytester)
@@ -100,13 +108,14 @@ def test_unknown_model_lists_the_recorded_responders(run_benchmark):
 def test_ini_settings_apply_and_the_command_line_wins(run_benchmark, pytester):
     pytester.makeini(
         "[pytest]\nempathy_model = chatgpt-empathy\nempathy_emotions = caring\n"
-        "empathy_gate = not-worse\nempathy_min_good_gain = -0.1\n"
+        "empathy_gate = not-worse\nempathy_margin = 20\nempathy_min_good_gain = -0.3\n"
     )
     result = run_benchmark()
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["PASSED not-worse: *"])
-    result = run_benchmark("--empathy-gate=better")
+    result.stdout.fnmatch_lines(["PASSED not-worse: *", "PASSED min-good-gain: *"])
+    result = run_benchmark("--empathy-gate=not-worse", "--empathy-margin=10")
     assert result.ret == 1
+    result.stdout.fnmatch_lines(["FAILED not-worse: * the lower bound -17.5 pts is not above the margin -10 pts *"])
     pytester.makeini("[pytest]\nempathy_model = chatgpt\nempathy_alpha = 7\n")
     result = run_benchmark()
     assert result.ret == USAGE_ERROR
@@ -145,15 +154,15 @@ def ratings_corpus(pytester, rating):
 
 
 def test_corpus_file_with_human_ratings_and_a_significantly_worse_emotion(run_benchmark, pytester, xdist_args):
-    # The bot is rated Good everywhere but on 'sad', where it is always Bad; humans get
-    # Okay, and Good one time in three.
-    ratings_corpus(pytester, lambda emotion, i: (1 if emotion == "sad" else 3, 3 if i % 3 == 0 else 2))
+    # The bot is rated Good everywhere but on 'sad', where it is always Bad and the humans
+    # always Good; elsewhere humans get Okay, and Good one time in three.
+    ratings_corpus(pytester, lambda emotion, i: (1, 3) if emotion == "sad" else (3, 3 if i % 3 == 0 else 2))
     result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.csv", *xdist_args)
     assert result.ret == 1
     result.stdout.fnmatch_lines(
         [
             "PASSED better: *",
-            "FAILED no-emotion-worse: significantly worse after Holm: sad (p_holm=*)",
+            "FAILED no-emotion-worse: Good rate significantly lower after Holm: sad (one-sided Holm p*)",
         ]
     )
     report = read_report(pytester)
@@ -192,14 +201,23 @@ def test_gate_modes(run_benchmark, pytester):
     ratings_corpus(pytester, rating)
     args = ("--empathy-model=bot", "--empathy-corpus=corpus.csv")
     assert run_benchmark(*args).ret == 1
-    # Under not-worse the Good-rate gain is checked only when a minimum is given.
+    # Not worse needs a margin: "not significantly worse" is no evidence of "not worse".
     result = run_benchmark(*args, "--empathy-gate=not-worse")
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --empathy-gate not-worse needs --empathy-margin POINTS: *"])
+    assert run_benchmark(*args, "--empathy-margin=5").ret == USAGE_ERROR
+    # Under not-worse the Good-rate gain is checked only when a minimum is given.
+    result = run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-margin=5")
     assert result.ret == 0
     assert [g["name"] for g in read_report(pytester)["gates"]] == ["complete", "not-worse", "no-emotion-worse"]
-    assert run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-min-good-gain=0").ret == 1
-    result = run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-min-good-gain=-0.2")
+    assert run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-margin=5", "--empathy-min-good-gain=0").ret == 1
+    result = run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-margin=5", "--empathy-min-good-gain=-0.2")
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["PASSED not-worse: *", "PASSED min-good-gain: relative Good gain -0.7% >= -20.0%"])
+    result.stdout.fnmatch_lines(
+        ["PASSED not-worse: *", "PASSED min-good-gain: relative Good gain -0.7%, lower bound -2.1% * >= -20.0%"]
+    )
+    # A margin below the run's own lower bound fails: the drop could be that large.
+    assert run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-margin=1").ret == 1
     result = run_benchmark(*args, "--empathy-gate=off")
     assert result.ret == 0
     assert [g["name"] for g in read_report(pytester)["gates"]] == ["complete"]

@@ -25,7 +25,7 @@ def test_a_saved_run_compared_with_itself_passes(run_benchmark, pytester, xdist_
     result = run_benchmark(
         "--empathy-model=chatgpt-empathy",
         "--empathy-compare",
-        "--empathy-compare-fail=decline,emotion-decline,good-drop:0",
+        "--empathy-compare-fail=decline,emotion-decline,good-drop:1",
         *xdist_args,
     )
     assert result.ret == 0
@@ -33,14 +33,19 @@ def test_a_saved_run_compared_with_itself_passes(run_benchmark, pytester, xdist_
         [
             "compared with saved run gpt4 (model chatgpt-empathy, judge human, saved *): 2000 cases in both; "
             "0 only in this run, 0 only in the saved run",
-            "overall * 2000 * 7/28/65 * 7/28/65 * +0.0 pts *n.s.",
+            "overall * 2000 * 7/28/65 * 7/28/65 * +0.0 pts *n.s.*",
             "PASSED compare decline: *",
-            "PASSED compare emotion-decline: no emotion significantly worse than the saved run after Holm",
-            "PASSED compare good-drop:0: Good rate changed by +0.0 points (at most -0 allowed)",
+            "PASSED compare emotion-decline: no emotion's Good rate significantly lower than the saved run's "
+            "after Holm",
+            "PASSED compare good-drop:1: Good rate changed by +0.0 pts, lower bound -0.1 pts (90% CI, paired) "
+            ">= -1 pts",
         ]
     )
     comparison = read_report(pytester)["comparison"]
     assert comparison["compared"] == 2000 and comparison["overall"]["p_value"] == 1.0
+    # Nothing changed, yet no drop at all cannot be shown: the bound, not the estimate, is checked.
+    result = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-compare", "--empathy-compare-fail=good-drop:0")
+    assert result.ret == 1
     assert "Stuart-Maxwell" in comparison["tests"]
 
 
@@ -56,17 +61,21 @@ def test_another_responder_fails_where_it_should(run_benchmark, pytester, xdist_
     assert result.ret == 1
     result.stdout.fnmatch_lines(
         [
-            "FAILED compare decline: Good rate 64.8% -> 49.3% on 2000 cases, worse; significant (stuart-maxwell p=*)",
-            "FAILED compare emotion-decline: significantly worse after Holm: apprehensive (*), grateful (*), "
+            "FAILED compare decline: Good rate 64.8% -> 49.3% on 2000 cases, -15.4 pts; significantly lower "
+            "(one-sided Tango score (McNemar at no difference), p < 1e-15)",
+            "FAILED compare emotion-decline: Good rate significantly lower after Holm: anxious (*), apprehensive (*), "
+            "grateful (*), "
             "impressed (*), surprised (*)",
-            "PASSED compare good-drop:20: Good rate changed by -15.4 points (at most -20 allowed)",
+            "PASSED compare good-drop:20: Good rate changed by -15.4 pts, lower bound -18.0 pts (90% CI, paired) "
+            ">= -20 pts",
             "empathy gate failed: compare decline: *",
             "empathy gate failed: compare emotion-decline: *",
         ]
     )
     emotions = read_report(pytester)["comparison"]["emotions"]
     assert emotions["caring"]["direction"] == "better" and not emotions["caring"]["significant"]
-    assert emotions["surprised"]["p_holm"] >= emotions["surprised"]["p_value"]
+    surprised = emotions["surprised"]["good_rate_test"]
+    assert surprised["p_worse_holm"] >= surprised["p_worse"]
 
 
 def test_comparison_counts_the_cases_each_side_lacks(run_benchmark, pytester):
@@ -231,10 +240,10 @@ def test_the_whole_loop_with_the_real_local_server(local_model, pytester, monkey
     assert comparison["templates"]["saved"]["response"] == accepted["templates"]["response"]
     assert comparison["templates"]["run"]["response"] != accepted["templates"]["response"]
     result.stdout.fnmatch_lines(["response template: saved *, now * (CHANGED)", "judge template: * (unchanged)"])
-    change = comparison["overall"]["good_change"]
-    assert result.ret == (0 if change >= 0 else 1)
     gates = {g["name"]: g["passed"] for g in report["gates"]}
-    assert gates["compare good-drop:0"] == (change >= 0)
+    assert result.ret == (0 if all(gates.values()) else 1)
+    assert gates["compare good-drop:0"] == (comparison["overall"]["good_change_ci"][0] >= 0)
+    assert gates["compare decline"] == (comparison["overall"]["verdict"] != "worse")
 
 
 def test_unused_cassettes_are_listed_after_a_full_run_and_pruned_on_request(stub, pytester):
@@ -299,4 +308,4 @@ def test_a_saved_run_of_schema_1_is_migrated_and_compared(run_benchmark, pyteste
     )
     comparison = read_report(pytester)["comparison"]
     assert (comparison["saved_run"], comparison["only_in_saved_run"], comparison["compared"]) == ("old", 0, 61)
-    assert read_report(pytester)["schema"] == 2
+    assert read_report(pytester)["schema"] == 3

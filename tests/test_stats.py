@@ -7,34 +7,30 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import chi2_contingency, norm
-from scipy.stats.contingency import relative_risk
+from scipy.stats import chi2_contingency
 
 from pytest_empathy.analysis.comparison import compare, compare_paired
 from pytest_empathy.analysis.groups import holm
 from pytest_empathy.analysis.independence import CHI2, EXACT, NO_TEST, freeman_halton
-from pytest_empathy.analysis.intervals import katz_interval, newcombe_interval, wilson_interval
 from pytest_empathy.analysis.marginal import stuart_maxwell
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
-Z95 = 1.959963984540054
-
 
 def test_chi_square_against_a_table_computed_by_hand():
     # Margins 60/60 by 30/40/50 of N=120: expected 15/20/25 in each row, so
     # chi2 = 2 * (5^2/15 + 0 + 5^2/25) = 16/3, and with 2 dof p = exp(-chi2/2).
-    c = compare(Counts(10, 20, 30), Counts(20, 20, 20))
-    assert c.test == CHI2
-    assert c.dof == 2
-    assert c.statistic == pytest.approx(16 / 3)
-    assert c.p_value == pytest.approx(math.exp(-8 / 3))
+    c = compare(Counts(10, 20, 30), Counts(20, 20, 20), alpha=0.05)
+    assert c.study.test == CHI2
+    assert c.study.dof == 2
+    assert c.study.statistic == pytest.approx(16 / 3)
+    assert c.study.p_value == pytest.approx(math.exp(-8 / 3))
     assert c.cramers_v == pytest.approx(math.sqrt(16 / 3 / 120))
-    assert c.good_rate == pytest.approx(0.5)
-    assert c.baseline_good_rate == pytest.approx(1 / 3)
-    assert c.good_gain_absolute == pytest.approx(1 / 6)
-    assert c.good_gain_relative == pytest.approx(0.5)
+    assert c.model.good_rate == pytest.approx(0.5)
+    assert c.baseline.good_rate == pytest.approx(1 / 3)
+    assert c.good.difference == pytest.approx(1 / 6)
+    assert c.good.ratio == pytest.approx(1.5)
     assert c.direction == "better"
 
 
@@ -42,30 +38,32 @@ def test_chi_square_against_a_table_computed_by_hand():
 @given(st.lists(st.integers(0, 400), min_size=6, max_size=6))
 def test_chi_square_agrees_with_scipy_stats(cells):
     # The test is computed with scipy.special alone (scipy.stats is slow to import); scipy.stats
-    # is the reference. Where the exact test runs instead, the statistic is still chi-square's.
+    # is the reference. Where the exact test runs instead, it has no statistic of its own.
     model, baseline = Counts(*cells[:3]), Counts(*cells[3:])
-    c = compare(model, baseline)
+    c = compare(model, baseline, alpha=0.05)
     table = np.array([cells[:3], cells[3:]])
     table = table[:, table.sum(axis=0) > 0]
     if model.n == 0 or baseline.n == 0 or table.shape[1] < 2:
         return
     reference = chi2_contingency(table, correction=False)
-    assert c.statistic == pytest.approx(reference.statistic, rel=1e-12, abs=1e-12)
-    assert c.dof == reference.dof
-    if c.test == CHI2:
-        assert c.p_value == pytest.approx(reference.pvalue, rel=1e-12, abs=1e-300)
-    ci = c.good_gain_absolute_ci
-    z = norm.ppf(0.975)
-    reference_ci = newcombe_interval(model.good, model.n, baseline.good, baseline.n, z)
-    assert (ci.low, ci.high) == pytest.approx((reference_ci.low, reference_ci.high), rel=1e-12)
+    if c.study.test == CHI2:
+        assert c.study.statistic == pytest.approx(reference.statistic, rel=1e-12, abs=1e-12)
+        assert c.study.dof == reference.dof
+        assert c.study.p_value == pytest.approx(reference.pvalue, rel=1e-12, abs=1e-300)
+    else:
+        assert (c.study.statistic, c.study.dof) == (None, None)
+    assert c.cramers_v == pytest.approx(math.sqrt(reference.statistic / table.sum()), rel=1e-12, abs=1e-12)
 
 
 def test_release_headline_figures():
-    # GPT-4 (empathy prompt) against the human group in the release: 1295/986 - 1 = 0.313.
-    c = compare(Counts(142, 563, 1295), Counts(342, 672, 986))
-    assert c.good_gain_relative == pytest.approx(1295 / 986 - 1)
-    assert c.test == CHI2 and c.p_value < 1e-20
-    assert c.good_gain_relative_ci.low < c.good_gain_relative < c.good_gain_relative_ci.high
+    # GPT-4 (empathy prompt) against the human group in the release: 1295/986 - 1 = 0.313,
+    # chi2 134.1241, p 7.504e-30 (the study's figures).
+    c = compare(Counts(142, 563, 1295), Counts(342, 672, 986), alpha=0.05)
+    assert c.good.ratio - 1 == pytest.approx(1295 / 986 - 1)
+    assert c.study.test == CHI2
+    assert round(c.study.statistic, 4) == 134.1241
+    assert f"{c.study.p_value:.3e}" == "7.504e-30"
+    assert c.good.ratio_ci.low < c.good.ratio < c.good.ratio_ci.high
 
 
 def brute_force_exact(table: list[list[int]]) -> float:
@@ -85,11 +83,12 @@ def brute_force_exact(table: list[list[int]]) -> float:
 
 
 def test_exact_test_runs_when_an_expected_count_is_below_five():
-    c = compare(Counts(0, 5, 10), Counts(4, 6, 2))
-    assert c.test == EXACT
-    assert c.p_value == pytest.approx(brute_force_exact([[0, 5, 10], [4, 6, 2]]), rel=1e-9)
-    # The chi-square statistic is still reported, for Cramer's V.
-    assert c.statistic == pytest.approx(9.2045454545)
+    c = compare(Counts(0, 5, 10), Counts(4, 6, 2), alpha=0.05)
+    assert c.study.test == EXACT
+    assert c.study.p_value == pytest.approx(brute_force_exact([[0, 5, 10], [4, 6, 2]]), rel=1e-9)
+    # The exact test has no statistic of its own; Cramer's V stays Pearson's, a measure of size.
+    assert (c.study.statistic, c.study.dof) == (None, None)
+    assert c.cramers_v == pytest.approx(math.sqrt(9.2045454545 / 27))
 
 
 def test_freeman_halton_on_two_by_two_equals_fisher():
@@ -107,38 +106,21 @@ def test_freeman_halton_matches_enumeration(cells):
 
 
 def test_rating_column_empty_in_both_groups_is_dropped():
-    c = compare(Counts(0, 30, 30), Counts(0, 40, 20))
-    assert c.dof == 1
-    c = compare(Counts(0, 0, 9), Counts(0, 0, 7))
-    assert (c.test, c.p_value, c.dof) == (EXACT, 1.0, 0)
+    c = compare(Counts(0, 30, 30), Counts(0, 40, 20), alpha=0.05)
+    assert c.study.dof == 1
+    c = compare(Counts(0, 0, 9), Counts(0, 0, 7), alpha=0.05)
+    assert (c.study.test, c.study.p_value, c.study.dof) == (EXACT, 1.0, None)
 
 
-def test_direction_on_equal_good_rates_follows_the_mean_rating():
-    assert compare(Counts(12, 0, 0), Counts(0, 12, 0)).direction == "worse"
-    assert compare(Counts(1, 1, 1), Counts(1, 1, 1)).direction == "same"
+def test_direction_is_the_sign_of_the_good_rate_statistic():
+    # No Good rating on either side: the Good rate does not move, whatever the rest does.
+    assert compare(Counts(12, 0, 0), Counts(0, 12, 0), alpha=0.05).direction == "same"
+    assert compare(Counts(1, 1, 2), Counts(1, 2, 1), alpha=0.05).direction == "better"
 
 
 def test_no_test_without_ratings_in_a_group():
-    c = compare(Counts(), Counts(1, 2, 3))
-    assert c.test == NO_TEST and c.p_value is None and c.direction is None
-
-
-def test_newcombe_interval_reproduces_newcombe_1998():
-    # Newcombe (1998), Statistics in Medicine 17:873, example (a), method 10: 56/70 - 48/80.
-    interval = newcombe_interval(56, 70, 48, 80, Z95)
-    assert (interval.low, interval.high) == pytest.approx((0.0524, 0.3339), abs=1e-4)
-
-
-def test_wilson_interval_is_inside_unit_range():
-    assert wilson_interval(0, 10, Z95).low == 0.0
-    assert wilson_interval(10, 10, Z95).high == pytest.approx(1.0)
-
-
-def test_katz_interval_agrees_with_scipy_relative_risk():
-    reference = relative_risk(1295, 2000, 986, 2000).confidence_interval(0.95)
-    interval = katz_interval(1295, 2000, 986, 2000, Z95)
-    assert interval.low == pytest.approx(reference.low - 1)
-    assert interval.high == pytest.approx(reference.high - 1)
+    c = compare(Counts(), Counts(1, 2, 3), alpha=0.05)
+    assert c.study.test == NO_TEST and c.study.p_value is None and c.direction is None and c.good is None
 
 
 def test_holm_by_hand():
@@ -152,12 +134,13 @@ counts = st.builds(Counts, st.integers(0, 80), st.integers(0, 80), st.integers(0
 @settings(max_examples=200, deadline=None)
 @given(counts, counts)
 def test_p_values_are_probabilities_and_symmetric(model, baseline):
-    forward, backward = compare(model, baseline), compare(baseline, model)
-    if forward.p_value is None:
+    forward, backward = compare(model, baseline, alpha=0.05), compare(baseline, model, alpha=0.05)
+    if forward.study.p_value is None:
         assert model.n == 0 or baseline.n == 0
         return
-    assert 0.0 <= forward.p_value <= 1.0
-    assert forward.p_value == pytest.approx(backward.p_value, rel=1e-9, abs=1e-300)
+    assert 0.0 <= forward.study.p_value <= 1.0
+    assert forward.study.p_value == pytest.approx(backward.study.p_value, rel=1e-9, abs=1e-300)
+    assert forward.p_better == pytest.approx(backward.p_worse, rel=1e-9, abs=1e-300)
     flipped = {"better": "worse", "worse": "better", "same": "same"}
     assert backward.direction == flipped[forward.direction]
 
@@ -259,10 +242,13 @@ paired = st.lists(st.tuples(st.sampled_from(list(Rating)), st.sampled_from(list(
 @settings(max_examples=100, deadline=None)
 @given(paired)
 def test_paired_good_change_interval(pairs):
-    forward = compare_paired(pairs)
-    backward = compare_paired([(a, b) for b, a in pairs])
-    interval = forward.good_change_ci
-    assert -1 <= interval.low <= forward.good_change <= interval.high <= 1
-    assert backward.good_change == pytest.approx(-forward.good_change)
-    assert (backward.good_change_ci.low, backward.good_change_ci.high) == pytest.approx((-interval.high, -interval.low))
-    assert forward.p_value == pytest.approx(backward.p_value)
+    forward = compare_paired(pairs, alpha=0.05)
+    backward = compare_paired([(a, b) for b, a in pairs], alpha=0.05)
+    interval = forward.good.difference_ci
+    assert -1 <= interval.low <= forward.good.difference <= interval.high <= 1
+    assert backward.good.difference == pytest.approx(-forward.good.difference)
+    assert (backward.good.difference_ci.low, backward.good.difference_ci.high) == pytest.approx(
+        (-interval.high, -interval.low), abs=1e-9
+    )
+    assert forward.whole.p_value == pytest.approx(backward.whole.p_value)
+    assert forward.p_worse == pytest.approx(backward.p_better)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pytest_empathy.errors import InputError
-from pytest_empathy.formatting import percent
+from pytest_empathy.formatting import p_is, percent, points
 
 from .comparison import Direction
 from .gates import GateResult
@@ -42,32 +42,33 @@ def parse_checks(expression: str) -> tuple[Check, ...]:
 
 def check(comparison: SavedRunComparison, checks: Iterable[Check]) -> list[GateResult]:
     results = []
-    overall = comparison.overall.comparison
+    overall = comparison.overall
     for item in checks:
         name = f"compare {item}"
-        if item.name == DECLINE:
-            declined = comparison.overall.significant and overall.direction == Direction.WORSE
-            results.append(GateResult(name, not declined, _overall(comparison)))
+        good = overall.comparison.good
+        if good is None:
+            results.append(GateResult(name, False, "no case rated in both runs"))
+        elif item.name == DECLINE:
+            results.append(GateResult(name, overall.verdict is not Direction.WORSE, _overall(comparison)))
         elif item.name == EMOTION_DECLINE:
-            worse = [
-                g for g in comparison.emotions.values() if g.significant and g.comparison.direction == Direction.WORSE
-            ]
+            worse = [g for g in comparison.emotions.values() if g.verdict is Direction.WORSE]
             detail = (
-                "no emotion significantly worse than the saved run after Holm"
+                "no emotion's Good rate significantly lower than the saved run's after Holm"
                 if not worse
-                else "significantly worse after Holm: " + ", ".join(f"{g.name} (p_holm={g.p_holm:.3g})" for g in worse)
+                else "Good rate significantly lower after Holm: "
+                + ", ".join(f"{g.name} (one-sided Holm {p_is(g.p_worse or 1.0)})" for g in worse)
             )
             results.append(GateResult(name, not worse, detail))
         else:
             assert item.points is not None
-            change = overall.good_change
-            if change is None:
-                results.append(GateResult(name, False, "no case rated in both runs"))
-                continue
-            passed = change * 100 >= -item.points - 1e-9
+            bound = good.difference_ci.low
+            passed = bound * 100 >= -item.points - 1e-9
             results.append(
                 GateResult(
-                    name, passed, f"Good rate changed by {100 * change:+.1f} points (at most -{item.points:g} allowed)"
+                    name,
+                    passed,
+                    f"Good rate changed by {points(good.difference)}, lower bound {points(bound)} "
+                    f"({good.confidence:.0%} CI, paired) {'>=' if passed else '<'} -{item.points:g} pts",
                 )
             )
     return results
@@ -76,10 +77,9 @@ def check(comparison: SavedRunComparison, checks: Iterable[Check]) -> list[GateR
 def _overall(comparison: SavedRunComparison) -> str:
     group = comparison.overall
     c = group.comparison
-    if c.p_value is None:
-        return "no case rated in both runs"
-    state = "significant" if group.significant else "not significant"
+    assert c.good is not None
+    state = "significantly lower" if group.verdict is Direction.WORSE else "not significantly lower"
     return (
         f"Good rate {percent(c.before.good_rate)} -> {percent(c.after.good_rate)} on {c.n} cases, "
-        f"{c.direction}; {state} ({c.test} p={c.p_value:.3g})"
+        f"{points(c.good.difference)}; {state} (one-sided {c.good.method}, {p_is(c.good.p_less)})"
     )

@@ -1,21 +1,24 @@
-"""Two groups of Bad/Okay/Good ratings compared: the model against its baseline (unpaired),
-and a run against a saved run on the same cases (paired)."""
+"""Two groups of Bad/Okay/Good ratings compared: the model against its baseline, and a run
+against a saved run on the same cases.
+
+The gates decide on the Good rate, the study's quantity, with a one-sided score test and the
+interval that inverts it (``proportions``); the direction is the sign of that same statistic.
+The study's own test of the whole distribution (chi-square of independence, or the exact
+test) is kept beside it, and so is Stuart-Maxwell's for a saved run: reported, named, never
+deciding a gate alone.
+"""
 
 from __future__ import annotations
 
 import enum
-import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from pytest_empathy.ratings import Counts, Rating
 
-from .distributions import normal_quantile
 from .independence import NO_TEST, independence_test
-from .intervals import Interval, katz_interval, newcombe_interval, newcombe_paired_interval
 from .marginal import stuart_maxwell
+from .proportions import GoodRateTest, PairedCounts, paired, unpaired
 
 
 class Direction(enum.StrEnum):
@@ -25,121 +28,116 @@ class Direction(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """A model's ratings against the baseline's, for one group of cases."""
+class WholeTest:
+    """A test of the whole Bad/Okay/Good distribution: its name, statistic (None where the
+    test has none of its own, as an exact test), degrees of freedom and p-value."""
 
-    model: Counts
-    baseline: Counts
     test: str
     statistic: float | None
     dof: int | None
     p_value: float | None
+
+
+class GoodRateVerdict:
+    """The direction and one-sided p-values of a comparison, all from its Good-rate test."""
+
+    good: GoodRateTest | None
+
+    @property
+    def direction(self) -> Direction | None:
+        return direction_of(self.good)
+
+    @property
+    def p_better(self) -> float | None:
+        return None if self.good is None else self.good.p_greater
+
+    @property
+    def p_worse(self) -> float | None:
+        return None if self.good is None else self.good.p_less
+
+
+@dataclass(frozen=True)
+class Comparison(GoodRateVerdict):
+    """A model's ratings against the baseline's, for one group of cases."""
+
+    model: Counts
+    baseline: Counts
+    # The study's test: chi-square of independence on the 2x3 table, or Freeman-Halton's.
+    study: WholeTest
     cramers_v: float | None
-    good_rate: float | None
-    baseline_good_rate: float | None
-    good_gain_absolute: float | None
-    good_gain_absolute_ci: Interval | None
-    good_gain_relative: float | None
-    good_gain_relative_ci: Interval | None
-    direction: Direction | None
+    # None when a side has no ratings.
+    good: GoodRateTest | None
 
     @property
     def n(self) -> int:
         return self.model.n
 
 
-def compare(model: Counts, baseline: Counts, *, confidence: float = 0.95) -> Comparison:
-    """Test whether the model's ratings are distributed like the baseline's, and by how much
-    the model's Good rate differs."""
-    rate, base_rate = model.good_rate, baseline.good_rate
-    absolute = relative = None
-    absolute_ci = relative_ci = None
-    if rate is not None and base_rate is not None:
-        z = normal_quantile(confidence)
-        absolute = rate - base_rate
-        absolute_ci = newcombe_interval(model.good, model.n, baseline.good, baseline.n, z)
-        if base_rate > 0:
-            relative = rate / base_rate - 1
-        if model.good > 0 and baseline.good > 0:
-            relative_ci = katz_interval(model.good, model.n, baseline.good, baseline.n, z)
+def compare(model: Counts, baseline: Counts, *, alpha: float, pairs: PairedCounts | None = None) -> Comparison:
+    """The model's ratings against the baseline's; ``pairs`` counts the Good ratings of both
+    sides case by case, when both rated the same cases. Intervals are two-sided at
+    1 - 2 alpha, so that their bounds are the one-sided bounds of the tests at alpha."""
     test, statistic, dof, p_value, cramers_v = independence_test(model, baseline)
-    return Comparison(
-        model=model,
-        baseline=baseline,
-        test=test,
-        statistic=statistic,
-        dof=dof,
-        p_value=p_value,
-        cramers_v=cramers_v,
-        good_rate=rate,
-        baseline_good_rate=base_rate,
-        good_gain_absolute=absolute,
-        good_gain_absolute_ci=absolute_ci,
-        good_gain_relative=relative,
-        good_gain_relative_ci=relative_ci,
-        direction=direction(model, baseline),
-    )
+    good = None
+    if model.n and baseline.n:
+        confidence = 1 - 2 * alpha
+        if pairs is None:
+            good = unpaired(model.good, model.n, baseline.good, baseline.n, confidence=confidence)
+        else:
+            good = paired(pairs, confidence=confidence)
+    return Comparison(model, baseline, WholeTest(test, statistic, dof, p_value), cramers_v, good)
 
 
-def direction(model: Counts, baseline: Counts) -> Direction | None:
-    """Better or worse by the Good rate; on equal Good rates, by the mean rating, so that
-    all-Bad against all-Okay still reads as worse."""
-    if model.n == 0 or baseline.n == 0:
+def direction_of(good: GoodRateTest | None) -> Direction | None:
+    if good is None:
         return None
-    for own, other in ((model.good / model.n, baseline.good / baseline.n), (_mean(model), _mean(baseline))):
-        if not math.isclose(own, other, rel_tol=0, abs_tol=1e-12):
-            return Direction.BETTER if own > other else Direction.WORSE
-    return Direction.SAME
-
-
-def _mean(counts: Counts) -> float:
-    return (counts.bad + 2 * counts.okay + 3 * counts.good) / counts.n
+    if good.statistic > 0:
+        return Direction.BETTER
+    return Direction.WORSE if good.statistic < 0 else Direction.SAME
 
 
 @dataclass(frozen=True)
-class PairedComparison:
+class PairedComparison(GoodRateVerdict):
     """Ratings of the same cases in a saved run (before) and this run (after)."""
 
     before: Counts
     after: Counts
-    test: str
-    statistic: float | None
-    dof: int | None
-    p_value: float | None
-    good_change: float | None
-    good_change_ci: Interval | None
-    direction: Direction | None
+    # Stuart-Maxwell's test of marginal homogeneity on the 3x3 table of paired ratings.
+    whole: WholeTest
+    # This run's Good rate against the saved run's, paired.
+    good: GoodRateTest | None
 
     @property
     def n(self) -> int:
         return self.after.n
 
 
-def compare_paired(pairs: Sequence[tuple[Rating, Rating]], *, confidence: float = 0.95) -> PairedComparison:
-    """Marginal homogeneity of paired Bad/Okay/Good ratings (Stuart-Maxwell), and the change
-    of the Good rate with Newcombe's interval for paired proportions."""
+def compare_paired(pairs: Sequence[tuple[Rating, Rating]], *, alpha: float) -> PairedComparison:
+    """Paired (before, after) ratings: Stuart-Maxwell on the whole scale, and the change of
+    the Good rate by Tango's score test and interval."""
     before = Counts.of(b for b, _ in pairs)
     after = Counts.of(a for _, a in pairs)
     if not pairs:
-        return PairedComparison(before, after, NO_TEST, None, None, None, None, None, None)
-    table = np.zeros((3, 3), dtype=int)
+        return PairedComparison(before, after, WholeTest(NO_TEST, None, None, None), None)
+    table = [[0] * 3 for _ in range(3)]
     for b, a in pairs:
-        table[b - 1, a - 1] += 1
-    test, statistic, dof, p_value = stuart_maxwell(table)
-    z = normal_quantile(confidence)
-    good = np.array([[b == Rating.GOOD, a == Rating.GOOD] for b, a in pairs])
-    both = int((good[:, 0] & good[:, 1]).sum())
-    gained = int((~good[:, 0] & good[:, 1]).sum())
-    lost = int((good[:, 0] & ~good[:, 1]).sum())
-    neither = len(pairs) - both - gained - lost
-    return PairedComparison(
-        before=before,
-        after=after,
-        test=test,
-        statistic=statistic,
-        dof=dof,
-        p_value=p_value,
-        good_change=(gained - lost) / len(pairs),
-        good_change_ci=newcombe_paired_interval(both, gained, lost, neither, z),
-        direction=direction(after, before),
-    )
+        table[b - 1][a - 1] += 1
+    whole = WholeTest(*stuart_maxwell(table))
+    good = paired(good_pairs((a, b) for b, a in pairs), confidence=1 - 2 * alpha)
+    return PairedComparison(before, after, whole, good)
+
+
+def good_pairs(pairs: Iterable[tuple[Rating, Rating | None]]) -> PairedCounts:
+    """The Good ratings of two sides over the same cases, counted: (first, second) per case."""
+    both = first_only = second_only = neither = 0
+    for first, second in pairs:
+        first_good, second_good = first == Rating.GOOD, second == Rating.GOOD
+        if first_good and second_good:
+            both += 1
+        elif first_good:
+            first_only += 1
+        elif second_good:
+            second_only += 1
+        else:
+            neither += 1
+    return PairedCounts(both, first_only, second_only, neither)

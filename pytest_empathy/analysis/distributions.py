@@ -25,3 +25,9 @@ def log_choose(n: Any, k: Any) -> Any:
     from scipy.special import gammaln
 
     return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+
+
+def normal_cdf(x: float) -> float:
+    from scipy.special import ndtr
+
+    return float(ndtr(x))

@@ -6,12 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_empathy.formatting import percent
+from pytest_empathy.formatting import p_is, percent, points
 from pytest_empathy.modes import GateMode
 from pytest_empathy.ratings import Counts
 
 from .comparison import Comparison, Direction
 from .groups import Group, RatedCase
+from .proportions import GoodRateTest
 from .versus_baseline import Summary, summarize
 
 
@@ -55,6 +56,7 @@ def decide(
         mode=GateMode(settings["gate"]),
         min_good_gain=settings["min_good_gain"],
         allow_partial=settings["allow_partial"],
+        margin=settings.get("margin"),
     )
     return summary, gates
 
@@ -66,18 +68,21 @@ def check_gates(
     mode: GateMode,
     min_good_gain: float | None,
     allow_partial: bool,
+    margin: float | None = None,
 ) -> list[GateResult]:
     """The gates in force and whether each passed; ``summary`` is None when no statistics
-    were computed because the run is incomplete."""
+    were computed because the run is incomplete. ``margin`` is the not-worse gate's, in
+    percentage points."""
     gates = [_complete(completeness, allow_partial)]
     if summary is None or mode is GateMode.OFF:
         return gates
     overall = summary.overall
     if mode is GateMode.BETTER:
-        passed = overall.significant and overall.comparison.direction == Direction.BETTER
+        gates.append(GateResult(mode.value, overall.verdict is Direction.BETTER, _better_detail(overall)))
     else:
-        passed = not (overall.significant and overall.comparison.direction == Direction.WORSE)
-    gates.append(GateResult(mode.value, passed, _overall_detail(overall, summary.alpha)))
+        if margin is None:
+            raise ValueError("the not-worse gate needs a margin")
+        gates.append(_not_worse(overall, margin))
     if min_good_gain is None and mode is GateMode.BETTER:
         min_good_gain = 0.0
     if min_good_gain is not None:
@@ -101,29 +106,74 @@ def _complete(completeness: Completeness, allow_partial: bool) -> GateResult:
     return GateResult("complete", False, detail + ": incomplete run, no statistics computed")
 
 
-def _overall_detail(overall: Group[Comparison], alpha: float) -> str:
-    c = overall.comparison
-    if c.p_value is None:
-        return "no test: a group has no ratings"
-    relation = "significant" if c.p_value < alpha else "not significant"
-    comparative = {"better": "higher", "worse": "lower"}.get(c.direction or "", "equal")
+def _rates(c: Comparison) -> str:
     return (
-        f"Good rate {percent(c.good_rate)} vs baseline {percent(c.baseline_good_rate)}, "
-        f"{comparative}; {relation} ({c.test} p={c.p_value:.3g}, alpha {alpha:g})"
+        f"Good rate {percent(c.model.good_rate)} (n {c.model.n}) vs baseline "
+        f"{percent(c.baseline.good_rate)} (n {c.baseline.n})"
+    )
+
+
+def _difference(good: GoodRateTest) -> str:
+    interval = good.difference_ci
+    return (
+        f"{points(good.difference)} [{points(interval.low)}, {points(interval.high)}] "
+        f"({good.confidence:.0%} CI, {'paired' if good.paired else 'unpaired'})"
+    )
+
+
+def _better_detail(overall: Group[Comparison]) -> str:
+    c = overall.comparison
+    if c.good is None:
+        return "no test: a group has no ratings"
+    outcome = "better" if overall.verdict is Direction.BETTER else "not shown better"
+    return (
+        f"{_rates(c)}: {_difference(c.good)}; {outcome} "
+        f"(one-sided {c.good.method}, {p_is(c.good.p_greater)}, alpha {overall.alpha:g})"
+    )
+
+
+def _not_worse(overall: Group[Comparison], margin: float) -> GateResult:
+    c = overall.comparison
+    if c.good is None:
+        return GateResult(GateMode.NOT_WORSE.value, False, "no test: a group has no ratings")
+    bound = c.good.difference_ci.low
+    passed = bound > -margin / 100
+    relation = "above" if passed else "not above"
+    return GateResult(
+        GateMode.NOT_WORSE.value,
+        passed,
+        f"{_rates(c)}: {_difference(c.good)}; the lower bound {points(bound)} is {relation} the margin "
+        f"-{margin:g} pts (one-sided test at alpha {overall.alpha:g})",
     )
 
 
 def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:
-    gain = overall.comparison.good_gain_relative
-    if gain is None:
-        return GateResult("min-good-gain", False, "relative gain undefined: the baseline has no Good rating")
-    relation = ">=" if gain >= minimum else "<"
-    return GateResult("min-good-gain", gain >= minimum, f"relative Good gain {gain:+.1%} {relation} {minimum:+.1%}")
+    good = overall.comparison.good
+    if good is None:
+        return GateResult("min-good-gain", False, "no test: a group has no ratings")
+    if good.ratio_ci is None:
+        bound = good.difference_ci.low
+        passed = bound >= minimum
+        return GateResult(
+            "min-good-gain",
+            passed,
+            f"relative gain undefined (the baseline has no Good rating): the absolute gain's lower bound "
+            f"{points(bound)} {'>=' if passed else '<'} {points(minimum)} instead",
+        )
+    assert good.ratio is not None
+    gain, bound = good.ratio - 1, good.ratio_ci.low - 1
+    passed = bound >= minimum
+    return GateResult(
+        "min-good-gain",
+        passed,
+        f"relative Good gain {gain:+.1%}, lower bound {bound:+.1%} ({good.confidence:.0%} CI, "
+        f"{good.ratio_method}) {'>=' if passed else '<'} {minimum:+.1%}",
+    )
 
 
 def _no_emotion_worse(summary: Summary) -> GateResult:
-    worse = [g for g in summary.emotions.values() if g.significant and g.comparison.direction == Direction.WORSE]
+    worse = [g for g in summary.emotions.values() if g.verdict is Direction.WORSE]
     if not worse:
-        return GateResult("no-emotion-worse", True, "no emotion significantly worse after Holm")
-    listed = ", ".join(f"{g.name} (p_holm={g.p_holm:.3g})" for g in worse)
-    return GateResult("no-emotion-worse", False, f"significantly worse after Holm: {listed}")
+        return GateResult("no-emotion-worse", True, "no emotion's Good rate significantly lower after Holm")
+    listed = ", ".join(f"{g.name} (one-sided Holm {p_is(g.p_worse or 1.0)})" for g in worse)
+    return GateResult("no-emotion-worse", False, f"Good rate significantly lower after Holm: {listed}")

@@ -10,6 +10,8 @@ from typing import Generic, Protocol, TypeVar
 from pytest_empathy.emotions import POLARITIES, POLARITY
 from pytest_empathy.ratings import Rating
 
+from .comparison import Direction
+
 
 class RatedCase(Protocol):
     """What the statistics read of a case's result."""
@@ -24,21 +26,49 @@ class RatedCase(Protocol):
     def baseline_rating(self) -> Rating | None: ...
 
 
-class Tested(Protocol):
+class Directional(Protocol):
+    """A comparison with one-sided p-values: the first side better, and worse."""
+
     @property
-    def p_value(self) -> float | None: ...
+    def p_better(self) -> float | None: ...
+    @property
+    def p_worse(self) -> float | None: ...
 
 
-T = TypeVar("T", bound=Tested)
+T = TypeVar("T", bound=Directional)
 
 
 @dataclass(frozen=True)
 class Group(Generic[T]):
     name: str
     comparison: T
-    significant: bool
-    # Only emotions have a Holm-adjusted p-value; their significance is judged on it.
-    p_holm: float | None = None
+    alpha: float
+    # Emotions only: Holm-adjusted across the emotions, each direction a family of its own.
+    p_better_holm: float | None = None
+    p_worse_holm: float | None = None
+    adjusted: bool = False
+
+    @property
+    def p_better(self) -> float | None:
+        return self.p_better_holm if self.adjusted else self.comparison.p_better
+
+    @property
+    def p_worse(self) -> float | None:
+        return self.p_worse_holm if self.adjusted else self.comparison.p_worse
+
+    @property
+    def verdict(self) -> Direction | None:
+        """Better or worse when the one-sided test in that direction is significant (after
+        Holm for an emotion), else None."""
+        if significant(self.p_better, self.alpha):
+            return Direction.BETTER
+        if significant(self.p_worse, self.alpha):
+            return Direction.WORSE
+        return None
+
+    @property
+    def significant(self) -> bool:
+        return self.verdict is not None
 
 
 @dataclass(frozen=True)
@@ -49,21 +79,16 @@ class Grouped(Generic[T]):
 
 
 def grouped(emotions: Sequence[str], compare: Callable[[Sequence[str]], T], *, alpha: float) -> Grouped[T]:
-    """``compare`` over all the emotions, each polarity's and each emotion alone; emotions
-    are significant on their Holm-adjusted p-values."""
-
-    def group(name: str, members: Sequence[str]) -> Group[T]:
-        comparison = compare(members)
-        return Group(name, comparison, significant(comparison.p_value, alpha))
-
+    """``compare`` over all the emotions, each polarity's and each emotion alone."""
     by_emotion = {e: compare([e]) for e in emotions}
-    adjusted = holm([by_emotion[e].p_value for e in emotions])
+    better = holm([by_emotion[e].p_better for e in emotions])
+    worse = holm([by_emotion[e].p_worse for e in emotions])
     return Grouped(
-        overall=group("overall", emotions),
-        polarity={p: group(p, [e for e in emotions if POLARITY[e] == p]) for p in POLARITIES},
+        overall=Group("overall", compare(emotions), alpha),
+        polarity={p: Group(p, compare([e for e in emotions if POLARITY[e] == p]), alpha) for p in POLARITIES},
         emotions={
-            e: Group(e, by_emotion[e], significant(p_holm, alpha), p_holm)
-            for e, p_holm in zip(emotions, adjusted, strict=True)
+            e: Group(e, by_emotion[e], alpha, b, w, adjusted=True)
+            for e, b, w in zip(emotions, better, worse, strict=True)
         },
     )
 

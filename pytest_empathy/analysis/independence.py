@@ -28,7 +28,9 @@ _EXACT_TOLERANCE = 1e-7
 def independence_test(
     model: Counts, baseline: Counts
 ) -> tuple[str, float | None, int | None, float | None, float | None]:
-    """(test, chi-square statistic, degrees of freedom, p-value, Cramer's V) of the 2xk table.
+    """(test, statistic, degrees of freedom, p-value, Cramer's V) of the 2xk table: Pearson's
+    chi-square and its degrees of freedom, or, for the exact test, no statistic and no
+    degrees of freedom of its own (Cramer's V stays Pearson's, a measure of size).
 
     Rating columns empty in both groups carry no information and are dropped; with one
     column left, only one table has these margins, so the exact p-value is 1.
@@ -38,13 +40,13 @@ def independence_test(
     table = np.array([model.as_tuple(), baseline.as_tuple()], dtype=float)
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] == 1:
-        return EXACT, 0.0, 0, 1.0, 0.0
+        return EXACT, None, None, 1.0, 0.0
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     statistic = float(((table - expected) ** 2 / expected).sum())
     dof = table.shape[1] - 1
     cramers_v = math.sqrt(statistic / table.sum())
     if (expected < MIN_EXPECTED).any():
-        return EXACT, statistic, dof, freeman_halton(table.astype(int)), cramers_v
+        return EXACT, None, None, freeman_halton(table.astype(int)), cramers_v
     return CHI2, statistic, dof, chi2_sf(dof, statistic), cramers_v
 
 

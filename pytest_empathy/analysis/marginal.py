@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .distributions import chi2_sf, log_choose
 
@@ -14,14 +15,14 @@ STUART_MAXWELL_EXACT = "stuart-maxwell-exact"
 _MAX_EXACT_OUTCOMES = 100_000
 
 
-def stuart_maxwell(table: np.ndarray) -> tuple[str, float | None, int | None, float | None]:
+def stuart_maxwell(cells: ArrayLike) -> tuple[str, float | None, int | None, float | None]:
     """(test, statistic, dof, p) of the Stuart-Maxwell test on a kxk table of paired ratings
     (rows: before, columns: after).
 
     Only discordant pairs carry information. Under marginal homogeneity each discordant pair
     is as likely either way round, so where the outcomes are few enough to list, the exact
     p-value sums the probabilities of every way the discordant pairs could have gone."""
-    table = np.asarray(table, dtype=float)
+    table: np.ndarray = np.asarray(cells, dtype=float)
     margins = table.sum(axis=1) + table.sum(axis=0)
     # Categories no pair used carry nothing; the test runs on the rest.
     table = table[margins > 0][:, margins > 0]

@@ -1,5 +1,9 @@
 """A run against its baseline: the model's ratings and the baseline's, overall, per
-polarity and per emotion."""
+polarity and per emotion.
+
+Paired when the baseline rated the same cases (a rating per case); unpaired against counts
+per emotion (the release's crowd counts, for a corpus that rates no human responses).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,17 @@ from dataclasses import dataclass
 
 from pytest_empathy.ratings import Counts, Rating
 
-from .comparison import Comparison, compare
-from .groups import Grouped, RatedCase, grouped
+from .comparison import Comparison, compare, good_pairs
+from .groups import Grouped, RatedCase, grouped, holm
 
 
 @dataclass(frozen=True)
 class Summary(Grouped[Comparison]):
     alpha: float
     partial: bool
+    paired: bool
+    # The study's test, Holm-adjusted across the emotions, by emotion.
+    study_p_holm: dict[str, float | None]
 
 
 def summarize(
@@ -31,25 +38,36 @@ def summarize(
     given, from those fixed counts for the emotions that have rated cases.
     """
     model: dict[str, list[Rating]] = {}
-    baseline: dict[str, list[Rating]] = {}
+    pairs: dict[str, list[tuple[Rating, Rating]]] = {}
     for result in results:
         model.setdefault(result.emotion, []).append(result.rating)
         if per_emotion_baseline is None:
             if result.baseline_rating is None:
                 raise ValueError(f"case {result.case_id} has no baseline rating")
-            baseline.setdefault(result.emotion, []).append(result.baseline_rating)
+            pairs.setdefault(result.emotion, []).append((result.rating, result.baseline_rating))
     emotions = sorted(model)
     model_counts = {e: Counts.of(model[e]) for e in emotions}
     if per_emotion_baseline is None:
-        base_counts = {e: Counts.of(baseline[e]) for e in emotions}
+        base_counts = {e: Counts.of(b for _, b in pairs[e]) for e in emotions}
     else:
         base_counts = {e: per_emotion_baseline[e] for e in emotions}
+    is_paired = per_emotion_baseline is None
 
     def comparison(members: Sequence[str]) -> Comparison:
-        return compare(_total(model_counts, members), _total(base_counts, members))
+        counted = good_pairs(pair for e in members for pair in pairs[e]) if is_paired else None
+        return compare(_total(model_counts, members), _total(base_counts, members), alpha=alpha, pairs=counted)
 
     groups = grouped(emotions, comparison, alpha=alpha)
-    return Summary(groups.overall, groups.polarity, groups.emotions, alpha=alpha, partial=partial)
+    study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])
+    return Summary(
+        groups.overall,
+        groups.polarity,
+        groups.emotions,
+        alpha=alpha,
+        partial=partial,
+        paired=is_paired,
+        study_p_holm=dict(zip(emotions, study_p_holm, strict=True)),
+    )
 
 
 def _total(counts: Mapping[str, Counts], members: Sequence[str]) -> Counts:

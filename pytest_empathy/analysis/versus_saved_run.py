@@ -1,8 +1,8 @@
 """A run compared with a saved run on the cases both rated: did the ratings get worse?
 
-The same cases rated twice are paired, so the test is one of marginal homogeneity on the
-paired ratings (Stuart-Maxwell), and the Good rate's change gets Newcombe's interval for
-paired proportions. Emotions are corrected with Holm, as in the comparison with the baseline.
+The same cases rated twice are paired: the Good rate's change is tested one-sided with
+Tango's score test (McNemar's at no change) and its interval, Holm across the emotions;
+Stuart-Maxwell's test of marginal homogeneity on the whole scale is reported beside it.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from .comparison import PairedComparison, compare_paired
 from .groups import Grouped, RatedCase, grouped
 
 METHOD = (
-    "Stuart-Maxwell test of marginal homogeneity on the paired ratings (exact where the "
-    "discordant pairs are few); Newcombe's interval for the paired change of the Good rate; "
-    "Holm across the emotions"
+    "Good rate of this run against the saved run on the cases both rated: Tango's paired score "
+    "test, one-sided (McNemar's at no change), and the interval that inverts it; Holm across "
+    "the emotions, each direction its own family. Beside it, Stuart-Maxwell's test of marginal "
+    "homogeneity on the paired Bad/Okay/Good ratings (exact where the discordant pairs are few)"
 )
 
 
@@ -41,7 +42,7 @@ def compare_with_saved_run(
         pairs.setdefault(emotion, []).append((saved[case_id][1], after[case_id][1]))
 
     def comparison(members: Sequence[str]) -> PairedComparison:
-        return compare_paired([pair for e in members for pair in pairs[e]])
+        return compare_paired([pair for e in members for pair in pairs[e]], alpha=alpha)
 
     groups = grouped(sorted(pairs), comparison, alpha=alpha)
     return SavedRunComparison(

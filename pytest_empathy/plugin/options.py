@@ -82,13 +82,24 @@ OPTIONS = (
     Option("--empathy-emotions", "comma-separated emotions to run (default: all)", "LIST"),
     Option("--empathy-sample", "run N cases per emotion, drawn with --empathy-seed", "N"),
     Option("--empathy-seed", "seed of --empathy-sample (default 0)", "N"),
-    Option("--empathy-alpha", "significance level of the tests (default 0.05)", "ALPHA"),
+    Option(
+        "--empathy-alpha",
+        "significance level of the one-sided tests behind the gates; intervals are two-sided at 1 - 2 ALPHA, "
+        "so that their bounds are the tests' one-sided bounds (default 0.05: 90%% intervals)",
+        "ALPHA",
+    ),
     Option("--empathy-gate", f"overall gate: {choices(GateMode)} (default {GateMode.BETTER})", "MODE"),
     Option(
+        "--empathy-margin",
+        "the not-worse gate's margin: the largest drop of the Good rate, in percentage points, that still "
+        "counts as not worse; the gate passes when the one-sided lower confidence bound lies above -POINTS",
+        "POINTS",
+    ),
+    Option(
         "--empathy-min-good-gain",
-        "smallest relative Good-rate gain over the baseline that "
-        "passes, e.g. 0.1 for a 10 percent gain, -0.05 to allow a 5 percent drop (default 0 with "
-        "the better gate, unchecked with not-worse)",
+        "smallest relative Good-rate gain over the baseline, checked on the lower confidence bound, e.g. 0.1 "
+        "for 10 percent, -0.05 to allow a 5 percent drop (default 0 with the better gate, unchecked with "
+        "not-worse)",
         "R",
     ),
     Option(
@@ -176,6 +187,8 @@ class Settings:
     gate: GateMode
     # None: 0 under the 'better' gate (implied by it), not checked under 'not-worse'.
     min_good_gain: float | None
+    # The not-worse gate's margin, in percentage points.
+    margin: float | None
     allow_partial: bool
     # Report format name -> the path to write it to, for the reports asked for.
     reports: dict[str, Path]
@@ -203,6 +216,7 @@ class Settings:
             "alpha": self.alpha,
             "gate": self.gate.value,
             "min_good_gain": self.min_good_gain,
+            "margin": self.margin,
             "allow_partial": self.allow_partial,
         }
 
@@ -231,6 +245,7 @@ def read_settings(config: pytest.Config) -> Settings:
         alpha=values.get("--empathy-alpha", _probability, 0.05),
         gate=values.get("--empathy-gate", _choice(GateMode), GateMode.BETTER),
         min_good_gain=values.get("--empathy-min-good-gain", _gain),
+        margin=_margin(values),
         allow_partial=values.flag("--empathy-allow-partial"),
         reports=reports,
         record=values.get("--empathy-record", _choice(RecordMode), RecordMode.NONE),
@@ -368,6 +383,27 @@ def _probability(value: str) -> float:
     number = _float(value)
     if not 0 < number < 1:
         raise ValueError(f"{value!r} is not between 0 and 1 (exclusive)")
+    return number
+
+
+def _margin(values: _Values) -> float | None:
+    margin = values.get("--empathy-margin", _points)
+    gate = values.get("--empathy-gate", _choice(GateMode), GateMode.BETTER)
+    if gate is GateMode.NOT_WORSE and margin is None:
+        raise pytest.UsageError(
+            "--empathy-gate not-worse needs --empathy-margin POINTS: the largest drop of the Good rate, in "
+            "percentage points, that still counts as not worse (not significantly worse is no evidence of "
+            "not worse)"
+        )
+    if margin is not None and gate is not GateMode.NOT_WORSE:
+        raise pytest.UsageError("--empathy-margin: only --empathy-gate not-worse takes a margin")
+    return margin
+
+
+def _points(value: str) -> float:
+    number = _float(value)
+    if not 0 < number < 100:
+        raise ValueError(f"{value!r} is not a number of percentage points between 0 and 100 (exclusive)")
     return number
 
 

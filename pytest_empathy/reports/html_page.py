@@ -8,7 +8,7 @@ from html import escape
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from pytest_empathy.formatting import gain, p_value, percent, shares, verdict
+from pytest_empathy.formatting import change, gain, one_sided_p, p_value, percent, shares, verdict
 from pytest_empathy.modes import GateMode
 
 from . import plots
@@ -74,24 +74,38 @@ def _shares(counts: dict[str, int]) -> str:
     return shares(counts, separator=" / ", missing=DASH)
 
 
+def _methods(methods: dict[str, Any]) -> str:
+    return (
+        f"Verdicts: the Good rate, one-sided {methods['good_rate_test']} "
+        f"({'paired' if methods['paired'] else 'unpaired'}) at alpha {methods['alpha']:g}, with "
+        f"{methods['interval']['confidence']:.0%} intervals (one-sided {1 - methods['alpha']:.0%} bounds) that "
+        f"invert the same test; {methods['correction']}. Study test: {methods['study_test']}; "
+        f"{methods['exact_rule']}."
+    )
+
+
 def _stats_table(result: dict[str, Any]) -> str:
     rows = [("overall", result["overall"])]
     rows += [(name, entry) for name, entry in result["polarity"].items() if entry["n"]]
     rows += list(result["emotions"].items())
     body = []
     for name, entry in rows:
+        note = f"<br><span class=muted>{escape(entry['note'])}</span>" if entry["note"] else ""
         body.append(
-            f"<tr><td>{escape(name)}</td><td class=num>{entry['n']}</td>"
+            f"<tr><td>{escape(name)}{note}</td><td class=num>{entry['n']}/{sum(entry['baseline'].values())}</td>"
             f"<td class=num>{_shares(entry['model'])}</td><td class=num>{_shares(entry['baseline'])}</td>"
             f"<td class=num>{percent(entry['good_rate'])}</td><td class=num>{percent(entry['baseline_good_rate'])}</td>"
-            f"<td class=num>{gain(entry['good_gain_relative'])}</td><td>{entry['test']}</td>"
-            f"<td class=num>{_p(entry['p_value'])}</td><td class=num>{_p(entry.get('p_holm'))}</td>"
-            f"<td>{escape(verdict(entry))}</td></tr>"
+            f"<td class=num>{change(entry['good_gain_absolute'], entry['good_gain_absolute_ci'])}</td>"
+            f"<td class=num>{gain(entry['good_gain_relative'], entry['good_gain_relative_ci'])}</td>"
+            f"<td class=num>{_p(one_sided_p(entry))}</td><td class=num>{_p(one_sided_p(entry, holm=True))}</td>"
+            f"<td>{escape(verdict(entry))}</td><td>{entry['test']}</td>"
+            f"<td class=num>{_p(entry['p_value'])}</td><td class=num>{_p(entry.get('p_holm'))}</td></tr>"
         )
     return (
-        "<table><thead><tr><th>group</th><th>n</th><th>model B/O/G %</th><th>baseline B/O/G %</th>"
-        "<th>model Good</th><th>baseline Good</th><th>Good gain</th><th>test</th><th>p</th>"
-        "<th>p Holm</th><th>verdict</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+        "<table><thead><tr><th>group</th><th>n model/baseline</th><th>model B/O/G %</th>"
+        "<th>baseline B/O/G %</th><th>model Good</th><th>baseline Good</th><th>Good change [CI]</th>"
+        "<th>Good gain [CI]</th><th>p one-sided</th><th>p Holm</th><th>verdict</th><th>study test</th>"
+        "<th>study p</th><th>study p Holm</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
     )
 
 
@@ -178,10 +192,12 @@ def render(result: dict[str, Any]) -> str:
             "<h2>Ratings per emotion</h2>",
             _image(plots.rating_bars(groups, result["model"], result["baseline"]), "Bad/Okay/Good shares per emotion"),
             "<h2>Good-rate gain per emotion</h2>",
-            _image(plots.gain_intervals(result["emotions"]), "Good-rate gain per emotion with 95% intervals"),
+            _image(
+                plots.gain_intervals(result["emotions"], result["methods"]["interval"]["confidence"]),
+                "Good-rate gain per emotion with its intervals",
+            ),
             "<h2>Statistics</h2>",
-            "<p class=muted>Chi-square test of independence on each 2x3 table; Freeman-Halton exact test "
-            "where an expected count is below 5; Holm correction across the emotions.</p>",
+            f"<p class=muted>{escape(_methods(result['methods']))}</p>",
             _stats_table(result),
         ]
     parts += ["<h2>Cases</h2>", _cases_table(result), "</body></html>"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_empathy.formatting import gain, p_value, percent, verdict
+from pytest_empathy.formatting import change, gain, p_value, percent, verdict
 from pytest_empathy.modes import GateMode
 
 
@@ -25,9 +25,14 @@ def render(document: dict[str, Any]) -> str:
     if document["overall"] is not None:
         if document["partial"]:
             lines += ["**PARTIAL**: figures computed on the cases rated so far.", ""]
+        methods = document["methods"]
         lines += [
-            "| group | n | model Good | baseline Good | gain | test | p | verdict |",
-            "| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |",
+            f"Good rate tested one-sided ({methods['good_rate_test']}, "
+            f"{'paired' if methods['paired'] else 'unpaired'}, alpha {methods['alpha']:g}), "
+            f"{methods['interval']['confidence']:.0%} intervals; the study's chi-square test beside it.",
+            "",
+            "| group | n | model Good | baseline Good | Good change [CI] | gain | verdict | study test p |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
         ]
         groups = [("overall", document["overall"])]
         groups += [(p, g) for p, g in document["polarity"].items() if g["n"]]
@@ -35,14 +40,19 @@ def render(document: dict[str, Any]) -> str:
         for name, group in groups:
             lines.append(
                 f"| {name} | {group['n']} | {percent(group['good_rate'])} | {percent(group['baseline_good_rate'])} "
-                f"| {gain(group['good_gain_relative'])} | {group['test']} | {p_value(group['p_value'])} "
-                f"| {verdict(group)} |"
+                f"| {change(group['good_gain_absolute'], group['good_gain_absolute_ci'])} "
+                f"| {gain(group['good_gain_relative'])} | {verdict(group)} "
+                f"| {group['test']} {p_value(group['p_value'])} |"
             )
         significant = sum(1 for g in document["emotions"].values() if g["significant"])
         lines += [
             "",
-            f"{significant} of {len(document['emotions'])} emotions differ significantly after Holm (listed above).",
+            f"{significant} of {len(document['emotions'])} emotions' Good rates differ significantly after Holm "
+            "(listed above).",
         ]
+        every = [("overall", document["overall"]), *document["polarity"].items(), *document["emotions"].items()]
+        notes = [(name, g["note"]) for name, g in every if g["note"]]
+        lines += [f"- {name}: {note}" for name, note in notes]
     lines += ["", "| gate | result | detail |", "| --- | --- | --- |"]
     lines += [
         f"| {g['name']} | {'passed' if g['passed'] else '**FAILED**'} | {g['detail']} |" for g in document["gates"]

@@ -69,9 +69,9 @@ def rating_bars(groups: dict[str, dict[str, Any]], model: str, baseline: str) ->
     return _png(figure)
 
 
-def gain_intervals(emotions: dict[str, dict[str, Any]]) -> bytes:
-    """Absolute Good-rate gain per emotion with its 95% interval, sorted; significant after
-    Holm filled, the others hollow."""
+def gain_intervals(emotions: dict[str, dict[str, Any]], confidence: float) -> bytes:
+    """Absolute Good-rate gain per emotion with its interval, sorted, each labelled with its
+    n; significant after Holm filled, the others hollow."""
     rows = sorted(
         (entry["good_gain_absolute"], name, entry)
         for name, entry in emotions.items()
@@ -91,8 +91,11 @@ def gain_intervals(emotions: dict[str, dict[str, Any]]) -> bytes:
             markersize=6,
         )
     axis.axvline(0, color="black", linewidth=0.8)
-    axis.set_yticks(range(len(rows)), [name for _, name, _ in rows])
-    axis.set_xlabel("Good rate, model minus baseline (percentage points), 95% CI; filled: significant after Holm")
+    axis.set_yticks(range(len(rows)), [f"{name} (n {entry['n']})" for _, name, entry in rows])
+    axis.set_xlabel(
+        f"Good rate, model minus baseline (percentage points), {confidence:.0%} CI; "
+        "filled: significantly better or worse after Holm"
+    )
     axis.spines[["top", "right"]].set_visible(False)
     return _png(figure)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pytest_empathy.formatting import gain, p_value, shares, verdict
+from pytest_empathy.formatting import P_FLOOR, change, gain, one_sided_p, p_value, shares, verdict
 
 _HEADER = (
-    f"{'group':<13}{'n':>5}  {'model B/O/G %':>13}  {'base B/O/G %':>13}  "
-    f"{'Good gain [95% CI]':>20}  {'test':>5}  {'p':>8}  {'p Holm':>8}  verdict"
+    f"{'group':<13}{'n':>9}  {'model B/O/G %':>13}  {'base B/O/G %':>13}  {'Good change [CI]':>22}  "
+    f"{'Good gain [CI]':>18}  {'p 1-sided':>9}  {'p Holm':>8}  {'verdict':<8}  study test"
 )
 
 
@@ -39,17 +39,23 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
                 f"{recording['unrecorded']} case(s) need (re-)recording{changed}; record them with: "
                 f"{recording['command']}"
             )
+    if document.get("statistics_dropped"):
+        yield f"no statistics: {document['statistics_dropped']}"
     if document["overall"] is not None:
         if document["partial"]:
             yield "PARTIAL: every figure below is computed on the cases rated so far"
         yield ""
+        yield from _methods(document["methods"], document["overall"])
+        yield ""
         yield _HEADER
-        yield _row("overall", document["overall"])
-        for name, entry in document["polarity"].items():
-            if entry["n"]:
-                yield _row(name, entry)
-        for name, entry in document["emotions"].items():
+        groups = [("overall", document["overall"])]
+        groups += [(name, entry) for name, entry in document["polarity"].items() if entry["n"]]
+        groups += list(document["emotions"].items())
+        for name, entry in groups:
             yield _row(name, entry)
+        for name, entry in groups:
+            if entry["note"]:
+                yield f"note, {name}: {entry['note']}"
     if document["comparison"] is not None:
         yield from _comparison_lines(document["comparison"])
     unused = document["unused_cassettes"]
@@ -63,12 +69,39 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
         yield f"{'PASSED' if gate['passed'] else 'FAILED'} {gate['name']}: {gate['detail']}"
 
 
+def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any]) -> Iterator[str]:
+    interval = methods["interval"]
+    yield (
+        f"Good rate: one-sided {methods['good_rate_test']}, {'paired' if methods['paired'] else 'unpaired'}, "
+        f"alpha {methods['alpha']:g}; intervals {interval['confidence']:.0%} (one-sided "
+        f"{1 - methods['alpha']:.0%} bounds); Holm across emotions"
+    )
+    statistic = (
+        "" if overall["statistic"] is None else f"{overall['test']} {overall['statistic']:.4f}, dof {overall['dof']}, "
+    )
+    v = "" if overall["cramers_v"] is None else f", Cramer's V {overall['cramers_v']:.3f}"
+    # As the study reports it: the chi-square's upper tail is computed in the tail itself, so
+    # its digits hold far below the 1e-15 that differences of probabilities lose.
+    p = overall["p_value"]
+    shown = "-" if p is None else (f"{p:.3e}" if p < P_FLOOR else p_value(p))
+    yield f"study's test, overall ({_STUDY[overall['test']]}): {statistic}p {shown}{v}"
+
+
+_STUDY = {
+    "chi2": "chi-square of independence, 2x3",
+    "exact": "Freeman-Halton exact, an expected count below 5",
+    "none": "no test",
+}
+
+
 def _row(name: str, entry: Mapping[str, Any]) -> str:
-    interval = entry["good_gain_relative_ci"]
+    n = f"{entry['n']}/{sum(entry['baseline'].values())}"
     return (
-        f"{name:<13}{entry['n']:>5}  {shares(entry['model']):>13}  {shares(entry['baseline']):>13}  "
-        f"{gain(entry['good_gain_relative'], interval):>20}  {entry['test']:>5}  "
-        f"{p_value(entry['p_value']):>8}  {p_value(entry.get('p_holm')):>8}  {verdict(entry)}"
+        f"{name:<13}{n:>9}  {shares(entry['model']):>13}  {shares(entry['baseline']):>13}  "
+        f"{change(entry['good_gain_absolute'], entry['good_gain_absolute_ci']):>22}  "
+        f"{gain(entry['good_gain_relative'], entry['good_gain_relative_ci']):>18}  "
+        f"{p_value(one_sided_p(entry)):>9}  {p_value(one_sided_p(entry, holm=True)):>8}  {verdict(entry):<8}  "
+        f"{entry['test']} p {p_value(entry['p_value'])}"
     )
 
 
@@ -82,25 +115,26 @@ def _comparison_lines(comparison: Mapping[str, Any]) -> Iterator[str]:
     )
     saved, now = comparison["templates"]["saved"], comparison["templates"]["run"]
     for role in dict.fromkeys([*now, *saved]):
-        change = "unchanged" if saved.get(role) == now.get(role) else "CHANGED"
-        yield f"{role} template: saved {(saved.get(role) or '-')[:12]}, now {(now.get(role) or '-')[:12]} ({change})"
-    yield "test: Stuart-Maxwell on the paired ratings; Good change with Newcombe's paired 95% CI"
+        state = "unchanged" if saved.get(role) == now.get(role) else "CHANGED"
+        yield f"{role} template: saved {(saved.get(role) or '-')[:12]}, now {(now.get(role) or '-')[:12]} ({state})"
+    yield (
+        "test: the Good rate's change, one-sided Tango score (paired), Holm across emotions; "
+        "Stuart-Maxwell on the whole scale beside it"
+    )
     yield ""
     yield (
         f"{'group':<13}{'n':>5}  {'saved B/O/G %':>13}  {'run B/O/G %':>13}  "
-        f"{'Good change [95% CI]':>24}  {'p':>8}  {'p Holm':>8}  verdict"
+        f"{'Good change [CI]':>24}  {'p 1-sided':>9}  {'p Holm':>8}  {'verdict':<8}  Stuart-Maxwell"
     )
     groups = [("overall", comparison["overall"])]
     groups += [(p, g) for p, g in comparison["polarity"].items() if g["n"]]
     groups += list(comparison["emotions"].items())
     for group, entry in groups:
-        change = "n/a" if entry["good_change"] is None else f"{100 * entry['good_change']:+.1f} pts"
-        if entry["good_change_ci"] is not None:
-            low, high = entry["good_change_ci"]
-            change += f" [{100 * low:+.0f},{100 * high:+.0f}]"
         yield (
             f"{group:<13}{entry['n']:>5}  {shares(entry['saved']):>13}  {shares(entry['run']):>13}  "
-            f"{change:>24}  {p_value(entry['p_value']):>8}  {p_value(entry.get('p_holm')):>8}  {verdict(entry)}"
+            f"{change(entry['good_change'], entry['good_change_ci']):>24}  {p_value(one_sided_p(entry)):>9}  "
+            f"{p_value(one_sided_p(entry, holm=True)):>8}  "
+            f"{verdict(entry):<8}  p {p_value(entry['p_value'])}"
         )
 
 

@@ -5,7 +5,14 @@ Schema 2 (this version) renamed what schema 1 called a snapshot: a saved run's `
 is ``saved_run``, and a comparison's ``snapshot`` and ``only_in_snapshot`` are ``saved_run``
 and ``only_in_saved_run``; a comparison also says when the saved run was saved, and
 ``recording`` names the cassette directory and the command that records what is missing.
-Documents of schema 1 are read by migrating them.
+Schema 3 decides every gate on the Good rate with a one-sided score test (paired where both
+sides rated the same cases) and the interval that inverts it; the study's chi-square test
+stays under ``test``, ``statistic``, ``dof``, ``p_value`` (an exact row has no statistic of
+its own: null), and ``methods`` names every method once. Group entries gain
+``good_rate_test``, ``verdict`` and ``note``; settings gain ``margin``.
+
+Documents of schemas 1 and 2 are read by migrating them; schema 2's statistics are dropped
+on the way (see ``_from_schema_2``), the cases kept.
 """
 
 from __future__ import annotations
@@ -18,18 +25,19 @@ from typing import Any
 from pytest_empathy import __version__
 from pytest_empathy.analysis.comparison import Comparison, PairedComparison
 from pytest_empathy.analysis.groups import Group
-from pytest_empathy.analysis.intervals import Interval
+from pytest_empathy.analysis.proportions import PAIRED, PAIRED_RATIO, UNPAIRED, UNPAIRED_RATIO, Interval
 from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.analysis.versus_saved_run import METHOD as SAVED_RUN_METHOD
 from pytest_empathy.atomic import write_atomic
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
+from pytest_empathy.formatting import p_value
 from pytest_empathy.ratings import Counts, Rating
 
 from .case import CaseResult
 from .run import RunResult, SavedRunVersus
 
-SCHEMA = 2
+SCHEMA = 3
 
 
 def to_json(run: RunResult) -> dict[str, Any]:
@@ -69,9 +77,10 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "complete": run.completeness.complete,
         "partial": summary.partial if summary else not run.completeness.complete,
         "passed": run.passed,
-        "overall": _group(summary.overall, summary) if summary else None,
-        "polarity": {p: _group(g, summary) for p, g in summary.polarity.items()} if summary else None,
-        "emotions": {e: _group(g, summary) for e, g in summary.emotions.items()} if summary else None,
+        "methods": methods(summary) if summary else None,
+        "overall": _group("overall", summary.overall, summary) if summary else None,
+        "polarity": {p: _group(p, g, summary) for p, g in summary.polarity.items()} if summary else None,
+        "emotions": {e: _group(e, g, summary) for e, g in summary.emotions.items()} if summary else None,
         "gates": [{"name": g.name, "passed": g.passed, "detail": g.detail} for g in run.gates],
         "comparison": _comparison(run.versus_saved_run, run.templates) if run.versus_saved_run else None,
         "unused_cassettes": {
@@ -110,30 +119,74 @@ def case_from_json(case: dict[str, Any]) -> CaseResult:
     )
 
 
-def _group(group: Group[Comparison], summary: Summary) -> dict[str, Any]:
+def methods(summary: Summary) -> dict[str, Any]:
+    """What every figure of a document was computed with, named once."""
+    paired = summary.paired
+    return {
+        "study_test": "Pearson's chi-square test of independence on the 2x3 table of group by rating, as in "
+        "the study (two-sided), with Cramer's V; reported, deciding no gate",
+        "exact_rule": "Freeman-Halton's exact test where an expected count is below 5 (no statistic of its own)",
+        "good_rate_test": PAIRED if paired else UNPAIRED,
+        "paired": paired,
+        "clustered": False,
+        "alternative": "one-sided: p_better tests a higher Good rate of the model, p_worse a lower one; "
+        "the direction is the sign of the same statistic",
+        "alpha": summary.alpha,
+        "interval": {
+            "confidence": 1 - 2 * summary.alpha,
+            "sides": "two-sided; each bound is the one-sided bound of the test at alpha",
+            "difference": (PAIRED if paired else UNPAIRED) + ", inverted",
+            "ratio": (PAIRED_RATIO if paired else UNPAIRED_RATIO) + ", inverted",
+        },
+        "correction": "Holm across the emotions, each direction its own family; none for overall and polarity",
+    }
+
+
+def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, Any]:
     c = group.comparison
-    entry = {
+    good = c.good
+    entry: dict[str, Any] = {
         "n": c.n,
         "model": _counts(c.model),
         "baseline": _counts(c.baseline),
-        "test": c.test,
-        "statistic": c.statistic,
-        "dof": c.dof,
-        "p_value": c.p_value,
+        "test": c.study.test,
+        "statistic": c.study.statistic,
+        "dof": c.study.dof,
+        "p_value": c.study.p_value,
         "cramers_v": c.cramers_v,
-        "good_rate": c.good_rate,
-        "baseline_good_rate": c.baseline_good_rate,
-        "good_gain_absolute": c.good_gain_absolute,
-        "good_gain_absolute_ci": _interval(c.good_gain_absolute_ci),
-        "good_gain_relative": c.good_gain_relative,
-        "good_gain_relative_ci": _interval(c.good_gain_relative_ci),
-        "direction": c.direction,
-        "significant": group.significant,
+        "good_rate": c.model.good_rate,
+        "baseline_good_rate": c.baseline.good_rate,
+        "good_gain_absolute": None if good is None else good.difference,
+        "good_gain_absolute_ci": None if good is None else _interval(good.difference_ci),
+        "good_gain_relative": None if good is None or good.ratio is None else good.ratio - 1,
+        "good_gain_relative_ci": None if good is None or good.ratio_ci is None else _shifted(good.ratio_ci),
+        **_verdict(group),
+        "note": _disagreement(group, summary.study_p_holm.get(name) if group.adjusted else c.study.p_value),
         "partial": summary.partial,
     }
-    if group.name in summary.emotions:
-        entry["p_holm"] = group.p_holm
+    if group.adjusted:
+        entry["p_holm"] = summary.study_p_holm.get(name)
     return entry
+
+
+def _disagreement(group: Group[Comparison], p_study: float | None) -> str | None:
+    """Words for a study test and a Good-rate test that disagree at the run's alpha, each
+    Holm-adjusted for an emotion."""
+    c = group.comparison
+    if p_study is None or c.good is None:
+        return None
+    holm = " after Holm" if group.adjusted else ""
+    if p_study < group.alpha and not group.significant:
+        return (
+            f"the study's {c.study.test} test finds the Bad/Okay/Good distributions differ{holm} "
+            f"(p {p_value(p_study)}), but the Good rate does not differ significantly"
+        )
+    if p_study >= group.alpha and group.significant:
+        return (
+            f"the Good rate is significantly {group.verdict}{holm}, but the study's {c.study.test} test does not "
+            f"find the whole distributions differ (p {p_value(p_study)})"
+        )
+    return None
 
 
 def _comparison(versus: SavedRunVersus, templates: dict[str, str]) -> dict[str, Any]:
@@ -151,27 +204,49 @@ def _comparison(versus: SavedRunVersus, templates: dict[str, str]) -> dict[str, 
         "tests": SAVED_RUN_METHOD,
         "overall": _paired(comparison.overall),
         "polarity": {p: _paired(g) for p, g in comparison.polarity.items()},
-        "emotions": {e: _paired(g) | {"p_holm": g.p_holm} for e, g in comparison.emotions.items()},
+        "emotions": {e: _paired(g) for e, g in comparison.emotions.items()},
     }
 
 
 def _paired(group: Group[PairedComparison]) -> dict[str, Any]:
     c = group.comparison
-    return {
+    good = c.good
+    entry: dict[str, Any] = {
         "n": c.n,
         "saved": _counts(c.before),
         "run": _counts(c.after),
-        "test": c.test,
-        "statistic": c.statistic,
-        "dof": c.dof,
-        "p_value": c.p_value,
+        "test": c.whole.test,
+        "statistic": c.whole.statistic,
+        "dof": c.whole.dof,
+        "p_value": c.whole.p_value,
         "good_rate_saved": c.before.good_rate,
         "good_rate_run": c.after.good_rate,
-        "good_change": c.good_change,
-        "good_change_ci": _interval(c.good_change_ci),
-        "direction": c.direction,
+        "good_change": None if good is None else good.difference,
+        "good_change_ci": None if good is None else _interval(good.difference_ci),
+        **_verdict(group),
+    }
+    return entry
+
+
+def _verdict(group: Group[Comparison] | Group[PairedComparison]) -> dict[str, Any]:
+    """A group's Good-rate test and what it concludes; an emotion's with Holm's p-values."""
+    good = group.comparison.good
+    test: dict[str, float | None] | None = None
+    if good is not None:
+        test = {"statistic": good.statistic, "p_better": good.p_greater, "p_worse": good.p_less}
+        if group.adjusted:
+            test |= {"p_better_holm": group.p_better_holm, "p_worse_holm": group.p_worse_holm}
+    return {
+        "good_rate_test": test,
+        "direction": group.comparison.direction,
+        "verdict": group.verdict,
         "significant": group.significant,
     }
+
+
+def _shifted(ratio: Interval) -> list[float]:
+    """A ratio's interval as a relative gain's: ratio - 1."""
+    return [ratio.low - 1, ratio.high - 1]
 
 
 def _counts(counts: Counts) -> dict[str, int]:
@@ -227,7 +302,18 @@ def _from_schema_1(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS = {1: _from_schema_1}
+def _from_schema_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2's statistics decided gates on the chi-square test and knew no margin; what
+    stays readable is the cases, the identity and the settings. The statistics are dropped,
+    and computed again by whoever needs them (a merge, a report, a comparison with the
+    cases)."""
+    data = dict(data, schema=3, methods=None, overall=None, polarity=None, emotions=None, comparison=None)
+    data["settings"] = {"margin": None} | dict(data.get("settings") or {})
+    data["statistics_dropped"] = "migrated from schema 2: its statistics were computed by older methods"
+    return data
+
+
+MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2}
 
 
 def _check_cases(cases: object, path: Path, error: type[InputError]) -> None:

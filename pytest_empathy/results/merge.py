@@ -50,6 +50,16 @@ def load(path: Path) -> dict[str, Any]:
 def merge(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
     if len(results) < 2:
         raise MergeError("merge needs at least two results")
+    return combine(results, names)
+
+
+def recompute(result: dict[str, Any], name: str) -> dict[str, Any]:
+    """A result's statistics and gates computed again from its cases, as a merge of one
+    shard: for a result migrated from a schema whose statistics are dropped."""
+    return combine([result], [name])
+
+
+def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
     first, first_name = results[0], names[0]
     for result, name in zip(results[1:], names[1:], strict=True):
         for key in IDENTITY:

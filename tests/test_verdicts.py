@@ -1,0 +1,407 @@
+"""Verdicts that mean what they say: the Good-rate tests behind the gates against independent
+implementations, the cases that used to be misjudged, and each gate's false-pass rate under
+its null hypothesis, by seeded simulation."""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+from importlib.resources import files
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import brentq, minimize
+from scipy.stats import norm
+from statsmodels.stats import proportion as sm_proportion
+from statsmodels.stats.contingency_tables import mcnemar
+
+from pytest_empathy.analysis import proportions
+from pytest_empathy.analysis.compare_fail import check, parse_checks
+from pytest_empathy.analysis.comparison import compare, compare_paired
+from pytest_empathy.analysis.gates import Completeness, check_gates
+from pytest_empathy.analysis.proportions import PairedCounts
+from pytest_empathy.analysis.versus_baseline import summarize
+from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
+from pytest_empathy.modes import GateMode
+from pytest_empathy.ratings import Counts, Rating
+from pytest_empathy.results.case import CaseResult
+
+from .conftest import read_report
+
+CRITICAL_90 = norm.ppf(0.95)
+
+
+# Oracles, written here from the definitions: the restricted maximum likelihood found by
+# root-finding on the score equation or by a general optimiser, and intervals by brentq.
+
+
+def mn_z(x1: int, n1: int, x2: int, n2: int, delta: float) -> float:
+    """Miettinen-Nurminen's statistic, the restricted rates from brentq on the derivative."""
+
+    def score(p2: float) -> float:
+        p1 = p2 + delta
+        return x1 / p1 - (n1 - x1) / (1 - p1) + x2 / p2 - (n2 - x2) / (1 - p2)
+
+    low, high = max(0.0, -delta) + 1e-13, min(1.0, 1.0 - delta) - 1e-13
+    if score(low) <= 0:
+        p2 = low
+    elif score(high) >= 0:
+        p2 = high
+    else:
+        p2 = brentq(score, low, high, xtol=1e-15, rtol=1e-15)
+    p1, n = p2 + delta, n1 + n2
+    variance = (p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2) * n / (n - 1)
+    return (x1 / n1 - x2 / n2 - delta) / math.sqrt(variance)
+
+
+def paired_z(cells: tuple[int, int, int, int], contrast: float, *, ratio: bool) -> float:
+    """The score statistic for paired rates p1 - p2 = contrast (or p1 / p2 = contrast), with
+    the cell probabilities under the null maximised numerically."""
+    both, first, second, _ = cells
+    n = sum(cells)
+    p11, p12, p21 = _restricted_ratio(cells, contrast) if ratio else _restricted_difference(cells, contrast)
+    if ratio:
+        variance = p11 * (1 - contrast) ** 2 + p12 + contrast**2 * p21
+        return (both + first - contrast * (both + second)) / math.sqrt(n * variance)
+    variance = p12 + p21 - (p12 - p21) ** 2
+    return (first - second - n * contrast) / math.sqrt(n * variance)
+
+
+def _restricted_difference(cells: tuple[int, int, int, int], delta: float) -> tuple[float, float, float]:
+    """Under p12 = p21 + delta the concordant cells share what is left in proportion to their
+    counts, so the likelihood is a function of p21 alone: maximised by brentq on its slope."""
+    both, first, second, neither = cells
+    concordant = both + neither
+
+    def slope(p21: float) -> float:
+        return first / (p21 + delta) + second / p21 - 2 * concordant / (1 - 2 * p21 - delta)
+
+    low, high = max(0.0, -delta) + 1e-14, (1 - delta) / 2 - 1e-14
+    p21 = brentq(slope, low, high, xtol=1e-16) if slope(low) > 0 > slope(high) else (low if slope(low) <= 0 else high)
+    rest = 1 - 2 * p21 - delta
+    return (both / concordant * rest if concordant else 0.0), p21 + delta, p21
+
+
+def _restricted_ratio(cells: tuple[int, int, int, int], phi: float) -> tuple[float, float, float]:
+    """Under p11 + p12 = phi (p11 + p21): the likelihood over (p11, p21) on a grid, then
+    refined by Nelder-Mead from the grid's best point."""
+    weights = np.array(cells, dtype=float).reshape(4, 1, 1)
+
+    def negative_log_likelihood(p11: np.ndarray, p21: np.ndarray) -> np.ndarray:
+        p = np.stack([p11, phi * (p11 + p21) - p11, p21, 1 - phi * (p11 + p21) - p21])
+        with np.errstate(all="ignore"):
+            value = -(weights.reshape((4,) + (1,) * np.ndim(p11)) * np.log(np.where(p > 0, p, np.nan))).sum(axis=0)
+        return np.where(np.isnan(value), np.inf, value)
+
+    grid = np.linspace(1e-6, 1 - 1e-6, 401)
+    first, second = np.meshgrid(grid, grid, indexing="ij")
+    values = negative_log_likelihood(first, second)
+    start = np.unravel_index(np.argmin(values), values.shape)
+    best = minimize(
+        lambda t: float(negative_log_likelihood(np.float64(t[0]), np.float64(t[1]))),
+        [first[start], second[start]],
+        method="Nelder-Mead",
+        options={"xatol": 1e-13, "fatol": 1e-15, "maxiter": 20000},
+    )
+    p11, p21 = best.x
+    return p11, phi * (p11 + p21) - p11, p21
+
+
+counts = st.tuples(st.integers(1, 90), st.integers(1, 90)).flatmap(
+    lambda ns: st.tuples(st.integers(0, ns[0]), st.just(ns[0]), st.integers(0, ns[1]), st.just(ns[1]))
+)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # statsmodels divides by zero at the edges
+@settings(max_examples=150, deadline=None)
+@given(counts)
+def test_unpaired_test_is_statsmodels_score_test(table):
+    x1, n1, x2, n2 = table
+    if x1 + x2 in (0, n1 + n2):
+        return  # no variance: statsmodels returns nan, the test says 0.5 either way
+    test = proportions.unpaired(x1, n1, x2, n2, confidence=0.9)
+    for alternative, p in (("larger", test.p_greater), ("smaller", test.p_less)):
+        reference = sm_proportion.test_proportions_2indep(
+            x1, n1, x2, n2, method="score", compare="diff", alternative=alternative, correction=True
+        )
+        assert p == pytest.approx(reference.pvalue, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(counts, st.floats(-0.95, 0.95))
+def test_unpaired_difference_interval_inverts_the_score_test(table, delta):
+    x1, n1, x2, n2 = table
+    expected = mn_z(x1, n1, x2, n2, delta)
+    assert proportions._mn_difference(x1, n1, x2, n2, delta) == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    test = proportions.unpaired(x1, n1, x2, n2, confidence=0.9)
+    for bound, level in ((test.difference_ci.low, CRITICAL_90), (test.difference_ci.high, -CRITICAL_90)):
+        if abs(bound) < 1 - 1e-9:
+            assert mn_z(x1, n1, x2, n2, bound) == pytest.approx(level, abs=1e-6)
+        else:  # the test rejects nothing out to the end of the range
+            assert abs(mn_z(x1, n1, x2, n2, bound * (1 - 1e-9))) <= CRITICAL_90 + 1e-6
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # statsmodels divides by zero at the edges
+@settings(max_examples=100, deadline=None)
+@given(counts)
+def test_unpaired_ratio_interval_is_statsmodels_score_interval(table):
+    x1, n1, x2, n2 = table
+    test = proportions.unpaired(x1, n1, x2, n2, confidence=0.9)
+    if x1 == 0 or x2 == 0 or x1 == n1 or x2 == n2:
+        return  # statsmodels' root finder leaves the real line at these edges
+    low, high = sm_proportion.confint_proportions_2indep(
+        x1, n1, x2, n2, method="score", compare="ratio", alpha=0.1, correction=True
+    )
+    assert (test.ratio_ci.low, test.ratio_ci.high) == pytest.approx((float(low), float(high)), rel=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # statsmodels divides by zero at the edges
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=4, max_size=4))
+def test_paired_test_at_no_difference_is_mcnemar(cells):
+    both, first, second, neither = cells
+    if first + second == 0:
+        return
+    test = proportions.paired(PairedCounts(*cells), confidence=0.9)
+    reference = mcnemar(np.array([[both, first], [second, neither]]), exact=False, correction=False)
+    assert test.statistic**2 == pytest.approx(reference.statistic, rel=1e-12)
+    assert test.p_greater + test.p_less == pytest.approx(1.0)
+    assert 2 * min(test.p_greater, test.p_less) == pytest.approx(reference.pvalue, rel=1e-9)
+
+
+PAIRED_TABLES = [(30, 13, 11, 12), (10, 7, 3, 20), (5, 2, 9, 4), (40, 1, 2, 9), (1, 6, 2, 4), (50, 12, 25, 13)]
+
+
+@pytest.mark.parametrize("cells", PAIRED_TABLES)
+def test_paired_statistics_and_intervals_agree_with_a_general_optimiser(cells):
+    counts = PairedCounts(*cells)
+    test = proportions.paired(counts, confidence=0.9)
+    for delta in (-0.2, -0.05, 0.1, 0.3):
+        assert proportions._tango_difference(counts, delta) == pytest.approx(
+            paired_z(cells, delta, ratio=False), rel=1e-5, abs=1e-6
+        )
+    for phi in (0.8, 1.0, 1.2):
+        assert proportions._tang_ratio(counts, phi) == pytest.approx(
+            paired_z(cells, phi, ratio=True), rel=1e-5, abs=1e-6
+        )
+    # Each bound is where the oracle's statistic crosses the critical value.
+    for bound, level in ((test.difference_ci.low, CRITICAL_90), (test.difference_ci.high, -CRITICAL_90)):
+        if abs(bound) < 1 - 1e-9:
+            assert paired_z(cells, bound, ratio=False) == pytest.approx(level, abs=1e-5)
+    for bound, level in ((test.ratio_ci.low, CRITICAL_90), (test.ratio_ci.high, -CRITICAL_90)):
+        if 1e-9 < bound < 1e9:
+            assert paired_z(cells, bound, ratio=True) == pytest.approx(level, abs=1e-5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(counts)
+def test_an_interval_excludes_no_change_exactly_when_the_test_rejects_it(table):
+    x1, n1, x2, n2 = table
+    test = proportions.unpaired(x1, n1, x2, n2, confidence=0.9)
+    assert (test.difference_ci.low > 0) == (test.p_greater < 0.05) or abs(test.p_greater - 0.05) < 1e-9
+    assert (test.difference_ci.high < 0) == (test.p_less < 0.05) or abs(test.p_less - 0.05) < 1e-9
+    assert test.difference_ci.low <= test.difference <= test.difference_ci.high
+
+
+# The cases the chi-square verdicts got wrong.
+
+
+def cases(emotion: str, model: list[int], baseline: list[int]) -> list[CaseResult]:
+    return [
+        CaseResult(f"{emotion}-{i}", emotion, Rating(m), Rating(b))
+        for i, (m, b) in enumerate(zip(model, baseline, strict=True))
+    ]
+
+
+def test_no_bad_ratings_alone_do_not_make_an_emotion_significantly_worse():
+    # Model 0/48/12 against baseline 18/24/18 (Bad/Okay/Good): the chi-square is tiny because
+    # the model has no Bad rating, but its Good rate is not significantly lower.
+    model = [2] * 48 + [3] * 12
+    unpaired_summary = summarize(
+        cases("afraid", model, model), alpha=0.05, per_emotion_baseline={"afraid": Counts(18, 24, 18)}
+    )
+    # Paired, the Good ratings on different cases: 12 gained, 18 lost, no significant loss.
+    baseline = [1] * 18 + [2] * 24 + [3] * 18
+    paired_summary = summarize(cases("afraid", [3] * 12 + [2] * 48, baseline), alpha=0.05)
+    for summary in (unpaired_summary, paired_summary):
+        group = summary.emotions["afraid"]
+        assert group.comparison.study.p_value < 1e-5
+        assert group.verdict is None
+        gates = check_gates(
+            summary, Completeness(60, 60), mode=GateMode.NOT_WORSE, min_good_gain=None, allow_partial=False, margin=30
+        )
+        assert {g.name: g.passed for g in gates}["no-emotion-worse"]
+    # The unpaired score test matches the figures the issue quoted from statsmodels.
+    good = unpaired_summary.emotions["afraid"].comparison.good
+    assert 2 * good.p_less == pytest.approx(0.21, abs=0.01)
+
+
+def test_min_good_gain_checks_the_lower_bound():
+    # -3.4% relative, an interval reaching far below -5%: the gain that passes cannot be shown.
+    comparison = compare(Counts(10, 12, 28), Counts(9, 12, 29), alpha=0.05)
+    assert comparison.good.ratio - 1 == pytest.approx(28 / 29 - 1)
+    summary = summarize(cases("sad", [1] * 10 + [2] * 12 + [3] * 28, [1] * 9 + [2] * 12 + [3] * 29), alpha=0.05)
+    gates = check_gates(summary, Completeness(50, 50), mode=GateMode.BETTER, min_good_gain=-0.05, allow_partial=False)
+    gate = {g.name: g for g in gates}["min-good-gain"]
+    assert not gate.passed and "relative Good gain -3.4%" in gate.detail
+
+
+def test_min_good_gain_without_a_good_baseline_checks_the_absolute_gain():
+    summary = summarize(cases("sad", [3] * 20 + [2] * 10, [2] * 30), alpha=0.05)
+    gates = check_gates(summary, Completeness(30, 30), mode=GateMode.BETTER, min_good_gain=0.1, allow_partial=False)
+    gate = {g.name: g for g in gates}["min-good-gain"]
+    assert gate.passed and "relative gain undefined (the baseline has no Good rating)" in gate.detail
+
+
+def swapped_release(path) -> None:
+    """The release with its human ratings as the model's and GPT-4's (empathy prompt) as the
+    baseline's: a model truly about 15 points worse."""
+    figures = files("pytest_empathy.corpus") / "data" / "welivita-pu-2024.csv"
+    with figures.open(encoding="utf-8") as source, path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["id", "emotion", "situation", "utterance", "rating_bot", "rating_human"])
+        for row in csv.DictReader(source):
+            writer.writerow([row["id"], row["emotion"], "-", "-", row["rating_human"], row["rating_chatgpt_empathy"]])
+
+
+@pytest.mark.parametrize("sample", ["1", "2", "3", "10", None])
+def test_a_worse_model_fails_not_worse_at_every_sample_size(run_benchmark, pytester, sample):
+    swapped_release(pytester.path / "swapped.csv")
+    args = ["--empathy-model=bot", "--empathy-corpus=swapped.csv", "--empathy-gate=not-worse", "--empathy-margin=5"]
+    result = run_benchmark(*args, *([f"--empathy-sample={sample}"] if sample else []))
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["FAILED not-worse: * is not above the margin -5 pts *"])
+
+
+def test_a_tiny_sample_says_nothing_either_way(run_benchmark, pytester):
+    result = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-sample=2")
+    report = read_report(pytester)
+    afraid = report["emotions"]["afraid"]
+    low, high = afraid["good_gain_absolute_ci"]
+    assert low < 0 < high and afraid["verdict"] is None  # the interval and the test agree
+    assert result.ret == 1
+
+
+# False passes under each gate's null hypothesis, by seeded simulation.
+
+REPETITIONS = 3000
+# Three Monte Carlo standard errors above alpha.
+ALLOWED = 0.05 + 3 * math.sqrt(0.05 * 0.95 / REPETITIONS)
+
+
+def draws(rng: random.Random, rate: float, n: int) -> int:
+    return sum(rng.random() < rate for _ in range(n))
+
+
+@pytest.mark.parametrize(("rate", "n"), [(0.5, 60), (0.3, 40), (0.8, 120)])
+def test_better_gate_passes_equal_rates_at_most_alpha_of_the_time(rate, n):
+    rng = random.Random(f"better:{rate}:{n}")
+    passes = 0
+    for _ in range(REPETITIONS):
+        test = proportions.unpaired(draws(rng, rate, n), n, draws(rng, rate, n), n, confidence=0.9)
+        passes += test.p_greater < 0.05
+    assert passes / REPETITIONS <= ALLOWED
+
+
+@pytest.mark.parametrize(("rate", "n"), [(0.6, 60), (0.5, 200)])
+def test_not_worse_passes_a_model_exactly_the_margin_worse_at_most_alpha_of_the_time(rate, n):
+    margin = 0.05
+    rng = random.Random(f"not-worse:{rate}:{n}")
+    passes = 0
+    for _ in range(REPETITIONS):
+        # Paired: each case's two ratings drawn from a joint law whose Good rates differ by the margin.
+        cells = [0, 0, 0, 0]
+        for _ in range(n):
+            u = rng.random()
+            # P(both)=rate-margin-0.1, P(model only)=0.1, P(baseline only)=0.1+margin
+            if u < rate - margin - 0.1:
+                cells[0] += 1
+            elif u < rate - margin:
+                cells[1] += 1
+            elif u < rate + 0.1:
+                cells[2] += 1
+            else:
+                cells[3] += 1
+        test = proportions.paired(PairedCounts(*cells), confidence=0.9)
+        passes += test.difference_ci.low > -margin
+    assert passes / REPETITIONS <= ALLOWED
+
+
+def test_min_good_gain_passes_a_gain_exactly_at_the_minimum_at_most_alpha_of_the_time():
+    minimum, baseline_rate, n = 0.2, 0.45, 80
+    rng = random.Random("min-good-gain")
+    passes = 0
+    for _ in range(REPETITIONS):
+        x1, x2 = draws(rng, baseline_rate * (1 + minimum), n), draws(rng, baseline_rate, n)
+        test = proportions.unpaired(x1, n, x2, n, confidence=0.9)
+        passes += test.ratio_ci is not None and test.ratio_ci.low - 1 >= minimum
+    assert passes / REPETITIONS <= ALLOWED
+
+
+def test_no_emotion_worse_fails_a_model_equal_in_every_emotion_at_most_alpha_of_the_time():
+    rng = random.Random("no-emotion-worse")
+    emotions = [f"e{i}" for i in range(32)]
+    repetitions, alarms = 400, 0
+    for _ in range(repetitions):
+        p_worse = []
+        for _ in emotions:
+            cells = [0, 0, 0, 0]
+            for _ in range(60):
+                cells[rng.randrange(4)] += 1  # both, model only, baseline only, neither: equal rates
+            p_worse.append(proportions.paired(PairedCounts(*cells), confidence=0.9).p_less)
+        alarms += min(min(1.0, 32 * p) for p in p_worse) < 0.05  # Holm's first step decides
+    assert alarms / repetitions <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / repetitions)
+
+
+def rerated(rng: random.Random, emotions: list[str], per_emotion: int) -> tuple[dict, list[CaseResult]]:
+    """The same model's answers rated twice by the same noisy judge: nothing changed."""
+    saved, run = {}, []
+    for emotion in emotions:
+        for i in range(per_emotion):
+            quality = rng.random()  # each case's own difficulty, rated twice with noise
+            first, second = (
+                Rating(1 + (quality + rng.gauss(0, 0.2) > 0.3) + (quality + rng.gauss(0, 0.2) > 0.6)) for _ in range(2)
+            )
+            saved[f"{emotion}-{i}"] = (emotion, first)
+            run.append(CaseResult(f"{emotion}-{i}", emotion, second))
+    return saved, run
+
+
+def test_decline_checks_raise_false_alarms_at_most_their_alpha_with_nothing_changed():
+    """decline and emotion-decline, each one-sided at alpha: together at most about 2 alpha."""
+    rng = random.Random("compare-fail")
+    checks = parse_checks("decline,emotion-decline")
+    emotions = ["afraid", "caring", "joyful", "sad", "lonely", "proud", "angry", "hopeful"]
+    repetitions, alarms = 300, 0
+    for _ in range(repetitions):
+        saved, run = rerated(rng, emotions, 64)
+        comparison = compare_with_saved_run(run, saved, alpha=0.05)
+        alarms += not all(gate.passed for gate in check(comparison, checks))
+    assert alarms / repetitions <= 0.10 + 3 * math.sqrt(0.1 * 0.9 / repetitions)
+
+
+def test_good_drop_passes_only_where_the_run_can_show_the_drop_is_small():
+    """good-drop:POINTS checks the lower bound: with nothing changed it passes when the run
+    is large enough to show a drop of at most POINTS, and it can fail on a small run."""
+    rng = random.Random("good-drop")
+    checks = parse_checks("good-drop:5")
+    emotions = ["afraid", "caring", "joyful", "sad"]
+    small = [
+        all(g.passed for g in check(compare_with_saved_run(r, s, alpha=0.05), checks))
+        for s, r in (rerated(rng, emotions, 8) for _ in range(100))
+    ]
+    large = [
+        all(g.passed for g in check(compare_with_saved_run(r, s, alpha=0.05), checks))
+        for s, r in (rerated(rng, emotions, 250) for _ in range(100))
+    ]
+    assert sum(large) >= 90 and sum(small) <= 60
+
+
+def test_a_saved_run_comparison_decides_on_the_paired_good_rate():
+    pairs = [(Rating.GOOD, Rating.OKAY)] * 12 + [(Rating.OKAY, Rating.OKAY)] * 40
+    comparison = compare_paired(pairs, alpha=0.05)
+    assert comparison.good.difference == pytest.approx(-12 / 52)
+    assert comparison.p_worse == pytest.approx(norm.cdf(-12 / math.sqrt(12)))
