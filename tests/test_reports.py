@@ -191,3 +191,16 @@ def test_every_report_format_has_its_option_and_command_flag(pytester):
     for report in FORMATS:
         assert report.flag in options
         assert report.name == "json" or f"--{report.name}" in flags
+
+
+def test_a_result_of_schema_2_is_reported_with_its_statistics_computed_again(run_benchmark, pytester):
+    assert run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad,caring", "--empathy-gate=off").ret == 0
+    current = json.loads((pytester.path / "report.json").read_text())
+    old = {key: value for key, value in current.items() if key not in ("methods", "warnings")} | {"schema": 2}
+    old["settings"] = {k: v for k, v in current["settings"].items() if k not in ("margin", "require_power")}
+    old["overall"]["test"] = "from an older version"  # statistics the migration must not keep
+    (pytester.path / "old.json").write_text(json.dumps(old))
+    done = command("report", "old.json", "--markdown", "old.md", cwd=pytester.path)
+    assert done.returncode == 0, done.stderr
+    markdown = (pytester.path / "old.md").read_text()
+    assert "Tango score" in markdown and "from an older version" not in markdown

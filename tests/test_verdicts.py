@@ -18,7 +18,7 @@ from scipy.stats import norm
 from statsmodels.stats import proportion as sm_proportion
 from statsmodels.stats.contingency_tables import mcnemar
 
-from pytest_empathy.analysis import proportions
+from pytest_empathy.analysis import power, proportions
 from pytest_empathy.analysis.compare_fail import check, parse_checks
 from pytest_empathy.analysis.comparison import compare, compare_paired
 from pytest_empathy.analysis.gates import Completeness, check_gates
@@ -405,3 +405,63 @@ def test_a_saved_run_comparison_decides_on_the_paired_good_rate():
     comparison = compare_paired(pairs, alpha=0.05)
     assert comparison.good.difference == pytest.approx(-12 / 52)
     assert comparison.p_worse == pytest.approx(norm.cdf(-12 / math.sqrt(12)))
+
+
+# Power: what a run can detect.
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@settings(max_examples=100, deadline=None)
+@given(st.floats(0.01, 0.4), st.floats(0.05, 0.55), st.integers(5, 400), st.integers(5, 400))
+def test_unpaired_power_is_statsmodels_power(difference, rate2, n1, n2):
+    reference = sm_proportion.power_proportions_2indep(
+        difference, rate2, n1, ratio=n2 / n1, alpha=0.05, alternative="larger", return_results=False
+    )
+    assert power.power_unpaired(difference, rate2, n1, n2, 0.05) == pytest.approx(reference, rel=1e-9, abs=1e-12)
+
+
+def test_the_smallest_detectable_difference_has_eighty_percent_power():
+    gain = power.detectable_unpaired(0.493, 62, 62, 0.05 / 32, upward=True)
+    drop = power.detectable_unpaired(0.493, 62, 62, 0.05 / 32, upward=False)
+    assert sm_proportion.power_proportions_2indep(
+        gain, 0.493, 62, alpha=0.05 / 32, alternative="larger", return_results=False
+    ) == pytest.approx(0.8, abs=1e-6)
+    assert sm_proportion.power_proportions_2indep(
+        drop, 0.493 - drop, 62, alpha=0.05 / 32, alternative="larger", return_results=False
+    ) == pytest.approx(0.8, abs=1e-6)
+    # What the issue measured: an emotion of about 60 cases, after Holm, detects about 30 points.
+    assert 0.25 < drop < 0.35
+
+
+def test_paired_power_holds_in_simulation():
+    """At the smallest detectable paired difference, Tango's one-sided test rejects about 80%
+    of the time (Connor's approximation, checked by seeded simulation)."""
+    n, discordant, alpha = 120, 0.4, 0.05
+    difference = power.detectable_paired(discordant, n, alpha)
+    rng = random.Random("paired-power")
+    # Cells: first only with probability (discordant + d) / 2, second only (discordant - d) / 2.
+    first_only, second_only = (discordant + difference) / 2, (discordant - difference) / 2
+    rejections, repetitions = 0, 2000
+    for _ in range(repetitions):
+        cells = [0, 0, 0, 0]
+        for _ in range(n):
+            u = rng.random()
+            cells[1 if u < first_only else 2 if u < first_only + second_only else 0] += 1
+        rejections += proportions.paired(PairedCounts(*cells), confidence=0.9).p_greater < alpha
+    assert rejections / repetitions == pytest.approx(0.8, abs=0.04)
+
+
+def test_a_run_too_small_for_its_gate_warns_and_can_be_made_to_fail(run_benchmark, pytester):
+    result = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-sample=2")
+    result.stdout.fnmatch_lines(["WARNING better: at 80% power this run detects a gain of +21.3 pts or more *"])
+    assert read_report(pytester)["warnings"] and read_report(pytester)["overall"]["detectable"]["power"] == 0.8
+    result = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-sample=2", "--empathy-require-power")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["FAILED power: better: at 80% power this run detects *"])
+    result = run_benchmark(
+        "--empathy-model=chatgpt-empathy", "--empathy-sample=10", "--empathy-gate=not-worse", "--empathy-margin=3"
+    )
+    result.stdout.fnmatch_lines(["WARNING not-worse: at 80% power this run detects a drop of * a margin of 3 pts *"])
+    # The full release can show the study's effect: no warning.
+    result = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-require-power")
+    assert result.ret == 0 and read_report(pytester)["warnings"] == []

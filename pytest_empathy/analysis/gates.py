@@ -12,6 +12,7 @@ from pytest_empathy.ratings import Counts
 
 from .comparison import Comparison, Direction
 from .groups import Group, RatedCase
+from .power import POWER, STUDY_EFFECT
 from .proportions import GoodRateTest
 from .versus_baseline import Summary, summarize
 
@@ -21,6 +22,16 @@ class GateResult:
     name: str
     passed: bool
     detail: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A run's statistics (None when not computed), its gates, and the warnings of gates that
+    cannot reach their verdict at this sample size."""
+
+    summary: Summary | None
+    gates: list[GateResult]
+    warnings: list[str]
 
 
 @dataclass(frozen=True)
@@ -39,9 +50,10 @@ def decide(
     completeness: Completeness,
     settings: Mapping[str, Any],
     per_emotion_baseline: Mapping[str, Counts] | None,
-) -> tuple[Summary | None, list[GateResult]]:
+) -> Decision:
     """A run's statistics and gates from its rated cases, as the controller and a merge of
-    shards both compute them. No statistics for an incomplete run unless partial is allowed."""
+    shards both compute them. No statistics for an incomplete run unless partial is allowed.
+    With ``require_power`` in the settings, a gate that cannot reach its verdict fails."""
     summary = None
     if cases and (completeness.complete or settings["allow_partial"]):
         summary = summarize(
@@ -58,7 +70,29 @@ def decide(
         allow_partial=settings["allow_partial"],
         margin=settings.get("margin"),
     )
-    return summary, gates
+    warnings = [] if summary is None else power_warnings(summary, GateMode(settings["gate"]), settings.get("margin"))
+    if settings.get("require_power"):
+        gates += [GateResult("power", False, warning) for warning in warnings]
+    return Decision(summary, gates, warnings)
+
+
+def power_warnings(summary: Summary, mode: GateMode, margin: float | None) -> list[str]:
+    """The gates in force that this run is too small to decide: a better gate that could not
+    detect the study's effect, a not-worse margin smaller than the smallest detectable drop."""
+    overall = summary.detectable["overall"]
+    warnings = []
+    # None: the size cannot be judged (paired, with no case Good on one side only).
+    if mode is GateMode.BETTER and overall.gain is not None and overall.gain > STUDY_EFFECT:
+        warnings.append(
+            f"better: at {POWER:.0%} power this run detects a gain of {points(overall.gain)} or more (one-sided, "
+            f"alpha {overall.alpha:g}); the study's effect, {points(STUDY_EFFECT)}, would likely go unseen: add cases"
+        )
+    if mode is GateMode.NOT_WORSE and margin is not None and overall.drop is not None and overall.drop > margin / 100:
+        warnings.append(
+            f"not-worse: at {POWER:.0%} power this run detects a drop of {points(-overall.drop)} or more; a margin "
+            f"of {margin:g} pts is smaller, so a model truly within it would likely fail: add cases or widen it"
+        )
+    return warnings
 
 
 def check_gates(

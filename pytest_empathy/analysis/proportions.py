@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .distributions import normal_cdf, normal_quantile
 
@@ -69,6 +69,8 @@ class GoodRateTest:
     # first over second; None where the second side has no Good rating
     ratio: float | None
     ratio_ci: Interval | None
+    # Paired only: the share of cases Good on exactly one side.
+    discordant: float | None = None
 
 
 def unpaired(good1: int, n1: int, good2: int, n2: int, *, confidence: float) -> GoodRateTest:
@@ -96,7 +98,8 @@ def paired(counts: PairedCounts, *, confidence: float) -> GoodRateTest:
     n = counts.n
     first, second = (counts.both + counts.first_only) / n, (counts.both + counts.second_only) / n
     difference = (counts.first_only - counts.second_only) / n
-    return _test(True, PAIRED, PAIRED_RATIO, confidence, difference, z, first, second, z_ratio)
+    test = _test(True, PAIRED, PAIRED_RATIO, confidence, difference, z, first, second, z_ratio)
+    return replace(test, discordant=(counts.first_only + counts.second_only) / n)
 
 
 def _test(

@@ -14,6 +14,7 @@ from pytest_empathy.ratings import Counts, Rating
 
 from .comparison import Comparison, compare, good_pairs
 from .groups import Grouped, RatedCase, grouped, holm
+from .power import Detectable, detectable
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Summary(Grouped[Comparison]):
     paired: bool
     # The study's test, Holm-adjusted across the emotions, by emotion.
     study_p_holm: dict[str, float | None]
+    # What each group (overall, polarities, emotions, by name) can detect at 80% power.
+    detectable: dict[str, Detectable]
 
 
 def summarize(
@@ -59,6 +62,10 @@ def summarize(
 
     groups = grouped(emotions, comparison, alpha=alpha)
     study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])
+    whole = {"overall": groups.overall, **groups.polarity}
+    found = {name: _detectable(group.comparison, alpha) for name, group in whole.items()}
+    # An emotion's verdict is Holm's: its first step tests at alpha over the emotions.
+    found |= {e: _detectable(g.comparison, alpha / max(1, len(emotions))) for e, g in groups.emotions.items()}
     return Summary(
         groups.overall,
         groups.polarity,
@@ -67,7 +74,12 @@ def summarize(
         partial=partial,
         paired=is_paired,
         study_p_holm=dict(zip(emotions, study_p_holm, strict=True)),
+        detectable=found,
     )
+
+
+def _detectable(c: Comparison, alpha: float) -> Detectable:
+    return detectable(c.good, c.model.n, c.baseline.n, c.baseline.good_rate, alpha)
 
 
 def _total(counts: Mapping[str, Counts], members: Sequence[str]) -> Counts:

@@ -103,6 +103,12 @@ OPTIONS = (
         "R",
     ),
     Option(
+        "--empathy-require-power",
+        "fail a gate this run is too small to decide (a better gate that could not detect the study's effect, "
+        "a not-worse margin below the smallest detectable drop) instead of warning",
+        flag_only=True,
+    ),
+    Option(
         "--empathy-allow-partial",
         "report an incomplete run, every figure labelled partial, instead of failing it",
         flag_only=True,
@@ -189,6 +195,7 @@ class Settings:
     min_good_gain: float | None
     # The not-worse gate's margin, in percentage points.
     margin: float | None
+    require_power: bool
     allow_partial: bool
     # Report format name -> the path to write it to, for the reports asked for.
     reports: dict[str, Path]
@@ -217,6 +224,7 @@ class Settings:
             "gate": self.gate.value,
             "min_good_gain": self.min_good_gain,
             "margin": self.margin,
+            "require_power": self.require_power,
             "allow_partial": self.allow_partial,
         }
 
@@ -246,6 +254,7 @@ def read_settings(config: pytest.Config) -> Settings:
         gate=values.get("--empathy-gate", _choice(GateMode), GateMode.BETTER),
         min_good_gain=values.get("--empathy-min-good-gain", _gain),
         margin=_margin(values),
+        require_power=values.flag("--empathy-require-power"),
         allow_partial=values.flag("--empathy-allow-partial"),
         reports=reports,
         record=values.get("--empathy-record", _choice(RecordMode), RecordMode.NONE),

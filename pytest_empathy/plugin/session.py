@@ -182,7 +182,8 @@ class EmpathySession:
             rated=len(rated),
             missing=tuple(sorted(n for n in self.expected if n not in self.results)),
         )
-        summary, gates = decide(rated, completeness, settings.to_builtins(), run.baseline.per_emotion)
+        decision = decide(rated, completeness, settings.to_builtins(), run.baseline.per_emotion)
+        summary, gates = decision.summary, decision.gates
         versus = None
         compare_with = self.plan.compare_with
         if compare_with is not None and summary is not None:
@@ -225,6 +226,7 @@ class EmpathySession:
             unused_cassettes=unused_cassettes,
             pruned=settings.prune_cassettes,
             usage=total_usage(rated),
+            warnings=tuple(decision.warnings),
             baseline_per_emotion=run.baseline.per_emotion is not None,
             selected=len(run.cases),
         )

@@ -176,6 +176,7 @@ def render(result: dict[str, Any]) -> str:
         f"<dt>versions</dt><dd>{escape(_versions(result))}</dd>",
         "</dl>",
         f"<h2>Gates</h2><table>{gates}</table>",
+        "".join(f"<p class=partial>Warning: {escape(w)}</p>" for w in result.get("warnings", [])),
     ]
     if result["overall"] is None:
         parts.append(

@@ -53,6 +53,7 @@ def render(document: dict[str, Any]) -> str:
         every = [("overall", document["overall"]), *document["polarity"].items(), *document["emotions"].items()]
         notes = [(name, g["note"]) for name, g in every if g["note"]]
         lines += [f"- {name}: {note}" for name, note in notes]
+    lines += [""] + [f"**Warning**: {warning}" for warning in document.get("warnings", [])]
     lines += ["", "| gate | result | detail |", "| --- | --- | --- |"]
     lines += [
         f"| {g['name']} | {'passed' if g['passed'] else '**FAILED**'} | {g['detail']} |" for g in document["gates"]

@@ -9,7 +9,7 @@ from pytest_empathy.formatting import P_FLOOR, change, gain, one_sided_p, p_valu
 
 _HEADER = (
     f"{'group':<13}{'n':>9}  {'model B/O/G %':>13}  {'base B/O/G %':>13}  {'Good change [CI]':>22}  "
-    f"{'Good gain [CI]':>18}  {'p 1-sided':>9}  {'p Holm':>8}  {'verdict':<8}  study test"
+    f"{'Good gain [CI]':>18}  {'p 1-sided':>9}  {'p Holm':>8}  {'verdict':<8}  {'detects':>7}  study test"
 )
 
 
@@ -65,6 +65,8 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
         yield ""
         yield f"{unused['count']} cassette(s) of {document['model']} {state}: {shown}"
     yield ""
+    for warning in document.get("warnings", []):
+        yield f"WARNING {warning}"
     for gate in document["gates"]:
         yield f"{'PASSED' if gate['passed'] else 'FAILED'} {gate['name']}: {gate['detail']}"
 
@@ -74,7 +76,8 @@ def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any]) -> Iterator
     yield (
         f"Good rate: one-sided {methods['good_rate_test']}, {'paired' if methods['paired'] else 'unpaired'}, "
         f"alpha {methods['alpha']:g}; intervals {interval['confidence']:.0%} (one-sided "
-        f"{1 - methods['alpha']:.0%} bounds); Holm across emotions"
+        f"{1 - methods['alpha']:.0%} bounds); Holm across emotions; 'detects': the smallest difference "
+        "in points found with 80% power (at Holm's first step for an emotion)"
     )
     statistic = (
         "" if overall["statistic"] is None else f"{overall['test']} {overall['statistic']:.4f}, dof {overall['dof']}, "
@@ -94,6 +97,13 @@ _STUDY = {
 }
 
 
+def _detects(found: Mapping[str, Any]) -> str:
+    """The smallest Good-rate difference, either way, the group's tests find at 80% power."""
+    if found["gain"] is None or found["drop"] is None:
+        return "n/a"
+    return f"±{100 * max(found['gain'], found['drop']):.0f}"
+
+
 def _row(name: str, entry: Mapping[str, Any]) -> str:
     n = f"{entry['n']}/{sum(entry['baseline'].values())}"
     return (
@@ -101,7 +111,7 @@ def _row(name: str, entry: Mapping[str, Any]) -> str:
         f"{change(entry['good_gain_absolute'], entry['good_gain_absolute_ci']):>22}  "
         f"{gain(entry['good_gain_relative'], entry['good_gain_relative_ci']):>18}  "
         f"{p_value(one_sided_p(entry)):>9}  {p_value(one_sided_p(entry, holm=True)):>8}  {verdict(entry):<8}  "
-        f"{entry['test']} p {p_value(entry['p_value'])}"
+        f"{_detects(entry['detectable']):>7}  {entry['test']} p {p_value(entry['p_value'])}"
     )
 
 

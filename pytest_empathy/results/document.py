@@ -25,6 +25,7 @@ from typing import Any
 from pytest_empathy import __version__
 from pytest_empathy.analysis.comparison import Comparison, PairedComparison
 from pytest_empathy.analysis.groups import Group
+from pytest_empathy.analysis.power import POWER, Detectable
 from pytest_empathy.analysis.proportions import PAIRED, PAIRED_RATIO, UNPAIRED, UNPAIRED_RATIO, Interval
 from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.analysis.versus_saved_run import METHOD as SAVED_RUN_METHOD
@@ -82,6 +83,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "polarity": {p: _group(p, g, summary) for p, g in summary.polarity.items()} if summary else None,
         "emotions": {e: _group(e, g, summary) for e, g in summary.emotions.items()} if summary else None,
         "gates": [{"name": g.name, "passed": g.passed, "detail": g.detail} for g in run.gates],
+        "warnings": list(run.warnings),
         "comparison": _comparison(run.versus_saved_run, run.templates) if run.versus_saved_run else None,
         "unused_cassettes": {
             "count": len(run.unused_cassettes),
@@ -161,6 +163,7 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         "good_gain_relative": None if good is None or good.ratio is None else good.ratio - 1,
         "good_gain_relative_ci": None if good is None or good.ratio_ci is None else _shifted(good.ratio_ci),
         **_verdict(group),
+        "detectable": _detectable(summary.detectable[name]),
         "note": _disagreement(group, summary.study_p_holm.get(name) if group.adjusted else c.study.p_value),
         "partial": summary.partial,
     }
@@ -226,6 +229,10 @@ def _paired(group: Group[PairedComparison]) -> dict[str, Any]:
         **_verdict(group),
     }
     return entry
+
+
+def _detectable(found: Detectable) -> dict[str, float | None]:
+    return {"alpha": found.alpha, "power": POWER, "gain": found.gain, "drop": found.drop}
 
 
 def _verdict(group: Group[Comparison] | Group[PairedComparison]) -> dict[str, Any]:
@@ -308,7 +315,8 @@ def _from_schema_2(data: dict[str, Any]) -> dict[str, Any]:
     and computed again by whoever needs them (a merge, a report, a comparison with the
     cases)."""
     data = dict(data, schema=3, methods=None, overall=None, polarity=None, emotions=None, comparison=None)
-    data["settings"] = {"margin": None} | dict(data.get("settings") or {})
+    data["settings"] = {"margin": None, "require_power": False} | dict(data.get("settings") or {})
+    data["warnings"] = []
     data["statistics_dropped"] = "migrated from schema 2: its statistics were computed by older methods"
     return data
 

@@ -90,7 +90,7 @@ def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str
         from pytest_empathy.corpus import release
 
         per_emotion = release.human_counts()
-    summary, gates = decide(cases, completeness, first["settings"], per_emotion)
+    decision = decide(cases, completeness, first["settings"], per_emotion)
     recordings = [r["recording"] for r in results if r.get("recording")]
     run = RunResult(
         model=first["model"],
@@ -102,8 +102,9 @@ def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str
         corpus_sha256=first["corpus"]["sha256"],
         settings=first["settings"],
         completeness=completeness,
-        summary=summary,
-        gates=tuple(gates),
+        summary=decision.summary,
+        gates=tuple(decision.gates),
+        warnings=tuple(decision.warnings),
         cases=tuple(cases),
         templates=first["templates"],
         recording=RecordingStatus(

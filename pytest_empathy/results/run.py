@@ -58,6 +58,8 @@ class RunResult:
     baseline_per_emotion: bool = False
     # Cases the corpus options selected, before -k or -m: what shards of a run must cover.
     selected: int = 0
+    # Gates this run is too small to decide (see analysis.gates.power_warnings).
+    warnings: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
