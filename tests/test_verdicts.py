@@ -249,11 +249,15 @@ def test_min_good_gain_checks_the_lower_bound():
     assert not gate.passed and "relative Good gain -3.4%" in gate.detail
 
 
-def test_min_good_gain_without_a_good_baseline_checks_the_absolute_gain():
-    summary = summarize(cases("sad", [3] * 20 + [2] * 10, [2] * 30), alpha=0.05)
-    gates = check_gates(summary, Completeness(30, 30), mode=GateMode.BETTER, min_good_gain=0.1, allow_partial=False)
+def test_min_good_gain_without_a_good_baseline_checks_the_ratios_lower_bound():
+    # 5/20 Good against none: the ratio is unbounded, its lower bound is not (about 1.97).
+    summary = summarize(cases("sad", [3] * 5 + [2] * 15, [2] * 20), alpha=0.05, per_emotion_baseline=None)
+    unpaired = proportions.unpaired(5, 20, 0, 20, confidence=0.9)
+    assert unpaired.ratio is None and math.isinf(unpaired.ratio_ci.high) and unpaired.ratio_ci.low > 1.5
+    assert proportions._mn_ratio(5, 20, 0, 20, unpaired.ratio_ci.low) == pytest.approx(CRITICAL_90, abs=1e-6)
+    gates = check_gates(summary, Completeness(20, 20), mode=GateMode.BETTER, min_good_gain=0.2, allow_partial=False)
     gate = {g.name: g for g in gates}["min-good-gain"]
-    assert gate.passed and "relative gain undefined (the baseline has no Good rating)" in gate.detail
+    assert gate.passed and "relative Good gain unbounded (the baseline has no Good rating)" in gate.detail
 
 
 def swapped_release(path) -> None:
@@ -465,3 +469,40 @@ def test_a_run_too_small_for_its_gate_warns_and_can_be_made_to_fail(run_benchmar
     # The full release can show the study's effect: no warning.
     result = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-require-power")
     assert result.ret == 0 and read_report(pytester)["warnings"] == []
+
+
+def test_a_model_equal_to_humans_in_every_emotion_is_not_better_whatever_its_emotion_mix():
+    """Against the release's per-emotion counts, pooling the baseline as it comes would
+    compare the run's emotions with the release's (caring's humans are rated Good 68% of the
+    time, anxious's 38%): the baseline is standardized to the run's mix."""
+    from pytest_empathy.corpus import release
+
+    human = release.human_counts()
+    mix = {"caring": 100, "sentimental": 100, "anxious": 10, "surprised": 10}
+    rng = random.Random("emotion-mix")
+    repetitions, passes = 400, 0
+    for _ in range(repetitions):
+        results = []
+        for emotion, n in mix.items():
+            rate = human[emotion].good_rate
+            for i in range(n):
+                rating = Rating.GOOD if rng.random() < rate else Rating.OKAY
+                results.append(CaseResult(f"{emotion}-{i}", emotion, rating))
+        summary = summarize(results, alpha=0.05, per_emotion_baseline=human)
+        passes += summary.overall.verdict == "better"
+    assert passes / repetitions <= ALLOWED
+
+
+def test_the_standardized_difference_by_hand():
+    strata = [(30, 50, 40, 60), (5, 10, 30, 60)]
+    test = proportions.standardized(strata, confidence=0.9)
+    weights = [50 / 60, 10 / 60]
+    baseline = weights[0] * 40 / 60 + weights[1] * 30 / 60
+    assert test.second_rate == pytest.approx(baseline)
+    assert test.difference == pytest.approx(35 / 60 - baseline)
+    variance = sum(
+        w * w * (x1 / n1 * (1 - x1 / n1) / n1 + x2 / n2 * (1 - x2 / n2) / n2)
+        for w, (x1, n1, x2, n2) in zip(weights, strata, strict=True)
+    )
+    assert test.statistic == pytest.approx(test.difference / math.sqrt(variance))
+    assert test.difference_ci.low == pytest.approx(test.difference - CRITICAL_90 * math.sqrt(variance))

@@ -62,13 +62,13 @@ def check(comparison: SavedRunComparison, checks: Iterable[Check]) -> list[GateR
         else:
             assert item.points is not None
             bound = good.difference_ci.low
-            passed = bound * 100 >= -item.points - 1e-9
+            passed = bound * 100 > -item.points
             results.append(
                 GateResult(
                     name,
                     passed,
                     f"Good rate changed by {points(good.difference)}, lower bound {points(bound)} "
-                    f"({good.confidence:.0%} CI, paired) {'>=' if passed else '<'} -{item.points:g} pts",
+                    f"({good.confidence:.0%} CI, paired) {'>' if passed else '<='} -{item.points:g} pts",
                 )
             )
     return results

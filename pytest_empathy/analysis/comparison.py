@@ -18,7 +18,7 @@ from pytest_empathy.ratings import Counts, Rating
 
 from .independence import NO_TEST, independence_test
 from .marginal import stuart_maxwell
-from .proportions import GoodRateTest, PairedCounts, paired, unpaired
+from .proportions import GoodRateTest, PairedCounts, paired, standardized, unpaired
 
 
 class Direction(enum.StrEnum):
@@ -73,18 +73,29 @@ class Comparison(GoodRateVerdict):
         return self.model.n
 
 
-def compare(model: Counts, baseline: Counts, *, alpha: float, pairs: PairedCounts | None = None) -> Comparison:
+def compare(
+    model: Counts,
+    baseline: Counts,
+    *,
+    alpha: float,
+    pairs: PairedCounts | None = None,
+    strata: Sequence[tuple[Counts, Counts]] | None = None,
+) -> Comparison:
     """The model's ratings against the baseline's; ``pairs`` counts the Good ratings of both
-    sides case by case, when both rated the same cases. Intervals are two-sided at
+    sides case by case, when both rated the same cases; ``strata`` are the (model, baseline)
+    counts per emotion of a group of several emotions rated on different cases, whose
+    baseline is then standardized to the model's mix. Intervals are two-sided at
     1 - 2 alpha, so that their bounds are the one-sided bounds of the tests at alpha."""
     test, statistic, dof, p_value, cramers_v = independence_test(model, baseline)
     good = None
     if model.n and baseline.n:
         confidence = 1 - 2 * alpha
-        if pairs is None:
-            good = unpaired(model.good, model.n, baseline.good, baseline.n, confidence=confidence)
-        else:
+        if pairs is not None:
             good = paired(pairs, confidence=confidence)
+        elif strata is not None and len(strata) > 1:
+            good = standardized([(m.good, m.n, b.good, b.n) for m, b in strata if m.n], confidence=confidence)
+        else:
+            good = unpaired(model.good, model.n, baseline.good, baseline.n, confidence=confidence)
     return Comparison(model, baseline, WholeTest(test, statistic, dof, p_value), cramers_v, good)
 
 

@@ -186,21 +186,14 @@ def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:
     if good is None:
         return GateResult("min-good-gain", False, "no test: a group has no ratings")
     if good.ratio_ci is None:
-        bound = good.difference_ci.low
-        passed = bound >= minimum
-        return GateResult(
-            "min-good-gain",
-            passed,
-            f"relative gain undefined (the baseline has no Good rating): the absolute gain's lower bound "
-            f"{points(bound)} {'>=' if passed else '<'} {points(minimum)} instead",
-        )
-    assert good.ratio is not None
-    gain, bound = good.ratio - 1, good.ratio_ci.low - 1
+        return GateResult("min-good-gain", False, "no Good rating on either side: no gain to measure")
+    bound = good.ratio_ci.low - 1
     passed = bound >= minimum
+    estimate = "unbounded (the baseline has no Good rating)" if good.ratio is None else f"{good.ratio - 1:+.1%}"
     return GateResult(
         "min-good-gain",
         passed,
-        f"relative Good gain {gain:+.1%}, lower bound {bound:+.1%} ({good.confidence:.0%} CI, "
+        f"relative Good gain {estimate}, lower bound {bound:+.1%} ({good.confidence:.0%} CI, "
         f"{good.ratio_method}) {'>=' if passed else '<'} {minimum:+.1%}",
     )
 

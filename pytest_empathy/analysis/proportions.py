@@ -17,7 +17,7 @@ alpha rejects it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from .distributions import normal_cdf, normal_quantile
@@ -25,6 +25,7 @@ from .distributions import normal_cdf, normal_quantile
 UNPAIRED = "Miettinen-Nurminen score"
 PAIRED = "Tango score (McNemar at no difference)"
 UNPAIRED_RATIO = "Miettinen-Nurminen score"
+STANDARDIZED = "Wald, the baseline standardized to the model's emotion mix"
 PAIRED_RATIO = "Tang-Tang-Chan score"
 # Bisection stops when the bound is known to this width: far below any figure shown.
 _TOLERANCE = 1e-12
@@ -71,6 +72,8 @@ class GoodRateTest:
     ratio_ci: Interval | None
     # Paired only: the share of cases Good on exactly one side.
     discordant: float | None = None
+    # The second side's Good rate the first's is compared with (standardized, when it is).
+    second_rate: float | None = None
 
 
 def unpaired(good1: int, n1: int, good2: int, n2: int, *, confidence: float) -> GoodRateTest:
@@ -83,7 +86,46 @@ def unpaired(good1: int, n1: int, good2: int, n2: int, *, confidence: float) -> 
         return _mn_ratio(good1, n1, good2, n2, math.exp(log_ratio))
 
     difference = good1 / n1 - good2 / n2
-    return _test(False, UNPAIRED, UNPAIRED_RATIO, confidence, difference, z, good1 / n1, good2 / n2, z_ratio)
+    test = _test(False, UNPAIRED, UNPAIRED_RATIO, confidence, difference, z, good1 / n1, good2 / n2, z_ratio)
+    return replace(test, second_rate=good2 / n2)
+
+
+def standardized(strata: Sequence[tuple[int, int, int, int]], *, confidence: float) -> GoodRateTest:
+    """Independent groups over several strata (emotions), each ``(good1, n1, good2, n2)``,
+    the second side's rate standardized to the first side's mix (weights n1 of a stratum
+    over n1 of all): pooling the second side's counts as they come would compare the first
+    side's emotions with the second's, whose rates differ. Wald statistics on the
+    standardized difference and log ratio; each interval inverts its own test."""
+    total = sum(n1 for _, n1, _, _ in strata)
+    weights = [n1 / total for _, n1, _, _ in strata]
+    first = sum(x1 for x1, _, _, _ in strata) / total
+    second = sum(w * x2 / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True))
+    variance1 = sum(w * w * (x1 / n1) * (1 - x1 / n1) / n1 for w, (x1, n1, _, _) in zip(weights, strata, strict=True))
+    variance2 = sum(w * w * (x2 / n2) * (1 - x2 / n2) / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True))
+    critical = normal_quantile(confidence)
+    difference = first - second
+    spread = math.sqrt(variance1 + variance2)
+    statistic = _ratio_z(difference, spread * spread)
+    half = critical * spread
+    ratio = ratio_ci = None
+    if first > 0 and second > 0:
+        ratio = first / second
+        log_spread = math.sqrt(variance1 / first**2 + variance2 / second**2)
+        ratio_ci = Interval(ratio * math.exp(-critical * log_spread), ratio * math.exp(critical * log_spread))
+    return GoodRateTest(
+        paired=False,
+        method=STANDARDIZED,
+        ratio_method=STANDARDIZED + ", on the log ratio",
+        confidence=confidence,
+        difference=difference,
+        statistic=statistic,
+        p_greater=normal_cdf(-statistic),
+        p_less=normal_cdf(statistic),
+        difference_ci=Interval(max(-1.0, difference - half), min(1.0, difference + half)),
+        ratio=ratio,
+        ratio_ci=ratio_ci,
+        second_rate=second,
+    )
 
 
 def paired(counts: PairedCounts, *, confidence: float) -> GoodRateTest:
@@ -99,7 +141,7 @@ def paired(counts: PairedCounts, *, confidence: float) -> GoodRateTest:
     first, second = (counts.both + counts.first_only) / n, (counts.both + counts.second_only) / n
     difference = (counts.first_only - counts.second_only) / n
     test = _test(True, PAIRED, PAIRED_RATIO, confidence, difference, z, first, second, z_ratio)
-    return replace(test, discordant=(counts.first_only + counts.second_only) / n)
+    return replace(test, discordant=(counts.first_only + counts.second_only) / n, second_rate=second)
 
 
 def _test(
@@ -123,6 +165,10 @@ def _test(
             ratio_ci = Interval(math.exp(low), math.exp(high))
         else:
             ratio_ci = Interval(0.0, math.exp(_invert(z_ratio, -50.0, critical, -50.0, 50.0)[1]))
+    elif first > 0:
+        # No Good rating on the second side: the ratio is unbounded above, yet its lower
+        # bound is the evidence for a relative gain.
+        ratio_ci = Interval(math.exp(_crossing(z_ratio, critical, -50.0, 50.0)), math.inf)
     low, high = _invert(z, difference, critical, -1.0, 1.0)
     return GoodRateTest(
         paired=is_paired,
@@ -187,7 +233,7 @@ def _restricted_second_rate(x1: int, n1: int, x2: int, n2: int, delta: float) ->
     """The maximum-likelihood rate p2 of the second group when p1 = p2 + delta.
 
     The likelihood's derivative, times (p2 + delta)(1 - p2 - delta) p2 (1 - p2), is the cubic
-    below in p2 (Miettinen and Nurminen's; statsmodels 0.15 has n2 where x2 stands in the
+    below in p2 (Miettinen and Nurminen's; statsmodels 0.15 has x2 where n2 belongs in the
     delta-squared term of c1, its issue 10269). Of its roots inside the feasible range, and
     the range's ends (where a zero count puts the maximum), the one of highest likelihood is
     the maximum: closed-form choices of one root miss it for small counts."""
@@ -232,7 +278,9 @@ def _cubic_roots(coefficients: list[float]) -> list[float]:
         return [scale * math.cos((theta + 2 * math.pi * k) / 3) - a / 3 for k in range(3)]
     root = math.sqrt(discriminant)
     s, t = math.cbrt(r + root), math.cbrt(r - root)
-    return [s + t - a / 3, -(s + t) / 2 - a / 3]
+    if discriminant == 0:  # a double root besides the simple one
+        return [s + t - a / 3, -(s + t) / 2 - a / 3]
+    return [s + t - a / 3]
 
 
 def _mn_ratio(x1: int, n1: int, x2: int, n2: int, ratio: float) -> float:

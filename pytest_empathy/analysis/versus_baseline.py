@@ -57,8 +57,11 @@ def summarize(
     is_paired = per_emotion_baseline is None
 
     def comparison(members: Sequence[str]) -> Comparison:
-        counted = good_pairs(pair for e in members for pair in pairs[e]) if is_paired else None
-        return compare(_total(model_counts, members), _total(base_counts, members), alpha=alpha, pairs=counted)
+        if is_paired:
+            counted = good_pairs(pair for e in members for pair in pairs[e])
+            return compare(_total(model_counts, members), _total(base_counts, members), alpha=alpha, pairs=counted)
+        strata = [(model_counts[e], base_counts[e]) for e in members]
+        return compare(_total(model_counts, members), _total(base_counts, members), alpha=alpha, strata=strata)
 
     groups = grouped(emotions, comparison, alpha=alpha)
     study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])

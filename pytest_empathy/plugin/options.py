@@ -250,7 +250,7 @@ def read_settings(config: pytest.Config) -> Settings:
         emotions=values.get("--empathy-emotions", _emotions),
         sample=values.get("--empathy-sample", _positive_int),
         seed=values.get("--empathy-seed", _int, 0),
-        alpha=values.get("--empathy-alpha", _probability, 0.05),
+        alpha=values.get("--empathy-alpha", _alpha, 0.05),
         gate=values.get("--empathy-gate", _choice(GateMode), GateMode.BETTER),
         min_good_gain=values.get("--empathy-min-good-gain", _gain),
         margin=_margin(values),
@@ -413,6 +413,13 @@ def _points(value: str) -> float:
     number = _float(value)
     if not 0 < number < 100:
         raise ValueError(f"{value!r} is not a number of percentage points between 0 and 100 (exclusive)")
+    return number
+
+
+def _alpha(value: str) -> float:
+    number = _probability(value)
+    if number >= 0.5:
+        raise ValueError(f"{value!r} is not below 0.5: the one-sided tests' intervals are at 1 - 2 ALPHA")
     return number
 
 

@@ -18,6 +18,7 @@ on the way (see ``_from_schema_2``), the cases kept.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,14 @@ from pytest_empathy import __version__
 from pytest_empathy.analysis.comparison import Comparison, PairedComparison
 from pytest_empathy.analysis.groups import Group
 from pytest_empathy.analysis.power import POWER, Detectable
-from pytest_empathy.analysis.proportions import PAIRED, PAIRED_RATIO, UNPAIRED, UNPAIRED_RATIO, Interval
+from pytest_empathy.analysis.proportions import (
+    PAIRED,
+    PAIRED_RATIO,
+    STANDARDIZED,
+    UNPAIRED,
+    UNPAIRED_RATIO,
+    Interval,
+)
 from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.analysis.versus_saved_run import METHOD as SAVED_RUN_METHOD
 from pytest_empathy.atomic import write_atomic
@@ -128,7 +136,7 @@ def methods(summary: Summary) -> dict[str, Any]:
         "study_test": "Pearson's chi-square test of independence on the 2x3 table of group by rating, as in "
         "the study (two-sided), with Cramer's V; reported, deciding no gate",
         "exact_rule": "Freeman-Halton's exact test where an expected count is below 5 (no statistic of its own)",
-        "good_rate_test": PAIRED if paired else UNPAIRED,
+        "good_rate_test": PAIRED if paired else f"{UNPAIRED} within an emotion; {STANDARDIZED} for several",
         "paired": paired,
         "clustered": False,
         "alternative": "one-sided: p_better tests a higher Good rate of the model, p_worse a lower one; "
@@ -137,8 +145,10 @@ def methods(summary: Summary) -> dict[str, Any]:
         "interval": {
             "confidence": 1 - 2 * summary.alpha,
             "sides": "two-sided; each bound is the one-sided bound of the test at alpha",
-            "difference": (PAIRED if paired else UNPAIRED) + ", inverted",
-            "ratio": (PAIRED_RATIO if paired else UNPAIRED_RATIO) + ", inverted",
+            "difference": PAIRED + ", inverted" if paired else f"{UNPAIRED}, inverted; {STANDARDIZED} for several",
+            "ratio": PAIRED_RATIO + ", inverted"
+            if paired
+            else f"{UNPAIRED_RATIO}, inverted; {STANDARDIZED} for several",
         },
         "correction": "Holm across the emotions, each direction its own family; none for overall and polarity",
     }
@@ -157,7 +167,7 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         "p_value": c.study.p_value,
         "cramers_v": c.cramers_v,
         "good_rate": c.model.good_rate,
-        "baseline_good_rate": c.baseline.good_rate,
+        "baseline_good_rate": c.baseline.good_rate if good is None else good.second_rate,
         "good_gain_absolute": None if good is None else good.difference,
         "good_gain_absolute_ci": None if good is None else _interval(good.difference_ci),
         "good_gain_relative": None if good is None or good.ratio is None else good.ratio - 1,
@@ -251,9 +261,9 @@ def _verdict(group: Group[Comparison] | Group[PairedComparison]) -> dict[str, An
     }
 
 
-def _shifted(ratio: Interval) -> list[float]:
-    """A ratio's interval as a relative gain's: ratio - 1."""
-    return [ratio.low - 1, ratio.high - 1]
+def _shifted(ratio: Interval) -> list[float | None]:
+    """A ratio's interval as a relative gain's: ratio - 1; an unbounded end is null."""
+    return [ratio.low - 1, None if math.isinf(ratio.high) else ratio.high - 1]
 
 
 def _counts(counts: Counts) -> dict[str, int]:
