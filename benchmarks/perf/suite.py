@@ -228,7 +228,7 @@ for _ in range(2):
     summary = decide(cases, completeness, report["settings"], None).summary
     timings.append(time.perf_counter() - start)
 groups = [summary.overall, *summary.polarity.values(), *summary.emotions.values()]
-print(*timings, sum(1 for g in groups if g.comparison.test == "exact"))
+print(*timings, sum(1 for g in groups if g.comparison.study.test == "exact"))
 """
 
 
