@@ -25,7 +25,8 @@ h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
 .partial { background: #fff3cd; color: #6b4e00; padding: .4rem .8rem; border-radius: 6px; }
 table { border-collapse: collapse; margin: .5rem 0; }
 td, th { padding: .25rem .6rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
-th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.wide { overflow-x: auto; } tr.note td { border-bottom: 1px solid #eee; padding-top: 0; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; } dt { color: #666; } dd { margin: 0; }
 img { max-width: 100%; } code { font-size: 12px; } td code { white-space: nowrap; } .muted { color: #777; }
 .rating-good { color: #1d5e2e; font-weight: 600; } .rating-okay { color: #7a5a00; }
@@ -90,22 +91,26 @@ def _stats_table(result: dict[str, Any]) -> str:
     rows += list(result["emotions"].items())
     body = []
     for name, entry in rows:
-        note = f"<br><span class=muted>{escape(entry['note'])}</span>" if entry["note"] else ""
+        found = entry["detectable"]
+        detects = DASH if found["gain"] is None else f"&plusmn;{100 * max(found['gain'], found['drop']):.0f}"
         body.append(
-            f"<tr><td>{escape(name)}{note}</td><td class=num>{entry['n']}/{sum(entry['baseline'].values())}</td>"
+            f"<tr><td>{escape(name)}</td><td class=num>{entry['n']}/{sum(entry['baseline'].values())}</td>"
             f"<td class=num>{_shares(entry['model'])}</td><td class=num>{_shares(entry['baseline'])}</td>"
             f"<td class=num>{percent(entry['good_rate'])}</td><td class=num>{percent(entry['baseline_good_rate'])}</td>"
             f"<td class=num>{change(entry['good_gain_absolute'], entry['good_gain_absolute_ci'])}</td>"
             f"<td class=num>{gain(entry['good_gain_relative'], entry['good_gain_relative_ci'])}</td>"
             f"<td class=num>{_p(one_sided_p(entry))}</td><td class=num>{_p(one_sided_p(entry, holm=True))}</td>"
-            f"<td>{escape(verdict(entry))}</td><td>{entry['test']}</td>"
+            f"<td>{escape(verdict(entry))}</td><td class=num>{detects}</td><td>{entry['test']}</td>"
             f"<td class=num>{_p(entry['p_value'])}</td><td class=num>{_p(entry.get('p_holm'))}</td></tr>"
         )
+        if entry["note"]:
+            body.append(f"<tr class=note><td></td><td colspan=14 class=muted>{escape(entry['note'])}</td></tr>")
     return (
-        "<table><thead><tr><th>group</th><th>n model/baseline</th><th>model B/O/G %</th>"
+        "<div class=wide><table><thead><tr><th>group</th><th>n model/baseline</th><th>model B/O/G %</th>"
         "<th>baseline B/O/G %</th><th>model Good</th><th>baseline Good</th><th>Good change [CI]</th>"
-        "<th>Good gain [CI]</th><th>p one-sided</th><th>p Holm</th><th>verdict</th><th>study test</th>"
-        "<th>study p</th><th>study p Holm</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+        "<th>Good gain [CI]</th><th>p one-sided</th><th>p Holm</th><th>verdict</th>"
+        "<th title='the smallest difference, in points, found with 80% power'>detects</th><th>study test</th>"
+        "<th>study p</th><th>study p Holm</th></tr></thead><tbody>" + "".join(body) + "</tbody></table></div>"
     )
 
 
