@@ -33,6 +33,14 @@ def change(difference: float | None, interval: Sequence[float] | None) -> str:
     return text
 
 
+def detects(found: Mapping[str, Any], missing: str = "n/a") -> str:
+    """A group entry's ``detectable``: the smallest Good-rate difference, either way, its
+    tests find at 80% power, in whole points."""
+    if found["gain"] is None or found["drop"] is None:
+        return missing
+    return f"\u00b1{100 * max(found['gain'], found['drop']):.0f}"
+
+
 def p_is(p: float) -> str:
     """A p-value in a sentence: ``p=0.023``, or ``p < 1e-15``."""
     text = p_value(p)

@@ -62,15 +62,16 @@ def decide(
             per_emotion_baseline=per_emotion_baseline,
             partial=not completeness.complete,
         )
+    mode = GateMode(settings["gate"])
     gates = check_gates(
         summary,
         completeness,
-        mode=GateMode(settings["gate"]),
+        mode=mode,
         min_good_gain=settings["min_good_gain"],
         allow_partial=settings["allow_partial"],
         margin=settings.get("margin"),
     )
-    warnings = [] if summary is None else power_warnings(summary, GateMode(settings["gate"]), settings.get("margin"))
+    warnings = [] if summary is None else power_warnings(summary, mode, settings.get("margin"))
     if settings.get("require_power"):
         gates += [GateResult("power", False, warning) for warning in warnings]
     return Decision(summary, gates, warnings)

@@ -25,16 +25,10 @@ from pytest_empathy.reports.registry import BY_NAME, write_reports
 from pytest_empathy.results import saved_runs
 from pytest_empathy.results.case import UNRECORDED, CaseResult, total_usage
 from pytest_empathy.results.document import to_json
-from pytest_empathy.results.run import RecordingStatus, RunResult, SavedRunVersus
+from pytest_empathy.results.run import RecordingStatus, RunResult, SavedRun, SavedRunVersus
 
 from .options import as_usage_error
 from .run import Run
-
-
-@dataclass(frozen=True)
-class SavedRun:
-    document: dict[str, Any]
-    path: Path
 
 
 @dataclass(frozen=True)
@@ -188,7 +182,7 @@ class EmpathySession:
         compare_with = self.plan.compare_with
         if compare_with is not None and summary is not None:
             comparison = compare_with_saved_run(rated, saved_runs.ratings(compare_with.document), alpha=settings.alpha)
-            versus = SavedRunVersus(compare_with.document, str(compare_with.path), comparison)
+            versus = SavedRunVersus(compare_with, comparison)
             gates += check(comparison, self.plan.checks)
         save_path = self.plan.save_path
         if save_path is not None and not completeness.complete:

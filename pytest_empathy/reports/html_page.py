@@ -8,7 +8,7 @@ from html import escape
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from pytest_empathy.formatting import change, gain, one_sided_p, p_value, percent, shares, verdict
+from pytest_empathy.formatting import change, detects, gain, one_sided_p, p_value, percent, shares, verdict
 from pytest_empathy.modes import GateMode
 
 from . import plots
@@ -91,8 +91,6 @@ def _stats_table(result: dict[str, Any]) -> str:
     rows += list(result["emotions"].items())
     body = []
     for name, entry in rows:
-        found = entry["detectable"]
-        detects = DASH if found["gain"] is None else f"&plusmn;{100 * max(found['gain'], found['drop']):.0f}"
         body.append(
             f"<tr><td>{escape(name)}</td><td class=num>{entry['n']}/{sum(entry['baseline'].values())}</td>"
             f"<td class=num>{_shares(entry['model'])}</td><td class=num>{_shares(entry['baseline'])}</td>"
@@ -100,7 +98,8 @@ def _stats_table(result: dict[str, Any]) -> str:
             f"<td class=num>{change(entry['good_gain_absolute'], entry['good_gain_absolute_ci'])}</td>"
             f"<td class=num>{gain(entry['good_gain_relative'], entry['good_gain_relative_ci'])}</td>"
             f"<td class=num>{_p(one_sided_p(entry))}</td><td class=num>{_p(one_sided_p(entry, holm=True))}</td>"
-            f"<td>{escape(verdict(entry))}</td><td class=num>{detects}</td><td>{entry['test']}</td>"
+            f"<td>{escape(verdict(entry))}</td><td class=num>{detects(entry['detectable'], missing=DASH)}</td>"
+            f"<td>{entry['test']}</td>"
             f"<td class=num>{_p(entry['p_value'])}</td><td class=num>{_p(entry.get('p_holm'))}</td></tr>"
         )
         if entry["note"]:

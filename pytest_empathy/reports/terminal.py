@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pytest_empathy.formatting import P_FLOOR, change, gain, one_sided_p, p_value, shares, verdict
+from pytest_empathy.formatting import P_FLOOR, change, detects, gain, one_sided_p, p_value, shares, verdict
 
 _HEADER = (
     f"{'group':<13}{'n':>9}  {'model B/O/G %':>13}  {'base B/O/G %':>13}  {'Good change [CI]':>22}  "
@@ -97,13 +97,6 @@ _STUDY = {
 }
 
 
-def _detects(found: Mapping[str, Any]) -> str:
-    """The smallest Good-rate difference, either way, the group's tests find at 80% power."""
-    if found["gain"] is None or found["drop"] is None:
-        return "n/a"
-    return f"±{100 * max(found['gain'], found['drop']):.0f}"
-
-
 def _row(name: str, entry: Mapping[str, Any]) -> str:
     n = f"{entry['n']}/{sum(entry['baseline'].values())}"
     return (
@@ -111,7 +104,7 @@ def _row(name: str, entry: Mapping[str, Any]) -> str:
         f"{change(entry['good_gain_absolute'], entry['good_gain_absolute_ci']):>22}  "
         f"{gain(entry['good_gain_relative'], entry['good_gain_relative_ci']):>18}  "
         f"{p_value(one_sided_p(entry)):>9}  {p_value(one_sided_p(entry, holm=True)):>8}  {verdict(entry):<8}  "
-        f"{_detects(entry['detectable']):>7}  {entry['test']} p {p_value(entry['p_value'])}"
+        f"{detects(entry['detectable']):>7}  {entry['test']} p {p_value(entry['p_value'])}"
     )
 
 

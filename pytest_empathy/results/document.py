@@ -203,11 +203,11 @@ def _disagreement(group: Group[Comparison], p_study: float | None) -> str | None
 
 
 def _comparison(versus: SavedRunVersus, templates: dict[str, str]) -> dict[str, Any]:
-    saved, comparison = versus.saved_run, versus.comparison
+    saved, comparison = versus.saved.document, versus.comparison
     return {
         "saved_run": saved.get("saved_run", {}).get("name"),
         "saved_at": saved.get("saved_run", {}).get("saved_at"),
-        "path": versus.path,
+        "path": str(versus.saved.path),
         "model": saved["model"],
         "judge": saved["judge"],
         "templates": {"saved": saved["templates"], "run": templates},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pytest_empathy.analysis.gates import Completeness, GateResult
@@ -26,11 +27,18 @@ class RecordingStatus:
 
 
 @dataclass(frozen=True)
-class SavedRunVersus:
-    """A comparison with a saved run, and the saved run's document it was made with."""
+class SavedRun:
+    """A saved run's JSON document, and the file it was read from."""
 
-    saved_run: Mapping[str, Any]
-    path: str
+    document: Mapping[str, Any]
+    path: Path
+
+
+@dataclass(frozen=True)
+class SavedRunVersus:
+    """A comparison with a saved run, and the saved run it was made with."""
+
+    saved: SavedRun
     comparison: SavedRunComparison
 
 

@@ -8,6 +8,7 @@ under ``saved_run``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ def load(path: Path) -> dict[str, Any]:
     return document.read(path, SavedRunError, required=REQUIRED, what="saved run")
 
 
-def ratings(saved: dict[str, Any]) -> dict[str, tuple[str, Rating]]:
+def ratings(saved: Mapping[str, Any]) -> dict[str, tuple[str, Rating]]:
     """Each case of a saved run, by id: its emotion and rating."""
     return {case["id"]: (case["emotion"], Rating.parse(case["rating"])) for case in saved["cases"]}
 
