@@ -78,12 +78,20 @@ def verdict(entry: Mapping[str, Any]) -> str:
     return str(entry["verdict"]) if entry["verdict"] else "n.s."
 
 
-def one_sided_p(entry: Mapping[str, Any], *, holm: bool = False) -> float | None:
-    """A group entry's one-sided Good-rate p-value in the direction the rate moved (its Holm
-    adjustment with ``holm``, for an emotion)."""
-    test = entry.get("good_rate_test")
-    if not test:
+def one_sided_p(entry: Mapping[str, Any], *, holm: bool = False, test: str = "good_rate_test") -> float | None:
+    """A group entry's one-sided p-value of ``test`` (``good_rate_test`` or ``ordinal``) in
+    the direction its statistic points (its Holm adjustment with ``holm``, for an emotion)."""
+    block = entry.get(test)
+    if not block:
         return None
-    side = "p_worse" if entry["direction"] == "worse" else "p_better"
-    value: float | None = test.get(side + ("_holm" if holm else ""))
+    side = "p_worse" if block["statistic"] < 0 else "p_better"
+    value: float | None = block.get(side + ("_holm" if holm else ""))
     return value
+
+
+def cliffs_delta(ordinal: Mapping[str, Any] | None) -> str:
+    """An ordinal entry's Cliff's delta with its interval, as tables show it."""
+    if not ordinal:
+        return "n/a"
+    low, high = ordinal["delta_ci"]
+    return f"{ordinal['delta']:+.2f} [{low:+.2f},{high:+.2f}]"

@@ -26,6 +26,14 @@ class GateMode(enum.StrEnum):
     OFF = "off"
 
 
+class GateTest(enum.StrEnum):
+    """Which test decides the gates better and no-emotion-worse: the Good rate's (the study's
+    quantity) or the ordinal effect's; the other is reported beside it."""
+
+    GOOD_RATE = "good-rate"
+    ORDINAL = "ordinal"
+
+
 class BaselineKind(enum.StrEnum):
     """Who rates the human responses the model is compared with."""
 

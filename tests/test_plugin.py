@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from pytest_empathy.results.document import SCHEMA
+
 from .conftest import XDIST_MODES, read_report, synthetic_rows, write_corpus
 
 USAGE_ERROR = int(pytest.ExitCode.USAGE_ERROR)
@@ -36,7 +38,7 @@ def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_arg
     assert {"p_holm", "cramers_v", "dof", "test", "good_rate_test", "verdict", "note"} <= report["emotions"][
         "afraid"
     ].keys()
-    assert report["schema"] == 3 and report["methods"]["paired"] is True
+    assert report["schema"] == SCHEMA and report["methods"]["paired"] is True
     assert round(report["overall"]["statistic"], 4) == 134.1241 and f"{report['overall']['p_value']:.3e}" == "7.504e-30"
     assert {g["name"] for g in report["gates"]} == {"complete", "better", "min-good-gain", "no-emotion-worse"}
 

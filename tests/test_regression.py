@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from pytest_empathy.results.document import SCHEMA
+
 from .conftest import BENCHMARK, llama_servers_of, read_report, run
 
 USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
@@ -307,4 +309,4 @@ def test_a_saved_run_of_schema_1_is_migrated_and_compared(run_benchmark, pyteste
     )
     comparison = read_report(pytester)["comparison"]
     assert (comparison["saved_run"], comparison["only_in_saved_run"], comparison["compared"]) == ("old", 0, 61)
-    assert read_report(pytester)["schema"] == 3
+    assert read_report(pytester)["schema"] == SCHEMA

@@ -2,7 +2,9 @@
 against a saved run on the same cases.
 
 The gates decide on the Good rate, the study's quantity, with a one-sided score test and the
-interval that inverts it (``proportions``); the direction is the sign of that same statistic.
+interval that inverts it (``proportions``), or, when the run asks for it, on the ordinal
+effect (``ordinal``); the direction is the sign of the deciding test's statistic, and the
+other test is computed beside it.
 The study's own test of the whole distribution (chi-square of independence, or the exact
 test) is kept beside it, and so is Stuart-Maxwell's for a saved run: reported, named, never
 deciding a gate alone.
@@ -14,10 +16,13 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 
+from . import ordinal
 from .independence import NO_TEST, independence_test
 from .marginal import stuart_maxwell
+from .ordinal import OrdinalTest
 from .proportions import GoodRateTest, PairedCounts, paired, standardized, unpaired
 
 
@@ -38,26 +43,38 @@ class WholeTest:
     p_value: float | None
 
 
-class GoodRateVerdict:
-    """The direction and one-sided p-values of a comparison, all from its Good-rate test."""
+class Verdict:
+    """The direction and one-sided p-values of a comparison, all from the one test that
+    decides it: the Good rate's or the ordinal effect's."""
 
     good: GoodRateTest | None
+    ordinal: OrdinalTest | None
+    decides: GateTest
+
+    @property
+    def deciding(self) -> GoodRateTest | OrdinalTest | None:
+        return self.test(self.decides)
+
+    def test(self, kind: GateTest) -> GoodRateTest | OrdinalTest | None:
+        return self.good if kind is GateTest.GOOD_RATE else self.ordinal
 
     @property
     def direction(self) -> Direction | None:
-        return direction_of(self.good)
+        return direction_of(self.deciding)
 
     @property
     def p_better(self) -> float | None:
-        return None if self.good is None else self.good.p_greater
+        test = self.deciding
+        return None if test is None else test.p_greater
 
     @property
     def p_worse(self) -> float | None:
-        return None if self.good is None else self.good.p_less
+        test = self.deciding
+        return None if test is None else test.p_less
 
 
 @dataclass(frozen=True)
-class Comparison(GoodRateVerdict):
+class Comparison(Verdict):
     """A model's ratings against the baseline's, for one group of cases."""
 
     model: Counts
@@ -67,6 +84,8 @@ class Comparison(GoodRateVerdict):
     cramers_v: float | None
     # None when a side has no ratings.
     good: GoodRateTest | None
+    ordinal: OrdinalTest | None
+    decides: GateTest = GateTest.GOOD_RATE
 
     @property
     def n(self) -> int:
@@ -78,45 +97,52 @@ def compare(
     baseline: Counts,
     *,
     alpha: float,
-    pairs: PairedCounts | None = None,
+    decides: GateTest = GateTest.GOOD_RATE,
+    pairs: Sequence[tuple[Rating, Rating]] | None = None,
     strata: Sequence[tuple[Counts, Counts]] | None = None,
 ) -> Comparison:
-    """The model's ratings against the baseline's; ``pairs`` counts the Good ratings of both
-    sides case by case, when both rated the same cases; ``strata`` are the (model, baseline)
-    counts per emotion of a group of several emotions rated on different cases, whose
-    baseline is then standardized to the model's mix. Intervals are two-sided at
+    """The model's ratings against the baseline's; ``pairs`` are the (model, baseline)
+    ratings case by case, when both rated the same cases; ``strata`` are the (model,
+    baseline) counts per emotion of a group of several emotions rated on different cases,
+    whose baseline is then standardized to the model's mix. Intervals are two-sided at
     1 - 2 alpha, so that their bounds are the one-sided bounds of the tests at alpha."""
     test, statistic, dof, p_value, cramers_v = independence_test(model, baseline)
-    good = None
+    good = order = None
     if model.n and baseline.n:
         confidence = 1 - 2 * alpha
         if pairs is not None:
-            good = paired(pairs, confidence=confidence)
+            good = paired(good_pairs(pairs), confidence=confidence)
+            order = ordinal.paired_ratings(pairs, confidence=confidence)
         elif strata is not None and len(strata) > 1:
             good = standardized([(m.good, m.n, b.good, b.n) for m, b in strata if m.n], confidence=confidence)
+            order = ordinal.standardized(strata, confidence=confidence)
         else:
             good = unpaired(model.good, model.n, baseline.good, baseline.n, confidence=confidence)
-    return Comparison(model, baseline, WholeTest(test, statistic, dof, p_value), cramers_v, good)
+            order = ordinal.unpaired(model, baseline, confidence=confidence)
+    study = WholeTest(test, statistic, dof, p_value)
+    return Comparison(model, baseline, study, cramers_v, good, order, decides)
 
 
-def direction_of(good: GoodRateTest | None) -> Direction | None:
-    if good is None:
+def direction_of(test: GoodRateTest | OrdinalTest | None) -> Direction | None:
+    if test is None:
         return None
-    if good.statistic > 0:
+    if test.statistic > 0:
         return Direction.BETTER
-    return Direction.WORSE if good.statistic < 0 else Direction.SAME
+    return Direction.WORSE if test.statistic < 0 else Direction.SAME
 
 
 @dataclass(frozen=True)
-class PairedComparison(GoodRateVerdict):
+class PairedComparison(Verdict):
     """Ratings of the same cases in a saved run (before) and this run (after)."""
 
     before: Counts
     after: Counts
     # Stuart-Maxwell's test of marginal homogeneity on the 3x3 table of paired ratings.
     whole: WholeTest
-    # This run's Good rate against the saved run's, paired.
+    # This run's Good rate against the saved run's, paired, and its ratings as an order.
     good: GoodRateTest | None
+    ordinal: OrdinalTest | None
+    decides: GateTest = GateTest.GOOD_RATE
 
     @property
     def n(self) -> int:
@@ -129,13 +155,15 @@ def compare_paired(pairs: Sequence[tuple[Rating, Rating]], *, alpha: float) -> P
     before = Counts.of(b for b, _ in pairs)
     after = Counts.of(a for _, a in pairs)
     if not pairs:
-        return PairedComparison(before, after, WholeTest(NO_TEST, None, None, None), None)
+        return PairedComparison(before, after, WholeTest(NO_TEST, None, None, None), None, None)
     table = [[0] * 3 for _ in range(3)]
     for b, a in pairs:
         table[b - 1][a - 1] += 1
     whole = WholeTest(*stuart_maxwell(table))
-    good = paired(good_pairs((a, b) for b, a in pairs), confidence=1 - 2 * alpha)
-    return PairedComparison(before, after, whole, good)
+    after_before = [(a, b) for b, a in pairs]
+    good = paired(good_pairs(after_before), confidence=1 - 2 * alpha)
+    order = ordinal.paired_ratings(after_before, confidence=1 - 2 * alpha)
+    return PairedComparison(before, after, whole, good, order)
 
 
 def good_pairs(pairs: Iterable[tuple[Rating, Rating | None]]) -> PairedCounts:

@@ -31,3 +31,17 @@ def normal_cdf(x: float) -> float:
     from scipy.special import ndtr
 
     return float(ndtr(x))
+
+
+def t_cdf(dof: float, x: float) -> float:
+    """Student's t distribution's lower tail."""
+    from scipy.special import stdtr
+
+    return float(stdtr(dof, x))
+
+
+def t_quantile(dof: float, confidence: float) -> float:
+    """Student's t quantile of a two-sided interval of this confidence."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(dof, 0.5 + confidence / 2))

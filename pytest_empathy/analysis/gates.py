@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_empathy.formatting import p_is, percent, points
-from pytest_empathy.modes import GateMode
+from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts
 
 from .comparison import Comparison, Direction
@@ -59,6 +59,7 @@ def decide(
         summary = summarize(
             cases,
             alpha=settings["alpha"],
+            decides=GateTest(settings.get("test", GateTest.GOOD_RATE)),
             per_emotion_baseline=per_emotion_baseline,
             partial=not completeness.complete,
         )
@@ -82,8 +83,10 @@ def power_warnings(summary: Summary, mode: GateMode, margin: float | None) -> li
     detect the study's effect, a not-worse margin smaller than the smallest detectable drop."""
     overall = summary.detectable["overall"]
     warnings = []
-    # None: the size cannot be judged (paired, with no case Good on one side only).
-    if mode is GateMode.BETTER and overall.gain is not None and overall.gain > STUDY_EFFECT:
+    # None: the size cannot be judged (paired, with no case Good on one side only). The
+    # sizes are the Good rate's: an ordinal better gate is not judged by them.
+    good_rate_decides = summary.decides is GateTest.GOOD_RATE
+    if mode is GateMode.BETTER and good_rate_decides and overall.gain is not None and overall.gain > STUDY_EFFECT:
         warnings.append(
             f"better: at {POWER:.0%} power this run detects a gain of {points(overall.gain)} or more (one-sided, "
             f"alpha {overall.alpha:g}); the study's effect, {points(STUDY_EFFECT)}, would likely go unseen: add cases"
@@ -158,9 +161,16 @@ def _difference(good: GoodRateTest) -> str:
 
 def _better_detail(overall: Group[Comparison]) -> str:
     c = overall.comparison
-    if c.good is None:
+    if c.good is None or c.ordinal is None:
         return "no test: a group has no ratings"
     outcome = "better" if overall.verdict is Direction.BETTER else "not shown better"
+    if c.decides is GateTest.ORDINAL:
+        order = c.ordinal
+        return (
+            f"{_rates(c)}; Cliff's delta {order.delta:+.3f} [{order.delta_ci.low:+.3f}, {order.delta_ci.high:+.3f}] "
+            f"({order.confidence:.0%} CI, {'paired' if order.paired else 'unpaired'}); {outcome} "
+            f"(one-sided {order.method}, {p_is(order.p_greater)}, alpha {overall.alpha:g})"
+        )
     return (
         f"{_rates(c)}: {_difference(c.good)}; {outcome} "
         f"(one-sided {c.good.method}, {p_is(c.good.p_greater)}, alpha {overall.alpha:g})"
@@ -200,8 +210,9 @@ def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:
 
 
 def _no_emotion_worse(summary: Summary) -> GateResult:
+    quantity = "Good rate" if summary.decides is GateTest.GOOD_RATE else "ordinal effect (Cliff's delta)"
     worse = [g for g in summary.emotions.values() if g.verdict is Direction.WORSE]
     if not worse:
-        return GateResult("no-emotion-worse", True, "no emotion's Good rate significantly lower after Holm")
+        return GateResult("no-emotion-worse", True, f"no emotion's {quantity} significantly lower after Holm")
     listed = ", ".join(f"{g.name} (one-sided Holm {p_is(g.p_worse or 1.0)})" for g in worse)
-    return GateResult("no-emotion-worse", False, f"Good rate significantly lower after Holm: {listed}")
+    return GateResult("no-emotion-worse", False, f"{quantity} significantly lower after Holm: {listed}")

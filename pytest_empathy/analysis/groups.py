@@ -3,14 +3,15 @@ correction across the emotions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from pytest_empathy.emotions import POLARITIES, POLARITY
+from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Rating
 
-from .comparison import Direction
+from .comparison import Direction, Verdict
 
 
 class RatedCase(Protocol):
@@ -91,6 +92,23 @@ def grouped(emotions: Sequence[str], compare: Callable[[Sequence[str]], T], *, a
             for e, b, w in zip(emotions, better, worse, strict=True)
         },
     )
+
+
+# One-sided p-values (better, worse) of each test, Holm-adjusted across the emotions, by
+# test and emotion.
+HolmByTest = dict[GateTest, dict[str, tuple[float | None, float | None]]]
+
+
+def holm_by_test(comparisons: Mapping[str, Verdict]) -> HolmByTest:
+    """Both tests' one-sided p-values Holm-adjusted across the emotions: the deciding test's
+    are the groups' own, the other's are reported beside them."""
+    adjusted: HolmByTest = {}
+    for kind in GateTest:
+        tests = [c.test(kind) for c in comparisons.values()]
+        better = holm([None if t is None else t.p_greater for t in tests])
+        worse = holm([None if t is None else t.p_less for t in tests])
+        adjusted[kind] = dict(zip(comparisons, zip(better, worse, strict=True), strict=True))
+    return adjusted
 
 
 def significant(p_value: float | None, alpha: float) -> bool:

@@ -10,35 +10,42 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 
-from .comparison import Comparison, compare, good_pairs
-from .groups import Grouped, RatedCase, grouped, holm
+from .comparison import Comparison, compare
+from .groups import Grouped, HolmByTest, RatedCase, grouped, holm, holm_by_test
 from .power import Detectable, detectable
 
 
 @dataclass(frozen=True)
 class Summary(Grouped[Comparison]):
     alpha: float
+    decides: GateTest
     partial: bool
     paired: bool
     # The study's test, Holm-adjusted across the emotions, by emotion.
     study_p_holm: dict[str, float | None]
     # What each group (overall, polarities, emotions, by name) can detect at 80% power.
     detectable: dict[str, Detectable]
+    # Both tests' one-sided p-values (better, worse), Holm-adjusted across the emotions, by
+    # test and emotion: the deciding test's are its groups' own, the other's are reported.
+    holm_by_test: HolmByTest
 
 
 def summarize(
     results: Iterable[RatedCase],
     *,
     alpha: float,
+    decides: GateTest = GateTest.GOOD_RATE,
     per_emotion_baseline: Mapping[str, Counts] | None = None,
     partial: bool = False,
 ) -> Summary:
     """Statistics of the rated cases.
 
     The baseline comes from each case's baseline rating, or, when ``per_emotion_baseline`` is
-    given, from those fixed counts for the emotions that have rated cases.
+    given, from those fixed counts for the emotions that have rated cases. ``decides`` names
+    the test behind every verdict.
     """
     model: dict[str, list[Rating]] = {}
     pairs: dict[str, list[tuple[Rating, Rating]]] = {}
@@ -57,14 +64,16 @@ def summarize(
     is_paired = per_emotion_baseline is None
 
     def comparison(members: Sequence[str]) -> Comparison:
+        model, baseline = _total(model_counts, members), _total(base_counts, members)
         if is_paired:
-            counted = good_pairs(pair for e in members for pair in pairs[e])
-            return compare(_total(model_counts, members), _total(base_counts, members), alpha=alpha, pairs=counted)
+            both = [pair for e in members for pair in pairs[e]]
+            return compare(model, baseline, alpha=alpha, decides=decides, pairs=both)
         strata = [(model_counts[e], base_counts[e]) for e in members]
-        return compare(_total(model_counts, members), _total(base_counts, members), alpha=alpha, strata=strata)
+        return compare(model, baseline, alpha=alpha, decides=decides, strata=strata)
 
     groups = grouped(emotions, comparison, alpha=alpha)
     study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])
+
     whole = {"overall": groups.overall, **groups.polarity}
     found = {name: _detectable(group.comparison, alpha) for name, group in whole.items()}
     # An emotion's verdict is Holm's: its first step tests at alpha over the emotions.
@@ -74,10 +83,12 @@ def summarize(
         groups.polarity,
         groups.emotions,
         alpha=alpha,
+        decides=decides,
         partial=partial,
         paired=is_paired,
         study_p_holm=dict(zip(emotions, study_p_holm, strict=True)),
         detectable=found,
+        holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
     )
 
 

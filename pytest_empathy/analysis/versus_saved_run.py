@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from pytest_empathy.ratings import Rating
 
 from .comparison import PairedComparison, compare_paired
-from .groups import Grouped, RatedCase, grouped
+from .groups import Grouped, HolmByTest, RatedCase, grouped, holm_by_test
 
 METHOD = (
     "Good rate of this run against the saved run on the cases both rated: Tango's paired score "
     "test, one-sided (McNemar's at no change), and the interval that inverts it; Holm across "
     "the emotions, each direction its own family. Beside it, Stuart-Maxwell's test of marginal "
-    "homogeneity on the paired Bad/Okay/Good ratings (exact where the discordant pairs are few)"
+    "homogeneity on the paired Bad/Okay/Good ratings (exact where the discordant pairs are few), and "
+    "the ordinal effect: Cliff's delta case by case, Tango's score test on the signs, Wilcoxon's "
+    "signed-rank test"
 )
 
 
@@ -28,6 +30,7 @@ class SavedRunComparison(Grouped[PairedComparison]):
     compared: int
     only_in_run: int
     only_in_saved_run: int
+    holm_by_test: HolmByTest
 
 
 def compare_with_saved_run(
@@ -52,4 +55,5 @@ def compare_with_saved_run(
         compared=len(common),
         only_in_run=len(after.keys() - saved.keys()),
         only_in_saved_run=len(saved.keys() - after.keys()),
+        holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
     )

@@ -22,7 +22,7 @@ import pytest
 from pytest_empathy.corpus.named import NAMED, RELEASE, RELEASE_TEXT_ENV
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.errors import InputError
-from pytest_empathy.modes import BaselineKind, GateMode, RecordMode, choices
+from pytest_empathy.modes import BaselineKind, GateMode, GateTest, RecordMode, choices
 from pytest_empathy.reports.registry import FORMATS
 
 T = TypeVar("T")
@@ -89,6 +89,13 @@ OPTIONS = (
         "ALPHA",
     ),
     Option("--empathy-gate", f"overall gate: {choices(GateMode)} (default {GateMode.BETTER})", "MODE"),
+    Option(
+        "--empathy-test",
+        f"the test behind the better and no-emotion-worse gates: {choices(GateTest)} (default "
+        f"{GateTest.GOOD_RATE}, the study's quantity); the other is reported beside it. not-worse and "
+        "min-good-gain stay on the Good rate they name",
+        "TEST",
+    ),
     Option(
         "--empathy-margin",
         "the not-worse gate's margin: the largest drop of the Good rate, in percentage points, that still "
@@ -191,6 +198,7 @@ class Settings:
     seed: int
     alpha: float
     gate: GateMode
+    test: GateTest
     # None: 0 under the 'better' gate (implied by it), not checked under 'not-worse'.
     min_good_gain: float | None
     # The not-worse gate's margin, in percentage points.
@@ -222,6 +230,7 @@ class Settings:
             "seed": self.seed,
             "alpha": self.alpha,
             "gate": self.gate.value,
+            "test": self.test.value,
             "min_good_gain": self.min_good_gain,
             "margin": self.margin,
             "require_power": self.require_power,
@@ -252,6 +261,7 @@ def read_settings(config: pytest.Config) -> Settings:
         seed=values.get("--empathy-seed", _int, 0),
         alpha=values.get("--empathy-alpha", _alpha, 0.05),
         gate=values.get("--empathy-gate", _choice(GateMode), GateMode.BETTER),
+        test=values.get("--empathy-test", _choice(GateTest), GateTest.GOOD_RATE),
         min_good_gain=values.get("--empathy-min-good-gain", _gain),
         margin=_margin(values),
         require_power=values.flag("--empathy-require-power"),

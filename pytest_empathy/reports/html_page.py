@@ -8,7 +8,17 @@ from html import escape
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from pytest_empathy.formatting import change, detects, gain, one_sided_p, p_value, percent, shares, verdict
+from pytest_empathy.formatting import (
+    change,
+    cliffs_delta,
+    detects,
+    gain,
+    one_sided_p,
+    p_value,
+    percent,
+    shares,
+    verdict,
+)
 from pytest_empathy.modes import GateMode
 
 from . import plots
@@ -81,7 +91,9 @@ def _methods(methods: dict[str, Any]) -> str:
         f"({'paired' if methods['paired'] else 'unpaired'}) at alpha {methods['alpha']:g}, with "
         f"{methods['interval']['confidence']:.0%} intervals (one-sided {1 - methods['alpha']:.0%} bounds) that "
         f"invert the same test; {methods['correction']}. Study test: {methods['study_test']}; "
-        f"{methods['exact_rule']}."
+        f"{methods['exact_rule']}. Ordinal effect: Cliff's delta, "
+        f"{(methods.get('ordinal') or {}).get('test', 'not computed')}. The verdict column is the "
+        f"{methods.get('gate_test', 'good-rate')} test's."
     )
 
 
@@ -98,16 +110,20 @@ def _stats_table(result: dict[str, Any]) -> str:
             f"<td class=num>{change(entry['good_gain_absolute'], entry['good_gain_absolute_ci'])}</td>"
             f"<td class=num>{gain(entry['good_gain_relative'], entry['good_gain_relative_ci'])}</td>"
             f"<td class=num>{_p(one_sided_p(entry))}</td><td class=num>{_p(one_sided_p(entry, holm=True))}</td>"
+            f"<td class=num>{cliffs_delta(entry['ordinal'])}</td>"
+            f"<td class=num>{_p(one_sided_p(entry, test='ordinal'))}</td>"
+            f"<td class=num>{_p(one_sided_p(entry, holm=True, test='ordinal'))}</td>"
             f"<td>{escape(verdict(entry))}</td><td class=num>{detects(entry['detectable'], missing=DASH)}</td>"
             f"<td>{entry['test']}</td>"
             f"<td class=num>{_p(entry['p_value'])}</td><td class=num>{_p(entry.get('p_holm'))}</td></tr>"
         )
         if entry["note"]:
-            body.append(f"<tr class=note><td></td><td colspan=14 class=muted>{escape(entry['note'])}</td></tr>")
+            body.append(f"<tr class=note><td></td><td colspan=17 class=muted>{escape(entry['note'])}</td></tr>")
     return (
         "<div class=wide><table><thead><tr><th>group</th><th>n model/baseline</th><th>model B/O/G %</th>"
         "<th>baseline B/O/G %</th><th>model Good</th><th>baseline Good</th><th>Good change [CI]</th>"
-        "<th>Good gain [CI]</th><th>p one-sided</th><th>p Holm</th><th>verdict</th>"
+        "<th>Good gain [CI]</th><th>p one-sided</th><th>p Holm</th><th>Cliff's delta [CI]</th>"
+        "<th>ordinal p one-sided</th><th>ordinal p Holm</th><th>verdict</th>"
         "<th title='the smallest difference, in points, found with 80% power'>detects</th><th>study test</th>"
         "<th>study p</th><th>study p Holm</th></tr></thead><tbody>" + "".join(body) + "</tbody></table></div>"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_empathy.formatting import change, gain, p_value, percent, verdict
+from pytest_empathy.formatting import change, cliffs_delta, gain, p_value, percent, verdict
 from pytest_empathy.modes import GateMode
 
 
@@ -29,10 +29,12 @@ def render(document: dict[str, Any]) -> str:
         lines += [
             f"Good rate tested one-sided ({methods['good_rate_test']}, "
             f"{'paired' if methods['paired'] else 'unpaired'}, alpha {methods['alpha']:g}), "
-            f"{methods['interval']['confidence']:.0%} intervals; the study's chi-square test beside it.",
+            f"{methods['interval']['confidence']:.0%} intervals; the ordinal effect (Cliff's delta) and the "
+            f"study's chi-square test beside it. Verdicts use the {methods.get('gate_test', 'good-rate')} test.",
             "",
-            "| group | n | model Good | baseline Good | Good change [CI] | gain | verdict | study test p |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+            "| group | n | model Good | baseline Good | Good change [CI] | gain | Cliff's delta [CI] | verdict "
+            "| study test p |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
         ]
         groups = [("overall", document["overall"])]
         groups += [(p, g) for p, g in document["polarity"].items() if g["n"]]
@@ -41,14 +43,14 @@ def render(document: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {group['n']} | {percent(group['good_rate'])} | {percent(group['baseline_good_rate'])} "
                 f"| {change(group['good_gain_absolute'], group['good_gain_absolute_ci'])} "
-                f"| {gain(group['good_gain_relative'])} | {verdict(group)} "
+                f"| {gain(group['good_gain_relative'])} | {cliffs_delta(group['ordinal'])} | {verdict(group)} "
                 f"| {group['test']} {p_value(group['p_value'])} |"
             )
         significant = sum(1 for g in document["emotions"].values() if g["significant"])
         lines += [
             "",
-            f"{significant} of {len(document['emotions'])} emotions' Good rates differ significantly after Holm "
-            "(listed above).",
+            f"{significant} of {len(document['emotions'])} emotions differ significantly after Holm under the "
+            f"{methods.get('gate_test', 'good-rate')} test (listed above).",
         ]
         every = [("overall", document["overall"]), *document["polarity"].items(), *document["emotions"].items()]
         notes = [(name, g["note"]) for name, g in every if g["note"]]

@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pytest_empathy.formatting import P_FLOOR, change, detects, gain, one_sided_p, p_value, shares, verdict
+from pytest_empathy.formatting import (
+    P_FLOOR,
+    change,
+    cliffs_delta,
+    detects,
+    gain,
+    one_sided_p,
+    p_value,
+    shares,
+    verdict,
+)
 
 _HEADER = (
     f"{'group':<13}{'n':>9}  {'model B/O/G %':>13}  {'base B/O/G %':>13}  {'Good change [CI]':>22}  "
-    f"{'Good gain [CI]':>18}  {'p 1-sided':>9}  {'p Holm':>8}  {'verdict':<8}  {'detects':>7}  study test"
+    f"{'Good gain [CI]':>18}  {'p 1-sided':>9}  {'p Holm':>8}  {'Cliff delta [CI]':>20}  {'p 1-sided':>9}  "
+    f"{'p Holm':>8}  {'verdict':<8}  {'detects':>7}  study test"
 )
 
 
@@ -73,12 +84,16 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
 
 def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any]) -> Iterator[str]:
     interval = methods["interval"]
+    decides = methods.get("gate_test", "good-rate")
     yield (
         f"Good rate: one-sided {methods['good_rate_test']}, {'paired' if methods['paired'] else 'unpaired'}, "
         f"alpha {methods['alpha']:g}; intervals {interval['confidence']:.0%} (one-sided "
-        f"{1 - methods['alpha']:.0%} bounds); Holm across emotions; 'detects': the smallest difference "
+        f"{1 - methods['alpha']:.0%} bounds); Holm across emotions; 'detects': the smallest Good-rate difference "
         "in points found with 80% power (at Holm's first step for an emotion)"
     )
+    if methods.get("ordinal"):
+        yield f"ordinal: Cliff's delta, one-sided {methods['ordinal']['test']}, the same alpha, intervals and Holm"
+    yield f"the verdict and the gates better and no-emotion-worse use the {decides} test"
     statistic = (
         "" if overall["statistic"] is None else f"{overall['test']} {overall['statistic']:.4f}, dof {overall['dof']}, "
     )
@@ -103,7 +118,9 @@ def _row(name: str, entry: Mapping[str, Any]) -> str:
         f"{name:<13}{n:>9}  {shares(entry['model']):>13}  {shares(entry['baseline']):>13}  "
         f"{change(entry['good_gain_absolute'], entry['good_gain_absolute_ci']):>22}  "
         f"{gain(entry['good_gain_relative'], entry['good_gain_relative_ci']):>18}  "
-        f"{p_value(one_sided_p(entry)):>9}  {p_value(one_sided_p(entry, holm=True)):>8}  {verdict(entry):<8}  "
+        f"{p_value(one_sided_p(entry)):>9}  {p_value(one_sided_p(entry, holm=True)):>8}  "
+        f"{cliffs_delta(entry['ordinal']):>20}  {p_value(one_sided_p(entry, test='ordinal')):>9}  "
+        f"{p_value(one_sided_p(entry, holm=True, test='ordinal')):>8}  {verdict(entry):<8}  "
         f"{detects(entry['detectable']):>7}  {entry['test']} p {p_value(entry['p_value'])}"
     )
 
@@ -122,12 +139,13 @@ def _comparison_lines(comparison: Mapping[str, Any]) -> Iterator[str]:
         yield f"{role} template: saved {(saved.get(role) or '-')[:12]}, now {(now.get(role) or '-')[:12]} ({state})"
     yield (
         "test: the Good rate's change, one-sided Tango score (paired), Holm across emotions; "
-        "Stuart-Maxwell on the whole scale beside it"
+        "the ordinal effect (Cliff's delta case by case) and Stuart-Maxwell on the whole scale beside it"
     )
     yield ""
     yield (
         f"{'group':<13}{'n':>5}  {'saved B/O/G %':>13}  {'run B/O/G %':>13}  "
-        f"{'Good change [CI]':>24}  {'p 1-sided':>9}  {'p Holm':>8}  {'verdict':<8}  Stuart-Maxwell"
+        f"{'Good change [CI]':>24}  {'p 1-sided':>9}  {'p Holm':>8}  {'Cliff delta [CI]':>20}  {'p 1-sided':>9}  "
+        f"{'verdict':<8}  Stuart-Maxwell"
     )
     groups = [("overall", comparison["overall"])]
     groups += [(p, g) for p, g in comparison["polarity"].items() if g["n"]]
@@ -136,8 +154,8 @@ def _comparison_lines(comparison: Mapping[str, Any]) -> Iterator[str]:
         yield (
             f"{group:<13}{entry['n']:>5}  {shares(entry['saved']):>13}  {shares(entry['run']):>13}  "
             f"{change(entry['good_change'], entry['good_change_ci']):>24}  {p_value(one_sided_p(entry)):>9}  "
-            f"{p_value(one_sided_p(entry, holm=True)):>8}  "
-            f"{verdict(entry):<8}  p {p_value(entry['p_value'])}"
+            f"{p_value(one_sided_p(entry, holm=True)):>8}  {cliffs_delta(entry.get('ordinal')):>20}  "
+            f"{p_value(one_sided_p(entry, test='ordinal')):>9}  {verdict(entry):<8}  p {p_value(entry['p_value'])}"
         )
 
 

@@ -11,8 +11,13 @@ stays under ``test``, ``statistic``, ``dof``, ``p_value`` (an exact row has no s
 its own: null), and ``methods`` names every method once. Group entries gain
 ``good_rate_test``, ``verdict`` and ``note``; settings gain ``margin``.
 
-Documents of schemas 1 and 2 are read by migrating them; schema 2's statistics are dropped
-on the way (see ``_from_schema_2``), the cases kept.
+Schema 4 adds the ordinal effect beside the Good rate (``ordinal`` in every group entry and
+in ``methods``), the test that decides the gates (settings ``test``, methods ``gate_test``),
+and both tests' Holm-adjusted p-values and verdicts for every emotion.
+
+Documents of schemas 1 to 3 are read by migrating them; schema 2's statistics are dropped
+on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
+ordinal effect it did not compute (null).
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from pytest_empathy import __version__
-from pytest_empathy.analysis.comparison import Comparison, PairedComparison
-from pytest_empathy.analysis.groups import Group
+from pytest_empathy.analysis import ordinal
+from pytest_empathy.analysis.comparison import Comparison, Direction, PairedComparison
+from pytest_empathy.analysis.groups import Group, HolmByTest, significant
 from pytest_empathy.analysis.power import POWER, Detectable
 from pytest_empathy.analysis.proportions import (
     PAIRED,
@@ -41,12 +47,13 @@ from pytest_empathy.atomic import write_atomic
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
 from pytest_empathy.formatting import p_value
+from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 
 from .case import CaseResult
 from .run import RunResult, SavedRunVersus
 
-SCHEMA = 3
+SCHEMA = 4
 
 
 def to_json(run: RunResult) -> dict[str, Any]:
@@ -151,12 +158,27 @@ def methods(summary: Summary) -> dict[str, Any]:
             else f"{UNPAIRED_RATIO}, inverted; {STANDARDIZED} for several",
         },
         "correction": "Holm across the emotions, each direction its own family; none for overall and polarity",
+        "gate_test": summary.decides.value,
+        "ordinal": {
+            "effect": "Cliff's delta: P(model rated higher) - P(model rated lower), "
+            + ("case by case" if paired else "over every pair of a model and a baseline rating")
+            + "; probability of superiority (1 + delta) / 2",
+            "test": ordinal.EFFECT_PAIRED
+            if paired
+            else f"{ordinal.EFFECT_UNPAIRED} within an emotion; {ordinal.EFFECT_STANDARDIZED} for several",
+            "interval": "the same statistic's, two-sided at the confidence above",
+            "rank_test": ordinal.RANK_PAIRED if paired else f"{ordinal.RANK_UNPAIRED}, within an emotion",
+            "trend_test": None if paired else f"{ordinal.TREND}, within an emotion",
+        },
     }
 
 
 def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, Any]:
     c = group.comparison
     good = c.good
+    verdict = _verdict(group, summary.holm_by_test[GateTest.GOOD_RATE].get(name))
+    good_entry = verdict["good_rate_test"] or {}
+    ordinal_entry = _ordinal(group, summary.holm_by_test[GateTest.ORDINAL].get(name))
     entry: dict[str, Any] = {
         "n": c.n,
         "model": _counts(c.model),
@@ -172,9 +194,14 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         "good_gain_absolute_ci": None if good is None else _interval(good.difference_ci),
         "good_gain_relative": None if good is None or good.ratio is None else good.ratio - 1,
         "good_gain_relative_ci": None if good is None or good.ratio_ci is None else _shifted(good.ratio_ci),
-        **_verdict(group),
+        **verdict,
+        "ordinal": ordinal_entry,
         "detectable": _detectable(summary.detectable[name]),
-        "note": _disagreement(group, summary.study_p_holm.get(name) if group.adjusted else c.study.p_value),
+        "note": _disagreement(
+            group,
+            summary.study_p_holm.get(name) if group.adjusted else c.study.p_value,
+            (good_entry if c.decides is GateTest.ORDINAL else ordinal_entry or {}).get("verdict"),
+        ),
         "partial": summary.partial,
     }
     if group.adjusted:
@@ -182,24 +209,33 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
     return entry
 
 
-def _disagreement(group: Group[Comparison], p_study: float | None) -> str | None:
-    """Words for a study test and a Good-rate test that disagree at the run's alpha, each
-    Holm-adjusted for an emotion."""
+def _disagreement(group: Group[Comparison], p_study: float | None, other: str | None) -> str | None:
+    """Words for tests that disagree at the run's alpha, each Holm-adjusted for an emotion:
+    the study's and the deciding test, and the deciding test and the other one, whose
+    verdict is ``other``."""
     c = group.comparison
-    if p_study is None or c.good is None:
+    if p_study is None or c.deciding is None:
         return None
     holm = " after Holm" if group.adjusted else ""
+    names = {GateTest.GOOD_RATE: "the Good rate", GateTest.ORDINAL: "the ordinal effect (Cliff's delta)"}
+    quantity = names[c.decides]
+    notes = []
     if p_study < group.alpha and not group.significant:
-        return (
+        notes.append(
             f"the study's {c.study.test} test finds the Bad/Okay/Good distributions differ{holm} "
-            f"(p {p_value(p_study)}), but the Good rate does not differ significantly"
+            f"(p {p_value(p_study)}), but {quantity} does not differ significantly"
         )
     if p_study >= group.alpha and group.significant:
-        return (
-            f"the Good rate is significantly {group.verdict}{holm}, but the study's {c.study.test} test does not "
+        notes.append(
+            f"{quantity} is significantly {group.verdict}{holm}, but the study's {c.study.test} test does not "
             f"find the whole distributions differ (p {p_value(p_study)})"
         )
-    return None
+    verdict = None if group.verdict is None else group.verdict.value
+    if other != verdict:
+        (other_name,) = (name for kind, name in names.items() if kind is not c.decides)
+        said = f"is significantly {other}" if other else "shows no significant difference"
+        notes.append(f"{other_name} {said}{holm}, {quantity} {'is ' + verdict if verdict else 'is not significant'}")
+    return "; ".join(notes) or None
 
 
 def _comparison(versus: SavedRunVersus, templates: dict[str, str]) -> dict[str, Any]:
@@ -215,13 +251,13 @@ def _comparison(versus: SavedRunVersus, templates: dict[str, str]) -> dict[str, 
         "only_in_run": comparison.only_in_run,
         "only_in_saved_run": comparison.only_in_saved_run,
         "tests": SAVED_RUN_METHOD,
-        "overall": _paired(comparison.overall),
-        "polarity": {p: _paired(g) for p, g in comparison.polarity.items()},
-        "emotions": {e: _paired(g) for e, g in comparison.emotions.items()},
+        "overall": _paired(comparison.overall, comparison.holm_by_test),
+        "polarity": {p: _paired(g, comparison.holm_by_test) for p, g in comparison.polarity.items()},
+        "emotions": {e: _paired(g, comparison.holm_by_test) for e, g in comparison.emotions.items()},
     }
 
 
-def _paired(group: Group[PairedComparison]) -> dict[str, Any]:
+def _paired(group: Group[PairedComparison], holm: HolmByTest) -> dict[str, Any]:
     c = group.comparison
     good = c.good
     entry: dict[str, Any] = {
@@ -236,7 +272,8 @@ def _paired(group: Group[PairedComparison]) -> dict[str, Any]:
         "good_rate_run": c.after.good_rate,
         "good_change": None if good is None else good.difference,
         "good_change_ci": None if good is None else _interval(good.difference_ci),
-        **_verdict(group),
+        **_verdict(group, holm[GateTest.GOOD_RATE].get(group.name)),
+        "ordinal": _ordinal(group, holm[GateTest.ORDINAL].get(group.name)),
     }
     return entry
 
@@ -245,20 +282,70 @@ def _detectable(found: Detectable) -> dict[str, float | None]:
     return {"alpha": found.alpha, "power": POWER, "gain": found.gain, "drop": found.drop}
 
 
-def _verdict(group: Group[Comparison] | Group[PairedComparison]) -> dict[str, Any]:
-    """A group's Good-rate test and what it concludes; an emotion's with Holm's p-values."""
+def _verdict(
+    group: Group[Comparison] | Group[PairedComparison], holm: tuple[float | None, float | None] | None = None
+) -> dict[str, Any]:
+    """A group's Good-rate test and the verdict of the test that decides it; an emotion's
+    with Holm's p-values."""
     good = group.comparison.good
-    test: dict[str, float | None] | None = None
+    test: dict[str, Any] | None = None
     if good is not None:
         test = {"statistic": good.statistic, "p_better": good.p_greater, "p_worse": good.p_less}
-        if group.adjusted:
-            test |= {"p_better_holm": group.p_better_holm, "p_worse_holm": group.p_worse_holm}
+        test |= _adjusted(group, holm, good.p_greater, good.p_less)
     return {
         "good_rate_test": test,
         "direction": group.comparison.direction,
         "verdict": group.verdict,
         "significant": group.significant,
     }
+
+
+def _ordinal(
+    group: Group[Comparison] | Group[PairedComparison], holm: tuple[float | None, float | None] | None
+) -> dict[str, Any] | None:
+    """A group's ordinal effect, its test and the classical rank and trend tests."""
+    order = group.comparison.ordinal
+    if order is None:
+        return None
+    entry: dict[str, Any] = {
+        "delta": order.delta,
+        "delta_ci": _interval(order.delta_ci),
+        "superiority": order.superiority,
+        "statistic": order.statistic,
+        "p_better": order.p_greater,
+        "p_worse": order.p_less,
+        **_adjusted(group, holm, order.p_greater, order.p_less),
+        "rank_test": None
+        if order.rank_p_value is None
+        else {"statistic": order.rank_statistic, "p_value": order.rank_p_value},
+        "trend_test": None
+        if order.trend_p_value is None
+        else {"statistic": order.trend_statistic, "p_value": order.trend_p_value},
+    }
+    return entry
+
+
+def _adjusted(
+    group: Group[Comparison] | Group[PairedComparison],
+    holm: tuple[float | None, float | None] | None,
+    p_better: float,
+    p_worse: float,
+) -> dict[str, Any]:
+    """A test's Holm-adjusted p-values (an emotion's) and its verdict at the group's alpha."""
+    if group.adjusted and holm is not None:
+        p_better_holm, p_worse_holm = holm
+        return {
+            "p_better_holm": p_better_holm,
+            "p_worse_holm": p_worse_holm,
+            "verdict": _direction_at(p_better_holm, p_worse_holm, group.alpha),
+        }
+    return {"verdict": _direction_at(p_better, p_worse, group.alpha)}
+
+
+def _direction_at(p_better: float | None, p_worse: float | None, alpha: float) -> str | None:
+    if significant(p_better, alpha):
+        return Direction.BETTER.value
+    return Direction.WORSE.value if significant(p_worse, alpha) else None
 
 
 def _shifted(ratio: Interval) -> list[float | None]:
@@ -325,13 +412,33 @@ def _from_schema_2(data: dict[str, Any]) -> dict[str, Any]:
     and computed again by whoever needs them (a merge, a report, a comparison with the
     cases)."""
     data = dict(data, schema=3, methods=None, overall=None, polarity=None, emotions=None, comparison=None)
-    data["settings"] = {"margin": None, "require_power": False} | dict(data.get("settings") or {})
+    data["settings"] = {"margin": None, "require_power": False, "test": GateTest.GOOD_RATE.value} | dict(
+        data.get("settings") or {}
+    )
     data["warnings"] = []
     data["statistics_dropped"] = "migrated from schema 2: its statistics were computed by older methods"
     return data
 
 
-MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2}
+def _from_schema_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 decided every gate on the Good rate and computed no ordinal effect: its
+    statistics stand, the ordinal entries are null."""
+    data = dict(data, schema=4)
+    data["settings"] = {"test": GateTest.GOOD_RATE.value} | dict(data.get("settings") or {})
+    if isinstance(data.get("methods"), dict):
+        data["methods"] = data["methods"] | {"gate_test": GateTest.GOOD_RATE.value, "ordinal": None}
+    for section in (data, data.get("comparison")):
+        if not isinstance(section, dict):
+            continue
+        entries = [section.get("overall"), *(section.get("polarity") or {}).values()]
+        entries += list((section.get("emotions") or {}).values())
+        for entry in entries:
+            if isinstance(entry, dict):
+                entry.setdefault("ordinal", None)
+    return data
+
+
+MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2, 3: _from_schema_3}
 
 
 def _check_cases(cases: object, path: Path, error: type[InputError]) -> None:

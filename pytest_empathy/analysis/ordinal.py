@@ -1,0 +1,230 @@
+"""Bad < Okay < Good as an order: how often the model's rating is the higher one.
+
+The effect is Cliff's delta, P(first rated higher) - P(first rated lower), over every pair of
+a first-side and a second-side rating (unpaired), or case by case (paired); the probability
+of superiority is (1 + delta) / 2. Its one-sided tests and its interval come from one
+statistic each, so that they cannot disagree:
+
+- unpaired, one emotion: Brunner and Munzel's (2000) test, the Wilcoxon-Mann-Whitney effect
+  studentized with a variance that does not assume the two distributions equal, on Student's
+  t with Satterthwaite's degrees of freedom (as ``scipy.stats.brunnermunzel``);
+- unpaired, several emotions rated on different cases: each emotion's effect, weighted by the
+  first side's emotion mix (as the Good rate's standardization), with a normal Wald test;
+- paired: Tango's score test on the sign of each case's difference, which is the Good rate's
+  paired test with "rated higher" and "rated lower" in place of "Good on one side only".
+
+Where the Brunner-Munzel variance is zero (the groups do not overlap, or a group has one
+rating) the Wilcoxon-Mann-Whitney variance under no difference stands in, on the normal.
+
+Beside the effect, two classical tests are reported, two-sided: the Wilcoxon-Mann-Whitney
+(unpaired) or Wilcoxon signed-rank (paired) rank test, and the linear-by-linear association
+test of the 2x3 table with scores 1, 2, 3 (unpaired only: it assumes independent groups).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from pytest_empathy.ratings import Counts, Rating
+
+from .distributions import normal_cdf, normal_quantile, t_cdf, t_quantile
+from .proportions import Interval, PairedCounts, paired
+
+EFFECT_UNPAIRED = (
+    "Brunner-Munzel (the Wilcoxon-Mann-Whitney effect, variance not assuming equal distributions), "
+    "Student's t with Satterthwaite's dof"
+)
+EFFECT_STANDARDIZED = "Brunner-Munzel per emotion, weighted by the model's emotion mix, Wald on the normal"
+EFFECT_PAIRED = "Tango score on the sign of each case's difference (McNemar's at no difference)"
+RANK_UNPAIRED = "Wilcoxon-Mann-Whitney, tie-corrected normal approximation, two-sided"
+RANK_PAIRED = "Wilcoxon signed-rank, zero differences dropped, tie-corrected normal approximation, two-sided"
+TREND = "linear-by-linear association, scores 1/2/3, two-sided (unpaired only)"
+
+
+@dataclass(frozen=True)
+class OrdinalTest:
+    """The first side's ratings against the second's, as an order."""
+
+    paired: bool
+    method: str
+    confidence: float
+    # Cliff's delta, and its test: positive when the first side is rated higher.
+    delta: float
+    statistic: float
+    p_greater: float
+    p_less: float
+    delta_ci: Interval
+    # The classical rank test and the trend test, two-sided; None where not defined.
+    rank_statistic: float | None = None
+    rank_p_value: float | None = None
+    trend_statistic: float | None = None
+    trend_p_value: float | None = None
+
+    @property
+    def superiority(self) -> float:
+        return (1 + self.delta) / 2
+
+    @property
+    def rank_test(self) -> str:
+        return RANK_PAIRED if self.paired else RANK_UNPAIRED
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """A probability of superiority, its variance and the t's degrees of freedom (None: normal)."""
+
+    superiority: float
+    variance: float
+    dof: float | None
+
+
+def unpaired(first: Counts, second: Counts, *, confidence: float) -> OrdinalTest:
+    """Two independent groups of ratings, both non-empty."""
+    effect = _brunner_munzel(first, second)
+    test = _from_effect(effect, confidence, EFFECT_UNPAIRED)
+    rank = _mann_whitney(first, second)
+    trend = _linear_by_linear(first, second)
+    return _with_classical(test, rank, trend)
+
+
+def standardized(strata: Sequence[tuple[Counts, Counts]], *, confidence: float) -> OrdinalTest:
+    """Independent groups over several strata (emotions), each (first, second); the strata
+    weighted by the first side's counts. Strata where a side has no rating are left out."""
+    kept = [(f, s) for f, s in strata if f.n and s.n]
+    total = sum(f.n for f, _ in kept)
+    effects = [(f.n / total, _brunner_munzel(f, s)) for f, s in kept]
+    superiority = sum(w * e.superiority for w, e in effects)
+    variance = sum(w * w * e.variance for w, e in effects)
+    return _from_effect(_Effect(superiority, variance, None), confidence, EFFECT_STANDARDIZED)
+
+
+def paired_ratings(pairs: Sequence[tuple[Rating, Rating]], *, confidence: float) -> OrdinalTest:
+    """(first, second) ratings of the same cases, at least one."""
+    higher = sum(1 for a, b in pairs if a > b)
+    lower = sum(1 for a, b in pairs if a < b)
+    signs = paired(PairedCounts(0, higher, lower, len(pairs) - higher - lower), confidence=confidence)
+    statistic, p_value = _signed_rank([int(a) - int(b) for a, b in pairs])
+    return OrdinalTest(
+        paired=True,
+        method=EFFECT_PAIRED,
+        confidence=confidence,
+        delta=signs.difference,
+        statistic=signs.statistic,
+        p_greater=signs.p_greater,
+        p_less=signs.p_less,
+        delta_ci=signs.difference_ci,
+        rank_statistic=statistic,
+        rank_p_value=p_value,
+    )
+
+
+def _brunner_munzel(first: Counts, second: Counts) -> _Effect:
+    """The probability of superiority of ``first`` over ``second`` (ties counted half), with
+    Brunner and Munzel's variance from the placements of each rating among the other
+    group's, or the rank test's variance under no difference where theirs is zero."""
+    x, y = first.as_tuple(), second.as_tuple()
+    n1, n2 = first.n, second.n
+    # A rating's placement: the share of the other group's ratings below it, ties half.
+    place1 = [(sum(y[:k]) + y[k] / 2) / n2 for k in range(3)]
+    place2 = [(sum(x[:k]) + x[k] / 2) / n1 for k in range(3)]
+    superiority = sum(c * p for c, p in zip(x, place1, strict=True)) / n1
+    if n1 > 1 and n2 > 1:
+        spread1 = sum(c * (p - superiority) ** 2 for c, p in zip(x, place1, strict=True)) / (n1 - 1) / n1
+        spread2 = sum(c * (p - (1 - superiority)) ** 2 for c, p in zip(y, place2, strict=True)) / (n2 - 1) / n2
+        variance = spread1 + spread2
+        if variance > 0:
+            dof = variance**2 / (spread1**2 / (n1 - 1) + spread2**2 / (n2 - 1))
+            return _Effect(superiority, variance, dof)
+    return _Effect(superiority, _mann_whitney_null_variance(first, second) / (n1 * n2) ** 2, None)
+
+
+def _from_effect(effect: _Effect, confidence: float, method: str) -> OrdinalTest:
+    delta = 2 * effect.superiority - 1
+    spread = 2 * math.sqrt(effect.variance)
+    if spread == 0:
+        # Every rating the same on both sides: no evidence, and nothing known of the effect.
+        return OrdinalTest(False, method, confidence, delta, 0.0, 0.5, 0.5, Interval(-1.0, 1.0))
+    statistic = delta / spread
+    if effect.dof is None:
+        p_greater, p_less = normal_cdf(-statistic), normal_cdf(statistic)
+        critical = normal_quantile(confidence)
+    else:
+        p_greater, p_less = t_cdf(effect.dof, -statistic), t_cdf(effect.dof, statistic)
+        critical = t_quantile(effect.dof, confidence)
+    interval = Interval(max(-1.0, delta - critical * spread), min(1.0, delta + critical * spread))
+    return OrdinalTest(False, method, confidence, delta, statistic, p_greater, p_less, interval)
+
+
+def _with_classical(
+    test: OrdinalTest, rank: tuple[float, float] | None, trend: tuple[float, float] | None
+) -> OrdinalTest:
+    return replace(
+        test,
+        rank_statistic=None if rank is None else rank[0],
+        rank_p_value=None if rank is None else rank[1],
+        trend_statistic=None if trend is None else trend[0],
+        trend_p_value=None if trend is None else trend[1],
+    )
+
+
+def _ties(counts: Sequence[int]) -> int:
+    return sum(t**3 - t for t in counts)
+
+
+def _mann_whitney_null_variance(first: Counts, second: Counts) -> float:
+    """The variance of U under no difference, corrected for ties."""
+    n1, n2 = first.n, second.n
+    n = n1 + n2
+    pooled = (first + second).as_tuple()
+    return n1 * n2 / 12 * ((n + 1) - _ties(pooled) / (n * (n - 1)))
+
+
+def _mann_whitney(first: Counts, second: Counts) -> tuple[float, float] | None:
+    """Wilcoxon-Mann-Whitney's z and two-sided p (no continuity correction); None when
+    every rating is the same."""
+    variance = _mann_whitney_null_variance(first, second)
+    if variance <= 0:
+        return None
+    n1, n2 = first.n, second.n
+    u = n1 * n2 * _brunner_munzel(first, second).superiority
+    z = (u - n1 * n2 / 2) / math.sqrt(variance)
+    return z, 2 * normal_cdf(-abs(z))
+
+
+def _linear_by_linear(first: Counts, second: Counts) -> tuple[float, float] | None:
+    """The linear-by-linear association test of group (first 1, second 0) by rating score,
+    z = sqrt(N - 1) r, signed (positive: the first side scores higher); None when every
+    rating is the same."""
+    n1, n = first.n, first.n + second.n
+    scores = [1, 2, 3]
+    pooled = (first + second).as_tuple()
+    mean = sum(s * c for s, c in zip(scores, pooled, strict=True)) / n
+    spread = sum(c * (s - mean) ** 2 for s, c in zip(scores, pooled, strict=True))
+    group_spread = n1 * (1 - n1 / n)
+    if spread <= 0 or group_spread <= 0:
+        return None
+    covariance = sum(c * (s - mean) for s, c in zip(scores, first.as_tuple(), strict=True))
+    z = math.sqrt(n - 1) * covariance / math.sqrt(spread * group_spread)
+    return z, 2 * normal_cdf(-abs(z))
+
+
+def _signed_rank(differences: Sequence[int]) -> tuple[float | None, float | None]:
+    """Wilcoxon's signed-rank z and two-sided p, zero differences dropped, midranks for ties;
+    None when no difference is non-zero."""
+    nonzero = sorted((abs(d), d) for d in differences if d)
+    m = len(nonzero)
+    if not m:
+        return None, None
+    sizes: dict[int, int] = {}
+    for size, _ in nonzero:
+        sizes[size] = sizes.get(size, 0) + 1
+    midrank, start = {}, 0
+    for size in sorted(sizes):
+        midrank[size] = start + (sizes[size] + 1) / 2
+        start += sizes[size]
+    positive = sum(midrank[size] for size, d in nonzero if d > 0)
+    variance = (m * (m + 1) * (2 * m + 1) - _ties(list(sizes.values())) / 2) / 24
+    z = (positive - m * (m + 1) / 4) / math.sqrt(variance)
+    return z, 2 * normal_cdf(-abs(z))

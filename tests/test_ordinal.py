@@ -1,0 +1,215 @@
+"""The ordinal effect (Cliff's delta) and its tests, against scipy, statsmodels and brute force."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+import random
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from statsmodels.stats.contingency_tables import Table, mcnemar
+
+from pytest_empathy.analysis import ordinal
+from pytest_empathy.analysis.gates import Completeness, check_gates
+from pytest_empathy.analysis.versus_baseline import summarize
+from pytest_empathy.modes import GateMode, GateTest
+from pytest_empathy.ratings import Counts, Rating
+from pytest_empathy.results.case import CaseResult
+
+from .conftest import read_report
+
+three_counts = st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40))
+
+
+def ratings_of(counts: Counts) -> np.ndarray:
+    return np.repeat([1, 2, 3], counts.as_tuple())
+
+
+def brute_delta(first: Counts, second: Counts) -> float:
+    x, y = ratings_of(first), ratings_of(second)
+    return float(np.sign(x[:, None] - y[None, :]).mean())
+
+
+@settings(max_examples=150, deadline=None)
+@given(three_counts, three_counts)
+def test_unpaired_effect_is_brunner_munzel(a, b):
+    first, second = Counts(*a), Counts(*b)
+    assume(first.n >= 2 and second.n >= 2)
+    x, y = ratings_of(first), ratings_of(second)
+    test = ordinal.unpaired(first, second, confidence=0.9)
+    assert test.delta == pytest.approx(brute_delta(first, second), abs=1e-12)
+    # Zero variance: the rank test's null variance stands in (checked below).
+    assume(len({*x, *y}) > 1 and not (x.max() < y.min() or x.min() > y.max()))
+    with np.errstate(all="ignore"):
+        greater = stats.brunnermunzel(x, y, alternative="greater")
+        less = stats.brunnermunzel(x, y, alternative="less")
+    assume(np.isfinite(greater.statistic))
+    # scipy's statistic is positive when the second sample tends larger.
+    assert test.statistic == pytest.approx(-greater.statistic, rel=1e-9, abs=1e-9)
+    assert test.p_greater == pytest.approx(greater.pvalue, rel=1e-7, abs=1e-12)
+    assert test.p_less == pytest.approx(less.pvalue, rel=1e-7, abs=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(three_counts, three_counts)
+def test_unpaired_rank_and_trend_tests_are_scipy_and_statsmodels(a, b):
+    first, second = Counts(*a), Counts(*b)
+    assume(first.n >= 1 and second.n >= 1)
+    x, y = ratings_of(first), ratings_of(second)
+    test = ordinal.unpaired(first, second, confidence=0.9)
+    if len({*x, *y}) == 1:
+        assert test.rank_p_value is None and test.trend_p_value is None
+        return
+    rank = stats.mannwhitneyu(x, y, method="asymptotic", use_continuity=False)
+    assert test.rank_p_value == pytest.approx(rank.pvalue, rel=1e-9, abs=1e-15)
+    trend = Table(np.array([a, b]), shift_zeros=False).test_ordinal_association()
+    # statsmodels' z is of the second row's scores over the first's.
+    assert test.trend_statistic == pytest.approx(-trend.zscore, rel=1e-9, abs=1e-12)
+    assert test.trend_p_value == pytest.approx(trend.pvalue, rel=1e-9, abs=1e-15)
+
+
+def test_groups_that_do_not_overlap_fall_back_on_the_rank_tests_null_variance():
+    first, second = Counts(0, 0, 2), Counts(2, 0, 0)
+    test = ordinal.unpaired(first, second, confidence=0.9)
+    rank = stats.mannwhitneyu(ratings_of(first), ratings_of(second), method="asymptotic", use_continuity=False)
+    assert test.delta == 1
+    assert test.p_greater == pytest.approx(rank.pvalue / 2, rel=1e-9)
+    # The interval and the test agree: it excludes no difference exactly when p < 0.05.
+    assert (test.delta_ci.low > 0) == (test.p_greater < 0.05)
+    nothing = ordinal.unpaired(Counts(0, 3, 0), Counts(0, 5, 0), confidence=0.9)
+    assert (nothing.p_greater, nothing.p_less) == (0.5, 0.5) and nothing.delta_ci == ordinal.Interval(-1, 1)
+
+
+pair_tables = st.lists(st.integers(0, 12), min_size=9, max_size=9)
+
+
+def pairs_of(cells: list[int]) -> list[tuple[Rating, Rating]]:
+    return [(Rating(i // 3 + 1), Rating(i % 3 + 1)) for i, count in enumerate(cells) for _ in range(count)]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy at degenerate tables
+@settings(max_examples=150, deadline=None)
+@given(pair_tables)
+def test_paired_effect_is_the_sign_test_and_the_rank_test_is_scipys(cells):
+    pairs = pairs_of(cells)
+    assume(pairs)
+    test = ordinal.paired_ratings(pairs, confidence=0.9)
+    differences = np.array([int(a) - int(b) for a, b in pairs])
+    assert test.delta == pytest.approx(np.sign(differences).mean(), abs=1e-12)
+    higher, lower = int((differences > 0).sum()), int((differences < 0).sum())
+    if higher + lower:
+        # At no difference Tango's statistic is McNemar's on the signs.
+        chi2 = mcnemar([[0, higher], [lower, 0]], exact=False, correction=False).statistic
+        assert test.statistic**2 == pytest.approx(chi2, rel=1e-9)
+        rank = stats.wilcoxon(differences, zero_method="wilcox", correction=False, method="approx")
+        assert test.rank_p_value == pytest.approx(rank.pvalue, rel=1e-9, abs=1e-15)
+    else:
+        assert test.rank_p_value is None and test.statistic == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(three_counts, three_counts)
+def test_an_ordinal_interval_excludes_no_difference_exactly_when_its_test_rejects(a, b):
+    first, second = Counts(*a), Counts(*b)
+    assume(first.n and second.n)
+    test = ordinal.unpaired(first, second, confidence=0.9)
+    assume(abs(test.p_greater - 0.05) > 1e-9 and abs(test.p_less - 0.05) > 1e-9)
+    assert (test.delta_ci.low > 0) == (test.p_greater < 0.05)
+    assert (test.delta_ci.high < 0) == (test.p_less < 0.05)
+
+
+def test_several_emotions_weigh_each_emotions_effect_by_the_models_mix():
+    strata = [
+        (Counts(3, 10, 20), Counts(10, 12, 9)),
+        (Counts(8, 20, 4), Counts(5, 15, 15)),
+        (Counts(2, 2, 9), Counts(1, 8, 3)),
+    ]
+    test = ordinal.standardized(strata, confidence=0.9)
+    total = sum(m.n for m, _ in strata)
+    expected_delta = sum(m.n / total * brute_delta(m, b) for m, b in strata)
+    variance = 0.0
+    for m, b in strata:
+        # Each emotion's variance of delta from scipy's Brunner-Munzel statistic.
+        statistic = stats.brunnermunzel(ratings_of(m), ratings_of(b)).statistic
+        variance += (m.n / total) ** 2 * (brute_delta(m, b) / statistic) ** 2
+    assert test.delta == pytest.approx(expected_delta, abs=1e-12)
+    assert test.statistic == pytest.approx(expected_delta / math.sqrt(variance), rel=1e-9)
+    assert test.p_greater == pytest.approx(stats.norm.sf(test.statistic), rel=1e-9)
+
+
+REPETITIONS = 2000
+ALLOWED = 0.05 + 3 * math.sqrt(0.05 * 0.95 / REPETITIONS)
+
+
+@pytest.mark.parametrize(("shares", "n"), [((0.2, 0.3, 0.5), 60), ((0.05, 0.25, 0.7), 30), ((0.3, 0.4, 0.3), 120)])
+def test_ordinal_better_passes_equal_distributions_at_most_alpha_of_the_time(shares, n):
+    rng = np.random.default_rng([n, *(round(100 * share) for share in shares)])
+    passes = 0
+    for _ in range(REPETITIONS):
+        first, second = (Counts(*map(int, rng.multinomial(n, shares))) for _ in range(2))
+        passes += ordinal.unpaired(first, second, confidence=0.9).p_greater < 0.05
+    assert passes / REPETITIONS <= ALLOWED
+
+
+def test_paired_ordinal_better_passes_exchangeable_pairs_at_most_alpha_of_the_time():
+    rng = random.Random("paired ordinal")
+    # A symmetric joint law of (model, baseline): no effect either way.
+    cells = list(itertools.product(Rating, Rating))
+    weights = [4 if a == b else 1 + (abs(a - b) == 1) for a, b in cells]
+    passes = 0
+    for _ in range(REPETITIONS):
+        pairs = rng.choices(cells, weights, k=60)
+        passes += ordinal.paired_ratings(pairs, confidence=0.9).p_greater < 0.05
+    assert passes / REPETITIONS <= ALLOWED
+
+
+def cases(emotion: str, model: list[int], baseline: list[int]) -> list[CaseResult]:
+    return [
+        CaseResult(f"{emotion}-{i}", emotion, Rating(m), Rating(b))
+        for i, (m, b) in enumerate(zip(model, baseline, strict=True))
+    ]
+
+
+# Half the cases rated Bad where the baseline has Okay, half Good on both sides: the Good
+# rate is equal, the model is rated lower case after case.
+LOWER = cases("sad", [1] * 30 + [3] * 30, [2] * 30 + [3] * 30)
+
+
+@pytest.mark.parametrize("decides", list(GateTest))
+def test_the_gates_use_the_test_the_run_names(decides):
+    summary = summarize(LOWER, alpha=0.05, decides=decides)
+    gates = check_gates(summary, Completeness(60, 60), mode=GateMode.BETTER, min_good_gain=None, allow_partial=False)
+    worse = {g.name: g for g in gates}["no-emotion-worse"]
+    group = summary.emotions["sad"]
+    assert group.comparison.good.p_less == pytest.approx(0.5)
+    assert group.comparison.ordinal.p_less < 1e-6
+    if decides is GateTest.ORDINAL:
+        assert not worse.passed and "ordinal effect (Cliff's delta) significantly lower" in worse.detail
+    else:
+        assert worse.passed
+
+
+def test_ordinal_test_option_end_to_end(run_benchmark, pytester):
+    with (pytester.path / "lower.csv").open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["id", "emotion", "situation", "utterance", "rating_bot", "rating_human"])
+        for case in LOWER:
+            writer.writerow([case.case_id, case.emotion, "-", "-", int(case.rating), int(case.baseline_rating)])
+    common = ["--empathy-model=bot", "--empathy-corpus=lower.csv", "--empathy-gate=not-worse", "--empathy-margin=20"]
+    result = run_benchmark(*common)
+    assert result.ret == 0
+    report = read_report(pytester)
+    assert report["settings"]["test"] == "good-rate" and report["methods"]["gate_test"] == "good-rate"
+    assert report["emotions"]["sad"]["ordinal"]["verdict"] == "worse" and report["emotions"]["sad"]["verdict"] is None
+    result = run_benchmark(*common, "--empathy-test=ordinal")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["FAILED no-emotion-worse: ordinal effect (Cliff's delta) significantly lower*sad*"])
+    assert read_report(pytester)["emotions"]["sad"]["verdict"] == "worse"
+    result = run_benchmark(*common, "--empathy-test=median")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*--empathy-test*median*"])
