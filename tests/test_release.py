@@ -18,6 +18,27 @@ def test_shipped_figures_are_what_the_script_makes_from_the_release(release_file
     assert shipped == release.figures_csv(load_file(release_file))
 
 
+def test_shipped_raters_are_opaque_numbers_that_keep_the_releases_batches(release_file):
+    import csv
+
+    shipped = (files("pytest_empathy.corpus") / "data" / f"{release.NAME}.csv").read_text()
+    with Path(release_file).open(encoding="utf-8") as source:
+        raw = list(csv.DictReader(source))
+    columns = [c for c in raw[0] if c.startswith("annotator_")]
+    participant_ids = {row[c] for row in raw for c in columns}
+    assert len(participant_ids) == 600 and not any(pid in shipped for pid in participant_ids)
+    figures = {row.id: row for row in release.load_figures().rows}
+    for column in columns:
+        responder = column.removeprefix("annotator_").replace("_", "-")
+        # The same rater in the release is the same number in the figures, and no other.
+        pairs = {(row[column], figures[row["dialog_id"]].raters[responder]) for row in raw}
+        assert len(pairs) == len({a for a, _ in pairs}) == len({n for _, n in pairs})
+        assert all(number.isdigit() for _, number in pairs)
+        # Each rater rated one batch of ten (the release's part_no).
+        batches = {a: {row["part_no"] for row in raw if row[column] == a} for a, _ in list(pairs)[:20]}
+        assert all(len(parts) == 1 for parts in batches.values())
+
+
 def test_shipped_figures_hold_the_published_counts():
     corpus = release.load_figures()
     assert len(corpus.rows) == 2000 and not corpus.has_text

@@ -7,11 +7,18 @@ Schema (CSV with a header row, or JSONL with one object per line):
 - ``situation``, ``utterance``: the speaker's situation and opening utterance;
 - ``polarity`` (optional): checked against the emotion's polarity when present;
 - ``response_<responder>`` (optional): a recorded response per responder;
-- ``rating_<responder>`` (optional): a rating of that response, 1/2/3 or bad/okay/good.
+- ``rating_<responder>`` (optional): a rating of that response, 1/2/3 or bad/okay/good;
+- ``rater_<responder>`` (optional, with its rating): who rated it (or the rating batch), any
+  label; ratings that share a rater are correlated, and the statistics account for it.
 
 Underscores in a responder's column name become hyphens (``response_chatgpt_empathy`` is the
 responder ``chatgpt-empathy``). The release's own column names (``dialog_id``,
-``speaker_uttr``, ``sentiment``) are read as ``id``, ``utterance``, ``polarity``.
+``speaker_uttr``, ``sentiment``, ``annotator_<responder>``) are read as ``id``, ``utterance``,
+``polarity``, ``rater_<responder>``.
+
+Rater labels are numbered in the order they first appear (one numbering for every rater
+column: a label in two columns is one rater), and only the numbers are kept: a platform's
+participant ids never reach a result or a report.
 """
 
 from __future__ import annotations
@@ -31,8 +38,10 @@ from .rows import ID_PATTERN, Corpus, Row
 
 RESPONSE_PREFIX = "response_"
 RATING_PREFIX = "rating_"
+RATER_PREFIX = "rater_"
 TEXT_COLUMNS = ("situation", "utterance")
 ALIASES = {"dialog_id": "id", "speaker_uttr": "utterance", "sentiment": "polarity"}
+ALIASED_PREFIXES = {"annotator_": RATER_PREFIX}
 
 
 class CorpusError(InputError):
@@ -77,7 +86,7 @@ def _csv_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:
         header = next(reader, None)
         if header is None:
             raise CorpusError(path, "the file is empty: a header row is needed")
-        columns = [ALIASES.get(c.strip(), c.strip()) for c in header]
+        columns = [_column(c) for c in header]
         duplicated = sorted({c for c in columns if columns.count(c) > 1})
         if duplicated:
             raise CorpusError(path, f"the header repeats column(s) {', '.join(duplicated)}")
@@ -104,22 +113,32 @@ def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]
             raise CorpusError(path, "not a JSON object", row=number)
         values: dict[str, str] = {}
         for key, value in record.items():
-            column = ALIASES.get(str(key), str(key))
+            column = _column(str(key))
             if isinstance(value, bool) or not isinstance(value, str | int):
                 raise CorpusError(path, f"{key!r} must be a string", row=number)
             values[column] = str(value)
         yield number, values
 
 
+def _column(name: str) -> str:
+    """A column's name in the documented schema."""
+    name = name.strip()
+    for prefix, documented in ALIASED_PREFIXES.items():
+        if name.startswith(prefix):
+            return documented + name[len(prefix) :]
+    return ALIASES.get(name, name)
+
+
 def _validate(path: Path, records: Iterable[tuple[int, dict[str, str]]], *, require_text: bool) -> tuple[Row, ...]:
     required = ("id", "emotion", *TEXT_COLUMNS) if require_text else ("id", "emotion")
     rows: list[Row] = []
     first_row_of: dict[str, int] = {}
+    rater_numbers: dict[str, str] = {}
     for number, record in records:
         missing = [c for c in required if c not in record]
         if missing:
             raise CorpusError(path, f"missing column(s) {', '.join(missing)}", row=number)
-        row = _row(path, number, record)
+        row = _row(path, number, record, rater_numbers)
         if require_text:
             for column in TEXT_COLUMNS:
                 if not record[column].strip():
@@ -133,7 +152,7 @@ def _validate(path: Path, records: Iterable[tuple[int, dict[str, str]]], *, requ
     return tuple(rows)
 
 
-def _row(path: Path, number: int, record: dict[str, str]) -> Row:
+def _row(path: Path, number: int, record: dict[str, str], rater_numbers: dict[str, str]) -> Row:
     row_id = record["id"].strip()
     if not ID_PATTERN.fullmatch(row_id):
         raise CorpusError(path, f"id {row_id!r} must be ASCII letters, digits and _ . : - only", row=number)
@@ -149,6 +168,7 @@ def _row(path: Path, number: int, record: dict[str, str]) -> Row:
         )
     responses: dict[str, str] = {}
     ratings: dict[str, Rating] = {}
+    raters: dict[str, str] = {}
     for column, value in record.items():
         if column.startswith(RESPONSE_PREFIX):
             if not value.strip():
@@ -159,6 +179,16 @@ def _row(path: Path, number: int, record: dict[str, str]) -> Row:
                 ratings[_responder(column, RATING_PREFIX)] = Rating.parse(value)
             except ValueError as error:
                 raise CorpusError(path, f"{column}: {error}", row=number) from None
+        elif column.startswith(RATER_PREFIX):
+            if not value.strip():
+                raise CorpusError(path, f"empty {column}: a rater column names the rater of every row", row=number)
+            label = rater_numbers.setdefault(value.strip(), str(len(rater_numbers) + 1))
+            raters[_responder(column, RATER_PREFIX)] = label
+    unrated = sorted(set(raters) - set(ratings))
+    if unrated:
+        raise CorpusError(
+            path, f"rater_{unrated[0].replace('-', '_')} without rating_{unrated[0].replace('-', '_')}", row=number
+        )
     return Row(
         id=row_id,
         emotion=emotion,
@@ -166,6 +196,7 @@ def _row(path: Path, number: int, record: dict[str, str]) -> Row:
         utterance=record.get("utterance"),
         responses=responses,
         ratings=ratings,
+        raters=raters,
     )
 
 

@@ -134,12 +134,15 @@ def _sha256(data: bytes) -> str:
 
 
 def figures_csv(corpus: Corpus) -> str:
-    """The figures of the release file as shipped in the package: no text, only labels."""
+    """The figures of the release file as shipped in the package: no text, only labels, and
+    each rating's rater as the reader numbers them (never the platform's participant ids)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["id", "emotion", "polarity", *(f"rating_{r.replace('-', '_')}" for r in RESPONDERS)])
+    columns = [r.replace("-", "_") for r in RESPONDERS]
+    writer.writerow(["id", "emotion", "polarity", *(f"rating_{c}" for c in columns), *(f"rater_{c}" for c in columns)])
     for row in corpus.rows:
-        writer.writerow([row.id, row.emotion, row.polarity, *(row.ratings[r].value for r in RESPONDERS)])
+        ratings = [row.ratings[r].value for r in RESPONDERS]
+        writer.writerow([row.id, row.emotion, row.polarity, *ratings, *(row.raters[r] for r in RESPONDERS)])
     return out.getvalue()
 
 

@@ -27,6 +27,8 @@ class Row:
     utterance: str | None = None
     responses: Mapping[str, str] = field(default_factory=dict)
     ratings: Mapping[str, Rating] = field(default_factory=dict)
+    # Who gave each rating, as an opaque number (see the reader), where the corpus says.
+    raters: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def polarity(self) -> str:
