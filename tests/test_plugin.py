@@ -21,9 +21,12 @@ def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_arg
         [
             "*pytest-empathy*",
             "corpus welivita-pu-2024: 2000 of 2000 cases rated, complete",
+            "clustered ratings: 200 clusters of cases sharing a rater; design effect overall 1.40 (Good rate), "
+            "1.39 (ordinal); *",
             "study's test, overall (chi-square of independence, 2x3): "
             "chi2 134.1241, dof 2, p 7.504e-30, Cramer's V 0.183",
-            "overall * 2000/2000 * +15.4 pts [[]+13, +18] * +31% [[]+25%,+38%] * < 1e-15 * better * chi2 p < 1e-15",
+            # Clustered: the interval about 1.2 times as wide as it would be for independent ratings.
+            "overall * 2000/2000 * +15.4 pts [[]+12, +18] * +31% [[]+24%,+39%] * < 1e-15 * better * chi2 p < 1e-15",
             "caring * 66/66 * n.s. * exact p 0.810",
             "PASSED better: Good rate 64.8% (n 2000) vs baseline 49.3% (n 2000): +15.4 pts *paired*",
         ]
@@ -38,7 +41,7 @@ def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_arg
     assert {"p_holm", "cramers_v", "dof", "test", "good_rate_test", "verdict", "note"} <= report["emotions"][
         "afraid"
     ].keys()
-    assert report["schema"] == SCHEMA and report["methods"]["paired"] is True
+    assert report["schema"] == SCHEMA and report["methods"]["paired"] is True and report["methods"]["clustered"]
     assert round(report["overall"]["statistic"], 4) == 134.1241 and f"{report['overall']['p_value']:.3e}" == "7.504e-30"
     assert {g["name"] for g in report["gates"]} == {"complete", "better", "min-good-gain", "no-emotion-worse"}
 

@@ -20,6 +20,7 @@ from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 
 from . import ordinal
+from .clusters import DesignEffects
 from .independence import NO_TEST, independence_test
 from .marginal import stuart_maxwell
 from .ordinal import OrdinalTest
@@ -86,6 +87,8 @@ class Comparison(Verdict):
     good: GoodRateTest | None
     ordinal: OrdinalTest | None
     decides: GateTest = GateTest.GOOD_RATE
+    # Where the ratings name their raters: the clusters and the design effects applied.
+    design: DesignEffects | None = None
 
     @property
     def n(self) -> int:
@@ -100,27 +103,34 @@ def compare(
     decides: GateTest = GateTest.GOOD_RATE,
     pairs: Sequence[tuple[Rating, Rating]] | None = None,
     strata: Sequence[tuple[Counts, Counts]] | None = None,
+    design: DesignEffects | None = None,
 ) -> Comparison:
     """The model's ratings against the baseline's; ``pairs`` are the (model, baseline)
     ratings case by case, when both rated the same cases; ``strata`` are the (model,
     baseline) counts per emotion of a group of several emotions rated on different cases,
-    whose baseline is then standardized to the model's mix. Intervals are two-sided at
-    1 - 2 alpha, so that their bounds are the one-sided bounds of the tests at alpha."""
+    whose baseline is then standardized to the model's mix; ``design`` the design effects of
+    clustered ratings. Intervals are two-sided at 1 - 2 alpha, so that their bounds are the
+    one-sided bounds of the tests at alpha."""
     test, statistic, dof, p_value, cramers_v = independence_test(model, baseline)
     good = order = None
     if model.n and baseline.n:
         confidence = 1 - 2 * alpha
+        good_effect = None if design is None else design.good
+        order_effect = None if design is None else design.ordinal
         if pairs is not None:
-            good = paired(good_pairs(pairs), confidence=confidence)
-            order = ordinal.paired_ratings(pairs, confidence=confidence)
+            good = paired(good_pairs(pairs), confidence=confidence, design_effect=good_effect)
+            order = ordinal.paired_ratings(pairs, confidence=confidence, design_effect=order_effect)
         elif strata is not None and len(strata) > 1:
-            good = standardized([(m.good, m.n, b.good, b.n) for m, b in strata if m.n], confidence=confidence)
-            order = ordinal.standardized(strata, confidence=confidence)
+            rates = [(m.good, m.n, b.good, b.n) for m, b in strata if m.n]
+            good = standardized(rates, confidence=confidence, design_effect=good_effect)
+            order = ordinal.standardized(strata, confidence=confidence, design_effect=order_effect)
         else:
-            good = unpaired(model.good, model.n, baseline.good, baseline.n, confidence=confidence)
-            order = ordinal.unpaired(model, baseline, confidence=confidence)
+            good = unpaired(
+                model.good, model.n, baseline.good, baseline.n, confidence=confidence, design_effect=good_effect
+            )
+            order = ordinal.unpaired(model, baseline, confidence=confidence, design_effect=order_effect)
     study = WholeTest(test, statistic, dof, p_value)
-    return Comparison(model, baseline, study, cramers_v, good, order, decides)
+    return Comparison(model, baseline, study, cramers_v, good, order, decides, design)
 
 
 def direction_of(test: GoodRateTest | OrdinalTest | None) -> Direction | None:

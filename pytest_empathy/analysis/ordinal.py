@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from pytest_empathy.ratings import Counts, Rating
 
 from .distributions import normal_cdf, normal_quantile, t_cdf, t_quantile
-from .proportions import Interval, PairedCounts, paired
+from .proportions import Interval, PairedCounts, inflation, paired
 
 EFFECT_UNPAIRED = (
     "Brunner-Munzel (the Wilcoxon-Mann-Whitney effect, variance not assuming equal distributions), "
@@ -80,16 +80,19 @@ class _Effect:
     dof: float | None
 
 
-def unpaired(first: Counts, second: Counts, *, confidence: float) -> OrdinalTest:
-    """Two independent groups of ratings, both non-empty."""
+def unpaired(first: Counts, second: Counts, *, confidence: float, design_effect: float | None = None) -> OrdinalTest:
+    """Two independent groups of ratings, both non-empty; ``design_effect`` inflates the
+    variance of clustered ratings (``clusters``)."""
     effect = _brunner_munzel(first, second)
-    test = _from_effect(effect, confidence, EFFECT_UNPAIRED)
+    test = _from_effect(_inflated(effect, design_effect), confidence, EFFECT_UNPAIRED)
     rank = _mann_whitney(first, second)
     trend = _linear_by_linear(first, second)
     return _with_classical(test, rank, trend)
 
 
-def standardized(strata: Sequence[tuple[Counts, Counts]], *, confidence: float) -> OrdinalTest:
+def standardized(
+    strata: Sequence[tuple[Counts, Counts]], *, confidence: float, design_effect: float | None = None
+) -> OrdinalTest:
     """Independent groups over several strata (emotions), each (first, second); the strata
     weighted by the first side's counts. Strata where a side has no rating are left out."""
     kept = [(f, s) for f, s in strata if f.n and s.n]
@@ -97,14 +100,18 @@ def standardized(strata: Sequence[tuple[Counts, Counts]], *, confidence: float) 
     effects = [(f.n / total, _brunner_munzel(f, s)) for f, s in kept]
     superiority = sum(w * e.superiority for w, e in effects)
     variance = sum(w * w * e.variance for w, e in effects)
-    return _from_effect(_Effect(superiority, variance, None), confidence, EFFECT_STANDARDIZED)
+    effect = _inflated(_Effect(superiority, variance, None), design_effect)
+    return _from_effect(effect, confidence, EFFECT_STANDARDIZED)
 
 
-def paired_ratings(pairs: Sequence[tuple[Rating, Rating]], *, confidence: float) -> OrdinalTest:
+def paired_ratings(
+    pairs: Sequence[tuple[Rating, Rating]], *, confidence: float, design_effect: float | None = None
+) -> OrdinalTest:
     """(first, second) ratings of the same cases, at least one."""
     higher = sum(1 for a, b in pairs if a > b)
     lower = sum(1 for a, b in pairs if a < b)
-    signs = paired(PairedCounts(0, higher, lower, len(pairs) - higher - lower), confidence=confidence)
+    counts = PairedCounts(0, higher, lower, len(pairs) - higher - lower)
+    signs = paired(counts, confidence=confidence, design_effect=design_effect)
     statistic, p_value = _signed_rank([int(a) - int(b) for a, b in pairs])
     return OrdinalTest(
         paired=True,
@@ -126,10 +133,7 @@ def _brunner_munzel(first: Counts, second: Counts) -> _Effect:
     group's, or the rank test's variance under no difference where theirs is zero."""
     x, y = first.as_tuple(), second.as_tuple()
     n1, n2 = first.n, second.n
-    # A rating's placement: the share of the other group's ratings below it, ties half.
-    place1 = [(sum(y[:k]) + y[k] / 2) / n2 for k in range(3)]
-    place2 = [(sum(x[:k]) + x[k] / 2) / n1 for k in range(3)]
-    superiority = sum(c * p for c, p in zip(x, place1, strict=True)) / n1
+    place1, place2, superiority = placements(first, second)
     if n1 > 1 and n2 > 1:
         spread1 = sum(c * (p - superiority) ** 2 for c, p in zip(x, place1, strict=True)) / (n1 - 1) / n1
         spread2 = sum(c * (p - (1 - superiority)) ** 2 for c, p in zip(y, place2, strict=True)) / (n2 - 1) / n2
@@ -138,6 +142,20 @@ def _brunner_munzel(first: Counts, second: Counts) -> _Effect:
             dof = variance**2 / (spread1**2 / (n1 - 1) + spread2**2 / (n2 - 1))
             return _Effect(superiority, variance, dof)
     return _Effect(superiority, _mann_whitney_null_variance(first, second) / (n1 * n2) ** 2, None)
+
+
+def placements(first: Counts, second: Counts) -> tuple[list[float], list[float], float]:
+    """Each rating level's placement among the other group's ratings (the share below it,
+    ties half), for the first group and the second, and the first's probability of
+    superiority, their mean."""
+    x, y = first.as_tuple(), second.as_tuple()
+    place1 = [(sum(y[:k]) + y[k] / 2) / second.n for k in range(3)]
+    place2 = [(sum(x[:k]) + x[k] / 2) / first.n for k in range(3)]
+    return place1, place2, sum(c * p for c, p in zip(x, place1, strict=True)) / first.n
+
+
+def _inflated(effect: _Effect, design_effect: float | None) -> _Effect:
+    return replace(effect, variance=effect.variance * inflation(design_effect))
 
 
 def _from_effect(effect: _Effect, confidence: float, method: str) -> OrdinalTest:

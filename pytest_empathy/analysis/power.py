@@ -27,7 +27,7 @@ def _one_sided_quantile(alpha: float) -> float:
     return normal_quantile(1 - 2 * alpha)
 
 
-def power_unpaired(difference: float, rate2: float, n1: int, n2: int, alpha: float) -> float:
+def power_unpaired(difference: float, rate2: float, n1: float, n2: float, alpha: float) -> float:
     """Power of the one-sided test at ``alpha`` when the first rate is ``rate2 + difference``
     (difference > 0: the test of a higher first rate)."""
     rate1 = rate2 + difference
@@ -39,7 +39,7 @@ def power_unpaired(difference: float, rate2: float, n1: int, n2: int, alpha: flo
     return normal_cdf((difference - _one_sided_quantile(alpha) * null) / alternative)
 
 
-def power_paired(difference: float, discordant: float, n: int, alpha: float) -> float:
+def power_paired(difference: float, discordant: float, n: float, alpha: float) -> float:
     """Power of McNemar's one-sided test at ``alpha`` for a difference of paired rates, given
     the share of discordant cases (Connor 1987)."""
     spread = discordant - difference * difference
@@ -50,7 +50,7 @@ def power_paired(difference: float, discordant: float, n: int, alpha: float) -> 
     )
 
 
-def detectable_unpaired(rate2: float, n1: int, n2: int, alpha: float, *, upward: bool) -> float | None:
+def detectable_unpaired(rate2: float, n1: float, n2: float, alpha: float, *, upward: bool) -> float | None:
     """The smallest rise (or, with ``upward`` false, drop) of the first rate from ``rate2``
     that the one-sided test finds with 80% power."""
     if upward:
@@ -59,7 +59,7 @@ def detectable_unpaired(rate2: float, n1: int, n2: int, alpha: float, *, upward:
     return _smallest(lambda d: power_unpaired(d, rate2 - d, n2, n1, alpha), rate2)
 
 
-def detectable_paired(discordant: float, n: int, alpha: float) -> float | None:
+def detectable_paired(discordant: float, n: float, alpha: float) -> float | None:
     """The smallest difference of paired rates, either way, found with 80% power."""
     return _smallest(lambda d: power_paired(d, discordant, n, alpha), discordant)
 
@@ -74,7 +74,7 @@ class Detectable:
     drop: float | None
 
 
-def detectable(good: GoodRateTest | None, n1: int, n2: int, rate2: float | None, alpha: float) -> Detectable:
+def detectable(good: GoodRateTest | None, n1: float, n2: float, rate2: float | None, alpha: float) -> Detectable:
     """What a comparison of ``n1`` against ``n2`` ratings (the second side's Good rate
     ``rate2``) can detect, paired when ``good`` is."""
     if good is None or rate2 is None:

@@ -76,21 +76,27 @@ class GoodRateTest:
     second_rate: float | None = None
 
 
-def unpaired(good1: int, n1: int, good2: int, n2: int, *, confidence: float) -> GoodRateTest:
-    """Two independent groups of ``n1`` and ``n2`` ratings, ``good1`` and ``good2`` of them Good."""
+def unpaired(
+    good1: int, n1: int, good2: int, n2: int, *, confidence: float, design_effect: float | None = None
+) -> GoodRateTest:
+    """Two independent groups of ``n1`` and ``n2`` ratings, ``good1`` and ``good2`` of them
+    Good; ``design_effect`` inflates the variance of clustered ratings (``clusters``)."""
+    scale = math.sqrt(inflation(design_effect))
 
     def z(delta: float) -> float:
-        return _mn_difference(good1, n1, good2, n2, delta)
+        return _mn_difference(good1, n1, good2, n2, delta) / scale
 
     def z_ratio(log_ratio: float) -> float:
-        return _mn_ratio(good1, n1, good2, n2, math.exp(log_ratio))
+        return _mn_ratio(good1, n1, good2, n2, math.exp(log_ratio)) / scale
 
     difference = good1 / n1 - good2 / n2
     test = _test(False, UNPAIRED, UNPAIRED_RATIO, confidence, difference, z, good1 / n1, good2 / n2, z_ratio)
     return replace(test, second_rate=good2 / n2)
 
 
-def standardized(strata: Sequence[tuple[int, int, int, int]], *, confidence: float) -> GoodRateTest:
+def standardized(
+    strata: Sequence[tuple[int, int, int, int]], *, confidence: float, design_effect: float | None = None
+) -> GoodRateTest:
     """Independent groups over several strata (emotions), each ``(good1, n1, good2, n2)``,
     the second side's rate standardized to the first side's mix (weights n1 of a stratum
     over n1 of all): pooling the second side's counts as they come would compare the first
@@ -100,8 +106,13 @@ def standardized(strata: Sequence[tuple[int, int, int, int]], *, confidence: flo
     weights = [n1 / total for _, n1, _, _ in strata]
     first = sum(x1 for x1, _, _, _ in strata) / total
     second = sum(w * x2 / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True))
-    variance1 = sum(w * w * (x1 / n1) * (1 - x1 / n1) / n1 for w, (x1, n1, _, _) in zip(weights, strata, strict=True))
-    variance2 = sum(w * w * (x2 / n2) * (1 - x2 / n2) / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True))
+    scale = inflation(design_effect)
+    variance1 = scale * sum(
+        w * w * (x1 / n1) * (1 - x1 / n1) / n1 for w, (x1, n1, _, _) in zip(weights, strata, strict=True)
+    )
+    variance2 = scale * sum(
+        w * w * (x2 / n2) * (1 - x2 / n2) / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True)
+    )
     critical = normal_quantile(confidence)
     difference = first - second
     spread = math.sqrt(variance1 + variance2)
@@ -128,20 +139,27 @@ def standardized(strata: Sequence[tuple[int, int, int, int]], *, confidence: flo
     )
 
 
-def paired(counts: PairedCounts, *, confidence: float) -> GoodRateTest:
+def paired(counts: PairedCounts, *, confidence: float, design_effect: float | None = None) -> GoodRateTest:
     """The same cases rated on two sides."""
+    scale = math.sqrt(inflation(design_effect))
 
     def z(delta: float) -> float:
-        return _tango_difference(counts, delta)
+        return _tango_difference(counts, delta) / scale
 
     def z_ratio(log_ratio: float) -> float:
-        return _tang_ratio(counts, math.exp(log_ratio))
+        return _tang_ratio(counts, math.exp(log_ratio)) / scale
 
     n = counts.n
     first, second = (counts.both + counts.first_only) / n, (counts.both + counts.second_only) / n
     difference = (counts.first_only - counts.second_only) / n
     test = _test(True, PAIRED, PAIRED_RATIO, confidence, difference, z, first, second, z_ratio)
     return replace(test, discordant=(counts.first_only + counts.second_only) / n, second_rate=second)
+
+
+def inflation(design_effect: float | None) -> float:
+    """The factor a variance is multiplied by for clustering: the design effect, never below
+    1 (a negative within-rater correlation is more likely noise than a gain in precision)."""
+    return 1.0 if design_effect is None else max(1.0, design_effect)
 
 
 def _test(

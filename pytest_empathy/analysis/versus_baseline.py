@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 
+from .clusters import clusters_of, paired_design_effects, unpaired_design_effects
 from .comparison import Comparison, compare
 from .groups import Grouped, HolmByTest, RatedCase, grouped, holm, holm_by_test
 from .power import Detectable, detectable
+from .proportions import inflation
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Summary(Grouped[Comparison]):
     decides: GateTest
     partial: bool
     paired: bool
+    # Whether the ratings name their raters, and the statistics account for the clusters.
+    clustered: bool
     # The study's test, Holm-adjusted across the emotions, by emotion.
     study_p_holm: dict[str, float | None]
     # What each group (overall, polarities, emotions, by name) can detect at 80% power.
@@ -47,16 +51,20 @@ def summarize(
     given, from those fixed counts for the emotions that have rated cases. ``decides`` names
     the test behind every verdict.
     """
-    model: dict[str, list[Rating]] = {}
+    cases = sorted(results, key=lambda case: case.case_id)
+    raters = {case.case_id: [r for r in (case.rater, case.baseline_rater) if r is not None] for case in cases}
+    clustered = any(raters.values())
+    cluster_of = clusters_of(raters)
+    model: dict[str, list[tuple[Rating, int]]] = {}
     pairs: dict[str, list[tuple[Rating, Rating]]] = {}
-    for result in results:
-        model.setdefault(result.emotion, []).append(result.rating)
+    for case in cases:
+        model.setdefault(case.emotion, []).append((case.rating, cluster_of[case.case_id]))
         if per_emotion_baseline is None:
-            if result.baseline_rating is None:
-                raise ValueError(f"case {result.case_id} has no baseline rating")
-            pairs.setdefault(result.emotion, []).append((result.rating, result.baseline_rating))
+            if case.baseline_rating is None:
+                raise ValueError(f"case {case.case_id} has no baseline rating")
+            pairs.setdefault(case.emotion, []).append((case.rating, case.baseline_rating))
     emotions = sorted(model)
-    model_counts = {e: Counts.of(model[e]) for e in emotions}
+    model_counts = {e: Counts.of(r for r, _ in model[e]) for e in emotions}
     if per_emotion_baseline is None:
         base_counts = {e: Counts.of(b for _, b in pairs[e]) for e in emotions}
     else:
@@ -64,12 +72,15 @@ def summarize(
     is_paired = per_emotion_baseline is None
 
     def comparison(members: Sequence[str]) -> Comparison:
-        model, baseline = _total(model_counts, members), _total(base_counts, members)
+        model_total, baseline = _total(model_counts, members), _total(base_counts, members)
         if is_paired:
             both = [pair for e in members for pair in pairs[e]]
-            return compare(model, baseline, alpha=alpha, decides=decides, pairs=both)
+            clusters = [cluster for e in members for _, cluster in model[e]]
+            design = paired_design_effects(both, clusters) if clustered else None
+            return compare(model_total, baseline, alpha=alpha, decides=decides, pairs=both, design=design)
         strata = [(model_counts[e], base_counts[e]) for e in members]
-        return compare(model, baseline, alpha=alpha, decides=decides, strata=strata)
+        design = unpaired_design_effects({e: model[e] for e in members}, base_counts) if clustered else None
+        return compare(model_total, baseline, alpha=alpha, decides=decides, strata=strata, design=design)
 
     groups = grouped(emotions, comparison, alpha=alpha)
     study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])
@@ -86,6 +97,7 @@ def summarize(
         decides=decides,
         partial=partial,
         paired=is_paired,
+        clustered=clustered,
         study_p_holm=dict(zip(emotions, study_p_holm, strict=True)),
         detectable=found,
         holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
@@ -93,7 +105,9 @@ def summarize(
 
 
 def _detectable(c: Comparison, alpha: float) -> Detectable:
-    return detectable(c.good, c.model.n, c.baseline.n, c.baseline.good_rate, alpha)
+    # Clustered ratings are worth fewer independent ones: n over the design effect.
+    shrink = inflation(None if c.design is None else c.design.good)
+    return detectable(c.good, c.model.n / shrink, c.baseline.n / shrink, c.baseline.good_rate, alpha)
 
 
 def _total(counts: Mapping[str, Counts], members: Sequence[str]) -> Counts:

@@ -29,6 +29,9 @@ class Baseline:
             return None
         return self.judge.rate(row, HUMAN, row.responses.get(HUMAN))
 
+    def rater(self, row: Row) -> str | None:
+        return None if self.judge is None else self.judge.rater(row, HUMAN)
+
 
 class BaselineError(InputError):
     pass

@@ -37,6 +37,9 @@ class Judge(Protocol):
     def calls_model(self) -> bool: ...
 
     def rate(self, row: Row, responder: str, response: str | None) -> Rating: ...
+    def rater(self, row: Row, responder: str) -> str | None:
+        """Who gave the rating, where the corpus says (a crowd's rater); None for a model."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class CrowdRatings:
 
     def rate(self, row: Row, responder: str, response: str | None) -> Rating:
         return row.ratings[responder]
+
+    def rater(self, row: Row, responder: str) -> str | None:
+        return row.raters.get(responder)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,9 @@ class ModelJudge:
     @property
     def description(self) -> str:
         return f"LLM judge {self.endpoint.profile.model}, rubric sha256 {self.rubric.sha256[:12]}"
+
+    def rater(self, row: Row, responder: str) -> str | None:
+        return None
 
     def rate(self, row: Row, responder: str, response: str | None) -> Rating:
         if not response:

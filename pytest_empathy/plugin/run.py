@@ -147,7 +147,17 @@ class Run:
             except NotRecorded as error:
                 raise self._not_recorded(row, error) from None
         cassette = None if self.cassettes is None else self.shown_path(self.cassettes.path(row))
-        return CaseResult(row.case_id, row.emotion, rating, baseline_rating, response, cassette, usage)
+        return CaseResult(
+            row.case_id,
+            row.emotion,
+            rating,
+            baseline_rating,
+            response,
+            cassette,
+            usage,
+            rater=self.judge.rater(row, self.responder.name),
+            baseline_rater=self.baseline.rater(row),
+        )
 
     def shown_path(self, path: Path) -> str:
         """A path as results show it: relative to the rootdir when inside it, so that a saved

@@ -94,6 +94,7 @@ def _methods(methods: dict[str, Any]) -> str:
         f"{methods['exact_rule']}. Ordinal effect: Cliff's delta, "
         f"{(methods.get('ordinal') or {}).get('test', 'not computed')}. The verdict column is the "
         f"{methods.get('gate_test', 'good-rate')} test's."
+        + (f" Clustered ratings: {methods['clusters']}." if methods.get("clustered") else "")
     )
 
 

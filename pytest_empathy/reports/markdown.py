@@ -30,7 +30,10 @@ def render(document: dict[str, Any]) -> str:
             f"Good rate tested one-sided ({methods['good_rate_test']}, "
             f"{'paired' if methods['paired'] else 'unpaired'}, alpha {methods['alpha']:g}), "
             f"{methods['interval']['confidence']:.0%} intervals; the ordinal effect (Cliff's delta) and the "
-            f"study's chi-square test beside it. Verdicts use the {methods.get('gate_test', 'good-rate')} test.",
+            f"study's chi-square test beside it. Verdicts use the {methods.get('gate_test', 'good-rate')} test."
+            + (
+                " Ratings clustered by rater: tests corrected by the design effect." if methods.get("clustered") else ""
+            ),
             "",
             "| group | n | model Good | baseline Good | Good change [CI] | gain | Cliff's delta [CI] | verdict "
             "| study test p |",

@@ -94,6 +94,12 @@ def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any]) -> Iterator
     if methods.get("ordinal"):
         yield f"ordinal: Cliff's delta, one-sided {methods['ordinal']['test']}, the same alpha, intervals and Holm"
     yield f"the verdict and the gates better and no-emotion-worse use the {decides} test"
+    design = overall.get("design_effect")
+    if methods.get("clustered") and design:
+        yield (
+            f"clustered ratings: {design['clusters']} clusters of cases sharing a rater; design effect overall "
+            f"{_design(design['good_rate'])} (Good rate), {_design(design['ordinal'])} (ordinal); {methods['clusters']}"
+        )
     statistic = (
         "" if overall["statistic"] is None else f"{overall['test']} {overall['statistic']:.4f}, dof {overall['dof']}, "
     )
@@ -103,6 +109,10 @@ def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any]) -> Iterator
     p = overall["p_value"]
     shown = "-" if p is None else (f"{p:.3e}" if p < P_FLOOR else p_value(p))
     yield f"study's test, overall ({_STUDY[overall['test']]}): {statistic}p {shown}{v}"
+
+
+def _design(effect: float | None) -> str:
+    return "n/a" if effect is None else f"{effect:.2f}"
 
 
 _STUDY = {

@@ -42,6 +42,10 @@ class CaseResult:
     usage: Mapping[str, Usage] = field(default_factory=dict)
     # Set on the controller from the corpus, for reports that show text; never sent.
     utterance: str | None = None
+    # Who gave the rating and the baseline rating, as the corpus numbers its raters; None
+    # for a judge model, or where the corpus names no rater.
+    rater: str | None = None
+    baseline_rater: str | None = None
 
     def to_properties(self, *, with_response: bool = False) -> list[tuple[str, str]]:
         properties = [
@@ -53,6 +57,10 @@ class CaseResult:
             properties.append(("empathy_baseline_rating", self.baseline_rating.label))
         if self.cassette is not None:
             properties.append(("empathy_cassette", self.cassette))
+        if self.rater is not None:
+            properties.append(("empathy_rater", self.rater))
+        if self.baseline_rater is not None:
+            properties.append(("empathy_baseline_rater", self.baseline_rater))
         if with_response and self.response is not None:
             properties.append(("empathy_response", self.response))
         for model, usage in self.usage.items():
@@ -81,6 +89,8 @@ class CaseResult:
             response=values.get("empathy_response"),
             cassette=values.get("empathy_cassette"),
             usage=usage,
+            rater=values.get("empathy_rater"),
+            baseline_rater=values.get("empathy_baseline_rater"),
         )
 
 

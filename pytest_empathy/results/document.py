@@ -13,7 +13,8 @@ its own: null), and ``methods`` names every method once. Group entries gain
 
 Schema 4 adds the ordinal effect beside the Good rate (``ordinal`` in every group entry and
 in ``methods``), the test that decides the gates (settings ``test``, methods ``gate_test``),
-and both tests' Holm-adjusted p-values and verdicts for every emotion.
+both tests' Holm-adjusted p-values and verdicts for every emotion, and clustered ratings:
+``rater``/``baseline_rater`` per case, ``design_effect`` per group, ``methods.clusters``.
 
 Documents of schemas 1 to 3 are read by migrating them; schema 2's statistics are dropped
 on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_empathy import __version__
-from pytest_empathy.analysis import ordinal
+from pytest_empathy.analysis import clusters, ordinal
 from pytest_empathy.analysis.comparison import Comparison, Direction, PairedComparison
 from pytest_empathy.analysis.groups import Group, HolmByTest, significant
 from pytest_empathy.analysis.power import POWER, Detectable
@@ -116,7 +117,7 @@ def _case(case: CaseResult) -> dict[str, Any]:
         "rating": case.rating.label,
         "baseline_rating": case.baseline_rating.label if case.baseline_rating else None,
     }
-    for key in ("cassette", "utterance", "response"):
+    for key in ("rater", "baseline_rater", "cassette", "utterance", "response"):
         if getattr(case, key) is not None:
             entry[key] = getattr(case, key)
     return entry
@@ -133,6 +134,8 @@ def case_from_json(case: dict[str, Any]) -> CaseResult:
         response=case.get("response"),
         cassette=case.get("cassette"),
         utterance=case.get("utterance"),
+        rater=case.get("rater"),
+        baseline_rater=case.get("baseline_rater"),
     )
 
 
@@ -145,7 +148,10 @@ def methods(summary: Summary) -> dict[str, Any]:
         "exact_rule": "Freeman-Halton's exact test where an expected count is below 5 (no statistic of its own)",
         "good_rate_test": PAIRED if paired else f"{UNPAIRED} within an emotion; {STANDARDIZED} for several",
         "paired": paired,
-        "clustered": False,
+        "clustered": summary.clustered,
+        "clusters": clusters.METHOD
+        if summary.clustered
+        else "none: the ratings name no raters, each is taken as independent",
         "alternative": "one-sided: p_better tests a higher Good rate of the model, p_worse a lower one; "
         "the direction is the sign of the same statistic",
         "alpha": summary.alpha,
@@ -169,6 +175,9 @@ def methods(summary: Summary) -> dict[str, Any]:
             "interval": "the same statistic's, two-sided at the confidence above",
             "rank_test": ordinal.RANK_PAIRED if paired else f"{ordinal.RANK_UNPAIRED}, within an emotion",
             "trend_test": None if paired else f"{ordinal.TREND}, within an emotion",
+            "clusters": "the rank and trend tests take ratings as independent: reported, deciding no gate"
+            if summary.clustered
+            else None,
         },
     }
 
@@ -196,6 +205,9 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         "good_gain_relative_ci": None if good is None or good.ratio_ci is None else _shifted(good.ratio_ci),
         **verdict,
         "ordinal": ordinal_entry,
+        "design_effect": None
+        if c.design is None
+        else {"clusters": c.design.clusters, "good_rate": c.design.good, "ordinal": c.design.ordinal},
         "detectable": _detectable(summary.detectable[name]),
         "note": _disagreement(
             group,
@@ -426,7 +438,7 @@ def _from_schema_3(data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data, schema=4)
     data["settings"] = {"test": GateTest.GOOD_RATE.value} | dict(data.get("settings") or {})
     if isinstance(data.get("methods"), dict):
-        data["methods"] = data["methods"] | {"gate_test": GateTest.GOOD_RATE.value, "ordinal": None}
+        data["methods"] = data["methods"] | {"gate_test": GateTest.GOOD_RATE.value, "ordinal": None, "clusters": None}
     for section in (data, data.get("comparison")):
         if not isinstance(section, dict):
             continue
@@ -435,6 +447,7 @@ def _from_schema_3(data: dict[str, Any]) -> dict[str, Any]:
         for entry in entries:
             if isinstance(entry, dict):
                 entry.setdefault("ordinal", None)
+                entry.setdefault("design_effect", None)
     return data
 
 
