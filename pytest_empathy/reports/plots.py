@@ -28,6 +28,12 @@ def _shares(counts: dict[str, int]) -> list[float]:
     return [100 * counts[label] / total for label in LABELS]
 
 
+def _n(entry: dict[str, Any]) -> str:
+    """A group's numbers of ratings, model and baseline, where small groups must show them."""
+    model, baseline = entry["n"], sum(entry["baseline"].values())
+    return str(model) if model == baseline else f"{model}/{baseline}"
+
+
 def rating_bars(groups: dict[str, dict[str, Any]], model: str, baseline: str) -> bytes:
     """Stacked Bad/Okay/Good bars per group, the model beside the baseline, as in the paper."""
     names = list(groups)
@@ -49,7 +55,7 @@ def rating_bars(groups: dict[str, dict[str, Any]], model: str, baseline: str) ->
                     linewidth=0.5,
                 )
                 left += share
-    axis.set_yticks(range(len(names)), names)
+    axis.set_yticks(range(len(names)), [f"{name} (n {_n(groups[name])})" for name in names])
     axis.invert_yaxis()
     axis.set_xlim(0, 100)
     axis.set_xlabel("share of ratings (%): upper bar model, lower (paler) bar baseline")
@@ -113,7 +119,7 @@ def polarity_summary(result: dict[str, Any]) -> bytes:
         ):
             axis.bar(index + offset, 100 * (rate or 0), width, color=COLOURS["good"], alpha=alpha)
             axis.text(index + offset, 100 * (rate or 0) + 1, f"{100 * (rate or 0):.0f}%", ha="center", fontsize=8)
-    axis.set_xticks(range(len(names)), names)
+    axis.set_xticks(range(len(names)), [f"{name}\nn {_n(groups[name])}" for name in names])
     axis.set_ylabel("Good rate (%)")
     axis.set_ylim(0, 105)
     axis.legend(
