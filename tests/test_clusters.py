@@ -3,6 +3,7 @@ statsmodels' cluster-robust variance, a cluster bootstrap and a seeded simulatio
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from pytest_empathy.analysis import clusters, ordinal, proportions
 from pytest_empathy.analysis.comparison import good_pairs
+from pytest_empathy.analysis.gates import Completeness, decide
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.corpus import release
 from pytest_empathy.corpus.reader import CorpusError, load_file
@@ -38,31 +40,46 @@ def release_cases(*, with_raters: bool = True) -> list[CaseResult]:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([-1.0, 0.0, 1.0])), min_size=3, max_size=40))
-def test_design_effect_is_statsmodels_cluster_robust_over_ordinary_variance(data):
-    groups = [g for g, _ in data]
-    values = np.array([v for _, v in data])
-    if len(set(groups)) < 2 or values.var() == 0:
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 4), st.sampled_from([-1.0, 0.0, 1.0])), min_size=3, max_size=40
+    ),
+    st.booleans(),
+)
+def test_design_effect_is_statsmodels_cluster_robust_over_ordinary_variance(data, two_way):
+    first = np.array([a for a, _, _ in data])
+    second = np.array([b for _, b, _ in data]) if two_way else np.arange(len(data))
+    values = np.array([v for _, _, v in data])
+    if len(set(first)) < 2 or len(set(second)) < 2 or values.var() == 0:
         return
     centred = [(v - values.mean()) / len(values) for v in values]
-    found = clusters.design_effect(centred, groups)
+    found = clusters.design_effect(centred, [("m", a) for a in first], [("b", b) for b in second])
     model = sm.OLS(values, np.ones(len(values)))
-    robust = model.fit(cov_type="cluster", cov_kwds={"groups": np.array(groups)}).bse[0] ** 2
-    ordinary = model.fit().bse[0] ** 2
-    assert found == pytest.approx(robust / ordinary, rel=1e-9)
+    groups = np.column_stack([first, second]) if two_way else first
+    # Two-way, the variance can come out negative in a small sample (the floor at 1 then applies).
+    robust = model.fit(cov_type="cluster", cov_kwds={"groups": groups}).cov_params()[0, 0]
+    assert found == pytest.approx(robust / model.fit().cov_params()[0, 0], rel=1e-9, abs=1e-12)
 
 
-def test_clusters_join_the_cases_that_share_a_rater_on_either_side():
-    found = clusters.clusters_of({"a": ["1", "2"], "b": ["3", "2"], "c": ["3"], "d": ["4"], "e": [], "f": ["4", "5"]})
-    assert found["a"] == found["b"] == found["c"] and found["d"] == found["f"]
-    assert len({found["a"], found["d"], found["e"]}) == 3
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["1", "2", "3", None]), st.sampled_from(["4", "5", None])), max_size=25))
+def test_shared_pairs_count_the_case_pairs_with_a_rater_in_common(raters):
+    ids = [f"c{i}" for i in range(len(raters))]
+    model = dict(zip(ids, (m for m, _ in raters), strict=True))
+    found = clusters.Raters(model, dict(zip(ids, (b for _, b in raters), strict=True)))
+    expected = sum(
+        1
+        for (i, (m1, b1)), (j, (m2, b2)) in itertools.product(enumerate(raters), repeat=2)
+        if i != j and ((m1 is not None and m1 == m2) or (b1 is not None and b1 == b2))
+    )
+    assert found.shared_pairs(ids) == expected
 
 
 def test_release_design_effect_matches_a_cluster_bootstrap_over_raters():
     cases = release_cases()
     summary = summarize(cases, alpha=0.05)
     design = summary.overall.comparison.design
-    assert design is not None and design.clusters == 200
+    assert design is not None and design.raters == 400
     # The bootstrap: draw whole clusters (a rater's batch, with its paired ratings) with replacement.
     by_rater: dict[str, list[float]] = {}
     for case in cases:
@@ -107,23 +124,35 @@ def test_a_design_effect_below_one_never_narrows_an_interval():
 
 
 def test_unpaired_clusters_enter_on_the_rated_side_only():
-    # The model's ratings in clusters of identical ratings, against fixed counts without raters.
-    ratings = [(Rating.GOOD, c) for c in range(10) for _ in range(5)] + [
-        (Rating.OKAY, c) for c in range(10, 20) for _ in range(5)
-    ]
-    design = clusters.unpaired_design_effects({"sad": ratings}, {"sad": Counts(10, 20, 20)})
-    good = [float(r == Rating.GOOD) for r, _ in ratings]
+    # The model's ratings in raters' batches of five identical ratings, against counts.
+    ratings = [Rating.GOOD] * 50 + [Rating.OKAY] * 50
+    cases = [CaseResult(f"c{i:03}", "sad", r, rater=str(i // 5)) for i, r in enumerate(ratings)]
+    summary = summarize(cases, alpha=0.05, per_emotion_baseline={"sad": Counts(10, 20, 20)})
+    design = summary.overall.comparison.design
+    good = np.array([float(r == Rating.GOOD) for r in ratings])
     n, p2, n2 = len(good), 20 / 50, 50
-    first = np.var(good, ddof=1) / n
-    # Clusters of 5 identical ratings: the first side's variance is 5 times (times the factors) as large.
-    robust = 20 / 19 * sum((sum(good[i : i + 5]) - 5 * np.mean(good)) ** 2 for i in range(0, n, 5)) / n**2
+    first = good.var(ddof=1) / n
+    robust = 20 / 19 * sum((good[i : i + 5].sum() - 5 * good.mean()) ** 2 for i in range(0, n, 5)) / n**2
     expected = (robust + p2 * (1 - p2) / n2) / (first + p2 * (1 - p2) / n2)
-    assert design.clusters == 20 and design.good == pytest.approx(expected, rel=1e-9)
-    test = ordinal.unpaired(Counts(0, 50, 50), Counts(10, 20, 20), confidence=0.9, design_effect=design.ordinal)
-    assert (
-        design.ordinal > 1
-        and test.p_greater > ordinal.unpaired(Counts(0, 50, 50), Counts(10, 20, 20), confidence=0.9).p_greater
-    )
+    assert design.raters == 20 and design.good == pytest.approx(expected, rel=1e-9)
+    plain = ordinal.unpaired(Counts(0, 50, 50), Counts(10, 20, 20), confidence=0.9)
+    assert design.ordinal > 1 and summary.overall.comparison.ordinal.p_greater > plain.p_greater
+
+
+def test_an_emotions_design_effect_follows_the_runs_intraclass_correlation():
+    cases = release_cases()
+    summary = summarize(cases, alpha=0.05)
+    overall = summary.overall.comparison.design
+    raters = clusters.Raters({c.case_id: c.rater for c in cases}, {c.case_id: c.baseline_rater for c in cases})
+    every = sorted(raters.model)
+    # A batch of ten rated by one rater on each side: K/n is 9 overall.
+    assert raters.shared_pairs(every) / len(every) == 9
+    rho = (overall.good - 1) / 9
+    for emotion, group in summary.emotions.items():
+        ids = [c.case_id for c in cases if c.emotion == emotion]
+        expected = 1 + rho * raters.shared_pairs(ids) / len(ids)
+        assert group.comparison.design.good == pytest.approx(expected, rel=1e-12)
+        assert 1 <= group.comparison.design.good < 1.05
 
 
 def test_the_clustered_better_gate_passes_at_most_alpha_of_the_time_when_raters_differ_but_models_do_not():
@@ -147,6 +176,37 @@ def test_the_clustered_better_gate_passes_at_most_alpha_of_the_time_when_raters_
     allowed = 0.05 + 3 * math.sqrt(0.05 * 0.95 / repetitions)
     assert clustered_passes / repetitions <= allowed
     assert naive_passes / repetitions > allowed
+
+
+def test_raters_whose_batches_do_not_line_up_are_corrected_two_way():
+    """The baseline's raters take batches offset by five cases from the model's: joined into
+    one-way clusters they would make one; two-way, the false-pass rate stays near alpha."""
+    rng = random.Random("offset raters")
+    repetitions, passes, naive_passes = 600, 0, 0
+    for _ in range(repetitions):
+        lenient_model = [rng.gauss(0, 1.0) for _ in range(61)]
+        lenient_base = [rng.gauss(0, 1.0) for _ in range(61)]
+        cases = []
+        for i in range(600):
+            m, b = i // 10, (i + 5) // 10
+            model = Rating.GOOD if rng.random() < 1 / (1 + math.exp(-lenient_model[m])) else Rating.OKAY
+            base = Rating.GOOD if rng.random() < 1 / (1 + math.exp(-lenient_base[b])) else Rating.OKAY
+            cases.append(CaseResult(f"c{i:03}", "sad", model, base, rater=f"m{m}", baseline_rater=f"b{b}"))
+        passes += summarize(cases, alpha=0.05).overall.comparison.good.p_greater < 0.05
+        pairs = [(c.rating, c.baseline_rating) for c in cases]
+        naive_passes += proportions.paired(good_pairs(pairs), confidence=0.9).p_greater < 0.05
+    allowed = 0.05 + 3 * math.sqrt(0.05 * 0.95 / repetitions)
+    assert passes / repetitions <= allowed < naive_passes / repetitions
+
+
+def test_few_raters_warn():
+    cases = [
+        CaseResult(f"c{i:03}", "sad", Rating(1 + i % 3), Rating(1 + (i // 3) % 3), rater=str(i % 4), baseline_rater="9")
+        for i in range(60)
+    ]
+    settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
+    decision = decide(cases, Completeness(60, 60), settings, None)
+    assert any("the ratings come from 5 raters" in warning for warning in decision.warnings)
 
 
 def test_rater_columns_are_numbered_and_checked(tmp_path):

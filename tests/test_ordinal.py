@@ -39,7 +39,7 @@ def brute_delta(first: Counts, second: Counts) -> float:
 @given(three_counts, three_counts)
 def test_unpaired_effect_is_brunner_munzel(a, b):
     first, second = Counts(*a), Counts(*b)
-    assume(first.n >= 2 and second.n >= 2)
+    assume(min(first.n, second.n) >= ordinal.SMALL)
     x, y = ratings_of(first), ratings_of(second)
     test = ordinal.unpaired(first, second, confidence=0.9)
     assert test.delta == pytest.approx(brute_delta(first, second), abs=1e-12)
@@ -48,7 +48,7 @@ def test_unpaired_effect_is_brunner_munzel(a, b):
     with np.errstate(all="ignore"):
         greater = stats.brunnermunzel(x, y, alternative="greater")
         less = stats.brunnermunzel(x, y, alternative="less")
-    assume(np.isfinite(greater.statistic))
+    assume(np.isfinite(greater.statistic) and len(set(x)) > 1 and len(set(y)) > 1)
     # scipy's statistic is positive when the second sample tends larger.
     assert test.statistic == pytest.approx(-greater.statistic, rel=1e-9, abs=1e-9)
     assert test.p_greater == pytest.approx(greater.pvalue, rel=1e-7, abs=1e-12)
@@ -71,6 +71,49 @@ def test_unpaired_rank_and_trend_tests_are_scipy_and_statsmodels(a, b):
     # statsmodels' z is of the second row's scores over the first's.
     assert test.trend_statistic == pytest.approx(-trend.zscore, rel=1e-9, abs=1e-12)
     assert test.trend_p_value == pytest.approx(trend.pvalue, rel=1e-9, abs=1e-15)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6)), three_counts)
+def test_in_small_groups_the_rank_tests_null_variance_floors_brunner_munzels(a, b):
+    first, second = Counts(*a), Counts(*b)
+    assume(2 <= min(first.n, second.n) < ordinal.SMALL)
+    x, y = ratings_of(first), ratings_of(second)
+    assume(len({*x, *y}) > 1 and not (x.max() < y.min() or x.min() > y.max()))
+    with np.errstate(all="ignore"):
+        brunner_munzel = stats.brunnermunzel(x, y)
+    assume(np.isfinite(brunner_munzel.statistic) and brunner_munzel.statistic != 0)
+    delta = brute_delta(first, second)
+    rank = stats.mannwhitneyu(x, y, method="asymptotic", use_continuity=False)
+    z_null = stats.norm.isf(rank.pvalue / 2)  # |z| of the rank test under no difference
+    spread = max(abs(delta / brunner_munzel.statistic), abs(delta / z_null) if z_null else 0.0)
+    test = ordinal.unpaired(first, second, confidence=0.9)
+    assert abs(test.statistic) == pytest.approx(abs(delta) / spread, rel=1e-7)
+
+
+def compositions(n: int) -> list[tuple[int, int, int]]:
+    return [(i, j, n - i - j) for i in range(n + 1) for j in range(n + 1 - i)]
+
+
+def multinomial(counts: tuple[int, int, int], shares: tuple[float, ...]) -> float:
+    return math.exp(
+        math.lgamma(sum(counts) + 1)
+        - sum(math.lgamma(c + 1) for c in counts)
+        + sum(c * math.log(p) for c, p in zip(counts, shares, strict=True) if c)
+    )
+
+
+@pytest.mark.parametrize(("n1", "n2"), [(2, 30), (4, 30)])
+def test_a_small_group_against_a_large_one_holds_its_size(n1, n2):
+    """Exact: every pair of samples enumerated with its probability, the two groups drawn
+    from one distribution. Brunner-Munzel's variance alone rejected up to 77% at 2 vs 62."""
+    shares = (1 / 3, 1 / 3, 1 / 3)
+    size = 0.0
+    for a in compositions(n1):
+        for b in compositions(n2):
+            test = ordinal.unpaired(Counts(*a), Counts(*b), confidence=0.9)
+            size += multinomial(a, shares) * multinomial(b, shares) * (test.p_greater < 0.05)
+    assert size <= 0.07
 
 
 def test_groups_that_do_not_overlap_fall_back_on_the_rank_tests_null_variance():
@@ -166,6 +209,25 @@ def test_paired_ordinal_better_passes_exchangeable_pairs_at_most_alpha_of_the_ti
         pairs = rng.choices(cells, weights, k=60)
         passes += ordinal.paired_ratings(pairs, confidence=0.9).p_greater < 0.05
     assert passes / REPETITIONS <= ALLOWED
+
+
+def test_a_smoke_sized_run_equal_to_the_release_humans_rarely_fails_no_emotion_worse_on_the_ordinal_test():
+    """Two cases per emotion against the release's per-emotion counts, the model's ratings
+    drawn from the humans' own: the gate's false failures stay about alpha."""
+    from pytest_empathy.corpus import release
+
+    human = release.human_counts()
+    rng = np.random.default_rng(2)
+    repetitions, failures = 200, 0
+    for run in range(repetitions):
+        cases = []
+        for emotion, counts in human.items():
+            shares = np.array(counts.as_tuple()) / counts.n
+            for i, rating in enumerate(rng.choice([1, 2, 3], size=2, p=shares)):
+                cases.append(CaseResult(f"{emotion}-{run}-{i}", emotion, Rating(int(rating))))
+        summary = summarize(cases, alpha=0.05, decides=GateTest.ORDINAL, per_emotion_baseline=human)
+        failures += any(g.verdict is not None and g.verdict.value == "worse" for g in summary.emotions.values())
+    assert failures / repetitions <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / repetitions)
 
 
 def cases(emotion: str, model: list[int], baseline: list[int]) -> list[CaseResult]:

@@ -21,8 +21,7 @@ def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_arg
         [
             "*pytest-empathy*",
             "corpus welivita-pu-2024: 2000 of 2000 cases rated, complete",
-            "clustered ratings: 200 clusters of cases sharing a rater; design effect overall 1.40 (Good rate), "
-            "1.39 (ordinal); *",
+            "clustered ratings: 400 raters; design effect overall 1.40 (Good rate), 1.39 (ordinal); *",
             "study's test, overall (chi-square of independence, 2x3): "
             "chi2 134.1241, dof 2, p 7.504e-30, Cramer's V 0.183",
             # Clustered: the interval about 1.2 times as wide as it would be for independent ratings.

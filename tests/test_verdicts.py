@@ -493,6 +493,24 @@ def test_a_model_equal_to_humans_in_every_emotion_is_not_better_whatever_its_emo
     assert passes / repetitions <= ALLOWED
 
 
+def test_a_smoke_sized_run_equal_to_the_release_humans_is_rarely_better():
+    """Two cases per emotion against the release's per-emotion counts: a per-emotion
+    variance of the model's rate, from two ratings, is zero half the time."""
+    from pytest_empathy.corpus import release
+
+    human = release.human_counts()
+    rng = random.Random("smoke-sized")
+    repetitions, passes = 400, 0
+    for run in range(repetitions):
+        results = []
+        for emotion, counts in human.items():
+            for i in range(2):
+                rating = Rating.GOOD if rng.random() < counts.good_rate else Rating.OKAY
+                results.append(CaseResult(f"{emotion}-{run}-{i}", emotion, rating))
+        passes += summarize(results, alpha=0.05, per_emotion_baseline=human).overall.verdict == "better"
+    assert passes / repetitions <= ALLOWED
+
+
 def test_the_standardized_difference_by_hand():
     strata = [(30, 50, 40, 60), (5, 10, 30, 60)]
     test = proportions.standardized(strata, confidence=0.9)
@@ -500,9 +518,9 @@ def test_the_standardized_difference_by_hand():
     baseline = weights[0] * 40 / 60 + weights[1] * 30 / 60
     assert test.second_rate == pytest.approx(baseline)
     assert test.difference == pytest.approx(35 / 60 - baseline)
-    variance = sum(
-        w * w * (x1 / n1 * (1 - x1 / n1) / n1 + x2 / n2 * (1 - x2 / n2) / n2)
-        for w, (x1, n1, x2, n2) in zip(weights, strata, strict=True)
+    # The model's rate is one binomial proportion over its 60 cases; the baseline's, weighted.
+    variance = 35 / 60 * (1 - 35 / 60) / 60 + sum(
+        w * w * x2 / n2 * (1 - x2 / n2) / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True)
     )
     assert test.statistic == pytest.approx(test.difference / math.sqrt(variance))
     assert test.difference_ci.low == pytest.approx(test.difference - CRITICAL_90 * math.sqrt(variance))

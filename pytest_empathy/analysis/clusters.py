@@ -1,14 +1,25 @@
 """Ratings that share a rater are correlated: a rater lenient on one response tends to be
-lenient on the next. Where the corpus names who rated what, the cases linked by a rater (on
-either side) form a cluster, and every test and interval takes the clustering into account.
+lenient on the next. Where the corpus names who rated what, every test and interval takes
+the correlation into account.
 
-How: each estimate (a difference of Good rates, a probability of superiority) is a sum of
-per-case contributions. Its cluster-robust (sandwich) variance sums them within clusters
-before squaring, with the G/(G - 1) small-sample factor; the design effect is that variance
-over the one that treats every case as independent (n/(n - 1) factor, so that clusters of one
-case give exactly 1). The score and Wald statistics are divided by the square root of the
-design effect (Rao and Scott's first-order correction), never by less than 1, and the
-intervals invert the corrected statistics.
+How: each estimate (a difference of Good rates, Cliff's delta) is a sum of per-case
+contributions. Its cluster-robust (sandwich) variance sums them within a rater's cases
+before squaring, with the G/(G - 1) small-sample factor; with raters on both sides (model and
+baseline rated by different crowds, in batches that need not line up) it is two-way
+(Cameron, Gelbach and Miller 2011): the model raters' sandwich plus the baseline raters',
+minus the one over their pairs. The design effect is that variance over the one that treats
+every case as independent (n/(n - 1) factor, so that raters of one case give exactly 1).
+
+It is estimated once, over the whole run, where the clusters are many. A group's own (an
+emotion's fifty-odd cases) would be mostly noise, so each group's design effect follows from
+the run's intraclass correlation rho, (overall design effect - 1) over the share of case
+pairs that share a rater, and the group's own share: 1 + rho K / n, with K the ordered pairs
+of the group's cases that share a rater on either side (for one-way clusters of size m,
+K / n is the familiar m - 1).
+
+The score and Wald statistics are divided by the square root of the design effect (Rao and
+Scott's first-order correction), never by less than 1, and the intervals invert the
+corrected statistics.
 """
 
 from __future__ import annotations
@@ -21,108 +32,146 @@ from pytest_empathy.ratings import Counts, Rating
 from .ordinal import placements
 
 METHOD = (
-    "cluster-robust (sandwich) variance over clusters of cases linked by a shared rater, G/(G-1) factor; "
-    "score and Wald statistics divided by the square root of the design effect (Rao-Scott), "
-    "never by less than 1; intervals invert the corrected statistics"
+    "cluster-robust (sandwich) variance over raters, two-way where both sides name raters (Cameron-Gelbach-"
+    "Miller), G/(G-1) factor, estimated over the whole run; a group's design effect 1 + rho K/n from the run's "
+    "intraclass correlation rho and the group's case pairs sharing a rater; score and Wald statistics divided "
+    "by the square root of the design effect (Rao-Scott), never by less than 1; intervals invert the "
+    "corrected statistics"
 )
+# Below this many raters the sandwich itself is too uncertain to trust.
+FEW_RATERS = 20
 
 
 @dataclass(frozen=True)
 class DesignEffects:
     """How much clustering inflates the variance of a group's two estimates (None: cannot
-    tell, as with no variance), and the number of clusters among the group's cases."""
+    tell, as with no variance), and how many raters rated the group's cases."""
 
-    clusters: int
+    raters: int
     good: float | None
     ordinal: float | None
 
 
-def clusters_of(raters: Mapping[str, Sequence[str]]) -> dict[str, int]:
-    """Each case (by id, with the raters of its ratings) numbered by its cluster: the cases
-    connected through shared raters."""
-    parent: dict[Hashable, Hashable] = {}
+@dataclass(frozen=True)
+class Raters:
+    """Who rated each case's model rating and baseline rating, by case id: a rater's number,
+    or None (a judge model, a baseline of counts)."""
 
-    def root(node: Hashable) -> Hashable:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
+    model: Mapping[str, str | None]
+    baseline: Mapping[str, str | None]
 
-    for case_id, labels in raters.items():
-        for label in labels:
-            parent[root(("case", case_id))] = root(("rater", label))
-    numbers: dict[Hashable, int] = {}
-    return {case_id: numbers.setdefault(root(("case", case_id)), len(numbers)) for case_id in raters}
+    def labels(self, case_ids: Sequence[str]) -> tuple[list[Hashable], list[Hashable]]:
+        """Cluster labels of the cases on each side: the rater, or the case itself."""
+        return (
+            [_label(self.model[i], i) for i in case_ids],
+            [_label(self.baseline[i], i) for i in case_ids],
+        )
+
+    def count(self, case_ids: Sequence[str]) -> int:
+        return len({self.model[i] for i in case_ids} - {None}) + len({self.baseline[i] for i in case_ids} - {None})
+
+    def shared_pairs(self, case_ids: Sequence[str]) -> int:
+        """Ordered pairs of distinct cases that share a rater on either side."""
+        model, baseline = self.labels(case_ids)
+        return _squares(model) + _squares(baseline) - _squares(list(zip(model, baseline, strict=True))) - len(case_ids)
 
 
-def design_effect(contributions: Sequence[float], clusters: Sequence[int]) -> float | None:
-    """The sandwich variance of a sum of per-case contributions (centred) over the variance
-    that treats the cases as independent; None when either is zero or undefined."""
+def design_effect(
+    contributions: Sequence[float], model: Sequence[Hashable], baseline: Sequence[Hashable]
+) -> float | None:
+    """The two-way sandwich variance of a sum of per-case contributions (centred) over the
+    variance that treats the cases as independent; None when that is zero or undefined."""
     n = len(contributions)
-    sums: dict[int, float] = {}
-    for value, cluster in zip(contributions, clusters, strict=True):
-        sums[cluster] = sums.get(cluster, 0.0) + value
-    g = len(sums)
-    independent = sum(v * v for v in contributions)
-    if n < 2 or g < 2 or independent <= 0:
+    independent = n / (n - 1) * sum(v * v for v in contributions) if n > 1 else 0.0
+    if independent <= 0:
         return None
-    clustered = g / (g - 1) * sum(s * s for s in sums.values())
-    return clustered / (n / (n - 1) * independent)
+    pairs = list(zip(model, baseline, strict=True))
+    clustered = _sandwich(contributions, model) + _sandwich(contributions, baseline) - _sandwich(contributions, pairs)
+    return clustered / independent
 
 
-def paired_design_effects(pairs: Sequence[tuple[Rating, Rating]], clusters: Sequence[int]) -> DesignEffects:
-    """(first, second) ratings of the same cases, each case's cluster: the Good-rate
-    difference and Cliff's delta are means of per-case values."""
+def pooled(overall: float | None, overall_share: float, share: float) -> float | None:
+    """A group's design effect from the run's: the intraclass correlation the run's implies,
+    at the group's share of case pairs sharing a rater (``K / n``)."""
+    if overall is None:
+        return None
+    if overall_share <= 0:
+        return 1.0
+    return 1 + (overall - 1) / overall_share * share
+
+
+def paired_contributions(pairs: Sequence[tuple[Rating, Rating]]) -> tuple[list[float], list[float]]:
+    """Each case's centred contribution to the Good-rate difference and to Cliff's delta of
+    (first, second) ratings of the same cases."""
     good = [float(a == Rating.GOOD) - float(b == Rating.GOOD) for a, b in pairs]
     signs = [float((a > b) - (a < b)) for a, b in pairs]
-    return DesignEffects(
-        len(set(clusters)), design_effect(_centred(good), clusters), design_effect(_centred(signs), clusters)
-    )
+    return _centred(good), _centred(signs)
 
 
-def unpaired_design_effects(
-    first: Mapping[str, Sequence[tuple[Rating, int]]], second: Mapping[str, Counts]
-) -> DesignEffects:
-    """The first side's ratings with their clusters, by emotion, against the second side's
-    counts (no raters): each emotion weighted by the first side's share, as the
-    standardized estimates are. The second side's variance enters unclustered."""
+@dataclass(frozen=True)
+class UnpairedParts:
+    """An unpaired group's estimates split into the first side's per-case contributions
+    (clustered) and the second side's variance (counts, unclustered), Good rate and ordinal."""
+
+    good: list[float]
+    ordinal: list[float]
+    second_good: float
+    second_ordinal: float
+
+
+def unpaired_parts(first: Mapping[str, Sequence[Rating]], second: Mapping[str, Counts]) -> UnpairedParts:
+    """The first side's ratings by emotion against the second side's counts: each emotion
+    weighted by the first side's share, as the standardized estimates are."""
     total = sum(len(ratings) for ratings in first.values())
-    if not total:
-        return DesignEffects(0, None, None)
-    good: list[float] = []
-    order: list[float] = []
-    clusters: list[int] = []
-    second_good = second_order = 0.0
+    parts = UnpairedParts([], [], 0.0, 0.0)
     for emotion, ratings in first.items():
-        counts, other = Counts.of(r for r, _ in ratings), second[emotion]
+        counts, other = Counts.of(ratings), second[emotion]
         if not counts.n or not other.n:
             continue
         rate = counts.good / counts.n
         place1, place2, superiority = placements(counts, other)
-        for rating, cluster in ratings:
-            good.append((float(rating == Rating.GOOD) - rate) / total)
-            order.append((place1[rating - 1] - superiority) / total)
-            clusters.append(cluster)
+        for rating in ratings:
+            parts.good.append((float(rating == Rating.GOOD) - rate) / total)
+            parts.ordinal.append((place1[rating - 1] - superiority) / total)
         weight = counts.n / total
         other_rate = other.good / other.n
-        second_good += weight**2 * other_rate * (1 - other_rate) / other.n
         spread = sum(c * (p - (1 - superiority)) ** 2 for c, p in zip(other.as_tuple(), place2, strict=True))
-        second_order += weight**2 * spread / max(1, other.n - 1) / other.n
-    return DesignEffects(
-        len(set(clusters)), _combined(good, clusters, second_good), _combined(order, clusters, second_order)
-    )
+        parts = UnpairedParts(
+            parts.good,
+            parts.ordinal,
+            parts.second_good + weight**2 * other_rate * (1 - other_rate) / other.n,
+            parts.second_ordinal + weight**2 * spread / max(1, other.n - 1) / other.n,
+        )
+    return parts
 
 
-def _combined(contributions: Sequence[float], clusters: Sequence[int], unclustered: float) -> float | None:
-    """The design effect of an estimate whose first part is clustered and whose second part,
-    of variance ``unclustered``, is not."""
-    first = design_effect(contributions, clusters)
+def combined(first: float | None, contributions: Sequence[float], unclustered: float) -> float | None:
+    """The design effect of an estimate whose first part, of design effect ``first``, is
+    clustered and whose second part, of variance ``unclustered``, is not."""
     n = len(contributions)
     independent = n / (n - 1) * sum(v * v for v in contributions) if n > 1 else 0.0
     if first is None or independent + unclustered <= 0:
         return None
     return (first * independent + unclustered) / (independent + unclustered)
+
+
+def _sandwich(contributions: Sequence[float], labels: Sequence[Hashable]) -> float:
+    sums: dict[Hashable, float] = {}
+    for value, label in zip(contributions, labels, strict=True):
+        sums[label] = sums.get(label, 0.0) + value
+    g = len(sums)
+    return 0.0 if g < 2 else g / (g - 1) * sum(s * s for s in sums.values())
+
+
+def _squares(labels: Sequence[Hashable]) -> int:
+    sizes: dict[Hashable, int] = {}
+    for label in labels:
+        sizes[label] = sizes.get(label, 0) + 1
+    return sum(m * m for m in sizes.values())
+
+
+def _label(rater: str | None, case_id: str) -> Hashable:
+    return ("case", case_id) if rater is None else ("rater", rater)
 
 
 def _centred(values: Sequence[float]) -> list[float]:

@@ -128,7 +128,9 @@ def compare(
             good = unpaired(
                 model.good, model.n, baseline.good, baseline.n, confidence=confidence, design_effect=good_effect
             )
-            order = ordinal.unpaired(model, baseline, confidence=confidence, design_effect=order_effect)
+            # One rating on a side says nothing of its spread: no ordinal test.
+            if min(model.n, baseline.n) > 1:
+                order = ordinal.unpaired(model, baseline, confidence=confidence, design_effect=order_effect)
     study = WholeTest(test, statistic, dof, p_value)
     return Comparison(model, baseline, study, cramers_v, good, order, decides, design)
 

@@ -10,6 +10,7 @@ from pytest_empathy.formatting import p_is, percent, points
 from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts
 
+from .clusters import FEW_RATERS
 from .comparison import Comparison, Direction
 from .groups import Group, RatedCase
 from .power import POWER, STUDY_EFFECT
@@ -75,7 +76,20 @@ def decide(
     warnings = [] if summary is None else power_warnings(summary, mode, settings.get("margin"))
     if settings.get("require_power"):
         gates += [GateResult("power", False, warning) for warning in warnings]
+    if summary is not None:
+        warnings += cluster_warnings(summary)
     return Decision(summary, gates, warnings)
+
+
+def cluster_warnings(summary: Summary) -> list[str]:
+    """Clustered ratings whose design effect rests on too few raters to trust."""
+    design = summary.overall.comparison.design
+    if design is None or design.raters >= FEW_RATERS:
+        return []
+    return [
+        f"clustered: the ratings come from {design.raters} raters; a design effect estimated from fewer than "
+        f"{FEW_RATERS} can understate how much they agree, and every interval with it"
+    ]
 
 
 def power_warnings(summary: Summary, mode: GateMode, margin: float | None) -> list[str]:

@@ -13,8 +13,10 @@ statistic each, so that they cannot disagree:
 - paired: Tango's score test on the sign of each case's difference, which is the Good rate's
   paired test with "rated higher" and "rated lower" in place of "Good on one side only".
 
-Where the Brunner-Munzel variance is zero (the groups do not overlap, or a group has one
-rating) the Wilcoxon-Mann-Whitney variance under no difference stands in, on the normal.
+Below 20 ratings on a side the Wilcoxon-Mann-Whitney variance under no difference is a floor
+to Brunner and Munzel's, which small groups underestimate; where theirs is zero (the groups
+do not overlap) or undefined (a side of one rating) it stands in, on the normal. A side of
+one rating gets no test of its own (``unpaired`` is not called for it).
 
 Beside the effect, two classical tests are reported, two-sided: the Wilcoxon-Mann-Whitney
 (unpaired) or Wilcoxon signed-rank (paired) rank test, and the linear-by-linear association
@@ -41,6 +43,10 @@ EFFECT_PAIRED = "Tango score on the sign of each case's difference (McNemar's at
 RANK_UNPAIRED = "Wilcoxon-Mann-Whitney, tie-corrected normal approximation, two-sided"
 RANK_PAIRED = "Wilcoxon signed-rank, zero differences dropped, tie-corrected normal approximation, two-sided"
 TREND = "linear-by-linear association, scores 1/2/3, two-sided (unpaired only)"
+# Below this many ratings on a side the rank test's null variance floors Brunner-Munzel's:
+# with 2 against 62 ratings the test alone rejected a true null up to 77% of the time (exact
+# enumeration), with the floor at most 8.5%.
+SMALL = 20
 
 
 @dataclass(frozen=True)
@@ -130,18 +136,25 @@ def paired_ratings(
 def _brunner_munzel(first: Counts, second: Counts) -> _Effect:
     """The probability of superiority of ``first`` over ``second`` (ties counted half), with
     Brunner and Munzel's variance from the placements of each rating among the other
-    group's, or the rank test's variance under no difference where theirs is zero."""
+    group's. In small groups that variance can be far too small (two Good ratings against
+    sixty: none of their own), so below ``SMALL`` ratings on a side, or where a side's
+    placements do not vary, the rank test's variance under no difference is its floor; where
+    Brunner and Munzel's is zero or undefined (a side of one rating) that variance stands in,
+    on the normal."""
     x, y = first.as_tuple(), second.as_tuple()
     n1, n2 = first.n, second.n
     place1, place2, superiority = placements(first, second)
+    null = _mann_whitney_null_variance(first, second) / (n1 * n2) ** 2
     if n1 > 1 and n2 > 1:
         spread1 = sum(c * (p - superiority) ** 2 for c, p in zip(x, place1, strict=True)) / (n1 - 1) / n1
         spread2 = sum(c * (p - (1 - superiority)) ** 2 for c, p in zip(y, place2, strict=True)) / (n2 - 1) / n2
         variance = spread1 + spread2
         if variance > 0:
             dof = variance**2 / (spread1**2 / (n1 - 1) + spread2**2 / (n2 - 1))
+            if min(n1, n2) < SMALL or spread1 == 0 or spread2 == 0:
+                variance = max(variance, null)
             return _Effect(superiority, variance, dof)
-    return _Effect(superiority, _mann_whitney_null_variance(first, second) / (n1 * n2) ** 2, None)
+    return _Effect(superiority, null, None)
 
 
 def placements(first: Counts, second: Counts) -> tuple[list[float], list[float], float]:

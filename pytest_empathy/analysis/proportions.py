@@ -107,9 +107,9 @@ def standardized(
     first = sum(x1 for x1, _, _, _ in strata) / total
     second = sum(w * x2 / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True))
     scale = inflation(design_effect)
-    variance1 = scale * sum(
-        w * w * (x1 / n1) * (1 - x1 / n1) / n1 for w, (x1, n1, _, _) in zip(weights, strata, strict=True)
-    )
+    # The first side's rate is one proportion over all its cases: its binomial variance, never
+    # below the per-stratum one, which two cases an emotion estimate as zero half the time.
+    variance1 = scale * first * (1 - first) / total
     variance2 = scale * sum(
         w * w * (x2 / n2) * (1 - x2 / n2) / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True)
     )

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 
-from .clusters import clusters_of, paired_design_effects, unpaired_design_effects
+from .clusters import (
+    DesignEffects,
+    Raters,
+    UnpairedParts,
+    combined,
+    design_effect,
+    paired_contributions,
+    pooled,
+    unpaired_parts,
+)
 from .comparison import Comparison, compare
 from .groups import Grouped, HolmByTest, RatedCase, grouped, holm, holm_by_test
 from .power import Detectable, detectable
@@ -52,35 +61,28 @@ def summarize(
     the test behind every verdict.
     """
     cases = sorted(results, key=lambda case: case.case_id)
-    raters = {case.case_id: [r for r in (case.rater, case.baseline_rater) if r is not None] for case in cases}
-    clustered = any(raters.values())
-    cluster_of = clusters_of(raters)
-    model: dict[str, list[tuple[Rating, int]]] = {}
-    pairs: dict[str, list[tuple[Rating, Rating]]] = {}
+    by_emotion: dict[str, list[RatedCase]] = {}
     for case in cases:
-        model.setdefault(case.emotion, []).append((case.rating, cluster_of[case.case_id]))
-        if per_emotion_baseline is None:
-            if case.baseline_rating is None:
-                raise ValueError(f"case {case.case_id} has no baseline rating")
-            pairs.setdefault(case.emotion, []).append((case.rating, case.baseline_rating))
-    emotions = sorted(model)
-    model_counts = {e: Counts.of(r for r, _ in model[e]) for e in emotions}
+        if per_emotion_baseline is None and case.baseline_rating is None:
+            raise ValueError(f"case {case.case_id} has no baseline rating")
+        by_emotion.setdefault(case.emotion, []).append(case)
+    emotions = sorted(by_emotion)
+    model_counts = {e: Counts.of(c.rating for c in by_emotion[e]) for e in emotions}
+    is_paired = per_emotion_baseline is None
     if per_emotion_baseline is None:
-        base_counts = {e: Counts.of(b for _, b in pairs[e]) for e in emotions}
+        base_counts = {e: Counts.of(_baseline(c) for c in by_emotion[e]) for e in emotions}
     else:
         base_counts = {e: per_emotion_baseline[e] for e in emotions}
-    is_paired = per_emotion_baseline is None
+    design = _Design(by_emotion, base_counts, is_paired) if any(c.rater or c.baseline_rater for c in cases) else None
 
     def comparison(members: Sequence[str]) -> Comparison:
         model_total, baseline = _total(model_counts, members), _total(base_counts, members)
+        effects = None if design is None else design.of(members)
         if is_paired:
-            both = [pair for e in members for pair in pairs[e]]
-            clusters = [cluster for e in members for _, cluster in model[e]]
-            design = paired_design_effects(both, clusters) if clustered else None
-            return compare(model_total, baseline, alpha=alpha, decides=decides, pairs=both, design=design)
+            both = [(c.rating, _baseline(c)) for e in members for c in by_emotion[e]]
+            return compare(model_total, baseline, alpha=alpha, decides=decides, pairs=both, design=effects)
         strata = [(model_counts[e], base_counts[e]) for e in members]
-        design = unpaired_design_effects({e: model[e] for e in members}, base_counts) if clustered else None
-        return compare(model_total, baseline, alpha=alpha, decides=decides, strata=strata, design=design)
+        return compare(model_total, baseline, alpha=alpha, decides=decides, strata=strata, design=effects)
 
     groups = grouped(emotions, comparison, alpha=alpha)
     study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])
@@ -97,7 +99,7 @@ def summarize(
         decides=decides,
         partial=partial,
         paired=is_paired,
-        clustered=clustered,
+        clustered=design is not None,
         study_p_holm=dict(zip(emotions, study_p_holm, strict=True)),
         detectable=found,
         holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
@@ -108,6 +110,47 @@ def _detectable(c: Comparison, alpha: float) -> Detectable:
     # Clustered ratings are worth fewer independent ones: n over the design effect.
     shrink = inflation(None if c.design is None else c.design.good)
     return detectable(c.good, c.model.n / shrink, c.baseline.n / shrink, c.baseline.good_rate, alpha)
+
+
+class _Design:
+    """The design effects of a run's groups: estimated over the whole run, then carried to
+    each group by the intraclass correlation they imply (see ``clusters``)."""
+
+    def __init__(self, by_emotion: Mapping[str, Sequence[RatedCase]], second: Mapping[str, Counts], paired: bool):
+        self.by_emotion, self.second, self.paired = by_emotion, second, paired
+        cases = [c for e in sorted(by_emotion) for c in by_emotion[e]]
+        self.raters = Raters({c.case_id: c.rater for c in cases}, {c.case_id: c.baseline_rater for c in cases})
+        ids = [c.case_id for c in cases]
+        self.share = self.raters.shared_pairs(ids) / len(ids)
+        model, baseline = self.raters.labels(ids)
+        if paired:
+            good, order = paired_contributions([(c.rating, _baseline(c)) for c in cases])
+        else:
+            parts = self._parts(sorted(by_emotion))
+            good, order = parts.good, parts.ordinal
+        # Unpaired, these are the model side's own; the counts' variance joins per group.
+        self.good = design_effect(good, model, baseline)
+        self.ordinal = design_effect(order, model, baseline)
+
+    def of(self, members: Sequence[str]) -> DesignEffects:
+        ids = [c.case_id for e in members for c in self.by_emotion[e]]
+        share = self.raters.shared_pairs(ids) / len(ids) if ids else 0.0
+        good, order = pooled(self.good, self.share, share), pooled(self.ordinal, self.share, share)
+        if not self.paired:
+            parts = self._parts(members)
+            good, order = (
+                combined(good, parts.good, parts.second_good),
+                combined(order, parts.ordinal, parts.second_ordinal),
+            )
+        return DesignEffects(self.raters.count(ids), good, order)
+
+    def _parts(self, members: Sequence[str]) -> UnpairedParts:
+        return unpaired_parts({e: [c.rating for c in self.by_emotion[e]] for e in members}, self.second)
+
+
+def _baseline(case: RatedCase) -> Rating:
+    assert case.baseline_rating is not None  # checked by summarize for a paired run
+    return case.baseline_rating
 
 
 def _total(counts: Mapping[str, Counts], members: Sequence[str]) -> Counts:

@@ -97,7 +97,7 @@ def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any]) -> Iterator
     design = overall.get("design_effect")
     if methods.get("clustered") and design:
         yield (
-            f"clustered ratings: {design['clusters']} clusters of cases sharing a rater; design effect overall "
+            f"clustered ratings: {design['raters']} raters; design effect overall "
             f"{_design(design['good_rate'])} (Good rate), {_design(design['ordinal'])} (ordinal); {methods['clusters']}"
         )
     statistic = (

@@ -207,7 +207,7 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         "ordinal": ordinal_entry,
         "design_effect": None
         if c.design is None
-        else {"clusters": c.design.clusters, "good_rate": c.design.good, "ordinal": c.design.ordinal},
+        else {"raters": c.design.raters, "good_rate": c.design.good, "ordinal": c.design.ordinal},
         "detectable": _detectable(summary.detectable[name]),
         "note": _disagreement(
             group,
