@@ -148,6 +148,8 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
         "--empathy-model=stub",
         "--empathy-judge=stub",
         "--empathy-corpus=corpus.csv",
+        # The stub corpus has no human responses for the judge to rate: the crowd's counts.
+        "--empathy-baseline=human-raters",
         "--empathy-gate=off",
         "--empathy-report=report.json",
         "-p",

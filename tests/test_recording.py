@@ -161,7 +161,7 @@ def test_missing_recording_names_the_cassette_and_the_command(stub, pytester, xd
         [
             "*stub: no recording of this call: there is no cassette. Cassette: "
             f"{pytester.path}/cassettes/stub/sad/sad-sad0.json. Record it with: pytest --empathy-model=stub "
-            "--empathy-judge=stub --empathy-corpus=*corpus.csv --empathy-emotions=sad "
+            "--empathy-judge=stub --empathy-corpus=*corpus.csv --empathy-baseline=human-raters --empathy-emotions=sad "
             "--empathy-record=new_episodes -k sad-sad0",
             "2 case(s) need (re-)recording; record them with: pytest *--empathy-record=new_episodes",
         ]
@@ -368,6 +368,7 @@ def test_real_local_server_round_trip(local_model, pytester, xdist_args, monkeyp
         "--empathy-model=smollm2-135m",
         "--empathy-judge=smollm2-135m",
         "--empathy-corpus=smoke",
+        "--empathy-baseline=human-raters",
         "--empathy-emotions=afraid,grateful",
         "--empathy-gate=off",
         "--empathy-report=report.json",
@@ -401,6 +402,7 @@ def test_shipped_smoke_cassettes_replay_offline(pytester):
         "--empathy-model=smollm2-135m",
         "--empathy-judge=smollm2-135m",
         "--empathy-corpus=smoke",
+        "--empathy-baseline=human-raters",
         f"--empathy-cassettes={cassettes}",
         "--empathy-gate=off",
         "-n",

@@ -191,6 +191,7 @@ def test_the_whole_loop_with_the_real_local_server(local_model, pytester, monkey
         "--empathy-model=smollm2-135m",
         "--empathy-judge=smollm2-135m",
         "--empathy-corpus=smoke",
+        "--empathy-baseline=human-raters",
         "--empathy-emotions=lonely,proud",
         "--empathy-gate=off",
         "--empathy-report=report.json",
@@ -218,7 +219,8 @@ def test_the_whole_loop_with_the_real_local_server(local_model, pytester, monkey
             "*pytest-empathy: the response template changed since the cassettes were recorded: 4 of 4 cases "
             "need re-recording. Record exactly those (the rest is left untouched) with: pytest "
             "--empathy-model=smollm2-135m --empathy-judge=smollm2-135m --empathy-corpus=smoke "
-            f"--empathy-template={template} --empathy-emotions=lonely,proud --empathy-record=new_episodes*",
+            f"--empathy-baseline=human-raters --empathy-template={template} --empathy-emotions=lonely,proud "
+            "--empathy-record=new_episodes*",
         ]
     )
     assert "passed" not in result.stdout.str()

@@ -247,6 +247,7 @@ def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester)
             "--empathy-model=stub",
             "--empathy-judge=stub",
             "--empathy-corpus=corpus.csv",
+            "--empathy-baseline=human-raters",
             "--empathy-gate=off",
             "--empathy-record=once",
             "-p",

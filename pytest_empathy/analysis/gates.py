@@ -51,10 +51,13 @@ def decide(
     completeness: Completeness,
     settings: Mapping[str, Any],
     per_emotion_baseline: Mapping[str, Counts] | None,
+    *,
+    mixed_raters: str | None = None,
 ) -> Decision:
     """A run's statistics and gates from its rated cases, as the controller and a merge of
     shards both compute them. No statistics for an incomplete run unless partial is allowed.
-    With ``require_power`` in the settings, a gate that cannot reach its verdict fails."""
+    With ``require_power`` in the settings, a gate that cannot reach its verdict fails.
+    ``mixed_raters`` names a judge model compared with the crowd, on every gate's line."""
     summary = None
     if cases and (completeness.complete or settings["allow_partial"]):
         summary = summarize(
@@ -78,6 +81,9 @@ def decide(
         gates += [GateResult("power", False, warning) for warning in warnings]
     if summary is not None:
         warnings += cluster_warnings(summary)
+    if mixed_raters is not None:
+        # The verdict compares a judge's opinion with the crowd's: every line says so.
+        gates = [GateResult(g.name, g.passed, f"{mixed_raters}: {g.detail}") for g in gates]
     return Decision(summary, gates, warnings)
 
 

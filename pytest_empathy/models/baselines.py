@@ -23,6 +23,9 @@ class Baseline:
     description: str
     judge: Judge | None = None
     per_emotion: Mapping[str, Counts] | None = None
+    # "mixed raters: <judge> vs the crowd" when a judge model rates the model and the crowd
+    # rated the baseline: a difference of raters is then part of every verdict.
+    mixed_raters: str | None = None
 
     def rate(self, row: Row) -> Rating | None:
         if self.judge is None:
@@ -37,7 +40,19 @@ class BaselineError(InputError):
     pass
 
 
-def make_baseline(kind: BaselineKind, corpus: Corpus, judge: Judge) -> Baseline:
+def make_baseline(kind: BaselineKind | None, corpus: Corpus, judge: Judge) -> Baseline:
+    """The baseline of ``kind``; None picks the like-for-like one: the judge's own ratings of
+    the human responses when the judge is a model, the crowd's when the crowd rates."""
+    if kind is None:
+        if judge.calls_model and HUMAN not in corpus.responders:
+            raise BaselineError(
+                f"judge {judge.name!r} is a model, and the like-for-like baseline (the same judge rating the human "
+                f"responses of the same cases) needs a response_human column, which corpus {corpus.name} lacks; "
+                f"pass --empathy-baseline {BaselineKind.HUMAN_RATERS} to compare with the crowd's ratings instead "
+                "(mixed raters: every output will say so), or use a corpus with human responses"
+            )
+        kind = BaselineKind.JUDGE if judge.calls_model else BaselineKind.HUMAN_RATERS
+    mixed = f"mixed raters: {judge.name} vs the crowd" if judge.calls_model else None
     if kind is BaselineKind.JUDGE:
         if judge.calls_model and HUMAN not in corpus.responders:
             raise BaselineError(
@@ -48,11 +63,14 @@ def make_baseline(kind: BaselineKind, corpus: Corpus, judge: Judge) -> Baseline:
             raise BaselineError(f"{kind.value!r} with judge {judge.name!r} needs rating_human in corpus {corpus.name}")
         return Baseline(kind, f"the corpus's human responses, rated by the judge {judge.name}", judge=judge)
     if HUMAN in corpus.rated:
-        return Baseline(kind, "the corpus's human responses, as rated by its crowd", judge=CrowdRatings())
+        return Baseline(
+            kind, "the corpus's human responses, as rated by its crowd", judge=CrowdRatings(), mixed_raters=mixed
+        )
     from pytest_empathy.corpus import release
 
     return Baseline(
         kind,
         f"the human responses of {RELEASE}, as rated by its crowd (built-in per-emotion counts)",
         per_emotion=release.human_counts(),
+        mixed_raters=mixed,
     )

@@ -66,7 +66,8 @@ OPTIONS = (
     ),
     Option(
         "--empathy-baseline",
-        f"what the model is compared with: {choices(BaselineKind)} (default {BaselineKind.HUMAN_RATERS})",
+        f"what the model is compared with: {choices(BaselineKind)} (default: {BaselineKind.JUDGE} when the judge "
+        f"is a model, so that one rater rates both sides; else {BaselineKind.HUMAN_RATERS})",
         "NAME",
     ),
     Option(
@@ -190,7 +191,7 @@ def add_options(parser: pytest.Parser) -> None:
 class Settings:
     model: str | None
     judge: str | None
-    baseline: BaselineKind
+    baseline: BaselineKind | None  # None: chosen by the judge (see models.baselines)
     corpus: str | Path
     corpus_text: Path | None
     emotions: tuple[str, ...] | None
@@ -253,7 +254,7 @@ def read_settings(config: pytest.Config) -> Settings:
     return Settings(
         model=values.get("--empathy-model", _name),
         judge=values.get("--empathy-judge", _name),
-        baseline=values.get("--empathy-baseline", _choice(BaselineKind), BaselineKind.HUMAN_RATERS),
+        baseline=values.get("--empathy-baseline", _choice(BaselineKind)),
         corpus=_corpus(values),
         corpus_text=values.path("--empathy-corpus-text") or _env_path(RELEASE_TEXT_ENV),
         emotions=values.get("--empathy-emotions", _emotions),

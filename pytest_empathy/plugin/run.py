@@ -25,7 +25,7 @@ from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge,
 from pytest_empathy.models.profiles import ModelProfile, load_profiles
 from pytest_empathy.models.responders import ModelResponder, RecordedResponder, Responder
 from pytest_empathy.models.templates import judge_rubric, response_template
-from pytest_empathy.modes import BaselineKind, RecordMode
+from pytest_empathy.modes import RecordMode
 from pytest_empathy.results.case import CaseResult
 
 from .options import Settings, as_usage_error
@@ -180,7 +180,7 @@ class Run:
         words = ["pytest", f"--empathy-model={s.model}"]
         words += [f"--empathy-judge={self.judge.name}"] if s.judge else []
         words += [f"--empathy-corpus={s.corpus}"] if s.corpus != RELEASE else []
-        words += [f"--empathy-baseline={s.baseline}"] if s.baseline is not BaselineKind.HUMAN_RATERS else []
+        words += [f"--empathy-baseline={s.baseline}"] if s.baseline is not None else []
         words += [f"--empathy-template={s.template}"] if s.template else []
         words += [f"--empathy-judge-template={s.judge_template}"] if s.judge_template else []
         words += [f"--empathy-cassettes={s.cassettes}"] if s.cassettes != s.rootpath / "cassettes" else []

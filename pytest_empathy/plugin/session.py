@@ -176,7 +176,13 @@ class EmpathySession:
             rated=len(rated),
             missing=tuple(sorted(n for n in self.expected if n not in self.results)),
         )
-        decision = decide(rated, completeness, settings.to_builtins(), run.baseline.per_emotion)
+        decision = decide(
+            rated,
+            completeness,
+            settings.to_builtins(),
+            run.baseline.per_emotion,
+            mixed_raters=run.baseline.mixed_raters,
+        )
         summary, gates = decision.summary, decision.gates
         versus = None
         compare_with = self.plan.compare_with
@@ -223,6 +229,7 @@ class EmpathySession:
             warnings=tuple(decision.warnings),
             baseline_per_emotion=run.baseline.per_emotion is not None,
             selected=len(run.cases),
+            mixed_raters=run.baseline.mixed_raters,
         )
         self.document = to_json(result)
         if save_path is not None and completeness.complete:

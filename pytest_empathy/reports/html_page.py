@@ -165,6 +165,13 @@ def _cases_table(result: dict[str, Any]) -> str:
     )
 
 
+def _mixed_raters(result: dict[str, Any]) -> str:
+    mixed = result.get("mixed_raters")
+    if not mixed:
+        return ""
+    return f"<dt>raters</dt><dd class=partial>{escape(mixed)}: a difference between raters is part of every figure</dd>"
+
+
 def render(result: dict[str, Any]) -> str:
     passed = result["passed"]
     corpus = result["corpus"]
@@ -189,6 +196,7 @@ def render(result: dict[str, Any]) -> str:
         f"<dt>model</dt><dd>{escape(result['model'])}</dd>",
         f"<dt>judge</dt><dd>{escape(result['judge'])}: {escape(result['judge_rates'])}</dd>",
         f"<dt>baseline</dt><dd>{escape(result['baseline'])}: {escape(result['baseline_rates'])}</dd>",
+        _mixed_raters(result),
         f"<dt>corpus</dt><dd>{escape(corpus['name'])}, {corpus['cases']} cases, "
         f"sha256 <code>{escape(corpus['sha256'][:16])}</code></dd>",
         templates,

@@ -22,6 +22,8 @@ def render(document: dict[str, Any]) -> str:
         + ".",
         "",
     ]
+    if document.get("mixed_raters"):
+        lines += [f"**{document['mixed_raters']}**: a difference between raters is part of every figure.", ""]
     if document["overall"] is not None:
         if document["partial"]:
             lines += ["**PARTIAL**: figures computed on the cases rated so far.", ""]

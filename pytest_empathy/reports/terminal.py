@@ -29,6 +29,11 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
         f"model {document['model']}, judge {document['judge']} ({document['judge_rates']}), "
         f"baseline {document['baseline']} ({document['baseline_rates']})"
     )
+    if document.get("mixed_raters"):
+        yield (
+            f"{document['mixed_raters'].upper()}: the judge rates the model, the crowd rated the baseline; a "
+            "difference between raters is part of every figure below"
+        )
     corpus = document["corpus"]
     state = "complete" if document["complete"] else "INCOMPLETE"
     yield f"corpus {corpus['name']}: {corpus['rated']} of {corpus['cases']} cases rated, {state}"

@@ -14,7 +14,8 @@ its own: null), and ``methods`` names every method once. Group entries gain
 Schema 4 adds the ordinal effect beside the Good rate (``ordinal`` in every group entry and
 in ``methods``), the test that decides the gates (settings ``test``, methods ``gate_test``),
 both tests' Holm-adjusted p-values and verdicts for every emotion, and clustered ratings:
-``rater``/``baseline_rater`` per case, ``design_effect`` per group, ``methods.clusters``.
+``rater``/``baseline_rater`` per case, ``design_effect`` per group, ``methods.clusters``; and
+``mixed_raters``, naming a judge model compared with the crowd's ratings.
 
 Documents of schemas 1 to 3 are read by migrating them; schema 2's statistics are dropped
 on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
@@ -67,6 +68,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "judge_rates": run.judge_description,
         "baseline": run.baseline,
         "baseline_rates": run.baseline_description,
+        "mixed_raters": run.mixed_raters,
         "corpus": {
             "name": run.corpus,
             "sha256": run.corpus_sha256,
@@ -436,6 +438,8 @@ def _from_schema_3(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 3 decided every gate on the Good rate and computed no ordinal effect: its
     statistics stand, the ordinal entries are null."""
     data = dict(data, schema=4)
+    crowd = data.get("judge") == "human" or data.get("baseline") != "human-raters"
+    data.setdefault("mixed_raters", None if crowd else f"mixed raters: {data.get('judge')} vs the crowd")
     data["settings"] = {"test": GateTest.GOOD_RATE.value} | dict(data.get("settings") or {})
     if isinstance(data.get("methods"), dict):
         data["methods"] = data["methods"] | {"gate_test": GateTest.GOOD_RATE.value, "ordinal": None, "clusters": None}

@@ -28,6 +28,7 @@ IDENTITY = (
     "baseline",
     "baseline_rates",
     "baseline_per_emotion",
+    "mixed_raters",
     "templates",
     "settings",
 )
@@ -90,7 +91,7 @@ def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str
         from pytest_empathy.corpus import release
 
         per_emotion = release.human_counts()
-    decision = decide(cases, completeness, first["settings"], per_emotion)
+    decision = decide(cases, completeness, first["settings"], per_emotion, mixed_raters=first["mixed_raters"])
     recordings = [r["recording"] for r in results if r.get("recording")]
     run = RunResult(
         model=first["model"],
@@ -119,6 +120,7 @@ def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str
         usage=_usage(results),
         baseline_per_emotion=first["baseline_per_emotion"],
         selected=selected,
+        mixed_raters=first["mixed_raters"],
     )
     return to_json(run)
 

@@ -68,6 +68,8 @@ class RunResult:
     selected: int = 0
     # Gates this run is too small to decide (see analysis.gates.power_warnings).
     warnings: tuple[str, ...] = ()
+    # "mixed raters: <judge> vs the crowd", or None when one kind of rater rates both sides.
+    mixed_raters: str | None = None
 
     @property
     def passed(self) -> bool:
