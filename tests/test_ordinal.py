@@ -275,3 +275,14 @@ def test_ordinal_test_option_end_to_end(run_benchmark, pytester):
     result = run_benchmark(*common, "--empathy-test=median")
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*--empathy-test*median*"])
+
+
+def test_every_test_entry_names_its_method(run_benchmark, pytester):
+    run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-sample=5")
+    report = read_report(pytester)
+    for name, entry in [("overall", report["overall"]), *report["emotions"].items()]:
+        for key in ("good_rate_test", "ordinal"):
+            test = entry[key]
+            assert test["method"] and test["alternative"] == "one-sided, each direction", (name, key)
+            assert test["confidence"] == 0.9 and test["paired"] is True and test["clustered"] is True
+            assert (test["correction"] is not None) == (name != "overall")

@@ -304,7 +304,14 @@ def _verdict(
     good = group.comparison.good
     test: dict[str, Any] | None = None
     if good is not None:
-        test = {"statistic": good.statistic, "p_better": good.p_greater, "p_worse": good.p_less}
+        test = {
+            "method": good.method,
+            "ratio_method": good.ratio_method,
+            **_named(group, good.confidence, good.paired),
+            "statistic": good.statistic,
+            "p_better": good.p_greater,
+            "p_worse": good.p_less,
+        }
         test |= _adjusted(group, holm, good.p_greater, good.p_less)
     return {
         "good_rate_test": test,
@@ -322,6 +329,8 @@ def _ordinal(
     if order is None:
         return None
     entry: dict[str, Any] = {
+        "method": order.method,
+        **_named(group, order.confidence, order.paired),
         "delta": order.delta,
         "delta_ci": _interval(order.delta_ci),
         "superiority": order.superiority,
@@ -337,6 +346,19 @@ def _ordinal(
         else {"statistic": order.trend_statistic, "p_value": order.trend_p_value},
     }
     return entry
+
+
+def _named(group: Group[Comparison] | Group[PairedComparison], confidence: float, paired: bool) -> dict[str, Any]:
+    """What a test entry was computed with, beside its figures."""
+    comparison = group.comparison
+    design = comparison.design if isinstance(comparison, Comparison) else None
+    return {
+        "alternative": "one-sided, each direction",
+        "confidence": confidence,
+        "paired": paired,
+        "clustered": design is not None,
+        "correction": "Holm across the emotions" if group.adjusted else None,
+    }
 
 
 def _adjusted(
