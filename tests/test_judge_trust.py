@@ -3,6 +3,7 @@ said everywhere when the user asks for the crowd."""
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -60,6 +61,17 @@ def test_mixed_raters_are_said_in_every_output(stub, pytester):
     assert shard["mixed_raters"] == mixed
 
 
-def test_the_crowd_rating_both_sides_is_not_mixed(run_benchmark, pytester):
-    run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-sample=2")
-    assert read_report(pytester)["mixed_raters"] is None
+def test_a_judge_model_is_named_uncalibrated_in_every_output(stub, pytester):
+    result = run_stub(pytester, "--empathy-corpus=corpus.csv", "--empathy-baseline=human-raters")
+    standing = "uncalibrated judge: its agreement with the crowd's ratings has not been measured"
+    assert read_report(pytester)["judge_standing"] == standing
+    result.stdout.fnmatch_lines([f"judge stub: {standing}"])
+    assert standing in (pytester.path / "summary.md").read_text()
+    assert html.escape(standing) in (pytester.path / "report.html").read_text()
+
+
+def test_the_crowd_rating_both_sides_is_not_mixed_and_needs_no_calibration(run_benchmark, pytester):
+    result = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-sample=2")
+    report = read_report(pytester)
+    assert report["mixed_raters"] is None and report["judge_standing"] is None
+    assert "uncalibrated" not in result.stdout.str()

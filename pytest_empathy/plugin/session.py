@@ -19,6 +19,7 @@ from pytest_empathy.analysis.gates import Completeness, GateResult, decide
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.cassettes.misses import Miss
 from pytest_empathy.cassettes.upkeep import RecordingLock, outdated, unused
+from pytest_empathy.models.judges import UNCALIBRATED
 from pytest_empathy.modes import RecordMode
 from pytest_empathy.reports import terminal
 from pytest_empathy.reports.registry import BY_NAME, write_reports
@@ -230,6 +231,7 @@ class EmpathySession:
             baseline_per_emotion=run.baseline.per_emotion is not None,
             selected=len(run.cases),
             mixed_raters=run.baseline.mixed_raters,
+            judge_standing=UNCALIBRATED if run.judge.calls_model else None,
         )
         self.document = to_json(result)
         if save_path is not None and completeness.complete:

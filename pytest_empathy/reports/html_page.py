@@ -194,7 +194,9 @@ def render(result: dict[str, Any]) -> str:
         f"<p class='verdict {outcome.lower()}'>{outcome}{_gates_off(result)}</p>",
         "<dl>",
         f"<dt>model</dt><dd>{escape(result['model'])}</dd>",
-        f"<dt>judge</dt><dd>{escape(result['judge'])}: {escape(result['judge_rates'])}</dd>",
+        f"<dt>judge</dt><dd>{escape(result['judge'])}: {escape(result['judge_rates'])}"
+        + (f"<br><span class=partial>{escape(result['judge_standing'])}</span>" if result.get("judge_standing") else "")
+        + "</dd>",
         f"<dt>baseline</dt><dd>{escape(result['baseline'])}: {escape(result['baseline_rates'])}</dd>",
         _mixed_raters(result),
         f"<dt>corpus</dt><dd>{escape(corpus['name'])}, {corpus['cases']} cases, "

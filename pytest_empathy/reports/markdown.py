@@ -22,6 +22,8 @@ def render(document: dict[str, Any]) -> str:
         + ".",
         "",
     ]
+    if document.get("judge_standing"):
+        lines += [f"Judge **{document['judge']}**: {document['judge_standing']}.", ""]
     if document.get("mixed_raters"):
         lines += [f"**{document['mixed_raters']}**: a difference between raters is part of every figure.", ""]
     if document["overall"] is not None:

@@ -29,6 +29,8 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
         f"model {document['model']}, judge {document['judge']} ({document['judge_rates']}), "
         f"baseline {document['baseline']} ({document['baseline_rates']})"
     )
+    if document.get("judge_standing"):
+        yield f"judge {document['judge']}: {document['judge_standing']}"
     if document.get("mixed_raters"):
         yield (
             f"{document['mixed_raters'].upper()}: the judge rates the model, the crowd rated the baseline; a "

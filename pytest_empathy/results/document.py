@@ -15,7 +15,8 @@ Schema 4 adds the ordinal effect beside the Good rate (``ordinal`` in every grou
 in ``methods``), the test that decides the gates (settings ``test``, methods ``gate_test``),
 both tests' Holm-adjusted p-values and verdicts for every emotion, and clustered ratings:
 ``rater``/``baseline_rater`` per case, ``design_effect`` per group, ``methods.clusters``; and
-``mixed_raters``, naming a judge model compared with the crowd's ratings.
+``mixed_raters``, naming a judge model compared with the crowd's ratings; ``judge_standing``,
+a judge model's standing against the crowd ("uncalibrated judge").
 
 Documents of schemas 1 to 3 are read by migrating them; schema 2's statistics are dropped
 on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
@@ -49,6 +50,7 @@ from pytest_empathy.atomic import write_atomic
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
 from pytest_empathy.formatting import p_value
+from pytest_empathy.models.judges import UNCALIBRATED
 from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 
@@ -66,6 +68,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "model": run.model,
         "judge": run.judge,
         "judge_rates": run.judge_description,
+        "judge_standing": run.judge_standing,
         "baseline": run.baseline,
         "baseline_rates": run.baseline_description,
         "mixed_raters": run.mixed_raters,
@@ -462,6 +465,7 @@ def _from_schema_3(data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data, schema=4)
     crowd = data.get("judge") == "human" or data.get("baseline") != "human-raters"
     data.setdefault("mixed_raters", None if crowd else f"mixed raters: {data.get('judge')} vs the crowd")
+    data.setdefault("judge_standing", None if data.get("judge") == "human" else UNCALIBRATED)
     data["settings"] = {"test": GateTest.GOOD_RATE.value} | dict(data.get("settings") or {})
     if isinstance(data.get("methods"), dict):
         data["methods"] = data["methods"] | {"gate_test": GateTest.GOOD_RATE.value, "ordinal": None, "clusters": None}

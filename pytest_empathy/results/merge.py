@@ -29,6 +29,7 @@ IDENTITY = (
     "baseline_rates",
     "baseline_per_emotion",
     "mixed_raters",
+    "judge_standing",
     "templates",
     "settings",
 )
@@ -121,6 +122,7 @@ def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str
         baseline_per_emotion=first["baseline_per_emotion"],
         selected=selected,
         mixed_raters=first["mixed_raters"],
+        judge_standing=first["judge_standing"],
     )
     return to_json(run)
 

@@ -70,6 +70,8 @@ class RunResult:
     warnings: tuple[str, ...] = ()
     # "mixed raters: <judge> vs the crowd", or None when one kind of rater rates both sides.
     mixed_raters: str | None = None
+    # A judge model's standing against the crowd ("uncalibrated judge: ..."); None for the crowd.
+    judge_standing: str | None = None
 
     @property
     def passed(self) -> bool:
