@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.ratings import Rating
+from pytest_empathy.results.case import CaseResult
 
 from .stub_server import stub_server
 
@@ -76,6 +78,14 @@ def run_benchmark(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
 
 def read_report(pytester: pytest.Pytester) -> dict:
     return json.loads((pytester.path / "report.json").read_text())
+
+
+def paired_cases(emotion: str, model: list[int], baseline: list[int]) -> list[CaseResult]:
+    """Results of one emotion's cases, the model's rating and the baseline's per case (1/2/3)."""
+    return [
+        CaseResult(f"{emotion}-{i}", emotion, Rating(m), Rating(b))
+        for i, (m, b) in enumerate(zip(model, baseline, strict=True))
+    ]
 
 
 def write_corpus(

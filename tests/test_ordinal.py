@@ -21,7 +21,7 @@ from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
-from .conftest import read_report
+from .conftest import paired_cases, read_report
 
 three_counts = st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40))
 
@@ -230,16 +230,9 @@ def test_a_smoke_sized_run_equal_to_the_release_humans_rarely_fails_no_emotion_w
     assert failures / repetitions <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / repetitions)
 
 
-def cases(emotion: str, model: list[int], baseline: list[int]) -> list[CaseResult]:
-    return [
-        CaseResult(f"{emotion}-{i}", emotion, Rating(m), Rating(b))
-        for i, (m, b) in enumerate(zip(model, baseline, strict=True))
-    ]
-
-
 # Half the cases rated Bad where the baseline has Okay, half Good on both sides: the Good
 # rate is equal, the model is rated lower case after case.
-LOWER = cases("sad", [1] * 30 + [3] * 30, [2] * 30 + [3] * 30)
+LOWER = paired_cases("sad", [1] * 30 + [3] * 30, [2] * 30 + [3] * 30)
 
 
 @pytest.mark.parametrize("decides", list(GateTest))

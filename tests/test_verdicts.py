@@ -29,7 +29,7 @@ from pytest_empathy.modes import GateMode
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
-from .conftest import read_report
+from .conftest import paired_cases, read_report
 
 CRITICAL_90 = norm.ppf(0.95)
 
@@ -209,23 +209,16 @@ def test_an_interval_excludes_no_change_exactly_when_the_test_rejects_it(table):
 # The cases the chi-square verdicts got wrong.
 
 
-def cases(emotion: str, model: list[int], baseline: list[int]) -> list[CaseResult]:
-    return [
-        CaseResult(f"{emotion}-{i}", emotion, Rating(m), Rating(b))
-        for i, (m, b) in enumerate(zip(model, baseline, strict=True))
-    ]
-
-
 def test_no_bad_ratings_alone_do_not_make_an_emotion_significantly_worse():
     # Model 0/48/12 against baseline 18/24/18 (Bad/Okay/Good): the chi-square is tiny because
     # the model has no Bad rating, but its Good rate is not significantly lower.
     model = [2] * 48 + [3] * 12
     unpaired_summary = summarize(
-        cases("afraid", model, model), alpha=0.05, per_emotion_baseline={"afraid": Counts(18, 24, 18)}
+        paired_cases("afraid", model, model), alpha=0.05, per_emotion_baseline={"afraid": Counts(18, 24, 18)}
     )
     # Paired, the Good ratings on different cases: 12 gained, 18 lost, no significant loss.
     baseline = [1] * 18 + [2] * 24 + [3] * 18
-    paired_summary = summarize(cases("afraid", [3] * 12 + [2] * 48, baseline), alpha=0.05)
+    paired_summary = summarize(paired_cases("afraid", [3] * 12 + [2] * 48, baseline), alpha=0.05)
     for summary in (unpaired_summary, paired_summary):
         group = summary.emotions["afraid"]
         assert group.comparison.study.p_value < 1e-5
@@ -243,7 +236,7 @@ def test_min_good_gain_checks_the_lower_bound():
     # -3.4% relative, an interval reaching far below -5%: the gain that passes cannot be shown.
     comparison = compare(Counts(10, 12, 28), Counts(9, 12, 29), alpha=0.05)
     assert comparison.good.ratio - 1 == pytest.approx(28 / 29 - 1)
-    summary = summarize(cases("sad", [1] * 10 + [2] * 12 + [3] * 28, [1] * 9 + [2] * 12 + [3] * 29), alpha=0.05)
+    summary = summarize(paired_cases("sad", [1] * 10 + [2] * 12 + [3] * 28, [1] * 9 + [2] * 12 + [3] * 29), alpha=0.05)
     gates = check_gates(summary, Completeness(50, 50), mode=GateMode.BETTER, min_good_gain=-0.05, allow_partial=False)
     gate = {g.name: g for g in gates}["min-good-gain"]
     assert not gate.passed and "relative Good gain -3.4%" in gate.detail
@@ -251,7 +244,7 @@ def test_min_good_gain_checks_the_lower_bound():
 
 def test_min_good_gain_without_a_good_baseline_checks_the_ratios_lower_bound():
     # 5/20 Good against none: the ratio is unbounded, its lower bound is not (about 1.97).
-    summary = summarize(cases("sad", [3] * 5 + [2] * 15, [2] * 20), alpha=0.05, per_emotion_baseline=None)
+    summary = summarize(paired_cases("sad", [3] * 5 + [2] * 15, [2] * 20), alpha=0.05, per_emotion_baseline=None)
     unpaired = proportions.unpaired(5, 20, 0, 20, confidence=0.9)
     assert unpaired.ratio is None and math.isinf(unpaired.ratio_ci.high) and unpaired.ratio_ci.low > 1.5
     assert proportions._mn_ratio(5, 20, 0, 20, unpaired.ratio_ci.low) == pytest.approx(CRITICAL_90, abs=1e-6)

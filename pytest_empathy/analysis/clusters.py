@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from pytest_empathy.ratings import Counts, Rating
 
-from .ordinal import placements
+from .ordinal import placement_spread, placements
 
 METHOD = (
     "cluster-robust (sandwich) variance over raters, two-way where both sides name raters (Cameron-Gelbach-"
@@ -81,8 +81,7 @@ def design_effect(
 ) -> float | None:
     """The two-way sandwich variance of a sum of per-case contributions (centred) over the
     variance that treats the cases as independent; None when that is zero or undefined."""
-    n = len(contributions)
-    independent = n / (n - 1) * sum(v * v for v in contributions) if n > 1 else 0.0
+    independent = _independent(contributions)
     if independent <= 0:
         return None
     pairs = list(zip(model, baseline, strict=True))
@@ -124,6 +123,7 @@ def unpaired_parts(first: Mapping[str, Sequence[Rating]], second: Mapping[str, C
     weighted by the first side's share, as the standardized estimates are."""
     total = sum(len(ratings) for ratings in first.values())
     parts = UnpairedParts([], [], 0.0, 0.0)
+    second_good = second_ordinal = 0.0
     for emotion, ratings in first.items():
         counts, other = Counts.of(ratings), second[emotion]
         if not counts.n or not other.n:
@@ -135,24 +135,25 @@ def unpaired_parts(first: Mapping[str, Sequence[Rating]], second: Mapping[str, C
             parts.ordinal.append((place1[rating - 1] - superiority) / total)
         weight = counts.n / total
         other_rate = other.good / other.n
-        spread = sum(c * (p - (1 - superiority)) ** 2 for c, p in zip(other.as_tuple(), place2, strict=True))
-        parts = UnpairedParts(
-            parts.good,
-            parts.ordinal,
-            parts.second_good + weight**2 * other_rate * (1 - other_rate) / other.n,
-            parts.second_ordinal + weight**2 * spread / max(1, other.n - 1) / other.n,
-        )
-    return parts
+        second_good += weight**2 * other_rate * (1 - other_rate) / other.n
+        spread = placement_spread(other, place2, 1 - superiority)
+        second_ordinal += weight**2 * spread / max(1, other.n - 1) / other.n
+    return UnpairedParts(parts.good, parts.ordinal, second_good, second_ordinal)
 
 
 def combined(first: float | None, contributions: Sequence[float], unclustered: float) -> float | None:
     """The design effect of an estimate whose first part, of design effect ``first``, is
     clustered and whose second part, of variance ``unclustered``, is not."""
-    n = len(contributions)
-    independent = n / (n - 1) * sum(v * v for v in contributions) if n > 1 else 0.0
+    independent = _independent(contributions)
     if first is None or independent + unclustered <= 0:
         return None
     return (first * independent + unclustered) / (independent + unclustered)
+
+
+def _independent(contributions: Sequence[float]) -> float:
+    """The variance of a sum of centred contributions taken as independent, n/(n - 1) factor."""
+    n = len(contributions)
+    return n / (n - 1) * sum(v * v for v in contributions) if n > 1 else 0.0
 
 
 def _sandwich(contributions: Sequence[float], labels: Sequence[Hashable]) -> float:

@@ -141,13 +141,12 @@ def _brunner_munzel(first: Counts, second: Counts) -> _Effect:
     placements do not vary, the rank test's variance under no difference is its floor; where
     Brunner and Munzel's is zero or undefined (a side of one rating) that variance stands in,
     on the normal."""
-    x, y = first.as_tuple(), second.as_tuple()
     n1, n2 = first.n, second.n
     place1, place2, superiority = placements(first, second)
     null = _mann_whitney_null_variance(first, second) / (n1 * n2) ** 2
     if n1 > 1 and n2 > 1:
-        spread1 = sum(c * (p - superiority) ** 2 for c, p in zip(x, place1, strict=True)) / (n1 - 1) / n1
-        spread2 = sum(c * (p - (1 - superiority)) ** 2 for c, p in zip(y, place2, strict=True)) / (n2 - 1) / n2
+        spread1 = placement_spread(first, place1, superiority) / (n1 - 1) / n1
+        spread2 = placement_spread(second, place2, 1 - superiority) / (n2 - 1) / n2
         variance = spread1 + spread2
         if variance > 0:
             dof = variance**2 / (spread1**2 / (n1 - 1) + spread2**2 / (n2 - 1))
@@ -169,6 +168,11 @@ def placements(first: Counts, second: Counts) -> tuple[list[float], list[float],
 
 def _inflated(effect: _Effect, design_effect: float | None) -> _Effect:
     return replace(effect, variance=effect.variance * inflation(design_effect))
+
+
+def placement_spread(counts: Counts, place: Sequence[float], mean: float) -> float:
+    """The sum of squared deviations of a group's placements from their mean."""
+    return sum(c * (p - mean) ** 2 for c, p in zip(counts.as_tuple(), place, strict=True))
 
 
 def _from_effect(effect: _Effect, confidence: float, method: str) -> OrdinalTest:
