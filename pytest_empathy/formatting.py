@@ -95,3 +95,15 @@ def cliffs_delta(ordinal: Mapping[str, Any] | None) -> str:
         return "n/a"
     low, high = ordinal["delta_ci"]
     return f"{ordinal['delta']:+.2f} [{low:+.2f},{high:+.2f}]"
+
+
+def figure(value: float | None, interval: Sequence[float] | None = None, *, signed: bool = False) -> str:
+    """An agreement figure (a kappa, an alpha, a mean shift) to three decimals, with its
+    interval when there is one; ``undefined`` where it is."""
+    if value is None:
+        return "undefined"
+    text = f"{value:+.3f}" if signed else f"{value:.3f}"
+    if interval is not None:
+        low, high = (f"{x:+.3f}" if signed else f"{x:.3f}" for x in interval)
+        text += f" [{low}, {high}]"
+    return text

@@ -138,7 +138,7 @@ def test_benchmark_without_a_model_says_how_to_run_it(run_benchmark):
     result = run_benchmark("-rs")
     assert result.ret == 0
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*pytest-empathy: no --empathy-model given*"])
+    result.stdout.fnmatch_lines(["*pytest-empathy: no --empathy-model (or --empathy-calibrate) given*"])
 
 
 def test_sampling_is_the_same_on_every_worker_and_follows_the_seed(run_benchmark, pytester, xdist_args):

@@ -11,9 +11,14 @@ from pathlib import Path
 import pytest
 
 from pytest_empathy.cassettes.format import CassetteError
+from pytest_empathy.cassettes.recorder import Recorder
 from pytest_empathy.cassettes.replayer import Replayer
 from pytest_empathy.corpus.rows import Row
-from pytest_empathy.models.endpoint import chat_path
+from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded, chat_path
+from pytest_empathy.models.profiles import ModelProfile
+from pytest_empathy.models.responders import ModelResponder
+from pytest_empathy.models.templates import response_template
+from pytest_empathy.modes import RecordMode
 
 from .conftest import (
     BENCHMARK,
@@ -24,7 +29,7 @@ from .conftest import (
     synthetic_rows,
     write_corpus,
 )
-from .stub_server import completion, is_judge_request
+from .stub_server import completion, is_judge_request, stub_server
 
 JSON = {"content-type": "application/json"}
 
@@ -434,3 +439,28 @@ def test_compressed_answers_are_recorded_decoded(stub, pytester):
     answer = cassette(pytester, "afraid-afraid0")["interactions"][0]["response"]
     assert answer["body"]["string"].encode() == body
     assert run(pytester, "-k", "afraid-afraid0").ret == 0
+
+
+def test_text_that_may_not_be_passed_on_is_kept_as_a_hash_and_still_replays(tmp_path):
+    """The release's text may not be redistributed: its cassettes keep each request body's
+    hash, which recording modes and the replay match as they match a body."""
+    row = Row("r1", "sad", "A situation nobody may copy.", "An utterance nobody may copy.")
+    with stub_server() as server:
+        profile = ModelProfile("stub", "stub-model", base_url=server.url, max_retries=0)
+
+        def answer(cassettes: Recorder | Replayer, replayer: Replayer | None = None) -> str:
+            endpoint = ChatEndpoint(profile, None, "licensed", replayer)
+            with cassettes.cassette(row):
+                return ModelResponder("stub", endpoint, response_template()).answer(row)
+
+        first = answer(Recorder(tmp_path, "stub", RecordMode.ONCE, usable=bool, hash_bodies=True))
+        text = Recorder(tmp_path, "stub", RecordMode.ONCE, usable=bool).path(row).read_text()
+        assert "nobody may copy" not in text and "sha256_of_body" in text and "stub-model" in text
+        for mode in (RecordMode.ONCE, RecordMode.NEW_EPISODES):
+            assert answer(Recorder(tmp_path, "stub", mode, usable=bool, hash_bodies=True)) == first
+        assert len(server.requests) == 1, "a hashed recording plays back: nothing more was sent"
+        replayer = Replayer(tmp_path, "stub")
+        assert answer(replayer, replayer) == first
+        row = Row("r1", "sad", "A situation nobody may copy.", "Another utterance.")
+        with pytest.raises(NotRecorded):
+            answer(replayer, replayer)

@@ -85,10 +85,10 @@ def calibrate(by_prompt: Sequence[Mapping[str, Pair]], human: str) -> Calibratio
     draws = np.random.default_rng(SEED).integers(0, len(by_prompt), size=(BOOTSTRAP, len(by_prompt)))
     every = list(range(len(sources)))
     llm = [i for i, s in enumerate(sources) if s != human]
-    human_index = sources.index(human)
     resampled = scores[draws]  # (draws, prompts, sources, 2)
     bias = interval = None
-    if llm:
+    if llm and human in sources:
+        human_index = sources.index(human)
         bias = float(_shift(scores[:, llm]) - _shift(scores[:, [human_index]]))
         interval = _percentile(_shift(resampled[:, :, llm], axis=1) - _shift(resampled[:, :, [human_index]], axis=1))
     return Calibration(
@@ -111,8 +111,8 @@ def _shift(scores: np.ndarray, axis: int | None = None) -> np.ndarray:
 
 def _agreement(scores: np.ndarray, resampled: np.ndarray) -> Agreement:
     """``scores``: (prompts, sources, 2); ``resampled``: (draws, prompts, sources, 2)."""
-    table = _tables(scores.reshape(1, -1, 2))[0]
-    tables = _tables(resampled.reshape(resampled.shape[0], -1, 2))
+    table = confusion_tables(scores.reshape(1, -1, 2))[0]
+    tables = confusion_tables(resampled.reshape(resampled.shape[0], -1, 2))
     figures = _figures(table[None])
     spread = _figures(tables)
     return Agreement(
@@ -127,7 +127,7 @@ def _agreement(scores: np.ndarray, resampled: np.ndarray) -> Agreement:
     )
 
 
-def _tables(pairs: np.ndarray) -> np.ndarray:
+def confusion_tables(pairs: np.ndarray) -> np.ndarray:
     """(draws, responses, 2) scores -> (draws, 3, 3) confusion matrices, rows the crowd's."""
     cells = (pairs[..., 0] - 1) * 3 + (pairs[..., 1] - 1)
     counts = np.zeros((pairs.shape[0], 9), dtype=np.int64)

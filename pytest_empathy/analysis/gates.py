@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_empathy.formatting import p_is, percent, points
 from pytest_empathy.modes import GateMode, GateTest
@@ -17,12 +17,29 @@ from .power import POWER, STUDY_EFFECT
 from .proportions import GoodRateTest
 from .versus_baseline import Summary, summarize
 
+if TYPE_CHECKING:
+    # numpy: loaded only when a calibration is in force.
+    from .correction import Correction, CrowdScale
+
 
 @dataclass(frozen=True)
 class GateResult:
     name: str
     passed: bool
     detail: str
+
+
+@dataclass(frozen=True)
+class JudgeStanding:
+    """Where a judge model stands against the crowd, as every output says it."""
+
+    text: str
+    # Krippendorff's alpha (ordinal) of the calibration in force; None when none is.
+    alpha: float | None = None
+    # The calibration's (crowd, judge) pairs per source, one per prompt, and which source is
+    # human: what a correction onto the crowd's scale rests on.
+    pairs: Mapping[str, Sequence[Sequence[int]]] | None = None
+    human: str = "human"
 
 
 @dataclass(frozen=True)
@@ -33,6 +50,8 @@ class Decision:
     summary: Summary | None
     gates: list[GateResult]
     warnings: list[str]
+    # The run on the crowd's scale, with a calibration in force; None without one.
+    correction: Correction | None = None
 
 
 @dataclass(frozen=True)
@@ -53,11 +72,16 @@ def decide(
     per_emotion_baseline: Mapping[str, Counts] | None,
     *,
     mixed_raters: str | None = None,
+    judge: JudgeStanding | None = None,
+    baseline_judged: bool = False,
 ) -> Decision:
     """A run's statistics and gates from its rated cases, as the controller and a merge of
     shards both compute them. No statistics for an incomplete run unless partial is allowed.
     With ``require_power`` in the settings, a gate that cannot reach its verdict fails.
-    ``mixed_raters`` names a judge model compared with the crowd, on every gate's line."""
+    ``mixed_raters`` names a judge model compared with the crowd, on every gate's line;
+    ``judge`` is a judge model's standing: for the judge-agreement gate, and with its
+    calibration the run on the crowd's scale (``baseline_judged`` when the judge rated the
+    baseline too), which the gates use with ``judge_correction`` in the settings."""
     summary = None
     if cases and (completeness.complete or settings["allow_partial"]):
         summary = summarize(
@@ -66,6 +90,18 @@ def decide(
             decides=GateTest(settings.get("test", GateTest.GOOD_RATE)),
             per_emotion_baseline=per_emotion_baseline,
             partial=not completeness.complete,
+        )
+    correction = None
+    if summary is not None and judge is not None and judge.pairs is not None:
+        from .correction import correction_of
+
+        correction = correction_of(
+            cases,
+            judge.pairs,
+            judge.human,
+            baseline_judged=baseline_judged,
+            per_emotion_baseline=per_emotion_baseline,
+            confidence=1 - 2 * settings["alpha"],
         )
     mode = GateMode(settings["gate"])
     gates = check_gates(
@@ -76,15 +112,84 @@ def decide(
         allow_partial=settings["allow_partial"],
         margin=settings.get("margin"),
     )
+    corrected = correction is not None and bool(correction.groups) and bool(settings.get("judge_correction"))
+    if corrected:
+        assert correction is not None
+        gates = on_crowd_scale(gates, correction.groups["overall"], settings)
     warnings = [] if summary is None else power_warnings(summary, mode, settings.get("margin"))
     if settings.get("require_power"):
         gates += [GateResult("power", False, warning) for warning in warnings]
+    minimum = settings.get("judge_min_agreement")
+    if minimum is not None:
+        gates.append(judge_agreement(minimum, judge))
     if summary is not None:
         warnings += cluster_warnings(summary)
-    if mixed_raters is not None:
-        # The verdict compares a judge's opinion with the crowd's: every line says so.
-        gates = [GateResult(g.name, g.passed, f"{mixed_raters}: {g.detail}") for g in gates]
-    return Decision(summary, gates, warnings)
+    raters = CALIBRATED if corrected else mixed_raters
+    if raters is not None:
+        # The verdict compares a judge's opinion with the crowd's, or the judge's ratings
+        # corrected onto the crowd's scale: every line says so.
+        gates = [GateResult(g.name, g.passed, f"{raters}: {g.detail}") for g in gates]
+    return Decision(summary, gates, warnings, correction)
+
+
+CALIBRATED = "calibrated: the judge's ratings corrected onto the crowd's scale by its calibration"
+
+
+def on_crowd_scale(gates: list[GateResult], overall: CrowdScale, settings: Mapping[str, Any]) -> list[GateResult]:
+    """The gates on the Good rate decided on the crowd's scale instead: the lower bound of
+    the corrected difference (or relative gain) at 1 - 2 alpha, a one-sided bootstrap test;
+    the per-emotion gate stays on the judge's own ratings and says so."""
+    bound = overall.difference_ci.low
+    whose = "" if overall.baseline_corrected else " (the crowd's own)"
+    rates = (
+        f"on the crowd's scale, Good rate {percent(overall.model[2])} vs baseline {percent(overall.baseline[2])}"
+        f"{whose}: {points(overall.difference)} [{points(bound)}, {points(overall.difference_ci.high)}] "
+        f"({overall.confidence:.0%} bootstrap CI)"
+    )
+    decided = []
+    for gate in gates:
+        if gate.name == GateMode.BETTER.value:
+            passed = bound > 0
+            outcome = (
+                "better (the lower bound is above 0)" if passed else "not shown better (the lower bound is not above 0)"
+            )
+            gate = GateResult(gate.name, passed, f"{rates}; {outcome}")
+        elif gate.name == GateMode.NOT_WORSE.value:
+            margin = settings["margin"]
+            passed = bound > -margin / 100
+            relation = "above" if passed else "not above"
+            gate = GateResult(gate.name, passed, f"{rates}; the lower bound is {relation} -{margin:g} pts")
+        elif gate.name == "min-good-gain":
+            minimum = settings["min_good_gain"] or 0.0
+            if overall.gain_ci is None or overall.gain is None:
+                gate = GateResult(gate.name, False, f"{rates}; no Good rating on the baseline's side: no gain")
+            else:
+                passed = overall.gain_ci.low >= minimum
+                gate = GateResult(
+                    gate.name,
+                    passed,
+                    f"relative Good gain on the crowd's scale {overall.gain:+.1%}, lower bound "
+                    f"{overall.gain_ci.low:+.1%} ({overall.confidence:.0%} bootstrap CI) "
+                    f"{'>=' if passed else '<'} {minimum:+.1%}",
+                )
+        elif gate.name == "no-emotion-worse":
+            own = "on the judge's own ratings (the correction covers the run and each polarity)"
+            gate = GateResult(gate.name, gate.passed, f"{own}: {gate.detail}")
+        decided.append(gate)
+    return decided
+
+
+def judge_agreement(minimum: float, judge: JudgeStanding | None) -> GateResult:
+    """The judge-agreement gate: the calibration in force shows a Krippendorff's alpha
+    (ordinal) of at least ``minimum``; a judge without one fails it."""
+    name = "judge-agreement"
+    if judge is None or judge.alpha is None:
+        standing = judge.text if judge is not None else "no judge model"
+        return GateResult(name, False, f"needs a calibrated judge with alpha >= {minimum:g}; {standing}")
+    passed = judge.alpha >= minimum
+    return GateResult(
+        name, passed, f"judge's Krippendorff's alpha (ordinal) {judge.alpha:.3f} {'>=' if passed else '<'} {minimum:g}"
+    )
 
 
 def cluster_warnings(summary: Summary) -> list[str]:

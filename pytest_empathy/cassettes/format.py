@@ -13,6 +13,7 @@ serializer vcrpy writes them with (``serialize`` and ``deserialize``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
@@ -27,6 +28,8 @@ SUFFIX = ".json"
 TEMPLATE_HEADER = "x-empathy-template"
 # Which corpus a call was recorded for: cassettes of one model may serve several corpora.
 CORPUS_HEADER = "x-empathy-corpus"
+# The key of a hashed request body (see hashed_body).
+HASHED = "sha256_of_body"
 
 
 def cassette_path(root: Path, model: str, row: Row) -> Path:
@@ -50,11 +53,26 @@ class CaseCassettes:
         raise NotImplementedError
 
     def files(self) -> list[Path]:
-        return sorted((self.root / self.model).rglob(f"*{SUFFIX}"))
+        # One level of emotion folders: a model's folder also holds its calibration's folder.
+        return sorted((self.root / self.model).glob(f"*/*{SUFFIX}"))
 
 
 class CassetteError(InputError):
     """A cassette that cannot be used; the message names the file."""
+
+
+def hashed_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A request body as the cassettes of a corpus that may not be passed on keep it: the
+    model, and the sha256 of the whole body (canonical JSON), which a replay recomputes."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {"model": body.get("model"), HASHED: hashlib.sha256(canonical.encode("utf-8")).hexdigest()}
+
+
+def same_request_body(recorded: Any, body: Any) -> bool:
+    """Whether a recorded body (parsed JSON; a hashed one too) is the body of a request."""
+    if isinstance(recorded, dict) and recorded.keys() == {"model", HASHED} and isinstance(body, dict):
+        return recorded == hashed_body(body)
+    return bool(recorded == body)
 
 
 def serialize(cassette: dict[str, Any]) -> str:

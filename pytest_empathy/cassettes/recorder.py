@@ -27,7 +27,7 @@ from pytest_empathy.modes import RecordMode
 from pytest_empathy.results.case import Usage
 
 from . import format as cassette_format
-from .format import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, CassetteError
+from .format import CORPUS_HEADER, HASHED, TEMPLATE_HEADER, CaseCassettes, CassetteError, hashed_body
 
 _KEPT_REQUEST_HEADERS = {"content-type", TEMPLATE_HEADER, CORPUS_HEADER}
 _KEPT_RESPONSE_HEADERS = {"content-type"}
@@ -72,6 +72,20 @@ def _scrub_request(request: Any) -> Any:
     return request
 
 
+def _hash_body(request: Any) -> Any:
+    """The request with its body hashed (see cassettes.format.hashed_body). vcrpy filters
+    the live request the same way before matching (at times twice: hashing is idempotent),
+    so a hashed recording still matches."""
+    request = _scrub_request(request)
+    try:
+        body = json.loads(request.body)
+    except (TypeError, ValueError):
+        return request
+    if isinstance(body, dict) and body.keys() != {"model", HASHED}:
+        request.body = json.dumps(hashed_body(body), sort_keys=True)
+    return request
+
+
 def _stable_uri(uri: str) -> str:
     """The URI without credentials, and without the port of a loopback server, which changes
     on every start of a local model and would churn the cassettes."""
@@ -85,9 +99,12 @@ class Recorder(CaseCassettes):
     """Cassettes written by vcrpy in one of its record modes; calls go live through the
     patched HTTP client where the mode lets them."""
 
-    def __init__(self, root: Path, model: str, mode: RecordMode, *, usable: Callable[[str], bool]) -> None:
+    def __init__(
+        self, root: Path, model: str, mode: RecordMode, *, usable: Callable[[str], bool], hash_bodies: bool = False
+    ) -> None:
         """``usable`` tells a response body worth recording (a usable answer) from one that
-        must not be replayed as if it were."""
+        must not be replayed as if it were; ``hash_bodies`` keeps a hash of each request's
+        body instead of the body, for text that may not be passed on."""
         super().__init__(root, model)
 
         def keep_response(response: dict[str, Any]) -> dict[str, Any] | None:
@@ -103,7 +120,7 @@ class Recorder(CaseCassettes):
             record_mode=mode.value,
             match_on=("method", "path", "body"),
             decode_compressed_response=True,
-            before_record_request=_scrub_request,
+            before_record_request=_hash_body if hash_bodies else _scrub_request,
             before_record_response=keep_response,
             serializer="pytest-empathy",
         )

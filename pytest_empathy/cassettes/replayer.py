@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.results.case import Usage
 
-from .format import CaseCassettes, load
+from .format import CaseCassettes, load, same_request_body
 
 
 class Replayer(CaseCassettes):
@@ -45,7 +45,7 @@ class Replayer(CaseCassettes):
             if (
                 request.get("method") == method
                 and urlsplit(str(request.get("uri", ""))).path == path
-                and _json(request.get("body")) == body
+                and same_request_body(_json(request.get("body")), body)
             ):
                 del self._unplayed[index]
                 response = interaction["response"]

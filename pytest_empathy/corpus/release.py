@@ -14,6 +14,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from importlib.resources import as_file, files
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def load_figures() -> Corpus:
     """The shipped figures: every row of the release, without its text."""
     with as_file(files(__package__) / "data" / f"{NAME}.csv") as path:
         corpus = load_file(path, name=NAME, require_text=False)
-    return corpus
+    return replace(corpus, redistributable=False)
 
 
 def load_with_text(text_path: str | Path | None = None) -> Corpus:
@@ -53,7 +54,7 @@ def load_with_text(text_path: str | Path | None = None) -> Corpus:
     path = Path(text_path) if text_path else download(os.environ.get(URL_ENV, URL))
     corpus = load_file(path, name=NAME)
     _check_matches_figures(corpus, load_figures())
-    return corpus
+    return replace(corpus, redistributable=False)
 
 
 def _check_matches_figures(corpus: Corpus, figures: Corpus) -> None:

@@ -15,6 +15,8 @@ from pytest_empathy.ratings import Rating
 HUMAN = "human"
 # Ids become test ids and file names: no spaces, brackets or path separators.
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
+# Where a calibration case keeps the one response it rates, its crowd rating and rater.
+RATED = "rated"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class Corpus:
     source: str
     sha256: str
     rows: tuple[Row, ...]
+    # False for text whose licence forbids passing it on (the release's): cassettes then
+    # keep a hash of each request's body instead of the body, which quotes the text.
+    redistributable: bool = True
 
     @property
     def has_text(self) -> bool:
@@ -83,6 +88,32 @@ class Corpus:
                 rows = [row for row in rows if row.id in keep]
             selected.extend(rows)
         return selected
+
+
+def rated_responses(rows: Iterable[Row], sources: Sequence[str]) -> list[Row]:
+    """The calibration cases of ``rows``: each source's crowd-rated response to a row as a
+    case of its own, with id ``<source>.<row id>`` and the response, its crowd rating and
+    rater under RATED, so that a judge rates it as any response and the crowd's rating is
+    its baseline."""
+    return [
+        Row(
+            f"{source}.{row.id}",
+            row.emotion,
+            row.situation,
+            row.utterance,
+            responses={RATED: row.responses[source]},
+            ratings={RATED: row.ratings[source]},
+            raters={RATED: row.raters[source]} if source in row.raters else {},
+        )
+        for row in rows
+        for source in sources
+    ]
+
+
+def rated_source(case: Row) -> tuple[str, str]:
+    """A calibration case's source and the id of the row it answers (source names hold no '.')."""
+    source, _, row_id = case.id.partition(".")
+    return source, row_id
 
 
 def _common_keys(mappings: Iterable[Mapping[str, object]]) -> tuple[str, ...]:

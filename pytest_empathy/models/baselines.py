@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pytest_empathy.corpus.named import RELEASE
-from pytest_empathy.corpus.rows import HUMAN, Corpus, Row
+from pytest_empathy.corpus.rows import HUMAN, RATED, Corpus, Row
 from pytest_empathy.errors import InputError
 from pytest_empathy.modes import BaselineKind
 from pytest_empathy.ratings import Counts, Rating
@@ -26,14 +26,23 @@ class Baseline:
     # "mixed raters: <judge> vs the crowd" when a judge model rates the model and the crowd
     # rated the baseline: a difference of raters is then part of every verdict.
     mixed_raters: str | None = None
+    # Whose responses the baseline rates: the human ones, or in a calibration the rated one.
+    responder: str = HUMAN
 
     def rate(self, row: Row) -> Rating | None:
         if self.judge is None:
             return None
-        return self.judge.rate(row, HUMAN, row.responses.get(HUMAN))
+        return self.judge.rate(row, self.responder, row.responses.get(self.responder))
 
     def rater(self, row: Row) -> str | None:
-        return None if self.judge is None else self.judge.rater(row, HUMAN)
+        return None if self.judge is None else self.judge.rater(row, self.responder)
+
+
+def crowd_of_rated_response() -> Baseline:
+    """A calibration's baseline: the crowd's rating of the very response the judge rates."""
+    return Baseline(
+        BaselineKind.HUMAN_RATERS, "the crowd's rating of the same response", judge=CrowdRatings(), responder=RATED
+    )
 
 
 class BaselineError(InputError):

@@ -29,7 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     settings = read_settings(config)
-    if settings.model is None:
+    if settings.model is None and not settings.calibrate:
         return
     from .run import Run
     from .session import EmpathySession, plan
@@ -53,7 +53,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     run = metafunc.config.stash.get(RUN_KEY, None)
     if run is None:
-        reason = "pytest-empathy: no --empathy-model given"
+        reason = "pytest-empathy: no --empathy-model (or --empathy-calibrate) given"
         metafunc.parametrize(
             "empathy_case", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["no-model"]
         )

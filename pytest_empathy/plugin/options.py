@@ -48,6 +48,7 @@ def _ini(flag: str) -> str:
 
 
 SAVED_RUNS = "benchmarks/saved-runs"
+CALIBRATIONS = "benchmarks/calibrations"
 
 
 OPTIONS = (
@@ -161,6 +162,30 @@ OPTIONS = (
         flag_only=True,
     ),
     Option("--empathy-prune-cassettes", "delete the cassettes no case of a full run used", flag_only=True),
+    Option(
+        "--empathy-calibrate",
+        "instead of benchmarking a model, have the --empathy-judge model rate the corpus's crowd-rated "
+        "responses (every source; --empathy-sample N per emotion) and measure its agreement with the crowd",
+        flag_only=True,
+    ),
+    Option(
+        "--empathy-calibration",
+        f"the judge's calibration file: written by --empathy-calibrate, read by every run with that judge "
+        f"(default {CALIBRATIONS}/<judge>.json at the rootdir)",
+        "PATH",
+    ),
+    Option(
+        "--empathy-judge-correction",
+        "decide the Good-rate gates on the crowd's scale: the judge's ratings corrected by inverting the confusion "
+        "matrix of its calibration in force (the correction is reported beside the raw figures either way)",
+        flag_only=True,
+    ),
+    Option(
+        "--empathy-judge-min-agreement",
+        "fail a run whose judge model's calibration in force has a Krippendorff's alpha (ordinal) below ALPHA, "
+        "or that has no calibration in force",
+        "ALPHA",
+    ),
 )
 
 
@@ -222,6 +247,14 @@ class Settings:
     saved_runs: Path
     prune_cassettes: bool
     shard: bool
+    calibrate: bool = False
+    # None: CALIBRATIONS/<judge>.json at the rootdir (see calibration_path).
+    calibration: Path | None = None
+    judge_min_agreement: float | None = None
+    judge_correction: bool = False
+
+    def calibration_path(self, judge: str) -> Path:
+        return self.calibration or self.rootpath / CALIBRATIONS / f"{judge}.json"
 
     def to_builtins(self) -> dict[str, Any]:
         """The settings that decide the statistics and gates, as the JSON result keeps them."""
@@ -236,6 +269,8 @@ class Settings:
             "margin": self.margin,
             "require_power": self.require_power,
             "allow_partial": self.allow_partial,
+            "judge_min_agreement": self.judge_min_agreement,
+            "judge_correction": self.judge_correction,
         }
 
 
@@ -282,6 +317,10 @@ def read_settings(config: pytest.Config) -> Settings:
         saved_runs=values.path("--empathy-saved-runs") or config.rootpath / SAVED_RUNS,
         prune_cassettes=values.flag("--empathy-prune-cassettes"),
         shard=values.flag("--empathy-shard"),
+        calibrate=values.flag("--empathy-calibrate"),
+        calibration=values.path("--empathy-calibration"),
+        judge_min_agreement=values.get("--empathy-judge-min-agreement", _agreement),
+        judge_correction=values.flag("--empathy-judge-correction"),
     )
 
 
@@ -438,4 +477,11 @@ def _gain(value: str) -> float:
     number = _float(value)
     if number <= -1:
         raise ValueError(f"{value!r} is not a relative gain above -1")
+    return number
+
+
+def _agreement(value: str) -> float:
+    number = _float(value)
+    if not -1 <= number <= 1:
+        raise ValueError(f"{value!r} is not an agreement between -1 and 1")
     return number

@@ -9,23 +9,27 @@ import shlex
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pytest_empathy.analysis.gates import JudgeStanding
 from pytest_empathy.cassettes.format import CaseCassettes
 from pytest_empathy.cassettes.misses import Miss, diagnose
 from pytest_empathy.cassettes.replayer import Replayer
 from pytest_empathy.corpus.named import RELEASE, open_corpus
-from pytest_empathy.corpus.rows import Corpus, Row
+from pytest_empathy.corpus.rows import HUMAN, RATED, Corpus, Row, rated_responses
 from pytest_empathy.models import local_server
-from pytest_empathy.models.baselines import Baseline, make_baseline
+from pytest_empathy.models.baselines import Baseline, crowd_of_rated_response, make_baseline
 from pytest_empathy.models.completions import completion_text
 from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded
 from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge, default_judge
 from pytest_empathy.models.profiles import ModelProfile, load_profiles
 from pytest_empathy.models.responders import ModelResponder, RecordedResponder, Responder
 from pytest_empathy.models.templates import judge_rubric, response_template
-from pytest_empathy.modes import RecordMode
+from pytest_empathy.modes import GateTest, RecordMode
+from pytest_empathy.results import calibrations
+from pytest_empathy.results.calibrations import JudgeKey
 from pytest_empathy.results.case import CaseResult
 
 from .options import Settings, as_usage_error
@@ -50,13 +54,26 @@ class Run:
     # The case cassettes: a Replayer in record mode none, else a vcrpy Recorder.
     cassettes: CaseCassettes | None
     templates: dict[str, str]
+    # A judge model's standing against the crowd, and the JSON summary of its calibration
+    # file when there is one; None for the crowd.
+    judge_standing: JudgeStanding | None = None
+    judge_calibration: dict[str, Any] | None = None
+
+    @property
+    def calibrating(self) -> bool:
+        return self.settings.calibrate
+
+    def calibration_path(self) -> Path:
+        return self.settings.calibration_path(self.judge.name)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Run:
         """Everything a run needs, checked before any case runs; raises pytest.UsageError."""
-        assert settings.model is not None
         profiles = as_usage_error("--empathy-model", load_profiles, settings.rootpath / "pyproject.toml")
         corpus = as_usage_error("--empathy-corpus", open_corpus, settings.corpus, text=settings.corpus_text)
+        if settings.calibrate:
+            return cls._calibration(settings, profiles, corpus)
+        assert settings.model is not None
         replayer = Replayer(settings.cassettes, settings.model) if settings.record is RecordMode.NONE else None
         templates: dict[str, str] = {}
 
@@ -95,17 +112,9 @@ class Run:
                 )
             judge: Judge = CrowdRatings()
         elif judge_name in profiles:
-            rubric = as_usage_error("--empathy-judge-template", judge_rubric, settings.judge_template)
-            templates["judge"] = rubric.sha256
-            endpoint = _endpoint(
-                "--empathy-judge",
-                "--empathy-judge-base-url",
-                profiles[judge_name],
-                settings.judge_base_url,
-                replayer,
-                corpus.name,
-            )
-            judge = ModelJudge(judge_name, endpoint, rubric)
+            model_judge = _model_judge(settings, profiles[judge_name], replayer, corpus.name)
+            templates["judge"] = model_judge.rubric.sha256
+            judge = model_judge
         else:
             raise pytest.UsageError(
                 f"--empathy-judge: unknown judge {judge_name!r}: {CROWD} or a model profile ({', '.join(profiles)})"
@@ -120,21 +129,72 @@ class Run:
         if absent:
             raise pytest.UsageError(f"--empathy-emotions: corpus {corpus.name} has no cases of {', '.join(absent)}")
         cases = corpus.select(emotions=settings.emotions, sample=settings.sample, seed=settings.seed)
-        cassettes: CaseCassettes | None = None
+        cassettes = None
         if responder.calls_model or judge.calls_model:
-            if replayer is None:
-                # vcrpy only when calls may go live: a replay does without its imports.
-                from pytest_empathy.cassettes.recorder import Recorder
+            cassettes = replayer or _recorder(settings, settings.model, corpus)
+        if settings.judge_min_agreement is not None and not judge.calls_model:
+            raise pytest.UsageError(
+                f"--empathy-judge-min-agreement: the judge {judge.name!r} is the crowd, the reference a "
+                "calibration measures a judge model against; name a model with --empathy-judge"
+            )
+        standing, calibration = _standing(settings, judge) if isinstance(judge, ModelJudge) else (None, None)
+        if settings.judge_correction:
+            _check_correction(settings, judge, standing)
+        return cls(
+            settings, corpus, tuple(cases), responder, judge, baseline, cassettes, templates, standing, calibration
+        )
 
-                cassettes = Recorder(
-                    settings.cassettes,
-                    settings.model,
-                    settings.record,
-                    usable=lambda body: completion_text(body) is not None,
-                )
-            else:
-                cassettes = replayer
-        return cls(settings, corpus, tuple(cases), responder, judge, baseline, cassettes, templates)
+    @classmethod
+    def _calibration(cls, settings: Settings, profiles: dict[str, ModelProfile], corpus: Corpus) -> Run:
+        """A calibration run: the judge model rates every source's crowd-rated response to
+        each selected row, each in a case of its own, with the crowd's rating as baseline."""
+        unused = {
+            "--empathy-model": settings.model,
+            "--empathy-judge-correction": settings.judge_correction or None,
+            "--empathy-baseline": settings.baseline,
+            "--empathy-template": settings.template,
+            "--empathy-base-url": settings.base_url,
+            "--empathy-save": settings.save,
+            "--empathy-compare": settings.compare,
+            "--empathy-shard": settings.shard or None,
+            "--empathy-judge-min-agreement": settings.judge_min_agreement,
+        }
+        given = [flag for flag, value in unused.items() if value is not None]
+        if given:
+            raise pytest.UsageError(
+                f"--empathy-calibrate: a calibration rates the corpus's crowd-rated responses with the judge "
+                f"alone; drop {', '.join(given)}"
+            )
+        if settings.judge not in profiles:
+            raise pytest.UsageError(
+                f"--empathy-calibrate: name the judge model to calibrate with --empathy-judge (a model profile: "
+                f"{', '.join(profiles)})"
+            )
+        model = calibration_folder(settings.judge)
+        replayer = Replayer(settings.cassettes, model) if settings.record is RecordMode.NONE else None
+        judge = _model_judge(settings, profiles[settings.judge], replayer, corpus.name)
+        if not corpus.has_text:
+            corpus = as_usage_error(
+                "--empathy-corpus-text", open_corpus, settings.corpus, text=settings.corpus_text, need_text=True
+            )
+        sources = [s for s in corpus.rated if s in corpus.responders]
+        if HUMAN not in sources or len(sources) < 2:
+            raise pytest.UsageError(
+                f"--empathy-calibrate: corpus {corpus.name} needs crowd-rated human responses and at least one "
+                f"other crowd-rated source (response_<name> and rating_<name> columns); it has: "
+                f"{', '.join(sources) or 'none'}"
+            )
+        rows = corpus.select(emotions=settings.emotions, sample=settings.sample, seed=settings.seed)
+        return cls(
+            settings,
+            corpus,
+            tuple(rated_responses(rows, sources)),
+            RecordedResponder(RATED),
+            judge,
+            crowd_of_rated_response(),
+            replayer or _recorder(settings, model, corpus),
+            {"judge": judge.rubric.sha256},
+        )
 
     def evaluate(self, row: Row) -> CaseResult:
         """The responder answers the case and the judge rates the answer (and, for the
@@ -162,8 +222,7 @@ class Run:
     def shown_path(self, path: Path) -> str:
         """A path as results show it: relative to the rootdir when inside it, so that a saved
         run does not depend on where the repository was checked out."""
-        # By text: cheaper than pathlib, and this runs once per case.
-        return str(path).removeprefix(f"{self.settings.rootpath}{os.sep}")
+        return shown_path(self.settings.rootpath, path)
 
     def _not_recorded(self, row: Row, error: NotRecorded) -> CaseNotRecorded:
         assert self.cassettes is not None
@@ -177,7 +236,7 @@ class Run:
     def record_command(self) -> str:
         """The command that records the missing calls of this run's selection."""
         s = self.settings
-        words = ["pytest", f"--empathy-model={s.model}"]
+        words = ["pytest", f"--empathy-model={s.model}" if s.model else "--empathy-calibrate"]
         words += [f"--empathy-judge={self.judge.name}"] if s.judge else []
         words += [f"--empathy-corpus={s.corpus}"] if s.corpus != RELEASE else []
         words += [f"--empathy-baseline={s.baseline}"] if s.baseline is not None else []
@@ -188,6 +247,66 @@ class Run:
         words += [f"--empathy-sample={s.sample}", f"--empathy-seed={s.seed}"] if s.sample else []
         words.append(f"--empathy-record={RecordMode.NEW_EPISODES}")
         return " ".join(shlex.quote(w) for w in words)
+
+
+def calibration_folder(judge: str) -> str:
+    """Where a judge's calibration cassettes live, under the cassettes directory."""
+    return f"{judge}/calibration"
+
+
+def _model_judge(settings: Settings, profile: ModelProfile, replayer: Replayer | None, corpus: str) -> ModelJudge:
+    rubric = as_usage_error("--empathy-judge-template", judge_rubric, settings.judge_template)
+    endpoint = _endpoint(
+        "--empathy-judge", "--empathy-judge-base-url", profile, settings.judge_base_url, replayer, corpus
+    )
+    return ModelJudge(profile.name, endpoint, rubric)
+
+
+def _recorder(settings: Settings, model: str, corpus: Corpus) -> CaseCassettes:
+    # vcrpy only when calls may go live: a replay does without its imports.
+    from pytest_empathy.cassettes.recorder import Recorder
+
+    return Recorder(
+        settings.cassettes,
+        model,
+        settings.record,
+        usable=lambda body: completion_text(body) is not None,
+        hash_bodies=not corpus.redistributable,
+    )
+
+
+def _standing(settings: Settings, judge: ModelJudge) -> tuple[JudgeStanding, dict[str, Any] | None]:
+    """The judge's standing: its calibration file, when measured for this profile, model and
+    rubric."""
+    path = settings.calibration_path(judge.name)
+    key = JudgeKey(judge.name, judge.endpoint.profile.model, judge.rubric.sha256)
+    shown = shown_path(settings.rootpath, path)
+    return as_usage_error("--empathy-calibration", calibrations.standing, path, key, shown)
+
+
+def _check_correction(settings: Settings, judge: Judge, standing: JudgeStanding | None) -> None:
+    """--empathy-judge-correction needs a calibration in force that can be inverted, and the
+    Good rate deciding."""
+    flag = "--empathy-judge-correction"
+    if standing is None:
+        raise pytest.UsageError(f"{flag}: the judge {judge.name!r} is the crowd: there is nothing to correct")
+    if standing.pairs is None:
+        raise pytest.UsageError(
+            f"{flag}: needs a calibration in force for the judge {judge.name!r} ({standing.text}); "
+            f"measure one with: pytest --empathy-judge={judge.name} --empathy-calibrate"
+        )
+    if settings.test is not GateTest.GOOD_RATE:
+        raise pytest.UsageError(f"{flag}: corrects the Good rate; --empathy-test {settings.test} cannot use it")
+    from pytest_empathy.analysis.correction import CalibrationSample
+
+    reason = CalibrationSample.of(standing.pairs).unusable
+    if reason is not None:
+        raise pytest.UsageError(f"{flag}: the calibration in force cannot correct: {reason}")
+
+
+def shown_path(rootpath: Path, path: Path) -> str:
+    # By text: cheaper than pathlib, and this runs once per case.
+    return str(path).removeprefix(f"{rootpath}{os.sep}")
 
 
 def _endpoint(

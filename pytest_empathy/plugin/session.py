@@ -15,15 +15,18 @@ from typing import Any
 import pytest
 
 from pytest_empathy.analysis.compare_fail import Check, check, parse_checks
-from pytest_empathy.analysis.gates import Completeness, GateResult, decide
+from pytest_empathy.analysis.gates import CALIBRATED, Completeness, GateResult, decide
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.cassettes.misses import Miss
 from pytest_empathy.cassettes.upkeep import RecordingLock, outdated, unused
-from pytest_empathy.models.judges import UNCALIBRATED
-from pytest_empathy.modes import RecordMode
+from pytest_empathy.corpus.rows import HUMAN, rated_source
+from pytest_empathy.models.judges import ModelJudge
+from pytest_empathy.modes import BaselineKind, RecordMode
+from pytest_empathy.reports import calibration as calibration_report
 from pytest_empathy.reports import terminal
 from pytest_empathy.reports.registry import BY_NAME, write_reports
-from pytest_empathy.results import saved_runs
+from pytest_empathy.results import calibrations, saved_runs
+from pytest_empathy.results.calibrations import JudgeKey
 from pytest_empathy.results.case import UNRECORDED, CaseResult, total_usage
 from pytest_empathy.results.document import to_json
 from pytest_empathy.results.run import RecordingStatus, RunResult, SavedRun, SavedRunVersus
@@ -98,6 +101,8 @@ class EmpathySession:
         # node id -> why its calls have no recording
         self.unrecorded: dict[str, str] = {}
         self.document: dict[str, Any] | None = None
+        # A calibration run's outcome: its document when measured, else why it was not.
+        self.calibration: dict[str, Any] | str | None = None
 
     def expect(self, nodeids: Iterable[str]) -> None:
         for nodeid in nodeids:
@@ -120,13 +125,26 @@ class EmpathySession:
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         r = self.run
-        line = (
-            f"empathy: model {r.responder.name}, judge {r.judge.name}, baseline {r.baseline.kind}, "
-            f"corpus {r.corpus.name} ({len(r.cases)} cases)"
-        )
+        if r.calibrating:
+            line = (
+                f"empathy: calibrating judge {r.judge.name} against the crowd, corpus {r.corpus.name} "
+                f"({len(r.cases)} crowd-rated responses)"
+            )
+        else:
+            line = (
+                f"empathy: model {r.responder.name}, judge {r.judge.name}, baseline {r.baseline.kind}, "
+                f"corpus {r.corpus.name} ({len(r.cases)} cases)"
+            )
         if r.cassettes is not None:
             line += f", record mode {r.settings.record}, cassettes {r.cassettes.root}"
-        return [line]
+        lines = [line]
+        if r.judge_standing is not None:
+            lines.append(f"empathy: judge {r.judge.name}: {r.judge_standing.text}")
+        if r.settings.judge_correction:
+            lines.append(f"empathy: {CALIBRATED.upper()}")
+        elif r.baseline.mixed_raters is not None:
+            lines.append(f"empathy: {r.baseline.mixed_raters.upper()}")
+        return lines
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -171,6 +189,11 @@ class EmpathySession:
         if not self.expected:
             return
         run, settings = self.run, self.run.settings
+        if run.calibrating:
+            self.calibration = self._calibration()
+            if not isinstance(self.calibration, dict) and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
         rated = [self._with_text(self.results[n]) for n in self.expected if n in self.results]
         completeness = Completeness(
             expected=len(self.expected),
@@ -183,6 +206,8 @@ class EmpathySession:
             settings.to_builtins(),
             run.baseline.per_emotion,
             mixed_raters=run.baseline.mixed_raters,
+            judge=run.judge_standing,
+            baseline_judged=run.baseline.kind is BaselineKind.JUDGE,
         )
         summary, gates = decision.summary, decision.gates
         versus = None
@@ -231,7 +256,9 @@ class EmpathySession:
             baseline_per_emotion=run.baseline.per_emotion is not None,
             selected=len(run.cases),
             mixed_raters=run.baseline.mixed_raters,
-            judge_standing=UNCALIBRATED if run.judge.calls_model else None,
+            judge_standing=None if run.judge_standing is None else run.judge_standing.text,
+            judge_calibration=run.judge_calibration,
+            judge_correction=decision.correction,
         )
         self.document = to_json(result)
         if save_path is not None and completeness.complete:
@@ -239,6 +266,46 @@ class EmpathySession:
         write_reports(self.document, settings.reports)
         if not result.passed and not settings.shard and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _calibration(self) -> dict[str, Any] | str:
+        """A calibration run's figures, saved, when the judge rated every selected response;
+        else why they were not measured: agreement on part of the responses is never kept."""
+        from pytest_empathy.analysis.agreement import Pair, calibrate
+
+        run = self.run
+        by_case = {result.case_id: result for result in self.results.values()}
+        if len(by_case) < len(run.cases):
+            return (
+                f"calibration not measured: the judge rated {len(by_case)} of {len(run.cases)} selected responses "
+                f"(a run with -k or -m, failed or unrecorded cases); {run.shown_path(run.calibration_path())} "
+                "is unchanged"
+            )
+        by_prompt: dict[str, dict[str, Pair]] = {}
+        for row in run.cases:
+            result = by_case[row.case_id]
+            assert result.baseline_rating is not None
+            source, prompt = rated_source(row)
+            by_prompt.setdefault(prompt, {})[source] = (result.baseline_rating, result.rating)
+        prompts = list(by_prompt.values())
+        judge = run.judge
+        assert isinstance(judge, ModelJudge)
+        document = calibrations.to_json(
+            calibrate(prompts, human=HUMAN),
+            prompts,
+            JudgeKey(judge.name, judge.endpoint.profile.model, judge.rubric.sha256),
+            corpus=run.corpus.name,
+            corpus_sha256=run.corpus.sha256,
+            selection={
+                "emotions": list(run.settings.emotions) if run.settings.emotions else None,
+                "sample": run.settings.sample,
+                "seed": run.settings.seed,
+                "prompts": len(prompts),
+                "sources": sorted(prompts[0]),
+            },
+            human=HUMAN,
+        )
+        calibrations.save(document, run.calibration_path())
+        return document
 
     def _with_text(self, result: CaseResult) -> CaseResult:
         """The case's utterance, for reports that show text, when the corpus has it."""
@@ -263,6 +330,15 @@ class EmpathySession:
             self.plan.lock.release()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.calibration is not None:
+            terminalreporter.section("pytest-empathy calibration")
+            if isinstance(self.calibration, str):
+                terminalreporter.write_line(self.calibration, red=True, bold=True)
+                return
+            for line in calibration_report.lines(self.calibration):
+                terminalreporter.write_line(line)
+            terminalreporter.write_line(f"calibration saved: {self.run.shown_path(self.run.calibration_path())}")
+            return
         document = self.document
         if document is None:
             return

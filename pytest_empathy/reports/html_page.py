@@ -21,7 +21,7 @@ from pytest_empathy.formatting import (
 )
 from pytest_empathy.modes import GateMode
 
-from . import plots
+from . import crowd_scale, plots
 
 DEPENDENCIES = ("pytest", "pytest-xdist", "scipy", "numpy", "pandas", "openai", "vcrpy", "matplotlib")
 
@@ -165,11 +165,19 @@ def _cases_table(result: dict[str, Any]) -> str:
     )
 
 
-def _mixed_raters(result: dict[str, Any]) -> str:
-    mixed = result.get("mixed_raters")
-    if not mixed:
-        return ""
-    return f"<dt>raters</dt><dd class=partial>{escape(mixed)}: a difference between raters is part of every figure</dd>"
+def _raters(result: dict[str, Any]) -> str:
+    said, shown = crowd_scale.raters(result), ""
+    if said is not None:
+        meaning = (
+            "a difference between raters is part of every figure"
+            if said == result.get("mixed_raters")
+            else "the Good-rate gates decide on the crowd's scale"
+        )
+        shown += f"<dt>raters</dt><dd class=partial>{escape(said)}: {meaning}</dd>"
+    lines = crowd_scale.lines(result)
+    if lines:
+        shown += f"<dt>crowd's scale</dt><dd>{'<br>'.join(escape(line) for line in lines)}</dd>"
+    return shown
 
 
 def render(result: dict[str, Any]) -> str:
@@ -198,7 +206,7 @@ def render(result: dict[str, Any]) -> str:
         + (f"<br><span class=partial>{escape(result['judge_standing'])}</span>" if result.get("judge_standing") else "")
         + "</dd>",
         f"<dt>baseline</dt><dd>{escape(result['baseline'])}: {escape(result['baseline_rates'])}</dd>",
-        _mixed_raters(result),
+        _raters(result),
         f"<dt>corpus</dt><dd>{escape(corpus['name'])}, {corpus['cases']} cases, "
         f"sha256 <code>{escape(corpus['sha256'][:16])}</code></dd>",
         templates,

@@ -7,6 +7,8 @@ from typing import Any
 from pytest_empathy.formatting import change, cliffs_delta, gain, p_value, percent, verdict
 from pytest_empathy.modes import GateMode
 
+from . import crowd_scale
+
 
 def render(document: dict[str, Any]) -> str:
     corpus = document["corpus"]
@@ -24,8 +26,12 @@ def render(document: dict[str, Any]) -> str:
     ]
     if document.get("judge_standing"):
         lines += [f"Judge **{document['judge']}**: {document['judge_standing']}.", ""]
-    if document.get("mixed_raters"):
-        lines += [f"**{document['mixed_raters']}**: a difference between raters is part of every figure.", ""]
+    said = crowd_scale.raters(document)
+    if said is not None and said == document.get("mixed_raters"):
+        lines += [f"**{said}**: a difference between raters is part of every figure.", ""]
+    elif said is not None:
+        lines += [f"**{said}**: the Good-rate gates decide on the crowd's scale.", ""]
+    lines += [f"- {line}" for line in crowd_scale.lines(document)] + ([""] if crowd_scale.lines(document) else [])
     if document["overall"] is not None:
         if document["partial"]:
             lines += ["**PARTIAL**: figures computed on the cases rated so far.", ""]

@@ -16,6 +16,7 @@ from pytest_empathy.formatting import (
     shares,
     verdict,
 )
+from pytest_empathy.reports import crowd_scale
 
 _HEADER = (
     f"{'group':<13}{'n':>9}  {'model B/O/G %':>13}  {'base B/O/G %':>13}  {'Good change [CI]':>22}  "
@@ -31,11 +32,15 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
     )
     if document.get("judge_standing"):
         yield f"judge {document['judge']}: {document['judge_standing']}"
-    if document.get("mixed_raters"):
+    said = crowd_scale.raters(document)
+    if said is not None and said == document.get("mixed_raters"):
         yield (
-            f"{document['mixed_raters'].upper()}: the judge rates the model, the crowd rated the baseline; a "
+            f"{said.upper()}: the judge rates the model, the crowd rated the baseline; a "
             "difference between raters is part of every figure below"
         )
+    elif said is not None:
+        yield f"{said.upper()}: the Good-rate gates decide on the crowd's scale"
+    yield from crowd_scale.lines(document)
     corpus = document["corpus"]
     state = "complete" if document["complete"] else "INCOMPLETE"
     yield f"corpus {corpus['name']}: {corpus['rated']} of {corpus['cases']} cases rated, {state}"

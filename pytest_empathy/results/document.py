@@ -18,7 +18,14 @@ both tests' Holm-adjusted p-values and verdicts for every emotion, and clustered
 ``mixed_raters``, naming a judge model compared with the crowd's ratings; ``judge_standing``,
 a judge model's standing against the crowd ("uncalibrated judge").
 
-Documents of schemas 1 to 3 are read by migrating them; schema 2's statistics are dropped
+Schema 5 adds ``judge_calibration``: the judge's calibration file as the run found it (its
+path, date, judge profile, model and rubric hash, agreement figures, why it is stale when
+it was measured for another judge, and when in force its pairs), null without one;
+``judge_standing`` then names the calibration in force; and ``judge_correction``, the run
+and each polarity on the crowd's scale by that calibration, with the test of its
+assumption. Settings gain ``judge_min_agreement`` and ``judge_correction``.
+
+Documents of schemas 1 to 4 are read by migrating them; schema 2's statistics are dropped
 on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
 ordinal effect it did not compute (null).
 """
@@ -29,7 +36,7 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_empathy import __version__
 from pytest_empathy.analysis import clusters, ordinal
@@ -57,7 +64,10 @@ from pytest_empathy.ratings import Counts, Rating
 from .case import CaseResult
 from .run import RunResult, SavedRunVersus
 
-SCHEMA = 4
+if TYPE_CHECKING:
+    from pytest_empathy.analysis.correction import Correction, CrowdScale
+
+SCHEMA = 5
 
 
 def to_json(run: RunResult) -> dict[str, Any]:
@@ -72,6 +82,8 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "baseline": run.baseline,
         "baseline_rates": run.baseline_description,
         "mixed_raters": run.mixed_raters,
+        "judge_calibration": run.judge_calibration,
+        "judge_correction": _correction(run.judge_correction, bool(run.settings.get("judge_correction"))),
         "corpus": {
             "name": run.corpus,
             "sha256": run.corpus_sha256,
@@ -112,6 +124,43 @@ def to_json(run: RunResult) -> dict[str, Any]:
             "pruned": run.pruned,
         },
         "cases": [_case(case) for case in sorted(run.cases, key=lambda c: c.case_id)],
+    }
+
+
+def _correction(correction: Correction | None, decides: bool) -> dict[str, Any] | None:
+    if correction is None:
+        return None
+    from pytest_empathy.analysis.correction import ASSUMPTION_TEST, METHOD
+
+    assumption = correction.assumption
+    return {
+        "method": METHOD,
+        "decides": decides and bool(correction.groups),
+        "unavailable": correction.reason,
+        "assumption": None
+        if assumption is None
+        else {
+            "test": ASSUMPTION_TEST,
+            "statistic": assumption.statistic,
+            "p_value": assumption.p_value,
+            "holds": assumption.holds,
+        },
+        "groups": {name: _crowd_scale(group) for name, group in correction.groups.items()},
+    }
+
+
+def _crowd_scale(group: CrowdScale) -> dict[str, Any]:
+    return {
+        "n": group.n,
+        "model": dict(zip(("bad", "okay", "good"), group.model, strict=True)),
+        "baseline": dict(zip(("bad", "okay", "good"), group.baseline, strict=True)),
+        "baseline_corrected": group.baseline_corrected,
+        "good_rate_ci": _interval(group.model_good_ci),
+        "good_gain_absolute": group.difference,
+        "good_gain_absolute_ci": _interval(group.difference_ci),
+        "good_gain_relative": group.gain,
+        "good_gain_relative_ci": _interval(group.gain_ci),
+        "confidence": group.confidence,
     }
 
 
@@ -481,7 +530,15 @@ def _from_schema_3(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2, 3: _from_schema_3}
+def _from_schema_4(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 4 knew no calibrations: every judge model was uncalibrated."""
+    data = dict(data, schema=5)
+    data.setdefault("judge_calibration", None)
+    data.setdefault("judge_correction", None)
+    return data
+
+
+MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2, 3: _from_schema_3, 4: _from_schema_4}
 
 
 def _check_cases(cases: object, path: Path, error: type[InputError]) -> None:

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_empathy.analysis.gates import Completeness, decide
+from pytest_empathy.analysis.gates import Completeness, JudgeStanding, decide
 from pytest_empathy.errors import InputError
+from pytest_empathy.modes import BaselineKind
 
 from .case import Usage
 from .document import case_from_json, read, to_json
@@ -30,6 +31,7 @@ IDENTITY = (
     "baseline_per_emotion",
     "mixed_raters",
     "judge_standing",
+    "judge_calibration",
     "templates",
     "settings",
 )
@@ -92,7 +94,24 @@ def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str
         from pytest_empathy.corpus import release
 
         per_emotion = release.human_counts()
-    decision = decide(cases, completeness, first["settings"], per_emotion, mixed_raters=first["mixed_raters"])
+    calibration = first["judge_calibration"]
+    judge = None
+    if first["judge_standing"] is not None:
+        in_force = calibration is not None and calibration["stale"] is None
+        judge = JudgeStanding(
+            first["judge_standing"],
+            calibration["alpha_ordinal"] if in_force else None,
+            calibration.get("pairs") if in_force else None,
+        )
+    decision = decide(
+        cases,
+        completeness,
+        first["settings"],
+        per_emotion,
+        mixed_raters=first["mixed_raters"],
+        judge=judge,
+        baseline_judged=first["baseline"] == BaselineKind.JUDGE.value,
+    )
     recordings = [r["recording"] for r in results if r.get("recording")]
     run = RunResult(
         model=first["model"],
@@ -123,6 +142,8 @@ def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str
         selected=selected,
         mixed_raters=first["mixed_raters"],
         judge_standing=first["judge_standing"],
+        judge_calibration=calibration,
+        judge_correction=decision.correction,
     )
     return to_json(run)
 

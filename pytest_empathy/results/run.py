@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_empathy.analysis.gates import Completeness, GateResult
 from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.analysis.versus_saved_run import SavedRunComparison
 
 from .case import CaseResult, Usage
+
+if TYPE_CHECKING:
+    from pytest_empathy.analysis.correction import Correction
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,11 @@ class RunResult:
     mixed_raters: str | None = None
     # A judge model's standing against the crowd ("uncalibrated judge: ..."); None for the crowd.
     judge_standing: str | None = None
+    # The judge's calibration file, summarized (see results.calibrations.standing); None
+    # without one.
+    judge_calibration: dict[str, Any] | None = None
+    # The run on the crowd's scale, with a calibration in force.
+    judge_correction: Correction | None = None
 
     @property
     def passed(self) -> bool:

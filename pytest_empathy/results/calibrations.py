@@ -1,0 +1,199 @@
+"""A judge's calibration on disk: the agreement figures of one calibration run (see
+``analysis.agreement``) with what they were measured for: the judge's profile, the model
+behind it, the hash of its rubric, the corpus and the selection of responses.
+
+Written by ``--empathy-calibrate`` and committed like saved runs; read by every later run
+with that judge, which then names the calibration in force, or says why none is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_empathy.analysis.gates import JudgeStanding
+from pytest_empathy.atomic import write_atomic
+from pytest_empathy.errors import InputError
+from pytest_empathy.formatting import figure
+from pytest_empathy.models.judges import UNCALIBRATED
+
+if TYPE_CHECKING:
+    # numpy: only a calibration run measures; every run with a judge model reads.
+    from pytest_empathy.analysis.agreement import Agreement, Calibration, Pair
+    from pytest_empathy.analysis.proportions import Interval
+
+SCHEMA = 1
+KIND = "pytest-empathy judge calibration"
+METHODS = {
+    "confusion": "rows: the crowd's Bad, Okay, Good; columns: the judge's",
+    "kappa": "Cohen's kappa, linear and quadratic weights",
+    "alpha": "Krippendorff's alpha, ordinal metric, crowd and judge as two coders",
+    "mean_shift": "the judge's mean score minus the crowd's (Bad 1, Okay 2, Good 3)",
+    "source_bias": "mean shift on LLM-written responses minus mean shift on human responses",
+}
+
+
+class CalibrationError(InputError):
+    pass
+
+
+@dataclass(frozen=True)
+class JudgeKey:
+    """What a calibration holds for: the judge's profile, its model and its rubric."""
+
+    profile: str
+    model: str
+    template_sha256: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"profile": self.profile, "model": self.model, "template_sha256": self.template_sha256}
+
+
+def to_json(
+    calibration: Calibration,
+    by_prompt: Sequence[Mapping[str, Pair]],
+    key: JudgeKey,
+    *,
+    corpus: str,
+    corpus_sha256: str,
+    selection: Mapping[str, Any],
+    human: str,
+) -> dict[str, Any]:
+    from pytest_empathy.analysis.agreement import INTERVALS, judged_gain
+
+    gains = {
+        source: dict(zip(("crowd", "judge"), judged_gain(calibration, source, human), strict=True))
+        for source in calibration.sources
+        if source != human and human in calibration.sources
+    }
+    return {
+        "schema": SCHEMA,
+        "kind": KIND,
+        "judge": key.to_json(),
+        "corpus": {"name": corpus, "sha256": corpus_sha256},
+        "selection": dict(selection),
+        "created": datetime.now(UTC).date().isoformat(),
+        "methods": METHODS | {"intervals": INTERVALS},
+        "overall": _agreement(calibration.overall),
+        "sources": {source: _agreement(a) for source, a in calibration.sources.items()},
+        "source_bias": {
+            "value": calibration.source_bias,
+            "interval": _interval(calibration.source_bias_interval),
+            "human": human,
+        },
+        "relative_good_gain_over_human": gains,
+        # What a correction onto the crowd's scale resamples: (crowd, judge) per source, one
+        # entry per prompt, in the same prompt order for every source.
+        "pairs": {
+            source: [[int(p[source][0]), int(p[source][1])] for p in by_prompt] for source in calibration.sources
+        },
+    }
+
+
+def _agreement(a: Agreement) -> dict[str, Any]:
+    crowd, judge = a.good_rates
+    return {
+        "n": a.n,
+        "confusion": [list(row) for row in a.confusion],
+        "exact": a.exact,
+        "kappa_linear": a.kappa_linear,
+        "kappa_quadratic": a.kappa_quadratic,
+        "alpha_ordinal": a.alpha_ordinal,
+        "mean_shift": a.mean_shift,
+        "good_rate": {"crowd": crowd, "judge": judge},
+        "intervals": {name: _interval(interval) for name, interval in a.intervals.items()},
+    }
+
+
+def _interval(interval: Interval | None) -> list[float] | None:
+    return None if interval is None else [interval.low, interval.high]
+
+
+def save(document: Mapping[str, Any], path: Path) -> None:
+    write_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def load(path: Path) -> dict[str, Any] | None:
+    """The calibration at ``path``; None when there is none, a CalibrationError naming the
+    file when it cannot be used."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError) as problem:
+        raise CalibrationError(f"{path}: not a readable judge calibration ({problem})") from None
+    if not isinstance(data, dict) or data.get("kind") != KIND or data.get("schema") != SCHEMA:
+        raise CalibrationError(f"{path}: not a judge calibration of schema {SCHEMA}")
+    try:
+        JudgeKey(**data["judge"])
+        float(data["overall"]["alpha_ordinal"] or 0)
+        _check_pairs(data["pairs"])
+    except (KeyError, TypeError, ValueError) as problem:
+        raise CalibrationError(f"{path}: the judge calibration is damaged ({problem!r} missing or wrong)") from None
+    return data
+
+
+def _check_pairs(pairs: Mapping[str, Any]) -> None:
+    lengths = {len(scores) for scores in pairs.values()}
+    if not pairs or len(lengths) != 1 or 0 in lengths:
+        raise ValueError("pairs: not one (crowd, judge) pair per prompt for every source")
+    for source, scores in pairs.items():
+        for scored in scores:
+            if len(scored) != 2 or not all(isinstance(x, int) and 1 <= x <= 3 for x in scored):
+                raise ValueError(f"pairs: {source}: {scored!r} is not a (crowd, judge) pair of 1/2/3")
+
+
+def standing(path: Path, key: JudgeKey, shown: str) -> tuple[JudgeStanding, dict[str, Any] | None]:
+    """Where the judge stands: the calibration at ``path`` when it was measured for ``key``,
+    else why none is in force; with the JSON result's summary of the calibration found (None
+    when there is no file). ``shown`` is the path as outputs show it."""
+    data = load(path)
+    if data is None:
+        return JudgeStanding(UNCALIBRATED), None
+    recorded = JudgeKey(**data["judge"])
+    overall = data["overall"]
+    bias = data["source_bias"]
+    summary = {
+        "path": shown,
+        "created": data["created"],
+        "judge": recorded.to_json(),
+        "n": overall["n"],
+        "alpha_ordinal": overall["alpha_ordinal"],
+        "kappa_quadratic": overall["kappa_quadratic"],
+        "kappa_linear": overall["kappa_linear"],
+        "source_bias": bias["value"],
+        "intervals": {
+            "alpha_ordinal": overall["intervals"].get("alpha_ordinal"),
+            "kappa_quadratic": overall["intervals"].get("kappa_quadratic"),
+            "source_bias": bias["interval"],
+        },
+        "stale": None,
+    }
+    if recorded != key:
+        names = {"profile": "judge profile", "model": "model", "template_sha256": "rubric sha256"}
+        differs = [
+            f"{shown_name} {getattr(recorded, name)[:12]} (now {getattr(key, name)[:12]})"
+            for name, shown_name in names.items()
+            if getattr(recorded, name) != getattr(key, name)
+        ]
+        summary["stale"] = f"measured for another {', '.join(differs)}"
+        text = (
+            f"stale calibration: {shown} was {summary['stale']}; re-run --empathy-calibrate for this judge. "
+            f"Until then, {UNCALIBRATED}"
+        )
+        return JudgeStanding(text), summary
+    alpha = overall["alpha_ordinal"]
+    # In force: kept with the run, so that its correction can be computed again from it.
+    summary["pairs"] = data["pairs"]
+    text = (
+        f"calibrated judge: Krippendorff's alpha (ordinal) {figure(alpha, summary['intervals']['alpha_ordinal'])}, "
+        f"quadratic kappa {figure(overall['kappa_quadratic'], summary['intervals']['kappa_quadratic'])}, "
+        f"source bias {figure(bias['value'], bias['interval'], signed=True)} (95% bootstrap intervals) on "
+        f"{overall['n']} crowd-rated responses ({shown}, {data['created']}, rubric sha256 "
+        f"{recorded.template_sha256[:12]})"
+    )
+    return JudgeStanding(text, alpha, data["pairs"], bias["human"]), summary
