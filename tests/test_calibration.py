@@ -77,6 +77,20 @@ def calibrate(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     )
 
 
+def corrected(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """A benchmark judged by the stub, its gates decided on the crowd's scale."""
+    return pytester.runpytest_subprocess(
+        "--empathy-judge=stub",
+        "--empathy-corpus=calibration.csv",
+        "--empathy-record=once",
+        "--empathy-judge-correction",
+        "--empathy-report=report.json",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    )
+
+
 def saved(pytester: pytest.Pytester) -> dict[str, Any]:
     return json.loads((pytester.path / CALIBRATION).read_text())
 
@@ -363,20 +377,10 @@ def test_a_judge_of_known_errors_is_corrected_onto_the_crowds_scale(stub, pytest
 
     stub.answer_of = answer
     assert calibrate(pytester, "--empathy-record=once").ret == 0
-    result = pytester.runpytest_subprocess(
-        "--empathy-model=stub",
-        "--empathy-judge=stub",
-        "--empathy-corpus=calibration.csv",
-        "--empathy-record=once",
-        "--empathy-judge-correction",
-        "--empathy-alpha=0.005",
-        "--empathy-report=report.json",
-        "-p",
-        "no:cacheprovider",
-    )
+    result = corrected(pytester, "--empathy-model=stub", "--empathy-alpha=0.005")
     report = read_report(pytester)
     correction = report["judge_correction"]
-    assert correction["decides"] and correction["assumption"]["holds"], result.stdout.str()
+    assert correction["decides"] and not correction["assumption"]["rejected"], result.stdout.str()
     overall = correction["groups"]["overall"]
     low, high = overall["good_rate_ci"]
     # One run of 128 cases: its 99% interval holds the crowd's truth (coverage over many
@@ -404,3 +408,28 @@ def test_a_correction_needs_a_calibration_in_force(stub, pytester):
     )
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*--empathy-judge-correction: needs a calibration in force for the judge 'stub'*"])
+
+
+def test_gates_on_the_crowds_scale_fail_undecided_when_the_judge_errs_by_source(stub, pytester):
+    from .test_correction import ERRORS
+
+    crowd = calibration_corpus(pytester.path / "calibration.csv", per_emotion=3)
+
+    # Kinder to LLM-written answers the crowd found Okay: half of them become Good.
+    kinder = np.array([ERRORS[0], [0.05, 0.45, 0.5], ERRORS[2]])
+
+    def erring(source: str, rating: int, row: str) -> int:
+        errors = ERRORS if source == "human" else kinder
+        return random.Random(f"{source}{row}").choices((1, 2, 3), errors[rating - 1])[0]
+
+    stub.answer_of = judging(erring, crowd)
+    assert calibrate(pytester, "--empathy-record=once").ret == 0
+    result = corrected(pytester, "--empathy-model=chatgpt")
+    assert result.ret == 1, result.stderr.str()
+    report = read_report(pytester)
+    assert report["judge_correction"]["assumption"]["rejected"]
+    better = next(g for g in report["gates"] if g["name"] == "better")
+    assert (
+        not better["passed"] and "not decided: the calibration rejects the correction's assumption" in better["detail"]
+    )
+    result.stdout.fnmatch_lines(["THE CORRECTION'S ASSUMPTION IS REJECTED*"])

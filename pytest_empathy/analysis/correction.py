@@ -39,11 +39,10 @@ SEED = 20240607
 MIN_SINGULAR = 0.1
 # Halvings of an edge: to well below a double's precision.
 _BISECTIONS = 60
-# Below this share of invertible bootstrap draws, an interval would rest on too few.
-_MIN_VALID = 0.9
 METHOD = (
     "maximum likelihood inversion, on the simplex, of the judge's confusion matrix from its calibration; "
-    f"percentile bootstrap over the calibration's prompts and the run's cases, {DRAWS} draws, seed {SEED}"
+    f"percentile bootstrap over the calibration's prompts and the run's cases, {DRAWS} draws, seed {SEED}, a "
+    "draw whose calibration cannot be inverted counted against both ends"
 )
 ASSUMPTION_TEST = (
     "permutation test of the judge's rating independent of the source (human or LLM) within each crowd "
@@ -136,6 +135,8 @@ class Side:
     # (emotions, 3) crowd counts and each emotion's weight, for a baseline of counts.
     counts: np.ndarray | None = None
     weights: np.ndarray | None = None
+    # Each model case's emotion (an index into counts), to resample cases within emotions.
+    strata: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ class CrowdScale:
     difference: float
     difference_ci: Interval
     gain: float | None
-    gain_ci: Interval | None
+    gain_ci: Interval
     model_good_ci: Interval
     confidence: float
 
@@ -176,8 +177,7 @@ class CalibrationSample:
 
     @property
     def unusable(self) -> str | None:
-        """Why no correction can be given, if none can: the calibration must invert, and so
-        must enough of its draws for an interval."""
+        """Why no correction can be given, if none can: the calibration must invert."""
         rates = errors(self.point)
         if not np.isfinite(rates).all():
             return "the calibration never saw the crowd give one of the ratings: its errors there are unknown"
@@ -187,12 +187,12 @@ class CalibrationSample:
                 f"the judge's error matrix is nearly singular (smallest singular value {smallest:.3f} < "
                 f"{MIN_SINGULAR}): its ratings say too little about the crowd's to be inverted"
             )
-        if self.valid.mean() < _MIN_VALID:
-            return (
-                f"only {self.valid.mean():.0%} of the calibration's bootstrap draws can be inverted (a crowd "
-                "level it rarely saw): too few for an interval"
-            )
         return None
+
+    @property
+    def smallest_singular_value(self) -> float | None:
+        rates = errors(self.point)
+        return float(np.linalg.svd(rates, compute_uv=False).min()) if np.isfinite(rates).all() else None
 
 
 def correct(
@@ -221,7 +221,9 @@ def correct(
             emotions = sorted({c.emotion for c in chosen})
             counts = np.array([per_emotion_baseline[e].as_tuple() for e in emotions], dtype=float)
             weights = np.array([sum(c.emotion == e for c in chosen) for e in emotions]) / len(chosen)
-            baseline = Side(counts=counts, weights=weights)
+            # Cases are drawn within their emotion, so that the mix the weights stand for holds.
+            strata = np.array([emotions.index(c.emotion) for c in chosen])
+            baseline = Side(counts=counts, weights=weights, strata=strata)
         found[name] = on_crowd_scale(model, baseline, calibration, confidence=confidence)
     return found
 
@@ -231,13 +233,15 @@ def on_crowd_scale(
 ) -> CrowdScale:
     """A group's model ratings (judged scores per case) and baseline on the crowd's scale.
     A baseline of scores per case is paired with the model's cases; counts per emotion are
-    drawn on their own. Draws of the calibration that cannot be inverted are left out."""
+    drawn on their own. A draw of the calibration that cannot be inverted has no estimate: it
+    counts against both ends of every interval, so that leaving it out never narrows one."""
     assert calibration.unusable is None, calibration.unusable
     n = model.size
-    cases = np.random.default_rng(SEED + 1).integers(0, n, size=(DRAWS, n))
+    cases = _resample(n, baseline.strata, np.random.default_rng(SEED + 1))
     rates = errors(calibration.point)
     valid = calibration.valid
-    # The left-out draws are computed with the point's rates only to keep the arrays whole.
+    # Draws without an estimate are computed with the point's rates only to keep the arrays
+    # whole; _interval sets them aside.
     drawn_rates = np.where(valid[:, None, None], errors(calibration.drawn), rates)
 
     def baseline_shares(indices: np.ndarray | None, m: np.ndarray, draw: np.random.Generator | None) -> np.ndarray:
@@ -256,28 +260,46 @@ def on_crowd_scale(
 
     model_point = crowd_shares(_counts(model), rates)
     baseline_point = baseline_shares(None, rates, None)
-    model_drawn = crowd_shares(_counts(model[cases]), drawn_rates)[valid]
-    baseline_drawn = baseline_shares(cases, drawn_rates, np.random.default_rng(SEED + 2))[valid]
+    model_drawn = crowd_shares(_counts(model[cases]), drawn_rates)
+    baseline_drawn = baseline_shares(cases, drawn_rates, np.random.default_rng(SEED + 2))
     with np.errstate(divide="ignore", invalid="ignore"):
+        # A baseline without Good ratings in a draw makes the ratio infinite there (an
+        # unbounded gain), or undefined when the model has none either.
         ratio = model_drawn[:, 2] / baseline_drawn[:, 2]
-    # A ratio over a baseline without Good ratings in many draws has no interval.
-    finite = np.isfinite(ratio)
-    gain_ci = None
-    if finite.mean() >= _MIN_VALID:
-        ratio_ci = _percentile(ratio[finite], confidence)
-        gain_ci = Interval(ratio_ci.low - 1, ratio_ci.high - 1)
+    ratio_ci = _interval(ratio, valid & ~np.isnan(ratio), confidence)
     return CrowdScale(
         n=n,
         model=_shares(model_point),
         baseline=_shares(baseline_point),
         baseline_corrected=baseline.scores is not None and baseline.corrected,
         difference=float(model_point[2] - baseline_point[2]),
-        difference_ci=_percentile(model_drawn[:, 2] - baseline_drawn[:, 2], confidence),
+        difference_ci=_interval(model_drawn[:, 2] - baseline_drawn[:, 2], valid, confidence),
         gain=None if baseline_point[2] == 0 else float(model_point[2] / baseline_point[2] - 1),
-        gain_ci=gain_ci,
-        model_good_ci=_percentile(model_drawn[:, 2], confidence),
+        gain_ci=Interval(ratio_ci.low - 1, ratio_ci.high - 1),
+        model_good_ci=_interval(model_drawn[:, 2], valid, confidence),
         confidence=confidence,
     )
+
+
+def _resample(n: int, strata: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    """(DRAWS, n) case indices drawn with replacement, within each stratum when given."""
+    if strata is None:
+        return rng.integers(0, n, size=(DRAWS, n))
+    indices = np.empty((DRAWS, n), dtype=np.int64)
+    for stratum in np.unique(strata):
+        members = np.flatnonzero(strata == stratum)
+        indices[:, members] = members[rng.integers(0, members.size, size=(DRAWS, members.size))]
+    return indices
+
+
+def _interval(values: np.ndarray, defined: np.ndarray, confidence: float) -> Interval:
+    """The percentile interval of bootstrap ``values``, each draw without a defined value
+    counted as -inf for the lower bound and +inf for the upper: an end that too many such
+    draws reach is infinite (unbounded)."""
+    tail = (1 - confidence) / 2
+    low = np.quantile(np.where(defined, values, -np.inf), tail, method="inverted_cdf")
+    high = np.quantile(np.where(defined, values, np.inf), 1 - tail, method="inverted_cdf")
+    return Interval(float(low), float(high))
 
 
 def _rated(rating: Rating | None) -> Rating:
@@ -293,6 +315,10 @@ class Correction:
     groups: dict[str, CrowdScale]
     assumption: Assumption | None
     reason: str | None = None
+    # How far the judge's error matrix is from singular, and the share of the calibration's
+    # bootstrap draws that could not be inverted (counted against every interval).
+    smallest_singular_value: float | None = None
+    draws_not_inverted: float = 0.0
 
 
 def correction_of(
@@ -307,9 +333,10 @@ def correction_of(
     """The correction of a run's judged ratings by the calibration's ``pairs``."""
     calibration = CalibrationSample.of(pairs)
     assumption = same_errors(pairs, human) if human in pairs and len(pairs) > 1 else None
+    singular, not_inverted = calibration.smallest_singular_value, float(1 - calibration.valid.mean())
     reason = calibration.unusable
     if reason is not None:
-        return Correction({}, assumption, reason)
+        return Correction({}, assumption, reason, singular, not_inverted)
     groups = correct(
         cases,
         calibration,
@@ -317,7 +344,7 @@ def correction_of(
         per_emotion_baseline=per_emotion_baseline,
         confidence=confidence,
     )
-    return Correction(groups, assumption)
+    return Correction(groups, assumption, None, singular, not_inverted)
 
 
 @dataclass(frozen=True)
@@ -326,12 +353,13 @@ class Assumption:
 
     statistic: float
     p_value: float
-    holds: bool
+    # Rejected at alpha: the judge's errors differ by source. Not rejected is no proof that
+    # they agree, and the run's own model was not part of the test.
+    rejected: bool
 
 
 def same_errors(pairs: Pairs, human: str, *, alpha: float = 0.05) -> Assumption:
-    """The permutation test of ASSUMPTION_TEST on a calibration's pairs; ``holds`` when it
-    does not reject at ``alpha``."""
+    """The permutation test of ASSUMPTION_TEST on a calibration's pairs, at ``alpha``."""
     sources = sorted(pairs)
     scores = np.concatenate([np.asarray(pairs[s], dtype=np.int64) for s in sources])
     llm = np.concatenate([np.full(len(pairs[s]), s != human) for s in sources])
@@ -343,7 +371,7 @@ def same_errors(pairs: Pairs, human: str, *, alpha: float = 0.05) -> Assumption:
         permuted[:, at] = rng.permuted(permuted[:, at], axis=1)
     spread = _homogeneity(scores, permuted)
     p = float((1 + np.sum(spread >= statistic - 1e-9)) / (DRAWS + 1))
-    return Assumption(float(statistic), p, p >= alpha)
+    return Assumption(float(statistic), p, p < alpha)
 
 
 def _homogeneity(scores: np.ndarray, llm: np.ndarray) -> np.ndarray:
@@ -374,9 +402,3 @@ def _counts(scores: np.ndarray) -> np.ndarray:
 
 def _shares(values: np.ndarray) -> tuple[float, float, float]:
     return float(values[0]), float(values[1]), float(values[2])
-
-
-def _percentile(values: np.ndarray, confidence: float) -> Interval:
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return Interval(float(low), float(high))

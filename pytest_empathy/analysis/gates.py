@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pytest_empathy.formatting import p_is, percent, points
+from pytest_empathy.formatting import p_is, p_value, percent, points
 from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts
 
@@ -19,7 +20,7 @@ from .versus_baseline import Summary, summarize
 
 if TYPE_CHECKING:
     # numpy: loaded only when a calibration is in force.
-    from .correction import Correction, CrowdScale
+    from .correction import Correction
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,14 @@ def decide(
     )
     corrected = correction is not None and bool(correction.groups) and bool(settings.get("judge_correction"))
     if corrected:
-        assert correction is not None
-        gates = on_crowd_scale(gates, correction.groups["overall"], settings)
+        assert correction is not None and summary is not None
+        gates = on_crowd_scale(gates, correction, settings, clustered=summary.clustered)
     warnings = [] if summary is None else power_warnings(summary, mode, settings.get("margin"))
+    if corrected and warnings:
+        warnings.append(
+            "the power figures above are the judge's own ratings': the correction adds the calibration's "
+            "uncertainty, so the gates on the crowd's scale detect less than they say"
+        )
     if settings.get("require_power"):
         gates += [GateResult("power", False, warning) for warning in warnings]
     minimum = settings.get("judge_min_agreement")
@@ -135,48 +141,73 @@ def decide(
 CALIBRATED = "calibrated: the judge's ratings corrected onto the crowd's scale by its calibration"
 
 
-def on_crowd_scale(gates: list[GateResult], overall: CrowdScale, settings: Mapping[str, Any]) -> list[GateResult]:
+def on_crowd_scale(
+    gates: list[GateResult], correction: Correction, settings: Mapping[str, Any], *, clustered: bool
+) -> list[GateResult]:
     """The gates on the Good rate decided on the crowd's scale instead: the lower bound of
-    the corrected difference (or relative gain) at 1 - 2 alpha, a one-sided bootstrap test;
-    the per-emotion gate stays on the judge's own ratings and says so."""
+    the corrected difference (or relative gain) at 1 - 2 alpha, an approximate one-sided
+    test (percentile bootstrap). They fail, undecided, when the calibration rejects the
+    correction's assumption. The per-emotion gate stays on the judge's own ratings."""
+    overall = correction.groups["overall"]
+    assumption = correction.assumption
+    if assumption is None or assumption.rejected:
+        why = (
+            "the calibration could not test the correction's assumption (no human and LLM-written sources)"
+            if assumption is None
+            else "the calibration rejects the correction's assumption that the judge errs alike on human and "
+            f"LLM-written responses (p {p_value(assumption.p_value)})"
+        )
     bound = overall.difference_ci.low
     whose = "" if overall.baseline_corrected else " (the crowd's own)"
+    caveats = (
+        f"approximate one-sided test at alpha {settings['alpha']:g} (percentile bootstrap); assumes the judge errs "
+        "on this run's answers as on the calibration's" + ("; rater clusters not accounted for" if clustered else "")
+    )
     rates = (
         f"on the crowd's scale, Good rate {percent(overall.model[2])} vs baseline {percent(overall.baseline[2])}"
-        f"{whose}: {points(overall.difference)} [{points(bound)}, {points(overall.difference_ci.high)}] "
-        f"({overall.confidence:.0%} bootstrap CI)"
+        f"{whose}: {points(overall.difference)} [{_end(bound)}, {_end(overall.difference_ci.high)}] "
+        f"({overall.confidence:.0%} CI)"
     )
     decided = []
     for gate in gates:
-        if gate.name == GateMode.BETTER.value:
+        if gate.name in (GateMode.BETTER.value, GateMode.NOT_WORSE.value, "min-good-gain") and (
+            assumption is None or assumption.rejected
+        ):
+            gate = GateResult(gate.name, False, f"{rates}; not decided: {why}")
+        elif gate.name == GateMode.BETTER.value:
             passed = bound > 0
             outcome = (
-                "better (the lower bound is above 0)" if passed else "not shown better (the lower bound is not above 0)"
+                "better: the lower bound is above 0" if passed else "not shown better: the lower bound is not above 0"
             )
-            gate = GateResult(gate.name, passed, f"{rates}; {outcome}")
+            gate = GateResult(gate.name, passed, f"{rates}; {outcome} ({caveats})")
         elif gate.name == GateMode.NOT_WORSE.value:
             margin = settings["margin"]
             passed = bound > -margin / 100
             relation = "above" if passed else "not above"
-            gate = GateResult(gate.name, passed, f"{rates}; the lower bound is {relation} -{margin:g} pts")
+            gate = GateResult(gate.name, passed, f"{rates}; the lower bound is {relation} -{margin:g} pts ({caveats})")
         elif gate.name == "min-good-gain":
             minimum = settings["min_good_gain"] or 0.0
-            if overall.gain_ci is None or overall.gain is None:
-                gate = GateResult(gate.name, False, f"{rates}; no Good rating on the baseline's side: no gain")
-            else:
-                passed = overall.gain_ci.low >= minimum
-                gate = GateResult(
-                    gate.name,
-                    passed,
-                    f"relative Good gain on the crowd's scale {overall.gain:+.1%}, lower bound "
-                    f"{overall.gain_ci.low:+.1%} ({overall.confidence:.0%} bootstrap CI) "
-                    f"{'>=' if passed else '<'} {minimum:+.1%}",
-                )
+            low = overall.gain_ci.low
+            passed = low >= minimum
+            estimate = (
+                "unbounded (no Good rating on the baseline's side)" if overall.gain is None else f"{overall.gain:+.1%}"
+            )
+            gate = GateResult(
+                gate.name,
+                passed,
+                f"relative Good gain on the crowd's scale {estimate}, lower bound "
+                f"{'unbounded' if math.isinf(low) else f'{low:+.1%}'} ({overall.confidence:.0%} CI) "
+                f"{'>=' if passed else '<'} {minimum:+.1%} ({caveats})",
+            )
         elif gate.name == "no-emotion-worse":
             own = "on the judge's own ratings (the correction covers the run and each polarity)"
             gate = GateResult(gate.name, gate.passed, f"{own}: {gate.detail}")
         decided.append(gate)
     return decided
+
+
+def _end(bound: float) -> str:
+    return "unbounded" if math.isinf(bound) else points(bound)
 
 
 def judge_agreement(minimum: float, judge: JudgeStanding | None) -> GateResult:

@@ -3,11 +3,11 @@ all show when a judge's calibration is in force."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pytest_empathy.analysis.gates import CALIBRATED
-from pytest_empathy.formatting import change, p_value, percent
+from pytest_empathy.formatting import p_value, percent, points
 
 
 def raters(document: Mapping[str, Any]) -> str | None:
@@ -30,28 +30,36 @@ def lines(document: Mapping[str, Any]) -> list[str]:
     for name, group in correction["groups"].items():
         model, baseline = group["model"], group["baseline"]
         whose = "corrected" if group["baseline_corrected"] else "the crowd's own"
-        interval = group["good_rate_ci"]
         found.append(
             f"on the crowd's scale, {name}: model B/O/G {_shares(model)}, Good {percent(model['good'])} "
-            f"[{percent(interval[0])}, {percent(interval[1])}]; baseline ({whose}) {_shares(baseline)}; Good change "
-            f"{change(group['good_gain_absolute'], group['good_gain_absolute_ci'])} "
+            f"{_interval(group['good_rate_ci'], percent)}; baseline ({whose}) {_shares(baseline)}; Good change "
+            f"{points(group['good_gain_absolute'])} {_interval(group['good_gain_absolute_ci'], points)} "
             f"({group['confidence']:.0%} CI)"
         )
-    found.append(f"correction: {correction['method']}")
+    found.append(
+        f"correction: {correction['method']}; the judge's error matrix has smallest singular value "
+        f"{correction['smallest_singular_value']:.3f}, {correction['draws_not_inverted']:.1%} of the draws could "
+        "not be inverted"
+    )
     assumption = correction["assumption"]
-    if assumption is not None and not assumption["holds"]:
+    if assumption is not None and assumption["rejected"]:
         found.append(
-            "THE CORRECTION'S ASSUMPTION DOES NOT HOLD: the calibration shows the judge errs differently on human "
-            f"and LLM-written responses (p {p_value(assumption['p_value'])}, {assumption['test']}); the corrected "
-            "figures carry that difference"
+            "THE CORRECTION'S ASSUMPTION IS REJECTED: the calibration shows the judge erring differently on human "
+            f"and LLM-written responses (p {p_value(assumption['p_value'])} at alpha 0.05, {assumption['test']}); "
+            "the figures on the crowd's scale decide no gate"
         )
     elif assumption is not None:
         found.append(
             "its assumption, that the judge errs alike on human and LLM-written responses, is not rejected by the "
-            f"calibration (p {p_value(assumption['p_value'])})"
+            f"calibration (p {p_value(assumption['p_value'])}); that is no proof, and this run's model was not "
+            "part of the test"
         )
     return found
 
 
 def _shares(shares: Mapping[str, float]) -> str:
     return "/".join(f"{100 * shares[k]:.0f}" for k in ("bad", "okay", "good")) + " %"
+
+
+def _interval(ends: Sequence[float | None], shown: Callable[[float], str]) -> str:
+    return "[" + ", ".join("unbounded" if end is None else shown(end) for end in ends) + "]"

@@ -137,13 +137,15 @@ def _correction(correction: Correction | None, decides: bool) -> dict[str, Any] 
         "method": METHOD,
         "decides": decides and bool(correction.groups),
         "unavailable": correction.reason,
+        "smallest_singular_value": correction.smallest_singular_value,
+        "draws_not_inverted": correction.draws_not_inverted,
         "assumption": None
         if assumption is None
         else {
             "test": ASSUMPTION_TEST,
             "statistic": assumption.statistic,
             "p_value": assumption.p_value,
-            "holds": assumption.holds,
+            "rejected": assumption.rejected,
         },
         "groups": {name: _crowd_scale(group) for name, group in correction.groups.items()},
     }
@@ -155,13 +157,18 @@ def _crowd_scale(group: CrowdScale) -> dict[str, Any]:
         "model": dict(zip(("bad", "okay", "good"), group.model, strict=True)),
         "baseline": dict(zip(("bad", "okay", "good"), group.baseline, strict=True)),
         "baseline_corrected": group.baseline_corrected,
-        "good_rate_ci": _interval(group.model_good_ci),
+        # An unbounded end (too many draws without an estimate) is null.
+        "good_rate_ci": _bounded(group.model_good_ci),
         "good_gain_absolute": group.difference,
-        "good_gain_absolute_ci": _interval(group.difference_ci),
+        "good_gain_absolute_ci": _bounded(group.difference_ci),
         "good_gain_relative": group.gain,
-        "good_gain_relative_ci": _interval(group.gain_ci),
+        "good_gain_relative_ci": _bounded(group.gain_ci),
         "confidence": group.confidence,
     }
+
+
+def _bounded(interval: Interval) -> list[float | None]:
+    return [None if math.isinf(end) else end for end in (interval.low, interval.high)]
 
 
 def _case(case: CaseResult) -> dict[str, Any]:
