@@ -21,7 +21,7 @@ from statsmodels.stats.contingency_tables import mcnemar
 from pytest_empathy.analysis import power, proportions
 from pytest_empathy.analysis.compare_fail import check, parse_checks
 from pytest_empathy.analysis.comparison import compare, compare_paired
-from pytest_empathy.analysis.gates import Completeness, check_gates
+from pytest_empathy.analysis.gates import Completeness, check_gates, decide
 from pytest_empathy.analysis.proportions import PairedCounts
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
@@ -517,3 +517,11 @@ def test_the_standardized_difference_by_hand():
     )
     assert test.statistic == pytest.approx(test.difference / math.sqrt(variance))
     assert test.difference_ci.low == pytest.approx(test.difference - CRITICAL_90 * math.sqrt(variance))
+
+
+def test_min_good_gain_names_the_side_without_good_ratings():
+    cases = [CaseResult(f"{e}-{i}", e, Rating.BAD, None) for e in ("sad", "joyful") for i in range(10)]
+    baseline = {"sad": Counts(5, 5, 10), "joyful": Counts(2, 8, 10)}
+    settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
+    gate = next(g for g in decide(cases, Completeness(20, 20), settings, baseline).gates if g.name == "min-good-gain")
+    assert not gate.passed and gate.detail == "no Good rating on the model's side: no relative gain to bound"

@@ -353,7 +353,10 @@ def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:
     if good is None:
         return GateResult("min-good-gain", False, "no test: a group has no ratings")
     if good.ratio_ci is None:
-        return GateResult("min-good-gain", False, "no Good rating on either side: no gain to measure")
+        c = overall.comparison
+        sides = [side for side, counts in (("the model's", c.model), ("the baseline's", c.baseline)) if not counts.good]
+        where = " and ".join(sides) or "one"
+        return GateResult("min-good-gain", False, f"no Good rating on {where} side: no relative gain to bound")
     bound = good.ratio_ci.low - 1
     passed = bound >= minimum
     estimate = "unbounded (the baseline has no Good rating)" if good.ratio is None else f"{good.ratio - 1:+.1%}"
