@@ -26,7 +26,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     merge.add_argument("results", type=Path, nargs="+")
     merge.add_argument("-o", "--output", type=Path, required=True, help="where to write the merged JSON result")
     audit = commands.add_parser("audit-cassettes", help="find credentials in cassettes; exit 1 when any")
-    audit.add_argument("directory", type=Path)
+    audit.add_argument("directory", type=Path, help="the directory to search, recursively")
+    audit.add_argument(
+        "--reports",
+        action="store_true",
+        help="search the reports under DIRECTORY (JSON, HTML, CSV, Markdown, JUnit XML) instead of cassettes",
+    )
     for command in (report, merge):
         for kind in FORMATS:
             if kind.name != "json":
@@ -35,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.command == "audit-cassettes":
         from .cassettes.audit import main as audit_main
 
-        return audit_main(options.directory)
+        return audit_main(options.directory, reports=options.reports)
 
     from .reports.registry import write_reports
     from .results import document
@@ -47,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if result.get("statistics_dropped"):
                 result = merging.recompute(result, str(options.result))
         else:
+            inputs = {path.resolve() for path in options.results}
+            if options.output.resolve() in inputs:
+                raise merging.MergeError(f"{options.output} is one of the results to merge; write the merge elsewhere")
             result = merging.merge([merging.load(p) for p in options.results], [str(p) for p in options.results])
             document.write(result, options.output)
         paths = {kind.name: getattr(options, kind.name) for kind in FORMATS if kind.name != "json"}

@@ -262,6 +262,13 @@ def test_unused_cassettes_are_listed_after_a_full_run_and_pruned_on_request(stub
         )
     )
     assert other.read_text() != recorded
+    # Nor one whose calls went to another model, or one in a folder of its own (a calibration).
+    foreign = pytester.path / "cassettes" / "stub" / "sad" / "sad-foreign.json"
+    foreign.write_text(recorded.replace('\\"model\\":\\"stub-model\\"', '\\"model\\":\\"other-model\\"'))
+    assert foreign.read_text() != recorded
+    nested = pytester.path / "cassettes" / "stub" / "calibration" / "sad" / "sad-human.x.json"
+    nested.parent.mkdir(parents=True)
+    nested.write_text(recorded)
     result = run(pytester)
     assert result.ret == 0
     result.stdout.fnmatch_lines(
@@ -270,11 +277,53 @@ def test_unused_cassettes_are_listed_after_a_full_run_and_pruned_on_request(stub
     assert read_report(pytester)["unused_cassettes"] == {"count": 1, "paths": [str(stray)], "pruned": False}
     result = run(pytester, "--empathy-emotions=sad")
     assert "not used by any case" not in result.stdout.str()
+    # An incomplete run deletes nothing: a failed case may own a cassette.
+    (pytester.path / "cassettes" / "stub" / "sad" / "sad-sad1.json").write_text("{ damaged")
+    result = run(pytester, "--empathy-prune-cassettes")
+    assert result.ret == 1 and stray.exists()
+    assert read_report(pytester)["unused_cassettes"]["pruned"] is False
+    (pytester.path / "cassettes" / "stub" / "sad" / "sad-sad1.json").write_text(recorded.replace("sad0", "sad1"))
+    assert run(pytester, "--empathy-record=all", "-k", "sad-sad1").ret == 0
     result = run(pytester, "--empathy-prune-cassettes")
     assert result.ret == 0
     result.stdout.fnmatch_lines([f"1 cassette(s) of stub deleted: {stray}"])
-    assert not stray.exists() and other.exists()
-    assert len(list((pytester.path / "cassettes").rglob("*.json"))) == 9
+    assert not stray.exists() and other.exists() and foreign.exists() and nested.exists()
+    assert len(list((pytester.path / "cassettes").rglob("*.json"))) == 11
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("profile", "*[[]tool.pytest-empathy.models.../../escape]: a profile's name names its cassette folder*"),
+        ("profile-dot", "*[[]tool.pytest-empathy.models..]: a profile's name names its cassette folder*"),
+        ("option", "*--empathy-model: '../../pwned' is not a model's name: ASCII letters*"),
+        ("column", "*column 'response_../../pwned': the responder's name must be ASCII letters*"),
+    ],
+)
+def test_names_that_would_write_outside_the_cassettes_are_refused(stub, pytester, where, message):
+    pyproject = pytester.path / "pyproject.toml"
+    args = ["--empathy-record=once"]
+    if where == "profile":
+        pyproject.write_text(pyproject.read_text() + '\n[tool.pytest-empathy.models."../../escape"]\nmodel = "m"\n')
+        args.append("--empathy-model=stub")
+    elif where == "profile-dot":
+        pyproject.write_text(pyproject.read_text() + '\n[tool.pytest-empathy.models."."]\nmodel = "m"\n')
+    elif where == "option":
+        args = ["--empathy-model=../../pwned", "--empathy-record=once"]
+    else:
+        corpus = pytester.path / "corpus.csv"
+        lines = corpus.read_text().splitlines()
+        corpus.write_text("\n".join([lines[0] + ",response_../../pwned"] + [line + ",hi" for line in lines[1:]]) + "\n")
+    result = (
+        pytester.runpytest_subprocess(
+            *args, "--empathy-judge=stub", "--empathy-corpus=corpus.csv", "--empathy-baseline=human-raters"
+        )
+        if where == "option"
+        else run(pytester, *args)
+    )
+    assert result.ret == 4
+    result.stderr.fnmatch_lines([message])
+    assert not (pytester.path.parent / "escape").exists() and not (pytester.path.parent / "pwned").exists()
 
 
 def test_the_renamed_saved_runs_option_says_its_new_name(run_benchmark):
@@ -312,3 +361,46 @@ def test_a_saved_run_of_schema_1_is_migrated_and_compared(run_benchmark, pyteste
     comparison = read_report(pytester)["comparison"]
     assert (comparison["saved_run"], comparison["only_in_saved_run"], comparison["compared"]) == ("old", 0, 61)
     assert read_report(pytester)["schema"] == SCHEMA
+
+
+def test_a_save_that_another_run_made_first_is_not_overwritten(run_benchmark, pytester):
+    """The name is free when the run starts and taken when it saves: the other run's save
+    stands, this one fails saying so."""
+    target = pytester.path / "benchmarks" / "saved-runs" / "same.json"
+    pytester.makepyfile(
+        test_other_run=f"""
+        import pathlib
+
+        def test_another_run_saves_first():
+            path = pathlib.Path({str(target)!r})
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("the other run's save")
+        """
+    )
+    result = run_benchmark(
+        "--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-save=same", "-p", "no:randomly"
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*FAILED save: *same.json not saved: another run saved 'same' meanwhile*"])
+    assert "saved run:" not in result.stdout.str()
+    assert target.read_text() == "the other run's save"
+
+
+def test_saved_runs_with_duplicate_or_miscounted_cases_or_too_large_are_refused(run_benchmark, pytester):
+    run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off", "--empathy-save=s")
+    path = pytester.path / "benchmarks" / "saved-runs" / "s.json"
+    saved = json.loads(path.read_text())
+    for name, changed, message in (
+        ("twice", saved | {"cases": saved["cases"] + saved["cases"][:1]}, "case * repeats the id *"),
+        ("many", saved | {"corpus": saved["corpus"] | {"rated": 5000}}, "says 5000 cases were rated but holds *"),
+    ):
+        (path.parent / f"{name}.json").write_text(json.dumps(changed))
+        result = run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad", f"--empathy-compare={name}")
+        assert result.ret == USAGE_ERROR
+        result.stderr.fnmatch_lines([f"ERROR: --empathy-compare: *{name}.json: {message}"])
+    huge = path.parent / "huge.json"
+    with huge.open("wb") as out:
+        out.truncate(600 * 2**20)  # sparse: no disk, and never read
+    result = run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-compare=huge")
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --empathy-compare: *huge.json: 600 MiB, larger than any saved run*"])

@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 from vcr.request import Request
 
 from pytest_empathy.cassettes import format as cassettes
-from pytest_empathy.cassettes.audit import audit
+from pytest_empathy.cassettes.audit import audit, audit_reports
 from pytest_empathy.cassettes.format import CassetteError
 from pytest_empathy.cassettes.recorder import AtomicPersister
 from pytest_empathy.corpus.reader import CorpusError, load_file
 
 from .conftest import FAKE_KEY, read_report, run
+from .stub_server import completion, is_judge_request
 
 JSON = {"content-type": "application/json"}
 CASSETTES = Path(__file__).parents[1] / "cassettes"
@@ -142,6 +143,7 @@ def test_a_key_reaches_no_output_report_or_message(stub, pytester):
     leaks = [str(p) for p in written if FAKE_KEY.encode() in p.read_bytes()]
     assert leaks == [] and FAKE_KEY not in result.stdout.str() + result.stderr.str()
     assert audit(pytester.path / "cassettes") == []
+    assert audit_reports(pytester.path) == []
 
 
 # Faults while recording (more in test_recording.py)
@@ -384,3 +386,109 @@ def test_a_profile_without_a_base_url_fails_before_any_case(pytester):
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --empathy-model: profile 'nowhere' has no base URL: set --empathy-base-url"])
+
+
+def key_fragments(key: str) -> list[str]:
+    """Every 8-character piece of the fake key that no ordinary output holds (its start,
+    "sk-empathy-", reads like the plugin's name): a cut key leaks through any of them."""
+    return [key[i : i + 8] for i in range(4, len(key) - 7)]
+
+
+@pytest.mark.parametrize("at", [150, 185, 195, 199, 230])
+def test_a_key_cut_by_shortening_leaks_no_part_of_itself(stub, pytester, at):
+    message = "x" * at + f" provided: {FAKE_KEY} and more text after it"
+    for _ in range(3):
+        stub.then((500, JSON, json.dumps({"error": {"message": message}}).encode()))
+    result = run(pytester, "--empathy-record=once", "-k", "sad-sad0", "--junitxml=junit.xml", "-rA")
+    assert result.ret == 1
+    shown = result.stdout.str() + result.stderr.str() + (pytester.path / "junit.xml").read_text()
+    assert [piece for piece in key_fragments(FAKE_KEY) if piece in shown] == []
+
+
+def test_a_server_echoing_the_key_in_its_answers_reaches_no_output(stub, pytester):
+    """Answers that carry the run's key (a server echoing the Authorization header) are
+    masked before the judge, the reports and the cassette see them, with a warning."""
+
+    def echo(body):
+        content = "Good" if is_judge_request(body) else f"I hear you. (Authorization: Bearer {FAKE_KEY})"
+        return 200, JSON, completion(content)
+
+    stub.answer_of = echo
+    result = run(
+        pytester,
+        "--empathy-record=once",
+        "--empathy-emotions=afraid,sad",
+        "--empathy-html=r.html",
+        "--empathy-markdown=r.md",
+        "--empathy-csv=r.csv",
+        "--junitxml=junit.xml",
+        "-rA",
+    )
+    assert result.ret == 0, result.stdout.str()
+    judged = [body for _, body in stub.requests if is_judge_request(body)]
+    assert judged and all(FAKE_KEY not in json.dumps(body) for body in judged)
+    written = [p for p in pytester.path.rglob("*") if p.is_file() and p.suffix != ".toml"]
+    assert [str(p) for p in written if FAKE_KEY.encode() in p.read_bytes()] == []
+    assert audit(pytester.path / "cassettes") == [] and audit_reports(pytester.path) == []
+    result.stdout.fnmatch_lines(["*SecretMasked: case *a model's answer carried a credential*cassettes/stub/*"])
+    report = read_report(pytester)
+    assert all("***" in case["response"] for case in report["cases"] if case.get("response"))
+
+
+def test_a_base_url_with_a_query_is_refused_without_echoing_it(stub, pytester):
+    """A query in a base URL is where keys hide, and the openai client would put its paths
+    after it: refused where it is read, naming the option, never showing the query."""
+    url = f"{stub.url}?api_key={FAKE_KEY}"
+    result = run(pytester, "--empathy-record=once", f"--empathy-base-url={url}")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines([f"*--empathy-base-url: {stub.url} has a query or fragment*api_key_env*"])
+    assert FAKE_KEY not in result.stdout.str() + result.stderr.str()
+    pyproject = pytester.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(f'"{stub.url}"', f'"{url}"'))
+    result = run(pytester, "--empathy-record=once")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*base_url must be an http(s) URL without a query or fragment*"])
+    assert FAKE_KEY not in result.stdout.str() + result.stderr.str()
+
+
+def test_audit_knows_more_key_shapes_custom_headers_and_reports(tmp_path):
+    cassette = tmp_path / "cassettes" / "model" / "sad" / "sad-1.JSON"
+    cassette.parent.mkdir(parents=True)
+    interaction = {
+        "request": {
+            "method": "POST",
+            "uri": "https://alice:s3cretpass@api.example/v1/chat/completions",
+            "body": "{}",
+            "headers": {"X-Custom-Auth": ["let-me-in-please"], "AUTHORIZATION": [""], "api-key": []},
+        },
+        "response": {
+            "status": {"code": 200, "message": "OK"},
+            "headers": {},
+            "body": {"string": "AIza" + "B" * 35 + " and ?token=abcdef123456 and " + "ghp_" + "c" * 36},
+        },
+    }
+    cassette.write_text(json.dumps({"interactions": [interaction], "version": 1}, indent=1))
+    found = sorted(f"{f.where}: {f.what}" for f in audit(tmp_path / "cassettes"))
+    lines = cassette.read_text().splitlines()
+    body, uri = (next(n for n, line in enumerate(lines, 1) if part in line) for part in ("AIza", "alice:"))
+    assert [f for f in found if f.startswith("line")] == sorted(
+        [f"line {body}: {what}" for what in ("Google API key", "key parameter", "GitHub token")]
+        + [f"line {uri}: credentials in a URL"]
+    )
+    # Named like a credential, with a value; the empty AUTHORIZATION and api-key are not values.
+    assert [f for f in found if f.startswith("interaction")] == [
+        "interaction 1 request header X-Custom-Auth: header named like a credential, with a value"
+    ]
+    report = tmp_path / "reports" / "junit.xml"
+    report.parent.mkdir()
+    report.write_text(f"<failure>HTTP 401: invalid key {FAKE_KEY}</failure>")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", "--reports", str(tmp_path / "reports")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{report}: line 1: sk- style key",
+        f"1 possible credential(s) in 1 report(s) under {tmp_path / 'reports'}",
+    ]

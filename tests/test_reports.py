@@ -207,3 +207,20 @@ def test_a_result_of_schema_2_is_reported_with_its_statistics_computed_again(run
     assert done.returncode == 0, done.stderr
     markdown = (pytester.path / "old.md").read_text()
     assert "Tango score" in markdown and "from an older version" not in markdown
+
+
+def test_a_merge_never_writes_over_one_of_its_inputs(run_benchmark, pytester):
+    for name, selection in (("a", "sad"), ("b", "not sad")):
+        run_benchmark(
+            "--empathy-model=chatgpt",
+            "--empathy-emotions=sad,caring",
+            "--empathy-shard",
+            f"--empathy-report={name}.json",
+            "-k",
+            selection,
+        )
+    before = (pytester.path / "a.json").read_text()
+    done = command("merge", "a.json", "b.json", "-o", "./a.json", cwd=pytester.path)
+    assert done.returncode == 2
+    assert "a.json is one of the results to merge" in done.stderr
+    assert (pytester.path / "a.json").read_text() == before

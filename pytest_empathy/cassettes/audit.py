@@ -1,8 +1,9 @@
-"""Finding credentials in cassettes before they reach a public repository.
+"""Finding credentials in cassettes, and in reports, before they reach a public repository.
 
 Two passes over every cassette file: the recorded headers of each interaction (a header
-that carries credentials, with a value), and the raw text, line by line, for key-shaped
-strings wherever they hide (a body, a URL, a header the first pass does not know).
+that carries credentials, or is named like one, with a value), and the raw text, line by
+line, for key-shaped strings wherever they hide (a body, a URL, a header the first pass
+does not know). Reports (JSON, HTML, CSV, Markdown, JUnit XML) get the second pass.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from .format import SUFFIX
 # Cassettes of this version, and YAML ones of earlier versions or other tools: a key in any
 # of them would leak as surely.
 AUDITED = (SUFFIX, ".yaml", ".yml")
+# What reports are written as.
+REPORTS = (".json", ".html", ".htm", ".csv", ".md", ".xml")
 
 SECRET_HEADERS = {
     "authorization",
@@ -35,8 +38,16 @@ SECRET_PATTERNS = {
     "bearer token": re.compile(r"\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{8,}"),
     "organisation id": re.compile(r"\borg-[A-Za-z0-9]{16,}"),
     "project id": re.compile(r"\bproj_[A-Za-z0-9]{16,}"),
-    "key parameter": re.compile(r"[?&](?:api[_-]?key|key|access_token)=[A-Za-z0-9._-]{8,}", re.I),
+    "key parameter": re.compile(
+        r"[?&](?:api[_-]?key|key|access[_-]?token|token|secret|password|sig|signature)=[A-Za-z0-9._~%-]{6,}", re.I
+    ),
+    "credentials in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:[^/\s@\"']+@", re.I),
+    "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
+    "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
 }
+# Header names that say they carry a credential, beyond the known ones.
+_CREDENTIAL_NAME = re.compile(r"auth|api[_-]?key|token|secret|password|session", re.I)
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,37 @@ _YAML_SECRET_HEADER = re.compile(
 
 
 def cassette_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.suffix in AUDITED and p.is_file())
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDITED and p.is_file())
+
+
+def report_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in REPORTS and p.is_file())
+
+
+def audit_reports(root: Path) -> list[Finding]:
+    """Key-shaped strings in the reports under ``root``, line by line."""
+    findings: list[Finding] = []
+    for path in report_files(root):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            findings.append(Finding(path, "file", f"cannot be read ({error}); check it by hand"))
+            continue
+        findings.extend(_lines(path, text))
+    return findings
+
+
+def _lines(path: Path, text: str) -> Iterator[Finding]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        for name, pattern in SECRET_PATTERNS.items():
+            if pattern.search(line):
+                yield Finding(path, f"line {number}", f"{name}")
+
+
+def _has_value(value: object) -> bool:
+    """A header value that holds something: not null, empty, or a list of empty strings."""
+    values = value if isinstance(value, list) else [value]
+    return any(v not in (None, "") for v in values)
 
 
 def audit_file(path: Path) -> Iterator[Finding]:
@@ -75,11 +116,8 @@ def audit_file(path: Path) -> Iterator[Finding]:
     except (OSError, UnicodeDecodeError) as error:
         yield Finding(path, "file", f"cannot be read ({error}); check it by hand")
         return
-    for number, line in enumerate(text.splitlines(), start=1):
-        for name, pattern in SECRET_PATTERNS.items():
-            if pattern.search(line):
-                yield Finding(path, f"line {number}", f"{name}")
-    if path.suffix != SUFFIX:
+    yield from _lines(path, text)
+    if path.suffix.lower() != SUFFIX:
         for match in _YAML_SECRET_HEADER.finditer(text):
             at = text.count("\n", 0, match.start()) + 1
             yield Finding(path, f"line {at} header {match.group(1)}", "credential header with a value")
@@ -94,18 +132,22 @@ def audit_file(path: Path) -> Iterator[Finding]:
         for side in ("request", "response"):
             headers = (interaction or {}).get(side, {}).get("headers") or {}
             for name, value in headers.items() if isinstance(headers, dict) else ():
-                if str(name).lower() in SECRET_HEADERS and value not in (None, "", []):
-                    yield Finding(path, f"interaction {index} {side} header {name}", "credential header with a value")
+                known = str(name).lower() in SECRET_HEADERS
+                if (known or _CREDENTIAL_NAME.search(str(name))) and _has_value(value):
+                    what = "credential header with a value" if known else "header named like a credential, with a value"
+                    yield Finding(path, f"interaction {index} {side} header {name}", what)
 
 
-def main(root: Path) -> int:
-    """Print the findings; the exit status is 1 when there is any."""
+def main(root: Path, *, reports: bool = False) -> int:
+    """Print the findings (in cassettes, or with ``reports`` in reports); the exit status is
+    1 when there is any."""
     if not root.is_dir():
         print(f"pytest-empathy: error: {root} is not a directory")
         return 2
-    findings = audit(root)
+    findings = audit_reports(root) if reports else audit(root)
     for finding in findings:
         print(finding)
-    files = len(cassette_files(root))
-    print(f"{len(findings)} possible credential(s) in {files} cassette(s) under {root}")
+    files = len(report_files(root) if reports else cassette_files(root))
+    kind = "report(s)" if reports else "cassette(s)"
+    print(f"{len(findings)} possible credential(s) in {files} {kind} under {root}")
     return 1 if findings else 0

@@ -41,6 +41,10 @@ class CaseCassettes:
     """The cassettes of one model under a root directory, one per case."""
 
     def __init__(self, root: Path, model: str) -> None:
+        # Names are checked where they are read; this is the last line: nothing is written
+        # outside the cassettes directory.
+        if not (root / model).resolve().is_relative_to(root.resolve()) or (root / model).resolve() == root.resolve():
+            raise CassetteError(f"cassettes of {model!r} would lie outside {root}")
         self.root = root
         self.model = model
 

@@ -23,6 +23,7 @@ from vcr.serialize import deserialize, serialize
 
 from pytest_empathy.atomic import write_atomic
 from pytest_empathy.corpus.rows import Row
+from pytest_empathy.models.messages import redact
 from pytest_empathy.modes import RecordMode
 from pytest_empathy.results.case import Usage
 
@@ -64,6 +65,16 @@ class AtomicPersister(FilesystemPersister):
         write_atomic(path, data)
 
 
+def _masked(body: str | bytes) -> str | bytes:
+    """A response body with every known credential masked (vcrpy may hold it as bytes)."""
+    if isinstance(body, str):
+        return redact(body)
+    try:
+        return redact(body.decode("utf-8")).encode("utf-8")
+    except UnicodeDecodeError:
+        return body
+
+
 def _scrub_request(request: Any) -> Any:
     for name in list(request.headers):
         if name.lower() not in _KEPT_REQUEST_HEADERS:
@@ -92,7 +103,8 @@ def _stable_uri(uri: str) -> str:
     parts = urlsplit(uri)
     host = parts.hostname or ""
     netloc = host if host in ("127.0.0.1", "localhost", "::1") or parts.port is None else f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    # No query either: it may carry a key (?api_key=), and a replay matches the path alone.
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 class Recorder(CaseCassettes):
@@ -111,6 +123,8 @@ class Recorder(CaseCassettes):
             """The response as recorded, or None when it must not be recorded."""
             if not 200 <= response["status"]["code"] < 300 or not usable(response["body"]["string"]):
                 return None
+            # A server that echoes a credential: the recording keeps it masked, as every output does.
+            response["body"]["string"] = _masked(response["body"]["string"])
             response["headers"] = {
                 name: value for name, value in response["headers"].items() if name.lower() in _KEPT_RESPONSE_HEADERS
             }

@@ -3,14 +3,15 @@ no case uses any more, and one recording run at a time."""
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pytest_empathy.corpus.rows import Row
 
-from .format import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, CassetteError, recorded
+from .format import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, CassetteError, header, load, recorded
 
 
 def outdated(cassettes: CaseCassettes, rows: Iterable[Row], templates: Mapping[str, str]) -> dict[str, list[Row]]:
@@ -29,11 +30,29 @@ def outdated(cassettes: CaseCassettes, rows: Iterable[Row], templates: Mapping[s
     return {role: rows for role, rows in found.items() if rows}
 
 
-def unused(cassettes: CaseCassettes, rows: Iterable[Row], corpus: str) -> list[Path]:
-    """Cassettes of the model, recorded for this corpus, that belong to none of the rows.
-    Cassettes of other corpora, or of unknown corpus, are never listed."""
+def unused(cassettes: CaseCassettes, rows: Iterable[Row], corpus: str, models: Collection[str]) -> list[Path]:
+    """Cassettes in the model's folder that belong to none of the rows, and whose every call
+    was recorded for this corpus with one of ``models`` (the run's responder and judge
+    models). Anything else (another corpus, another model, a file it cannot read) is never
+    listed, so pruning never deletes it."""
     used = {cassettes.path(row) for row in rows}
-    return [p for p in cassettes.files() if p not in used and corpus in recorded(p, CORPUS_HEADER)]
+    return [p for p in cassettes.files() if p not in used and _recorded_by(p, corpus, models)]
+
+
+def _recorded_by(path: Path, corpus: str, models: Collection[str]) -> bool:
+    try:
+        interactions = load(path)
+    except CassetteError:
+        return False
+    for interaction in interactions:
+        request = interaction["request"]
+        try:
+            model = json.loads(request["body"]).get("model")
+        except (TypeError, ValueError, AttributeError):
+            return False
+        if header(request, CORPUS_HEADER) != [corpus] or model not in models:
+            return False
+    return bool(interactions)
 
 
 class RecordingLock:

@@ -34,7 +34,7 @@ from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
 from pytest_empathy.ratings import Rating
 
-from .rows import ID_PATTERN, Corpus, Row
+from .rows import ID_PATTERN, NAME_RULE, Corpus, Row, valid_name
 
 RESPONSE_PREFIX = "response_"
 RATING_PREFIX = "rating_"
@@ -170,6 +170,9 @@ def _row(path: Path, number: int, record: dict[str, str], rater_numbers: dict[st
     ratings: dict[str, Rating] = {}
     raters: dict[str, str] = {}
     for column, value in record.items():
+        prefix = next((p for p in (RESPONSE_PREFIX, RATING_PREFIX, RATER_PREFIX) if column.startswith(p)), None)
+        if prefix is not None and not valid_name(_responder(column, prefix)):
+            raise CorpusError(path, f"column {column!r}: the responder's name must be {NAME_RULE}", row=number)
         if column.startswith(RESPONSE_PREFIX):
             if not value.strip():
                 raise CorpusError(path, f"empty {column}", row=number)

@@ -17,6 +17,13 @@ HUMAN = "human"
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
 # Where a calibration case keeps the one response it rates, its crowd rating and rater.
 RATED = "rated"
+NAME_RULE = "ASCII letters, digits and _ . : - only, not . or .."
+
+
+def valid_name(name: str) -> bool:
+    """A responder's, model's or profile's name: it names a cassette folder, so it holds the
+    characters of case ids only (no path separator) and is not . or .."""
+    return bool(ID_PATTERN.fullmatch(name)) and name not in (".", "..")
 
 
 @dataclass(frozen=True)

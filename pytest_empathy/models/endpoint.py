@@ -18,7 +18,7 @@ from pytest_empathy.cassettes.replayer import Replayer
 
 from . import local_server
 from .completions import completion_text, describe_unusable
-from .messages import redact, shorten
+from .messages import MASK, carries_secret, clean, redact, shorten
 from .profiles import ModelProfile
 
 # What a replay matches recordings against when the profile has no URL (a model the plugin
@@ -46,6 +46,8 @@ class ChatEndpoint:
     # In a replay, what answers every call; None when calls may go live.
     replayer: Replayer | None = None
     _client: Any = field(default=None, repr=False)
+    # Answers that carried a known credential, masked before anything else saw them.
+    masked: int = 0
 
     def client(self) -> Any:
         """The ``openai`` client of live calls, made once. Imported only here: a replay
@@ -74,7 +76,7 @@ class ChatEndpoint:
 
     def _redact(self, text: str) -> str:
         key = self.profile.api_key()
-        return redact(text.replace(key, "***") if key else text)
+        return redact(text.replace(key, MASK) if key else text)
 
     def complete(
         self,
@@ -97,7 +99,11 @@ class ChatEndpoint:
         text = self._call(body, template_sha256) if self.replayer is None else self._replay(body, template_sha256)
         content = completion_text(text)
         if content is None:
-            raise CallError(f"{self.profile.name}: unusable answer ({describe_unusable(text)})")
+            raise CallError(f"{self.profile.name}: unusable answer ({describe_unusable(redact(text))})")
+        if carries_secret(content):
+            # A server that echoes a credential: it goes no further than this answer.
+            content = redact(content)
+            self.masked += 1
         return content
 
     def _replay(self, body: dict[str, Any], template_sha256: str) -> str:
@@ -132,15 +138,16 @@ class ChatEndpoint:
                 raise CallError(f"{name}: timed out after {self.profile.timeout:g}s") from None
             raise CallError(self._redact(f"{name}: cannot connect to {self._where()} ({_cause(error)})")) from None
         except openai.APIStatusError as error:
+            # Redacted whole, then shortened: a key cut in two would no longer be found.
             raise CallError(
                 self._redact(
                     f"{name}: HTTP {error.status_code} from {self._where()}"
                     + (f" after {self.profile.max_retries} retries" if _retried(error) else "")
-                    + f": {shorten(error.message)}"
                 )
+                + f": {shorten(self._redact(error.message))}"
             ) from None
         except openai.APIError as error:
-            raise CallError(self._redact(f"{name}: {shorten(str(error))}")) from None
+            raise CallError(f"{name}: {shorten(self._redact(str(error)))}") from None
         text: str = raw.http_response.text
         return text
 
@@ -172,4 +179,4 @@ def _cause(error: BaseException) -> str:
     root = error
     while root.__cause__ is not None:
         root = root.__cause__
-    return redact(shorten(f"{type(root).__name__}: {root}"))
+    return clean(f"{type(root).__name__}: {root}")

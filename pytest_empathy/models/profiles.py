@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
+from pytest_empathy.corpus.rows import NAME_RULE, valid_name
 from pytest_empathy.errors import InputError
 
 # How a judge can be asked for structured output: not at all, OpenAI's json_schema format,
@@ -112,6 +113,8 @@ def load_profiles(pyproject: Path | None) -> dict[str, ModelProfile]:
     tables = data.get("tool", {}).get("pytest-empathy", {}).get("models", {})
     for name, table in tables.items():
         where = f"{pyproject} [tool.pytest-empathy.models.{name}]"
+        if not valid_name(name):
+            raise ProfileError(f"{where}: a profile's name names its cassette folder: {NAME_RULE}")
         if not isinstance(table, dict):
             raise ProfileError(f"{where}: must be a table")
         base = profiles.get(name) or ModelProfile(name, table.get("model", name))
@@ -144,6 +147,11 @@ def _overlay(base: ModelProfile, table: dict[str, Any], where: str) -> ModelProf
         if isinstance(value, bool) or not isinstance(value, expected):
             raise ProfileError(f"{where}: {key} = {value!r} has the wrong type")
         changes[key] = value
+    url = changes.get("base_url")
+    if url is not None and ("?" in url or "#" in url or not url.startswith(("http://", "https://"))):
+        raise ProfileError(
+            f"{where}: base_url must be an http(s) URL without a query or fragment (keys go in api_key_env)"
+        )
     profile = dataclasses.replace(base, **changes)
     if profile.structured_output not in STRUCTURED_OUTPUTS:
         raise ProfileError(f"{where}: structured_output must be one of {', '.join(STRUCTURED_OUTPUTS)}")

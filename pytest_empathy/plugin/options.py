@@ -20,6 +20,7 @@ from typing import Any, TypeVar, overload
 import pytest
 
 from pytest_empathy.corpus.named import NAMED, RELEASE, RELEASE_TEXT_ENV
+from pytest_empathy.corpus.rows import NAME_RULE, valid_name
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.errors import InputError
 from pytest_empathy.modes import BaselineKind, GateMode, GateTest, RecordMode, choices
@@ -287,8 +288,8 @@ def read_settings(config: pytest.Config) -> Settings:
         if path is not None:
             reports[report.name] = path
     return Settings(
-        model=values.get("--empathy-model", _name),
-        judge=values.get("--empathy-judge", _name),
+        model=values.get("--empathy-model", _model_name),
+        judge=values.get("--empathy-judge", _model_name),
         baseline=values.get("--empathy-baseline", _choice(BaselineKind)),
         corpus=_corpus(values),
         corpus_text=values.path("--empathy-corpus-text") or _env_path(RELEASE_TEXT_ENV),
@@ -388,6 +389,12 @@ def _name(value: str) -> str:
     return value
 
 
+def _model_name(value: str) -> str:
+    if not valid_name(value):
+        raise ValueError(f"{value!r} is not a model's name: {NAME_RULE}")
+    return value
+
+
 def _choice(kind: type[E]) -> Callable[[str], E]:
     def convert(value: str) -> E:
         try:
@@ -410,7 +417,13 @@ def _emotions(value: str) -> tuple[str, ...]:
 
 def _url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
-        raise ValueError(f"{value!r} is not an http(s) URL")
+        raise ValueError("not an http(s) URL")
+    if "?" in value or "#" in value:
+        # The openai client appends its paths after the query, and a query is where keys hide.
+        raise ValueError(
+            f"{value.split('?')[0].split('#')[0]} has a query or fragment, which the openai client would put "
+            "before its paths; give a key through the profile's api_key_env, not the URL"
+        )
     return value
 
 

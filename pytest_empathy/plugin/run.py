@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from pytest_empathy.models.baselines import Baseline, crowd_of_rated_response, m
 from pytest_empathy.models.completions import completion_text
 from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded
 from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge, default_judge
+from pytest_empathy.models.messages import MASK, SecretMasked, remember, url_secrets
 from pytest_empathy.models.profiles import ModelProfile, load_profiles
 from pytest_empathy.models.responders import ModelResponder, RecordedResponder, Responder
 from pytest_empathy.models.templates import judge_rubric, response_template
@@ -33,6 +35,9 @@ from pytest_empathy.results.calibrations import JudgeKey
 from pytest_empathy.results.case import CaseResult
 
 from .options import Settings, as_usage_error
+
+# What calls a model through an endpoint.
+ModelParts = (ModelResponder, ModelJudge)
 
 
 class CaseNotRecorded(Exception):
@@ -70,11 +75,15 @@ class Run:
     def from_settings(cls, settings: Settings) -> Run:
         """Everything a run needs, checked before any case runs; raises pytest.UsageError."""
         profiles = as_usage_error("--empathy-model", load_profiles, settings.rootpath / "pyproject.toml")
+        # Every credential this run could meet, masked wherever it turns up.
+        remember(p.api_key() for p in profiles.values())
+        for url in [p.endpoint() for p in profiles.values()] + [settings.base_url, settings.judge_base_url]:
+            remember(url_secrets(url))
         corpus = as_usage_error("--empathy-corpus", open_corpus, settings.corpus, text=settings.corpus_text)
         if settings.calibrate:
             return cls._calibration(settings, profiles, corpus)
         assert settings.model is not None
-        replayer = Replayer(settings.cassettes, settings.model) if settings.record is RecordMode.NONE else None
+        replayer = _replayer(settings, settings.model)
         templates: dict[str, str] = {}
 
         if settings.model in corpus.responders or settings.model in corpus.rated:
@@ -171,7 +180,7 @@ class Run:
                 f"{', '.join(profiles)})"
             )
         model = calibration_folder(settings.judge)
-        replayer = Replayer(settings.cassettes, model) if settings.record is RecordMode.NONE else None
+        replayer = _replayer(settings, model)
         judge = _model_judge(settings, profiles[settings.judge], replayer, corpus.name)
         if not corpus.has_text:
             corpus = as_usage_error(
@@ -199,6 +208,7 @@ class Run:
     def evaluate(self, row: Row) -> CaseResult:
         """The responder answers the case and the judge rates the answer (and, for the
         ``judge`` baseline, the human response), all in the case's cassette."""
+        masked = self._masked()
         with self.cassettes.cassette(row) if self.cassettes else nullcontext({}) as usage:
             try:
                 response = self.responder.answer(row)
@@ -207,6 +217,14 @@ class Run:
             except NotRecorded as error:
                 raise self._not_recorded(row, error) from None
         cassette = None if self.cassettes is None else self.shown_path(self.cassettes.path(row))
+        if self._masked() > masked:
+            warnings.warn(
+                SecretMasked(
+                    f"case {row.case_id}: a model's answer carried a credential of this run; it is masked as "
+                    f"{MASK} in the answer, the judge's prompt, every report and the cassette {cassette}"
+                ),
+                stacklevel=1,
+            )
         return CaseResult(
             row.case_id,
             row.emotion,
@@ -218,6 +236,14 @@ class Run:
             rater=self.judge.rater(row, self.responder.name),
             baseline_rater=self.baseline.rater(row),
         )
+
+    def models(self) -> set[str]:
+        """The model names this run's calls go to (the responder's and the judge's)."""
+        return {part.endpoint.profile.model for part in (self.responder, self.judge) if isinstance(part, ModelParts)}
+
+    def _masked(self) -> int:
+        """Answers masked so far by this process's endpoints (see ChatEndpoint.masked)."""
+        return sum(part.endpoint.masked for part in (self.responder, self.judge) if isinstance(part, ModelParts))
 
     def shown_path(self, path: Path) -> str:
         """A path as results show it: relative to the rootdir when inside it, so that a saved
@@ -266,13 +292,22 @@ def _recorder(settings: Settings, model: str, corpus: Corpus) -> CaseCassettes:
     # vcrpy only when calls may go live: a replay does without its imports.
     from pytest_empathy.cassettes.recorder import Recorder
 
-    return Recorder(
+    return as_usage_error(
+        "--empathy-cassettes",
+        Recorder,
         settings.cassettes,
         model,
         settings.record,
         usable=lambda body: completion_text(body) is not None,
         hash_bodies=not corpus.redistributable,
     )
+
+
+def _replayer(settings: Settings, model: str) -> Replayer | None:
+    """The replayer of a run in record mode none; None when calls may go live."""
+    if settings.record is not RecordMode.NONE:
+        return None
+    return as_usage_error("--empathy-cassettes", Replayer, settings.cassettes, model)
 
 
 def _standing(settings: Settings, judge: ModelJudge) -> tuple[JudgeStanding, dict[str, Any] | None]:

@@ -101,6 +101,7 @@ class EmpathySession:
         # node id -> why its calls have no recording
         self.unrecorded: dict[str, str] = {}
         self.document: dict[str, Any] | None = None
+        self.save_failed = False
         # A calibration run's outcome: its document when measured, else why it was not.
         self.calibration: dict[str, Any] | str | None = None
 
@@ -228,8 +229,9 @@ class EmpathySession:
             )
         unused_cassettes: tuple[str, ...] = ()
         if run.cassettes is not None and not self.plan.partial_selection and completeness.expected == len(run.cases):
-            found = unused(run.cassettes, run.cases, run.corpus.name)
-            if settings.prune_cassettes:
+            found = unused(run.cassettes, run.cases, run.corpus.name, run.models())
+            # Pruning deletes only after a complete run: a case that failed may own a cassette.
+            if settings.prune_cassettes and completeness.complete:
                 for path in found:
                     path.unlink()
             unused_cassettes = tuple(str(p) for p in found)
@@ -250,7 +252,7 @@ class EmpathySession:
             recording=self._recording(),
             versus_saved_run=versus,
             unused_cassettes=unused_cassettes,
-            pruned=settings.prune_cassettes,
+            pruned=settings.prune_cassettes and completeness.complete,
             usage=total_usage(rated),
             warnings=tuple(decision.warnings),
             baseline_per_emotion=run.baseline.per_emotion is not None,
@@ -262,7 +264,12 @@ class EmpathySession:
         )
         self.document = to_json(result)
         if save_path is not None and completeness.complete:
-            saved_runs.save(self.document, save_path, settings.save or "")
+            try:
+                saved_runs.save(self.document, save_path, settings.save or "", replace=settings.save_force)
+            except saved_runs.SavedRunError as error:
+                result = replace(result, gates=(*result.gates, GateResult("save", False, str(error))))
+                self.document = to_json(result)
+                self.save_failed = True
         write_reports(self.document, settings.reports)
         if not result.passed and not settings.shard and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -348,7 +355,7 @@ class EmpathySession:
         settings = self.run.settings
         for name, path in settings.reports.items():
             terminalreporter.write_line(f"{BY_NAME[name].title}: {path}")
-        if self.plan.save_path is not None and document["complete"]:
+        if self.plan.save_path is not None and document["complete"] and not self.save_failed:
             terminalreporter.write_line(f"saved run: {self.plan.save_path}")
         if settings.shard:
             terminalreporter.write_line(

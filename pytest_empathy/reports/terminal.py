@@ -84,7 +84,9 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
     unused = document["unused_cassettes"]
     if unused["count"]:
         state = "deleted" if unused["pruned"] else "not used by any case (--empathy-prune-cassettes deletes them)"
-        shown = ", ".join(unused["paths"][:3]) + (", ..." if unused["count"] > 3 else "")
+        # What was deleted is listed whole; what could be, by its first paths.
+        paths = unused["paths"] if unused["pruned"] else unused["paths"][:3]
+        shown = ", ".join(paths) + (", ..." if len(paths) < unused["count"] else "")
         yield ""
         yield f"{unused['count']} cassette(s) of {document['model']} {state}: {shown}"
     yield ""

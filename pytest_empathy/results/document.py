@@ -53,7 +53,7 @@ from pytest_empathy.analysis.proportions import (
 )
 from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.analysis.versus_saved_run import METHOD as SAVED_RUN_METHOD
-from pytest_empathy.atomic import write_atomic
+from pytest_empathy.atomic import write_atomic, write_new
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
 from pytest_empathy.formatting import p_value
@@ -460,13 +460,28 @@ def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def write(document: dict[str, Any], path: Path) -> None:
-    write_atomic(path, dumps(document))
+def write(document: dict[str, Any], path: Path, *, replace: bool = True) -> None:
+    """Write a document atomically; without ``replace``, FileExistsError when ``path`` exists."""
+    (write_atomic if replace else write_new)(path, dumps(document))
+
+
+# A result of 200,000 cases is about 100 MB; a file much larger is not one, and reading it
+# whole would take several times its size in memory.
+LARGEST = 512 * 1024 * 1024
 
 
 def read(path: Path, error: type[InputError], *, required: Sequence[str], what: str) -> dict[str, Any]:
     """A JSON document (a run's result or a saved run) read back, migrated to this schema
-    and checked: keys, cases; ``error`` names the file."""
+    and checked: size, keys, cases (ids unique, as many as the run says it rated);
+    ``error`` names the file."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what}") from None
+    except OSError as problem:
+        raise error(f"{path}: not a readable {what} ({problem})") from None
+    if size > LARGEST:
+        raise error(f"{path}: {size / 2**20:.0f} MiB, larger than any {what} ({LARGEST // 2**20} MiB); not read")
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -481,6 +496,10 @@ def read(path: Path, error: type[InputError], *, required: Sequence[str], what: 
     if missing:
         raise error(f"{path}: the {what} lacks {', '.join(missing)}")
     _check_cases(data["cases"], path, error)
+    corpus = data.get("corpus")
+    rated = corpus.get("rated") if isinstance(corpus, dict) else None
+    if rated is not None and rated != len(data["cases"]):
+        raise error(f"{path}: says {rated} cases were rated but holds {len(data['cases'])}")
     return data
 
 
@@ -551,9 +570,13 @@ MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2, 3: _from_schema_3, 4: _from_
 def _check_cases(cases: object, path: Path, error: type[InputError]) -> None:
     if not isinstance(cases, list):
         raise error(f"{path}: its cases are not a list")
+    seen: dict[str, int] = {}
     for number, case in enumerate(cases, start=1):
         if not isinstance(case, dict) or not {"id", "emotion", "rating"} <= case.keys():
             raise error(f"{path}: case {number} lacks an id, an emotion or a rating")
+        if case["id"] in seen:
+            raise error(f"{path}: case {number} repeats the id {case['id']!r} of case {seen[case['id']]}")
+        seen[case["id"]] = number
         if case["emotion"] not in POLARITY:
             raise error(f"{path}: case {number} has an unknown emotion {case['emotion']!r}")
         for key in ("rating", "baseline_rating"):

@@ -33,9 +33,16 @@ def saved_run_path(directory: Path, name: str) -> Path:
     return directory / f"{name}.json"
 
 
-def save(result: dict[str, Any], path: Path, name: str) -> None:
+def save(result: dict[str, Any], path: Path, name: str, *, replace: bool) -> None:
+    """Save a run; without ``replace``, a SavedRunError when a run of that name exists (one
+    saved by a concurrent run included)."""
     saved_at = datetime.now(UTC).isoformat(timespec="seconds")
-    document.write(result | {"saved_run": {"name": name, "saved_at": saved_at}}, path)
+    try:
+        document.write(result | {"saved_run": {"name": name, "saved_at": saved_at}}, path, replace=replace)
+    except FileExistsError:
+        raise SavedRunError(
+            f"{path} not saved: another run saved {name!r} meanwhile; add --empathy-save-force to replace it"
+        ) from None
 
 
 def load(path: Path) -> dict[str, Any]:
