@@ -58,16 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = merging.merge([merging.load(p) for p in options.results], [str(p) for p in options.results])
             document.write(result, options.output)
         paths = {kind.name: getattr(options, kind.name) for kind in FORMATS if kind.name != "json"}
-        write_reports(result, {name: path for name, path in paths.items() if path is not None})
+        unwritten = write_reports(result, {name: path for name, path in paths.items() if path is not None})
     except InputError as error:
         print(f"pytest-empathy: error: {error}", file=sys.stderr)
         return 2
+    for line in unwritten:
+        print(f"pytest-empathy: error: {line}", file=sys.stderr)
     verdict = "passed" if result["passed"] else "FAILED"
     print(f"{result['model']}: {result['corpus']['rated']} of {result['corpus']['cases']} cases rated, {verdict}")
     for gate in result["gates"]:
         if not gate["passed"]:
             print(f"FAILED {gate['name']}: {gate['detail']}")
-    return 0 if result["passed"] else 1
+    return 2 if unwritten else 0 if result["passed"] else 1
 
 
 if __name__ == "__main__":

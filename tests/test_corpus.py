@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -78,6 +79,7 @@ def test_missing_column_is_named(tmp_path):
         ("latin1.csv", "id,emotion,situation,utterance\na,sad,caf\xe9,x\n".encode("latin-1"), "not UTF-8"),
         ("short.csv", b"id,emotion,situation,utterance\na,sad,x\n", "row 1: 3 fields where"),
         ("quote.csv", b'id,emotion,situation,utterance\na,sad,"x\n', "malformed CSV"),
+        ("late.csv", b'id,emotion,situation,utterance\na,sad,x,y\nb,sad,"x"z,y\n', "row 2: malformed CSV"),
         ("list.jsonl", b"[1, 2]\n", "row 1: not a JSON object"),
         ("broken.jsonl", b'{"id": "a"\n', "row 1: not valid JSON"),
         ("nested.jsonl", b'{"id": "a", "emotion": ["sad"]}\n', "'emotion' must be a string"),
@@ -124,3 +126,10 @@ def test_sampling_is_deterministic_per_seed(corpus):
     assert [r.id for r in first] == [r.id for r in corpus.select(sample=2, seed=7)]
     assert [r.id for r in first] != [r.id for r in corpus.select(sample=2, seed=8)]
     assert len(corpus.select(sample=50)) == len(corpus.rows)
+
+
+def test_a_field_larger_than_the_csv_modules_default_is_read(tmp_path):
+    long = "I keep thinking about it. " * 8000  # 208,000 characters
+    path = write_corpus(tmp_path / "long.csv", [{"id": "a", "emotion": "sad", "situation": "s", "utterance": long}])
+    assert load_file(path).rows[0].utterance == long
+    assert csv.field_size_limit() == 131072, "the process's csv limit is left as it was"

@@ -4,6 +4,7 @@ leaks, every failure names what failed."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -492,3 +493,83 @@ def test_audit_knows_more_key_shapes_custom_headers_and_reports(tmp_path):
         f"{report}: line 1: sk- style key",
         f"1 possible credential(s) in 1 report(s) under {tmp_path / 'reports'}",
     ]
+
+
+# Writes that fail
+
+
+def test_a_report_that_cannot_be_written_stops_nothing_else(stub, pytester):
+    (pytester.path / "blocker").write_text("a file, where a directory would be needed")
+    result = run(pytester, "--empathy-record=once", "--empathy-html=blocker/r.html", "--empathy-csv=r.csv")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*pytest-empathy*",
+            "corpus corpus: 8 of 8 cases rated, complete",
+            "HTML report not written: cannot write */blocker/r.html (*); what was there is unchanged",
+        ]
+    )
+    assert (pytester.path / "report.json").is_file() and (pytester.path / "r.csv").is_file()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_cassette_directory_that_cannot_be_made_is_a_usage_error(stub, pytester):
+    (pytester.path / "blocker").write_text("a file")
+    result = run(pytester, "--empathy-record=once", "--empathy-cassettes=blocker/cassettes")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        ["ERROR: --empathy-record: cannot record into *blocker/cassettes/stub (Not a directory)*"]
+    )
+
+
+def test_a_full_disk_while_recording_fails_each_case_in_one_line_and_loses_nothing(stub, pytester):
+    assert run(pytester, "--empathy-record=once", "-k", "sad").ret == 0
+    recorded = {p: p.read_bytes() for p in cassette_files(pytester)}
+    pytester.makeconftest(
+        """
+        import errno, os
+        import pytest_empathy.atomic as atomic
+
+        replace = os.replace
+
+        def full(source, target):
+            if "/cassettes/" in str(target):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            replace(source, target)
+
+        atomic.os.replace = full
+        """
+    )
+    result = run(pytester, "--empathy-record=all", "-p", "no:randomly")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        ["cannot write */cassettes/stub/* (No space left on device); what was there is unchanged"]
+    )
+    assert "Traceback" not in result.stdout.str() and "INTERNALERROR" not in result.stdout.str()
+    assert {p: p.read_bytes() for p in cassette_files(pytester)} == recorded
+    assert not list((pytester.path / "cassettes").rglob("*.tmp"))
+
+
+def test_collect_only_is_not_a_failed_run(stub, pytester):
+    result = run(pytester, "--collect-only", "-q")
+    assert result.ret == 0
+    assert "cases rated" not in result.stdout.str()
+
+
+def test_files_take_the_umask_and_csv_cells_are_no_formulas(tmp_path):
+    from pytest_empathy.atomic import write_atomic
+    from pytest_empathy.reports import case_table
+
+    umask = os.umask(0)
+    os.umask(umask)
+    write_atomic(tmp_path / "r.json", "{}")
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~umask
+    document = {
+        "cases": [
+            {"id": "sad-1", "emotion": "sad", "rating": "good", "response": '=HYPERLINK("http://x","y")'},
+            {"id": "sad-2", "emotion": "sad", "rating": "bad", "response": "@SUM(1)"},
+            {"id": "sad-3", "emotion": "sad", "rating": "okay", "response": "Fine = good."},
+        ]
+    }
+    text = case_table.render(document)
+    assert "'=HYPERLINK" in text and "'@SUM(1)" in text and ",Fine = good." in text

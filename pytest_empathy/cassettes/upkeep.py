@@ -67,9 +67,14 @@ class RecordingLock:
     def acquire(self) -> None:
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Held open for the whole session: closing it releases the lock.
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Held open for the whole session: closing it releases the lock.
+            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
+        except OSError as error:
+            raise CassetteError(
+                f"cannot record into {self.path.parent} ({error.strerror or error}): no cassette could be written"
+            ) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

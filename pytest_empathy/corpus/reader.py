@@ -65,6 +65,7 @@ def load_file(path: str | Path, *, name: str | None = None, require_text: bool =
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise CorpusError(path, f"not UTF-8 text (bad byte at offset {error.start})") from None
+    records: Iterable[tuple[int, dict[str, str]]]
     if path.suffix.lower() == ".jsonl":
         records = _jsonl_records(path, text)
     elif path.suffix.lower() == ".csv":
@@ -80,8 +81,23 @@ def load_file(path: str | Path, *, name: str | None = None, require_text: bool =
     )
 
 
-def _csv_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:
+# A field as large as a long answer may be; csv's default (128 KiB) refused real ones.
+LARGEST_FIELD = 16 * 2**20
+
+
+def _csv_records(path: Path, text: str) -> list[tuple[int, dict[str, str]]]:
+    # The limit is the csv module's, for the whole process: raised while reading only, so the
+    # records are read whole here rather than as they are validated.
+    limit = csv.field_size_limit(LARGEST_FIELD)
+    try:
+        return list(_csv_rows(path, text))
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    number = 0
     try:
         header = next(reader, None)
         if header is None:
@@ -97,7 +113,8 @@ def _csv_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:
                 raise CorpusError(path, f"{len(values)} fields where the header has {len(columns)}", row=number)
             yield number, dict(zip(columns, values, strict=True))
     except csv.Error as error:
-        raise CorpusError(path, f"malformed CSV ({error})", row=reader.line_num) from None
+        # The row being read: the one after the last read (rows count from the first after the header).
+        raise CorpusError(path, f"malformed CSV ({error})", row=number + 1) from None
 
 
 def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:

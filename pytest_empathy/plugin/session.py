@@ -17,6 +17,7 @@ import pytest
 from pytest_empathy.analysis.compare_fail import Check, check, parse_checks
 from pytest_empathy.analysis.gates import CALIBRATED, Completeness, GateResult, decide
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
+from pytest_empathy.atomic import WriteError
 from pytest_empathy.cassettes.misses import Miss
 from pytest_empathy.cassettes.upkeep import RecordingLock, outdated, unused
 from pytest_empathy.corpus.rows import HUMAN, rated_source
@@ -102,6 +103,8 @@ class EmpathySession:
         self.unrecorded: dict[str, str] = {}
         self.document: dict[str, Any] | None = None
         self.save_failed = False
+        # Reports that could not be written, and why.
+        self.unwritten: list[str] = []
         # A calibration run's outcome: its document when measured, else why it was not.
         self.calibration: dict[str, Any] | str | None = None
 
@@ -187,7 +190,7 @@ class EmpathySession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not self.expected:
+        if not self.expected or session.config.option.collectonly:
             return
         run, settings = self.run, self.run.settings
         if run.calibrating:
@@ -266,12 +269,13 @@ class EmpathySession:
         if save_path is not None and completeness.complete:
             try:
                 saved_runs.save(self.document, save_path, settings.save or "", replace=settings.save_force)
-            except saved_runs.SavedRunError as error:
+            except (saved_runs.SavedRunError, WriteError) as error:
                 result = replace(result, gates=(*result.gates, GateResult("save", False, str(error))))
                 self.document = to_json(result)
                 self.save_failed = True
-        write_reports(self.document, settings.reports)
-        if not result.passed and not settings.shard and session.exitstatus == pytest.ExitCode.OK:
+        self.unwritten = write_reports(self.document, settings.reports)
+        failed = (not result.passed and not settings.shard) or self.unwritten
+        if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _calibration(self) -> dict[str, Any] | str:
@@ -311,7 +315,10 @@ class EmpathySession:
             },
             human=HUMAN,
         )
-        calibrations.save(document, run.calibration_path())
+        try:
+            calibrations.save(document, run.calibration_path())
+        except WriteError as error:
+            return f"calibration measured but not saved: {error}"
         return document
 
     def _with_text(self, result: CaseResult) -> CaseResult:
@@ -354,7 +361,10 @@ class EmpathySession:
             terminalreporter.write_line(line)
         settings = self.run.settings
         for name, path in settings.reports.items():
-            terminalreporter.write_line(f"{BY_NAME[name].title}: {path}")
+            if not any(line.startswith(f"{BY_NAME[name].title} not written") for line in self.unwritten):
+                terminalreporter.write_line(f"{BY_NAME[name].title}: {path}")
+        for line in self.unwritten:
+            terminalreporter.write_line(line, red=True, bold=True)
         if self.plan.save_path is not None and document["complete"] and not self.save_failed:
             terminalreporter.write_line(f"saved run: {self.plan.save_path}")
         if settings.shard:

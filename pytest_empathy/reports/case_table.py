@@ -18,6 +18,15 @@ def cases_frame(document: dict[str, Any]) -> Any:
     return frame.dropna(axis="columns", how="all")
 
 
+# A cell a spreadsheet would run as a formula (a model's answer "=HYPERLINK(...)").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def render(document: dict[str, Any]) -> str:
-    text: str = cases_frame(document).to_csv(index=False)
+    text: str = cases_frame(document).map(_inert).to_csv(index=False)
     return text
+
+
+def _inert(value: Any) -> Any:
+    """A text cell with a leading apostrophe where it would start a formula (OWASP's advice)."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_empathy.atomic import write_atomic
+from pytest_empathy.atomic import WriteError, write_atomic
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,18 @@ def shows_responses(paths: Mapping[str, Path]) -> bool:
     return any(BY_NAME[name].shows_responses for name in paths)
 
 
-def write_reports(document: dict[str, Any], paths: Mapping[str, Path]) -> None:
-    """Each report of ``paths`` (format name to path) rendered from a run's JSON document."""
+def write_reports(document: dict[str, Any], paths: Mapping[str, Path]) -> list[str]:
+    """Each report of ``paths`` (format name to path) rendered from a run's JSON document;
+    a report that cannot be written stops none of the others: why each failed is returned."""
+    failed = []
     for name, path in paths.items():
         report = BY_NAME[name]
         text = report.render(document)
-        write_atomic(path, text)
+        try:
+            write_atomic(path, text)
+        except WriteError as error:
+            failed.append(f"{report.title} not written: {error}")
+            continue
         target = os.environ.get(report.append_to) if report.append_to else None
         if target:
             try:
@@ -87,3 +93,4 @@ def write_reports(document: dict[str, Any], paths: Mapping[str, Path]) -> None:
             except OSError as error:
                 # That file is the CI's, not the user's: its failure fails nothing.
                 print(f"pytest-empathy: cannot append to ${report.append_to} ({error})", file=sys.stderr)
+    return failed
