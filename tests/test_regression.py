@@ -404,3 +404,16 @@ def test_saved_runs_with_duplicate_or_miscounted_cases_or_too_large_are_refused(
     result = run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-compare=huge")
     assert result.ret == USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --empathy-compare: *huge.json: 600 MiB, larger than any saved run*"])
+
+
+def test_a_comparison_names_the_saved_run_by_its_file(run_benchmark, pytester):
+    sad = ("--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off")
+    run_benchmark(*sad, "--empathy-save=first")
+    saved = pytester.path / "benchmarks" / "saved-runs"
+    (saved / "renamed.json").write_text((saved / "first.json").read_text())
+    (saved / "first.json").unlink()
+    result = run_benchmark(
+        "--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off", "--empathy-compare"
+    )
+    result.stdout.fnmatch_lines(["compared with saved run renamed (model chatgpt*"])
+    assert read_report(pytester)["comparison"]["saved_run"] == "renamed"

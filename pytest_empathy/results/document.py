@@ -314,7 +314,8 @@ def _disagreement(group: Group[Comparison], p_study: float | None, other: str | 
 def _comparison(versus: SavedRunVersus, templates: dict[str, str]) -> dict[str, Any]:
     saved, comparison = versus.saved.document, versus.comparison
     return {
-        "saved_run": saved.get("saved_run", {}).get("name"),
+        # The name the user calls it by, its file's: the one stored inside is where it was first saved.
+        "saved_run": versus.saved.path.stem,
         "saved_at": saved.get("saved_run", {}).get("saved_at"),
         "path": str(versus.saved.path),
         "model": saved["model"],
