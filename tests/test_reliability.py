@@ -111,6 +111,21 @@ def test_audit_command_finds_credentials_with_file_and_location(tmp_path):
     assert clean.returncode == 0
 
 
+def recorded_with_every_output(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """Two emotions recorded, with every report and the JUnit XML written, for a key to hide in."""
+    return run(
+        pytester,
+        "--empathy-record=once",
+        "--empathy-emotions=afraid,sad",
+        "--empathy-html=r.html",
+        "--empathy-markdown=r.md",
+        "--empathy-csv=r.csv",
+        "--junitxml=junit.xml",
+        "-rA",
+        *args,
+    )
+
+
 def test_a_key_reaches_no_output_report_or_message(stub, pytester):
     stub.then(
         (401, JSON, json.dumps({"error": {"message": f"invalid key {FAKE_KEY}"}}).encode()),
@@ -125,17 +140,7 @@ def test_a_key_reaches_no_output_report_or_message(stub, pytester):
     stub.then(
         (500, JSON, f"upstream said {FAKE_KEY}".encode()), lambda body: "case 1" in body["messages"][0]["content"]
     )
-    result = run(
-        pytester,
-        "--empathy-record=once",
-        "--empathy-emotions=afraid,sad",
-        "--empathy-html=r.html",
-        "--empathy-markdown=r.md",
-        "--empathy-csv=r.csv",
-        "--junitxml=junit.xml",
-        "-rA",
-        "-v",
-    )
+    result = recorded_with_every_output(pytester, "-v")
     assert result.ret == 1
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines(["*stub: HTTP 401 from *: *invalid key ****", "*stub: HTTP 500 from *"])
@@ -415,16 +420,7 @@ def test_a_server_echoing_the_key_in_its_answers_reaches_no_output(stub, pyteste
         return 200, JSON, completion(content)
 
     stub.answer_of = echo
-    result = run(
-        pytester,
-        "--empathy-record=once",
-        "--empathy-emotions=afraid,sad",
-        "--empathy-html=r.html",
-        "--empathy-markdown=r.md",
-        "--empathy-csv=r.csv",
-        "--junitxml=junit.xml",
-        "-rA",
-    )
+    result = recorded_with_every_output(pytester)
     assert result.ret == 0, result.stdout.str()
     judged = [body for _, body in stub.requests if is_judge_request(body)]
     assert judged and all(FAKE_KEY not in json.dumps(body) for body in judged)
