@@ -69,6 +69,7 @@ def main() -> None:
             "--empathy-model=smollm2-135m",
             "--empathy-judge=smollm2-135m",
             "--empathy-corpus=smoke",
+            "--empathy-baseline=human-raters",
             f"--empathy-emotions={emotions}",
             "--empathy-gate=off",
             "--empathy-report=report.json",

@@ -177,7 +177,15 @@ def median_ratio(top: list[Run], bottom: list[Run]) -> float:
 
 
 def benchmark_args(*extra: str) -> list[str]:
-    return ["--empathy-model=stub", "--empathy-judge=stub", "--empathy-corpus=corpus.csv", *extra]
+    # The corpus has no human responses: the crowd's counts are the baseline, as before the
+    # judge baseline became the default, so that figures stay comparable across versions.
+    return [
+        "--empathy-model=stub",
+        "--empathy-judge=stub",
+        "--empathy-corpus=corpus.csv",
+        "--empathy-baseline=human-raters",
+        *extra,
+    ]
 
 
 def record_throughput(work: Path, stub: StubServer, workers: int, runs: int) -> tuple[float, float, int]:
