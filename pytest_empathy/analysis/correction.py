@@ -61,13 +61,23 @@ def errors(counts: np.ndarray) -> np.ndarray:
     return rates
 
 
-def invertible(counts: np.ndarray) -> bool:
-    """Whether the confusion counts support a correction: every crowd level seen, and the
-    error matrix far enough from singular."""
+def smallest_singular_values(counts: np.ndarray) -> np.ndarray:
+    """How far each (..., 3, 3) table's error matrix is from singular; NaN where the
+    calibration never saw a crowd level, so its errors there are unknown."""
     rates = errors(counts)
-    if not np.isfinite(rates).all():
-        return False
-    return bool(np.linalg.svd(rates, compute_uv=False).min() >= MIN_SINGULAR)
+    known = np.isfinite(rates).all(axis=(-2, -1))
+    # The SVD needs finite entries: unknown tables are decomposed as zeros, then set aside.
+    smallest = np.linalg.svd(np.nan_to_num(rates), compute_uv=False).min(axis=-1)
+    values: np.ndarray = np.where(known, smallest, np.nan)
+    return values
+
+
+def invertible(counts: np.ndarray) -> np.ndarray:
+    """Whether each table supports a correction: every crowd level seen, and the error matrix
+    far enough from singular."""
+    with np.errstate(invalid="ignore"):
+        found: np.ndarray = smallest_singular_values(counts) >= MIN_SINGULAR
+    return found
 
 
 def crowd_shares(judged: np.ndarray, rates: np.ndarray) -> np.ndarray:
@@ -172,27 +182,25 @@ class CalibrationSample:
         prompts = scores.shape[0]
         draws = np.random.default_rng(SEED).integers(0, prompts, size=(DRAWS, prompts))
         drawn = confusion_tables(scores[draws].reshape(DRAWS, -1, 2))
-        valid = np.array([invertible(c) for c in drawn])
-        return cls(confusion_tables(scores.reshape(1, -1, 2))[0], drawn, valid)
+        return cls(confusion_tables(scores.reshape(1, -1, 2))[0], drawn, invertible(drawn))
+
+    @property
+    def smallest_singular_value(self) -> float | None:
+        value = float(smallest_singular_values(self.point))
+        return None if np.isnan(value) else value
 
     @property
     def unusable(self) -> str | None:
         """Why no correction can be given, if none can: the calibration must invert."""
-        rates = errors(self.point)
-        if not np.isfinite(rates).all():
+        smallest = self.smallest_singular_value
+        if smallest is None:
             return "the calibration never saw the crowd give one of the ratings: its errors there are unknown"
-        smallest = float(np.linalg.svd(rates, compute_uv=False).min())
         if smallest < MIN_SINGULAR:
             return (
                 f"the judge's error matrix is nearly singular (smallest singular value {smallest:.3f} < "
                 f"{MIN_SINGULAR}): its ratings say too little about the crowd's to be inverted"
             )
         return None
-
-    @property
-    def smallest_singular_value(self) -> float | None:
-        rates = errors(self.point)
-        return float(np.linalg.svd(rates, compute_uv=False).min()) if np.isfinite(rates).all() else None
 
 
 def correct(

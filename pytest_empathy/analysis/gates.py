@@ -116,7 +116,7 @@ def decide(
     corrected = correction is not None and bool(correction.groups) and bool(settings.get("judge_correction"))
     if corrected:
         assert correction is not None and summary is not None
-        gates = on_crowd_scale(gates, correction, settings, clustered=summary.clustered)
+        gates = decided_on_crowd_scale(gates, correction, settings, clustered=summary.clustered)
     warnings = [] if summary is None else power_warnings(summary, mode, settings.get("margin"))
     if corrected and warnings:
         warnings.append(
@@ -141,7 +141,7 @@ def decide(
 CALIBRATED = "calibrated: the judge's ratings corrected onto the crowd's scale by its calibration"
 
 
-def on_crowd_scale(
+def decided_on_crowd_scale(
     gates: list[GateResult], correction: Correction, settings: Mapping[str, Any], *, clustered: bool
 ) -> list[GateResult]:
     """The gates on the Good rate decided on the crowd's scale instead: the lower bound of

@@ -43,7 +43,8 @@ class CaseCassettes:
     def __init__(self, root: Path, model: str) -> None:
         # Names are checked where they are read; this is the last line: nothing is written
         # outside the cassettes directory.
-        if not (root / model).resolve().is_relative_to(root.resolve()) or (root / model).resolve() == root.resolve():
+        folder, top = (root / model).resolve(), root.resolve()
+        if folder == top or not folder.is_relative_to(top):
             raise CassetteError(f"cassettes of {model!r} would lie outside {root}")
         self.root = root
         self.model = model
