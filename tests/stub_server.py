@@ -22,6 +22,14 @@ from typing import Any
 Answer = tuple[int, dict[str, str], bytes]
 
 
+@dataclass(frozen=True)
+class Drip:
+    """A fault: the default answer sent a byte every ``every`` seconds, each read of the
+    client well within its timeout while the whole takes far longer."""
+
+    every: float
+
+
 def completion(content: str, finish_reason: str = "stop", choices: int = 1) -> bytes:
     return json.dumps(
         {
@@ -53,18 +61,21 @@ class StubServer:
     answer_of: Callable[[dict[str, Any]], Answer] = default_answer
     latency: float = 0.0
     # Faults to play, in order, for requests that match; None matches every request.
-    script: list[tuple[Callable[[dict[str, Any]], bool] | None, Answer | float | str]] = field(default_factory=list)
+    script: list[tuple[Callable[[dict[str, Any]], bool] | None, Answer | Drip | float | str]] = field(
+        default_factory=list
+    )
     requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
     # (arrived, answered) per default answer, in time.monotonic() seconds
     served: list[tuple[float, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def then(self, answer: Answer | float | str, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+    def then(self, answer: Answer | Drip | float | str, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
         """Queue a fault: an (status, headers, body) answer, a delay in seconds before the
-        default answer (a read time-out for a client with a shorter timeout), or "reset"."""
+        default answer (a read time-out for a client with a shorter timeout), a Drip, or
+        "reset"."""
         self.script.append((when, answer))
 
-    def answer(self, headers: dict[str, str], body: dict[str, Any]) -> Answer | None:
+    def answer(self, headers: dict[str, str], body: dict[str, Any]) -> Answer | Drip | None:
         arrived = time.monotonic()
         with self.lock:
             self.requests.append((headers, body))
@@ -77,6 +88,8 @@ class StubServer:
                 answer = self.latency
         if answer == "reset":
             return None
+        if isinstance(answer, Drip):
+            return answer
         if isinstance(answer, float | int):
             time.sleep(answer)
             answered = self.answer_of(body)
@@ -104,12 +117,26 @@ def stub_server(
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.close_connection = True
                 return
+            if isinstance(answer, Drip):
+                self._drip(stub.answer_of(body), answer.every)
+                return
             status, headers, payload = answer
             head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}", f"content-length: {len(payload)}"]
             head += [f"{name}: {value}" for name, value in headers.items()]
             # One send for the whole answer: no delayed-ACK stall between head and body.
             with suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+
+        def _drip(self, answer: Answer, every: float) -> None:
+            status, headers, payload = answer
+            head = [f"HTTP/1.1 {status} OK", f"content-length: {len(payload)}"]
+            head += [f"{name}: {value}" for name, value in headers.items()]
+            with suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode())
+                for byte in payload:
+                    time.sleep(every)
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
 
         def log_message(self, *args: object) -> None:
             pass

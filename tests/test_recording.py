@@ -9,15 +9,18 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_empathy.cassettes.format import CassetteError
 from pytest_empathy.cassettes.recorder import Recorder
 from pytest_empathy.cassettes.replayer import Replayer
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded, chat_path
+from pytest_empathy.models.judges import ModelJudge
 from pytest_empathy.models.profiles import ModelProfile
 from pytest_empathy.models.responders import ModelResponder
-from pytest_empathy.models.templates import response_template
+from pytest_empathy.models.templates import judge_rubric, response_template
 from pytest_empathy.modes import RecordMode
 
 from .conftest import (
@@ -243,10 +246,11 @@ def test_rate_limit_is_retried_after_the_delay_and_only_the_success_recorded(stu
     [
         (
             (500, JSON, b'{"error": {"message": "boom"}}'),
-            "stub: HTTP 500 from http://127.0.0.1:*/v1/ after 2 retries: *boom*",
+            "stub: HTTP 500 from http://127.0.0.1:*/v1/: *boom*; 3 attempts in *s (HTTP 500, HTTP 500, HTTP 500), "
+            "max_retries = 2",
         ),
-        ((503, JSON, b'{"error": {"message": "overloaded"}}'), "stub: HTTP 503 from * after 2 retries: *overloaded*"),
-        (2.5, "stub: timed out after 1s"),
+        ((503, JSON, b'{"error": {"message": "overloaded"}}'), "stub: HTTP 503 from *: *overloaded*; 3 attempts in *"),
+        (2.5, "stub: timed out after 1s; ? attempts in *s (timed out after 1s, timed out after 1s*"),
         ((200, JSON, b'{"choices": [{"message": {"content": "trunc'), "stub: unusable answer (not JSON: *"),
         ((200, JSON, completion("x", choices=0)), "stub: unusable answer (empty choices list)"),
         (
@@ -290,6 +294,72 @@ def test_judge_prose_is_asked_again_then_the_case_is_unrated(stub, pytester):
     follow_up = [body for _, body in stub.requests if len(body["messages"]) == 3]
     assert len(follow_up) == 3
     assert follow_up[0]["messages"][2]["content"] == "Answer with exactly one word: Bad, Okay or Good."
+
+
+def test_a_recorded_unrated_answer_is_asked_again_in_new_episodes_only(stub, pytester):
+    prose = (200, JSON, completion("A thoughtful reply, I would say."))
+    for _ in range(2):
+        stub.then(prose, answer_of("caring-caring0", judge=True))
+    # caring1: no rating at first, then one on the follow-up: a rating, never asked again.
+    stub.then(prose, answer_of("caring-caring1", judge=True))
+    stub.then((200, JSON, completion("Okay")), answer_of("caring-caring1", judge=True))
+    assert run(pytester, "--empathy-record=once", "-k", "caring").ret == 1
+    assert len(cassette(pytester, "caring-caring0")["interactions"]) == 3
+    calls = len(stub.requests)
+
+    for mode in ("--empathy-record=once", "--empathy-record=none"):
+        result = run(pytester, mode, "-k", "caring")
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*the case is unrated. Its answers are recorded in cassettes/stub/caring/caring-caring0.json; "
+                "ask it again with: pytest --empathy-model=stub --empathy-judge=stub --empathy-corpus=*corpus.csv "
+                "--empathy-baseline=human-raters --empathy-record=new_episodes -k caring-caring0"
+            ]
+        )
+    assert len(stub.requests) == calls
+
+    result = run(pytester, "--empathy-record=new_episodes", "-k", "caring")
+    assert result.ret == 0
+    asked = stub.requests[calls:]
+    assert len(asked) == 1 and is_judge_request(asked[0][1]) and "(case 0)" in asked[0][1]["messages"][0]["content"]
+    contents = [
+        json.loads(i["response"]["body"]["string"])["choices"][0]["message"]["content"]
+        for i in cassette(pytester, "caring-caring0")["interactions"]
+    ]
+    assert contents == ["That sounds really hard; I am here for you.", "Good"]
+    assert len(cassette(pytester, "caring-caring1")["interactions"]) == 3
+    ratings = {c["id"]: c["rating"] for c in read_report(pytester)["cases"]}
+    assert ratings == {"caring-caring0": "good", "caring-caring1": "okay"}
+    assert run(pytester, "-k", "caring").ret == 0
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.sampled_from(["rated", "unrated then rated", "unrated twice", "other call"]), max_size=12),
+    st.booleans(),
+)
+def test_the_judges_calls_that_ended_unrated_are_found_among_a_cases_calls(exchanges, interrupted):
+    """Cassettes built exchange by exchange, as a case records them (a trailing first answer
+    whose follow-up failed among them): exactly the unrated exchanges' calls are found."""
+    judge = ModelJudge("stub", ChatEndpoint(ModelProfile("stub", "m"), None, "c"), judge_rubric())
+    rubric = judge.rubric.sha256
+    answer = {True: completion("Good").decode(), False: completion("Lovely reply.").decode()}
+    calls: list[tuple[str | None, str]] = []
+    expected: set[int] = set()
+    for exchange in exchanges:
+        if exchange == "other call":
+            calls.append(("response-template", answer[False]))
+            continue
+        first_rated = exchange == "rated"
+        calls.append((rubric, answer[first_rated]))
+        if not first_rated:
+            calls.append((rubric, answer[exchange == "unrated then rated"]))
+            if exchange == "unrated twice":
+                expected |= {len(calls) - 2, len(calls) - 1}
+    if interrupted:
+        calls.append((rubric, answer[False]))
+    assert judge.unrated_calls(calls) == expected
 
 
 def test_judge_baseline_rates_the_human_responses_in_the_same_cassette(stub, pytester):
@@ -450,8 +520,11 @@ def test_text_that_may_not_be_passed_on_is_kept_as_a_hash_and_still_replays(tmp_
 
         def answer(cassettes: Recorder | Replayer, replayer: Replayer | None = None) -> str:
             endpoint = ChatEndpoint(profile, None, "licensed", replayer)
-            with cassettes.cassette(row):
-                return ModelResponder("stub", endpoint, response_template()).answer(row)
+            try:
+                with cassettes.cassette(row):
+                    return ModelResponder("stub", endpoint, response_template()).answer(row)
+            finally:
+                endpoint.close()
 
         first = answer(Recorder(tmp_path, "stub", RecordMode.ONCE, usable=bool, hash_bodies=True))
         text = Recorder(tmp_path, "stub", RecordMode.ONCE, usable=bool).path(row).read_text()

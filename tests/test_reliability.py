@@ -162,7 +162,7 @@ def test_credentials_in_a_base_url_stay_out_of_messages(stub, pytester):
     stub.then((500, JSON, b"down"))
     result = run(pytester, "--empathy-record=once", "-k", "sad-sad0", f"--empathy-base-url={url}")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["*stub: HTTP 500 from http://127.0.0.1:*/v1/ after 2 retries*"])
+    result.stdout.fnmatch_lines(["*stub: HTTP 500 from http://127.0.0.1:*/v1/: *; 3 attempts in *"])
     assert "hunter2" not in result.stdout.str() + result.stderr.str()
 
 

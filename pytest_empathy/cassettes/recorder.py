@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -65,6 +66,29 @@ class AtomicPersister(FilesystemPersister):
         write_atomic(path, data)
 
 
+@dataclass(frozen=True)
+class _Reasking:
+    """The persister of a recording of new episodes: as it loads a cassette, it leaves out
+    the calls ``reask`` names, which are then asked again. They leave the file only when the
+    cassette is written, with what was asked in their place."""
+
+    reask: Callable[[list[tuple[str | None, str]]], set[int]]
+
+    def load_cassette(self, cassette_path: str | Path, serializer: Any) -> Any:
+        requests, responses = AtomicPersister.load_cassette(cassette_path, serializer)
+        bodies = [_text(r["body"]["string"]) for r in responses]
+        calls = [(q.headers.get(TEMPLATE_HEADER), body) for q, body in zip(requests, bodies, strict=True)]
+        again = self.reask(calls)
+        kept = [i for i in range(len(requests)) if i not in again]
+        return [requests[i] for i in kept], [responses[i] for i in kept]
+
+    save_cassette = staticmethod(AtomicPersister.save_cassette)
+
+
+def _text(body: str | bytes) -> str:
+    return body if isinstance(body, str) else body.decode("utf-8", errors="replace")
+
+
 def _masked(body: str | bytes) -> str | bytes:
     """A response body with every known credential masked (vcrpy may hold it as bytes)."""
     if isinstance(body, str):
@@ -112,11 +136,20 @@ class Recorder(CaseCassettes):
     patched HTTP client where the mode lets them."""
 
     def __init__(
-        self, root: Path, model: str, mode: RecordMode, *, usable: Callable[[str], bool], hash_bodies: bool = False
+        self,
+        root: Path,
+        model: str,
+        mode: RecordMode,
+        *,
+        usable: Callable[[str | bytes], bool],
+        hash_bodies: bool = False,
+        reask: Callable[[list[tuple[str | None, str]]], set[int]] | None = None,
     ) -> None:
         """``usable`` tells a response body worth recording (a usable answer) from one that
         must not be replayed as if it were; ``hash_bodies`` keeps a hash of each request's
-        body instead of the body, for text that may not be passed on."""
+        body instead of the body, for text that may not be passed on; ``reask`` names, of a
+        case's recorded calls as (template hash, answer body), those a recording of new
+        episodes asks again."""
         super().__init__(root, model)
 
         def keep_response(response: dict[str, Any]) -> dict[str, Any] | None:
@@ -139,7 +172,8 @@ class Recorder(CaseCassettes):
             serializer="pytest-empathy",
         )
         self.vcr.register_serializer("pytest-empathy", cassette_format)
-        self.vcr.register_persister(AtomicPersister)
+        reasking = reask is not None and mode is RecordMode.NEW_EPISODES
+        self.vcr.register_persister(_Reasking(reask) if reask is not None and reasking else AtomicPersister)
 
     @contextmanager
     def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:

@@ -1,25 +1,34 @@
 """Chat-completion calls for responders and judges.
 
-Calls that may go live use the official ``openai`` client, which retries 429 and 5xx
-answers with its backoff (honouring ``retry-after``) at most ``max_retries`` times, each
-call bounded by ``timeout``; vcrpy records them. A replay (record mode ``none``) answers
-each call from the case's cassette without the client: a call without a recording fails at
-once, as ``NotRecorded``, whichever way it was looked up.
+Calls that may go live use the official ``openai`` client, each read bounded by the
+profile's ``timeout``; vcrpy records them. A failed attempt is tried again as ``retries``
+says, at most ``max_retries`` times, and the whole call, waits included, ends at the
+profile's deadline; an endpoint that keeps failing is no longer called (``breaker``).
+
+A replay (record mode ``none``) answers each call from the case's cassette without the
+client: a call without a recording fails at once, as ``NotRecorded``, whichever way it was
+looked up.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pytest_empathy.cassettes.format import CORPUS_HEADER, TEMPLATE_HEADER
 from pytest_empathy.cassettes.replayer import Replayer
 
-from . import local_server
+from . import local_server, retries
+from .breaker import CircuitBreaker
 from .completions import completion_text, describe_unusable
 from .messages import MASK, carries_secret, clean, redact, shorten
 from .profiles import ModelProfile
+
+if TYPE_CHECKING:
+    # asyncio loads ssl: a run that never calls a model does without it.
+    import asyncio
 
 # What a replay matches recordings against when the profile has no URL (a model the plugin
 # serves itself): only its path counts, and it is never contacted.
@@ -45,31 +54,38 @@ class ChatEndpoint:
     corpus: str
     # In a replay, what answers every call; None when calls may go live.
     replayer: Replayer | None = None
+    # Stops calling an endpoint that keeps failing; shared by the endpoints of a run.
+    breaker: CircuitBreaker | None = None
     _client: Any = field(default=None, repr=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     # Answers that carried a known credential, masked before anything else saw them.
     masked: int = 0
 
-    def client(self) -> Any:
-        """The ``openai`` client of live calls, made once. Imported only here: a replay
-        needs neither it nor its 0.3 s and 40 MB of imports."""
+    def _live(self) -> tuple[Any, asyncio.AbstractEventLoop]:
+        """The ``openai`` client of live calls and the event loop it runs on, made once.
+        Imported only here: a replay needs neither it nor its 0.3 s and 40 MB of imports.
+        Async, so that an attempt can be cut off at the deadline; retries are ours."""
+        import asyncio
+
         import openai
 
-        if self._client is None:
+        if self._client is None or self._loop is None:
             base_url = self.profile.endpoint(self.base_url)
             if base_url is None and self.profile.local:
                 base_url = local_server.serve(self.profile.local)
-            self._client = openai.OpenAI(
+            self._client = openai.AsyncOpenAI(
                 base_url=base_url,
                 # The header it makes is never recorded.
                 api_key=self.profile.api_key() or "no-key",
-                max_retries=self.profile.max_retries,
+                max_retries=0,
                 timeout=self.profile.timeout,
             )
-        return self._client
+            self._loop = asyncio.new_event_loop()
+        return self._client, self._loop
 
     def _where(self) -> str:
         """The endpoint, without any user or password written into the URL."""
-        parts = urlsplit(str(self.client().base_url))
+        parts = urlsplit(str(self._live()[0].base_url))
         host = parts.hostname or ""
         netloc = f"{host}:{parts.port}" if parts.port else host
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
@@ -120,36 +136,119 @@ class ChatEndpoint:
         return text
 
     def _call(self, body: dict[str, Any], template_sha256: str) -> str:
-        """The body of a live call's answer, or of its recording when vcrpy has one."""
+        """The body of a live call's answer, or of its recording when vcrpy has one; the
+        circuit breaker counts the calls that fail."""
+        where = self._where()
+        refusal = self.breaker.refusal(where) if self.breaker else None
+        if refusal is not None:
+            raise CallError(f"{self.profile.name}: {refusal}")
+        try:
+            text = self._attempts(body, template_sha256, where)
+        except CallError as error:
+            if self.breaker:
+                self.breaker.failed(where, str(error).removeprefix(f"{self.profile.name}: "))
+            raise
+        if self.breaker:
+            self.breaker.succeeded(where)
+        return text
+
+    def _attempts(self, body: dict[str, Any], template_sha256: str, where: str) -> str:
+        """Attempts at the call, tried again as ``retries`` says, within the profile's deadline."""
         import openai
         from vcr.errors import CannotOverwriteExistingCassetteException
 
-        name = self.profile.name
-        try:
-            raw = self.client().chat.completions.with_raw_response.create(
-                **body, extra_headers={TEMPLATE_HEADER: template_sha256, CORPUS_HEADER: self.corpus}
-            )
-        except CannotOverwriteExistingCassetteException:
-            raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
-        except openai.APIConnectionError as error:
-            if _caused_by(error, CannotOverwriteExistingCassetteException):
+        profile, name = self.profile, self.profile.name
+        headers = {TEMPLATE_HEADER: template_sha256, CORPUS_HEADER: self.corpus}
+        history = _History(profile.call_deadline())
+        while True:
+            wait: float | None = None
+            try:
+                return self._attempt(body, headers, history.remaining())
+            except TimeoutError:
+                history.add("cut off at the deadline")
+                raise CallError(f"{name}: no answer within {profile.deadline_text()}; {history}") from None
+            except CannotOverwriteExistingCassetteException:
                 raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
-            if isinstance(error, openai.APITimeoutError):
-                raise CallError(f"{name}: timed out after {self.profile.timeout:g}s") from None
-            raise CallError(self._redact(f"{name}: cannot connect to {self._where()} ({_cause(error)})")) from None
-        except openai.APIStatusError as error:
-            # Redacted whole, then shortened: a key cut in two would no longer be found.
+            except openai.APIConnectionError as error:
+                if _caused_by(error, CannotOverwriteExistingCassetteException):
+                    raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
+                if isinstance(error, openai.APITimeoutError):
+                    fault = outcome = f"timed out after {profile.timeout:g}s"
+                else:
+                    outcome = "cannot connect"
+                    fault = self._redact(f"cannot connect to {where} ({_cause(error)})")
+            except openai.APIStatusError as error:
+                outcome = f"HTTP {error.status_code}"
+                # Redacted whole, then shortened: a key cut in two would no longer be found.
+                fault = f"{self._redact(f'{outcome} from {where}')}: {shorten(self._redact(error.message))}"
+                if not retries.should_retry(error.status_code, error.response.headers):
+                    history.add(outcome)
+                    raise CallError(f"{name}: {fault}; not retried, {history}") from None
+                wait = retries.retry_after(error.response.headers)
+            except openai.APIError as error:
+                raise CallError(f"{name}: {shorten(self._redact(str(error)))}") from None
+            history.add(outcome)
+            if history.attempts > profile.max_retries:
+                raise CallError(f"{name}: {fault}; {history}, max_retries = {profile.max_retries}")
+            asked = wait is not None
+            wait = retries.backoff(history.attempts) if wait is None else wait
+            if wait >= history.remaining():
+                why = f"the server asked to wait {wait:g}s" if asked else f"the next attempt was due {wait:.1f}s later"
+                raise CallError(f"{name}: {fault}; {history}, then gave up: {why}, past {profile.deadline_text()}")
+            time.sleep(wait)
+
+    def _attempt(self, body: dict[str, Any], headers: dict[str, str], seconds: float) -> str:
+        """One attempt, cut off (TimeoutError) after ``seconds`` whatever the server sends:
+        the client's timeout bounds each read, and a server that drips its answer a byte at
+        a time would hold a read-bounded call for ever."""
+        import asyncio
+
+        client, loop = self._live()
+
+        async def attempt() -> Any:
+            async with asyncio.timeout(seconds):
+                raw = await client.chat.completions.with_raw_response.create(**body, extra_headers=headers)
+            return raw.http_response
+
+        response = loop.run_until_complete(attempt())
+        size = len(response.content)
+        if size > self.profile.max_response_bytes:
             raise CallError(
-                self._redact(
-                    f"{name}: HTTP {error.status_code} from {self._where()}"
-                    + (f" after {self.profile.max_retries} retries" if _retried(error) else "")
-                )
-                + f": {shorten(self._redact(error.message))}"
-            ) from None
-        except openai.APIError as error:
-            raise CallError(f"{name}: {shorten(self._redact(str(error)))}") from None
-        text: str = raw.http_response.text
+                f"{self.profile.name}: an answer of {size} bytes, above the profile's max_response_bytes = "
+                f"{self.profile.max_response_bytes}; not taken, not recorded"
+            )
+        text: str = response.text
         return text
+
+    def close(self) -> None:
+        """Close the live client and its event loop, if any was made."""
+        if self._loop is not None:
+            self._loop.run_until_complete(self._client.close())
+            self._loop.close()
+            self._loop = self._client = None
+
+
+@dataclass
+class _History:
+    """What the attempts of one call came to, and how long they took."""
+
+    deadline: float
+    started: float = field(default_factory=time.monotonic)
+    outcomes: list[str] = field(default_factory=list)
+
+    @property
+    def attempts(self) -> int:
+        return len(self.outcomes)
+
+    def add(self, outcome: str) -> None:
+        self.outcomes.append(outcome)
+
+    def remaining(self) -> float:
+        return self.deadline - (time.monotonic() - self.started)
+
+    def __str__(self) -> str:
+        count = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+        return f"{count} in {time.monotonic() - self.started:.1f}s ({', '.join(self.outcomes)})"
 
 
 def chat_path(base_url: str) -> str:
@@ -157,11 +256,6 @@ def chat_path(base_url: str) -> str:
     percent-encoded as it is sent and recorded."""
     path = quote(urlsplit(base_url).path, safe="/%:@!$&'()*+,;=~")
     return (path if path.endswith("/") else path + "/") + "chat/completions"
-
-
-def _retried(error: Any) -> bool:
-    status: int = error.status_code
-    return status == 429 or status >= 500
 
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:

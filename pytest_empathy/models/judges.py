@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pytest_empathy.corpus.rows import Corpus, Row
 from pytest_empathy.ratings import Rating
 
+from .completions import completion_text
 from .endpoint import ChatEndpoint
 from .labels import LABELS, RETRY_PROMPT, parse_rating
 from .messages import shorten
@@ -104,6 +106,27 @@ class ModelJudge:
                 )
         return rating
 
+    def unrated_calls(self, calls: Sequence[tuple[str | None, str]]) -> set[int]:
+        """Of a case's recorded calls, as (template hash, answer body) in the order made, the
+        judge's calls that ended without a rating: asked again when recording new episodes.
+
+        Each rating the judge gave is one call, or two when its first answer was no rating and
+        it was asked once more; the calls of one rating are recorded together, so the
+        judge's calls read left to right split into them."""
+        mine = [i for i, (template, _) in enumerate(calls) if template == self.rubric.sha256]
+        rated = [_rates(calls[i][1]) for i in mine]
+        unrated: set[int] = set()
+        at = 0
+        while at < len(mine):
+            if rated[at] or at + 1 == len(mine):
+                # A rating; or a first answer whose follow-up was never recorded, asked next.
+                at += 1
+                continue
+            if not rated[at + 1]:
+                unrated |= {mine[at], mine[at + 1]}
+            at += 2
+        return unrated
+
     def _ask(self, messages: list[dict[str, str]]) -> str:
         return self.endpoint.complete(
             messages,
@@ -119,6 +142,11 @@ def _response_format(kind: str) -> dict[str, Any] | None:
     if kind == "json_object_schema":
         return {"type": "json_object", "schema": _SCHEMA}
     return None
+
+
+def _rates(body: str) -> bool:
+    content = completion_text(body)
+    return content is not None and parse_rating(content) is not None
 
 
 def _quote(text: str) -> str:

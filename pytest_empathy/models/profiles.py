@@ -10,11 +10,12 @@ small local model; users add or override profiles in ``pyproject.toml``::
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from pytest_empathy.corpus.rows import NAME_RULE, valid_name
 from pytest_empathy.errors import InputError
@@ -45,8 +46,14 @@ class ModelProfile:
     structured_output: str = "none"
     # A model the plugin can serve itself with llama.cpp when no base URL is set.
     local: str | None = None
+    # Seconds each read, write or connect of an attempt may wait.
     timeout: float = 60.0
     max_retries: int = 4
+    # Seconds the whole call may take, its retries and their waits included; None: timeout
+    # x attempts.
+    deadline: float | None = None
+    # The largest answer taken (and recorded), in bytes of its body.
+    max_response_bytes: int = 1 << 20
 
     def endpoint(self, override: str | None = None) -> str | None:
         if override:
@@ -57,6 +64,17 @@ class ModelProfile:
 
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+    @property
+    def attempts(self) -> int:
+        return self.max_retries + 1
+
+    def call_deadline(self) -> float:
+        return self.deadline if self.deadline is not None else self.timeout * self.attempts
+
+    def deadline_text(self) -> str:
+        given = "" if self.deadline is not None else f" (timeout {self.timeout:g}s x {self.attempts} attempts)"
+        return f"the {self.call_deadline():g}s deadline{given}"
 
 
 class _Host(TypedDict):
@@ -129,11 +147,15 @@ _FIELDS = {f.name: f for f in dataclasses.fields(ModelProfile) if f.name != "nam
 _TYPES: dict[str, tuple[type, ...]] = {
     "temperature": (int, float),
     "timeout": (int, float),
+    "deadline": (int, float),
+    "max_response_bytes": (int,),
     "seed": (int,),
     "max_tokens": (int,),
     "judge_max_tokens": (int,),
     "max_retries": (int,),
 }
+
+_POSITIVE = {"timeout", "deadline", "max_response_bytes", "max_tokens", "judge_max_tokens"}
 
 
 def _overlay(base: ModelProfile, table: dict[str, Any], where: str) -> ModelProfile:
@@ -146,6 +168,11 @@ def _overlay(base: ModelProfile, table: dict[str, Any], where: str) -> ModelProf
         expected = _TYPES.get(key, (str,))
         if isinstance(value, bool) or not isinstance(value, expected):
             raise ProfileError(f"{where}: {key} = {value!r} has the wrong type")
+        number = cast(float, value)
+        if key in _POSITIVE and not (number > 0 and math.isfinite(number)):
+            raise ProfileError(f"{where}: {key} = {value!r} must be a finite number above 0")
+        if key == "max_retries" and number < 0:
+            raise ProfileError(f"{where}: max_retries = {value!r} must be 0 or more")
         changes[key] = value
     url = changes.get("base_url")
     if url is not None and ("?" in url or "#" in url or not url.startswith(("http://", "https://"))):

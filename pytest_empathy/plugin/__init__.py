@@ -45,6 +45,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if RUN_KEY in config.stash:
         from pytest_empathy.models import local_server
 
+        config.stash[RUN_KEY].close()
         local_server.stop_all()
 
 

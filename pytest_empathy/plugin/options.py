@@ -23,6 +23,7 @@ from pytest_empathy.corpus.named import NAMED, RELEASE, RELEASE_TEXT_ENV
 from pytest_empathy.corpus.rows import NAME_RULE, valid_name
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.errors import InputError
+from pytest_empathy.models.breaker import DEFAULT_LIMIT
 from pytest_empathy.modes import BaselineKind, GateMode, GateTest, RecordMode, choices
 from pytest_empathy.reports.registry import FORMATS
 
@@ -162,6 +163,12 @@ OPTIONS = (
         "this run is one shard of a benchmark: write the results, leave the gates to 'pytest-empathy merge'",
         flag_only=True,
     ),
+    Option(
+        "--empathy-circuit-breaker",
+        "after N failed calls in a row to one endpoint, fail its remaining calls at once instead of waiting out "
+        "their retries (counted per process; 0 never stops; default 3)",
+        "N",
+    ),
     Option("--empathy-prune-cassettes", "delete the cassettes no case of a full run used", flag_only=True),
     Option(
         "--empathy-calibrate",
@@ -253,6 +260,7 @@ class Settings:
     calibration: Path | None = None
     judge_min_agreement: float | None = None
     judge_correction: bool = False
+    circuit_breaker: int = DEFAULT_LIMIT
 
     def calibration_path(self, judge: str) -> Path:
         return self.calibration or self.rootpath / CALIBRATIONS / f"{judge}.json"
@@ -317,6 +325,7 @@ def read_settings(config: pytest.Config) -> Settings:
         compare_fail=values.get("--empathy-compare-fail", _name),
         saved_runs=values.path("--empathy-saved-runs") or config.rootpath / SAVED_RUNS,
         prune_cassettes=values.flag("--empathy-prune-cassettes"),
+        circuit_breaker=values.get("--empathy-circuit-breaker", _count, DEFAULT_LIMIT),
         shard=values.flag("--empathy-shard"),
         calibrate=values.flag("--empathy-calibrate"),
         calibration=values.path("--empathy-calibration"),
@@ -431,6 +440,13 @@ def _positive_int(value: str) -> int:
     number = _int(value)
     if number <= 0:
         raise ValueError(f"{value!r} is not a positive whole number")
+    return number
+
+
+def _count(value: str) -> int:
+    number = _int(value)
+    if number < 0:
+        raise ValueError(f"{value!r} is not a whole number of 0 or more")
     return number
 
 

@@ -22,9 +22,10 @@ from pytest_empathy.corpus.named import RELEASE, open_corpus
 from pytest_empathy.corpus.rows import HUMAN, RATED, Corpus, Row, rated_responses
 from pytest_empathy.models import local_server
 from pytest_empathy.models.baselines import Baseline, crowd_of_rated_response, make_baseline
+from pytest_empathy.models.breaker import CircuitBreaker
 from pytest_empathy.models.completions import completion_text
 from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded
-from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge, default_judge
+from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge, Unrated, default_judge
 from pytest_empathy.models.messages import MASK, SecretMasked, remember, url_secrets
 from pytest_empathy.models.profiles import ModelProfile, load_profiles
 from pytest_empathy.models.responders import ModelResponder, RecordedResponder, Responder
@@ -84,6 +85,7 @@ class Run:
             return cls._calibration(settings, profiles, corpus)
         assert settings.model is not None
         replayer = _replayer(settings, settings.model)
+        breaker = CircuitBreaker(settings.circuit_breaker)
         templates: dict[str, str] = {}
 
         if settings.model in corpus.responders or settings.model in corpus.rated:
@@ -98,6 +100,7 @@ class Run:
                 settings.base_url,
                 replayer,
                 corpus.name,
+                breaker,
             )
             responder = ModelResponder(settings.model, endpoint, template)
         else:
@@ -121,7 +124,7 @@ class Run:
                 )
             judge: Judge = CrowdRatings()
         elif judge_name in profiles:
-            model_judge = _model_judge(settings, profiles[judge_name], replayer, corpus.name)
+            model_judge = _model_judge(settings, profiles[judge_name], replayer, corpus.name, breaker)
             templates["judge"] = model_judge.rubric.sha256
             judge = model_judge
         else:
@@ -140,7 +143,7 @@ class Run:
         cases = corpus.select(emotions=settings.emotions, sample=settings.sample, seed=settings.seed)
         cassettes = None
         if responder.calls_model or judge.calls_model:
-            cassettes = replayer or _recorder(settings, settings.model, corpus)
+            cassettes = replayer or _recorder(settings, settings.model, corpus, responder, judge)
         if settings.judge_min_agreement is not None and not judge.calls_model:
             raise pytest.UsageError(
                 f"--empathy-judge-min-agreement: the judge {judge.name!r} is the crowd, the reference a "
@@ -181,7 +184,9 @@ class Run:
             )
         model = calibration_folder(settings.judge)
         replayer = _replayer(settings, model)
-        judge = _model_judge(settings, profiles[settings.judge], replayer, corpus.name)
+        judge = _model_judge(
+            settings, profiles[settings.judge], replayer, corpus.name, CircuitBreaker(settings.circuit_breaker)
+        )
         if not corpus.has_text:
             corpus = as_usage_error(
                 "--empathy-corpus-text", open_corpus, settings.corpus, text=settings.corpus_text, need_text=True
@@ -194,14 +199,15 @@ class Run:
                 f"{', '.join(sources) or 'none'}"
             )
         rows = corpus.select(emotions=settings.emotions, sample=settings.sample, seed=settings.seed)
+        responder = RecordedResponder(RATED)
         return cls(
             settings,
             corpus,
             tuple(rated_responses(rows, sources)),
-            RecordedResponder(RATED),
+            responder,
             judge,
             crowd_of_rated_response(),
-            replayer or _recorder(settings, model, corpus),
+            replayer or _recorder(settings, model, corpus, responder, judge),
             {"judge": judge.rubric.sha256},
         )
 
@@ -216,6 +222,8 @@ class Run:
                 baseline_rating = self.baseline.rate(row)
             except NotRecorded as error:
                 raise self._not_recorded(row, error) from None
+            except Unrated as error:
+                raise self._unrated(row, error) from None
         cassette = None if self.cassettes is None else self.shown_path(self.cassettes.path(row))
         if self._masked() > masked:
             warnings.warn(
@@ -241,6 +249,12 @@ class Run:
         """The model names this run's calls go to (the responder's and the judge's)."""
         return {part.endpoint.profile.model for part in (self.responder, self.judge) if isinstance(part, ModelParts)}
 
+    def close(self) -> None:
+        """Close the live clients of this process's endpoints."""
+        for part in (self.responder, self.judge):
+            if isinstance(part, ModelParts):
+                part.endpoint.close()
+
     def _masked(self) -> int:
         """Answers masked so far by this process's endpoints (see ChatEndpoint.masked)."""
         return sum(part.endpoint.masked for part in (self.responder, self.judge) if isinstance(part, ModelParts))
@@ -249,6 +263,15 @@ class Run:
         """A path as results show it: relative to the rootdir when inside it, so that a saved
         run does not depend on where the repository was checked out."""
         return shown_path(self.settings.rootpath, path)
+
+    def _unrated(self, row: Row, error: Unrated) -> Unrated:
+        """The judge gave no rating: say how to ask it again when the answers were recorded."""
+        if self.cassettes is None or self.settings.record in (RecordMode.NEW_EPISODES, RecordMode.ALL):
+            return error
+        return Unrated(
+            f"{error}. Its answers are recorded in {self.shown_path(self.cassettes.path(row))}; ask it again with: "
+            f"{self.record_command()} -k {shlex.quote(row.case_id)}"
+        )
 
     def _not_recorded(self, row: Row, error: NotRecorded) -> CaseNotRecorded:
         assert self.cassettes is not None
@@ -280,17 +303,30 @@ def calibration_folder(judge: str) -> str:
     return f"{judge}/calibration"
 
 
-def _model_judge(settings: Settings, profile: ModelProfile, replayer: Replayer | None, corpus: str) -> ModelJudge:
+def _model_judge(
+    settings: Settings, profile: ModelProfile, replayer: Replayer | None, corpus: str, breaker: CircuitBreaker
+) -> ModelJudge:
     rubric = as_usage_error("--empathy-judge-template", judge_rubric, settings.judge_template)
     endpoint = _endpoint(
-        "--empathy-judge", "--empathy-judge-base-url", profile, settings.judge_base_url, replayer, corpus
+        "--empathy-judge", "--empathy-judge-base-url", profile, settings.judge_base_url, replayer, corpus, breaker
     )
     return ModelJudge(profile.name, endpoint, rubric)
 
 
-def _recorder(settings: Settings, model: str, corpus: Corpus) -> CaseCassettes:
+def _recorder(settings: Settings, model: str, corpus: Corpus, responder: Responder, judge: Judge) -> CaseCassettes:
+    """The recorder of the case cassettes. An answer larger than any model of the run takes
+    is not recorded (each endpoint refuses what is above its own profile's bound), and a
+    judge's recorded calls that gave no rating are asked again when recording new episodes."""
     # vcrpy only when calls may go live: a replay does without its imports.
     from pytest_empathy.cassettes.recorder import Recorder
+
+    largest = max(
+        (p.endpoint.profile.max_response_bytes for p in (responder, judge) if isinstance(p, ModelParts)), default=0
+    )
+
+    def usable(body: str | bytes) -> bool:
+        data = body.encode() if isinstance(body, str) else body
+        return len(data) <= largest and completion_text(data.decode(errors="replace")) is not None
 
     return as_usage_error(
         "--empathy-cassettes",
@@ -298,8 +334,9 @@ def _recorder(settings: Settings, model: str, corpus: Corpus) -> CaseCassettes:
         settings.cassettes,
         model,
         settings.record,
-        usable=lambda body: completion_text(body) is not None,
+        usable=usable,
         hash_bodies=not corpus.redistributable,
+        reask=judge.unrated_calls if isinstance(judge, ModelJudge) else None,
     )
 
 
@@ -345,7 +382,13 @@ def shown_path(rootpath: Path, path: Path) -> str:
 
 
 def _endpoint(
-    flag: str, url_flag: str, profile: ModelProfile, base_url: str | None, replayer: Replayer | None, corpus: str
+    flag: str,
+    url_flag: str,
+    profile: ModelProfile,
+    base_url: str | None,
+    replayer: Replayer | None,
+    corpus: str,
+    breaker: CircuitBreaker,
 ) -> ChatEndpoint:
     """A profile's endpoint; when calls may go live, its base URL and key must be there."""
     if replayer is None:
@@ -360,4 +403,4 @@ def _endpoint(
             raise pytest.UsageError(
                 f"{flag}: recording with profile {profile.name!r} needs its API key in ${profile.api_key_env}"
             )
-    return ChatEndpoint(profile, base_url, corpus, replayer)
+    return ChatEndpoint(profile, base_url, corpus, replayer, breaker)

@@ -1,0 +1,37 @@
+"""A run's circuit breaker: after a number of failed calls in a row to one endpoint, its
+remaining calls fail at once instead of each waiting out its retries and deadline.
+
+It counts the calls of one process: under xdist each worker stops on its own count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FLAG = "--empathy-circuit-breaker"
+DEFAULT_LIMIT = 3
+
+
+@dataclass
+class CircuitBreaker:
+    # Failed calls in a row that stop the calls to an endpoint; 0 never stops them.
+    limit: int = DEFAULT_LIMIT
+    # Per endpoint: the failed calls in a row, and what the last one said.
+    _failures: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def refusal(self, endpoint: str) -> str | None:
+        """Why a call to ``endpoint`` is not made, or None when it may be."""
+        count, last = self._failures.get(endpoint, (0, ""))
+        if not self.limit or count < self.limit:
+            return None
+        return (
+            f"not called: the last {count} calls to {endpoint} failed, the last with: {last}; "
+            f"{FLAG}={self.limit} stops calling it for the rest of this run (0 never stops)"
+        )
+
+    def failed(self, endpoint: str, why: str) -> None:
+        count, _ = self._failures.get(endpoint, (0, ""))
+        self._failures[endpoint] = (count + 1, why)
+
+    def succeeded(self, endpoint: str) -> None:
+        self._failures.pop(endpoint, None)

@@ -1,0 +1,235 @@
+"""What bounds a live model call: its deadline, retries included, against servers that hang
+or drip; the circuit breaker over an endpoint that keeps failing; the largest answer taken."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_empathy.models import retries
+from pytest_empathy.models.breaker import CircuitBreaker
+from pytest_empathy.models.profiles import ProfileError, load_profiles
+
+from .conftest import run
+from .stub_server import Drip, completion, is_judge_request
+
+JSON = {"content-type": "application/json"}
+
+
+def set_profile(pytester: pytest.Pytester, *settings: str) -> None:
+    """Set settings of the stub's profile (the last table of the stub's pyproject.toml)."""
+    path = pytester.path / "pyproject.toml"
+    keys = {setting.split("=")[0].strip() for setting in settings}
+    kept = [line for line in path.read_text().splitlines() if line.split("=")[0].strip() not in keys]
+    path.write_text("\n".join(kept + list(settings)) + "\n")
+
+
+def cassette_of(pytester: pytest.Pytester, case_id: str) -> Path:
+    return pytester.path / "cassettes" / "stub" / case_id.split("-")[0] / f"{case_id}.json"
+
+
+def of_case(case: str, judge: bool = False):
+    emotion, index = case.split("-")[0], case[-1]
+    return lambda body: (
+        f"feel {emotion} (case {index})" in body["messages"][0]["content"] and (is_judge_request(body) == judge)
+    )
+
+
+# The deadline
+
+
+def test_a_server_that_drips_its_answer_is_cut_off_at_the_deadline(stub, pytester):
+    # Each byte comes well within the 1 s read timeout: only a deadline over the whole call stops it.
+    set_profile(pytester, "deadline = 2.5")
+    stub.then(Drip(every=0.05), of_case("sad-sad0"))
+    started = time.monotonic()
+    result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
+    elapsed = time.monotonic() - started
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        ["stub: no answer within the 2.5s deadline; 1 attempt in 2.?s (cut off at the deadline)"]
+    )
+    # The drip would take 300 bytes x 0.05 s = 15 s; the run, start-up included, ends well before.
+    assert elapsed < 12
+    assert not cassette_of(pytester, "sad-sad0").exists()
+
+
+def test_the_default_deadline_is_timeout_times_attempts_and_the_message_says_so(stub, pytester):
+    for _ in range(3):
+        stub.then(30.0, of_case("sad-sad0"))
+    started = time.monotonic()
+    result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
+    assert result.ret == 1
+    line = next(line for line in result.stdout.lines if line.startswith("stub: "))
+    assert line.startswith("stub: timed out after 1s; 2 attempts in ") or "cut off at the deadline" in line
+    assert "the 3s deadline (timeout 1s x 3 attempts)" in line
+    assert time.monotonic() - started < 15
+
+
+def test_a_long_retry_after_gives_up_at_once_and_says_no_retry_was_made(stub, pytester):
+    stub.then((429, JSON | {"retry-after": "3600"}, b'{"error": {"message": "quota"}}'), of_case("sad-sad0"))
+    result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "stub: HTTP 429 from http://127.0.0.1:*/v1/: *quota*; 1 attempt in 0.?s (HTTP 429), then gave up: "
+            "the server asked to wait 3600s, past the 3s deadline (timeout 1s x 3 attempts)"
+        ]
+    )
+    assert len(stub.requests) == 1
+
+
+def test_an_answer_that_is_not_retried_says_so(stub, pytester):
+    stub.then((400, JSON, b'{"error": {"message": "bad request"}}'), of_case("sad-sad0"))
+    result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
+    result.stdout.fnmatch_lines(["stub: HTTP 400 from *: *bad request*; not retried, 1 attempt in *s (HTTP 400)"])
+    assert len(stub.requests) == 1
+
+
+def test_a_server_may_ask_for_a_retry_of_what_is_not_retried_by_default(stub, pytester):
+    stub.then((400, JSON | {"x-should-retry": "true"}, b'{"error": {"message": "again"}}'), of_case("sad-sad0"))
+    stub.then((503, JSON | {"x-should-retry": "false"}, b'{"error": {"message": "no"}}'), of_case("sad-sad1"))
+    result = run(pytester, "--empathy-record=once", "-k", "sad")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["stub: HTTP 503 from *: *no*; not retried, 1 attempt in *s (HTTP 503)"])
+
+
+@given(st.integers(min_value=1, max_value=2000), st.floats(min_value=0, max_value=1))
+def test_the_backoff_doubles_from_half_a_second_up_to_eight_less_a_random_quarter(retry, jitter):
+    full = {1: 0.5, 2: 1.0, 3: 2.0, 4: 4.0}.get(retry, 8.0)
+    assert retries.backoff(retry, jitter) == pytest.approx(full * (1 - 0.25 * jitter))
+    assert 0.375 <= retries.backoff(retry) <= 8.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after": "0.5"}, 0.5),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": "Thu, 01 Jan 1970 00:01:40 GMT"}, 60.0),  # 100 s after the epoch, seen at 40 s
+        ({"retry-after": "soon"}, None),
+        ({"retry-after": "-1"}, None),
+        ({"retry-after": "nan"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_is_read_in_seconds_milliseconds_or_as_a_date(headers, seconds):
+    assert retries.retry_after(headers, now=40.0) == seconds
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "retried"),
+    [
+        *[(status, {}, True) for status in (408, 409, 429, 500, 503)],
+        *[(status, {}, False) for status in (400, 401, 404)],
+        (400, {"x-should-retry": "true"}, True),
+        (500, {"x-should-retry": "false"}, False),
+    ],
+)
+def test_which_answers_are_tried_again(status, headers, retried):
+    assert retries.should_retry(status, headers) is retried
+
+
+# The circuit breaker
+
+
+def test_an_endpoint_that_keeps_failing_is_no_longer_called(stub, pytester):
+    stub.answer_of = lambda body: (500, JSON, b'{"error": {"message": "down"}}')
+    result = run(pytester, "--empathy-record=once", "-p", "no:randomly")
+    assert result.ret == 1
+    result.assert_outcomes(failed=8)
+    # Three cases wait out their three attempts each; the other five fail at once.
+    assert len(stub.requests) == 9
+    result.stdout.fnmatch_lines(
+        [
+            "stub: not called: the last 3 calls to http://127.0.0.1:*/v1/ failed, the last with: HTTP 500 from *: "
+            "*down*; 3 attempts in *; --empathy-circuit-breaker=3 stops calling it for the rest of this run "
+            "(0 never stops)"
+        ]
+    )
+    assert sum("not called: the last 3 calls" in line for line in result.stdout.lines) == 5
+
+
+def test_the_breaker_counts_per_worker_and_can_be_turned_off(stub, pytester):
+    stub.answer_of = lambda body: (500, JSON, b'{"error": {"message": "down"}}')
+    set_profile(pytester, "max_retries = 0")
+    result = run(pytester, "--empathy-record=once", "-n", "2", "--empathy-circuit-breaker=1")
+    result.assert_outcomes(failed=8)
+    assert len(stub.requests) <= 2
+    calls = len(stub.requests)
+    result = run(pytester, "--empathy-record=once", "--empathy-circuit-breaker=0")
+    result.assert_outcomes(failed=8)
+    assert len(stub.requests) - calls == 8
+
+
+def test_a_call_that_succeeds_resets_the_count():
+    breaker = CircuitBreaker(2)
+    breaker.failed("http://a", "HTTP 500")
+    breaker.succeeded("http://a")
+    breaker.failed("http://a", "HTTP 500")
+    assert breaker.refusal("http://a") is None
+    breaker.failed("http://b", "HTTP 502")
+    assert breaker.refusal("http://b") is None
+    breaker.failed("http://a", "HTTP 503")
+    refusal = breaker.refusal("http://a")
+    assert refusal is not None and "the last 2 calls to http://a failed, the last with: HTTP 503" in refusal
+    assert CircuitBreaker(0).refusal("http://a") is None
+
+
+def test_the_breaker_option_takes_a_whole_number_of_zero_or_more(pytester):
+    result = pytester.runpytest_subprocess("--empathy-model=chatgpt", "--empathy-circuit-breaker=-1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--empathy-circuit-breaker: '-1' is not a whole number of 0 or more*"])
+
+
+# The largest answer
+
+
+def test_an_answer_above_the_profiles_bound_is_refused_and_not_recorded(stub, pytester):
+    set_profile(pytester, "max_response_bytes = 4000")
+    stub.then((200, JSON, completion("so sorry " * 1000)), of_case("sad-sad0"))
+    result = run(pytester, "--empathy-record=once", "-k", "sad")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["stub: an answer of 9??? bytes, above the profile's max_response_bytes = 4000; not taken, not recorded"]
+    )
+    assert not cassette_of(pytester, "sad-sad0").exists()
+    recorded = json.loads(cassette_of(pytester, "sad-sad1").read_text())
+    assert len(recorded["interactions"]) == 2
+
+
+# Profiles
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("deadline = 0", "deadline = 0 must be a finite number above 0"),
+        ("deadline = -5.0", "deadline = -5.0 must be a finite number above 0"),
+        ("deadline = inf", "deadline = inf must be a finite number above 0"),
+        ("timeout = nan", "timeout = nan must be a finite number above 0"),
+        ("max_response_bytes = 0", "max_response_bytes = 0 must be a finite number above 0"),
+        ("max_response_bytes = 1.5", "max_response_bytes = 1.5 has the wrong type"),
+        ("max_retries = -1", "max_retries = -1 must be 0 or more"),
+        ('deadline = "1m"', "deadline = '1m' has the wrong type"),
+    ],
+)
+def test_bad_limits_in_a_profile_are_one_line_errors(tmp_path, setting, message):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(f"[tool.pytest-empathy.models.mine]\nmodel = 'm'\n{setting}\n")
+    with pytest.raises(ProfileError) as error:
+        load_profiles(pyproject)
+    assert str(error.value) == f"{pyproject} [tool.pytest-empathy.models.mine]: {message}"
+
+
+def test_a_profile_deadline_is_its_own_or_timeout_times_attempts():
+    profiles = load_profiles(None)
+    profile = profiles["mixtral"]
+    assert profile.call_deadline() == profile.timeout * (profile.max_retries + 1) == 300
+    assert profile.deadline_text() == "the 300s deadline (timeout 60s x 5 attempts)"
