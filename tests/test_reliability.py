@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from vcr.request import Request
 
 from pytest_empathy.cassettes import format as cassettes
-from pytest_empathy.cassettes.audit import audit, audit_reports
+from pytest_empathy.cassettes.audit import audit, audit_file, audit_reports
 from pytest_empathy.cassettes.format import CassetteError
 from pytest_empathy.cassettes.recorder import AtomicPersister
 from pytest_empathy.corpus.reader import CorpusError, load_file
@@ -489,6 +489,34 @@ def test_audit_knows_more_key_shapes_custom_headers_and_reports(tmp_path):
         f"{report}: line 1: sk- style key",
         f"1 possible credential(s) in 1 report(s) under {tmp_path / 'reports'}",
     ]
+
+
+def test_audit_finds_long_hex_keys_but_not_the_files_own_hashes(tmp_path, stub, pytester):
+    # The plugin's own files: cassettes with template headers, reports with template hashes,
+    # and a cassette of the release, whose request bodies are hashed.
+    assert recorded_with_every_output(pytester).ret == 0
+    assert audit(pytester.path / "cassettes") == [] and audit_reports(pytester.path) == []
+    hashed = next(p for p in CASSETTES.rglob("*.json") if "sha256_of_body" in p.read_text())
+    assert list(audit_file(hashed)) == []
+
+    key = "9f2c4e1ab3d5" * 3 + "77ab"  # 40 hexadecimal digits, as many providers' keys are
+    cassette = next((pytester.path / "cassettes").rglob("*.json"))
+    data = json.loads(cassette.read_text())
+    data["interactions"][0]["response"]["body"]["string"] += f" {key.upper()}"
+    cassette.write_text(json.dumps(data, indent=1))
+    report = pytester.path / "report.json"
+    report.write_text(report.read_text().replace('"schema"', f'"note": "{key}", "schema"', 1))
+    assert [f.what for f in audit(pytester.path / "cassettes")] == ["long hexadecimal key"]
+    found = {(f.path, f.what) for f in audit_reports(pytester.path)}
+    assert found == {(report, "long hexadecimal key"), (cassette, "long hexadecimal key")}
+    # A sha256 labelled as one is the file's own; the same digits unlabelled are not.
+    template = data["interactions"][0]["request"]["headers"]["x-empathy-template"][0]
+    (tmp_path / "r.md").write_text(f"judge template sha256: `{template}`\n")
+    assert audit_reports(tmp_path) == []
+    (tmp_path / "r.md").write_text(f"the model said {template}\n")
+    assert [f.what for f in audit_reports(tmp_path)] == ["long hexadecimal key"]
+    (tmp_path / "r.md").write_text("a long number 12345678901234567890123456789012345 and a short hash 0a1b2c3d4e5f\n")
+    assert audit_reports(tmp_path) == []
 
 
 # Writes that fail

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ SECRET_HEADERS = {
     "openai-organization",
     "openai-project",
 }
+LONG_HEX = "long hexadecimal key"
 SECRET_PATTERNS = {
     "sk- style key": re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),
     "bearer token": re.compile(r"\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{8,}"),
@@ -45,6 +47,9 @@ SECRET_PATTERNS = {
     "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
     "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
     "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    # 32 hexadecimal digits or more, letters and digits both (not a long number); the files'
+    # own hashes are told apart by where they stand (see own_hashes).
+    LONG_HEX: re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{32,}\b", re.I),
 }
 # Header names that say they carry a credential, beyond the known ones.
 _CREDENTIAL_NAME = re.compile(r"auth|api[_-]?key|token|secret|password|session", re.I)
@@ -93,15 +98,66 @@ def audit_reports(root: Path) -> list[Finding]:
         except (OSError, UnicodeDecodeError) as error:
             findings.append(Finding(path, "file", f"cannot be read ({error}); check it by hand"))
             continue
-        findings.extend(_lines(path, text))
+        findings.extend(_lines(path, text, own_hashes(_json(text))))
     return findings
 
 
-def _lines(path: Path, text: str) -> Iterator[Finding]:
+def _lines(path: Path, text: str, own: frozenset[str] = frozenset()) -> Iterator[Finding]:
+    """Key-shaped strings, line by line, but for the file's own hashes (see _own_hash)."""
     for number, line in enumerate(text.splitlines(), start=1):
         for name, pattern in SECRET_PATTERNS.items():
-            if pattern.search(line):
+            if any(name != LONG_HEX or not _own_hash(match, own) for match in pattern.finditer(line)):
                 yield Finding(path, f"line {number}", f"{name}")
+
+
+# What labels a sha256 on the line before it: "sha256 <hash>", "template</dt><dd><code><hash>".
+_HASH_LABEL = re.compile(r"(?:sha256|template)\W{0,30}$", re.I)
+
+
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def _own_hash(match: re.Match[str], own: frozenset[str]) -> bool:
+    """A hexadecimal string the file holds by design: one of ``own``, or a sha256 (64 digits)
+    labelled as one, or as a template's, just before it on its line."""
+    value = match.group()
+    if value.lower() in own:
+        return True
+    before = match.string[max(0, match.start() - 40) : match.start()]
+    return len(value) == 64 and _HASH_LABEL.search(_TAG.sub(" ", before)) is not None
+
+
+def own_hashes(data: object) -> frozenset[str]:
+    """The hashes a JSON file of the plugin holds by design: the values under keys that name
+    a sha256 or a template (a report's template hashes, a cassette's template header, a hashed
+    request body's ``sha256_of_body``), in the document and in the JSON request bodies a
+    cassette holds as text."""
+    found: set[str] = set()
+
+    def walk(node: object, hashed: bool) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, hashed or any(word in str(key).lower() for word in ("sha256", "template")))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, hashed)
+        elif isinstance(node, str):
+            if hashed:
+                found.add(node.lower())
+            elif node.startswith("{"):
+                with suppress(ValueError):
+                    walk(json.loads(node), False)
+
+    walk(data, False)
+    return frozenset(found)
+
+
+def _json(text: str) -> object:
+    """The JSON document a report is, if it is one."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _has_value(value: object) -> bool:
@@ -116,8 +172,8 @@ def audit_file(path: Path) -> Iterator[Finding]:
     except (OSError, UnicodeDecodeError) as error:
         yield Finding(path, "file", f"cannot be read ({error}); check it by hand")
         return
-    yield from _lines(path, text)
     if path.suffix.lower() != SUFFIX:
+        yield from _lines(path, text)
         for match in _YAML_SECRET_HEADER.finditer(text):
             at = text.count("\n", 0, match.start()) + 1
             yield Finding(path, f"line {at} header {match.group(1)}", "credential header with a value")
@@ -125,8 +181,10 @@ def audit_file(path: Path) -> Iterator[Finding]:
     try:
         data = json.loads(text)
     except ValueError as error:
+        yield from _lines(path, text)
         yield Finding(path, "file", f"not valid JSON ({error}); check it by hand")
         return
+    yield from _lines(path, text, own_hashes(data))
     interactions = data.get("interactions", []) if isinstance(data, dict) else []
     for index, interaction in enumerate(interactions if isinstance(interactions, list) else [], start=1):
         for side in ("request", "response"):
