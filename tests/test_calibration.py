@@ -251,6 +251,7 @@ def test_a_calibration_of_part_of_the_responses_is_not_measured_or_saved(stub, p
         (["--empathy-judge=human"], "*--empathy-calibrate: name the judge model*"),
     ],
 )
+@pytest.mark.bad_input
 def test_a_calibration_names_what_it_cannot_use(stub, pytester, args, message):
     calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
     result = pytester.runpytest_subprocess("--empathy-calibrate", "--empathy-corpus=calibration.csv", *args)
@@ -258,12 +259,14 @@ def test_a_calibration_names_what_it_cannot_use(stub, pytester, args, message):
     result.stderr.fnmatch_lines([message])
 
 
+@pytest.mark.bad_input
 def test_a_corpus_without_rated_llm_responses_cannot_calibrate(stub, pytester):
     result = calibrate(pytester, "--empathy-corpus=corpus.csv")
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*needs crowd-rated human responses and at least one other crowd-rated source*"])
 
 
+@pytest.mark.bad_input
 def test_a_damaged_calibration_file_is_named(stub, pytester):
     calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
     (pytester.path / "benchmarks/calibrations").mkdir(parents=True)

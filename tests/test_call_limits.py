@@ -43,6 +43,7 @@ def of_case(case: str, judge: bool = False):
 # The deadline
 
 
+@pytest.mark.fault
 def test_a_server_that_drips_its_answer_is_cut_off_at_the_deadline(stub, pytester):
     # Each byte comes well within the 1 s read timeout: only a deadline over the whole call stops it.
     set_profile(pytester, "deadline = 2.5")
@@ -59,6 +60,7 @@ def test_a_server_that_drips_its_answer_is_cut_off_at_the_deadline(stub, pyteste
     assert not cassette_of(pytester, "sad-sad0").exists()
 
 
+@pytest.mark.fault
 def test_the_default_deadline_is_timeout_times_attempts_and_the_message_says_so(stub, pytester):
     for _ in range(3):
         stub.then(30.0, of_case("sad-sad0"))
@@ -71,6 +73,7 @@ def test_the_default_deadline_is_timeout_times_attempts_and_the_message_says_so(
     assert time.monotonic() - started < 15
 
 
+@pytest.mark.fault
 def test_a_long_retry_after_gives_up_at_once_and_says_no_retry_was_made(stub, pytester):
     stub.then((429, JSON | {"retry-after": "3600"}, b'{"error": {"message": "quota"}}'), of_case("sad-sad0"))
     result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
@@ -84,6 +87,7 @@ def test_a_long_retry_after_gives_up_at_once_and_says_no_retry_was_made(stub, py
     assert len(stub.requests) == 1
 
 
+@pytest.mark.fault
 def test_an_answer_that_is_not_retried_says_so(stub, pytester):
     stub.then((400, JSON, b'{"error": {"message": "bad request"}}'), of_case("sad-sad0"))
     result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
@@ -91,6 +95,7 @@ def test_an_answer_that_is_not_retried_says_so(stub, pytester):
     assert len(stub.requests) == 1
 
 
+@pytest.mark.fault
 def test_a_server_may_ask_for_a_retry_of_what_is_not_retried_by_default(stub, pytester):
     stub.then((400, JSON | {"x-should-retry": "true"}, b'{"error": {"message": "again"}}'), of_case("sad-sad0"))
     stub.then((503, JSON | {"x-should-retry": "false"}, b'{"error": {"message": "no"}}'), of_case("sad-sad1"))
@@ -139,6 +144,7 @@ def test_which_answers_are_tried_again(status, headers, retried):
 # The circuit breaker
 
 
+@pytest.mark.fault
 def test_an_endpoint_that_keeps_failing_is_no_longer_called(stub, pytester):
     stub.answer_of = lambda body: (500, JSON, b'{"error": {"message": "down"}}')
     result = run(pytester, "--empathy-record=once", "-p", "no:randomly")
@@ -156,6 +162,7 @@ def test_an_endpoint_that_keeps_failing_is_no_longer_called(stub, pytester):
     assert sum("not called: the last 3 calls" in line for line in result.stdout.lines) == 5
 
 
+@pytest.mark.fault
 def test_the_breaker_counts_per_worker_and_can_be_turned_off(stub, pytester):
     stub.answer_of = lambda body: (500, JSON, b'{"error": {"message": "down"}}')
     set_profile(pytester, "max_retries = 0")
@@ -182,6 +189,7 @@ def test_a_call_that_succeeds_resets_the_count():
     assert CircuitBreaker(0).refusal("http://a") is None
 
 
+@pytest.mark.bad_input
 def test_the_breaker_option_takes_a_whole_number_of_zero_or_more(pytester):
     result = pytester.runpytest_subprocess("--empathy-model=chatgpt", "--empathy-circuit-breaker=-1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -191,6 +199,7 @@ def test_the_breaker_option_takes_a_whole_number_of_zero_or_more(pytester):
 # The largest answer
 
 
+@pytest.mark.fault
 def test_an_answer_above_the_profiles_bound_is_refused_and_not_recorded(stub, pytester):
     set_profile(pytester, "max_response_bytes = 4000")
     stub.then((200, JSON, completion("so sorry " * 1000)), of_case("sad-sad0"))
@@ -220,6 +229,7 @@ def test_an_answer_above_the_profiles_bound_is_refused_and_not_recorded(stub, py
         ('deadline = "1m"', "deadline = '1m' has the wrong type"),
     ],
 )
+@pytest.mark.bad_input
 def test_bad_limits_in_a_profile_are_one_line_errors(tmp_path, setting, message):
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(f"[tool.pytest-empathy.models.mine]\nmodel = 'm'\n{setting}\n")

@@ -48,6 +48,7 @@ def test_reads_the_documented_schema(tmp_path, suffix):
         ({"id": "has space"}, "id 'has space' must be ASCII"),
     ],
 )
+@pytest.mark.bad_input
 def test_a_bad_row_is_named_by_file_and_row(tmp_path, suffix, change, message):
     good = GOOD_ROW | {"response_bot": "Oh no.", "rating_bot": 3}
     rows = [good | {"id": "a0"}, good | change]
@@ -59,12 +60,14 @@ def test_a_bad_row_is_named_by_file_and_row(tmp_path, suffix, change, message):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+@pytest.mark.bad_input
 def test_duplicate_id_names_both_rows(tmp_path, suffix):
     path = write_corpus(tmp_path / f"c{suffix}", [GOOD_ROW, GOOD_ROW | {"emotion": "sad"}])
     with pytest.raises(CorpusError, match=r"row 2: duplicate id 'a1' \(first in row 1\)"):
         load_file(path)
 
 
+@pytest.mark.bad_input
 def test_missing_column_is_named(tmp_path):
     path = write_corpus(tmp_path / "c.csv", [{"id": "a1", "emotion": "sad", "situation": "x"}])
     with pytest.raises(CorpusError, match=r"c.csv, row 1: missing column\(s\) utterance"):
@@ -86,6 +89,7 @@ def test_missing_column_is_named(tmp_path):
         ("corpus.txt", b"id\n", "unknown corpus format"),
     ],
 )
+@pytest.mark.bad_input
 def test_unusable_files_are_named(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
@@ -94,6 +98,7 @@ def test_unusable_files_are_named(tmp_path, name, content, message):
     assert str(path) in str(error.value)
 
 
+@pytest.mark.bad_input
 def test_missing_file(tmp_path):
     with pytest.raises(CorpusError, match="cannot read the corpus file"):
         load_file(tmp_path / "absent.csv")

@@ -91,12 +91,14 @@ def test_one_emotion_without_a_significant_gain_fails_the_gate(run_benchmark, py
         (["--empathy-report=."], "--empathy-report: * is a directory; name a file"),
     ],
 )
+@pytest.mark.bad_input
 def test_bad_option_values_are_usage_errors_naming_the_option(run_benchmark, args, message):
     result = run_benchmark("--empathy-model=chatgpt", *args)
     assert result.ret == USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
 
 
+@pytest.mark.bad_input
 def test_unknown_model_lists_the_recorded_responders(run_benchmark):
     result = run_benchmark("--empathy-model=mixtral-9000")
     assert result.ret == USAGE_ERROR
@@ -188,6 +190,7 @@ def test_corpus_without_human_ratings_uses_the_release_counts(run_benchmark, pyt
     assert report["emotions"]["afraid"]["n"] == 3
 
 
+@pytest.mark.bad_input
 def test_judge_human_needs_ratings_of_the_model(run_benchmark, pytester):
     write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=2))
     result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.csv")
@@ -293,6 +296,7 @@ def test_empathy(empathy_case, empathy_evaluate):
 """
 
 
+@pytest.mark.fault
 def test_a_worker_that_dies_makes_the_run_incomplete(pytester):
     pytester.makepyfile(test_empathy=CRASHING_WORKER)
     result = pytester.runpytest_subprocess(

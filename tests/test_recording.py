@@ -149,6 +149,7 @@ def test_a_replay_looks_up_the_path_the_openai_client_posts_to(base_url):
     assert chat_path(base_url) == sent
 
 
+@pytest.mark.fault
 def test_an_error_recorded_by_hand_fails_its_case_in_replay(stub, pytester):
     assert run(pytester, "--empathy-record=once").ret == 0
     target = pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.json"
@@ -212,6 +213,7 @@ def test_changed_template_says_so_and_counts_the_cases(stub, pytester):
     assert len(cassette(pytester, "caring-caring0")["interactions"]) == 2
 
 
+@pytest.mark.secrets
 def test_key_reaches_the_server_and_nothing_else(stub, pytester):
     # One case fails with a server that echoes the key in its error, as some providers do.
     stub.then((401, JSON, json.dumps({"error": {"message": f"bad key {FAKE_KEY}"}}).encode()), answer_of("sad-sad1"))
@@ -232,6 +234,7 @@ def test_key_reaches_the_server_and_nothing_else(stub, pytester):
             assert set(interaction["response"]["headers"]) == {"content-type"}
 
 
+@pytest.mark.fault
 def test_rate_limit_is_retried_after_the_delay_and_only_the_success_recorded(stub, pytester):
     stub.then((429, JSON | {"retry-after": "1"}, b'{"error": {"message": "slow down"}}'), answer_of("afraid-afraid0"))
     result = run(pytester, "--empathy-record=once", "-k", "afraid-afraid0")
@@ -259,6 +262,7 @@ def test_rate_limit_is_retried_after_the_delay_and_only_the_success_recorded(stu
         ),
     ],
 )
+@pytest.mark.fault
 def test_faults_fail_their_case_only_and_are_never_recorded(stub, pytester, fault, message):
     # A 5xx or a time-out is retried (2 retries), so it is queued for every attempt.
     for _ in range(3 if isinstance(fault, float) or fault[0] >= 500 else 1):
@@ -271,6 +275,7 @@ def test_faults_fail_their_case_only_and_are_never_recorded(stub, pytester, faul
     assert not (pytester.path / "cassettes" / "stub" / "joyful" / "joyful-joyful1.json").exists()
 
 
+@pytest.mark.fault
 def test_judge_prose_is_asked_again_then_the_case_is_unrated(stub, pytester):
     prose = (200, JSON, completion("I think the reply is rather thoughtful."))
     stub.then(prose, answer_of("caring-caring0", judge=True))
@@ -296,6 +301,7 @@ def test_judge_prose_is_asked_again_then_the_case_is_unrated(stub, pytester):
     assert follow_up[0]["messages"][2]["content"] == "Answer with exactly one word: Bad, Okay or Good."
 
 
+@pytest.mark.fault
 def test_a_recorded_unrated_answer_is_asked_again_in_new_episodes_only(stub, pytester):
     prose = (200, JSON, completion("A thoughtful reply, I would say."))
     for _ in range(2):
@@ -386,6 +392,7 @@ def test_judge_baseline_rates_the_human_responses_in_the_same_cassette(stub, pyt
         ('structured_output = "xml"', "structured_output must be one of none, json_schema, json_object_schema"),
     ],
 )
+@pytest.mark.bad_input
 def test_bad_profiles_are_usage_errors(pytester, toml, message):
     pytester.makepyfile(test_empathy=BENCHMARK)
     pytester.makefile(".toml", pyproject=f"[tool.pytest-empathy.models.mine]\nmodel = 'm'\n{toml}\n")
@@ -409,6 +416,7 @@ def test_bad_profiles_are_usage_errors(pytester, toml, message):
         ("--empathy-judge-template", "Rate {response} to {utterance}: Bad or Good.", "it never names Okay"),
     ],
 )
+@pytest.mark.bad_input
 def test_bad_templates_are_rejected_at_start(pytester, option, text, message):
     pytester.makepyfile(test_empathy=BENCHMARK)
     (pytester.path / "t.txt").write_text(text)
@@ -419,6 +427,7 @@ def test_bad_templates_are_rejected_at_start(pytester, option, text, message):
     result.stderr.fnmatch_lines([f"ERROR: {option}: *t.txt: *{message}"])
 
 
+@pytest.mark.bad_input
 def test_recording_with_a_remote_profile_needs_its_key(pytester, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     pytester.makepyfile(test_empathy=BENCHMARK)
@@ -488,6 +497,7 @@ def test_shipped_smoke_cassettes_replay_offline(pytester):
     result.stdout.fnmatch_lines(["corpus smoke: 64 of 64 cases rated, complete"])
 
 
+@pytest.mark.secrets
 def test_shipped_cassettes_hold_no_credentials():
     root = Path(__file__).parents[1] / "cassettes"
     for path in root.rglob("*.json"):
@@ -511,6 +521,7 @@ def test_compressed_answers_are_recorded_decoded(stub, pytester):
     assert run(pytester, "-k", "afraid-afraid0").ret == 0
 
 
+@pytest.mark.secrets
 def test_text_that_may_not_be_passed_on_is_kept_as_a_hash_and_still_replays(tmp_path):
     """The release's text may not be redistributed: its cassettes keep each request body's
     hash, which recording modes and the replay match as they match a body."""

@@ -128,12 +128,14 @@ def test_saving_needs_a_complete_run_and_overwriting_a_flag(pytester, run_benchm
         (["--empathy-prune-cassettes", "--empathy-sample=3"], "--empathy-prune-cassettes: refused*"),
     ],
 )
+@pytest.mark.bad_input
 def test_bad_comparison_options_are_usage_errors(run_benchmark, args, message):
     result = run_benchmark("--empathy-model=chatgpt", *args)
     assert result.ret == USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
 
 
+@pytest.mark.bad_input
 def test_compare_fail_expressions_are_checked_when_arguments_are_parsed(run_benchmark, pytester):
     assert (
         run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off", "--empathy-save=s").ret
@@ -171,6 +173,7 @@ def test_compare_fail_expressions_are_checked_when_arguments_are_parsed(run_benc
         ),
     ],
 )
+@pytest.mark.bad_input
 def test_a_corrupt_saved_run_is_named(run_benchmark, pytester, content, message):
     saved_runs = pytester.path / "benchmarks" / "saved-runs"
     saved_runs.mkdir(parents=True)
@@ -300,6 +303,7 @@ def test_unused_cassettes_are_listed_after_a_full_run_and_pruned_on_request(stub
         ("column", "*column 'response_../../pwned': the responder's name must be ASCII letters*"),
     ],
 )
+@pytest.mark.bad_input
 def test_names_that_would_write_outside_the_cassettes_are_refused(stub, pytester, where, message):
     pyproject = pytester.path / "pyproject.toml"
     args = ["--empathy-record=once"]
@@ -326,6 +330,7 @@ def test_names_that_would_write_outside_the_cassettes_are_refused(stub, pytester
     assert not (pytester.path.parent / "escape").exists() and not (pytester.path.parent / "pwned").exists()
 
 
+@pytest.mark.bad_input
 def test_the_renamed_saved_runs_option_says_its_new_name(run_benchmark):
     result = run_benchmark("--empathy-model=chatgpt", "--empathy-baseline-dir=old")
     assert result.ret == USAGE_ERROR
@@ -363,6 +368,7 @@ def test_a_saved_run_of_schema_1_is_migrated_and_compared(run_benchmark, pyteste
     assert read_report(pytester)["schema"] == SCHEMA
 
 
+@pytest.mark.fault
 def test_a_save_that_another_run_made_first_is_not_overwritten(run_benchmark, pytester):
     """The name is free when the run starts and taken when it saves: the other run's save
     stands, this one fails saying so."""
@@ -386,6 +392,7 @@ def test_a_save_that_another_run_made_first_is_not_overwritten(run_benchmark, py
     assert target.read_text() == "the other run's save"
 
 
+@pytest.mark.bad_input
 def test_saved_runs_with_duplicate_or_miscounted_cases_or_too_large_are_refused(run_benchmark, pytester):
     run_benchmark("--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off", "--empathy-save=s")
     path = pytester.path / "benchmarks" / "saved-runs" / "s.json"

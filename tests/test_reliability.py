@@ -35,6 +35,7 @@ def cassette_files(pytester: pytest.Pytester) -> list[Path]:
 # Secrets
 
 
+@pytest.mark.secrets
 def test_shipped_cassettes_hold_no_credentials():
     assert len(list(CASSETTES.rglob("*.json"))) >= 64
     assert audit(CASSETTES) == []
@@ -67,6 +68,7 @@ LEAKY = r"""{
 """
 
 
+@pytest.mark.secrets
 def test_audit_reads_yaml_cassettes_too(tmp_path):
     # A cassette of an earlier version (YAML) is no longer replayed, but still must not leak.
     old = tmp_path / "model" / "sad" / "sad-1.yaml"
@@ -81,6 +83,7 @@ def test_audit_reads_yaml_cassettes_too(tmp_path):
     ]
 
 
+@pytest.mark.secrets
 def test_audit_command_finds_credentials_with_file_and_location(tmp_path):
     (tmp_path / "model" / "sad").mkdir(parents=True)
     leaky = tmp_path / "model" / "sad" / "sad-1.json"
@@ -126,6 +129,7 @@ def recorded_with_every_output(pytester: pytest.Pytester, *args: str) -> pytest.
     )
 
 
+@pytest.mark.secrets
 def test_a_key_reaches_no_output_report_or_message(stub, pytester):
     stub.then(
         (401, JSON, json.dumps({"error": {"message": f"invalid key {FAKE_KEY}"}}).encode()),
@@ -155,6 +159,8 @@ def test_a_key_reaches_no_output_report_or_message(stub, pytester):
 # Faults while recording (more in test_recording.py)
 
 
+@pytest.mark.fault
+@pytest.mark.secrets
 def test_credentials_in_a_base_url_stay_out_of_messages(stub, pytester):
     url = stub.url.replace("http://", "http://alice:hunter2-password@")
     stub.then((500, JSON, b"down"))
@@ -166,6 +172,7 @@ def test_credentials_in_a_base_url_stay_out_of_messages(stub, pytester):
     assert "hunter2" not in result.stdout.str() + result.stderr.str()
 
 
+@pytest.mark.fault
 def test_rate_limit_without_retry_after_and_connection_resets(stub, pytester):
     stub.then(
         (429, JSON, b'{"error": {"message": "slow down"}}'),
@@ -202,6 +209,7 @@ def test_empathy(empathy_case, empathy_evaluate, request):
 """
 
 
+@pytest.mark.fault
 def test_a_worker_killed_while_recording_loses_nothing_and_once_records_the_rest(stub, pytester, monkeypatch):
     pytester.makepyfile(test_empathy=KILLING_BENCHMARK)
     result = run(pytester, "--empathy-record=once", "-n", "2")
@@ -220,6 +228,7 @@ def test_a_worker_killed_while_recording_loses_nothing_and_once_records_the_rest
     assert len(cassette_files(pytester)) == 8
 
 
+@pytest.mark.fault
 def test_a_failed_write_leaves_the_old_cassette(tmp_path, monkeypatch):
     path = tmp_path / "case.json"
     path.write_text("old\n")
@@ -233,6 +242,7 @@ def test_a_failed_write_leaves_the_old_cassette(tmp_path, monkeypatch):
     assert path.read_text() == "old\n" and list(tmp_path.iterdir()) == [path]
 
 
+@pytest.mark.fault
 def test_a_body_json_cannot_hold_is_a_clear_error_and_leaves_the_old_cassette(tmp_path):
     path = tmp_path / "case.json"
     path.write_text("old\n")
@@ -244,6 +254,7 @@ def test_a_body_json_cannot_hold_is_a_clear_error_and_leaves_the_old_cassette(tm
     assert path.read_text() == "old\n" and list(tmp_path.iterdir()) == [path]
 
 
+@pytest.mark.fault
 def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester):
     for _ in range(16):
         stub.then(0.3)  # a slow server keeps the first run recording for about five seconds
@@ -302,6 +313,7 @@ def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester)
         ),
     ],
 )
+@pytest.mark.bad_input
 def test_a_corrupt_cassette_fails_only_its_case_and_names_the_file(stub, pytester, damage, message):
     assert run(pytester, "--empathy-record=once").ret == 0
     target = pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.json"
@@ -323,6 +335,7 @@ def corpus_file(tmp_path_factory: pytest.TempPathFactory, suffix: str, data: byt
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(suffix=st.sampled_from([".csv", ".jsonl"]), data=st.binary(max_size=600))
+@pytest.mark.bad_input
 def test_fuzzed_bytes_give_only_a_corpus_error(tmp_path_factory, suffix, data):
     path = corpus_file(tmp_path_factory, suffix, data)
     try:
@@ -360,6 +373,7 @@ columns = st.lists(
     encoding=st.sampled_from(["utf-8", "utf-16", "latin-1"]),
     suffix=st.sampled_from([".csv", ".jsonl"]),
 )
+@pytest.mark.bad_input
 def test_fuzzed_rows_give_only_a_corpus_error_naming_the_row(tmp_path_factory, header, rows, encoding, suffix):
     if suffix == ".csv":
         lines = [",".join(header)] + [
@@ -382,6 +396,7 @@ def test_fuzzed_rows_give_only_a_corpus_error_naming_the_row(tmp_path_factory, h
         assert corpus.rows and all(row.emotion for row in corpus.rows)
 
 
+@pytest.mark.bad_input
 def test_a_profile_without_a_base_url_fails_before_any_case(pytester):
     pytester.makepyfile(
         test_empathy="def test_empathy(empathy_case, empathy_evaluate):\n    empathy_evaluate(empathy_case)\n"
@@ -401,6 +416,7 @@ def key_fragments(key: str) -> list[str]:
 
 
 @pytest.mark.parametrize("at", [150, 185, 195, 199, 230])
+@pytest.mark.secrets
 def test_a_key_cut_by_shortening_leaks_no_part_of_itself(stub, pytester, at):
     message = "x" * at + f" provided: {FAKE_KEY} and more text after it"
     for _ in range(3):
@@ -411,6 +427,7 @@ def test_a_key_cut_by_shortening_leaks_no_part_of_itself(stub, pytester, at):
     assert [piece for piece in key_fragments(FAKE_KEY) if piece in shown] == []
 
 
+@pytest.mark.secrets
 def test_a_server_echoing_the_key_in_its_answers_reaches_no_output(stub, pytester):
     """Answers that carry the run's key (a server echoing the Authorization header) are
     masked before the judge, the reports and the cassette see them, with a warning."""
@@ -432,6 +449,8 @@ def test_a_server_echoing_the_key_in_its_answers_reaches_no_output(stub, pyteste
     assert all("***" in case["response"] for case in report["cases"] if case.get("response"))
 
 
+@pytest.mark.bad_input
+@pytest.mark.secrets
 def test_a_base_url_with_a_query_is_refused_without_echoing_it(stub, pytester):
     """A query in a base URL is where keys hide, and the openai client would put its paths
     after it: refused where it is read, naming the option, never showing the query."""
@@ -448,6 +467,7 @@ def test_a_base_url_with_a_query_is_refused_without_echoing_it(stub, pytester):
     assert FAKE_KEY not in result.stdout.str() + result.stderr.str()
 
 
+@pytest.mark.secrets
 def test_audit_knows_more_key_shapes_custom_headers_and_reports(tmp_path):
     cassette = tmp_path / "cassettes" / "model" / "sad" / "sad-1.JSON"
     cassette.parent.mkdir(parents=True)
@@ -491,6 +511,7 @@ def test_audit_knows_more_key_shapes_custom_headers_and_reports(tmp_path):
     ]
 
 
+@pytest.mark.secrets
 def test_audit_finds_long_hex_keys_but_not_the_files_own_hashes(tmp_path, stub, pytester):
     # The plugin's own files: cassettes with template headers, reports with template hashes,
     # and a cassette of the release, whose request bodies are hashed.
@@ -522,6 +543,7 @@ def test_audit_finds_long_hex_keys_but_not_the_files_own_hashes(tmp_path, stub, 
 # Writes that fail
 
 
+@pytest.mark.fault
 def test_a_report_that_cannot_be_written_stops_nothing_else(stub, pytester):
     (pytester.path / "blocker").write_text("a file, where a directory would be needed")
     result = run(pytester, "--empathy-record=once", "--empathy-html=blocker/r.html", "--empathy-csv=r.csv")
@@ -537,6 +559,7 @@ def test_a_report_that_cannot_be_written_stops_nothing_else(stub, pytester):
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
+@pytest.mark.fault
 def test_a_cassette_directory_that_cannot_be_made_is_a_usage_error(stub, pytester):
     (pytester.path / "blocker").write_text("a file")
     result = run(pytester, "--empathy-record=once", "--empathy-cassettes=blocker/cassettes")
@@ -546,6 +569,7 @@ def test_a_cassette_directory_that_cannot_be_made_is_a_usage_error(stub, pyteste
     )
 
 
+@pytest.mark.fault
 def test_a_full_disk_while_recording_fails_each_case_in_one_line_and_loses_nothing(stub, pytester):
     assert run(pytester, "--empathy-record=once", "-k", "sad").ret == 0
     recorded = {p: p.read_bytes() for p in cassette_files(pytester)}
