@@ -3,6 +3,7 @@ or drip; the circuit breaker over an endpoint that keeps failing; the largest an
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -13,10 +14,11 @@ from hypothesis import strategies as st
 
 from pytest_empathy.models import retries
 from pytest_empathy.models.breaker import CircuitBreaker
-from pytest_empathy.models.profiles import ProfileError, load_profiles
+from pytest_empathy.models.endpoint import CallError, ChatEndpoint
+from pytest_empathy.models.profiles import ModelProfile, ProfileError, load_profiles
 
 from .conftest import run
-from .stub_server import Drip, completion, is_judge_request
+from .stub_server import Drip, completion, is_judge_request, stub_server
 
 JSON = {"content-type": "application/json"}
 
@@ -52,9 +54,7 @@ def test_a_server_that_drips_its_answer_is_cut_off_at_the_deadline(stub, pyteste
     result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
     elapsed = time.monotonic() - started
     assert result.ret == 1
-    result.stdout.fnmatch_lines(
-        ["stub: no answer within the 2.5s deadline; 1 attempt in 2.?s (cut off at the deadline)"]
-    )
+    result.stdout.fnmatch_lines(["stub: no answer within the 2.5s deadline; 1 attempt in *s (cut off at the deadline)"])
     # The drip would take 300 bytes x 0.05 s = 15 s; the run, start-up included, ends well before.
     assert elapsed < 12
     assert not cassette_of(pytester, "sad-sad0").exists()
@@ -88,6 +88,20 @@ def test_a_long_retry_after_gives_up_at_once_and_says_no_retry_was_made(stub, py
 
 
 @pytest.mark.fault
+@pytest.mark.fault
+def test_no_attempt_is_made_that_the_deadline_would_cut_off(stub, pytester):
+    set_profile(pytester, "deadline = 1.5")
+    stub.then((503, JSON | {"retry-after-ms": "1000"}, b'{"error": {"message": "busy"}}'), of_case("sad-sad0"))
+    result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
+    result.stdout.fnmatch_lines(
+        [
+            "stub: HTTP 503 from *: *busy*; 1 attempt in *s (HTTP 503), then gave up: the server asked to wait 1s, "
+            "too close to the 1.5s deadline"
+        ]
+    )
+    assert len(stub.requests) == 1
+
+
 def test_an_answer_that_is_not_retried_says_so(stub, pytester):
     stub.then((400, JSON, b'{"error": {"message": "bad request"}}'), of_case("sad-sad0"))
     result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
@@ -175,6 +189,19 @@ def test_the_breaker_counts_per_worker_and_can_be_turned_off(stub, pytester):
     assert len(stub.requests) - calls == 8
 
 
+@pytest.mark.fault
+def test_the_breaker_lets_the_cassettes_answer_what_they_hold(stub, pytester):
+    assert run(pytester, "--empathy-record=once").ret == 0
+    for case in ("afraid-afraid0", "caring-caring1", "sad-sad0"):
+        cassette_of(pytester, case).unlink()
+    stub.answer_of = lambda body: (500, JSON, b'{"error": {"message": "down"}}')
+    set_profile(pytester, "max_retries = 0")
+    calls = len(stub.requests)
+    result = run(pytester, "--empathy-record=new_episodes", "--empathy-circuit-breaker=1", "-p", "no:randomly")
+    result.assert_outcomes(passed=5, failed=3)
+    assert len(stub.requests) - calls == 1
+
+
 def test_a_call_that_succeeds_resets_the_count():
     breaker = CircuitBreaker(2)
     breaker.failed("http://a", "HTTP 500")
@@ -211,6 +238,40 @@ def test_an_answer_above_the_profiles_bound_is_refused_and_not_recorded(stub, py
     assert not cassette_of(pytester, "sad-sad0").exists()
     recorded = json.loads(cassette_of(pytester, "sad-sad1").read_text())
     assert len(recorded["interactions"]) == 2
+
+
+@pytest.mark.fault
+def test_an_answer_recorded_under_a_larger_bound_is_refused_and_asked_again(stub, pytester):
+    stub.then((200, JSON, completion("so sorry " * 1000)), of_case("sad-sad0"))
+    assert run(pytester, "--empathy-record=once", "-k", "sad-sad0").ret == 0
+    set_profile(pytester, "max_response_bytes = 4000")
+    result = run(pytester, "-k", "sad-sad0")
+    result.stdout.fnmatch_lines(["stub: an answer of 9??? bytes, above the profile's max_response_bytes = 4000*"])
+    calls = len(stub.requests)
+    assert run(pytester, "--empathy-record=new_episodes", "-k", "sad-sad0").ret == 0
+    # The answer, asked again, and its rating: the judge's prompt quotes the new answer.
+    assert len(stub.requests) == calls + 2
+    answers = [
+        i["response"]["body"]["string"]
+        for i in json.loads(cassette_of(pytester, "sad-sad0").read_text())["interactions"]
+    ]
+    assert not any("so sorry" in answer for answer in answers)
+
+
+def test_an_endpoint_calls_from_inside_an_event_loop_and_not_after_it_is_closed():
+    with stub_server() as server:
+        endpoint = ChatEndpoint(ModelProfile("stub", "stub-model", base_url=server.url), None, "c")
+
+        async def from_a_coroutine() -> str:
+            return endpoint.complete([{"role": "user", "content": "hi"}], template_sha256="t", max_tokens=5)
+
+        try:
+            assert asyncio.run(from_a_coroutine()) == "That sounds really hard; I am here for you."
+        finally:
+            endpoint.close()
+        with pytest.raises(CallError, match="stub: the endpoint was closed at the end of the run"):
+            endpoint.complete([{"role": "user", "content": "hi"}], template_sha256="t", max_tokens=5)
+        assert len(server.requests) == 1
 
 
 # Profiles

@@ -306,7 +306,7 @@ def test_a_recorded_unrated_answer_is_asked_again_in_new_episodes_only(stub, pyt
     prose = (200, JSON, completion("A thoughtful reply, I would say."))
     for _ in range(2):
         stub.then(prose, answer_of("caring-caring0", judge=True))
-    # caring1: no rating at first, then one on the follow-up: a rating, never asked again.
+    # caring1: no rating at first, then one on the follow-up.
     stub.then(prose, answer_of("caring-caring1", judge=True))
     stub.then((200, JSON, completion("Okay")), answer_of("caring-caring1", judge=True))
     assert run(pytester, "--empathy-record=once", "-k", "caring").ret == 1
@@ -325,47 +325,33 @@ def test_a_recorded_unrated_answer_is_asked_again_in_new_episodes_only(stub, pyt
         )
     assert len(stub.requests) == calls
 
+    # Every judge answer that was no rating is asked again (the first ones of both cases); the
+    # rest replays, the follow-up's recording included.
     result = run(pytester, "--empathy-record=new_episodes", "-k", "caring")
     assert result.ret == 0
     asked = stub.requests[calls:]
-    assert len(asked) == 1 and is_judge_request(asked[0][1]) and "(case 0)" in asked[0][1]["messages"][0]["content"]
+    assert len(asked) == 2 and all(is_judge_request(body) and len(body["messages"]) == 1 for _, body in asked)
     contents = [
         json.loads(i["response"]["body"]["string"])["choices"][0]["message"]["content"]
         for i in cassette(pytester, "caring-caring0")["interactions"]
     ]
     assert contents == ["That sounds really hard; I am here for you.", "Good"]
-    assert len(cassette(pytester, "caring-caring1")["interactions"]) == 3
     ratings = {c["id"]: c["rating"] for c in read_report(pytester)["cases"]}
-    assert ratings == {"caring-caring0": "good", "caring-caring1": "okay"}
+    assert ratings == {"caring-caring0": "good", "caring-caring1": "good"}
     assert run(pytester, "-k", "caring").ret == 0
+    assert run(pytester, "--empathy-record=new_episodes", "-k", "caring").ret == 0
+    assert len(stub.requests) == calls + 2, "what was asked again gave ratings: nothing more to ask"
 
 
-@settings(max_examples=300)
-@given(
-    st.lists(st.sampled_from(["rated", "unrated then rated", "unrated twice", "other call"]), max_size=12),
-    st.booleans(),
-)
-def test_the_judges_calls_that_ended_unrated_are_found_among_a_cases_calls(exchanges, interrupted):
-    """Cassettes built exchange by exchange, as a case records them (a trailing first answer
-    whose follow-up failed among them): exactly the unrated exchanges' calls are found."""
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.sampled_from(["judge", "responder", None]), st.booleans()), max_size=12))
+def test_the_judges_answers_that_were_no_rating_are_found_among_a_cases_calls(calls):
     judge = ModelJudge("stub", ChatEndpoint(ModelProfile("stub", "m"), None, "c"), judge_rubric())
-    rubric = judge.rubric.sha256
+    template = {"judge": judge.rubric.sha256, "responder": "another template", None: None}
     answer = {True: completion("Good").decode(), False: completion("Lovely reply.").decode()}
-    calls: list[tuple[str | None, str]] = []
-    expected: set[int] = set()
-    for exchange in exchanges:
-        if exchange == "other call":
-            calls.append(("response-template", answer[False]))
-            continue
-        first_rated = exchange == "rated"
-        calls.append((rubric, answer[first_rated]))
-        if not first_rated:
-            calls.append((rubric, answer[exchange == "unrated then rated"]))
-            if exchange == "unrated twice":
-                expected |= {len(calls) - 2, len(calls) - 1}
-    if interrupted:
-        calls.append((rubric, answer[False]))
-    assert judge.unrated_calls(calls) == expected
+    recorded = [(template[who], answer[rates]) for who, rates in calls]
+    expected = {i for i, (who, rates) in enumerate(calls) if who == "judge" and not rates}
+    assert judge.unrated_answers(recorded) == expected
 
 
 def test_judge_baseline_rates_the_human_responses_in_the_same_cassette(stub, pytester):

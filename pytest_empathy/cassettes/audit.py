@@ -49,7 +49,7 @@ SECRET_PATTERNS = {
     "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     # 32 hexadecimal digits or more, letters and digits both (not a long number); the files'
     # own hashes are told apart by where they stand (see own_hashes).
-    LONG_HEX: re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{32,}\b", re.I),
+    LONG_HEX: re.compile(r"(?<![0-9a-f])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{32,}(?![0-9a-f])", re.I),
 }
 # Header names that say they carry a credential, beyond the known ones.
 _CREDENTIAL_NAME = re.compile(r"auth|api[_-]?key|token|secret|password|session", re.I)
@@ -110,34 +110,33 @@ def _lines(path: Path, text: str, own: frozenset[str] = frozenset()) -> Iterator
                 yield Finding(path, f"line {number}", f"{name}")
 
 
-# What labels a sha256 on the line before it: "sha256 <hash>", "template</dt><dd><code><hash>".
-_HASH_LABEL = re.compile(r"(?:sha256|template)\W{0,30}$", re.I)
-
-
+# What labels one of the plugin's hashes just before it on its line, tags taken out: the
+# Markdown and HTML reports' "template sha256" and "response template", or a completion id.
+_HASH_LABEL = re.compile(r"(?:\bsha256|\btemplate)[ :`]*$|\b(?:chat)?cmpl-$", re.I)
 _TAG = re.compile(r"<[^<>]*>")
+# The keys under which the plugin's JSON files hold hashes: the template header, a hashed
+# request body's hash, a report's templates and corpus hash, a calibration's template hash.
+HASH_KEYS = {"x-empathy-template", "sha256_of_body", "templates", "sha256", "template_sha256"}
 
 
 def _own_hash(match: re.Match[str], own: frozenset[str]) -> bool:
-    """A hexadecimal string the file holds by design: one of ``own``, or a sha256 (64 digits)
-    labelled as one, or as a template's, just before it on its line."""
-    value = match.group()
-    if value.lower() in own:
+    """A hexadecimal string the file holds by design: one of ``own``, or one labelled as a
+    hash just before it on its line."""
+    if match.group().lower() in own:
         return True
-    before = match.string[max(0, match.start() - 40) : match.start()]
-    return len(value) == 64 and _HASH_LABEL.search(_TAG.sub(" ", before)) is not None
+    before = _TAG.sub(" ", match.string[max(0, match.start() - 60) : match.start()])
+    return _HASH_LABEL.search(before) is not None
 
 
 def own_hashes(data: object) -> frozenset[str]:
-    """The hashes a JSON file of the plugin holds by design: the values under keys that name
-    a sha256 or a template (a report's template hashes, a cassette's template header, a hashed
-    request body's ``sha256_of_body``), in the document and in the JSON request bodies a
-    cassette holds as text."""
+    """The hashes a JSON file of the plugin holds by design: the values under HASH_KEYS, in
+    the document and in the JSON request bodies a cassette holds as text."""
     found: set[str] = set()
 
     def walk(node: object, hashed: bool) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                walk(value, hashed or any(word in str(key).lower() for word in ("sha256", "template")))
+                walk(value, hashed or str(key).lower() in HASH_KEYS)
         elif isinstance(node, list):
             for item in node:
                 walk(item, hashed)

@@ -11,7 +11,7 @@ completion, are not recorded at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import vcr
 from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
+from vcr.request import Request
 from vcr.serialize import deserialize, serialize
 
 from pytest_empathy.atomic import write_atomic
@@ -67,22 +68,38 @@ class AtomicPersister(FilesystemPersister):
 
 
 @dataclass(frozen=True)
-class _Reasking:
-    """The persister of a recording of new episodes: as it loads a cassette, it leaves out
-    the calls ``reask`` names, which are then asked again. They leave the file only when the
-    cassette is written, with what was asked in their place."""
+class _Filtering:
+    """The persister of a recorder: it never writes an answer larger than its model takes,
+    and leaves such answers out when it loads a cassette, with those ``reask`` names (in a
+    recording of new episodes), so that they are asked again. What it leaves out leaves the
+    file only when the cassette is written, with what was asked in its place."""
 
-    reask: Callable[[list[tuple[str | None, str]]], set[int]]
+    largest: Mapping[str, int]
+    reask: Callable[[list[tuple[str | None, str]]], set[int]] | None
 
     def load_cassette(self, cassette_path: str | Path, serializer: Any) -> Any:
         requests, responses = AtomicPersister.load_cassette(cassette_path, serializer)
         bodies = [_text(r["body"]["string"]) for r in responses]
-        calls = [(q.headers.get(TEMPLATE_HEADER), body) for q, body in zip(requests, bodies, strict=True)]
-        again = self.reask(calls)
-        kept = [i for i in range(len(requests)) if i not in again]
+        calls = [(q.headers.get(TEMPLATE_HEADER), b) for q, b in zip(requests, bodies, strict=True)]
+        again = self.reask(calls) if self.reask else set()
+        kept = [i for i, q in enumerate(requests) if i not in again and self._fits(q, bodies[i])]
         return [requests[i] for i in kept], [responses[i] for i in kept]
 
-    save_cassette = staticmethod(AtomicPersister.save_cassette)
+    def save_cassette(self, cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        pairs = zip(cassette_dict["requests"], cassette_dict["responses"], strict=True)
+        kept = [(q, r) for q, r in pairs if self._fits(q, _text(r["body"]["string"]))]
+        if not kept:
+            # Only answers too large to keep: the cassette on disk, if any, stays as it was.
+            return
+        cassette_dict = {"requests": [q for q, _ in kept], "responses": [r for _, r in kept]}
+        AtomicPersister.save_cassette(cassette_path, cassette_dict, serializer)
+
+    def _fits(self, request: Any, body: str) -> bool:
+        try:
+            model = json.loads(request.body)["model"]
+        except (TypeError, ValueError, KeyError):
+            return True
+        return len(body.encode()) <= self.largest.get(model, len(body.encode()))
 
 
 def _text(body: str | bytes) -> str:
@@ -143,13 +160,14 @@ class Recorder(CaseCassettes):
         *,
         usable: Callable[[str | bytes], bool],
         hash_bodies: bool = False,
+        largest: Mapping[str, int] | None = None,
         reask: Callable[[list[tuple[str | None, str]]], set[int]] | None = None,
     ) -> None:
         """``usable`` tells a response body worth recording (a usable answer) from one that
         must not be replayed as if it were; ``hash_bodies`` keeps a hash of each request's
-        body instead of the body, for text that may not be passed on; ``reask`` names, of a
-        case's recorded calls as (template hash, answer body), those a recording of new
-        episodes asks again."""
+        body instead of the body, for text that may not be passed on; ``largest`` bounds the
+        answers of each model, in bytes; ``reask`` names, of a case's recorded calls as
+        (template hash, answer body), those a recording of new episodes asks again."""
         super().__init__(root, model)
 
         def keep_response(response: dict[str, Any]) -> dict[str, Any] | None:
@@ -172,18 +190,28 @@ class Recorder(CaseCassettes):
             serializer="pytest-empathy",
         )
         self.vcr.register_serializer("pytest-empathy", cassette_format)
-        reasking = reask is not None and mode is RecordMode.NEW_EPISODES
-        self.vcr.register_persister(_Reasking(reask) if reask is not None and reasking else AtomicPersister)
+        self.vcr.register_persister(_Filtering(largest or {}, reask if mode is RecordMode.NEW_EPISODES else None))
+        # The cassette open while a case runs, for replays().
+        self._open: Any = None
 
     @contextmanager
     def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
         usage: dict[str, Usage] = {}
         with self.vcr.use_cassette(str(self.path(row))) as cassette:
             before = len(cassette.data)
+            self._open = cassette
             try:
                 yield usage
             finally:
+                self._open = None
                 usage.update(live_usage(cassette.data[before:]))
+
+    def replays(self, url: str, body: dict[str, Any]) -> bool:
+        """Whether the open cassette would answer this chat completion itself."""
+        if self._open is None:
+            return False
+        request = Request("POST", url, json.dumps(body).encode(), {"content-type": "application/json"})
+        return bool(self._open.can_play_response_for(request))
 
 
 def live_usage(interactions: Iterable[tuple[Any, dict[str, Any]]]) -> dict[str, Usage]:

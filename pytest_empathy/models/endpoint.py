@@ -12,9 +12,11 @@ looked up.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pytest_empathy.cassettes.format import CORPUS_HEADER, TEMPLATE_HEADER
@@ -29,6 +31,11 @@ from .profiles import ModelProfile
 if TYPE_CHECKING:
     # asyncio loads ssl: a run that never calls a model does without it.
     import asyncio
+
+T = TypeVar("T")
+# Seconds an attempt needs at the least (or the timeout, when shorter): a retry that would
+# leave less before the deadline is not made.
+SHORTEST_ATTEMPT = 1.0
 
 # What a replay matches recordings against when the profile has no URL (a model the plugin
 # serves itself): only its path counts, and it is never contacted.
@@ -56,20 +63,29 @@ class ChatEndpoint:
     replayer: Replayer | None = None
     # Stops calling an endpoint that keeps failing; shared by the endpoints of a run.
     breaker: CircuitBreaker | None = None
-    _client: Any = field(default=None, repr=False)
-    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+    # While recording: whether the open cassette would answer a call (URL, body) itself, so
+    # that the breaker stops only calls that would reach the endpoint.
+    replays: Callable[[str, dict[str, Any]], bool] | None = None
     # Answers that carried a known credential, masked before anything else saw them.
     masked: int = 0
+    _client: Any = field(default=None, repr=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    _closed: bool = field(default=False, repr=False)
 
-    def _live(self) -> tuple[Any, asyncio.AbstractEventLoop]:
-        """The ``openai`` client of live calls and the event loop it runs on, made once.
-        Imported only here: a replay needs neither it nor its 0.3 s and 40 MB of imports.
-        Async, so that an attempt can be cut off at the deadline; retries are ours."""
+    def _live(self) -> Any:
+        """The ``openai`` client of live calls, made once, and the event loop it runs on in a
+        thread of its own. Imported only here: a replay needs neither it nor its 0.3 s and
+        40 MB of imports. Async, so that an attempt can be cut off at the deadline (retries
+        are ours); on a thread, so that a caller inside an event loop of its own can call,
+        and an interrupted caller leaves no attempt running."""
         import asyncio
 
         import openai
 
-        if self._client is None or self._loop is None:
+        if self._closed:
+            raise CallError(f"{self.profile.name}: the endpoint was closed at the end of the run")
+        if self._client is None:
             base_url = self.profile.endpoint(self.base_url)
             if base_url is None and self.profile.local:
                 base_url = local_server.serve(self.profile.local)
@@ -81,11 +97,25 @@ class ChatEndpoint:
                 timeout=self.profile.timeout,
             )
             self._loop = asyncio.new_event_loop()
-        return self._client, self._loop
+            self._thread = threading.Thread(target=self._loop.run_forever, name="pytest-empathy-calls", daemon=True)
+            self._thread.start()
+        return self._client
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the endpoint's loop; an interrupted wait cancels it."""
+        import asyncio
+
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
 
     def _where(self) -> str:
         """The endpoint, without any user or password written into the URL."""
-        parts = urlsplit(str(self._live()[0].base_url))
+        parts = urlsplit(str(self._live().base_url))
         host = parts.hostname or ""
         netloc = f"{host}:{parts.port}" if parts.port else host
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
@@ -113,6 +143,12 @@ class ChatEndpoint:
         if response_format is not None:
             body["response_format"] = response_format
         text = self._call(body, template_sha256) if self.replayer is None else self._replay(body, template_sha256)
+        size = len(text.encode())
+        if size > self.profile.max_response_bytes:
+            raise CallError(
+                f"{self.profile.name}: an answer of {size} bytes, above the profile's max_response_bytes = "
+                f"{self.profile.max_response_bytes}; not taken, not recorded"
+            )
         content = completion_text(text)
         if content is None:
             raise CallError(f"{self.profile.name}: unusable answer ({describe_unusable(redact(text))})")
@@ -139,6 +175,10 @@ class ChatEndpoint:
         """The body of a live call's answer, or of its recording when vcrpy has one; the
         circuit breaker counts the calls that fail."""
         where = self._where()
+        # A call the open cassette answers says nothing of the endpoint: it is neither
+        # stopped nor counted.
+        if self.replays and self.replays(f"{where}chat/completions", body):
+            return self._attempts(body, template_sha256, where)
         refusal = self.breaker.refusal(where) if self.breaker else None
         if refusal is not None:
             raise CallError(f"{self.profile.name}: {refusal}")
@@ -192,9 +232,14 @@ class ChatEndpoint:
                 raise CallError(f"{name}: {fault}; {history}, max_retries = {profile.max_retries}")
             asked = wait is not None
             wait = retries.backoff(history.attempts) if wait is None else wait
-            if wait >= history.remaining():
+            # An attempt left less than this before the deadline would only be cut off.
+            left = history.remaining() - wait
+            if left < min(profile.timeout, SHORTEST_ATTEMPT):
                 why = f"the server asked to wait {wait:g}s" if asked else f"the next attempt was due {wait:.1f}s later"
-                raise CallError(f"{name}: {fault}; {history}, then gave up: {why}, past {profile.deadline_text()}")
+                where_to = "past" if left <= 0 else "too close to"
+                raise CallError(
+                    f"{name}: {fault}; {history}, then gave up: {why}, {where_to} {profile.deadline_text()}"
+                )
             time.sleep(wait)
 
     def _attempt(self, body: dict[str, Any], headers: dict[str, str], seconds: float) -> str:
@@ -203,29 +248,28 @@ class ChatEndpoint:
         a time would hold a read-bounded call for ever."""
         import asyncio
 
-        client, loop = self._live()
+        client = self._live()
 
-        async def attempt() -> Any:
+        async def attempt() -> str:
             async with asyncio.timeout(seconds):
                 raw = await client.chat.completions.with_raw_response.create(**body, extra_headers=headers)
-            return raw.http_response
+            text: str = raw.http_response.text
+            return text
 
-        response = loop.run_until_complete(attempt())
-        size = len(response.content)
-        if size > self.profile.max_response_bytes:
-            raise CallError(
-                f"{self.profile.name}: an answer of {size} bytes, above the profile's max_response_bytes = "
-                f"{self.profile.max_response_bytes}; not taken, not recorded"
-            )
-        text: str = response.text
-        return text
+        return self._run(attempt())
 
     def close(self) -> None:
-        """Close the live client and its event loop, if any was made."""
-        if self._loop is not None:
-            self._loop.run_until_complete(self._client.close())
+        """Close the live client and stop its event loop, if any was made; later calls fail."""
+        self._closed = True
+        if self._loop is None or self._thread is None:
+            return
+        try:
+            self._run(self._client.close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
             self._loop.close()
-            self._loop = self._client = None
+            self._loop = self._thread = None
 
 
 @dataclass

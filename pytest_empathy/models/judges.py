@@ -106,26 +106,12 @@ class ModelJudge:
                 )
         return rating
 
-    def unrated_calls(self, calls: Sequence[tuple[str | None, str]]) -> set[int]:
-        """Of a case's recorded calls, as (template hash, answer body) in the order made, the
-        judge's calls that ended without a rating: asked again when recording new episodes.
-
-        Each rating the judge gave is one call, or two when its first answer was no rating and
-        it was asked once more; the calls of one rating are recorded together, so the
-        judge's calls read left to right split into them."""
-        mine = [i for i, (template, _) in enumerate(calls) if template == self.rubric.sha256]
-        rated = [_rates(calls[i][1]) for i in mine]
-        unrated: set[int] = set()
-        at = 0
-        while at < len(mine):
-            if rated[at] or at + 1 == len(mine):
-                # A rating; or a first answer whose follow-up was never recorded, asked next.
-                at += 1
-                continue
-            if not rated[at + 1]:
-                unrated |= {mine[at], mine[at + 1]}
-            at += 2
-        return unrated
+    def unrated_answers(self, calls: Sequence[tuple[str | None, str]]) -> set[int]:
+        """Of a case's recorded calls, as (template hash, answer body), the judge's answers
+        that were no rating: asked again when recording new episodes. A first answer whose
+        follow-up gave the rating is among them (the follow-up's recording then answers the
+        follow-up again), so that nothing depends on which recorded call followed which."""
+        return {i for i, (template, body) in enumerate(calls) if template == self.rubric.sha256 and not _rates(body)}
 
     def _ask(self, messages: list[dict[str, str]]) -> str:
         return self.endpoint.complete(

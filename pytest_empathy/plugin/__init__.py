@@ -45,8 +45,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if RUN_KEY in config.stash:
         from pytest_empathy.models import local_server
 
-        config.stash[RUN_KEY].close()
-        local_server.stop_all()
+        try:
+            config.stash[RUN_KEY].close()
+        finally:
+            local_server.stop_all()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -251,9 +251,12 @@ class Run:
 
     def close(self) -> None:
         """Close the live clients of this process's endpoints."""
-        for part in (self.responder, self.judge):
-            if isinstance(part, ModelParts):
-                part.endpoint.close()
+        try:
+            if isinstance(self.responder, ModelParts):
+                self.responder.endpoint.close()
+        finally:
+            if isinstance(self.judge, ModelParts):
+                self.judge.endpoint.close()
 
     def _masked(self) -> int:
         """Answers masked so far by this process's endpoints (see ChatEndpoint.masked)."""
@@ -314,30 +317,31 @@ def _model_judge(
 
 
 def _recorder(settings: Settings, model: str, corpus: Corpus, responder: Responder, judge: Judge) -> CaseCassettes:
-    """The recorder of the case cassettes. An answer larger than any model of the run takes
-    is not recorded (each endpoint refuses what is above its own profile's bound), and a
-    judge's recorded calls that gave no rating are asked again when recording new episodes."""
+    """The recorder of the case cassettes. No answer larger than its model's profile takes is
+    recorded; a judge's recorded answers that were no rating are asked again when recording
+    new episodes; the breaker lets through the calls the open cassette answers itself."""
     # vcrpy only when calls may go live: a replay does without its imports.
     from pytest_empathy.cassettes.recorder import Recorder
 
-    largest = max(
-        (p.endpoint.profile.max_response_bytes for p in (responder, judge) if isinstance(p, ModelParts)), default=0
-    )
-
-    def usable(body: str | bytes) -> bool:
-        data = body.encode() if isinstance(body, str) else body
-        return len(data) <= largest and completion_text(data.decode(errors="replace")) is not None
-
-    return as_usage_error(
+    endpoints = [p.endpoint for p in (responder, judge) if isinstance(p, ModelParts)]
+    largest: dict[str, int] = {}
+    for endpoint in endpoints:
+        called, bound = endpoint.profile.model, endpoint.profile.max_response_bytes
+        largest[called] = max(bound, largest.get(called, bound))
+    recorder = as_usage_error(
         "--empathy-cassettes",
         Recorder,
         settings.cassettes,
         model,
         settings.record,
-        usable=usable,
+        usable=lambda body: completion_text(body) is not None,
         hash_bodies=not corpus.redistributable,
-        reask=judge.unrated_calls if isinstance(judge, ModelJudge) else None,
+        largest=largest,
+        reask=judge.unrated_answers if isinstance(judge, ModelJudge) else None,
     )
+    for endpoint in endpoints:
+        endpoint.replays = recorder.replays
+    return recorder
 
 
 def _replayer(settings: Settings, model: str) -> Replayer | None:
