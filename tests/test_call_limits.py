@@ -202,6 +202,17 @@ def test_the_breaker_lets_the_cassettes_answer_what_they_hold(stub, pytester):
     assert len(stub.requests) - calls == 1
 
 
+@pytest.mark.fault
+def test_faults_of_a_request_do_not_stop_the_endpoint(stub, pytester):
+    # A 400 for each of three answers: the endpoint answered each time, and is not stopped.
+    for case in ("afraid-afraid0", "afraid-afraid1", "caring-caring0"):
+        stub.then((400, JSON, b'{"error": {"message": "prompt too long"}}'), of_case(case))
+    set_profile(pytester, "max_retries = 0")
+    result = run(pytester, "--empathy-record=once", "--empathy-circuit-breaker=1", "-p", "no:randomly")
+    result.assert_outcomes(passed=5, failed=3)
+    assert "not called" not in result.stdout.str()
+
+
 def test_a_call_that_succeeds_resets_the_count():
     breaker = CircuitBreaker(2)
     breaker.failed("http://a", "HTTP 500")

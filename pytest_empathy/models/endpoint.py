@@ -46,6 +46,11 @@ class CallError(RuntimeError):
     """A model call that failed; the message names the model and the fault, never a key."""
 
 
+class EndpointDown(CallError):
+    """A call that failed for the endpoint's sake (it is unreachable, slow, overloaded, or
+    refuses the key), not for this request's: what the circuit breaker counts."""
+
+
 class NotRecorded(RuntimeError):
     """A call that has no recording in the case's cassette, in a mode that does not record."""
 
@@ -184,9 +189,14 @@ class ChatEndpoint:
             raise CallError(f"{self.profile.name}: {refusal}")
         try:
             text = self._attempts(body, template_sha256, where)
-        except CallError as error:
+        except EndpointDown as error:
             if self.breaker:
                 self.breaker.failed(where, str(error).removeprefix(f"{self.profile.name}: "))
+            raise
+        except CallError:
+            # The endpoint answered: a fault of this request does not count against it.
+            if self.breaker:
+                self.breaker.succeeded(where)
             raise
         if self.breaker:
             self.breaker.succeeded(where)
@@ -206,7 +216,7 @@ class ChatEndpoint:
                 return self._attempt(body, headers, history.remaining())
             except TimeoutError:
                 history.add("cut off at the deadline")
-                raise CallError(f"{name}: no answer within {profile.deadline_text()}; {history}") from None
+                raise EndpointDown(f"{name}: no answer within {profile.deadline_text()}; {history}") from None
             except CannotOverwriteExistingCassetteException:
                 raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
             except openai.APIConnectionError as error:
@@ -223,13 +233,14 @@ class ChatEndpoint:
                 fault = f"{self._redact(f'{outcome} from {where}')}: {shorten(self._redact(error.message))}"
                 if not retries.should_retry(error.status_code, error.response.headers):
                     history.add(outcome)
-                    raise CallError(f"{name}: {fault}; not retried, {history}") from None
+                    down = error.status_code in (401, 403, 429) or error.status_code >= 500
+                    raise (EndpointDown if down else CallError)(f"{name}: {fault}; not retried, {history}") from None
                 wait = retries.retry_after(error.response.headers)
             except openai.APIError as error:
                 raise CallError(f"{name}: {shorten(self._redact(str(error)))}") from None
             history.add(outcome)
             if history.attempts > profile.max_retries:
-                raise CallError(f"{name}: {fault}; {history}, max_retries = {profile.max_retries}")
+                raise EndpointDown(f"{name}: {fault}; {history}, max_retries = {profile.max_retries}")
             asked = wait is not None
             wait = retries.backoff(history.attempts) if wait is None else wait
             # An attempt left less than this before the deadline would only be cut off.
@@ -237,7 +248,7 @@ class ChatEndpoint:
             if left < min(profile.timeout, SHORTEST_ATTEMPT):
                 why = f"the server asked to wait {wait:g}s" if asked else f"the next attempt was due {wait:.1f}s later"
                 where_to = "past" if left <= 0 else "too close to"
-                raise CallError(
+                raise EndpointDown(
                     f"{name}: {fault}; {history}, then gave up: {why}, {where_to} {profile.deadline_text()}"
                 )
             time.sleep(wait)

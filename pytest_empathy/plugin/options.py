@@ -165,8 +165,9 @@ OPTIONS = (
     ),
     Option(
         "--empathy-circuit-breaker",
-        "after N failed calls in a row to one endpoint, fail its remaining calls at once instead of waiting out "
-        "their retries (counted per process; 0 never stops; default 3)",
+        "after N calls in a row failed for the endpoint's sake (unreachable, timed out, 401, 403, 429, 5xx), "
+        "fail its remaining calls at once instead of waiting out their retries (per process; 0 never stops; "
+        "default 3)",
         "N",
     ),
     Option("--empathy-prune-cassettes", "delete the cassettes no case of a full run used", flag_only=True),
