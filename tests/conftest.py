@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Rating
 from pytest_empathy.results.case import CaseResult
 
-from .stub_server import stub_server
+from .stub_server import is_judge_request, stub_server
 
 RELEASE_FILE = Path(
     os.environ.get(
@@ -151,6 +152,19 @@ def stub(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
         )
         monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
         yield server
+
+
+def answer_of(case_id: str, judge: bool = False) -> Callable[[dict[str, Any]], bool]:
+    """Matches the stub's requests of one synthetic case (its answer, or its judge's rating)."""
+    emotion, index = case_id.split("-")[0], case_id[-1]
+    return lambda body: (
+        f"feel {emotion} (case {index})" in body["messages"][0]["content"] and is_judge_request(body) == judge
+    )
+
+
+def stub_cassette(pytester: pytest.Pytester, case_id: str) -> Path:
+    """Where a case recorded with the stub profile keeps its cassette."""
+    return pytester.path / "cassettes" / "stub" / case_id.split("-")[0] / f"{case_id}.json"
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -17,8 +16,8 @@ from pytest_empathy.models.breaker import CircuitBreaker
 from pytest_empathy.models.endpoint import CallError, ChatEndpoint
 from pytest_empathy.models.profiles import ModelProfile, ProfileError, load_profiles
 
-from .conftest import run
-from .stub_server import Drip, completion, is_judge_request, stub_server
+from .conftest import answer_of, run, stub_cassette
+from .stub_server import Drip, completion, stub_server
 
 JSON = {"content-type": "application/json"}
 
@@ -31,17 +30,6 @@ def set_profile(pytester: pytest.Pytester, *settings: str) -> None:
     path.write_text("\n".join(kept + list(settings)) + "\n")
 
 
-def cassette_of(pytester: pytest.Pytester, case_id: str) -> Path:
-    return pytester.path / "cassettes" / "stub" / case_id.split("-")[0] / f"{case_id}.json"
-
-
-def of_case(case: str, judge: bool = False):
-    emotion, index = case.split("-")[0], case[-1]
-    return lambda body: (
-        f"feel {emotion} (case {index})" in body["messages"][0]["content"] and (is_judge_request(body) == judge)
-    )
-
-
 # The deadline
 
 
@@ -49,7 +37,7 @@ def of_case(case: str, judge: bool = False):
 def test_a_server_that_drips_its_answer_is_cut_off_at_the_deadline(stub, pytester):
     # Each byte comes well within the 1 s read timeout: only a deadline over the whole call stops it.
     set_profile(pytester, "deadline = 2.5")
-    stub.then(Drip(every=0.05), of_case("sad-sad0"))
+    stub.then(Drip(every=0.05), answer_of("sad-sad0"))
     started = time.monotonic()
     result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
     elapsed = time.monotonic() - started
@@ -57,13 +45,13 @@ def test_a_server_that_drips_its_answer_is_cut_off_at_the_deadline(stub, pyteste
     result.stdout.fnmatch_lines(["stub: no answer within the 2.5s deadline; 1 attempt in *s (cut off at the deadline)"])
     # The drip would take 300 bytes x 0.05 s = 15 s; the run, start-up included, ends well before.
     assert elapsed < 12
-    assert not cassette_of(pytester, "sad-sad0").exists()
+    assert not stub_cassette(pytester, "sad-sad0").exists()
 
 
 @pytest.mark.fault
 def test_the_default_deadline_is_timeout_times_attempts_and_the_message_says_so(stub, pytester):
     for _ in range(3):
-        stub.then(30.0, of_case("sad-sad0"))
+        stub.then(30.0, answer_of("sad-sad0"))
     started = time.monotonic()
     result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
     assert result.ret == 1
@@ -75,7 +63,7 @@ def test_the_default_deadline_is_timeout_times_attempts_and_the_message_says_so(
 
 @pytest.mark.fault
 def test_a_long_retry_after_gives_up_at_once_and_says_no_retry_was_made(stub, pytester):
-    stub.then((429, JSON | {"retry-after": "3600"}, b'{"error": {"message": "quota"}}'), of_case("sad-sad0"))
+    stub.then((429, JSON | {"retry-after": "3600"}, b'{"error": {"message": "quota"}}'), answer_of("sad-sad0"))
     result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
     assert result.ret == 1
     result.stdout.fnmatch_lines(
@@ -91,7 +79,7 @@ def test_a_long_retry_after_gives_up_at_once_and_says_no_retry_was_made(stub, py
 @pytest.mark.fault
 def test_no_attempt_is_made_that_the_deadline_would_cut_off(stub, pytester):
     set_profile(pytester, "deadline = 1.5")
-    stub.then((503, JSON | {"retry-after-ms": "1000"}, b'{"error": {"message": "busy"}}'), of_case("sad-sad0"))
+    stub.then((503, JSON | {"retry-after-ms": "1000"}, b'{"error": {"message": "busy"}}'), answer_of("sad-sad0"))
     result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
     result.stdout.fnmatch_lines(
         [
@@ -103,7 +91,7 @@ def test_no_attempt_is_made_that_the_deadline_would_cut_off(stub, pytester):
 
 
 def test_an_answer_that_is_not_retried_says_so(stub, pytester):
-    stub.then((400, JSON, b'{"error": {"message": "bad request"}}'), of_case("sad-sad0"))
+    stub.then((400, JSON, b'{"error": {"message": "bad request"}}'), answer_of("sad-sad0"))
     result = run(pytester, "--empathy-record=once", "-k", "sad-sad0")
     result.stdout.fnmatch_lines(["stub: HTTP 400 from *: *bad request*; not retried, 1 attempt in *s (HTTP 400)"])
     assert len(stub.requests) == 1
@@ -111,8 +99,8 @@ def test_an_answer_that_is_not_retried_says_so(stub, pytester):
 
 @pytest.mark.fault
 def test_a_server_may_ask_for_a_retry_of_what_is_not_retried_by_default(stub, pytester):
-    stub.then((400, JSON | {"x-should-retry": "true"}, b'{"error": {"message": "again"}}'), of_case("sad-sad0"))
-    stub.then((503, JSON | {"x-should-retry": "false"}, b'{"error": {"message": "no"}}'), of_case("sad-sad1"))
+    stub.then((400, JSON | {"x-should-retry": "true"}, b'{"error": {"message": "again"}}'), answer_of("sad-sad0"))
+    stub.then((503, JSON | {"x-should-retry": "false"}, b'{"error": {"message": "no"}}'), answer_of("sad-sad1"))
     result = run(pytester, "--empathy-record=once", "-k", "sad")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["stub: HTTP 503 from *: *no*; not retried, 1 attempt in *s (HTTP 503)"])
@@ -194,7 +182,7 @@ def test_the_breaker_counts_per_worker_and_can_be_turned_off(stub, pytester):
 def test_the_breaker_lets_the_cassettes_answer_what_they_hold(stub, pytester):
     assert run(pytester, "--empathy-record=once").ret == 0
     for case in ("afraid-afraid0", "caring-caring1", "sad-sad0"):
-        cassette_of(pytester, case).unlink()
+        stub_cassette(pytester, case).unlink()
     stub.answer_of = lambda body: (500, JSON, b'{"error": {"message": "down"}}')
     set_profile(pytester, "max_retries = 0")
     calls = len(stub.requests)
@@ -207,7 +195,7 @@ def test_the_breaker_lets_the_cassettes_answer_what_they_hold(stub, pytester):
 def test_faults_of_a_request_do_not_stop_the_endpoint(stub, pytester):
     # A 400 for each of three answers: the endpoint answered each time, and is not stopped.
     for case in ("afraid-afraid0", "afraid-afraid1", "caring-caring0"):
-        stub.then((400, JSON, b'{"error": {"message": "prompt too long"}}'), of_case(case))
+        stub.then((400, JSON, b'{"error": {"message": "prompt too long"}}'), answer_of(case))
     set_profile(pytester, "max_retries = 0")
     result = run(pytester, "--empathy-record=once", "--empathy-circuit-breaker=1", "-p", "no:randomly")
     result.assert_outcomes(passed=5, failed=3)
@@ -241,31 +229,36 @@ def test_the_breaker_option_takes_a_whole_number_of_zero_or_more(pytester):
 @pytest.mark.fault
 def test_an_answer_above_the_profiles_bound_is_refused_and_not_recorded(stub, pytester):
     set_profile(pytester, "max_response_bytes = 4000")
-    stub.then((200, JSON, completion("so sorry " * 1000)), of_case("sad-sad0"))
+    stub.then((200, JSON, completion("so sorry " * 1000)), answer_of("sad-sad0"))
     result = run(pytester, "--empathy-record=once", "-k", "sad")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         ["stub: an answer of 9??? bytes, above the profile's max_response_bytes = 4000; not taken, not recorded"]
     )
-    assert not cassette_of(pytester, "sad-sad0").exists()
-    recorded = json.loads(cassette_of(pytester, "sad-sad1").read_text())
+    assert not stub_cassette(pytester, "sad-sad0").exists()
+    recorded = json.loads(stub_cassette(pytester, "sad-sad1").read_text())
     assert len(recorded["interactions"]) == 2
 
 
 @pytest.mark.fault
 def test_an_answer_recorded_under_a_larger_bound_is_refused_and_asked_again(stub, pytester):
-    stub.then((200, JSON, completion("so sorry " * 1000)), of_case("sad-sad0"))
+    stub.then((200, JSON, completion("so sorry " * 1000)), answer_of("sad-sad0"))
     assert run(pytester, "--empathy-record=once", "-k", "sad-sad0").ret == 0
     set_profile(pytester, "max_response_bytes = 4000")
     result = run(pytester, "-k", "sad-sad0")
-    result.stdout.fnmatch_lines(["stub: an answer of 9??? bytes, above the profile's max_response_bytes = 4000*"])
+    result.stdout.fnmatch_lines(
+        [
+            "stub: an answer of 9??? bytes, above the profile's max_response_bytes = 4000; "
+            "not taken, recorded under a larger bound"
+        ]
+    )
     calls = len(stub.requests)
     assert run(pytester, "--empathy-record=new_episodes", "-k", "sad-sad0").ret == 0
     # The answer, asked again, and its rating: the judge's prompt quotes the new answer.
     assert len(stub.requests) == calls + 2
     answers = [
         i["response"]["body"]["string"]
-        for i in json.loads(cassette_of(pytester, "sad-sad0").read_text())["interactions"]
+        for i in json.loads(stub_cassette(pytester, "sad-sad0").read_text())["interactions"]
     ]
     assert not any("so sorry" in answer for answer in answers)
 

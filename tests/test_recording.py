@@ -26,9 +26,11 @@ from pytest_empathy.modes import RecordMode
 from .conftest import (
     BENCHMARK,
     FAKE_KEY,
+    answer_of,
     llama_servers_of,
     read_report,
     run,
+    stub_cassette,
     synthetic_rows,
     write_corpus,
 )
@@ -38,16 +40,7 @@ JSON = {"content-type": "application/json"}
 
 
 def cassette(pytester: pytest.Pytester, case_id: str) -> dict:
-    emotion = case_id.split("-")[0]
-    return json.loads((pytester.path / "cassettes" / "stub" / emotion / f"{case_id}.json").read_text())
-
-
-def answer_of(case_id: str, judge: bool = False):
-    """Matches the requests of one case (its answer, or its judge's rating)."""
-    emotion, index = case_id.split("-")[0], case_id[-1]
-    return lambda body: (
-        f"feel {emotion} (case {index})" in body["messages"][0]["content"] and is_judge_request(body) == judge
-    )
+    return json.loads(stub_cassette(pytester, case_id).read_text())
 
 
 def test_record_then_replay_without_the_server(stub, pytester, xdist_args):
@@ -152,7 +145,7 @@ def test_a_replay_looks_up_the_path_the_openai_client_posts_to(base_url):
 @pytest.mark.fault
 def test_an_error_recorded_by_hand_fails_its_case_in_replay(stub, pytester):
     assert run(pytester, "--empathy-record=once").ret == 0
-    target = pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.json"
+    target = stub_cassette(pytester, "sad-sad0")
     target.write_text(target.read_text().replace('"code": 200', '"code": 500', 1))
     result = run(pytester)
     result.assert_outcomes(passed=7, failed=1)
@@ -272,7 +265,7 @@ def test_faults_fail_their_case_only_and_are_never_recorded(stub, pytester, faul
     result.assert_outcomes(passed=7, failed=1)
     result.stdout.fnmatch_lines(["*_ test_empathy[[]joyful-joyful1[]] _*", message])
     result.stdout.fnmatch_lines(["corpus corpus: 7 of 8 cases rated, INCOMPLETE"])
-    assert not (pytester.path / "cassettes" / "stub" / "joyful" / "joyful-joyful1.json").exists()
+    assert not stub_cassette(pytester, "joyful-joyful1").exists()
 
 
 @pytest.mark.fault

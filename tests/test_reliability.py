@@ -21,7 +21,7 @@ from pytest_empathy.cassettes.format import CassetteError
 from pytest_empathy.cassettes.recorder import AtomicPersister
 from pytest_empathy.corpus.reader import CorpusError, load_file
 
-from .conftest import FAKE_KEY, read_report, run
+from .conftest import FAKE_KEY, read_report, run, stub_cassette
 from .stub_server import completion, is_judge_request
 
 JSON = {"content-type": "application/json"}
@@ -316,7 +316,7 @@ def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester)
 @pytest.mark.bad_input
 def test_a_corrupt_cassette_fails_only_its_case_and_names_the_file(stub, pytester, damage, message):
     assert run(pytester, "--empathy-record=once").ret == 0
-    target = pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.json"
+    target = stub_cassette(pytester, "sad-sad0")
     target.write_text(damage(target.read_text()))
     result = run(pytester)
     assert result.ret == 1

@@ -150,9 +150,11 @@ class ChatEndpoint:
         text = self._call(body, template_sha256) if self.replayer is None else self._replay(body, template_sha256)
         size = len(text.encode())
         if size > self.profile.max_response_bytes:
+            # A replayed one was recorded under a larger bound; new_episodes asks it again.
+            fate = "not recorded" if self.replayer is None else "recorded under a larger bound"
             raise CallError(
                 f"{self.profile.name}: an answer of {size} bytes, above the profile's max_response_bytes = "
-                f"{self.profile.max_response_bytes}; not taken, not recorded"
+                f"{self.profile.max_response_bytes}; not taken, {fate}"
             )
         content = completion_text(text)
         if content is None:
@@ -179,27 +181,24 @@ class ChatEndpoint:
     def _call(self, body: dict[str, Any], template_sha256: str) -> str:
         """The body of a live call's answer, or of its recording when vcrpy has one; the
         circuit breaker counts the calls that fail."""
-        where = self._where()
+        where, breaker = self._where(), self.breaker
         # A call the open cassette answers says nothing of the endpoint: it is neither
         # stopped nor counted.
-        if self.replays and self.replays(f"{where}chat/completions", body):
+        if breaker is None or (self.replays and self.replays(f"{where}chat/completions", body)):
             return self._attempts(body, template_sha256, where)
-        refusal = self.breaker.refusal(where) if self.breaker else None
+        refusal = breaker.refusal(where)
         if refusal is not None:
             raise CallError(f"{self.profile.name}: {refusal}")
         try:
             text = self._attempts(body, template_sha256, where)
         except EndpointDown as error:
-            if self.breaker:
-                self.breaker.failed(where, str(error).removeprefix(f"{self.profile.name}: "))
+            breaker.failed(where, str(error).removeprefix(f"{self.profile.name}: "))
             raise
         except CallError:
             # The endpoint answered: a fault of this request does not count against it.
-            if self.breaker:
-                self.breaker.succeeded(where)
+            breaker.succeeded(where)
             raise
-        if self.breaker:
-            self.breaker.succeeded(where)
+        breaker.succeeded(where)
         return text
 
     def _attempts(self, body: dict[str, Any], template_sha256: str, where: str) -> str:
