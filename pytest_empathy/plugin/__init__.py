@@ -51,6 +51,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             local_server.stop_all()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    # First, so that -k, -m and other plugins see the built-in benchmark's tests too.
+    run = config.stash.get(RUN_KEY, None)
+    if run is not None:
+        from .collection import add_builtin_benchmark
+
+        add_builtin_benchmark(session, run.settings, items)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "empathy_case" not in metafunc.fixturenames:
         return

@@ -262,6 +262,9 @@ class Settings:
     judge_min_agreement: float | None = None
     judge_correction: bool = False
     circuit_breaker: int = DEFAULT_LIMIT
+    # Whether --empathy-model or --empathy-calibrate came from the command line (addopts
+    # included), not the ini file: only then may the plugin add its built-in benchmark.
+    on_command_line: bool = False
 
     def calibration_path(self, judge: str) -> Path:
         return self.calibration or self.rootpath / CALIBRATIONS / f"{judge}.json"
@@ -327,6 +330,7 @@ def read_settings(config: pytest.Config) -> Settings:
         saved_runs=values.path("--empathy-saved-runs") or config.rootpath / SAVED_RUNS,
         prune_cassettes=values.flag("--empathy-prune-cassettes"),
         circuit_breaker=values.get("--empathy-circuit-breaker", _count, DEFAULT_LIMIT),
+        on_command_line=any(config.getoption(_ini(flag)) for flag in ("--empathy-model", "--empathy-calibrate")),
         shard=values.flag("--empathy-shard"),
         calibrate=values.flag("--empathy-calibrate"),
         calibration=values.path("--empathy-calibration"),

@@ -32,6 +32,7 @@ from pytest_empathy.results.case import UNRECORDED, CaseResult, total_usage
 from pytest_empathy.results.document import to_json
 from pytest_empathy.results.run import RecordingStatus, RunResult, SavedRun, SavedRunVersus
 
+from .collection import no_case_ran
 from .options import as_usage_error
 from .run import Run
 
@@ -355,6 +356,8 @@ class EmpathySession:
             return
         document = self.document
         if document is None:
+            if not self.expected and not terminalreporter.config.option.collectonly:
+                terminalreporter.write_line(no_case_ran(self.run.settings, self.run.responder.name), yellow=True)
             return
         terminalreporter.section("pytest-empathy")
         for line in terminal.lines(document):

@@ -1,0 +1,84 @@
+"""Which benchmark runs: the project's own module, or the plugin's built-in one (the rule in
+pytest_empathy/plugin/collection.py), each under -p no:xdist, -n 0 and -n 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pytest_empathy.plugin.collection import NODE_ID
+
+from .conftest import BENCHMARK
+
+PLAIN_TEST = "def test_unit():\n    assert 1 + 1 == 2\n"
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", *args)
+
+
+def ran(result: pytest.RunResult) -> list[str]:
+    """Node ids of the tests that passed, from the -rA summary."""
+    return [line.split(" ", 1)[1] for line in result.stdout.lines if line.startswith("PASSED ") and "::" in line]
+
+
+def test_a_project_with_only_its_configuration_runs_the_built_in_benchmark(pytester, xdist_args):
+    pytester.makepyprojecttoml('[project]\nname = "model-repo"\nversion = "0"\n')
+    result = run(pytester, "--empathy-model=chatgpt-empathy", "--empathy-report=report.json", *xdist_args)
+    assert result.ret == 0
+    result.assert_outcomes(passed=2000)
+    assert all(nodeid.startswith(f"{NODE_ID}::test_empathy[") for nodeid in ran(result))
+    report = json.loads((pytester.path / "report.json").read_text())
+    assert report["complete"] and report["passed"]
+    assert report["overall"]["model"] == {"bad": 142, "okay": 563, "good": 1295}
+
+
+def test_k_and_m_select_among_the_built_in_tests(pytester, xdist_args):
+    pytester.makepyfile(test_unit=PLAIN_TEST)
+    result = run(pytester, "--empathy-model=chatgpt-empathy", "--empathy-gate=off", "-k", "caring", *xdist_args)
+    assert result.ret == 0
+    result.assert_outcomes(passed=66)
+    assert all("[caring-" in nodeid for nodeid in ran(result))
+
+
+def test_a_project_with_its_own_benchmark_module_keeps_it(pytester, xdist_args):
+    pytester.makepyfile(test_my_benchmark=BENCHMARK.replace("def test_empathy", "def test_my_empathy"))
+    result = run(pytester, "--empathy-model=chatgpt-empathy", *xdist_args)
+    assert result.ret == 0
+    result.assert_outcomes(passed=2000)
+    assert {nodeid.split("[")[0] for nodeid in ran(result)} == {"test_my_benchmark.py::test_my_empathy"}
+
+
+def test_a_model_set_in_the_ini_file_stays_out_of_unrelated_test_paths(pytester, xdist_args):
+    pytester.makeini("[pytest]\nempathy_model = chatgpt-empathy\n")
+    pytester.mkdir("benchmark").joinpath("test_empathy.py").write_text(BENCHMARK)
+    pytester.mkdir("unit").joinpath("test_unit.py").write_text(PLAIN_TEST)
+    result = run(pytester, "unit", *xdist_args)
+    assert result.ret == 0
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "pytest-empathy: model chatgpt-empathy (empathy_model in the ini file) ran no case: no selected test "
+            "takes empathy_case, * only when the model is named on the command line: "
+            "pytest --empathy-model=chatgpt-empathy"
+        ]
+    )
+    benchmark = run(pytester, "benchmark", "--empathy-sample=1", *xdist_args)
+    assert benchmark.ret == 0
+    benchmark.assert_outcomes(passed=32)
+
+
+def test_a_selection_that_leaves_no_case_says_so(pytester):
+    pytester.makepyfile(test_unit=PLAIN_TEST)
+    result = run(pytester, "--empathy-model=chatgpt-empathy", "-k", "no-such-case")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(
+        ["pytest-empathy: model chatgpt-empathy ran no case: -k or -m deselected every case of the benchmark"]
+    )
+
+
+def test_pyargs_collects_the_built_in_module_by_name(pytester):
+    result = run(pytester, "--pyargs", "pytest_empathy.plugin.benchmark", "--empathy-model=chatgpt-empathy")
+    assert result.ret == 0
+    result.assert_outcomes(passed=2000)
