@@ -177,33 +177,50 @@ def test_missing_recording_names_the_cassette_and_the_command(stub, pytester, xd
     assert stub.requests == []
 
 
-def test_changed_template_says_so_and_counts_the_cases(stub, pytester):
+def test_changed_template_stops_the_replay_and_re_recording_keeps_only_the_current_templates(stub, pytester):
     assert run(pytester, "--empathy-record=once").ret == 0
-    template = pytester.path / "template.txt"
-    template.write_text("Respond kindly to: {situation} {utterance}\n")
-    # Replaying, the run stops before any case; recording with 'once', which never adds to
-    # an existing cassette, each case says why it cannot be recorded.
-    result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={template}")
+    first = template_hashes(pytester, "afraid-afraid0")
+    second, third = pytester.path / "second.txt", pytester.path / "third.txt"
+    second.write_text("Respond kindly to: {situation} {utterance}\n")
+    third.write_text("Answer with warmth: {situation} {utterance}\n")
+    # Replaying, the run stops before any case.
+    result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={second}")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*the response template changed since the cassettes were recorded: 4 of 4 cases*"])
-    result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={template}", "--empathy-record=once")
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(
-        [
-            "*the template changed since it was recorded (recorded with sha256 *, now *)*",
-            "4 case(s) need (re-)recording, 4 because a template changed; record them with: *",
-        ]
-    )
     assert len(stub.requests) == 16
-    # Re-recording only what is missing keeps the old interactions and adds the new answer;
-    # the stub answers alike, so the judge's request is the recorded one and is replayed.
+    # 'once' records a cassette of another template anew, whole: both calls of each case.
+    result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={second}", "--empathy-record=once")
+    assert result.ret == 0
+    assert len(stub.requests) == 16 + 8
+    now = template_hashes(pytester, "afraid-afraid0")
+    assert len(now) == 2 and now != first and first["judge"] == now["judge"]
+    # 'new_episodes' asks only the answer again (the stub answers alike, so the judge's request
+    # is the recorded one) and drops the answer of the template before.
     result = run(
-        pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={template}", "--empathy-record=new_episodes"
+        pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={third}", "--empathy-record=new_episodes"
     )
     assert result.ret == 0
-    assert len(stub.requests) == 16 + 4
-    assert len(cassette(pytester, "afraid-afraid0")["interactions"]) == 3
-    assert len(cassette(pytester, "caring-caring0")["interactions"]) == 2
+    assert len(stub.requests) == 16 + 8 + 4
+    latest = template_hashes(pytester, "afraid-afraid0")
+    assert latest["judge"] == first["judge"] and latest["response"] not in (first["response"], now["response"])
+    for case in ("afraid-afraid0", "afraid-afraid1", "sad-sad0", "sad-sad1"):
+        assert len(cassette(pytester, case)["interactions"]) == 2
+        assert template_hashes(pytester, case) == latest
+    # Cases the runs did not select keep what they had.
+    assert template_hashes(pytester, "caring-caring0") == first
+    assert run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={third}").ret == 0
+    assert len(stub.requests) == 16 + 8 + 4
+
+
+def template_hashes(pytester: pytest.Pytester, case_id: str) -> dict[str, str]:
+    """The template hash of each call in a case's cassette, by role (judge or response)."""
+    hashes = {}
+    for interaction in cassette(pytester, case_id)["interactions"]:
+        request = interaction["request"]
+        role = "judge" if is_judge_request(json.loads(request["body"])) else "response"
+        assert role not in hashes, f"two {role} calls in {case_id}'s cassette"
+        hashes[role] = request["headers"]["x-empathy-template"][0]
+    return hashes
 
 
 @pytest.mark.secrets

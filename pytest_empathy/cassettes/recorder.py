@@ -69,30 +69,45 @@ class AtomicPersister(FilesystemPersister):
 
 @dataclass(frozen=True)
 class _Filtering:
-    """The persister of a recorder: it never writes an answer larger than its model takes,
-    and leaves such answers out when it loads a cassette, with those ``reask`` names (in a
-    recording of new episodes), so that they are asked again. What it leaves out leaves the
-    file only when the cassette is written, with what was asked in its place."""
+    """The persister of a recorder. A cassette holds only what the run's templates replay:
+    calls recorded with another template (``current`` names the run's template hashes) are
+    left out when it loads and when it is written; in a recording of ``once``, a cassette
+    holding any such call counts as absent, so its case is recorded anew, whole. It never
+    writes an answer larger than its model takes, and leaves such answers out when it loads
+    a cassette, with those ``reask`` names (in a recording of new episodes), so that they are
+    asked again. What it leaves out leaves the file only when the cassette is written, with
+    what was asked in its place."""
 
     largest: Mapping[str, int]
     reask: Callable[[list[tuple[str | None, str]]], set[int]] | None
+    current: frozenset[str]
+    anew_when_stale: bool
 
     def load_cassette(self, cassette_path: str | Path, serializer: Any) -> Any:
         requests, responses = AtomicPersister.load_cassette(cassette_path, serializer)
+        stale = {i for i, q in enumerate(requests) if self._stale(q)}
+        if stale and self.anew_when_stale:
+            raise CassetteNotFoundError()
         bodies = [_text(r["body"]["string"]) for r in responses]
         calls = [(q.headers.get(TEMPLATE_HEADER), b) for q, b in zip(requests, bodies, strict=True)]
         again = self.reask(calls) if self.reask else set()
-        kept = [i for i, q in enumerate(requests) if i not in again and self._fits(q, bodies[i])]
+        kept = [i for i, q in enumerate(requests) if i not in again | stale and self._fits(q, bodies[i])]
         return [requests[i] for i in kept], [responses[i] for i in kept]
 
     def save_cassette(self, cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
         pairs = zip(cassette_dict["requests"], cassette_dict["responses"], strict=True)
-        kept = [(q, r) for q, r in pairs if self._fits(q, _text(r["body"]["string"]))]
+        kept = [(q, r) for q, r in pairs if not self._stale(q) and self._fits(q, _text(r["body"]["string"]))]
         if not kept:
             # Only answers too large to keep: the cassette on disk, if any, stays as it was.
             return
         cassette_dict = {"requests": [q for q, _ in kept], "responses": [r for _, r in kept]}
         AtomicPersister.save_cassette(cassette_path, cassette_dict, serializer)
+
+    def _stale(self, request: Any) -> bool:
+        """Recorded with a template the run does not use. A call without the header (from
+        another tool), or a recorder told no templates, keeps everything: nothing says stale."""
+        template = request.headers.get(TEMPLATE_HEADER)
+        return bool(template and self.current) and template not in self.current
 
     def _fits(self, request: Any, body: str) -> bool:
         try:
@@ -162,12 +177,14 @@ class Recorder(CaseCassettes):
         hash_bodies: bool = False,
         largest: Mapping[str, int] | None = None,
         reask: Callable[[list[tuple[str | None, str]]], set[int]] | None = None,
+        templates: Iterable[str] = (),
     ) -> None:
         """``usable`` tells a response body worth recording (a usable answer) from one that
         must not be replayed as if it were; ``hash_bodies`` keeps a hash of each request's
         body instead of the body, for text that may not be passed on; ``largest`` bounds the
         answers of each model, in bytes; ``reask`` names, of a case's recorded calls as
-        (template hash, answer body), those a recording of new episodes asks again."""
+        (template hash, answer body), those a recording of new episodes asks again;
+        ``templates`` are the hashes of the run's templates, whose calls alone are kept."""
         super().__init__(root, model)
 
         def keep_response(response: dict[str, Any]) -> dict[str, Any] | None:
@@ -190,7 +207,14 @@ class Recorder(CaseCassettes):
             serializer="pytest-empathy",
         )
         self.vcr.register_serializer("pytest-empathy", cassette_format)
-        self.vcr.register_persister(_Filtering(largest or {}, reask if mode is RecordMode.NEW_EPISODES else None))
+        self.vcr.register_persister(
+            _Filtering(
+                largest or {},
+                reask if mode is RecordMode.NEW_EPISODES else None,
+                current=frozenset(templates),
+                anew_when_stale=mode is RecordMode.ONCE,
+            )
+        )
         # The cassette open while a case runs, for replays().
         self._open: Any = None
 

@@ -338,10 +338,17 @@ def _recorder(settings: Settings, model: str, corpus: Corpus, responder: Respond
         hash_bodies=not corpus.redistributable,
         largest=largest,
         reask=judge.unrated_answers if isinstance(judge, ModelJudge) else None,
+        templates=_template_hashes(responder, judge),
     )
     for endpoint in endpoints:
         endpoint.replays = recorder.replays
     return recorder
+
+
+def _template_hashes(responder: Responder, judge: Judge) -> list[str]:
+    """The sha256 of each template the run's model calls are built with."""
+    hashes = [responder.template.sha256] if isinstance(responder, ModelResponder) else []
+    return hashes + ([judge.rubric.sha256] if isinstance(judge, ModelJudge) else [])
 
 
 def _replayer(settings: Settings, model: str) -> Replayer | None:
