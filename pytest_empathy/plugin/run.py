@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shlex
 import warnings
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +144,7 @@ class Run:
         cases = corpus.select(emotions=settings.emotions, sample=settings.sample, seed=settings.seed)
         cassettes = None
         if responder.calls_model or judge.calls_model:
-            cassettes = replayer or _recorder(settings, settings.model, corpus, responder, judge)
+            cassettes = replayer or _recorder(settings, settings.model, corpus, responder, judge, templates)
         if settings.judge_min_agreement is not None and not judge.calls_model:
             raise pytest.UsageError(
                 f"--empathy-judge-min-agreement: the judge {judge.name!r} is the crowd, the reference a "
@@ -200,6 +201,7 @@ class Run:
             )
         rows = corpus.select(emotions=settings.emotions, sample=settings.sample, seed=settings.seed)
         responder = RecordedResponder(RATED)
+        templates = {"judge": judge.rubric.sha256}
         return cls(
             settings,
             corpus,
@@ -207,8 +209,8 @@ class Run:
             responder,
             judge,
             crowd_of_rated_response(),
-            replayer or _recorder(settings, model, corpus, responder, judge),
-            {"judge": judge.rubric.sha256},
+            replayer or _recorder(settings, model, corpus, responder, judge, templates),
+            templates,
         )
 
     def evaluate(self, row: Row) -> CaseResult:
@@ -316,7 +318,9 @@ def _model_judge(
     return ModelJudge(profile.name, endpoint, rubric)
 
 
-def _recorder(settings: Settings, model: str, corpus: Corpus, responder: Responder, judge: Judge) -> CaseCassettes:
+def _recorder(
+    settings: Settings, model: str, corpus: Corpus, responder: Responder, judge: Judge, templates: Mapping[str, str]
+) -> CaseCassettes:
     """The recorder of the case cassettes. No answer larger than its model's profile takes is
     recorded; a judge's recorded answers that were no rating are asked again when recording
     new episodes; the breaker lets through the calls the open cassette answers itself."""
@@ -338,17 +342,11 @@ def _recorder(settings: Settings, model: str, corpus: Corpus, responder: Respond
         hash_bodies=not corpus.redistributable,
         largest=largest,
         reask=judge.unrated_answers if isinstance(judge, ModelJudge) else None,
-        templates=_template_hashes(responder, judge),
+        templates=templates.values(),
     )
     for endpoint in endpoints:
         endpoint.replays = recorder.replays
     return recorder
-
-
-def _template_hashes(responder: Responder, judge: Judge) -> list[str]:
-    """The sha256 of each template the run's model calls are built with."""
-    hashes = [responder.template.sha256] if isinstance(responder, ModelResponder) else []
-    return hashes + ([judge.rubric.sha256] if isinstance(judge, ModelJudge) else [])
 
 
 def _replayer(settings: Settings, model: str) -> Replayer | None:
