@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 
 from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.formatting import change, p_value
 
-from .conftest import read_report, run
+from .conftest import read_report, run, synthetic_rows, write_corpus
+from .stub_server import completion, default_answer, is_judge_request
 
 
 class Page(HTMLParser):
@@ -27,6 +29,11 @@ class Page(HTMLParser):
         self.options: list[str] = []
         self.text: list[str] = []
         self.open: list[str] = []
+        self.cells: list[list[str]] = []  # each table row's cells, as text
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th"):
+            self.open.pop()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -36,9 +43,16 @@ class Page(HTMLParser):
             self.rows.append({k: v or "" for k, v in values.items()})
         elif tag == "option" and values.get("value"):
             self.options.append(values["value"] or "")
+        if tag == "tr":
+            self.cells.append([])
+        elif tag in ("td", "th"):
+            self.cells[-1].append("")
+            self.open.append(tag)
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
+        if self.open:
+            self.cells[-1][-1] += data
 
 
 def test_html_markdown_and_csv_of_the_release_reproduction(run_benchmark, pytester, release_file, monkeypatch):
@@ -224,3 +238,125 @@ def test_a_merge_never_writes_over_one_of_its_inputs(run_benchmark, pytester):
     assert done.returncode == 2
     assert "a.json is one of the results to merge" in done.stderr
     assert (pytester.path / "a.json").read_text() == before
+
+
+DISMISSIVE = "Whatever, it happens to everyone."
+HURRIED = "Okay, noted."
+
+
+def declining_answer(body: dict) -> tuple[int, dict[str, str], bytes]:
+    """The stub under a changed template: afraid cases get a dismissive answer, rated Bad, sad
+    ones a hurried one, rated Okay; the rest answer and rate as before."""
+    content = body["messages"][0]["content"]
+    if is_judge_request(body):
+        rating = "Bad" if DISMISSIVE in content else "Okay" if HURRIED in content else "Good"
+        return 200, {"content-type": "application/json"}, completion(rating)
+    if "Respond briefly" in content and "feel afraid" in content:
+        return 200, {"content-type": "application/json"}, completion(DISMISSIVE)
+    if "Respond briefly" in content and "feel sad" in content:
+        return 200, {"content-type": "application/json"}, completion(HURRIED)
+    return default_answer(body)
+
+
+def test_markdown_and_html_show_the_comparison_with_a_saved_run(stub, pytester):
+    emotions = ("afraid", "caring", "joyful", "sad")
+    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=10, emotions=emotions))
+    reports = ("--empathy-markdown=summary.md", "--empathy-html=report.html")
+    assert run(pytester, "--empathy-record=once", "--empathy-save=accepted", *reports).ret == 0
+    assert "Compared with saved run" not in (pytester.path / "summary.md").read_text()
+    assert "<details>" not in (pytester.path / "summary.md").read_text()
+    assert "Compared with saved run" not in (pytester.path / "report.html").read_text()
+
+    stub.answer_of = declining_answer
+    template = pytester.path / "template.txt"
+    template.write_text("Respond briefly to: {situation} {utterance}\n")
+    result = run(
+        pytester,
+        f"--empathy-template={template}",
+        "--empathy-record=new_episodes",
+        "--empathy-compare=accepted",
+        "--empathy-compare-fail=decline,emotion-decline",
+        *reports,
+    )
+    assert result.ret == 1
+    comparison = read_report(pytester)["comparison"]
+    overall, emotion = comparison["overall"], comparison["emotions"]
+    assert (overall["saved"], overall["run"]) == (
+        {"bad": 0, "okay": 0, "good": 40},
+        {"bad": 10, "okay": 10, "good": 20},
+    )
+    assert [e for e, entry in emotion.items() if entry["verdict"] == "worse"] == ["afraid", "sad"]
+    saved, now = comparison["templates"]["saved"], comparison["templates"]["run"]
+    assert saved["response"] != now["response"] and saved["judge"] == now["judge"]
+
+    def figures(entry: dict) -> list[str]:
+        """A group's figures from the JSON, as the reports must show them."""
+        good = entry["good_rate_test"]
+        worse = good["statistic"] < 0
+        return [
+            "/".join(str(entry["saved"][k]) for k in ("bad", "okay", "good")),
+            "/".join(str(entry["run"][k]) for k in ("bad", "okay", "good")),
+            f"{entry['good_rate_saved']:.1%}",
+            f"{entry['good_rate_run']:.1%}",
+            change(entry["good_change"], entry["good_change_ci"]),
+            p_value(good["p_worse" if worse else "p_better"]),
+        ]
+
+    markdown = (pytester.path / "summary.md").read_text()
+    versus_baseline, compared = markdown.split("#### Compared with saved run")
+    assert "<details>" not in versus_baseline
+    shown, folded = compared.split("<details>")
+    assert shown.startswith(" accepted\n")
+    assert "40 cases in both; 0 only in this run, 0 only in the saved run" in shown
+    assert f"- response template: saved `{saved['response'][:12]}`, now `{now['response'][:12]}` (**CHANGED**)" in shown
+    assert f"- judge template: saved `{saved['judge'][:12]}`, now `{now['judge'][:12]}` (unchanged)" in shown
+    assert "one-sided Tango score (paired), Holm across emotions" in shown and "Stuart-Maxwell" in shown
+    assert "Good change [90% CI]" in shown
+    assert figures(overall)[:5] == ["0/0/40", "10/10/20", "100.0%", "50.0%", "-50.0 pts [-63, -37]"]
+    for name in ("overall", "negative", "positive"):
+        entry = overall if name == "overall" else comparison["polarity"][name]
+        whole = f"{entry['test']} {p_value(entry['p_value'])}"
+        assert f"| {name} | {entry['n']} | {' | '.join(figures(entry))} | " in shown and whole in shown
+    afraid, sad = (emotion[e]["good_rate_test"]["p_worse_holm"] for e in ("afraid", "sad"))
+    assert (
+        f"**Declined significantly after Holm**: afraid (p Holm {p_value(afraid)}), sad (p Holm {p_value(sad)})."
+        in shown
+    )
+    assert folded.startswith("<summary>Per emotion: 4 compared, 2 declined significantly</summary>\n\n| emotion |")
+    assert "\n\n</details>\n" in folded and "| compare decline |" not in folded.split("</details>")[0]
+    for name, entry in emotion.items():
+        holm = p_value(entry["good_rate_test"]["p_worse_holm" if name in ("afraid", "sad") else "p_better_holm"])
+        assert f"| {name} | 10 | {' | '.join(figures(entry))} | {holm} |" in folded
+        assert f"| {name} |" not in shown
+    assert "| compare emotion-decline | **FAILED** |" in markdown
+
+    page = Page()
+    page.feed((pytester.path / "report.html").read_text())
+    page.close()
+    text = "".join(page.text)
+    assert "Compared with saved run accepted" in text and "Tango score (paired)" in text
+    assert comparison["tests"] in text
+    assert ["response", saved["response"][:12], now["response"][:12], "CHANGED"] in page.cells
+    assert ["judge", saved["judge"][:12], now["judge"][:12], "unchanged"] in page.cells
+    rows = {cells[0]: cells for cells in page.cells if len(cells) == 13}
+    for name, entry in [("overall", overall), *comparison["polarity"].items(), *emotion.items()]:
+        assert rows[name][2:8] == figures(entry)
+        assert rows[name][12] == f"{entry['test']} {p_value(entry['p_value'])}"
+    assert rows["afraid"][11] == "worse" and rows["caring"][11] == "n.s."
+    assert f"Declined significantly after Holm: afraid (p Holm {p_value(afraid)})" in text
+
+
+def test_markdown_says_when_no_emotion_differs_or_declines(stub, pytester):
+    """Two cases per emotion: too few for any emotion to differ significantly after Holm."""
+    assert run(pytester, "--empathy-record=once", "--empathy-save=same", "--empathy-markdown=summary.md").ret == 0
+    markdown = (pytester.path / "summary.md").read_text()
+    assert "No emotion of 4 differs significantly after Holm under the good-rate test." in markdown
+    assert "listed above" not in markdown and "| afraid |" not in markdown
+    assert "Compared with saved run" not in markdown
+
+    assert run(pytester, "--empathy-compare=same", "--empathy-markdown=summary.md").ret == 0
+    markdown = (pytester.path / "summary.md").read_text()
+    assert "| overall | 8 | 0/0/8 | 0/0/8 | 100.0% | 100.0% | +0.0 pts [" in markdown
+    assert "No emotion declined significantly after Holm." in markdown and "Declined significantly" not in markdown
+    assert "<summary>Per emotion: 4 compared, 0 declined significantly</summary>" in markdown
+    assert "(unchanged)" in markdown and "CHANGED" not in markdown

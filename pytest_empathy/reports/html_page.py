@@ -21,6 +21,7 @@ from pytest_empathy.formatting import (
 )
 from pytest_empathy.modes import GateMode
 
+from . import comparison as compared
 from . import crowd_scale, plots
 
 DEPENDENCIES = ("pytest", "pytest-xdist", "scipy", "numpy", "pandas", "openai", "vcrpy", "matplotlib")
@@ -127,6 +128,63 @@ def _stats_table(result: dict[str, Any]) -> str:
         "<th>ordinal p one-sided</th><th>ordinal p Holm</th><th>verdict</th>"
         "<th title='the smallest difference, in points, found with 80% power'>detects</th><th>study test</th>"
         "<th>study p</th><th>study p Holm</th></tr></thead><tbody>" + "".join(body) + "</tbody></table></div>"
+    )
+
+
+def _comparison(comparison: dict[str, Any]) -> str:
+    """The saved-run comparison: which saved run, its templates against this run's, and
+    every group's figures."""
+    name = escape(compared.saved_run(comparison))
+    templates = "".join(
+        f"<tr><td>{escape(t.role)}</td><td><code title='{escape(t.saved or '')}'>{escape(compared.short(t.saved))}"
+        f"</code></td><td><code title='{escape(t.run or '')}'>{escape(compared.short(t.run))}</code></td>"
+        + ("<td class=failed>CHANGED</td>" if t.changed else "<td>unchanged</td>")
+        + "</tr>"
+        for t in compared.templates(comparison)
+    )
+    emotions = compared.emotion_rows(comparison, missing=DASH)
+    declined = compared.declined(emotions)
+    named = ", ".join(f"{escape(row.group)} (p Holm {escape(row.p_holm)})" for row in declined)
+    rows = "".join(_comparison_row(row) for row in compared.summary_rows(comparison, missing=DASH) + emotions)
+    parts = [
+        f"<h2>Compared with saved run {name}</h2>",
+        f"<dl><dt>saved run</dt><dd>{name}: <code>{escape(comparison['path'])}</code></dd>",
+        f"<dt>model</dt><dd>{escape(comparison['model'])}</dd><dt>judge</dt><dd>{escape(comparison['judge'])}</dd>",
+        f"<dt>saved at</dt><dd>{escape(comparison['saved_at'] or DASH)}</dd>",
+        f"<dt>cases</dt><dd>{escape(compared.coverage(comparison))}</dd></dl>",
+        "<table><thead><tr><th>template sha256</th><th>saved</th><th>now</th><th></th></tr></thead>",
+        f"<tbody>{templates}</tbody></table>",
+        f"<p>Test: {escape(compared.TESTS)}.</p>",
+        f"<p class=partial>Declined significantly after Holm: {named}</p>"
+        if declined
+        else "<p>No emotion declined significantly after Holm.</p>",
+        "<div class=wide><table><thead><tr><th>group</th><th>n</th><th>saved B/O/G</th><th>run B/O/G</th>"
+        f"<th>saved Good</th><th>run Good</th><th>Good change [{escape(compared.interval(comparison))}]</th>"
+        "<th>p one-sided</th><th>p Holm</th><th>Cliff's delta [CI]</th><th>ordinal p one-sided</th>"
+        f"<th>verdict</th><th>whole-scale test p</th></tr></thead><tbody>{rows}</tbody></table></div>",
+    ]
+    if comparison.get("tests"):
+        parts.append(f"<p class=muted>{escape(comparison['tests'])}.</p>")
+    return "\n".join(parts)
+
+
+def _comparison_row(row: compared.Row) -> str:
+    figures = (
+        row.n,
+        row.saved_counts,
+        row.run_counts,
+        row.saved_good,
+        row.run_good,
+        row.good_change,
+        row.p,
+        row.p_holm,
+        row.delta,
+        row.p_ordinal,
+    )
+    cells = "".join(f"<td class=num>{escape(str(figure))}</td>" for figure in figures)
+    return (
+        f"<tr><td>{escape(row.group)}</td>{cells}<td>{escape(row.verdict)}</td>"
+        f"<td class=num><code>{escape(row.whole_test)}</code> {escape(row.whole_p)}</td></tr>"
     )
 
 
@@ -240,5 +298,7 @@ def render(result: dict[str, Any]) -> str:
             f"<p class=muted>{escape(_methods(result['methods']))}</p>",
             _stats_table(result),
         ]
+    if result["comparison"] is not None:
+        parts.append(_comparison(result["comparison"]))
     parts += ["<h2>Cases</h2>", _cases_table(result), "</body></html>"]
     return "\n".join(parts)

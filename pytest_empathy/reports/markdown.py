@@ -7,6 +7,7 @@ from typing import Any
 from pytest_empathy.formatting import change, cliffs_delta, gain, p_value, percent, verdict
 from pytest_empathy.modes import GateMode
 
+from . import comparison as compared
 from . import crowd_scale
 
 
@@ -62,15 +63,83 @@ def render(document: dict[str, Any]) -> str:
         significant = sum(1 for g in document["emotions"].values() if g["significant"])
         lines += [
             "",
-            f"{significant} of {len(document['emotions'])} emotions differ significantly after Holm under the "
-            f"{methods.get('gate_test', 'good-rate')} test (listed above).",
+            _significant_emotions(significant, len(document["emotions"]), methods.get("gate_test", "good-rate")),
         ]
         every = [("overall", document["overall"]), *document["polarity"].items(), *document["emotions"].items()]
         notes = [(name, g["note"]) for name, g in every if g["note"]]
         lines += [f"- {name}: {note}" for name, note in notes]
+    if document["comparison"] is not None:
+        lines += ["", *_comparison(document["comparison"])]
     lines += [""] + [f"**Warning**: {warning}" for warning in document.get("warnings", [])]
     lines += ["", "| gate | result | detail |", "| --- | --- | --- |"]
     lines += [
         f"| {g['name']} | {'passed' if g['passed'] else '**FAILED**'} | {g['detail']} |" for g in document["gates"]
     ]
     return "\n".join(lines) + "\n"
+
+
+def _significant_emotions(significant: int, emotions: int, test: str) -> str:
+    under = f"after Holm under the {test} test"
+    if significant == 0:
+        return f"No emotion of {emotions} differs significantly {under}."
+    differ = "differs" if significant == 1 else "differ"
+    return f"{significant} of {emotions} emotions {differ} significantly {under} (listed above)."
+
+
+_COMPARISON_HEADER = (
+    "| {first} | n | saved B/O/G | run B/O/G | saved Good | run Good | Good change [{interval}] | p 1-sided "
+    "{holm}| Cliff's delta [CI] | verdict | whole-scale test p |"
+)
+
+
+def _comparison(comparison: dict[str, Any]) -> list[str]:
+    """The saved-run comparison, short enough for a pull-request comment: the overall and
+    polarity rows and the templates in view, each emotion's row folded away."""
+    interval = compared.interval(comparison)
+    lines = [
+        f"#### Compared with saved run {compared.saved_run(comparison)}",
+        "",
+        f"Saved run: {compared.provenance(comparison)}; {compared.coverage(comparison)}.",
+        "",
+    ]
+    for template in compared.templates(comparison):
+        state = "**CHANGED**" if template.changed else "unchanged"
+        lines.append(
+            f"- {template.role} template: saved `{compared.short(template.saved)}`, "
+            f"now `{compared.short(template.run)}` ({state})"
+        )
+    lines += [
+        "",
+        f"Test: {compared.TESTS}.",
+        "",
+        _COMPARISON_HEADER.format(first="group", interval=interval, holm=""),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        *(_comparison_row(row, holm=False) for row in compared.summary_rows(comparison)),
+        "",
+    ]
+    emotions = compared.emotion_rows(comparison)
+    declined = compared.declined(emotions)
+    if declined:
+        named = ", ".join(f"{row.group} (p Holm {row.p_holm})" for row in declined)
+        lines.append(f"**Declined significantly after Holm**: {named}.")
+    else:
+        lines.append("No emotion declined significantly after Holm.")
+    lines += [
+        "",
+        f"<details><summary>Per emotion: {len(emotions)} compared, {len(declined)} declined significantly</summary>",
+        "",
+        _COMPARISON_HEADER.format(first="emotion", interval=interval, holm="| p Holm "),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        *(_comparison_row(row, holm=True) for row in emotions),
+        "",
+        "</details>",
+    ]
+    return lines
+
+
+def _comparison_row(row: compared.Row, *, holm: bool) -> str:
+    return (
+        f"| {row.group} | {row.n} | {row.saved_counts} | {row.run_counts} | {row.saved_good} | {row.run_good} "
+        f"| {row.good_change} | {row.p} " + (f"| {row.p_holm} " if holm else "") + f"| {row.delta} "
+        f"| {row.verdict} | {row.whole_test} {row.whole_p} |"
+    )

@@ -16,6 +16,7 @@ from pytest_empathy.formatting import (
     shares,
     verdict,
 )
+from pytest_empathy.reports import comparison as compared
 from pytest_empathy.reports import crowd_scale
 
 _HEADER = (
@@ -150,36 +151,29 @@ def _row(name: str, entry: Mapping[str, Any]) -> str:
 
 
 def _comparison_lines(comparison: Mapping[str, Any]) -> Iterator[str]:
-    name = comparison["saved_run"] or comparison["path"]
     yield ""
     yield (
-        f"compared with saved run {name} (model {comparison['model']}, judge {comparison['judge']}, "
-        f"saved {comparison['saved_at'] or '?'}): {comparison['compared']} cases in both; "
-        f"{comparison['only_in_run']} only in this run, {comparison['only_in_saved_run']} only in the saved run"
+        f"compared with saved run {compared.saved_run(comparison)} ({compared.provenance(comparison)}): "
+        f"{compared.coverage(comparison)}"
     )
-    saved, now = comparison["templates"]["saved"], comparison["templates"]["run"]
-    for role in dict.fromkeys([*now, *saved]):
-        state = "unchanged" if saved.get(role) == now.get(role) else "CHANGED"
-        yield f"{role} template: saved {(saved.get(role) or '-')[:12]}, now {(now.get(role) or '-')[:12]} ({state})"
-    yield (
-        "test: the Good rate's change, one-sided Tango score (paired), Holm across emotions; "
-        "the ordinal effect (Cliff's delta case by case) and Stuart-Maxwell on the whole scale beside it"
-    )
+    for template in compared.templates(comparison):
+        state = "CHANGED" if template.changed else "unchanged"
+        yield (
+            f"{template.role} template: saved {compared.short(template.saved)}, "
+            f"now {compared.short(template.run)} ({state})"
+        )
+    yield f"test: {compared.TESTS}"
     yield ""
     yield (
         f"{'group':<13}{'n':>5}  {'saved B/O/G %':>13}  {'run B/O/G %':>13}  "
         f"{'Good change [CI]':>24}  {'p 1-sided':>9}  {'p Holm':>8}  {'Cliff delta [CI]':>20}  {'p 1-sided':>9}  "
         f"{'verdict':<8}  Stuart-Maxwell"
     )
-    groups = [("overall", comparison["overall"])]
-    groups += [(p, g) for p, g in comparison["polarity"].items() if g["n"]]
-    groups += list(comparison["emotions"].items())
-    for group, entry in groups:
+    for row in compared.summary_rows(comparison) + compared.emotion_rows(comparison):
         yield (
-            f"{group:<13}{entry['n']:>5}  {shares(entry['saved']):>13}  {shares(entry['run']):>13}  "
-            f"{change(entry['good_change'], entry['good_change_ci']):>24}  {p_value(one_sided_p(entry)):>9}  "
-            f"{p_value(one_sided_p(entry, holm=True)):>8}  {cliffs_delta(entry.get('ordinal')):>20}  "
-            f"{p_value(one_sided_p(entry, test='ordinal')):>9}  {verdict(entry):<8}  p {p_value(entry['p_value'])}"
+            f"{row.group:<13}{row.n:>5}  {row.saved_shares:>13}  {row.run_shares:>13}  "
+            f"{row.good_change:>24}  {row.p:>9}  {row.p_holm:>8}  {row.delta:>20}  "
+            f"{row.p_ordinal:>9}  {row.verdict:<8}  p {row.whole_p}"
         )
 
 

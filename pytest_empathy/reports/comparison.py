@@ -1,0 +1,126 @@
+"""A run's comparison with a saved run as every report shows it (terminal, Markdown, HTML):
+which saved run, its template hashes against this run's, the tests, and one row of figures
+per group, each report laying them out its own way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_empathy.formatting import change, cliffs_delta, one_sided_p, p_value, percent, shares, verdict
+
+TESTS = (
+    "the Good rate's change, one-sided Tango score (paired), Holm across emotions; "
+    "the ordinal effect (Cliff's delta case by case) and Stuart-Maxwell on the whole scale beside it"
+)
+
+
+def saved_run(comparison: Mapping[str, Any]) -> str:
+    """The saved run's name, or its path where it has none."""
+    return str(comparison["saved_run"] or comparison["path"])
+
+
+def provenance(comparison: Mapping[str, Any]) -> str:
+    return f"model {comparison['model']}, judge {comparison['judge']}, saved {comparison['saved_at'] or '?'}"
+
+
+def coverage(comparison: Mapping[str, Any]) -> str:
+    return (
+        f"{comparison['compared']} cases in both; {comparison['only_in_run']} only in this run, "
+        f"{comparison['only_in_saved_run']} only in the saved run"
+    )
+
+
+@dataclass(frozen=True)
+class Template:
+    """A template's sha256 in the saved run and in this run; None where a side has none."""
+
+    role: str
+    saved: str | None
+    run: str | None
+
+    @property
+    def changed(self) -> bool:
+        return self.saved != self.run
+
+
+def templates(comparison: Mapping[str, Any]) -> list[Template]:
+    saved, run = comparison["templates"]["saved"], comparison["templates"]["run"]
+    return [Template(role, saved.get(role), run.get(role)) for role in dict.fromkeys([*run, *saved])]
+
+
+def short(sha: str | None) -> str:
+    """A template's sha256 as the reports show it: its first 12 digits."""
+    return (sha or "-")[:12]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One group's figures, formatted; ``missing`` stands where a test has no p-value."""
+
+    group: str
+    n: int
+    saved_counts: str
+    run_counts: str
+    saved_shares: str
+    run_shares: str
+    saved_good: str
+    run_good: str
+    good_change: str
+    p: str
+    p_holm: str
+    delta: str
+    p_ordinal: str
+    verdict: str
+    whole_test: str
+    whole_p: str
+
+
+def summary_rows(comparison: Mapping[str, Any], missing: str = "-") -> list[Row]:
+    """Overall, and each polarity that has cases."""
+    groups = [("overall", comparison["overall"])]
+    groups += [(name, entry) for name, entry in comparison["polarity"].items() if entry["n"]]
+    return [_row(name, entry, missing) for name, entry in groups]
+
+
+def emotion_rows(comparison: Mapping[str, Any], missing: str = "-") -> list[Row]:
+    return [_row(name, entry, missing) for name, entry in comparison["emotions"].items()]
+
+
+def declined(rows: list[Row]) -> list[Row]:
+    """The rows whose Good rate is significantly lower than the saved run's (after Holm, for
+    emotions)."""
+    return [row for row in rows if row.verdict == "worse"]
+
+
+def _row(group: str, entry: Mapping[str, Any], missing: str) -> Row:
+    return Row(
+        group=group,
+        n=entry["n"],
+        saved_counts=_counts(entry["saved"]),
+        run_counts=_counts(entry["run"]),
+        saved_shares=shares(entry["saved"]),
+        run_shares=shares(entry["run"]),
+        saved_good=percent(entry["good_rate_saved"]),
+        run_good=percent(entry["good_rate_run"]),
+        good_change=change(entry["good_change"], entry["good_change_ci"]),
+        p=p_value(one_sided_p(entry), missing),
+        p_holm=p_value(one_sided_p(entry, holm=True), missing),
+        delta=cliffs_delta(entry.get("ordinal")),
+        p_ordinal=p_value(one_sided_p(entry, test="ordinal"), missing),
+        verdict=verdict(entry),
+        whole_test=str(entry["test"]),
+        whole_p=p_value(entry["p_value"], missing),
+    )
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    """Bad/Okay/Good as counts."""
+    return "/".join(str(counts[k]) for k in ("bad", "okay", "good"))
+
+
+def interval(comparison: Mapping[str, Any]) -> str:
+    """What the Good change's interval is, for a column's heading: ``90% CI``."""
+    test = comparison["overall"].get("good_rate_test")
+    return f"{test['confidence']:.0%} CI" if test else "CI"
