@@ -3,7 +3,11 @@ cassettes.
 
     pytest-empathy report RESULT.json [--html PATH] [--markdown PATH] [--csv PATH]
     pytest-empathy merge A.json B.json [...] -o OUT.json [--html PATH] [--markdown PATH] [--csv PATH]
-    pytest-empathy audit-cassettes DIR
+    pytest-empathy audit-cassettes [--reports] PATH [PATH ...]
+
+report and merge exit 0 when the result passed, 1 when a gate failed, 2 on input they
+cannot use or a report they cannot write. audit-cassettes exits 0 when it finds nothing,
+1 when it finds a possible credential, 2 when a path is no file or directory.
 """
 
 from __future__ import annotations
@@ -20,17 +24,38 @@ from .reports.registry import FORMATS
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pytest-empathy", description="Reports of pytest-empathy results.")
     commands = parser.add_subparsers(dest="command", required=True)
-    report = commands.add_parser("report", help="render reports from a saved JSON result, running nothing")
-    report.add_argument("result", type=Path)
-    merge = commands.add_parser("merge", help="merge the JSON results of disjoint shards of one benchmark")
-    merge.add_argument("results", type=Path, nargs="+")
+    exit_status = "exit status: 0 passed, 1 a gate failed, 2 bad input or a report that could not be written"
+    report = commands.add_parser(
+        "report",
+        help=f"render reports from a saved JSON result, running nothing; {exit_status}",
+        description=f"Render reports from a saved JSON result, running nothing; {exit_status}.",
+    )
+    report.add_argument("result", type=Path, help="a JSON result (--empathy-report, a saved run or a merge)")
+    merge = commands.add_parser(
+        "merge",
+        help=f"merge the JSON results of disjoint shards of one benchmark; {exit_status}",
+        description=f"Merge the JSON results of disjoint shards of one benchmark; {exit_status}.",
+    )
+    merge.add_argument("results", type=Path, nargs="+", help="the shards' JSON results (--empathy-shard runs)")
     merge.add_argument("-o", "--output", type=Path, required=True, help="where to write the merged JSON result")
-    audit = commands.add_parser("audit-cassettes", help="find credentials in cassettes; exit 1 when any")
-    audit.add_argument("directory", type=Path, help="the directory to search, recursively")
+    audit = commands.add_parser(
+        "audit-cassettes",
+        help="find credentials in cassettes; exit 1 when any",
+        description="Find credentials in cassettes (or reports); exit status: 0 none found, 1 some found, "
+        "2 a path that is no file or directory.",
+    )
+    audit.add_argument(
+        "paths",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="a cassette file, or a directory searched recursively for cassettes",
+    )
     audit.add_argument(
         "--reports",
         action="store_true",
-        help="search the reports under DIRECTORY (JSON, HTML, CSV, Markdown, JUnit XML) instead of cassettes",
+        help="audit reports (JSON, HTML, CSV, Markdown, JUnit XML; the files named and those under the "
+        "directories named) instead of cassettes",
     )
     for command in (report, merge):
         for kind in FORMATS:
@@ -40,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.command == "audit-cassettes":
         from .cassettes.audit import main as audit_main
 
-        return audit_main(options.directory, reports=options.reports)
+        return audit_main(options.paths, reports=options.reports)
 
     from .reports.registry import write_reports
     from .results import document

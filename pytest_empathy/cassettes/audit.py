@@ -4,13 +4,18 @@ Two passes over every cassette file: the recorded headers of each interaction (a
 that carries credentials, or is named like one, with a value), and the raw text, line by
 line, for key-shaped strings wherever they hide (a body, a URL, a header the first pass
 does not know). Reports (JSON, HTML, CSV, Markdown, JUnit XML) get the second pass.
+
+The command takes files and directories: a directory is searched recursively for the
+suffixes below, a file named is audited whatever its suffix (pre-commit passes the staged
+files one by one).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,13 +98,18 @@ def audit_reports(root: Path) -> list[Finding]:
     """Key-shaped strings in the reports under ``root``, line by line."""
     findings: list[Finding] = []
     for path in report_files(root):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            findings.append(Finding(path, "file", f"cannot be read ({error}); check it by hand"))
-            continue
-        findings.extend(_lines(path, text, own_hashes(_json(text))))
+        findings.extend(audit_report(path))
     return findings
+
+
+def audit_report(path: Path) -> Iterator[Finding]:
+    """Key-shaped strings in one report, line by line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        yield Finding(path, "file", f"cannot be read ({error}); check it by hand")
+        return
+    yield from _lines(path, text, own_hashes(_json(text)))
 
 
 def _lines(path: Path, text: str, own: frozenset[str] = frozenset()) -> Iterator[Finding]:
@@ -195,16 +205,29 @@ def audit_file(path: Path) -> Iterator[Finding]:
                     yield Finding(path, f"interaction {index} {side} header {name}", what)
 
 
-def main(root: Path, *, reports: bool = False) -> int:
-    """Print the findings (in cassettes, or with ``reports`` in reports); the exit status is
-    1 when there is any."""
-    if not root.is_dir():
-        print(f"pytest-empathy: error: {root} is not a directory")
+def main(paths: Sequence[Path], *, reports: bool = False) -> int:
+    """Print the findings in the cassettes (or with ``reports`` the reports) that ``paths``
+    name or hold; the exit status is 1 when there is any, 2 when a path is no file or directory."""
+    missing = [str(path) for path in paths if not path.is_file() and not path.is_dir()]
+    if missing:
+        print(f"pytest-empathy: error: not a file or directory: {', '.join(missing)}", file=sys.stderr)
         return 2
-    findings = audit_reports(root) if reports else audit(root)
+    files = named_files(paths, report_files if reports else cassette_files)
+    check = audit_report if reports else audit_file
+    findings = [finding for path in files for finding in check(path)]
     for finding in findings:
         print(finding)
-    files = len(report_files(root) if reports else cassette_files(root))
     kind = "report(s)" if reports else "cassette(s)"
-    print(f"{len(findings)} possible credential(s) in {files} {kind} under {root}")
+    where = f"under {paths[0]}" if len(paths) == 1 and paths[0].is_dir() else f"of {len(paths)} path(s) given"
+    print(f"{len(findings)} possible credential(s) in {len(files)} {kind} {where}")
     return 1 if findings else 0
+
+
+def named_files(paths: Sequence[Path], search: Callable[[Path], list[Path]]) -> list[Path]:
+    """The files ``paths`` name, each once, in order: a file as it is, a directory's found by
+    ``search``."""
+    files: dict[Path, Path] = {}
+    for path in paths:
+        for file in search(path) if path.is_dir() else [path]:
+            files.setdefault(file.resolve(), file)
+    return list(files.values())

@@ -1,0 +1,303 @@
+"""The GitHub Actions workflow model teams copy (docs/examples/model-ci.yml), its commands run
+here in order against the stub server, and the pre-commit hook that audits staged cassettes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pytest_empathy.emotions import EMOTIONS
+
+from .conftest import FAKE_KEY
+from .stub_server import completion, default_answer, is_judge_request
+
+ROOT = Path(__file__).parents[1]
+WORKFLOW = ROOT / "docs" / "examples" / "model-ci.yml"
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+SHIPPED_CASSETTE = ROOT / "cassettes" / "smollm2-135m" / "sad" / "sad-s55.json"
+# The commands say `pytest` and `pytest-empathy`: the venv's, first on PATH.
+VENV_PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+# The workflow's env, as the stub profile and corpus need it.
+STUB_ENV = {
+    "PYTHON_VERSION": "3.11",
+    "EMPATHY_TESTS": "test_empathy.py",
+    "EMPATHY_MODEL": "stub",
+    "EMPATHY_JUDGE": "stub",
+    "EMPATHY_CORPUS": "corpus.csv",
+    "EMPATHY_BASELINE": "human-raters",
+    "EMPATHY_COMPARE": "accepted",
+    "EMPATHY_COMPARE_FAIL": "decline,emotion-decline",
+}
+STUB_OPTIONS = [
+    f"--empathy-{name}={STUB_ENV[f'EMPATHY_{name.upper()}']}" for name in ("model", "judge", "corpus", "baseline")
+]
+# The stub corpus's four emotions, in two shards.
+STUB_SHARDS = ["afraid or caring", "joyful or sad"]
+Step = subprocess.CompletedProcess[str]
+
+
+def workflow() -> dict[str, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(WORKFLOW.read_text())
+    loaded["on"] = loaded.pop(True)  # YAML 1.1 reads the key `on` as true
+    return loaded
+
+
+def action_steps(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [step for step in job["steps"] if step.get("uses", "").startswith(f"{action}@")]
+
+
+def resolved(text: str, contexts: dict[str, str]) -> str:
+    """``text`` with its ${{ ... }} expressions replaced from ``contexts``; one the test does
+    not know is a KeyError."""
+    return re.sub(r"\$\{\{\s*([\w.-]+)\s*\}\}", lambda match: contexts[match.group(1)], text)
+
+
+def run_job(job: dict[str, Any], cwd: Path, contexts: dict[str, str] | None = None) -> list[Step]:
+    """A job's shell steps after its install, in order, as the runner runs them (bash -e, the
+    workflow's env and then the step's), up to the first that fails."""
+    contexts = contexts or {}
+    shell_steps = [step for step in job["steps"] if "run" in step]
+    assert shell_steps[0]["run"] == "pip install pytest-empathy"
+    env = {**os.environ, "PATH": VENV_PATH, **STUB_ENV, "GITHUB_STEP_SUMMARY": str(cwd / "step-summary.md")}
+    done: list[Step] = []
+    for step in shell_steps[1:]:
+        step_env = {name: resolved(value, contexts) for name, value in step.get("env", {}).items()}
+        command = ["bash", "--noprofile", "--norc", "-e", "-c", resolved(step["run"], contexts)]
+        done.append(subprocess.run(command, cwd=cwd, env=env | step_env, capture_output=True, text=True, timeout=300))
+        if done[-1].returncode != 0:
+            break
+    return done
+
+
+def output(steps: list[Step]) -> str:
+    return "".join(step.stdout + step.stderr for step in steps)
+
+
+def exits(steps: list[Step]) -> list[int]:
+    return [step.returncode for step in steps]
+
+
+@dataclass
+class PullRequest:
+    shards: list[list[Step]]
+    merge: list[Step]
+    merge_summary: str
+    compare: list[Step]
+
+    @property
+    def steps(self) -> list[Step]:
+        return [*(step for shard in self.shards for step in shard), *self.merge, *self.compare]
+
+
+def pull_request(flow: dict[str, Any], cwd: Path) -> PullRequest:
+    """The pull-request jobs in their order: each shard (and what it uploads), the merge, the
+    comparison."""
+    summary = cwd / "step-summary.md"
+    summary.write_text("")
+    shards = []
+    for index, emotions in enumerate(STUB_SHARDS):
+        contexts = {"strategy.job-index": str(index), "matrix.emotions": emotions}
+        shards.append(run_job(flow["jobs"]["shard"], cwd, contexts))
+        upload = action_steps(flow["jobs"]["shard"], "actions/upload-artifact")[0]
+        for name in resolved(upload["with"]["path"], contexts).split():
+            assert (cwd / name).is_file(), f"{name} not written: {output(shards[-1])}"
+    merge = run_job(flow["jobs"]["merge"], cwd)
+    merge_summary = summary.read_text()
+    return PullRequest(shards, merge, merge_summary, run_job(flow["jobs"]["compare"], cwd))
+
+
+# The workflow's shape
+
+
+def test_the_workflow_replays_in_shards_on_pull_requests_and_records_on_dispatch():
+    flow = workflow()
+    assert set(flow["on"]) == {"pull_request", "workflow_dispatch"}
+    assert set(flow["env"]) == set(STUB_ENV)
+    # Least privilege: read by default, write only where a job needs it.
+    assert flow["permissions"] == {"contents": "read"}
+    jobs = flow["jobs"]
+    assert {name: job.get("permissions") for name, job in jobs.items()} == {
+        "shard": None,
+        "merge": {"contents": "read", "checks": "write"},
+        "compare": None,
+        "record": {"contents": "write", "pull-requests": "write"},
+    }
+    for name in ("shard", "merge", "compare"):
+        assert "github.event_name == 'pull_request'" in jobs[name]["if"]
+    assert jobs["record"]["if"] == "github.event_name == 'workflow_dispatch'"
+
+    shard = jobs["shard"]
+    assert len(shard["strategy"]["matrix"]["emotions"]) >= 2 and shard["strategy"]["fail-fast"] is False
+    replay = next(step["run"] for step in shard["steps"] if "--empathy-shard" in step.get("run", ""))
+    assert "--empathy-report=" in replay and "--junitxml=" in replay and "--empathy-record=none" in replay
+    assert jobs["merge"]["needs"] == "shard"
+    assert action_steps(jobs["merge"], "actions/download-artifact")[0]["with"]["pattern"] == "shard-*"
+    assert action_steps(jobs["merge"], "mikepenz/action-junit-report")[0]["with"]["report_paths"] == "junit-*.xml"
+
+    record = jobs["record"]["steps"]
+    recording = next(i for i, step in enumerate(record) if "--empathy-record=new_episodes" in step.get("run", ""))
+    audit = next(i for i, step in enumerate(record) if "pytest-empathy audit-cassettes" in step.get("run", ""))
+    opens_pull_request = record.index(action_steps(jobs["record"], "peter-evans/create-pull-request")[0])
+    assert recording < audit < opens_pull_request
+    # The key reaches the recording step alone, through its env; no command names it.
+    assert record[recording]["env"] == {"OPENAI_API_KEY": "${{ secrets.OPENAI_API_KEY }}"}
+    assert WORKFLOW.read_text().count("secrets.OPENAI_API_KEY") == 1
+    assert not any("OPENAI_API_KEY" in step.get("run", "") for job in jobs.values() for step in job["steps"])
+
+    setups = [step["with"] for job in jobs.values() for step in action_steps(job, "actions/setup-python")]
+    assert len(setups) == len(jobs)
+    assert all(s["python-version"] == "${{ env.PYTHON_VERSION }}" and s["cache"] == "pip" for s in setups)
+    actions = [step["uses"] for job in jobs.values() for step in job["steps"] if "uses" in step]
+    assert all(re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", uses) for uses in actions), actions
+
+
+def test_the_shards_select_every_emotion_once():
+    selections = workflow()["jobs"]["shard"]["strategy"]["matrix"]["emotions"]
+    named = [emotion for selection in selections for emotion in selection.split(" or ")]
+    assert sorted(named) == sorted(EMOTIONS)
+    # -k matches part of a name: no emotion may be part of another's.
+    assert [(a, b) for a in EMOTIONS for b in EMOTIONS if a != b and a in b] == []
+
+
+# The workflow's commands, run here
+
+
+def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub, pytester):
+    flow = workflow()
+    recorded = run_job(flow["jobs"]["record"], pytester.path, {"secrets.OPENAI_API_KEY": FAKE_KEY})
+    assert exits(recorded) == [0, 0], output(recorded)
+    assert "0 possible credential(s) in 8 cassette(s) under cassettes" in recorded[-1].stdout
+    assert pytester.runpytest_subprocess("test_empathy.py", *STUB_OPTIONS, "--empathy-save=accepted").ret == 0
+    assert (pytester.path / "benchmarks" / "saved-runs" / "accepted.json").is_file()
+
+    passing = pull_request(flow, pytester.path)
+    for index, shard in enumerate(passing.shards):
+        assert exits(shard) == [0], output(shard)
+        result = json.loads((pytester.path / f"shard-{index}.json").read_text())
+        assert result["corpus"]["cases"] == 4 and result["complete"]
+    assert exits(passing.merge) == [0], output(passing.merge)
+    assert passing.merge[0].stdout.startswith("stub: 8 of 8 cases rated, passed\n")
+    markdown = (pytester.path / "empathy.md").read_text()
+    assert markdown.strip() and markdown in passing.merge_summary
+    assert "<!doctype html>" in (pytester.path / "empathy.html").read_text()
+    assert exits(passing.compare) == [0], output(passing.compare)
+    assert "PASSED compare decline" in passing.compare[0].stdout
+
+    # The model answers worse and is recorded again: the replayed shards pass, the merge and
+    # the comparison fail.
+    stub.answer_of = lambda body: (
+        (200, {"content-type": "application/json"}, completion("Bad"))
+        if is_judge_request(body)
+        else default_answer(body)
+    )
+    assert (
+        pytester.runpytest_subprocess("test_empathy.py", *STUB_OPTIONS, "--empathy-record=all", "--empathy-shard").ret
+        == 0
+    )
+    declining = pull_request(flow, pytester.path)
+    assert [exits(shard) for shard in declining.shards] == [[0], [0]], output(declining.steps)
+    assert exits(declining.merge) == [1], output(declining.merge)
+    assert declining.merge[0].stdout.startswith("stub: 8 of 8 cases rated, FAILED\n")
+    assert json.loads((pytester.path / "empathy.json").read_text())["passed"] is False
+    assert (pytester.path / "empathy.md").read_text() in declining.merge_summary
+    assert exits(declining.compare) == [1]
+    assert "FAILED compare decline" in declining.compare[0].stdout
+
+    assert FAKE_KEY not in output([*recorded, *passing.steps, *declining.steps])
+    assert [p for p in pytester.path.rglob("*") if p.is_file() and FAKE_KEY.encode() in p.read_bytes()] == []
+
+
+# The pre-commit hook, and audit-cassettes on files
+
+
+def audit_command(*args: str, cwd: Path) -> Step:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def staged_cassettes(root: Path) -> tuple[Path, Path]:
+    """A clean cassette and one with a key in an answer, relative to ``root``, where a model
+    repository keeps them."""
+    folder = root / "cassettes" / "mixtral" / "sad"
+    folder.mkdir(parents=True)
+    shutil.copy(SHIPPED_CASSETTE, folder / "sad-1.json")
+    data = json.loads(SHIPPED_CASSETTE.read_text())
+    data["interactions"][0]["response"]["body"]["string"] += f" {FAKE_KEY}"
+    (folder / "sad-2.json").write_text(json.dumps(data, indent=1))
+    return (folder / "sad-1.json").relative_to(root), (folder / "sad-2.json").relative_to(root)
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
+
+
+@pytest.mark.secrets
+def test_the_pre_commit_hook_audits_the_staged_cassettes(tmp_path):
+    (hook,) = yaml.safe_load(HOOKS.read_text())
+    assert hook["id"] == "audit-cassettes" and hook["language"] == "python" and "json" in hook["types_or"]
+    assert re.search(hook["files"], "cassettes/mixtral/sad/sad-1.json")
+    assert not re.search(hook["files"], "benchmarks/saved-runs/accepted.json")
+    clean, leaky = staged_cassettes(tmp_path)
+
+    def commit(*staged: Path) -> Step:
+        # pre-commit runs the entry with the staged files that match, as arguments.
+        command = [*hook["entry"].split(), *map(str, staged)]
+        return subprocess.run(
+            command, cwd=tmp_path, env={**os.environ, "PATH": VENV_PATH}, capture_output=True, text=True
+        )
+
+    refused = commit(clean, leaky)
+    assert refused.returncode == 1
+    assert refused.stdout.splitlines() == [
+        f"{leaky}: line {line_of(tmp_path / leaky, FAKE_KEY)}: sk- style key",
+        "1 possible credential(s) in 2 cassette(s) of 2 path(s) given",
+    ]
+    assert FAKE_KEY not in refused.stdout + refused.stderr
+    passed = commit(clean)
+    assert passed.returncode == 0
+    assert passed.stdout.splitlines() == ["0 possible credential(s) in 1 cassette(s) of 1 path(s) given"]
+
+
+@pytest.mark.secrets
+def test_audit_takes_files_and_directories_and_counts_each_file_once(tmp_path):
+    _, leaky = staged_cassettes(tmp_path)
+    found = f"{leaky}: line {line_of(tmp_path / leaky, FAKE_KEY)}: sk- style key"
+    both = audit_command(str(leaky), "cassettes", cwd=tmp_path)
+    assert both.returncode == 1
+    assert both.stdout.splitlines() == [found, "1 possible credential(s) in 2 cassette(s) of 2 path(s) given"]
+    # A directory alone reads as before.
+    folder = audit_command("cassettes", cwd=tmp_path)
+    assert folder.stdout.splitlines() == [found, "1 possible credential(s) in 2 cassette(s) under cassettes"]
+    # Reports by name: a JUnit XML with the key in a failure, and a clean summary.
+    (tmp_path / "junit.xml").write_text(f"<failure>HTTP 401: invalid key {FAKE_KEY}</failure>\n")
+    (tmp_path / "empathy.md").write_text("stub: 8 of 8 cases rated, passed\n")
+    reports = audit_command("--reports", "junit.xml", "empathy.md", cwd=tmp_path)
+    assert reports.returncode == 1
+    assert reports.stdout.splitlines() == [
+        "junit.xml: line 1: sk- style key",
+        "1 possible credential(s) in 2 report(s) of 2 path(s) given",
+    ]
+    assert audit_command("--reports", "empathy.md", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("reports", [[], ["--reports"]], ids=["cassettes", "reports"])
+@pytest.mark.bad_input
+def test_a_path_that_is_not_there_is_one_line_naming_it(tmp_path, reports):
+    clean, _ = staged_cassettes(tmp_path)
+    done = audit_command(*reports, str(clean), "cassettes/mixtral/sad/sad-9.json", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "pytest-empathy: error: not a file or directory: cassettes/mixtral/sad/sad-9.json"
+    ]
+    assert done.stdout == ""
