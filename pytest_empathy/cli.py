@@ -2,7 +2,8 @@
 cassettes.
 
     pytest-empathy report RESULT.json [--html PATH] [--markdown PATH] [--csv PATH]
-    pytest-empathy merge A.json B.json [...] -o OUT.json [--html PATH] [--markdown PATH] [--csv PATH]
+    pytest-empathy merge A.json B.json [...] -o OUT.json [--compare SAVED.json [--compare-fail CHECKS]]
+                         [--html PATH] [--markdown PATH] [--csv PATH]
     pytest-empathy audit-cassettes [--reports] PATH [PATH ...]
 
 report and merge exit 0 when the result passed, 1 when a gate failed, 2 on input they
@@ -16,9 +17,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .reports.registry import FORMATS
+
+if TYPE_CHECKING:
+    from .analysis.compare_fail import Check
+    from .results.run import SavedRun
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,6 +44,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     merge.add_argument("results", type=Path, nargs="+", help="the shards' JSON results (--empathy-shard runs)")
     merge.add_argument("-o", "--output", type=Path, required=True, help="where to write the merged JSON result")
+    merge.add_argument(
+        "--compare",
+        type=Path,
+        metavar="SAVED_RUN",
+        help="compare the merged cases with this saved run's (a file of --empathy-save, such as "
+        "benchmarks/saved-runs/accepted.json), as --empathy-compare does in a run",
+    )
+    merge.add_argument(
+        "--compare-fail",
+        metavar="CHECKS",
+        help="comparison checks that fail the merge, as --empathy-compare-fail: decline, emotion-decline, "
+        "good-drop:POINTS, comma-separated",
+    )
     audit = commands.add_parser(
         "audit-cassettes",
         help="find credentials in cassettes; exit 1 when any",
@@ -80,7 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             inputs = {path.resolve() for path in options.results}
             if options.output.resolve() in inputs:
                 raise merging.MergeError(f"{options.output} is one of the results to merge; write the merge elsewhere")
-            result = merging.merge([merging.load(p) for p in options.results], [str(p) for p in options.results])
+            result = merging.merge(
+                [merging.load(p) for p in options.results],
+                [str(p) for p in options.results],
+                compare_with=_saved_run(options.compare, options.compare_fail),
+                checks=_checks(options.compare_fail),
+            )
             document.write(result, options.output)
         paths = {kind.name: getattr(options, kind.name) for kind in FORMATS if kind.name != "json"}
         unwritten = write_reports(result, {name: path for name, path in paths.items() if path is not None})
@@ -95,6 +119,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not gate["passed"]:
             print(f"FAILED {gate['name']}: {gate['detail']}")
     return 2 if unwritten else 0 if result["passed"] else 1
+
+
+def _saved_run(path: Path | None, checks: str | None) -> SavedRun | None:
+    if path is None:
+        if checks is not None:
+            raise InputError("--compare-fail: name the saved run to compare with, with --compare SAVED_RUN")
+        return None
+    from .results import saved_runs
+    from .results.run import SavedRun
+
+    return SavedRun(saved_runs.load(path), path)
+
+
+def _checks(checks: str | None) -> tuple[Check, ...]:
+    if checks is None:
+        return ()
+    from .analysis.compare_fail import parse_checks
+
+    try:
+        return parse_checks(checks)
+    except InputError as error:
+        raise InputError(f"--compare-fail: {error}") from None
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ that renders and merges JSON results."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -197,6 +198,72 @@ def test_mismatched_or_overlapping_shards_do_not_merge(run_benchmark, pytester, 
     done = command("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
     assert done.returncode == 2
     assert pytest.LineMatcher(done.stderr.splitlines()).fnmatch_lines([f"pytest-empathy: error: *{message}*"]) is None
+    assert not (pytester.path / "merged.json").exists()
+
+
+def test_a_merge_compares_with_a_saved_run_as_the_whole_run_does(run_benchmark, pytester):
+    assert run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-save=accepted").ret == 0
+    compare = ["--empathy-compare=accepted", "--empathy-compare-fail=decline,emotion-decline,good-drop:2"]
+    whole = run_benchmark("--empathy-model=chatgpt", *compare, "--empathy-report=whole.json")
+    for name, selection in (("a", "afraid or caring or sad"), ("b", "not (afraid or caring or sad)")):
+        shard = run_benchmark(
+            "--empathy-model=chatgpt", "-k", selection, "--empathy-shard", f"--empathy-report={name}.json"
+        )
+        assert shard.ret == 0
+    saved = "benchmarks/saved-runs/accepted.json"
+    checks = "decline,emotion-decline,good-drop:2"
+    done = command(
+        "merge",
+        "a.json",
+        "b.json",
+        "-o",
+        "merged.json",
+        "--compare",
+        saved,
+        "--compare-fail",
+        checks,
+        cwd=pytester.path,
+    )
+    expected = json.loads((pytester.path / "whole.json").read_text())
+    merged = json.loads((pytester.path / "merged.json").read_text())
+    assert expected["comparison"]["compared"] == 2000
+    assert {k: v for k, v in merged["comparison"].items() if k != "path"} == {
+        k: v for k, v in expected["comparison"].items() if k != "path"
+    }
+    assert merged["gates"] == expected["gates"] and merged["passed"] == expected["passed"]
+    assert done.returncode == whole.ret == (0 if expected["passed"] else 1)
+    failed = [f"FAILED {g['name']}: {g['detail']}" for g in expected["gates"] if not g["passed"]]
+    assert done.stdout.splitlines()[1:] == failed
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--compare-fail", "decline"], "--compare-fail: name the saved run to compare with, with --compare SAVED_RUN"),
+        (["--compare", "accepted.json", "--compare-fail", "declined"], "--compare-fail: 'declined' is not a check*"),
+        (["--compare", "nowhere.json"], "*nowhere.json*"),
+    ],
+)
+def test_bad_merge_comparison_options_are_one_line_naming_them(run_benchmark, pytester, args, message):
+    saving = run_benchmark(
+        "--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off", "--empathy-save=accepted"
+    )
+    assert saving.ret == 0
+    shutil.copy(pytester.path / "benchmarks/saved-runs/accepted.json", pytester.path / "accepted.json")
+    for name, selection in (("a", "sad-hit:1"), ("b", "not sad-hit:1")):
+        run_benchmark(
+            "--empathy-model=chatgpt",
+            "--empathy-emotions=sad",
+            "-k",
+            selection,
+            "--empathy-shard",
+            f"--empathy-report={name}.json",
+        )
+    done = command("merge", "a.json", "b.json", "-o", "merged.json", *args, cwd=pytester.path)
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1
+    assert pytest.LineMatcher(done.stderr.splitlines()).fnmatch_lines([f"pytest-empathy: error: {message}"]) is None
     assert not (pytester.path / "merged.json").exists()
 
 

@@ -30,7 +30,7 @@ VENV_PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 # The workflow's env, as the stub profile and corpus need it.
 STUB_ENV = {
     "PYTHON_VERSION": "3.11",
-    "EMPATHY_TESTS": "test_empathy.py",
+    "EMPATHY_TESTS": "--pyargs pytest_empathy.plugin.benchmark",
     "EMPATHY_MODEL": "stub",
     "EMPATHY_JUDGE": "stub",
     "EMPATHY_CORPUS": "corpus.csv",
@@ -92,16 +92,14 @@ class PullRequest:
     shards: list[list[Step]]
     merge: list[Step]
     merge_summary: str
-    compare: list[Step]
 
     @property
     def steps(self) -> list[Step]:
-        return [*(step for shard in self.shards for step in shard), *self.merge, *self.compare]
+        return [*(step for shard in self.shards for step in shard), *self.merge]
 
 
 def pull_request(flow: dict[str, Any], cwd: Path) -> PullRequest:
-    """The pull-request jobs in their order: each shard (and what it uploads), the merge, the
-    comparison."""
+    """The pull-request jobs in their order: each shard (and what it uploads), then the merge."""
     summary = cwd / "step-summary.md"
     summary.write_text("")
     shards = []
@@ -113,7 +111,7 @@ def pull_request(flow: dict[str, Any], cwd: Path) -> PullRequest:
             assert (cwd / name).is_file(), f"{name} not written: {output(shards[-1])}"
     merge = run_job(flow["jobs"]["merge"], cwd)
     merge_summary = summary.read_text()
-    return PullRequest(shards, merge, merge_summary, run_job(flow["jobs"]["compare"], cwd))
+    return PullRequest(shards, merge, merge_summary)
 
 
 # The workflow's shape
@@ -123,16 +121,17 @@ def test_the_workflow_replays_in_shards_on_pull_requests_and_records_on_dispatch
     flow = workflow()
     assert set(flow["on"]) == {"pull_request", "workflow_dispatch"}
     assert set(flow["env"]) == set(STUB_ENV)
+    # The built-in benchmark by default: a model repository needs no module of its own.
+    assert flow["env"]["EMPATHY_TESTS"] == STUB_ENV["EMPATHY_TESTS"]
     # Least privilege: read by default, write only where a job needs it.
     assert flow["permissions"] == {"contents": "read"}
     jobs = flow["jobs"]
     assert {name: job.get("permissions") for name, job in jobs.items()} == {
         "shard": None,
         "merge": {"contents": "read", "checks": "write"},
-        "compare": None,
         "record": {"contents": "write", "pull-requests": "write"},
     }
-    for name in ("shard", "merge", "compare"):
+    for name in ("shard", "merge"):
         assert "github.event_name == 'pull_request'" in jobs[name]["if"]
     assert jobs["record"]["if"] == "github.event_name == 'workflow_dispatch'"
 
@@ -190,11 +189,14 @@ def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub,
     markdown = (pytester.path / "empathy.md").read_text()
     assert markdown.strip() and markdown in passing.merge_summary
     assert "<!doctype html>" in (pytester.path / "empathy.html").read_text()
-    assert exits(passing.compare) == [0], output(passing.compare)
-    assert "PASSED compare decline" in passing.compare[0].stdout
+    merged = json.loads((pytester.path / "empathy.json").read_text())
+    assert merged["comparison"]["compared"] == 8 and merged["comparison"]["saved_run"] == "accepted"
+    assert [g["name"] for g in merged["gates"] if not g["passed"]] == []
+    assert {"compare decline", "compare emotion-decline"} <= {g["name"] for g in merged["gates"]}
+    assert "#### Compared with saved run accepted" in passing.merge_summary
 
-    # The model answers worse and is recorded again: the replayed shards pass, the merge and
-    # the comparison fail.
+    # The model answers worse and is recorded again: the replayed shards pass, the merge fails
+    # on the comparison with the accepted run.
     stub.answer_of = lambda body: (
         (200, {"content-type": "application/json"}, completion("Bad"))
         if is_judge_request(body)
@@ -208,10 +210,10 @@ def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub,
     assert [exits(shard) for shard in declining.shards] == [[0], [0]], output(declining.steps)
     assert exits(declining.merge) == [1], output(declining.merge)
     assert declining.merge[0].stdout.startswith("stub: 8 of 8 cases rated, FAILED\n")
-    assert json.loads((pytester.path / "empathy.json").read_text())["passed"] is False
+    assert "FAILED compare decline: Good rate " in declining.merge[0].stdout
+    merged = json.loads((pytester.path / "empathy.json").read_text())
+    assert merged["passed"] is False and merged["comparison"]["overall"]["verdict"] == "worse"
     assert (pytester.path / "empathy.md").read_text() in declining.merge_summary
-    assert exits(declining.compare) == [1]
-    assert "FAILED compare decline" in declining.compare[0].stdout
 
     assert FAKE_KEY not in output([*recorded, *passing.steps, *declining.steps])
     assert [p for p in pytester.path.rglob("*") if p.is_file() and FAKE_KEY.encode() in p.read_bytes()] == []

@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from pytest_empathy.analysis.compare_fail import Check, check, parse_checks
+from pytest_empathy.analysis.compare_fail import Check, parse_checks
 from pytest_empathy.analysis.gates import CALIBRATED, Completeness, GateResult, decide
-from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.atomic import WriteError
 from pytest_empathy.cassettes.misses import Miss
 from pytest_empathy.cassettes.upkeep import RecordingLock, outdated, unused
@@ -30,7 +29,7 @@ from pytest_empathy.results import calibrations, saved_runs
 from pytest_empathy.results.calibrations import JudgeKey
 from pytest_empathy.results.case import UNRECORDED, CaseResult, total_usage
 from pytest_empathy.results.document import to_json
-from pytest_empathy.results.run import RecordingStatus, RunResult, SavedRun, SavedRunVersus
+from pytest_empathy.results.run import RecordingStatus, RunResult, SavedRun
 
 from .collection import no_case_ran
 from .options import as_usage_error
@@ -218,9 +217,8 @@ class EmpathySession:
         versus = None
         compare_with = self.plan.compare_with
         if compare_with is not None and summary is not None:
-            comparison = compare_with_saved_run(rated, saved_runs.ratings(compare_with.document), alpha=settings.alpha)
-            versus = SavedRunVersus(compare_with, comparison)
-            gates += check(comparison, self.plan.checks)
+            versus, checked = saved_runs.compare(compare_with, rated, alpha=settings.alpha, checks=self.plan.checks)
+            gates += checked
         save_path = self.plan.save_path
         if save_path is not None and not completeness.complete:
             gates.append(

@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pytest_empathy.analysis.compare_fail import Check
 from pytest_empathy.analysis.gates import Completeness, JudgeStanding, decide
 from pytest_empathy.errors import InputError
 from pytest_empathy.modes import BaselineKind
 
+from . import saved_runs
 from .case import Usage
 from .document import case_from_json, read, to_json
-from .run import RecordingStatus, RunResult
+from .run import RecordingStatus, RunResult, SavedRun
 
 # What shards of one benchmark must share.
 IDENTITY = (
@@ -51,10 +53,18 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-def merge(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+def merge(
+    results: Sequence[dict[str, Any]],
+    names: Sequence[str],
+    *,
+    compare_with: SavedRun | None = None,
+    checks: Sequence[Check] = (),
+) -> dict[str, Any]:
+    """The shards' result as one run's; with ``compare_with``, compared with that saved run
+    and ``checks`` decided on the comparison, as ``--empathy-compare-fail`` does in a run."""
     if len(results) < 2:
         raise MergeError("merge needs at least two results")
-    return combine(results, names)
+    return combine(results, names, compare_with=compare_with, checks=checks)
 
 
 def recompute(result: dict[str, Any], name: str) -> dict[str, Any]:
@@ -63,7 +73,13 @@ def recompute(result: dict[str, Any], name: str) -> dict[str, Any]:
     return combine([result], [name])
 
 
-def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+def combine(
+    results: Sequence[dict[str, Any]],
+    names: Sequence[str],
+    *,
+    compare_with: SavedRun | None = None,
+    checks: Sequence[Check] = (),
+) -> dict[str, Any]:
     first, first_name = results[0], names[0]
     for result, name in zip(results[1:], names[1:], strict=True):
         for key in IDENTITY:
@@ -112,6 +128,10 @@ def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str
         judge=judge,
         baseline_judged=first["baseline"] == BaselineKind.JUDGE.value,
     )
+    gates, versus = list(decision.gates), None
+    if compare_with is not None and decision.summary is not None:
+        versus, checked = saved_runs.compare(compare_with, cases, alpha=first["settings"]["alpha"], checks=checks)
+        gates += checked
     recordings = [r["recording"] for r in results if r.get("recording")]
     run = RunResult(
         model=first["model"],
@@ -124,7 +144,7 @@ def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str
         settings=first["settings"],
         completeness=completeness,
         summary=decision.summary,
-        gates=tuple(decision.gates),
+        gates=tuple(gates),
         warnings=tuple(decision.warnings),
         cases=tuple(cases),
         templates=first["templates"],
@@ -144,6 +164,7 @@ def combine(results: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str
         judge_standing=first["judge_standing"],
         judge_calibration=calibration,
         judge_correction=decision.correction,
+        versus_saved_run=versus,
     )
     return to_json(run)
 

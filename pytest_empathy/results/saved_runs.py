@@ -8,15 +8,20 @@ under ``saved_run``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pytest_empathy.analysis.compare_fail import Check, check
+from pytest_empathy.analysis.gates import GateResult
+from pytest_empathy.analysis.groups import RatedCase
+from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.errors import InputError
 from pytest_empathy.ratings import Rating
 
 from . import document
+from .run import SavedRun, SavedRunVersus
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 LATEST = "latest"
@@ -52,6 +57,14 @@ def load(path: Path) -> dict[str, Any]:
 def ratings(saved: Mapping[str, Any]) -> dict[str, tuple[str, Rating]]:
     """Each case of a saved run, by id: its emotion and rating."""
     return {case["id"]: (case["emotion"], Rating.parse(case["rating"])) for case in saved["cases"]}
+
+
+def compare(
+    saved: SavedRun, cases: Iterable[RatedCase], *, alpha: float, checks: Iterable[Check]
+) -> tuple[SavedRunVersus, list[GateResult]]:
+    """A run's cases against a saved run's, and the compare checks decided on them."""
+    comparison = compare_with_saved_run(cases, ratings(saved.document), alpha=alpha)
+    return SavedRunVersus(saved, comparison), check(comparison, checks)
 
 
 def latest(directory: Path, model: str) -> Path | None:
