@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_empathy.cassettes.format import CassetteError
+from pytest_empathy.cassettes.misses import Miss, diagnose
 from pytest_empathy.cassettes.recorder import Recorder
 from pytest_empathy.cassettes.replayer import Replayer
 from pytest_empathy.corpus.rows import Row
@@ -187,6 +188,7 @@ def test_changed_template_stops_the_replay_and_re_recording_keeps_only_the_curre
     result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={second}")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*the response template changed since the cassettes were recorded: 4 of 4 cases*"])
+    assert (result.stdout.str() + result.stderr.str()).count("template changed since the cassettes") == 1
     assert len(stub.requests) == 16
     # 'once' records a cassette of another template anew, whole: both calls of each case.
     result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={second}", "--empathy-record=once")
@@ -544,3 +546,20 @@ def test_text_that_may_not_be_passed_on_is_kept_as_a_hash_and_still_replays(tmp_
         row = Row("r1", "sad", "A situation nobody may copy.", "Another utterance.")
         with pytest.raises(NotRecorded):
             answer(replayer, replayer)
+
+
+def test_a_changed_template_names_only_the_hashes_no_current_template_has(tmp_path):
+    old_response, judge, new_response = "a" * 64, "b" * 64, "c" * 64
+
+    def call(template: str) -> dict:
+        request = {"method": "POST", "uri": "http://x/v1/chat/completions", "body": "{}"}
+        return {
+            "request": request | {"headers": {"x-empathy-template": [template]}},
+            "response": {"status": {"code": 200}, "headers": {}, "body": {"string": "{}"}},
+        }
+
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({"version": 1, "interactions": [call(old_response), call(judge)]}))
+    reason, why = diagnose(path, new_response, [new_response, judge])
+    assert reason is Miss.TEMPLATE_CHANGED
+    assert why == f"the template changed since it was recorded (recorded with sha256 {'a' * 12}, now {'c' * 12})"

@@ -131,6 +131,9 @@ def test_failed_download_leaves_nothing_behind(serve, tmp_path, path):
     with pytest.raises(CorpusError, match="download of the welivita-pu-2024 text failed") as error:
         release.download(url, directory=cache)
     assert url in str(error.value)
+    # It says what to do instead: a copy of the file, or a mirror.
+    assert f"--empathy-corpus-text FILE (or ${release.TEXT_ENV})" in str(error.value)
+    assert f"a mirror of it with ${release.URL_ENV}" in str(error.value)
     assert list(cache.iterdir()) == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from pytest_empathy.cassettes.format import CassetteError
 from pytest_empathy.cassettes.recorder import AtomicPersister
 from pytest_empathy.corpus.reader import CorpusError, load_file
 
-from .conftest import FAKE_KEY, read_report, run, stub_cassette
+from .conftest import FAKE_KEY, read_report, run, stub_cassette, synthetic_rows, write_corpus
 from .stub_server import completion, is_judge_request
 
 JSON = {"content-type": "application/json"}
@@ -289,7 +290,39 @@ def test_a_second_recording_run_on_the_same_cassettes_is_refused(stub, pytester)
     )
     assert first.returncode == 0, output
     assert len(cassette_files(pytester)) == 8 and audit(pytester.path / "cassettes") == []
+    assert not lock.exists()  # nothing left behind for the user's git status
     assert run(pytester, "--empathy-record=new_episodes").ret == 0  # the lock went with the first run
+    assert not lock.exists()
+
+
+@pytest.mark.fault
+def test_a_recording_that_reached_no_server_leaves_no_folder_behind(pytester):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pytester.makepyprojecttoml(
+        f"""
+        [tool.pytest-empathy.models.nowhere]
+        model = "nowhere-model"
+        base_url = "http://127.0.0.1:{port}/v1"
+        max_retries = 0
+        timeout = 1.0
+        """
+    )
+    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=1, emotions=("afraid", "sad")))
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=nowhere",
+        "--empathy-judge=nowhere",
+        "--empathy-corpus=corpus.csv",
+        "--empathy-baseline=human-raters",
+        "--empathy-record=once",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == 1
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*nowhere: cannot connect to http://127.0.0.1:*"])
+    assert not (pytester.path / "cassettes").exists()
 
 
 @pytest.mark.parametrize(

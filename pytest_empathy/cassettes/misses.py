@@ -27,8 +27,11 @@ def diagnose(path: Path, template_sha256: str, templates: Collection[str]) -> tu
             why += f" (only {yaml.name}, in YAML, which this version no longer reads)"
         return Miss.MISSING, why
     hashes = recorded(path, TEMPLATE_HEADER)
-    if template_sha256 not in hashes and hashes - set(templates):
-        recorded_with = ", ".join(sorted(h[:12] for h in hashes))
+    stale = hashes - set(templates)
+    if template_sha256 not in hashes and stale:
+        # Only the hashes no current template has: the run's other template, recorded
+        # alongside, is no part of what changed.
+        recorded_with = ", ".join(sorted(h[:12] for h in stale))
         return Miss.TEMPLATE_CHANGED, (
             f"the template changed since it was recorded (recorded with sha256 "
             f"{recorded_with}, now {template_sha256[:12]})"

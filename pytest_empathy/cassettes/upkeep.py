@@ -58,40 +58,69 @@ def _recorded_by(path: Path, corpus: str, models: Collection[str]) -> bool:
 class RecordingLock:
     """One recording run at a time per cassette directory: two would write the same files.
     Held by the controller for the whole session; the operating system drops it when the
-    process ends, however it ends."""
+    process ends, however it ends. Released, it leaves nothing behind: the lock file goes,
+    and the directory too when the lock made it and no cassette was written."""
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / ".recording.lock"
         self.handle: Any = None
+        # The directories the lock made, innermost first, to remove again when still empty.
+        self.made: list[Path] = []
 
     def acquire(self) -> None:
         import fcntl
 
         try:
+            self.made = [d for d in (self.path.parent, *self.path.parent.parents) if not d.exists()]
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Held open for the whole session: closing it releases the lock.
-            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
         except OSError as error:
-            raise CassetteError(
-                f"cannot record into {self.path.parent} ({error.strerror or error}): no cassette could be written"
-            ) from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
+            raise self._unwritable(error) from None
+        while True:
+            try:
+                # Held open for the whole session: closing it releases the lock.
+                handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
+            except OSError as error:
+                raise self._unwritable(error) from None
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                handle.close()
+                raise CassetteError(
+                    f"another run is recording into {self.path.parent} (process {holder}); wait for it "
+                    "to finish, or record into another --empathy-cassettes directory"
+                ) from None
+            if self._still_there(handle):
+                break
+            # The run before removed the file between our open and our lock: lock the new one.
             handle.close()
-            raise CassetteError(
-                f"another run is recording into {self.path.parent} (process {holder}); wait for it "
-                "to finish, or record into another --empathy-cassettes directory"
-            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
         self.handle = handle
 
+    def _still_there(self, handle: Any) -> bool:
+        try:
+            return os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            return False
+
+    def _unwritable(self, error: OSError) -> CassetteError:
+        return CassetteError(
+            f"cannot record into {self.path.parent} ({error.strerror or error}): no cassette could be written"
+        )
+
     def release(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+        if self.handle is None:
+            return
+        # Removed while still held, so that no other run can lock this file in between.
+        self.path.unlink(missing_ok=True)
+        self.handle.close()
+        self.handle = None
+        for directory in self.made:
+            try:
+                directory.rmdir()
+            except OSError:
+                return  # it holds cassettes now

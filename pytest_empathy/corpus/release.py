@@ -37,6 +37,10 @@ RESPONDERS = (HUMAN, "chatgpt", "chatgpt-empathy")
 URL_ENV = "PYTEST_EMPATHY_RELEASE_URL"
 CACHE_ENV = "PYTEST_EMPATHY_CACHE_DIR"
 DOWNLOAD_TIMEOUT = 60.0
+# What a user can do when the download fails.
+_INSTEAD = (
+    f"give a copy of the file with --empathy-corpus-text FILE (or ${TEXT_ENV}), or a mirror of it with ${URL_ENV}"
+)
 
 
 def load_figures() -> Corpus:
@@ -105,12 +109,12 @@ def download(url: str = URL, *, directory: Path | None = None, sha256: str = SHA
             data = response.read()
     except urllib.error.HTTPError as error:
         error.close()
-        raise CorpusError(url, f"download of the {NAME} text failed ({error})") from None
+        raise CorpusError(url, f"download of the {NAME} text failed ({error}); {_INSTEAD}") from None
     except (urllib.error.URLError, OSError, ValueError) as error:
-        raise CorpusError(url, f"download of the {NAME} text failed ({error})") from None
+        raise CorpusError(url, f"download of the {NAME} text failed ({error}); {_INSTEAD}") from None
     digest = _sha256(data)
     if digest != sha256:
-        raise CorpusError(url, f"wrong checksum: sha256 {digest}, expected {sha256}")
+        raise CorpusError(url, f"wrong checksum: sha256 {digest}, expected {sha256}; {_INSTEAD}")
     try:
         write_atomic(target, data)
     except OSError as error:

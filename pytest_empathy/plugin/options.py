@@ -24,6 +24,7 @@ from pytest_empathy.corpus.rows import NAME_RULE, valid_name
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.errors import InputError
 from pytest_empathy.models.breaker import DEFAULT_LIMIT
+from pytest_empathy.models.profiles import builtin_summary
 from pytest_empathy.modes import BaselineKind, GateMode, GateTest, RecordMode, choices
 from pytest_empathy.reports.registry import FORMATS
 
@@ -58,13 +59,14 @@ OPTIONS = (
         "--empathy-model",
         "responder to benchmark: a recorded column of the corpus "
         "(human, chatgpt, chatgpt-empathy in the release) or a model profile; enables the "
-        "plugin",
+        f"plugin. Built-in profiles (key variable): {builtin_summary()}; add or override profiles "
+        "in pyproject.toml under [tool.pytest-empathy.models.NAME]",
         "NAME",
     ),
     Option(
         "--empathy-judge",
         "who rates the responses: 'human' reads the corpus's crowd "
-        "ratings (default when the corpus rates the model), or a model profile",
+        "ratings (default when the corpus rates the model), or a model profile (as --empathy-model)",
         "NAME",
     ),
     Option(

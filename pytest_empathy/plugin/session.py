@@ -107,6 +107,8 @@ class EmpathySession:
         self.unwritten: list[str] = []
         # A calibration run's outcome: its document when measured, else why it was not.
         self.calibration: dict[str, Any] | str | None = None
+        # Whether the run stopped before any case (a template changed), saying why itself.
+        self.stopped = False
 
     def expect(self, nodeids: Iterable[str]) -> None:
         for nodeid in nodeids:
@@ -151,9 +153,10 @@ class EmpathySession:
         return lines
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
+    def pytest_collection(self, session: pytest.Session) -> None:
         """In replay, a template changed since the cassettes were recorded fails the run
-        before any case: every case it touches would fail the same way."""
+        before any case: every case it touches would fail the same way. (Here, not at session
+        start, where pytest would print the message twice.)"""
         run = self.run
         if run.cassettes is None or run.settings.record is not RecordMode.NONE:
             return
@@ -161,6 +164,7 @@ class EmpathySession:
         if changed:
             cases = {row.case_id for rows in changed.values() for row in rows}
             which = " and the ".join(f"{role} template" for role in changed)
+            self.stopped = True
             pytest.exit(
                 f"pytest-empathy: the {which} changed since the cassettes were recorded: "
                 f"{len(cases)} of {len(run.cases)} cases need re-recording. Record exactly "
@@ -354,7 +358,7 @@ class EmpathySession:
             return
         document = self.document
         if document is None:
-            if not self.expected and not terminalreporter.config.option.collectonly:
+            if not (self.expected or self.stopped or terminalreporter.config.option.collectonly):
                 terminalreporter.write_line(no_case_ran(self.run.settings, self.run.responder.name), yellow=True)
             return
         terminalreporter.section("pytest-empathy")
