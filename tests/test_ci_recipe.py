@@ -1,0 +1,137 @@
+"""The README's model-CI recipe ("In CI"), its commands run as written, in order, against the
+stub server standing in for both of its models: green on an unchanged replay, stopped by a
+template change, red on a decline, green again once the new run is accepted."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_empathy.models.templates import response_template
+
+from .conftest import FAKE_KEY
+from .stub_server import completion, is_judge_request, stub_server
+
+ROOT = Path(__file__).parents[1]
+JSON = {"content-type": "application/json"}
+
+
+def recipe() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## In CI: gate a prompt change or a new model version")
+    return readme[start : readme.index("\n## ", start + 1)]
+
+
+def blocks(section: str, language: str) -> list[str]:
+    """The section's fenced blocks in that language ("" for none), each without its indent."""
+    found, language_of, lines = [], None, []
+    for line in section.splitlines():
+        fence = re.fullmatch(r" *```(\w*)", line)
+        if fence and language_of is None:
+            language_of, lines = fence.group(1), []
+        elif fence:
+            if language_of == language:
+                found.append("".join(f"{text.strip()}\n" for text in lines))
+            language_of = None
+        elif language_of is not None:
+            lines.append(line)
+    return found
+
+
+def commands(block: str) -> list[list[str]]:
+    return [shlex.split(line) for line in block.splitlines() if line.strip()]
+
+
+def pytest_run(words: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    assert words[0] == "pytest"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *words[1:]],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert FAKE_KEY not in done.stdout + done.stderr
+    return done
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """A model repository set up as the recipe says, whose two profiles point at the stub."""
+    with stub_server() as server:
+        toml = blocks(recipe(), "toml")
+        assert len(toml) == 1
+        for variable in ("OPENAI_BASE_URL", "TOGETHER_BASE_URL"):
+            monkeypatch.delenv(variable, raising=False)
+        monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+        profiles = "".join(
+            f'\n[tool.pytest-empathy.models.{name}]\nbase_url = "{server.url}"\napi_key_env = "STUB_API_KEY"\n'
+            for name in ("mixtral", "gpt-4o-mini")
+        )
+        (pytester.path / "pyproject.toml").write_text(toml[0] + profiles)
+        (pytester.path / "prompts").mkdir()
+        (pytester.path / "prompts" / "response.txt").write_text(response_template(None).text)
+        yield server
+
+
+def test_the_readme_recipe_is_green_unchanged_stopped_by_a_template_change_and_red_on_a_decline(project, pytester):
+    section = recipe()
+    record_and_accept, replay_and_compare, accept_again = (commands(block) for block in blocks(section, "sh"))
+    (stop_message,) = blocks(section, "")
+    cwd = pytester.path
+
+    # 1. Record and accept; what it says to commit is there.
+    recording, *commits = record_and_accept
+    done = pytest_run(recording, cwd)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert len(project.requests) == 64 * 2
+    for words in commits:
+        assert words[:2] == ["git", "add"] and all((cwd / path).exists() for path in words[2:])
+
+    # 2. An unchanged replay passes, with no call.
+    (replay,) = replay_and_compare
+    done = pytest_run(replay, cwd)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "PASSED compare decline" in done.stdout and "PASSED compare emotion-decline" in done.stdout
+    assert len(project.requests) == 64 * 2
+
+    # 3. The template changes: the replay stops before any case, once, as the README shows.
+    (cwd / "prompts" / "response.txt").write_text("Reply warmly, in two sentences: {situation} {utterance}\n")
+    done = pytest_run(replay, cwd)
+    assert done.returncode == 1
+    shown = stop_message.strip().replace("/home/me/project/", str(cwd) + "/")
+    assert (done.stdout + done.stderr).count(shown) == 1
+    assert len(project.requests) == 64 * 2
+
+    # The new template makes the model dismissive, and the judge says so: a decline.
+    project.answer_of = lambda body: (
+        200,
+        JSON,
+        completion("Bad" if "Whatever" in body["messages"][0]["content"] else "Whatever.")
+        if is_judge_request(body)
+        else completion("Whatever."),
+    )
+    record = shlex.split(shown.split(" with: ", 1)[1])
+    done = pytest_run(record, cwd)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert len(project.requests) == 64 * 2 + 64 * 2
+    done = pytest_run(replay, cwd)
+    assert done.returncode == 1
+    assert re.search(r"^FAILED compare decline: Good rate 100\.0% -> 0\.0% on 64 cases", done.stdout, re.MULTILINE)
+    report = pytest_run([*replay, "--empathy-report=report.json"], cwd)
+    comparison = json.loads((cwd / "report.json").read_text())["comparison"]
+    assert report.returncode == 1 and comparison["compared"] == 64
+    assert comparison["templates"]["saved"]["response"] != comparison["templates"]["run"]["response"]
+
+    # 4. Accepting the new run makes it the reference: the replay passes again.
+    (accept,) = accept_again
+    assert pytest_run(accept, cwd).returncode == 0
+    done = pytest_run(replay, cwd)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert len(project.requests) == 64 * 2 + 64 * 2
