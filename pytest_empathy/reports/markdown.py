@@ -112,9 +112,7 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
         "",
         f"Test: {compared.TESTS}.",
         "",
-        _COMPARISON_HEADER.format(first="group", interval=interval, holm=""),
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
-        *(_comparison_row(row, holm=False) for row in compared.summary_rows(comparison)),
+        *_comparison_table(compared.summary_rows(comparison), first="group", interval=interval, holm=False),
         "",
     ]
     emotions = compared.emotion_rows(comparison)
@@ -128,13 +126,18 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
         "",
         f"<details><summary>Per emotion: {len(emotions)} compared, {len(declined)} declined significantly</summary>",
         "",
-        _COMPARISON_HEADER.format(first="emotion", interval=interval, holm="| p Holm "),
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
-        *(_comparison_row(row, holm=True) for row in emotions),
+        *_comparison_table(emotions, first="emotion", interval=interval, holm=True),
         "",
         "</details>",
     ]
     return lines
+
+
+def _comparison_table(rows: list[compared.Row], *, first: str, interval: str, holm: bool) -> list[str]:
+    """The header, the alignment row and a row per group; ``holm`` adds the Holm column."""
+    header = _COMPARISON_HEADER.format(first=first, interval=interval, holm="| p Holm " if holm else "")
+    alignment = "| --- | " + "---: | " * (9 if holm else 8) + "--- | ---: |"
+    return [header, alignment, *(_comparison_row(row, holm=holm) for row in rows)]
 
 
 def _comparison_row(row: compared.Row, *, holm: bool) -> str:
