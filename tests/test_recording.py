@@ -179,39 +179,59 @@ def test_missing_recording_names_the_cassette_and_the_command(stub, pytester, xd
 
 
 def test_changed_template_stops_the_replay_and_re_recording_keeps_only_the_current_templates(stub, pytester):
+    # The model's answer depends on the prompt, as a real model's does: a new template brings a
+    # new answer, and so a new judge request; the judge's rating of the old answer is dead.
+    stub.answer_of = lambda body: (
+        (200, JSON, completion("Good"))
+        if is_judge_request(body)
+        else (200, JSON, completion(f"I hear you ({body['messages'][0]['content'][:16]})."))
+    )
     assert run(pytester, "--empathy-record=once").ret == 0
     first = template_hashes(pytester, "afraid-afraid0")
     second, third = pytester.path / "second.txt", pytester.path / "third.txt"
     second.write_text("Respond kindly to: {situation} {utterance}\n")
     third.write_text("Answer with warmth: {situation} {utterance}\n")
-    # Replaying, the run stops before any case.
+    # Replaying, the run stops before any case, saying so once.
     result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={second}")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*the response template changed since the cassettes were recorded: 4 of 4 cases*"])
     assert (result.stdout.str() + result.stderr.str()).count("template changed since the cassettes") == 1
     assert len(stub.requests) == 16
-    # 'once' records a cassette of another template anew, whole: both calls of each case.
+    # 'once' records what the new template needs into a cassette of another template.
     result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={second}", "--empathy-record=once")
     assert result.ret == 0
     assert len(stub.requests) == 16 + 8
     now = template_hashes(pytester, "afraid-afraid0")
-    assert len(now) == 2 and now != first and first["judge"] == now["judge"]
-    # 'new_episodes' asks only the answer again (the stub answers alike, so the judge's request
-    # is the recorded one) and drops the answer of the template before.
+    assert now["response"] != first["response"] and now["judge"] == first["judge"]
+    # 'new_episodes' after another change: the old answer and the judge's rating of it go.
     result = run(
         pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={third}", "--empathy-record=new_episodes"
     )
     assert result.ret == 0
-    assert len(stub.requests) == 16 + 8 + 4
+    assert len(stub.requests) == 16 + 8 + 8
     latest = template_hashes(pytester, "afraid-afraid0")
     assert latest["judge"] == first["judge"] and latest["response"] not in (first["response"], now["response"])
     for case in ("afraid-afraid0", "afraid-afraid1", "sad-sad0", "sad-sad1"):
-        assert len(cassette(pytester, case)["interactions"]) == 2
+        answer, rating = (i["request"]["body"] for i in cassette(pytester, case)["interactions"])
         assert template_hashes(pytester, case) == latest
+        assert "Answer with warm" in answer and "I hear you (Answer with warm" in rating
     # Cases the runs did not select keep what they had.
     assert template_hashes(pytester, "caring-caring0") == first
     assert run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={third}").ret == 0
-    assert len(stub.requests) == 16 + 8 + 4
+    assert len(stub.requests) == 16 + 8 + 8
+
+
+def test_once_after_a_rubric_change_keeps_the_answer_and_asks_the_judge_again(stub, pytester):
+    assert run(pytester, "--empathy-record=once", "--empathy-emotions=sad").ret == 0
+    first = template_hashes(pytester, "sad-sad0")
+    rubric = pytester.path / "rubric.txt"
+    rubric.write_text("Rate this reply to {situation} {utterance}: {response}\nAnswer Bad, Okay or Good.\n")
+    result = run(pytester, "--empathy-emotions=sad", f"--empathy-judge-template={rubric}", "--empathy-record=once")
+    assert result.ret == 0
+    assert len(stub.requests) == 4 + 2  # the two judge calls alone
+    now = template_hashes(pytester, "sad-sad0")
+    assert now["response"] == first["response"] and now["judge"] != first["judge"]
+    assert len(cassette(pytester, "sad-sad0")["interactions"]) == 2
 
 
 def template_hashes(pytester: pytest.Pytester, case_id: str) -> dict[str, str]:

@@ -230,10 +230,15 @@ def test_the_whole_loop_with_the_real_local_server(local_model, pytester, monkey
 
     result = smollm2(f"--empathy-template={template}", "--empathy-record=new_episodes")
     assert result.ret == 0
+    new_hash = read_report(pytester)["templates"]["response"]
     for path in cassettes:
         before = json.loads(recorded[path])["interactions"]
         after = json.loads(path.read_text())["interactions"]
-        assert after[: len(before)] == before and len(after) > len(before)  # old calls kept, new ones added
+        # The new template's answer and the judge's rating of it; the old answer and its
+        # rating are gone (the rating of an answer the model no longer gives is never replayed).
+        hashes = [i["request"]["headers"]["x-empathy-template"][0] for i in after]
+        assert len(after) == 2 and hashes[0] == new_hash and hashes[1] == accepted["templates"]["judge"]
+        assert before[0] not in after
     assert llama_servers_of(marker) == []
 
     result = smollm2(

@@ -68,11 +68,39 @@ class AtomicPersister(FilesystemPersister):
 
 
 @dataclass(frozen=True)
+class RunCalls:
+    """The calls a recording run makes: built with which templates (their sha256), to which
+    models, for which corpus. A recorded call of that corpus built with another template is
+    stale; one of that corpus and those models is the run's own, which it may supersede.
+    Calls of other corpora or models, and calls without the plugin's headers, are neither."""
+
+    templates: frozenset[str]
+    models: frozenset[str]
+    corpus: str
+
+    def stale(self, request: Any) -> bool:
+        template = request.headers.get(TEMPLATE_HEADER)
+        return bool(template and self.templates) and template not in self.templates and self._of_corpus(request)
+
+    def own(self, request: Any) -> bool:
+        return _model(request) in self.models and self._of_corpus(request)
+
+    def _of_corpus(self, request: Any) -> bool:
+        return bool(request.headers.get(CORPUS_HEADER) == self.corpus)
+
+
+def _model(request: Any) -> str | None:
+    try:
+        model = json.loads(request.body)["model"]
+    except (TypeError, ValueError, KeyError):
+        return None
+    return model if isinstance(model, str) else None
+
+
+@dataclass(frozen=True)
 class _Filtering:
     """The persister of a recorder. A cassette holds only what the run's templates replay:
-    calls recorded with another template (``current`` names the run's template hashes) are
-    left out when it loads and when it is written; in a recording of ``once``, a cassette
-    holding any such call counts as absent, so its case is recorded anew, whole. It never
+    stale calls (see RunCalls) are left out when it loads and when it is written. It never
     writes an answer larger than its model takes, and leaves such answers out when it loads
     a cassette, with those ``reask`` names (in a recording of new episodes), so that they are
     asked again. What it leaves out leaves the file only when the cassette is written, with
@@ -80,18 +108,14 @@ class _Filtering:
 
     largest: Mapping[str, int]
     reask: Callable[[list[tuple[str | None, str]]], set[int]] | None
-    current: frozenset[str]
-    anew_when_stale: bool
+    calls: RunCalls | None
 
     def load_cassette(self, cassette_path: str | Path, serializer: Any) -> Any:
         requests, responses = AtomicPersister.load_cassette(cassette_path, serializer)
-        stale = {i for i, q in enumerate(requests) if self._stale(q)}
-        if stale and self.anew_when_stale:
-            raise CassetteNotFoundError()
         bodies = [_text(r["body"]["string"]) for r in responses]
         calls = [(q.headers.get(TEMPLATE_HEADER), b) for q, b in zip(requests, bodies, strict=True)]
         again = self.reask(calls) if self.reask else set()
-        kept = [i for i, q in enumerate(requests) if i not in again | stale and self._fits(q, bodies[i])]
+        kept = [i for i, q in enumerate(requests) if i not in again and not self._stale(q) and self._fits(q, bodies[i])]
         return [requests[i] for i in kept], [responses[i] for i in kept]
 
     def save_cassette(self, cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
@@ -103,18 +127,21 @@ class _Filtering:
         cassette_dict = {"requests": [q for q, _ in kept], "responses": [r for _, r in kept]}
         AtomicPersister.save_cassette(cassette_path, cassette_dict, serializer)
 
+    def holds_stale(self, cassette_path: Path) -> bool:
+        """Whether the cassette on disk holds a stale call (False when it cannot be read:
+        loading it says why)."""
+        try:
+            requests, _ = AtomicPersister.load_cassette(cassette_path, cassette_format)
+        except (CassetteNotFoundError, CassetteError):
+            return False
+        return any(self._stale(q) for q in requests)
+
     def _stale(self, request: Any) -> bool:
-        """Recorded with a template the run does not use. A call without the header (from
-        another tool), or a recorder told no templates, keeps everything: nothing says stale."""
-        template = request.headers.get(TEMPLATE_HEADER)
-        return bool(template and self.current) and template not in self.current
+        return self.calls is not None and self.calls.stale(request)
 
     def _fits(self, request: Any, body: str) -> bool:
-        try:
-            model = json.loads(request.body)["model"]
-        except (TypeError, ValueError, KeyError):
-            return True
-        return len(body.encode()) <= self.largest.get(model, len(body.encode()))
+        size = len(body.encode())
+        return size <= self.largest.get(_model(request) or "", size)
 
 
 def _text(body: str | bytes) -> str:
@@ -177,14 +204,14 @@ class Recorder(CaseCassettes):
         hash_bodies: bool = False,
         largest: Mapping[str, int] | None = None,
         reask: Callable[[list[tuple[str | None, str]]], set[int]] | None = None,
-        templates: Iterable[str] = (),
+        calls: RunCalls | None = None,
     ) -> None:
         """``usable`` tells a response body worth recording (a usable answer) from one that
         must not be replayed as if it were; ``hash_bodies`` keeps a hash of each request's
         body instead of the body, for text that may not be passed on; ``largest`` bounds the
         answers of each model, in bytes; ``reask`` names, of a case's recorded calls as
         (template hash, answer body), those a recording of new episodes asks again;
-        ``templates`` are the hashes of the run's templates, whose calls alone are kept."""
+        ``calls`` says which recorded calls are stale, and which the run's own."""
         super().__init__(root, model)
 
         def keep_response(response: dict[str, Any]) -> dict[str, Any] | None:
@@ -207,28 +234,46 @@ class Recorder(CaseCassettes):
             serializer="pytest-empathy",
         )
         self.vcr.register_serializer("pytest-empathy", cassette_format)
-        self.vcr.register_persister(
-            _Filtering(
-                largest or {},
-                reask if mode is RecordMode.NEW_EPISODES else None,
-                current=frozenset(templates),
-                anew_when_stale=mode is RecordMode.ONCE,
-            )
-        )
+        self.persister = _Filtering(largest or {}, reask if mode is RecordMode.NEW_EPISODES else None, calls)
+        self.vcr.register_persister(self.persister)
+        self.mode = mode
+        self.calls = calls
         # The cassette open while a case runs, for replays().
         self._open: Any = None
 
     @contextmanager
     def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
+        """The case's cassette while its calls are made. A case whose calls all succeeded
+        leaves it holding what the run replays: in ``all`` what it recorded; otherwise its
+        own calls it did not make this time are dropped (a judge's rating of an answer the
+        model no longer gives). ``once`` records new episodes into a cassette with stale
+        calls, since the run's templates have no recording there."""
         usage: dict[str, Usage] = {}
-        with self.vcr.use_cassette(str(self.path(row))) as cassette:
-            before = len(cassette.data)
+        path = self.path(row)
+        mode = self.mode
+        if mode is RecordMode.ONCE and self.persister.holds_stale(path):
+            mode = RecordMode.NEW_EPISODES
+        with self.vcr.use_cassette(str(path), record_mode=mode.value) as cassette:
+            loaded = len(cassette.data)
             self._open = cassette
             try:
                 yield usage
             finally:
                 self._open = None
-                usage.update(live_usage(cassette.data[before:]))
+                usage.update(live_usage(cassette.data[loaded:]))
+            self._keep_what_the_run_replays(cassette, loaded, mode)
+
+    def _keep_what_the_run_replays(self, cassette: Any, loaded: int, mode: RecordMode) -> None:
+        if mode is RecordMode.ALL:
+            cassette.drop_unused_requests = True
+            return
+        calls = self.calls
+        if calls is None or mode is not RecordMode.NEW_EPISODES:
+            return
+        unused = {i for i in range(loaded) if not cassette.play_counts[i] and calls.own(cassette.data[i][0])}
+        if unused:
+            cassette.data[:] = [pair for i, pair in enumerate(cassette.data) if i not in unused]
+            cassette.dirty = True
 
     def replays(self, url: str, body: dict[str, Any]) -> bool:
         """Whether the open cassette would answer this chat completion itself."""

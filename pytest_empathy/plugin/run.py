@@ -325,7 +325,7 @@ def _recorder(
     recorded; a judge's recorded answers that were no rating are asked again when recording
     new episodes; the breaker lets through the calls the open cassette answers itself."""
     # vcrpy only when calls may go live: a replay does without its imports.
-    from pytest_empathy.cassettes.recorder import Recorder
+    from pytest_empathy.cassettes.recorder import Recorder, RunCalls
 
     endpoints = [p.endpoint for p in (responder, judge) if isinstance(p, ModelParts)]
     largest: dict[str, int] = {}
@@ -342,7 +342,7 @@ def _recorder(
         hash_bodies=not corpus.redistributable,
         largest=largest,
         reask=judge.unrated_answers if isinstance(judge, ModelJudge) else None,
-        templates=templates.values(),
+        calls=RunCalls(frozenset(templates.values()), frozenset(largest), corpus.name),
     )
     for endpoint in endpoints:
         endpoint.replays = recorder.replays
