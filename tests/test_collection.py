@@ -59,8 +59,8 @@ def test_a_model_set_in_the_ini_file_stays_out_of_unrelated_test_paths(pytester,
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [
-            "pytest-empathy: model chatgpt-empathy (empathy_model in the ini file) ran no case: no selected test "
-            "takes empathy_case, * only when the model is named on the command line: "
+            "pytest-empathy: model chatgpt-empathy (set in the ini file) ran no case: no selected test "
+            "takes empathy_case, * only when the option is on the command line: "
             "pytest --empathy-model=chatgpt-empathy"
         ]
     )
@@ -74,11 +74,26 @@ def test_a_selection_that_leaves_no_case_says_so(pytester):
     result = run(pytester, "--empathy-model=chatgpt-empathy", "-k", "no-such-case")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     result.stdout.fnmatch_lines(
-        ["pytest-empathy: model chatgpt-empathy ran no case: -k or -m deselected every case of the benchmark"]
+        ["pytest-empathy: model chatgpt-empathy ran no case: none was selected (-k, -m, --deselect or --lf *)"]
     )
 
 
-def test_pyargs_collects_the_built_in_module_by_name(pytester):
-    result = run(pytester, "--pyargs", "pytest_empathy.plugin.benchmark", "--empathy-model=chatgpt-empathy")
+def test_pyargs_collects_the_built_in_module_by_name_with_the_same_node_ids(pytester, xdist_args):
+    result = run(
+        pytester, "--pyargs", "pytest_empathy.plugin.benchmark", "--empathy-model=chatgpt-empathy", *xdist_args
+    )
     assert result.ret == 0
     result.assert_outcomes(passed=2000)
+    assert all(nodeid.startswith(f"{NODE_ID}::test_empathy[") for nodeid in ran(result))
+
+
+def test_last_failed_reruns_the_built_in_cases_that_failed(pytester):
+    pytester.makepyfile(test_unit="def test_unit():\n    assert False\n")
+    first = pytester.runpytest_subprocess("--empathy-model=chatgpt-empathy", "--collect-only", "-q")
+    case = next(line for line in first.stdout.lines if line.startswith(f"{NODE_ID}::"))
+    cache = pytester.path / ".pytest_cache" / "v" / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / "lastfailed").write_text(json.dumps({"test_unit.py::test_unit": True, case: True}))
+    result = pytester.runpytest_subprocess("--empathy-model=chatgpt-empathy", "--empathy-gate=off", "--lf", "-rA")
+    result.assert_outcomes(failed=1, passed=1, deselected=1999)
+    assert ran(result) == [case]

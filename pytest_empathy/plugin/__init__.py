@@ -7,7 +7,8 @@ configured, so that suites that never pass --empathy-model do not pay for them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from .run import Run
 
 RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
+# Known without importing it: this module is loaded by every pytest run.
+BUILTIN_BENCHMARK = Path(__file__).with_name("benchmark.py")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,14 +54,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             local_server.stop_all()
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    # First, so that -k, -m and other plugins see the built-in benchmark's tests too.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, None, None]:
+    # Before every other implementation, so that -k, -m, --lf and ordering plugins see the
+    # built-in benchmark's tests too.
     run = config.stash.get(RUN_KEY, None)
     if run is not None:
         from .collection import add_builtin_benchmark
 
         add_builtin_benchmark(session, run.settings, items)
+    return (yield)
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    """The built-in benchmark named with --pyargs is the same module as when it is added."""
+    if module_path != BUILTIN_BENCHMARK:
+        return None
+    from .collection import builtin_module
+
+    return builtin_module(parent)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

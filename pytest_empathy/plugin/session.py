@@ -324,6 +324,13 @@ class EmpathySession:
             return f"calibration measured but not saved: {error}"
         return document
 
+    def _no_case_ran(self) -> str:
+        run = self.run
+        if run.calibrating:
+            return no_case_ran(run.settings, f"the calibration of judge {run.judge.name}", "--empathy-calibrate")
+        model = run.responder.name
+        return no_case_ran(run.settings, f"model {model}", f"--empathy-model={model}")
+
     def _with_text(self, result: CaseResult) -> CaseResult:
         """The case's utterance, for reports that show text, when the corpus has it."""
         row = self.rows.get(result.case_id)
@@ -359,7 +366,7 @@ class EmpathySession:
         document = self.document
         if document is None:
             if not (self.expected or self.stopped or terminalreporter.config.option.collectonly):
-                terminalreporter.write_line(no_case_ran(self.run.settings, self.run.responder.name), yellow=True)
+                terminalreporter.write_line(self._no_case_ran(), yellow=True)
             return
         terminalreporter.section("pytest-empathy")
         for line in terminal.lines(document):
