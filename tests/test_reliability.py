@@ -654,3 +654,33 @@ def test_files_take_the_umask_and_csv_cells_are_no_formulas(tmp_path):
     }
     text = case_table.render(document)
     assert "'=HYPERLINK" in text and "'@SUM(1)" in text and ",Fine = good." in text
+
+
+@pytest.mark.fault
+def test_the_recording_lock_leaves_nothing_behind_and_never_removes_another_runs_lock(tmp_path):
+    from pytest_empathy.cassettes.format import CassetteError
+    from pytest_empathy.cassettes.upkeep import RecordingLock
+
+    folder = tmp_path / "cassettes" / "model"
+    first = RecordingLock(folder)
+    first.acquire()
+    assert first.made == [folder, folder.parent]
+    with pytest.raises(CassetteError, match=f"another run is recording into {folder} \\(process {os.getpid()}\\)"):
+        RecordingLock(folder).acquire()
+    first.release()
+    assert not (tmp_path / "cassettes").exists()  # the folders it made, empty, went with it
+
+    (folder / "afraid").mkdir(parents=True)  # a recording was written: the folders stay
+    second = RecordingLock(folder)
+    second.acquire()
+    assert second.made == []
+    # Another run's lock file took the place of this one's (removed by hand meanwhile).
+    second.path.unlink()
+    third = RecordingLock(folder)
+    third.acquire()
+    second.release()
+    assert third.path.read_text() == str(os.getpid())
+    with pytest.raises(CassetteError, match="another run is recording"):
+        RecordingLock(folder).acquire()
+    third.release()
+    assert sorted(p.name for p in folder.iterdir()) == ["afraid"]

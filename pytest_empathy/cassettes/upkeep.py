@@ -55,6 +55,9 @@ def _recorded_by(path: Path, corpus: str, models: Collection[str]) -> bool:
     return bool(interactions)
 
 
+_ATTEMPTS = 5
+
+
 class RecordingLock:
     """One recording run at a time per cassette directory: two would write the same files.
     Held by the controller for the whole session; the operating system drops it when the
@@ -64,22 +67,21 @@ class RecordingLock:
     def __init__(self, directory: Path) -> None:
         self.path = directory / ".recording.lock"
         self.handle: Any = None
-        # The directories the lock made, innermost first, to remove again when still empty.
+        # The folders this run made for the lock, innermost first, removed again when empty.
         self.made: list[Path] = []
 
     def acquire(self) -> None:
         import fcntl
 
-        try:
-            self.made = [d for d in (self.path.parent, *self.path.parent.parents) if not d.exists()]
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise self._unwritable(error) from None
-        while True:
+        # A few tries: a run ending meanwhile may remove the folder it made, or the lock file.
+        for attempt in range(_ATTEMPTS):
+            self._make_directory()
             try:
                 # Held open for the whole session: closing it releases the lock.
                 handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
             except OSError as error:
+                if isinstance(error, FileNotFoundError) and attempt < _ATTEMPTS - 1:
+                    continue
                 raise self._unwritable(error) from None
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -95,11 +97,26 @@ class RecordingLock:
                 break
             # The run before removed the file between our open and our lock: lock the new one.
             handle.close()
+        else:
+            raise CassetteError(f"cannot record into {self.path.parent}: its lock file kept being removed")
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
         self.handle = handle
+
+    def _make_directory(self) -> None:
+        """The lock's folder, each missing level made here and remembered, innermost first:
+        a level another run made meanwhile is that run's."""
+        missing = [d for d in (self.path.parent, *self.path.parent.parents) if not d.exists()]
+        for directory in reversed(missing):
+            try:
+                directory.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise self._unwritable(error) from None
+            self.made.insert(0, directory)
 
     def _still_there(self, handle: Any) -> bool:
         try:
@@ -115,8 +132,10 @@ class RecordingLock:
     def release(self) -> None:
         if self.handle is None:
             return
-        # Removed while still held, so that no other run can lock this file in between.
-        self.path.unlink(missing_ok=True)
+        # Removed while still held, so that no other run can lock this file in between; and
+        # only when it is still this run's file.
+        if self._still_there(self.handle):
+            self.path.unlink(missing_ok=True)
         self.handle.close()
         self.handle = None
         for directory in self.made:
