@@ -30,11 +30,13 @@ VENV_PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 # The workflow's env, as the stub profile and corpus need it.
 STUB_ENV = {
     "PYTHON_VERSION": "3.11",
+    "PYTEST_EMPATHY_VERSION": "0.2.0",
     "EMPATHY_TESTS": "--pyargs pytest_empathy.plugin.benchmark",
     "EMPATHY_MODEL": "stub",
     "EMPATHY_JUDGE": "stub",
     "EMPATHY_CORPUS": "corpus.csv",
     "EMPATHY_BASELINE": "human-raters",
+    "EMPATHY_GATE": "off",
     "EMPATHY_COMPARE": "accepted",
     "EMPATHY_COMPARE_FAIL": "decline,emotion-decline",
 }
@@ -44,6 +46,12 @@ STUB_OPTIONS = [
 # The stub corpus's four emotions, in two shards.
 STUB_SHARDS = ["afraid or caring", "joyful or sad"]
 Step = subprocess.CompletedProcess[str]
+SECRETS = {"secrets.OPENAI_API_KEY": FAKE_KEY, "secrets.TOGETHER_API_KEY": FAKE_KEY}
+
+
+def base_branch_saved_runs(cwd: Path) -> Path:
+    """The saved runs as the base branch has them: saved by the test before any change."""
+    return cwd / "base-branch-saved-runs"
 
 
 def workflow() -> dict[str, Any]:
@@ -67,14 +75,14 @@ def run_job(job: dict[str, Any], cwd: Path, contexts: dict[str, str] | None = No
     workflow's env and then the step's), up to the first that fails."""
     contexts = contexts or {}
     shell_steps = [step for step in job["steps"] if "run" in step]
-    assert shell_steps[0]["run"] == "pip install pytest-empathy"
+    assert shell_steps[0]["run"] == 'pip install "pytest-empathy==$PYTEST_EMPATHY_VERSION"'
     env = {**os.environ, "PATH": VENV_PATH, **STUB_ENV, "GITHUB_STEP_SUMMARY": str(cwd / "step-summary.md")}
     done: list[Step] = []
     for step in shell_steps[1:]:
         step_env = {name: resolved(value, contexts) for name, value in step.get("env", {}).items()}
         command = ["bash", "--noprofile", "--norc", "-e", "-c", resolved(step["run"], contexts)]
         done.append(subprocess.run(command, cwd=cwd, env=env | step_env, capture_output=True, text=True, timeout=300))
-        if done[-1].returncode != 0:
+        if done[-1].returncode != 0 and not step.get("continue-on-error"):
             break
     return done
 
@@ -109,6 +117,13 @@ def pull_request(flow: dict[str, Any], cwd: Path) -> PullRequest:
         upload = action_steps(flow["jobs"]["shard"], "actions/upload-artifact")[0]
         for name in resolved(upload["with"]["path"], contexts).split():
             assert (cwd / name).is_file(), f"{name} not written: {output(shards[-1])}"
+    base = next(s for s in action_steps(flow["jobs"]["merge"], "actions/checkout") if s["with"].get("path") == "base")
+    assert (
+        base["with"]["ref"] == "${{ github.base_ref }}" and base["with"]["sparse-checkout"] == "benchmarks/saved-runs"
+    )
+    # What that checkout gives: the base branch's saved runs (here, as recorded before the change).
+    shutil.rmtree(cwd / "base", ignore_errors=True)
+    shutil.copytree(base_branch_saved_runs(cwd), cwd / "base" / "benchmarks" / "saved-runs")
     merge = run_job(flow["jobs"]["merge"], cwd)
     merge_summary = summary.read_text()
     return PullRequest(shards, merge, merge_summary)
@@ -148,16 +163,20 @@ def test_the_workflow_replays_in_shards_on_pull_requests_and_records_on_dispatch
     audit = next(i for i, step in enumerate(record) if "pytest-empathy audit-cassettes" in step.get("run", ""))
     opens_pull_request = record.index(action_steps(jobs["record"], "peter-evans/create-pull-request")[0])
     assert recording < audit < opens_pull_request
-    # The key reaches the recording step alone, through its env; no command names it.
-    assert record[recording]["env"] == {"OPENAI_API_KEY": "${{ secrets.OPENAI_API_KEY }}"}
-    assert WORKFLOW.read_text().count("secrets.OPENAI_API_KEY") == 1
-    assert not any("OPENAI_API_KEY" in step.get("run", "") for job in jobs.values() for step in job["steps"])
+    # The keys reach the recording step alone, through its env; no command names them.
+    keys = {name: f"${{{{ {secret} }}}}" for secret in SECRETS for name in [secret.removeprefix("secrets.")]}
+    assert record[recording]["env"] == keys and record[recording]["continue-on-error"] is True
+    for name in keys:
+        assert WORKFLOW.read_text().count(f"secrets.{name}") == 1
+        assert not any(name in step.get("run", "") for job in jobs.values() for step in job["steps"])
+    junit = action_steps(jobs["merge"], "mikepenz/action-junit-report")[0]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in junit["if"]
 
     setups = [step["with"] for job in jobs.values() for step in action_steps(job, "actions/setup-python")]
     assert len(setups) == len(jobs)
     assert all(s["python-version"] == "${{ env.PYTHON_VERSION }}" and s["cache"] == "pip" for s in setups)
     actions = [step["uses"] for job in jobs.values() for step in job["steps"] if "uses" in step]
-    assert all(re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", uses) for uses in actions), actions
+    assert all(re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+|[0-9a-f]{40})", uses) for uses in actions), actions
 
 
 def test_the_shards_select_every_emotion_once():
@@ -173,11 +192,12 @@ def test_the_shards_select_every_emotion_once():
 
 def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub, pytester):
     flow = workflow()
-    recorded = run_job(flow["jobs"]["record"], pytester.path, {"secrets.OPENAI_API_KEY": FAKE_KEY})
+    recorded = run_job(flow["jobs"]["record"], pytester.path, SECRETS)
     assert exits(recorded) == [0, 0], output(recorded)
     assert "0 possible credential(s) in 8 cassette(s) under cassettes" in recorded[-1].stdout
     assert pytester.runpytest_subprocess("test_empathy.py", *STUB_OPTIONS, "--empathy-save=accepted").ret == 0
     assert (pytester.path / "benchmarks" / "saved-runs" / "accepted.json").is_file()
+    shutil.copytree(pytester.path / "benchmarks" / "saved-runs", base_branch_saved_runs(pytester.path))
 
     passing = pull_request(flow, pytester.path)
     for index, shard in enumerate(passing.shards):
@@ -217,6 +237,13 @@ def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub,
 
     assert FAKE_KEY not in output([*recorded, *passing.steps, *declining.steps])
     assert [p for p in pytester.path.rglob("*") if p.is_file() and FAKE_KEY.encode() in p.read_bytes()] == []
+
+
+def test_a_merge_without_any_shard_result_says_where_to_look(tmp_path):
+    (tmp_path / "step-summary.md").write_text("")
+    merge = run_job(workflow()["jobs"]["merge"], tmp_path)
+    assert exits(merge) == [1]
+    assert merge[0].stdout.startswith("::error::no shard wrote its result; see the shard jobs' logs")
 
 
 # The pre-commit hook, and audit-cassettes on files
