@@ -429,3 +429,36 @@ def test_a_comparison_names_the_saved_run_by_its_file(run_benchmark, pytester):
     )
     result.stdout.fnmatch_lines(["compared with saved run renamed (model chatgpt*"])
     assert read_report(pytester)["comparison"]["saved_run"] == "renamed"
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("judge", "gpt-4o-mini", "rated by judge gpt-4o-mini on corpus welivita-pu-2024, this run by judge human"),
+        ("corpus", "smoke", "rated by judge human on corpus smoke, this run by judge human on corpus welivita-pu-2024"),
+    ],
+)
+def test_a_saved_run_of_another_judge_or_corpus_is_not_compared(run_benchmark, pytester, field, value, message):
+    args = ["--empathy-model=chatgpt", "--empathy-emotions=sad", "--empathy-gate=off"]
+    assert run_benchmark(*args, "--empathy-save=other").ret == 0
+    path = pytester.path / "benchmarks" / "saved-runs" / "other.json"
+    document = json.loads(path.read_text())
+    if field == "corpus":
+        document["corpus"]["name"] = value
+    else:
+        document[field] = value
+    path.write_text(json.dumps(document))
+    result = run_benchmark(*args, "--empathy-compare=other")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --empathy-compare: *other.json was {message}*same judge and corpus"])
+
+
+def test_an_incomplete_run_says_it_was_not_compared(stub, pytester):
+    assert run(pytester, "--empathy-record=once", "--empathy-save=accepted").ret == 0
+    (pytester.path / "cassettes" / "stub" / "sad" / "sad-sad0.json").unlink()
+    result = run(pytester, "--empathy-compare=accepted", "--empathy-compare-fail=decline")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        ["FAILED compare: not compared with *accepted.json: the run is incomplete (7 of 8 cases rated)*"]
+    )

@@ -30,6 +30,7 @@ from pytest_empathy.results.calibrations import JudgeKey
 from pytest_empathy.results.case import UNRECORDED, CaseResult, total_usage
 from pytest_empathy.results.document import to_json
 from pytest_empathy.results.run import RecordingStatus, RunResult, SavedRun
+from pytest_empathy.results.saved_runs import not_compared
 
 from .collection import no_case_ran
 from .options import as_usage_error
@@ -58,6 +59,10 @@ def plan(run: Run, *, deselecting: bool) -> Plan:
         if save_path.exists() and not settings.save_force:
             raise pytest.UsageError(f"--empathy-save: {save_path} exists; add --empathy-save-force to replace it")
     compare_with = _saved_run(run) if settings.compare is not None else None
+    if compare_with is not None:
+        mismatch = saved_runs.not_comparable(compare_with, judge=run.judge.name, corpus=run.corpus.name)
+        if mismatch is not None:
+            raise pytest.UsageError(f"--empathy-compare: {mismatch}")
     checks: tuple[Check, ...] = ()
     if settings.compare_fail is not None:
         if settings.compare is None:
@@ -223,6 +228,8 @@ class EmpathySession:
         if compare_with is not None and summary is not None:
             versus, checked = saved_runs.compare(compare_with, rated, alpha=settings.alpha, checks=self.plan.checks)
             gates += checked
+        elif compare_with is not None:
+            gates.append(GateResult("compare", False, not_compared(compare_with, completeness)))
         save_path = self.plan.save_path
         if save_path is not None and not completeness.complete:
             gates.append(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_empathy.analysis.compare_fail import Check
-from pytest_empathy.analysis.gates import Completeness, JudgeStanding, decide
+from pytest_empathy.analysis.gates import Completeness, GateResult, JudgeStanding, decide
 from pytest_empathy.errors import InputError
 from pytest_empathy.modes import BaselineKind
 
@@ -129,9 +129,15 @@ def combine(
         baseline_judged=first["baseline"] == BaselineKind.JUDGE.value,
     )
     gates, versus = list(decision.gates), None
+    if compare_with is not None:
+        mismatch = saved_runs.not_comparable(compare_with, judge=first["judge"], corpus=first["corpus"]["name"])
+        if mismatch is not None:
+            raise MergeError(f"--compare: {mismatch}")
     if compare_with is not None and decision.summary is not None:
         versus, checked = saved_runs.compare(compare_with, cases, alpha=first["settings"]["alpha"], checks=checks)
         gates += checked
+    elif compare_with is not None:
+        gates.append(GateResult("compare", False, saved_runs.not_compared(compare_with, completeness)))
     recordings = [r["recording"] for r in results if r.get("recording")]
     run = RunResult(
         model=first["model"],

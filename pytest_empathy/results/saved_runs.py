@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_empathy.analysis.compare_fail import Check, check
-from pytest_empathy.analysis.gates import GateResult
+from pytest_empathy.analysis.gates import Completeness, GateResult
 from pytest_empathy.analysis.groups import RatedCase
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.errors import InputError
@@ -57,6 +57,28 @@ def load(path: Path) -> dict[str, Any]:
 def ratings(saved: Mapping[str, Any]) -> dict[str, tuple[str, Rating]]:
     """Each case of a saved run, by id: its emotion and rating."""
     return {case["id"]: (case["emotion"], Rating.parse(case["rating"])) for case in saved["cases"]}
+
+
+def not_comparable(saved: SavedRun, *, judge: str, corpus: str) -> str | None:
+    """Why a run of ``judge`` on ``corpus`` cannot be paired case by case with a saved run:
+    rated by another judge, a change of the Good rate would be the judges' difference; on
+    another corpus, the same case ids name other prompts. None when it can."""
+    document = saved.document
+    corpus_of = document["corpus"].get("name") if isinstance(document["corpus"], Mapping) else document["corpus"]
+    if document["judge"] == judge and corpus_of == corpus:
+        return None
+    return (
+        f"{saved.path} was rated by judge {document['judge']} on corpus {corpus_of}, this run by judge {judge} "
+        f"on corpus {corpus}: a comparison case by case needs the same judge and corpus"
+    )
+
+
+def not_compared(saved: SavedRun, completeness: Completeness) -> str:
+    """The compare line of a run without statistics: nothing was compared, and why."""
+    return (
+        f"not compared with {saved.path}: the run is incomplete ({completeness.rated} of "
+        f"{completeness.expected} cases rated), and a comparison of part of it is never made"
+    )
 
 
 def compare(
