@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .modes import GateMode
+
 
 def percent(rate: float | None) -> str:
     return "n/a" if rate is None else f"{rate:.1%}"
@@ -107,3 +109,13 @@ def figure(value: float | None, interval: Sequence[float] | None = None, *, sign
         low, high = (f"{x:+.3f}" if signed else f"{x:.3f}" for x in interval)
         text += f" [{low}, {high}]"
     return text
+
+
+def gates_off(document: Mapping[str, Any]) -> str | None:
+    """What decided a run whose gates against the baseline were off (--empathy-gate off);
+    None when they were on."""
+    if document.get("settings", {}).get("gate") != GateMode.OFF:
+        return None
+    if any(gate["name"].startswith("compare") for gate in document["gates"]):
+        return "gates against the baseline off: completeness and the comparison with the saved run decided"
+    return "gates off: only completeness was checked"

@@ -370,8 +370,14 @@ def test_markdown_and_html_show_the_comparison_with_a_saved_run(stub, pytester):
         ]
 
     markdown = (pytester.path / "summary.md").read_text()
-    versus_baseline, compared = markdown.split("#### Compared with saved run")
-    assert "<details>" not in versus_baseline
+    header, compared = markdown.split("#### Compared with saved run")
+    assert "<details>" not in header and "| model Good |" not in header
+    # The comparison first: in CI it is what decides; the table against the baseline follows.
+    assert "| group | n | model Good | baseline Good |" in compared.split("</details>")[1]
+    assert header.startswith(
+        "### pytest-empathy: stub FAILED (gates against the baseline off: completeness and the comparison "
+        "with the saved run decided)\n"
+    )
     shown, folded = compared.split("<details>")
     assert shown.startswith(" accepted\n")
     assert "40 cases in both; 0 only in this run, 0 only in the saved run" in shown

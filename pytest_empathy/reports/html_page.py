@@ -13,13 +13,13 @@ from pytest_empathy.formatting import (
     cliffs_delta,
     detects,
     gain,
+    gates_off,
     one_sided_p,
     p_value,
     percent,
     shares,
     verdict,
 )
-from pytest_empathy.modes import GateMode
 
 from . import comparison as compared
 from . import crowd_scale, plots
@@ -74,8 +74,8 @@ def _versions(result: dict[str, Any]) -> str:
 
 
 def _gates_off(result: dict[str, Any]) -> str:
-    off = result.get("settings", {}).get("gate") == GateMode.OFF
-    return " <span class=muted>(gates off: only completeness was checked)</span>" if off else ""
+    off = gates_off(result)
+    return "" if off is None else f" <span class=muted>({escape(off)})</span>"
 
 
 def _p(p: float | None) -> str:

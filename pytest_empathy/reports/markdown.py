@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_empathy.formatting import change, cliffs_delta, gain, p_value, percent, verdict
-from pytest_empathy.modes import GateMode
+from pytest_empathy.formatting import change, cliffs_delta, gain, gates_off, p_value, percent, verdict
 
 from . import comparison as compared
 from . import crowd_scale
@@ -14,8 +13,9 @@ from . import crowd_scale
 def render(document: dict[str, Any]) -> str:
     corpus = document["corpus"]
     outcome = "passed" if document["passed"] else "FAILED"
-    if document.get("settings", {}).get("gate") == GateMode.OFF:
-        outcome += " (gates off: only completeness was checked)"
+    off = gates_off(document)
+    if off is not None:
+        outcome += f" ({off})"
     lines = [
         f"### pytest-empathy: {document['model']} {outcome}",
         "",
@@ -33,6 +33,9 @@ def render(document: dict[str, Any]) -> str:
     elif said is not None:
         lines += [f"**{said}**: the Good-rate gates decide on the crowd's scale.", ""]
     lines += [f"- {line}" for line in crowd_scale.lines(document)] + ([""] if crowd_scale.lines(document) else [])
+    # In CI the comparison with the accepted run is what a reviewer reads first.
+    if document["comparison"] is not None:
+        lines += [*_comparison(document["comparison"]), ""]
     if document["overall"] is not None:
         if document["partial"]:
             lines += ["**PARTIAL**: figures computed on the cases rated so far.", ""]
@@ -68,8 +71,6 @@ def render(document: dict[str, Any]) -> str:
         every = [("overall", document["overall"]), *document["polarity"].items(), *document["emotions"].items()]
         notes = [(name, g["note"]) for name, g in every if g["note"]]
         lines += [f"- {name}: {note}" for name, note in notes]
-    if document["comparison"] is not None:
-        lines += ["", *_comparison(document["comparison"])]
     lines += [""] + [f"**Warning**: {warning}" for warning in document.get("warnings", [])]
     lines += ["", "| gate | result | detail |", "| --- | --- | --- |"]
     lines += [
