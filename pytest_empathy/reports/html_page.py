@@ -275,6 +275,9 @@ def render(result: dict[str, Any]) -> str:
         f"<h2>Gates</h2><table>{gates}</table>",
         "".join(f"<p class=partial>Warning: {escape(w)}</p>" for w in result.get("warnings", [])),
     ]
+    # Right after the gates: in CI the comparison with the accepted run is what decides.
+    if result["comparison"] is not None:
+        parts.append(_comparison(result["comparison"]))
     if result["overall"] is None:
         parts.append(
             "<p class=partial>No statistics: the run is incomplete. Rerun the missing cases, "
@@ -298,7 +301,5 @@ def render(result: dict[str, Any]) -> str:
             f"<p class=muted>{escape(_methods(result['methods']))}</p>",
             _stats_table(result),
         ]
-    if result["comparison"] is not None:
-        parts.append(_comparison(result["comparison"]))
     parts += ["<h2>Cases</h2>", _cases_table(result), "</body></html>"]
     return "\n".join(parts)
