@@ -5,6 +5,7 @@ cassettes.
     pytest-empathy merge A.json B.json [...] -o OUT.json [--compare SAVED.json [--compare-fail CHECKS]]
                          [--html PATH] [--markdown PATH] [--csv PATH]
     pytest-empathy audit-cassettes [--reports] PATH [PATH ...]
+    pytest-empathy crowd export --corpus SPEC (--responder NAME | --result RESULT.json) -o DIR [...]
 
 report and merge exit 0 when the result passed, 1 when a gate failed, 2 on input they
 cannot use or a report they cannot write. audit-cassettes exits 0 when it finds nothing,
@@ -76,11 +77,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="audit reports (JSON, HTML, CSV, Markdown, JUnit XML; the files named and those under the "
         "directories named) instead of cassettes",
     )
+    from .crowd.command import add_parser as add_crowd
+
+    add_crowd(commands)
     for command in (report, merge):
         for kind in FORMATS:
             if kind.name != "json":
                 command.add_argument(f"--{kind.name}", type=Path, metavar="PATH", help=f"write the {kind.title}")
     options = parser.parse_args(argv)
+    if options.command == "crowd":
+        from .crowd.command import run as crowd
+
+        try:
+            return crowd(options)
+        except InputError as error:
+            print(f"pytest-empathy: error: {error}", file=sys.stderr)
+            return 2
     if options.command == "audit-cassettes":
         from .cassettes.audit import main as audit_main
 

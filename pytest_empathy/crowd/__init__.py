@@ -1,0 +1,2 @@
+"""Crowd studies of a model's answers, the study's own method: rating sheets for a crowd
+platform (export), and the crowd's ratings read back and checked (import)."""

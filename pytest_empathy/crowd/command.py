@@ -1,0 +1,97 @@
+"""``pytest-empathy crowd export``: rating sheets of a model's answers for a crowd platform."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from pytest_empathy.errors import InputError
+
+
+def add_parser(commands: Any) -> None:
+    crowd = commands.add_parser("crowd", help="crowd studies: rating sheets of a model's answers")
+    actions = crowd.add_subparsers(dest="crowd_command", required=True)
+    export = actions.add_parser(
+        "export",
+        help="write rating sheets (sheet.csv, manifest.json) of a responder's answers; exit 2 on bad input",
+        description="Write rating sheets of a responder's answers, as the study collected its ratings: batches "
+        "of items, one rater per batch, shuffled from a seed, with attention checks hidden among them. The "
+        "manifest keeps what the sheets hide, for 'crowd import'.",
+    )
+    export.add_argument("--corpus", required=True, help="the corpus: a named one (smoke, welivita-pu-2024) or a file")
+    export.add_argument("--corpus-text", type=Path, metavar="FILE", help="the release's text (welivita-pu-2024)")
+    source = export.add_mutually_exclusive_group(required=True)
+    source.add_argument("--responder", help="a responder whose answers the corpus holds (a response_<name> column)")
+    source.add_argument(
+        "--result",
+        type=Path,
+        metavar="RESULT",
+        help="a run's JSON result holding its answers (a run with --empathy-html or --empathy-csv)",
+    )
+    export.add_argument("--sample", type=_positive, metavar="N", help="N cases per emotion, drawn with --seed")
+    export.add_argument("--seed", type=int, default=0, help="seed of the sample and the shuffles (default 0)")
+    export.add_argument("--batch-size", type=_positive, default=10, metavar="N", help="items per batch (default 10)")
+    export.add_argument(
+        "--checks", type=int, default=1, metavar="N", help="attention checks among each batch's items (default 1)"
+    )
+    export.add_argument("--per-batch", action="store_true", help="also write one batch-NNN.csv per batch")
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="where to write the sheets")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
+def run(options: argparse.Namespace) -> int:
+    from pytest_empathy.corpus.named import open_corpus
+
+    from . import sheets
+
+    corpus = open_corpus(options.corpus, text=options.corpus_text, need_text=True)
+    rows = corpus.select(sample=options.sample, seed=options.seed)
+    if options.responder is not None:
+        responder = options.responder
+        if responder not in corpus.responders:
+            raise InputError(
+                f"--responder: corpus {corpus.name} holds answers of {', '.join(corpus.responders) or 'no one'}, "
+                f"not {responder!r}"
+            )
+        responses = {row.case_id: row.responses.get(responder, "") for row in rows}
+    else:
+        responder, responses = _answers_of(options.result, corpus.name)
+    drawn = sheets.draw(
+        rows,
+        responses,
+        responder=responder,
+        corpus=corpus.name,
+        corpus_sha256=corpus.sha256,
+        seed=options.seed,
+        sample=options.sample,
+        batch_size=options.batch_size,
+        checks=options.checks,
+    )
+    written = sheets.write(drawn, options.output, per_batch=options.per_batch)
+    items = sum(len(batch) for batch in drawn.batches)
+    print(
+        f"{responder}: {items - len(drawn.batches) * drawn.checks} answers and {len(drawn.batches) * drawn.checks} "
+        f"attention checks in {len(drawn.batches)} batches: {', '.join(str(p) for p in written[:2])}"
+    )
+    return 0
+
+
+def _answers_of(path: Path, corpus: str) -> tuple[str, dict[str, str]]:
+    from pytest_empathy.results import merge
+
+    result = merge.load(path)
+    if result["corpus"]["name"] != corpus:
+        raise InputError(f"--result: {path} is a run on corpus {result['corpus']['name']}, not {corpus}")
+    answers = {case["id"]: case.get("response") or "" for case in result["cases"]}
+    if not any(answers.values()):
+        raise InputError(
+            f"--result: {path} holds no answers; run with --empathy-html or --empathy-csv to keep them in the result"
+        )
+    return str(result["model"]), answers

@@ -1,0 +1,210 @@
+"""Rating sheets for a crowd, the way the study collected its ratings: batches of ten
+answers, each batch rated by one rater, items shuffled within and across batches from a seed,
+and attention checks (answers so clearly Bad or Good that a careless rater is caught) hidden
+among them. What the sheets do not show (which case each item is, and the checks' answers)
+is kept in a manifest, for the import to check the ratings against."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from pytest_empathy.atomic import write_atomic
+from pytest_empathy.corpus.rows import Row
+from pytest_empathy.errors import InputError
+from pytest_empathy.ratings import Rating
+
+# The study asked raters how empathetic a reply was, compared with how they would have
+# responded; these words are the project's own.
+QUESTION = "How empathetic is this reply, compared with how you would have responded yourself?"
+INSTRUCTIONS = (
+    "Each item shows what happened to someone, what they said about it, and a reply written to them. "
+    "Imagine you had been the listener. Rate the reply Bad if it is less empathetic than you would have been "
+    "(it misses, dismisses or lectures about how they feel), Okay if it is about as empathetic as you would "
+    "have been, and Good if it is more empathetic than you would have been (it understands how they feel, "
+    "shares in it and offers support). A few items are checks with an obvious answer: rate every item with care."
+)
+MANIFEST_KIND = "pytest-empathy crowd sheets"
+
+
+class SheetError(InputError):
+    pass
+
+
+@dataclass(frozen=True)
+class Item:
+    """One reply to rate, under an id that says nothing: a case of the corpus, or an
+    attention check with the answer it expects."""
+
+    item: str
+    situation: str
+    utterance: str
+    response: str
+    case: str | None = None
+    emotion: str | None = None
+    expected: Rating | None = None
+
+
+@dataclass(frozen=True)
+class Sheets:
+    responder: str
+    corpus: str
+    corpus_sha256: str
+    seed: int
+    sample: int | None
+    batch_size: int
+    checks: int
+    batches: tuple[tuple[Item, ...], ...]
+
+
+def attention_checks() -> list[Item]:
+    """The project's attention checks, written for it: item ids are given when drawn."""
+    text = (files(__package__) / "data" / "attention_checks.jsonl").read_text(encoding="utf-8")
+    found = []
+    for line in text.splitlines():
+        check = json.loads(line)
+        found.append(
+            Item(
+                "", check["situation"], check["utterance"], check["response"], expected=Rating.parse(check["expected"])
+            )
+        )
+    return found
+
+
+def draw(
+    rows: Sequence[Row],
+    responses: Mapping[str, str],
+    *,
+    responder: str,
+    corpus: str,
+    corpus_sha256: str,
+    seed: int,
+    sample: int | None = None,
+    batch_size: int = 10,
+    checks: int = 1,
+) -> Sheets:
+    """The sheets for the answers ``responses`` (case id -> answer) to ``rows``: shuffled from
+    ``seed``, cut into batches of ``batch_size`` items of which ``checks`` are attention checks
+    (the last batch may hold fewer cases), each batch shuffled again."""
+    if batch_size < 1 or not 0 <= checks < batch_size:
+        raise SheetError(f"a batch of {batch_size} items cannot hold {checks} attention check(s) and a case")
+    missing = [row.case_id for row in rows if not responses.get(row.case_id)]
+    if missing:
+        raise SheetError(f"no answer of {responder} to {len(missing)} case(s), the first {missing[0]}")
+    absent = [row.case_id for row in rows if not (row.situation or row.utterance)]
+    if absent:
+        raise SheetError(f"corpus {corpus} has no text for case {absent[0]}: give the corpus text")
+    rng = random.Random(f"crowd:{seed}")
+    cases = [
+        Item(
+            _item_id(seed, row.case_id),
+            row.situation or "",
+            row.utterance or "",
+            responses[row.case_id],
+            case=row.case_id,
+            emotion=row.emotion,
+        )
+        for row in rows
+    ]
+    rng.shuffle(cases)
+    pool = attention_checks()
+    per_batch = batch_size - checks
+    batches = []
+    for number, start in enumerate(range(0, len(cases), per_batch)):
+        drawn = [
+            Item(_item_id(seed, f"check:{number}:{k}"), c.situation, c.utterance, c.response, expected=c.expected)
+            for k, c in enumerate(rng.sample(pool, checks))
+        ]
+        batch = cases[start : start + per_batch] + drawn
+        rng.shuffle(batch)
+        batches.append(tuple(batch))
+    return Sheets(responder, corpus, corpus_sha256, seed, sample, batch_size, checks, tuple(batches))
+
+
+def _item_id(seed: int, what: str) -> str:
+    """An id a rater cannot read a case, a source or a check from."""
+    return "i" + hashlib.sha256(f"{seed}:{what}".encode()).hexdigest()[:12]
+
+
+SHEET_COLUMNS = ("batch", "position", "item", "situation", "utterance", "response", "question", "choices")
+
+
+def sheet_rows(sheets: Sheets) -> list[dict[str, str]]:
+    """The sheet's rows as a survey tool takes them: nothing on them tells a check from a case."""
+    return [
+        {
+            "batch": str(number),
+            "position": str(position),
+            "item": item.item,
+            "situation": item.situation,
+            "utterance": item.utterance,
+            "response": item.response,
+            "question": QUESTION,
+            "choices": "Bad / Okay / Good",
+        }
+        for number, batch in enumerate(sheets.batches, start=1)
+        for position, item in enumerate(batch, start=1)
+    ]
+
+
+def manifest(sheets: Sheets) -> dict[str, Any]:
+    """What the sheets hide, for the import: each item's case (or check and its answer)."""
+    return {
+        "kind": MANIFEST_KIND,
+        "schema": 1,
+        "responder": sheets.responder,
+        "corpus": sheets.corpus,
+        "corpus_sha256": sheets.corpus_sha256,
+        "seed": sheets.seed,
+        "sample": sheets.sample,
+        "batch_size": sheets.batch_size,
+        "checks_per_batch": sheets.checks,
+        "question": QUESTION,
+        "instructions": INSTRUCTIONS,
+        "batches": [[item.item for item in batch] for batch in sheets.batches],
+        "items": {
+            item.item: {
+                "case": item.case,
+                "emotion": item.emotion,
+                "check": None if item.expected is None else item.expected.label,
+            }
+            for batch in sheets.batches
+            for item in batch
+        },
+    }
+
+
+def write(sheets: Sheets, directory: Path, *, per_batch: bool = False) -> list[Path]:
+    """``sheet.csv`` (every batch), ``manifest.json`` and, with ``per_batch``, one
+    ``batch-NNN.csv`` per batch, each written whole or not at all; the paths written."""
+    rows = sheet_rows(sheets)
+    written = [directory / "sheet.csv", directory / "manifest.json"]
+    files_ = {written[0]: _csv(rows), written[1]: json.dumps(manifest(sheets), indent=1, ensure_ascii=False) + "\n"}
+    if per_batch:
+        for number in range(1, len(sheets.batches) + 1):
+            path = directory / f"batch-{number:03d}.csv"
+            files_[path] = _csv([row for row in rows if row["batch"] == str(number)])
+            written.append(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, text in files_.items():
+            write_atomic(path, text)
+    except OSError as error:
+        raise SheetError(f"{directory}: the sheets could not be written ({error.strerror or error})") from None
+    return written
+
+
+def _csv(rows: Sequence[Mapping[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, SHEET_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,114 @@
+"""Crowd studies: rating sheets of a model's answers (``pytest-empathy crowd export``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pytest_empathy.crowd.sheets import SHEET_COLUMNS, attention_checks
+
+from .conftest import run, synthetic_rows, write_corpus
+
+EMOTIONS = ("afraid", "caring", "joyful", "sad")
+
+
+def crowd(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_empathy.cli", "crowd", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus.csv", synthetic_rows(per_emotion=12, emotions=EMOTIONS))
+
+
+def export(tmp_path: Path, *args: str, out: str = "sheets") -> subprocess.CompletedProcess[str]:
+    return crowd("export", "--corpus", "corpus.csv", "--responder", "bot", "-o", out, *args, cwd=tmp_path)
+
+
+def test_sheets_hold_each_sampled_answer_once_in_shuffled_batches_with_hidden_checks(tmp_path, corpus):
+    done = export(tmp_path, "--sample", "5", "--seed", "3", "--checks", "2", "--per-batch")
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout == "bot: 20 answers and 6 attention checks in 3 batches: sheets/sheet.csv, sheets/manifest.json\n"
+    )
+    sheet = read_csv(tmp_path / "sheets" / "sheet.csv")
+    manifest = json.loads((tmp_path / "sheets" / "manifest.json").read_text())
+    assert list(sheet[0]) == list(SHEET_COLUMNS)
+    # The sheet says nothing of cases, emotions or checks; the manifest keeps it.
+    items = manifest["items"]
+    cases = [items[row["item"]]["case"] for row in sheet if items[row["item"]]["case"]]
+    assert len(cases) == len(set(cases)) == 20
+    assert Counter(case.split("-")[0] for case in cases) == dict.fromkeys(EMOTIONS, 5)
+    assert all(case.split("-")[1] not in row["item"] for row in sheet for case in cases)
+    answers = {f"{r['emotion']}-{r['id']}": r["response_bot"] for r in synthetic_rows(12, emotions=EMOTIONS)}
+    assert all(row["response"] == answers[items[row["item"]]["case"]] for row in sheet if items[row["item"]]["case"])
+    # Batches of at most 10, two checks in each, their answers hidden in the manifest alone.
+    batches = manifest["batches"]
+    assert [len(b) for b in batches] == [10, 10, 6]
+    assert [sum(items[i]["check"] is not None for i in b) for b in batches] == [2, 2, 2]
+    checks = {c.response: c.expected.label for c in attention_checks()}
+    assert all(checks[row["response"]] == items[row["item"]]["check"] for row in sheet if items[row["item"]]["check"])
+    assert [[row["item"] for row in sheet if row["batch"] == str(n)] for n in (1, 2, 3)] == batches
+    # Shuffled across and within batches: not in the corpus's order.
+    assert cases != sorted(cases, key=list(answers).index)
+    per_batch = [row for n in (1, 2, 3) for row in read_csv(tmp_path / "sheets" / f"batch-{n:03d}.csv")]
+    assert per_batch == sheet
+    assert manifest["seed"] == 3 and manifest["sample"] == 5 and manifest["checks_per_batch"] == 2
+
+
+def test_the_same_seed_gives_the_same_sheets_and_another_seed_others(tmp_path, corpus):
+    for out, seed in (("a", "1"), ("b", "1"), ("c", "2")):
+        assert export(tmp_path, "--seed", seed, out=out).returncode == 0
+    read = {out: (tmp_path / out / "sheet.csv").read_bytes() for out in "abc"}
+    assert read["a"] == read["b"] != read["c"]
+
+
+def test_sheets_of_a_run_s_answers(stub, pytester):
+    assert run(pytester, "--empathy-record=once").ret == 0
+    # A result keeps the answers only with a report that shows them.
+    done = crowd("export", "--corpus", "corpus.csv", "--result", "report.json", "-o", "sheets", cwd=pytester.path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "pytest-empathy: error: --result: report.json holds no answers; run with --empathy-html or "
+        "--empathy-csv to keep them in the result\n"
+    )
+    assert run(pytester, "--empathy-csv=cases.csv").ret == 0
+    done = crowd("export", "--corpus", "corpus.csv", "--result", "report.json", "-o", "sheets", cwd=pytester.path)
+    assert done.returncode == 0, done.stderr
+    sheet = read_csv(pytester.path / "sheets" / "sheet.csv")
+    manifest = json.loads((pytester.path / "sheets" / "manifest.json").read_text())
+    assert manifest["responder"] == "stub" and manifest["corpus"] == "corpus"
+    answered = [row for row in sheet if manifest["items"][row["item"]]["case"]]
+    assert len(answered) == 8 and {row["response"] for row in answered} == {
+        "That sounds really hard; I am here for you."
+    }
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--responder", "nobody"], "--responder: corpus corpus holds answers of bot, not 'nobody'"),
+        (["--responder", "bot", "--checks", "10"], "a batch of 10 items cannot hold 10 attention check(s) and a case"),
+        (["--result", "missing.json"], "*missing.json*"),
+    ],
+)
+def test_bad_export_input_is_one_line_naming_it(tmp_path, corpus, args, message):
+    done = crowd("export", "--corpus", "corpus.csv", "-o", "sheets", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1
+    assert pytest.LineMatcher(done.stderr.splitlines()).fnmatch_lines([f"pytest-empathy: error: {message}"]) is None
+    assert not (tmp_path / "sheets").exists()
