@@ -112,3 +112,100 @@ def test_bad_export_input_is_one_line_naming_it(tmp_path, corpus, args, message)
     assert len(done.stderr.splitlines()) == 1
     assert pytest.LineMatcher(done.stderr.splitlines()).fnmatch_lines([f"pytest-empathy: error: {message}"]) is None
     assert not (tmp_path / "sheets").exists()
+
+
+def crowd_answers(tmp_path: Path, *, failing: int, skipping: int) -> tuple[list[dict[str, str]], dict]:
+    """The crowd's answers to the sheets in tmp_path/sheets: one rater per batch, rating each
+    case by a rule of its own and each check as expected, except the rater of batch
+    ``failing`` (answers its check wrongly) and of batch ``skipping`` (leaves out a case)."""
+    manifest = json.loads((tmp_path / "sheets" / "manifest.json").read_text())
+    rows = []
+    for number, batch in enumerate(manifest["batches"]):
+        rater = f"worker-{number}"
+        cases = [item for item in batch if manifest["items"][item]["case"]]
+        for item in batch:
+            entry = manifest["items"][item]
+            if entry["check"]:
+                rating = entry["check"] if number != failing else ("good" if entry["check"] == "bad" else "bad")
+            elif number == skipping and item == cases[0]:
+                continue
+            else:
+                rating = str(1 + len(entry["case"]) % 3)  # any rule the test can compute again
+            rows.append(
+                {"item": item, "rater": rater, "rating": rating.title() if number % 2 else rating, "seconds": "12"}
+            )
+    return rows, manifest
+
+
+def write_answers(path: Path, rows: list[dict[str, str]], columns=("item", "rater", "rating", "seconds")) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_imported_ratings_are_the_crowd_s_without_the_raters_who_failed_a_check(tmp_path, corpus):
+    assert export(tmp_path, "--seed", "5").returncode == 0
+    rows, manifest = crowd_answers(tmp_path, failing=1, skipping=2)
+    write_answers(tmp_path / "answers.csv", rows)
+    done = crowd("import", "answers.csv", "--manifest", "sheets/manifest.json", "-o", "ratings.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    kept = read_csv(tmp_path / "ratings.csv")
+    expected = sorted(
+        (
+            manifest["items"][row["item"]]["case"],
+            row["rater"],
+            {"1": "bad", "2": "okay", "3": "good"}.get(row["rating"].lower(), row["rating"].lower()),
+        )
+        for row in rows
+        if manifest["items"][row["item"]]["case"] and row["rater"] != "worker-1"
+    )
+    assert sorted((row["case"], row["rater"], row["rating"]) for row in kept) == expected
+    assert all(row["seconds"] == "12" and row["emotion"] == row["case"].split("-")[0] for row in kept)
+    batches = manifest["batches"]
+    cases = sum(1 for batch in batches for item in batch if manifest["items"][item]["case"])
+    lost = sum(1 for item in batches[1] if manifest["items"][item]["case"]) + 1
+    assert done.stdout == (
+        f"{cases - lost} ratings of {cases - lost} cases by {len(batches) - 1} raters written to ratings.csv; "
+        f"1 raters dropped for a failed or skipped attention check ({len(batches[1])} ratings); "
+        f"1 batch(es) rated in part; {lost} case(s) without a rating\n"
+    )
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (
+            lambda rows: rows.__setitem__(3, rows[3] | {"item": "i000000000000"}),
+            "answers.csv, row 5: item 'i000000000000' is on none of the sheets of this manifest",
+        ),
+        (
+            lambda rows: rows.__setitem__(0, rows[0] | {"rating": "great"}),
+            "answers.csv, row 2: rating 'great' is not on the scale 1/2/3 or bad/okay/good",
+        ),
+        (lambda rows: rows.append(dict(rows[4])), "answers.csv, row *: rater 'worker-0' rated item * already in row 6"),
+        (lambda rows: rows.__setitem__(2, rows[2] | {"rater": " "}), "answers.csv, row 4: no rater"),
+    ],
+)
+def test_bad_returned_ratings_are_one_line_naming_the_row(tmp_path, corpus, damage, message):
+    assert export(tmp_path).returncode == 0
+    rows, _ = crowd_answers(tmp_path, failing=-1, skipping=-1)
+    damage(rows)
+    write_answers(tmp_path / "answers.csv", rows)
+    done = crowd("import", "answers.csv", "--manifest", "sheets/manifest.json", "-o", "ratings.csv", cwd=tmp_path)
+    assert done.returncode == 2
+    assert pytest.LineMatcher(done.stderr.splitlines()).fnmatch_lines([f"pytest-empathy: error: {message}"]) is None
+    assert len(done.stderr.splitlines()) == 1 and not (tmp_path / "ratings.csv").exists()
+
+
+@pytest.mark.bad_input
+def test_returned_ratings_without_a_column_or_a_manifest_are_refused(tmp_path, corpus):
+    assert export(tmp_path).returncode == 0
+    rows, _ = crowd_answers(tmp_path, failing=-1, skipping=-1)
+    write_answers(tmp_path / "answers.csv", rows, columns=("item", "rating"))
+    done = crowd("import", "answers.csv", "--manifest", "sheets/manifest.json", "-o", "ratings.csv", cwd=tmp_path)
+    assert done.returncode == 2 and "answers.csv: no column rater (it needs item, rater, rating" in done.stderr
+    done = crowd("import", "answers.csv", "--manifest", "sheets/sheet.csv", "-o", "ratings.csv", cwd=tmp_path)
+    assert done.returncode == 2 and "sheets/sheet.csv: not a manifest of crowd sheets" in done.stderr

@@ -1,4 +1,5 @@
-"""``pytest-empathy crowd export``: rating sheets of a model's answers for a crowd platform."""
+"""``pytest-empathy crowd``: rating sheets of a model's answers for a crowd platform
+(``export``), and the crowd's ratings read back and checked (``import``)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,16 @@ def add_parser(commands: Any) -> None:
     )
     export.add_argument("--per-batch", action="store_true", help="also write one batch-NNN.csv per batch")
     export.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="where to write the sheets")
+    returned = actions.add_parser(
+        "import",
+        help="check the crowd's ratings against the sheets' manifest and write the ratings file; exit 2 on bad input",
+        description="Read the crowd's ratings (a CSV with columns item, rater, rating as 1/2/3 or Bad/Okay/Good, "
+        "and optionally seconds), check them against the manifest of 'crowd export', drop the raters who failed "
+        "or skipped an attention check, and write the ratings of the cases, for --empathy-judge crowd:FILE.",
+    )
+    returned.add_argument("ratings", type=Path, help="the crowd's ratings, a CSV file from the crowd platform")
+    returned.add_argument("--manifest", type=Path, required=True, help="the manifest.json 'crowd export' wrote")
+    returned.add_argument("-o", "--output", type=Path, required=True, help="where to write the ratings file (CSV)")
 
 
 def _positive(text: str) -> int:
@@ -47,6 +58,8 @@ def _positive(text: str) -> int:
 
 
 def run(options: argparse.Namespace) -> int:
+    if options.crowd_command == "import":
+        return _import(options)
     from pytest_empathy.corpus.named import open_corpus
 
     from . import sheets
@@ -95,3 +108,18 @@ def _answers_of(path: Path, corpus: str) -> tuple[str, dict[str, str]]:
             f"--result: {path} holds no answers; run with --empathy-html or --empathy-csv to keep them in the result"
         )
     return str(result["model"]), answers
+
+
+def _import(options: argparse.Namespace) -> int:
+    from . import returned
+
+    checked = returned.check(options.ratings, returned.read_manifest(options.manifest))
+    returned.write(checked, options.output)
+    cases = len({row["case"] for row in checked.kept})
+    print(
+        f"{len(checked.kept)} ratings of {cases} cases by {checked.raters} raters written to {options.output}; "
+        f"{len(checked.dropped_raters)} raters dropped for a failed or skipped attention check "
+        f"({checked.dropped_ratings} ratings); {checked.incomplete_batches} batch(es) rated in part; "
+        f"{checked.cases_without_rating} case(s) without a rating"
+    )
+    return 0
