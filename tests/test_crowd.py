@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_empathy.crowd.sheets import SHEET_COLUMNS, attention_checks
+from pytest_empathy.ratings import Rating
 
 from .conftest import run, synthetic_rows, write_corpus
 
@@ -169,8 +170,12 @@ def test_imported_ratings_are_the_crowd_s_without_the_raters_who_failed_a_check(
     assert done.stdout == (
         f"{cases - lost} ratings of {cases - lost} cases by {len(batches) - 1} raters written to ratings.csv; "
         f"1 raters dropped for a failed or skipped attention check ({len(batches[1])} ratings); "
-        f"1 batch(es) rated in part; {lost} case(s) without a rating\n"
+        f"0 repeated row(s) counted once; 1 batch(es) rated in part; {lost} case(s) without a rating\n"
     )
+
+
+def flipped(rating: str) -> str:
+    return "bad" if Rating.parse(rating) is Rating.GOOD else "good"
 
 
 @pytest.mark.bad_input
@@ -185,7 +190,10 @@ def test_imported_ratings_are_the_crowd_s_without_the_raters_who_failed_a_check(
             lambda rows: rows.__setitem__(0, rows[0] | {"rating": "great"}),
             "answers.csv, row 2: rating 'great' is not on the scale 1/2/3 or bad/okay/good",
         ),
-        (lambda rows: rows.append(dict(rows[4])), "answers.csv, row *: rater 'worker-0' rated item * already in row 6"),
+        (
+            lambda rows: rows.append(rows[4] | {"rating": flipped(rows[4]["rating"])}),
+            "answers.csv, row *: rater 'worker-0' rated item * in row 6",
+        ),
         (lambda rows: rows.__setitem__(2, rows[2] | {"rater": " "}), "answers.csv, row 4: no rater"),
     ],
 )
@@ -209,3 +217,61 @@ def test_returned_ratings_without_a_column_or_a_manifest_are_refused(tmp_path, c
     assert done.returncode == 2 and "answers.csv: no column rater (it needs item, rater, rating" in done.stderr
     done = crowd("import", "answers.csv", "--manifest", "sheets/sheet.csv", "-o", "ratings.csv", cwd=tmp_path)
     assert done.returncode == 2 and "sheets/sheet.csv: not a manifest of crowd sheets" in done.stderr
+
+
+def test_export_crowd_answers_import_and_the_crowd_as_judge(pytester):
+    """The round trip: sheets, a simulated crowd (a rater who fails a check and is replaced, a
+    row sent twice), the import, and a run judged by the crowd's ratings, its statistics those
+    of the ratings file."""
+    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=12, emotions=EMOTIONS))
+    assert export(pytester.path, "--seed", "11").returncode == 0
+    rows, _ = crowd_answers(pytester.path, failing=1, skipping=-1)
+    replacement, _ = crowd_answers(pytester.path, failing=-1, skipping=-1)
+    rows += [row | {"rater": "worker-1b"} for row in replacement if row["rater"] == "worker-1"]
+    rows.append(dict(rows[7]))
+    write_answers(pytester.path / "answers.csv", rows)
+    done = crowd("import", "answers.csv", "--manifest", "sheets/manifest.json", "-o", "ratings.csv", cwd=pytester.path)
+    assert done.returncode == 0, done.stderr
+    assert "48 ratings of 48 cases by 6 raters" in done.stdout and "1 repeated row(s) counted once" in done.stdout
+
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=bot",
+        "--empathy-judge=crowd:ratings.csv",
+        "--empathy-corpus=corpus.csv",
+        "--empathy-gate=off",
+        "--empathy-report=report.json",
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "2",
+    )
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.assert_outcomes(passed=48)
+    report = json.loads((pytester.path / "report.json").read_text())
+    kept = read_csv(pytester.path / "ratings.csv")
+    counts = Counter(row["rating"] for row in kept)
+    assert report["overall"]["model"] == {label: counts[label] for label in ("bad", "okay", "good")}
+    for emotion in EMOTIONS:
+        mine = Counter(row["rating"] for row in kept if row["emotion"] == emotion)
+        assert report["emotions"][emotion]["model"] == {label: mine[label] for label in ("bad", "okay", "good")}
+    assert report["judge"] == "crowd:ratings.csv"
+    assert report["overall"]["design_effect"]["raters"] == 6
+    assert {case["rater"] for case in report["cases"]} == {row["rater"] for row in kept}
+
+
+@pytest.mark.bad_input
+def test_the_crowd_as_judge_of_another_responder_or_without_a_case_says_so(pytester):
+    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=2, emotions=EMOTIONS))
+    header = "responder,case,emotion,rater,rating,seconds\n"
+    (pytester.path / "other.csv").write_text(header + "chatgpt,afraid-afraid0,afraid,w1,good,\n")
+    (pytester.path / "part.csv").write_text(header + "bot,afraid-afraid0,afraid,w1,good,\n")
+    base = ["--empathy-model=bot", "--empathy-corpus=corpus.csv", "--empathy-gate=off", "-p", "no:cacheprovider"]
+    result = pytester.runpytest_subprocess(*base, "--empathy-judge=crowd:other.csv")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: --empathy-judge: *other.csv, row 2: the crowd rated answers of chatgpt, not of bot"]
+    )
+    result = pytester.runpytest_subprocess(*base, "--empathy-judge=crowd:part.csv", "-k", "afraid")
+    assert result.ret == 1
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*crowd:part.csv: the crowd rated no answer to case afraid-afraid1 (*part.csv)*"])

@@ -119,7 +119,8 @@ def _import(options: argparse.Namespace) -> int:
     print(
         f"{len(checked.kept)} ratings of {cases} cases by {checked.raters} raters written to {options.output}; "
         f"{len(checked.dropped_raters)} raters dropped for a failed or skipped attention check "
-        f"({checked.dropped_ratings} ratings); {checked.incomplete_batches} batch(es) rated in part; "
+        f"({checked.dropped_ratings} ratings); {checked.duplicates} repeated row(s) counted once; "
+        f"{checked.incomplete_batches} batch(es) rated in part; "
         f"{checked.cases_without_rating} case(s) without a rating"
     )
     return 0

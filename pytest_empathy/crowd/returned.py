@@ -1,8 +1,9 @@
 """The crowd's ratings read back (``pytest-empathy crowd import``) and checked against the
-sheets' manifest: every row names an item of the sheets and a rating on the scale; no rater
-rates an item twice; a rater who failed or skipped an attention check of a batch they rated
-is dropped, all their ratings with them, and counted. What is kept is one row per rating of a
-case: the ratings file ``--empathy-judge crowd:FILE`` reads."""
+sheets' manifest: every row names an item of the sheets and a rating on the scale; a row
+repeated whole counts once, and a rater who rated an item twice, differently, is refused; a
+rater who failed or skipped an attention check of a batch they rated is dropped, all their
+ratings with them, and counted. What is kept is one row per rating of a case: the ratings
+file ``--empathy-judge crowd:FILE`` reads."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pytest_empathy.ratings import Rating
 from .sheets import MANIFEST_KIND
 
 REQUIRED = ("item", "rater", "rating")
-RATINGS_COLUMNS = ("case", "emotion", "rater", "rating", "seconds")
+RATINGS_COLUMNS = ("responder", "case", "emotion", "rater", "rating", "seconds")
 
 
 class ReturnedError(InputError):
@@ -36,6 +37,7 @@ class Returned:
     raters: int
     dropped_raters: tuple[str, ...]
     dropped_ratings: int
+    duplicates: int
     incomplete_batches: int
     cases_without_rating: int
 
@@ -57,6 +59,7 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
     items: Mapping[str, Mapping[str, Any]] = manifest["items"]
     by_rater: dict[str, dict[str, tuple[Rating, str]]] = {}
     first_row: dict[tuple[str, str], int] = {}
+    duplicates = 0
     for number, row in _rows(path):
         where = f"{path}, row {number}"
         item, rater = row["item"].strip(), row["rater"].strip()
@@ -69,7 +72,14 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
         except ValueError as error:
             raise ReturnedError(f"{where}: {error}") from None
         if (rater, item) in first_row:
-            raise ReturnedError(f"{where}: rater {rater!r} rated item {item!r} already in row {first_row[rater, item]}")
+            before = by_rater[rater][item][0]
+            if before is rating:
+                duplicates += 1  # the same answer sent twice, as platforms do on a resubmit
+                continue
+            raise ReturnedError(
+                f"{where}: rater {rater!r} rated item {item!r} {rating.label}, "
+                f"but {before.label} in row {first_row[rater, item]}"
+            )
         first_row[rater, item] = number
         by_rater.setdefault(rater, {})[item] = (rating, (row.get("seconds") or "").strip())
 
@@ -90,6 +100,7 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
             if case is not None:
                 kept.append(
                     {
+                        "responder": str(manifest["responder"]),
                         "case": case,
                         "emotion": items[item]["emotion"] or "",
                         "rater": rater,
@@ -105,6 +116,7 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
         raters=len(by_rater) - len(dropped),
         dropped_raters=tuple(dropped),
         dropped_ratings=dropped_ratings,
+        duplicates=duplicates,
         incomplete_batches=incomplete,
         cases_without_rating=len(cases - rated_cases),
     )

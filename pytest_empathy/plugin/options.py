@@ -21,6 +21,7 @@ import pytest
 
 from pytest_empathy.corpus.named import NAMED, RELEASE, RELEASE_TEXT_ENV
 from pytest_empathy.corpus.rows import NAME_RULE, valid_name
+from pytest_empathy.crowd import CROWD_FILE
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.errors import InputError
 from pytest_empathy.models.breaker import DEFAULT_LIMIT
@@ -66,7 +67,8 @@ OPTIONS = (
     Option(
         "--empathy-judge",
         "who rates the responses: 'human' reads the corpus's crowd "
-        "ratings (default when the corpus rates the model), or a model profile (as --empathy-model)",
+        "ratings (default when the corpus rates the model), crowd:FILE a crowd's ratings from "
+        "'pytest-empathy crowd import', or a model profile (as --empathy-model)",
         "NAME",
     ),
     Option(
@@ -303,7 +305,7 @@ def read_settings(config: pytest.Config) -> Settings:
             reports[report.name] = path
     return Settings(
         model=values.get("--empathy-model", _model_name),
-        judge=values.get("--empathy-judge", _model_name),
+        judge=_judge(values),
         baseline=values.get("--empathy-baseline", _choice(BaselineKind)),
         corpus=_corpus(values),
         corpus_text=values.path("--empathy-corpus-text") or _env_path(RELEASE_TEXT_ENV),
@@ -403,6 +405,14 @@ def _env_path(variable: str) -> Path | None:
 
 def _name(value: str) -> str:
     return value
+
+
+def _judge(values: _Values) -> str | None:
+    """A judge's name, or crowd:FILE with FILE made absolute from where it was given."""
+    value, _, base = values.raw("--empathy-judge")
+    if isinstance(value, str) and value.strip().startswith(CROWD_FILE):
+        return CROWD_FILE + str(base / Path(value.strip()[len(CROWD_FILE) :]).expanduser())
+    return values.get("--empathy-judge", _model_name)
 
 
 def _model_name(value: str) -> str:

@@ -21,6 +21,8 @@ from pytest_empathy.cassettes.misses import Miss, diagnose
 from pytest_empathy.cassettes.replayer import Replayer
 from pytest_empathy.corpus.named import RELEASE, open_corpus
 from pytest_empathy.corpus.rows import HUMAN, RATED, Corpus, Row, rated_responses
+from pytest_empathy.crowd import CROWD_FILE
+from pytest_empathy.crowd.judge import load as crowd_file
 from pytest_empathy.models import local_server
 from pytest_empathy.models.baselines import Baseline, crowd_of_rated_response, make_baseline
 from pytest_empathy.models.breaker import CircuitBreaker
@@ -117,13 +119,18 @@ class Run:
                 f"--empathy-judge: corpus {corpus.name} has no ratings of {settings.model!r}; "
                 f"name the judge that rates its responses (a model profile: {', '.join(profiles)})"
             )
-        if judge_name == CROWD:
+        judge: Judge
+        if judge_name.startswith(CROWD_FILE):
+            judge = as_usage_error(
+                "--empathy-judge", crowd_file, Path(judge_name[len(CROWD_FILE) :]), responder=settings.model
+            )
+        elif judge_name == CROWD:
             if settings.model not in corpus.rated:
                 raise pytest.UsageError(
                     f"--empathy-judge: judge {CROWD!r} needs ratings of {settings.model!r} in corpus "
                     f"{corpus.name}, which rates only: {', '.join(corpus.rated) or 'nothing'}"
                 )
-            judge: Judge = CrowdRatings()
+            judge = CrowdRatings()
         elif judge_name in profiles:
             model_judge = _model_judge(settings, profiles[judge_name], replayer, corpus.name, breaker)
             templates["judge"] = model_judge.rubric.sha256
