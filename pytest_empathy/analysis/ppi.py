@@ -18,7 +18,7 @@ crowd export draws it), and its ratings are taken as independent (see the issue 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,52 +47,92 @@ class Estimate:
     effective_crowd: tuple[float, ...]
 
 
-def mean(
-    crowd: np.ndarray,
-    judged: np.ndarray,
-    judged_only: np.ndarray,
-    *,
-    confidence: float = 0.95,
-    lam: float | None = None,
-) -> Estimate:
-    """The mean of ``crowd`` (n x d) estimated with the judge's ``judged`` (n x d, the same
-    cases) and ``judged_only`` (N x d, cases the crowd did not rate); ``lam`` None tunes it."""
-    y, f, f_only = (np.asarray(a, dtype=float).reshape(len(a), -1) for a in (crowd, judged, judged_only))
-    n, big_n = len(y), len(f_only)
-    if n < 2 or big_n < 2:
-        raise ValueError(
-            f"prediction-powered inference needs 2 or more cases of each kind (crowd {n}, judge only {big_n})"
-        )
+@dataclass(frozen=True)
+class Stratum:
+    """One stratum's ratings (an emotion's, where the crowd's subset was drawn per emotion):
+    the crowd's and the judge's on the cases the crowd rated (n x d), the judge's on the others
+    (N x d)."""
+
+    crowd: np.ndarray
+    judged: np.ndarray
+    judged_only: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.crowd) + len(self.judged_only)
+
+    def judge_variance(self) -> np.ndarray:
+        """The judge's variance over all the stratum's cases (ddof 1): the judge rated them all,
+        and a stratum may leave the crowd one case only."""
+        return np.asarray(np.concatenate([self.judged, self.judged_only]).var(0, ddof=1))
+
+
+def stratified(strata: Sequence[Stratum], *, confidence: float = 0.95, lam: float | None = None) -> Estimate:
+    """The mean over all cases of the strata, each stratum weighted by its share of the cases:
+    within a stratum the crowd's subset is a random sample, across strata it need not be in
+    proportion. ``lam`` None tunes it, common to the strata, to the smallest variance."""
+    for stratum in strata:
+        if len(stratum.crowd) < 2:
+            raise ValueError(
+                f"prediction-powered inference needs 2 or more crowd ratings in each stratum, not {len(stratum.crowd)}"
+            )
+    total = sum(s.size for s in strata)
+    weights = [s.size / total for s in strata]
     if lam is None:
-        lam = _tuned(y, f, f_only)
-    estimate = lam * f_only.mean(0) + (y - lam * f).mean(0)
-    # Population variances (ddof 0), as ppi-python computes them.
-    variance = (lam * f_only).var(0) / big_n + (y - lam * f).var(0) / n
+        lam = _tuned(strata, weights)
+    pairs = list(zip(strata, weights, strict=True))
+    estimate = np.sum([w * _stratum_mean(s, lam) for s, w in pairs], axis=0)
+    variance = np.sum([w**2 * _stratum_variance(s, lam) for s, w in pairs], axis=0)
+    crowd_alone = np.sum([w**2 * s.crowd.var(0, ddof=1) / len(s.crowd) for s, w in pairs], axis=0)
     se = np.sqrt(variance)
     z = float(norm.ppf(0.5 + confidence / 2))
-    crowd_variance = y.var(0)
-    effective = np.divide(crowd_variance, variance, out=np.full_like(variance, float(n)), where=variance > 0)
+    crowd = sum(len(s.crowd) for s in strata)
+    effective = np.divide(crowd * crowd_alone, variance, out=np.full_like(variance, float(crowd)), where=variance > 0)
     return Estimate(
         estimate=tuple(float(v) for v in estimate),
         standard_error=tuple(float(v) for v in se),
-        interval=tuple((float(e - z * s), float(e + z * s)) for e, s in zip(estimate, se, strict=True)),
+        interval=tuple((float(e - z * d), float(e + z * d)) for e, d in zip(estimate, se, strict=True)),
         lam=lam,
-        crowd=n,
-        judge_only=big_n,
+        crowd=crowd,
+        judge_only=total - crowd,
         effective_crowd=tuple(float(v) for v in effective),
     )
 
 
-def _tuned(y: np.ndarray, f: np.ndarray, f_only: np.ndarray) -> float:
-    """PPI++'s lam for the total variance over the coordinates: the crowd's covariance with the
-    judge on the n cases over twice (1 + n / N) the judge's variance on all cases."""
-    n, big_n = len(y), len(f_only)
-    y_centred, f_centred = y - y.mean(0), f - f.mean(0)
-    covariance = 2 * np.trace(y_centred.T @ f_centred) / n
-    judge_variance = np.trace(np.atleast_2d(np.cov(np.concatenate([f, f_only]).T)))
+def _stratum_mean(s: Stratum, lam: float) -> np.ndarray:
+    if not len(s.judged_only):
+        return np.asarray(s.crowd.mean(0))  # the crowd rated every case of it
+    return np.asarray(lam * s.judged_only.mean(0) + (s.crowd - lam * s.judged).mean(0))
+
+
+def _stratum_variance(s: Stratum, lam: float) -> np.ndarray:
+    # Sample variances (ddof 1): a stratum may hold 10 crowd ratings, where ppi-python's
+    # population variance (ddof 0) would understate the error by a tenth (coverage 93.7%
+    # for 95% in the simulation of tests/test_ppi.py).
+    if not len(s.judged_only):
+        return np.asarray(s.crowd.var(0, ddof=1) / len(s.crowd))
+    return np.asarray(
+        lam**2 * s.judge_variance() / len(s.judged_only) + (s.crowd - lam * s.judged).var(0, ddof=1) / len(s.crowd)
+    )
+
+
+def _tuned(strata: Sequence[Stratum], weights: Sequence[float]) -> float:
+    """The lam that minimises the total variance over the coordinates: the weighted
+    covariance of the crowd with the judge over the weighted variance the judge brings."""
+    covariance = judge_variance = 0.0
+    for s, w in zip(strata, weights, strict=True):
+        if not len(s.judged_only):
+            continue
+        n = len(s.crowd)
+        y_centred, f_centred = s.crowd - s.crowd.mean(0), s.judged - s.judged.mean(0)
+        # The variance's own estimates (ddof 1), so that lam minimises what is reported.
+        covariance += w**2 * float(np.trace(y_centred.T @ f_centred)) / (n - 1) / n
+        judge_variance += w**2 * (
+            float(s.judge_variance().sum()) / len(s.judged_only) + float(s.judged.var(0, ddof=1).sum()) / n
+        )
     if judge_variance == 0:
         return 0.0
-    return float(np.clip(covariance / (2 * (1 + n / big_n) * judge_variance), 0.0, 1.0))
+    return float(np.clip(covariance / judge_variance, 0.0, 1.0))
 
 
 def one_hot(ratings: Sequence[Rating]) -> np.ndarray:
@@ -112,13 +152,14 @@ class CrowdScale:
 
 
 def crowd_scale(
-    pairs: Sequence[tuple[Rating, Rating]], judge_only: Sequence[Rating], *, confidence: float = 0.95
+    strata: Mapping[str, tuple[Sequence[tuple[Rating, Rating]], Sequence[Rating]]], *, confidence: float = 0.95
 ) -> CrowdScale:
-    """``pairs`` are (crowd, judge) ratings of the cases the crowd rated; ``judge_only`` the
-    judge's ratings of the others."""
-    y, f, f_only = one_hot([c for c, _ in pairs]), one_hot([j for _, j in pairs]), one_hot(judge_only)
+    """``strata`` maps each stratum (emotion) to the (crowd, judge) ratings of the cases the
+    crowd rated, and the judge's ratings of the others."""
     good = Rating.GOOD.value - 1
-    return CrowdScale(
-        shares=mean(y, f, f_only, confidence=confidence),
-        good=mean(y[:, good], f[:, good], f_only[:, good], confidence=confidence),
-    )
+    shares, goods = [], []
+    for pairs, judge_only in strata.values():
+        y, f, f_only = one_hot([c for c, _ in pairs]), one_hot([j for _, j in pairs]), one_hot(judge_only)
+        shares.append(Stratum(y, f, f_only))
+        goods.append(Stratum(y[:, [good]], f[:, [good]], f_only[:, [good]]))
+    return CrowdScale(shares=stratified(shares, confidence=confidence), good=stratified(goods, confidence=confidence))
