@@ -15,7 +15,8 @@ import pytest
 from pytest_empathy.crowd.sheets import SHEET_COLUMNS, attention_checks
 from pytest_empathy.ratings import Rating
 
-from .conftest import run, synthetic_rows, write_corpus
+from .conftest import read_report, run, synthetic_rows, write_corpus
+from .stub_server import completion, is_judge_request
 
 EMOTIONS = ("afraid", "caring", "joyful", "sad")
 
@@ -275,3 +276,71 @@ def test_the_crowd_as_judge_of_another_responder_or_without_a_case_says_so(pytes
     assert result.ret == 1
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*crowd:part.csv: the crowd rated no answer to case afraid-afraid1 (*part.csv)*"])
+
+
+def test_a_judge_model_with_a_crowd_subset_gives_prediction_powered_estimates(stub, pytester):
+    ppi_py = pytest.importorskip("ppi_py", reason="ppi-python is not installed: pip install -e '.[test]'")
+    np = pytest.importorskip("numpy")
+    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=6, emotions=EMOTIONS))
+    judged = {f"{e}-{e}{i}": ("Good", "Okay", "Bad")[(i + len(e)) % 3] for e in EMOTIONS for i in range(6)}
+    stub.answer_of = lambda body: (
+        200,
+        {"content-type": "application/json"},
+        completion(
+            next(
+                v
+                for k, v in judged.items()
+                if f"feel {k.split('-')[0]} (case {k[-1]})" in body["messages"][0]["content"]
+            )
+        )
+        if is_judge_request(body)
+        else completion("That sounds hard; I am here for you."),
+    )
+    crowd_of = {case: ("good", "okay", "good", "bad")[int(case[-1]) % 4] for case in judged if int(case[-1]) < 3}
+    header = "responder,case,emotion,rater,rating,seconds\n"
+    rows = "".join(f"stub,{case},{case.split('-')[0]},w{case[-1]},{rating},\n" for case, rating in crowd_of.items())
+    (pytester.path / "crowd.csv").write_text(header + rows + "stub,gone-gone0,gone,w9,good,\n")
+    result = run(pytester, "--empathy-record=once", "--empathy-crowd=crowd.csv")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    found = read_report(pytester)["prediction_powered"]
+    assert found["not_estimated"] is None and found["crowd"] == 12 and found["judge_only"] == 12
+    assert found["outside_run"] == 1
+    result.stdout.fnmatch_lines(["on the crowd's scale by prediction-powered inference: Good *% [[]*%, *%] (95% CI)*"])
+    # The estimate, computed here: each emotion weighted by its 6 of 24 cases, at the run's lam.
+    lam, value = found["good"]["lam"], 0.0
+    for emotion in EMOTIONS:
+        cases = [case for case in judged if case.startswith(f"{emotion}-")]
+        y = np.array([crowd_of[c] == "good" for c in cases if c in crowd_of], dtype=float)
+        f = np.array([judged[c] == "Good" for c in cases if c in crowd_of], dtype=float)
+        u = np.array([judged[c] == "Good" for c in cases if c not in crowd_of], dtype=float)
+        value += 6 / 24 * (lam * u.mean() + (y - lam * f).mean())
+    assert found["good"]["estimate"] == pytest.approx(value, abs=1e-12)
+    # One emotion is one stratum: ppi-python's estimate at the same lam.
+    result = run(pytester, "--empathy-emotions=sad", "--empathy-crowd=crowd.csv", "--empathy-report=sad.json")
+    sad = json.loads((pytester.path / "sad.json").read_text())["prediction_powered"]
+    cases = [case for case in judged if case.startswith("sad-")]
+    y = np.array([[crowd_of[c] == "good"] for c in cases if c in crowd_of], dtype=float)
+    f = np.array([[judged[c] == "Good"] for c in cases if c in crowd_of], dtype=float)
+    u = np.array([[judged[c] == "Good"] for c in cases if c not in crowd_of], dtype=float)
+    theirs = ppi_py.ppi_mean_pointestimate(y, f, u, lam=sad["good"]["lam"])
+    assert sad["good"]["estimate"] == pytest.approx(float(np.ravel(theirs)[0]), abs=1e-12)
+
+
+@pytest.mark.bad_input
+def test_prediction_powered_estimates_need_a_judge_model_and_two_crowd_ratings_per_emotion(stub, pytester):
+    header = "responder,case,emotion,rater,rating,seconds\n"
+    (pytester.path / "crowd.csv").write_text(header + "stub,afraid-afraid0,afraid,w1,good,\n")
+    result = run(pytester, "--empathy-record=once", "--empathy-crowd=crowd.csv")
+    assert result.ret == 0
+    assert read_report(pytester)["prediction_powered"]["not_estimated"] == (
+        "the crowd rated fewer than 2 of the run's cases of 4 emotion(s) (afraid, caring, joyful, sad); "
+        "each emotion needs 2"
+    )
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=stub",
+        "--empathy-judge=crowd:crowd.csv",
+        "--empathy-corpus=corpus.csv",
+        "--empathy-crowd=crowd.csv",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --empathy-crowd: the judge 'crowd:crowd.csv' is no model*"])

@@ -18,7 +18,7 @@ crowd export draws it), and its ratings are taken as independent (see the issue 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,3 +163,45 @@ def crowd_scale(
         shares.append(Stratum(y, f, f_only))
         goods.append(Stratum(y[:, [good]], f[:, [good]], f_only[:, [good]]))
     return CrowdScale(shares=stratified(shares, confidence=confidence), good=stratified(goods, confidence=confidence))
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """A run's prediction-powered estimate, or why there is none; and how many of the crowd's
+    ratings were of cases the run did not rate."""
+
+    scale: CrowdScale | None
+    not_estimated: str | None
+    outside_run: int
+    confidence: float
+
+
+def for_run(
+    cases: Iterable[tuple[str, str, Rating]], crowd: Mapping[str, Rating], *, confidence: float = 0.95
+) -> RunEstimate:
+    """``cases`` are the run's (case id, emotion, judge's rating); ``crowd`` the crowd's
+    ratings by case id. Each emotion is a stratum, as the crowd's sample was drawn."""
+    strata: dict[str, tuple[list[tuple[Rating, Rating]], list[Rating]]] = {}
+    seen = set()
+    for case_id, emotion, rating in cases:
+        pairs, judge_only = strata.setdefault(emotion, ([], []))
+        if case_id in crowd:
+            pairs.append((crowd[case_id], rating))
+            seen.add(case_id)
+        else:
+            judge_only.append(rating)
+    outside = len(crowd.keys() - seen)
+    short = sorted(emotion for emotion, (pairs, _) in strata.items() if len(pairs) < 2)
+    if short:
+        return RunEstimate(
+            None,
+            f"the crowd rated fewer than 2 of the run's cases of {len(short)} emotion(s) ({', '.join(short[:5])}"
+            f"{', ...' if len(short) > 5 else ''}); each emotion needs 2",
+            outside,
+            confidence,
+        )
+    return RunEstimate(crowd_scale(strata, confidence=confidence), None, outside, confidence)
+
+
+def not_estimated(why: str) -> RunEstimate:
+    return RunEstimate(None, why, 0, 0.95)

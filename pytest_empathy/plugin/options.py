@@ -199,6 +199,12 @@ OPTIONS = (
         "or that has no calibration in force",
         "ALPHA",
     ),
+    Option(
+        "--empathy-crowd",
+        "a crowd's ratings of a random part of the cases ('pytest-empathy crowd import'): with a judge model, the "
+        "crowd's Good rate and Bad/Okay/Good shares of the run are estimated by prediction-powered inference",
+        "FILE",
+    ),
 )
 
 
@@ -266,6 +272,8 @@ class Settings:
     judge_min_agreement: float | None = None
     judge_correction: bool = False
     circuit_breaker: int = DEFAULT_LIMIT
+    # A crowd's ratings of part of the cases, for prediction-powered estimates.
+    crowd: Path | None = None
     # Whether --empathy-model or --empathy-calibrate came from the command line (addopts
     # included), not the ini file: only then may the plugin add its built-in benchmark.
     on_command_line: bool = False
@@ -334,6 +342,7 @@ def read_settings(config: pytest.Config) -> Settings:
         saved_runs=values.path("--empathy-saved-runs") or config.rootpath / SAVED_RUNS,
         prune_cassettes=values.flag("--empathy-prune-cassettes"),
         circuit_breaker=values.get("--empathy-circuit-breaker", _count, DEFAULT_LIMIT),
+        crowd=values.path("--empathy-crowd"),
         on_command_line=any(config.getoption(_ini(flag)) for flag in ("--empathy-model", "--empathy-calibrate")),
         shard=values.flag("--empathy-shard"),
         calibrate=values.flag("--empathy-calibrate"),

@@ -22,6 +22,7 @@ from pytest_empathy.cassettes.replayer import Replayer
 from pytest_empathy.corpus.named import RELEASE, open_corpus
 from pytest_empathy.corpus.rows import HUMAN, RATED, Corpus, Row, rated_responses
 from pytest_empathy.crowd import CROWD_FILE
+from pytest_empathy.crowd.judge import CrowdFile
 from pytest_empathy.crowd.judge import load as crowd_file
 from pytest_empathy.models import local_server
 from pytest_empathy.models.baselines import Baseline, crowd_of_rated_response, make_baseline
@@ -67,6 +68,8 @@ class Run:
     # file when there is one; None for the crowd.
     judge_standing: JudgeStanding | None = None
     judge_calibration: dict[str, Any] | None = None
+    # A crowd's ratings of part of the cases (--empathy-crowd), for prediction-powered estimates.
+    crowd: CrowdFile | None = None
 
     @property
     def calibrating(self) -> bool:
@@ -160,8 +163,26 @@ class Run:
         standing, calibration = _standing(settings, judge) if isinstance(judge, ModelJudge) else (None, None)
         if settings.judge_correction:
             _check_correction(settings, judge, standing)
+        crowd = None
+        if settings.crowd is not None:
+            if not isinstance(judge, ModelJudge):
+                raise pytest.UsageError(
+                    f"--empathy-crowd: the judge {judge.name!r} is no model; the crowd's ratings of part of the cases "
+                    "correct a judge model's (name one with --empathy-judge)"
+                )
+            crowd = as_usage_error("--empathy-crowd", crowd_file, settings.crowd, responder=settings.model)
         return cls(
-            settings, corpus, tuple(cases), responder, judge, baseline, cassettes, templates, standing, calibration
+            settings,
+            corpus,
+            tuple(cases),
+            responder,
+            judge,
+            baseline,
+            cassettes,
+            templates,
+            standing,
+            calibration,
+            crowd,
         )
 
     @classmethod

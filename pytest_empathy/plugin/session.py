@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -33,6 +33,9 @@ from pytest_empathy.results.run import RecordingStatus, RunResult, SavedRun
 from pytest_empathy.results.saved_runs import not_compared
 
 from .collection import no_case_ran
+
+if TYPE_CHECKING:
+    from pytest_empathy.analysis.ppi import RunEstimate
 from .options import as_usage_error
 from .run import Run
 
@@ -230,6 +233,7 @@ class EmpathySession:
             gates += checked
         elif compare_with is not None:
             gates.append(GateResult("compare", False, not_compared(compare_with, completeness)))
+        estimate = self._prediction_powered(rated, completeness) if run.crowd is not None else None
         save_path = self.plan.save_path
         if save_path is not None and not completeness.complete:
             gates.append(
@@ -274,6 +278,7 @@ class EmpathySession:
             judge_standing=None if run.judge_standing is None else run.judge_standing.text,
             judge_calibration=run.judge_calibration,
             judge_correction=decision.correction,
+            prediction_powered=estimate,
         )
         self.document = to_json(result)
         if save_path is not None and completeness.complete:
@@ -330,6 +335,20 @@ class EmpathySession:
         except WriteError as error:
             return f"calibration measured but not saved: {error}"
         return document
+
+    def _prediction_powered(self, rated: list[CaseResult], completeness: Completeness) -> RunEstimate:
+        """The crowd's Good rate and shares of the run, from the judge's ratings of every case
+        and the crowd's of part of them; on a complete run only."""
+        from pytest_empathy.analysis import ppi
+
+        crowd = self.run.crowd
+        assert crowd is not None
+        if not completeness.complete:
+            return ppi.not_estimated(
+                f"not estimated: the run is incomplete ({completeness.rated} of {completeness.expected} cases rated)"
+            )
+        ratings = {case: rating for case, (rating, _) in crowd.ratings.items()}
+        return ppi.for_run(((r.case_id, r.emotion, r.rating) for r in rated), ratings)
 
     def _no_case_ran(self) -> str:
         run = self.run

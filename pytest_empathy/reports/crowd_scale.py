@@ -21,6 +21,28 @@ def raters(document: Mapping[str, Any]) -> str | None:
 
 
 def lines(document: Mapping[str, Any]) -> list[str]:
+    return _correction_lines(document) + _prediction_powered_lines(document)
+
+
+def _prediction_powered_lines(document: Mapping[str, Any]) -> list[str]:
+    found = document.get("prediction_powered")
+    if not found:
+        return []
+    if found["not_estimated"]:
+        return [f"on the crowd's scale by prediction-powered inference: {found['not_estimated']}"]
+    good, shares = found["good"], found["shares"]
+    low, high = good["interval"]
+    return [
+        f"on the crowd's scale by prediction-powered inference: Good {percent(good['estimate'])} "
+        f"[{percent(low)}, {percent(high)}] ({found['confidence']:.0%} CI); Bad/Okay/Good "
+        + "/".join(percent(shares[label]["estimate"]) for label in ("bad", "okay", "good"))
+        + f"; {found['crowd']} crowd ratings and {found['judge_only']} judge-only cases, worth "
+        f"{good['effective_crowd']:.0f} crowd ratings alone (lam {good['lam']:.2f}); {found['method']}"
+        + (f"; {found['outside_run']} crowd rating(s) of cases outside the run, unused" if found["outside_run"] else "")
+    ]
+
+
+def _correction_lines(document: Mapping[str, Any]) -> list[str]:
     correction = document.get("judge_correction")
     if correction is None:
         return []

@@ -66,6 +66,7 @@ from .run import RunResult, SavedRunVersus
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.correction import Correction, CrowdScale
+    from pytest_empathy.analysis.ppi import RunEstimate
 
 SCHEMA = 5
 
@@ -84,6 +85,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "mixed_raters": run.mixed_raters,
         "judge_calibration": run.judge_calibration,
         "judge_correction": _correction(run.judge_correction, bool(run.settings.get("judge_correction"))),
+        "prediction_powered": _prediction_powered(run.prediction_powered),
         "corpus": {
             "name": run.corpus,
             "sha256": run.corpus_sha256,
@@ -563,6 +565,38 @@ def _from_schema_4(data: dict[str, Any]) -> dict[str, Any]:
     data.setdefault("judge_calibration", None)
     data.setdefault("judge_correction", None)
     return data
+
+
+def _prediction_powered(found: RunEstimate | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    from pytest_empathy.analysis.ppi import METHOD
+
+    document: dict[str, Any] = {
+        "method": METHOD,
+        "outside_run": found.outside_run,
+        "not_estimated": found.not_estimated,
+    }
+    if found.scale is None:
+        return document
+    good, shares = found.scale.good, found.scale.shares
+    return document | {
+        "crowd": good.crowd,
+        "judge_only": good.judge_only,
+        "confidence": found.confidence,
+        "good": {
+            "estimate": good.estimate[0],
+            "interval": list(good.interval[0]),
+            "standard_error": good.standard_error[0],
+            "lam": good.lam,
+            "effective_crowd": good.effective_crowd[0],
+        },
+        "shares": {
+            rating.label: {"estimate": shares.estimate[i], "interval": list(shares.interval[i])}
+            for i, rating in enumerate(Rating)
+        },
+        "shares_lam": shares.lam,
+    }
 
 
 MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2, 3: _from_schema_3, 4: _from_schema_4}

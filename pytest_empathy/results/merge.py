@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_empathy.analysis.compare_fail import Check
 from pytest_empathy.analysis.gates import Completeness, GateResult, JudgeStanding, decide
@@ -20,6 +20,9 @@ from . import saved_runs
 from .case import Usage
 from .document import case_from_json, read, to_json
 from .run import RecordingStatus, RunResult, SavedRun
+
+if TYPE_CHECKING:
+    from pytest_empathy.analysis.ppi import RunEstimate
 
 # What shards of one benchmark must share.
 IDENTITY = (
@@ -171,8 +174,22 @@ def combine(
         judge_calibration=calibration,
         judge_correction=decision.correction,
         versus_saved_run=versus,
+        prediction_powered=_prediction_powered(results),
     )
     return to_json(run)
+
+
+def _prediction_powered(results: Sequence[dict[str, Any]]) -> RunEstimate | None:
+    """A merge cannot estimate it (the crowd's ratings are not in the results), and says so
+    where the shards had it."""
+    if not any(result.get("prediction_powered") for result in results):
+        return None
+    from pytest_empathy.analysis.ppi import not_estimated
+
+    return not_estimated(
+        "not estimated by a merge: the crowd's ratings are not part of the shards' results; "
+        "run the whole benchmark with --empathy-crowd"
+    )
 
 
 def _usage(results: Sequence[dict[str, Any]]) -> dict[str, Usage]:

@@ -15,6 +15,7 @@ from .case import CaseResult, Usage
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.correction import Correction
+    from pytest_empathy.analysis.ppi import RunEstimate
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class RunResult:
     judge_calibration: dict[str, Any] | None = None
     # The run on the crowd's scale, with a calibration in force.
     judge_correction: Correction | None = None
+    # The crowd's Good rate and shares by prediction-powered inference (--empathy-crowd).
+    prediction_powered: RunEstimate | None = None
 
     @property
     def passed(self) -> bool:
