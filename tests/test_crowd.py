@@ -116,10 +116,11 @@ def test_bad_export_input_is_one_line_naming_it(tmp_path, corpus, args, message)
     assert not (tmp_path / "sheets").exists()
 
 
-def crowd_answers(tmp_path: Path, *, failing: int, skipping: int) -> tuple[list[dict[str, str]], dict]:
+def crowd_answers(tmp_path: Path, *, failing: int, skipping: int, okay: int = -1) -> tuple[list[dict[str, str]], dict]:
     """The crowd's answers to the sheets in tmp_path/sheets: one rater per batch, rating each
     case by a rule of its own and each check as expected, except the rater of batch
-    ``failing`` (answers its check wrongly) and of batch ``skipping`` (leaves out a case)."""
+    ``failing`` (answers its check at the opposite extreme), of batch ``skipping`` (leaves out a
+    case) and of batch ``okay`` (answers its check Okay, and is kept)."""
     manifest = json.loads((tmp_path / "sheets" / "manifest.json").read_text())
     rows = []
     for number, batch in enumerate(manifest["batches"]):
@@ -129,6 +130,8 @@ def crowd_answers(tmp_path: Path, *, failing: int, skipping: int) -> tuple[list[
             entry = manifest["items"][item]
             if entry["check"]:
                 rating = entry["check"] if number != failing else ("good" if entry["check"] == "bad" else "bad")
+                if number == okay:  # a rater of high standards: Okay on a check passes
+                    rating = "okay"
             elif number == skipping and item == cases[0]:
                 continue
             else:
@@ -149,7 +152,7 @@ def write_answers(path: Path, rows: list[dict[str, str]], columns=("item", "rate
 
 def test_imported_ratings_are_the_crowd_s_without_the_raters_who_failed_a_check(tmp_path, corpus):
     assert export(tmp_path, "--seed", "5").returncode == 0
-    rows, manifest = crowd_answers(tmp_path, failing=1, skipping=2)
+    rows, manifest = crowd_answers(tmp_path, failing=1, skipping=2, okay=3)
     write_answers(tmp_path / "answers.csv", rows)
     done = crowd("import", "answers.csv", "--manifest", "sheets/manifest.json", "-o", "ratings.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr

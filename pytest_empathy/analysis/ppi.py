@@ -7,13 +7,16 @@ tuning (Angelopoulos, Duchi and Zrnic, 2023), for a mean. With ``Y`` the crowd's
 on the ``N`` others:
 
     estimate = lam * mean(f, the N) + mean(Y - lam * f, the n)
-    variance = lam^2 var(f, the N) / N + var(Y - lam * f, the n) / n
+    variance = lam^2 var(f, all the cases) / N + var(Y - lam * f, the n) / n
 
+within each stratum (an emotion), sample variances; the strata weighted by their shares of
+the cases.
 The judge's mean on the many cases carries the estimate; the crowd's ratings correct its bias
 (the rectifier), so the estimate is unbiased whatever the judge. ``lam`` is chosen from the
 data to minimise the variance (0 is the crowd alone, 1 plain PPI), clipped to [0, 1]; the
-interval is the normal one. The crowd's subset must be a random sample of the cases (the
-crowd export draws it), and its ratings are taken as independent (see the issue of raters).
+interval is the normal one. The crowd's subset must be a random sample of each stratum's
+cases (the crowd export draws it), and its ratings are taken as independent: a rater's ten
+are not yet clustered, which makes the interval optimistic where raters differ in leniency.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The crowd's ratings read back (``pytest-empathy crowd import``) and checked against the
 sheets' manifest: every row names an item of the sheets and a rating on the scale; a row
 repeated whole counts once, and a rater who rated an item twice, differently, is refused; a
-rater who failed or skipped an attention check of a batch they rated is dropped, all their
-ratings with them, and counted. What is kept is one row per rating of a case: the ratings
-file ``--empathy-judge crowd:FILE`` reads."""
+rater who failed an attention check of a batch they rated (answered the opposite extreme) or
+skipped one is dropped, all their ratings with them, and counted. What is kept is one row per
+rating of a case: the ratings file ``--empathy-judge crowd:FILE`` reads."""
 
 from __future__ import annotations
 
@@ -125,13 +125,21 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
 def _passed_checks(
     rated: Mapping[str, tuple[Rating, str]], shown: Iterable[str], items: Mapping[str, Mapping[str, Any]]
 ) -> bool:
-    """Every attention check of the batches a rater rated answered as it expects: a check
-    skipped counts as failed, since the rater's care cannot be told."""
+    """No attention check of the batches a rater rated answered at the opposite extreme (Good
+    for a plainly Bad reply, Bad for a plainly Good one), and none skipped, since the rater's
+    care cannot then be told. Okay passes: the question asks how the reply compares with how
+    the rater would have answered, and an attentive rater with high standards may find even a
+    warm reply only as good as their own; dropping them would keep the lenient raters."""
     for item in shown:
         expected = items[item]["check"]
-        if expected is not None and (item not in rated or rated[item][0] is not Rating.parse(expected)):
+        if expected is None:
+            continue
+        if item not in rated or rated[item][0] is _OPPOSITE[Rating.parse(expected)]:
             return False
     return True
+
+
+_OPPOSITE = {Rating.BAD: Rating.GOOD, Rating.GOOD: Rating.BAD}
 
 
 def _rows(path: Path) -> Iterable[tuple[int, dict[str, str]]]:
