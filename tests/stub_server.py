@@ -65,6 +65,9 @@ class StubServer:
         default_factory=list
     )
     requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    # When each request arrived, in time.monotonic() seconds: a test times a call from its
+    # first attempt, not from the start of the process that makes it.
+    arrivals: list[float] = field(default_factory=list)
     # (arrived, answered) per default answer, in time.monotonic() seconds
     served: list[tuple[float, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -79,6 +82,7 @@ class StubServer:
         arrived = time.monotonic()
         with self.lock:
             self.requests.append((headers, body))
+            self.arrivals.append(arrived)
             for index, (when, scripted) in enumerate(self.script):
                 if when is None or when(body):
                     del self.script[index]
