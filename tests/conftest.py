@@ -4,6 +4,8 @@ import csv
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -165,6 +167,13 @@ def answer_of(case_id: str, judge: bool = False) -> Callable[[dict[str, Any]], b
 def stub_cassette(pytester: pytest.Pytester, case_id: str) -> Path:
     """Where a case recorded with the stub profile keeps its cassette."""
     return pytester.path / "cassettes" / "stub" / case_id.split("-")[0] / f"{case_id}.json"
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The pytest-empathy command of this interpreter, run in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_empathy.cli", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,16 +14,14 @@ import pytest
 from pytest_empathy.crowd.sheets import SHEET_COLUMNS, attention_checks
 from pytest_empathy.ratings import Rating
 
-from .conftest import read_report, run, synthetic_rows, write_corpus
+from .conftest import cli, read_report, run, synthetic_rows, write_corpus
 from .stub_server import completion, is_judge_request
 
 EMOTIONS = ("afraid", "caring", "joyful", "sad")
 
 
 def crowd(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_empathy.cli", "crowd", *args], cwd=cwd, capture_output=True, text=True
-    )
+    return cli("crowd", *args, cwd=cwd)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

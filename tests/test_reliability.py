@@ -22,7 +22,7 @@ from pytest_empathy.cassettes.format import CassetteError
 from pytest_empathy.cassettes.recorder import AtomicPersister
 from pytest_empathy.corpus.reader import CorpusError, load_file
 
-from .conftest import FAKE_KEY, read_report, run, stub_cassette, synthetic_rows, write_corpus
+from .conftest import FAKE_KEY, cli, read_report, run, stub_cassette, synthetic_rows, write_corpus
 from .stub_server import completion, is_judge_request
 
 JSON = {"content-type": "application/json"}
@@ -90,9 +90,7 @@ def test_audit_command_finds_credentials_with_file_and_location(tmp_path):
     leaky = tmp_path / "model" / "sad" / "sad-1.json"
     leaky.write_text(LEAKY)
     (tmp_path / "model" / "sad" / "sad-2.json").write_text((CASSETTES / "smollm2-135m/sad/sad-s55.json").read_text())
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", str(tmp_path)], capture_output=True, text=True
-    )
+    done = cli("audit-cassettes", str(tmp_path))
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     expected = [
@@ -109,9 +107,7 @@ def test_audit_command_finds_credentials_with_file_and_location(tmp_path):
     assert lines[:-1] == expected
     assert lines[-1] == f"9 possible credential(s) in 2 cassette(s) under {tmp_path}"
     (leaky).unlink()
-    clean = subprocess.run(
-        [sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", str(tmp_path)], capture_output=True, text=True
-    )
+    clean = cli("audit-cassettes", str(tmp_path))
     assert clean.returncode == 0
 
 
@@ -532,11 +528,7 @@ def test_audit_knows_more_key_shapes_custom_headers_and_reports(tmp_path):
     report = tmp_path / "reports" / "junit.xml"
     report.parent.mkdir()
     report.write_text(f"<failure>HTTP 401: invalid key {FAKE_KEY}</failure>")
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", "--reports", str(tmp_path / "reports")],
-        capture_output=True,
-        text=True,
-    )
+    done = cli("audit-cassettes", "--reports", str(tmp_path / "reports"))
     assert done.returncode == 1
     assert done.stdout.splitlines() == [
         f"{report}: line 1: sk- style key",

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import xml.etree.ElementTree as ElementTree
 from html.parser import HTMLParser
 
@@ -16,7 +14,7 @@ import pytest
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.formatting import change, p_value
 
-from .conftest import read_report, run, synthetic_rows, write_corpus
+from .conftest import cli, read_report, run, synthetic_rows, write_corpus
 from .stub_server import completion, default_answer, is_judge_request
 
 
@@ -141,10 +139,6 @@ def test_junit_properties_and_live_usage(stub, pytester):
     assert read_report(pytester)["usage"] == {}
 
 
-def command(*args: str, cwd) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest_empathy.cli", *args], cwd=cwd, capture_output=True, text=True)
-
-
 def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
     whole = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-report=whole.json")
     assert whole.ret == 0
@@ -155,11 +149,11 @@ def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
         assert shard.ret == 0
     half = json.loads((pytester.path / "a.json").read_text())
     assert half["corpus"]["cases"] == 189
-    done = command("merge", "a.json", "b.json", "-o", "merged.json", "--markdown", "merged.md", cwd=pytester.path)
+    done = cli("merge", "a.json", "b.json", "-o", "merged.json", "--markdown", "merged.md", cwd=pytester.path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "chatgpt-empathy: 2000 of 2000 cases rated, passed\n"
     assert (pytester.path / "merged.json").read_text() == (pytester.path / "whole.json").read_text()
-    rendered = command("report", "whole.json", "--markdown", "whole.md", "--html", "whole.html", cwd=pytester.path)
+    rendered = cli("report", "whole.json", "--markdown", "whole.md", "--html", "whole.html", cwd=pytester.path)
     assert rendered.returncode == 0
     assert (pytester.path / "whole.md").read_text() == (pytester.path / "merged.md").read_text()
     assert "<!doctype html>" in (pytester.path / "whole.html").read_text()
@@ -168,7 +162,7 @@ def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
 def test_a_shard_that_never_ran_leaves_the_merge_incomplete(run_benchmark, pytester):
     run_benchmark("--empathy-model=chatgpt-empathy", "-k", "afraid", "--empathy-shard", "--empathy-report=a.json")
     run_benchmark("--empathy-model=chatgpt-empathy", "-k", "sad", "--empathy-shard", "--empathy-report=b.json")
-    done = command("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
+    done = cli("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
     assert done.returncode == 1
     assert (
         "FAILED complete: 123 of 2000 cases rated; without a rating: 1877 selected case(s) in no shard" in done.stdout
@@ -195,7 +189,7 @@ def test_mismatched_or_overlapping_shards_do_not_merge(run_benchmark, pytester, 
         run_benchmark(
             *model, *args, "--empathy-emotions=sad,caring", "--empathy-shard", f"--empathy-report={name}.json"
         )
-    done = command("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
+    done = cli("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
     assert done.returncode == 2
     assert pytest.LineMatcher(done.stderr.splitlines()).fnmatch_lines([f"pytest-empathy: error: *{message}*"]) is None
     assert not (pytester.path / "merged.json").exists()
@@ -212,7 +206,7 @@ def test_a_merge_compares_with_a_saved_run_as_the_whole_run_does(run_benchmark, 
         assert shard.ret == 0
     saved = "benchmarks/saved-runs/accepted.json"
     checks = "decline,emotion-decline,good-drop:2"
-    done = command(
+    done = cli(
         "merge",
         "a.json",
         "b.json",
@@ -260,7 +254,7 @@ def test_bad_merge_comparison_options_are_one_line_naming_them(run_benchmark, py
             "--empathy-shard",
             f"--empathy-report={name}.json",
         )
-    done = command("merge", "a.json", "b.json", "-o", "merged.json", *args, cwd=pytester.path)
+    done = cli("merge", "a.json", "b.json", "-o", "merged.json", *args, cwd=pytester.path)
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1
     assert pytest.LineMatcher(done.stderr.splitlines()).fnmatch_lines([f"pytest-empathy: error: {message}"]) is None
@@ -271,7 +265,7 @@ def test_every_report_format_has_its_option_and_command_flag(pytester):
     from pytest_empathy.reports.registry import FORMATS
 
     options = pytester.runpytest_subprocess("--help").stdout.str()
-    flags = command("report", "--help", cwd=pytester.path).stdout
+    flags = cli("report", "--help", cwd=pytester.path).stdout
     for report in FORMATS:
         assert report.flag in options
         assert report.name == "json" or f"--{report.name}" in flags
@@ -284,7 +278,7 @@ def test_a_result_of_schema_2_is_reported_with_its_statistics_computed_again(run
     old["settings"] = {k: v for k, v in current["settings"].items() if k not in ("margin", "require_power")}
     old["overall"]["test"] = "from an older version"  # statistics the migration must not keep
     (pytester.path / "old.json").write_text(json.dumps(old))
-    done = command("report", "old.json", "--markdown", "old.md", cwd=pytester.path)
+    done = cli("report", "old.json", "--markdown", "old.md", cwd=pytester.path)
     assert done.returncode == 0, done.stderr
     markdown = (pytester.path / "old.md").read_text()
     assert "Tango score" in markdown and "from an older version" not in markdown
@@ -301,7 +295,7 @@ def test_a_merge_never_writes_over_one_of_its_inputs(run_benchmark, pytester):
             selection,
         )
     before = (pytester.path / "a.json").read_text()
-    done = command("merge", "a.json", "b.json", "-o", "./a.json", cwd=pytester.path)
+    done = cli("merge", "a.json", "b.json", "-o", "./a.json", cwd=pytester.path)
     assert done.returncode == 2
     assert "a.json is one of the results to merge" in done.stderr
     assert (pytester.path / "a.json").read_text() == before

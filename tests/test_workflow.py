@@ -18,7 +18,7 @@ import yaml
 
 from pytest_empathy.emotions import EMOTIONS
 
-from .conftest import FAKE_KEY
+from .conftest import FAKE_KEY, cli
 from .stub_server import completion, default_answer, is_judge_request
 
 ROOT = Path(__file__).parents[1]
@@ -250,9 +250,7 @@ def test_a_merge_without_any_shard_result_says_where_to_look(tmp_path):
 
 
 def audit_command(*args: str, cwd: Path) -> Step:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_empathy.cli", "audit-cassettes", *args], cwd=cwd, capture_output=True, text=True
-    )
+    return cli("audit-cassettes", *args, cwd=cwd)
 
 
 def staged_cassettes(root: Path) -> tuple[Path, Path]:

@@ -49,6 +49,12 @@ class MergeError(InputError):
     pass
 
 
+def recompute(result: dict[str, Any], name: str) -> dict[str, Any]:
+    """A result's statistics and gates computed again from its cases, as a merge of one
+    shard: for a result migrated from a schema whose statistics are dropped."""
+    return merge([result], [name])
+
+
 def load(path: Path) -> dict[str, Any]:
     data = read(Path(path), MergeError, required=REQUIRED, what="JSON result")
     if not isinstance(data["corpus"], dict) or not {"name", "sha256", "selected", "cases"} <= data["corpus"].keys():
@@ -67,22 +73,6 @@ def merge(
     and ``checks`` decided on the comparison, as ``--empathy-compare-fail`` does in a run."""
     if not results:
         raise MergeError("merge needs a result")
-    return combine(results, names, compare_with=compare_with, checks=checks)
-
-
-def recompute(result: dict[str, Any], name: str) -> dict[str, Any]:
-    """A result's statistics and gates computed again from its cases, as a merge of one
-    shard: for a result migrated from a schema whose statistics are dropped."""
-    return combine([result], [name])
-
-
-def combine(
-    results: Sequence[dict[str, Any]],
-    names: Sequence[str],
-    *,
-    compare_with: SavedRun | None = None,
-    checks: Sequence[Check] = (),
-) -> dict[str, Any]:
     first, first_name = results[0], names[0]
     for result, name in zip(results[1:], names[1:], strict=True):
         for key in IDENTITY:
