@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from pytest_empathy.crowd.returned import RATINGS_COLUMNS
 from pytest_empathy.crowd.sheets import SHEET_COLUMNS, attention_checks
 from pytest_empathy.ratings import Rating
 
-from .conftest import cli, read_report, run, synthetic_rows, write_corpus
-from .stub_server import completion, is_judge_request
+from .conftest import answer_of, cli, read_report, run, stub_cassette, synthetic_rows, write_corpus
+from .stub_server import completion, default_answer, is_judge_request
 
 EMOTIONS = ("afraid", "caring", "joyful", "sad")
 
@@ -26,6 +29,10 @@ def crowd(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def read_csv(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def sha256(data: str | bytes) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
 @pytest.fixture
@@ -54,6 +61,12 @@ def test_sheets_hold_each_sampled_answer_once_in_shuffled_batches_with_hidden_ch
     assert all(case.split("-")[1] not in row["item"] for row in sheet for case in cases)
     answers = {f"{r['emotion']}-{r['id']}": r["response_bot"] for r in synthetic_rows(12, emotions=EMOTIONS)}
     assert all(row["response"] == answers[items[row["item"]]["case"]] for row in sheet if items[row["item"]]["case"])
+    # Each case's answer is known by the sha256 of the text the sheet shows.
+    assert manifest["schema"] == 2
+    assert all(
+        items[row["item"]]["answer_sha256"] == (sha256(row["response"]) if items[row["item"]]["case"] else None)
+        for row in sheet
+    )
     # Batches of at most 10, two checks in each, their answers hidden in the manifest alone.
     batches = manifest["batches"]
     assert [len(b) for b in batches] == [10, 10, 6]
@@ -165,6 +178,29 @@ def test_imported_ratings_are_the_crowd_s_without_the_raters_who_failed_a_check(
     )
     assert sorted((row["case"], row["rater"], row["rating"]) for row in kept) == expected
     assert all(row["seconds"] == "12" and row["emotion"] == row["case"].split("-")[0] for row in kept)
+    # Self-describing: the answer each rating is of, and the export's design, in every row.
+    assert list(kept[0]) == [
+        "responder",
+        "case",
+        "emotion",
+        "answer_sha256",
+        "rater",
+        "rating",
+        "seconds",
+        "corpus",
+        "corpus_sha256",
+        "sample",
+        "seed",
+    ]
+    shown = {manifest["items"][row["item"]]["case"]: row["response"] for row in read_csv(tmp_path / "sheets/sheet.csv")}
+    assert all(row["answer_sha256"] == sha256(shown[row["case"]]) for row in kept)
+    design = {
+        "corpus": "corpus",
+        "corpus_sha256": sha256((tmp_path / "corpus.csv").read_bytes()),
+        "sample": "",
+        "seed": "5",
+    }
+    assert all(row.items() >= design.items() for row in kept)
     batches = manifest["batches"]
     cases = sum(1 for batch in batches for item in batch if manifest["items"][item]["case"])
     lost = sum(1 for item in batches[1] if manifest["items"][item]["case"]) + 1
@@ -173,6 +209,26 @@ def test_imported_ratings_are_the_crowd_s_without_the_raters_who_failed_a_check(
         f"1 raters dropped for a failed or skipped attention check ({len(batches[1])} ratings); "
         f"0 repeated row(s) counted once; 1 batch(es) rated in part; {lost} case(s) without a rating\n"
     )
+
+
+def ratings_file(path: Path, corpus: Path, ratings: list[tuple[str, str, str, str, str]]) -> Path:
+    """A ratings file as 'crowd import' writes it, of an export of every case of ``corpus``:
+    (responder, case, rater, rating, answer rated) per row."""
+    design = {"corpus": corpus.stem, "corpus_sha256": sha256(corpus.read_bytes()), "sample": "", "seed": "0"}
+    rows = [
+        {
+            "responder": responder,
+            "case": case,
+            "emotion": case.split("-")[0],
+            "answer_sha256": sha256(answer),
+            "rater": rater,
+            "rating": rating,
+            "seconds": "",
+        }
+        | design
+        for responder, case, rater, rating, answer in ratings
+    ]
+    return write_answers(path, rows, columns=RATINGS_COLUMNS)
 
 
 def flipped(rating: str) -> str:
@@ -220,6 +276,27 @@ def test_returned_ratings_without_a_column_or_a_manifest_are_refused(tmp_path, c
     assert done.returncode == 2 and "sheets/sheet.csv: not a manifest of crowd sheets" in done.stderr
 
 
+@pytest.mark.bad_input
+@pytest.mark.parametrize("schema", [1, 2])
+def test_a_manifest_without_the_answers_hashes_is_refused(tmp_path, corpus, schema):
+    """Schema 1, as an earlier export wrote it, or a manifest stripped of the hashes: the
+    ratings could not be tied to the answers rated."""
+    assert export(tmp_path).returncode == 0
+    rows, manifest = crowd_answers(tmp_path, failing=-1, skipping=-1)
+    write_answers(tmp_path / "answers.csv", rows)
+    manifest["schema"] = schema
+    for entry in manifest["items"].values():
+        del entry["answer_sha256"]
+    (tmp_path / "sheets" / "manifest.json").write_text(json.dumps(manifest))
+    done = crowd("import", "answers.csv", "--manifest", "sheets/manifest.json", "-o", "ratings.csv", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "pytest-empathy: error: sheets/manifest.json: written by an earlier 'crowd export' (no hashes of the "
+        "answers rated): export again\n"
+    )
+    assert not (tmp_path / "ratings.csv").exists()
+
+
 def test_export_crowd_answers_import_and_the_crowd_as_judge(pytester):
     """The round trip: sheets, a simulated crowd (a rater who fails a check and is replaced, a
     row sent twice), the import, and a run judged by the crowd's ratings, its statistics those
@@ -262,10 +339,10 @@ def test_export_crowd_answers_import_and_the_crowd_as_judge(pytester):
 
 @pytest.mark.bad_input
 def test_the_crowd_as_judge_of_another_responder_or_without_a_case_says_so(pytester):
-    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=2, emotions=EMOTIONS))
-    header = "responder,case,emotion,rater,rating,seconds\n"
-    (pytester.path / "other.csv").write_text(header + "chatgpt,afraid-afraid0,afraid,w1,good,\n")
-    (pytester.path / "part.csv").write_text(header + "bot,afraid-afraid0,afraid,w1,good,\n")
+    corpus = write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=2, emotions=EMOTIONS))
+    answer = "That sounds like a lot to carry, case 0."
+    ratings_file(pytester.path / "other.csv", corpus, [("chatgpt", "afraid-afraid0", "w1", "good", answer)])
+    ratings_file(pytester.path / "part.csv", corpus, [("bot", "afraid-afraid0", "w1", "good", answer)])
     base = ["--empathy-model=bot", "--empathy-corpus=corpus.csv", "--empathy-gate=off", "-p", "no:cacheprovider"]
     result = pytester.runpytest_subprocess(*base, "--empathy-judge=crowd:other.csv")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -297,14 +374,19 @@ def test_a_judge_model_with_a_crowd_subset_gives_prediction_powered_estimates(st
         else completion("That sounds hard; I am here for you."),
     )
     crowd_of = {case: ("good", "okay", "good", "bad")[int(case[-1]) % 4] for case in judged if int(case[-1]) < 3}
-    header = "responder,case,emotion,rater,rating,seconds\n"
-    rows = "".join(f"stub,{case},{case.split('-')[0]},w{case[-1]},{rating},\n" for case, rating in crowd_of.items())
-    (pytester.path / "crowd.csv").write_text(header + rows + "stub,gone-gone0,gone,w9,good,\n")
+    ratings_file(
+        pytester.path / "crowd.csv",
+        pytester.path / "corpus.csv",
+        [
+            ("stub", case, f"w{case[-1]}", rating, "That sounds hard; I am here for you.")
+            for case, rating in crowd_of.items()
+        ],
+    )
     result = run(pytester, "--empathy-record=once", "--empathy-crowd=crowd.csv")
     assert result.ret == 0, result.stdout.str()[-2000:]
     found = read_report(pytester)["prediction_powered"]
     assert found["not_estimated"] is None and found["crowd"] == 12 and found["judge_only"] == 12
-    assert found["outside_run"] == 1
+    assert found["outside_run"] == 0
     result.stdout.fnmatch_lines(["on the crowd's scale by prediction-powered inference: Good *% [[]*%, *%] (95% CI)*"])
     # The estimate, computed here: each emotion weighted by its 6 of 24 cases, at the run's lam.
     lam, value = found["good"]["lam"], 0.0
@@ -318,6 +400,7 @@ def test_a_judge_model_with_a_crowd_subset_gives_prediction_powered_estimates(st
     # One emotion is one stratum: ppi-python's estimate at the same lam.
     result = run(pytester, "--empathy-emotions=sad", "--empathy-crowd=crowd.csv", "--empathy-report=sad.json")
     sad = json.loads((pytester.path / "sad.json").read_text())["prediction_powered"]
+    assert sad["crowd"] == 3 and sad["outside_run"] == 9
     cases = [case for case in judged if case.startswith("sad-")]
     y = np.array([[crowd_of[c] == "good"] for c in cases if c in crowd_of], dtype=float)
     f = np.array([[judged[c] == "Good"] for c in cases if c in crowd_of], dtype=float)
@@ -328,8 +411,10 @@ def test_a_judge_model_with_a_crowd_subset_gives_prediction_powered_estimates(st
 
 @pytest.mark.bad_input
 def test_prediction_powered_estimates_need_a_judge_model_and_two_crowd_ratings_per_emotion(stub, pytester):
-    header = "responder,case,emotion,rater,rating,seconds\n"
-    (pytester.path / "crowd.csv").write_text(header + "stub,afraid-afraid0,afraid,w1,good,\n")
+    answer = "That sounds really hard; I am here for you."
+    ratings_file(
+        pytester.path / "crowd.csv", pytester.path / "corpus.csv", [("stub", "afraid-afraid0", "w1", "good", answer)]
+    )
     result = run(pytester, "--empathy-record=once", "--empathy-crowd=crowd.csv")
     assert result.ret == 0
     assert read_report(pytester)["prediction_powered"]["not_estimated"] == (
@@ -344,3 +429,150 @@ def test_prediction_powered_estimates_need_a_judge_model_and_two_crowd_ratings_p
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --empathy-crowd: the judge 'crowd:crowd.csv' is no model*"])
+
+
+# How each option takes a crowd's ratings file: as the judge, or beside a judge model for
+# prediction-powered inference.
+CROWD_OPTIONS = {
+    "--empathy-judge": ["--empathy-judge=crowd:ratings.csv"],
+    "--empathy-crowd": ["--empathy-judge=stub", "--empathy-baseline=human-raters", "--empathy-crowd=ratings.csv"],
+}
+
+
+def import_ratings(path: Path) -> list[dict[str, str]]:
+    """The crowd's ratings of the sheets in ``path``/sheets, imported as ``path``/ratings.csv."""
+    rows, _ = crowd_answers(path, failing=-1, skipping=-1)
+    write_answers(path / "answers.csv", rows)
+    done = crowd("import", "answers.csv", "--manifest", "sheets/manifest.json", "-o", "ratings.csv", cwd=path)
+    assert done.returncode == 0, done.stderr
+    return read_csv(path / "ratings.csv")
+
+
+def damage(kind: str, path: Path, rows: list[dict[str, str]]) -> tuple[str, str]:
+    """Damage the ratings file of one case per emotion drawn with seed 3 (``rows``) or its
+    corpus, both in ``path``, as ``kind`` says: the corpus the run then reads, and what the
+    refusal says after the file's name."""
+    drawn = rows[0]["case"]
+    undrawn = next(case for case in ("afraid-afraid0", "afraid-afraid1") if case != drawn)
+    corpus, columns = "corpus.csv", RATINGS_COLUMNS
+    match kind:
+        case "earlier import":
+            columns = ("responder", "case", "emotion", "rater", "rating", "seconds")
+            refusal = (
+                ": written by an earlier 'crowd import' (no design of the export, no hashes of the answers rated): "
+                "import the crowd's ratings again"
+            )
+        case "two exports":
+            rows[2]["seed"] = "4"
+            refusal = ", row 4: seed '4', not '3' as in row 2: a ratings file holds the ratings of one export"
+        case "another corpus":
+            shutil.copy(path / "corpus.csv", path / "other.csv")
+            corpus, refusal = "other.csv", ": the crowd rated answers to cases of corpus corpus, not other"
+        case "changed corpus":
+            before = sha256((path / "corpus.csv").read_bytes())
+            changed = synthetic_rows(per_emotion=2, emotions=EMOTIONS)
+            changed[-1]["situation"] = "Something else happened."
+            after = sha256(write_corpus(path / "corpus.csv", changed).read_bytes())
+            refusal = (
+                f": corpus corpus changed since the export (sha256 {before[:12]} then, {after[:12]} now): "
+                "export and rate again"
+            )
+        case "unknown case":
+            rows[0]["case"] = "afraid-nowhere"
+            refusal = ": case afraid-nowhere is not a case of corpus corpus"
+        case "another emotion":
+            rows[0]["emotion"] = "sad"
+            refusal = f": case {drawn} is of emotion afraid in corpus corpus, not sad"
+        case "outside the sample":
+            rows[0]["case"] = undrawn
+            refusal = (
+                f": case {undrawn} is not among the 1 per emotion 'crowd export' drew with seed 3: the ratings are "
+                "then not of the random sample the export drew, which prediction-powered inference needs"
+            )
+    write_answers(path / "ratings.csv", rows, columns=columns)
+    return corpus, refusal
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("option", list(CROWD_OPTIONS))
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "earlier import",
+        "two exports",
+        "another corpus",
+        "changed corpus",
+        "unknown case",
+        "another emotion",
+        "outside the sample",
+    ],
+)
+def test_ratings_not_of_the_cases_the_export_drew_are_refused_naming_the_file(stub, pytester, option, kind):
+    assert export(pytester.path, "--sample", "1", "--seed", "3").returncode == 0
+    corpus, refusal = damage(kind, pytester.path, import_ratings(pytester.path))
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=bot",
+        f"--empathy-corpus={corpus}",
+        "--empathy-gate=off",
+        "-p",
+        "no:cacheprovider",
+        *CROWD_OPTIONS[option],
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {option}: {pytester.path / 'ratings.csv'}{refusal}"])
+
+
+def test_the_ratings_of_a_sample_judge_a_run_of_the_cases_the_export_drew(pytester):
+    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=12, emotions=EMOTIONS))
+    assert export(pytester.path, "--sample", "3", "--seed", "7").returncode == 0
+    kept = import_ratings(pytester.path)
+    assert {row["sample"] for row in kept} == {"3"} and {row["seed"] for row in kept} == {"7"}
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=bot",
+        "--empathy-judge=crowd:ratings.csv",
+        "--empathy-corpus=corpus.csv",
+        "--empathy-sample=3",
+        "--empathy-seed=7",
+        "--empathy-gate=off",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    result.assert_outcomes(passed=12)
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("option", list(CROWD_OPTIONS))
+def test_a_case_whose_answer_changed_since_the_export_fails_saying_so(stub, pytester, option):
+    """The crowd rated the answers of a run; one case is recorded anew with another answer:
+    the crowd's rating is not of it, as the judge or for prediction-powered inference."""
+    assert run(pytester, "--empathy-record=once", "--empathy-csv=cases.csv").ret == 0
+    done = crowd("export", "--corpus", "corpus.csv", "--result", "report.json", "-o", "sheets", cwd=pytester.path)
+    assert done.returncode == 0, done.stderr
+    import_ratings(pytester.path)
+    rated, changed = "That sounds really hard; I am here for you.", "Cheer up."
+    asks_for_it = answer_of("afraid-afraid0")
+    stub.answer_of = lambda body: (
+        (200, {"content-type": "application/json"}, completion(changed)) if asks_for_it(body) else default_answer(body)
+    )
+    stub_cassette(pytester, "afraid-afraid0").unlink()
+    result = pytester.runpytest_subprocess(
+        "--empathy-model=stub",
+        "--empathy-corpus=corpus.csv",
+        "--empathy-record=once",
+        "--empathy-gate=off",
+        "-p",
+        "no:cacheprovider",
+        *CROWD_OPTIONS[option],
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=7, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"*{pytester.path / 'ratings.csv'}: the crowd rated another answer to case afraid-afraid0 "
+            f"(sha256 {sha256(rated)[:12]}) than this run's (sha256 {sha256(changed)[:12]}): the answers changed "
+            "since the export; export and rate again, or replay the cassettes the export was made from"
+        ]
+    )
+    # Asking the judge again would not help: the run does not suggest it.
+    assert "ask it again" not in result.stdout.str()

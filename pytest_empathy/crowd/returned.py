@@ -3,7 +3,8 @@ sheets' manifest: every row names an item of the sheets and a rating on the scal
 repeated whole counts once, and a rater who rated an item twice, differently, is refused; a
 rater who failed an attention check of a batch they rated (answered the opposite extreme) or
 skipped one is dropped, all their ratings with them, and counted. What is kept is one row per
-rating of a case: the ratings file ``--empathy-judge crowd:FILE`` reads."""
+rating of a case, with the sha256 of the answer rated and the export's design (corpus, sample,
+seed): the ratings file ``--empathy-judge crowd:FILE`` and ``--empathy-crowd FILE`` read."""
 
 from __future__ import annotations
 
@@ -19,10 +20,23 @@ from pytest_empathy.atomic import write_atomic
 from pytest_empathy.errors import InputError
 from pytest_empathy.ratings import Rating
 
-from .sheets import MANIFEST_KIND
+from .sheets import MANIFEST_KIND, MANIFEST_SCHEMA
 
 REQUIRED = ("item", "rater", "rating")
-RATINGS_COLUMNS = ("responder", "case", "emotion", "rater", "rating", "seconds")
+# What was rated and how, then the export's design, the same in every row.
+RATINGS_COLUMNS = (
+    "responder",
+    "case",
+    "emotion",
+    "answer_sha256",
+    "rater",
+    "rating",
+    "seconds",
+    "corpus",
+    "corpus_sha256",
+    "sample",
+    "seed",
+)
 
 
 class ReturnedError(InputError):
@@ -49,6 +63,14 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise ReturnedError(f"{path}: not a manifest of crowd sheets ({error})") from None
     if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND:
         raise ReturnedError(f"{path}: not a manifest of crowd sheets (written by pytest-empathy crowd export)")
+    schema = manifest.get("schema")
+    unhashed = any(entry.get("case") and not entry.get("answer_sha256") for entry in manifest.get("items", {}).values())
+    if unhashed or (isinstance(schema, int) and schema < MANIFEST_SCHEMA):
+        raise ReturnedError(
+            f"{path}: written by an earlier 'crowd export' (no hashes of the answers rated): export again"
+        )
+    if schema != MANIFEST_SCHEMA:
+        raise ReturnedError(f"{path}: manifest schema {schema!r}; this pytest-empathy reads schema {MANIFEST_SCHEMA}")
     return manifest
 
 
@@ -84,6 +106,12 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
         by_rater.setdefault(rater, {})[item] = (rating, (row.get("seconds") or "").strip())
 
     batch_of = {item: number for number, batch in enumerate(manifest["batches"]) for item in batch}
+    design = {
+        "corpus": str(manifest["corpus"]),
+        "corpus_sha256": str(manifest["corpus_sha256"]),
+        "sample": "" if manifest["sample"] is None else str(manifest["sample"]),
+        "seed": str(manifest["seed"]),
+    }
     kept: list[dict[str, str]] = []
     dropped: list[str] = []
     dropped_ratings = incomplete = 0
@@ -103,10 +131,12 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
                         "responder": str(manifest["responder"]),
                         "case": case,
                         "emotion": items[item]["emotion"] or "",
+                        "answer_sha256": items[item]["answer_sha256"],
                         "rater": rater,
                         "rating": rating.label,
                         "seconds": seconds,
                     }
+                    | design
                 )
     cases = {entry["case"] for entry in items.values() if entry["case"] is not None}
     rated_cases = {row["case"] for row in kept}

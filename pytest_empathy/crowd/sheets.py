@@ -33,6 +33,8 @@ INSTRUCTIONS = (
     "shares in it and offers support). A few items are checks with an obvious answer: rate every item with care."
 )
 MANIFEST_KIND = "pytest-empathy crowd sheets"
+# Schema 2: each case's answer_sha256, so that its ratings are known to be of that answer.
+MANIFEST_SCHEMA = 2
 
 
 class SheetError(InputError):
@@ -129,6 +131,11 @@ def draw(
     return Sheets(responder, corpus, corpus_sha256, seed, sample, batch_size, checks, tuple(batches))
 
 
+def answer_sha256(answer: str) -> str:
+    """The identity of an answer as the crowd read it: the sha256 of its UTF-8 text."""
+    return hashlib.sha256(answer.encode("utf-8")).hexdigest()
+
+
 def _item_id(seed: int, what: str) -> str:
     """An id a rater cannot read a case, a source or a check from."""
     return "i" + hashlib.sha256(f"{seed}:{what}".encode()).hexdigest()[:12]
@@ -156,10 +163,11 @@ def sheet_rows(sheets: Sheets) -> list[dict[str, str]]:
 
 
 def manifest(sheets: Sheets) -> dict[str, Any]:
-    """What the sheets hide, for the import: each item's case (or check and its answer)."""
+    """What the sheets hide, for the import: each item's case and the sha256 of the answer
+    shown (or the check and the rating it expects)."""
     return {
         "kind": MANIFEST_KIND,
-        "schema": 1,
+        "schema": MANIFEST_SCHEMA,
         "responder": sheets.responder,
         "corpus": sheets.corpus,
         "corpus_sha256": sheets.corpus_sha256,
@@ -174,6 +182,7 @@ def manifest(sheets: Sheets) -> dict[str, Any]:
             item.item: {
                 "case": item.case,
                 "emotion": item.emotion,
+                "answer_sha256": None if item.case is None else answer_sha256(item.response),
                 "check": None if item.expected is None else item.expected.label,
             }
             for batch in sheets.batches

@@ -147,6 +147,8 @@ class Run:
             corpus = as_usage_error(
                 "--empathy-corpus-text", open_corpus, settings.corpus, text=settings.corpus_text, need_text=True
             )
+        if isinstance(judge, CrowdFile):
+            as_usage_error("--empathy-judge", judge.check_drawn_from, corpus)
         baseline = as_usage_error("--empathy-baseline", make_baseline, settings.baseline, corpus, judge)
         absent = [e for e in settings.emotions or () if e not in corpus.emotions]
         if absent:
@@ -171,6 +173,7 @@ class Run:
                     "correct a judge model's (name one with --empathy-judge)"
                 )
             crowd = as_usage_error("--empathy-crowd", crowd_file, settings.crowd, responder=settings.model)
+            as_usage_error("--empathy-crowd", crowd.check_drawn_from, corpus)
         return cls(
             settings,
             corpus,
@@ -263,6 +266,9 @@ class Run:
                 ),
                 stacklevel=1,
             )
+        if self.crowd is not None:
+            # Outside the cassette's try: asking the judge again cannot make the crowd's rating one of this answer.
+            self.crowd.check_rated_answer(row, response)
         return CaseResult(
             row.case_id,
             row.emotion,
@@ -298,8 +304,13 @@ class Run:
         return shown_path(self.settings.rootpath, path)
 
     def _unrated(self, row: Row, error: Unrated) -> Unrated:
-        """The judge gave no rating: say how to ask it again when the answers were recorded."""
-        if self.cassettes is None or self.settings.record in (RecordMode.NEW_EPISODES, RecordMode.ALL):
+        """The judge gave no rating: say how to ask it again when the answers were recorded. A
+        crowd's ratings file is not asked: it says the same again."""
+        if (
+            self.cassettes is None
+            or not self.judge.calls_model
+            or self.settings.record in (RecordMode.NEW_EPISODES, RecordMode.ALL)
+        ):
             return error
         return Unrated(
             f"{error}. Its answers are recorded in {self.shown_path(self.cassettes.path(row))}; ask it again with: "
