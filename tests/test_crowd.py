@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 from collections import Counter
@@ -355,58 +356,126 @@ def test_the_crowd_as_judge_of_another_responder_or_without_a_case_says_so(pytes
     result.stdout.fnmatch_lines(["*crowd:part.csv: the crowd rated no answer to case afraid-afraid1 (*part.csv)*"])
 
 
-def test_a_judge_model_with_a_crowd_subset_gives_prediction_powered_estimates(stub, pytester):
-    ppi_py = pytest.importorskip("ppi_py", reason="ppi-python is not installed: pip install -e '.[test]'")
-    np = pytest.importorskip("numpy")
-    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=6, emotions=EMOTIONS))
-    judged = {f"{e}-{e}{i}": ("Good", "Okay", "Bad")[(i + len(e)) % 3] for e in EMOTIONS for i in range(6)}
-    stub.answer_of = lambda body: (
-        200,
-        {"content-type": "application/json"},
-        completion(
-            next(
-                v
-                for k, v in judged.items()
-                if f"feel {k.split('-')[0]} (case {k[-1]})" in body["messages"][0]["content"]
-            )
-        )
-        if is_judge_request(body)
-        else completion("That sounds hard; I am here for you."),
-    )
-    crowd_of = {case: ("good", "okay", "good", "bad")[int(case[-1]) % 4] for case in judged if int(case[-1]) < 3}
+ANSWER = "That sounds hard; I am here for you."
+
+
+def lenient_judge_and_strict_crowd(stub, pytester) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """64 cases; the judge rates three in four Good; the crowd rates 12 of each emotion's 16, two
+    cases of different emotions a rater (24 raters), one in four Good."""
+    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=16, emotions=EMOTIONS))
+    judged = {f"{e}-{e}{i}": ("Good", "Good", "Good", "Okay")[i % 4] for e in EMOTIONS for i in range(16)}
+
+    def answer(body):
+        if not is_judge_request(body):
+            return 200, {"content-type": "application/json"}, completion(ANSWER)
+        emotion, case = re.search(r"feel (\w+) \(case (\d+)\)", body["messages"][0]["content"]).groups()
+        return 200, {"content-type": "application/json"}, completion(judged[f"{emotion}-{emotion}{case}"])
+
+    stub.answer_of = answer
+    crowd_of = {
+        f"{e}-{e}{i}": (("good", "okay", "bad", "bad")[i % 4], f"w{i + 12 * (k % 2)}")
+        for k, e in enumerate(EMOTIONS)
+        for i in range(12)
+    }
     ratings_file(
         pytester.path / "crowd.csv",
         pytester.path / "corpus.csv",
-        [
-            ("stub", case, f"w{case[-1]}", rating, "That sounds hard; I am here for you.")
-            for case, rating in crowd_of.items()
-        ],
+        [("stub", case, rater, rating, ANSWER) for case, (rating, rater) in crowd_of.items()],
     )
+    return judged, crowd_of
+
+
+def test_a_judge_model_with_a_crowd_subset_gives_prediction_powered_estimates(stub, pytester):
+    np = pytest.importorskip("numpy")
+    from scipy.stats import t as student_t
+
+    from pytest_empathy.analysis import ppi
+
+    from .test_ppi import _by_hand
+
+    judged, crowd_of = lenient_judge_and_strict_crowd(stub, pytester)
+    assert len({rater for _, rater in crowd_of.values()}) == 24
     result = run(pytester, "--empathy-record=once", "--empathy-crowd=crowd.csv")
     assert result.ret == 0, result.stdout.str()[-2000:]
-    found = read_report(pytester)["prediction_powered"]
-    assert found["not_estimated"] is None and found["crowd"] == 12 and found["judge_only"] == 12
-    assert found["outside_run"] == 0
-    result.stdout.fnmatch_lines(["on the crowd's scale by prediction-powered inference: Good *% [[]*%, *%] (95% CI)*"])
-    # The estimate, computed here: each emotion weighted by its 6 of 24 cases, at the run's lam.
-    lam, value = found["good"]["lam"], 0.0
+    report = read_report(pytester)
+    found = report["prediction_powered"]
+    assert found["not_estimated"] is None and found["crowd"] == 48 and found["judge_only"] == 16
+    assert found["raters"] == 24 and found["outside_run"] == 0
+    assert 0 < found["lam"] < 1  # the judge is informative and lenient: it is used, and corrected
+    result.stdout.fnmatch_lines(
+        [
+            "on the crowd's scale by prediction-powered inference: Good *% [[]*%, *%] (95% CI)*48 crowd ratings by 24 "
+            "raters and 16 judge-only cases*",
+            "against the baseline on the crowd's scale: Good *% vs *%, * pts [[]*] (90% CI), one-sided p * with 23 df*",
+        ]
+    )
+    # The estimate and its variance, computed here: each emotion weighted by its 16 of 64 cases;
+    # the delete-one-rater jackknife written out.
+    strata = []
     for emotion in EMOTIONS:
         cases = [case for case in judged if case.startswith(f"{emotion}-")]
-        y = np.array([crowd_of[c] == "good" for c in cases if c in crowd_of], dtype=float)
-        f = np.array([judged[c] == "Good" for c in cases if c in crowd_of], dtype=float)
-        u = np.array([judged[c] == "Good" for c in cases if c not in crowd_of], dtype=float)
-        value += 6 / 24 * (lam * u.mean() + (y - lam * f).mean())
-    assert found["good"]["estimate"] == pytest.approx(value, abs=1e-12)
-    # One emotion is one stratum: ppi-python's estimate at the same lam.
-    result = run(pytester, "--empathy-emotions=sad", "--empathy-crowd=crowd.csv", "--empathy-report=sad.json")
-    sad = json.loads((pytester.path / "sad.json").read_text())["prediction_powered"]
-    assert sad["crowd"] == 3 and sad["outside_run"] == 9
-    cases = [case for case in judged if case.startswith("sad-")]
-    y = np.array([[crowd_of[c] == "good"] for c in cases if c in crowd_of], dtype=float)
-    f = np.array([[judged[c] == "Good"] for c in cases if c in crowd_of], dtype=float)
-    u = np.array([[judged[c] == "Good"] for c in cases if c not in crowd_of], dtype=float)
-    theirs = ppi_py.ppi_mean_pointestimate(y, f, u, lam=sad["good"]["lam"])
-    assert sad["good"]["estimate"] == pytest.approx(float(np.ravel(theirs)[0]), abs=1e-12)
+        rated = [c for c in cases if c in crowd_of]
+        strata.append(
+            ppi.Stratum(
+                np.array([[crowd_of[c][0] == "good"] for c in rated], dtype=float),
+                np.array([[judged[c] == "Good"] for c in rated], dtype=float),
+                np.array([[judged[c] == "Good"] for c in cases if c not in crowd_of], dtype=float),
+                tuple(crowd_of[c][1] for c in rated),
+            )
+        )
+    lam, variance, raters = _by_hand(strata)
+    value = sum(0.25 * (lam * s.judged_only.mean() + (s.crowd - lam * s.judged).mean()) for s in strata)
+    good = found["good"]
+    assert found["lam"] == pytest.approx(lam, abs=1e-12)
+    assert good["estimate"] == pytest.approx(value, abs=1e-12)
+    assert good["standard_error"] == pytest.approx(float(np.sqrt(variance[0])), rel=1e-9)
+    half = student_t.ppf(0.975, raters - 1) * np.sqrt(variance[0])
+    assert good["interval"] == pytest.approx([value - half, value + half], abs=1e-12)
+    # Against the baseline's counts (other prompts, independent): weighted alike, its variance
+    # that of independent ratings within each emotion.
+    versus = found["versus_baseline"]
+    counts = {e: report["emotions"][e]["baseline"] for e in EMOTIONS}
+    base = sum(0.25 * c["good"] / sum(c.values()) for c in counts.values())
+    size = sum(sum(c.values()) for c in counts.values())
+    base_variance = (
+        size
+        / (size - 1)
+        * sum(
+            0.25**2 * (c["good"] / sum(c.values())) * (1 - c["good"] / sum(c.values())) / (sum(c.values()) - 1)
+            for c in counts.values()
+        )
+    )
+    se = np.sqrt(variance[0] + base_variance)
+    assert versus["baseline"] == pytest.approx(base, abs=1e-12)
+    assert versus["standard_error"] == pytest.approx(se, rel=1e-9)
+    assert versus["degrees_of_freedom"] == 23 and versus["paired"] is False and versus["baseline_raters"] is None
+    assert versus["p_greater"] == pytest.approx(student_t.sf((value - base) / se, 23), rel=1e-9)
+
+
+def test_the_gates_on_a_crowd_subset_decide_on_the_crowd_s_scale_where_the_judge_alone_would_pass(stub, pytester):
+    """The judge rates three in four answers Good, the crowd one in four: against the crowd's
+    baseline the judge alone says better; the crowd's scale says not."""
+    lenient_judge_and_strict_crowd(stub, pytester)
+    alone = run(pytester, "--empathy-record=once", "--empathy-gate=better")
+    assert alone.ret == 0, alone.stdout.str()[-2000:]
+    alone.stdout.fnmatch_lines(["PASSED better: mixed raters*better*"])
+    powered = run(pytester, "--empathy-gate=better", "--empathy-crowd=crowd.csv")
+    assert powered.ret == 1
+    powered.stdout.fnmatch_lines(
+        [
+            "FAILED better: prediction-powered: the judge's ratings of every case corrected by a crowd's ratings of a "
+            "random sample of them: on the crowd's scale, Good rate *% vs baseline *%: -* pts*; not shown better "
+            "(one-sided t test, 23 df, p*, alpha 0.05)",
+            "PASSED no-emotion-worse: prediction-powered*: on the judge's own ratings (prediction-powered inference "
+            "covers the run*",
+        ]
+    )
+    # A merge of the shards cannot estimate it, and decides nothing on the crowd's scale.
+    merged = cli("merge", "report.json", "-o", "merged.json", cwd=pytester.path)
+    assert merged.returncode == 1, merged.stdout + merged.stderr
+    gates = {g["name"]: g for g in json.loads((pytester.path / "merged.json").read_text())["gates"]}
+    assert not gates["better"]["passed"]
+    assert "not decided: no prediction-powered comparison (not estimated by a merge" in gates["better"]["detail"]
 
 
 @pytest.mark.bad_input
@@ -429,6 +498,9 @@ def test_prediction_powered_estimates_need_a_judge_model_and_two_crowd_ratings_p
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --empathy-crowd: the judge 'crowd:crowd.csv' is no model*"])
+    result = run(pytester, "--empathy-crowd=crowd.csv", "--empathy-judge-correction")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --empathy-crowd: *--empathy-judge-correction would put them there*"])
 
 
 # How each option takes a crowd's ratings file: as the judge, or beside a judge model for

@@ -19,8 +19,9 @@ from .proportions import GoodRateTest
 from .versus_baseline import Summary, summarize
 
 if TYPE_CHECKING:
-    # numpy: loaded only when a calibration is in force.
+    # numpy: loaded only when a calibration or a crowd's ratings are in force.
     from .correction import Correction
+    from .ppi import RunEstimate
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def decide(
     mixed_raters: str | None = None,
     judge: JudgeStanding | None = None,
     baseline_judged: bool = False,
+    prediction_powered: RunEstimate | None = None,
 ) -> Decision:
     """A run's statistics and gates from its rated cases, as the controller and a merge of
     shards both compute them. No statistics for an incomplete run unless partial is allowed.
@@ -82,7 +84,9 @@ def decide(
     ``mixed_raters`` names a judge model compared with the crowd, on every gate's line;
     ``judge`` is a judge model's standing: for the judge-agreement gate, and with its
     calibration the run on the crowd's scale (``baseline_judged`` when the judge rated the
-    baseline too), which the gates use with ``judge_correction`` in the settings."""
+    baseline too), which the gates use with ``judge_correction`` in the settings.
+    ``prediction_powered`` is the run on the crowd's scale from a crowd's ratings of part of
+    it: the gates use it against a crowd's baseline."""
     summary = None
     if cases and (completeness.complete or settings["allow_partial"]):
         summary = summarize(
@@ -117,7 +121,16 @@ def decide(
     if corrected:
         assert correction is not None and summary is not None
         gates = decided_on_crowd_scale(gates, correction, settings, clustered=summary.clustered)
+    powered = summary is not None and prediction_powered is not None and not baseline_judged
+    if powered:
+        assert prediction_powered is not None
+        gates = decided_by_prediction_powered(gates, prediction_powered, settings)
     warnings = [] if summary is None else power_warnings(summary, mode, settings.get("margin"))
+    if powered and warnings:
+        warnings.append(
+            "the power figures above are the judge's own ratings': the gates on the crowd's scale rest on the crowd's "
+            "ratings, fewer, and detect less than they say"
+        )
     if corrected and warnings:
         warnings.append(
             "the power figures above are the judge's own ratings': the correction adds the calibration's "
@@ -130,7 +143,7 @@ def decide(
         gates.append(judge_agreement(minimum, judge))
     if summary is not None:
         warnings += cluster_warnings(summary)
-    raters = CALIBRATED if corrected else mixed_raters
+    raters = CALIBRATED if corrected else PREDICTION_POWERED if powered else mixed_raters
     if raters is not None:
         # The verdict compares a judge's opinion with the crowd's, or the judge's ratings
         # corrected onto the crowd's scale: every line says so.
@@ -139,6 +152,9 @@ def decide(
 
 
 CALIBRATED = "calibrated: the judge's ratings corrected onto the crowd's scale by its calibration"
+PREDICTION_POWERED = (
+    "prediction-powered: the judge's ratings of every case corrected by a crowd's ratings of a random sample of them"
+)
 
 
 def decided_on_crowd_scale(
@@ -200,10 +216,71 @@ def decided_on_crowd_scale(
                 f"{'>=' if passed else '<'} {minimum:+.1%} ({caveats})",
             )
         elif gate.name == "no-emotion-worse":
-            own = "on the judge's own ratings (the correction covers the run and each polarity)"
-            gate = GateResult(gate.name, gate.passed, f"{own}: {gate.detail}")
+            gate = _on_judge_own_ratings(gate, "the correction covers the run and each polarity")
         decided.append(gate)
     return decided
+
+
+def decided_by_prediction_powered(
+    gates: list[GateResult], estimate: RunEstimate, settings: Mapping[str, Any]
+) -> list[GateResult]:
+    """The gates on the Good rate decided on the crowd's scale by prediction-powered inference
+    against the crowd's baseline (a one-sided t test at alpha); failed, undecided, when there is
+    no estimate. The per-emotion gate stays on the judge's own ratings: an emotion's ten crowd
+    ratings decide nothing."""
+    alpha = settings["alpha"]
+    versus = estimate.versus
+    why = estimate.not_estimated or estimate.versus_not_estimated
+    rates = ""
+    if versus is not None:
+        low, high = versus.interval(alpha)
+        rates = (
+            f"on the crowd's scale, Good rate {percent(versus.model)} vs baseline {percent(versus.baseline)}: "
+            f"{points(versus.difference)} [{points(low)}, {points(high)}] ({1 - 2 * alpha:.0%} CI)"
+        )
+    decided = []
+    for gate in gates:
+        if gate.name in (GateMode.BETTER.value, GateMode.NOT_WORSE.value, "min-good-gain") and versus is None:
+            gate = GateResult(gate.name, False, f"not decided: no prediction-powered comparison ({why})")
+        elif versus is not None and gate.name == GateMode.BETTER.value:
+            p = versus.p_greater()
+            outcome = "better" if p < alpha else "not shown better"
+            test = f"one-sided t test, {versus.degrees_of_freedom} df, {p_is(p)}, alpha {alpha:g}"
+            gate = GateResult(gate.name, p < alpha, f"{rates}; {outcome} ({test})")
+        elif versus is not None and gate.name == GateMode.NOT_WORSE.value:
+            margin = settings["margin"]
+            passed = low > -margin / 100
+            relation = "above" if passed else "not above"
+            gate = GateResult(
+                gate.name,
+                passed,
+                f"{rates}; the lower bound is {relation} -{margin:g} pts (one-sided t test at alpha {alpha:g}, "
+                f"{versus.degrees_of_freedom} df)",
+            )
+        elif versus is not None and gate.name == "min-good-gain":
+            minimum = settings["min_good_gain"] or 0.0
+            bound = versus.gain_lower_bound(alpha)
+            passed = bound is not None and bound >= minimum
+            estimated = (
+                "unbounded (no Good rating on the baseline's side)" if versus.gain is None else f"{versus.gain:+.1%}"
+            )
+            shown = "not bounded (no Good rating on a side)" if bound is None else f"{bound:+.1%}"
+            gate = GateResult(
+                gate.name,
+                passed,
+                f"relative Good gain on the crowd's scale {estimated}, lower bound {shown} ({1 - 2 * alpha:.0%} CI, "
+                f"delta method on the log ratio) {'>=' if passed else '<'} {minimum:+.1%}",
+            )
+        elif gate.name == "no-emotion-worse":
+            gate = _on_judge_own_ratings(
+                gate, "prediction-powered inference covers the run; an emotion's few crowd ratings decide nothing"
+            )
+        decided.append(gate)
+    return decided
+
+
+def _on_judge_own_ratings(gate: GateResult, why: str) -> GateResult:
+    return GateResult(gate.name, gate.passed, f"on the judge's own ratings ({why}): {gate.detail}")
 
 
 def _end(bound: float) -> str:

@@ -163,6 +163,11 @@ class Run:
                 "calibration measures a judge model against; name a model with --empathy-judge"
             )
         standing, calibration = _standing(settings, judge) if isinstance(judge, ModelJudge) else (None, None)
+        if settings.judge_correction and settings.crowd is not None:
+            raise pytest.UsageError(
+                "--empathy-crowd: a crowd's ratings of part of the cases put the gates on the crowd's scale, and "
+                "--empathy-judge-correction would put them there by a calibration: give one of the two"
+            )
         if settings.judge_correction:
             _check_correction(settings, judge, standing)
         crowd = None

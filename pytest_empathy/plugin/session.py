@@ -216,6 +216,7 @@ class EmpathySession:
             rated=len(rated),
             missing=tuple(sorted(n for n in self.expected if n not in self.results)),
         )
+        estimate = self._prediction_powered(rated, completeness) if run.crowd is not None else None
         decision = decide(
             rated,
             completeness,
@@ -224,6 +225,7 @@ class EmpathySession:
             mixed_raters=run.baseline.mixed_raters,
             judge=run.judge_standing,
             baseline_judged=run.baseline.kind is BaselineKind.JUDGE,
+            prediction_powered=estimate,
         )
         summary, gates = decision.summary, decision.gates
         versus = None
@@ -233,7 +235,6 @@ class EmpathySession:
             gates += checked
         elif compare_with is not None:
             gates.append(GateResult("compare", False, not_compared(compare_with, completeness)))
-        estimate = self._prediction_powered(rated, completeness) if run.crowd is not None else None
         save_path = self.plan.save_path
         if save_path is not None and not completeness.complete:
             gates.append(
@@ -347,8 +348,16 @@ class EmpathySession:
             return ppi.not_estimated(
                 f"not estimated: the run is incomplete ({completeness.rated} of {completeness.expected} cases rated)"
             )
-        ratings = {case: rating for case, (rating, _) in crowd.ratings.items()}
-        return ppi.for_run(((r.case_id, r.emotion, r.rating) for r in rated), ratings)
+        baseline = self.run.baseline
+        not_comparable = None
+        if baseline.kind is BaselineKind.JUDGE:
+            not_comparable = (
+                "the baseline is the judge's ratings of the human responses, not a crowd's; the gates compare the "
+                "judge with itself (--empathy-baseline human-raters compares the crowds)"
+            )
+        return ppi.for_run(
+            rated, crowd.ratings, per_emotion_baseline=baseline.per_emotion, not_comparable=not_comparable
+        )
 
     def _no_case_ran(self) -> str:
         run = self.run

@@ -6,16 +6,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pytest_empathy.analysis.gates import CALIBRATED
+from pytest_empathy.analysis.gates import CALIBRATED, PREDICTION_POWERED
 from pytest_empathy.formatting import p_value, percent, points
+from pytest_empathy.modes import BaselineKind
 
 
 def raters(document: Mapping[str, Any]) -> str | None:
     """What every output says of who rated the two sides: "calibrated", when the gates use
-    the correction, else "mixed raters: ..." when a judge model faces the crowd."""
+    the correction; "prediction-powered", when a crowd's ratings of part of the run carry the
+    judge's onto the crowd's scale for the gates; else "mixed raters: ..." when a judge model
+    faces the crowd."""
     correction = document.get("judge_correction")
     if correction is not None and correction["decides"]:
         return CALIBRATED
+    if document.get("prediction_powered") and document["baseline"] != BaselineKind.JUDGE.value:
+        return PREDICTION_POWERED
     mixed: str | None = document.get("mixed_raters")
     return mixed
 
@@ -32,14 +37,29 @@ def _prediction_powered_lines(document: Mapping[str, Any]) -> list[str]:
         return [f"on the crowd's scale by prediction-powered inference: {found['not_estimated']}"]
     good, shares = found["good"], found["shares"]
     low, high = good["interval"]
-    return [
+    lines = [
         f"on the crowd's scale by prediction-powered inference: Good {percent(good['estimate'])} "
         f"[{percent(low)}, {percent(high)}] ({found['confidence']:.0%} CI); Bad/Okay/Good "
         + "/".join(percent(shares[label]["estimate"]) for label in ("bad", "okay", "good"))
-        + f"; {found['crowd']} crowd ratings and {found['judge_only']} judge-only cases, worth "
-        f"{good['effective_crowd']:.0f} crowd ratings alone (lam {good['lam']:.2f}); {found['method']}"
+        + f"; {found['crowd']} crowd ratings by {found['raters']} raters and {found['judge_only']} judge-only cases, "
+        f"worth {good['effective_crowd']:.0f} crowd ratings drawn alike alone (lam {found['lam']:.2f}); "
+        f"{found['method']}"
         + (f"; {found['outside_run']} crowd rating(s) of cases outside the run, unused" if found["outside_run"] else "")
     ]
+    versus = found["versus_baseline"]
+    if versus is None:
+        lines.append(f"against the baseline on the crowd's scale: not compared: {found['versus_not_estimated']}")
+        return lines
+    low, high = versus["interval"]
+    gain = "unbounded" if versus["gain"] is None else f"{versus['gain']:+.1%}"
+    bound = "none" if versus["gain_lower_bound"] is None else f"{versus['gain_lower_bound']:+.1%}"
+    lines.append(
+        f"against the baseline on the crowd's scale: Good {percent(versus['model'])} vs {percent(versus['baseline'])}, "
+        f"{points(versus['difference'])} [{points(low)}, {points(high)}] ({versus['confidence']:.0%} CI), "
+        f"one-sided p {p_value(versus['p_greater'])} with {versus['degrees_of_freedom']} df; relative gain {gain}, "
+        f"lower bound {bound}; {versus['method']}"
+    )
+    return lines
 
 
 def _correction_lines(document: Mapping[str, Any]) -> list[str]:

@@ -85,7 +85,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "mixed_raters": run.mixed_raters,
         "judge_calibration": run.judge_calibration,
         "judge_correction": _correction(run.judge_correction, bool(run.settings.get("judge_correction"))),
-        "prediction_powered": _prediction_powered(run.prediction_powered),
+        "prediction_powered": _prediction_powered(run.prediction_powered, alpha=run.settings["alpha"]),
         "corpus": {
             "name": run.corpus,
             "sha256": run.corpus_sha256,
@@ -567,10 +567,10 @@ def _from_schema_4(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _prediction_powered(found: RunEstimate | None) -> dict[str, Any] | None:
+def _prediction_powered(found: RunEstimate | None, *, alpha: float) -> dict[str, Any] | None:
     if found is None:
         return None
-    from pytest_empathy.analysis.ppi import METHOD
+    from pytest_empathy.analysis.ppi import DIFFERENCE_METHOD, METHOD
 
     document: dict[str, Any] = {
         "method": METHOD,
@@ -580,22 +580,41 @@ def _prediction_powered(found: RunEstimate | None) -> dict[str, Any] | None:
     if found.scale is None:
         return document
     good, shares = found.scale.good, found.scale.shares
+    versus = found.versus
     return document | {
         "crowd": good.crowd,
         "judge_only": good.judge_only,
+        "raters": good.raters,
         "confidence": found.confidence,
+        "lam": good.lam,
         "good": {
             "estimate": good.estimate[0],
             "interval": list(good.interval[0]),
             "standard_error": good.standard_error[0],
-            "lam": good.lam,
             "effective_crowd": good.effective_crowd[0],
         },
         "shares": {
             rating.label: {"estimate": shares.estimate[i], "interval": list(shares.interval[i])}
             for i, rating in enumerate(Rating)
         },
-        "shares_lam": shares.lam,
+        "versus_baseline": None
+        if versus is None
+        else {
+            "method": DIFFERENCE_METHOD,
+            "model": versus.model,
+            "baseline": versus.baseline,
+            "difference": versus.difference,
+            "standard_error": versus.standard_error,
+            "confidence": 1 - 2 * alpha,
+            "interval": list(versus.interval(alpha)),
+            "p_greater": versus.p_greater(),
+            "degrees_of_freedom": versus.degrees_of_freedom,
+            "gain": versus.gain,
+            "gain_lower_bound": versus.gain_lower_bound(alpha),
+            "baseline_raters": versus.baseline_raters,
+            "paired": versus.paired,
+        },
+        "versus_not_estimated": found.versus_not_estimated,
     }
 
 

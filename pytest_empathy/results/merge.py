@@ -112,6 +112,7 @@ def merge(
             calibration["alpha_ordinal"] if in_force else None,
             calibration.get("pairs") if in_force else None,
         )
+    estimate = _prediction_powered(results)
     decision = decide(
         cases,
         completeness,
@@ -120,6 +121,7 @@ def merge(
         mixed_raters=first["mixed_raters"],
         judge=judge,
         baseline_judged=first["baseline"] == BaselineKind.JUDGE.value,
+        prediction_powered=estimate,
     )
     gates, versus = list(decision.gates), None
     if compare_with is not None:
@@ -164,7 +166,7 @@ def merge(
         judge_calibration=calibration,
         judge_correction=decision.correction,
         versus_saved_run=versus,
-        prediction_powered=_prediction_powered(results),
+        prediction_powered=estimate,
     )
     return to_json(run)
 
