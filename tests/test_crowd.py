@@ -478,6 +478,53 @@ def test_the_gates_on_a_crowd_subset_decide_on_the_crowd_s_scale_where_the_judge
     assert "not decided: no prediction-powered comparison (not estimated by a merge" in gates["better"]["detail"]
 
 
+def test_the_release_workflow_records_exports_a_sample_imports_the_crowd_and_gates_on_its_scale(stub, pytester):
+    """The README's workflow end to end: record the model and the judge, export sheets of a
+    random 12 of each emotion's 16 answers, a crowd rates them (24 raters, one failing a check),
+    import, and the gates decide on the crowd's scale."""
+    lenient_judge_and_strict_crowd(stub, pytester)
+    assert run(pytester, "--empathy-record=once", "--empathy-csv=cases.csv").ret == 0
+    done = crowd(
+        "export",
+        "--corpus",
+        "corpus.csv",
+        "--result",
+        "report.json",
+        "--sample",
+        "12",
+        "--seed",
+        "4",
+        "--batch-size",
+        "3",
+        "-o",
+        "sheets",
+        cwd=pytester.path,
+    )
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((pytester.path / "sheets" / "manifest.json").read_text())
+    rows = []
+    for number, batch in enumerate(manifest["batches"]):
+        for item in batch:
+            entry = manifest["items"][item]
+            if entry["check"]:
+                rating = entry["check"] if number else {"bad": "good", "good": "bad"}[entry["check"]]
+            else:
+                rating = ("good", "okay", "bad", "bad")[int(entry["case"].rsplit(entry["emotion"], 1)[1]) % 4]
+            rows.append({"item": item, "rater": f"worker-{number}", "rating": rating, "seconds": "9"})
+    write_answers(pytester.path / "answers.csv", rows)
+    done = crowd("import", "answers.csv", "--manifest", "sheets/manifest.json", "-o", "ratings.csv", cwd=pytester.path)
+    assert done.returncode == 0, done.stderr
+    assert "46 ratings of 46 cases by 23 raters" in done.stdout and "1 raters dropped" in done.stdout
+    result = run(pytester, "--empathy-gate=better", "--empathy-crowd=ratings.csv")
+    assert result.ret == 1, result.stdout.str()[-2000:]
+    found = read_report(pytester)["prediction_powered"]
+    assert found["crowd"] == 46 and found["raters"] == 23 and found["judge_only"] == 18
+    kept = read_csv(pytester.path / "ratings.csv")
+    assert found["good"]["estimate"] < 0.5 < read_report(pytester)["overall"]["good_rate"]
+    assert {row["case"] for row in kept} <= {c["id"] for c in read_report(pytester)["cases"]}
+    result.stdout.fnmatch_lines(["FAILED better: prediction-powered*not shown better (one-sided t test, 22 df*"])
+
+
 @pytest.mark.bad_input
 def test_prediction_powered_estimates_need_a_judge_model_and_two_crowd_ratings_per_emotion(stub, pytester):
     answer = "That sounds really hard; I am here for you."
