@@ -97,3 +97,30 @@ def test_last_failed_reruns_the_built_in_cases_that_failed(pytester):
     result = pytester.runpytest_subprocess("--empathy-model=chatgpt-empathy", "--empathy-gate=off", "--lf", "-rA")
     result.assert_outcomes(failed=1, passed=1, deselected=1999)
     assert ran(result) == [case]
+
+
+DECOY = "def test_decoy():\n    raise AssertionError('collected from the cassettes directory')\n"
+
+
+@pytest.mark.parametrize("where", [None, "recorded/here"])
+def test_the_cassettes_directory_is_not_walked_for_tests(pytester, xdist_args, where):
+    """A cassettes directory holds thousands of files and no tests: pytest skips it, the
+    default one or the one named, with a model or without."""
+    pytester.makepyfile(test_unit=PLAIN_TEST)
+    cassettes = pytester.path / (where or "cassettes")
+    cassettes.mkdir(parents=True)
+    (cassettes / "test_decoy.py").write_text(DECOY)
+    named = [f"--empathy-cassettes={where}"] if where else []
+    result = run(pytester, *named, *xdist_args)
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    assert ran(result) == ["test_unit.py::test_unit"]
+    result = run(
+        pytester, "--empathy-model=chatgpt-empathy", "--empathy-gate=off", "-k", "caring or decoy", *named, *xdist_args
+    )
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    result.assert_outcomes(passed=66)
+    # A directory of the same name elsewhere is not the cassettes directory.
+    (pytester.path / "nested" / "cassettes").mkdir(parents=True)
+    (pytester.path / "nested" / "cassettes" / "test_decoy.py").write_text(DECOY.replace("raise AssertionError(", "("))
+    result = run(pytester, *named, *xdist_args)
+    assert sorted(ran(result)) == ["nested/cassettes/test_decoy.py::test_decoy", "test_unit.py::test_unit"]

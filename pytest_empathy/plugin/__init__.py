@@ -7,6 +7,7 @@ configured, so that suites that never pass --empathy-model do not pay for them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from .run import Run
 
 RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
+CASSETTES_KEY: pytest.StashKey[Path] = pytest.StashKey()
+CURRENT_ITEM_KEY: pytest.StashKey[pytest.Item] = pytest.StashKey()
 # Known without importing it: this module is loaded by every pytest run.
 BUILTIN_BENCHMARK = Path(__file__).with_name("benchmark.py")
 
@@ -32,6 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     settings = read_settings(config)
+    # As pytest names the paths it collects: absolute, symbolic links kept.
+    config.stash[CASSETTES_KEY] = Path(os.path.abspath(settings.cassettes))
     if settings.model is None and not settings.calibrate:
         return
     from .run import Run
@@ -42,6 +47,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         deselecting = bool(config.option.keyword or config.option.markexpr)
         config.pluginmanager.register(EmpathySession(run, plan(run, deselecting=deselecting)), "empathy-session")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The cassettes directory holds no tests, and may hold thousands of files for pytest to
+    walk looking for them."""
+    return True if collection_path == config.stash.get(CASSETTES_KEY, None) else None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -90,10 +101,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("empathy_case", run.cases, ids=[row.case_id for row in run.cases])
 
 
-@pytest.fixture
-def empathy_evaluate(request: pytest.FixtureRequest) -> Callable[[Row], CaseResult]:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # empathy_evaluate, made once a session, records each result on the test running now.
+    item.config.stash[CURRENT_ITEM_KEY] = item
+
+
+@pytest.fixture(scope="session")
+def empathy_evaluate(pytestconfig: pytest.Config) -> Callable[[Row], CaseResult]:
     """Evaluate a case: the responder answers, the judge rates, and the result goes to the
-    controller on this test's report."""
+    controller on the report of the test that asked. Made once a session: a function-scoped
+    fixture cost a replayed case a fifth of what it cost beyond bare pytest."""
     from pytest_empathy.errors import InputError
     from pytest_empathy.models.endpoint import CallError
     from pytest_empathy.models.judges import Unrated
@@ -102,19 +120,21 @@ def empathy_evaluate(request: pytest.FixtureRequest) -> Callable[[Row], CaseResu
 
     from .run import CaseNotRecorded
 
-    run = request.config.stash[RUN_KEY]
+    config = pytestconfig
+    run = config.stash[RUN_KEY]
     with_response = shows_responses(run.settings.reports)
 
     def evaluate(case: Row) -> CaseResult:
+        properties = config.stash[CURRENT_ITEM_KEY].user_properties
         try:
             result = run.evaluate(case)
         except CaseNotRecorded as error:
-            request.node.user_properties.append((UNRECORDED, error.reason.value))
+            properties.append((UNRECORDED, error.reason.value))
             failure = str(error)
         except (CallError, Unrated, InputError) as error:
             failure = str(error)
         else:
-            request.node.user_properties.extend(result.to_properties(with_response=with_response))
+            properties.extend(result.to_properties(with_response=with_response))
             return result
         # Outside the except blocks: the message is the whole story, with no chained traceback.
         pytest.fail(failure, pytrace=False)
