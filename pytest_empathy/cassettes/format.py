@@ -52,6 +52,11 @@ class CaseCassettes:
     def path(self, row: Row) -> Path:
         return cassette_path(self.root, self.model, row)
 
+    def interactions(self, row: Row, *, keep: bool = False) -> list[dict[str, Any]]:
+        """The case's recorded calls, checked, read ahead of its case (``keep``: for it to
+        use, where the cassettes know how)."""
+        return load(self.path(row))
+
     def cassette(self, row: Row) -> AbstractContextManager[dict[str, Usage]]:
         """The case's cassette, open while its calls are made; yields the calls and tokens
         per model of what went live (filled in when the block ends)."""
@@ -161,4 +166,9 @@ def recorded(path: Path, name: str) -> set[str]:
         interactions = load(path)
     except CassetteError:
         return set()
+    return header_values(interactions, name)
+
+
+def header_values(interactions: list[dict[str, Any]], name: str) -> set[str]:
+    """The values of a header over the requests of recorded interactions."""
     return {value for interaction in interactions for value in header(interaction["request"], name)}

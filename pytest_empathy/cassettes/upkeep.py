@@ -11,17 +11,23 @@ from typing import Any
 
 from pytest_empathy.corpus.rows import Row
 
-from .format import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, CassetteError, header, load, recorded
+from .format import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, CassetteError, header, header_values, load
 
 
-def outdated(cassettes: CaseCassettes, rows: Iterable[Row], templates: Mapping[str, str]) -> dict[str, list[Row]]:
+def outdated(
+    cassettes: CaseCassettes, rows: Iterable[Row], templates: Mapping[str, str], *, keep: bool = False
+) -> dict[str, list[Row]]:
     """For each template (by role), the rows whose cassette was recorded with another
     version of it: the current hash is absent and a hash of no current template is there.
-    A damaged cassette counts as not outdated here; it fails in its own case."""
+    A damaged cassette counts as not outdated here; it fails in its own case. ``keep``: the
+    cassettes read are kept for their cases, in this process."""
     found: dict[str, list[Row]] = {role: [] for role in templates}
     current = set(templates.values())
     for row in rows:
-        hashes = recorded(cassettes.path(row), TEMPLATE_HEADER)
+        try:
+            hashes = header_values(cassettes.interactions(row, keep=keep), TEMPLATE_HEADER)
+        except CassetteError:
+            continue
         if not hashes - current:
             continue
         for role, sha in templates.items():

@@ -168,7 +168,8 @@ class EmpathySession:
         run = self.run
         if run.cassettes is None or run.settings.record is not RecordMode.NONE:
             return
-        changed = outdated(run.cassettes, run.cases, run.templates)
+        # Without xdist this process replays the cases too: it keeps what it read for them.
+        changed = outdated(run.cassettes, run.cases, run.templates, keep=not _distributed(session.config))
         if changed:
             cases = {row.case_id for rows in changed.values() for row in rows}
             which = " and the ".join(f"{role} template" for role in changed)
@@ -422,3 +423,8 @@ class EmpathySession:
             return
         for line in terminal.failure_lines(document):
             terminalreporter.write_line(line, red=True, bold=True)
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """Whether xdist workers run the cases, not this process."""
+    return config.pluginmanager.has_plugin("dsession")
