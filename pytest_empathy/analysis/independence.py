@@ -8,14 +8,13 @@ chi-square approximation is poor, so the Freeman-Halton exact test runs instead
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from pytest_empathy.ratings import Counts
 
-from .distributions import chi2_sf, log_choose
+from .distributions import chi2_sf, log_factorials
 
 CHI2 = "chi2"
 EXACT = "exact"
@@ -37,42 +36,53 @@ def independence_test(
     """
     if model.n == 0 or baseline.n == 0:
         return NO_TEST, None, None, None, None
-    table = np.array([model.as_tuple(), baseline.as_tuple()], dtype=float)
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] == 1:
+    kept = [(a, b) for a, b in zip(model.as_tuple(), baseline.as_tuple(), strict=True) if a + b > 0]
+    if len(kept) == 1:
         return EXACT, None, None, 1.0, 0.0
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
-    statistic = float(((table - expected) ** 2 / expected).sum())
-    dof = table.shape[1] - 1
-    cramers_v = math.sqrt(statistic / table.sum())
-    if (expected < MIN_EXPECTED).any():
-        return EXACT, None, None, freeman_halton(table.astype(int)), cramers_v
+    table = [[a for a, _ in kept], [b for _, b in kept]]
+    rows, columns = [sum(row) for row in table], [a + b for a, b in kept]
+    total = sum(rows)
+    expected = [[r * c / total for c in columns] for r in rows]
+    statistic = sum(
+        (observed - e) ** 2 / e
+        for row, row_expected in zip(table, expected, strict=True)
+        for observed, e in zip(row, row_expected, strict=True)
+    )
+    dof = len(columns) - 1
+    cramers_v = math.sqrt(statistic / total)
+    if any(e < MIN_EXPECTED for row in expected for e in row):
+        return EXACT, None, None, freeman_halton(table), cramers_v
     return CHI2, statistic, dof, chi2_sf(dof, statistic), cramers_v
 
 
-def freeman_halton(table: np.ndarray) -> float:
+def freeman_halton(table: Sequence[Sequence[int]]) -> float:
     """Exact p-value of a 2xk contingency table: the probability, under independence with
     fixed margins, of a table no more likely than the observed one."""
-    table = np.asarray(table, dtype=int)
-    if table.shape[0] != 2:
+    if len(table) != 2:
         raise ValueError("freeman_halton takes a table of two rows")
-    columns = table.sum(axis=0)
-    first_row_total = int(table[0].sum())
-    total = int(columns.sum())
+    first, second = [int(x) for x in table[0]], [int(x) for x in table[1]]
+    # The largest column last: its cell is what the row total leaves, so the tables to list
+    # are the product of the other columns' ranges, and an expected count below 5 makes one small.
+    order = sorted(range(len(first)), key=lambda j: first[j] + second[j])
+    columns = [first[j] + second[j] for j in order]
+    observed_row = [first[j] for j in order]
+    row_total, total = sum(observed_row), sum(columns)
+    log_factorial = log_factorials(total)
+    base = log_factorial[total] - log_factorial[row_total] - log_factorial[total - row_total]
+    column_terms = [log_factorial[c] for c in columns]
 
-    def log_probability(first_row: Sequence[np.ndarray]) -> np.ndarray:
-        log_p: np.ndarray = sum(log_choose(c, x) for c, x in zip(columns, first_row, strict=True))
-        normalised: np.ndarray = log_p - log_choose(total, first_row_total)
-        return normalised
+    def log_probability(row: Sequence[int]) -> float:
+        found = -base
+        for c, term, x in zip(columns, column_terms, row, strict=True):
+            found += term - log_factorial[x] - log_factorial[c - x]
+        return found
 
-    observed = log_probability([np.array(x) for x in table[0]])
-    # Every first row with these column totals; the last cell is what the row total leaves.
-    grids = np.meshgrid(*(np.arange(c + 1) for c in columns[:-1]), indexing="ij")
-    free = [g.ravel() for g in grids]
-    last: np.ndarray = first_row_total - np.sum(free, axis=0)
-    feasible = (last >= 0) & (last <= columns[-1])
-    candidates = [f[feasible] for f in free] + [last[feasible]]
-    log_p = log_probability(candidates)
-    extreme = log_p <= observed + math.log1p(_EXACT_TOLERANCE)
-    p_value = float(np.exp(log_p[extreme] - observed).sum() * math.exp(observed))
+    threshold = log_probability(observed_row) + math.log1p(_EXACT_TOLERANCE)
+    p_value = 0.0
+    for free in itertools.product(*(range(c + 1) for c in columns[:-1])):
+        last = row_total - sum(free)
+        if 0 <= last <= columns[-1]:
+            log_p = log_probability((*free, last))
+            if log_p <= threshold:
+                p_value += math.exp(log_p)
     return min(1.0, p_value)

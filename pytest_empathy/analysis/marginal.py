@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
-
-import numpy as np
-from numpy.typing import ArrayLike
+from typing import TYPE_CHECKING
 
 from .distributions import chi2_sf, log_choose
+
+if TYPE_CHECKING:
+    # numpy: loaded only when a saved run is compared, not by every run's statistics.
+    import numpy as np
+    from numpy.typing import ArrayLike
 
 STUART_MAXWELL = "stuart-maxwell"
 STUART_MAXWELL_EXACT = "stuart-maxwell-exact"
@@ -22,6 +25,8 @@ def stuart_maxwell(cells: ArrayLike) -> tuple[str, float | None, int | None, flo
     Only discordant pairs carry information. Under marginal homogeneity each discordant pair
     is as likely either way round, so where the outcomes are few enough to list, the exact
     p-value sums the probabilities of every way the discordant pairs could have gone."""
+    import numpy as np
+
     table: np.ndarray = np.asarray(cells, dtype=float)
     margins = table.sum(axis=1) + table.sum(axis=0)
     # Categories no pair used carry nothing; the test runs on the rest.
