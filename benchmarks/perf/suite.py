@@ -9,8 +9,9 @@ cassettes for it against a local stub OpenAI-compatible server (``tests/stub_ser
 and then measures, each figure the median of several runs:
 
 (a) bare pytest on 2,000 trivial parametrized tests;
-(b) replay of the 2,000 cases in one process; (c) the same on two xdist workers, shown
-    beside bare pytest on two workers (what xdist itself costs);
+(b) replay of the 2,000 cases in one process; (c) the same on two xdist workers, against
+    bare pytest on two workers (xdist alone, on 2,000 trivial tests, is slower than one
+    process on a 2-core machine, so the target is what the plugin adds to xdist);
 (d) recording with 200 ms of latency per call at -n 1, 4 and 16, in calls per second
     against the limit workers / latency, timed by the stub from the first call it receives to
     the last it answers (xdist hands out cases once every worker has collected, so this is
@@ -303,26 +304,21 @@ def main() -> None:
         return "met" if met else "MISSED"
 
     replay_ratio = median_ratio(runs["replay"], runs["bare"])
-    parallel_ratio = median_ratio(runs["replay"], runs["replay -n 2"])
+    parallel_ratio = median_ratio(runs["replay -n 2"], runs["bare -n 2"])
     rows = [
         ("(a) bare pytest, 2,000 tests", f"{median(runs['bare']):.2f} s", "", ""),
         (
             "(b) replay, 2,000 cases",
             f"{median(runs['replay']):.2f} s",
-            f"(b)/(a) = {replay_ratio:.2f}, target <= 2.0",
-            verdict(replay_ratio <= 2.0),
+            f"(b)/(a) = {replay_ratio:.2f}, target <= 1.3",
+            verdict(replay_ratio <= 1.3),
         ),
+        ("    bare pytest, 2,000 tests, -n 2", f"{median(runs['bare -n 2']):.2f} s", "xdist alone", ""),
         (
             "(c) replay, -n 2",
             f"{median(runs['replay -n 2']):.2f} s",
-            f"(b)/(c) = {parallel_ratio:.2f}, target >= 1.5",
-            verdict(parallel_ratio >= 1.5),
-        ),
-        (
-            "    bare pytest, 2,000 tests, -n 2",
-            f"{median(runs['bare -n 2']):.2f} s",
-            f"xdist alone; (b)/this = {median_ratio(runs['replay'], runs['bare -n 2']):.2f}",
-            "",
+            f"(c)/(bare -n 2) = {parallel_ratio:.2f}, target <= 1.2",
+            verdict(parallel_ratio <= 1.2),
         ),
     ]
     for workers, (rate, wall, calls) in recording.items():
