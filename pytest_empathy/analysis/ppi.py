@@ -80,10 +80,6 @@ class Estimate:
     effective_crowd: tuple[float, ...]
     raters: int
 
-    @property
-    def degrees_of_freedom(self) -> int:
-        return self.raters - 1
-
 
 @dataclass(frozen=True)
 class Stratum:
@@ -191,15 +187,16 @@ class _Replicates:
             list(s.raters) if s.raters is not None else [(index, row) for row in range(len(s.crowd))]
             for index, s in enumerate(strata)
         ]
-        index: dict[Hashable, int] = {}
-        positions = [[index.setdefault(label, len(index)) for label in stratum] for stratum in labels]
-        if len(index) < 2:
+        flat, raters = _clusters([label for stratum in labels for label in stratum])
+        if raters < 2:
             raise ValueError("prediction-powered inference needs the ratings of 2 or more raters")
+        starts = np.cumsum([0] + [len(stratum) for stratum in labels])
         width = strata[0].crowd.shape[1]
-        crowd, judged = np.zeros((len(index), len(strata), width)), np.zeros((len(index), len(strata), width))
-        counts = np.zeros((len(index), len(strata)))
+        crowd, judged = np.zeros((raters, len(strata), width)), np.zeros((raters, len(strata), width))
+        counts = np.zeros((raters, len(strata)))
         judge = np.zeros(width)
-        for k, (s, where) in enumerate(zip(strata, positions, strict=True)):
+        for k, s in enumerate(strata):
+            where = flat[starts[k] : starts[k + 1]]
             np.add.at(crowd[:, k], where, s.crowd)
             np.add.at(judged[:, k], where, s.judged)
             np.add.at(counts[:, k], where, 1.0)
@@ -218,15 +215,13 @@ class _Replicates:
     def _kept(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per replicate and stratum: the crowd-rated cases kept, the crowd's mean and the
         judge's on them ((G + 1) x S, and x d)."""
-        removed = np.concatenate([np.zeros((1, *self.counts.shape[1:])), self.counts])
-        kept = self.counts.sum(0) - removed
-        crowd = (self.crowd.sum(0) - np.concatenate([np.zeros((1, *self.crowd.shape[1:])), self.crowd])) / kept[
-            ..., None
-        ]
-        judged = (self.judged.sum(0) - np.concatenate([np.zeros((1, *self.judged.shape[1:])), self.judged])) / kept[
-            ..., None
-        ]
-        return kept, crowd, judged
+
+        def without_each(sums: np.ndarray) -> np.ndarray:
+            """The total, then the total less each rater's sum."""
+            return np.asarray(sums.sum(0) - np.concatenate([np.zeros((1, *sums.shape[1:])), sums]))
+
+        kept = without_each(self.counts)
+        return kept, without_each(self.crowd) / kept[..., None], without_each(self.judged) / kept[..., None]
 
     def estimates(self, lams: np.ndarray) -> np.ndarray:
         """Each replicate's estimate ((G + 1) x d) at its lam."""
@@ -267,11 +262,16 @@ def _scaled(values: np.ndarray, weight: float) -> np.ndarray:
     return np.asarray(weight / n * math.sqrt(n / (n - 1)) * (values - values.mean(0)))
 
 
+def _clusters(labels: Sequence[Hashable]) -> tuple[list[int], int]:
+    """Each label's cluster number, in order of first appearance, and how many there are."""
+    index: dict[Hashable, int] = {}
+    return [index.setdefault(label, len(index)) for label in labels], len(index)
+
+
 def _by_cluster(rows: np.ndarray, labels: Sequence[Hashable]) -> np.ndarray:
     """The rows summed by label, one row per label."""
-    index: dict[Hashable, int] = {}
-    positions = [index.setdefault(label, len(index)) for label in labels]
-    sums = np.zeros((len(index), *rows.shape[1:]))
+    positions, count = _clusters(labels)
+    sums = np.zeros((count, *rows.shape[1:]))
     np.add.at(sums, positions, rows)
     return sums
 
@@ -386,8 +386,8 @@ def versus_baseline(
     parts = np.concatenate([_scaled(side, w) for side, w in zip(sides, weights, strict=True)])
     by_rater = _by_cluster(parts, labels)
     clusters = len(by_rater)
-    named = any(rater is not None for ratings in baseline.values() for _, rater in ratings)
-    if named and len({rater for ratings in baseline.values() for _, rater in ratings}) < FEW_RATERS:
+    named = {rater for ratings in baseline.values() for _, rater in ratings} - {None}
+    if named and len(named) < FEW_RATERS:
         raise ValueError(f"the baseline's ratings come from fewer than {FEW_RATERS} raters, too few for its variance")
     base = float(sum(w * side.mean() for side, w in zip(sides, weights, strict=True)))
     base_variance = clusters / (clusters - 1) * float((by_rater**2).sum())
