@@ -222,7 +222,7 @@ def benchmark(rng: np.random.Generator, world: World, *, per_emotion: int = 10, 
     rater_of = {rated[k]: f"c{position // batch}" for position, k in enumerate(rng.permutation(len(rated)))}
     cases = [(e, i) for e in range(32) for i in range(EMOTION_SIZES[e])]
     base_rater_of = {cases[k]: f"h{position // 10}" for position, k in enumerate(rng.permutation(len(cases)))}
-    leniency = {r: rng.normal(0, world.leniency) for r in {*rater_of.values(), *base_rater_of.values()}}
+    leniency = {r: rng.normal(0, world.leniency) for r in sorted({*rater_of.values(), *base_rater_of.values()})}
     strata, baseline, agree = {}, {}, 0
     for e in range(32):
         judged = _cut(quality[e] + world.judge_bias + rng.normal(0, world.judge_noise, EMOTION_SIZES[e]))
@@ -314,8 +314,10 @@ def test_in_simulation_ppi_covers_the_truth_on_both_sides_where_the_judge_alone_
             assert figures[f"{name} {side}"] < 0.025 + tail_error, (name, side, figures)
     assert figures["judge alone coverage"] < 0.5, figures  # narrow, and around the wrong value
     if world is LENIENT:
-        # A lenient rater's ten ratings agree: taken as independent, the interval is too narrow.
-        assert figures["ppi, raters ignored coverage"] < 0.95 - coverage_error, figures
+        # A lenient rater's ten ratings agree: taken as independent, the interval is too narrow
+        # (about 90% coverage in 3,000 repetitions; 400 cannot tell 90% from 93%, the widths can).
+        assert figures["ppi, raters ignored width"] < 0.9 * figures["ppi width"], figures
+        assert figures["ppi, raters ignored coverage"] < 0.95, figures
         # The judge cannot see a rater's leniency, so it can take out less of the variance.
         assert figures["ppi width"] < 0.95 * figures["crowd alone width"], figures
     else:
