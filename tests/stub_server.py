@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Answer = tuple[int, dict[str, str], bytes]
+JSON = {"content-type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def is_judge_request(body: dict[str, Any]) -> bool:
 
 def default_answer(body: dict[str, Any]) -> Answer:
     content = "Good" if is_judge_request(body) else "That sounds really hard; I am here for you."
-    return 200, {"content-type": "application/json"}, completion(content)
+    return 200, JSON, completion(content)
 
 
 @dataclass

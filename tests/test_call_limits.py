@@ -17,9 +17,7 @@ from pytest_empathy.models.endpoint import CallError, ChatEndpoint
 from pytest_empathy.models.profiles import ModelProfile, ProfileError, load_profiles
 
 from .conftest import answer_of, run, stub_cassette
-from .stub_server import Drip, completion, stub_server
-
-JSON = {"content-type": "application/json"}
+from .stub_server import JSON, Drip, completion, stub_server
 
 
 def set_profile(pytester: pytest.Pytester, *settings: str) -> None:

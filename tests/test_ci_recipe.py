@@ -16,10 +16,9 @@ import pytest
 from pytest_empathy.models.templates import response_template
 
 from .conftest import FAKE_KEY
-from .stub_server import completion, is_judge_request, stub_server
+from .stub_server import JSON, completion, is_judge_request, stub_server
 
 ROOT = Path(__file__).parents[1]
-JSON = {"content-type": "application/json"}
 
 
 def recipe() -> str:

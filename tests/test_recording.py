@@ -35,9 +35,7 @@ from .conftest import (
     synthetic_rows,
     write_corpus,
 )
-from .stub_server import completion, is_judge_request, stub_server
-
-JSON = {"content-type": "application/json"}
+from .stub_server import JSON, completion, is_judge_request, stub_server
 
 
 def cassette(pytester: pytest.Pytester, case_id: str) -> dict:

@@ -10,6 +10,7 @@ completion, are not recorded at all.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import vcr
+from vcr.cassette import Cassette
 from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 from vcr.request import Request
 from vcr.serialize import deserialize, serialize
@@ -30,10 +32,13 @@ from pytest_empathy.modes import RecordMode
 from pytest_empathy.results.case import Usage
 
 from . import format as cassette_format
+from . import transport
 from .format import CORPUS_HEADER, HASHED, TEMPLATE_HEADER, CaseCassettes, CassetteError, hashed_body
 
 _KEPT_REQUEST_HEADERS = {"content-type", TEMPLATE_HEADER, CORPUS_HEADER}
 _KEPT_RESPONSE_HEADERS = {"content-type"}
+# What a vcrpy cassette is made with, of the configuration a VCR merges.
+_CASSETTE_ARGUMENTS = frozenset(inspect.signature(Cassette).parameters)
 
 
 class AtomicPersister(FilesystemPersister):
@@ -191,8 +196,9 @@ def _stable_uri(uri: str) -> str:
 
 
 class Recorder(CaseCassettes):
-    """Cassettes written by vcrpy in one of its record modes; calls go live through the
-    patched HTTP client where the mode lets them."""
+    """Cassettes written by vcrpy in one of its record modes; calls go live where the mode
+    lets them. An endpoint's calls go to the cassette open in the thread that makes them
+    (see ``transport``)."""
 
     def __init__(
         self,
@@ -238,8 +244,6 @@ class Recorder(CaseCassettes):
         self.vcr.register_persister(self.persister)
         self.mode = mode
         self.calls = calls
-        # The cassette open while a case runs, for replays().
-        self._open: Any = None
 
     @contextmanager
     def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
@@ -253,15 +257,20 @@ class Recorder(CaseCassettes):
         mode = self.mode
         if mode is RecordMode.ONCE and self.persister.holds_stale(path):
             mode = RecordMode.NEW_EPISODES
-        with self.vcr.use_cassette(str(path), record_mode=mode.value) as cassette:
-            loaded = len(cassette.data)
-            self._open = cassette
+        configured = self.vcr.get_merged_config(path=str(path), record_mode=mode.value)
+        cassette = Cassette.load(**{k: v for k, v in configured.items() if k in _CASSETTE_ARGUMENTS})
+        loaded = len(cassette.data)
+        opened = transport.OPEN.set(cassette)
+        try:
             try:
                 yield usage
             finally:
-                self._open = None
+                transport.OPEN.reset(opened)
                 usage.update(live_usage(cassette.data[loaded:]))
             self._keep_what_the_run_replays(cassette, loaded, mode)
+        finally:
+            # As vcrpy does when a block with a cassette ends, whatever ended it.
+            cassette._save()
 
     def _keep_what_the_run_replays(self, cassette: Any, loaded: int, mode: RecordMode) -> None:
         if mode is RecordMode.ALL:
@@ -276,11 +285,12 @@ class Recorder(CaseCassettes):
             cassette.dirty = True
 
     def replays(self, url: str, body: dict[str, Any]) -> bool:
-        """Whether the open cassette would answer this chat completion itself."""
-        if self._open is None:
+        """Whether the cassette open in this thread would answer this chat completion itself."""
+        cassette = transport.OPEN.get()
+        if cassette is None:
             return False
         request = Request("POST", url, json.dumps(body).encode(), {"content-type": "application/json"})
-        return bool(self._open.can_play_response_for(request))
+        return bool(cassette.can_play_response_for(request))
 
 
 def live_usage(interactions: Iterable[tuple[Any, dict[str, Any]]]) -> dict[str, Usage]:

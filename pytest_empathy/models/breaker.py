@@ -6,6 +6,7 @@ It counts the calls of one process: under xdist each worker stops on its own cou
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 FLAG = "--empathy-circuit-breaker"
@@ -18,6 +19,8 @@ class CircuitBreaker:
     limit: int = DEFAULT_LIMIT
     # Per endpoint: the failed calls in a row, and what the last one said.
     _failures: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Cases evaluated ahead (--empathy-concurrency) count from several threads.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def refusal(self, endpoint: str) -> str | None:
         """Why a call to ``endpoint`` is not made, or None when it may be."""
@@ -30,8 +33,10 @@ class CircuitBreaker:
         )
 
     def failed(self, endpoint: str, why: str) -> None:
-        count, _ = self._failures.get(endpoint, (0, ""))
-        self._failures[endpoint] = (count + 1, why)
+        with self._lock:
+            count, _ = self._failures.get(endpoint, (0, ""))
+            self._failures[endpoint] = (count + 1, why)
 
     def succeeded(self, endpoint: str) -> None:
-        self._failures.pop(endpoint, None)
+        with self._lock:
+            self._failures.pop(endpoint, None)

@@ -1,9 +1,10 @@
 """Chat-completion calls for responders and judges.
 
 Calls that may go live use the official ``openai`` client, each read bounded by the
-profile's ``timeout``; vcrpy records them. A failed attempt is tried again as ``retries``
-says, at most ``max_retries`` times, and the whole call, waits included, ends at the
-profile's deadline; an endpoint that keeps failing is no longer called (``breaker``).
+profile's ``timeout``; the cassette open in the calling thread records them
+(``cassettes.transport``). A failed attempt is tried again as ``retries`` says, at most
+``max_retries`` times, and the whole call, waits included, ends at the profile's deadline;
+an endpoint that keeps failing is no longer called (``breaker``).
 
 A replay (record mode ``none``) answers each call from the case's cassette without the
 client: a call without a recording fails at once, as ``NotRecorded``, whichever way it was
@@ -15,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -40,6 +42,16 @@ SHORTEST_ATTEMPT = 1.0
 # What a replay matches recordings against when the profile has no URL (a model the plugin
 # serves itself): only its path counts, and it is never contacted.
 REPLAY_URL = "http://127.0.0.1:9/v1"
+
+
+# Answers masked in this thread's calls (see ChatEndpoint.complete). A case is evaluated in one
+# thread, and with --empathy-concurrency several threads evaluate cases at once.
+_MASKED: ContextVar[int] = ContextVar("pytest_empathy_masked", default=0)
+
+
+def masked_answers() -> int:
+    """Answers that carried a known credential, masked in this thread's calls so far."""
+    return _MASKED.get()
 
 
 class CallError(RuntimeError):
@@ -71,12 +83,12 @@ class ChatEndpoint:
     # While recording: whether the open cassette would answer a call (URL, body) itself, so
     # that the breaker stops only calls that would reach the endpoint.
     replays: Callable[[str, dict[str, Any]], bool] | None = None
-    # Answers that carried a known credential, masked before anything else saw them.
-    masked: int = 0
     _client: Any = field(default=None, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _closed: bool = field(default=False, repr=False)
+    # Cases evaluated ahead (--empathy-concurrency) make the first calls from several threads.
+    _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _live(self) -> Any:
         """The ``openai`` client of live calls, made once, and the event loop it runs on in a
@@ -88,26 +100,32 @@ class ChatEndpoint:
 
         import openai
 
-        if self._closed:
-            raise CallError(f"{self.profile.name}: the endpoint was closed at the end of the run")
-        if self._client is None:
-            base_url = self.profile.endpoint(self.base_url)
-            if base_url is None and self.profile.local:
-                base_url = local_server.serve(self.profile.local)
-            self._client = openai.AsyncOpenAI(
-                base_url=base_url,
-                # The header it makes is never recorded.
-                api_key=self.profile.api_key() or "no-key",
-                max_retries=0,
-                timeout=self.profile.timeout,
-            )
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name="pytest-empathy-calls", daemon=True)
-            self._thread.start()
+        from pytest_empathy.cassettes import transport
+
+        with self._making:
+            if self._closed:
+                raise CallError(f"{self.profile.name}: the endpoint was closed at the end of the run")
+            if self._client is None:
+                base_url = self.profile.endpoint(self.base_url)
+                if base_url is None and self.profile.local:
+                    base_url = local_server.serve(self.profile.local)
+                self._client = openai.AsyncOpenAI(
+                    base_url=base_url,
+                    # The header it makes is never recorded.
+                    api_key=self.profile.api_key() or "no-key",
+                    max_retries=0,
+                    timeout=self.profile.timeout,
+                    # Takes each call to the cassette open in the calling thread, if any.
+                    http_client=transport.client(),
+                )
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever, name="pytest-empathy-calls", daemon=True)
+                self._thread.start()
         return self._client
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the endpoint's loop; an interrupted wait cancels it."""
+        """Run a coroutine on the endpoint's loop, in a copy of the caller's context (the
+        cassette open in its thread); an interrupted wait cancels it."""
         import asyncio
 
         assert self._loop is not None
@@ -162,7 +180,7 @@ class ChatEndpoint:
         if carries_secret(content):
             # A server that echoes a credential: it goes no further than this answer.
             content = redact(content)
-            self.masked += 1
+            _MASKED.set(_MASKED.get() + 1)
         return content
 
     def _replay(self, body: dict[str, Any], template_sha256: str) -> str:
@@ -269,17 +287,28 @@ class ChatEndpoint:
         return self._run(attempt())
 
     def close(self) -> None:
-        """Close the live client and stop its event loop, if any was made; later calls fail."""
+        """Close the live client and stop its event loop, if any was made; later calls fail,
+        and calls still in flight (a case started ahead that no test took) are cancelled."""
         self._closed = True
         if self._loop is None or self._thread is None:
             return
         try:
+            self._run(_cancel_calls())
             self._run(self._client.close())
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
             self._loop.close()
             self._loop = self._thread = None
+
+
+async def _cancel_calls() -> None:
+    import asyncio
+
+    this = asyncio.current_task()
+    for task in asyncio.all_tasks():
+        if task is not this:
+            task.cancel()
 
 
 @dataclass

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -166,14 +167,18 @@ def _die_with_parent() -> None:
 
 
 _servers: dict[str, LocalServer] = {}
+# The responder and the judge may ask for the same local model at once, from cases evaluated
+# ahead (--empathy-concurrency): one server is started.
+_starting = threading.Lock()
 
 
 def serve(local: str) -> str:
     """The base URL of this process's server for a local model, started on first use."""
-    server = _servers.get(local)
-    if server is None or server.base_url is None or server.process is None:
-        server = _servers[local] = LocalServer(local)
-        server.start()
+    with _starting:
+        server = _servers.get(local)
+        if server is None or server.base_url is None or server.process is None:
+            server = _servers[local] = LocalServer(local)
+            server.start()
     assert server.base_url is not None
     return server.base_url
 

@@ -8,7 +8,8 @@ configured, so that suites that never pass --empathy-model do not pay for them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator
+import warnings
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,35 +109,45 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(scope="session")
-def empathy_evaluate(pytestconfig: pytest.Config) -> Callable[[Row], CaseResult]:
+def empathy_evaluate(pytestconfig: pytest.Config) -> Iterator[Callable[[Row], CaseResult]]:
     """Evaluate a case: the responder answers, the judge rates, and the result goes to the
     controller on the report of the test that asked. Made once a session: a function-scoped
-    fixture was about a sixth of what a replayed case cost beyond bare pytest (profiled)."""
+    fixture was about a sixth of what a replayed case cost beyond bare pytest (profiled).
+    While recording with --empathy-concurrency, the next tests' cases are evaluated ahead."""
     from pytest_empathy.errors import InputError
     from pytest_empathy.models.endpoint import CallError
     from pytest_empathy.models.judges import Unrated
+    from pytest_empathy.modes import RecordMode
     from pytest_empathy.reports.registry import shows_responses
     from pytest_empathy.results.case import UNRECORDED
 
+    from .ahead import Ahead
     from .run import CaseNotRecorded
 
     config = pytestconfig
     run = config.stash[RUN_KEY]
     with_response = shows_responses(run.settings.reports)
+    concurrency = run.settings.concurrency
+    ahead = Ahead(run.evaluate, concurrency) if concurrency > 1 and run.settings.record is not RecordMode.NONE else None
 
     def evaluate(case: Row) -> CaseResult:
-        properties = config.stash[CURRENT_ITEM_KEY].user_properties
+        item = config.stash[CURRENT_ITEM_KEY]
+        properties = item.user_properties
         try:
-            result = run.evaluate(case)
+            evaluation = run.evaluate(case) if ahead is None else ahead.take(item, case)
         except CaseNotRecorded as error:
             properties.append((UNRECORDED, error.reason.value))
             failure = str(error)
         except (CallError, Unrated, InputError) as error:
             failure = str(error)
         else:
-            properties.extend(result.to_properties(with_response=with_response))
-            return result
+            if evaluation.masked is not None:
+                warnings.warn(evaluation.masked, stacklevel=2)
+            properties.extend(evaluation.result.to_properties(with_response=with_response))
+            return evaluation.result
         # Outside the except blocks: the message is the whole story, with no chained traceback.
         pytest.fail(failure, pytrace=False)
 
-    return evaluate
+    yield evaluate
+    if ahead is not None:
+        ahead.close()

@@ -174,6 +174,13 @@ OPTIONS = (
         "default 3)",
         "N",
     ),
+    Option(
+        "--empathy-concurrency",
+        "while recording, keep up to N cases' calls in flight in each process (the controller, or each xdist "
+        "worker), started ahead for the tests it runs next; each test takes its own case's result, and the "
+        "cassettes and results are those of a run with N = 1 (default 1; a replay makes no calls)",
+        "N",
+    ),
     Option("--empathy-prune-cassettes", "delete the cassettes no case of a full run used", flag_only=True),
     Option(
         "--empathy-calibrate",
@@ -272,6 +279,8 @@ class Settings:
     judge_min_agreement: float | None = None
     judge_correction: bool = False
     circuit_breaker: int = DEFAULT_LIMIT
+    # Cases whose calls one process keeps in flight while recording.
+    concurrency: int = 1
     # A crowd's ratings of part of the cases, for prediction-powered estimates.
     crowd: Path | None = None
     # Whether --empathy-model or --empathy-calibrate came from the command line (addopts
@@ -342,6 +351,7 @@ def read_settings(config: pytest.Config) -> Settings:
         saved_runs=values.path("--empathy-saved-runs") or config.rootpath / SAVED_RUNS,
         prune_cassettes=values.flag("--empathy-prune-cassettes"),
         circuit_breaker=values.get("--empathy-circuit-breaker", _count, DEFAULT_LIMIT),
+        concurrency=values.get("--empathy-concurrency", _positive_int, 1),
         crowd=values.path("--empathy-crowd"),
         on_command_line=any(config.getoption(_ini(flag)) for flag in ("--empathy-model", "--empathy-calibrate")),
         shard=values.flag("--empathy-shard"),

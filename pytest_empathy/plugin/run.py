@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import warnings
 from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from pytest_empathy.models import local_server
 from pytest_empathy.models.baselines import Baseline, crowd_of_rated_response, make_baseline
 from pytest_empathy.models.breaker import CircuitBreaker
 from pytest_empathy.models.completions import completion_text
-from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded
+from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded, masked_answers
 from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge, Unrated, default_judge
 from pytest_empathy.models.messages import MASK, SecretMasked, remember, url_secrets
 from pytest_empathy.models.profiles import ModelProfile, load_profiles
@@ -43,6 +42,16 @@ from .options import Settings, as_usage_error
 
 # What calls a model through an endpoint.
 ModelParts = (ModelResponder, ModelJudge)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A case's result, and the warning its test gives when a model's answer carried a
+    credential (given by the test, not where the case was evaluated: that may be a thread
+    evaluating it ahead, while another test runs)."""
+
+    result: CaseResult
+    masked: SecretMasked | None = None
 
 
 class CaseNotRecorded(Exception):
@@ -249,10 +258,10 @@ class Run:
             templates,
         )
 
-    def evaluate(self, row: Row) -> CaseResult:
+    def evaluate(self, row: Row) -> Evaluation:
         """The responder answers the case and the judge rates the answer (and, for the
         ``judge`` baseline, the human response), all in the case's cassette."""
-        masked = self._masked()
+        masked = masked_answers()
         with self.cassettes.cassette(row) if self.cassettes else nullcontext({}) as usage:
             try:
                 response = self.responder.answer(row)
@@ -263,18 +272,16 @@ class Run:
             except Unrated as error:
                 raise self._unrated(row, error) from None
         cassette = None if self.cassettes is None else self.shown_path(self.cassettes.path(row))
-        if self._masked() > masked:
-            warnings.warn(
-                SecretMasked(
-                    f"case {row.case_id}: a model's answer carried a credential of this run; it is masked as "
-                    f"{MASK} in the answer, the judge's prompt, every report and the cassette {cassette}"
-                ),
-                stacklevel=1,
+        warning = None
+        if masked_answers() > masked:
+            warning = SecretMasked(
+                f"case {row.case_id}: a model's answer carried a credential of this run; it is masked as "
+                f"{MASK} in the answer, the judge's prompt, every report and the cassette {cassette}"
             )
         if self.crowd is not None:
             # Outside the cassette's try: asking the judge again cannot make the crowd's rating one of this answer.
             self.crowd.check_rated_answer(row, response)
-        return CaseResult(
+        result = CaseResult(
             row.case_id,
             row.emotion,
             rating,
@@ -285,6 +292,7 @@ class Run:
             rater=self.judge.rater(row, self.responder.name),
             baseline_rater=self.baseline.rater(row),
         )
+        return Evaluation(result, warning)
 
     def models(self) -> set[str]:
         """The model names this run's calls go to (the responder's and the judge's)."""
@@ -298,10 +306,6 @@ class Run:
         finally:
             if isinstance(self.judge, ModelParts):
                 self.judge.endpoint.close()
-
-    def _masked(self) -> int:
-        """Answers masked so far by this process's endpoints (see ChatEndpoint.masked)."""
-        return sum(part.endpoint.masked for part in (self.responder, self.judge) if isinstance(part, ModelParts))
 
     def shown_path(self, path: Path) -> str:
         """A path as results show it: relative to the rootdir when inside it, so that a saved

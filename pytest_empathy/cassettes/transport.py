@@ -1,0 +1,100 @@
+"""The HTTP transport of a recording run: every call goes through the cassette open in the
+thread that made it.
+
+vcrpy's own way, patching the HTTP library for as long as a cassette is open, allows one
+cassette at a time in a process. With ``--empathy-concurrency`` several cases are evaluated
+at once, each in a thread with its cassette; the endpoint runs each call in its caller's
+context, where ``OPEN`` names that cassette. What a call does there is what vcrpy's patch
+does: play the recording when the cassette has one, refuse when it may not record, else
+make the call and append it, in vcrpy's serialized form, for the cassette's filters.
+"""
+
+from __future__ import annotations
+
+import importlib
+from contextvars import ContextVar
+from types import ModuleType
+from typing import Any
+
+import openai
+from vcr.errors import CannotOverwriteExistingCassetteException
+from vcr.request import Request
+
+# The cassette of the case evaluated in this thread, while it is evaluated.
+OPEN: ContextVar[Any] = ContextVar("pytest_empathy_open_cassette", default=None)
+
+
+def _httpx() -> ModuleType:
+    """The HTTP library of the installed ``openai`` client (httpx, or its fork httpx2)."""
+    return importlib.import_module(openai.DefaultAsyncHttpxClient.__mro__[1].__module__.partition(".")[0])
+
+
+httpx = _httpx()
+
+
+class CassetteTransport(httpx.AsyncBaseTransport):  # type: ignore[misc, name-defined]
+    """Wraps the transport that would make a call, so that it goes through ``OPEN``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: Any) -> Any:
+        cassette = OPEN.get()
+        if cassette is None:
+            return await self.inner.handle_async_request(request)
+        recorded = Request(request.method, str(request.url), await request.aread(), request.headers)
+        if cassette.can_play_response_for(recorded):
+            return _played(cassette.play_response(recorded))
+        if cassette.write_protected and cassette.filter_request(recorded):
+            raise CannotOverwriteExistingCassetteException(cassette=cassette, failed_request=recorded)
+        response = await self.inner.handle_async_request(request)
+        try:
+            content = b"".join([part async for part in response.stream])
+        finally:
+            await response.stream.aclose()
+        cassette.append(recorded, _serialized(response, content))
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(content),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def client() -> Any:
+    """The async HTTP client the ``openai`` client would make, its transports wrapped. Made
+    first and wrapped after: a client given a transport of its own no longer mounts the
+    proxies of the environment (HTTPS_PROXY, NO_PROXY)."""
+    made = openai.DefaultAsyncHttpxClient()
+    made._transport = CassetteTransport(made._transport)
+    made._mounts = {
+        pattern: None if transport is None else CassetteTransport(transport)
+        for pattern, transport in made._mounts.items()
+    }
+    return made
+
+
+def _serialized(response: Any, content: bytes) -> dict[str, Any]:
+    """A response as vcrpy serializes one: every header with the list of its values."""
+    headers: dict[str, list[str]] = {}
+    for name, value in response.headers.multi_items():
+        headers.setdefault(name, []).append(value)
+    return {
+        "status": {"code": response.status_code, "message": response.reason_phrase},
+        "headers": headers,
+        "body": {"string": content},
+    }
+
+
+def _played(recorded: dict[str, Any]) -> Any:
+    body = recorded["body"]["string"]
+    message = recorded["status"].get("message")
+    return httpx.Response(
+        recorded["status"]["code"],
+        headers=[(name, value) for name, values in recorded["headers"].items() for value in values],
+        stream=httpx.ByteStream(body if isinstance(body, bytes) else body.encode()),
+        extensions={"reason_phrase": message.encode("ascii")} if message else None,
+    )

@@ -1,0 +1,125 @@
+"""Cases evaluated ahead of their tests while recording (``--empathy-concurrency N``).
+
+A recorded case waits on its model calls almost all of its time. So that one process keeps
+N calls in flight, each test that evaluates its case also starts, on threads, the cases of
+the next N - 1 tests this process will run (the items after it, or under xdist the ones the
+controller has queued on this worker), and takes its own case's evaluation when it is done.
+Every case is evaluated as a sequential run evaluates it, in its own cassette, so the
+cassettes and the results are the same; only when its calls are made differs.
+
+A case started ahead whose test does not run after all (``-x``, an interrupt, a test that
+skips itself) keeps what its calls recorded: it was paid for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_empathy.corpus.rows import Row
+
+    from .run import Evaluation
+
+
+class Ahead:
+    def __init__(self, evaluate: Callable[[Row], Evaluation], limit: int) -> None:
+        self._evaluate = evaluate
+        self._limit = limit
+        self._pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="pytest-empathy-case")
+        # node id -> (its case, the case's evaluation), started ahead of the test
+        self._started: dict[str, tuple[Row, Future[Evaluation]]] = {}
+        # case id -> its latest evaluation: a case is never evaluated twice at once, since
+        # both would write its cassette
+        self._latest: dict[str, Future[Evaluation]] = {}
+        self._positions: dict[str, int] | None = None
+
+    def take(self, item: pytest.Item, row: Row) -> Evaluation:
+        """The evaluation of ``row`` for the test ``item``: the one started ahead for it, or
+        one started now; either way, the next tests' cases are started behind it."""
+        started = self._started.pop(item.nodeid, None)
+        if started is not None and started[0] is row:
+            mine = started[1]
+        else:
+            self._wait_for(row)
+            mine = self._start(row)
+        for nodeid, upcoming in islice(self._upcoming(item), self._limit - 1):
+            if nodeid not in self._started and not self._in_flight(upcoming):
+                self._started[nodeid] = (upcoming, self._start(upcoming))
+        return mine.result()
+
+    def close(self) -> None:
+        """Start no more cases; those in flight end when the endpoints close."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _start(self, row: Row) -> Future[Evaluation]:
+        future = self._pool.submit(self._evaluate, row)
+        self._latest[row.case_id] = future
+        return future
+
+    def _in_flight(self, row: Row) -> bool:
+        future = self._latest.get(row.case_id)
+        return future is not None and not future.done()
+
+    def _wait_for(self, row: Row) -> None:
+        future = self._latest.get(row.case_id)
+        if future is not None:
+            future.exception()  # waits; its test, if any, sees how it ended
+
+    def _upcoming(self, item: pytest.Item) -> Iterator[tuple[str, Row]]:
+        """The cases of the tests this process runs after ``item``, in order, of those that
+        evaluate one and are not marked to be skipped."""
+        for upcoming in _queued(item, self):
+            row = _case_of(upcoming)
+            if row is not None:
+                yield upcoming.nodeid, row
+
+    def positions(self, items: list[pytest.Item]) -> dict[str, int]:
+        if self._positions is None:
+            self._positions = {item.nodeid: i for i, item in enumerate(items)}
+        return self._positions
+
+
+def _queued(item: pytest.Item, ahead: Ahead) -> Iterator[pytest.Item]:
+    """The items this process runs after ``item``: the rest of the session's, or under
+    xdist those the controller has sent this worker so far, which it runs in that order."""
+    items = item.session.items
+    if not hasattr(item.config, "workerinput"):
+        yield from items[ahead.positions(items)[item.nodeid] + 1 :]
+        return
+    yield from (items[i] for i in _worker_queue(item.config))
+
+
+def _worker_queue(config: pytest.Config) -> list[int]:
+    """The indices of the items queued on this xdist worker, the next first."""
+    for plugin in config.pluginmanager.get_plugins():
+        queue = getattr(plugin, "torun", None)
+        if queue is None or not hasattr(plugin, "nextitem_index"):
+            continue
+        if hasattr(queue, "lock"):  # pytest-xdist 3.7 and later
+            with queue.lock() as queued:
+                indices = list(queued)
+        else:  # a queue.Queue
+            with queue.mutex:
+                indices = list(queue.queue)
+        return [i for i in (plugin.nextitem_index, *indices) if isinstance(i, int)]
+    raise pytest.UsageError(
+        "--empathy-concurrency: this pytest-xdist does not show a worker the tests queued on it; "
+        "run with --empathy-concurrency 1"
+    )
+
+
+def _case_of(item: pytest.Item) -> Row | None:
+    """The case a test evaluates, when it takes one and the evaluation fixture and is not
+    marked to be skipped."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "empathy_evaluate" not in getattr(item, "fixturenames", ()):
+        return None
+    if item.get_closest_marker("skip") or item.get_closest_marker("skipif"):
+        return None
+    row: Row | None = callspec.params.get("empathy_case")
+    return row

@@ -1,0 +1,163 @@
+"""Recording with --empathy-concurrency: several cases' calls in flight in one process (or in
+each xdist worker), each test taking its own case's result; the cassettes and the results
+are those of a sequential run, byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import BENCHMARK, FAKE_KEY, answer_of, synthetic_rows, write_corpus
+from .stub_server import JSON, Answer, StubServer, completion, is_judge_request, stub_server
+
+EMOTIONS = ("afraid", "caring", "joyful", "sad", "angry", "proud")
+PER_EMOTION = 6
+CASES = len(EMOTIONS) * PER_EMOTION
+
+
+def varied(body: dict[str, Any]) -> Answer:
+    """An answer of its own for every call (a mix-up between cases would show in their
+    cassettes), after a wait of 0 to 60 ms that differs by call, so that calls end in
+    another order than they started."""
+    digest = hashlib.sha256(body["messages"][0]["content"].encode()).hexdigest()
+    time.sleep(int(digest[:2], 16) / 255 * 0.06)
+    if is_judge_request(body):
+        content = ("Bad", "Okay", "Good")[int(digest[2], 16) % 3]
+    else:
+        content = f"That sounds hard ({digest[:12]}); I am here for you."
+    return 200, JSON, completion(content)
+
+
+def project(pytester: pytest.Pytester, server: StubServer) -> None:
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    pytester.makefile(
+        ".toml",
+        pyproject=f"""
+        [tool.pytest-empathy.models.stub]
+        model = "stub-model"
+        base_url = "{server.url}"
+        api_key_env = "STUB_API_KEY"
+        max_retries = 0
+        timeout = 5.0
+    """,
+    )
+    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=PER_EMOTION, emotions=EMOTIONS))
+
+
+def record(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        "--empathy-model=stub",
+        "--empathy-judge=stub",
+        "--empathy-corpus=corpus.csv",
+        "--empathy-baseline=human-raters",
+        "--empathy-gate=off",
+        "--empathy-record=once",
+        "--empathy-report=report.json",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    )
+
+
+def in_flight_at_most(served: list[tuple[float, float]]) -> int:
+    """The most calls the server was answering at one time."""
+    events = sorted([(start, 1) for start, _ in served] + [(end, -1) for _, end in served])
+    peak = current = 0
+    for _, change in events:
+        current += change
+        peak = max(peak, current)
+    return peak
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("args", "limit"),
+    [(["-p", "no:xdist", "--empathy-concurrency=8"], 8), (["-n", "2", "--empathy-concurrency=4"], 8)],
+    ids=["one process, 8", "2 workers, 4 each"],
+)
+def test_a_concurrent_recording_writes_the_cassettes_and_results_of_a_sequential_one(
+    pytester, monkeypatch, args, limit
+):
+    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+    with stub_server(answer_of=varied) as server:
+        project(pytester, server)
+        sequential = record(pytester, "-p", "no:xdist")
+        assert sequential.ret == 0, sequential.stdout.str()
+        sequential_calls = list(server.served)
+        shutil.move(pytester.path / "cassettes", pytester.path / "sequential")
+        shutil.move(pytester.path / "report.json", pytester.path / "sequential.json")
+
+        concurrent = record(pytester, *args)
+        assert concurrent.ret == 0, concurrent.stdout.str()
+        concurrent_calls = server.served[len(sequential_calls) :]
+
+    concurrent.assert_outcomes(passed=CASES)
+    assert len(sequential_calls) == len(concurrent_calls) == 2 * CASES
+    assert in_flight_at_most(sequential_calls) == 1
+    # Calls overlapped, and never more than the processes' limits allow.
+    assert limit // 2 < in_flight_at_most(concurrent_calls) <= limit
+    expected = files(pytester.path / "sequential")
+    assert len(expected) == CASES
+    assert files(pytester.path / "cassettes") == expected
+    assert (pytester.path / "report.json").read_text() == (pytester.path / "sequential.json").read_text()
+    ratings = {case["rating"] for case in json.loads((pytester.path / "report.json").read_text())["cases"]}
+    assert len(ratings) > 1  # the ratings differ by case, so a mix-up would show
+
+
+def test_a_failed_call_fails_its_own_case_and_no_other(pytester, monkeypatch):
+    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+    with stub_server(answer_of=varied) as server:
+        project(pytester, server)
+        server.then((400, JSON, b'{"error": {"message": "bad request"}}'), answer_of("joyful-joyful3"))
+        result = record(pytester, "-p", "no:xdist", "--empathy-concurrency=6")
+    result.assert_outcomes(passed=CASES - 1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_empathy[[]joyful-joyful3[]] _*",
+            "stub: HTTP 400 from *bad request*",
+            "FAILED test_empathy.py::test_empathy[[]joyful-joyful3[]] - Failed: stub: HTTP 400*",
+        ]
+    )
+    assert not (pytester.path / "cassettes" / "stub" / "joyful" / "joyful-joyful3.json").exists()
+    # Its test is where it failed: a replay now misses that case alone.
+    replay = record(pytester, "-p", "no:xdist", "--empathy-record=none")
+    replay.assert_outcomes(passed=CASES - 1, failed=1)
+
+
+def test_a_masked_answer_warns_in_its_own_case(pytester, monkeypatch):
+    """A case evaluated ahead, on another thread, still warns in its own test."""
+    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+
+    def echo_once(body: dict[str, Any]) -> Answer:
+        if answer_of("proud-proud4")(body):
+            return 200, JSON, completion(f"I hear you. (Authorization: Bearer {FAKE_KEY})")
+        return varied(body)
+
+    with stub_server(answer_of=echo_once) as server:
+        project(pytester, server)
+        result = record(pytester, "-p", "no:xdist", "--empathy-concurrency=8", "-W", "always::UserWarning")
+    assert result.ret == 0, result.stdout.str()
+    warnings = result.stdout.str().split("warnings summary", 1)[1]
+    assert warnings.count("SecretMasked") == 1
+    result.stdout.fnmatch_lines(
+        ["test_empathy.py::test_empathy[[]proud-proud4[]]", "*SecretMasked: case proud-proud4*"]
+    )
+    assert FAKE_KEY not in result.stdout.str()
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("value", ["0", "-2", "many"])
+def test_a_concurrency_that_is_not_a_positive_whole_number_is_refused(pytester, value):
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    result = pytester.runpytest_subprocess("--empathy-model=chatgpt", f"--empathy-concurrency={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--empathy-concurrency: '{value}' is not a*whole number*"])
