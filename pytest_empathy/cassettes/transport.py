@@ -12,6 +12,8 @@ make the call and append it, in vcrpy's serialized form, for the cassette's filt
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from types import ModuleType
 from typing import Any
@@ -32,46 +34,59 @@ def _httpx() -> ModuleType:
 httpx = _httpx()
 
 
-class CassetteTransport(httpx.AsyncBaseTransport):  # type: ignore[misc, name-defined]
-    """Wraps the transport that would make a call, so that it goes through ``OPEN``."""
+Slot = Callable[[], AbstractAsyncContextManager[None]]
 
-    def __init__(self, inner: Any) -> None:
+
+class CassetteTransport(httpx.AsyncBaseTransport):  # type: ignore[misc, name-defined]
+    """Wraps the transport that would make a call, so that it goes through ``OPEN``, and holds
+    a ``slot`` while it is out at the endpoint."""
+
+    def __init__(self, inner: Any, slot: Slot) -> None:
         self.inner = inner
+        self.slot = slot
 
     async def handle_async_request(self, request: Any) -> Any:
         cassette = OPEN.get()
         if cassette is None:
-            return await self.inner.handle_async_request(request)
+            return (await self._sent(request))[0]
         recorded = Request(request.method, str(request.url), await request.aread(), request.headers)
         if cassette.can_play_response_for(recorded):
             return _played(cassette.play_response(recorded))
         if cassette.write_protected and cassette.filter_request(recorded):
             raise CannotOverwriteExistingCassetteException(cassette=cassette, failed_request=recorded)
-        response = await self.inner.handle_async_request(request)
-        try:
-            content = b"".join([part async for part in response.stream])
-        finally:
-            await response.stream.aclose()
+        response, content = await self._sent(request)
         cassette.append(recorded, _serialized(response, content))
-        return httpx.Response(
+        return response
+
+    async def _sent(self, request: Any) -> tuple[Any, bytes]:
+        """The endpoint's response, read whole within the slot (not decoded: vcrpy's filters
+        decode what it records), and its bytes."""
+        async with self.slot():
+            response = await self.inner.handle_async_request(request)
+            try:
+                content = b"".join([part async for part in response.stream])
+            finally:
+                await response.stream.aclose()
+        whole = httpx.Response(
             response.status_code,
             headers=response.headers,
             stream=httpx.ByteStream(content),
             extensions=response.extensions,
         )
+        return whole, content
 
     async def aclose(self) -> None:
         await self.inner.aclose()
 
 
-def client() -> Any:
+def client(slot: Slot) -> Any:
     """The async HTTP client the ``openai`` client would make, its transports wrapped. Made
     first and wrapped after: a client given a transport of its own no longer mounts the
     proxies of the environment (HTTPS_PROXY, NO_PROXY)."""
     made = openai.DefaultAsyncHttpxClient()
-    made._transport = CassetteTransport(made._transport)
+    made._transport = CassetteTransport(made._transport, slot)
     made._mounts = {
-        pattern: None if transport is None else CassetteTransport(transport)
+        pattern: None if transport is None else CassetteTransport(transport, slot)
         for pattern, transport in made._mounts.items()
     }
     return made

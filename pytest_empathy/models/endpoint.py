@@ -1,8 +1,8 @@
 """Chat-completion calls for responders and judges.
 
 Calls that may go live use the official ``openai`` client, each read bounded by the
-profile's ``timeout``; the cassette open in the calling thread records them
-(``cassettes.transport``). A failed attempt is tried again as ``retries`` says, at most
+profile's ``timeout``, on the event loop of ``call_loop``; the cassette open in the calling
+thread records them (``cassettes.transport``). A failed attempt is tried again as ``retries`` says, at most
 ``max_retries`` times, and the whole call, waits included, ends at the profile's deadline;
 an endpoint that keeps failing is no longer called (``breaker``).
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pytest_empathy.cassettes.format import CORPUS_HEADER, TEMPLATE_HEADER
@@ -26,15 +26,11 @@ from pytest_empathy.cassettes.replayer import Replayer
 
 from . import local_server, retries
 from .breaker import CircuitBreaker
+from .call_loop import CallLoop
 from .completions import completion_text, describe_unusable
 from .messages import MASK, carries_secret, clean, redact, shorten
 from .profiles import ModelProfile
 
-if TYPE_CHECKING:
-    # asyncio loads ssl: a run that never calls a model does without it.
-    import asyncio
-
-T = TypeVar("T")
 # Seconds an attempt needs at the least (or the timeout, when shorter): a retry that would
 # leave less before the deadline is not made.
 SHORTEST_ATTEMPT = 1.0
@@ -83,21 +79,20 @@ class ChatEndpoint:
     # While recording: whether the open cassette would answer a call (URL, body) itself, so
     # that the breaker stops only calls that would reach the endpoint.
     replays: Callable[[str, dict[str, Any]], bool] | None = None
+    # The event loop its live calls run on: its own, or shared by the run's endpoints with
+    # the slots that bound the calls out at once (--empathy-concurrency).
+    calls: CallLoop = field(default_factory=CallLoop)
     _client: Any = field(default=None, repr=False)
-    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
     _closed: bool = field(default=False, repr=False)
     # Cases evaluated ahead (--empathy-concurrency) make the first calls from several threads.
     _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def _live(self) -> Any:
-        """The ``openai`` client of live calls, made once, and the event loop it runs on in a
-        thread of its own. Imported only here: a replay needs neither it nor its 0.3 s and
-        40 MB of imports. Async, so that an attempt can be cut off at the deadline (retries
-        are ours); on a thread, so that a caller inside an event loop of its own can call,
-        and an interrupted caller leaves no attempt running."""
-        import asyncio
+    def __post_init__(self) -> None:
+        self.calls.use()
 
+    def _live(self) -> Any:
+        """The ``openai`` client of live calls, made once. Imported only here: a replay needs
+        neither it nor its 0.3 s and 40 MB of imports."""
         import openai
 
         from pytest_empathy.cassettes import transport
@@ -115,26 +110,11 @@ class ChatEndpoint:
                     api_key=self.profile.api_key() or "no-key",
                     max_retries=0,
                     timeout=self.profile.timeout,
-                    # Takes each call to the cassette open in the calling thread, if any.
-                    http_client=transport.client(),
+                    # Takes each call to the cassette open in the calling thread, if any, and
+                    # holds one of the loop's slots while the call is out.
+                    http_client=transport.client(self.calls.slot),
                 )
-                self._loop = asyncio.new_event_loop()
-                self._thread = threading.Thread(target=self._loop.run_forever, name="pytest-empathy-calls", daemon=True)
-                self._thread.start()
         return self._client
-
-    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the endpoint's loop, in a copy of the caller's context (the
-        cassette open in its thread); an interrupted wait cancels it."""
-        import asyncio
-
-        assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()
-            raise
 
     def _where(self) -> str:
         """The endpoint, without any user or password written into the URL."""
@@ -284,31 +264,21 @@ class ChatEndpoint:
             text: str = raw.http_response.text
             return text
 
-        return self._run(attempt())
+        return self.calls.run(attempt())
 
     def close(self) -> None:
-        """Close the live client and stop its event loop, if any was made; later calls fail,
-        and calls still in flight (a case started ahead that no test took) are cancelled."""
-        self._closed = True
-        if self._loop is None or self._thread is None:
-            return
+        """Close the live client, if any was made, and stop the loop, cancelling the calls
+        still out (a case started ahead that no test took); later calls fail."""
+        with self._making:
+            if self._closed:
+                return
+            self._closed = True
+            client, self._client = self._client, None
         try:
-            self._run(_cancel_calls())
-            self._run(self._client.close())
+            if client is not None:
+                self.calls.run(client.close())
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
-            self._loop.close()
-            self._loop = self._thread = None
-
-
-async def _cancel_calls() -> None:
-    import asyncio
-
-    this = asyncio.current_task()
-    for task in asyncio.all_tasks():
-        if task is not this:
-            task.cancel()
+            self.calls.release()
 
 
 @dataclass

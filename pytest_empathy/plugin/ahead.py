@@ -2,8 +2,10 @@
 
 A recorded case waits on its model calls almost all of its time. So that one process keeps
 N calls in flight, each test that evaluates its case also starts, on threads, the cases of
-the next N - 1 tests this process will run (the items after it, or under xdist the ones the
-controller has queued on this worker), and takes its own case's evaluation when it is done.
+the next 2N - 1 tests this process will run (the items after it, or under xdist the ones
+the controller has queued on this worker), and takes its own case's evaluation when it is
+done. Twice N cases, for N slots of calls (``ChatEndpoint.slots``): a case between its calls
+(reading an answer, writing its cassette) leaves its slot to another's call.
 Every case is evaluated as a sequential run evaluates it, in its own cassette, so the
 cassettes and the results are the same; only when its calls are made differs.
 
@@ -27,10 +29,10 @@ if TYPE_CHECKING:
 
 
 class Ahead:
-    def __init__(self, evaluate: Callable[[Row], Evaluation], limit: int) -> None:
+    def __init__(self, evaluate: Callable[[Row], Evaluation], calls: int) -> None:
         self._evaluate = evaluate
-        self._limit = limit
-        self._pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="pytest-empathy-case")
+        self._cases = 2 * calls
+        self._pool = ThreadPoolExecutor(max_workers=self._cases, thread_name_prefix="pytest-empathy-case")
         # node id -> (its case, the case's evaluation), started ahead of the test
         self._started: dict[str, tuple[Row, Future[Evaluation]]] = {}
         # case id -> its latest evaluation: a case is never evaluated twice at once, since
@@ -47,7 +49,7 @@ class Ahead:
         else:
             self._wait_for(row)
             mine = self._start(row)
-        for nodeid, upcoming in islice(self._upcoming(item), self._limit - 1):
+        for nodeid, upcoming in islice(self._upcoming(item), self._cases - 1):
             if nodeid not in self._started and not self._in_flight(upcoming):
                 self._started[nodeid] = (upcoming, self._start(upcoming))
         return mine.result()

@@ -26,6 +26,7 @@ from pytest_empathy.crowd.judge import load as crowd_file
 from pytest_empathy.models import local_server
 from pytest_empathy.models.baselines import Baseline, crowd_of_rated_response, make_baseline
 from pytest_empathy.models.breaker import CircuitBreaker
+from pytest_empathy.models.call_loop import CallLoop
 from pytest_empathy.models.completions import completion_text
 from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded, masked_answers
 from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge, Unrated, default_judge
@@ -101,6 +102,7 @@ class Run:
         assert settings.model is not None
         replayer = _replayer(settings, settings.model)
         breaker = CircuitBreaker(settings.circuit_breaker)
+        calls = _call_loop(settings)
         templates: dict[str, str] = {}
 
         if settings.model in corpus.responders or settings.model in corpus.rated:
@@ -116,6 +118,7 @@ class Run:
                 replayer,
                 corpus.name,
                 breaker,
+                calls,
             )
             responder = ModelResponder(settings.model, endpoint, template)
         else:
@@ -144,7 +147,7 @@ class Run:
                 )
             judge = CrowdRatings()
         elif judge_name in profiles:
-            model_judge = _model_judge(settings, profiles[judge_name], replayer, corpus.name, breaker)
+            model_judge = _model_judge(settings, profiles[judge_name], replayer, corpus.name, breaker, calls)
             templates["judge"] = model_judge.rubric.sha256
             judge = model_judge
         else:
@@ -231,7 +234,12 @@ class Run:
         model = calibration_folder(settings.judge)
         replayer = _replayer(settings, model)
         judge = _model_judge(
-            settings, profiles[settings.judge], replayer, corpus.name, CircuitBreaker(settings.circuit_breaker)
+            settings,
+            profiles[settings.judge],
+            replayer,
+            corpus.name,
+            CircuitBreaker(settings.circuit_breaker),
+            _call_loop(settings),
         )
         if not corpus.has_text:
             corpus = as_usage_error(
@@ -357,11 +365,23 @@ def calibration_folder(judge: str) -> str:
 
 
 def _model_judge(
-    settings: Settings, profile: ModelProfile, replayer: Replayer | None, corpus: str, breaker: CircuitBreaker
+    settings: Settings,
+    profile: ModelProfile,
+    replayer: Replayer | None,
+    corpus: str,
+    breaker: CircuitBreaker,
+    calls: CallLoop,
 ) -> ModelJudge:
     rubric = as_usage_error("--empathy-judge-template", judge_rubric, settings.judge_template)
     endpoint = _endpoint(
-        "--empathy-judge", "--empathy-judge-base-url", profile, settings.judge_base_url, replayer, corpus, breaker
+        "--empathy-judge",
+        "--empathy-judge-base-url",
+        profile,
+        settings.judge_base_url,
+        replayer,
+        corpus,
+        breaker,
+        calls,
     )
     return ModelJudge(profile.name, endpoint, rubric)
 
@@ -395,6 +415,13 @@ def _recorder(
     for endpoint in endpoints:
         endpoint.replays = recorder.replays
     return recorder
+
+
+def _call_loop(settings: Settings) -> CallLoop:
+    """The loop of the run's live calls, and while recording the calls it may have out at
+    once (see Ahead)."""
+    recording = settings.record is not RecordMode.NONE
+    return CallLoop(settings.concurrency if recording and settings.concurrency > 1 else None)
 
 
 def _replayer(settings: Settings, model: str) -> Replayer | None:
@@ -446,6 +473,7 @@ def _endpoint(
     replayer: Replayer | None,
     corpus: str,
     breaker: CircuitBreaker,
+    calls: CallLoop,
 ) -> ChatEndpoint:
     """A profile's endpoint; when calls may go live, its base URL and key must be there."""
     if replayer is None:
@@ -460,4 +488,4 @@ def _endpoint(
             raise pytest.UsageError(
                 f"{flag}: recording with profile {profile.name!r} needs its API key in ${profile.api_key_env}"
             )
-    return ChatEndpoint(profile, base_url, corpus, replayer, breaker)
+    return ChatEndpoint(profile, base_url, corpus, replayer, breaker, calls=calls)
