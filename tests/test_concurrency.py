@@ -113,6 +113,7 @@ def test_a_concurrent_recording_writes_the_cassettes_and_results_of_a_sequential
     assert len(ratings) > 1  # the ratings differ by case, so a mix-up would show
 
 
+@pytest.mark.fault
 def test_a_failed_call_fails_its_own_case_and_no_other(pytester, monkeypatch):
     monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
     with stub_server(answer_of=varied) as server:
@@ -133,6 +134,7 @@ def test_a_failed_call_fails_its_own_case_and_no_other(pytester, monkeypatch):
     replay.assert_outcomes(passed=CASES - 1, failed=1)
 
 
+@pytest.mark.secrets
 def test_a_masked_answer_warns_in_its_own_case(pytester, monkeypatch):
     """A case evaluated ahead, on another thread, still warns in its own test."""
     monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
@@ -161,3 +163,42 @@ def test_a_concurrency_that_is_not_a_positive_whole_number_is_refused(pytester, 
     result = pytester.runpytest_subprocess("--empathy-model=chatgpt", f"--empathy-concurrency={value}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*--empathy-concurrency: '{value}' is not a*whole number*"])
+
+
+def test_with_the_real_local_server_the_answers_are_those_of_a_sequential_recording(local_model, pytester, monkeypatch):
+    """SmolLM2 served by llama.cpp, asked by 4 cases at once: every request, and every answer
+    (temperature 0, a fixed seed), is what a sequential recording got."""
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+
+    def calls(cassettes: str, *args: str) -> dict[str, list[tuple[str, str]]]:
+        result = pytester.runpytest_subprocess(
+            "--empathy-model=smollm2-135m",
+            "--empathy-judge=smollm2-135m",
+            "--empathy-corpus=smoke",
+            "--empathy-baseline=human-raters",
+            "--empathy-emotions=afraid,grateful,lonely",
+            "--empathy-gate=off",
+            "--empathy-record=once",
+            f"--empathy-cassettes={cassettes}",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            *args,
+        )
+        assert result.ret == 0, result.stdout.str()
+        found = {}
+        for path in sorted((pytester.path / cassettes).rglob("*.json")):
+            found[path.name] = [
+                (
+                    interaction["request"]["body"],
+                    json.loads(interaction["response"]["body"]["string"])["choices"][0]["message"]["content"],
+                )
+                for interaction in json.loads(path.read_text())["interactions"]
+            ]
+        return found
+
+    sequential = calls("sequential")
+    assert len(sequential) == 6
+    assert calls("concurrent", "--empathy-concurrency=4") == sequential

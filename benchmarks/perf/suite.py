@@ -1,7 +1,7 @@
 """The performance suite: replay against bare pytest, recording against the latency limit,
 the session-finish statistics and the controller's memory, in one table.
 
-    python -m benchmarks.perf.suite [--runs 5] [--record-runs 3]
+    python -m benchmarks.perf.suite [--runs 5] [--record-runs 3] [--live-runs 1]
 
 Run it from the repository root. In a temporary directory (nothing it writes is kept) it
 writes a 2,000-case corpus of synthetic text (32 emotions), records answer and rating
@@ -18,7 +18,11 @@ and then measures, each figure the median of several runs:
     the calling itself; the rate over the whole run, worker start-up included, is shown too);
 (e) the statistics and gates computed at session finish for the 2,000 cases, in a fresh
     process, so that the import of what they compute with is included;
-(f) the controller's peak resident memory during (b) and (c).
+(f) the controller's peak resident memory during (b) and (c);
+(g) recording all 2,000 cases (4,000 calls) with 200 ms of latency per call and 16 calls in
+    flight: in one process with --empathy-concurrency 16, and on two workers with 8 each;
+    the time from the first call to the last answer against the limit 4,000 x 0.2 s / 16
+    = 50 s, and the peak memory of the whole process tree (workers included), sampled.
 
 Each pytest run is a fresh process, timed from start to exit, as a user would see it;
 Python's bytecode is cached, in the temporary directory. (a), (b), (c) and bare pytest on two
@@ -32,6 +36,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -216,6 +221,63 @@ def record_throughput(work: Path, stub: StubServer, workers: int, runs: int) -> 
     return statistics.median(rates), statistics.median(walls), len(stub.served)
 
 
+LIVE_CALLS = 16
+FRESH = itertools.count()
+LIVE = {
+    "one process": ("-p", "no:xdist", f"--empathy-concurrency={LIVE_CALLS}"),
+    "-n 2": ("-n", "2", "--empathy-concurrency=8"),
+}
+
+
+def live_recording(work: Path, stub: StubServer, args: tuple[str, ...], runs: int) -> tuple[float, float, float]:
+    """Median seconds from the first call to the last answer, as the stub times them, median
+    wall seconds, and median peak memory of the process tree (MiB), of recording all cases
+    into fresh cassettes with ``args``."""
+    windows: list[float] = []
+    walls: list[float] = []
+    peaks: list[float] = []
+    stub.latency = LATENCY
+    for _ in range(runs):
+        stub.served.clear()
+        command = [sys.executable, "-m", "pytest", "-q", *benchmark_args("--empathy-record=once", "--empathy-gate=off")]
+        command += [f"--empathy-cassettes=live-{next(FRESH)}", *args]
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        peak = 0.0
+        while process.poll() is None:
+            peak = max(peak, tree_mib(process.pid))
+            time.sleep(0.2)
+        walls.append(time.perf_counter() - start)
+        output = process.stdout.read() if process.stdout else ""
+        if process.returncode != 0 or f"{CASES} passed" not in output:
+            raise SystemExit(f"recording with {' '.join(args)} failed (exit {process.returncode}):\n{output[-3000:]}")
+        windows.append(max(answered for _, answered in stub.served) - min(arrived for arrived, _ in stub.served))
+        peaks.append(peak)
+    stub.latency = 0.0
+    return statistics.median(windows), statistics.median(walls), statistics.median(peaks)
+
+
+def tree_mib(root: int) -> float:
+    """Resident memory of a process and its descendants, in MiB, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 2**20
+
+
 def write_profile(work: Path, url: str) -> None:
     (work / "pyproject.toml").write_text(
         f'[tool.pytest.ini_options]\n\n[tool.pytest-empathy.models.stub]\nmodel = "stub-model"\nbase_url = "{url}"\n'
@@ -259,6 +321,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per median of (a), (b), (c) and (e)")
     parser.add_argument("--record-runs", type=int, default=3, help="runs per median of (d)")
+    parser.add_argument("--live-runs", type=int, default=1, help="runs per median of (g), about a minute each")
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="empathy-perf-") as tmp, stub_server(stub_answer) as stub:
@@ -299,6 +362,7 @@ def main() -> None:
         )
         finish, finish_again, exact = session_finish_seconds(work / "recorded.json", options.runs)
         recording = {w: record_throughput(work, stub, w, options.record_runs) for w in WORKER_COUNTS}
+        live = {name: live_recording(work, stub, args, options.live_runs) for name, args in LIVE.items()}
 
     def verdict(met: bool) -> str:
         return "met" if met else "MISSED"
@@ -344,8 +408,27 @@ def main() -> None:
         rows.append(
             (f"(f) controller peak, {name}", f"{peak:.0f} MiB", "target < 150 MB", verdict(peak * 1.048576 < 150))
         )
+    limit = 2 * CASES * LATENCY / LIVE_CALLS
+    for name, (window, wall, peak) in live.items():
+        rows.append(
+            (
+                f"(g) record {2 * CASES} calls, {LIVE_CALLS} in flight, {name}",
+                f"{window:.1f} s",
+                f"{limit / window:.0%} of the limit {limit:g} s, target >= 95% (whole run {wall:.1f} s)",
+                verdict(limit / window >= 0.95),
+            )
+        )
+        rows.append(
+            (
+                f"    process tree peak, {name}",
+                f"{peak:.0f} MiB",
+                "target <= 450 MiB (2x inspect_ai's 223)",
+                verdict(peak <= 450),
+            )
+        )
     print(
-        f"\nmedians of {options.runs} runs ((d): {options.record_runs}), ratios within a round; "
+        f"\nmedians of {options.runs} runs ((d): {options.record_runs}, (g): {options.live_runs}), "
+        "ratios within a round; "
         f"machine: {_cpus()} cpus, "
         f"Python {sys.version.split()[0]}"
     )
