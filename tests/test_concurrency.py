@@ -34,7 +34,7 @@ def varied(body: dict[str, Any]) -> Answer:
     return 200, JSON, completion(content)
 
 
-def project(pytester: pytest.Pytester, server: StubServer) -> None:
+def project(pytester: pytest.Pytester, server: StubServer, timeout: float = 5.0) -> None:
     pytester.makepyfile(test_empathy=BENCHMARK)
     pytester.makefile(
         ".toml",
@@ -44,7 +44,7 @@ def project(pytester: pytest.Pytester, server: StubServer) -> None:
         base_url = "{server.url}"
         api_key_env = "STUB_API_KEY"
         max_retries = 0
-        timeout = 5.0
+        timeout = {timeout}
     """,
     )
     write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=PER_EMOTION, emotions=EMOTIONS))
@@ -132,6 +132,51 @@ def test_a_failed_call_fails_its_own_case_and_no_other(pytester, monkeypatch):
     # Its test is where it failed: a replay now misses that case alone.
     replay = record(pytester, "-p", "no:xdist", "--empathy-record=none")
     replay.assert_outcomes(passed=CASES - 1, failed=1)
+
+
+@pytest.mark.fault
+def test_waiting_for_a_slot_does_not_use_up_a_calls_deadline(pytester, monkeypatch):
+    """Calls of 0.6 s under a 1 s deadline (no retries), two slots for four cases started:
+    a call may wait longer for its slot than its deadline, which counts only from the send."""
+    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+    with stub_server(latency=0.6) as server:
+        project(pytester, server, timeout=1.0)
+        result = record(pytester, "-p", "no:xdist", "--empathy-concurrency=2", "--empathy-emotions=afraid,caring")
+        assert in_flight_at_most(server.served) == 2
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=2 * PER_EMOTION)
+
+
+@pytest.mark.fault
+def test_cases_cut_short_by_the_end_of_the_run_leave_no_cassette_behind(pytester, monkeypatch):
+    """-x stops the run at the first failure while cases started ahead are under way: those
+    are cancelled and write nothing, those done keep a whole cassette, and the next
+    recording makes every missing call."""
+    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+    with stub_server(latency=0.3) as server:
+        project(pytester, server)
+        server.then((400, JSON, b'{"error": {"message": "bad request"}}'), answer_of("afraid-afraid0"))
+        stopped = record(pytester, "-p", "no:xdist", "--empathy-concurrency=4", "-x")
+        assert stopped.ret == 1
+        stopped.assert_outcomes(failed=1)
+        written = sorted((pytester.path / "cassettes").rglob("*.json"))
+        started = {body["messages"][0]["content"] for _, body in server.requests if not is_judge_request(body)}
+        assert len(started) > 1 + len(written)  # some were cut short
+        assert all(len(json.loads(path.read_text())["interactions"]) == 2 for path in written)
+        again = record(pytester, "-p", "no:xdist", "--empathy-concurrency=4")
+    assert again.ret == 0, again.stdout.str()
+    again.assert_outcomes(passed=CASES)
+
+
+@pytest.mark.bad_input
+def test_worksteal_scheduling_is_refused(pytester, monkeypatch):
+    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+    with stub_server() as server:
+        project(pytester, server)
+        result = record(pytester, "-n", "2", "--dist", "worksteal", "--empathy-concurrency=4")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--empathy-concurrency: xdist's worksteal scheduling moves tests*--dist load*"])
+    assert not (pytester.path / "cassettes").exists()
 
 
 @pytest.mark.secrets

@@ -10,9 +10,11 @@ completion, are not recorded at all.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,6 +197,9 @@ def _stable_uri(uri: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+_CUT_SHORT = (KeyboardInterrupt, asyncio.CancelledError, futures.CancelledError)
+
+
 class Recorder(CaseCassettes):
     """Cassettes written by vcrpy in one of its record modes; calls go live where the mode
     lets them. An endpoint's calls go to the cassette open in the thread that makes them
@@ -268,9 +273,15 @@ class Recorder(CaseCassettes):
                 transport.OPEN.reset(opened)
                 usage.update(live_usage(cassette.data[loaded:]))
             self._keep_what_the_run_replays(cassette, loaded, mode)
-        finally:
-            # As vcrpy does when a block with a cassette ends, whatever ended it.
-            cassette._save()
+        except _CUT_SHORT:
+            # An interrupt, or the end of the run for a case started ahead whose test did not
+            # run: the cassette stays as it was, so that the next recording makes all of the
+            # case's calls (``once`` would refuse the rest of them in a cassette with a part).
+            raise
+        except BaseException:
+            cassette._save()  # a case that failed keeps what its calls recorded
+            raise
+        cassette._save()
 
     def _keep_what_the_run_replays(self, cassette: Any, loaded: int, mode: RecordMode) -> None:
         if mode is RecordMode.ALL:

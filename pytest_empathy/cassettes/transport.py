@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, suppress
 from contextvars import ContextVar
 from types import ModuleType
 from typing import Any
@@ -65,8 +65,11 @@ class CassetteTransport(httpx.AsyncBaseTransport):  # type: ignore[misc, name-de
             response = await self.inner.handle_async_request(request)
             try:
                 content = b"".join([part async for part in response.stream])
-            finally:
-                await response.stream.aclose()
+            except BaseException:
+                with suppress(Exception):  # the read's error is the one to tell
+                    await response.stream.aclose()
+                raise
+            await response.stream.aclose()
         whole = httpx.Response(
             response.status_code,
             headers=response.headers,

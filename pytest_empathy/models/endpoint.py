@@ -26,7 +26,7 @@ from pytest_empathy.cassettes.replayer import Replayer
 
 from . import local_server, retries
 from .breaker import CircuitBreaker
-from .call_loop import CallLoop
+from .call_loop import Attempt, CallLoop
 from .completions import completion_text, describe_unusable
 from .messages import MASK, carries_secret, clean, redact, shorten
 from .profiles import ModelProfile
@@ -86,6 +86,8 @@ class ChatEndpoint:
     _closed: bool = field(default=False, repr=False)
     # Cases evaluated ahead (--empathy-concurrency) make the first calls from several threads.
     _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Set when the endpoint closes: a call waiting to try again stops waiting.
+    _closing: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
         self.calls.use()
@@ -210,7 +212,7 @@ class ChatEndpoint:
         while True:
             wait: float | None = None
             try:
-                return self._attempt(body, headers, history.remaining())
+                return self._attempt(body, headers, history)
             except TimeoutError:
                 history.add("cut off at the deadline")
                 raise EndpointDown(f"{name}: no answer within {profile.deadline_text()}; {history}") from None
@@ -248,23 +250,28 @@ class ChatEndpoint:
                 raise EndpointDown(
                     f"{name}: {fault}; {history}, then gave up: {why}, {where_to} {profile.deadline_text()}"
                 )
-            time.sleep(wait)
+            if self._closing.wait(wait):
+                import asyncio
 
-    def _attempt(self, body: dict[str, Any], headers: dict[str, str], seconds: float) -> str:
-        """One attempt, cut off (TimeoutError) after ``seconds`` whatever the server sends:
-        the client's timeout bounds each read, and a server that drips its answer a byte at
-        a time would hold a read-bounded call for ever."""
-        import asyncio
+                raise asyncio.CancelledError("the endpoint closed while the call waited to try again")
 
+    def _attempt(self, body: dict[str, Any], headers: dict[str, str], history: _History) -> str:
+        """One attempt, cut off (TimeoutError) at the call's deadline whatever the server
+        sends: the client's timeout bounds each read, and a server that drips its answer a
+        byte at a time would hold a read-bounded call for ever."""
         client = self._live()
+        limit = Attempt(history.remaining())
 
         async def attempt() -> str:
-            async with asyncio.timeout(seconds):
+            async with self.calls.attempt(limit):
                 raw = await client.chat.completions.with_raw_response.create(**body, extra_headers=headers)
             text: str = raw.http_response.text
             return text
 
-        return self.calls.run(attempt())
+        try:
+            return self.calls.run(attempt())
+        finally:
+            history.waited += limit.waited
 
     def close(self) -> None:
         """Close the live client, if any was made, and stop the loop, cancelling the calls
@@ -273,6 +280,7 @@ class ChatEndpoint:
             if self._closed:
                 return
             self._closed = True
+            self._closing.set()
             client, self._client = self._client, None
         try:
             if client is not None:
@@ -288,6 +296,9 @@ class _History:
     deadline: float
     started: float = field(default_factory=time.monotonic)
     outcomes: list[str] = field(default_factory=list)
+    # Seconds spent waiting for a slot (--empathy-concurrency): not the endpoint's, and not
+    # counted against the deadline.
+    waited: float = 0.0
 
     @property
     def attempts(self) -> int:
@@ -297,11 +308,14 @@ class _History:
         self.outcomes.append(outcome)
 
     def remaining(self) -> float:
-        return self.deadline - (time.monotonic() - self.started)
+        return self.deadline - self._spent()
+
+    def _spent(self) -> float:
+        return time.monotonic() - self.started - self.waited
 
     def __str__(self) -> str:
         count = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
-        return f"{count} in {time.monotonic() - self.started:.1f}s ({', '.join(self.outcomes)})"
+        return f"{count} in {self._spent():.1f}s ({', '.join(self.outcomes)})"
 
 
 def chat_path(base_url: str) -> str:

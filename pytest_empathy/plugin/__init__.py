@@ -40,11 +40,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CASSETTES_KEY] = Path(os.path.abspath(settings.cassettes))
     if settings.model is None and not settings.calibrate:
         return
+    from pytest_empathy.modes import RecordMode
+
+    from .ahead import check_scheduling
     from .run import Run
     from .session import EmpathySession, plan
 
     run = Run.from_settings(settings)
     config.stash[RUN_KEY] = run
+    if settings.record is not RecordMode.NONE:
+        check_scheduling(config, settings.concurrency)
     if not hasattr(config, "workerinput"):
         deselecting = bool(config.option.keyword or config.option.markexpr)
         config.pluginmanager.register(EmpathySession(run, plan(run, deselecting=deselecting)), "empathy-session")
@@ -128,7 +133,8 @@ def empathy_evaluate(pytestconfig: pytest.Config) -> Iterator[Callable[[Row], Ca
     run = config.stash[RUN_KEY]
     with_response = shows_responses(run.settings.reports)
     concurrency = run.settings.concurrency
-    ahead = Ahead(run.evaluate, concurrency) if concurrency > 1 and run.settings.record is not RecordMode.NONE else None
+    recording = run.settings.record is not RecordMode.NONE
+    ahead = Ahead(run.evaluate, concurrency, run.close) if concurrency > 1 and recording else None
 
     def evaluate(case: Row) -> CaseResult:
         item = config.stash[CURRENT_ITEM_KEY]

@@ -10,15 +10,18 @@ Every case is evaluated as a sequential run evaluates it, in its own cassette, s
 cassettes and the results are the same; only when its calls are made differs.
 
 A case started ahead whose test does not run after all (``-x``, an interrupt, a test that
-skips itself) keeps what its calls recorded: it was paid for.
+skips itself) keeps its cassette if its calls were all made; one still under way when the
+run ends is cancelled and leaves its cassette as it was, so that the next run makes all of
+its calls. Under xdist's ``worksteal`` scheduling a worker may take over a test whose case
+another has started: refused (``check_scheduling``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,8 +32,11 @@ if TYPE_CHECKING:
 
 
 class Ahead:
-    def __init__(self, evaluate: Callable[[Row], Evaluation], calls: int) -> None:
+    def __init__(self, evaluate: Callable[[Row], Evaluation], calls: int, stop: Callable[[], None]) -> None:
+        """``stop`` cancels the calls still out and refuses later ones (closing the run's
+        endpoints)."""
         self._evaluate = evaluate
+        self._stop = stop
         self._cases = 2 * calls
         self._pool = ThreadPoolExecutor(max_workers=self._cases, thread_name_prefix="pytest-empathy-case")
         # node id -> (its case, the case's evaluation), started ahead of the test
@@ -44,7 +50,7 @@ class Ahead:
         """The evaluation of ``row`` for the test ``item``: the one started ahead for it, or
         one started now; either way, the next tests' cases are started behind it."""
         started = self._started.pop(item.nodeid, None)
-        if started is not None and started[0] is row:
+        if started is not None and started[0] is row and not started[1].cancelled():
             mine = started[1]
         else:
             self._wait_for(row)
@@ -52,11 +58,20 @@ class Ahead:
         for nodeid, upcoming in islice(self._upcoming(item), self._cases - 1):
             if nodeid not in self._started and not self._in_flight(upcoming):
                 self._started[nodeid] = (upcoming, self._start(upcoming))
-        return mine.result()
+        try:
+            return mine.result()
+        finally:
+            if self._latest.get(row.case_id) is mine:
+                del self._latest[row.case_id]
 
     def close(self) -> None:
-        """Start no more cases; those in flight end when the endpoints close."""
+        """Start no more cases, cancel those under way, and wait until their threads have
+        ended: nothing writes a cassette after the run (and its recording lock) ends."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            self._stop()
+        finally:
+            self._pool.shutdown(wait=True)
 
     def _start(self, row: Row) -> Future[Evaluation]:
         future = self._pool.submit(self._evaluate, row)
@@ -70,7 +85,7 @@ class Ahead:
     def _wait_for(self, row: Row) -> None:
         future = self._latest.get(row.case_id)
         if future is not None:
-            future.exception()  # waits; its test, if any, sees how it ended
+            wait([future])  # its test, if any, sees how it ended
 
     def _upcoming(self, item: pytest.Item) -> Iterator[tuple[str, Row]]:
         """The cases of the tests this process runs after ``item``, in order, of those that
@@ -98,21 +113,40 @@ def _queued(item: pytest.Item, ahead: Ahead) -> Iterator[pytest.Item]:
 
 def _worker_queue(config: pytest.Config) -> list[int]:
     """The indices of the items queued on this xdist worker, the next first."""
+    worker = _worker(config)
+    queue = worker.torun
+    if hasattr(queue, "lock"):  # pytest-xdist 3.7 and later
+        with queue.lock() as queued:
+            indices = list(queued)
+    else:  # a queue.Queue
+        with queue.mutex:
+            indices = list(queue.queue)
+    return [i for i in (worker.nextitem_index, *indices) if isinstance(i, int)]
+
+
+def _worker(config: pytest.Config) -> Any:
+    """The xdist worker's side of this process, which holds the queue of tests sent to it."""
     for plugin in config.pluginmanager.get_plugins():
-        queue = getattr(plugin, "torun", None)
-        if queue is None or not hasattr(plugin, "nextitem_index"):
-            continue
-        if hasattr(queue, "lock"):  # pytest-xdist 3.7 and later
-            with queue.lock() as queued:
-                indices = list(queued)
-        else:  # a queue.Queue
-            with queue.mutex:
-                indices = list(queue.queue)
-        return [i for i in (plugin.nextitem_index, *indices) if isinstance(i, int)]
-    raise pytest.UsageError(
-        "--empathy-concurrency: this pytest-xdist does not show a worker the tests queued on it; "
-        "run with --empathy-concurrency 1"
-    )
+        if hasattr(plugin, "torun") and hasattr(plugin, "nextitem_index"):
+            return plugin
+    return None
+
+
+def check_scheduling(config: pytest.Config, concurrency: int) -> None:
+    """Cases are evaluated ahead only where this process knows the tests it runs next and no
+    other process runs them: raises pytest.UsageError otherwise."""
+    if concurrency == 1:
+        return
+    if getattr(config.option, "dist", "no") == "worksteal":
+        raise pytest.UsageError(
+            "--empathy-concurrency: xdist's worksteal scheduling moves tests a worker has queued, and so cases "
+            "it has started, to another worker; use --dist load (the default) or --empathy-concurrency 1"
+        )
+    if hasattr(config, "workerinput") and _worker(config) is None:
+        raise pytest.UsageError(
+            "--empathy-concurrency: this pytest-xdist does not show a worker the tests queued on it; "
+            "run with --empathy-concurrency 1"
+        )
 
 
 def _case_of(item: pytest.Item) -> Row | None:
