@@ -49,18 +49,21 @@ class CallLoop:
         # The endpoints that use it: the last to be done with it stops it for good.
         self._users = 0
         self._stopped = False
+        # Set when the run ends (see cancel): no call starts any more.
+        self.refusing = False
 
     def use(self) -> None:
         with self._lock:
             self._users += 1
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+    def run(self, coroutine: Coroutine[Any, Any, T], *, closing: bool = False) -> T:
         """Run a coroutine on the loop, in a copy of the caller's context (the cassette open
-        in its thread), started on first use; an interrupted wait cancels it."""
+        in its thread), started on first use; an interrupted wait cancels it. Once the run's
+        calls are cancelled, only what closes them (``closing``) still runs."""
         import asyncio
 
         with self._lock:
-            if self._stopped:
+            if self._stopped or (self.refusing and not closing):
                 coroutine.close()
                 raise asyncio.CancelledError("the run's calls were stopped")
             if self._loop is None:
@@ -117,6 +120,19 @@ class CallLoop:
             yield
         finally:
             self._semaphore.release()
+
+    def cancel(self) -> None:
+        """The run ends: cancel the calls still out (cases started ahead that no test took)
+        and wait until they have ended; calls asked for later are cancelled at once. First,
+        before any client closes: a call cut off by its client closing would look like a
+        failed call, and its case would keep a cassette with a part of its calls."""
+        with self._lock:
+            self.refusing = True
+            loop = self._loop
+        if loop is not None:
+            import asyncio
+
+            asyncio.run_coroutine_threadsafe(_cancel_all(), loop).result()
 
     def release(self) -> None:
         """An endpoint is done with the loop: after the last one, the calls still out (a case

@@ -13,6 +13,7 @@ looked up.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -100,6 +101,10 @@ class ChatEndpoint:
         from pytest_empathy.cassettes import transport
 
         with self._making:
+            if self.calls.refusing:
+                import asyncio
+
+                raise asyncio.CancelledError("the run's calls were stopped")
             if self._closed:
                 raise CallError(f"{self.profile.name}: the endpoint was closed at the end of the run")
             if self._client is None:
@@ -284,7 +289,7 @@ class ChatEndpoint:
             client, self._client = self._client, None
         try:
             if client is not None:
-                self.calls.run(client.close())
+                self.calls.run(client.close(), closing=True)
         finally:
             self.calls.release()
 
@@ -318,6 +323,7 @@ class _History:
         return f"{count} in {self._spent():.1f}s ({', '.join(self.outcomes)})"
 
 
+@functools.lru_cache(maxsize=64)  # asked for every replayed call, of one or two URLs
 def chat_path(base_url: str) -> str:
     """The URL path the openai client posts a chat completion to under ``base_url``,
     percent-encoded as it is sent and recorded."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -279,7 +279,7 @@ class Run:
                 raise self._not_recorded(row, error) from None
             except Unrated as error:
                 raise self._unrated(row, error) from None
-        cassette = None if self.cassettes is None else self.shown_path(self.cassettes.path(row))
+        cassette = None if self.cassettes is None else self.shown_path(self.cassettes.location(row))
         warning = None
         if masked_answers() > masked:
             warning = SecretMasked(
@@ -307,15 +307,15 @@ class Run:
         return {part.endpoint.profile.model for part in (self.responder, self.judge) if isinstance(part, ModelParts)}
 
     def close(self) -> None:
-        """Close the live clients of this process's endpoints."""
-        try:
-            if isinstance(self.responder, ModelParts):
-                self.responder.endpoint.close()
-        finally:
-            if isinstance(self.judge, ModelParts):
-                self.judge.endpoint.close()
+        """Cancel the calls still out, then close the live clients of this process's endpoints."""
+        endpoints = [part.endpoint for part in (self.responder, self.judge) if isinstance(part, ModelParts)]
+        with ExitStack() as closing:
+            for endpoint in endpoints:
+                closing.callback(endpoint.close)
+            for endpoint in endpoints:
+                endpoint.calls.cancel()
 
-    def shown_path(self, path: Path) -> str:
+    def shown_path(self, path: str | Path) -> str:
         """A path as results show it: relative to the rootdir when inside it, so that a saved
         run does not depend on where the repository was checked out."""
         return shown_path(self.settings.rootpath, path)
@@ -460,7 +460,7 @@ def _check_correction(settings: Settings, judge: Judge, standing: JudgeStanding 
         raise pytest.UsageError(f"{flag}: the calibration in force cannot correct: {reason}")
 
 
-def shown_path(rootpath: Path, path: Path) -> str:
+def shown_path(rootpath: Path, path: str | Path) -> str:
     # By text: cheaper than pathlib, and this runs once per case.
     return str(path).removeprefix(f"{rootpath}{os.sep}")
 
