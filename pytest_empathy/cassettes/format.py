@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -33,8 +34,13 @@ HASHED = "sha256_of_body"
 
 
 def cassette_path(root: Path, model: str, row: Row) -> Path:
-    # One Path made from one string: three joins cost a replayed case more than its JSON.
-    return Path(f"{root}/{model}/{row.emotion}/{row.case_id}{SUFFIX}")
+    return Path(cassette_location(root, model, row))
+
+
+def cassette_location(root: Path, model: str, row: Row) -> str:
+    """Where a case's cassette lives, as text: what a replay needs of it three times a case,
+    where even one Path made from one string cost a replayed case a tenth of its JSON."""
+    return f"{root}/{model}/{row.emotion}/{row.case_id}{SUFFIX}"
 
 
 class CaseCassettes:
@@ -52,15 +58,37 @@ class CaseCassettes:
     def path(self, row: Row) -> Path:
         return cassette_path(self.root, self.model, row)
 
+    def location(self, row: Row) -> str:
+        """The case's cassette path as text (see cassette_location)."""
+        return cassette_location(self.root, self.model, row)
+
     def interactions(self, row: Row, *, keep: bool = False) -> list[dict[str, Any]]:
         """The case's recorded calls, checked, read ahead of its case (``keep``: for it to
         use, where the cassettes know how)."""
-        return load(self.path(row))
+        return load(self.location(row))
 
     def cassette(self, row: Row) -> AbstractContextManager[dict[str, Usage]]:
         """The case's cassette, open while its calls are made; yields the calls and tokens
         per model of what went live (filled in when the block ends)."""
         raise NotImplementedError
+
+    def present(self) -> set[str]:
+        """The locations (see ``location``) of the cassettes on disk, from one listing of
+        each emotion folder: cheaper, for a large corpus, than asking for each case's file."""
+        found: set[str] = set()
+        folder = f"{self.root}/{self.model}"
+        try:
+            with os.scandir(folder) as entries:
+                emotions = [entry.name for entry in entries if entry.is_dir()]
+        except OSError:
+            return found  # none, or unreadable: each case says so when it reads its own
+        for emotion in emotions:
+            try:
+                with os.scandir(f"{folder}/{emotion}") as entries:
+                    found.update(f"{folder}/{emotion}/{e.name}" for e in entries if e.name.endswith(SUFFIX))
+            except OSError:
+                continue
+        return found
 
     def files(self) -> list[Path]:
         # One level of emotion folders: a model's folder also holds its calibration's folder.
@@ -96,10 +124,11 @@ def deserialize(text: str) -> dict[str, Any]:
     return cassette
 
 
-def read_text(path: Path) -> str | None:
+def read_text(path: str | Path) -> str | None:
     """The text of the cassette at ``path``; None when there is none, or it is empty."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as error:
@@ -107,7 +136,7 @@ def read_text(path: Path) -> str | None:
     return text if text.strip() else None
 
 
-def checked(path: Path, text: str) -> dict[str, Any]:
+def checked(path: str | Path, text: str) -> dict[str, Any]:
     """A cassette's contents, checked: JSON, format version 1, and every interaction with
     what a replay reads; otherwise a CassetteError naming the file."""
     try:
@@ -132,7 +161,7 @@ def checked(path: Path, text: str) -> dict[str, Any]:
     return data
 
 
-def load(path: Path) -> list[dict[str, Any]]:
+def load(path: str | Path) -> list[dict[str, Any]]:
     """The checked interactions of the cassette at ``path``; none when there is no cassette."""
     text = read_text(path)
     return checked(path, text)["interactions"] if text is not None else []

@@ -39,7 +39,7 @@ class Replayer(CaseCassettes):
         self._kept_bytes = 0
 
     def interactions(self, row: Row, *, keep: bool = False) -> list[dict[str, Any]]:
-        path = self.path(row)
+        path = self.location(row)
         text = read_text(path)
         if text is None:
             return []
@@ -54,7 +54,7 @@ class Replayer(CaseCassettes):
         # Nothing goes live, so the usage stays empty; a cassette that cannot be read fails
         # here, naming the file.
         kept = self._kept.pop(row.case_id, None)
-        self._unplayed = kept if kept is not None else load(self.path(row))
+        self._unplayed = kept if kept is not None else load(self.location(row))
         try:
             yield {}
         finally:

@@ -23,7 +23,10 @@ def outdated(
     cassettes read are kept for their cases, in this process."""
     found: dict[str, list[Row]] = {role: [] for role in templates}
     current = set(templates.values())
+    present = cassettes.present()
     for row in rows:
+        if cassettes.location(row) not in present:
+            continue  # nothing recorded: nothing outdated
         try:
             hashes = header_values(cassettes.interactions(row, keep=keep), TEMPLATE_HEADER)
         except CassetteError:
@@ -41,8 +44,8 @@ def unused(cassettes: CaseCassettes, rows: Iterable[Row], corpus: str, models: C
     was recorded for this corpus with one of ``models`` (the run's responder and judge
     models). Anything else (another corpus, another model, a file it cannot read) is never
     listed, so pruning never deletes it."""
-    used = {cassettes.path(row) for row in rows}
-    return [p for p in cassettes.files() if p not in used and _recorded_by(p, corpus, models)]
+    used = {cassettes.location(row) for row in rows}
+    return [p for p in cassettes.files() if str(p) not in used and _recorded_by(p, corpus, models)]
 
 
 def _recorded_by(path: Path, corpus: str, models: Collection[str]) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pytest_empathy.errors import InputError
 from .labels import LABELS
 
 PLACEHOLDERS = ("situation", "utterance", "response")
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
 
 class TemplateError(InputError):
@@ -28,16 +30,13 @@ class Template:
     text: str
     source: str
 
-    @property
+    # Asked for every call a case makes.
+    @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
     def fill(self, **values: str) -> str:
-        return re.sub(
-            r"\{(" + "|".join(PLACEHOLDERS) + r")\}",
-            lambda match: values[match.group(1)],
-            self.text,
-        )
+        return _PLACEHOLDER.sub(lambda match: values[match.group(1)], self.text)
 
 
 def response_template(path: Path | None = None) -> Template:
