@@ -19,6 +19,9 @@ and then measures, each figure the median of several runs:
 (e) the statistics and gates computed at session finish for the 2,000 cases, in a fresh
     process, so that the import of what they compute with is included;
 (f) the controller's peak resident memory during (b) and (c);
+(h) collecting a large corpus (--large-cases, 20,000 by default; the issue's size is
+    200,000), no cassettes recorded, against bare pytest collecting as many parametrized
+    tests: time and peak memory, each at most 1.3 times bare pytest's;
 (g) recording all 2,000 cases (4,000 calls) with 200 ms of latency per call and 16 calls in
     flight: in one process with --empathy-concurrency 16, and on two workers with 8 each;
     the time from the first call to the last answer against the limit 4,000 x 0.2 s / 16
@@ -62,7 +65,14 @@ CASES = 2000
 LATENCY = 0.2
 WORKER_COUNTS = (1, 4, 16)
 BENCHMARK = (Path(__file__).parents[1] / "test_empathy.py").read_text()
-BARE = f"import pytest\n\n\n@pytest.mark.parametrize('i', range({CASES}))\ndef test_bare(i):\n    assert i >= 0\n"
+LARGE = 20_000
+
+
+def bare_module(tests: int) -> str:
+    return f"import pytest\n\n\n@pytest.mark.parametrize('i', range({tests}))\ndef test_bare(i):\n    assert i >= 0\n"
+
+
+BARE = bare_module(CASES)
 # Runs pytest in this process, so that its peak memory is the controller's, and reports it.
 RUNNER = (
     "import resource, sys, pytest\n"
@@ -106,13 +116,13 @@ REPLIES = (
 )
 
 
-def write_corpus(path: Path) -> None:
+def write_corpus(path: Path, cases: int = CASES) -> None:
     """2,000 cases in the generic schema, each with a crowd rating of a human response."""
     draw = random.Random(2406)
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["id", "emotion", "situation", "utterance", "rating_human"])
-        for i in range(CASES):
+        for i in range(cases):
             emotion = EMOTIONS[i % len(EMOTIONS)]
             writer.writerow(
                 [
@@ -278,6 +288,25 @@ def tree_mib(root: int) -> float:
     return total / 2**20
 
 
+def large_collection(tmp: Path, url: str, cases: int, runs: int) -> dict[str, list[Run]]:
+    """``runs`` rounds of collecting ``cases`` cases (no cassettes) and as many bare tests."""
+    work, bare = tmp / "large", tmp / "large-bare"
+    work.mkdir()
+    bare.mkdir()
+    (work / "test_empathy.py").write_text(BENCHMARK)
+    write_corpus(work / "corpus.csv", cases)
+    write_profile(work, url)
+    (bare / "test_bare.py").write_text(bare_module(cases))
+    collected = f": {cases}"
+    return in_turn(
+        runs,
+        {
+            "bare": lambda: run_pytest(bare, "-q", "--collect-only", expect=collected),
+            "collect": lambda: run_pytest(work, "-q", "--collect-only", *benchmark_args(), expect=collected),
+        },
+    )
+
+
 def write_profile(work: Path, url: str) -> None:
     (work / "pyproject.toml").write_text(
         f'[tool.pytest.ini_options]\n\n[tool.pytest-empathy.models.stub]\nmodel = "stub-model"\nbase_url = "{url}"\n'
@@ -322,6 +351,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs per median of (a), (b), (c) and (e)")
     parser.add_argument("--record-runs", type=int, default=3, help="runs per median of (d)")
     parser.add_argument("--live-runs", type=int, default=1, help="runs per median of (g), about a minute each")
+    parser.add_argument("--large-cases", type=int, default=LARGE, help="cases of (h) (200000: the issue's size)")
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="empathy-perf-") as tmp, stub_server(stub_answer) as stub:
@@ -363,6 +393,7 @@ def main() -> None:
         finish, finish_again, exact = session_finish_seconds(work / "recorded.json", options.runs)
         recording = {w: record_throughput(work, stub, w, options.record_runs) for w in WORKER_COUNTS}
         live = {name: live_recording(work, stub, args, options.live_runs) for name, args in LIVE.items()}
+        large = large_collection(Path(tmp), stub.url, options.large_cases, options.runs)
 
     def verdict(met: bool) -> str:
         return "met" if met else "MISSED"
@@ -424,6 +455,22 @@ def main() -> None:
                 f"{peak:.0f} MiB",
                 "target <= 450 MiB (2x inspect_ai's 223)",
                 verdict(peak <= 450),
+            )
+        )
+    large_runs, cases = large, options.large_cases
+    for measure, unit in (("seconds", "s"), ("peak_mib", "MiB")):
+        ratio = statistics.median(
+            getattr(a, measure) / getattr(b, measure)
+            for a, b in zip(large_runs["collect"], large_runs["bare"], strict=True)
+        )
+        figure = statistics.median(getattr(r, measure) for r in large_runs["collect"])
+        bare_figure = statistics.median(getattr(r, measure) for r in large_runs["bare"])
+        rows.append(
+            (
+                f"(h) collect {cases:,} cases, {'time' if unit == 's' else 'memory'}",
+                f"{figure:.1f} {unit}",
+                f"{ratio:.2f}x bare pytest's {bare_figure:.1f} {unit}, target <= 1.3",
+                verdict(ratio <= 1.3),
             )
         )
     print(
