@@ -136,24 +136,31 @@ def stub(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     """A fault-injecting stub behind the profile ``stub``, used as model and judge, over a
     corpus of 4 emotions x 2 cases; calls are recorded in ``cassettes/``."""
     with stub_server() as server:
-        pytester.makepyfile(test_empathy=BENCHMARK)
-        pytester.makefile(
-            ".toml",
-            pyproject=f"""
-            [tool.pytest-empathy.models.stub]
-            model = "stub-model"
-            base_url = "{server.url}"
-            api_key_env = "STUB_API_KEY"
-            max_retries = 2
-            timeout = 1.0
-        """,
-        )
-        write_corpus(
-            pytester.path / "corpus.csv",
-            synthetic_rows(per_emotion=2, emotions=("afraid", "caring", "joyful", "sad")),
+        stub_project(
+            pytester, server.url, synthetic_rows(per_emotion=2, emotions=("afraid", "caring", "joyful", "sad"))
         )
         monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
         yield server
+
+
+def stub_project(
+    pytester: pytest.Pytester, url: str, rows: list[dict[str, object]], *, max_retries: int = 2, timeout: float = 1.0
+) -> None:
+    """The benchmark module, the profile ``stub`` of the server at ``url`` (its key in
+    $STUB_API_KEY), and ``rows`` as corpus.csv."""
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    pytester.makefile(
+        ".toml",
+        pyproject=f"""
+        [tool.pytest-empathy.models.stub]
+        model = "stub-model"
+        base_url = "{url}"
+        api_key_env = "STUB_API_KEY"
+        max_retries = {max_retries}
+        timeout = {timeout}
+    """,
+    )
+    write_corpus(pytester.path / "corpus.csv", rows)
 
 
 def answer_of(case_id: str, judge: bool = False) -> Callable[[dict[str, Any]], bool]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import BENCHMARK, FAKE_KEY, answer_of, synthetic_rows, write_corpus
+from .conftest import BENCHMARK, FAKE_KEY, answer_of, run, stub_project, synthetic_rows
 from .stub_server import JSON, Answer, StubServer, completion, is_judge_request, stub_server
 
 EMOTIONS = ("afraid", "caring", "joyful", "sad", "angry", "proud")
@@ -35,34 +35,12 @@ def varied(body: dict[str, Any]) -> Answer:
 
 
 def project(pytester: pytest.Pytester, server: StubServer, timeout: float = 5.0) -> None:
-    pytester.makepyfile(test_empathy=BENCHMARK)
-    pytester.makefile(
-        ".toml",
-        pyproject=f"""
-        [tool.pytest-empathy.models.stub]
-        model = "stub-model"
-        base_url = "{server.url}"
-        api_key_env = "STUB_API_KEY"
-        max_retries = 0
-        timeout = {timeout}
-    """,
-    )
-    write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=PER_EMOTION, emotions=EMOTIONS))
+    rows = synthetic_rows(per_emotion=PER_EMOTION, emotions=EMOTIONS)
+    stub_project(pytester, server.url, rows, max_retries=0, timeout=timeout)
 
 
 def record(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "--empathy-model=stub",
-        "--empathy-judge=stub",
-        "--empathy-corpus=corpus.csv",
-        "--empathy-baseline=human-raters",
-        "--empathy-gate=off",
-        "--empathy-record=once",
-        "--empathy-report=report.json",
-        "-p",
-        "no:cacheprovider",
-        *args,
-    )
+    return run(pytester, "--empathy-record=once", *args)
 
 
 def in_flight_at_most(served: list[tuple[float, float]]) -> int:
