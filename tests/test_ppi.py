@@ -335,12 +335,9 @@ class Case:
     baseline_rater: str | None = None
 
 
-def test_a_run_against_a_baseline_of_the_same_prompts_takes_out_their_covariance():
-    """The difference's variance written out: the model side's (the run's own estimate), the
-    baseline's sandwich over its raters, less twice the sum over cases of the two sides'
-    contributions to their means; its test a t test with the fewer raters less one df."""
-    rng = np.random.default_rng(11)
-    strata, baseline, _, _ = benchmark(rng, LENIENT)
+def run_of(strata, baseline) -> tuple[list[Case], dict[str, tuple[Rating, str]]]:
+    """A simulated benchmark as a run's cases (the judge's ratings, the baseline's with its
+    raters) and the crowd's ratings of part of them, by case id."""
     cases, crowd = [], {}
     for emotion, (pairs, only) in strata.items():
         judged = [j for _, j, _ in pairs] + list(only)
@@ -349,6 +346,15 @@ def test_a_run_against_a_baseline_of_the_same_prompts_takes_out_their_covariance
             cases.append(Case(case_id, emotion, judge, base, baseline_rater=base_rater))
             if i < len(pairs):
                 crowd[case_id] = (pairs[i][0], str(pairs[i][2]))
+    return cases, crowd
+
+
+def test_a_run_against_a_baseline_of_the_same_prompts_takes_out_their_covariance():
+    """The difference's variance written out: the model side's (the run's own estimate), the
+    baseline's sandwich over its raters, less twice the sum over cases of the two sides'
+    contributions to their means; its test a t test with the fewer raters less one df."""
+    strata, baseline, _, _ = benchmark(np.random.default_rng(11), LENIENT)
+    cases, crowd = run_of(strata, baseline)
     found = ppi.for_run(reversed(cases), crowd, per_emotion_baseline=None)
     versus, good = found.versus, found.scale.good
     assert versus is not None and versus.paired
@@ -383,15 +389,8 @@ def test_a_run_against_a_baseline_of_the_same_prompts_takes_out_their_covariance
 
 
 def test_what_cannot_be_estimated_is_said_not_raised():
-    rng = np.random.default_rng(3)
-    strata, baseline, _, _ = benchmark(rng, LENIENT)
-    cases, crowd = [], {}
-    for emotion, (pairs, only) in strata.items():
-        judged = [j for _, j, _ in pairs] + list(only)
-        for i, (judge, (base, rater)) in enumerate(zip(judged, baseline[emotion], strict=True)):
-            cases.append(Case(f"{emotion}-{i:03d}", emotion, judge, base, baseline_rater=rater))
-            if i < len(pairs):
-                crowd[f"{emotion}-{i:03d}"] = (pairs[i][0], str(pairs[i][2]))
+    strata, baseline, _, _ = benchmark(np.random.default_rng(3), LENIENT)
+    cases, crowd = run_of(strata, baseline)
     assert ppi.for_run(cases, crowd, per_emotion_baseline=None).versus is not None
     # One rater gave every crowd rating of an emotion: the jackknife cannot delete them.
     alone = {c: (r, "r-one" if c.startswith("e0-") else rater) for c, (r, rater) in crowd.items()}

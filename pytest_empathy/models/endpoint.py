@@ -84,10 +84,9 @@ class ChatEndpoint:
     # the slots that bound the calls out at once (--empathy-concurrency).
     calls: CallLoop = field(default_factory=CallLoop)
     _client: Any = field(default=None, repr=False)
-    _closed: bool = field(default=False, repr=False)
     # Cases evaluated ahead (--empathy-concurrency) make the first calls from several threads.
     _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # Set when the endpoint closes: a call waiting to try again stops waiting.
+    # Set when the endpoint closes: later calls fail, and a call waiting to try again stops waiting.
     _closing: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
@@ -105,7 +104,7 @@ class ChatEndpoint:
                 import asyncio
 
                 raise asyncio.CancelledError("the run's calls were stopped")
-            if self._closed:
+            if self._closing.is_set():
                 raise CallError(f"{self.profile.name}: the endpoint was closed at the end of the run")
             if self._client is None:
                 base_url = self.profile.endpoint(self.base_url)
@@ -282,9 +281,8 @@ class ChatEndpoint:
         """Close the live client, if any was made, and stop the loop, cancelling the calls
         still out (a case started ahead that no test took); later calls fail."""
         with self._making:
-            if self._closed:
+            if self._closing.is_set():
                 return
-            self._closed = True
             self._closing.set()
             client, self._client = self._client, None
         try:

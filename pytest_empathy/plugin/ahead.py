@@ -18,7 +18,7 @@ another has started: refused (``check_scheduling``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -90,25 +90,19 @@ class Ahead:
     def _upcoming(self, item: pytest.Item) -> Iterator[tuple[str, Row]]:
         """The cases of the tests this process runs after ``item``, in order, of those that
         evaluate one and are not marked to be skipped."""
-        for upcoming in _queued(item, self):
-            row = _case_of(upcoming)
+        items = item.session.items
+        if hasattr(item.config, "workerinput"):
+            # Those the controller has sent this worker so far, which it runs in that order.
+            following: Iterable[int] = _worker_queue(item.config)
+        else:
+            if self._positions is None:
+                self._positions = {queued.nodeid: i for i, queued in enumerate(items)}
+            # Lazily: a slice would copy the rest of a large session for every test.
+            following = range(self._positions[item.nodeid] + 1, len(items))
+        for index in following:
+            row = _case_of(items[index])
             if row is not None:
-                yield upcoming.nodeid, row
-
-    def positions(self, items: list[pytest.Item]) -> dict[str, int]:
-        if self._positions is None:
-            self._positions = {item.nodeid: i for i, item in enumerate(items)}
-        return self._positions
-
-
-def _queued(item: pytest.Item, ahead: Ahead) -> Iterator[pytest.Item]:
-    """The items this process runs after ``item``: the rest of the session's, or under
-    xdist those the controller has sent this worker so far, which it runs in that order."""
-    items = item.session.items
-    if not hasattr(item.config, "workerinput"):
-        yield from items[ahead.positions(items)[item.nodeid] + 1 :]
-        return
-    yield from (items[i] for i in _worker_queue(item.config))
+                yield items[index].nodeid, row
 
 
 def _worker_queue(config: pytest.Config) -> list[int]:
