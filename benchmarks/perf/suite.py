@@ -1,7 +1,8 @@
 """The performance suite: replay against bare pytest, recording against the latency limit,
 the session-finish statistics and the controller's memory, in one table.
 
-    python -m benchmarks.perf.suite [--runs 5] [--record-runs 3] [--live-runs 1]
+    python -m benchmarks.perf.suite [--runs 5] [--record-runs 3] [--live-runs 1] [--large-cases N]
+                                    [--no-peers] [--promptfoo PATH]
 
 Run it from the repository root. In a temporary directory (nothing it writes is kept) it
 writes a 2,000-case corpus of synthetic text (32 emotions), records answer and rating
@@ -19,189 +20,69 @@ and then measures, each figure the median of several runs:
 (e) the statistics and gates computed at session finish for the 2,000 cases, in a fresh
     process, so that the import of what they compute with is included;
 (f) the controller's peak resident memory during (b) and (c);
-(h) collecting a large corpus (--large-cases, 20,000 by default; the issue's size is
-    200,000), no cassettes recorded, against bare pytest collecting as many parametrized
-    tests: time and peak memory, each at most 1.3 times bare pytest's;
 (g) recording all 2,000 cases (4,000 calls) with 200 ms of latency per call and 16 calls in
     flight: in one process with --empathy-concurrency 16, and on two workers with 8 each;
     the time from the first call to the last answer against the limit 4,000 x 0.2 s / 16
     = 50 s, and the peak memory of the whole process tree (workers included), sampled.
+(h) a large corpus (--large-cases, 20,000 by default; the issue's size is 200,000) against
+    bare pytest with as many parametrized tests: collecting it, then replaying it, time and
+    peak memory, each at most 1.3 times bare pytest's (its first 320 cases are recorded, the
+    others repeat their text and link to their cassettes);
 
 Each pytest run is a fresh process, timed from start to exit, as a user would see it;
 Python's bytecode is cached, in the temporary directory. (a), (b), (c) and bare pytest on two
 workers run in turn, round after round, after one round that is not counted, and a ratio is
 the median of the ratios within a round, so that a machine whose speed drifts (a shared one)
 moves it less.
+
+Then the peers' table (``benchmarks/perf/peers.py``): the same work in pytest-recording,
+inspect_ai and promptfoo, live and cached, beside pytest-empathy and bare pytest; a peer
+not installed is left out with a line saying how to install it. --no-peers leaves it out.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
 import itertools
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.perf import peers
+from benchmarks.perf.measure import (
+    Run,
+    cache_bytecode,
+    in_turn,
+    machine,
+    median,
+    median_ratio,
+    print_table,
+    run_pytest,
+    watched,
+)
+from benchmarks.perf.workload import (
+    BENCHMARK,
+    CASES,
+    LATENCY,
+    bare_module,
+    benchmark_args,
+    stub_answer,
+    write_corpus,
+    write_profile,
+)
+from pytest_empathy.cassettes.format import cassette_location
+from pytest_empathy.corpus.reader import load_file
 from pytest_empathy.emotions import EMOTIONS
-from tests.stub_server import (
-    Answer,
-    StubServer,
-    completion,
-    is_judge_request,
-    stub_server,
-)
+from tests.stub_server import StubServer, stub_server
 
-CASES = 2000
-LATENCY = 0.2
 WORKER_COUNTS = (1, 4, 16)
-BENCHMARK = (Path(__file__).parents[1] / "test_empathy.py").read_text()
 LARGE = 20_000
-
-
-def bare_module(tests: int) -> str:
-    return f"import pytest\n\n\n@pytest.mark.parametrize('i', range({tests}))\ndef test_bare(i):\n    assert i >= 0\n"
-
-
-BARE = bare_module(CASES)
-# Runs pytest in this process, so that its peak memory is the controller's, and reports it.
-RUNNER = (
-    "import resource, sys, pytest\n"
-    "code = pytest.main(sys.argv[1:])\n"
-    "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-    "sys.exit(code)\n"
-)
-
-# Synthetic text, written for this benchmark.
-PEOPLE = (
-    "my sister",
-    "an old friend",
-    "my neighbour",
-    "a colleague",
-    "my father",
-    "our coach",
-    "my landlord",
-    "a stranger on the bus",
-)
-EVENTS = (
-    "called out of the blue",
-    "forgot my birthday",
-    "offered to help with the move",
-    "told me some news",
-    "left without a word",
-    "asked to meet tomorrow",
-    "sent a long letter",
-    "finally answered my message",
-)
-AFTER = (
-    "and I cannot stop thinking about it",
-    "and I am not sure what to do next",
-    "and it has been on my mind all week",
-    "and I wanted to tell someone",
-)
-REPLIES = (
-    "That sounds like a lot to hold; how are you doing with it?",
-    "I can hear how much this matters to you.",
-    "It makes sense to feel that way after something like this.",
-    "Thank you for telling me; what would help right now?",
-)
-
-
-def write_corpus(path: Path, cases: int = CASES) -> None:
-    """2,000 cases in the generic schema, each with a crowd rating of a human response."""
-    draw = random.Random(2406)
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["id", "emotion", "situation", "utterance", "rating_human"])
-        for i in range(cases):
-            emotion = EMOTIONS[i % len(EMOTIONS)]
-            writer.writerow(
-                [
-                    f"c{i:04d}",
-                    emotion,
-                    f"Last week {draw.choice(PEOPLE)} {draw.choice(EVENTS)}, and I felt {emotion}.",
-                    f"It happened again today, {draw.choice(AFTER)}.",
-                    draw.choices((1, 2, 3), weights=(20, 35, 45))[0],
-                ]
-            )
-
-
-def stub_answer(body: dict) -> Answer:
-    """A reply, or a rating drawn from the request's hash: mostly Good, rarely Bad, so that
-    some emotions' tables have expected counts below 5 and take the exact test."""
-    text = body["messages"][0]["content"]
-    digest = int(hashlib.sha256(text.encode()).hexdigest(), 16)
-    if is_judge_request(body):
-        content = "Bad" if digest % 100 < 4 else "Okay" if digest % 100 < 30 else "Good"
-    else:
-        content = REPLIES[digest % len(REPLIES)]
-    return 200, {"content-type": "application/json"}, completion(content)
-
-
-@dataclass
-class Run:
-    seconds: float
-    peak_mib: float
-    output: str
-
-
-def run_pytest(directory: Path, *args: str, expect: str) -> Run:
-    """One pytest process; fails the benchmark unless its summary line says ``expect``."""
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", RUNNER, "-q", *args], check=False, cwd=directory, capture_output=True, text=True
-    )
-    seconds = time.perf_counter() - start
-    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-    if done.returncode != 0 or expect not in summary:
-        raise SystemExit(
-            f"pytest {' '.join(args)} in {directory} did not end in {expect!r} "
-            f"(exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
-        )
-    peak = [line for line in done.stderr.splitlines() if line.startswith("peak-rss-kib ")]
-    return Run(seconds, int(peak[-1].split()[1]) / 1024, done.stdout)
-
-
-def in_turn(runs: int, measures: dict[str, Callable[[], Run]]) -> dict[str, list[Run]]:
-    """``runs`` rounds of every measure, one after the other (a b c d a b c d ...), after one
-    round not counted: a ratio of two measures is then taken within a round, so that the
-    machine's speed drifting between rounds does not move it."""
-    for measure in measures.values():
-        measure()
-    rounds: dict[str, list[Run]] = {name: [] for name in measures}
-    for _ in range(runs):
-        for name, measure in measures.items():
-            rounds[name].append(measure())
-    return rounds
-
-
-def median(runs: list[Run]) -> float:
-    return statistics.median(r.seconds for r in runs)
-
-
-def median_ratio(top: list[Run], bottom: list[Run]) -> float:
-    return statistics.median(a.seconds / b.seconds for a, b in zip(top, bottom, strict=False))
-
-
-def benchmark_args(*extra: str) -> list[str]:
-    # The corpus has no human responses: the crowd's counts are the baseline, as before the
-    # judge baseline became the default, so that figures stay comparable across versions.
-    return [
-        "--empathy-model=stub",
-        "--empathy-judge=stub",
-        "--empathy-corpus=corpus.csv",
-        "--empathy-baseline=human-raters",
-        *extra,
-    ]
+# Cases of (h) recorded; the others repeat their text and their cassettes.
+DISTINCT = 320
 
 
 def record_throughput(work: Path, stub: StubServer, workers: int, runs: int) -> tuple[float, float, int]:
@@ -250,66 +131,45 @@ def live_recording(work: Path, stub: StubServer, args: tuple[str, ...], runs: in
     for _ in range(runs):
         stub.served.clear()
         command = [sys.executable, "-m", "pytest", "-q", *benchmark_args("--empathy-record=once", "--empathy-gate=off")]
-        command += [f"--empathy-cassettes=live-{next(FRESH)}", *args]
-        start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        peak = 0.0
-        while process.poll() is None:
-            peak = max(peak, tree_mib(process.pid))
-            time.sleep(0.2)
-        walls.append(time.perf_counter() - start)
-        output = process.stdout.read() if process.stdout else ""
-        if process.returncode != 0 or f"{CASES} passed" not in output:
-            raise SystemExit(f"recording with {' '.join(args)} failed (exit {process.returncode}):\n{output[-3000:]}")
+        run = watched([*command, f"--empathy-cassettes=live-{next(FRESH)}", *args], work, every=0.2)
+        if f"{CASES} passed" not in run.output:
+            raise SystemExit(f"recording with {' '.join(args)} did not pass every case:\n{run.output[-3000:]}")
         windows.append(max(answered for _, answered in stub.served) - min(arrived for arrived, _ in stub.served))
-        peaks.append(peak)
+        walls.append(run.seconds)
+        peaks.append(run.peak_mib)
     stub.latency = 0.0
     return statistics.median(windows), statistics.median(walls), statistics.median(peaks)
 
 
-def tree_mib(root: int) -> float:
-    """Resident memory of a process and its descendants, in MiB, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / 2**20
-
-
-def large_collection(tmp: Path, url: str, cases: int, runs: int) -> dict[str, list[Run]]:
-    """``runs`` rounds of collecting ``cases`` cases (no cassettes) and as many bare tests."""
+def large_corpus(tmp: Path, url: str, cases: int, runs: int) -> dict[str, list[Run]]:
+    """``runs`` rounds of collecting ``cases`` cases and as many bare tests, then of replaying
+    them and running the bare tests. Only the first ``DISTINCT`` cases are recorded; the
+    others repeat their text, and their cassettes are links to those (recording 200,000
+    cases would take the better part of an hour)."""
     work, bare = tmp / "large", tmp / "large-bare"
     work.mkdir()
     bare.mkdir()
     (work / "test_empathy.py").write_text(BENCHMARK)
-    write_corpus(work / "corpus.csv", cases)
     write_profile(work, url)
     (bare / "test_bare.py").write_text(bare_module(cases))
-    collected = f": {cases}"
+    write_corpus(work / "corpus.csv", DISTINCT, distinct=DISTINCT)
+    run_pytest(work, *benchmark_args("--empathy-record=once", "-n", "2"), expect=f"{DISTINCT} passed")
+    write_corpus(work / "corpus.csv", cases, distinct=DISTINCT)
+    rows = load_file(work / "corpus.csv").rows
+    [model] = (work / "cassettes").iterdir()
+    for i in range(DISTINCT, cases):
+        recorded = cassette_location(model.parent, model.name, rows[i % DISTINCT])
+        os.link(recorded, cassette_location(model.parent, model.name, rows[i]))
+    collected, passed = f": {cases}", f"{cases} passed"
     return in_turn(
         runs,
         {
-            "bare": lambda: run_pytest(bare, "-q", "--collect-only", expect=collected),
+            "bare collect": lambda: run_pytest(bare, "-q", "--collect-only", expect=collected),
             "collect": lambda: run_pytest(work, "-q", "--collect-only", *benchmark_args(), expect=collected),
+            "bare": lambda: run_pytest(bare, expect=passed),
+            # The gates would judge repeated text: the figure is what a replay costs.
+            "replay": lambda: run_pytest(work, *benchmark_args("--empathy-gate=off"), expect=passed),
         },
-    )
-
-
-def write_profile(work: Path, url: str) -> None:
-    (work / "pyproject.toml").write_text(
-        f'[tool.pytest.ini_options]\n\n[tool.pytest-empathy.models.stub]\nmodel = "stub-model"\nbase_url = "{url}"\n'
     )
 
 
@@ -352,20 +212,19 @@ def main() -> None:
     parser.add_argument("--record-runs", type=int, default=3, help="runs per median of (d)")
     parser.add_argument("--live-runs", type=int, default=1, help="runs per median of (g), about a minute each")
     parser.add_argument("--large-cases", type=int, default=LARGE, help="cases of (h) (200000: the issue's size)")
+    parser.add_argument("--no-peers", action="store_true", help="leave out the peers' table")
+    parser.add_argument("--promptfoo", help="the promptfoo program, if it is not on PATH")
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="empathy-perf-") as tmp, stub_server(stub_answer) as stub:
-        # Bytecode cached (under the temporary directory) as on any machine where Python can
-        # write it; a run that compiled every module would time the compiler, bare or not.
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        cache_bytecode(Path(tmp))
         work, bare_dir = Path(tmp) / "benchmark", Path(tmp) / "bare"
         work.mkdir()
         bare_dir.mkdir()
         (work / "test_empathy.py").write_text(BENCHMARK)
         write_corpus(work / "corpus.csv")
         write_profile(work, stub.url)
-        (bare_dir / "test_bare.py").write_text(BARE)
+        (bare_dir / "test_bare.py").write_text(bare_module(CASES))
 
         recorded = run_pytest(
             work,
@@ -393,7 +252,7 @@ def main() -> None:
         finish, finish_again, exact = session_finish_seconds(work / "recorded.json", options.runs)
         recording = {w: record_throughput(work, stub, w, options.record_runs) for w in WORKER_COUNTS}
         live = {name: live_recording(work, stub, args, options.live_runs) for name, args in LIVE.items()}
-        large = large_collection(Path(tmp), stub.url, options.large_cases, options.runs)
+        large = large_corpus(Path(tmp), stub.url, options.large_cases, options.runs)
 
     def verdict(met: bool) -> str:
         return "met" if met else "MISSED"
@@ -457,35 +316,30 @@ def main() -> None:
                 verdict(peak <= 450),
             )
         )
-    large_runs, cases = large, options.large_cases
-    for measure, unit in (("seconds", "s"), ("peak_mib", "MiB")):
-        ratio = statistics.median(
-            getattr(a, measure) / getattr(b, measure)
-            for a, b in zip(large_runs["collect"], large_runs["bare"], strict=True)
-        )
-        figure = statistics.median(getattr(r, measure) for r in large_runs["collect"])
-        bare_figure = statistics.median(getattr(r, measure) for r in large_runs["bare"])
-        rows.append(
-            (
-                f"(h) collect {cases:,} cases, {'time' if unit == 's' else 'memory'}",
-                f"{figure:.1f} {unit}",
-                f"{ratio:.2f}x bare pytest's {bare_figure:.1f} {unit}, target <= 1.3",
-                verdict(ratio <= 1.3),
+    cases = options.large_cases
+    for name, bare_name in (("collect", "bare collect"), ("replay", "bare")):
+        for measure, unit in (("seconds", "s"), ("peak_mib", "MiB")):
+            ratio = statistics.median(
+                getattr(a, measure) / getattr(b, measure) for a, b in zip(large[name], large[bare_name], strict=True)
             )
-        )
+            figure = statistics.median(getattr(r, measure) for r in large[name])
+            bare_figure = statistics.median(getattr(r, measure) for r in large[bare_name])
+            rows.append(
+                (
+                    f"(h) {name} {cases:,} cases, {'time' if unit == 's' else 'memory'}",
+                    f"{figure:.1f} {unit}",
+                    f"{ratio:.2f}x bare pytest's {bare_figure:.1f} {unit}, target <= 1.3",
+                    verdict(ratio <= 1.3),
+                )
+            )
     print(
         f"\nmedians of {options.runs} runs ((d): {options.record_runs}, (g): {options.live_runs}), "
-        "ratios within a round; "
-        f"machine: {_cpus()} cpus, "
-        f"Python {sys.version.split()[0]}"
+        f"ratios within a round; machine: {machine()}"
     )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
-
-
-def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    print_table(rows)
+    if not options.no_peers:
+        print(flush=True)
+        peers.compare(options.runs, options.live_runs, options.promptfoo)
 
 
 if __name__ == "__main__":
