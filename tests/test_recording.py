@@ -195,6 +195,10 @@ def test_changed_template_stops_the_replay_and_re_recording_keeps_only_the_curre
     result.stdout.fnmatch_lines(["*the response template changed since the cassettes were recorded: 4 of 4 cases*"])
     assert (result.stdout.str() + result.stderr.str()).count("template changed since the cassettes") == 1
     assert len(stub.requests) == 16
+    # Listing the cases runs none, so it reads no cassette and is not stopped.
+    listed = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={second}", "--collect-only", "-q")
+    assert listed.ret == 0
+    assert "4 tests collected" in listed.stdout.str() and "template changed" not in listed.stdout.str()
     # 'once' records what the new template needs into a cassette of another template.
     result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={second}", "--empathy-record=once")
     assert result.ret == 0

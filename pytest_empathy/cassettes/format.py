@@ -74,7 +74,8 @@ class CaseCassettes:
 
     def present(self) -> set[str]:
         """The locations (see ``location``) of the cassettes on disk, from one listing of
-        each emotion folder: cheaper, for a large corpus, than asking for each case's file."""
+        each emotion folder: cheaper, for a large corpus, than asking for each case's file.
+        One level of emotion folders: a model's folder also holds its calibration's folder."""
         found: set[str] = set()
         folder = f"{self.root}/{self.model}"
         try:
@@ -89,10 +90,6 @@ class CaseCassettes:
             except OSError:
                 continue
         return found
-
-    def files(self) -> list[Path]:
-        # One level of emotion folders: a model's folder also holds its calibration's folder.
-        return sorted((self.root / self.model).glob(f"*/*{SUFFIX}"))
 
 
 class CassetteError(InputError):

@@ -44,8 +44,10 @@ def unused(cassettes: CaseCassettes, rows: Iterable[Row], corpus: str, models: C
     was recorded for this corpus with one of ``models`` (the run's responder and judge
     models). Anything else (another corpus, another model, a file it cannot read) is never
     listed, so pruning never deletes it."""
-    used = {cassettes.location(row) for row in rows}
-    return [p for p in cassettes.files() if str(p) not in used and _recorded_by(p, corpus, models)]
+    # Compared as text, and only what is left sorted: a path object per case, sorted, was most
+    # of what a run of a large corpus spent here.
+    left = cassettes.present() - {cassettes.location(row) for row in rows}
+    return [p for p in map(Path, sorted(left)) if _recorded_by(p, corpus, models)]
 
 
 def _recorded_by(path: Path, corpus: str, models: Collection[str]) -> bool:

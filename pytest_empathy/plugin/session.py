@@ -168,6 +168,8 @@ class EmpathySession:
         run = self.run
         if run.cassettes is None or run.settings.record is not RecordMode.NONE:
             return
+        if session.config.option.collectonly:
+            return  # no case runs: reading every cassette would only slow the listing down
         # Without xdist this process replays the cases too: it keeps what it read for them.
         changed = outdated(run.cassettes, run.cases, run.templates, keep=not _distributed(session.config))
         if changed:
