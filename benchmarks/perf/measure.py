@@ -4,9 +4,11 @@ them."""
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +28,11 @@ class Run:
     seconds: float
     peak_mib: float
     output: str
+    # When it started and ended, in time.monotonic() seconds (the stub's clock), and the CPU
+    # seconds of its whole tree; known of watched() runs only.
+    started: float = 0.0
+    ended: float = 0.0
+    cpu: float = 0.0
 
 
 def cache_bytecode(folder: Path) -> None:
@@ -57,19 +64,27 @@ def watched(command: Sequence[str], directory: Path, env: dict[str, str] | None 
     """One process, timed from start to exit, with the peak resident memory of its whole
     tree (children included: xdist workers, a Node.js tool's helpers) sampled every
     ``every`` seconds. Fails the benchmark if it exits non-zero."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        list(command), cwd=directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    peak = 0.0
-    while process.poll() is None:
-        peak = max(peak, tree_mib(process.pid))
-        time.sleep(every)
-    seconds = time.perf_counter() - start
-    output = process.stdout.read() if process.stdout else ""
+    before = _children_cpu()
+    # Output to a file, not a pipe, which a chatty tool would fill while nothing reads it.
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.monotonic()
+        process = subprocess.Popen(list(command), cwd=directory, env=env, stdout=out, stderr=subprocess.STDOUT)
+        peak = 0.0
+        while process.poll() is None:
+            peak = max(peak, tree_mib(process.pid))
+            time.sleep(every)
+        ended = time.monotonic()
+        out.seek(0)
+        output = out.read()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} in {directory} failed (exit {process.returncode}):\n{output[-3000:]}")
-    return Run(seconds, peak, output)
+    return Run(ended - started, peak, output, started, ended, _children_cpu() - before)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the children waited for, and of theirs (xdist workers, for one)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def tree_mib(root: int) -> float:

@@ -5,13 +5,15 @@ promptfoo, first live against the stub server, then again from what each kept, o
     python -m benchmarks.perf.peers [--runs 3] [--live-runs 1] [--promptfoo PATH]
 
 Live: 200 ms of latency per call and 16 calls in flight (pytest-empathy in one process with
-``--empathy-concurrency 16``; pytest-recording on 16 xdist workers, having no concurrency of
-its own; inspect_ai with 16 connections and samples; promptfoo with ``-j 16``), timed from
-start to exit, with the window from the first call to the last answer as the stub saw it and
-the peak memory of the whole process tree. Offline: the stub stopped, each tool re-run from
-its cassettes or cache, taking turns with bare pytest on as many trivial tests, round after
-round; a ratio is the median of the ratios within a round. A run that does not answer and
-rate every case, or that calls out during the re-run, fails the benchmark.
+``--empathy-concurrency 16``, and on 16 xdist workers as pytest-recording runs, having no
+concurrency of its own; inspect_ai with 16 connections and samples; promptfoo with ``-j
+16``), timed from start to exit and split into the time before the first call, the calls
+(from the first call to the last answer, as the stub saw them) and the time after, with the
+CPU seconds and the peak memory of the whole process tree. Offline: the stub stopped, each
+tool re-run from its cassettes or cache (the pytest tools in one process), taking turns with
+bare pytest on as many trivial tests, round after round; a ratio is the median of the ratios
+within a round. A run that does not answer and rate every case, that makes other than 4,000
+calls live, or that calls out during the re-run, fails the benchmark.
 
 Every tool is given the same prompts (pytest-empathy's response template and judge rubric)
 and the same synthetic corpus, each row's text its own so that no cache serves a repeat on
@@ -73,6 +75,10 @@ class Peer:
     # How it was run, for the table.
     how: str = ""
 
+    @property
+    def key(self) -> str:
+        return f"{self.name} {self.how}"
+
     def label(self) -> str:
         return " ".join(part for part in (self.name, self.version(), self.how) if part)
 
@@ -104,27 +110,31 @@ def empathy_prepare(folder: Path, url: str) -> None:
     write_profile(folder, url)
 
 
-EMPATHY = Peer(
-    "pytest-empathy",
-    nothing_missing,
-    empathy_prepare,
-    lambda: pytest_command(
-        *benchmark_args("--empathy-record=once", "--empathy-gate=off", f"--empathy-concurrency={IN_FLIGHT}"),
-        "-p",
-        "no:xdist",
-    ),
-    lambda: pytest_command(*benchmark_args(), "-p", "no:xdist"),
-    pytest_passed,
-    lambda: importlib.metadata.version("pytest-empathy"),
-    f"(one process, --empathy-concurrency {IN_FLIGHT})",
+def empathy_peer(how: str, *live: str) -> Peer:
+    return Peer(
+        "pytest-empathy",
+        nothing_missing,
+        empathy_prepare,
+        lambda: pytest_command(*benchmark_args("--empathy-record=once", "--empathy-gate=off", *live)),
+        lambda: pytest_command(*benchmark_args(), "-p", "no:xdist"),
+        pytest_passed,
+        lambda: importlib.metadata.version("pytest-empathy"),
+        how,
+    )
+
+
+EMPATHY = empathy_peer(
+    f"(one process, --empathy-concurrency {IN_FLIGHT})", "-p", "no:xdist", f"--empathy-concurrency={IN_FLIGHT}"
 )
+# As pytest-recording runs, for the two to be compared like with like.
+EMPATHY_WORKERS = empathy_peer(f"(-n {IN_FLIGHT} live, one process offline)", "-n", str(IN_FLIGHT))
 
 
 def vcrpy_prepare(folder: Path, url: str) -> None:
     shutil.copy(PROGRAMS / "vcrpy_peer.py", folder / "test_peer.py")
     # Made ahead: vcrpy makes a cassette's folder without exist_ok, and 16 workers saving
     # their first cassettes at once race for it (FileExistsError).
-    (folder / "cassettes" / "test_peer").mkdir(parents=True)
+    (folder / "cassettes" / "test_peer").mkdir(parents=True, exist_ok=True)
 
 
 VCRPY = Peer(
@@ -271,13 +281,19 @@ def environment(folder: Path, url: str) -> dict[str, str]:
 @dataclass
 class Live:
     run: Run
-    window: float
+    # The first call's arrival and the last answer, as the stub timed them.
+    first: float
+    last: float
+
+    @property
+    def window(self) -> float:
+        return self.last - self.first
 
 
 def compare(runs: int, live_runs: int, promptfoo: str | None) -> None:
     """Runs every installed peer live, then offline in turn with bare pytest, and prints the table."""
     peers = []
-    for peer in (EMPATHY, VCRPY, INSPECT, promptfoo_peer(promptfoo)):
+    for peer in (EMPATHY, EMPATHY_WORKERS, VCRPY, INSPECT, promptfoo_peer(promptfoo)):
         why = peer.missing()
         if why:
             print(f"left out: {why}", flush=True)
@@ -285,7 +301,7 @@ def compare(runs: int, live_runs: int, promptfoo: str | None) -> None:
             peers.append(peer)
     with tempfile.TemporaryDirectory(prefix="empathy-peers-") as tmp:
         cache_bytecode(Path(tmp))
-        folders = {peer.name: Path(tmp) / str(i) for i, peer in enumerate(peers)}
+        folders = {peer.key: Path(tmp) / str(i) for i, peer in enumerate(peers)}
         bare = Path(tmp) / "bare"
         bare.mkdir()
         (bare / "test_bare.py").write_text(bare_module(CASES))
@@ -293,39 +309,37 @@ def compare(runs: int, live_runs: int, promptfoo: str | None) -> None:
         with stub_server(peer_answer, LATENCY) as stub:
             url = stub.url
             for peer in peers:
-                folder = folders[peer.name]
+                folder = folders[peer.key]
                 folder.mkdir()
                 write_corpus(folder / "corpus.csv")
                 (folder / "prompts.json").write_text(
                     json.dumps({"response": response_template().text, "judge": judge_rubric().text})
                 )
-                peer.prepare(folder, url)
             for _ in range(live_runs):
                 for peer in peers:
-                    folder = folders[peer.name]
+                    folder = folders[peer.key]
                     # A live run starts from nothing kept: the re-run is timed on the last one's.
                     for kept in ("cassettes", "inspect-cache", "promptfoo-cache", "logs"):
                         shutil.rmtree(folder / kept, ignore_errors=True)
-                    if peer is VCRPY:
-                        (folder / "cassettes" / "test_peer").mkdir(parents=True)
+                    peer.prepare(folder, url)
                     stub.served.clear()
                     run = checked(peer, folder, peer.live(), url)
                     if len(stub.served) != 2 * CASES:
-                        raise SystemExit(f"{peer.name}: {len(stub.served)} calls live, not {2 * CASES}")
-                    window = max(done for _, done in stub.served) - min(arrived for arrived, _ in stub.served)
-                    live.setdefault(peer.name, []).append(Live(run, window))
-                    print(f"{peer.name}: live {run.seconds:.1f} s, {len(stub.served)} calls", flush=True)
+                        raise SystemExit(f"{peer.key}: {len(stub.served)} calls live, not {2 * CASES}")
+                    first, last = min(arrived for arrived, _ in stub.served), max(done for _, done in stub.served)
+                    live.setdefault(peer.key, []).append(Live(run, first, last))
+                    print(f"{peer.key}: live {run.seconds:.1f} s, {len(stub.served)} calls", flush=True)
         # The stub is stopped: a call now fails the tool's run, and so the benchmark.
         measures: dict[str, Callable[[], Run]] = {"bare pytest": partial(checked, BARE, bare, BARE.rerun(), url)}
         for peer in peers:
-            measures[peer.name] = partial(checked, peer, folders[peer.name], peer.rerun(), url)
+            measures[peer.key] = partial(checked, peer, folders[peer.key], peer.rerun(), url)
         offline = in_turn(runs, measures)
 
     limit = 2 * CASES * LATENCY / IN_FLIGHT
     rows = [
         (
             "tool",
-            f"live, {LATENCY * 1000:.0f} ms, {IN_FLIGHT} in flight",
+            f"live, {LATENCY * 1000:.0f} ms, {IN_FLIGHT} in flight: start, calls, end",
             "offline re-run",
             "re-run / bare",
             "memory, live / re-run",
@@ -342,17 +356,20 @@ def compare(runs: int, live_runs: int, promptfoo: str | None) -> None:
         )
     )
     for peer in peers:
-        lives = live[peer.name]
+        lives = live[peer.key]
         wall = statistics.median(entry.run.seconds for entry in lives)
         window = statistics.median(entry.window for entry in lives)
+        before = statistics.median(entry.first - entry.run.started for entry in lives)
+        after = statistics.median(entry.run.ended - entry.last for entry in lives)
+        cpu = statistics.median(entry.run.cpu for entry in lives)
         live_peak = statistics.median(entry.run.peak_mib for entry in lives)
-        rerun_peak = statistics.median(r.peak_mib for r in offline[peer.name])
+        rerun_peak = statistics.median(r.peak_mib for r in offline[peer.key])
         rows.append(
             (
                 peer.label(),
-                f"{wall:.1f} s (calls {window:.1f} s)",
-                f"{median(offline[peer.name]):.2f} s",
-                f"{median_ratio(offline[peer.name], offline['bare pytest']):.2f}",
+                f"{wall:.1f} s: {before:.1f} + calls {window:.1f} + {after:.1f} s; CPU {cpu:.0f} s",
+                f"{median(offline[peer.key]):.2f} s",
+                f"{median_ratio(offline[peer.key], offline['bare pytest']):.2f}",
                 f"{live_peak:.0f} MiB / {rerun_peak:.0f} MiB",
             )
         )
@@ -366,7 +383,7 @@ def compare(runs: int, live_runs: int, promptfoo: str | None) -> None:
 def checked(peer: Peer, folder: Path, command: list[str], url: str) -> Run:
     run = watched(command, folder, environment(folder, url))
     if not peer.complete(folder, run):
-        raise SystemExit(f"{peer.name}: {' '.join(command)} did not answer and rate every case:\n{run.output[-3000:]}")
+        raise SystemExit(f"{peer.key}: {' '.join(command)} did not answer and rate every case:\n{run.output[-3000:]}")
     return run
 
 
