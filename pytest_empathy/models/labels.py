@@ -10,6 +10,7 @@ from pytest_empathy.ratings import Rating
 LABELS = tuple(r.label.capitalize() for r in Rating)
 RETRY_PROMPT = "Answer with exactly one word: Bad, Okay or Good."
 _LABEL = r"(bad|okay|good)"
+_ANSWER = re.compile(rf"(?:(?:rating|answer)\s*[:=-]\s*)?{_LABEL}")
 
 
 def parse_rating(answer: str) -> Rating | None:
@@ -17,13 +18,13 @@ def parse_rating(answer: str) -> Rating | None:
     bare word, or "Rating: label", in any case, quoted or followed by a full stop. Anything
     else, including an answer naming two labels, is no rating: a label is never guessed."""
     text = answer.strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        value = data.get("rating")
-        text = value.strip() if isinstance(value, str) else ""
-    text = text.strip("\"'`*. \n").lower()
-    match = re.fullmatch(rf"(?:(?:rating|answer)\s*[:=-]\s*)?{_LABEL}", text)
+    if text.startswith("{"):  # only an object can be one; a failed parse per bare word cost a replay 2%
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            value = data.get("rating")
+            text = value.strip() if isinstance(value, str) else ""
+    match = _ANSWER.fullmatch(text.strip("\"'`*. \n").lower())
     return Rating.parse(match.group(1)) if match else None
