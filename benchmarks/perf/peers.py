@@ -145,7 +145,8 @@ VCRPY = Peer(
     lambda: pytest_command("-p", "no:empathy", "--record-mode=none", "-p", "no:xdist", "test_peer.py"),
     pytest_passed,
     lambda: " + ".join(
-        f"{name} {importlib.metadata.version(name)}" for name in ("pytest-recording", "vcrpy", "openai")
+        [importlib.metadata.version("pytest-recording")]
+        + [f"{name} {importlib.metadata.version(name)}" for name in ("vcrpy", "openai")]
     ),
     f"(-n {IN_FLIGHT} live, one process offline)",
 )
