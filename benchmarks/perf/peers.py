@@ -226,10 +226,9 @@ def promptfoo_peer(path: str | None) -> Peer:
 
 
 def promptfoo_prepare(folder: Path, url: str) -> None:
-    provider: Callable[[str], dict[str, Any]] = lambda model: {  # noqa: E731
-        "id": f"openai:chat:{model}",
-        "config": {"apiBaseUrl": url, "apiKey": "stub"},
-    }
+    def provider(model: str) -> dict[str, Any]:
+        return {"id": f"openai:chat:{model}", "config": {"apiBaseUrl": url, "apiKey": "stub"}}
+
     rubric = nunjucks(judge_rubric().text).replace("{response}", "the output above")
     config = {
         "prompts": [nunjucks(response_template().text)],

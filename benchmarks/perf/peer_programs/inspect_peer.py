@@ -19,16 +19,16 @@ from inspect_ai.model import GenerateConfig, get_model
 from inspect_ai.scorer import Score, Target, accuracy, scorer
 from inspect_ai.solver import TaskState, generate
 
+from pytest_empathy.models.templates import Template
+
 BASE_URL, IN_FLIGHT = os.environ["PEER_BASE_URL"], int(sys.argv[1])
-PROMPTS = json.loads(Path("prompts.json").read_text(encoding="utf-8"))
+# pytest-empathy's own templates, filled as it fills them: the same prompts for every tool.
+PROMPTS = {
+    role: Template(text, "prompts.json")
+    for role, text in json.loads(Path("prompts.json").read_text(encoding="utf-8")).items()
+}
 with open("corpus.csv", newline="", encoding="utf-8") as corpus:
     ROWS = list(csv.DictReader(corpus))
-
-
-def fill(template: str, **values: str) -> str:
-    for name, value in values.items():
-        template = template.replace("{" + name + "}", value)
-    return template
 
 
 @scorer(metrics=[accuracy()])
@@ -43,7 +43,7 @@ def judge():
 
     async def score(state: TaskState, target: Target) -> Score:
         text = state.metadata
-        rated = await model.generate(fill(PROMPTS["judge"], **text, response=state.output.completion), cache=True)
+        rated = await model.generate(PROMPTS["judge"].fill(**text, response=state.output.completion), cache=True)
         rating = rated.completion.strip()
         return Score(value=1 if rating == "Good" else 0, answer=rating)
 
@@ -53,7 +53,7 @@ def judge():
 samples = [
     Sample(
         id=row["id"],
-        input=fill(PROMPTS["response"], situation=row["situation"], utterance=row["utterance"]),
+        input=PROMPTS["response"].fill(situation=row["situation"], utterance=row["utterance"]),
         metadata={"situation": row["situation"], "utterance": row["utterance"]},
     )
     for row in ROWS

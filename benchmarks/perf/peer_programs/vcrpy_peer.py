@@ -11,16 +11,16 @@ from pathlib import Path
 import openai
 import pytest
 
-PROMPTS = json.loads(Path("prompts.json").read_text(encoding="utf-8"))
+from pytest_empathy.models.templates import Template
+
+# pytest-empathy's own templates, filled as it fills them: the same prompts for every tool.
+PROMPTS = {
+    role: Template(text, "prompts.json")
+    for role, text in json.loads(Path("prompts.json").read_text(encoding="utf-8")).items()
+}
 with open("corpus.csv", newline="", encoding="utf-8") as corpus:
     ROWS = list(csv.DictReader(corpus))
 CLIENT = openai.OpenAI(base_url=os.environ["PEER_BASE_URL"], api_key="stub", max_retries=0)
-
-
-def fill(template: str, **values: str) -> str:
-    for name, value in values.items():
-        template = template.replace("{" + name + "}", value)
-    return template
 
 
 def ask(model: str, prompt: str) -> str:
@@ -32,6 +32,6 @@ def ask(model: str, prompt: str) -> str:
 @pytest.mark.parametrize("row", ROWS, ids=[row["id"] for row in ROWS])
 def test_case(row: dict[str, str]) -> None:
     text = {"situation": row["situation"], "utterance": row["utterance"]}
-    answer = ask("stub-model", fill(PROMPTS["response"], **text))
-    rating = ask("stub-judge", fill(PROMPTS["judge"], **text, response=answer))
+    answer = ask("stub-model", PROMPTS["response"].fill(**text))
+    rating = ask("stub-judge", PROMPTS["judge"].fill(**text, response=answer))
     assert rating in {"Bad", "Okay", "Good"}
