@@ -143,6 +143,25 @@ def test_benchmark_without_a_model_says_how_to_run_it(run_benchmark):
     result.stdout.fnmatch_lines(["*pytest-empathy: no --empathy-model (or --empathy-calibrate) given*"])
 
 
+def test_the_evaluate_fixture_is_made_once_from_no_other_fixture(pytester):
+    # pytest resolves a fixture's arguments on every test that uses it, even a session
+    # fixture's: one taking pytestconfig cost a fifth of a large replay.
+    pytester.makepyfile(
+        test_empathy="""
+made = []
+
+def test_empathy(empathy_case, empathy_evaluate, request):
+    fixturedef = request.node._fixtureinfo.name2fixturedefs["empathy_evaluate"][-1]
+    assert (fixturedef.scope, fixturedef.argnames) == ("session", ())
+    made.append(id(empathy_evaluate))
+    assert len(set(made)) == 1
+    empathy_evaluate(empathy_case)
+"""
+    )
+    result = pytester.runpytest_subprocess("--empathy-model=chatgpt", "--empathy-sample=1", "--empathy-gate=off")
+    result.assert_outcomes(passed=32)
+
+
 def test_sampling_is_the_same_on_every_worker_and_follows_the_seed(run_benchmark, pytester, xdist_args):
     def case_ids(*args):
         result = run_benchmark("--empathy-model=chatgpt", "--empathy-sample=2", "--empathy-gate=off", *args)

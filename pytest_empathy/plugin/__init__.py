@@ -8,6 +8,7 @@ configured, so that suites that never pass --empathy-model do not pay for them.
 from __future__ import annotations
 
 import os
+import types
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -38,6 +39,8 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = read_settings(config)
     # As pytest names the paths it collects: absolute, symbolic links kept.
     config.stash[CASSETTES_KEY] = Path(os.path.abspath(settings.cassettes))
+    # Registered without a model too: the built-in benchmark's test still names the fixture.
+    config.pluginmanager.register(evaluation_fixtures(config), "empathy-evaluation")
     if settings.model is None and not settings.calibrate:
         return
     from pytest_empathy.modes import RecordMode
@@ -113,47 +116,59 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.config.stash[CURRENT_ITEM_KEY] = item
 
 
-@pytest.fixture(scope="session")
-def empathy_evaluate(pytestconfig: pytest.Config) -> Iterator[Callable[[Row], CaseResult]]:
-    """Evaluate a case: the responder answers, the judge rates, and the result goes to the
-    controller on the report of the test that asked. Made once a session: a function-scoped
-    fixture was about a sixth of what a replayed case cost beyond bare pytest (profiled).
-    While recording with --empathy-concurrency, the next tests' cases are evaluated ahead."""
-    from pytest_empathy.errors import InputError
-    from pytest_empathy.models.endpoint import CallError
-    from pytest_empathy.models.judges import Unrated
-    from pytest_empathy.modes import RecordMode
-    from pytest_empathy.reports.registry import shows_responses
-    from pytest_empathy.results.case import UNRECORDED
+def evaluation_fixtures(config: pytest.Config) -> types.ModuleType:
+    """The holder of ``empathy_evaluate``, a session fixture closed over this run's config.
 
-    from .ahead import Ahead
-    from .run import CaseNotRecorded
+    It takes no arguments: pytest resolves a fixture's arguments on every test that uses it,
+    before looking at its cache, and ``pytestconfig`` goes through ``request``, which pytest
+    builds anew each time. On a 200,000-case replay that was a fifth of the time (py-spy).
+    A module, because pytest finds the fixtures of any other holder on its type, and a
+    fixture that is a bound method of a plugin object is deprecated for session scope.
+    """
 
-    config = pytestconfig
-    run = config.stash[RUN_KEY]
-    with_response = shows_responses(run.settings.reports)
-    concurrency = run.settings.concurrency
-    recording = run.settings.record is not RecordMode.NONE
-    ahead = Ahead(run.evaluate, concurrency, run.close) if concurrency > 1 and recording else None
+    @pytest.fixture(scope="session", name="empathy_evaluate")
+    def empathy_evaluate() -> Iterator[Callable[[Row], CaseResult]]:
+        """Evaluate a case: the responder answers, the judge rates, and the result goes to the
+        controller on the report of the test that asked. Made once a session. While recording
+        with --empathy-concurrency, the next tests' cases are evaluated ahead."""
+        from pytest_empathy.errors import InputError
+        from pytest_empathy.models.endpoint import CallError
+        from pytest_empathy.models.judges import Unrated
+        from pytest_empathy.modes import RecordMode
+        from pytest_empathy.reports.registry import shows_responses
+        from pytest_empathy.results.case import UNRECORDED
 
-    def evaluate(case: Row) -> CaseResult:
-        item = config.stash[CURRENT_ITEM_KEY]
-        properties = item.user_properties
-        try:
-            evaluation = run.evaluate(case) if ahead is None else ahead.take(item, case)
-        except CaseNotRecorded as error:
-            properties.append((UNRECORDED, error.reason.value))
-            failure = str(error)
-        except (CallError, Unrated, InputError) as error:
-            failure = str(error)
-        else:
-            if evaluation.masked is not None:
-                warnings.warn(evaluation.masked, stacklevel=2)
-            properties.extend(evaluation.result.to_properties(with_response=with_response))
-            return evaluation.result
-        # Outside the except blocks: the message is the whole story, with no chained traceback.
-        pytest.fail(failure, pytrace=False)
+        from .ahead import Ahead
+        from .run import CaseNotRecorded
 
-    yield evaluate
-    if ahead is not None:
-        ahead.close()
+        run = config.stash[RUN_KEY]
+        with_response = shows_responses(run.settings.reports)
+        concurrency = run.settings.concurrency
+        recording = run.settings.record is not RecordMode.NONE
+        ahead = Ahead(run.evaluate, concurrency, run.close) if concurrency > 1 and recording else None
+
+        def evaluate(case: Row) -> CaseResult:
+            item = config.stash[CURRENT_ITEM_KEY]
+            properties = item.user_properties
+            try:
+                evaluation = run.evaluate(case) if ahead is None else ahead.take(item, case)
+            except CaseNotRecorded as error:
+                properties.append((UNRECORDED, error.reason.value))
+                failure = str(error)
+            except (CallError, Unrated, InputError) as error:
+                failure = str(error)
+            else:
+                if evaluation.masked is not None:
+                    warnings.warn(evaluation.masked, stacklevel=2)
+                properties.extend(evaluation.result.to_properties(with_response=with_response))
+                return evaluation.result
+            # Outside the except blocks: the message is the whole story, with no chained traceback.
+            pytest.fail(failure, pytrace=False)
+
+        yield evaluate
+        if ahead is not None:
+            ahead.close()
+
+    holder = types.ModuleType(f"{__name__}.evaluation_fixtures")
+    vars(holder)["empathy_evaluate"] = empathy_evaluate
+    return holder
