@@ -35,6 +35,26 @@ def test_reads_the_documented_schema(tmp_path, suffix):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_rows_share_what_they_have_in_common(tmp_path, suffix):
+    # A corpus of 200,000 rows is held by every run: what rows have in common is one object.
+    rows = [
+        GOOD_ROW | {"id": f"r{i}", "emotion": " Afraid " if i % 2 else "afraid", "rating_human": 1 + i % 3}
+        for i in range(9)
+    ]
+    corpus = load_file(write_corpus(tmp_path / f"c{suffix}", rows))
+    first, *rest = corpus.rows
+    assert not hasattr(first, "__dict__")
+    for row in rest:
+        assert row.emotion is first.emotion
+        assert row.responses is first.responses and row.raters is first.raters and not row.responses
+    assert [row.ratings["human"] for row in corpus.rows] == [Rating(1 + i % 3) for i in range(9)]
+    assert corpus.rows[0].ratings is corpus.rows[3].ratings is corpus.rows[6].ratings
+    assert corpus.rows[0].ratings is not corpus.rows[1].ratings
+    with pytest.raises(TypeError):
+        corpus.rows[0].ratings["human"] = Rating.GOOD
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -27,15 +27,19 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
 from pytest_empathy.ratings import Rating
 
-from .rows import ID_PATTERN, NAME_RULE, Corpus, Row, valid_name
+from .rows import ID_PATTERN, NAME_RULE, NOTHING, Corpus, Row, valid_name
+
+_EMOTIONS = {emotion: emotion for emotion in POLARITY}
 
 RESPONSE_PREFIX = "response_"
 RATING_PREFIX = "rating_"
@@ -151,13 +155,12 @@ def _validate(path: Path, records: Iterable[tuple[int, dict[str, str]]], *, requ
     required = ("id", "emotion", *TEXT_COLUMNS) if require_text else ("id", "emotion")
     rows: list[Row] = []
     first_row_of: dict[str, int] = {}
-    rater_numbers: dict[str, str] = {}
-    kinds: _Kinds = {}
+    seen = _Seen()
     for number, record in records:
         missing = [c for c in required if c not in record]
         if missing:
             raise CorpusError(path, f"missing column(s) {', '.join(missing)}", row=number)
-        row = _row(path, number, record, rater_numbers, kinds)
+        row = _row(path, number, record, seen)
         if require_text:
             for column in TEXT_COLUMNS:
                 if not record[column].strip():
@@ -171,12 +174,13 @@ def _validate(path: Path, records: Iterable[tuple[int, dict[str, str]]], *, requ
     return tuple(rows)
 
 
-def _row(path: Path, number: int, record: dict[str, str], rater_numbers: dict[str, str], kinds: _Kinds) -> Row:
+def _row(path: Path, number: int, record: dict[str, str], seen: _Seen) -> Row:
     row_id = record["id"].strip()
     if not ID_PATTERN.fullmatch(row_id):
         raise CorpusError(path, f"id {row_id!r} must be ASCII letters, digits and _ . : - only", row=number)
-    emotion = record["emotion"].strip().lower()
-    if emotion not in POLARITY:
+    # The emotion's own string, shared by its rows, not a copy per row.
+    emotion = _EMOTIONS.get(record["emotion"].strip().lower(), "")
+    if not emotion:
         raise CorpusError(path, f"unknown emotion {record['emotion']!r} (known: {', '.join(POLARITY)})", row=number)
     polarity = record.get("polarity", "").strip().lower()
     if polarity and polarity != POLARITY[emotion]:
@@ -189,9 +193,9 @@ def _row(path: Path, number: int, record: dict[str, str], rater_numbers: dict[st
     ratings: dict[str, Rating] = {}
     raters: dict[str, str] = {}
     for column, value in record.items():
-        kind = kinds.get(column, _UNSEEN)
+        kind = seen.kinds.get(column, _UNSEEN)
         if kind is _UNSEEN:
-            kind = kinds[column] = _kind(path, number, column)
+            kind = seen.kinds[column] = _kind(path, number, column)
         if kind is None:
             continue
         prefix, responder = kind
@@ -207,7 +211,7 @@ def _row(path: Path, number: int, record: dict[str, str], rater_numbers: dict[st
         else:
             if not value.strip():
                 raise CorpusError(path, f"empty {column}: a rater column names the rater of every row", row=number)
-            label = rater_numbers.setdefault(value.strip(), str(len(rater_numbers) + 1))
+            label = seen.rater_numbers.setdefault(value.strip(), str(len(seen.rater_numbers) + 1))
             raters[responder] = label
     unrated = sorted(set(raters) - set(ratings))
     if unrated:
@@ -219,17 +223,33 @@ def _row(path: Path, number: int, record: dict[str, str], rater_numbers: dict[st
         emotion=emotion,
         situation=record.get("situation"),
         utterance=record.get("utterance"),
-        responses=responses,
-        ratings=ratings,
-        raters=raters,
+        responses=responses or NOTHING,
+        ratings=seen.shared(ratings),
+        raters=raters or NOTHING,
     )
 
 
-# Of each column name met so far, what it holds and of which responder (None: no responder's).
-# Worked out once per name, not once per row: on a corpus of 200,000 rows it was most of the
-# time spent reading it.
-_Kinds = dict[str, tuple[str, str] | None]
 _UNSEEN: Any = object()
+
+
+@dataclass
+class _Seen:
+    """What the rows of one file read so far have in common."""
+
+    # Of each column name, what it holds and of which responder (None: no responder's).
+    # Worked out once per name, not once per row: on a corpus of 200,000 rows it was most of
+    # the time spent reading it.
+    kinds: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    # Each rater label's number.
+    rater_numbers: dict[str, str] = field(default_factory=dict)
+    # Each combination of ratings met, one mapping for all the rows that have it: there are
+    # few, and a mapping per row was a fifth of a large corpus's memory.
+    ratings: dict[tuple[tuple[str, Rating], ...], Mapping[str, Rating]] = field(default_factory=dict)
+
+    def shared(self, ratings: dict[str, Rating]) -> Mapping[str, Rating]:
+        if not ratings:
+            return NOTHING
+        return self.ratings.setdefault(tuple(ratings.items()), MappingProxyType(ratings))
 
 
 def _kind(path: Path, number: int, column: str) -> tuple[str, str] | None:

@@ -7,6 +7,8 @@ import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.ratings import Rating
@@ -26,7 +28,16 @@ def valid_name(name: str) -> bool:
     return bool(ID_PATTERN.fullmatch(name)) and name not in (".", "..")
 
 
-@dataclass(frozen=True)
+# What a row has none of: one mapping for every row, which a large corpus would otherwise
+# hold hundreds of thousands of empty copies of.
+NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+def _nothing() -> Mapping[str, Any]:
+    return NOTHING
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     """One corpus row: a speaker's emotional experience, with any recorded responses and ratings."""
 
@@ -34,18 +45,19 @@ class Row:
     emotion: str
     situation: str | None = None
     utterance: str | None = None
-    responses: Mapping[str, str] = field(default_factory=dict)
-    ratings: Mapping[str, Rating] = field(default_factory=dict)
+    responses: Mapping[str, str] = field(default_factory=_nothing)
+    ratings: Mapping[str, Rating] = field(default_factory=_nothing)
     # Who gave each rating, as an opaque number (see the reader), where the corpus says.
-    raters: Mapping[str, str] = field(default_factory=dict)
+    raters: Mapping[str, str] = field(default_factory=_nothing)
+    # The case's id in test ids, cassette names and results; made once, not at each use.
+    case_id: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "case_id", f"{self.emotion}-{self.id}")
 
     @property
     def polarity(self) -> str:
         return POLARITY[self.emotion]
-
-    @property
-    def case_id(self) -> str:
-        return f"{self.emotion}-{self.id}"
 
 
 @dataclass(frozen=True)
