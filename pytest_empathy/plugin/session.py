@@ -198,7 +198,9 @@ class EmpathySession:
             return  # a case's properties are set while it runs; teardown only repeats them
         result = CaseResult.from_properties(report.user_properties)
         if result is not None:
-            self.results[report.nodeid] = result
+            # With its text here rather than at session finish, where every case would be
+            # copied at once: on a large corpus the copies were the peak of the run's memory.
+            self.results[report.nodeid] = self._with_text(result)
         for key, value in report.user_properties:
             if key == UNRECORDED:
                 self.unrecorded[report.nodeid] = str(value)
@@ -213,7 +215,7 @@ class EmpathySession:
             if not isinstance(self.calibration, dict) and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return
-        rated = [self._with_text(self.results[n]) for n in self.expected if n in self.results]
+        rated = [self.results[n] for n in self.expected if n in self.results]
         completeness = Completeness(
             expected=len(self.expected),
             rated=len(rated),

@@ -15,7 +15,7 @@ PREFIX = "empathy_"
 UNRECORDED = "empathy_unrecorded"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Usage:
     """Live calls to one model and the tokens they used (replayed calls are not counted)."""
 
@@ -31,7 +31,7 @@ class Usage:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseResult:
     case_id: str
     emotion: str
