@@ -116,24 +116,26 @@ def serialize(cassette: dict[str, Any]) -> str:
     return json.dumps(cassette, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def deserialize(text: str) -> dict[str, Any]:
+def deserialize(text: str | bytes) -> dict[str, Any]:
     cassette: dict[str, Any] = json.loads(text)
     return cassette
 
 
-def read_text(path: str | Path) -> str | None:
-    """The text of the cassette at ``path``; None when there is none, or it is empty."""
+def read_cassette(path: str | Path) -> bytes | None:
+    """The contents of the cassette at ``path``, undecoded (JSON decodes UTF-8 itself, and a
+    text file object per read was a third of reading one); None when there is none, or it
+    is empty."""
     try:
-        with open(path, encoding="utf-8") as file:
-            text = file.read()
+        with open(path, "rb") as file:
+            data = file.read()
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise CassetteError(f"cassette {path} cannot be read ({error})") from None
-    return text if text.strip() else None
+    return data if data.strip() else None
 
 
-def checked(path: str | Path, text: str) -> dict[str, Any]:
+def checked(path: str | Path, text: str | bytes) -> dict[str, Any]:
     """A cassette's contents, checked: JSON, format version 1, and every interaction with
     what a replay reads; otherwise a CassetteError naming the file."""
     try:
@@ -160,8 +162,8 @@ def checked(path: str | Path, text: str) -> dict[str, Any]:
 
 def load(path: str | Path) -> list[dict[str, Any]]:
     """The checked interactions of the cassette at ``path``; none when there is no cassette."""
-    text = read_text(path)
-    return checked(path, text)["interactions"] if text is not None else []
+    data = read_cassette(path)
+    return checked(path, data)["interactions"] if data is not None else []
 
 
 def _well_formed(interaction: Any) -> bool:

@@ -51,12 +51,12 @@ class AtomicPersister(FilesystemPersister):
     @classmethod
     def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> Any:
         path = Path(cassette_path)
-        text = cassette_format.read_text(path)
-        if text is None:
+        data = cassette_format.read_cassette(path)
+        if data is None:
             raise CassetteNotFoundError()
-        cassette_format.checked(path, text)
+        cassette_format.checked(path, data)
         try:
-            return deserialize(text, serializer)
+            return deserialize(data, serializer)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise CassetteError(f"cassette {path} is damaged ({error}); delete it and record it again") from None
 

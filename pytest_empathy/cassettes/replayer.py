@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.results.case import Usage
 
-from .format import CaseCassettes, checked, load, read_text, same_request_body
+from .format import CaseCassettes, checked, load, read_cassette, same_request_body
 
 # How much cassette text read ahead of the cases (the template check) is kept for them: the
 # suite's 2,000 cases hold about 6 MB; a corpus far larger is read again, case by case.
@@ -40,13 +40,13 @@ class Replayer(CaseCassettes):
 
     def interactions(self, row: Row, *, keep: bool = False) -> list[dict[str, Any]]:
         path = self.location(row)
-        text = read_text(path)
-        if text is None:
+        data = read_cassette(path)
+        if data is None:
             return []
-        found: list[dict[str, Any]] = checked(path, text)["interactions"]
-        if keep and self._kept_bytes + len(text) <= _KEPT_BYTES:
+        found: list[dict[str, Any]] = checked(path, data)["interactions"]
+        if keep and self._kept_bytes + len(data) <= _KEPT_BYTES:
             self._kept[row.case_id] = found
-            self._kept_bytes += len(text)
+            self._kept_bytes += len(data)
         return found
 
     @contextmanager
