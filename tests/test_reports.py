@@ -6,13 +6,18 @@ from __future__ import annotations
 import json
 import shutil
 import xml.etree.ElementTree as ElementTree
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.formatting import change, p_value
+from pytest_empathy.ratings import Rating
+from pytest_empathy.results.case import CaseResult, Usage
 
 from .conftest import cli, read_report, run, synthetic_rows, write_corpus
 from .stub_server import completion, default_answer, is_judge_request
@@ -137,6 +142,32 @@ def test_junit_properties_and_live_usage(stub, pytester):
     replay = run(pytester)
     assert "live calls" not in replay.stdout.str()
     assert read_report(pytester)["usage"] == {}
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_characters=" "), min_size=1, max_size=12)
+
+
+@given(
+    st.builds(
+        CaseResult,
+        case_id=_text,
+        emotion=st.sampled_from(EMOTIONS),
+        rating=st.sampled_from(Rating),
+        baseline_rating=st.none() | st.sampled_from(Rating),
+        response=st.none() | st.text(min_size=1),
+        cassette=st.none() | _text,
+        usage=st.dictionaries(_text, st.builds(Usage, *[st.integers(0, 9**9)] * 3)),
+        rater=st.none() | _text,
+        baseline_rater=st.none() | _text,
+    )
+)
+def test_a_result_travels_whole_on_its_reports_properties(result):
+    assert CaseResult.from_properties(result.to_properties(with_response=True)) == result
+    without = CaseResult.from_properties(result.to_properties())
+    assert without == replace(result, response=None)
+    # Properties of few values are one object for every report that carries them.
+    again = replace(result, case_id=result.case_id + "x").to_properties()
+    assert all(a is b for a, b in zip(result.to_properties()[1:3], again[1:3], strict=True))
 
 
 def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):

@@ -6,6 +6,7 @@ writes them into each test case, so one form serves both.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -50,11 +51,11 @@ class CaseResult:
     def to_properties(self, *, with_response: bool = False) -> list[tuple[str, str]]:
         properties = [
             ("empathy_case", self.case_id),
-            ("empathy_emotion", self.emotion),
-            ("empathy_rating", self.rating.label),
+            _shared("empathy_emotion", self.emotion),
+            _shared("empathy_rating", self.rating.label),
         ]
         if self.baseline_rating is not None:
-            properties.append(("empathy_baseline_rating", self.baseline_rating.label))
+            properties.append(_shared("empathy_baseline_rating", self.baseline_rating.label))
         if self.cassette is not None:
             properties.append(("empathy_cassette", self.cassette))
         if self.rater is not None:
@@ -92,6 +93,13 @@ class CaseResult:
             rater=values.get("empathy_rater"),
             baseline_rater=values.get("empathy_baseline_rater"),
         )
+
+
+@functools.cache
+def _shared(name: str, value: str) -> tuple[str, str]:
+    """A property of few values, one tuple for every report that has it: reports are kept to
+    the end of the run, and on a large corpus a tuple each was tens of megabytes."""
+    return name, value
 
 
 def total_usage(results: Iterable[CaseResult]) -> dict[str, Usage]:
