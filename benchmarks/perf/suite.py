@@ -2,7 +2,7 @@
 the session-finish statistics and the controller's memory, in one table.
 
     python -m benchmarks.perf.suite [--runs 5] [--record-runs 3] [--live-runs 1] [--large-cases N]
-                                    [--no-peers] [--promptfoo PATH]
+                                    [--large-runs N] [--no-peers] [--promptfoo PATH]
 
 Run it from the repository root. In a temporary directory (nothing it writes is kept) it
 writes a 2,000-case corpus of synthetic text (32 emotions), records answer and rating
@@ -212,6 +212,7 @@ def main() -> None:
     parser.add_argument("--record-runs", type=int, default=3, help="runs per median of (d)")
     parser.add_argument("--live-runs", type=int, default=1, help="runs per median of (g), about a minute each")
     parser.add_argument("--large-cases", type=int, default=LARGE, help="cases of (h) (200000: the issue's size)")
+    parser.add_argument("--large-runs", type=int, help="runs per median of (h) (default: --runs; 200,000 take 8 min)")
     parser.add_argument("--no-peers", action="store_true", help="leave out the peers' table")
     parser.add_argument("--promptfoo", help="the promptfoo program, if it is not on PATH")
     options = parser.parse_args()
@@ -252,7 +253,7 @@ def main() -> None:
         finish, finish_again, exact = session_finish_seconds(work / "recorded.json", options.runs)
         recording = {w: record_throughput(work, stub, w, options.record_runs) for w in WORKER_COUNTS}
         live = {name: live_recording(work, stub, args, options.live_runs) for name, args in LIVE.items()}
-        large = large_corpus(Path(tmp), stub.url, options.large_cases, options.runs)
+        large = large_corpus(Path(tmp), stub.url, options.large_cases, options.large_runs or options.runs)
 
     def verdict(met: bool) -> str:
         return "met" if met else "MISSED"
