@@ -6,25 +6,28 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_empathy.corpus.named import RELEASE_TEXT_ENV
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Rating
 from pytest_empathy.results.case import CaseResult
 
 from .stub_server import is_judge_request, stub_server
 
+ROOT = Path(__file__).resolve().parents[1]
+# The plugin's own variable for the release's text file, so that one setting serves both.
 RELEASE_FILE = Path(
-    os.environ.get(
-        "EMPATHY_RELEASE_FILE",
-        Path(__file__).resolve().parents[2] / "shared/data/welivita-pu-2024/dataset_and_ratings.csv",
-    )
-)
-BENCHMARK = (Path(__file__).parents[1] / "benchmarks" / "test_empathy.py").read_text()
+    os.environ.get(RELEASE_TEXT_ENV) or ROOT.parent / "shared/data/welivita-pu-2024/dataset_and_ratings.csv"
+).expanduser()
+# The package's version: pyproject.toml is the one place that names it.
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+BENCHMARK = (ROOT / "benchmarks" / "test_empathy.py").read_text()
 FAKE_KEY = "sk-empathy-FAKE-4f1c9e0b7a2d4c6e8f00"
 XDIST_MODES = {"no-xdist": ["-p", "no:xdist"], "n0": ["-n", "0"], "n2": ["-n", "2"]}
 
@@ -45,7 +48,7 @@ def release_file() -> Path:
     require(
         RELEASE_FILE.is_file(),
         f"the study's release file is not at {RELEASE_FILE}: put the shared data "
-        "folder beside the checkout, or set EMPATHY_RELEASE_FILE to the file",
+        f"folder beside the checkout, or set {RELEASE_TEXT_ENV} to the file",
     )
     return RELEASE_FILE
 
