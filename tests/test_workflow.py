@@ -1,5 +1,6 @@
 """The GitHub Actions workflow model teams copy (docs/examples/model-ci.yml), its commands run
-here in order against the stub server, and the pre-commit hook that audits staged cassettes."""
+here in order against the stub server and its install line against a git checkout; the release
+workflow (docs/examples/release.yml); and the pre-commit hook that audits staged cassettes."""
 
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ import yaml
 
 from pytest_empathy.emotions import EMOTIONS
 
-from .conftest import FAKE_KEY, cli
+from .conftest import FAKE_KEY, ROOT, VERSION, cli, require
 from .stub_server import completion, default_answer, is_judge_request
+from .test_ci_recipe import recipe
 
-ROOT = Path(__file__).parents[1]
 WORKFLOW = ROOT / "docs" / "examples" / "model-ci.yml"
+RELEASE = ROOT / "docs" / "examples" / "release.yml"
+# Every job's first command: pytest-empathy from where the line marked EDIT says.
+INSTALL = 'pip install "$PYTEST_EMPATHY_REQUIREMENT"'
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 SHIPPED_CASSETTE = ROOT / "cassettes" / "smollm2-135m" / "sad" / "sad-s55.json"
 # The commands say `pytest` and `pytest-empathy`: the venv's, first on PATH.
@@ -30,7 +34,8 @@ VENV_PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 # The workflow's env, as the stub profile and corpus need it.
 STUB_ENV = {
     "PYTHON_VERSION": "3.11",
-    "PYTEST_EMPATHY_VERSION": "0.2.0",
+    # As the workflow has it: this version's tag, of a repository the team names.
+    "PYTEST_EMPATHY_REQUIREMENT": f"pytest-empathy @ git+https://github.com/OWNER/pytest-empathy@v{VERSION}",
     "EMPATHY_TESTS": "--pyargs pytest_empathy.plugin.benchmark",
     "EMPATHY_MODEL": "stub",
     "EMPATHY_JUDGE": "stub",
@@ -54,8 +59,8 @@ def base_branch_saved_runs(cwd: Path) -> Path:
     return cwd / "base-branch-saved-runs"
 
 
-def workflow() -> dict[str, Any]:
-    loaded: dict[Any, Any] = yaml.safe_load(WORKFLOW.read_text())
+def workflow(path: Path = WORKFLOW) -> dict[str, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(path.read_text())
     loaded["on"] = loaded.pop(True)  # YAML 1.1 reads the key `on` as true
     return loaded
 
@@ -75,7 +80,7 @@ def run_job(job: dict[str, Any], cwd: Path, contexts: dict[str, str] | None = No
     workflow's env and then the step's), up to the first that fails."""
     contexts = contexts or {}
     shell_steps = [step for step in job["steps"] if "run" in step]
-    assert shell_steps[0]["run"] == 'pip install "pytest-empathy==$PYTEST_EMPATHY_VERSION"'
+    assert shell_steps[0]["run"] == INSTALL
     env = {**os.environ, "PATH": VENV_PATH, **STUB_ENV, "GITHUB_STEP_SUMMARY": str(cwd / "step-summary.md")}
     done: list[Step] = []
     for step in shell_steps[1:]:
@@ -136,6 +141,7 @@ def test_the_workflow_replays_in_shards_on_pull_requests_and_records_on_dispatch
     flow = workflow()
     assert set(flow["on"]) == {"pull_request", "workflow_dispatch"}
     assert set(flow["env"]) == set(STUB_ENV)
+    assert flow["env"]["PYTEST_EMPATHY_REQUIREMENT"] == STUB_ENV["PYTEST_EMPATHY_REQUIREMENT"]
     # The built-in benchmark by default: a model repository needs no module of its own.
     assert flow["env"]["EMPATHY_TESTS"] == STUB_ENV["EMPATHY_TESTS"]
     # Least privilege: read by default, write only where a job needs it.
@@ -185,6 +191,117 @@ def test_the_shards_select_every_emotion_once():
     assert sorted(named) == sorted(EMOTIONS)
     # -k matches part of a name: no emotion may be part of another's.
     assert [(a, b) for a in EMOTIONS for b in EMOTIONS if a != b and a in b] == []
+
+
+def test_every_job_installs_the_one_requirement_marked_for_the_team_to_edit():
+    flow = workflow()
+    first_commands = [next(step["run"] for step in job["steps"] if "run" in step) for job in flow["jobs"].values()]
+    assert first_commands == [INSTALL] * len(flow["jobs"])
+    lines = WORKFLOW.read_text().splitlines()
+    (mark,) = [number for number, line in enumerate(lines) if "# EDIT" in line]
+    marked = next(line for line in lines[mark:] if not line.lstrip().startswith("#"))
+    assert marked.strip() == f"PYTEST_EMPATHY_REQUIREMENT: {flow['env']['PYTEST_EMPATHY_REQUIREMENT']}"
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+
+def test_the_install_line_installs_the_pinned_commit_of_a_git_repository(tmp_path):
+    """The install step as written, its requirement naming this checkout's commit where the
+    workflow names OWNER's release tag: pip clones that commit, builds it as a fresh clone
+    builds (no earlier build in this work tree can mend a missing file) and installs it with
+    every file of its package. Without the dependencies (PIP_NO_DEPS), which tests/test_wheel.py
+    installs from the wheel."""
+    require(shutil.which("git") is not None and (ROOT / ".git").exists(), "not a git checkout")
+    commit = git("rev-parse", "HEAD").strip()
+    as_written = workflow()["env"]["PYTEST_EMPATHY_REQUIREMENT"]
+    owners_tag = r"git\+https://github\.com/OWNER/[\w.-]+@v[\w.]+$"
+    requirement = re.sub(owners_tag, f"git+file://localhost{ROOT}@{commit}", as_written)
+    assert requirement != as_written
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    env = {
+        **os.environ,
+        "PATH": VENV_PATH,
+        "PYTEST_EMPATHY_REQUIREMENT": requirement,
+        "PIP_PYTHON": str(venv / "bin" / "python"),
+        "PIP_NO_DEPS": "1",
+    }
+    command = ["bash", "--noprofile", "--norc", "-e", "-c", INSTALL]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (dist_info,) = venv.glob("lib/python3.*/site-packages/pytest_empathy-*.dist-info")
+    assert dist_info.name == f"pytest_empathy-{VERSION}.dist-info"
+    assert json.loads((dist_info / "direct_url.json").read_text())["vcs_info"]["commit_id"] == commit
+    installed = {line.rsplit(",", 2)[0] for line in (dist_info / "RECORD").read_text().splitlines()}
+    committed = set(git("ls-tree", "-r", "-z", "--name-only", commit, "--", "pytest_empathy").split("\0"))
+    assert sorted(committed - installed - {""}) == []
+
+
+# The release workflow
+
+
+def test_a_version_tag_is_built_as_ci_builds_then_published_by_trusted_publishing():
+    flow = workflow(RELEASE)
+    assert flow["on"] == {"push": {"tags": ["v*"]}}
+    assert flow["permissions"] == {"contents": "read"}
+    jobs = flow["jobs"]
+    assert {name: job.get("needs") for name, job in jobs.items()} == {
+        "build": None,
+        "publish": "build",
+        "github-release": "publish",
+    }
+    # Only publishing may ask for the token PyPI trusts, in the environment PyPI names; only
+    # the GitHub release writes to the repository.
+    assert {name: job.get("permissions") for name, job in jobs.items()} == {
+        "build": None,
+        "publish": {"id-token": "write"},
+        "github-release": {"contents": "write"},
+    }
+    assert jobs["publish"]["environment"]["name"] == "pypi"
+    assert [step["uses"] for step in jobs["publish"]["steps"]][-1] == "pypa/gh-action-pypi-publish@release/v1"
+
+    # The tag is checked first; the sdist and the wheel are built and checked by the script
+    # .ci/run runs before the tests, and published as built.
+    build = jobs["build"]["steps"]
+    commands = [step["run"] for step in build if "run" in step]
+    assert "pyproject.toml" in commands[0] and commands[-1] == ".ci/build dist"
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if not line.startswith("#")]
+    assert any(".ci/build " in line for line in ci)
+    (upload_step,) = action_steps(jobs["build"], "actions/upload-artifact")
+    upload = upload_step["with"]
+    assert build[-1] == upload_step
+    downloads = [action_steps(jobs[name], "actions/download-artifact")[0]["with"] for name in jobs if name != "build"]
+    assert downloads == [{"name": upload["name"], "path": upload["path"]}] * 2 and upload["path"] == "dist/"
+
+    actions = [step["uses"] for job in jobs.values() for step in job["steps"] if "uses" in step]
+    assert all(re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+|release/v\d+|[0-9a-f]{40})", uses) for uses in actions), actions
+
+
+def test_the_release_stops_at_a_tag_that_is_not_the_version_of_pyproject_toml(tmp_path):
+    (check,) = [step["run"] for step in workflow(RELEASE)["jobs"]["build"]["steps"] if "tomllib" in step.get("run", "")]
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "pytest-empathy"\nversion = "1.10.0"\n')
+
+    def tagged(tag: str) -> Step:
+        env = {**os.environ, "PATH": VENV_PATH, "GITHUB_REF_NAME": tag}
+        command = ["bash", "--noprofile", "--norc", "-e", "-c", check]
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+
+    assert (tagged("v1.10.0").returncode, tagged("v1.10.0").stdout) == (0, "")
+    for wrong in ("1.10.0", "v1.1.0", "v1.10.0.1", "v1.10.0rc1", "v1.10"):
+        refused = tagged(wrong)
+        assert refused.returncode == 1
+        assert refused.stdout == (
+            f"::error::tag {wrong} is not v1.10.0, the version in pyproject.toml: tag v1.10.0, or change the "
+            "version and tag again\n"
+        )
+
+
+def test_the_newest_release_the_changelog_describes_is_the_version_of_pyproject_toml():
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    releases = re.findall(r"^## (\d+\.\d+\.\d+)\b", changelog, re.MULTILINE)
+    assert releases[:1] == [VERSION]
 
 
 # The workflow's commands, run here
@@ -269,10 +386,26 @@ def line_of(path: Path, text: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
 
 
+def readme_hook() -> dict[str, Any]:
+    """The pre-commit hook the README's "In CI" gives teams to copy."""
+    (snippet,) = re.findall(r"^```yaml\n(.*?)^```", recipe(), re.MULTILINE | re.DOTALL)
+    (repository,) = yaml.safe_load(snippet)
+    assert repository["repo"] == "local"
+    (hook,) = repository["hooks"]
+    return hook
+
+
 @pytest.mark.secrets
 def test_the_pre_commit_hook_audits_the_staged_cassettes(tmp_path):
-    (hook,) = yaml.safe_load(HOOKS.read_text())
-    assert hook["id"] == "audit-cassettes" and hook["language"] == "python" and "json" in hook["types_or"]
+    hook = readme_hook()
+    # The installed command, as written: no repository URL or release to fill in.
+    assert hook["id"] == "audit-cassettes" and hook["language"] == "system" and "json" in hook["types_or"]
+    # The hook this repository publishes is the same one, in an environment pre-commit makes.
+    (published,) = yaml.safe_load(HOOKS.read_text())
+    assert published["language"] == "python"
+    assert {key: published[key] for key in ("id", "entry", "files", "types_or")} == {
+        key: hook[key] for key in ("id", "entry", "files", "types_or")
+    }
     assert re.search(hook["files"], "cassettes/mixtral/sad/sad-1.json")
     assert not re.search(hook["files"], "benchmarks/saved-runs/accepted.json")
     clean, leaky = staged_cassettes(tmp_path)
