@@ -19,7 +19,7 @@ from pytest_empathy.formatting import change, p_value
 from pytest_empathy.ratings import Rating
 from pytest_empathy.results.case import CaseResult, Usage
 
-from .conftest import cli, read_report, run, synthetic_rows, write_corpus
+from .conftest import cli, paired_cases, read_report, run, synthetic_rows, write_corpus
 from .stub_server import completion, default_answer, is_judge_request
 
 
@@ -458,3 +458,27 @@ def test_markdown_says_when_no_emotion_differs_or_declines(stub, pytester):
     assert "No emotion declined significantly after Holm." in markdown and "Declined significantly" not in markdown
     assert "<summary>Per emotion: 4 compared, 0 declined significantly</summary>" in markdown
     assert "(unchanged)" in markdown and "CHANGED" not in markdown
+
+
+def test_an_emotions_note_says_its_study_p_is_holm_adjusted():
+    """The tables show the study's unadjusted p beside an emotion's note; the note cites the
+    Holm-adjusted one, and says so. The page is titled by what it was decided against."""
+    from pytest_empathy.analysis.gates import Completeness, decide
+    from pytest_empathy.reports import html_page
+    from pytest_empathy.results.document import to_json
+    from pytest_empathy.results.run import RunResult
+
+    # sad: Bad turned Okay, the Good rate unchanged; joyful: nothing differs.
+    cases = paired_cases("sad", [2] * 30 + [3] * 10, [1] * 30 + [3] * 10) + paired_cases("joyful", [3] * 20, [3] * 20)
+    settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False, "test": "good-rate"}
+    decision = decide(cases, Completeness(60, 60), settings, None)
+    run = RunResult(
+        "m", "j", "a judge", "human-raters", "the crowd", "c", "0" * 64, settings, Completeness(60, 60),
+        decision.summary, tuple(decision.gates), tuple(cases), {}, None,
+    )  # fmt: skip
+    document = to_json(run)
+    sad, overall = document["emotions"]["sad"], document["overall"]
+    assert sad["p_holm"] > sad["p_value"]
+    assert f"differ after Holm (Holm-adjusted p {p_value(sad['p_holm'])})" in sad["note"]
+    assert f"differ (p {p_value(overall['p_value'])})" in overall["note"] and "Holm-adjusted" not in overall["note"]
+    assert "<h1>pytest-empathy: m against human-raters</h1>" in html_page.render(document)

@@ -78,6 +78,15 @@ def _gates_off(result: dict[str, Any]) -> str:
     return "" if off is None else f" <span class=muted>({escape(off)})</span>"
 
 
+def _title(result: dict[str, Any]) -> str:
+    """The model and what its run was decided against: the baseline where its gates were
+    on, the saved run where a comparison was made."""
+    against = [] if gates_off(result) else [result["baseline"]]
+    if result["comparison"] is not None:
+        against.append(f"saved run {compared.saved_run(result['comparison'])}")
+    return f"{result['model']} against {' and '.join(against) or result['baseline']}"
+
+
 def _p(p: float | None) -> str:
     return p_value(p, missing=DASH)
 
@@ -254,9 +263,9 @@ def render(result: dict[str, Any]) -> str:
     outcome = "PASSED" if passed else "FAILED"
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>pytest-empathy: {escape(result['model'])}</title><style>{STYLE}</style>",
+        f"<title>pytest-empathy: {escape(_title(result))}</title><style>{STYLE}</style>",
         f"<script>{FILTER_SCRIPT}</script></head><body>",
-        f"<h1>pytest-empathy: {escape(result['model'])} against {escape(result['baseline'])}</h1>",
+        f"<h1>pytest-empathy: {escape(_title(result))}</h1>",
         f"<p class='verdict {outcome.lower()}'>{outcome}{_gates_off(result)}</p>",
         "<dl>",
         f"<dt>model</dt><dd>{escape(result['model'])}</dd>",

@@ -292,18 +292,20 @@ def _disagreement(group: Group[Comparison], p_study: float | None, other: str | 
     if p_study is None or c.deciding is None:
         return None
     holm = " after Holm" if group.adjusted else ""
+    # Beside a table whose study p is unadjusted, an emotion's adjusted p says it is.
+    study = f"{'Holm-adjusted ' if group.adjusted else ''}p {p_value(p_study)}"
     names = {GateTest.GOOD_RATE: "the Good rate", GateTest.ORDINAL: "the ordinal effect (Cliff's delta)"}
     quantity = names[c.decides]
     notes = []
     if p_study < group.alpha and not group.significant:
         notes.append(
             f"the study's {c.study.test} test finds the Bad/Okay/Good distributions differ{holm} "
-            f"(p {p_value(p_study)}), but {quantity} does not differ significantly"
+            f"({study}), but {quantity} does not differ significantly"
         )
     if p_study >= group.alpha and group.significant:
         notes.append(
             f"{quantity} is significantly {group.verdict}{holm}, but the study's {c.study.test} test does not "
-            f"find the whole distributions differ (p {p_value(p_study)})"
+            f"find the whole distributions differ ({study})"
         )
     verdict = None if group.verdict is None else group.verdict.value
     if other != verdict:
