@@ -134,7 +134,7 @@ TERMINAL_CASES = 3
 @dataclass(frozen=True)
 class ChangedCases:
     """The cases whose rating changed since the saved run, worst first, as the JSON lists
-    them (all of them); None in a document that predates the listing."""
+    them (all of them)."""
 
     count: int
     worse: int
@@ -147,6 +147,7 @@ class ChangedCases:
 
 
 def changed_cases(comparison: Mapping[str, Any]) -> ChangedCases | None:
+    """The comparison's changed cases; None in a document that predates the listing."""
     found = comparison.get("changed_cases")
     return None if found is None else ChangedCases(found["count"], found["worse"], found["better"], found["cases"])
 
