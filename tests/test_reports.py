@@ -19,7 +19,7 @@ from pytest_empathy.formatting import change, p_value
 from pytest_empathy.ratings import Rating
 from pytest_empathy.results.case import CaseResult, Usage
 
-from .conftest import cli, read_report, run, synthetic_rows, write_corpus
+from .conftest import cli, paired_cases, read_report, run, synthetic_rows, write_corpus
 from .stub_server import completion, default_answer, is_judge_request
 
 
@@ -332,6 +332,14 @@ def test_a_merge_never_writes_over_one_of_its_inputs(run_benchmark, pytester):
     assert (pytester.path / "a.json").read_text() == before
 
 
+def briefer_template(pytester: pytest.Pytester) -> str:
+    """A changed response template, which the stub's answer functions tell by its words, as
+    the option that names it."""
+    template = pytester.path / "template.txt"
+    template.write_text("Respond briefly to: {situation} {utterance}\n")
+    return f"--empathy-template={template}"
+
+
 DISMISSIVE = "Whatever, it happens to everyone."
 HURRIED = "Okay, noted."
 
@@ -360,11 +368,9 @@ def test_markdown_and_html_show_the_comparison_with_a_saved_run(stub, pytester):
     assert "Compared with saved run" not in (pytester.path / "report.html").read_text()
 
     stub.answer_of = declining_answer
-    template = pytester.path / "template.txt"
-    template.write_text("Respond briefly to: {situation} {utterance}\n")
     result = run(
         pytester,
-        f"--empathy-template={template}",
+        briefer_template(pytester),
         "--empathy-record=new_episodes",
         "--empathy-compare=accepted",
         "--empathy-compare-fail=decline,emotion-decline",
@@ -458,3 +464,153 @@ def test_markdown_says_when_no_emotion_differs_or_declines(stub, pytester):
     assert "No emotion declined significantly after Holm." in markdown and "Declined significantly" not in markdown
     assert "<summary>Per emotion: 4 compared, 0 declined significantly</summary>" in markdown
     assert "(unchanged)" in markdown and "CHANGED" not in markdown
+
+
+HOSTILE = "Whatever | <script>alert('x')</script>\nmoving on & on"
+
+
+def worse_on_known_cases(body: dict) -> tuple[int, dict[str, str], bytes]:
+    """Under the default template joyful cases get a hurried answer, rated Okay; under a
+    changed one ("Respond briefly") afraid cases get a hostile answer (markup, a pipe, a
+    newline), rated Bad, sad ones a hurried one, rated Okay, and joyful ones the usual
+    answer, rated Good."""
+    content = body["messages"][0]["content"]
+    if is_judge_request(body):
+        rating = "Bad" if "alert(" in content else "Okay" if HURRIED in content else "Good"
+        return 200, {"content-type": "application/json"}, completion(rating)
+    briefly = "Respond briefly" in content
+    for emotion, under_new_template, answer in (
+        ("afraid", True, HOSTILE),
+        ("sad", True, HURRIED),
+        ("joyful", False, HURRIED),
+    ):
+        if f"feel {emotion}" in content and briefly == under_new_template:
+            return 200, {"content-type": "application/json"}, completion(answer)
+    return default_answer(body)
+
+
+def accepted_then_briefer(stub, pytester: pytest.Pytester, per_emotion: int, *args: str) -> str:
+    """A run of the stub answering as ``worse_on_known_cases``, recorded and saved as
+    ``accepted``; returns the option of the changed template it answers worse under."""
+    write_corpus(
+        pytester.path / "corpus.csv", synthetic_rows(per_emotion, emotions=("afraid", "caring", "joyful", "sad"))
+    )
+    stub.answer_of = worse_on_known_cases
+    assert run(pytester, "--empathy-record=once", "--empathy-save=accepted", *args).ret == 0
+    return briefer_template(pytester)
+
+
+def test_every_report_names_the_cases_that_changed_with_both_answers(stub, pytester, xdist_args):
+    usual = json.loads(default_answer({"messages": [{"content": ""}]})[2])["choices"][0]["message"]["content"]
+    result = run(
+        pytester,
+        accepted_then_briefer(stub, pytester, 12, *xdist_args),
+        "--empathy-record=new_episodes",
+        "--empathy-compare=accepted",
+        "--empathy-compare-fail=decline",
+        "--empathy-markdown=summary.md",
+        "--empathy-html=report.html",
+        *xdist_args,
+    )
+    assert result.ret == 1
+
+    def ids(emotion: str) -> list[str]:
+        return sorted(f"{emotion}-{emotion}{i}" for i in range(12))
+
+    expected = (
+        [(case_id, "good", "bad", usual, HOSTILE) for case_id in ids("afraid")]
+        + [(case_id, "good", "okay", usual, HURRIED) for case_id in ids("sad")]
+        + [(case_id, "okay", "good", HURRIED, usual) for case_id in ids("joyful")]
+    )
+    changed = read_report(pytester)["comparison"]["changed_cases"]
+    assert (changed["count"], changed["worse"], changed["better"]) == (36, 24, 12)
+    assert [
+        (c["case_id"], c["saved"], c["run"], c["saved_response"], c["run_response"]) for c in changed["cases"]
+    ] == expected
+    assert {c["emotion"] for c in changed["cases"][:12]} == {"afraid"}
+
+    result.stdout.fnmatch_lines(
+        [
+            "36 case(s) changed rating since the saved run: 24 worse, 12 better",
+            "worst first: afraid-afraid0 (good -> bad), afraid-afraid1 (good -> bad), afraid-afraid10 (good -> bad); "
+            "33 more in the JSON result",
+        ]
+    )
+
+    markdown = (pytester.path / "summary.md").read_text()
+    # Last, under the gates: the summary opens with the comparison, and the cases are its detail.
+    gates, listing = markdown.split('<details id="changed-cases"><summary>36 cases changed (24 worse)</summary>\n')
+    assert "| compare decline | **FAILED** |" in gates and listing.endswith("</details>\n")
+    folded = listing.removesuffix("</details>\n")
+    rows = [line for line in folded.splitlines() if line.startswith("| `")]
+    assert len(rows) == 20 and "\nand 16 more in the JSON result\n" in folded
+    hostile = "Whatever \\| &lt;script&gt;alert('x')&lt;/script&gt; moving on &amp; on"
+    assert rows[0] == f"| `afraid-afraid0` | afraid | good -> bad | {usual} | {hostile} |"
+    assert rows[12] == f"| `sad-sad0` | sad | good -> okay | {usual} | {HURRIED} |"
+    assert "<script>" not in markdown
+
+    html = (pytester.path / "report.html").read_text()
+    assert "<script>alert" not in html
+    assert "<title>pytest-empathy: stub against saved run accepted</title>" in html
+    page = Page()
+    page.feed(html)
+    page.close()
+    listed = [row for row in page.rows if "data-direction" in row]
+    assert [row["data-direction"] for row in listed] == ["worse"] * 24 + ["better"] * 12
+    assert [row["data-emotion"] for row in listed] == ["afraid"] * 12 + ["sad"] * 12 + ["joyful"] * 12
+    cells = [c for c in page.cells if len(c) == 7 and c[0] in {case[0] for case in expected}]
+    assert [(c[0], c[2], c[3], c[5], c[6]) for c in cells] == expected
+
+
+def test_merged_shards_report_the_answers_and_changed_cases_of_the_whole_run(stub, pytester):
+    """Shards written without a report that shows text still carry the answers: the merged
+    HTML shows every answer, and its comparison lists the same changed cases."""
+    changed = accepted_then_briefer(stub, pytester, 4)
+    assert run(pytester, changed, "--empathy-record=new_episodes").ret == 0
+    whole = run(
+        pytester, changed, "--empathy-compare=accepted", "--empathy-html=whole.html", "--empathy-report=whole.json"
+    )
+    assert whole.ret == 0
+    for name, selection in (("a", "afraid or caring"), ("b", "joyful or sad")):
+        shard = run(pytester, changed, "-k", selection, "--empathy-shard", f"--empathy-report={name}.json")
+        assert shard.ret == 0
+    saved = "benchmarks/saved-runs/accepted.json"
+    done = cli(
+        "merge", "a.json", "b.json", "-o", "merged.json", "--compare", saved, "--html", "merged.html", cwd=pytester.path
+    )
+    assert done.returncode == 0, done.stderr
+    expected = json.loads((pytester.path / "whole.json").read_text())
+    merged = json.loads((pytester.path / "merged.json").read_text())
+    assert merged["cases"] == expected["cases"] and all(case.get("response") for case in merged["cases"])
+    assert merged["comparison"]["changed_cases"] == expected["comparison"]["changed_cases"]
+    assert merged["comparison"]["changed_cases"]["count"] == 12
+
+    def cases_section(name: str) -> str:
+        return (pytester.path / name).read_text().split("<h2>Cases</h2>")[1]
+
+    assert cases_section("merged.html") == cases_section("whole.html")
+    assert cases_section("merged.html").count(HOSTILE.split("|")[0]) == 4
+
+
+def test_an_emotions_note_says_its_study_p_is_holm_adjusted():
+    """The tables show the study's unadjusted p beside an emotion's note; the note cites the
+    Holm-adjusted one, and says so. The page is titled by what it was decided against."""
+    from pytest_empathy.analysis.gates import Completeness, decide
+    from pytest_empathy.reports import html_page
+    from pytest_empathy.results.document import to_json
+    from pytest_empathy.results.run import RunResult
+
+    # sad: Bad turned Okay, the Good rate unchanged; joyful: nothing differs.
+    cases = paired_cases("sad", [2] * 30 + [3] * 10, [1] * 30 + [3] * 10) + paired_cases("joyful", [3] * 20, [3] * 20)
+    settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False, "test": "good-rate"}
+    decision = decide(cases, Completeness(60, 60), settings, None)
+    run = RunResult(
+        "m", "j", "a judge", "human-raters", "the crowd", "c", "0" * 64, settings, Completeness(60, 60),
+        decision.summary, tuple(decision.gates), tuple(cases), {}, None,
+    )  # fmt: skip
+    document = to_json(run)
+    sad, overall = document["emotions"]["sad"], document["overall"]
+    assert sad["p_holm"] > sad["p_value"]
+    assert f"differ after Holm (Holm-adjusted p {p_value(sad['p_holm'])})" in sad["note"]
+    assert f"differ (p {p_value(overall['p_value'])})" in overall["note"] and "Holm-adjusted" not in overall["note"]
+    assert "<h1>pytest-empathy: m against human-raters</h1>" in html_page.render(document)

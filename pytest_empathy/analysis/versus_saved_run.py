@@ -3,6 +3,7 @@
 The same cases rated twice are paired: the Good rate's change is tested one-sided with
 Tango's score test (McNemar's at no change) and its interval, Holm across the emotions;
 Stuart-Maxwell's test of marginal homogeneity on the whole scale is reported beside it.
+The cases whose rating changed are listed, worst first, for a reviewer to open.
 """
 
 from __future__ import annotations
@@ -25,12 +26,41 @@ METHOD = (
 )
 
 
+# The order changed cases are listed in: declines first, the largest first, then gains.
+TRANSITIONS = (
+    (Rating.GOOD, Rating.BAD),
+    (Rating.GOOD, Rating.OKAY),
+    (Rating.OKAY, Rating.BAD),
+    (Rating.BAD, Rating.GOOD),
+    (Rating.OKAY, Rating.GOOD),
+    (Rating.BAD, Rating.OKAY),
+)
+_RANK = {transition: rank for rank, transition in enumerate(TRANSITIONS)}
+
+
+@dataclass(frozen=True)
+class ChangedCase:
+    """A case both runs rated, rated differently: ``saved`` in the saved run, ``run`` in this one."""
+
+    case_id: str
+    emotion: str
+    saved: Rating
+    run: Rating
+
+    @property
+    def worse(self) -> bool:
+        return self.run < self.saved
+
+
 @dataclass(frozen=True)
 class SavedRunComparison(Grouped[PairedComparison]):
     compared: int
     only_in_run: int
     only_in_saved_run: int
     holm_by_test: HolmByTest
+    # Every case rated differently by the two runs, in the order of TRANSITIONS, then by
+    # emotion and case id.
+    changed: tuple[ChangedCase, ...] = ()
 
 
 def compare_with_saved_run(
@@ -56,4 +86,17 @@ def compare_with_saved_run(
         only_in_run=len(after.keys() - saved.keys()),
         only_in_saved_run=len(saved.keys() - after.keys()),
         holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
+        changed=changed_cases(common, saved, after),
     )
+
+
+def changed_cases(
+    common: Iterable[str], saved: Mapping[str, tuple[str, Rating]], after: Mapping[str, tuple[str, Rating]]
+) -> tuple[ChangedCase, ...]:
+    """The cases of ``common`` (ids in both runs) whose rating changed, worst first."""
+    changed = [
+        ChangedCase(case_id, after[case_id][0], saved[case_id][1], after[case_id][1])
+        for case_id in common
+        if saved[case_id][1] != after[case_id][1]
+    ]
+    return tuple(sorted(changed, key=lambda c: (_RANK[c.saved, c.run], c.emotion, c.case_id)))

@@ -135,14 +135,13 @@ def evaluation_fixtures(config: pytest.Config) -> types.ModuleType:
         from pytest_empathy.models.endpoint import CallError
         from pytest_empathy.models.judges import Unrated
         from pytest_empathy.modes import RecordMode
-        from pytest_empathy.reports.registry import shows_responses
         from pytest_empathy.results.case import UNRECORDED
 
         from .ahead import Ahead
         from .run import CaseNotRecorded
 
         run = config.stash[RUN_KEY]
-        with_response = shows_responses(run.settings.reports)
+        with_response = run.settings.keeps_responses
         concurrency = run.settings.concurrency
         recording = run.settings.record is not RecordMode.NONE
         ahead = Ahead(run.evaluate, concurrency, run.close) if concurrency > 1 and recording else None

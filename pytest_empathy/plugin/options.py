@@ -27,7 +27,7 @@ from pytest_empathy.errors import InputError
 from pytest_empathy.models.breaker import DEFAULT_LIMIT
 from pytest_empathy.models.profiles import builtin_summary
 from pytest_empathy.modes import BaselineKind, GateMode, GateTest, RecordMode, choices
-from pytest_empathy.reports.registry import FORMATS
+from pytest_empathy.reports.registry import FORMATS, shows_responses
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.StrEnum)
@@ -289,6 +289,14 @@ class Settings:
 
     def calibration_path(self, judge: str) -> Path:
         return self.calibration or self.rootpath / CALIBRATIONS / f"{judge}.json"
+
+    @property
+    def keeps_responses(self) -> bool:
+        """Whether each case's answer travels to the controller and into the JSON result:
+        for a report that shows it, a saved run (a later comparison shows its answers), a
+        comparison (its changed cases) and a shard (merged, it reports as the whole run).
+        Otherwise no answer is sent: a plain replay pays nothing for text it never shows."""
+        return shows_responses(self.reports) or self.save is not None or self.compare is not None or self.shard
 
     def to_builtins(self) -> dict[str, Any]:
         """The settings that decide the statistics and gates, as the JSON result keeps them."""

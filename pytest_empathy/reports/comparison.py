@@ -1,6 +1,6 @@
 """A run's comparison with a saved run as every report shows it (terminal, Markdown, HTML):
-which saved run, its template hashes against this run's, the tests, and one row of figures
-per group, each report laying them out its own way."""
+which saved run, its template hashes against this run's, the tests, one row of figures
+per group, and the cases whose rating changed, each report laying them out its own way."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_empathy.formatting import change, cliffs_delta, one_sided_p, p_value, percent, shares, verdict
+from pytest_empathy.ratings import Rating
 
 TESTS = (
     "the Good rate's change, one-sided Tango score (paired), Holm across emotions; "
@@ -124,3 +125,47 @@ def interval(comparison: Mapping[str, Any]) -> str:
     """What the Good change's interval is, for a column's heading: ``90% CI``."""
     test = comparison["overall"].get("good_rate_test")
     return f"{test['confidence']:.0%} CI" if test else "CI"
+
+
+# How many changed cases the terminal names; every report says where the rest are.
+TERMINAL_CASES = 3
+
+
+@dataclass(frozen=True)
+class ChangedCases:
+    """The cases whose rating changed since the saved run, worst first, as the JSON lists
+    them (all of them)."""
+
+    count: int
+    worse: int
+    better: int
+    cases: list[dict[str, Any]]
+
+    @property
+    def summary(self) -> str:
+        return f"{self.count} case(s) changed rating since the saved run: {self.worse} worse, {self.better} better"
+
+
+def changed_cases(comparison: Mapping[str, Any]) -> ChangedCases | None:
+    """The comparison's changed cases; None in a document that predates the listing."""
+    found = comparison.get("changed_cases")
+    return None if found is None else ChangedCases(found["count"], found["worse"], found["better"], found["cases"])
+
+
+def transition(case: Mapping[str, Any]) -> str:
+    """A changed case's ratings: ``good -> bad``."""
+    return f"{case['saved']} -> {case['run']}"
+
+
+def direction(case: Mapping[str, Any]) -> str:
+    return "worse" if Rating.parse(case["run"]) < Rating.parse(case["saved"]) else "better"
+
+
+def changed_lines(comparison: Mapping[str, Any]) -> list[str]:
+    """The terminal's words on the changed cases: their count and the first few."""
+    changed = changed_cases(comparison)
+    if changed is None or not changed.count:
+        return [] if changed is None else ["no case changed rating since the saved run"]
+    first = ", ".join(f"{case['case_id']} ({transition(case)})" for case in changed.cases[:TERMINAL_CASES])
+    more = changed.count - TERMINAL_CASES
+    return [changed.summary, f"worst first: {first}" + (f"; {more} more in the JSON result" if more > 0 else "")]

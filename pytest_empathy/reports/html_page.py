@@ -45,17 +45,19 @@ img { max-width: 100%; } code { font-size: 12px; } td code { white-space: nowrap
 """
 
 FILTER_SCRIPT = """
-function filterCases() {
-  const emotion = document.getElementById('emotion').value;
-  const rating = document.getElementById('rating').value;
+function filterRows(table) {
+  const selects = Array.from(document.querySelectorAll(`select[data-table="${table}"]`));
   let shown = 0;
-  for (const row of document.querySelectorAll('#cases tbody tr')) {
-    const visible = (!emotion || row.dataset.emotion === emotion) && (!rating || row.dataset.rating === rating);
+  for (const row of document.querySelectorAll(`#${table} tbody tr`)) {
+    const visible = selects.every((select) => !select.value || row.dataset[select.name] === select.value);
     row.style.display = visible ? '' : 'none';
     shown += visible ? 1 : 0;
   }
-  document.getElementById('shown').textContent = shown;
+  document.getElementById(`${table}-shown`).textContent = shown;
 }
+document.addEventListener('DOMContentLoaded', () => {
+  for (const filters of document.querySelectorAll('.filters')) filters.hidden = false;
+});
 """
 
 
@@ -76,6 +78,15 @@ def _versions(result: dict[str, Any]) -> str:
 def _gates_off(result: dict[str, Any]) -> str:
     off = gates_off(result)
     return "" if off is None else f" <span class=muted>({escape(off)})</span>"
+
+
+def _title(result: dict[str, Any]) -> str:
+    """The model and what its run was decided against: the baseline where its gates were
+    on, the saved run where a comparison was made."""
+    against = [] if gates_off(result) else [result["baseline"]]
+    if result["comparison"] is not None:
+        against.append(f"saved run {compared.saved_run(result['comparison'])}")
+    return f"{result['model']} against {' and '.join(against) or result['baseline']}"
 
 
 def _p(p: float | None) -> str:
@@ -165,6 +176,9 @@ def _comparison(comparison: dict[str, Any]) -> str:
     ]
     if comparison.get("tests"):
         parts.append(f"<p class=muted>{escape(comparison['tests'])}.</p>")
+    changed = compared.changed_cases(comparison)
+    if changed is not None:
+        parts.append(_changed_cases(changed))
     return "\n".join(parts)
 
 
@@ -192,7 +206,6 @@ def _cases_table(result: dict[str, Any]) -> str:
     cases = result["cases"]
     with_text = any("utterance" in case or "response" in case for case in cases)
     emotions = sorted({case["emotion"] for case in cases})
-    options = "".join(f'<option value="{escape(e)}">{escape(e)}</option>' for e in emotions)
     head = "<th>case</th><th>emotion</th><th>rating</th><th>baseline rating</th>"
     if with_text:
         head += "<th>utterance</th><th>response</th>"
@@ -214,12 +227,45 @@ def _cases_table(result: dict[str, Any]) -> str:
             "<code>--empathy-corpus-text</code> (or a corpus with text) to see utterances and responses.</p>"
         )
     )
+    options = "".join(f'<option value="{escape(e)}">{escape(e)}</option>' for e in emotions)
     return (
-        f"{note}<p>Emotion <select id=emotion onchange=filterCases()><option value=''>all</option>{options}</select> "
-        "Rating <select id=rating onchange=filterCases()><option value=''>all</option>"
+        f"{note}<p>Emotion <select name=emotion data-table=cases onchange=filterRows('cases')>"
+        f"<option value=''>all</option>{options}</select> "
+        "Rating <select name=rating data-table=cases onchange=filterRows('cases')><option value=''>all</option>"
         "<option>bad</option><option>okay</option><option>good</option></select> "
-        f"<span class=muted><span id=shown>{len(cases)}</span> of {len(cases)} cases shown</span></p>"
+        f"<span class=muted><span id=cases-shown>{len(cases)}</span> of {len(cases)} cases shown</span></p>"
         f"<table id=cases><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _changed_cases(changed: compared.ChangedCases) -> str:
+    """Every changed case, worst first, with both answers, filterable by emotion and direction."""
+    if not changed.count:
+        return "<p>No case changed rating since the saved run.</p>"
+    rows = []
+    for case in changed.cases:
+        way = compared.direction(case)
+        rows.append(
+            f'<tr data-emotion="{escape(case["emotion"])}" data-direction={way}>'
+            f"<td><code>{escape(case['case_id'])}</code></td><td>{escape(case['emotion'])}</td>"
+            f"<td class=rating-{case['saved']}>{case['saved']}</td><td class=rating-{case['run']}>{case['run']}</td>"
+            f"<td>{way}</td><td>{escape(case['saved_response'] or DASH)}</td>"
+            f"<td>{escape(case['run_response'] or DASH)}</td></tr>"
+        )
+    emotions = "".join(f"<option>{escape(e)}</option>" for e in sorted({case["emotion"] for case in changed.cases}))
+    # Hidden until the script shows them: without it the table is a plain table of every case.
+    filters = (
+        "<p class=filters hidden>Emotion <select name=emotion data-table=changed onchange=filterRows('changed')>"
+        f"<option value=''>all</option>{emotions}</select> Change <select name=direction data-table=changed "
+        "onchange=filterRows('changed')><option value=''>all</option><option>worse</option><option>better</option>"
+        f"</select> <span class=muted><span id=changed-shown>{changed.count}</span> of {changed.count} shown</span></p>"
+    )
+    return (
+        f"<h3>{changed.count} cases changed rating ({changed.worse} worse, {changed.better} better)</h3>"
+        + filters
+        + "<table id=changed><thead><tr><th>case</th><th>emotion</th><th>saved</th><th>this run</th>"
+        "<th>change</th><th>saved answer</th><th>this run's answer</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
@@ -254,9 +300,9 @@ def render(result: dict[str, Any]) -> str:
     outcome = "PASSED" if passed else "FAILED"
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>pytest-empathy: {escape(result['model'])}</title><style>{STYLE}</style>",
+        f"<title>pytest-empathy: {escape(_title(result))}</title><style>{STYLE}</style>",
         f"<script>{FILTER_SCRIPT}</script></head><body>",
-        f"<h1>pytest-empathy: {escape(result['model'])} against {escape(result['baseline'])}</h1>",
+        f"<h1>pytest-empathy: {escape(_title(result))}</h1>",
         f"<p class='verdict {outcome.lower()}'>{outcome}{_gates_off(result)}</p>",
         "<dl>",
         f"<dt>model</dt><dd>{escape(result['model'])}</dd>",

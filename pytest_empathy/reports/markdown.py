@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from pytest_empathy.formatting import change, cliffs_delta, gain, gates_off, p_value, percent, verdict
@@ -76,6 +77,10 @@ def render(document: dict[str, Any]) -> str:
     lines += [
         f"| {g['name']} | {'passed' if g['passed'] else '**FAILED**'} | {g['detail']} |" for g in document["gates"]
     ]
+    # Under the gates, what a reviewer opens when a comparison failed.
+    changed = None if document["comparison"] is None else compared.changed_cases(document["comparison"])
+    if changed is not None:
+        lines += ["", *_changed_cases(changed)]
     return "\n".join(lines) + "\n"
 
 
@@ -132,6 +137,44 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
         "</details>",
     ]
     return lines
+
+
+# How many changed cases the summary lists, and how much of each answer it shows: a
+# pull-request comment stays short; the JSON result lists every case whole.
+MARKDOWN_CASES = 20
+ANSWER_CHARS = 160
+
+
+def _changed_cases(changed: compared.ChangedCases) -> list[str]:
+    """The changed cases, folded: the first MARKDOWN_CASES, worst first, with both answers."""
+    if not changed.count:
+        return ["No case changed rating since the saved run."]
+    lines = [
+        f'<details id="changed-cases"><summary>{changed.count} cases changed ({changed.worse} worse)</summary>',
+        "",
+        "| case | emotion | saved -> run | saved answer | this run's answer |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| `{case['case_id']}` | {case['emotion']} | {compared.transition(case)} "
+        f"| {_answer(case['saved_response'])} | {_answer(case['run_response'])} |"
+        for case in changed.cases[:MARKDOWN_CASES]
+    ]
+    more = changed.count - MARKDOWN_CASES
+    if more > 0:
+        lines += ["", f"and {more} more in the JSON result"]
+    return [*lines, "", "</details>"]
+
+
+def _answer(text: str | None) -> str:
+    """An answer in a table cell of a pull-request comment: on one line, cut to ANSWER_CHARS,
+    with HTML and the cell's pipes escaped."""
+    if text is None:
+        return "-"
+    flat = " ".join(text.split())
+    if len(flat) > ANSWER_CHARS:
+        flat = flat[: ANSWER_CHARS - 3].rstrip() + "..."
+    return html.escape(flat, quote=False).replace("|", "\\|")
 
 
 def _comparison_table(rows: list[compared.Row], *, first: str, interval: str, holm: bool) -> list[str]:

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 
 import matplotlib.pyplot as plt
+from matplotlib.legend_handler import HandlerTuple
 from matplotlib.patches import Patch
 
 COLOURS = {"bad": "#d95f4c", "okay": "#f2c14e", "good": "#4f9d69"}
@@ -59,12 +60,12 @@ def rating_bars(groups: dict[str, dict[str, Any]], model: str, baseline: str) ->
     axis.invert_yaxis()
     axis.set_xlim(0, 100)
     axis.set_xlabel("share of ratings (%): upper bar model, lower (paler) bar baseline")
+    # The sides' swatches are their bars in small: the three colours, full and pale.
+    sides = [tuple(Patch(color=COLOURS[label], alpha=alpha) for label in LABELS) for alpha in (1.0, 0.55)]
     axis.legend(
-        handles=[Patch(color=COLOURS[label], label=label.capitalize()) for label in LABELS]
-        + [
-            Patch(color="grey", alpha=1.0, label=f"model: {model}"),
-            Patch(color="grey", alpha=0.55, label=f"baseline: {baseline}"),
-        ],
+        handles=[Patch(color=COLOURS[label]) for label in LABELS] + sides,
+        labels=[label.capitalize() for label in LABELS] + [f"model: {model}", f"baseline: {baseline}"],
+        handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
         loc="lower center",
         bbox_to_anchor=(0.5, 1.0),
         ncol=5,

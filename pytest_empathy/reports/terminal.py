@@ -175,6 +175,7 @@ def _comparison_lines(comparison: Mapping[str, Any]) -> Iterator[str]:
             f"{row.good_change:>24}  {row.p:>9}  {row.p_holm:>8}  {row.delta:>20}  "
             f"{row.p_ordinal:>9}  {row.verdict:<8}  p {row.whole_p}"
         )
+    yield from compared.changed_lines(comparison)
 
 
 def failure_lines(document: Mapping[str, Any]) -> list[str]:

@@ -25,7 +25,15 @@ it was measured for another judge, and when in force its pairs), null without on
 and each polarity on the crowd's scale by that calibration, with the test of its
 assumption. Settings gain ``judge_min_agreement`` and ``judge_correction``.
 
-Documents of schemas 1 to 4 are read by migrating them; schema 2's statistics are dropped
+Schema 6 adds ``changed_cases`` to a comparison: every case both runs rated whose rating
+changed (``count``, ``worse``, ``better``, and ``cases``, each with its id, emotion, ``saved``
+and ``run`` rating and both answers, ``saved_response`` and ``run_response``, null where a
+run kept no text), declines first (Good to Bad, Good to Okay, Okay to Bad, then the gains
+Bad to Good, Okay to Good, Bad to Okay), each by emotion and case id. A comparison of an
+earlier schema is read with ``changed_cases`` null: which cases changed is not known from it
+(the saved run's ratings are not in the document), and no report lists them.
+
+Documents of schemas 1 to 5 are read by migrating them; schema 2's statistics are dropped
 on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
 ordinal effect it did not compute (null).
 """
@@ -53,6 +61,7 @@ from pytest_empathy.analysis.proportions import (
 )
 from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.analysis.versus_saved_run import METHOD as SAVED_RUN_METHOD
+from pytest_empathy.analysis.versus_saved_run import ChangedCase
 from pytest_empathy.atomic import write_atomic, write_new
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
@@ -68,7 +77,7 @@ if TYPE_CHECKING:
     from pytest_empathy.analysis.correction import Correction, CrowdScale
     from pytest_empathy.analysis.ppi import RunEstimate
 
-SCHEMA = 5
+SCHEMA = 6
 
 
 def to_json(run: RunResult) -> dict[str, Any]:
@@ -119,7 +128,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "emotions": {e: _group(e, g, summary) for e, g in summary.emotions.items()} if summary else None,
         "gates": [{"name": g.name, "passed": g.passed, "detail": g.detail} for g in run.gates],
         "warnings": list(run.warnings),
-        "comparison": _comparison(run.versus_saved_run, run.templates) if run.versus_saved_run else None,
+        "comparison": _comparison(run.versus_saved_run, run.templates, run.cases) if run.versus_saved_run else None,
         "unused_cassettes": {
             "count": len(run.unused_cassettes),
             "paths": list(run.unused_cassettes),
@@ -292,18 +301,20 @@ def _disagreement(group: Group[Comparison], p_study: float | None, other: str | 
     if p_study is None or c.deciding is None:
         return None
     holm = " after Holm" if group.adjusted else ""
+    # Beside a table whose study p is unadjusted, an emotion's adjusted p says it is.
+    study = f"{'Holm-adjusted ' if group.adjusted else ''}p {p_value(p_study)}"
     names = {GateTest.GOOD_RATE: "the Good rate", GateTest.ORDINAL: "the ordinal effect (Cliff's delta)"}
     quantity = names[c.decides]
     notes = []
     if p_study < group.alpha and not group.significant:
         notes.append(
             f"the study's {c.study.test} test finds the Bad/Okay/Good distributions differ{holm} "
-            f"(p {p_value(p_study)}), but {quantity} does not differ significantly"
+            f"({study}), but {quantity} does not differ significantly"
         )
     if p_study >= group.alpha and group.significant:
         notes.append(
             f"{quantity} is significantly {group.verdict}{holm}, but the study's {c.study.test} test does not "
-            f"find the whole distributions differ (p {p_value(p_study)})"
+            f"find the whole distributions differ ({study})"
         )
     verdict = None if group.verdict is None else group.verdict.value
     if other != verdict:
@@ -313,7 +324,7 @@ def _disagreement(group: Group[Comparison], p_study: float | None, other: str | 
     return "; ".join(notes) or None
 
 
-def _comparison(versus: SavedRunVersus, templates: dict[str, str]) -> dict[str, Any]:
+def _comparison(versus: SavedRunVersus, templates: dict[str, str], cases: Sequence[CaseResult]) -> dict[str, Any]:
     saved, comparison = versus.saved.document, versus.comparison
     return {
         # The name the user calls it by, its file's: the one stored inside is where it was first saved.
@@ -330,6 +341,33 @@ def _comparison(versus: SavedRunVersus, templates: dict[str, str]) -> dict[str, 
         "overall": _paired(comparison.overall, comparison.holm_by_test),
         "polarity": {p: _paired(g, comparison.holm_by_test) for p, g in comparison.polarity.items()},
         "emotions": {e: _paired(g, comparison.holm_by_test) for e, g in comparison.emotions.items()},
+        "changed_cases": _changed_cases(comparison.changed, saved["cases"], cases),
+    }
+
+
+def _changed_cases(
+    changed: Sequence[ChangedCase], saved_cases: Sequence[dict[str, Any]], cases: Sequence[CaseResult]
+) -> dict[str, Any]:
+    """The changed cases with both answers, where each run kept them."""
+    ids = {case.case_id for case in changed}
+    saved = {case["id"]: case.get("response") for case in saved_cases if case["id"] in ids}
+    run = {case.case_id: case.response for case in cases if case.case_id in ids}
+    worse = sum(1 for case in changed if case.worse)
+    return {
+        "count": len(changed),
+        "worse": worse,
+        "better": len(changed) - worse,
+        "cases": [
+            {
+                "case_id": case.case_id,
+                "emotion": case.emotion,
+                "saved": case.saved.label,
+                "run": case.run.label,
+                "saved_response": saved.get(case.case_id),
+                "run_response": run.get(case.case_id),
+            }
+            for case in changed
+        ],
     }
 
 
@@ -567,6 +605,15 @@ def _from_schema_4(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _from_schema_5(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 5 did not list the changed cases, and they cannot be listed from its document
+    (the saved run's ratings are not in it): null."""
+    data = dict(data, schema=6)
+    if isinstance(data.get("comparison"), dict):
+        data["comparison"] = {"changed_cases": None} | data["comparison"]
+    return data
+
+
 def _prediction_powered(found: RunEstimate | None, *, alpha: float) -> dict[str, Any] | None:
     if found is None:
         return None
@@ -618,7 +665,7 @@ def _prediction_powered(found: RunEstimate | None, *, alpha: float) -> dict[str,
     }
 
 
-MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2, 3: _from_schema_3, 4: _from_schema_4}
+MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2, 3: _from_schema_3, 4: _from_schema_4, 5: _from_schema_5}
 
 
 def _check_cases(cases: object, path: Path, error: type[InputError]) -> None:
