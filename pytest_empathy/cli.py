@@ -4,7 +4,7 @@ cassettes.
     pytest-empathy report RESULT.json [--html PATH] [--markdown PATH] [--csv PATH]
     pytest-empathy merge A.json B.json [...] -o OUT.json [--compare SAVED.json [--compare-fail CHECKS]]
                          [--html PATH] [--markdown PATH] [--csv PATH]
-    pytest-empathy audit-cassettes [--reports] PATH [PATH ...]
+    pytest-empathy audit-cassettes [--reports] [--log FILE] PATH [PATH ...]
     pytest-empathy crowd export --corpus SPEC (--responder NAME | --result RESULT.json) -o DIR [...]
 
 report and merge exit 0 when the result passed, 1 when a gate failed, 2 on input they
@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit.add_argument(
         "paths",
         type=Path,
-        nargs="+",
+        nargs="*",
         metavar="PATH",
         help="a cassette file, or a directory searched recursively for cassettes",
     )
@@ -76,6 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="audit reports (JSON, HTML, CSV, Markdown, JUnit XML; the files named and those under the "
         "directories named) instead of cassettes",
+    )
+    audit.add_argument(
+        "--log",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also audit a saved terminal log (what CI publishes), line by line; may be repeated",
     )
     from .crowd.command import add_parser as add_crowd
 
@@ -96,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.command == "audit-cassettes":
         from .cassettes.audit import main as audit_main
 
-        return audit_main(options.paths, reports=options.reports)
+        if not options.paths and not options.log:
+            audit.error("name a PATH to audit, or a --log FILE")
+        return audit_main(options.paths, reports=options.reports, logs=options.log)
 
     from .reports.registry import write_reports
     from .results import document

@@ -109,15 +109,88 @@ def audit_report(path: Path) -> Iterator[Finding]:
     except (OSError, UnicodeDecodeError) as error:
         yield Finding(path, "file", f"cannot be read ({error}); check it by hand")
         return
-    yield from _lines(path, text, own_hashes(_json(text)))
+    data = _json(text)
+    own = own_hashes(data)
+    yield from _lines(path, text, own, escaped=data is None)
+    yield from _decoded(path, text, data, own)
 
 
-def _lines(path: Path, text: str, own: frozenset[str] = frozenset()) -> Iterator[Finding]:
-    """Key-shaped strings, line by line, but for the file's own hashes (see _own_hash)."""
+def _lines(path: Path, text: str, own: frozenset[str] = frozenset(), *, escaped: bool = True) -> Iterator[Finding]:
+    """Key-shaped strings, line by line, but for the file's own hashes (see _own_hash); with
+    ``escaped``, written with escapes too (a JSON file's strings are decoded instead, see
+    _decoded)."""
     for number, line in enumerate(text.splitlines(), start=1):
-        for name, pattern in SECRET_PATTERNS.items():
-            if any(name != LONG_HEX or not _own_hash(match, own) for match in pattern.finditer(line)):
-                yield Finding(path, f"line {number}", f"{name}")
+        found = _found(line, own)
+        decoded = unescaped(line) if escaped else line
+        if decoded != line:
+            found.update(name for name, match in _matches(decoded, own) if match not in line)
+        for name in SECRET_PATTERNS:
+            if name in found:
+                yield Finding(path, f"line {number}", name)
+
+
+def _found(text: str, own: frozenset[str]) -> set[str]:
+    return {name for name, _ in _matches(text, own)}
+
+
+def _matches(text: str, own: frozenset[str]) -> Iterator[tuple[str, str]]:
+    """(pattern name, what it matched) of the key-shaped strings in ``text``."""
+    for name, pattern in SECRET_PATTERNS.items():
+        for match in pattern.finditer(text):
+            if name != LONG_HEX or not _own_hash(match, own):
+                yield name, match.group()
+
+
+# Escapes a credential may hide behind: JSON's \uXXXX and \/, Python's \xXX, percent-encoding
+# and HTML character references.
+_ESCAPE = re.compile(
+    r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|%([0-9a-fA-F]{2})|&#[xX]([0-9a-fA-F]{1,6});|&#([0-9]{1,7});|\\(/)"
+)
+
+
+def unescaped(text: str) -> str:
+    """``text`` with its escapes written as the characters they stand for, again while that
+    changes it (an escape escaped again), a few times at most."""
+    for _ in range(4):
+        decoded = _ESCAPE.sub(_character, text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _character(match: re.Match[str]) -> str:
+    hexadecimal = match.group(1) or match.group(2) or match.group(3) or match.group(4)
+    code = int(hexadecimal, 16) if hexadecimal else int(match.group(5)) if match.group(5) else ord("/")
+    return chr(code) if code < 0x110000 else match.group()
+
+
+def _decoded(path: Path, text: str, data: object, own: frozenset[str]) -> Iterator[Finding]:
+    """Key-shaped strings that only a JSON file's decoded strings show (escaped in the file,
+    or in JSON held in a string, or escaped again there), with where the string is (a JSON
+    pointer, into the JSON a string holds too)."""
+    for pointer, string in _strings(data):
+        found = {name for name, match in _matches(unescaped(string), own) if match not in text}
+        for name in SECRET_PATTERNS:
+            if name in found:
+                yield Finding(path, f"{pointer or '/'} (decoded)", name)
+
+
+def _strings(data: object) -> Iterator[tuple[str, str]]:
+    """The strings of a JSON document with their JSON pointers, in order; a string that holds
+    a JSON document is replaced by that document's strings."""
+    stack = [(data, "")]
+    while stack:
+        node, pointer = stack.pop()
+        inner = _json(node) if isinstance(node, str) and node.lstrip()[:1] in ("{", "[", '"') else None
+        if inner is not None:
+            stack.append((inner, pointer))
+        elif isinstance(node, dict):
+            stack.extend((value, f"{pointer}/{key}") for key, value in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((item, f"{pointer}/{index}") for index, item in reversed(list(enumerate(node))))
+        elif isinstance(node, str):
+            yield pointer, node
 
 
 # What labels one of the plugin's hashes just before it on its line, tags taken out: the
@@ -165,7 +238,7 @@ def _json(text: str) -> object:
     """The JSON document a report is, if it is one."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -193,7 +266,9 @@ def audit_file(path: Path) -> Iterator[Finding]:
         yield from _lines(path, text)
         yield Finding(path, "file", f"not valid JSON ({error}); check it by hand")
         return
-    yield from _lines(path, text, own_hashes(data))
+    own = own_hashes(data)
+    yield from _lines(path, text, own, escaped=False)
+    yield from _decoded(path, text, data, own)
     interactions = data.get("interactions", []) if isinstance(data, dict) else []
     for index, interaction in enumerate(interactions if isinstance(interactions, list) else [], start=1):
         for side in ("request", "response"):
@@ -205,21 +280,27 @@ def audit_file(path: Path) -> Iterator[Finding]:
                     yield Finding(path, f"interaction {index} {side} header {name}", what)
 
 
-def main(paths: Sequence[Path], *, reports: bool = False) -> int:
+def main(paths: Sequence[Path], *, reports: bool = False, logs: Sequence[Path] = ()) -> int:
     """Print the findings in the cassettes (or with ``reports`` the reports) that ``paths``
-    name or hold; the exit status is 1 when there is any, 2 when a path is no file or directory."""
+    name or hold, and in the saved terminal ``logs``; the exit status is 1 when there is any,
+    2 when a path is no file or directory, or a log no file."""
     missing = [str(path) for path in paths if not path.is_file() and not path.is_dir()]
+    missing += [str(log) for log in logs if not log.is_file()]
     if missing:
         print(f"pytest-empathy: error: not a file or directory: {', '.join(missing)}", file=sys.stderr)
         return 2
     files = named_files(paths, report_files if reports else cassette_files)
     check = audit_report if reports else audit_file
     findings = [finding for path in files for finding in check(path)]
+    # A log is what CI publishes of the terminal: read as a report is, whatever its suffix.
+    findings += [finding for log in named_files(logs, report_files) for finding in audit_report(log)]
     for finding in findings:
         print(finding)
     kind = "report(s)" if reports else "cassette(s)"
     where = f"under {paths[0]}" if len(paths) == 1 and paths[0].is_dir() else f"of {len(paths)} path(s) given"
-    print(f"{len(findings)} possible credential(s) in {len(files)} {kind} {where}")
+    read = [f"{len(files)} {kind} {where}"] if paths else []
+    read += [f"{len(logs)} log(s)"] if logs else []
+    print(f"{len(findings)} possible credential(s) in {' and '.join(read)}")
     return 1 if findings else 0
 
 

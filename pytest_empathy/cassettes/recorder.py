@@ -29,7 +29,7 @@ from vcr.serialize import deserialize, serialize
 
 from pytest_empathy.atomic import write_atomic
 from pytest_empathy.corpus.rows import Row
-from pytest_empathy.models.messages import redact
+from pytest_empathy.models.messages import masked_path, redact_document
 from pytest_empathy.modes import RecordMode
 from pytest_empathy.results.case import Usage
 
@@ -156,11 +156,12 @@ def _text(body: str | bytes) -> str:
 
 
 def _masked(body: str | bytes) -> str | bytes:
-    """A response body with every known credential masked (vcrpy may hold it as bytes)."""
+    """A response body with every known credential masked, decoded first when it is JSON
+    (vcrpy may hold it as bytes)."""
     if isinstance(body, str):
-        return redact(body)
+        return redact_document(body)
     try:
-        return redact(body.decode("utf-8")).encode("utf-8")
+        return redact_document(body.decode("utf-8")).encode("utf-8")
     except UnicodeDecodeError:
         return body
 
@@ -188,13 +189,15 @@ def _hash_body(request: Any) -> Any:
 
 
 def _stable_uri(uri: str) -> str:
-    """The URI without credentials, and without the port of a loopback server, which changes
-    on every start of a local model and would churn the cassettes."""
+    """The URI without credentials (user, password, query, path segments that carry one),
+    and without the port of a loopback server, which changes on every start of a local model
+    and would churn the cassettes."""
     parts = urlsplit(uri)
     host = parts.hostname or ""
     netloc = host if host in ("127.0.0.1", "localhost", "::1") or parts.port is None else f"{host}:{parts.port}"
-    # No query either: it may carry a key (?api_key=), and a replay matches the path alone.
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    # No query either: it may carry a key (?api_key=), and a replay matches the path alone,
+    # masked the same way (see models.endpoint.chat_path).
+    return urlunsplit((parts.scheme, netloc, masked_path(parts.path), "", ""))
 
 
 _CUT_SHORT = (KeyboardInterrupt, asyncio.CancelledError, futures.CancelledError)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 from pytest_empathy.cassettes.format import CORPUS_HEADER, TEMPLATE_HEADER
 from pytest_empathy.cassettes.replayer import Replayer
@@ -29,7 +29,7 @@ from . import local_server, retries
 from .breaker import CircuitBreaker
 from .call_loop import Attempt, CallLoop
 from .completions import completion_text, describe_unusable
-from .messages import MASK, carries_secret, clean, redact, shorten
+from .messages import MASK, carries_secret, clean, masked_path, redact, shorten, shown_url
 from .profiles import ModelProfile
 
 # Seconds an attempt needs at the least (or the timeout, when shorter): a retry that would
@@ -123,11 +123,8 @@ class ChatEndpoint:
         return self._client
 
     def _where(self) -> str:
-        """The endpoint, without any user or password written into the URL."""
-        parts = urlsplit(str(self._live().base_url))
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        """The endpoint, without any credential written into the URL."""
+        return shown_url(str(self._live().base_url))
 
     def _redact(self, text: str) -> str:
         key = self.profile.api_key()
@@ -163,8 +160,9 @@ class ChatEndpoint:
         content = completion_text(text)
         if content is None:
             raise CallError(f"{self.profile.name}: unusable answer ({describe_unusable(redact(text))})")
-        if carries_secret(content):
-            # A server that echoes a credential: it goes no further than this answer.
+        # A server that echoes a credential, in the answer or another field of a live call's
+        # body (escaped, maybe): it goes no further than this answer, and its recording masks it.
+        if carries_secret(content) or (self.replayer is None and carries_secret(text)):
             content = redact(content)
             _MASKED.set(_MASKED.get() + 1)
         return content
@@ -326,7 +324,8 @@ def chat_path(base_url: str) -> str:
     """The URL path the openai client posts a chat completion to under ``base_url``,
     percent-encoded as it is sent and recorded."""
     path = quote(urlsplit(base_url).path, safe="/%:@!$&'()*+,;=~")
-    return (path if path.endswith("/") else path + "/") + "chat/completions"
+    # Masked as the recording's URI is (see cassettes.recorder), so that it matches.
+    return masked_path((path if path.endswith("/") else path + "/") + "chat/completions")
 
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:

@@ -2,25 +2,71 @@
 
 Redaction comes first, on the whole text: a key cut short by shortening would no longer be
 found, and its first characters would leak.
+
+A credential is masked in every form the run may meet it in: as set and without the
+whitespace around it; inside base64 at any alignment (a Basic header of ``user:key``, an echo
+of one); and with any or all of its characters escaped as JSON (``\\u0073``, ``\\/``),
+Python (``\\x73``), percent-encoding (``%73``) or HTML (``&#115;``) write them.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlsplit
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 # Credentials the run knows beyond the environment's key-like variables: every profile's key
-# and what base URLs carry (user, password, query values), registered when a run starts.
+# and what base URLs carry (user, password, query values, path segments), registered when a
+# run starts.
 _KNOWN: set[str] = set()
-_secrets: list[str] | None = None
 # Shorter values are too likely to be ordinary words to replace wherever they occur.
 _SHORTEST = 6
 MASK = "***"
+# What a text holds when a credential may be in it escaped: only then is the slower pattern run.
+_ESCAPE_MARKS = ("\\", "%", "&#")
+# Path segments after which a URL carries a credential (/token/<it>/), and segments shaped
+# like one: letters of both cases and digits, a long hexadecimal string, a key's prefix.
+_CREDENTIAL_SEGMENT = re.compile(
+    r"(?:api[-_]?)?keys?|tokens?|secrets?|passwords?|auth|sig(?:nature)?|credentials?|access[-_]?tokens?", re.I
+)
+_KEY_SHAPED = re.compile(
+    r"(?=[^/]*\d)(?=[^/]*[a-z])(?=[^/]*[A-Z])[\w.~+=-]{16,}"
+    r"|(?=[^/]*\d)(?=[^/]*[a-fA-F])[0-9a-fA-F]{32,}"
+    r"|(?:sk|pk|rk)-[\w-]{16,}",
+    re.A,
+)
 
 
 class SecretMasked(UserWarning):
     """A model's answer carried a credential of the run, masked in every output."""
+
+
+@dataclass(frozen=True)
+class _Masking:
+    # Forms found by plain search, longest first (so that a key containing another is
+    # replaced whole): each credential as set and stripped, and within base64.
+    literal: tuple[str, ...]
+    # Of those, the ones that hold no other: a text holds some form only if it holds one of
+    # these (every answer of a replay is checked).
+    probes: tuple[str, ...]
+    # Each credential with any of its characters escaped.
+    escaped: re.Pattern[str] | None
+
+    def found_in(self, text: str) -> bool:
+        if any(probe in text for probe in self.probes):
+            return True
+        return (
+            self.escaped is not None
+            and any(mark in text for mark in _ESCAPE_MARKS)
+            and self.escaped.search(text) is not None
+        )
+
+
+_masking: _Masking | None = None
 
 
 def shorten(text: str, limit: int = 200) -> str:
@@ -36,39 +82,162 @@ def clean(text: str, limit: int = 200) -> str:
 def remember(values: Iterable[str | None]) -> None:
     """Add credentials to those every message, answer and recording is cleaned of; the
     environment's key-like variables are read again too."""
-    global _secrets
-    _KNOWN.update(v for v in values if v and len(v) >= _SHORTEST)
-    _secrets = None
+    global _masking
+    _KNOWN.update(v for v in values if v and len(v.strip()) >= _SHORTEST)
+    _masking = None
 
 
 def url_secrets(url: str | None) -> list[str]:
-    """What a URL carries that may be a credential: its user and password, its query values."""
+    """What a URL carries that may be a credential: its user and password, its query values,
+    and its path segments that name one or are shaped like one."""
     if not url:
         return []
     parts = urlsplit(url)
-    return [v for v in (parts.username, parts.password) if v] + [v for _, v in parse_qsl(parts.query) if v]
+    found = [v for v in (parts.username, parts.password) if v] + [v for _, v in parse_qsl(parts.query) if v]
+    found += [segment for segment, secret in _path_segments(parts.path) if secret]
+    return found + [unquote(v) for v in found]
+
+
+def _path_segments(path: str) -> list[tuple[str, bool]]:
+    """A URL path's segments, each with whether it carries a credential: shaped like one, or
+    after a segment that names one (``/token/<it>``)."""
+    segments = path.split("/")
+    return [
+        (s, bool(s) and (_KEY_SHAPED.fullmatch(s) is not None or _CREDENTIAL_SEGMENT.fullmatch(before) is not None))
+        for before, s in zip(["", *segments], segments, strict=False)
+    ]
+
+
+def masked_path(path: str) -> str:
+    """A URL path with the segments that carry a credential masked, and every credential the
+    run knows."""
+    return redact("/".join(MASK if secret else s for s, secret in _path_segments(path)))
+
+
+def shown_url(url: str) -> str:
+    """A URL fit for a message: no user or password, no query or fragment, and no credential
+    in its path."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, masked_path(parts.path), "", ""))
 
 
 def secrets() -> list[str]:
-    """Every credential to keep out of outputs, longest first (so that a key containing
-    another is replaced whole). The environment is read once, and again at each remember():
-    every answer of a replay is checked, and reading it each time cost a replay 10%."""
-    global _secrets
-    if _secrets is None:
-        found = set(_KNOWN)
-        for name, value in os.environ.items():
-            if len(value) >= 8 and any(word in name.upper() for word in ("KEY", "TOKEN", "SECRET", "PASSWORD")):
-                found.add(value)
-        _secrets = sorted(found, key=len, reverse=True)
-    return _secrets
+    """Every credential to keep out of outputs, longest first. The environment is read once,
+    and again at each remember(): every answer of a replay is checked, and reading it each
+    time cost a replay 10%."""
+    return sorted(_known_now(), key=len, reverse=True)
+
+
+def _known_now() -> set[str]:
+    found = set(_KNOWN)
+    for name, value in os.environ.items():
+        if len(value) >= 8 and any(word in name.upper() for word in ("KEY", "TOKEN", "SECRET", "PASSWORD")):
+            found.add(value)
+    return {form for value in found for form in (value, value.strip()) if len(form) >= _SHORTEST}
+
+
+def _current() -> _Masking:
+    global _masking
+    if _masking is None:
+        known = _known_now()
+        literal = set(known)
+        for value in known:
+            literal.update(base64_forms(value))
+        probes: list[str] = []
+        for form in sorted(literal, key=len):
+            if not any(probe in form for probe in probes):
+                probes.append(form)
+        escaped = "|".join(_escapable(value) for value in sorted(known, key=len, reverse=True))
+        _masking = _Masking(
+            tuple(sorted(literal, key=len, reverse=True)), tuple(probes), re.compile(escaped) if escaped else None
+        )
+    return _masking
+
+
+def base64_forms(value: str) -> set[str]:
+    """What base64 of any text holding ``value`` holds, in the standard and the URL-safe
+    alphabets: the characters that depend on ``value`` alone, at each of the three
+    alignments it may start at, and its whole encoding."""
+    raw = value.encode("utf-8", "surrogateescape")
+    found: set[str] = set()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(raw).decode()
+        found.update((whole, whole.rstrip("=")))
+        for offset in range(3):
+            encoded = encode(b"\0" * offset + raw).decode()
+            # Character j holds bits 6j to 6j + 5 of the input: bytes 6j // 8 to (6j + 5) // 8.
+            core = "".join(
+                c for j, c in enumerate(encoded) if offset <= 6 * j // 8 and (6 * j + 5) // 8 < offset + len(raw)
+            )
+            if len(core) >= _SHORTEST:
+                found.add(core)
+    return found
+
+
+def _escapable(value: str) -> str:
+    """A pattern of ``value`` with any of its characters written as an escape."""
+    return "".join(_character(c) for c in value)
+
+
+_SHORT_ESCAPES = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f", "/": "/", '"': '"'}
+
+
+def _character(char: str) -> str:
+    code = ord(char)
+    ways = [re.escape(char), f"&#0*{code};", f"&#[xX]0*{_hex(code, 1)};"]
+    if code < 0x10000:
+        ways.append(rf"\\u{_hex(code, 4)}")
+    else:
+        high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+        ways += [rf"\\u{_hex(high, 4)}\\u{_hex(low, 4)}", rf"\\U{_hex(code, 8)}"]
+    if code < 0x100:
+        ways.append(rf"\\x{_hex(code, 2)}")
+    if char in _SHORT_ESCAPES:
+        ways.append(re.escape("\\" + _SHORT_ESCAPES[char]))
+    ways.append("".join(f"%{_hex(byte, 2)}" for byte in char.encode("utf-8", "surrogateescape")))
+    return f"(?:{'|'.join(ways)})"
+
+
+def _hex(number: int, width: int) -> str:
+    """``number`` in hexadecimal, its letters in either case."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{number:0{width}x}")
 
 
 def redact(text: str) -> str:
-    for secret in secrets():
-        if secret in text:
-            text = text.replace(secret, MASK)
+    masking = _current()
+    if not masking.found_in(text):
+        return text
+    for form in masking.literal:
+        if form in text:
+            text = text.replace(form, MASK)
+    if masking.escaped is not None and any(mark in text for mark in _ESCAPE_MARKS):
+        text = masking.escaped.sub(MASK, text)
     return text
 
 
 def carries_secret(text: str) -> bool:
-    return any(secret in text for secret in secrets())
+    return _current().found_in(text)
+
+
+def redact_document(text: str) -> str:
+    """Text with every credential masked; a JSON document is decoded, every string (and key)
+    masked, and encoded again when anything was, so that an escaped credential is found
+    however the server escaped it. Unchanged when nothing was masked."""
+    try:
+        data = json.loads(text)
+        masked = _redact_strings(data)
+    except (ValueError, RecursionError):
+        return redact(text)
+    return text if masked == data else json.dumps(masked, ensure_ascii=False)
+
+
+def _redact_strings(node: object) -> object:
+    if isinstance(node, str):
+        return redact(node)
+    if isinstance(node, list):
+        return [_redact_strings(item) for item in node]
+    if isinstance(node, dict):
+        return {redact(key): _redact_strings(value) for key, value in node.items()}
+    return node

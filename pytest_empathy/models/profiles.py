@@ -13,6 +13,7 @@ import dataclasses
 import math
 import os
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict, cast
@@ -28,6 +29,10 @@ LOCAL_MODELS = ("smollm2-135m",)
 
 class ProfileError(InputError):
     pass
+
+
+class KeyStripped(UserWarning):
+    """A key's variable held whitespace around the key, which is sent without it."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,33 @@ class ModelProfile:
         return self.base_url
 
     def api_key(self) -> str | None:
+        """The key in the profile's variable, without the whitespace around it (the line end
+        of a pasted secret), as it is sent."""
+        value = self._key_as_set()
+        return None if value is None else value.strip()
+
+    def _key_as_set(self) -> str | None:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+    def key_fault(self) -> str | None:
+        """Why an HTTP header cannot carry the profile's key, naming its variable and the first
+        character it cannot carry, never the key; None when it can."""
+        value = self._key_as_set()
+        if not value:
+            return None
+        start = len(value) - len(value.lstrip())
+        for position, char in enumerate(value.strip(), start=start + 1):
+            if not "!" <= char <= "~":
+                return (
+                    f"${self.api_key_env} holds {_kind_of(char)} at position {position} of {len(value)}: an HTTP "
+                    "header cannot carry it; set the key again without it"
+                )
+        return None
+
+    def key_padded(self) -> bool:
+        """Whether the profile's key has whitespace around it, stripped before it is sent."""
+        value = self._key_as_set()
+        return value is not None and value != value.strip()
 
     @property
     def attempts(self) -> int:
@@ -75,6 +106,21 @@ class ModelProfile:
     def deadline_text(self) -> str:
         given = "" if self.deadline is not None else f" (timeout {self.timeout:g}s x {self.attempts} attempts)"
         return f"the {self.call_deadline():g}s deadline{given}"
+
+
+_CONTROL_NAMES = {"\t": "TAB", "\n": "LINE FEED", "\r": "CARRIAGE RETURN"}
+
+
+def _kind_of(char: str) -> str:
+    """What a character of a key is, to name it without showing the key."""
+    code = f"U+{ord(char):04X}"
+    if char == " ":
+        return f"a space ({code})"
+    if unicodedata.category(char) == "Cc":
+        name = _CONTROL_NAMES.get(char)
+        return f"a control character ({code}{f' {name}' if name else ''})"
+    name = unicodedata.name(char, "")
+    return f"a non-ASCII character ({code}{f' {name}' if name else ''})"
 
 
 class _Host(TypedDict):

@@ -54,6 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.record is not RecordMode.NONE:
         check_scheduling(config, settings.concurrency)
     if not hasattr(config, "workerinput"):
+        for warning in run.key_warnings():
+            config.issue_config_time_warning(warning, stacklevel=2)
         deselecting = bool(config.option.keyword or config.option.markexpr)
         config.pluginmanager.register(EmpathySession(run, plan(run, deselecting=deselecting)), "empathy-session")
 

@@ -472,9 +472,11 @@ def _url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("not an http(s) URL")
     if "?" in value or "#" in value:
+        from pytest_empathy.models.messages import shown_url
+
         # The openai client appends its paths after the query, and a query is where keys hide.
         raise ValueError(
-            f"{value.split('?')[0].split('#')[0]} has a query or fragment, which the openai client would put "
+            f"{shown_url(value)} has a query or fragment, which the openai client would put "
             "before its paths; give a key through the profile's api_key_env, not the URL"
         )
     return value

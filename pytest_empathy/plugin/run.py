@@ -31,7 +31,7 @@ from pytest_empathy.models.completions import completion_text
 from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded, masked_answers
 from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge, Unrated, default_judge
 from pytest_empathy.models.messages import MASK, SecretMasked, remember, url_secrets
-from pytest_empathy.models.profiles import ModelProfile, load_profiles
+from pytest_empathy.models.profiles import KeyStripped, ModelProfile, load_profiles
 from pytest_empathy.models.responders import ModelResponder, RecordedResponder, Responder
 from pytest_empathy.models.templates import judge_rubric, response_template
 from pytest_empathy.modes import GateTest, RecordMode
@@ -306,6 +306,19 @@ class Run:
         """The model names this run's calls go to (the responder's and the judge's)."""
         return {part.endpoint.profile.model for part in (self.responder, self.judge) if isinstance(part, ModelParts)}
 
+    def key_warnings(self) -> list[KeyStripped]:
+        """A warning for each key this run sends that had whitespace around it, naming its variable."""
+        sent = {
+            part.endpoint.profile
+            for part in (self.responder, self.judge)
+            if isinstance(part, ModelParts) and part.endpoint.replayer is None
+        }
+        padded = sorted({profile.api_key_env for profile in sent if profile.api_key_env and profile.key_padded()})
+        return [
+            KeyStripped(f"${variable} holds whitespace around its key (a pasted line end?); it is sent without it")
+            for variable in padded
+        ]
+
     def close(self) -> None:
         """Cancel the calls still out, then close the live clients of this process's endpoints."""
         endpoints = [part.endpoint for part in (self.responder, self.judge) if isinstance(part, ModelParts)]
@@ -488,4 +501,7 @@ def _endpoint(
             raise pytest.UsageError(
                 f"{flag}: recording with profile {profile.name!r} needs its API key in ${profile.api_key_env}"
             )
+        fault = profile.key_fault()
+        if fault is not None:
+            raise pytest.UsageError(f"{flag}: {fault}")
     return ChatEndpoint(profile, base_url, corpus, replayer, breaker, calls=calls)

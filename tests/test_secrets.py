@@ -1,0 +1,285 @@
+"""Credentials in the shapes a run may meet them in: keys with characters a header cannot
+carry or whitespace around them, echoes escaped, encoded or in another field, base URLs with
+a user, a password or a token in their path; and the audit, which must find what decodes to
+a key. Every run's outputs are searched for the key in each form it could be read back from."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from urllib.parse import quote
+
+import pytest
+
+from .conftest import FAKE_KEY, cli, run, stub_cassette
+from .stub_server import completion, is_judge_request
+
+JSON = {"content-type": "application/json"}
+# A key with a slash, which JSON may write as "\/".
+SLASHED_KEY = "sk-empathy-FAKE-4f1c/9e0b7a2d4c6e8f00"
+
+
+def readable_forms(key: str) -> list[str]:
+    """What a reader decodes back to the key: the key, its base64 (alone and in Basic
+    credentials or a Bearer header) and its percent-encoding."""
+    encoded = [base64.b64encode(text.encode()).decode() for text in (key, f"alice:{key}", f"Bearer {key}")]
+    return [key, *(form.rstrip("=") for form in encoded), quote(key, safe="")]
+
+
+def decoded_strings(node: object) -> list[str]:
+    """Every string of a JSON document, and of the JSON documents its strings hold."""
+    if isinstance(node, dict):
+        return [s for k, v in node.items() for s in decoded_strings(k) + decoded_strings(v)]
+    if isinstance(node, list):
+        return [s for item in node for s in decoded_strings(item)]
+    if not isinstance(node, str):
+        return []
+    try:
+        inner = json.loads(node)
+    except ValueError:
+        return [node]
+    return [node, *decoded_strings(inner)] if isinstance(inner, dict | list | str) else [node]
+
+
+def leaks(text: str, key: str) -> list[str]:
+    """The forms of ``key`` that ``text`` holds, read plainly, as JSON and as HTML."""
+    try:
+        texts = [text, *decoded_strings(json.loads(text))]
+    except ValueError:
+        texts = [text]
+    texts += [html.unescape(t) for t in texts]
+    return sorted({form for t in texts for form in readable_forms(key) if form in t})
+
+
+def outputs(pytester: pytest.Pytester, *results: pytest.RunResult) -> dict[str, str]:
+    """Everything the runs wrote or printed, by where it was."""
+    found = {f"output {i}": r.stdout.str() + r.stderr.str() for i, r in enumerate(results)}
+    for path in pytester.path.rglob("*"):
+        if path.is_file() and path.suffix != ".toml":
+            found[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+    return found
+
+
+def assert_no_leak(pytester: pytest.Pytester, key: str, *results: pytest.RunResult) -> None:
+    leaked = {where: forms for where, text in outputs(pytester, *results).items() if (forms := leaks(text, key))}
+    assert leaked == {}
+    audited = (["cassettes"] if (pytester.path / "cassettes").is_dir() else []) + ["--reports", "."]
+    for args in (audited[:-2], audited[-2:]):
+        done = cli("audit-cassettes", *args, cwd=pytester.path) if args else None
+        assert done is None or done.returncode == 0, done.stdout
+
+
+def authorization(headers: dict[str, str]) -> str:
+    return {name.lower(): value for name, value in headers.items()}["authorization"]
+
+
+BAD_CHARACTERS = {
+    "line feed inside": ("\n", "a control character (U+000A LINE FEED)"),
+    "carriage return inside": ("\r", "a control character (U+000D CARRIAGE RETURN)"),
+    "tab inside": ("\t", "a control character (U+0009 TAB)"),
+    "delete": ("\x7f", "a control character (U+007F)"),
+    "start of heading": ("\x01", "a control character (U+0001)"),
+    "escape": ("\x1b", "a control character (U+001B)"),
+    "space inside": (" ", "a space (U+0020)"),
+    "no-break space": ("\u00a0", "a non-ASCII character (U+00A0 NO-BREAK SPACE)"),
+    "zero-width space": ("\u200b", "a non-ASCII character (U+200B ZERO WIDTH SPACE)"),
+    "ideographic space": ("\u3000", "a non-ASCII character (U+3000 IDEOGRAPHIC SPACE)"),
+    "byte order mark": ("\ufeff", "a non-ASCII character (U+FEFF ZERO WIDTH NO-BREAK SPACE)"),
+    "emoji": ("\U0001f511", "a non-ASCII character (U+1F511 KEY)"),
+    "non-ASCII letter": ("\u00e9", "a non-ASCII character (U+00E9 LATIN SMALL LETTER E WITH ACUTE)"),
+}
+
+
+@pytest.mark.bad_input
+@pytest.mark.secrets
+@pytest.mark.parametrize("shape", list(BAD_CHARACTERS))
+def test_a_key_a_header_cannot_carry_is_a_usage_error_naming_its_variable(stub, pytester, monkeypatch, shape):
+    """Refused before any call, naming the variable, the character and where it stands, never
+    the key: the HTTP library's own error would print the header, key and all."""
+    char, kind = BAD_CHARACTERS[shape]
+    at = 12
+    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY[:at] + char + FAKE_KEY[at:])
+    result = run(pytester, "--empathy-record=once", "--junitxml=junit.xml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    message = f"ERROR: --empathy-model: $STUB_API_KEY holds {kind} at position {at + 1} of {len(FAKE_KEY) + 1}: *"
+    result.stderr.fnmatch_lines([message])
+    assert stub.requests == []
+    assert_no_leak(pytester, FAKE_KEY[4:at], result)
+    assert_no_leak(pytester, FAKE_KEY[at:], result)
+
+
+@pytest.mark.bad_input
+@pytest.mark.secrets
+def test_a_judges_key_is_checked_too(stub, pytester, monkeypatch):
+    """The responder replays the corpus's recorded answers; the judge's key is the one sent."""
+    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY[:20] + "\u2028" + FAKE_KEY[20:])
+    result = run(pytester, "--empathy-record=once", "--empathy-model=bot")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --empathy-judge: $STUB_API_KEY holds a non-ASCII character (U+2028 *"])
+    assert stub.requests == []
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize("around", [("", "\n"), ("", "\r\n"), (" \t", ""), ("", "\u00a0"), ("\n", " ")])
+def test_whitespace_around_a_key_is_stripped_with_a_warning_naming_its_variable(stub, pytester, monkeypatch, around):
+    before, after = around
+    monkeypatch.setenv("STUB_API_KEY", before + FAKE_KEY + after)
+    result = run(pytester, "--empathy-record=once", "-k", "sad", "-W", "always")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*KeyStripped: $STUB_API_KEY holds whitespace around its key*sent without it"])
+    assert {authorization(headers) for headers, _ in stub.requests} == {f"Bearer {FAKE_KEY}"}
+    assert_no_leak(pytester, FAKE_KEY, result)
+    # A replay sends no key: nothing to warn of.
+    replayed = run(pytester, "-k", "sad")
+    assert replayed.ret == 0 and "KeyStripped" not in replayed.stdout.str()
+
+
+def escape_every(text: str, every: int, digits: str = "x") -> str:
+    """``text`` with every ``every``-th character written as a JSON \\u escape, its ``digits``
+    lower-case (x) or upper-case (X)."""
+    return "".join(f"\\u{ord(c):04{digits}}" if i % every == 0 else c for i, c in enumerate(text))
+
+
+# How a server may echo the key, as the raw JSON text of a string.
+ECHOES = {
+    "first character escaped": lambda key: "\\u0073" + key[1:],
+    "every character escaped": lambda key: escape_every(key, 1),
+    "every third character escaped, upper-case hex": lambda key: escape_every(key, 3, "X"),
+    "slash escaped": lambda key: key.replace("/", "\\/"),
+    "base64": lambda key: base64.b64encode(key.encode()).decode(),
+    "Basic credentials": lambda key: "Basic " + base64.b64encode(f"alice:{key}".encode()).decode(),
+    "base64 of the Bearer header": lambda key: base64.b64encode(f"Bearer {key}".encode()).decode(),
+    "percent-encoded": lambda key: "".join(f"%{b:02X}" for b in key.encode()),
+    "HTML character references": lambda key: "".join(f"&#{ord(c)};" for c in key),
+}
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize("echo", list(ECHOES))
+def test_a_key_echoed_escaped_or_encoded_reaches_no_output(stub, pytester, monkeypatch, echo):
+    """The cassette is decoded before it is masked: an escaped key decodes to the key. One
+    case's answer carries the echo, the other's carries it in a field the plugin does not
+    read, recorded all the same."""
+    monkeypatch.setenv("STUB_API_KEY", SLASHED_KEY)
+    shown = ECHOES[echo](SLASHED_KEY)
+
+    def echoing(body):
+        if is_judge_request(body):
+            return 200, JSON, completion("Good")
+        in_answer = "(case 0)" in body["messages"][0]["content"]
+        data = json.loads(completion("I hear you. (ECHO)" if in_answer else "I hear you."))
+        data["system_fingerprint"] = "fp_1" if in_answer else "ECHO"
+        return 200, JSON, json.dumps(data).replace("ECHO", shown).encode()
+
+    stub.answer_of = echoing
+    result = run(pytester, "--empathy-record=once", "-k", "sad", "--junitxml=junit.xml", "--empathy-html=r.html")
+    assert result.ret == 0, result.stdout.str()
+    for case in ("sad-sad0", "sad-sad1"):
+        result.stdout.fnmatch_lines([f"*SecretMasked: case {case}: a model's answer carried a credential*"])
+        cassette = json.loads(stub_cassette(pytester, case).read_text())
+        assert "***" in cassette["interactions"][0]["response"]["body"]["string"]
+    replayed = run(pytester, "-k", "sad")
+    assert replayed.ret == 0
+    assert_no_leak(pytester, SLASHED_KEY, result, replayed)
+
+
+@pytest.mark.secrets
+def test_credentials_in_a_base_url_are_masked_in_the_cassette_messages_and_usage_errors(stub, pytester):
+    """A user and password (sent as Basic credentials) and a token in the path: masked in the
+    recording's URI, which replays all the same, in the messages of failed calls, in an echo
+    of the Authorization header, and in the usage error of a URL with a query."""
+    password, token = "hunter2-password", "tok3n-in-the-path"
+    url = stub.url.replace("http://", f"http://alice:{password}@").replace("/v1", f"/token/{token}/v1")
+    sent = []
+
+    def echo_authorization(body):
+        sent.append(authorization(stub.requests[-1][0]))
+        content = "Good" if is_judge_request(body) else f"I hear you. ({sent[-1]})"
+        return 200, JSON, completion(content)
+
+    stub.answer_of = echo_authorization
+    urls = (f"--empathy-base-url={url}", f"--empathy-judge-base-url={url}")
+    recorded = run(pytester, "--empathy-record=once", "-k", "sad", *urls)
+    assert recorded.ret == 0, recorded.stdout.str()
+    cassette = json.loads(stub_cassette(pytester, "sad-sad0").read_text())
+    assert {i["request"]["uri"] for i in cassette["interactions"]} == {"http://127.0.0.1/token/***/v1/chat/completions"}
+    replayed = run(pytester, "-k", "sad", *urls)
+    assert replayed.ret == 0, replayed.stdout.str()
+
+    stub.answer_of = lambda body: (500, JSON, json.dumps({"error": {"message": f"no {token} for alice"}}).encode())
+    failed = run(pytester, "--empathy-record=once", "-k", "afraid-afraid0", *urls)
+    assert failed.ret == 1
+    failed.stdout.fnmatch_lines(["*stub: HTTP 500 from http://127.0.0.1:*/token/***/v1/: *no *** for alice*"])
+    refused = run(pytester, "--empathy-record=once", f"--empathy-base-url={url}?api-version=1")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(["*--empathy-base-url: http://127.0.0.1:*/token/***/v1 has a query or fragment*"])
+    for secret in (password, token, *sent):
+        assert_no_leak(pytester, secret, recorded, replayed, failed, refused)
+
+
+@pytest.mark.secrets
+def test_the_audit_decodes_json_strings_and_escapes_before_matching(tmp_path):
+    """A key that only decoding shows: escaped in a cassette's body, in JSON inside a string,
+    JSON-escaped in a Markdown report or HTML-escaped; found once each, with where it is."""
+    body = json.dumps({"id": "x", "note": escape_every(FAKE_KEY, 2)})
+    said = json.dumps({"said": FAKE_KEY}).replace("s", "\\u0073")
+    inner = json.dumps({"choices": [{"message": {"content": said}}]})
+    interactions = [
+        {"request": {"uri": "/v1", "headers": {}}, "response": {"headers": {}, "body": {"string": text}}}
+        for text in (body, inner)
+    ]
+    cassette = tmp_path / "cassettes" / "c.json"
+    cassette.parent.mkdir()
+    cassette.write_text(json.dumps({"version": 1, "interactions": interactions}, indent=1))
+    assert FAKE_KEY not in cassette.read_text()
+    done = cli("audit-cassettes", str(cassette.parent))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{cassette}: /interactions/0/response/body/string/note (decoded): sk- style key",
+        f"{cassette}: /interactions/1/response/body/string/choices/0/message/content/said (decoded): sk- style key",
+        f"2 possible credential(s) in 1 cassette(s) under {cassette.parent}",
+    ]
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "r.md").write_text(f"said {escape_every(FAKE_KEY, 1)}\n")
+    (reports / "r.html").write_text("<p>" + "".join(f"&#x{ord(c):x};" for c in FAKE_KEY) + "</p>\n")
+    done = cli("audit-cassettes", "--reports", str(reports))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{reports / 'r.html'}: line 1: sk- style key",
+        f"{reports / 'r.md'}: line 1: sk- style key",
+        f"2 possible credential(s) in 2 report(s) under {reports}",
+    ]
+
+
+@pytest.mark.secrets
+def test_the_audit_reads_a_saved_terminal_log(tmp_path, stub, pytester):
+    """--log: the terminal is what CI publishes; a key there is found like one in a report,
+    escaped or not, and a log that is not there is one line, exit status 2."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "junit.xml").write_text("<testsuite/>")
+    log = tmp_path / "ci.log"
+    log.write_text(f"collected 2 items\nE   httpx.LocalProtocolError: Illegal header value b'Bearer {FAKE_KEY}\\n'\n")
+    done = cli("audit-cassettes", "--reports", str(reports), "--log", str(log))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{log}: line 2: sk- style key",
+        f"{log}: line 2: bearer token",
+        f"2 possible credential(s) in 1 report(s) under {reports} and 1 log(s)",
+    ]
+    log.write_text("said " + escape_every(FAKE_KEY, 4) + "\n")
+    assert cli("audit-cassettes", "--log", str(log)).stdout.splitlines() == [
+        f"{log}: line 1: sk- style key",
+        "1 possible credential(s) in 1 log(s)",
+    ]
+    # The log of a real run, recorded with every report.
+    result = run(pytester, "--empathy-record=once", "-k", "sad", "-rA", "--junitxml=junit.xml")
+    saved = pytester.path / "terminal.log"
+    saved.write_text(result.stdout.str() + result.stderr.str())
+    done = cli("audit-cassettes", "--reports", str(pytester.path), "--log", str(saved))
+    assert done.returncode == 0, done.stdout
+    missing = cli("audit-cassettes", "--log", str(tmp_path / "absent.log"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"pytest-empathy: error: not a file or directory: {tmp_path / 'absent.log'}"
