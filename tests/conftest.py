@@ -42,6 +42,13 @@ def require(available: bool, missing: str) -> None:
     pytest.skip(missing)
 
 
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs a test starts lay their summary out for $COLUMNS: wide here, so that a test
+    reads each line whole whatever terminal runs the suite; tests of the layout set their own."""
+    monkeypatch.setenv("COLUMNS", "400")
+
+
 @pytest.fixture(scope="session")
 def release_file() -> Path:
     """The study's release file, read from the shared data folder beside the checkout."""

@@ -14,7 +14,7 @@ USAGE_ERROR = int(pytest.ExitCode.USAGE_ERROR)
 
 
 def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_args):
-    result = run_benchmark("--empathy-model=chatgpt-empathy", *xdist_args)
+    result = run_benchmark("--empathy-model=chatgpt-empathy", "-v", *xdist_args)
     assert result.ret == 0
     result.assert_outcomes(passed=2000)
     result.stdout.fnmatch_lines(

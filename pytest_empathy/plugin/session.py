@@ -24,6 +24,7 @@ from pytest_empathy.models.judges import ModelJudge
 from pytest_empathy.modes import BaselineKind, RecordMode
 from pytest_empathy.reports import calibration as calibration_report
 from pytest_empathy.reports import terminal
+from pytest_empathy.reports.layout import wrap
 from pytest_empathy.reports.registry import BY_NAME, write_reports
 from pytest_empathy.results import calibrations, saved_runs
 from pytest_empathy.results.calibrations import JudgeKey
@@ -158,7 +159,8 @@ class EmpathySession:
             lines.append(f"empathy: {CALIBRATED.upper()}")
         elif r.baseline.mixed_raters is not None:
             lines.append(f"empathy: {r.baseline.mixed_raters.upper()}")
-        return lines
+        width = config.get_terminal_writer().fullwidth
+        return [part for line in lines for part in wrap(line, width)]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
@@ -404,29 +406,33 @@ class EmpathySession:
             terminalreporter.write_line(f"calibration saved: {self.run.shown_path(self.run.calibration_path())}")
             return
         document = self.document
+        config = terminalreporter.config
+        width = config.get_terminal_writer().fullwidth
         if document is None:
-            if not (self.expected or self.stopped or terminalreporter.config.option.collectonly):
-                terminalreporter.write_line(self._no_case_ran(), yellow=True)
+            if not (self.expected or self.stopped or config.option.collectonly):
+                for line in wrap(self._no_case_ran(), width):
+                    terminalreporter.write_line(line, yellow=True)
             return
-        terminalreporter.section("pytest-empathy")
-        for line in terminal.lines(document):
-            terminalreporter.write_line(line)
+        layout = terminal.Layout(width, config.get_verbosity())
+        if layout.verbosity > -2:
+            terminalreporter.section("pytest-empathy")
+        for shown in terminal.summary(document, self._files(), layout):
+            terminalreporter.write_line(shown.text, red=shown.alarm, bold=shown.alarm)
+
+    def _files(self) -> terminal.Files:
         settings = self.run.settings
-        for name, path in settings.reports.items():
-            if not any(line.startswith(f"{BY_NAME[name].title} not written") for line in self.unwritten):
-                terminalreporter.write_line(f"{BY_NAME[name].title}: {path}")
-        for line in self.unwritten:
-            terminalreporter.write_line(line, red=True, bold=True)
-        if self.plan.save_path is not None and document["complete"] and not self.save_failed:
-            terminalreporter.write_line(f"saved run: {self.plan.save_path}")
-        if settings.shard:
-            terminalreporter.write_line(
-                "shard: the gates above do not set the exit status; "
-                "pytest-empathy merge decides them for the whole benchmark"
-            )
-            return
-        for line in terminal.failure_lines(document):
-            terminalreporter.write_line(line, red=True, bold=True)
+        written = tuple(
+            (BY_NAME[name].title, str(path))
+            for name, path in settings.reports.items()
+            if not any(line.startswith(f"{BY_NAME[name].title} not written") for line in self.unwritten)
+        )
+        saved = self.plan.save_path is not None and self.document is not None and self.document["complete"]
+        return terminal.Files(
+            reports=written,
+            unwritten=tuple(self.unwritten),
+            saved_run=str(self.plan.save_path) if saved and not self.save_failed else None,
+            shard=settings.shard,
+        )
 
 
 def _distributed(config: pytest.Config) -> bool:

@@ -1,8 +1,13 @@
-"""The terminal summary of a run, from its JSON document."""
+"""The terminal summary of a run, from its JSON document, laid out for the terminal's width
+and pytest's verbosity: -qq one line, -q a summary of a few lines (the verdict, each gate,
+what changed, where the reports are), by default the figures a CI log reader needs, -v every
+column, emotion and note. The full table is always in the JSON and HTML reports."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_empathy.formatting import (
@@ -11,22 +16,219 @@ from pytest_empathy.formatting import (
     cliffs_delta,
     detects,
     gain,
+    gates_off,
     one_sided_p,
     p_value,
+    percent,
     shares,
     verdict,
 )
 from pytest_empathy.reports import comparison as compared
 from pytest_empathy.reports import crowd_scale
+from pytest_empathy.reports.layout import Column, clip, listed, table, wrap
 
-_HEADER = (
-    f"{'group':<13}{'n':>9}  {'model B/O/G %':>13}  {'base B/O/G %':>13}  {'Good change [CI]':>22}  "
-    f"{'Good gain [CI]':>18}  {'p 1-sided':>9}  {'p Holm':>8}  {'Cliff delta [CI]':>20}  {'p 1-sided':>9}  "
-    f"{'p Holm':>8}  {'verdict':<8}  {'detects':>7}  study test"
-)
+# Lines of a -q summary at most: a CI log shows it without scrolling.
+SHORT = 14
 
 
-def lines(document: Mapping[str, Any]) -> Iterator[str]:
+@dataclass(frozen=True)
+class Layout:
+    width: int
+    # pytest's verbosity: -2 for -qq, -1 for -q, 0 by default, 1 and more for -v.
+    verbosity: int = 0
+
+
+@dataclass(frozen=True)
+class Files:
+    """What the session did with the document: the reports written (title, path), those that
+    could not be (why, each), the saved run's path, and whether the run is a shard."""
+
+    reports: tuple[tuple[str, str], ...] = ()
+    unwritten: tuple[str, ...] = ()
+    saved_run: str | None = None
+    shard: bool = False
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    # A failure, shown red and bold.
+    alarm: bool = False
+
+
+def summary(document: Mapping[str, Any], files: Files, layout: Layout) -> list[Line]:
+    if layout.verbosity <= -2:
+        return [Line(one_line(document, files), alarm=not _passed(document, files))]
+    if layout.verbosity == -1:
+        return _short(document, files, layout.width)
+    return _detail(document, files, layout)
+
+
+def one_line(document: Mapping[str, Any], files: Files) -> str:
+    """The run in one line, for -qq: the verdict, what failed by name, the key figures."""
+    failed = [gate["name"] for gate in document["gates"] if not gate["passed"]]
+    failed += [line.partition(":")[0] for line in files.unwritten]
+    text = f"pytest-empathy: {document['model']} {_outcome(document, files)}"
+    if failed:
+        text += f" ({', '.join(failed)})"
+    overall = document["overall"]
+    if overall is None:
+        return f"{text}: {_rated(document)}"
+    text += (
+        f": Good {percent(overall['good_rate'])} vs {document['baseline']} {percent(overall['baseline_good_rate'])} "
+        f"({verdict(overall)})"
+    )
+    comparison = document["comparison"]
+    if comparison is not None:
+        saved = comparison["overall"]
+        text += (
+            f"; saved run {compared.saved_run(comparison)} {percent(saved['good_rate_saved'])} -> "
+            f"{percent(saved['good_rate_run'])} ({verdict(saved)})"
+        )
+    return text
+
+
+def _passed(document: Mapping[str, Any], files: Files) -> bool:
+    return bool(document["passed"]) and not files.unwritten
+
+
+def _outcome(document: Mapping[str, Any], files: Files) -> str:
+    if files.shard:
+        return "shard (pytest-empathy merge decides the gates)"
+    return "PASSED" if _passed(document, files) else "FAILED"
+
+
+def _rated(document: Mapping[str, Any]) -> str:
+    corpus = document["corpus"]
+    return f"{corpus['rated']} of {corpus['cases']} cases rated, no statistics"
+
+
+def _verdict(document: Mapping[str, Any], files: Files) -> str:
+    text = f"{document['model']} {_outcome(document, files)}"
+    overall = document["overall"]
+    if overall is None:
+        return f"{text}: {_rated(document)}"
+    text += (
+        f": Good {percent(overall['good_rate'])} vs {document['baseline']} {percent(overall['baseline_good_rate'])}, "
+        f"{change(overall['good_gain_absolute'], overall['good_gain_absolute_ci'])} ({verdict(overall)})"
+    )
+    if document["partial"]:
+        text += ", PARTIAL"
+    off = gates_off(document)
+    return text if off is None else f"{text}; {off}"
+
+
+def _versus_saved_run(comparison: Mapping[str, Any]) -> str:
+    overall = comparison["overall"]
+    return (
+        f"against saved run {compared.saved_run(comparison)}: Good {percent(overall['good_rate_saved'])} -> "
+        f"{percent(overall['good_rate_run'])}, {change(overall['good_change'], overall['good_change_ci'])} "
+        f"({verdict(overall)})"
+    )
+
+
+def _short(document: Mapping[str, Any], files: Files, width: int) -> list[Line]:
+    """About SHORT lines: passed gates, then warnings, fold into one line each where there
+    are too many; failed gates are cut only where they alone overflow, saying how many more."""
+    gates = document["gates"]
+    head = [Line(line, alarm=not _passed(document, files)) for line in wrap(_verdict(document, files), width)]
+    failed = [Line(clip(f"FAILED {g['name']}: {g['detail']}", width), alarm=True) for g in gates if not g["passed"]]
+    passed = [Line(clip(f"PASSED {g['name']}: {g['detail']}", width)) for g in gates if g["passed"]]
+    warnings = [Line(clip(f"WARNING {w}", width)) for w in document.get("warnings", [])]
+    tail = [Line(line) for text in _short_tail(document, files, width) for line in wrap(text, width)]
+    tail += [Line(line, alarm=True) for text in files.unwritten for line in wrap(text, width)]
+    room = SHORT - len(head) - len(tail)
+    if len(failed) + len(passed) + len(warnings) > room and len(passed) > 1:
+        passed = [Line(listed("PASSED", [g["name"] for g in gates if g["passed"]], width))]
+    if len(failed) + len(passed) + len(warnings) > room and len(warnings) > 1:
+        warnings = [Line(clip(f"{len(warnings)} warnings, the first: {warnings[0].text}", width))]
+    if len(failed) + len(passed) + len(warnings) > room:
+        kept = max(room - len(passed) - len(warnings) - 1, 1)
+        more = len(failed) - kept
+        failed = [*failed[:kept], Line(f"and {more} more failed gate(s): run without -q to read them", alarm=True)]
+    return head + failed + passed + warnings + tail
+
+
+def _short_tail(document: Mapping[str, Any], files: Files, width: int) -> Iterator[str]:
+    recording = document["recording"]
+    if recording is not None and recording["unrecorded"]:
+        yield f"{recording['unrecorded']} case(s) need (re-)recording: {recording['command']}"
+    comparison = document["comparison"]
+    if comparison is not None:
+        worse = [row.group for row in compared.declined(compared.emotion_rows(comparison))]
+        yield clip(_versus_saved_run(comparison), width)
+        if worse:
+            yield listed(f"{len(worse)} emotion(s) worse than the saved run", worse, width)
+        changed = comparison.get("changed_cases")
+        if changed:
+            ids = [case["case_id"] for case in changed.get("cases", [])]
+            yield listed(f"{changed['count']} cases changed ({changed['worse']} worse)", ids, width)
+    if files.reports:
+        yield "reports: " + ", ".join(f"{title} {path}" for title, path in files.reports)
+    if files.saved_run is not None:
+        yield f"saved run: {files.saved_run}"
+    if files.shard:
+        yield _SHARD
+
+
+_SHARD = "shard: the gates above do not set the exit status; pytest-empathy merge decides them for the whole benchmark"
+
+
+def _detail(document: Mapping[str, Any], files: Files, layout: Layout) -> list[Line]:
+    lines = [Line(line) for line in _figures(document, layout)]
+    width = layout.width
+    lines += [Line(line) for title, path in files.reports for line in wrap(f"{title}: {path}", width)]
+    lines += [Line(line, alarm=True) for text in files.unwritten for line in wrap(text, width)]
+    if files.saved_run is not None:
+        lines += [Line(line) for line in wrap(f"saved run: {files.saved_run}", width)]
+    if files.shard:
+        return lines + [Line(line) for line in wrap(_SHARD, width)]
+    failures = [f"empathy gate failed: {g['name']}: {g['detail']}" for g in document["gates"] if not g["passed"]]
+    if layout.verbosity > 0:
+        return lines + [Line(line, alarm=True) for text in failures for line in wrap(text, width)]
+    # The last lines of the log name what failed; each one's whole line is above.
+    return lines + [Line(clip(text, width), alarm=True) for text in failures]
+
+
+def _figures(document: Mapping[str, Any], layout: Layout) -> Iterator[str]:
+    width, full = layout.width, layout.verbosity > 0
+    for text in _about(document):
+        yield from wrap(text, width)
+    if document["overall"] is not None:
+        if document["partial"]:
+            yield "PARTIAL: every figure below is computed on the cases rated so far"
+        groups = _groups(document)
+        shown = groups if full else [g for g in groups if not g.hidden]
+        laid = table(_VERSUS_BASELINE, shown, None if full else width)
+        yield ""
+        for text in _methods(document["methods"], document["overall"], full, "detects" in laid.left_out):
+            yield from wrap(text, width)
+        yield ""
+        yield from laid.lines
+        hidden = [g.entry for g in groups if g not in shown]
+        yield from _left_out(hidden, "without a significant difference or a note", laid.left_out, width)
+        for group in shown:
+            if group.entry["note"]:
+                yield from wrap(f"note, {group.name}: {group.entry['note']}", width)
+    if document["comparison"] is not None:
+        yield from _comparison_lines(document["comparison"], layout)
+    unused = document["unused_cassettes"]
+    if unused["count"]:
+        state = "deleted" if unused["pruned"] else "not used by any case (--empathy-prune-cassettes deletes them)"
+        # What was deleted is listed whole; what could be, by its first paths.
+        paths = unused["paths"] if unused["pruned"] else unused["paths"][:3]
+        shown_paths = ", ".join(paths) + (", ..." if len(paths) < unused["count"] else "")
+        yield ""
+        yield from wrap(f"{unused['count']} cassette(s) of {document['model']} {state}: {shown_paths}", width)
+    yield ""
+    for warning in document.get("warnings", []):
+        yield from wrap(f"WARNING {warning}", width)
+    for gate in document["gates"]:
+        yield from wrap(f"{'PASSED' if gate['passed'] else 'FAILED'} {gate['name']}: {gate['detail']}", width)
+
+
+def _about(document: Mapping[str, Any]) -> Iterator[str]:
+    """Who rated what, on which corpus, with which templates, calls and cassettes."""
     yield (
         f"model {document['model']}, judge {document['judge']} ({document['judge_rates']}), "
         f"baseline {document['baseline']} ({document['baseline_rates']})"
@@ -65,56 +267,98 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
             )
     if document.get("statistics_dropped"):
         yield f"no statistics: {document['statistics_dropped']}"
-    if document["overall"] is not None:
-        if document["partial"]:
-            yield "PARTIAL: every figure below is computed on the cases rated so far"
-        yield ""
-        yield from _methods(document["methods"], document["overall"])
-        yield ""
-        yield _HEADER
-        groups = [("overall", document["overall"])]
-        groups += [(name, entry) for name, entry in document["polarity"].items() if entry["n"]]
-        groups += list(document["emotions"].items())
-        for name, entry in groups:
-            yield _row(name, entry)
-        for name, entry in groups:
-            if entry["note"]:
-                yield f"note, {name}: {entry['note']}"
-    if document["comparison"] is not None:
-        yield from _comparison_lines(document["comparison"])
-    unused = document["unused_cassettes"]
-    if unused["count"]:
-        state = "deleted" if unused["pruned"] else "not used by any case (--empathy-prune-cassettes deletes them)"
-        # What was deleted is listed whole; what could be, by its first paths.
-        paths = unused["paths"] if unused["pruned"] else unused["paths"][:3]
-        shown = ", ".join(paths) + (", ..." if len(paths) < unused["count"] else "")
-        yield ""
-        yield f"{unused['count']} cassette(s) of {document['model']} {state}: {shown}"
-    yield ""
-    for warning in document.get("warnings", []):
-        yield f"WARNING {warning}"
-    for gate in document["gates"]:
-        yield f"{'PASSED' if gate['passed'] else 'FAILED'} {gate['name']}: {gate['detail']}"
 
 
-def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any]) -> Iterator[str]:
+@dataclass(frozen=True)
+class _Group:
+    name: str
+    entry: Mapping[str, Any]
+    # An emotion without a significant difference or a note: a row only at -v.
+    hidden: bool = False
+
+
+def _groups(document: Mapping[str, Any]) -> list[_Group]:
+    groups = [_Group("overall", document["overall"])]
+    groups += [_Group(name, entry) for name, entry in document["polarity"].items() if entry["n"]]
+    groups += [
+        _Group(name, entry, hidden=not (entry.get("significant") or entry["note"]))
+        for name, entry in document["emotions"].items()
+    ]
+    return groups
+
+
+def _left_out(hidden: list[Mapping[str, Any]], why: str, columns: list[str], width: int) -> list[str]:
+    """One line, wrapped, on what a table leaves out at this verbosity and width, if anything."""
+    parts = []
+    if hidden:
+        kinds = Counter(verdict(entry) for entry in hidden)
+        parts.append(f"{len(hidden)} emotions {why} (" + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) + ")")
+    if columns:
+        parts.append(f"{len(columns)} columns that need a wider terminal")
+    if not parts:
+        return []
+    return wrap(f"not shown: {'; '.join(parts)}; -v and the JSON and HTML reports show every row and column", width)
+
+
+_VERSUS_BASELINE: tuple[Column[_Group], ...] = (
+    Column("group", lambda g: g.name, left=True),
+    Column("n", lambda g: f"{g.entry['n']}/{sum(g.entry['baseline'].values())}"),
+    Column("model\nB/O/G %", lambda g: shares(g.entry["model"])),
+    Column("base\nB/O/G %", lambda g: shares(g.entry["baseline"])),
+    Column("Good change\n[CI]", lambda g: change(g.entry["good_gain_absolute"], g.entry["good_gain_absolute_ci"])),
+    Column(
+        "Good gain\n[CI]",
+        lambda g: gain(g.entry["good_gain_relative"], g.entry["good_gain_relative_ci"]),
+        priority=4,
+    ),
+    Column("p\n1-sided", lambda g: p_value(one_sided_p(g.entry)), priority=1),
+    Column("p\nHolm", lambda g: p_value(one_sided_p(g.entry, holm=True))),
+    Column("Cliff delta\n[CI]", lambda g: cliffs_delta(g.entry["ordinal"]), priority=5),
+    Column("ordinal p\n1-sided", lambda g: p_value(one_sided_p(g.entry, test="ordinal")), priority=6),
+    Column("ordinal p\nHolm", lambda g: p_value(one_sided_p(g.entry, holm=True, test="ordinal")), priority=7),
+    Column("verdict", lambda g: verdict(g.entry), left=True),
+    Column("detects", lambda g: detects(g.entry["detectable"]), priority=2),
+    Column("study test", lambda g: f"{g.entry['test']} p {p_value(g.entry['p_value'])}", priority=3, left=True),
+)
+
+
+def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any], full: bool, no_detects: bool) -> Iterator[str]:
     interval = methods["interval"]
     decides = methods.get("gate_test", "good-rate")
-    yield (
-        f"Good rate: one-sided {methods['good_rate_test']}, {'paired' if methods['paired'] else 'unpaired'}, "
-        f"alpha {methods['alpha']:g}; intervals {interval['confidence']:.0%} (one-sided "
-        f"{1 - methods['alpha']:.0%} bounds); Holm across emotions; 'detects': the smallest Good-rate difference "
-        "in points found with 80% power (at Holm's first step for an emotion)"
-    )
-    if methods.get("ordinal"):
-        yield f"ordinal: Cliff's delta, one-sided {methods['ordinal']['test']}, the same alpha, intervals and Holm"
-    yield f"the verdict and the gates better and no-emotion-worse use the {decides} test"
-    design = overall.get("design_effect")
-    if methods.get("clustered") and design:
+    design = overall.get("design_effect") if methods.get("clustered") else None
+    if full:
         yield (
-            f"clustered ratings: {design['raters']} raters; design effect overall "
-            f"{_design(design['good_rate'])} (Good rate), {_design(design['ordinal'])} (ordinal); {methods['clusters']}"
+            f"Good rate: one-sided {methods['good_rate_test']}, {'paired' if methods['paired'] else 'unpaired'}, "
+            f"alpha {methods['alpha']:g}; intervals {interval['confidence']:.0%} (one-sided "
+            f"{1 - methods['alpha']:.0%} bounds); Holm across emotions; 'detects': the smallest Good-rate difference "
+            "in points found with 80% power (at Holm's first step for an emotion)"
         )
+        if methods.get("ordinal"):
+            yield f"ordinal: Cliff's delta, one-sided {methods['ordinal']['test']}, the same alpha, intervals and Holm"
+        yield f"the verdict and the gates better and no-emotion-worse use the {decides} test"
+        if design:
+            yield (
+                f"clustered ratings: {design['raters']} raters; design effect overall "
+                f"{_design(design['good_rate'])} (Good rate), {_design(design['ordinal'])} (ordinal); "
+                f"{methods['clusters']}"
+            )
+    else:
+        text = (
+            f"methods: Good rate one-sided {methods['good_rate_test']}, "
+            f"{'paired' if methods['paired'] else 'unpaired'}, alpha {methods['alpha']:g}, "
+            f"{interval['confidence']:.0%} intervals, Holm across emotions"
+        )
+        if methods.get("ordinal"):
+            text += "; Cliff's delta beside it"
+        text += f"; the verdict and the gates use the {decides} test"
+        if design:
+            text += (
+                f"; ratings clustered by {design['raters']} raters, design effect {_design(design['good_rate'])} "
+                f"(Good rate), {_design(design['ordinal'])} (ordinal)"
+            )
+        if not no_detects:
+            text += "; 'detects': the smallest Good-rate difference in points found with 80% power"
+        yield text
     statistic = (
         "" if overall["statistic"] is None else f"{overall['test']} {overall['statistic']:.4f}, dof {overall['dof']}, "
     )
@@ -137,46 +381,47 @@ _STUDY = {
 }
 
 
-def _row(name: str, entry: Mapping[str, Any]) -> str:
-    n = f"{entry['n']}/{sum(entry['baseline'].values())}"
-    return (
-        f"{name:<13}{n:>9}  {shares(entry['model']):>13}  {shares(entry['baseline']):>13}  "
-        f"{change(entry['good_gain_absolute'], entry['good_gain_absolute_ci']):>22}  "
-        f"{gain(entry['good_gain_relative'], entry['good_gain_relative_ci']):>18}  "
-        f"{p_value(one_sided_p(entry)):>9}  {p_value(one_sided_p(entry, holm=True)):>8}  "
-        f"{cliffs_delta(entry['ordinal']):>20}  {p_value(one_sided_p(entry, test='ordinal')):>9}  "
-        f"{p_value(one_sided_p(entry, holm=True, test='ordinal')):>8}  {verdict(entry):<8}  "
-        f"{detects(entry['detectable']):>7}  {entry['test']} p {p_value(entry['p_value'])}"
-    )
+_VERSUS_SAVED_RUN: tuple[Column[compared.Row], ...] = (
+    Column("group", lambda r: r.group, left=True),
+    Column("n", lambda r: str(r.n)),
+    Column("saved\nB/O/G %", lambda r: r.saved_shares),
+    Column("run\nB/O/G %", lambda r: r.run_shares),
+    Column("Good change\n[CI]", lambda r: r.good_change),
+    Column("p\n1-sided", lambda r: r.p, priority=1),
+    Column("p\nHolm", lambda r: r.p_holm),
+    Column("Cliff delta\n[CI]", lambda r: r.delta, priority=3),
+    Column("ordinal p\n1-sided", lambda r: r.p_ordinal, priority=4),
+    Column("verdict", lambda r: r.verdict, left=True),
+    Column("Stuart-Maxwell", lambda r: f"p {r.whole_p}", priority=2, left=True),
+)
 
 
-def _comparison_lines(comparison: Mapping[str, Any]) -> Iterator[str]:
+def _comparison_lines(comparison: Mapping[str, Any], layout: Layout) -> Iterator[str]:
+    width, full = layout.width, layout.verbosity > 0
     yield ""
-    yield (
+    yield from wrap(
         f"compared with saved run {compared.saved_run(comparison)} ({compared.provenance(comparison)}): "
-        f"{compared.coverage(comparison)}"
+        f"{compared.coverage(comparison)}",
+        width,
     )
     for template in compared.templates(comparison):
         state = "CHANGED" if template.changed else "unchanged"
-        yield (
+        yield from wrap(
             f"{template.role} template: saved {compared.short(template.saved)}, "
-            f"now {compared.short(template.run)} ({state})"
+            f"now {compared.short(template.run)} ({state})",
+            width,
         )
-    yield f"test: {compared.TESTS}"
+    yield from wrap(f"test: {compared.TESTS}", width)
     yield ""
-    yield (
-        f"{'group':<13}{'n':>5}  {'saved B/O/G %':>13}  {'run B/O/G %':>13}  "
-        f"{'Good change [CI]':>24}  {'p 1-sided':>9}  {'p Holm':>8}  {'Cliff delta [CI]':>20}  {'p 1-sided':>9}  "
-        f"{'verdict':<8}  Stuart-Maxwell"
+    emotions = compared.emotion_rows(comparison)
+    entries = comparison["emotions"]
+    hidden = [] if full else [row for row in emotions if not entries[row.group].get("significant")]
+    laid = table(
+        _VERSUS_SAVED_RUN,
+        compared.summary_rows(comparison) + [row for row in emotions if row not in hidden],
+        None if full else width,
     )
-    for row in compared.summary_rows(comparison) + compared.emotion_rows(comparison):
-        yield (
-            f"{row.group:<13}{row.n:>5}  {row.saved_shares:>13}  {row.run_shares:>13}  "
-            f"{row.good_change:>24}  {row.p:>9}  {row.p_holm:>8}  {row.delta:>20}  "
-            f"{row.p_ordinal:>9}  {row.verdict:<8}  p {row.whole_p}"
-        )
-    yield from compared.changed_lines(comparison)
-
-
-def failure_lines(document: Mapping[str, Any]) -> list[str]:
-    return [f"empathy gate failed: {g['name']}: {g['detail']}" for g in document["gates"] if not g["passed"]]
+    yield from laid.lines
+    yield from _left_out([entries[row.group] for row in hidden], "without a significant change", laid.left_out, width)
+    for line in compared.changed_lines(comparison):
+        yield from wrap(line, width)
