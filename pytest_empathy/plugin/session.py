@@ -422,7 +422,7 @@ class EmpathySession:
     def _files(self) -> terminal.Files:
         settings = self.run.settings
         written = tuple(
-            (BY_NAME[name].title, str(path))
+            (BY_NAME[name].title, self.run.shown_path(path))
             for name, path in settings.reports.items()
             if not any(line.startswith(f"{BY_NAME[name].title} not written") for line in self.unwritten)
         )
@@ -430,7 +430,7 @@ class EmpathySession:
         return terminal.Files(
             reports=written,
             unwritten=tuple(self.unwritten),
-            saved_run=str(self.plan.save_path) if saved and not self.save_failed else None,
+            saved_run=self.run.shown_path(self.plan.save_path) if saved and not self.save_failed else None,
             shard=settings.shard,
         )
 
