@@ -11,7 +11,7 @@ from importlib.resources import files
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq, minimize
 from scipy.stats import norm
@@ -134,6 +134,10 @@ def test_unpaired_test_is_statsmodels_score_test(table):
 @given(counts, st.floats(-0.95, 0.95))
 def test_unpaired_difference_interval_inverts_the_score_test(table, delta):
     x1, n1, x2, n2 = table
+    # The reference keeps its restricted rates 1e-13 inside (0, 1); where a rate's distance to
+    # the edge is delta itself (an all-Good or all-Bad table), that is a relative error of
+    # 1e-13 / delta, beyond the tolerance below once delta is under about 1e-7.
+    assume(abs(delta) >= 1e-6)
     expected = mn_z(x1, n1, x2, n2, delta)
     assert proportions._mn_difference(x1, n1, x2, n2, delta) == pytest.approx(expected, rel=1e-6, abs=1e-6)
     test = proportions.unpaired(x1, n1, x2, n2, confidence=0.9)
