@@ -716,8 +716,9 @@ _DOCUMENT = schema.obj(
         "corpus": schema.either(
             schema.text(),
             schema.obj(
-                {"name": schema.text()},
+                {},
                 {
+                    "name": schema.text(),
                     "sha256": _TEXT,
                     "cases": schema.whole(),
                     "rated": schema.whole(),
