@@ -169,7 +169,7 @@ def test_compare_fail_expressions_are_checked_when_arguments_are_parsed(run_benc
                     "cases": [{"id": "sad-1", "emotion": "sad", "rating": None}],
                 }
             ),
-            "case 1: rating: rating None is not on the scale*",
+            "not a usable saved run (cases?0?.rating: null is not a rating (bad, okay, good))",
         ),
     ],
 )

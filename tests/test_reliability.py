@@ -336,6 +336,14 @@ def test_a_recording_that_reached_no_server_leaves_no_folder_behind(pytester):
             lambda text: text.replace('"method": "POST"', '"verb": "POST"', 1),
             "*cassette {path} is damaged (interaction 1 lacks *); delete it and record it again",
         ),
+        *(
+            # Nesting deeper than the JSON parser goes (about 200 KB), whole or in part.
+            (damage, "*cassette {path} is damaged or truncated (JSON nested too deeply to be read)*")
+            for damage in (
+                lambda text: "[" * 100_000 + "]" * 100_000,
+                lambda text: text.replace('"version": 1', '"version": 1, "x": ' + "[" * 100_000 + "]" * 100_000, 1),
+            )
+        ),
         (
             lambda text: text.replace("feel sad (case 0)", "feel sad (case 9)"),
             "*stub: no recording of this call: its requests differ from the recorded ones*Cassette: {path}.*",

@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from pytest_empathy.bounded import MiB, loads, read_bytes
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.errors import InputError
 from pytest_empathy.results.case import Usage
@@ -31,6 +32,9 @@ TEMPLATE_HEADER = "x-empathy-template"
 CORPUS_HEADER = "x-empathy-corpus"
 # The key of a hashed request body (see hashed_body).
 HASHED = "sha256_of_body"
+# A case's cassette holds its answer and its rating, a few KiB (the shipped ones 5 KiB at
+# most); long answers and judge repeats stay far below this.
+LARGEST = 16 * MiB
 
 
 def cassette_path(root: Path, model: str, row: Row) -> Path:
@@ -117,7 +121,7 @@ def serialize(cassette: dict[str, Any]) -> str:
 
 
 def deserialize(text: str | bytes) -> dict[str, Any]:
-    cassette: dict[str, Any] = json.loads(text)
+    cassette: dict[str, Any] = loads(text)
     return cassette
 
 
@@ -126,8 +130,7 @@ def read_cassette(path: str | Path) -> bytes | None:
     text file object per read was a third of reading one); None when there is none, or it
     is empty."""
     try:
-        with open(path, "rb") as file:
-            data = file.read()
+        data = read_bytes(path, largest=LARGEST, what="cassette", error=CassetteError)
     except FileNotFoundError:
         return None
     except OSError as error:

@@ -9,13 +9,13 @@ vcrpy; the caller tells why.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pytest_empathy.bounded import loads
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.results.case import Usage
 
@@ -79,6 +79,6 @@ class Replayer(CaseCassettes):
 
 def _json(body: str | None) -> Any:
     try:
-        return json.loads(body) if body is not None else None
+        return loads(body) if body is not None else None
     except ValueError:
         return None

@@ -3,12 +3,12 @@ no case uses any more, and one recording run at a time."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pytest_empathy.bounded import loads
 from pytest_empathy.corpus.rows import Row
 
 from .format import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, CassetteError, header, header_values, load
@@ -58,7 +58,7 @@ def _recorded_by(path: Path, corpus: str, models: Collection[str]) -> bool:
     for interaction in interactions:
         request = interaction["request"]
         try:
-            model = json.loads(request["body"]).get("model")
+            model = loads(request["body"]).get("model")
         except (TypeError, ValueError, AttributeError):
             return False
         if header(request, CORPUS_HEADER) != [corpus] or model not in models:

@@ -211,8 +211,7 @@ def _row(path: Path, number: int, record: dict[str, str], seen: _Seen) -> Row:
         else:
             if not value.strip():
                 raise CorpusError(path, f"empty {column}: a rater column names the rater of every row", row=number)
-            label = seen.rater_numbers.setdefault(value.strip(), str(len(seen.rater_numbers) + 1))
-            raters[responder] = label
+            raters[responder] = rater_number(seen.rater_numbers, value)
     unrated = sorted(set(raters) - set(ratings))
     if unrated:
         raise CorpusError(
@@ -227,6 +226,12 @@ def _row(path: Path, number: int, record: dict[str, str], seen: _Seen) -> Row:
         ratings=seen.shared(ratings),
         raters=raters or NOTHING,
     )
+
+
+def rater_number(numbers: dict[str, str], label: str) -> str:
+    """The pseudonym of a rater's label (a platform's participant id) within one file: its
+    number in the order the labels first appear, ``numbers`` holding those met so far."""
+    return numbers.setdefault(label.strip(), str(len(numbers) + 1))
 
 
 _UNSEEN: Any = object()

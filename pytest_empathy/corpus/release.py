@@ -7,9 +7,7 @@ once from a pinned URL, checked against its sha256 and cached.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 import sys
 import urllib.error
@@ -19,6 +17,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 
 from pytest_empathy.atomic import write_atomic
+from pytest_empathy.csv_text import rows_text
 from pytest_empathy.ratings import Counts, Rating
 
 from .named import RELEASE, RELEASE_TEXT_ENV
@@ -141,14 +140,18 @@ def _sha256(data: bytes) -> str:
 def figures_csv(corpus: Corpus) -> str:
     """The figures of the release file as shipped in the package: no text, only labels, and
     each rating's rater as the reader numbers them (never the platform's participant ids)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    columns = [r.replace("-", "_") for r in RESPONDERS]
-    writer.writerow(["id", "emotion", "polarity", *(f"rating_{c}" for c in columns), *(f"rater_{c}" for c in columns)])
-    for row in corpus.rows:
-        ratings = [row.ratings[r].value for r in RESPONDERS]
-        writer.writerow([row.id, row.emotion, row.polarity, *ratings, *(row.raters[r] for r in RESPONDERS)])
-    return out.getvalue()
+    names = {r: r.replace("-", "_") for r in RESPONDERS}
+    columns = ["id", "emotion", "polarity", *(f"rating_{c}" for c in names.values())]
+    columns += [f"rater_{c}" for c in names.values()]
+    return rows_text(
+        columns,
+        (
+            {"id": row.id, "emotion": row.emotion, "polarity": row.polarity}
+            | {f"rating_{c}": row.ratings[r].value for r, c in names.items()}
+            | {f"rater_{c}": row.raters[r] for r, c in names.items()}
+            for row in corpus.rows
+        ),
+    )
 
 
 def human_counts() -> dict[str, Counts]:

@@ -11,13 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_empathy.bounded import read_bytes
+from pytest_empathy.corpus.reader import rater_number
 from pytest_empathy.corpus.rows import Corpus, Row
+from pytest_empathy.csv_text import restored
 from pytest_empathy.errors import InputError
 from pytest_empathy.models.judges import Unrated
 from pytest_empathy.ratings import Rating
 
 from . import CROWD_FILE
-from .returned import RATINGS_COLUMNS
+from .returned import LARGEST, RATINGS_COLUMNS
 from .sheets import answer_sha256
 
 # The columns of a ratings file of an earlier 'crowd import', which knew neither the answers
@@ -123,24 +126,30 @@ def load(path: Path, *, responder: str) -> CrowdFile:
     file (and the row) when it cannot serve: another responder's, a case rated twice, rows of
     different exports."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bytes(path, largest=LARGEST, what="crowd file", error=InputError).decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot be read ({error})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    columns = list(reader.fieldnames or [])
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        columns = list(reader.fieldnames or [])
+        rows = [{key: restored(v) if isinstance(v, str) else v for key, v in row.items()} for row in reader]
+    except csv.Error as error:
+        raise InputError(f"{path}, row {reader.line_num}: malformed CSV ({error})") from None
     if columns == list(EARLIER_COLUMNS):
         raise InputError(
             f"{path}: written by an earlier 'crowd import' (no design of the export, no hashes of the answers rated): "
             "import the crowd's ratings again"
         )
     if columns != list(RATINGS_COLUMNS):
-        raise InputError(f"{path}: not a ratings file of 'pytest-empathy crowd import' (columns {reader.fieldnames})")
+        raise InputError(f"{path}: not a ratings file of 'pytest-empathy crowd import' (columns {columns})")
     ratings: dict[str, tuple[Rating, str]] = {}
     emotions: dict[str, str] = {}
     answers: dict[str, str] = {}
     design: Design | None = None
     first: Mapping[str, str] = {}
-    for number, row in enumerate(reader, start=2):
+    # Raters by number, as a corpus's are: a platform's participant ids never reach a result.
+    raters: dict[str, str] = {}
+    for number, row in enumerate(rows, start=2):
         where = f"{path}, row {number}"
         if None in row or None in row.values():
             raise InputError(f"{where}: {len(RATINGS_COLUMNS)} columns expected")
@@ -159,7 +168,7 @@ def load(path: Path, *, responder: str) -> CrowdFile:
                 "holds the ratings of one export"
             )
         try:
-            ratings[row["case"]] = (Rating.parse(row["rating"]), row["rater"])
+            ratings[row["case"]] = (Rating.parse(row["rating"]), rater_number(raters, row["rater"]))
         except ValueError as error:
             raise InputError(f"{where}: {error}") from None
         emotions[row["case"]] = row["emotion"]

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_empathy import schema
 from pytest_empathy.atomic import write_atomic
+from pytest_empathy.bounded import MiB, loads, read_bytes
+from pytest_empathy.corpus.rows import ID_PATTERN, NAME_RULE
+from pytest_empathy.csv_text import rows_text
+from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
 from pytest_empathy.ratings import Rating
+from pytest_empathy.schema import shown, validate
 
 from .sheets import MANIFEST_KIND, MANIFEST_SCHEMA
 
@@ -39,6 +45,11 @@ RATINGS_COLUMNS = (
 )
 
 
+# The bound of every crowd file (a manifest, a platform's ratings, a ratings file): those of a
+# study of the release's 2,000 cases are under 1 MiB.
+LARGEST = 64 * MiB
+
+
 class ReturnedError(InputError):
     pass
 
@@ -57,21 +68,72 @@ class Returned:
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest at ``path``, checked against its schema and against itself (each item
+    in one batch, each batch's items on the manifest); a ReturnedError naming the file and
+    what is wrong, in one line, otherwise."""
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = loads(read_bytes(path, largest=LARGEST, what="crowd file", error=ReturnedError))
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise ReturnedError(f"{path}: not a manifest of crowd sheets ({error})") from None
     if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND:
         raise ReturnedError(f"{path}: not a manifest of crowd sheets (written by pytest-empathy crowd export)")
     schema = manifest.get("schema")
-    unhashed = any(entry.get("case") and not entry.get("answer_sha256") for entry in manifest.get("items", {}).values())
-    if unhashed or (isinstance(schema, int) and schema < MANIFEST_SCHEMA):
-        raise ReturnedError(
-            f"{path}: written by an earlier 'crowd export' (no hashes of the answers rated): export again"
-        )
+    if isinstance(schema, int) and not isinstance(schema, bool) and schema < MANIFEST_SCHEMA:
+        raise _earlier(path)
+    validate(manifest, _MANIFEST, path, ReturnedError, "manifest of crowd sheets")
+    if any(entry["case"] and not entry.get("answer_sha256") for entry in manifest["items"].values()):
+        raise _earlier(path)
     if schema != MANIFEST_SCHEMA:
         raise ReturnedError(f"{path}: manifest schema {schema!r}; this pytest-empathy reads schema {MANIFEST_SCHEMA}")
+    _check_items(path, manifest)
     return manifest
+
+
+def _earlier(path: Path) -> ReturnedError:
+    return ReturnedError(f"{path}: written by an earlier 'crowd export' (no hashes of the answers rated): export again")
+
+
+_SHA256 = schema.text("[0-9a-f]{64}", rule="a sha256 in hexadecimal")
+_MANIFEST = schema.obj(
+    {
+        "kind": schema.text(),
+        "schema": schema.whole(),
+        "responder": schema.text(ID_PATTERN.pattern, rule=f"a responder's name ({NAME_RULE})"),
+        "corpus": schema.text(),
+        "corpus_sha256": _SHA256,
+        "seed": schema.whole(-math.inf),
+        "sample": schema.nullable(schema.whole(1)),
+        "batches": schema.array(schema.array(schema.text())),
+        "items": schema.keyed(
+            schema.obj(
+                {
+                    "case": schema.nullable(schema.text(ID_PATTERN.pattern, rule=f"a case id ({NAME_RULE})")),
+                    "emotion": schema.nullable(schema.one_of(POLARITY)),
+                    "check": schema.nullable(schema.one_of([rating.label for rating in Rating])),
+                },
+                {"answer_sha256": schema.nullable(_SHA256)},
+            )
+        ),
+    }
+)
+
+
+def _check_items(path: Path, manifest: Mapping[str, Any]) -> None:
+    """Each item on the manifest is a case or a check, and in exactly one batch."""
+    items: Mapping[str, Mapping[str, Any]] = manifest["items"]
+    batch_of: dict[str, int] = {}
+    for number, batch in enumerate(manifest["batches"], start=1):
+        for item in batch:
+            if item not in items:
+                raise ReturnedError(f"{path}: item {item!r} of batch {number} is not among the manifest's items")
+            if item in batch_of:
+                raise ReturnedError(f"{path}: item {item!r} is in batch {batch_of[item]} and in batch {number}")
+            batch_of[item] = number
+    for item, entry in items.items():
+        if item not in batch_of:
+            raise ReturnedError(f"{path}: item {item!r} is in no batch")
+        if (entry["case"] is None) == (entry["check"] is None) or (entry["case"] is None) != (entry["emotion"] is None):
+            raise ReturnedError(f"{path}: item {item!r} is neither a case with its emotion nor an attention check")
 
 
 def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
@@ -103,7 +165,7 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
                 f"but {before.label} in row {first_row[rater, item]}"
             )
         first_row[rater, item] = number
-        by_rater.setdefault(rater, {})[item] = (rating, (row.get("seconds") or "").strip())
+        by_rater.setdefault(rater, {})[item] = (rating, _seconds(where, row.get("seconds")))
 
     batch_of = {item: number for number, batch in enumerate(manifest["batches"]) for item in batch}
     design = {
@@ -174,25 +236,38 @@ _OPPOSITE = {Rating.BAD: Rating.GOOD, Rating.GOOD: Rating.BAD}
 
 def _rows(path: Path) -> Iterable[tuple[int, dict[str, str]]]:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_bytes(path, largest=LARGEST, what="crowd file", error=ReturnedError).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise ReturnedError(f"{path}: cannot be read ({error})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [column for column in REQUIRED if column not in (reader.fieldnames or [])]
-    if missing:
-        raise ReturnedError(f"{path}: no column {', '.join(missing)} (it needs item, rater, rating; seconds optional)")
-    for number, row in enumerate(reader, start=2):
-        if None in row or any(row.get(column) is None for column in REQUIRED):
-            raise ReturnedError(f"{path}, row {number}: {len(reader.fieldnames or [])} columns expected")
-        yield number, row
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    number = 1
+    try:
+        missing = [column for column in REQUIRED if column not in (reader.fieldnames or [])]
+        if missing:
+            raise ReturnedError(
+                f"{path}: no column {', '.join(missing)} (it needs item, rater, rating; seconds optional)"
+            )
+        for number, row in enumerate(reader, start=2):
+            if None in row or any(row.get(column) is None for column in REQUIRED):
+                raise ReturnedError(f"{path}, row {number}: {len(reader.fieldnames or [])} columns expected")
+            yield number, row
+    except csv.Error as error:
+        raise ReturnedError(f"{path}, row {number + 1}: malformed CSV ({error})") from None
+
+
+def _seconds(where: str, value: str | None) -> str:
+    """The time a rating took, as the platform gave it: empty, or a number of 0 or more."""
+    text = (value or "").strip()
+    try:
+        if text and not 0 <= float(text) < math.inf:
+            raise ValueError(text)
+    except ValueError:
+        raise ReturnedError(f"{where}: seconds {shown(text)} is not a number of 0 or more") from None
+    return text
 
 
 def write(returned: Returned, path: Path) -> None:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, RATINGS_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(returned.kept)
     try:
-        write_atomic(path, out.getvalue())
+        write_atomic(path, rows_text(RATINGS_COLUMNS, returned.kept))
     except OSError as error:
         raise ReturnedError(f"{path}: the ratings could not be written ({error.strerror or error})") from None

@@ -6,9 +6,7 @@ is kept in a manifest, for the import to check the ratings against."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import random
 from collections.abc import Mapping, Sequence
@@ -19,6 +17,7 @@ from typing import Any
 
 from pytest_empathy.atomic import write_atomic
 from pytest_empathy.corpus.rows import Row
+from pytest_empathy.csv_text import rows_text
 from pytest_empathy.errors import InputError
 from pytest_empathy.ratings import Rating
 
@@ -212,8 +211,4 @@ def write(sheets: Sheets, directory: Path, *, per_batch: bool = False) -> list[P
 
 
 def _csv(rows: Sequence[Mapping[str, str]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, SHEET_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return rows_text(SHEET_COLUMNS, rows)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from pytest_empathy.bounded import loads
 
 from .messages import shorten
 
@@ -11,7 +11,7 @@ def completion_text(body: str) -> str | None:
     """The text of the first choice of a usable chat completion: at least one choice, every
     choice's message with text, none cut by a content filter. None for any other body."""
     try:
-        choices = json.loads(body)["choices"]
+        choices = loads(body)["choices"]
         usable = bool(choices) and all(
             isinstance(c["message"]["content"], str)
             and c["message"]["content"].strip()
@@ -25,7 +25,7 @@ def completion_text(body: str) -> str | None:
 
 def describe_unusable(body: str) -> str:
     try:
-        data = json.loads(body)
+        data = loads(body)
     except ValueError:
         return f"not JSON: {shorten(body)!r}"
     if not isinstance(data, dict) or not isinstance(data.get("choices"), list):

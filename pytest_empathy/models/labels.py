@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 
+from pytest_empathy.bounded import loads
 from pytest_empathy.ratings import Rating
 
 LABELS = tuple(r.label.capitalize() for r in Rating)
@@ -20,7 +20,7 @@ def parse_rating(answer: str) -> Rating | None:
     text = answer.strip()
     if text.startswith("{"):  # only an object can be one; a failed parse per bare word cost a replay 2%
         try:
-            data = json.loads(text)
+            data = loads(text)
         except ValueError:
             data = None
         if isinstance(data, dict):

@@ -1,8 +1,14 @@
-"""The Markdown summary of a run, fit for a pull-request comment or a CI job summary."""
+"""The Markdown summary of a run, fit for a pull-request comment or a CI job summary.
+
+Every string of the document (a model's or a file's name, a saved run's date, a
+calibration's, an answer) is text from outside the package: it is escaped (see ``escape``)
+before it is laid out, so that none can add an image, a link, HTML, a mention or a table
+column to a pull-request comment.
+"""
 
 from __future__ import annotations
 
-import html
+import re
 from typing import Any
 
 from pytest_empathy.formatting import change, cliffs_delta, gain, gates_off, p_value, percent, verdict
@@ -10,8 +16,34 @@ from pytest_empathy.formatting import change, cliffs_delta, gain, gates_off, p_v
 from . import comparison as compared
 from . import crowd_scale
 
+# What GitHub's Markdown reads as markup inside a line: code, emphasis, strikethrough, links
+# and images, HTML and entities, table cells, mentions, math.
+_MARKUP = re.compile(r"[\\`*_~\[\]<>&|@$]")
+
+
+def escape(text: object) -> str:
+    """``text`` as Markdown shows it, literally, in running text and in a table cell alike:
+    on one line (a line break could start a heading or end a table), each markup character
+    escaped with a backslash."""
+    return _MARKUP.sub(r"\\\g<0>", " ".join(str(text).split()))
+
+
+def _escaped(value: Any) -> Any:
+    """A document with every string value in it escaped; numbers and flags as they are. Keys
+    stay as they are, for the renderer to look up: where it shows one (a group's name), it
+    escapes it there."""
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, dict):
+        return {key: _escaped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_escaped(item) for item in value]
+    return value
+
 
 def render(document: dict[str, Any]) -> str:
+    # The cases (a result may hold 200,000) are not shown, so not copied.
+    document = _escaped({key: value for key, value in document.items() if key != "cases"})
     corpus = document["corpus"]
     outcome = "passed" if document["passed"] else "FAILED"
     off = gates_off(document)
@@ -59,7 +91,8 @@ def render(document: dict[str, Any]) -> str:
         groups += [(e, g) for e, g in document["emotions"].items() if g["significant"]]
         for name, group in groups:
             lines.append(
-                f"| {name} | {group['n']} | {percent(group['good_rate'])} | {percent(group['baseline_good_rate'])} "
+                f"| {escape(name)} | {group['n']} | {percent(group['good_rate'])} "
+                f"| {percent(group['baseline_good_rate'])} "
                 f"| {change(group['good_gain_absolute'], group['good_gain_absolute_ci'])} "
                 f"| {gain(group['good_gain_relative'])} | {cliffs_delta(group['ordinal'])} | {verdict(group)} "
                 f"| {group['test']} {p_value(group['p_value'])} |"
@@ -71,7 +104,7 @@ def render(document: dict[str, Any]) -> str:
         ]
         every = [("overall", document["overall"]), *document["polarity"].items(), *document["emotions"].items()]
         notes = [(name, g["note"]) for name, g in every if g["note"]]
-        lines += [f"- {name}: {note}" for name, note in notes]
+        lines += [f"- {escape(name)}: {note}" for name, note in notes]
     lines += [""] + [f"**Warning**: {warning}" for warning in document.get("warnings", [])]
     lines += ["", "| gate | result | detail |", "| --- | --- | --- |"]
     lines += [
@@ -124,7 +157,7 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
     emotions = compared.emotion_rows(comparison)
     declined = compared.declined(emotions)
     if declined:
-        named = ", ".join(f"{row.group} (p Holm {row.p_holm})" for row in declined)
+        named = ", ".join(f"{escape(row.group)} (p Holm {row.p_holm})" for row in declined)
         lines.append(f"**Declined significantly after Holm**: {named}.")
     else:
         lines.append("No emotion declined significantly after Holm.")
@@ -156,7 +189,7 @@ def _changed_cases(changed: compared.ChangedCases) -> list[str]:
         "| --- | --- | --- | --- | --- |",
     ]
     lines += [
-        f"| `{case['case_id']}` | {case['emotion']} | {compared.transition(case)} "
+        f"| {case['case_id']} | {case['emotion']} | {compared.transition(case)} "
         f"| {_answer(case['saved_response'])} | {_answer(case['run_response'])} |"
         for case in changed.cases[:MARKDOWN_CASES]
     ]
@@ -167,14 +200,16 @@ def _changed_cases(changed: compared.ChangedCases) -> list[str]:
 
 
 def _answer(text: str | None) -> str:
-    """An answer in a table cell of a pull-request comment: on one line, cut to ANSWER_CHARS,
-    with HTML and the cell's pipes escaped."""
+    """An answer in a table cell of a pull-request comment, cut to about ANSWER_CHARS. It comes
+    escaped with the rest of the document (on one line, markup and pipes escaped): the cut
+    never leaves a lone backslash, which would escape what follows it."""
     if text is None:
         return "-"
-    flat = " ".join(text.split())
-    if len(flat) > ANSWER_CHARS:
-        flat = flat[: ANSWER_CHARS - 3].rstrip() + "..."
-    return html.escape(flat, quote=False).replace("|", "\\|")
+    if len(text) <= ANSWER_CHARS:
+        return text
+    cut = text[: ANSWER_CHARS - 3].rstrip()
+    trailing = len(cut) - len(cut.rstrip("\\"))
+    return cut[: len(cut) - trailing % 2] + "..."
 
 
 def _comparison_table(rows: list[compared.Row], *, first: str, interval: str, holm: bool) -> list[str]:
@@ -186,7 +221,7 @@ def _comparison_table(rows: list[compared.Row], *, first: str, interval: str, ho
 
 def _comparison_row(row: compared.Row, *, holm: bool) -> str:
     return (
-        f"| {row.group} | {row.n} | {row.saved_counts} | {row.run_counts} | {row.saved_good} | {row.run_good} "
+        f"| {escape(row.group)} | {row.n} | {row.saved_counts} | {row.run_counts} | {row.saved_good} | {row.run_good} "
         f"| {row.good_change} | {row.p} " + (f"| {row.p_holm} " if holm else "") + f"| {row.delta} "
         f"| {row.verdict} | {row.whole_test} {row.whole_p} |"
     )

@@ -9,17 +9,22 @@ with that judge, which then names the calibration in force, or says why none is.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_empathy import schema
 from pytest_empathy.analysis.gates import JudgeStanding
 from pytest_empathy.atomic import write_atomic
+from pytest_empathy.bounded import MiB, loads, read_bytes
+from pytest_empathy.corpus.rows import ID_PATTERN, NAME_RULE
 from pytest_empathy.errors import InputError
 from pytest_empathy.formatting import figure
 from pytest_empathy.models.judges import UNCALIBRATED
+from pytest_empathy.schema import shown, validate
 
 if TYPE_CHECKING:
     # numpy: only a calibration run measures; every run with a judge model reads.
@@ -117,34 +122,125 @@ def save(document: Mapping[str, Any], path: Path) -> None:
     write_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
 
+# A calibration of the release's 6,000 responses is about 0.5 MiB.
+LARGEST = 16 * MiB
+
+
 def load(path: Path) -> dict[str, Any] | None:
     """The calibration at ``path``; None when there is none, a CalibrationError naming the
-    file when it cannot be used."""
+    file and what is wrong (in one line) when it cannot be used: every figure of the type
+    and in the range its method gives, each confusion matrix the tally of its pairs."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads(read_bytes(path, largest=LARGEST, what="judge calibration", error=CalibrationError))
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError, ValueError) as problem:
         raise CalibrationError(f"{path}: not a readable judge calibration ({problem})") from None
     if not isinstance(data, dict) or data.get("kind") != KIND or data.get("schema") != SCHEMA:
         raise CalibrationError(f"{path}: not a judge calibration of schema {SCHEMA}")
+    validate(data, _CALIBRATION, path, CalibrationError, "judge calibration")
     try:
-        JudgeKey(**data["judge"])
-        float(data["overall"]["alpha_ordinal"] or 0)
-        _check_pairs(data["pairs"])
-    except (KeyError, TypeError, ValueError) as problem:
-        raise CalibrationError(f"{path}: the judge calibration is damaged ({problem!r} missing or wrong)") from None
+        _check_tallies(data)
+    except schema.Invalid as problem:
+        raise CalibrationError(f"{path}: not a usable judge calibration ({problem})") from None
     return data
 
 
-def _check_pairs(pairs: Mapping[str, Any]) -> None:
+def _bounds(low: float, high: float) -> schema.Check:
+    return schema.nullable(schema.array(schema.number(low, high), length=2))
+
+
+# Agreement statistics (kappa, alpha) lie in [-1, 1]; a mean shift of scores 1 to 3 in
+# [-2, 2], and a difference of two of them (the source bias) in [-4, 4].
+_STATISTIC = schema.nullable(schema.number(-1, 1))
+_AGREEMENT = schema.obj(
+    {
+        "n": schema.whole(1),
+        "confusion": schema.array(schema.array(schema.whole(), length=3), length=3),
+        "exact": schema.number(0, 1),
+        "kappa_linear": _STATISTIC,
+        "kappa_quadratic": _STATISTIC,
+        "alpha_ordinal": _STATISTIC,
+        "mean_shift": schema.number(-2, 2),
+        "good_rate": schema.obj({"crowd": schema.number(0, 1), "judge": schema.number(0, 1)}),
+        "intervals": schema.obj(
+            {},
+            {
+                "exact": _bounds(0, 1),
+                "kappa_linear": _bounds(-1, 1),
+                "kappa_quadratic": _bounds(-1, 1),
+                "alpha_ordinal": _bounds(-1, 1),
+                "mean_shift": _bounds(-2, 2),
+            },
+        ),
+    }
+)
+_CALIBRATION = schema.obj(
+    {
+        "judge": schema.obj(
+            {
+                "profile": schema.text(ID_PATTERN.pattern, rule=f"a profile's name ({NAME_RULE})"),
+                "model": schema.text(),
+                "template_sha256": schema.text("[0-9a-f]{64}", rule="a sha256 in hexadecimal"),
+            }
+        ),
+        "corpus": schema.obj({"name": schema.text(), "sha256": schema.text()}),
+        "created": schema.text(r"\d{4}-\d{2}-\d{2}", rule="a date (YYYY-MM-DD)"),
+        "overall": _AGREEMENT,
+        "sources": schema.keyed(_AGREEMENT),
+        "source_bias": schema.obj(
+            {"value": schema.nullable(schema.number(-4, 4)), "interval": _bounds(-4, 4), "human": schema.text()}
+        ),
+        "relative_good_gain_over_human": schema.keyed(
+            schema.obj({"crowd": schema.nullable(schema.number(-1)), "judge": schema.nullable(schema.number(-1))})
+        ),
+        "pairs": schema.keyed(schema.array(schema.array(schema.whole(1, 3), length=2))),
+    },
+    {"methods": schema.keyed(schema.text()), "selection": schema.obj({})},
+)
+
+
+def _check_tallies(data: Mapping[str, Any]) -> None:
+    """Each source's confusion matrix the tally of its pairs, the overall one their sum, and
+    every figure read from a matrix equal to what it gives."""
+    pairs, sources = data["pairs"], data["sources"]
     lengths = {len(scores) for scores in pairs.values()}
     if not pairs or len(lengths) != 1 or 0 in lengths:
-        raise ValueError("pairs: not one (crowd, judge) pair per prompt for every source")
+        raise schema.Invalid("pairs", "not one (crowd, judge) pair per prompt for every source")
+    if pairs.keys() != sources.keys() or data["source_bias"]["human"] not in sources:
+        raise schema.Invalid("sources", "not the sources of the pairs, the human one among them")
+    total = [[0] * 3 for _ in range(3)]
     for source, scores in pairs.items():
-        for scored in scores:
-            if len(scored) != 2 or not all(isinstance(x, int) and 1 <= x <= 3 for x in scored):
-                raise ValueError(f"pairs: {source}: {scored!r} is not a (crowd, judge) pair of 1/2/3")
+        tally = [[0] * 3 for _ in range(3)]
+        for crowd, judge in scores:
+            tally[crowd - 1][judge - 1] += 1
+            total[crowd - 1][judge - 1] += 1
+        if sources[source]["confusion"] != tally:
+            raise schema.Invalid(f"sources.{source}.confusion", "not the tally of its pairs")
+    if data["overall"]["confusion"] != total:
+        raise schema.Invalid("overall.confusion", "not the sum of the sources' confusion matrices")
+    for where, entry in [("overall", data["overall"]), *((f"sources.{s}", e) for s, e in sources.items())]:
+        _check_figures(where, entry)
+    bias = data["source_bias"]["interval"]
+    if bias is not None and bias[0] > bias[1]:
+        raise schema.Invalid("source_bias.interval", f"{bias[0]} is above {bias[1]}")
+
+
+def _check_figures(where: str, entry: Mapping[str, Any]) -> None:
+    confusion, n = entry["confusion"], entry["n"]
+    read = {
+        "n": sum(map(sum, confusion)),
+        "exact": sum(confusion[k][k] for k in range(3)) / n,
+        "good_rate.crowd": sum(confusion[2]) / n,
+        "good_rate.judge": sum(row[2] for row in confusion) / n,
+    }
+    given = {"n": n, "exact": entry["exact"], **{f"good_rate.{k}": v for k, v in entry["good_rate"].items()}}
+    for name, value in read.items():
+        if not math.isclose(given[name], value, rel_tol=1e-9, abs_tol=1e-12):
+            raise schema.Invalid(f"{where}.{name}", f"{shown(given[name])}, but its confusion matrix gives {value:g}")
+    for name, interval in entry["intervals"].items():
+        if interval is not None and interval[0] > interval[1]:
+            raise schema.Invalid(f"{where}.intervals.{name}", f"{interval[0]} is above {interval[1]}")
 
 
 def standing(path: Path, key: JudgeKey, shown: str) -> tuple[JudgeStanding, dict[str, Any] | None]:

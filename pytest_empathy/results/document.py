@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_empathy import __version__
+from pytest_empathy import __version__, schema
 from pytest_empathy.analysis import clusters, ordinal
 from pytest_empathy.analysis.comparison import Comparison, Direction, PairedComparison
 from pytest_empathy.analysis.groups import Group, HolmByTest, significant
@@ -63,12 +63,15 @@ from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.analysis.versus_saved_run import METHOD as SAVED_RUN_METHOD
 from pytest_empathy.analysis.versus_saved_run import ChangedCase
 from pytest_empathy.atomic import write_atomic, write_new
+from pytest_empathy.bounded import MiB, loads, read_bytes
+from pytest_empathy.corpus.rows import ID_PATTERN, NAME_RULE
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
 from pytest_empathy.formatting import p_value
 from pytest_empathy.models.judges import UNCALIBRATED
 from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
+from pytest_empathy.schema import validate
 
 from .case import CaseResult
 from .run import RunResult, SavedRunVersus
@@ -508,7 +511,7 @@ def write(document: dict[str, Any], path: Path, *, replace: bool = True) -> None
 
 # A result of 200,000 cases is about 100 MB; a file much larger is not one, and reading it
 # whole would take several times its size in memory.
-LARGEST = 512 * 1024 * 1024
+LARGEST = 512 * MiB
 
 
 def read(path: Path, error: type[InputError], *, required: Sequence[str], what: str) -> dict[str, Any]:
@@ -516,23 +519,20 @@ def read(path: Path, error: type[InputError], *, required: Sequence[str], what: 
     and checked: size, keys, cases (ids unique, as many as the run says it rated);
     ``error`` names the file."""
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise error(f"{path}: no such {what}") from None
-    except OSError as problem:
-        raise error(f"{path}: not a readable {what} ({problem})") from None
-    if size > LARGEST:
-        raise error(f"{path}: {size / 2**20:.0f} MiB, larger than any {what} ({LARGEST // 2**20} MiB); not read")
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = loads(read_bytes(path, largest=LARGEST, what=what, error=error))
     except FileNotFoundError:
         raise error(f"{path}: no such {what}") from None
     except (OSError, UnicodeDecodeError, ValueError) as problem:
         raise error(f"{path}: not a readable {what} ({problem})") from None
     if not isinstance(data, dict) or data.get("schema") not in MIGRATIONS.keys() | {SCHEMA}:
         raise error(f"{path}: not a {what} of schema {', '.join(map(str, sorted(MIGRATIONS)))} or {SCHEMA}")
-    while data["schema"] != SCHEMA:
-        data = MIGRATIONS[data["schema"]](data)
+    written = data["schema"]
+    try:
+        while data["schema"] != SCHEMA:
+            data = MIGRATIONS[data["schema"]](data)
+    except (TypeError, ValueError, AttributeError, KeyError) as problem:
+        raise error(f"{path}: a {what} of schema {written} that cannot be read ({problem!r})") from None
+    validate(data, _DOCUMENT, path, error, what)
     missing = [key for key in required if key not in data]
     if missing:
         raise error(f"{path}: the {what} lacks {', '.join(missing)}")
@@ -668,21 +668,134 @@ def _prediction_powered(found: RunEstimate | None, *, alpha: float) -> dict[str,
 MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2, 3: _from_schema_3, 4: _from_schema_4, 5: _from_schema_5}
 
 
-def _check_cases(cases: object, path: Path, error: type[InputError]) -> None:
-    if not isinstance(cases, list):
-        raise error(f"{path}: its cases are not a list")
+def _check_cases(cases: list[dict[str, Any]], path: Path, error: type[InputError]) -> None:
+    """No case id twice (the schema checked each case's fields)."""
     seen: dict[str, int] = {}
     for number, case in enumerate(cases, start=1):
-        if not isinstance(case, dict) or not {"id", "emotion", "rating"} <= case.keys():
-            raise error(f"{path}: case {number} lacks an id, an emotion or a rating")
         if case["id"] in seen:
             raise error(f"{path}: case {number} repeats the id {case['id']!r} of case {seen[case['id']]}")
         seen[case["id"]] = number
-        if case["emotion"] not in POLARITY:
-            raise error(f"{path}: case {number} has an unknown emotion {case['emotion']!r}")
-        for key in ("rating", "baseline_rating"):
-            if key == "rating" or case.get(key) is not None:
-                try:
-                    Rating.parse(case[key])
-                except ValueError as problem:
-                    raise error(f"{path}: case {number}: {key}: {problem}") from None
+
+
+def _rating(value: Any, where: str) -> None:
+    try:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ValueError(value)
+        Rating.parse(value)
+    except ValueError:
+        raise schema.Invalid(where, f"{schema.shown(value)} is not a rating (bad, okay, good)") from None
+
+
+# The fields of a document that a reader uses, each of its type; a field not named here (a
+# newer version's) may be any JSON, nested at most schema.DEEPEST levels.
+_TEXT = schema.nullable(schema.text())
+_SHARE = schema.nullable(schema.number(0, 1))
+_FIGURE = schema.nullable(schema.number())
+_INTERVAL = schema.nullable(schema.array(_FIGURE, length=2))
+_COUNTS = schema.obj({"bad": schema.whole(), "okay": schema.whole(), "good": schema.whole()})
+_TEST = schema.nullable(
+    schema.obj(
+        {},
+        {
+            "statistic": _FIGURE,
+            "confidence": _SHARE,
+            **dict.fromkeys(("p_better", "p_worse", "p_better_holm", "p_worse_holm"), _SHARE),
+            "verdict": _TEXT,
+            "delta": schema.nullable(schema.number(-1, 1)),
+            "delta_ci": _INTERVAL,
+        },
+    )
+)
+_COMMON = {
+    "test": _TEXT,
+    "statistic": _FIGURE,
+    "dof": _FIGURE,
+    "p_value": _SHARE,
+    "p_holm": _SHARE,
+    "good_rate_test": _TEST,
+    "ordinal": _TEST,
+    "direction": _TEXT,
+    "verdict": _TEXT,
+    "significant": schema.flag,
+}
+_GROUP = schema.obj(
+    {"n": schema.whole(), "model": _COUNTS, "baseline": _COUNTS},
+    _COMMON
+    | {
+        "cramers_v": _SHARE,
+        "good_rate": _SHARE,
+        "baseline_good_rate": _SHARE,
+        "good_gain_absolute": _FIGURE,
+        "good_gain_absolute_ci": _INTERVAL,
+        "good_gain_relative": _FIGURE,
+        "good_gain_relative_ci": _INTERVAL,
+        "note": _TEXT,
+        "partial": schema.flag,
+        "detectable": schema.nullable(schema.obj({}, dict.fromkeys(("alpha", "power", "gain", "drop"), _FIGURE))),
+    },
+)
+_PAIRED = schema.obj(
+    {"n": schema.whole(), "saved": _COUNTS, "run": _COUNTS},
+    _COMMON
+    | {
+        "good_rate_saved": _SHARE,
+        "good_rate_run": _SHARE,
+        "good_change": _FIGURE,
+        "good_change_ci": _INTERVAL,
+    },
+)
+_CASE = schema.obj(
+    {
+        "id": schema.text(ID_PATTERN.pattern, rule=f"a case id ({NAME_RULE})"),
+        "emotion": schema.one_of(POLARITY),
+        "rating": _rating,
+    },
+    {"baseline_rating": schema.nullable(_rating)}
+    | dict.fromkeys(("rater", "baseline_rater", "cassette", "utterance", "response"), _TEXT),
+)
+_DOCUMENT = schema.obj(
+    {},
+    {
+        "schema": schema.whole(),
+        "version": _TEXT,
+        **dict.fromkeys(("model", "judge", "baseline"), schema.text()),
+        **dict.fromkeys(("judge_rates", "baseline_rates", "judge_standing", "mixed_raters"), _TEXT),
+        "corpus": schema.either(
+            schema.text(),
+            schema.obj(
+                {},
+                {
+                    "name": schema.text(),
+                    "sha256": _TEXT,
+                    "cases": schema.whole(),
+                    "rated": schema.whole(),
+                    "missing": schema.array(schema.text()),
+                },
+            ),
+        ),
+        "templates": schema.keyed(schema.text()),
+        "settings": schema.obj({}),
+        **dict.fromkeys(("complete", "partial", "passed"), schema.flag),
+        "overall": schema.nullable(_GROUP),
+        "polarity": schema.nullable(schema.keyed(_GROUP)),
+        "emotions": schema.nullable(schema.keyed(_GROUP)),
+        "gates": schema.array(schema.obj({"name": schema.text(), "passed": schema.flag, "detail": schema.text()})),
+        "warnings": schema.array(schema.text()),
+        "comparison": schema.nullable(
+            schema.obj(
+                {},
+                {
+                    **dict.fromkeys(("saved_run", "saved_at"), _TEXT),
+                    **dict.fromkeys(("path", "model", "judge", "tests"), schema.text()),
+                    "templates": schema.obj({"saved": schema.keyed(_TEXT), "run": schema.keyed(_TEXT)}),
+                    **dict.fromkeys(("compared", "only_in_run", "only_in_saved_run"), schema.whole()),
+                    "overall": _PAIRED,
+                    "polarity": schema.keyed(_PAIRED),
+                    "emotions": schema.keyed(_PAIRED),
+                },
+            )
+        ),
+        "cases": schema.array(_CASE),
+        "saved_run": schema.obj({}, {"name": schema.text(), "saved_at": schema.text()}),
+    },
+)
