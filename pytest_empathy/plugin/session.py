@@ -426,11 +426,12 @@ class EmpathySession:
             for name, path in settings.reports.items()
             if not any(line.startswith(f"{BY_NAME[name].title} not written") for line in self.unwritten)
         )
-        saved = self.plan.save_path is not None and self.document is not None and self.document["complete"]
+        path = self.plan.save_path
+        saved = path is not None and self.document is not None and self.document["complete"] and not self.save_failed
         return terminal.Files(
             reports=written,
             unwritten=tuple(self.unwritten),
-            saved_run=self.run.shown_path(self.plan.save_path) if saved and not self.save_failed else None,
+            saved_run=self.run.shown_path(path) if saved and path is not None else None,
             shard=settings.shard,
         )
 
