@@ -99,7 +99,16 @@ class Unreadable(InputError):
 def test_a_comparison_of_an_earlier_schema_is_read_with_its_changed_cases_unknown(tmp_path, schema):
     """Schema 2's statistics, its comparison included, are dropped on the way; later ones keep
     their comparison, which did not list the cases."""
-    comparison = {"saved_run": "accepted", "compared": 1, "only_in_run": 0, "overall": None}
+    counts = {"bad": 0, "okay": 0, "good": 1}
+    group = {"n": 1, "saved": counts, "run": counts}
+    comparison = {
+        "saved_run": "accepted",
+        "compared": 1,
+        "only_in_run": 0,
+        "overall": group,
+        "polarity": {},
+        "emotions": {},
+    }
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"schema": schema, "comparison": comparison, "cases": []}))
     data = read(path, Unreadable, required=(), what="JSON result")

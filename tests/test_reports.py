@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.formatting import change, p_value
 from pytest_empathy.ratings import Rating
+from pytest_empathy.reports.markdown import escape
 from pytest_empathy.results.case import CaseResult, Usage
 
 from .conftest import cli, paired_cases, read_report, run, synthetic_rows, write_corpus
@@ -542,11 +543,16 @@ def test_every_report_names_the_cases_that_changed_with_both_answers(stub, pytes
     gates, listing = markdown.split('<details id="changed-cases"><summary>36 cases changed (24 worse)</summary>\n')
     assert "| compare decline | **FAILED** |" in gates and listing.endswith("</details>\n")
     folded = listing.removesuffix("</details>\n")
-    rows = [line for line in folded.splitlines() if line.startswith("| `")]
+    rows = [
+        line
+        for line in folded.splitlines()
+        if line.startswith("| ") and line.count(" -> ") == 1 and not line.startswith("| case ")
+    ]
     assert len(rows) == 20 and "\nand 16 more in the JSON result\n" in folded
-    hostile = "Whatever \\| &lt;script&gt;alert('x')&lt;/script&gt; moving on &amp; on"
-    assert rows[0] == f"| `afraid-afraid0` | afraid | good -> bad | {usual} | {hostile} |"
-    assert rows[12] == f"| `sad-sad0` | sad | good -> okay | {usual} | {HURRIED} |"
+    # Each markup character escaped with a backslash, as every string of the summary is.
+    hostile = "Whatever \\| \\<script\\>alert('x')\\</script\\> moving on \\& on"
+    assert rows[0] == f"| afraid-afraid0 | afraid | good -> bad | {escape(usual)} | {hostile} |"
+    assert rows[12] == f"| sad-sad0 | sad | good -> okay | {escape(usual)} | {escape(HURRIED)} |"
     assert "<script>" not in markdown
 
     html = (pytester.path / "report.html").read_text()
