@@ -232,12 +232,15 @@ class EmpathySession:
             baseline_judged=run.baseline.kind is BaselineKind.JUDGE,
             prediction_powered=estimate,
         )
-        summary, gates = decision.summary, decision.gates
+        summary, gates, warnings = decision.summary, decision.gates, decision.warnings
         versus = None
         compare_with = self.plan.compare_with
         if compare_with is not None and summary is not None:
-            versus, checked = saved_runs.compare(compare_with, rated, alpha=settings.alpha, checks=self.plan.checks)
-            gates += checked
+            versus, checked = saved_runs.compare(
+                compare_with, rated, settings=settings.to_builtins(), checks=self.plan.checks
+            )
+            gates += checked.gates
+            warnings += checked.warnings
         elif compare_with is not None:
             gates.append(GateResult("compare", False, not_compared(compare_with, completeness)))
         save_path = self.plan.save_path
@@ -277,7 +280,7 @@ class EmpathySession:
             unused_cassettes=unused_cassettes,
             pruned=settings.prune_cassettes and completeness.complete,
             usage=total_usage(rated),
-            warnings=tuple(decision.warnings),
+            warnings=tuple(warnings),
             baseline_per_emotion=run.baseline.per_emotion is not None,
             selected=len(run.cases),
             mixed_raters=run.baseline.mixed_raters,
