@@ -207,3 +207,23 @@ def test_the_drops_to_detect_are_checked_when_arguments_are_parsed(run_benchmark
     result = run_benchmark("--empathy-model=chatgpt", f"--empathy-compare-detect={value}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --empathy-compare-detect: *"])
+
+
+def test_the_figures_the_readme_quotes_for_smoke():
+    """64 cases with a fifth rated otherwise, half each way: decline's detectable drop, and
+    how often good-drop passes an unchanged model, by enumerating every outcome of the
+    comparison's own interval; what an emotion needs."""
+    n, discordant = 64, 0.2
+    assert round(100 * power.detectable_drop(n, discordant, 0.05).drop) == 13
+    passes = dict.fromkeys((10, 20), 0.0)
+    for count in range(n + 1):
+        for fell in range(count + 1):
+            low = proportions.paired(PairedCounts(0, count - fell, fell, n - count), confidence=0.9).difference_ci.low
+            chance = math.comb(n, count) * discordant**count * (1 - discordant) ** (n - count)
+            chance *= math.comb(count, fell) / 2**count
+            for points in passes:
+                passes[points] += chance * (100 * low > -points)
+    assert (round(passes[20], 2), round(passes[10], 2)) == (0.96, 0.52)
+    assert power.fewest_cases_to_fail(0.05 / 32) == 9
+    drops = {cases: power.detectable_drop(cases, 0.0, 0.05 / 32).drop for cases in (36, 37)}
+    assert drops[36] > 0.30 >= drops[37]
