@@ -180,11 +180,11 @@ def test_good_drop_warns_when_it_would_fail_with_nothing_changed():
     assert "cannot fail" in never
 
 
-def test_a_sampled_release_run_warns_of_what_its_checks_cannot_detect(run_benchmark, pytester):
+def test_a_sampled_release_run_warns_of_what_its_checks_cannot_detect(run_benchmark, pytester, xdist_args):
     common = ("--empathy-sample=2", "--empathy-gate=off")
     assert run_benchmark("--empathy-model=chatgpt-empathy", *common, "--empathy-save=accepted").ret == 0
     compare = ("--empathy-model=human", *common, "--empathy-compare=accepted")
-    result = run_benchmark(*compare, "--empathy-compare-fail=decline,emotion-decline")
+    result = run_benchmark(*compare, "--empathy-compare-fail=decline,emotion-decline", *xdist_args)
     result.stdout.fnmatch_lines(
         [
             "WARNING compare emotion-decline cannot fail at this size: 2 cases per emotion, the smallest attainable "
@@ -199,6 +199,8 @@ def test_a_sampled_release_run_warns_of_what_its_checks_cannot_detect(run_benchm
     result = run_benchmark(*compare, "--empathy-compare-fail=emotion-decline", "--empathy-require-power")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["FAILED power: compare emotion-decline cannot fail at this size*"])
+    result = run_benchmark(*compare, "--empathy-compare-fail=decline", "--empathy-compare-detect=1,30")
+    result.stdout.fnmatch_lines(["WARNING compare decline: at 80% power it detects a drop of * a drop of 1 pts would*"])
 
 
 @pytest.mark.bad_input
@@ -227,3 +229,12 @@ def test_the_figures_the_readme_quotes_for_smoke():
     assert power.fewest_cases_to_fail(0.05 / 32) == 9
     drops = {cases: power.detectable_drop(cases, 0.0, 0.05 / 32).drop for cases in (36, 37)}
     assert drops[36] > 0.30 >= drops[37]
+
+
+@pytest.mark.bad_input
+def test_drops_to_detect_without_checks_are_a_usage_error(run_benchmark):
+    result = run_benchmark("--empathy-model=chatgpt", "--empathy-compare-detect=10,30")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: --empathy-compare-detect: name the checks it is for with --empathy-compare-fail"]
+    )

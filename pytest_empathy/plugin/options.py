@@ -291,8 +291,9 @@ class Settings:
     concurrency: int = 1
     # A crowd's ratings of part of the cases, for prediction-powered estimates.
     crowd: Path | None = None
-    # The drops, in points, overall and in an emotion, the compare-fail checks should detect.
-    compare_detect: tuple[float, float] = DROPS
+    # The drops, in points, overall and in an emotion, the compare-fail checks should detect;
+    # None: not given (DROPS).
+    compare_detect: tuple[float, float] | None = None
     # Whether --empathy-model or --empathy-calibrate came from the command line (addopts
     # included), not the ini file: only then may the plugin add its built-in benchmark.
     on_command_line: bool = False
@@ -315,7 +316,7 @@ class Settings:
             "allow_partial": self.allow_partial,
             "judge_min_agreement": self.judge_min_agreement,
             "judge_correction": self.judge_correction,
-            "compare_detect": list(self.compare_detect),
+            "compare_detect": list(self.compare_detect or DROPS),
         }
 
 
@@ -359,7 +360,7 @@ def read_settings(config: pytest.Config) -> Settings:
         save_force=values.flag("--empathy-save-force"),
         compare=values.get("--empathy-compare", _name),
         compare_fail=values.get("--empathy-compare-fail", _name),
-        compare_detect=values.get("--empathy-compare-detect", _drops, DROPS),
+        compare_detect=values.get("--empathy-compare-detect", _drops),
         saved_runs=values.path("--empathy-saved-runs") or config.rootpath / SAVED_RUNS,
         prune_cassettes=values.flag("--empathy-prune-cassettes"),
         circuit_breaker=values.get("--empathy-circuit-breaker", _count, DEFAULT_LIMIT),

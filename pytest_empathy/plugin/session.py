@@ -71,6 +71,8 @@ def plan(run: Run, *, deselecting: bool) -> Plan:
         if settings.compare is None:
             raise pytest.UsageError("--empathy-compare-fail: name the saved run with --empathy-compare")
         checks = as_usage_error("--empathy-compare-fail", parse_checks, settings.compare_fail)
+    if settings.compare_detect is not None and settings.compare_fail is None:
+        raise pytest.UsageError("--empathy-compare-detect: name the checks it is for with --empathy-compare-fail")
     partial_selection = bool(settings.emotions or settings.sample or deselecting)
     if settings.prune_cassettes and partial_selection:
         raise pytest.UsageError(
