@@ -97,3 +97,15 @@ def test_the_default_run_s_statistics_import_neither_scipy_nor_numpy():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines() == ["['chi2', 'exact']", "[]"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st.integers(1, 3000), p=st.sampled_from([0.0, 1.0]) | st.floats(1e-12, 1 - 1e-12), where=st.floats(0, 1))
+def test_the_binomial_mass_and_tail_are_scipy_s(n, p, where):
+    # scipy itself overflows for a subnormal p; below 1e-15 a probability counts for nothing
+    # the power sums add, and the digits of lgamma's logarithms run out far out in the tail.
+    k = round(where * n)
+    mass = float(stats.binom.pmf(k, n, p))
+    assert math.isclose(distributions.binomial_pmf(k, n, p), mass, rel_tol=1e-9, abs_tol=1e-15)
+    tail = float(stats.binom.sf(k - 1, n, p))
+    assert math.isclose(distributions.binomial_tail(k, n, p, 1 - p), tail, rel_tol=1e-9, abs_tol=1e-15)

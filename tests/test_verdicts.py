@@ -380,7 +380,7 @@ def test_decline_checks_raise_false_alarms_at_most_their_alpha_with_nothing_chan
     for _ in range(repetitions):
         saved, run = rerated(rng, emotions, 64)
         comparison = compare_with_saved_run(run, saved, alpha=0.05)
-        alarms += not all(gate.passed for gate in check(comparison, checks))
+        alarms += not all(gate.passed for gate in check(comparison, checks).gates)
     assert alarms / repetitions <= 0.10 + 3 * math.sqrt(0.1 * 0.9 / repetitions)
 
 
@@ -391,11 +391,11 @@ def test_good_drop_passes_only_where_the_run_can_show_the_drop_is_small():
     checks = parse_checks("good-drop:5")
     emotions = ["afraid", "caring", "joyful", "sad"]
     small = [
-        all(g.passed for g in check(compare_with_saved_run(r, s, alpha=0.05), checks))
+        all(g.passed for g in check(compare_with_saved_run(r, s, alpha=0.05), checks).gates)
         for s, r in (rerated(rng, emotions, 8) for _ in range(100))
     ]
     large = [
-        all(g.passed for g in check(compare_with_saved_run(r, s, alpha=0.05), checks))
+        all(g.passed for g in check(compare_with_saved_run(r, s, alpha=0.05), checks).gates)
         for s, r in (rerated(rng, emotions, 250) for _ in range(100))
     ]
     assert sum(large) >= 90 and sum(small) <= 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pytest_empathy.formatting import p_is, percent, points
 
 from .comparison import Direction
 from .gates import GateResult
+from .power import POWER, DetectableDrop, fewest_cases_to_fail
 from .versus_saved_run import SavedRunComparison
 
 DECLINE, EMOTION_DECLINE, GOOD_DROP = "decline", "emotion-decline", "good-drop"
@@ -40,16 +42,43 @@ def parse_checks(expression: str) -> tuple[Check, ...]:
     return tuple(checks)
 
 
-def check(comparison: SavedRunComparison, checks: Iterable[Check]) -> list[GateResult]:
-    results = []
+# The drops, in points, a team wants a saved-run check to detect unless it names its own
+# (--empathy-compare-detect): overall, and in one emotion, which holds a thirty-second of
+# the cases and is tested at a thirty-second of alpha. Chosen, not derived.
+DROPS = (10.0, 30.0)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The compare checks decided, and the warnings of checks that cannot detect the drops
+    a team cares about at this size (failed ``power`` gates as well, with require_power)."""
+
+    gates: list[GateResult]
+    warnings: list[str]
+
+
+def check(
+    comparison: SavedRunComparison,
+    checks: Iterable[Check],
+    *,
+    drops: tuple[float, float] = DROPS,
+    require_power: bool = False,
+) -> Checked:
+    """``drops``: the Good-rate drops, in points, overall and in an emotion, that the checks
+    should detect with 80% power."""
+    results, warnings = [], []
     overall = comparison.overall
     for item in checks:
         name = f"compare {item}"
         good = overall.comparison.good
         if good is None:
             results.append(GateResult(name, False, "no case rated in both runs"))
-        elif item.name == DECLINE:
-            results.append(GateResult(name, overall.verdict is not Direction.WORSE, _overall(comparison)))
+            continue
+        if item.name == DECLINE:
+            found = comparison.detectable["overall"]
+            detail = f"{_overall(comparison)}; {_detects(found)}"
+            results.append(GateResult(name, overall.verdict is not Direction.WORSE, detail))
+            warning = _too_small(name, found, drops[0], "")
         elif item.name == EMOTION_DECLINE:
             worse = [g for g in comparison.emotions.values() if g.verdict is Direction.WORSE]
             detail = (
@@ -58,20 +87,95 @@ def check(comparison: SavedRunComparison, checks: Iterable[Check]) -> list[GateR
                 else "Good rate significantly lower after Holm: "
                 + ", ".join(f"{g.name} (one-sided Holm {p_is(g.p_worse or 1.0)})" for g in worse)
             )
-            results.append(GateResult(name, not worse, detail))
+            power_detail, warning = _per_emotion(name, [comparison.detectable[e] for e in comparison.emotions], drops)
+            results.append(GateResult(name, not worse, f"{detail}; {power_detail}"))
         else:
             assert item.points is not None
             bound = good.difference_ci.low
             passed = bound * 100 > -item.points
+            expected = comparison.unchanged_bound
+            assert expected is not None
             results.append(
                 GateResult(
                     name,
                     passed,
                     f"Good rate changed by {points(good.difference)}, lower bound {points(bound)} "
-                    f"({good.confidence:.0%} CI, paired) {'>' if passed else '<='} -{item.points:g} pts",
+                    f"({good.confidence:.0%} CI, paired) {'>' if passed else '<='} -{item.points:g} pts; "
+                    f"with nothing changed about {points(expected)}",
                 )
             )
-    return results
+            warning = _unshowable(name, item.points, expected, comparison.compared)
+        if warning is not None:
+            warnings.append(warning)
+    if require_power:
+        results += [GateResult("power", False, warning) for warning in warnings]
+    return Checked(results, warnings)
+
+
+def _detects(found: DetectableDrop) -> str:
+    if found.drop is None:
+        return (
+            f"cannot fail at this size: {found.n} cases, the smallest attainable p is {_p(found.smallest_p)} > "
+            f"{_p(found.level)}"
+        )
+    return f"detects a drop of {100 * found.drop:.1f} pts or more ({POWER:.0%} power, exact, level {_p(found.level)})"
+
+
+def _too_small(name: str, found: DetectableDrop, care: float, where: str) -> str | None:
+    """The warning of a check that cannot fail at all, or cannot detect a drop of ``care``
+    points (``where``: in an emotion) with 80% power; None when it can."""
+    if found.drop is None:
+        return f"{name} {_detects(found)}; it can fail from {_fewest(found)}"
+    if found.drop <= care / 100:
+        return None
+    return (
+        f"{name}: at {POWER:.0%} power it detects a drop of {100 * found.drop:.1f} pts or more on {found.n} "
+        f"cases{where}; a drop of {care:g} pts{where} would likely go unseen: add cases, or name the drop that "
+        "matters with --empathy-compare-detect"
+    )
+
+
+def _per_emotion(name: str, found: list[DetectableDrop], drops: tuple[float, float]) -> tuple[str, str | None]:
+    """What emotion-decline can detect, in its weakest emotion, and where it cannot fail."""
+    cannot = [f for f in found if f.drop is None]
+    if len(cannot) == len(found):
+        sizes = sorted({f.n for f in found})
+        strongest = min(found, key=lambda f: f.smallest_p)
+        per = str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
+        text = (
+            f"cannot fail at this size: {per} cases per emotion, the smallest attainable p is "
+            f"{_p(strongest.smallest_p)} > {_p(strongest.level)} (alpha over {len(found)} emotions, Holm's first step)"
+        )
+        return text, f"{name} {text}; it can fail from {_fewest(strongest)} per emotion"
+    weakest = max((f for f in found if f.drop is not None), key=lambda f: f.drop or 0.0)
+    detail = f"in its weakest emotion ({weakest.n} cases) {_detects(weakest)}"
+    if cannot:
+        detail += f"; cannot fail in {len(cannot)} of {len(found)} emotions (fewer than {_fewest(weakest)} each)"
+        return detail, f"{name} {detail}"
+    return detail, _too_small(name, weakest, drops[1], " in an emotion")
+
+
+def _unshowable(name: str, care: float, expected: float, n: int) -> str | None:
+    """The warning of a good-drop check that fails even when nothing changed (its interval's
+    lower bound is expected at or below -``care`` points), or can never fail; else None."""
+    if care > 100:
+        return f"{name} cannot fail: the Good rate cannot fall by more than 100 pts"
+    if expected * 100 > -care:
+        return None
+    return (
+        f"{name}: with nothing changed, the lower bound on {n} cases would be about {points(expected)}: it fails "
+        f"even when nothing changed; at this size and discordance good-drop:{math.floor(-100 * expected) + 1} "
+        "can pass, or add cases"
+    )
+
+
+def _fewest(found: DetectableDrop) -> str:
+    return f"{fewest_cases_to_fail(found.level)} cases"
+
+
+def _p(p: float) -> str:
+    """A level or a smallest p-value, to two significant digits: 0.079, 0.0016."""
+    return f"{p:.2g}"
 
 
 def _overall(comparison: SavedRunComparison) -> str:

@@ -72,6 +72,24 @@ def t_quantile(dof: float, confidence: float) -> float:
     return x
 
 
+def binomial_pmf(k: int, n: int, p: float) -> float:
+    """P(X = k) for X binomial with ``n`` trials of probability ``p``."""
+    if p <= 0 or p >= 1:
+        return float(k == (0 if p <= 0 else n))
+    table = log_factorials(n)
+    return math.exp(table[n] - table[k] - table[n - k] + k * math.log(p) + (n - k) * math.log1p(-p))
+
+
+def binomial_tail(k: int, n: int, p: float, q: float) -> float:
+    """P(X >= k) for X binomial with ``n`` trials of probability ``p``, and ``q`` = 1 - p
+    given as itself: the incomplete beta function I_p(k, n - k + 1)."""
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    return _beta_i(k, n - k + 1, p, q)
+
+
 def log_choose(n: Any, k: Any) -> Any:
     """log(n choose k), elementwise over whole numbers or numpy arrays of them."""
     import numpy as np

@@ -6,6 +6,10 @@ unpooled under the alternative (as statsmodels' ``power_proportions_2indep``). P
 Connor's (1987) approximation for McNemar's test, the discordant share taken from the run.
 A run that can detect no difference within the possible range gets 1 (a hundred points);
 one whose size cannot be judged (paired, with no discordant case) gets ``None``.
+
+A saved-run check of a decline (``DetectableDrop``) is judged exactly instead: on the few
+cases of an emotion the normal approximation is far off, and a run rated as its saved run was
+has no discordant case to take the share from (see ``DROP_METHOD``).
 """
 
 from __future__ import annotations
@@ -13,14 +17,27 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
-from .distributions import normal_cdf, normal_quantile
+from .distributions import binomial_pmf, binomial_tail, log_factorials, normal_cdf, normal_quantile
 from .proportions import GoodRateTest
 
 POWER = 0.8
 # The study's headline (GPT-4 with the empathy prompt against humans, crowd-rated): Good
 # rate 64.75% against 49.30%. A run that cannot detect it cannot show what the study showed.
 STUDY_EFFECT = 0.6475 - 0.4930
+
+DROP_METHOD = (
+    "'detects': the smallest drop of the Good rate that the check's one-sided paired test (Tango's score test at "
+    "no change, McNemar's) finds with 80% power at its level (alpha; for an emotion alpha over the emotions, "
+    "Holm's first step), computed exactly: the count of cases Good on one side only is binomial, and how many "
+    "of them fell, binomial given it. The share of such discordant cases is this run's own, and at least the "
+    "drop itself, as a drop of d points needs d points of the cases to fall: a run rated case by case as its "
+    "saved run has none, and its figure assumes the drop is the only change, the most favourable case. "
+    "'cannot fail': even with every case Good in the saved run and not in this one, the p-value (the normal "
+    "tail beyond the square root of the cases) is not below the level. good-drop: the lower bound its "
+    "interval is expected to have with nothing changed, this run's discordant cases split evenly"
+)
 
 
 def _one_sided_quantile(alpha: float) -> float:
@@ -90,7 +107,7 @@ def detectable(good: GoodRateTest | None, n1: float, n2: float, rate2: float | N
     )
 
 
-def _smallest(power: Callable[[float], float], largest: float) -> float | None:
+def _smallest(power: Callable[[float], float], largest: float, tolerance: float = 1e-9) -> float | None:
     """The smallest difference in (0, largest] whose power reaches POWER; 1 if none does,
     None if the range is empty. Power rises with the difference over that range."""
     if largest <= 0:
@@ -98,10 +115,101 @@ def _smallest(power: Callable[[float], float], largest: float) -> float | None:
     if power(largest) < POWER:
         return 1.0
     low, high = 0.0, largest
-    while high - low > 1e-9:
+    while high - low > tolerance:
         middle = (low + high) / 2
         if power(middle) >= POWER:
             high = middle
         else:
             low = middle
     return high
+
+
+@dataclass(frozen=True)
+class DetectableDrop:
+    """What a saved-run check's one-sided paired test at ``level`` can detect on ``n`` cases:
+    the smallest Good-rate drop found with 80% power (None: it can reject nothing, whatever
+    falls), and the smallest p-value it can give at all."""
+
+    level: float
+    n: int
+    drop: float | None
+    smallest_p: float
+
+    @property
+    def can_fail(self) -> bool:
+        return self.smallest_p < self.level
+
+
+def detectable_drop(n: int, discordant: float, level: float) -> DetectableDrop:
+    """The drop the paired test finds with 80% power on ``n`` cases, assuming the run's own
+    discordant share, or the drop's where that is smaller."""
+    smallest = smallest_paired_p(n)
+    drop = None
+    if smallest < level:
+        # To a hundredth of a point: the figure is shown to a tenth.
+        drop = _smallest(lambda d: power_paired_drop(d, max(discordant, d), n, level), 1.0, 1e-4)
+    return DetectableDrop(level, n, drop, smallest)
+
+
+def smallest_paired_p(n: int) -> float:
+    """The smallest one-sided p-value the paired test gives on ``n`` cases: every case Good
+    on one side only, all the same way (McNemar's z is then minus the root of n)."""
+    return normal_cdf(-math.sqrt(n)) if n else 1.0
+
+
+def fewest_cases_to_fail(level: float) -> int:
+    """The fewest cases on which the paired test can reject at ``level`` at all."""
+    n = max(1, math.floor(_one_sided_quantile(level) ** 2) - 1)
+    while smallest_paired_p(n) >= level:
+        n += 1
+    return n
+
+
+def power_paired_drop(drop: float, discordant: float, n: int, level: float) -> float:
+    """The exact power of the one-sided paired test at ``level`` on ``n`` cases when the Good
+    rate falls by ``drop``, a share ``discordant`` (at least ``drop``) of the cases Good on one
+    side only: their count is binomial (n, discordant), and the number that fell binomial
+    (count, (discordant + drop) / (2 discordant)) given it."""
+    if discordant <= 0:
+        return 0.0
+    fell, rose = (discordant + drop) / (2 * discordant), (discordant - drop) / (2 * discordant)
+    # Beyond nine standard deviations (and five counts) the binomial's mass is below 1e-15.
+    mean, spread = n * discordant, 9 * math.sqrt(n * discordant * (1 - discordant)) + 5
+    first, last = max(1, math.floor(mean - spread)), min(n, math.ceil(mean + spread))
+    # P(at least `needed` of `count` fell), carried from one count to the next: the beta
+    # function once, then X(count + 1) >= k when X(count) >= k, or X(count) = k - 1 and one
+    # more fell.
+    needed = _fewest_fallen(first, level)
+    tail = binomial_tail(needed, first, fell, rose)
+    total = 0.0
+    table = log_factorials(n)
+    log_fell, log_rose = math.log(fell), math.log(rose) if rose > 0 else -math.inf
+
+    def fallen_exactly(k: int, count: int) -> float:
+        """P(exactly k of count fell)."""
+        if not 0 <= k <= count:
+            return 0.0
+        if rose <= 0:
+            return float(k == count)
+        return math.exp(table[count] - table[k] - table[count - k] + k * log_fell + (count - k) * log_rose)
+
+    for count in range(first, last + 1):
+        if count > first:
+            tail += fell * fallen_exactly(needed - 1, count - 1)
+        while needed < _fewest_fallen(count, level):
+            tail -= fallen_exactly(needed, count)
+            needed += 1
+        total += binomial_pmf(count, n, discordant) * max(0.0, tail)
+    return min(1.0, total)
+
+
+@cache
+def _fewest_fallen(count: int, level: float) -> int:
+    """Of ``count`` discordant cases, the fewest that must have fallen (the rest risen) for the
+    test to reject: McNemar's z, (count - 2 fallen) / root(count), with its p below ``level``;
+    count + 1 when even all of them do not suffice."""
+    root = math.sqrt(count)
+    fallen = max(0, math.floor((count + _one_sided_quantile(level) * root) / 2) - 1)
+    while fallen <= count and normal_cdf((count - 2 * fallen) / root) >= level:
+        fallen += 1
+    return fallen

@@ -156,6 +156,15 @@ def paired(counts: PairedCounts, *, confidence: float, design_effect: float | No
     return replace(test, discordant=(counts.first_only + counts.second_only) / n, second_rate=second)
 
 
+def unchanged_lower_bound(n: int, discordant: float, *, confidence: float) -> float:
+    """The lower bound of Tango's interval for a paired difference on ``n`` cases, a share
+    ``discordant`` of them Good on one side only, split evenly: where a run's bound is
+    expected to lie when nothing changed."""
+    half = n * discordant / 2
+    low, _ = _invert(lambda delta: _tango(n, half, half, delta), 0.0, normal_quantile(confidence), -1.0, 1.0)
+    return low
+
+
 def inflation(design_effect: float | None) -> float:
     """The factor a variance is multiplied by for clustering: the design effect, never below
     1 (a negative within-rater correlation is more likely noise than a gain in precision)."""
@@ -314,9 +323,13 @@ def _mn_ratio(x1: int, n1: int, x2: int, n2: int, ratio: float) -> float:
 
 
 def _tango_difference(counts: PairedCounts, delta: float) -> float:
-    """Tango's statistic for a difference of paired rates equal to delta; the restricted
+    return _tango(counts.n, counts.first_only, counts.second_only, delta)
+
+
+def _tango(n: float, b: float, c: float, delta: float) -> float:
+    """Tango's statistic for a difference of paired rates equal to delta, ``b`` and ``c`` of
+    the ``n`` cases Good on the first side only and the second only; the restricted
     maximum-likelihood rate of the second-only cell has a closed form."""
-    n, b, c = counts.n, counts.first_only, counts.second_only
     big_a = 2 * n
     big_b = -b - c + (2 * n - b + c) * delta
     big_c = -c * delta * (1 - delta)

@@ -4,6 +4,8 @@ The same cases rated twice are paired: the Good rate's change is tested one-side
 Tango's score test (McNemar's at no change) and its interval, Holm across the emotions;
 Stuart-Maxwell's test of marginal homogeneity on the whole scale is reported beside it.
 The cases whose rating changed are listed, worst first, for a reviewer to open.
+What each group's test can detect (``power.DetectableDrop``) says whether a check on it can
+fail at all at this size.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pytest_empathy.ratings import Rating
 
 from .comparison import PairedComparison, compare_paired
 from .groups import Grouped, HolmByTest, RatedCase, grouped, holm_by_test
+from .power import DetectableDrop, detectable_drop
+from .proportions import unchanged_lower_bound
 
 METHOD = (
     "Good rate of this run against the saved run on the cases both rated: Tango's paired score "
@@ -58,6 +62,10 @@ class SavedRunComparison(Grouped[PairedComparison]):
     only_in_run: int
     only_in_saved_run: int
     holm_by_test: HolmByTest
+    # What each group (overall, polarities, emotions, by name) can detect at 80% power.
+    detectable: dict[str, DetectableDrop]
+    # Where the overall change's lower bound is expected with nothing changed; None without cases.
+    unchanged_bound: float | None
     # Every case rated differently by the two runs, in the order of TRANSITIONS, then by
     # emotion and case id.
     changed: tuple[ChangedCase, ...] = ()
@@ -78,6 +86,15 @@ def compare_with_saved_run(
         return compare_paired([pair for e in members for pair in pairs[e]], alpha=alpha)
 
     groups = grouped(sorted(pairs), comparison, alpha=alpha)
+    whole = {"overall": groups.overall, **groups.polarity}
+    found = {name: _detectable(group.comparison, alpha) for name, group in whole.items()}
+    # An emotion's verdict is Holm's: its first step tests at alpha over the emotions.
+    level = alpha / max(1, len(groups.emotions))
+    found |= {e: _detectable(g.comparison, level) for e, g in groups.emotions.items()}
+    overall = groups.overall.comparison
+    bound = None
+    if overall.good is not None:
+        bound = unchanged_lower_bound(overall.n, overall.good.discordant or 0.0, confidence=overall.good.confidence)
     return SavedRunComparison(
         groups.overall,
         groups.polarity,
@@ -86,6 +103,8 @@ def compare_with_saved_run(
         only_in_run=len(after.keys() - saved.keys()),
         only_in_saved_run=len(saved.keys() - after.keys()),
         holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
+        detectable=found,
+        unchanged_bound=bound,
         changed=changed_cases(common, saved, after),
     )
 
@@ -100,3 +119,8 @@ def changed_cases(
         if saved[case_id][1] != after[case_id][1]
     ]
     return tuple(sorted(changed, key=lambda c: (_RANK[c.saved, c.run], c.emotion, c.case_id)))
+
+
+def _detectable(c: PairedComparison, level: float) -> DetectableDrop:
+    discordant = 0.0 if c.good is None else c.good.discordant or 0.0
+    return detectable_drop(c.n, discordant, level)

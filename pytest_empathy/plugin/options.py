@@ -19,6 +19,7 @@ from typing import Any, TypeVar, overload
 
 import pytest
 
+from pytest_empathy.analysis.compare_fail import DROPS
 from pytest_empathy.corpus.named import NAMED, RELEASE, RELEASE_TEXT_ENV
 from pytest_empathy.corpus.rows import NAME_RULE, valid_name
 from pytest_empathy.crowd import CROWD_FILE
@@ -161,6 +162,13 @@ OPTIONS = (
         "emotion-decline (any emotion, after Holm), good-drop:POINTS; comma-separated",
         "EXPR",
     ),
+    Option(
+        "--empathy-compare-detect",
+        "the Good-rate drops, in percentage points, overall and in one emotion, that the compare-fail checks "
+        f"should detect with 80%% power (default {','.join(f'{p:g}' for p in DROPS)}); a run too small for them "
+        "warns, or fails with --empathy-require-power",
+        "POINTS,POINTS",
+    ),
     Option("--empathy-saved-runs", f"directory of saved runs (default {SAVED_RUNS} at the rootdir)", "DIR"),
     Option(
         "--empathy-shard",
@@ -283,6 +291,9 @@ class Settings:
     concurrency: int = 1
     # A crowd's ratings of part of the cases, for prediction-powered estimates.
     crowd: Path | None = None
+    # The drops, in points, overall and in an emotion, the compare-fail checks should detect;
+    # None: not given (DROPS).
+    compare_detect: tuple[float, float] | None = None
     # Whether --empathy-model or --empathy-calibrate came from the command line (addopts
     # included), not the ini file: only then may the plugin add its built-in benchmark.
     on_command_line: bool = False
@@ -313,6 +324,7 @@ class Settings:
             "allow_partial": self.allow_partial,
             "judge_min_agreement": self.judge_min_agreement,
             "judge_correction": self.judge_correction,
+            "compare_detect": list(self.compare_detect or DROPS),
         }
 
 
@@ -356,6 +368,7 @@ def read_settings(config: pytest.Config) -> Settings:
         save_force=values.flag("--empathy-save-force"),
         compare=values.get("--empathy-compare", _name),
         compare_fail=values.get("--empathy-compare-fail", _name),
+        compare_detect=values.get("--empathy-compare-detect", _drops),
         saved_runs=values.path("--empathy-saved-runs") or config.rootpath / SAVED_RUNS,
         prune_cassettes=values.flag("--empathy-prune-cassettes"),
         circuit_breaker=values.get("--empathy-circuit-breaker", _count, DEFAULT_LIMIT),
@@ -539,6 +552,14 @@ def _points(value: str) -> float:
     if not 0 < number < 100:
         raise ValueError(f"{value!r} is not a number of percentage points between 0 and 100 (exclusive)")
     return number
+
+
+def _drops(value: str) -> tuple[float, float]:
+    parts = value.split(",")
+    if len(parts) != 2:
+        raise ValueError(f"{value!r} is not two drops in points, overall and in an emotion: e.g. 10,30")
+    overall, emotion = (_points(part.strip()) for part in parts)
+    return overall, emotion
 
 
 def _alpha(value: str) -> float:

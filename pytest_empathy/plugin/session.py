@@ -72,6 +72,8 @@ def plan(run: Run, *, deselecting: bool) -> Plan:
         if settings.compare is None:
             raise pytest.UsageError("--empathy-compare-fail: name the saved run with --empathy-compare")
         checks = as_usage_error("--empathy-compare-fail", parse_checks, settings.compare_fail)
+    if settings.compare_detect is not None and settings.compare_fail is None:
+        raise pytest.UsageError("--empathy-compare-detect: name the checks it is for with --empathy-compare-fail")
     partial_selection = bool(settings.emotions or settings.sample or deselecting)
     if settings.prune_cassettes and partial_selection:
         raise pytest.UsageError(
@@ -234,12 +236,15 @@ class EmpathySession:
             baseline_judged=run.baseline.kind is BaselineKind.JUDGE,
             prediction_powered=estimate,
         )
-        summary, gates = decision.summary, decision.gates
+        summary, gates, warnings = decision.summary, decision.gates, decision.warnings
         versus = None
         compare_with = self.plan.compare_with
         if compare_with is not None and summary is not None:
-            versus, checked = saved_runs.compare(compare_with, rated, alpha=settings.alpha, checks=self.plan.checks)
-            gates += checked
+            versus, checked = saved_runs.compare(
+                compare_with, rated, settings=settings.to_builtins(), checks=self.plan.checks
+            )
+            gates += checked.gates
+            warnings += checked.warnings
         elif compare_with is not None:
             gates.append(GateResult("compare", False, not_compared(compare_with, completeness)))
         save_path = self.plan.save_path
@@ -279,7 +284,7 @@ class EmpathySession:
             unused_cassettes=unused_cassettes,
             pruned=settings.prune_cassettes and completeness.complete,
             usage=total_usage(rated),
-            warnings=tuple(decision.warnings),
+            warnings=tuple(warnings),
             baseline_per_emotion=run.baseline.per_emotion is not None,
             selected=len(run.cases),
             mixed_raters=run.baseline.mixed_raters,

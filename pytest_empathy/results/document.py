@@ -49,8 +49,8 @@ from typing import TYPE_CHECKING, Any
 from pytest_empathy import __version__, schema
 from pytest_empathy.analysis import clusters, ordinal
 from pytest_empathy.analysis.comparison import Comparison, Direction, PairedComparison
-from pytest_empathy.analysis.groups import Group, HolmByTest, significant
-from pytest_empathy.analysis.power import POWER, Detectable
+from pytest_empathy.analysis.groups import Group, significant
+from pytest_empathy.analysis.power import DROP_METHOD, POWER, Detectable
 from pytest_empathy.analysis.proportions import (
     PAIRED,
     PAIRED_RATIO,
@@ -61,7 +61,7 @@ from pytest_empathy.analysis.proportions import (
 )
 from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.analysis.versus_saved_run import METHOD as SAVED_RUN_METHOD
-from pytest_empathy.analysis.versus_saved_run import ChangedCase
+from pytest_empathy.analysis.versus_saved_run import ChangedCase, SavedRunComparison
 from pytest_empathy.atomic import write_atomic, write_new
 from pytest_empathy.bounded import MiB, loads, read_bytes
 from pytest_empathy.corpus.rows import ID_PATTERN, NAME_RULE
@@ -341,9 +341,11 @@ def _comparison(versus: SavedRunVersus, templates: dict[str, str], cases: Sequen
         "only_in_run": comparison.only_in_run,
         "only_in_saved_run": comparison.only_in_saved_run,
         "tests": SAVED_RUN_METHOD,
-        "overall": _paired(comparison.overall, comparison.holm_by_test),
-        "polarity": {p: _paired(g, comparison.holm_by_test) for p, g in comparison.polarity.items()},
-        "emotions": {e: _paired(g, comparison.holm_by_test) for e, g in comparison.emotions.items()},
+        "power": DROP_METHOD,
+        "unchanged_bound": comparison.unchanged_bound,
+        "overall": _paired(comparison.overall, comparison),
+        "polarity": {p: _paired(g, comparison) for p, g in comparison.polarity.items()},
+        "emotions": {e: _paired(g, comparison) for e, g in comparison.emotions.items()},
         "changed_cases": _changed_cases(comparison.changed, saved["cases"], cases),
     }
 
@@ -374,8 +376,8 @@ def _changed_cases(
     }
 
 
-def _paired(group: Group[PairedComparison], holm: HolmByTest) -> dict[str, Any]:
-    c = group.comparison
+def _paired(group: Group[PairedComparison], comparison: SavedRunComparison) -> dict[str, Any]:
+    c, holm, found = group.comparison, comparison.holm_by_test, comparison.detectable[group.name]
     good = c.good
     entry: dict[str, Any] = {
         "n": c.n,
@@ -391,6 +393,13 @@ def _paired(group: Group[PairedComparison], holm: HolmByTest) -> dict[str, Any]:
         "good_change_ci": None if good is None else _interval(good.difference_ci),
         **_verdict(group, holm[GateTest.GOOD_RATE].get(group.name)),
         "ordinal": _ordinal(group, holm[GateTest.ORDINAL].get(group.name)),
+        "detectable": {
+            "level": found.level,
+            "power": POWER,
+            "drop": found.drop,
+            "smallest_p": found.smallest_p,
+            "can_fail": found.can_fail,
+        },
     }
     return entry
 

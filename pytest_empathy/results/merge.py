@@ -123,14 +123,15 @@ def merge(
         baseline_judged=first["baseline"] == BaselineKind.JUDGE.value,
         prediction_powered=estimate,
     )
-    gates, versus = list(decision.gates), None
+    gates, warnings, versus = list(decision.gates), list(decision.warnings), None
     if compare_with is not None:
         mismatch = saved_runs.not_comparable(compare_with, judge=first["judge"], corpus=first["corpus"]["name"])
         if mismatch is not None:
             raise MergeError(f"--compare: {mismatch}")
     if compare_with is not None and decision.summary is not None:
-        versus, checked = saved_runs.compare(compare_with, cases, alpha=first["settings"]["alpha"], checks=checks)
-        gates += checked
+        versus, checked = saved_runs.compare(compare_with, cases, settings=first["settings"], checks=checks)
+        gates += checked.gates
+        warnings += checked.warnings
     elif compare_with is not None:
         gates.append(GateResult("compare", False, saved_runs.not_compared(compare_with, completeness)))
     recordings = [r["recording"] for r in results if r.get("recording")]
@@ -146,7 +147,7 @@ def merge(
         completeness=completeness,
         summary=decision.summary,
         gates=tuple(gates),
-        warnings=tuple(decision.warnings),
+        warnings=tuple(warnings),
         cases=tuple(cases),
         templates=first["templates"],
         recording=RecordingStatus(

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_empathy.analysis.compare_fail import Check, check
-from pytest_empathy.analysis.gates import Completeness, GateResult
+from pytest_empathy.analysis.compare_fail import DROPS, Check, Checked, check
+from pytest_empathy.analysis.gates import Completeness
 from pytest_empathy.analysis.groups import RatedCase
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.errors import InputError
@@ -82,11 +82,14 @@ def not_compared(saved: SavedRun, completeness: Completeness) -> str:
 
 
 def compare(
-    saved: SavedRun, cases: Iterable[RatedCase], *, alpha: float, checks: Iterable[Check]
-) -> tuple[SavedRunVersus, list[GateResult]]:
-    """A run's cases against a saved run's, and the compare checks decided on them."""
-    comparison = compare_with_saved_run(cases, ratings(saved.document), alpha=alpha)
-    return SavedRunVersus(saved, comparison), check(comparison, checks)
+    saved: SavedRun, cases: Iterable[RatedCase], *, settings: Mapping[str, Any], checks: Iterable[Check]
+) -> tuple[SavedRunVersus, Checked]:
+    """A run's cases against a saved run's, and the compare checks decided on them with the
+    run's settings (alpha, the drops to detect, whether too small a run fails)."""
+    comparison = compare_with_saved_run(cases, ratings(saved.document), alpha=settings["alpha"])
+    overall, emotion = settings.get("compare_detect") or DROPS
+    checked = check(comparison, checks, drops=(overall, emotion), require_power=bool(settings.get("require_power")))
+    return SavedRunVersus(saved, comparison), checked
 
 
 def latest(directory: Path, model: str) -> Path | None:
