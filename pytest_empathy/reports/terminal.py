@@ -128,8 +128,8 @@ def _versus_saved_run(comparison: Mapping[str, Any]) -> str:
 
 
 def _short(document: Mapping[str, Any], files: Files, width: int) -> list[Line]:
-    """About SHORT lines: passed gates, then warnings, fold into one line each where there
-    are too many; failed gates are cut only where they alone overflow, saying how many more."""
+    """About SHORT lines: warnings, then passed gates, fold into one line each where there
+    are too many (each gate keeps its own line the longest); failed gates are cut only where they alone overflow, saying how many more."""
     gates = document["gates"]
     head = [Line(line, alarm=not _passed(document, files)) for line in wrap(_verdict(document, files), width)]
     failed = [Line(clip(f"FAILED {g['name']}: {g['detail']}", width), alarm=True) for g in gates if not g["passed"]]
@@ -138,10 +138,10 @@ def _short(document: Mapping[str, Any], files: Files, width: int) -> list[Line]:
     tail = [Line(line) for text in _short_tail(document, files, width) for line in wrap(text, width)]
     tail += [Line(line, alarm=True) for text in files.unwritten for line in wrap(text, width)]
     room = SHORT - len(head) - len(tail)
-    if len(failed) + len(passed) + len(warnings) > room and len(passed) > 1:
-        passed = [Line(listed("PASSED", [g["name"] for g in gates if g["passed"]], width))]
     if len(failed) + len(passed) + len(warnings) > room and len(warnings) > 1:
         warnings = [Line(clip(f"{len(warnings)} warnings, the first: {warnings[0].text}", width))]
+    if len(failed) + len(passed) + len(warnings) > room and len(passed) > 1:
+        passed = [Line(listed("PASSED", [g["name"] for g in gates if g["passed"]], width))]
     if len(failed) + len(passed) + len(warnings) > room:
         kept = max(room - len(passed) - len(warnings) - 1, 1)
         more = len(failed) - kept
