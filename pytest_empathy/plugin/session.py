@@ -18,7 +18,7 @@ from pytest_empathy.analysis.compare_fail import Check, parse_checks
 from pytest_empathy.analysis.gates import CALIBRATED, Completeness, GateResult, decide
 from pytest_empathy.atomic import WriteError
 from pytest_empathy.cassettes.misses import Miss
-from pytest_empathy.cassettes.upkeep import RecordingLock, outdated, unused
+from pytest_empathy.cassettes.upkeep import RecordingLock, unused
 from pytest_empathy.corpus.rows import HUMAN, rated_source
 from pytest_empathy.models.judges import ModelJudge
 from pytest_empathy.modes import BaselineKind, RecordMode
@@ -115,8 +115,6 @@ class EmpathySession:
         self.unwritten: list[str] = []
         # A calibration run's outcome: its document when measured, else why it was not.
         self.calibration: dict[str, Any] | str | None = None
-        # Whether the run stopped before any case (a template changed), saying why itself.
-        self.stopped = False
 
     def expect(self, nodeids: Iterable[str]) -> None:
         for nodeid in nodeids:
@@ -159,29 +157,6 @@ class EmpathySession:
         elif r.baseline.mixed_raters is not None:
             lines.append(f"empathy: {r.baseline.mixed_raters.upper()}")
         return lines
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection(self, session: pytest.Session) -> None:
-        """In replay, a template changed since the cassettes were recorded fails the run
-        before any case: every case it touches would fail the same way. (Here, not at session
-        start, where pytest would print the message twice.)"""
-        run = self.run
-        if run.cassettes is None or run.settings.record is not RecordMode.NONE:
-            return
-        if session.config.option.collectonly:
-            return  # no case runs: reading every cassette would only slow the listing down
-        # Without xdist this process replays the cases too: it keeps what it read for them.
-        changed = outdated(run.cassettes, run.cases, run.templates, keep=not _distributed(session.config))
-        if changed:
-            cases = {row.case_id for rows in changed.values() for row in rows}
-            which = " and the ".join(f"{role} template" for role in changed)
-            self.stopped = True
-            pytest.exit(
-                f"pytest-empathy: the {which} changed since the cassettes were recorded: "
-                f"{len(cases)} of {len(run.cases)} cases need re-recording. Record exactly "
-                f"those (the rest is left untouched) with: {run.record_command()}",
-                returncode=pytest.ExitCode.TESTS_FAILED,
-            )
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -405,7 +380,7 @@ class EmpathySession:
             return
         document = self.document
         if document is None:
-            if not (self.expected or self.stopped or terminalreporter.config.option.collectonly):
+            if not (self.expected or terminalreporter.config.option.collectonly):
                 terminalreporter.write_line(self._no_case_ran(), yellow=True)
             return
         terminalreporter.section("pytest-empathy")
@@ -427,8 +402,3 @@ class EmpathySession:
             return
         for line in terminal.failure_lines(document):
             terminalreporter.write_line(line, red=True, bold=True)
-
-
-def _distributed(config: pytest.Config) -> bool:
-    """Whether xdist workers run the cases, not this process."""
-    return config.pluginmanager.has_plugin("dsession")

@@ -56,12 +56,11 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
     if recording is not None:
         yield f"cassettes {recording['cassettes']}, record mode {recording['mode']}"
         if recording["unrecorded"]:
-            changed = (
-                f", {recording['template_changed']} because a template changed" if recording["template_changed"] else ""
-            )
+            changed = recording["template_changed"]
+            why = f", {changed} because a template changed since their cassettes were recorded" if changed else ""
             yield (
-                f"{recording['unrecorded']} case(s) need (re-)recording{changed}; record them with: "
-                f"{recording['command']}"
+                f"{recording['unrecorded']} of {corpus['cases']} cases need (re-)recording{why}. Record exactly those "
+                f"(the rest is left untouched) with: {recording['command']}"
             )
     if document.get("statistics_dropped"):
         yield f"no statistics: {document['statistics_dropped']}"
