@@ -193,22 +193,26 @@ def test_the_printed_figures_are_an_independent_computation_from_the_cassettes(s
     )
 
 
+# A benchmark run of the calibration corpus with the calibrated judge, writing every report.
+BENCHMARK_WITH_THE_JUDGE = (
+    "--empathy-model=stub",
+    "--empathy-judge=stub",
+    "--empathy-corpus=calibration.csv",
+    "--empathy-record=once",
+    "--empathy-gate=off",
+    "--empathy-report=report.json",
+    "--empathy-markdown=summary.md",
+    "--empathy-html=report.html",
+    "-p",
+    "no:cacheprovider",
+)
+
+
 def test_later_runs_name_the_calibration_in_force_and_gate_on_it(stub, pytester):
     crowd = calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
     stub.answer_of = judging(lambda source, rating, row: rating, crowd)
     assert calibrate(pytester, "--empathy-record=once").ret == 0
-    benchmark = (
-        "--empathy-model=stub",
-        "--empathy-judge=stub",
-        "--empathy-corpus=calibration.csv",
-        "--empathy-record=once",
-        "--empathy-gate=off",
-        "--empathy-report=report.json",
-        "--empathy-markdown=summary.md",
-        "--empathy-html=report.html",
-        "-p",
-        "no:cacheprovider",
-    )
+    benchmark = BENCHMARK_WITH_THE_JUDGE
     result = pytester.runpytest_subprocess(*benchmark, "--empathy-judge-min-agreement=0.8")
     assert result.ret == 0, result.stdout.str()
     report = read_report(pytester)
@@ -244,18 +248,7 @@ def test_a_judge_that_disagrees_with_the_crowd_is_named_poor_everywhere_and_the_
     pairs = [(rating, 4 - rating) for rating in crowd.values()]
     alpha = krippendorff.alpha(reliability_data=np.array(pairs).T, level_of_measurement="ordinal")
     assert alpha < 0.667
-    result = pytester.runpytest_subprocess(
-        "--empathy-model=stub",
-        "--empathy-judge=stub",
-        "--empathy-corpus=calibration.csv",
-        "--empathy-record=once",
-        "--empathy-gate=off",
-        "--empathy-report=report.json",
-        "--empathy-markdown=summary.md",
-        "--empathy-html=report.html",
-        "-p",
-        "no:cacheprovider",
-    )
+    result = pytester.runpytest_subprocess(*BENCHMARK_WITH_THE_JUDGE)
     report = read_report(pytester)
     standing = report["judge_standing"]
     assert standing.startswith(
