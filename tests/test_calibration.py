@@ -271,6 +271,26 @@ def test_agreement_is_read_in_krippendorffs_bands(alpha, band):
     assert agreement(None) == "undefined agreement"
 
 
+def test_a_changed_rubric_fails_the_calibrations_cases_and_says_once_what_to_record(stub, pytester):
+    crowd = calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
+    stub.answer_of = judging(lambda source, rating, row: rating, crowd)
+    assert calibrate(pytester, "--empathy-record=once").ret == 0
+    saved = (pytester.path / CALIBRATION).read_text()
+    rubric = pytester.path / "rubric.txt"
+    rubric.write_text("Rate the reply, Bad, Okay or Good.\n{situation}\n{utterance}\n{response}\n")
+    result = calibrate(pytester, f"--empathy-judge-template={rubric}")
+    assert result.ret == 1
+    result.assert_outcomes(failed=96)
+    (line,) = [line for line in result.stdout.lines if "need (re-)recording" in line]
+    assert line == (
+        "96 of 96 cases need (re-)recording, 96 because a template changed since their cassettes were recorded. "
+        "Record exactly those (the rest is left untouched) with: pytest --empathy-calibrate --empathy-judge=stub "
+        "--empathy-corpus=calibration.csv --empathy-judge-template=rubric.txt --empathy-record=new_episodes"
+    )
+    result.stdout.fnmatch_lines(["stub: no recording of this call: the judge template changed since the cassette*"])
+    assert (pytester.path / CALIBRATION).read_text() == saved
+
+
 def test_a_calibration_of_part_of_the_responses_is_not_measured_or_saved(stub, pytester):
     crowd = calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
     stub.answer_of = judging(lambda source, rating, row: rating, crowd)

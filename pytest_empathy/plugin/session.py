@@ -8,7 +8,7 @@ statistics, checks the gates, writes the reports and sets the exit status.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -373,6 +373,9 @@ class EmpathySession:
             terminalreporter.section("pytest-empathy calibration")
             if isinstance(self.calibration, str):
                 terminalreporter.write_line(self.calibration, red=True, bold=True)
+                recording = self._recording()
+                if recording is not None and recording.unrecorded:
+                    terminalreporter.write_line(terminal.unrecorded(asdict(recording), len(self.expected)))
                 return
             for line in calibration_report.lines(self.calibration):
                 terminalreporter.write_line(line)

@@ -56,12 +56,7 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
     if recording is not None:
         yield f"cassettes {recording['cassettes']}, record mode {recording['mode']}"
         if recording["unrecorded"]:
-            changed = recording["template_changed"]
-            why = f", {changed} because a template changed since their cassettes were recorded" if changed else ""
-            yield (
-                f"{recording['unrecorded']} of {corpus['cases']} cases need (re-)recording{why}. Record exactly those "
-                f"(the rest is left untouched) with: {recording['command']}"
-            )
+            yield unrecorded(recording, corpus["cases"])
     if document.get("statistics_dropped"):
         yield f"no statistics: {document['statistics_dropped']}"
     if document["overall"] is not None:
@@ -94,6 +89,16 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
         yield f"WARNING {warning}"
     for gate in document["gates"]:
         yield f"{'PASSED' if gate['passed'] else 'FAILED'} {gate['name']}: {gate['detail']}"
+
+
+def unrecorded(recording: Mapping[str, Any], cases: int) -> str:
+    """How many of a run's cases need recording, why, and the command that records them."""
+    changed = recording["template_changed"]
+    why = f", {changed} because a template changed since their cassettes were recorded" if changed else ""
+    return (
+        f"{recording['unrecorded']} of {cases} cases need (re-)recording{why}. Record exactly those (the rest is "
+        f"left untouched) with: {recording['command']}"
+    )
 
 
 def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any]) -> Iterator[str]:
