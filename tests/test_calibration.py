@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
+from pytest_empathy.analysis.gates import agreement
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Rating
 
@@ -192,29 +193,34 @@ def test_the_printed_figures_are_an_independent_computation_from_the_cassettes(s
     )
 
 
+# A benchmark run of the calibration corpus with the calibrated judge, writing every report.
+BENCHMARK_WITH_THE_JUDGE = (
+    "--empathy-model=stub",
+    "--empathy-judge=stub",
+    "--empathy-corpus=calibration.csv",
+    "--empathy-record=once",
+    "--empathy-gate=off",
+    "--empathy-report=report.json",
+    "--empathy-markdown=summary.md",
+    "--empathy-html=report.html",
+    "-p",
+    "no:cacheprovider",
+)
+
+
 def test_later_runs_name_the_calibration_in_force_and_gate_on_it(stub, pytester):
     crowd = calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
     stub.answer_of = judging(lambda source, rating, row: rating, crowd)
     assert calibrate(pytester, "--empathy-record=once").ret == 0
-    benchmark = (
-        "--empathy-model=stub",
-        "--empathy-judge=stub",
-        "--empathy-corpus=calibration.csv",
-        "--empathy-record=once",
-        "--empathy-gate=off",
-        "--empathy-report=report.json",
-        "--empathy-markdown=summary.md",
-        "--empathy-html=report.html",
-        "-p",
-        "no:cacheprovider",
-    )
+    benchmark = BENCHMARK_WITH_THE_JUDGE
     result = pytester.runpytest_subprocess(*benchmark, "--empathy-judge-min-agreement=0.8")
     assert result.ret == 0, result.stdout.str()
     report = read_report(pytester)
     standing = report["judge_standing"]
-    assert standing.startswith("calibrated judge: Krippendorff's alpha (ordinal) 1.000")
+    assert standing.startswith("measured: good agreement with the crowd, Krippendorff's alpha (ordinal) 1.000")
     assert report["judge_calibration"]["path"] == str(CALIBRATION) and report["judge_calibration"]["stale"] is None
-    result.stdout.fnmatch_lines(["empathy: judge stub: calibrated judge*", "*judge-agreement*1.000 >= 0.8*"])
+    result.stdout.fnmatch_lines(["empathy: judge stub: measured: good agreement*", "*judge-agreement*1.000 >= 0.8*"])
+    assert not any("agree poorly" in warning for warning in report["warnings"])
     assert standing in (pytester.path / "summary.md").read_text()
     assert html.escape(standing) in (pytester.path / "report.html").read_text()
     # The calibration cassettes are the judge's, not unused cassettes of the model stub.
@@ -232,6 +238,57 @@ def test_later_runs_name_the_calibration_in_force_and_gate_on_it(stub, pytester)
     assert "uncalibrated judge" in report["judge_standing"]
     gate = next(g for g in report["gates"] if g["name"] == "judge-agreement")
     assert not gate["passed"] and "stale calibration" in gate["detail"]
+
+
+def test_a_judge_that_disagrees_with_the_crowd_is_named_poor_everywhere_and_the_run_warns(stub, pytester):
+    crowd = calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
+    # The judge turns every rating around: Bad for Good, Good for Bad.
+    stub.answer_of = judging(lambda source, rating, row: 4 - rating, crowd)
+    assert calibrate(pytester, "--empathy-record=once").ret == 0
+    pairs = [(rating, 4 - rating) for rating in crowd.values()]
+    alpha = krippendorff.alpha(reliability_data=np.array(pairs).T, level_of_measurement="ordinal")
+    assert alpha < 0.667
+    result = pytester.runpytest_subprocess(*BENCHMARK_WITH_THE_JUDGE)
+    report = read_report(pytester)
+    standing = report["judge_standing"]
+    assert standing.startswith(
+        f"measured: poor agreement with the crowd, Krippendorff's alpha (ordinal) {alpha:.3f} ["
+    ), standing
+    result.stdout.fnmatch_lines([f"judge stub: {standing}"])
+    assert standing in (pytester.path / "summary.md").read_text()
+    assert html.escape(standing) in (pytester.path / "report.html").read_text()
+    (warning,) = [w for w in report["warnings"] if "agree poorly" in w]
+    assert f"Krippendorff's alpha (ordinal) {alpha:.3f}, below the 0.667" in warning
+    result.stdout.fnmatch_lines([f"WARNING {warning}"])
+
+
+@pytest.mark.parametrize(
+    ("alpha", "band"),
+    [(1.0, "good"), (0.8, "good"), (0.7999, "tentative"), (0.667, "tentative"), (0.6669, "poor"), (-0.717, "poor")],
+)
+def test_agreement_is_read_in_krippendorffs_bands(alpha, band):
+    assert agreement(alpha) == f"{band} agreement"
+    assert agreement(None) == "undefined agreement"
+
+
+def test_a_changed_rubric_fails_the_calibrations_cases_and_says_once_what_to_record(stub, pytester):
+    crowd = calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
+    stub.answer_of = judging(lambda source, rating, row: rating, crowd)
+    assert calibrate(pytester, "--empathy-record=once").ret == 0
+    saved = (pytester.path / CALIBRATION).read_text()
+    rubric = pytester.path / "rubric.txt"
+    rubric.write_text("Rate the reply, Bad, Okay or Good.\n{situation}\n{utterance}\n{response}\n")
+    result = calibrate(pytester, f"--empathy-judge-template={rubric}")
+    assert result.ret == 1
+    result.assert_outcomes(failed=96)
+    (line,) = [line for line in result.stdout.lines if "need (re-)recording" in line]
+    assert line == (
+        "96 of 96 cases need (re-)recording, 96 because a template changed since their cassettes were recorded. "
+        "Record exactly those (the rest is left untouched) with: pytest --empathy-calibrate --empathy-judge=stub "
+        "--empathy-corpus=calibration.csv --empathy-judge-template=rubric.txt --empathy-record=new_episodes"
+    )
+    result.stdout.fnmatch_lines(["stub: no recording of this call: the judge template changed since the cassette*"])
+    assert (pytester.path / CALIBRATION).read_text() == saved
 
 
 def test_a_calibration_of_part_of_the_responses_is_not_measured_or_saved(stub, pytester):
@@ -339,6 +396,7 @@ def test_the_shipped_smollm2_calibration_replays_offline_to_an_independent_compu
         [
             f"overall*192*{100 * overall['exact']:.1f}%*{overall['alpha_ordinal']:.3f}*",
             "  overall *" + "*|*".join("*".join(str(c) for c in row) for row in table.tolist()),
+            f"measured: poor agreement with the crowd, Krippendorff's alpha (ordinal) {alpha:.3f} [[]*",
             f"source bias*{replayed['source_bias']['value']:+.3f}*",
         ]
     )

@@ -1,6 +1,7 @@
 """The README's model-CI recipe ("In CI"), its commands run as written, in order, against the
-stub server standing in for both of its models: green on an unchanged replay, stopped by a
-template change, red on a decline, green again once the new run is accepted."""
+stub server standing in for both of its models: green on an unchanged replay, red on a
+template change until its cases are recorded again, red on a decline, green again once the
+new run is accepted."""
 
 from __future__ import annotations
 
@@ -79,10 +80,10 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
         yield server
 
 
-def test_the_readme_recipe_is_green_unchanged_stopped_by_a_template_change_and_red_on_a_decline(project, pytester):
+def test_the_readme_recipe_is_green_unchanged_red_on_a_template_change_and_red_on_a_decline(project, pytester):
     section = recipe()
     record_and_accept, replay_and_compare, accept_again = (commands(block) for block in blocks(section, "sh"))
-    (stop_message,) = blocks(section, "")
+    (record_line,) = blocks(section, "")
     cwd = pytester.path
 
     # 1. Record and accept; what it says to commit is there.
@@ -104,12 +105,15 @@ def test_the_readme_recipe_is_green_unchanged_stopped_by_a_template_change_and_r
     assert "WARNING" not in done.stdout
     assert len(project.requests) == 64 * 2
 
-    # 3. The template changes: the replay stops before any case, once, as the README shows.
+    # 3. The template changes: the replay's cases fail, and the summary gives the command
+    # once, as the README shows it, with no path of this machine.
     (cwd / "prompts" / "response.txt").write_text("Reply warmly, in two sentences: {situation} {utterance}\n")
     done = pytest_run(replay, cwd)
     assert done.returncode == 1
-    shown = stop_message.strip().replace("/home/me/project/", str(cwd) + "/")
+    assert re.search(r"^=+ 64 failed in ", done.stdout, re.MULTILINE), done.stdout[-3000:]
+    shown = record_line.strip()
     assert (done.stdout + done.stderr).count(shown) == 1
+    assert "FAILED compare" in done.stdout and "the run is incomplete (0 of 64 cases rated)" in done.stdout
     assert len(project.requests) == 64 * 2
 
     # The new template makes the model dismissive, and the judge says so: a decline.

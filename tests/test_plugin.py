@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 
 import pytest
 
+from pytest_empathy.plugin.options import GROUPS, OPTIONS, UNGROUPED
 from pytest_empathy.results.document import SCHEMA
 
 from .conftest import XDIST_MODES, read_report, synthetic_rows, write_corpus
@@ -134,6 +137,27 @@ def test_without_a_model_other_suites_are_untouched(pytester, xdist_args):
     assert result.ret == 0
     result.assert_outcomes(passed=1)
     assert "pytest-empathy" not in result.stdout.str()
+
+
+def test_help_shows_every_option_once_in_groups_by_task_each_in_two_lines_at_most(pytester, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    result = pytester.runpytest_subprocess("--help")
+    assert result.ret == 0
+    lines = result.stdout.lines
+    for group in GROUPS:
+        assert lines.count(f"{group.title}:") == 1
+    assert f"{UNGROUPED.title}:" not in lines
+    # An option's line starts two spaces in; its help's further lines are indented deeper.
+    starts = [i for i, line in enumerate(lines) if re.match(r"  --empathy-", line)]
+    shown = [lines[i].split()[0].split("=")[0] for i in starts]
+    assert sorted(shown) == sorted(option.flag for option in OPTIONS)
+    for i, flag in zip(starts, shown, strict=True):
+        section = list(itertools.takewhile(lambda line: line.startswith(" " * 10), lines[i + 1 : i + 4]))
+        lines_of_help = len(section) + (len(lines[i].split()) > 1)
+        assert lines_of_help <= 2, (flag, lines[i : i + 4])
+        group = next(g for g in GROUPS if flag in g.flags)
+        heading = next(line for line in reversed(lines[:i]) if line.startswith("pytest-empathy"))
+        assert heading == f"{group.title}:", flag
 
 
 def test_benchmark_without_a_model_says_how_to_run_it(run_benchmark):

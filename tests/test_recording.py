@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -161,10 +162,11 @@ def test_missing_recording_names_the_cassette_and_the_command(stub, pytester, xd
     result.stdout.fnmatch_lines(
         [
             "*stub: no recording of this call: there is no cassette. Cassette: "
-            f"{pytester.path}/cassettes/stub/sad/sad-sad0.json. Record it with: pytest --empathy-model=stub "
-            "--empathy-judge=stub --empathy-corpus=*corpus.csv --empathy-baseline=human-raters --empathy-emotions=sad "
+            "cassettes/stub/sad/sad-sad0.json. Record it with: pytest --empathy-model=stub "
+            "--empathy-judge=stub --empathy-corpus=corpus.csv --empathy-baseline=human-raters --empathy-emotions=sad "
             "--empathy-record=new_episodes -k sad-sad0",
-            "2 case(s) need (re-)recording; record them with: pytest *--empathy-record=new_episodes",
+            "2 of 2 cases need (re-)recording. Record exactly those (the rest is left untouched) with: pytest "
+            "*--empathy-record=new_episodes",
         ]
     )
     result.stdout.fnmatch_lines(
@@ -176,7 +178,7 @@ def test_missing_recording_names_the_cassette_and_the_command(stub, pytester, xd
     assert stub.requests == []
 
 
-def test_changed_template_stops_the_replay_and_re_recording_keeps_only_the_current_templates(stub, pytester):
+def test_changed_template_fails_its_cases_and_re_recording_keeps_only_the_current_templates(stub, pytester):
     # The model's answer depends on the prompt, as a real model's does: a new template brings a
     # new answer, and so a new judge request; the judge's rating of the old answer is dead.
     stub.answer_of = lambda body: (
@@ -189,13 +191,14 @@ def test_changed_template_stops_the_replay_and_re_recording_keeps_only_the_curre
     second, third = pytester.path / "second.txt", pytester.path / "third.txt"
     second.write_text("Respond kindly to: {situation} {utterance}\n")
     third.write_text("Answer with warmth: {situation} {utterance}\n")
-    # Replaying, the run stops before any case, saying so once.
+    # Replaying, each case fails saying so, and the summary says once what to record.
     result = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={second}")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["*the response template changed since the cassettes were recorded: 4 of 4 cases*"])
-    assert (result.stdout.str() + result.stderr.str()).count("template changed since the cassettes") == 1
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines(["4 of 4 cases need (re-)recording, 4 because a template changed since *"])
+    assert result.stdout.str().count("need (re-)recording") == 1
     assert len(stub.requests) == 16
-    # Listing the cases runs none, so it reads no cassette and is not stopped.
+    # Listing the cases runs none, so it reads no cassette.
     listed = run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={second}", "--collect-only", "-q")
     assert listed.ret == 0
     assert "4 tests collected" in listed.stdout.str() and "template changed" not in listed.stdout.str()
@@ -221,6 +224,73 @@ def test_changed_template_stops_the_replay_and_re_recording_keeps_only_the_curre
     assert template_hashes(pytester, "caring-caring0") == first
     assert run(pytester, "--empathy-emotions=afraid,sad", f"--empathy-template={third}").ret == 0
     assert len(stub.requests) == 16 + 8 + 8
+
+
+UNIT_TESTS = """
+def test_arithmetic():
+    assert 1 + 1 == 2
+
+def test_text():
+    assert "empathy".upper() == "EMPATHY"
+"""
+
+
+def test_a_changed_template_fails_the_benchmark_cases_and_runs_every_other_test(stub, pytester, xdist_args):
+    pytester.makepyfile(test_units=UNIT_TESTS)
+    assert run(pytester, "--empathy-record=once", "test_empathy.py").ret == 0
+    template = pytester.path / "my prompts" / "response.txt"
+    template.parent.mkdir()
+    template.write_text("Respond kindly to: {situation} {utterance}\n")
+    # Given as the machine's absolute path; every command shown names it from the rootdir.
+    result = run(pytester, f"--empathy-template={template}", *xdist_args)
+    assert result.ret == 1
+    result.assert_outcomes(passed=2, failed=8)
+    output = result.stdout.str() + result.stderr.str()
+    assert "no tests ran" not in output and "_pytest.outcomes.Exit" not in output and "Traceback" not in output
+    for case in ("afraid-afraid0", "sad-sad1"):
+        result.stdout.fnmatch_lines(
+            [
+                f"_*_ test_empathy[[]{case}[]] _*_",
+                "stub: no recording of this call: the response "
+                "template changed since the cassette was recorded (recorded with sha256 *, now *). Cassette: "
+                f"cassettes/stub/{case.split('-')[0]}/{case}.json. Record it with: pytest *-k {case}",
+            ]
+        )
+    (summary,) = [line for line in result.stdout.lines if "need (re-)recording" in line]
+    assert summary.startswith(
+        "8 of 8 cases need (re-)recording, 8 because a template changed since their cassettes were recorded. "
+        "Record exactly those (the rest is left untouched) with: pytest --empathy-model=stub "
+    )
+    command = summary.split(" with: ", 1)[1]
+    assert "--empathy-corpus=corpus.csv" in command and "'--empathy-template=my prompts/response.txt'" in command
+    assert str(pytester.path) not in "".join(line for line in result.stdout.lines if "Record" in line)
+    report = read_report(pytester)
+    assert report["complete"] is False and report["overall"] is None
+    assert report["recording"]["unrecorded"] == report["recording"]["template_changed"] == 8
+    assert len(stub.requests) == 16
+
+    # The command, run as shown, records one emotion; those cases replay, the rest still fail,
+    # and the run stays incomplete: no statistics on part of it.
+    words = shlex.split(command)
+    # (Their gates are the ini file's, not this test's: the cases passing is what counts.)
+    pytester.runpytest_subprocess(*words[1:], "-p", "no:cacheprovider", "-k", "afraid").assert_outcomes(
+        passed=2, deselected=8
+    )
+    # The stub answers the new prompt as the old: the judge's rating of that answer replays.
+    assert len(stub.requests) == 16 + 2
+    result = run(pytester, f"--empathy-template={template}", *xdist_args)
+    assert result.ret == 1
+    result.assert_outcomes(passed=4, failed=6)
+    result.stdout.fnmatch_lines(["6 of 8 cases need (re-)recording, 6 because a template changed *"])
+    report = read_report(pytester)
+    assert report["corpus"]["rated"] == 2 and report["overall"] is None
+    assert {g["name"]: g["passed"] for g in report["gates"]}["complete"] is False
+    # Recording the rest as the command says completes it.
+    pytester.runpytest_subprocess(*words[1:], "-p", "no:cacheprovider").assert_outcomes(passed=10)
+    assert len(stub.requests) == 16 + 8
+    result = run(pytester, f"--empathy-template={template}", *xdist_args)
+    assert result.ret == 0
+    result.assert_outcomes(passed=10)
 
 
 def test_once_after_a_rubric_change_keeps_the_answer_and_asks_the_judge_again(stub, pytester):
@@ -582,6 +652,9 @@ def test_a_changed_template_names_only_the_hashes_no_current_template_has(tmp_pa
 
     path = tmp_path / "case.json"
     path.write_text(json.dumps({"version": 1, "interactions": [call(old_response), call(judge)]}))
-    reason, why = diagnose(path, new_response, [new_response, judge])
+    reason, why = diagnose(path, new_response, {"response": new_response, "judge": judge})
     assert reason is Miss.TEMPLATE_CHANGED
-    assert why == f"the template changed since it was recorded (recorded with sha256 {'a' * 12}, now {'c' * 12})"
+    assert why == (
+        f"the response template changed since the cassette was recorded (recorded with sha256 {'a' * 12}, "
+        f"now {'c' * 12})"
+    )

@@ -346,7 +346,8 @@ def test_a_recording_that_reached_no_server_leaves_no_folder_behind(pytester):
         ),
         (
             lambda text: text.replace("feel sad (case 0)", "feel sad (case 9)"),
-            "*stub: no recording of this call: its requests differ from the recorded ones*Cassette: {path}.*",
+            "*stub: no recording of this call: its requests differ from the recorded ones*Cassette: "
+            "cassettes/stub/sad/sad-sad0.json.*",
         ),
     ],
 )

@@ -31,6 +31,25 @@ class GateResult:
     detail: str
 
 
+# Krippendorff's guidance for alpha (Content Analysis, 2nd ed., 2004, section 11.4.4): rely on
+# ratings with alpha >= 0.800, draw only tentative conclusions from 0.667 <= alpha < 0.800, and
+# none below 0.667.
+FIRM_AGREEMENT = 0.8
+TENTATIVE_AGREEMENT = 0.667
+AGREEMENT_BANDS = "Krippendorff's bands: good from 0.800, tentative from 0.667, poor below"
+
+
+def agreement(alpha: float | None) -> str:
+    """A judge's agreement with the crowd in Krippendorff's bands of alpha (ordinal)."""
+    if alpha is None:
+        return "undefined agreement"
+    if alpha >= FIRM_AGREEMENT:
+        return "good agreement"
+    if alpha >= TENTATIVE_AGREEMENT:
+        return "tentative agreement"
+    return "poor agreement"
+
+
 @dataclass(frozen=True)
 class JudgeStanding:
     """Where a judge model stands against the crowd, as every output says it."""
@@ -143,6 +162,8 @@ def decide(
         gates.append(judge_agreement(minimum, judge))
     if summary is not None:
         warnings += cluster_warnings(summary)
+    if judge is not None and judge.pairs is not None and (judge.alpha is None or judge.alpha < TENTATIVE_AGREEMENT):
+        warnings.append(_judge_warning(judge.alpha))
     raters = CALIBRATED if corrected else PREDICTION_POWERED if powered else mixed_raters
     if raters is not None:
         # The verdict compares a judge's opinion with the crowd's, or the judge's ratings
@@ -293,10 +314,20 @@ def judge_agreement(minimum: float, judge: JudgeStanding | None) -> GateResult:
     name = "judge-agreement"
     if judge is None or judge.alpha is None:
         standing = judge.text if judge is not None else "no judge model"
-        return GateResult(name, False, f"needs a calibrated judge with alpha >= {minimum:g}; {standing}")
+        return GateResult(name, False, f"needs a calibration in force with alpha >= {minimum:g}; {standing}")
     passed = judge.alpha >= minimum
     return GateResult(
         name, passed, f"judge's Krippendorff's alpha (ordinal) {judge.alpha:.3f} {'>=' if passed else '<'} {minimum:g}"
+    )
+
+
+def _judge_warning(alpha: float | None) -> str:
+    """What a run says when its judge's calibration in force falls below Krippendorff's
+    bound for tentative conclusions."""
+    measured = "undefined" if alpha is None else f"{alpha:.3f}"
+    return (
+        f"the judge's ratings agree poorly with the crowd's: Krippendorff's alpha (ordinal) {measured}, below the "
+        f"{TENTATIVE_AGREEMENT} Krippendorff sets for even tentative conclusions; every figure here rests on them"
     )
 
 

@@ -1,5 +1,5 @@
 """The case cassettes on disk: where each lives, their format, how one is read and
-checked, what it says about how it was recorded, and which are outdated or unused.
+checked, and what it says about how it was recorded.
 
 One cassette per case, a vcrpy cassette (format version 1) written as JSON: a replay
 loads it about twenty times faster than YAML, which made up most of a replayed case's cost.
@@ -65,11 +65,6 @@ class CaseCassettes:
     def location(self, row: Row) -> str:
         """The case's cassette path as text (see cassette_location)."""
         return cassette_location(self.root, self.model, row)
-
-    def interactions(self, row: Row, *, keep: bool = False) -> list[dict[str, Any]]:
-        """The case's recorded calls, checked, read ahead of its case (``keep``: for it to
-        use, where the cassettes know how)."""
-        return load(self.location(row))
 
     def cassette(self, row: Row) -> AbstractContextManager[dict[str, Usage]]:
         """The case's cassette, open while its calls are made; yields the calls and tokens

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,11 +18,7 @@ from pytest_empathy.bounded import loads
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.results.case import Usage
 
-from .format import CaseCassettes, checked, load, read_cassette, same_request_body
-
-# How much cassette text read ahead of the cases (the template check) is kept for them: the
-# suite's 2,000 cases hold about 6 MB; a corpus far larger is read again, case by case.
-_KEPT_BYTES = 32 * 1024 * 1024
+from .format import CaseCassettes, load, same_request_body
 
 
 class Replayer(CaseCassettes):
@@ -31,30 +26,11 @@ class Replayer(CaseCassettes):
 
     _unplayed: list[dict[str, Any]] | None = None
 
-    def __init__(self, root: Path, model: str) -> None:
-        super().__init__(root, model)
-        # Cassettes read ahead, by case id, each used once: reading and parsing a cassette was
-        # a sixth of what a replayed case cost beyond bare pytest, and the check read each one.
-        self._kept: dict[str, list[dict[str, Any]]] = {}
-        self._kept_bytes = 0
-
-    def interactions(self, row: Row, *, keep: bool = False) -> list[dict[str, Any]]:
-        path = self.location(row)
-        data = read_cassette(path)
-        if data is None:
-            return []
-        found: list[dict[str, Any]] = checked(path, data)["interactions"]
-        if keep and self._kept_bytes + len(data) <= _KEPT_BYTES:
-            self._kept[row.case_id] = found
-            self._kept_bytes += len(data)
-        return found
-
     @contextmanager
     def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
         # Nothing goes live, so the usage stays empty; a cassette that cannot be read fails
         # here, naming the file.
-        kept = self._kept.pop(row.case_id, None)
-        self._unplayed = kept if kept is not None else load(self.location(row))
+        self._unplayed = load(self.location(row))
         try:
             yield {}
         finally:

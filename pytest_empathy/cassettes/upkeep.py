@@ -1,42 +1,18 @@
-"""Keeping a model's cassettes in order: which were recorded with another template, which
-no case uses any more, and one recording run at a time."""
+"""Keeping a model's cassettes in order: which no case uses any more, and one recording run
+at a time. (A cassette recorded with another template is told by its case's replay: see
+``misses``.)"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
 from pytest_empathy.bounded import loads
 from pytest_empathy.corpus.rows import Row
 
-from .format import CORPUS_HEADER, TEMPLATE_HEADER, CaseCassettes, CassetteError, header, header_values, load
-
-
-def outdated(
-    cassettes: CaseCassettes, rows: Iterable[Row], templates: Mapping[str, str], *, keep: bool = False
-) -> dict[str, list[Row]]:
-    """For each template (by role), the rows whose cassette was recorded with another
-    version of it: the current hash is absent and a hash of no current template is there.
-    A damaged cassette counts as not outdated here; it fails in its own case. ``keep``: the
-    cassettes read are kept for their cases, in this process."""
-    found: dict[str, list[Row]] = {role: [] for role in templates}
-    current = set(templates.values())
-    present = cassettes.present()
-    for row in rows:
-        if cassettes.location(row) not in present:
-            continue  # nothing recorded: nothing outdated
-        try:
-            hashes = header_values(cassettes.interactions(row, keep=keep), TEMPLATE_HEADER)
-        except CassetteError:
-            continue
-        if not hashes - current:
-            continue
-        for role, sha in templates.items():
-            if sha not in hashes:
-                found[role].append(row)
-    return {role: rows for role, rows in found.items() if rows}
+from .format import CORPUS_HEADER, CaseCassettes, CassetteError, header, load
 
 
 def unused(cassettes: CaseCassettes, rows: Iterable[Row], corpus: str, models: Collection[str]) -> list[Path]:

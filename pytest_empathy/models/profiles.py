@@ -164,14 +164,6 @@ BUILTIN: dict[str, ModelProfile] = {
 }
 
 
-def builtin_summary() -> str:
-    """The built-in profiles and the variable each reads its key from, for --help."""
-    keys = {}
-    for profile in BUILTIN.values():
-        keys[profile.name] = f"${profile.api_key_env}" if profile.api_key_env else "served locally, no key"
-    return "; ".join(f"{name} ({key})" for name, key in keys.items())
-
-
 def load_profiles(pyproject: Path | None) -> dict[str, ModelProfile]:
     """The built-in profiles, with those of ``[tool.pytest-empathy.models]`` added or laid
     over them field by field."""

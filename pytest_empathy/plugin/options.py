@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 import pytest
 
@@ -26,7 +26,6 @@ from pytest_empathy.crowd import CROWD_FILE
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.errors import InputError
 from pytest_empathy.models.breaker import DEFAULT_LIMIT
-from pytest_empathy.models.profiles import builtin_summary
 from pytest_empathy.modes import BaselineKind, GateMode, GateTest, RecordMode, choices
 from pytest_empathy.reports.registry import FORMATS, shows_responses
 
@@ -56,26 +55,22 @@ SAVED_RUNS = "benchmarks/saved-runs"
 CALIBRATIONS = "benchmarks/calibrations"
 
 
+# Each help fits two lines of `pytest --help`; the README's "Options" says the rest.
 OPTIONS = (
     Option(
         "--empathy-model",
-        "responder to benchmark: a recorded column of the corpus "
-        "(human, chatgpt, chatgpt-empathy in the release) or a model profile; enables the "
-        f"plugin. Built-in profiles (key variable): {builtin_summary()}; add or override profiles "
-        "in pyproject.toml under [tool.pytest-empathy.models.NAME]",
+        "the responder: a recorded column of the corpus or a model profile; enables the plugin",
         "NAME",
     ),
     Option(
         "--empathy-judge",
-        "who rates the responses: 'human' reads the corpus's crowd "
-        "ratings (default when the corpus rates the model), crowd:FILE a crowd's ratings from "
-        "'pytest-empathy crowd import', or a model profile (as --empathy-model)",
+        "who rates: human (the corpus's crowd), crowd:FILE (from 'pytest-empathy crowd import') or a model profile",
         "NAME",
     ),
     Option(
         "--empathy-baseline",
-        f"what the model is compared with: {choices(BaselineKind)} (default: {BaselineKind.JUDGE} when the judge "
-        f"is a model, so that one rater rates both sides; else {BaselineKind.HUMAN_RATERS})",
+        f"what the model is compared with: {choices(BaselineKind)} (default {BaselineKind.JUDGE} with a judge model, "
+        f"else {BaselineKind.HUMAN_RATERS})",
         "NAME",
     ),
     Option(
@@ -85,7 +80,7 @@ OPTIONS = (
     ),
     Option(
         "--empathy-corpus-text",
-        f"the {RELEASE} release file with its text (or ${RELEASE_TEXT_ENV}); otherwise downloaded when text is needed",
+        f"the release file with its text (or ${RELEASE_TEXT_ENV}); else downloaded",
         "PATH",
     ),
     Option("--empathy-emotions", "comma-separated emotions to run (default: all)", "LIST"),
@@ -93,36 +88,27 @@ OPTIONS = (
     Option("--empathy-seed", "seed of --empathy-sample (default 0)", "N"),
     Option(
         "--empathy-alpha",
-        "significance level of the one-sided tests behind the gates; intervals are two-sided at 1 - 2 ALPHA, "
-        "so that their bounds are the tests' one-sided bounds (default 0.05: 90%% intervals)",
+        "significance level of the gates' one-sided tests (default 0.05); intervals are two-sided at 1 - 2 ALPHA",
         "ALPHA",
     ),
     Option("--empathy-gate", f"overall gate: {choices(GateMode)} (default {GateMode.BETTER})", "MODE"),
     Option(
         "--empathy-test",
-        f"the test behind the better and no-emotion-worse gates: {choices(GateTest)} (default "
-        f"{GateTest.GOOD_RATE}, the study's quantity); the other is reported beside it. not-worse and "
-        "min-good-gain stay on the Good rate they name",
+        f"the test of the better and no-emotion-worse gates: {choices(GateTest)} (default {GateTest.GOOD_RATE})",
         "TEST",
     ),
     Option(
         "--empathy-margin",
-        "the not-worse gate's margin: the largest drop of the Good rate, in percentage points, that still "
-        "counts as not worse; the gate passes when the one-sided lower confidence bound lies above -POINTS",
+        "the not-worse gate's margin: the largest Good-rate drop, in percentage points, still not worse",
         "POINTS",
     ),
     Option(
         "--empathy-min-good-gain",
-        "smallest relative Good-rate gain over the baseline, checked on the lower confidence bound, e.g. 0.1 "
-        "for 10 percent, -0.05 to allow a 5 percent drop (default 0 with the better gate, unchecked with "
-        "not-worse)",
+        "smallest relative Good-rate gain over the baseline, on its lower bound (0.1: 10%%; default 0 with better)",
         "R",
     ),
     Option(
-        "--empathy-require-power",
-        "fail a gate this run is too small to decide (a better gate that could not detect the study's effect, "
-        "a not-worse margin below the smallest detectable drop) instead of warning",
-        flag_only=True,
+        "--empathy-require-power", "fail a gate this run is too small to decide, instead of warning", flag_only=True
     ),
     Option(
         "--empathy-allow-partial",
@@ -158,8 +144,7 @@ OPTIONS = (
     ),
     Option(
         "--empathy-compare-fail",
-        "fail when the comparison shows: decline (overall), "
-        "emotion-decline (any emotion, after Holm), good-drop:POINTS; comma-separated",
+        "fail when the comparison shows: decline, emotion-decline (after Holm), good-drop:POINTS; comma-separated",
         "EXPR",
     ),
     Option(
@@ -177,50 +162,128 @@ OPTIONS = (
     ),
     Option(
         "--empathy-circuit-breaker",
-        "after N calls in a row failed for the endpoint's sake (unreachable, timed out, 401, 403, 429, 5xx), "
-        "fail its remaining calls at once instead of waiting out their retries (per process; 0 never stops; "
-        "default 3)",
+        "after N calls in a row failed for the endpoint's sake, fail its other calls at once (default 3; 0 never)",
         "N",
     ),
     Option(
         "--empathy-concurrency",
-        "while recording, keep up to N cases' calls in flight in each process (the controller, or each xdist "
-        "worker), started ahead for the tests it runs next; each test takes its own case's result, and the "
-        "cassettes and results are those of a run with N = 1 (default 1; a replay makes no calls)",
+        "while recording, keep up to N cases' calls in flight in each process (default 1)",
         "N",
     ),
     Option("--empathy-prune-cassettes", "delete the cassettes no case of a full run used", flag_only=True),
     Option(
         "--empathy-calibrate",
-        "instead of benchmarking a model, have the --empathy-judge model rate the corpus's crowd-rated "
-        "responses (every source; --empathy-sample N per emotion) and measure its agreement with the crowd",
+        "instead of a benchmark, measure the --empathy-judge model's agreement with the corpus's crowd",
         flag_only=True,
     ),
     Option(
         "--empathy-calibration",
-        f"the judge's calibration file: written by --empathy-calibrate, read by every run with that judge "
-        f"(default {CALIBRATIONS}/<judge>.json at the rootdir)",
+        f"the judge's calibration file (default {CALIBRATIONS}/<judge>.json at the rootdir)",
         "PATH",
     ),
     Option(
         "--empathy-judge-correction",
-        "decide the Good-rate gates on the crowd's scale: the judge's ratings corrected by inverting the confusion "
-        "matrix of its calibration in force (the correction is reported beside the raw figures either way)",
+        "decide the Good-rate gates on the crowd's scale, through the judge's calibration in force",
         flag_only=True,
     ),
     Option(
         "--empathy-judge-min-agreement",
-        "fail a run whose judge model's calibration in force has a Krippendorff's alpha (ordinal) below ALPHA, "
-        "or that has no calibration in force",
+        "fail a run whose judge has no calibration in force, or one with Krippendorff's alpha below ALPHA",
         "ALPHA",
     ),
     Option(
         "--empathy-crowd",
-        "a crowd's ratings of a random part of the cases ('pytest-empathy crowd import'): with a judge model, the "
-        "crowd's Good rate and Bad/Okay/Good shares of the run are estimated by prediction-powered inference",
+        "a crowd's ratings of part of the cases: the crowd's Good rate by prediction-powered inference",
         "FILE",
     ),
 )
+
+
+@dataclass(frozen=True)
+class OptionGroup:
+    """A section of `pytest --help`: the options of one task."""
+
+    name: str
+    title: str
+    flags: tuple[str, ...]
+
+
+GROUPS = (
+    OptionGroup(
+        "empathy",
+        "pytest-empathy: what to run (the README's Options says more)",
+        (
+            "--empathy-model",
+            "--empathy-corpus",
+            "--empathy-corpus-text",
+            "--empathy-emotions",
+            "--empathy-sample",
+            "--empathy-seed",
+            "--empathy-shard",
+        ),
+    ),
+    OptionGroup(
+        "empathy-models",
+        "pytest-empathy: judges, baselines and templates",
+        (
+            "--empathy-judge",
+            "--empathy-baseline",
+            "--empathy-template",
+            "--empathy-judge-template",
+            "--empathy-base-url",
+            "--empathy-judge-base-url",
+        ),
+    ),
+    OptionGroup(
+        "empathy-recording",
+        "pytest-empathy: recording and live calls",
+        (
+            "--empathy-record",
+            "--empathy-cassettes",
+            "--empathy-prune-cassettes",
+            "--empathy-concurrency",
+            "--empathy-circuit-breaker",
+        ),
+    ),
+    OptionGroup(
+        "empathy-gates",
+        "pytest-empathy: gates and statistics",
+        (
+            "--empathy-gate",
+            "--empathy-test",
+            "--empathy-alpha",
+            "--empathy-margin",
+            "--empathy-min-good-gain",
+            "--empathy-require-power",
+            "--empathy-allow-partial",
+        ),
+    ),
+    OptionGroup(
+        "empathy-saved-runs",
+        "pytest-empathy: saved runs",
+        (
+            "--empathy-save",
+            "--empathy-save-force",
+            "--empathy-compare",
+            "--empathy-compare-fail",
+            "--empathy-saved-runs",
+        ),
+    ),
+    OptionGroup("empathy-reports", "pytest-empathy: reports", tuple(report.flag for report in FORMATS)),
+    OptionGroup(
+        "empathy-calibration",
+        "pytest-empathy: the judge's calibration and a crowd's ratings",
+        (
+            "--empathy-calibrate",
+            "--empathy-calibration",
+            "--empathy-judge-correction",
+            "--empathy-judge-min-agreement",
+            "--empathy-crowd",
+        ),
+    ),
+)
+# An option no group names still shows, under this title (and tests/test_plugin.py fails).
+UNGROUPED = OptionGroup("empathy-other", "pytest-empathy: other options", ())
 
 
 # Options of earlier versions, and what replaced them: naming one is a usage error saying so.
@@ -228,22 +291,24 @@ RENAMED = {"--empathy-baseline-dir": "--empathy-saved-runs"}
 
 
 def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("empathy", "pytest-empathy: benchmark the empathy of model answers")
+    groups = {group.name: parser.getgroup(group.name, group.title) for group in GROUPS}
+    group_of = {flag: groups[group.name] for group in GROUPS for flag in group.flags}
     for old in RENAMED:
-        group.addoption(old, default=None, help=argparse.SUPPRESS)
+        groups[GROUPS[0].name].addoption(old, default=None, help=argparse.SUPPRESS)
         parser.addini(_ini(old), "renamed", default=None)
     for option in OPTIONS:
+        group = group_of.get(option.flag) or parser.getgroup(UNGROUPED.name, UNGROUPED.title)
         if option.flag_only:
             group.addoption(option.flag, action="store_true", default=None, help=option.help)
-            parser.addini(option.ini, option.help, type="bool", default=None)
         elif option.bare_value is not None:
             group.addoption(
                 option.flag, metavar=option.metavar, nargs="?", const=option.bare_value, default=None, help=option.help
             )
-            parser.addini(option.ini, option.help, default=None)
         else:
             group.addoption(option.flag, metavar=option.metavar, default=None, help=option.help)
-            parser.addini(option.ini, option.help, default=None)
+        # The ini twin points to its option, whose help --help shows once, in its group.
+        kind: Literal["bool", "string"] = "bool" if option.flag_only else "string"
+        parser.addini(option.ini, f"as {option.flag}", type=kind, default=None)
 
 
 @dataclass(frozen=True)

@@ -350,26 +350,35 @@ class Run:
     def _not_recorded(self, row: Row, error: NotRecorded) -> CaseNotRecorded:
         assert self.cassettes is not None
         path = self.cassettes.path(row)
-        reason, why = diagnose(path, error.template_sha256, self.templates.values())
+        reason, why = diagnose(path, error.template_sha256, self.templates)
         return CaseNotRecorded(
-            f"{error}: {why}. Cassette: {path}. Record it with: {self.record_command()} -k {shlex.quote(row.case_id)}",
+            f"{error}: {why}. Cassette: {self.shown_path(path)}. Record it with: {self.record_command()} "
+            f"-k {shlex.quote(row.case_id)}",
             reason,
         )
 
     def record_command(self) -> str:
-        """The command that records the missing calls of this run's selection."""
+        """The command that records the missing calls of this run's selection, to be run from
+        the rootdir: its paths are shown from there, as every path the plugin shows."""
         s = self.settings
         words = ["pytest", f"--empathy-model={s.model}" if s.model else "--empathy-calibrate"]
-        words += [f"--empathy-judge={self.judge.name}"] if s.judge else []
-        words += [f"--empathy-corpus={s.corpus}"] if s.corpus != RELEASE else []
+        words += [f"--empathy-judge={self._judge_named(s.judge)}"] if s.judge else []
+        words += [f"--empathy-corpus={self.shown_path(s.corpus)}"] if s.corpus != RELEASE else []
         words += [f"--empathy-baseline={s.baseline}"] if s.baseline is not None else []
-        words += [f"--empathy-template={s.template}"] if s.template else []
-        words += [f"--empathy-judge-template={s.judge_template}"] if s.judge_template else []
-        words += [f"--empathy-cassettes={s.cassettes}"] if s.cassettes != s.rootpath / "cassettes" else []
+        words += [f"--empathy-template={self.shown_path(s.template)}"] if s.template else []
+        words += [f"--empathy-judge-template={self.shown_path(s.judge_template)}"] if s.judge_template else []
+        if s.cassettes != s.rootpath / "cassettes":
+            words.append(f"--empathy-cassettes={self.shown_path(s.cassettes)}")
         words += [f"--empathy-emotions={','.join(s.emotions)}"] if s.emotions else []
         words += [f"--empathy-sample={s.sample}", f"--empathy-seed={s.seed}"] if s.sample else []
         words.append(f"--empathy-record={RecordMode.NEW_EPISODES}")
         return " ".join(shlex.quote(w) for w in words)
+
+    def _judge_named(self, judge: str) -> str:
+        """The judge as --empathy-judge names it: a crowd's ratings file by its path."""
+        if judge.startswith(CROWD_FILE):
+            return CROWD_FILE + self.shown_path(judge[len(CROWD_FILE) :])
+        return judge
 
 
 def calibration_folder(judge: str) -> str:

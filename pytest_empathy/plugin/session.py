@@ -8,7 +8,7 @@ statistics, checks the gates, writes the reports and sets the exit status.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from pytest_empathy.analysis.compare_fail import Check, parse_checks
 from pytest_empathy.analysis.gates import CALIBRATED, Completeness, GateResult, decide
 from pytest_empathy.atomic import WriteError
 from pytest_empathy.cassettes.misses import Miss
-from pytest_empathy.cassettes.upkeep import RecordingLock, outdated, unused
+from pytest_empathy.cassettes.upkeep import RecordingLock, unused
 from pytest_empathy.corpus.rows import HUMAN, rated_source
 from pytest_empathy.models.judges import ModelJudge
 from pytest_empathy.modes import BaselineKind, RecordMode
@@ -118,8 +118,6 @@ class EmpathySession:
         self.unwritten: list[str] = []
         # A calibration run's outcome: its document when measured, else why it was not.
         self.calibration: dict[str, Any] | str | None = None
-        # Whether the run stopped before any case (a template changed), saying why itself.
-        self.stopped = False
 
     def expect(self, nodeids: Iterable[str]) -> None:
         for nodeid in nodeids:
@@ -163,29 +161,6 @@ class EmpathySession:
             lines.append(f"empathy: {r.baseline.mixed_raters.upper()}")
         width = config.get_terminal_writer().fullwidth
         return [part for line in lines for part in wrap(line, width)]
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection(self, session: pytest.Session) -> None:
-        """In replay, a template changed since the cassettes were recorded fails the run
-        before any case: every case it touches would fail the same way. (Here, not at session
-        start, where pytest would print the message twice.)"""
-        run = self.run
-        if run.cassettes is None or run.settings.record is not RecordMode.NONE:
-            return
-        if session.config.option.collectonly:
-            return  # no case runs: reading every cassette would only slow the listing down
-        # Without xdist this process replays the cases too: it keeps what it read for them.
-        changed = outdated(run.cassettes, run.cases, run.templates, keep=not _distributed(session.config))
-        if changed:
-            cases = {row.case_id for rows in changed.values() for row in rows}
-            which = " and the ".join(f"{role} template" for role in changed)
-            self.stopped = True
-            pytest.exit(
-                f"pytest-empathy: the {which} changed since the cassettes were recorded: "
-                f"{len(cases)} of {len(run.cases)} cases need re-recording. Record exactly "
-                f"those (the rest is left untouched) with: {run.record_command()}",
-                returncode=pytest.ExitCode.TESTS_FAILED,
-            )
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -405,6 +380,9 @@ class EmpathySession:
             terminalreporter.section("pytest-empathy calibration")
             if isinstance(self.calibration, str):
                 terminalreporter.write_line(self.calibration, red=True, bold=True)
+                recording = self._recording()
+                if recording is not None and recording.unrecorded:
+                    terminalreporter.write_line(terminal.unrecorded(asdict(recording), len(self.expected)))
                 return
             for line in calibration_report.lines(self.calibration):
                 terminalreporter.write_line(line)
@@ -414,7 +392,7 @@ class EmpathySession:
         config = terminalreporter.config
         width = config.get_terminal_writer().fullwidth
         if document is None:
-            if not (self.expected or self.stopped or config.option.collectonly):
+            if not (self.expected or config.option.collectonly):
                 for line in wrap(self._no_case_ran(), width):
                     terminalreporter.write_line(line, yellow=True)
             return
@@ -439,8 +417,3 @@ class EmpathySession:
             saved_run=self.run.shown_path(path) if saved and path is not None else None,
             shard=settings.shard,
         )
-
-
-def _distributed(config: pytest.Config) -> bool:
-    """Whether xdist workers run the cases, not this process."""
-    return config.pluginmanager.has_plugin("dsession")

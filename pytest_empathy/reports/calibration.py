@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from pytest_empathy.analysis.gates import AGREEMENT_BANDS, agreement
 from pytest_empathy.formatting import figure, percent
 from pytest_empathy.ratings import Rating
 
@@ -34,6 +35,11 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
     yield f"confusion matrices (rows: the crowd's {labels}; columns: the judge's {labels}):"
     for name, entry in groups.items():
         yield f"  {name:<{width}}" + " | ".join(" ".join(f"{c:>5}" for c in row) for row in entry["confusion"])
+    alpha, interval = document["overall"]["alpha_ordinal"], document["overall"]["intervals"].get("alpha_ordinal")
+    yield (
+        f"measured: {agreement(alpha)} with the crowd, Krippendorff's alpha (ordinal) {figure(alpha, interval)} "
+        f"({AGREEMENT_BANDS})"
+    )
     bias = document["source_bias"]
     yield (
         f"source bias (mean shift on LLM-written responses minus on {bias['human']} ones): "

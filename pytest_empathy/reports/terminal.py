@@ -129,7 +129,8 @@ def _versus_saved_run(comparison: Mapping[str, Any]) -> str:
 
 def _short(document: Mapping[str, Any], files: Files, width: int) -> list[Line]:
     """About SHORT lines: warnings, then passed gates, fold into one line each where there
-    are too many (each gate keeps its own line the longest); failed gates are cut only where they alone overflow, saying how many more."""
+    are too many (each gate keeps its own line the longest); failed gates are cut only where
+    they alone overflow, saying how many more."""
     gates = document["gates"]
     head = [Line(line, alarm=not _passed(document, files)) for line in wrap(_verdict(document, files), width)]
     failed = [Line(clip(f"FAILED {g['name']}: {g['detail']}", width), alarm=True) for g in gates if not g["passed"]]
@@ -258,13 +259,7 @@ def _about(document: Mapping[str, Any]) -> Iterator[str]:
     if recording is not None:
         yield f"cassettes {recording['cassettes']}, record mode {recording['mode']}"
         if recording["unrecorded"]:
-            changed = (
-                f", {recording['template_changed']} because a template changed" if recording["template_changed"] else ""
-            )
-            yield (
-                f"{recording['unrecorded']} case(s) need (re-)recording{changed}; record them with: "
-                f"{recording['command']}"
-            )
+            yield unrecorded(recording, corpus["cases"])
     if document.get("statistics_dropped"):
         yield f"no statistics: {document['statistics_dropped']}"
 
@@ -320,6 +315,16 @@ _VERSUS_BASELINE: tuple[Column[_Group], ...] = (
     Column("detects", lambda g: detects(g.entry["detectable"]), priority=2),
     Column("study test", lambda g: f"{g.entry['test']} p {p_value(g.entry['p_value'])}", priority=3, left=True),
 )
+
+
+def unrecorded(recording: Mapping[str, Any], cases: int) -> str:
+    """How many of a run's cases need recording, why, and the command that records them."""
+    changed = recording["template_changed"]
+    why = f", {changed} because a template changed since their cassettes were recorded" if changed else ""
+    return (
+        f"{recording['unrecorded']} of {cases} cases need (re-)recording{why}. Record exactly those (the rest is "
+        f"left untouched) with: {recording['command']}"
+    )
 
 
 def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any], full: bool, no_detects: bool) -> Iterator[str]:

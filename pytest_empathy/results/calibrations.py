@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_empathy import schema
-from pytest_empathy.analysis.gates import JudgeStanding
+from pytest_empathy.analysis.gates import JudgeStanding, agreement
 from pytest_empathy.atomic import write_atomic
 from pytest_empathy.bounded import MiB, loads, read_bytes
 from pytest_empathy.corpus.rows import ID_PATTERN, NAME_RULE
@@ -286,7 +286,8 @@ def standing(path: Path, key: JudgeKey, shown: str) -> tuple[JudgeStanding, dict
     # In force: kept with the run, so that its correction can be computed again from it.
     summary["pairs"] = data["pairs"]
     text = (
-        f"calibrated judge: Krippendorff's alpha (ordinal) {figure(alpha, summary['intervals']['alpha_ordinal'])}, "
+        f"measured: {agreement(alpha)} with the crowd, Krippendorff's alpha (ordinal) "
+        f"{figure(alpha, summary['intervals']['alpha_ordinal'])}, "
         f"quadratic kappa {figure(overall['kappa_quadratic'], summary['intervals']['kappa_quadratic'])}, "
         f"source bias {figure(bias['value'], bias['interval'], signed=True)} (95% bootstrap intervals) on "
         f"{overall['n']} crowd-rated responses ({shown}, {data['created']}, rubric sha256 "
