@@ -149,9 +149,8 @@ OPTIONS = (
     ),
     Option(
         "--empathy-compare-detect",
-        "the Good-rate drops, in percentage points, overall and in one emotion, that the compare-fail checks "
-        f"should detect with 80%% power (default {','.join(f'{p:g}' for p in DROPS)}); a run too small for them "
-        "warns, or fails with --empathy-require-power",
+        f"Good-rate drops (points, overall,emotion; default {','.join(f'{p:g}' for p in DROPS)}) the checks must "
+        "detect with 80%% power; else a warning",
         "POINTS,POINTS",
     ),
     Option("--empathy-saved-runs", f"directory of saved runs (default {SAVED_RUNS} at the rootdir)", "DIR"),
@@ -266,6 +265,7 @@ GROUPS = (
             "--empathy-save-force",
             "--empathy-compare",
             "--empathy-compare-fail",
+            "--empathy-compare-detect",
             "--empathy-saved-runs",
         ),
     ),
