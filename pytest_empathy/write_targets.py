@@ -23,10 +23,20 @@ class OutsideRoot(InputError):
 def confined(path: Path, root: Path, what: str) -> Path:
     """``path`` (``what`` it is, for the message), when it lies inside ``root`` once every
     link is followed; else OutsideRoot naming the link or the '..' that leads out."""
-    top = root.resolve()
-    if path.resolve().is_relative_to(top):
+    top, resolved = _resolved(root), _resolved(path)
+    if top is None or resolved is None:
+        raise OutsideRoot(f"{what} {path} is refused: a link on its way leads back to itself")
+    if resolved.is_relative_to(top):
         return path
     raise OutsideRoot(f"{what} {path} is refused: it leads outside {root}{_way_out(path, root, top)}")
+
+
+def _resolved(path: Path) -> Path | None:
+    """``path`` with every link followed; None when links loop."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # RuntimeError: a loop, as Python 3.11 reports it
+        return None
 
 
 def _way_out(path: Path, root: Path, top: Path) -> str:
@@ -38,7 +48,7 @@ def _way_out(path: Path, root: Path, top: Path) -> str:
     current = root
     for part in parts:
         current = current / part
-        if current.resolve().is_relative_to(top):
+        if (_resolved(current) or top).is_relative_to(top):
             continue
         if part == "..":
             return f" (through '..' in {current})"

@@ -142,6 +142,13 @@ def test_a_path_leading_out_through_dotdot_or_a_link_is_named(tmp_path, outside,
 
 
 @pytest.mark.bad_input
+def test_a_link_that_loops_is_refused_in_one_line(tmp_path):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(OutsideRoot, match=r"loop/x\.json is refused: a link on its way leads back to itself"):
+        confined(tmp_path / "loop" / "x.json", tmp_path, "cassette")
+
+
+@pytest.mark.bad_input
 @pytest.mark.parametrize("what", ["saved run", "calibration"])
 def test_a_saved_run_or_calibration_file_linked_out_is_refused_before_any_case(stub, pytester, outside, what):
     if what == "saved run":
