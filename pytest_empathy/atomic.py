@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from pytest_empathy.errors import InputError
@@ -39,6 +40,36 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     finally:
         if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def write_all(files: Mapping[Path, str | bytes]) -> None:
+    """Write a set of files that belong together (a sheet and its manifest) whole or not at
+    all: every one goes to a temporary file beside its place first, and only when all are
+    written (a full disk fails here) are they renamed into place, which needs no room. A
+    failure says which files, if any, were replaced."""
+    filled: dict[Path, str] = {}
+    replaced: list[Path] = []
+    try:
+        for path, data in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            filled[path] = _filled(path, data)
+        for path, temporary in filled.items():
+            os.replace(temporary, path)
+            replaced.append(path)
+    except OSError as error:
+        cause = error.strerror or error
+        if not replaced:
+            names = ", ".join(str(p) for p in files)
+            raise WriteError(f"cannot write {names} ({cause}); what was there is unchanged") from None
+        left = ", ".join(str(p) for p in files if p not in replaced)
+        raise WriteError(
+            f"cannot write {left} ({cause}), after {', '.join(map(str, replaced))} was replaced: "
+            "the set is incomplete; write it again"
+        ) from None
+    finally:
+        for temporary in filled.values():
+            if os.path.exists(temporary):
+                os.unlink(temporary)
 
 
 def _filled(path: Path, data: str | bytes) -> str:

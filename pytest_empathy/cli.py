@@ -112,15 +112,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .results import document
     from .results import merge as merging
 
+    paths = {kind.name: getattr(options, kind.name) for kind in FORMATS if kind.name != "json"}
     try:
+        _check_not_inputs(options, paths)
         if options.command == "report":
             result = merging.load(options.result)
             if result.get("statistics_dropped"):
                 result = merging.recompute(result, str(options.result))
         else:
-            inputs = {path.resolve() for path in options.results}
-            if options.output.resolve() in inputs:
-                raise merging.MergeError(f"{options.output} is one of the results to merge; write the merge elsewhere")
             result = merging.merge(
                 [merging.load(p) for p in options.results],
                 [str(p) for p in options.results],
@@ -128,7 +127,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 checks=_checks(options.compare_fail),
             )
             document.write(result, options.output)
-        paths = {kind.name: getattr(options, kind.name) for kind in FORMATS if kind.name != "json"}
         unwritten = write_reports(result, {name: path for name, path in paths.items() if path is not None})
     except InputError as error:
         print(f"pytest-empathy: error: {error}", file=sys.stderr)
@@ -141,6 +139,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not gate["passed"]:
             print(f"FAILED {gate['name']}: {gate['detail']}")
     return 2 if unwritten else 0 if result["passed"] else 1
+
+
+def _check_not_inputs(options: argparse.Namespace, reports: dict[str, Path | None]) -> None:
+    """No output of a report or a merge is one of its inputs, or another output."""
+    from .write_targets import check_not_inputs
+
+    outputs = [(f"--{name}", path) for name, path in reports.items()]
+    if options.command == "report":
+        inputs = [("the result to report", options.result)]
+    else:
+        outputs.insert(0, ("-o", options.output))
+        inputs = [("a result to merge", path) for path in options.results]
+        inputs.append(("--compare", options.compare))
+    check_not_inputs(outputs, inputs)
 
 
 def _saved_run(path: Path | None, checks: str | None) -> SavedRun | None:

@@ -329,7 +329,7 @@ def test_a_merge_never_writes_over_one_of_its_inputs(run_benchmark, pytester):
     before = (pytester.path / "a.json").read_text()
     done = cli("merge", "a.json", "b.json", "-o", "./a.json", cwd=pytester.path)
     assert done.returncode == 2
-    assert "a.json is one of the results to merge" in done.stderr
+    assert "-o a.json is the same file as the input a.json (a result to merge)" in done.stderr
     assert (pytester.path / "a.json").read_text() == before
 
 

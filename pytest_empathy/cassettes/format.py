@@ -25,6 +25,7 @@ from pytest_empathy.bounded import MiB, loads, read_bytes
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.errors import InputError
 from pytest_empathy.results.case import Usage
+from pytest_empathy.write_targets import confined
 
 SUFFIX = ".json"
 TEMPLATE_HEADER = "x-empathy-template"
@@ -52,10 +53,10 @@ class CaseCassettes:
 
     def __init__(self, root: Path, model: str) -> None:
         # Names are checked where they are read; this is the last line: nothing is written
-        # outside the cassettes directory.
-        folder, top = (root / model).resolve(), root.resolve()
-        if folder == top or not folder.is_relative_to(top):
+        # outside the cassettes directory, by name or through a link.
+        if (root / model).resolve() == root.resolve():
             raise CassetteError(f"cassettes of {model!r} would lie outside {root}")
+        confined(root / model, root, f"the cassette folder of {model!r}")
         self.root = root
         self.model = model
 

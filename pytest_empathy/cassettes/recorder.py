@@ -27,11 +27,12 @@ from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 from vcr.request import Request
 from vcr.serialize import deserialize, serialize
 
-from pytest_empathy.atomic import write_atomic
+from pytest_empathy.atomic import WriteError, write_atomic
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.models.messages import masked_path, redact_document
 from pytest_empathy.modes import RecordMode
 from pytest_empathy.results.case import Usage
+from pytest_empathy.write_targets import confined
 
 from . import format as cassette_format
 from . import transport
@@ -111,8 +112,9 @@ class _Filtering:
     writes an answer larger than its model takes, and leaves such answers out when it loads
     a cassette, with those ``reask`` names (in a recording of new episodes), so that they are
     asked again. What it leaves out leaves the file only when the cassette is written, with
-    what was asked in its place."""
+    what was asked in its place. It writes nothing that leads out of ``root``."""
 
+    root: Path
     largest: Mapping[str, int]
     reask: Callable[[list[tuple[str | None, str]]], set[int]] | None
     calls: RunCalls | None
@@ -132,6 +134,8 @@ class _Filtering:
             # Only answers too large to keep: the cassette on disk, if any, stays as it was.
             return
         cassette_dict = {"requests": [q for q, _ in kept], "responses": [r for _, r in kept]}
+        # Checked again as it is written: a link may have been made while the case ran.
+        confined(Path(cassette_path), self.root, "cassette")
         AtomicPersister.save_cassette(cassette_path, cassette_dict, serializer)
 
     def holds_stale(self, cassette_path: Path) -> bool:
@@ -219,13 +223,16 @@ class Recorder(CaseCassettes):
         largest: Mapping[str, int] | None = None,
         reask: Callable[[list[tuple[str | None, str]]], set[int]] | None = None,
         calls: RunCalls | None = None,
+        unwritable: Callable[[str], None] | None = None,
     ) -> None:
         """``usable`` tells a response body worth recording (a usable answer) from one that
         must not be replayed as if it were; ``hash_bodies`` keeps a hash of each request's
         body instead of the body, for text that may not be passed on; ``largest`` bounds the
         answers of each model, in bytes; ``reask`` names, of a case's recorded calls as
         (template hash, answer body), those a recording of new episodes asks again;
-        ``calls`` says which recorded calls are stale, and which the run's own."""
+        ``calls`` says which recorded calls are stale, and which the run's own;
+        ``unwritable`` is told why, when a cassette could not be written (a full disk): no
+        answer the run buys after that could be kept."""
         super().__init__(root, model)
 
         def keep_response(response: dict[str, Any]) -> dict[str, Any] | None:
@@ -248,10 +255,11 @@ class Recorder(CaseCassettes):
             serializer="pytest-empathy",
         )
         self.vcr.register_serializer("pytest-empathy", cassette_format)
-        self.persister = _Filtering(largest or {}, reask if mode is RecordMode.NEW_EPISODES else None, calls)
+        self.persister = _Filtering(root, largest or {}, reask if mode is RecordMode.NEW_EPISODES else None, calls)
         self.vcr.register_persister(self.persister)
         self.mode = mode
         self.calls = calls
+        self.unwritable = unwritable
 
     @contextmanager
     def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
@@ -261,7 +269,8 @@ class Recorder(CaseCassettes):
         model no longer gives). ``once`` records new episodes into a cassette with stale
         calls, since the run's templates have no recording there."""
         usage: dict[str, Usage] = {}
-        path = self.path(row)
+        # Before any call: one whose answer could not be written there is not made.
+        path = confined(self.path(row), self.root, "cassette")
         mode = self.mode
         if mode is RecordMode.ONCE and self.persister.holds_stale(path):
             mode = RecordMode.NEW_EPISODES
@@ -282,9 +291,17 @@ class Recorder(CaseCassettes):
             # case's calls (``once`` would refuse the rest of them in a cassette with a part).
             raise
         except BaseException:
-            cassette._save()  # a case that failed keeps what its calls recorded
+            self._save(cassette)  # a case that failed keeps what its calls recorded
             raise
-        cassette._save()
+        self._save(cassette)
+
+    def _save(self, cassette: Any) -> None:
+        try:
+            cassette._save()
+        except WriteError as error:
+            if self.unwritable is not None:
+                self.unwritable(str(error))
+            raise
 
     def _keep_what_the_run_replays(self, cassette: Any, loaded: int, mode: RecordMode) -> None:
         if mode is RecordMode.ALL:

@@ -4,6 +4,7 @@ at a time. (A cassette recorded with another template is told by its case's repl
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Collection, Iterable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 from pytest_empathy.bounded import loads
 from pytest_empathy.corpus.rows import Row
+from pytest_empathy.write_targets import OutsideRoot, confined, remove_confined
 
 from .format import CORPUS_HEADER, CaseCassettes, CassetteError, header, load
 
@@ -18,12 +20,37 @@ from .format import CORPUS_HEADER, CaseCassettes, CassetteError, header, load
 def unused(cassettes: CaseCassettes, rows: Iterable[Row], corpus: str, models: Collection[str]) -> list[Path]:
     """Cassettes in the model's folder that belong to none of the rows, and whose every call
     was recorded for this corpus with one of ``models`` (the run's responder and judge
-    models). Anything else (another corpus, another model, a file it cannot read) is never
-    listed, so pruning never deletes it."""
+    models). Anything else (another corpus, another model, a file it cannot read, a file
+    reached through a link that leads out of the cassettes directory) is never listed, so
+    pruning never deletes it."""
     # Compared as text, and only what is left sorted: a path object per case, sorted, was most
     # of what a run of a large corpus spent here.
     left = cassettes.present() - {cassettes.location(row) for row in rows}
-    return [p for p in map(Path, sorted(left)) if _recorded_by(p, corpus, models)]
+    return [p for p in map(Path, sorted(left)) if _inside(p, cassettes.root) and _recorded_by(p, corpus, models)]
+
+
+def prune(cassettes: CaseCassettes, paths: Iterable[Path]) -> list[str]:
+    """Delete unused cassettes (see ``unused``), never through a link, even one made since
+    they were listed; why each one that was not deleted was not."""
+    refused = []
+    for path in paths:
+        try:
+            remove_confined(path, cassettes.root)
+        except FileNotFoundError:
+            continue
+        except OutsideRoot as error:
+            refused.append(f"unused cassette {path} not deleted: {error}")
+        except OSError as error:
+            refused.append(f"unused cassette {path} not deleted: {error.strerror or error}")
+    return refused
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        confined(path, root, "cassette")
+    except OutsideRoot:
+        return False
+    return True
 
 
 def _recorded_by(path: Path, corpus: str, models: Collection[str]) -> bool:
@@ -43,6 +70,10 @@ def _recorded_by(path: Path, corpus: str, models: Collection[str]) -> bool:
 
 
 _ATTEMPTS = 5
+
+
+def _not_through_a_link(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW, 0o666)
 
 
 class RecordingLock:
@@ -65,10 +96,15 @@ class RecordingLock:
             self._make_directory()
             try:
                 # Held open for the whole session: closing it releases the lock.
-                handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
+                handle = open(self.path, "a+", encoding="utf-8", opener=_not_through_a_link)  # noqa: SIM115
             except OSError as error:
                 if isinstance(error, FileNotFoundError) and attempt < _ATTEMPTS - 1:
                     continue
+                if error.errno == errno.ELOOP:
+                    raise CassetteError(
+                        f"cannot record into {self.path.parent}: {self.path} is a link, and the recording lock is "
+                        "never written through one; remove it"
+                    ) from None
                 raise self._unwritable(error) from None
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_empathy.errors import InputError
+from pytest_empathy.write_targets import check_not_inputs
 
 
 def add_parser(commands: Any) -> None:
@@ -87,11 +88,15 @@ def run(options: argparse.Namespace) -> int:
         batch_size=options.batch_size,
         checks=options.checks,
     )
-    written = sheets.write(drawn, options.output, per_batch=options.per_batch)
+    written = sheets.sheet_files(drawn, options.output, per_batch=options.per_batch)
+    inputs = [("--corpus", Path(options.corpus)), ("--corpus-text", options.corpus_text), ("--result", options.result)]
+    check_not_inputs([("-o", path) for path in written], inputs)
+    sheets.write(written)
+    shown = list(written)
     items = sum(len(batch) for batch in drawn.batches)
     print(
         f"{responder}: {items - len(drawn.batches) * drawn.checks} answers and {len(drawn.batches) * drawn.checks} "
-        f"attention checks in {len(drawn.batches)} batches: {', '.join(str(p) for p in written[:2])}"
+        f"attention checks in {len(drawn.batches)} batches: {', '.join(str(p) for p in shown[:2])}"
     )
     return 0
 
@@ -113,6 +118,9 @@ def _answers_of(path: Path, corpus: str) -> tuple[str, dict[str, str]]:
 def _import(options: argparse.Namespace) -> int:
     from . import returned
 
+    check_not_inputs(
+        [("-o", options.output)], [("the crowd's ratings", options.ratings), ("--manifest", options.manifest)]
+    )
     checked = returned.check(options.ratings, returned.read_manifest(options.manifest))
     returned.write(checked, options.output)
     cases = len({row["case"] for row in checked.kept})

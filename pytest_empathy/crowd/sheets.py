@@ -15,7 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from pytest_empathy.atomic import write_atomic
+from pytest_empathy.atomic import WriteError, write_all
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.csv_text import rows_text
 from pytest_empathy.errors import InputError
@@ -190,24 +190,26 @@ def manifest(sheets: Sheets) -> dict[str, Any]:
     }
 
 
-def write(sheets: Sheets, directory: Path, *, per_batch: bool = False) -> list[Path]:
-    """``sheet.csv`` (every batch), ``manifest.json`` and, with ``per_batch``, one
-    ``batch-NNN.csv`` per batch, each written whole or not at all; the paths written."""
+def sheet_files(sheets: Sheets, directory: Path, *, per_batch: bool = False) -> dict[Path, str]:
+    """What an export writes in ``directory``: ``sheet.csv`` (every batch),
+    ``manifest.json`` and, with ``per_batch``, one ``batch-NNN.csv`` per batch."""
     rows = sheet_rows(sheets)
-    written = [directory / "sheet.csv", directory / "manifest.json"]
-    files_ = {written[0]: _csv(rows), written[1]: json.dumps(manifest(sheets), indent=1, ensure_ascii=False) + "\n"}
+    written = {
+        directory / "sheet.csv": _csv(rows),
+        directory / "manifest.json": json.dumps(manifest(sheets), indent=1, ensure_ascii=False) + "\n",
+    }
     if per_batch:
         for number in range(1, len(sheets.batches) + 1):
-            path = directory / f"batch-{number:03d}.csv"
-            files_[path] = _csv([row for row in rows if row["batch"] == str(number)])
-            written.append(path)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for path, text in files_.items():
-            write_atomic(path, text)
-    except OSError as error:
-        raise SheetError(f"{directory}: the sheets could not be written ({error.strerror or error})") from None
+            written[directory / f"batch-{number:03d}.csv"] = _csv([row for row in rows if row["batch"] == str(number)])
     return written
+
+
+def write(written: Mapping[Path, str]) -> None:
+    """The files of an export (see ``sheet_files``), as one set: all of them or none."""
+    try:
+        write_all(written)
+    except WriteError as error:
+        raise SheetError(f"the sheets could not be written: {error}") from None
 
 
 def _csv(rows: Sequence[Mapping[str, str]]) -> str:

@@ -1,5 +1,7 @@
 """A run's circuit breaker: after a number of failed calls in a row to one endpoint, its
-remaining calls fail at once instead of each waiting out its retries and deadline.
+remaining calls fail at once instead of each waiting out its retries and deadline; and once
+a cassette could not be written (a full disk), no call is made at all: its answer could
+not be kept, and would be paid for again by the next recording.
 
 It counts the calls of one process: under xdist each worker stops on its own count.
 """
@@ -19,11 +21,15 @@ class CircuitBreaker:
     limit: int = DEFAULT_LIMIT
     # Per endpoint: the failed calls in a row, and what the last one said.
     _failures: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Why no call is made any more, to any endpoint (see ``halt``).
+    _halted: str | None = None
     # Cases evaluated ahead (--empathy-concurrency) count from several threads.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def refusal(self, endpoint: str) -> str | None:
         """Why a call to ``endpoint`` is not made, or None when it may be."""
+        if self._halted is not None:
+            return f"not called: {self._halted}"
         count, last = self._failures.get(endpoint, (0, ""))
         if not self.limit or count < self.limit:
             return None
@@ -36,6 +42,16 @@ class CircuitBreaker:
         with self._lock:
             count, _ = self._failures.get(endpoint, (0, ""))
             self._failures[endpoint] = (count + 1, why)
+
+    def halt(self, unwritten: str) -> None:
+        """A cassette could not be written (``unwritten`` says why): every later call that
+        would reach an endpoint is refused, whatever the limit."""
+        with self._lock:
+            if self._halted is None:
+                self._halted = (
+                    f"a cassette could not be written, so no answer of this run could be kept ({unwritten}); "
+                    "no more calls are made in this run"
+                )
 
     def succeeded(self, endpoint: str) -> None:
         with self._lock:

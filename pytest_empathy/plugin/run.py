@@ -38,6 +38,7 @@ from pytest_empathy.modes import GateTest, RecordMode
 from pytest_empathy.results import calibrations
 from pytest_empathy.results.calibrations import JudgeKey
 from pytest_empathy.results.case import CaseResult
+from pytest_empathy.write_targets import confined
 
 from .options import Settings, as_usage_error
 
@@ -168,7 +169,7 @@ class Run:
         cases = corpus.select(emotions=settings.emotions, sample=settings.sample, seed=settings.seed)
         cassettes = None
         if responder.calls_model or judge.calls_model:
-            cassettes = replayer or _recorder(settings, settings.model, corpus, responder, judge, templates)
+            cassettes = replayer or _recorder(settings, settings.model, corpus, responder, judge, templates, breaker)
         if settings.judge_min_agreement is not None and not judge.calls_model:
             raise pytest.UsageError(
                 f"--empathy-judge-min-agreement: the judge {judge.name!r} is the crowd, the reference a "
@@ -232,15 +233,11 @@ class Run:
                 f"{', '.join(profiles)})"
             )
         model = calibration_folder(settings.judge)
+        written = settings.calibration_path(settings.judge)
+        as_usage_error("--empathy-calibration", confined, written, written.parent, "calibration file")
         replayer = _replayer(settings, model)
-        judge = _model_judge(
-            settings,
-            profiles[settings.judge],
-            replayer,
-            corpus.name,
-            CircuitBreaker(settings.circuit_breaker),
-            _call_loop(settings),
-        )
+        breaker = CircuitBreaker(settings.circuit_breaker)
+        judge = _model_judge(settings, profiles[settings.judge], replayer, corpus.name, breaker, _call_loop(settings))
         if not corpus.has_text:
             corpus = as_usage_error(
                 "--empathy-corpus-text", open_corpus, settings.corpus, text=settings.corpus_text, need_text=True
@@ -262,7 +259,7 @@ class Run:
             responder,
             judge,
             crowd_of_rated_response(),
-            replayer or _recorder(settings, model, corpus, responder, judge, templates),
+            replayer or _recorder(settings, model, corpus, responder, judge, templates, breaker),
             templates,
         )
 
@@ -409,11 +406,18 @@ def _model_judge(
 
 
 def _recorder(
-    settings: Settings, model: str, corpus: Corpus, responder: Responder, judge: Judge, templates: Mapping[str, str]
+    settings: Settings,
+    model: str,
+    corpus: Corpus,
+    responder: Responder,
+    judge: Judge,
+    templates: Mapping[str, str],
+    breaker: CircuitBreaker,
 ) -> CaseCassettes:
     """The recorder of the case cassettes. No answer larger than its model's profile takes is
     recorded; a judge's recorded answers that were no rating are asked again when recording
-    new episodes; the breaker lets through the calls the open cassette answers itself."""
+    new episodes; the breaker lets through the calls the open cassette answers itself, and
+    stops every other once a cassette could not be written."""
     # vcrpy only when calls may go live: a replay does without its imports.
     from pytest_empathy.cassettes.recorder import Recorder, RunCalls
 
@@ -433,6 +437,7 @@ def _recorder(
         largest=largest,
         reask=judge.unrated_answers if isinstance(judge, ModelJudge) else None,
         calls=RunCalls(frozenset(templates.values()), frozenset(largest), corpus.name),
+        unwritable=breaker.halt,
     )
     for endpoint in endpoints:
         endpoint.replays = recorder.replays

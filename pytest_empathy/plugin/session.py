@@ -18,8 +18,10 @@ from pytest_empathy.analysis.compare_fail import Check, parse_checks
 from pytest_empathy.analysis.gates import CALIBRATED, Completeness, GateResult, decide
 from pytest_empathy.atomic import WriteError
 from pytest_empathy.cassettes.misses import Miss
-from pytest_empathy.cassettes.upkeep import RecordingLock, unused
+from pytest_empathy.cassettes.upkeep import RecordingLock, prune, unused
 from pytest_empathy.corpus.rows import HUMAN, rated_source
+from pytest_empathy.crowd.judge import CrowdFile
+from pytest_empathy.errors import InputError
 from pytest_empathy.models.judges import ModelJudge
 from pytest_empathy.modes import BaselineKind, RecordMode
 from pytest_empathy.reports import calibration as calibration_report
@@ -32,6 +34,7 @@ from pytest_empathy.results.case import UNRECORDED, CaseResult, total_usage
 from pytest_empathy.results.document import to_json
 from pytest_empathy.results.run import RecordingStatus, RunResult, SavedRun
 from pytest_empathy.results.saved_runs import not_compared
+from pytest_empathy.write_targets import OutsideRoot, check_not_inputs, confined
 
 from .collection import no_case_ran
 
@@ -60,6 +63,7 @@ def plan(run: Run, *, deselecting: bool) -> Plan:
     save_path = None
     if settings.save is not None:
         save_path = as_usage_error("--empathy-save", saved_runs.saved_run_path, settings.saved_runs, settings.save)
+        as_usage_error("--empathy-save", confined, save_path, settings.saved_runs, "saved run")
         if save_path.exists() and not settings.save_force:
             raise pytest.UsageError(f"--empathy-save: {save_path} exists; add --empathy-save-force to replace it")
     compare_with = _saved_run(run) if settings.compare is not None else None
@@ -74,6 +78,10 @@ def plan(run: Run, *, deselecting: bool) -> Plan:
         checks = as_usage_error("--empathy-compare-fail", parse_checks, settings.compare_fail)
     if settings.compare_detect is not None and settings.compare_fail is None:
         raise pytest.UsageError("--empathy-compare-detect: name the checks it is for with --empathy-compare-fail")
+    try:
+        _check_outputs(run, save_path, compare_with)
+    except InputError as error:
+        raise pytest.UsageError(str(error)) from None  # it names the options of both files
     partial_selection = bool(settings.emotions or settings.sample or deselecting)
     if settings.prune_cassettes and partial_selection:
         raise pytest.UsageError(
@@ -85,6 +93,32 @@ def plan(run: Run, *, deselecting: bool) -> Plan:
         lock = RecordingLock(run.cassettes.root / run.cassettes.model)
         as_usage_error("--empathy-record", lock.acquire)
     return Plan(save_path, compare_with, checks, lock, partial_selection)
+
+
+def _check_outputs(run: Run, save_path: Path | None, compare_with: SavedRun | None) -> None:
+    """No file the run writes (a report, the saved run, a calibration) is a file it reads, or
+    another file it writes."""
+    s = run.settings
+    outputs: list[tuple[str, Path | None]] = [(BY_NAME[name].flag, path) for name, path in s.reports.items()]
+    outputs.append(("--empathy-save", save_path))
+    calibration = run.calibration_path() if isinstance(run.judge, ModelJudge) else None
+    if run.calibrating:
+        outputs.append(("--empathy-calibration", calibration))
+    judge_file = run.judge.path if isinstance(run.judge, CrowdFile) else None
+    check_not_inputs(
+        outputs,
+        [
+            ("--empathy-corpus", s.corpus if isinstance(s.corpus, Path) else None),
+            ("--empathy-corpus-text", s.corpus_text),
+            ("--empathy-compare", None if compare_with is None else compare_with.path),
+            ("--empathy-calibration", None if run.calibrating else calibration),
+            ("--empathy-crowd", s.crowd),
+            ("--empathy-judge", judge_file),
+            ("--empathy-template", s.template),
+            ("--empathy-judge-template", s.judge_template),
+            ("the model profiles", s.rootpath / "pyproject.toml"),
+        ],
+    )
 
 
 def _saved_run(run: Run) -> SavedRun:
@@ -237,8 +271,9 @@ class EmpathySession:
             found = unused(run.cassettes, run.cases, run.corpus.name, run.models())
             # Pruning deletes only after a complete run: a case that failed may own a cassette.
             if settings.prune_cassettes and completeness.complete:
-                for path in found:
-                    path.unlink()
+                refused = prune(run.cassettes, found)
+                gates += [GateResult("prune", False, why) for why in refused]
+                found = [p for p in found if not p.exists()]
             unused_cassettes = tuple(str(p) for p in found)
         result = RunResult(
             model=run.responder.name,
@@ -319,8 +354,9 @@ class EmpathySession:
             human=HUMAN,
         )
         try:
-            calibrations.save(document, run.calibration_path())
-        except WriteError as error:
+            path = run.calibration_path()
+            calibrations.save(document, confined(path, path.parent, "calibration file"))
+        except (WriteError, OutsideRoot) as error:
             return f"calibration measured but not saved: {error}"
         return document
 
