@@ -71,6 +71,8 @@ class StubServer:
     arrivals: list[float] = field(default_factory=list)
     # (arrived, answered) per default answer, in time.monotonic() seconds
     served: list[tuple[float, float]] = field(default_factory=list)
+    # When the client hung up on a dripping answer, in time.monotonic() seconds.
+    hung_up: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def then(self, answer: Answer | Drip | float | str, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
@@ -136,12 +138,15 @@ def stub_server(
             status, headers, payload = answer
             head = [f"HTTP/1.1 {status} OK", f"content-length: {len(payload)}"]
             head += [f"{name}: {value}" for name, value in headers.items()]
-            with suppress(BrokenPipeError, ConnectionResetError):
+            try:
                 self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode())
                 for byte in payload:
                     time.sleep(every)
                     self.wfile.write(bytes([byte]))
                     self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                with stub.lock:
+                    stub.hung_up.append(time.monotonic())
 
         def log_message(self, *args: object) -> None:
             pass
