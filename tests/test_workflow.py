@@ -355,6 +355,12 @@ def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub,
     merged = json.loads((pytester.path / "empathy.json").read_text())
     assert merged["passed"] is False and merged["comparison"]["overall"]["verdict"] == "worse"
     assert declining.merge_summary == (pytester.path / "empathy.md").read_text()
+    # The red run's summary names the cases that got worse, for a reviewer to open.
+    changed = merged["comparison"]["changed_cases"]
+    assert changed["count"] == changed["worse"] > 0
+    assert f"{changed['count']} cases changed ({changed['worse']} worse)" in declining.merge_summary
+    for case in changed["cases"]:
+        assert f"| {case['case_id']} | {case['emotion']} | {case['saved']} -> bad |" in declining.merge_summary
 
     assert FAKE_KEY not in output([*recorded, *passing.steps, *declining.steps])
     assert [p for p in pytester.path.rglob("*") if p.is_file() and FAKE_KEY.encode() in p.read_bytes()] == []
