@@ -200,7 +200,7 @@ def _unshowable(name: str, care: float, unchanged: float, n: int, discordant: fl
         return f"{name} cannot fail: the Good rate cannot fall by more than 100 pts"
     if unchanged >= POWER:
         return None
-    enough = points_passing_unchanged(n, discordant, confidence)
+    enough = points_passing_unchanged(n, discordant, confidence, care)
     remedy = "add cases" if enough is None else f"good-drop:{enough} passes it {POWER:.0%} of the time, or add cases"
     return (
         f"{name}: it passes a model that changed nothing only {_share(unchanged)} of the time on {n} cases at this "

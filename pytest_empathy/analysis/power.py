@@ -253,19 +253,29 @@ def unchanged_pass_rate(n: int, discordant: float, points: float, confidence: fl
     return 1.0 - _chance_enough_fell(n, discordant, 0.5, fewest_failing)
 
 
-def points_passing_unchanged(n: int, discordant: float, confidence: float) -> int | None:
+def points_passing_unchanged(n: int, discordant: float, confidence: float, failing: float = 0) -> int | None:
     """The fewest whole points with which good-drop passes a model that changed nothing 80%
-    of the time or more (``unchanged_pass_rate``); None if not even 100 points do."""
-    if unchanged_pass_rate(n, discordant, 100, confidence) < POWER:
-        return None
-    low, high = 0, 100
-    while low < high:
+    of the time or more (``unchanged_pass_rate``); None if not even 100 points do. Searched
+    upward from ``failing``, points known to pass it less often (0 does: its interval's bound
+    is above no change at most as often as its one-sided level), in doubling steps."""
+
+    def enough(points: int) -> bool:
+        return unchanged_pass_rate(n, discordant, points, confidence) >= POWER
+
+    low, step = math.floor(failing), 1
+    high = min(100, low + step)
+    while not enough(high):
+        if high == 100:
+            return None
+        low, step = high, 2 * step
+        high = min(100, low + step)
+    while high - low > 1:
         middle = (low + high) // 2
-        if unchanged_pass_rate(n, discordant, middle, confidence) >= POWER:
+        if enough(middle):
             high = middle
         else:
-            low = middle + 1
-    return low
+            low = middle
+    return high
 
 
 def _chance_enough_fell(n: int, discordant: float, fell: float, fewest: Callable[[int], int]) -> float:
