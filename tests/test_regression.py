@@ -39,7 +39,7 @@ def test_a_saved_run_compared_with_itself_passes(run_benchmark, pytester, xdist_
             "PASSED compare decline: *",
             "PASSED compare emotion-decline: no emotion's Good rate significantly lower than the saved run's "
             "after Holm; in its weakest emotion (57 cases) detects a drop of 19.4 pts or more (80% exact power of "
-            "McNemar's z test at level 0.0016, at this run's discordance 0%: none, the best case, only falls)",
+            "McNemar's z test at level 0.0016, at this run's discordance 0.0%: none, the best case, only falls)",
             "PASSED compare good-drop:1: Good rate changed by +0.0 pts, lower bound -0.1 pts (90% CI, paired) "
             "> -1 pts; with nothing changed, at this run's discordance 0.0%, about -0.1 pts, passing 100% of the time "
             "(exact)",

@@ -137,7 +137,7 @@ def _assumed(found: DetectableDrop) -> str:
     if not found.best_case:
         return f"{method}, at this run's discordance {percent(found.discordant)}"
     if found.discordant == 0:
-        return f"{method}, at this run's discordance 0%: none, the best case, only falls"
+        return f"{method}, at this run's discordance 0.0%: none, the best case, only falls"
     return f"{method}, at this run's discordance {percent(found.discordant)}, below the drop: the best case, only falls"
 
 
@@ -201,7 +201,9 @@ def _unshowable(name: str, care: float, unchanged: float, n: int, discordant: fl
     if unchanged >= POWER:
         return None
     enough = points_passing_unchanged(n, discordant, confidence, care)
-    remedy = "add cases" if enough is None else f"good-drop:{enough} passes it {POWER:.0%} of the time, or add cases"
+    remedy = "add cases"
+    if enough is not None:
+        remedy = f"good-drop:{enough} passes it at least {POWER:.0%} of the time, or {remedy}"
     return (
         f"{name}: it passes a model that changed nothing only {_share(unchanged)} of the time on {n} cases at this "
         f"run's discordance {percent(discordant)} (exact); {remedy}"
