@@ -7,9 +7,10 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from functools import cache
 
 import pytest
-from scipy.stats import norm
+from scipy.stats import binom, multinomial, norm
 
 from pytest_empathy.analysis import power, proportions
 from pytest_empathy.analysis.compare_fail import check, parse_checks
@@ -52,6 +53,19 @@ def test_the_smallest_attainable_p_is_the_least_of_every_outcome(n):
     assert least == pytest.approx(norm.cdf(-math.sqrt(n)), rel=1e-12)
 
 
+@pytest.mark.parametrize(("n", "saved_good"), [(3, 1), (4, 2), (5, 3), (5, 0)])
+def test_the_smallest_attainable_p_is_the_least_of_every_outcome_the_saved_run_allows(n, saved_good):
+    """The saved run is fixed: only its Good cases can fall, so the least p of every rating
+    this run can give is the normal tail beyond the root of its Good count, not of n."""
+    saved = [GOOD] * saved_good + [OKAY] * (n - saved_good)
+    least = min(
+        compare_paired(list(zip(saved, after, strict=True)), alpha=0.05).p_worse
+        for after in itertools.product(Rating, repeat=n)
+    )
+    assert power.smallest_paired_p(saved_good) == pytest.approx(least, rel=1e-12)
+    assert least == pytest.approx(norm.cdf(-math.sqrt(saved_good)), rel=1e-12)
+
+
 @pytest.mark.parametrize("level", [0.05, 0.05 / 32, 0.01])
 def test_the_fewest_cases_to_fail_is_where_the_test_first_can_reject(level):
     fewest = power.fewest_cases_to_fail(level)
@@ -84,7 +98,7 @@ def test_the_exact_power_is_the_sum_over_every_outcome_of_the_test(drop, discord
 def test_the_detectable_drop_is_found_eighty_percent_of_the_time_in_simulation(n, discordant, level):
     """At the reported drop the comparison's own test rejects 80% of the time; 4,000 seeded
     runs put the Monte Carlo error at 0.63 points of a percent, the tolerance at four times it."""
-    found = power.detectable_drop(n, discordant, level)
+    found = power.detectable_drop(n, n, discordant, level)
     assert found.drop is not None and found.can_fail
     share = max(discordant, found.drop)
     fell, rose = (share + found.drop) / 2, (share - found.drop) / 2
@@ -101,7 +115,8 @@ def test_the_detectable_drop_is_found_eighty_percent_of_the_time_in_simulation(n
 
 def test_an_emotion_check_that_cannot_fail_says_so_and_passes_every_outcome():
     """Two emotions of three cases: alpha 0.05 over 2 at Holm's first step is 0.025, and the
-    smallest p three cases give is 0.042: every one of the 400 outcomes passes."""
+    smallest p three cases Good in the saved run give is 0.042: every one of the 400 outcomes
+    passes, each saying the smallest p its saved run allows."""
     checks = parse_checks("emotion-decline")
     outcomes = list(itertools.combinations_with_replacement(GOOD_PAIRS, 3))
     least = 1.0
@@ -109,11 +124,13 @@ def test_an_emotion_check_that_cannot_fail_says_so_and_passes_every_outcome():
         comparison = compare_with_saved_run(*reversed(runs({"sad": list(first), "joyful": list(second)})), alpha=0.05)
         (gate,) = check(comparison, checks).gates
         assert gate.passed
-        assert (
-            "cannot fail at this size: 3 cases per emotion, the smallest attainable p is 0.042 > 0.025" in gate.detail
-        )
+        goods = sorted(sum(saved is GOOD for saved, _ in pairs) for pairs in (first, second))
+        span = str(goods[0]) if goods[0] == goods[1] else f"{goods[0]} to {goods[1]}"
+        saved_good = "" if goods == [3, 3] else f", {span} Good in the saved run"
+        said = f"cannot fail at this size: 3 cases per emotion{saved_good}"
+        assert said in gate.detail and f"attainable p is {norm.cdf(-math.sqrt(goods[1])):.2g} > 0.025" in gate.detail
         least = min(least, *(g.comparison.p_worse or 1.0 for g in comparison.emotions.values()))
-    assert least == pytest.approx(comparison.detectable["sad"].smallest_p)
+    assert least == pytest.approx(norm.cdf(-math.sqrt(3)))
     # With four cases an emotion where all fell fails it: the claim is about size, not luck.
     fallen = {"sad": [(GOOD, OKAY)] * 4, "joyful": [(GOOD, GOOD)] * 4}
     comparison = compare_with_saved_run(*reversed(runs(fallen)), alpha=0.05)
@@ -136,7 +153,8 @@ def test_a_smoke_sized_emotion_decline_warns_that_it_cannot_fail_and_fails_when_
         "(alpha over 32 emotions, Holm's first step)"
     )
     assert gate.passed and said in gate.detail
-    assert checked.warnings == [f"compare emotion-decline {said}; it can fail from 9 cases per emotion"]
+    fewest = "it can fail from 9 cases Good in the saved run per emotion"
+    assert checked.warnings == [f"compare emotion-decline {said}; {fewest}"]
     required = check(comparison, parse_checks("emotion-decline"), require_power=True)
     assert [(g.name, g.passed) for g in required.gates] == [("compare emotion-decline", True), ("power", False)]
 
@@ -145,15 +163,110 @@ def test_decline_reports_its_detectable_drop_and_warns_below_the_drop_named():
     saved, run = smoke_sized("none")
     comparison = compare_with_saved_run(run, saved, alpha=0.05)
     found = comparison.detectable["overall"]
-    assert found.drop == pytest.approx(power.detectable_drop(64, 0.0, 0.05).drop)
+    assert found.drop == pytest.approx(power.detectable_drop(64, 64, 0.0, 0.05).drop)
     checked = check(comparison, parse_checks("decline"))
     assert (
-        f"detects a drop of {100 * found.drop:.1f} pts or more (80% power, exact, level 0.05)"
-        in checked.gates[0].detail
+        f"detects a drop of {100 * found.drop:.1f} pts or more (80% exact power of McNemar's z test at level 0.05, "
+        "at this run's discordance 0.0%: none, the best case, only falls)" in checked.gates[0].detail
     )
     assert checked.warnings == []
     (warning,) = check(comparison, parse_checks("decline"), drops=(5, 30)).warnings
     assert warning.startswith("compare decline: at 80% power it detects a drop of 6.6 pts or more on 64 cases")
+
+
+def power_by_enumeration(drop: float, discordant: float, n: int, level: float) -> float:
+    """McNemar's one-sided z test's power summed over every outcome (rose, fell, neither),
+    the z from its formula, the trinomial from scipy."""
+    fell, rose = (discordant + drop) / 2, (discordant - drop) / 2
+    total = 0.0
+    for up in range(n + 1):
+        for down in range(1, n + 1 - up):
+            if norm.cdf((up - down) / math.sqrt(up + down)) < level:
+                total += multinomial.pmf([up, down, n - up - down], n, [rose, fell, 1 - discordant])
+    return total
+
+
+def overall(rose: int, fell: int, n: int, saved_good: int | None = None) -> tuple[dict, list[CaseResult]]:
+    """``n`` cases of one emotion, ``saved_good`` (default: all those that did not rise) Good
+    in the saved run; ``rose`` of them Good only in this run, ``fell`` only in the saved run."""
+    saved_good = n - rose if saved_good is None else saved_good
+    saved = [GOOD] * saved_good + [OKAY] * (n - saved_good)
+    after = [OKAY] * fell + [GOOD] * (saved_good - fell) + [GOOD] * rose + [OKAY] * (n - saved_good - rose)
+    return runs({"sad": list(zip(saved, after, strict=True))})
+
+
+def decline_line(saved: dict, run: list[CaseResult], drops: tuple[float, float] = (10, 30)) -> tuple[str, list[str]]:
+    comparison = compare_with_saved_run(run, saved, alpha=0.05)
+    checked = check(comparison, parse_checks("decline"), drops=drops)
+    return checked.gates[0].detail, checked.warnings
+
+
+def test_the_decline_line_says_on_what_share_of_changed_cases_its_figure_rests():
+    """The figure assumes this run's share of cases rated otherwise, or the drop itself where
+    that is larger: the line says which, and that the power, not the test, is exact."""
+    method = "80% exact power of McNemar's z test at level 0.05"
+    detail, _ = decline_line(*overall(0, 0, 64))
+    best = "at this run's discordance 0.0%: none, the best case, only falls"
+    assert f"detects a drop of 6.6 pts or more ({method}, {best})" in detail and "exact, level" not in detail
+    # The best case is the optimistic one: with a fifth of the cases changed, 6.6 pts is found a third of the time.
+    assert power_by_enumeration(0.0657, 0.2, 64, 0.05) == pytest.approx(0.32, abs=0.01)
+    detail, _ = decline_line(*overall(3, 0, 64))
+    assert f"({method}, at this run's discordance 4.7%, below the drop: the best case, only falls)" in detail
+    detail, _ = decline_line(*overall(6, 7, 64))
+    assert f"detects a drop of 13.1 pts or more ({method}, at this run's discordance 20.3%)" in detail
+    assert power_by_enumeration(0.1305, 13 / 64, 64, 0.05) < 0.8 < power_by_enumeration(0.1315, 13 / 64, 64, 0.05)
+
+
+def test_decline_detects_no_drop_larger_than_the_saved_run_allows():
+    """Only cases Good in the saved run can fall: with 3 of 64, at most 4.7 pts."""
+    detail, (warning,) = decline_line(*overall(0, 0, 64, saved_good=3))
+    assert (
+        "detects no drop the saved run allows (80% exact power of McNemar's z test at level 0.05: 3 of 64 cases "
+        "Good in the saved run, at most 4.7 pts can fall)"
+    ) in detail
+    found = power.detectable_drop(64, 3, 0.0, 0.05)
+    chance = power_by_enumeration(3 / 64, 3 / 64, 64, 0.05)
+    assert chance < 0.8 and found.power(3 / 64) == pytest.approx(chance, rel=1e-9)
+    assert f"a drop of all 4.7 pts the saved run allows would be found only {chance:.0%} of the time" in warning
+    # With 12 Good the figure lies within what the saved run allows, at 80% power.
+    found = power.detectable_drop(64, 12, 0.0, 0.05)
+    assert found.drop is not None and found.drop <= 12 / 64
+    assert power_by_enumeration(found.drop, found.drop, 64, 0.05) == pytest.approx(0.8, abs=1e-4)
+
+
+def test_emotion_decline_that_no_saved_run_outcome_can_fail_says_so():
+    """32 emotions of 9 cases, 5 Good in the saved run, every one of them lost: the smallest
+    p is the normal tail beyond the root of 5, above alpha over 32; not a detectable drop."""
+    pairs = [(GOOD, OKAY)] * 5 + [(OKAY, OKAY)] * 4
+    saved, run = runs(dict.fromkeys(EMOTIONS, pairs))
+    comparison = compare_with_saved_run(run, saved, alpha=0.05)
+    checked = check(comparison, parse_checks("emotion-decline"))
+    (gate,) = checked.gates
+    least = norm.cdf(-math.sqrt(5))
+    assert all(g.comparison.p_worse == pytest.approx(least) for g in comparison.emotions.values())
+    assert gate.passed and least > 0.05 / 32
+    said = (
+        "cannot fail at this size: 9 cases per emotion, 5 Good in the saved run, the smallest attainable p is "
+        f"{least:.2g} > 0.0016"
+    )
+    assert said in gate.detail and "detects" not in gate.detail
+    assert checked.warnings == [
+        f"compare emotion-decline {said} (alpha over 32 emotions, Holm's first step); it can fail from 9 cases Good "
+        "in the saved run per emotion"
+    ]
+
+
+def test_the_under_power_warning_gives_the_power_at_the_drop_named():
+    # 36 cases in each of 32 emotions, nothing changed: a 30-point drop is found 79.6% of the time.
+    saved, run = runs(dict.fromkeys(EMOTIONS, [(GOOD, GOOD)] * 36))
+    (warning,) = check(compare_with_saved_run(run, saved, alpha=0.05), parse_checks("emotion-decline")).warnings
+    chance = power_by_enumeration(0.3, 0.3, 36, 0.05 / 32)
+    assert 0.795 < chance < 0.8
+    assert "; a drop of 30 pts in an emotion would be found only 79.6% of the time: add cases" in warning
+    # A fifth of 64 cases rated otherwise: a 10-point drop is found 58% of the time.
+    _, (warning,) = decline_line(*overall(6, 7, 64))
+    chance = power_by_enumeration(0.1, 13 / 64, 64, 0.05)
+    assert f"; a drop of 10 pts would be found only {chance:.0%} of the time" in warning and chance < 0.6
 
 
 def test_unchanged_lower_bound_is_tangos_interval_of_an_even_split():
@@ -165,16 +278,64 @@ def test_unchanged_lower_bound_is_tangos_interval_of_an_even_split():
     )
 
 
+@cache
+def unchanged_lower_bounds(n: int, discordant: float) -> list[tuple[float, float]]:
+    """Every outcome of a model that changed nothing, with its chance and the lower bound the
+    comparison's own interval gives: the count of cases rated Good on one side only binomial
+    (n, discordant), each of them as likely to have fallen as risen."""
+    outcomes = []
+    for count in range(n + 1):
+        for fell in range(count + 1):
+            chance = binom.pmf(count, n, discordant) * binom.pmf(fell, count, 0.5)
+            counts = PairedCounts(0, count - fell, fell, n - count)
+            outcomes.append((chance, proportions.paired(counts, confidence=0.9).difference_ci.low))
+    return outcomes
+
+
+def pass_rate_by_enumeration(n: int, discordant: float, points: float) -> float:
+    return sum(chance for chance, low in unchanged_lower_bounds(n, discordant) if 100 * low > -points)
+
+
+@pytest.mark.parametrize(("n", "discordant"), [(64, 0.2), (64, 0.1), (64, 13 / 64), (40, 0.35), (64, 0.0)])
+def test_how_often_good_drop_passes_an_unchanged_model_is_every_outcome_summed(n, discordant):
+    rates = {p: pass_rate_by_enumeration(n, discordant, p) for p in range(0, 41)}
+    for points, rate in rates.items():
+        assert power.unchanged_pass_rate(n, discordant, points, 0.9) == pytest.approx(rate, abs=1e-9)
+    assert power.points_passing_unchanged(n, discordant, 0.9) == min(p for p, rate in rates.items() if rate >= 0.8)
+
+
+def test_good_drop_warns_when_it_passes_an_unchanged_model_less_than_eighty_percent_of_the_time():
+    """64 cases, 6 rose and 7 fell: the bound with nothing changed, -8.5 pts, clears -10 pts,
+    yet an unchanged model passes good-drop:10 only about half the time."""
+    comparison = compare_with_saved_run(*reversed(overall(6, 7, 64)), alpha=0.05)
+    rates = {p: pass_rate_by_enumeration(64, 13 / 64, p) for p in (10, 14, 15, 20)}
+    assert rates[10] < 0.6 and rates[14] < 0.8 <= rates[15]
+    ten = check(comparison, parse_checks("good-drop:10"))
+    assert ten.gates[0].detail.endswith(
+        f" -10 pts; with nothing changed, at this run's discordance 20.3%, about "
+        f"{100 * comparison.unchanged_bound:+.1f} pts, passing {rates[10]:.0%} of the time (exact)"
+    )
+    assert ten.warnings == [
+        f"compare good-drop:10: it passes a model that changed nothing only {rates[10]:.0%} of the time on 64 cases "
+        "at this run's discordance 20.3% (exact); good-drop:15 passes it at least 80% of the time, or add cases"
+    ]
+    twenty = check(comparison, parse_checks("good-drop:20"))
+    assert twenty.warnings == [] and f"passing {rates[20]:.0%} of the time (exact)" in twenty.gates[0].detail
+
+
 def test_good_drop_warns_when_it_would_fail_with_nothing_changed():
+    """No case rated otherwise: the outcome is certain, its bound -4.1 pts."""
     saved, run = smoke_sized("none")
     comparison = compare_with_saved_run(run, saved, alpha=0.05)
     passed = check(comparison, parse_checks("good-drop:5"))
-    assert passed.warnings == [] and "with nothing changed about -4.1 pts" in passed.gates[0].detail
+    assert passed.warnings == [] and passed.gates[0].detail.endswith(
+        "with nothing changed, at this run's discordance 0.0%, about -4.1 pts, passing 100% of the time (exact)"
+    )
     failed = check(comparison, parse_checks("good-drop:4"))
     assert not failed.gates[0].passed
     assert failed.warnings == [
-        "compare good-drop:4: with nothing changed, the lower bound on 64 cases would be about -4.1 pts: it fails "
-        "even when nothing changed; at this size and discordance good-drop:5 can pass, or add cases"
+        "compare good-drop:4: it passes a model that changed nothing only 0% of the time on 64 cases at this run's "
+        "discordance 0.0% (exact); good-drop:5 passes it at least 80% of the time, or add cases"
     ]
     (never,) = check(comparison, parse_checks("good-drop:101")).warnings
     assert "cannot fail" in never
@@ -187,8 +348,8 @@ def test_a_sampled_release_run_warns_of_what_its_checks_cannot_detect(run_benchm
     result = run_benchmark(*compare, "--empathy-compare-fail=decline,emotion-decline", *xdist_args)
     result.stdout.fnmatch_lines(
         [
-            "WARNING compare emotion-decline cannot fail at this size: 2 cases per emotion, the smallest attainable "
-            "p is 0.079 > 0.0016 *",
+            "WARNING compare emotion-decline cannot fail at this size: 2 cases per emotion*, the smallest "
+            "attainable p is 0.079 > 0.0016 *",
             "PASSED compare emotion-decline: *cannot fail at this size*",
         ]
     )
@@ -216,18 +377,16 @@ def test_the_figures_the_readme_quotes_for_smoke():
     how often good-drop passes an unchanged model, by enumerating every outcome of the
     comparison's own interval; what an emotion needs."""
     n, discordant = 64, 0.2
-    assert round(100 * power.detectable_drop(n, discordant, 0.05).drop) == 13
-    passes = dict.fromkeys((10, 20), 0.0)
-    for count in range(n + 1):
-        for fell in range(count + 1):
-            low = proportions.paired(PairedCounts(0, count - fell, fell, n - count), confidence=0.9).difference_ci.low
-            chance = math.comb(n, count) * discordant**count * (1 - discordant) ** (n - count)
-            chance *= math.comb(count, fell) / 2**count
-            for points in passes:
-                passes[points] += chance * (100 * low > -points)
-    assert (round(passes[20], 2), round(passes[10], 2)) == (0.96, 0.52)
+    assert round(100 * power.detectable_drop(n, n, discordant, 0.05).drop) == 13
+    passes = {points: pass_rate_by_enumeration(n, discordant, points) for points in (10, 15, 20)}
+    assert (round(passes[20], 2), round(passes[15], 2), round(passes[10], 2)) == (0.96, 0.82, 0.52)
+    assert power.points_passing_unchanged(n, discordant, 0.9) == 15
+    # The best case's 6.6 points, and 10, found at a fifth of the cases rated otherwise.
+    found = {drop: power_by_enumeration(drop, discordant, n, 0.05) for drop in (0.066, 0.1)}
+    assert (round(found[0.066], 2), round(found[0.1], 2)) == (0.32, 0.58)
+    assert power.power_paired_drop(0.1, discordant, n, 0.05) == pytest.approx(found[0.1], rel=1e-9)
     assert power.fewest_cases_to_fail(0.05 / 32) == 9
-    drops = {cases: power.detectable_drop(cases, 0.0, 0.05 / 32).drop for cases in (36, 37)}
+    drops = {cases: power.detectable_drop(cases, cases, 0.0, 0.05 / 32).drop for cases in (36, 37)}
     assert drops[36] > 0.30 >= drops[37]
 
 

@@ -12,7 +12,7 @@ from pytest_empathy.formatting import p_is, percent, points
 
 from .comparison import Direction
 from .gates import GateResult
-from .power import POWER, DetectableDrop, fewest_cases_to_fail
+from .power import POWER, DetectableDrop, fewest_cases_to_fail, points_passing_unchanged, unchanged_pass_rate
 from .versus_saved_run import SavedRunComparison
 
 DECLINE, EMOTION_DECLINE, GOOD_DROP = "decline", "emotion-decline", "good-drop"
@@ -95,16 +95,19 @@ def check(
             passed = bound * 100 > -item.points
             expected = comparison.unchanged_bound
             assert expected is not None
+            discordant = good.discordant or 0.0
+            unchanged = unchanged_pass_rate(overall.comparison.n, discordant, item.points, good.confidence)
             results.append(
                 GateResult(
                     name,
                     passed,
                     f"Good rate changed by {points(good.difference)}, lower bound {points(bound)} "
                     f"({good.confidence:.0%} CI, paired) {'>' if passed else '<='} -{item.points:g} pts; "
-                    f"with nothing changed about {points(expected)}",
+                    f"with nothing changed, at this run's discordance {percent(discordant)}, about {points(expected)}, "
+                    f"passing {_share(unchanged)} of the time (exact)",
                 )
             )
-            warning = _unshowable(name, item.points, expected, comparison.compared)
+            warning = _unshowable(name, item.points, unchanged, overall.comparison.n, discordant, good.confidence)
         if warning is not None:
             warnings.append(warning)
     if require_power:
@@ -113,41 +116,71 @@ def check(
 
 
 def _detects(found: DetectableDrop) -> str:
+    if not found.can_fail:
+        return (
+            f"cannot fail at this size: {found.n} cases{_saved_good(found)}, the smallest attainable p is "
+            f"{_p(found.smallest_p)} > {_p(found.level)}"
+        )
+    if found.drop is None:
+        return f"detects no drop the saved run allows ({_assumed(found)})"
+    return f"detects a drop of {100 * found.drop:.1f} pts or more ({_assumed(found)})"
+
+
+def _assumed(found: DetectableDrop) -> str:
+    """How the figure was found, and on what share of cases rated otherwise."""
+    method = f"{POWER:.0%} exact power of McNemar's z test at level {_p(found.level)}"
     if found.drop is None:
         return (
-            f"cannot fail at this size: {found.n} cases, the smallest attainable p is {_p(found.smallest_p)} > "
-            f"{_p(found.level)}"
+            f"{method}: {found.saved_good} of {found.n} cases Good in the saved run, at most "
+            f"{100 * found.largest:.1f} pts can fall"
         )
-    return f"detects a drop of {100 * found.drop:.1f} pts or more ({POWER:.0%} power, exact, level {_p(found.level)})"
+    if not found.best_case:
+        return f"{method}, at this run's discordance {percent(found.discordant)}"
+    if found.discordant == 0:
+        return f"{method}, at this run's discordance 0.0%: none, the best case, only falls"
+    return f"{method}, at this run's discordance {percent(found.discordant)}, below the drop: the best case, only falls"
+
+
+def _saved_good(found: DetectableDrop) -> str:
+    return "" if found.saved_good == found.n else f", {found.saved_good} Good in the saved run"
 
 
 def _too_small(name: str, found: DetectableDrop, care: float, where: str) -> str | None:
     """The warning of a check that cannot fail at all, or cannot detect a drop of ``care``
-    points (``where``: in an emotion) with 80% power; None when it can."""
-    if found.drop is None:
+    points (``where``: in an emotion) with 80% power, with its power there; None when it can."""
+    if not found.can_fail:
         return f"{name} {_detects(found)}; it can fail from {_fewest(found)}"
-    if found.drop <= care / 100:
+    if found.drop is not None and found.drop <= care / 100:
         return None
+    if care / 100 <= found.largest:
+        drop, named = care / 100, f"a drop of {care:g} pts{where}"
+    else:
+        drop, named = found.largest, f"a drop of all {100 * found.largest:.1f} pts the saved run allows{where}"
+    detects = "no drop the saved run allows" if found.drop is None else f"a drop of {100 * found.drop:.1f} pts or more"
     return (
-        f"{name}: at {POWER:.0%} power it detects a drop of {100 * found.drop:.1f} pts or more on {found.n} "
-        f"cases{where}; a drop of {care:g} pts{where} would likely go unseen: add cases, or name the drop that "
+        f"{name}: at {POWER:.0%} power it detects {detects} on {found.n} cases{where} ({_assumed(found)}); "
+        f"{named} would be found only {_share(found.power(drop))} of the time: add cases, or name the drop that "
         "matters with --empathy-compare-detect"
     )
 
 
 def _per_emotion(name: str, found: list[DetectableDrop], drops: tuple[float, float]) -> tuple[str, str | None]:
     """What emotion-decline can detect, in its weakest emotion, and where it cannot fail."""
-    cannot = [f for f in found if f.drop is None]
+    cannot = [f for f in found if not f.can_fail]
     if len(cannot) == len(found):
         sizes = sorted({f.n for f in found})
         strongest = min(found, key=lambda f: f.smallest_p)
-        per = str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
+        per = _span(sizes)
+        if any(f.saved_good < f.n for f in found):
+            per += f" cases per emotion, {_span(sorted({f.saved_good for f in found}))} Good in the saved run"
+        else:
+            per += " cases per emotion"
         text = (
-            f"cannot fail at this size: {per} cases per emotion, the smallest attainable p is "
+            f"cannot fail at this size: {per}, the smallest attainable p is "
             f"{_p(strongest.smallest_p)} > {_p(strongest.level)} (alpha over {len(found)} emotions, Holm's first step)"
         )
         return text, f"{name} {text}; it can fail from {_fewest(strongest)} per emotion"
-    weakest = max((f for f in found if f.drop is not None), key=lambda f: f.drop or 0.0)
+    weakest = max((f for f in found if f.can_fail), key=lambda f: math.inf if f.drop is None else f.drop)
     detail = f"in its weakest emotion ({weakest.n} cases) {_detects(weakest)}"
     if cannot:
         detail += f"; cannot fail in {len(cannot)} of {len(found)} emotions (fewer than {_fewest(weakest)} each)"
@@ -155,22 +188,37 @@ def _per_emotion(name: str, found: list[DetectableDrop], drops: tuple[float, flo
     return detail, _too_small(name, weakest, drops[1], " in an emotion")
 
 
-def _unshowable(name: str, care: float, expected: float, n: int) -> str | None:
-    """The warning of a good-drop check that fails even when nothing changed (its interval's
-    lower bound is expected at or below -``care`` points), or can never fail; else None."""
+def _span(values: list[int]) -> str:
+    return str(values[0]) if len(values) == 1 else f"{values[0]} to {values[-1]}"
+
+
+def _unshowable(name: str, care: float, unchanged: float, n: int, discordant: float, confidence: float) -> str | None:
+    """The warning of a good-drop check that passes a model that changed nothing less than 80%
+    of the time (``unchanged``), naming the fewest points that pass it as often, or that can
+    never fail; else None."""
     if care > 100:
         return f"{name} cannot fail: the Good rate cannot fall by more than 100 pts"
-    if expected * 100 > -care:
+    if unchanged >= POWER:
         return None
+    enough = points_passing_unchanged(n, discordant, confidence, care)
+    remedy = "add cases"
+    if enough is not None:
+        remedy = f"good-drop:{enough} passes it at least {POWER:.0%} of the time, or {remedy}"
     return (
-        f"{name}: with nothing changed, the lower bound on {n} cases would be about {points(expected)}: it fails "
-        f"even when nothing changed; at this size and discordance good-drop:{math.floor(-100 * expected) + 1} "
-        "can pass, or add cases"
+        f"{name}: it passes a model that changed nothing only {_share(unchanged)} of the time on {n} cases at this "
+        f"run's discordance {percent(discordant)} (exact); {remedy}"
     )
 
 
 def _fewest(found: DetectableDrop) -> str:
-    return f"{fewest_cases_to_fail(found.level)} cases"
+    return f"{fewest_cases_to_fail(found.level)} cases Good in the saved run"
+
+
+def _share(chance: float) -> str:
+    """A chance in whole percent, or to a tenth where rounding would lift it to 80%."""
+    if chance < POWER <= round(chance, 2):
+        return f"{chance:.1%}"
+    return f"{chance:.0%}"
 
 
 def _p(p: float) -> str:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from .distributions import binomial_pmf, binomial_tail, log_factorials, normal_cdf, normal_quantile
-from .proportions import GoodRateTest
+from .proportions import GoodRateTest, tango
 
 POWER = 0.8
 # The study's headline (GPT-4 with the empathy prompt against humans, crowd-rated): Good
@@ -29,14 +29,20 @@ STUDY_EFFECT = 0.6475 - 0.4930
 
 DROP_METHOD = (
     "'detects': the smallest drop of the Good rate that the check's one-sided paired test (Tango's score test at "
-    "no change, McNemar's) finds with 80% power at its level (alpha; for an emotion alpha over the emotions, "
-    "Holm's first step), computed exactly: the count of cases Good on one side only is binomial, and how many "
-    "of them fell, binomial given it. The share of such discordant cases is this run's own, and at least the "
-    "drop itself, as a drop of d points needs d points of the cases to fall: a run rated case by case as its "
-    "saved run has none, and its figure assumes the drop is the only change, the most favourable case. "
-    "'cannot fail': even with every case Good in the saved run and not in this one, the p-value (the normal "
-    "tail beyond the square root of the cases) is not below the level. good-drop: the lower bound its "
-    "interval is expected to have with nothing changed, this run's discordant cases split evenly"
+    "no change, McNemar's z, asymptotic) finds with 80% power at its level (alpha; for an emotion alpha over the "
+    "emotions, Holm's first step). The power of that z test is computed exactly, not approximated: the count of "
+    "cases Good on one side only is binomial, and how many of them fell binomial given it. The share of such "
+    "discordant cases is this run's own, and at least the drop itself, as a drop of d points needs d points of "
+    "the cases to fall; where this run has fewer (a replay rated case by case as its saved run has none) the "
+    "figure assumes the drop is the only change, every such case having fallen: the most favourable case, which "
+    "the line says. The drop is at most the saved run's Good rate, as only cases Good in it can fall: 'no drop "
+    "the saved run allows' when none up to it is found with 80% power. The z test is anti-conservative on few "
+    "discordant cases (9 all fallen give z's p 0.0013 where the exact p is 0.002). "
+    "'cannot fail': even with every case Good in the saved run falling and none rising, the p-value (the normal "
+    "tail beyond the square root of the saved run's Good cases) is not below the level. "
+    "good-drop: how often it passes a model that changed nothing, exactly: the count of discordant cases binomial "
+    "at this run's share, each of them as likely to have fallen as risen; it warns below 80%. Its bound with "
+    "nothing changed is the interval's at an even split of this run's discordant cases"
 )
 
 
@@ -126,12 +132,16 @@ def _smallest(power: Callable[[float], float], largest: float, tolerance: float 
 
 @dataclass(frozen=True)
 class DetectableDrop:
-    """What a saved-run check's one-sided paired test at ``level`` can detect on ``n`` cases:
-    the smallest Good-rate drop found with 80% power (None: it can reject nothing, whatever
-    falls), and the smallest p-value it can give at all."""
+    """What a saved-run check's one-sided paired test at ``level`` can detect on ``n`` cases,
+    ``saved_good`` of them Good in the saved run (no more can fall), a share ``discordant`` of
+    them rated Good on one side only in this run: the smallest Good-rate drop found with 80%
+    power (None: no drop the saved run allows is, or the test can reject nothing), and the
+    smallest p-value it can give at all."""
 
     level: float
     n: int
+    saved_good: int
+    discordant: float
     drop: float | None
     smallest_p: float
 
@@ -139,26 +149,70 @@ class DetectableDrop:
     def can_fail(self) -> bool:
         return self.smallest_p < self.level
 
+    @property
+    def largest(self) -> float:
+        """The largest drop the saved run allows: every case Good in it falls."""
+        return self.saved_good / self.n if self.n else 0.0
 
-def detectable_drop(n: int, discordant: float, level: float) -> DetectableDrop:
-    """The drop the paired test finds with 80% power on ``n`` cases, assuming the run's own
-    discordant share, or the drop's where that is smaller."""
-    smallest = smallest_paired_p(n)
-    drop = None
-    if smallest < level:
-        # To a hundredth of a point: the figure is shown to a tenth.
-        drop = _smallest(lambda d: power_paired_drop(d, max(discordant, d), n, level), 1.0, 1e-4)
-    return DetectableDrop(level, n, drop, smallest)
+    @property
+    def best_case(self) -> bool:
+        """Whether the figure assumes more cases rated otherwise than this run has: the drop
+        then is the only change, every case rated otherwise having fallen."""
+        return self.drop is not None and self.discordant < self.drop
+
+    def power(self, drop: float) -> float:
+        """The power at a drop of ``drop``, on the same assumptions as the figure."""
+        return power_paired_drop(drop, max(self.discordant, drop), self.n, self.level)
 
 
-def smallest_paired_p(n: int) -> float:
-    """The smallest one-sided p-value the paired test gives on ``n`` cases: every case Good
-    on one side only, all the same way (McNemar's z is then minus the root of n)."""
-    return normal_cdf(-math.sqrt(n)) if n else 1.0
+def detectable_drop(n: int, saved_good: int, discordant: float, level: float) -> DetectableDrop:
+    """The drop the paired test finds with 80% power on ``n`` cases, ``saved_good`` of them
+    Good in the saved run, assuming the run's own discordant share, or the drop's where that is
+    smaller."""
+    found = DetectableDrop(level, n, saved_good, discordant, None, smallest_paired_p(saved_good))
+    if not found.can_fail or found.power(found.largest) < POWER:
+        return found
+    return replace(found, drop=_reaching_power(found.power, found.largest))
+
+
+def _reaching_power(power: Callable[[float], float], largest: float) -> float:
+    """The smallest drop in [0, ``largest``] whose power, which rises with the drop and reaches
+    80% at ``largest``, is 80%, to a ten-thousandth of a point (the figure is shown to a tenth):
+    regula falsi, the Illinois variant, which keeps a bracket and needs a few evaluations of
+    the exact power where bisection needs twenty."""
+    low, high = 0.0, largest
+    below, above = power(low) - POWER, power(high) - POWER
+    if below >= 0:
+        return low
+    side = 0
+    while high - low > 1e-6:
+        middle = (low * above - high * below) / (above - below)
+        if not low < middle < high:
+            middle = (low + high) / 2
+        excess = power(middle) - POWER
+        if excess >= 0:
+            high, above = middle, excess
+            if side == 1:
+                below /= 2
+            side = 1
+        else:
+            low, below = middle, excess
+            if side == -1:
+                above /= 2
+            side = -1
+    return high
+
+
+def smallest_paired_p(saved_good: int) -> float:
+    """The smallest one-sided p-value the paired test gives on cases ``saved_good`` of which
+    are Good in the saved run: all of them fall, none rises (McNemar's z is then minus the root
+    of ``saved_good``; with none, no case is Good on one side only and z is 0)."""
+    return normal_cdf(-math.sqrt(saved_good))
 
 
 def fewest_cases_to_fail(level: float) -> int:
-    """The fewest cases on which the paired test can reject at ``level`` at all."""
+    """The fewest cases Good in the saved run with which the paired test can reject at
+    ``level`` at all."""
     n = max(1, math.floor(_one_sided_quantile(level) ** 2) - 1)
     while smallest_paired_p(n) >= level:
         n += 1
@@ -172,34 +226,102 @@ def power_paired_drop(drop: float, discordant: float, n: int, level: float) -> f
     (count, (discordant + drop) / (2 discordant)) given it."""
     if discordant <= 0:
         return 0.0
-    fell, rose = (discordant + drop) / (2 * discordant), (discordant - drop) / (2 * discordant)
+    fell = (discordant + drop) / (2 * discordant)
+    return _chance_enough_fell(n, discordant, fell, lambda count: _fewest_fallen(count, level))
+
+
+def unchanged_pass_rate(n: int, discordant: float, points: float, confidence: float) -> float:
+    """The exact chance that good-drop:``points`` passes a model that changed nothing: the
+    number of cases Good on one side only binomial (n, ``discordant``, this run's share),
+    each of them as likely to have fallen as risen. The check passes while the lower bound of
+    Tango's interval at ``confidence`` is above -``points``, that is while Tango's statistic at
+    that change exceeds the interval's critical value: no interval is inverted."""
+    change, critical = -points / 100, normal_quantile(confidence)
+
+    def fewest_failing(count: int) -> int:
+        """Of ``count`` discordant cases, the fewest that fell with which the check fails;
+        the statistic falls as more of them fell, the rest having risen."""
+        low, high = 0, count + 1
+        while low < high:
+            middle = (low + high) // 2
+            if tango(n, count - middle, middle, change) <= critical:
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+    return 1.0 - _chance_enough_fell(n, discordant, 0.5, fewest_failing)
+
+
+def points_passing_unchanged(n: int, discordant: float, confidence: float, failing: float = 0) -> int | None:
+    """The fewest whole points with which good-drop passes a model that changed nothing 80%
+    of the time or more (``unchanged_pass_rate``); None if not even 100 points do. Searched
+    upward from ``failing``, points known to pass it less often (0 does: its interval's bound
+    is above no change at most as often as its one-sided level), in doubling steps."""
+
+    def enough(points: int) -> bool:
+        return unchanged_pass_rate(n, discordant, points, confidence) >= POWER
+
+    low, step = math.floor(failing), 1
+    high = min(100, low + step)
+    while not enough(high):
+        if high == 100:
+            return None
+        low, step = high, 2 * step
+        high = min(100, low + step)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if enough(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _chance_enough_fell(n: int, discordant: float, fell: float, fewest: Callable[[int], int]) -> float:
+    """P(at least ``fewest(count)`` of the discordant cases fell), their count binomial (n,
+    ``discordant``), each of them fallen with chance ``fell`` (else risen) given it."""
+    rose = 1.0 - fell
     # Beyond nine standard deviations (and five counts) the binomial's mass is below 1e-15.
     mean, spread = n * discordant, 9 * math.sqrt(n * discordant * (1 - discordant)) + 5
-    first, last = max(1, math.floor(mean - spread)), min(n, math.ceil(mean + spread))
+    first, last = max(0, math.floor(mean - spread)), min(n, math.ceil(mean + spread))
     # P(at least `needed` of `count` fell), carried from one count to the next: the beta
     # function once, then X(count + 1) >= k when X(count) >= k, or X(count) = k - 1 and one
     # more fell.
-    needed = _fewest_fallen(first, level)
+    needed = fewest(first)
     tail = binomial_tail(needed, first, fell, rose)
     total = 0.0
     table = log_factorials(n)
-    log_fell, log_rose = math.log(fell), math.log(rose) if rose > 0 else -math.inf
+    log_fell = math.log(fell) if fell > 0 else -math.inf
+    log_rose = math.log(rose) if rose > 0 else -math.inf
 
     def fallen_exactly(k: int, count: int) -> float:
         """P(exactly k of count fell)."""
         if not 0 <= k <= count:
             return 0.0
-        if rose <= 0:
-            return float(k == count)
+        if rose <= 0 or fell <= 0:
+            return float(k == (count if rose <= 0 else 0))
         return math.exp(table[count] - table[k] - table[count - k] + k * log_fell + (count - k) * log_rose)
 
+    chance_of_count = binomial_pmf(first, n, discordant)
+    odds = discordant / (1 - discordant) if discordant < 1 else math.inf
     for count in range(first, last + 1):
         if count > first:
+            # P(count) from P(count - 1); a count the binomial cannot reach keeps its zero.
+            chance_of_count = (
+                binomial_pmf(count, n, discordant)
+                if math.isinf(odds) or chance_of_count == 0
+                else chance_of_count * odds * (n - count + 1) / count
+            )
             tail += fell * fallen_exactly(needed - 1, count - 1)
-        while needed < _fewest_fallen(count, level):
+        target = fewest(count)
+        while needed < target:
             tail -= fallen_exactly(needed, count)
             needed += 1
-        total += binomial_pmf(count, n, discordant) * max(0.0, tail)
+        while needed > target:
+            needed -= 1
+            tail += fallen_exactly(needed, count)
+        total += chance_of_count * min(1.0, max(0.0, tail))
     return min(1.0, total)
 
 
@@ -208,6 +330,8 @@ def _fewest_fallen(count: int, level: float) -> int:
     """Of ``count`` discordant cases, the fewest that must have fallen (the rest risen) for the
     test to reject: McNemar's z, (count - 2 fallen) / root(count), with its p below ``level``;
     count + 1 when even all of them do not suffice."""
+    if count == 0:
+        return 1
     root = math.sqrt(count)
     fallen = max(0, math.floor((count + _one_sided_quantile(level) * root) / 2) - 1)
     while fallen <= count and normal_cdf((count - 2 * fallen) / root) >= level:

@@ -161,7 +161,7 @@ def unchanged_lower_bound(n: int, discordant: float, *, confidence: float) -> fl
     ``discordant`` of them Good on one side only, split evenly: where a run's bound is
     expected to lie when nothing changed."""
     half = n * discordant / 2
-    low, _ = _invert(lambda delta: _tango(n, half, half, delta), 0.0, normal_quantile(confidence), -1.0, 1.0)
+    low, _ = _invert(lambda delta: tango(n, half, half, delta), 0.0, normal_quantile(confidence), -1.0, 1.0)
     return low
 
 
@@ -323,13 +323,14 @@ def _mn_ratio(x1: int, n1: int, x2: int, n2: int, ratio: float) -> float:
 
 
 def _tango_difference(counts: PairedCounts, delta: float) -> float:
-    return _tango(counts.n, counts.first_only, counts.second_only, delta)
+    return tango(counts.n, counts.first_only, counts.second_only, delta)
 
 
-def _tango(n: float, b: float, c: float, delta: float) -> float:
+def tango(n: float, b: float, c: float, delta: float) -> float:
     """Tango's statistic for a difference of paired rates equal to delta, ``b`` and ``c`` of
     the ``n`` cases Good on the first side only and the second only; the restricted
-    maximum-likelihood rate of the second-only cell has a closed form."""
+    maximum-likelihood rate of the second-only cell has a closed form. The interval's lower bound
+    is above delta exactly when this exceeds the interval's critical value."""
     big_a = 2 * n
     big_b = -b - c + (2 * n - b + c) * delta
     big_c = -c * delta * (1 - delta)

@@ -123,4 +123,4 @@ def changed_cases(
 
 def _detectable(c: PairedComparison, level: float) -> DetectableDrop:
     discordant = 0.0 if c.good is None else c.good.discordant or 0.0
-    return detectable_drop(c.n, discordant, level)
+    return detectable_drop(c.n, c.before.good, discordant, level)
