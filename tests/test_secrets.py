@@ -283,3 +283,94 @@ def test_the_audit_reads_a_saved_terminal_log(tmp_path, stub, pytester):
     missing = cli("audit-cassettes", "--log", str(tmp_path / "absent.log"))
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"pytest-empathy: error: not a file or directory: {tmp_path / 'absent.log'}"
+
+
+def answering(content, *, headers=JSON, extra=b""):
+    """A stub that answers each case with ``content`` (a function of the request's body) and
+    rates it Good; ``extra`` is written into the answer's JSON object as raw text."""
+
+    def answer(body):
+        if is_judge_request(body):
+            return 200, JSON, completion("Good")
+        return 200, headers, completion(content(body))[:-1] + extra + b"}"
+
+    return answer
+
+
+LOG_OPTIONS = {
+    "captured at DEBUG into JUnit XML": ("-rA", "--log-level=DEBUG", "-o", "junit_logging=all"),
+    "live at INFO": ("--log-cli-level=INFO",),
+    "live at DEBUG, captured at INFO": ("--log-cli-level=DEBUG", "--log-level=INFO", "-rA"),
+}
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize("logging", list(LOG_OPTIONS))
+def test_the_libraries_logs_show_no_credential(stub, pytester, logging):
+    """vcrpy logs a response before it is masked, with every header; httpx and vcrpy log each
+    request's URL whole: every record of the libraries a run drives is masked as it is made,
+    whatever level pytest captures or shows them at."""
+    password, token = "hunter2-password", "tok3n-in-the-path"
+    url = stub.url.replace("http://", f"http://alice:{password}@").replace("/v1", f"/token/{token}/v1")
+    stub.answer_of = answering(lambda body: f"I hear you. ({FAKE_KEY})", headers={**JSON, "x-echo": f"key={FAKE_KEY}"})
+    urls = (f"--empathy-base-url={url}", f"--empathy-judge-base-url={url}")
+    result = run(pytester, "--empathy-record=once", "-k", "sad", "--junitxml=junit.xml", *urls, *LOG_OPTIONS[logging])
+    assert result.ret == 0, result.stdout.str()
+    # The logs were there to leak from.
+    assert "chat/completions" in result.stdout.str() + (pytester.path / "junit.xml").read_text()
+    for secret in (FAKE_KEY, password, token):
+        assert_no_leak(pytester, secret, result)
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        f"application/json; charset=utf-8; k={FAKE_KEY}",
+        "application/json; k=" + base64.b64encode(f"alice:{FAKE_KEY}".encode()).decode(),
+        "application/json; k=" + "".join(f"%{b:02x}" for b in FAKE_KEY.encode()),
+    ],
+)
+def test_a_key_echoed_in_a_kept_header_is_masked(stub, pytester, content_type):
+    stub.answer_of = answering(lambda body: "I hear you.", headers={"content-type": content_type})
+    result = run(pytester, "--empathy-record=once", "-k", "sad")
+    assert result.ret == 0, result.stdout.str()
+    cassette = json.loads(stub_cassette(pytester, "sad-sad0").read_text())
+    assert cassette["interactions"][0]["response"]["headers"]["content-type"][0].endswith("***")
+    replayed = run(pytester, "-k", "sad")
+    assert replayed.ret == 0, replayed.stdout.str()
+    assert_no_leak(pytester, FAKE_KEY, result, replayed)
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize("surrogate", ["\\udc00", "\\ud800", "\\udfff x \\ud83d"])
+def test_an_answer_with_a_lone_surrogate_is_masked_and_replays(stub, pytester, surrogate):
+    """A lone surrogate has no UTF-8: the masked answer keeps it escaped, as the server did,
+    and the traceback a crash would print (its frames' locals hold the body) never comes."""
+    stub.answer_of = answering(lambda body: f"I hear you. ({FAKE_KEY})", extra=f', "extra": "{surrogate}"'.encode())
+    args = ("-k", "sad", "-vvv", "-l", "--tb=long", "-rA", "--junitxml=junit.xml")
+    result = run(pytester, "--empathy-record=once", *args)
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*SecretMasked: case sad-sad0*"])
+    replayed = run(pytester, *args)
+    assert replayed.ret == 0, replayed.stdout.str()
+    assert_no_leak(pytester, FAKE_KEY, result, replayed)
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize(
+    "extra",
+    [
+        f'"note": "{FAKE_KEY}", "note": "x"',
+        f'"note": {{"k": "{escape_every(FAKE_KEY, 2)}"}}, "note": 1',
+        f'"choices": [{{"index": 0, "message": {{"role": "assistant", "content": "{FAKE_KEY}"}}}}], '
+        '"choices": [{"index": 0, "message": {"role": "assistant", "content": "I hear you."}}]',
+    ],
+)
+def test_a_key_that_only_a_duplicated_json_key_holds_is_masked(stub, pytester, extra):
+    """Decoding keeps the last of two equal keys: what it dropped is masked in the text."""
+    stub.answer_of = answering(lambda body: "I hear you.", extra=(", " + extra).encode())
+    result = run(pytester, "--empathy-record=once", "-k", "sad", "-W", "always")
+    assert result.ret == 0, result.stdout.str()
+    assert "***" in stub_cassette(pytester, "sad-sad0").read_text()
+    assert_no_leak(pytester, FAKE_KEY, result)

@@ -48,7 +48,8 @@ SECRET_PATTERNS = {
     "key parameter": re.compile(
         r"[?&](?:api[_-]?key|key|access[_-]?token|token|secret|password|sig|signature)=[A-Za-z0-9._~%-]{6,}", re.I
     ),
-    "credentials in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:[^/\s@\"']+@", re.I),
+    # A password masked (``user:***@``) is none.
+    "credentials in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:(?!\*\*\*@)[^/\s@\"']+@", re.I),
     "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
     "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
     "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -43,6 +44,11 @@ _KEY_SHAPED = re.compile(
 
 class SecretMasked(UserWarning):
     """A model's answer carried a credential of the run, masked in every output."""
+
+
+class MaskingFailed(RuntimeError):
+    """A response could not be masked, so it was not recorded. Its message holds no body; it
+    is raised outside the handler that failed, so no traceback carries the body's frames."""
 
 
 @dataclass(frozen=True)
@@ -230,7 +236,20 @@ def redact_document(text: str) -> str:
         masked = _redact_strings(data)
     except (ValueError, RecursionError):
         return redact(text)
-    return text if masked == data else json.dumps(masked, ensure_ascii=False)
+    if masked == data:
+        # What decoding loses is masked in the text itself: the first of two equal keys.
+        return redact(text)
+    encoded = json.dumps(masked, ensure_ascii=False)
+    # A lone surrogate (``"\\udc00"``, as llama.cpp may write) has no UTF-8: kept escaped.
+    return encoded if _utf8(encoded) else json.dumps(masked)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _redact_strings(node: object) -> object:
@@ -241,3 +260,41 @@ def _redact_strings(node: object) -> object:
     if isinstance(node, dict):
         return {redact(key): _redact_strings(value) for key, value in node.items()}
     return node
+
+
+# The loggers of the libraries a run drives (by prefix: httpx2 and httpcore2 log as such),
+# whose logs show requests and responses whole: URLs with their credentials, headers, bodies
+# that echo a key (vcrpy logs a response before it is masked).
+_LIBRARY_LOGGERS = ("vcr", "httpx", "httpcore", "h11", "h2", "hpack", "openai", "urllib3", "requests", "anyio")
+_masking_logs = False
+
+
+def mask_library_logs() -> None:
+    """Every log record of those libraries, and of their child loggers created later, masked
+    as it is made, before any handler (pytest's captured logs, live logs, JUnit XML) sees it.
+    A record factory rather than filters: a logger's filters do not apply to its children."""
+    global _masking_logs
+    if _masking_logs:
+        return
+    _masking_logs = True
+    made = logging.getLogRecordFactory()
+
+    def masked_record(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = made(*args, **kwargs)
+        if record.name.startswith(_LIBRARY_LOGGERS):
+            _mask_record(record)
+        return record
+
+    logging.setLogRecordFactory(masked_record)
+
+
+def _mask_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a record that cannot be formatted shows its bare template
+        message = str(record.msg)
+    record.msg, record.args = redact(message), ()
+    if record.exc_info:
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
