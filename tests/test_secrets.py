@@ -374,3 +374,23 @@ def test_a_key_that_only_a_duplicated_json_key_holds_is_masked(stub, pytester, e
     assert result.ret == 0, result.stdout.str()
     assert "***" in stub_cassette(pytester, "sad-sad0").read_text()
     assert_no_leak(pytester, FAKE_KEY, result)
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize(
+    "escape", [lambda key: "\\u0073" + key[1:], lambda key: escape_every(key, 1, "X")], ids=["first", "every"]
+)
+def test_the_audit_decodes_json_object_keys(tmp_path, escape):
+    """A key escaped as a JSON object's key is found like one in a value, and its pointer
+    does not print it."""
+    body = '{"id": "x", "' + escape(FAKE_KEY) + '": {"note": 1}}'
+    interaction = {"request": {"uri": "/v1", "headers": {}}, "response": {"headers": {}, "body": {"string": body}}}
+    cassette = tmp_path / "cassettes" / "c.json"
+    cassette.parent.mkdir()
+    cassette.write_text(json.dumps({"version": 1, "interactions": [interaction]}, indent=1))
+    done = cli("audit-cassettes", str(cassette.parent))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{cassette}: /interactions/0/response/body/string/(key 1) (key) (decoded): sk- style key",
+        f"1 possible credential(s) in 1 cassette(s) under {cassette.parent}",
+    ]

@@ -187,7 +187,11 @@ def _strings(data: object) -> Iterator[tuple[str, str]]:
         if inner is not None:
             stack.append((inner, pointer))
         elif isinstance(node, dict):
-            stack.extend((value, f"{pointer}/{key}") for key, value in reversed(node.items()))
+            for index, (key, value) in reversed(list(enumerate(node.items()))):
+                # A key is searched like a value; one that holds a credential is not printed.
+                segment = f"{pointer}/{key}" if next(_matches(unescaped(key), frozenset()), None) is None else None
+                stack.append((value, segment or f"{pointer}/(key {index})"))
+                stack.append((key, f"{segment or f'{pointer}/(key {index})'} (key)"))
         elif isinstance(node, list):
             stack.extend((item, f"{pointer}/{index}") for index, item in reversed(list(enumerate(node))))
         elif isinstance(node, str):
