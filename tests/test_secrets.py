@@ -394,3 +394,26 @@ def test_the_audit_decodes_json_object_keys(tmp_path, escape):
         f"{cassette}: /interactions/0/response/body/string/(key 1) (key) (decoded): sk- style key",
         f"1 possible credential(s) in 1 cassette(s) under {cassette.parent}",
     ]
+
+
+# A key with every character that HTML names or JSON escapes with a backslash.
+MARKED_KEY = "sk-empathy-FAKE-4f1c&9e0b<7a2d>4c\"6e'8f\\00"
+MARKED_ECHOES = {
+    "HTML named references": html.escape,
+    "HTML named references, quotes left": lambda key: html.escape(key, quote=False),
+    "decimal references without semicolons": lambda key: "".join(f"&#{ord(c)}" for c in key),
+    "hexadecimal references without semicolons": lambda key: "".join(f"&#x{ord(c):x}" for c in key),
+    "JSON in the answer": lambda key: json.dumps({"k": key}),
+    "Python repr": lambda key: repr({"k": key}),
+}
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize("echo", list(MARKED_ECHOES))
+def test_a_key_with_characters_html_or_json_escape_is_masked_escaped(stub, pytester, monkeypatch, echo):
+    monkeypatch.setenv("STUB_API_KEY", MARKED_KEY)
+    stub.answer_of = answering(lambda body: f"I hear you. ({MARKED_ECHOES[echo](MARKED_KEY)})")
+    result = run(pytester, "--empathy-record=once", "-k", "sad", "--empathy-html=r.html", "-W", "always")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*SecretMasked: case sad-sad0*"])
+    assert_no_leak(pytester, MARKED_KEY, result)

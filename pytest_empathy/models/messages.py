@@ -6,7 +6,7 @@ found, and its first characters would leak.
 A credential is masked in every form the run may meet it in: as set and without the
 whitespace around it; inside base64 at any alignment (a Basic header of ``user:key``, an echo
 of one); and with any or all of its characters escaped as JSON (``\\u0073``, ``\\/``),
-Python (``\\x73``), percent-encoding (``%73``) or HTML (``&#115;``) write them.
+Python (``\\x73``, ``\\\\``), percent-encoding (``%73``) or HTML (``&#115;``, ``&#115``, ``&amp;``) write them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ _KNOWN: set[str] = set()
 _SHORTEST = 6
 MASK = "***"
 # What a text holds when a credential may be in it escaped: only then is the slower pattern run.
-_ESCAPE_MARKS = ("\\", "%", "&#")
+_ESCAPE_MARKS = ("\\", "%", "&")
 # Path segments after which a URL carries a credential (/token/<it>/), and segments shaped
 # like one: letters of both cases and digits, a long hexadecimal string, a key's prefix.
 _CREDENTIAL_SEGMENT = re.compile(
@@ -187,12 +187,17 @@ def _escapable(value: str) -> str:
     return "".join(_character(c) for c in value)
 
 
-_SHORT_ESCAPES = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f", "/": "/", '"': '"'}
+_SHORT_ESCAPES = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f", "/": "/", '"': '"', "'": "'", "\\": "\\"}
+# HTML's named references of the characters a key may hold that html.escape writes so.
+_NAMED_REFERENCES = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 
 
 def _character(char: str) -> str:
     code = ord(char)
-    ways = [re.escape(char), f"&#0*{code};", f"&#[xX]0*{_hex(code, 1)};"]
+    # HTML reads a numeric reference without its semicolon too.
+    ways = [re.escape(char), f"&#0*{code};?", f"&#[xX]0*{_hex(code, 1)};?"]
+    if char in _NAMED_REFERENCES:
+        ways.append(f"&{_NAMED_REFERENCES[char]};")
     if code < 0x10000:
         ways.append(rf"\\u{_hex(code, 4)}")
     else:
