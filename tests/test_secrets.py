@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import time
 from urllib.parse import quote
 
 import pytest
@@ -417,3 +418,27 @@ def test_a_key_with_characters_html_or_json_escape_is_masked_escaped(stub, pytes
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(["*SecretMasked: case sad-sad0*"])
     assert_no_leak(pytester, MARKED_KEY, result)
+
+
+@pytest.mark.secrets
+def test_long_secrets_in_the_environment_are_masked_as_set_without_slowing_a_run(monkeypatch):
+    """A private key or a service account's JSON in a *KEY* variable: masked as set and in
+    base64 all the same, and left out of the escaped pattern, which took seconds to build in
+    every process (each xdist worker too) for two of them."""
+    from pytest_empathy.models import messages
+
+    private = "-----BEGIN KEY-----\n" + "\n".join(FAKE_KEY * 2 for _ in range(30)) + "\n-----END KEY-----\n"
+    account = json.dumps({"private_key": base64.b64encode(private.encode()).decode() * 2})
+    monkeypatch.setenv("SSH_PRIVATE_KEY", private)
+    monkeypatch.setenv("GCP_SERVICE_KEY", account)
+    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+    messages.remember([])
+    try:
+        start = time.perf_counter()
+        assert messages.redact(f"a {account} b") == "a *** b"
+        assert messages.redact(f"a {base64.b64encode(private.encode()).decode()} b") == "a *** b"
+        assert messages.redact("a " + escape_every(FAKE_KEY, 2) + " b") == "a *** b"
+        assert time.perf_counter() - start < 0.5
+    finally:
+        monkeypatch.undo()
+        messages.remember([])

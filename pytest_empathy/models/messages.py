@@ -27,6 +27,8 @@ _KNOWN: set[str] = set()
 # Shorter values are too likely to be ordinary words to replace wherever they occur.
 _SHORTEST = 6
 MASK = "***"
+# Longer values are never a key sent in a header (see _sendable).
+_LONGEST_SENDABLE = 256
 # What a text holds when a credential may be in it escaped: only then is the slower pattern run.
 _ESCAPE_MARKS = ("\\", "%", "&")
 # Path segments after which a URL carries a credential (/token/<it>/), and segments shaped
@@ -155,11 +157,20 @@ def _current() -> _Masking:
         for form in sorted(literal, key=len):
             if not any(probe in form for probe in probes):
                 probes.append(form)
-        escaped = "|".join(_escapable(value) for value in sorted(known, key=len, reverse=True))
+        escaped = "|".join(_escapable(value) for value in sorted(known, key=len, reverse=True) if _sendable(value))
         _masking = _Masking(
             tuple(sorted(literal, key=len, reverse=True)), tuple(probes), re.compile(escaped) if escaped else None
         )
     return _masking
+
+
+def _sendable(value: str) -> bool:
+    """Whether a credential may be met escaped: one a header can carry (a server may echo
+    what it was sent, escaped). A longer value, or one with line ends (a private key, a
+    certificate, a service account's JSON, read from the environment), is never sent, so it
+    is masked as set and in base64 only: its pattern with every character escapable took
+    seconds to build in every process."""
+    return len(value) <= _LONGEST_SENDABLE and "\n" not in value and "\r" not in value
 
 
 def base64_forms(value: str) -> set[str]:
