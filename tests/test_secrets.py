@@ -442,3 +442,17 @@ def test_long_secrets_in_the_environment_are_masked_as_set_without_slowing_a_run
     finally:
         monkeypatch.undo()
         messages.remember([])
+
+
+@pytest.mark.secrets
+def test_a_long_key_the_run_sends_is_masked_escaped(monkeypatch):
+    """A token over 256 characters (a JWT) that the run sends may come back escaped."""
+    from pytest_empathy.models import messages
+
+    token = (FAKE_KEY + ".") * 10
+    try:
+        messages.remember([token])
+        assert messages.redact("a " + escape_every(token, 3) + " b") == "a *** b"
+    finally:
+        messages._KNOWN.discard(token)
+        messages.remember([])

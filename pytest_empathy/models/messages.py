@@ -157,7 +157,8 @@ def _current() -> _Masking:
         for form in sorted(literal, key=len):
             if not any(probe in form for probe in probes):
                 probes.append(form)
-        escaped = "|".join(_escapable(value) for value in sorted(known, key=len, reverse=True) if _sendable(value))
+        escapable = [value for value in sorted(known, key=len, reverse=True) if value in _KNOWN or _sendable(value)]
+        escaped = "|".join(_escapable(value) for value in escapable)
         _masking = _Masking(
             tuple(sorted(literal, key=len, reverse=True)), tuple(probes), re.compile(escaped) if escaped else None
         )
@@ -165,11 +166,11 @@ def _current() -> _Masking:
 
 
 def _sendable(value: str) -> bool:
-    """Whether a credential may be met escaped: one a header can carry (a server may echo
-    what it was sent, escaped). A longer value, or one with line ends (a private key, a
-    certificate, a service account's JSON, read from the environment), is never sent, so it
-    is masked as set and in base64 only: its pattern with every character escapable took
-    seconds to build in every process."""
+    """Whether a value of the environment may be met escaped: one a header could carry (a
+    server may echo what it was sent, escaped; the keys the run sends always are). A longer
+    value, or one with line ends (a private key, a certificate, a service account's JSON), is
+    never sent, so it is masked as set and in base64 only: its pattern with every character
+    escapable took seconds to build in every process."""
     return len(value) <= _LONGEST_SENDABLE and "\n" not in value and "\r" not in value
 
 
