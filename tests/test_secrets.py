@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import time
 from urllib.parse import quote
 
 import pytest
@@ -283,3 +284,175 @@ def test_the_audit_reads_a_saved_terminal_log(tmp_path, stub, pytester):
     missing = cli("audit-cassettes", "--log", str(tmp_path / "absent.log"))
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"pytest-empathy: error: not a file or directory: {tmp_path / 'absent.log'}"
+
+
+def answering(content, *, headers=JSON, extra=b""):
+    """A stub that answers each case with ``content`` (a function of the request's body) and
+    rates it Good; ``extra`` is written into the answer's JSON object as raw text."""
+
+    def answer(body):
+        if is_judge_request(body):
+            return 200, JSON, completion("Good")
+        return 200, headers, completion(content(body))[:-1] + extra + b"}"
+
+    return answer
+
+
+LOG_OPTIONS = {
+    "captured at DEBUG into JUnit XML": ("-rA", "--log-level=DEBUG", "-o", "junit_logging=all"),
+    "live at INFO": ("--log-cli-level=INFO",),
+    "live at DEBUG, captured at INFO": ("--log-cli-level=DEBUG", "--log-level=INFO", "-rA"),
+}
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize("logging", list(LOG_OPTIONS))
+def test_the_libraries_logs_show_no_credential(stub, pytester, logging):
+    """vcrpy logs a response before it is masked, with every header; httpx and vcrpy log each
+    request's URL whole: every record of the libraries a run drives is masked as it is made,
+    whatever level pytest captures or shows them at."""
+    password, token = "hunter2-password", "tok3n-in-the-path"
+    url = stub.url.replace("http://", f"http://alice:{password}@").replace("/v1", f"/token/{token}/v1")
+    stub.answer_of = answering(lambda body: f"I hear you. ({FAKE_KEY})", headers={**JSON, "x-echo": f"key={FAKE_KEY}"})
+    urls = (f"--empathy-base-url={url}", f"--empathy-judge-base-url={url}")
+    result = run(pytester, "--empathy-record=once", "-k", "sad", "--junitxml=junit.xml", *urls, *LOG_OPTIONS[logging])
+    assert result.ret == 0, result.stdout.str()
+    # The logs were there to leak from.
+    assert "chat/completions" in result.stdout.str() + (pytester.path / "junit.xml").read_text()
+    for secret in (FAKE_KEY, password, token):
+        assert_no_leak(pytester, secret, result)
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        f"application/json; charset=utf-8; k={FAKE_KEY}",
+        "application/json; k=" + base64.b64encode(f"alice:{FAKE_KEY}".encode()).decode(),
+        "application/json; k=" + "".join(f"%{b:02x}" for b in FAKE_KEY.encode()),
+    ],
+)
+def test_a_key_echoed_in_a_kept_header_is_masked(stub, pytester, content_type):
+    stub.answer_of = answering(lambda body: "I hear you.", headers={"content-type": content_type})
+    result = run(pytester, "--empathy-record=once", "-k", "sad")
+    assert result.ret == 0, result.stdout.str()
+    cassette = json.loads(stub_cassette(pytester, "sad-sad0").read_text())
+    assert cassette["interactions"][0]["response"]["headers"]["content-type"][0].endswith("***")
+    replayed = run(pytester, "-k", "sad")
+    assert replayed.ret == 0, replayed.stdout.str()
+    assert_no_leak(pytester, FAKE_KEY, result, replayed)
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize("surrogate", ["\\udc00", "\\ud800", "\\udfff x \\ud83d"])
+def test_an_answer_with_a_lone_surrogate_is_masked_and_replays(stub, pytester, surrogate):
+    """A lone surrogate has no UTF-8: the masked answer keeps it escaped, as the server did,
+    and the traceback a crash would print (its frames' locals hold the body) never comes."""
+    stub.answer_of = answering(lambda body: f"I hear you. ({FAKE_KEY})", extra=f', "extra": "{surrogate}"'.encode())
+    args = ("-k", "sad", "-vvv", "-l", "--tb=long", "-rA", "--junitxml=junit.xml")
+    result = run(pytester, "--empathy-record=once", *args)
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*SecretMasked: case sad-sad0*"])
+    replayed = run(pytester, *args)
+    assert replayed.ret == 0, replayed.stdout.str()
+    assert_no_leak(pytester, FAKE_KEY, result, replayed)
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize(
+    "extra",
+    [
+        f'"note": "{FAKE_KEY}", "note": "x"',
+        f'"note": {{"k": "{escape_every(FAKE_KEY, 2)}"}}, "note": 1',
+        f'"choices": [{{"index": 0, "message": {{"role": "assistant", "content": "{FAKE_KEY}"}}}}], '
+        '"choices": [{"index": 0, "message": {"role": "assistant", "content": "I hear you."}}]',
+    ],
+)
+def test_a_key_that_only_a_duplicated_json_key_holds_is_masked(stub, pytester, extra):
+    """Decoding keeps the last of two equal keys: what it dropped is masked in the text."""
+    stub.answer_of = answering(lambda body: "I hear you.", extra=(", " + extra).encode())
+    result = run(pytester, "--empathy-record=once", "-k", "sad", "-W", "always")
+    assert result.ret == 0, result.stdout.str()
+    assert "***" in stub_cassette(pytester, "sad-sad0").read_text()
+    assert_no_leak(pytester, FAKE_KEY, result)
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize(
+    "escape", [lambda key: "\\u0073" + key[1:], lambda key: escape_every(key, 1, "X")], ids=["first", "every"]
+)
+def test_the_audit_decodes_json_object_keys(tmp_path, escape):
+    """A key escaped as a JSON object's key is found like one in a value, and its pointer
+    does not print it."""
+    body = '{"id": "x", "' + escape(FAKE_KEY) + '": {"note": 1}}'
+    interaction = {"request": {"uri": "/v1", "headers": {}}, "response": {"headers": {}, "body": {"string": body}}}
+    cassette = tmp_path / "cassettes" / "c.json"
+    cassette.parent.mkdir()
+    cassette.write_text(json.dumps({"version": 1, "interactions": [interaction]}, indent=1))
+    done = cli("audit-cassettes", str(cassette.parent))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{cassette}: /interactions/0/response/body/string/(key 1) (key) (decoded): sk- style key",
+        f"1 possible credential(s) in 1 cassette(s) under {cassette.parent}",
+    ]
+
+
+# A key with every character that HTML names or JSON escapes with a backslash.
+MARKED_KEY = "sk-empathy-FAKE-4f1c&9e0b<7a2d>4c\"6e'8f\\00"
+MARKED_ECHOES = {
+    "HTML named references": html.escape,
+    "HTML named references, quotes left": lambda key: html.escape(key, quote=False),
+    "decimal references without semicolons": lambda key: "".join(f"&#{ord(c)}" for c in key),
+    "hexadecimal references without semicolons": lambda key: "".join(f"&#x{ord(c):x}" for c in key),
+    "JSON in the answer": lambda key: json.dumps({"k": key}),
+    "Python repr": lambda key: repr({"k": key}),
+}
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize("echo", list(MARKED_ECHOES))
+def test_a_key_with_characters_html_or_json_escape_is_masked_escaped(stub, pytester, monkeypatch, echo):
+    monkeypatch.setenv("STUB_API_KEY", MARKED_KEY)
+    stub.answer_of = answering(lambda body: f"I hear you. ({MARKED_ECHOES[echo](MARKED_KEY)})")
+    result = run(pytester, "--empathy-record=once", "-k", "sad", "--empathy-html=r.html", "-W", "always")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*SecretMasked: case sad-sad0*"])
+    assert_no_leak(pytester, MARKED_KEY, result)
+
+
+@pytest.mark.secrets
+def test_long_secrets_in_the_environment_are_masked_as_set_without_slowing_a_run(monkeypatch):
+    """A private key or a service account's JSON in a *KEY* variable: masked as set and in
+    base64 all the same, and left out of the escaped pattern, which took seconds to build in
+    every process (each xdist worker too) for two of them."""
+    from pytest_empathy.models import messages
+
+    private = "-----BEGIN KEY-----\n" + "\n".join(FAKE_KEY * 2 for _ in range(30)) + "\n-----END KEY-----\n"
+    account = json.dumps({"private_key": base64.b64encode(private.encode()).decode() * 2})
+    monkeypatch.setenv("SSH_PRIVATE_KEY", private)
+    monkeypatch.setenv("GCP_SERVICE_KEY", account)
+    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+    messages.remember([])
+    try:
+        start = time.perf_counter()
+        assert messages.redact(f"a {account} b") == "a *** b"
+        assert messages.redact(f"a {base64.b64encode(private.encode()).decode()} b") == "a *** b"
+        assert messages.redact("a " + escape_every(FAKE_KEY, 2) + " b") == "a *** b"
+        assert time.perf_counter() - start < 0.5
+    finally:
+        monkeypatch.undo()
+        messages.remember([])
+
+
+@pytest.mark.secrets
+def test_a_long_key_the_run_sends_is_masked_escaped(monkeypatch):
+    """A token over 256 characters (a JWT) that the run sends may come back escaped."""
+    from pytest_empathy.models import messages
+
+    token = (FAKE_KEY + ".") * 10
+    try:
+        messages.remember([token])
+        assert messages.redact("a " + escape_every(token, 3) + " b") == "a *** b"
+    finally:
+        messages._KNOWN.discard(token)
+        messages.remember([])

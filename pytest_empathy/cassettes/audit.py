@@ -48,7 +48,8 @@ SECRET_PATTERNS = {
     "key parameter": re.compile(
         r"[?&](?:api[_-]?key|key|access[_-]?token|token|secret|password|sig|signature)=[A-Za-z0-9._~%-]{6,}", re.I
     ),
-    "credentials in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:[^/\s@\"']+@", re.I),
+    # A password masked (``user:***@``) is none.
+    "credentials in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:(?!\*\*\*@)[^/\s@\"']+@", re.I),
     "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
     "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
     "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
@@ -186,7 +187,11 @@ def _strings(data: object) -> Iterator[tuple[str, str]]:
         if inner is not None:
             stack.append((inner, pointer))
         elif isinstance(node, dict):
-            stack.extend((value, f"{pointer}/{key}") for key, value in reversed(node.items()))
+            for index, (key, value) in reversed(list(enumerate(node.items()))):
+                # A key is searched like a value; one that holds a credential is not printed.
+                segment = f"{pointer}/{key}" if next(_matches(unescaped(key), frozenset()), None) is None else None
+                stack.append((value, segment or f"{pointer}/(key {index})"))
+                stack.append((key, f"{segment or f'{pointer}/(key {index})'} (key)"))
         elif isinstance(node, list):
             stack.extend((item, f"{pointer}/{index}") for index, item in reversed(list(enumerate(node))))
         elif isinstance(node, str):

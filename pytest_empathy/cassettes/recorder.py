@@ -29,7 +29,7 @@ from vcr.serialize import deserialize, serialize
 
 from pytest_empathy.atomic import WriteError, write_atomic
 from pytest_empathy.corpus.rows import Row
-from pytest_empathy.models.messages import masked_path, redact_document
+from pytest_empathy.models.messages import MaskingFailed, masked_path, redact, redact_document
 from pytest_empathy.modes import RecordMode
 from pytest_empathy.results.case import Usage
 from pytest_empathy.write_targets import confined
@@ -170,10 +170,24 @@ def _masked(body: str | bytes) -> str | bytes:
         return body
 
 
+def _masked_response(response: dict[str, Any]) -> dict[str, Any]:
+    """A server that echoes a credential, in its body or in a header it keeps: the recording
+    keeps it masked, as every output does."""
+    response["body"]["string"] = _masked(response["body"]["string"])
+    response["headers"] = {
+        name: [redact(value) for value in values]
+        for name, values in response["headers"].items()
+        if name.lower() in _KEPT_RESPONSE_HEADERS
+    }
+    return response
+
+
 def _scrub_request(request: Any) -> Any:
     for name in list(request.headers):
         if name.lower() not in _KEPT_REQUEST_HEADERS:
             del request.headers[name]
+        else:
+            request.headers[name] = redact(request.headers[name])
     request.uri = _stable_uri(request.uri)
     return request
 
@@ -239,12 +253,15 @@ class Recorder(CaseCassettes):
             """The response as recorded, or None when it must not be recorded."""
             if not 200 <= response["status"]["code"] < 300 or not usable(response["body"]["string"]):
                 return None
-            # A server that echoes a credential: the recording keeps it masked, as every output does.
-            response["body"]["string"] = _masked(response["body"]["string"])
-            response["headers"] = {
-                name: value for name, value in response["headers"].items() if name.lower() in _KEPT_RESPONSE_HEADERS
-            }
-            return response
+            failure = None
+            try:
+                return _masked_response(response)
+            except Exception as error:  # whatever it is, its traceback holds the body
+                failure = type(error).__name__
+            # Raised here, outside the except block, so that no traceback reaches the frames
+            # that hold the unmasked body.
+            del response
+            raise MaskingFailed(f"a response could not be masked ({failure}), so it was not recorded")
 
         self.vcr = vcr.VCR(
             record_mode=mode.value,

@@ -29,7 +29,7 @@ from . import local_server, retries
 from .breaker import CircuitBreaker
 from .call_loop import Attempt, CallLoop
 from .completions import completion_text, describe_unusable
-from .messages import MASK, carries_secret, clean, masked_path, redact, shorten, shown_url
+from .messages import MASK, MaskingFailed, carries_secret, clean, masked_path, redact, shorten, shown_url
 from .profiles import ModelProfile
 
 # Seconds an attempt needs at the least (or the timeout, when shorter): a retry that would
@@ -220,9 +220,14 @@ class ChatEndpoint:
                 raise EndpointDown(f"{name}: no answer within {profile.deadline_text()}; {history}") from None
             except CannotOverwriteExistingCassetteException:
                 raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
+            except MaskingFailed as error:
+                # One line, no traceback: the frames below held the unmasked body.
+                raise CallError(f"{name}: {error}") from None
             except openai.APIConnectionError as error:
                 if _caused_by(error, CannotOverwriteExistingCassetteException):
                     raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
+                if masking := _caused_by(error, MaskingFailed):
+                    raise CallError(f"{name}: {masking}") from None
                 if isinstance(error, openai.APITimeoutError):
                     fault = outcome = f"timed out after {profile.timeout:g}s"
                 else:
@@ -328,15 +333,16 @@ def chat_path(base_url: str) -> str:
     return masked_path((path if path.endswith("/") else path + "/") + "chat/completions")
 
 
-def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+def _caused_by(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The error of that kind in the chain that led to ``error``, if any."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         if isinstance(current, kind):
-            return True
+            return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return False
+    return None
 
 
 def _cause(error: BaseException) -> str:

@@ -6,13 +6,14 @@ found, and its first characters would leak.
 A credential is masked in every form the run may meet it in: as set and without the
 whitespace around it; inside base64 at any alignment (a Basic header of ``user:key``, an echo
 of one); and with any or all of its characters escaped as JSON (``\\u0073``, ``\\/``),
-Python (``\\x73``), percent-encoding (``%73``) or HTML (``&#115;``) write them.
+Python (``\\x73``, ``\\\\``), percent-encoding (``%73``) or HTML (``&#115;``, ``&#115``, ``&amp;``) write them.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -26,8 +27,10 @@ _KNOWN: set[str] = set()
 # Shorter values are too likely to be ordinary words to replace wherever they occur.
 _SHORTEST = 6
 MASK = "***"
+# Longer values are never a key sent in a header (see _sendable).
+_LONGEST_SENDABLE = 256
 # What a text holds when a credential may be in it escaped: only then is the slower pattern run.
-_ESCAPE_MARKS = ("\\", "%", "&#")
+_ESCAPE_MARKS = ("\\", "%", "&")
 # Path segments after which a URL carries a credential (/token/<it>/), and segments shaped
 # like one: letters of both cases and digits, a long hexadecimal string, a key's prefix.
 _CREDENTIAL_SEGMENT = re.compile(
@@ -43,6 +46,11 @@ _KEY_SHAPED = re.compile(
 
 class SecretMasked(UserWarning):
     """A model's answer carried a credential of the run, masked in every output."""
+
+
+class MaskingFailed(RuntimeError):
+    """A response could not be masked, so it was not recorded. Its message holds no body; it
+    is raised outside the handler that failed, so no traceback carries the body's frames."""
 
 
 @dataclass(frozen=True)
@@ -149,11 +157,21 @@ def _current() -> _Masking:
         for form in sorted(literal, key=len):
             if not any(probe in form for probe in probes):
                 probes.append(form)
-        escaped = "|".join(_escapable(value) for value in sorted(known, key=len, reverse=True))
+        escapable = [value for value in sorted(known, key=len, reverse=True) if value in _KNOWN or _sendable(value)]
+        escaped = "|".join(_escapable(value) for value in escapable)
         _masking = _Masking(
             tuple(sorted(literal, key=len, reverse=True)), tuple(probes), re.compile(escaped) if escaped else None
         )
     return _masking
+
+
+def _sendable(value: str) -> bool:
+    """Whether a value of the environment may be met escaped: one a header could carry (a
+    server may echo what it was sent, escaped; the keys the run sends always are). A longer
+    value, or one with line ends (a private key, a certificate, a service account's JSON), is
+    never sent, so it is masked as set and in base64 only: its pattern with every character
+    escapable took seconds to build in every process."""
+    return len(value) <= _LONGEST_SENDABLE and "\n" not in value and "\r" not in value
 
 
 def base64_forms(value: str) -> set[str]:
@@ -181,12 +199,17 @@ def _escapable(value: str) -> str:
     return "".join(_character(c) for c in value)
 
 
-_SHORT_ESCAPES = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f", "/": "/", '"': '"'}
+_SHORT_ESCAPES = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f", "/": "/", '"': '"', "'": "'", "\\": "\\"}
+# HTML's named references of the characters a key may hold that html.escape writes so.
+_NAMED_REFERENCES = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 
 
 def _character(char: str) -> str:
     code = ord(char)
-    ways = [re.escape(char), f"&#0*{code};", f"&#[xX]0*{_hex(code, 1)};"]
+    # HTML reads a numeric reference without its semicolon too.
+    ways = [re.escape(char), f"&#0*{code};?", f"&#[xX]0*{_hex(code, 1)};?"]
+    if char in _NAMED_REFERENCES:
+        ways.append(f"&{_NAMED_REFERENCES[char]};")
     if code < 0x10000:
         ways.append(rf"\\u{_hex(code, 4)}")
     else:
@@ -230,7 +253,20 @@ def redact_document(text: str) -> str:
         masked = _redact_strings(data)
     except (ValueError, RecursionError):
         return redact(text)
-    return text if masked == data else json.dumps(masked, ensure_ascii=False)
+    if masked == data:
+        # What decoding loses is masked in the text itself: the first of two equal keys.
+        return redact(text)
+    encoded = json.dumps(masked, ensure_ascii=False)
+    # A lone surrogate (``"\\udc00"``, as llama.cpp may write) has no UTF-8: kept escaped.
+    return encoded if _utf8(encoded) else json.dumps(masked)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _redact_strings(node: object) -> object:
@@ -241,3 +277,41 @@ def _redact_strings(node: object) -> object:
     if isinstance(node, dict):
         return {redact(key): _redact_strings(value) for key, value in node.items()}
     return node
+
+
+# The loggers of the libraries a run drives (by prefix: httpx2 and httpcore2 log as such),
+# whose logs show requests and responses whole: URLs with their credentials, headers, bodies
+# that echo a key (vcrpy logs a response before it is masked).
+_LIBRARY_LOGGERS = ("vcr", "httpx", "httpcore", "h11", "h2", "hpack", "openai", "urllib3", "requests", "anyio")
+_masking_logs = False
+
+
+def mask_library_logs() -> None:
+    """Every log record of those libraries, and of their child loggers created later, masked
+    as it is made, before any handler (pytest's captured logs, live logs, JUnit XML) sees it.
+    A record factory rather than filters: a logger's filters do not apply to its children."""
+    global _masking_logs
+    if _masking_logs:
+        return
+    _masking_logs = True
+    made = logging.getLogRecordFactory()
+
+    def masked_record(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = made(*args, **kwargs)
+        if record.name.startswith(_LIBRARY_LOGGERS):
+            _mask_record(record)
+        return record
+
+    logging.setLogRecordFactory(masked_record)
+
+
+def _mask_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a record that cannot be formatted shows its bare template
+        message = str(record.msg)
+    record.msg, record.args = redact(message), ()
+    if record.exc_info:
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)

@@ -30,7 +30,7 @@ from pytest_empathy.models.call_loop import CallLoop
 from pytest_empathy.models.completions import completion_text
 from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded, masked_answers
 from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge, Unrated, default_judge
-from pytest_empathy.models.messages import MASK, SecretMasked, remember, url_secrets
+from pytest_empathy.models.messages import MASK, SecretMasked, mask_library_logs, remember, url_secrets
 from pytest_empathy.models.profiles import KeyStripped, ModelProfile, load_profiles
 from pytest_empathy.models.responders import ModelResponder, RecordedResponder, Responder
 from pytest_empathy.models.templates import judge_rubric, response_template
@@ -97,6 +97,7 @@ class Run:
         remember(p.api_key() for p in profiles.values())
         for url in [p.endpoint() for p in profiles.values()] + [settings.base_url, settings.judge_base_url]:
             remember(url_secrets(url))
+        mask_library_logs()
         corpus = as_usage_error("--empathy-corpus", open_corpus, settings.corpus, text=settings.corpus_text)
         if settings.calibrate:
             return cls._calibration(settings, profiles, corpus)
