@@ -136,6 +136,22 @@ def test_whitespace_around_a_key_is_stripped_with_a_warning_naming_its_variable(
     assert replayed.ret == 0 and "KeyStripped" not in replayed.stdout.str()
 
 
+@pytest.mark.secrets
+@pytest.mark.parametrize("key", ["x", "EMPTY", "sk-1"])
+def test_a_key_too_short_to_mask_is_sent_with_a_warning_naming_its_variable(stub, pytester, monkeypatch, key):
+    monkeypatch.setenv("STUB_API_KEY", key)
+    result = run(pytester, "--empathy-record=once", "-k", "sad", "-W", "always")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [f"*KeyNotMasked: $STUB_API_KEY holds a key of {len(key)} character(s), too short to tell from ordinary text*"]
+    )
+    assert {authorization(headers) for headers, _ in stub.requests} == {f"Bearer {key}"}
+    # A key of the length masking starts at is masked, and no warning is given.
+    monkeypatch.setenv("STUB_API_KEY", "k" * 6)
+    longer = run(pytester, "--empathy-record=all", "-k", "sad", "-W", "always")
+    assert longer.ret == 0 and "KeyNotMasked" not in longer.stdout.str()
+
+
 def escape_every(text: str, every: int, digits: str = "x") -> str:
     """``text`` with every ``every``-th character written as a JSON \\u escape, its ``digits``
     lower-case (x) or upper-case (X)."""

@@ -24,8 +24,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 # and what base URLs carry (user, password, query values, path segments), registered when a
 # run starts.
 _KNOWN: set[str] = set()
-# Shorter values are too likely to be ordinary words to replace wherever they occur.
-_SHORTEST = 6
+# Shorter values are too likely to be ordinary words to replace wherever they occur: a key
+# this short is not masked, and a run that sends one says so (see KeyNotMasked).
+SHORTEST_MASKED = 6
 MASK = "***"
 # Longer values are never a key sent in a header (see _sendable).
 _LONGEST_SENDABLE = 256
@@ -91,7 +92,7 @@ def remember(values: Iterable[str | None]) -> None:
     """Add credentials to those every message, answer and recording is cleaned of; the
     environment's key-like variables are read again too."""
     global _masking
-    _KNOWN.update(v for v in values if v and len(v.strip()) >= _SHORTEST)
+    _KNOWN.update(v for v in values if v and len(v.strip()) >= SHORTEST_MASKED)
     _masking = None
 
 
@@ -143,7 +144,7 @@ def _known_now() -> set[str]:
     for name, value in os.environ.items():
         if len(value) >= 8 and any(word in name.upper() for word in ("KEY", "TOKEN", "SECRET", "PASSWORD")):
             found.add(value)
-    return {form for value in found for form in (value, value.strip()) if len(form) >= _SHORTEST}
+    return {form for value in found for form in (value, value.strip()) if len(form) >= SHORTEST_MASKED}
 
 
 def _current() -> _Masking:
@@ -189,7 +190,7 @@ def base64_forms(value: str) -> set[str]:
             core = "".join(
                 c for j, c in enumerate(encoded) if offset <= 6 * j // 8 and (6 * j + 5) // 8 < offset + len(raw)
             )
-            if len(core) >= _SHORTEST:
+            if len(core) >= SHORTEST_MASKED:
                 found.add(core)
     return found
 

@@ -35,6 +35,10 @@ class KeyStripped(UserWarning):
     """A key's variable held whitespace around the key, which is sent without it."""
 
 
+class KeyNotMasked(UserWarning):
+    """A key too short to tell from ordinary text, which the run sends but does not mask."""
+
+
 @dataclass(frozen=True)
 class ModelProfile:
     name: str
@@ -90,6 +94,10 @@ class ModelProfile:
                     "header cannot carry it; set the key again without it"
                 )
         return None
+
+    def key_length(self) -> int:
+        """The length of the key as it is sent; 0 without one."""
+        return len(self.api_key() or "")
 
     def key_padded(self) -> bool:
         """Whether the profile's key has whitespace around it, stripped before it is sent."""

@@ -30,8 +30,8 @@ from pytest_empathy.models.call_loop import CallLoop
 from pytest_empathy.models.completions import completion_text
 from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded, masked_answers
 from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge, Unrated, default_judge
-from pytest_empathy.models.messages import MASK, SecretMasked, mask_library_logs, remember, url_secrets
-from pytest_empathy.models.profiles import KeyStripped, ModelProfile, load_profiles
+from pytest_empathy.models.messages import MASK, SHORTEST_MASKED, SecretMasked, mask_library_logs, remember, url_secrets
+from pytest_empathy.models.profiles import KeyNotMasked, KeyStripped, ModelProfile, load_profiles
 from pytest_empathy.models.responders import ModelResponder, RecordedResponder, Responder
 from pytest_empathy.models.templates import judge_rubric, response_template
 from pytest_empathy.modes import GateTest, RecordMode
@@ -304,18 +304,32 @@ class Run:
         """The model names this run's calls go to (the responder's and the judge's)."""
         return {part.endpoint.profile.model for part in (self.responder, self.judge) if isinstance(part, ModelParts)}
 
-    def key_warnings(self) -> list[KeyStripped]:
-        """A warning for each key this run sends that had whitespace around it, naming its variable."""
+    def key_warnings(self) -> list[UserWarning]:
+        """A warning for each key this run sends that had whitespace around it, or that is too
+        short to be masked, naming its variable, never the key."""
         sent = {
             part.endpoint.profile
             for part in (self.responder, self.judge)
-            if isinstance(part, ModelParts) and part.endpoint.replayer is None
+            if isinstance(part, ModelParts) and part.endpoint.replayer is None and part.endpoint.profile.api_key_env
         }
-        padded = sorted({profile.api_key_env for profile in sent if profile.api_key_env and profile.key_padded()})
-        return [
-            KeyStripped(f"${variable} holds whitespace around its key (a pasted line end?); it is sent without it")
-            for variable in padded
-        ]
+        found: list[UserWarning] = []
+        for profile in sorted(sent, key=lambda p: str(p.api_key_env)):
+            variable, length = profile.api_key_env, profile.key_length()
+            if profile.key_padded():
+                found.append(
+                    KeyStripped(
+                        f"${variable} holds whitespace around its key (a pasted line end?); it is sent without it"
+                    )
+                )
+            if 0 < length < SHORTEST_MASKED:
+                found.append(
+                    KeyNotMasked(
+                        f"${variable} holds a key of {length} character(s), too short to tell from ordinary text: it "
+                        "is sent but not masked in cassettes, logs or reports (a provider's key is far longer; a "
+                        "placeholder for a server that checks none, such as EMPTY, needs no masking)"
+                    )
+                )
+        return list({str(w): w for w in found}.values())
 
     def close(self) -> None:
         """Cancel the calls still out, then close the live clients of this process's endpoints."""
