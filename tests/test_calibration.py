@@ -20,6 +20,7 @@ from sklearn.metrics import cohen_kappa_score
 from pytest_empathy.analysis.gates import agreement
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Rating
+from pytest_empathy.reports.markdown import escape
 
 from .conftest import read_report, write_corpus
 from .stub_server import Answer, completion, default_answer, is_judge_request
@@ -221,7 +222,7 @@ def test_later_runs_name_the_calibration_in_force_and_gate_on_it(stub, pytester)
     assert report["judge_calibration"]["path"] == str(CALIBRATION) and report["judge_calibration"]["stale"] is None
     result.stdout.fnmatch_lines(["empathy: judge stub: measured: good agreement*", "*judge-agreement*1.000 >= 0.8*"])
     assert not any("agree poorly" in warning for warning in report["warnings"])
-    assert standing in (pytester.path / "summary.md").read_text()
+    assert escape(standing) in (pytester.path / "summary.md").read_text()
     assert html.escape(standing) in (pytester.path / "report.html").read_text()
     # The calibration cassettes are the judge's, not unused cassettes of the model stub.
     assert report["unused_cassettes"]["count"] == 0
@@ -255,7 +256,7 @@ def test_a_judge_that_disagrees_with_the_crowd_is_named_poor_everywhere_and_the_
         f"measured: poor agreement with the crowd, Krippendorff's alpha (ordinal) {alpha:.3f} ["
     ), standing
     result.stdout.fnmatch_lines([f"judge stub: {standing}"])
-    assert standing in (pytester.path / "summary.md").read_text()
+    assert escape(standing) in (pytester.path / "summary.md").read_text()
     assert html.escape(standing) in (pytester.path / "report.html").read_text()
     (warning,) = [w for w in report["warnings"] if "agree poorly" in w]
     assert f"Krippendorff's alpha (ordinal) {alpha:.3f}, below the 0.667" in warning
