@@ -4,13 +4,14 @@ not written and the shard note show at every verbosity."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from pytest_empathy.reports import terminal
+from pytest_empathy.reports import calibration, terminal
 
-from .conftest import read_report
+from .conftest import ROOT, read_report
 
 # Five emotions of the release: two differ from the humans after Holm, three do not.
 EMOTIONS = ("anxious", "apprehensive", "caring", "lonely", "sad")
@@ -159,3 +160,23 @@ def test_shards_and_reports_not_written_are_said_at_every_verbosity(run_benchmar
         said = "\n".join(line for line in result.stdout.lines if "empathy" in line or "HTML" in line or "shard" in line)
         assert "HTML report not written" in said, verbosity
         assert "shard" in said and "merge decides" in said, verbosity
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_a_calibration_fits_the_terminal_and_says_which_figures_it_left_out(width):
+    """The shipped calibration as a calibration run prints it: every line within the width,
+    the gate's alpha and the quadratic kappa always shown, the figures left out named; at -v
+    (no width) every figure."""
+    document = json.loads((ROOT / "benchmarks" / "calibrations" / "smollm2-135m.json").read_text())
+    narrow = list(calibration.lines(document, width))
+    assert fits(narrow, width)
+    heading = next(line for line in narrow if line.lstrip().startswith("n "))
+    assert "alpha ordinal" in heading and "kappa quadratic" in heading
+    shown = [title for _, title, _ in calibration._FIGURES if title in heading]
+    left_out = next(line for line in narrow if line.startswith("not shown: "))
+    assert all(title in left_out for _, title, _ in calibration._FIGURES if title not in shown)
+    overall = f"{document['overall']['alpha_ordinal']:.3f}"
+    assert any(line.startswith("overall ") and overall in line for line in narrow)
+    full = list(calibration.lines(document))
+    assert all(title in "\n".join(full) for _, title, _ in calibration._FIGURES)
+    assert not any(line.startswith("not shown") for line in full)

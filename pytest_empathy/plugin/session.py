@@ -412,21 +412,26 @@ class EmpathySession:
             self.plan.lock.release()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        config = terminalreporter.config
+        width = config.get_terminal_writer().fullwidth
         if self.calibration is not None:
             terminalreporter.section("pytest-empathy calibration")
             if isinstance(self.calibration, str):
-                terminalreporter.write_line(self.calibration, red=True, bold=True)
+                for line in wrap(self.calibration, width):
+                    terminalreporter.write_line(line, red=True, bold=True)
                 recording = self._recording()
                 if recording is not None and recording.unrecorded:
-                    terminalreporter.write_line(terminal.unrecorded(asdict(recording), len(self.expected)))
+                    for line in wrap(terminal.unrecorded(asdict(recording), len(self.expected)), width):
+                        terminalreporter.write_line(line)
                 return
-            for line in calibration_report.lines(self.calibration):
+            shown = None if config.get_verbosity() > 0 else width
+            for line in calibration_report.lines(self.calibration, shown):
                 terminalreporter.write_line(line)
-            terminalreporter.write_line(f"calibration saved: {self.run.shown_path(self.run.calibration_path())}")
+            saved = f"calibration saved: {self.run.shown_path(self.run.calibration_path())}"
+            for line in wrap(saved, width):
+                terminalreporter.write_line(line)
             return
         document = self.document
-        config = terminalreporter.config
-        width = config.get_terminal_writer().fullwidth
         if document is None:
             if not (self.expected or config.option.collectonly):
                 for line in wrap(self._no_case_ran(), width):

@@ -8,17 +8,39 @@ from typing import Any
 from pytest_empathy.analysis.gates import AGREEMENT_BANDS, agreement
 from pytest_empathy.formatting import figure, percent
 from pytest_empathy.ratings import Rating
+from pytest_empathy.reports.layout import Column, table, wrap
 
+Group = tuple[str, Mapping[str, Any]]
+# Each figure's column, and its priority where the terminal is too narrow for all of them:
+# the gate's alpha and the quadratic kappa first.
 _FIGURES = (
-    ("exact", "exact agreement"),
-    ("kappa_linear", "kappa linear"),
-    ("kappa_quadratic", "kappa quadratic"),
-    ("alpha_ordinal", "alpha ordinal"),
-    ("mean_shift", "mean shift"),
+    ("exact", "exact agreement", 1),
+    ("kappa_linear", "kappa linear", 3),
+    ("kappa_quadratic", "kappa quadratic", 0),
+    ("alpha_ordinal", "alpha ordinal", 0),
+    ("mean_shift", "mean shift", 2),
 )
 
 
-def lines(document: Mapping[str, Any]) -> Iterator[str]:
+def _column(key: str, title: str, priority: int) -> Column[Group]:
+    return Column(title, lambda group: _cell(group[1], key), priority=priority, left=True)
+
+
+_COLUMNS: tuple[Column[Group], ...] = (
+    Column("", lambda group: group[0], left=True),
+    Column("n", lambda group: str(group[1]["n"])),
+    *(_column(*spec) for spec in _FIGURES),
+)
+
+
+def lines(document: Mapping[str, Any], width: int | None = None) -> Iterator[str]:
+    """The calibration's figures in lines at most ``width`` wide (None: every column, prose on
+    one line each)."""
+    for text in _lines(document, width):
+        yield from wrap(text, width)
+
+
+def _lines(document: Mapping[str, Any], width: int | None) -> Iterator[str]:
     judge, selection = document["judge"], document["selection"]
     yield (
         f"judge {judge['profile']} (model {judge['model']}, rubric sha256 {judge['template_sha256'][:12]}) against "
@@ -26,15 +48,15 @@ def lines(document: Mapping[str, Any]) -> Iterator[str]:
         f"{selection['prompts']} prompts, sources {', '.join(selection['sources'])}"
     )
     groups = {"overall": document["overall"], **document["sources"]}
-    width = max(len(name) for name in groups) + 2
-    yield f"{'':<{width}}{'n':>6}  " + "  ".join(f"{title:<24}" for _, title in _FIGURES).rstrip()
-    for name, entry in groups.items():
-        cells = [_cell(entry, key) for key, _ in _FIGURES]
-        yield f"{name:<{width}}{entry['n']:>6}  " + "  ".join(f"{c:<24}" for c in cells).rstrip()
+    laid = table(_COLUMNS, list(groups.items()), width)
+    yield from laid.lines
+    if laid.left_out:
+        yield f"not shown: {', '.join(laid.left_out)} (a wider terminal, -v or the calibration file show them)"
     labels = "/".join(r.label.capitalize() for r in Rating)
     yield f"confusion matrices (rows: the crowd's {labels}; columns: the judge's {labels}):"
+    named = max(len(name) for name in groups) + 2
     for name, entry in groups.items():
-        yield f"  {name:<{width}}" + " | ".join(" ".join(f"{c:>5}" for c in row) for row in entry["confusion"])
+        yield f"  {name:<{named}}" + " | ".join(" ".join(f"{c:>5}" for c in row) for row in entry["confusion"])
     alpha, interval = document["overall"]["alpha_ordinal"], document["overall"]["intervals"].get("alpha_ordinal")
     yield (
         f"measured: {agreement(alpha)} with the crowd, Krippendorff's alpha (ordinal) {figure(alpha, interval)} "
