@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import time
 from urllib.parse import quote
 
 import pytest
@@ -445,16 +444,20 @@ def test_long_secrets_in_the_environment_are_masked_as_set_without_slowing_a_run
 
     private = "-----BEGIN KEY-----\n" + "\n".join(FAKE_KEY * 2 for _ in range(30)) + "\n-----END KEY-----\n"
     account = json.dumps({"private_key": base64.b64encode(private.encode()).decode() * 2})
-    monkeypatch.setenv("SSH_PRIVATE_KEY", private)
-    monkeypatch.setenv("GCP_SERVICE_KEY", account)
     monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
     messages.remember([])
+    without = messages._current().escaped
+    monkeypatch.setenv("SSH_PRIVATE_KEY", private)
+    monkeypatch.setenv("GCP_SERVICE_KEY", account)
+    messages.remember([])
     try:
-        start = time.perf_counter()
         assert messages.redact(f"a {account} b") == "a *** b"
         assert messages.redact(f"a {base64.b64encode(private.encode()).decode()} b") == "a *** b"
         assert messages.redact("a " + escape_every(FAKE_KEY, 2) + " b") == "a *** b"
-        assert time.perf_counter() - start < 0.5
+        # What the cost came from, not a wall-clock bound a loaded machine breaks: the escaped
+        # pattern holds the key the run sends, not the long secrets (409 KB with them).
+        escaped = messages._current().escaped
+        assert escaped is not None and without is not None and escaped.pattern == without.pattern
     finally:
         monkeypatch.undo()
         messages.remember([])
