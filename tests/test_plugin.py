@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from pytest_empathy.plugin.options import GROUPS, OPTIONS, UNGROUPED
+from pytest_empathy.plugin.options import GROUPS, OPTIONS
 from pytest_empathy.results.document import SCHEMA
 
 from .conftest import XDIST_MODES, read_report, synthetic_rows, write_corpus
@@ -146,7 +146,6 @@ def test_help_shows_every_option_once_in_groups_by_task_each_in_two_lines_at_mos
     lines = result.stdout.lines
     for group in GROUPS:
         assert lines.count(f"{group.title}:") == 1
-    assert f"{UNGROUPED.title}:" not in lines
     # An option's line starts two spaces in; its help's further lines are indented deeper.
     starts = [i for i, line in enumerate(lines) if re.match(r"  --empathy-", line)]
     shown = [lines[i].split()[0].split("=")[0] for i in starts]

@@ -55,22 +55,24 @@ SAVED_RUNS = "benchmarks/saved-runs"
 CALIBRATIONS = "benchmarks/calibrations"
 
 
+@dataclass(frozen=True)
+class OptionGroup:
+    """A section of `pytest --help`: the options of one task."""
+
+    name: str
+    title: str
+    options: tuple[Option, ...]
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return tuple(option.flag for option in self.options)
+
+
 # Each help fits two lines of `pytest --help`; the README's "Options" says the rest.
-OPTIONS = (
+_WHAT_TO_RUN = (
     Option(
         "--empathy-model",
         "the responder: a recorded column of the corpus or a model profile; enables the plugin",
-        "NAME",
-    ),
-    Option(
-        "--empathy-judge",
-        "who rates: human (the corpus's crowd), crowd:FILE (from 'pytest-empathy crowd import') or a model profile",
-        "NAME",
-    ),
-    Option(
-        "--empathy-baseline",
-        f"what the model is compared with: {choices(BaselineKind)} (default {BaselineKind.JUDGE} with a judge model, "
-        f"else {BaselineKind.HUMAN_RATERS})",
         "NAME",
     ),
     Option(
@@ -87,15 +89,62 @@ OPTIONS = (
     Option("--empathy-sample", "run N cases per emotion, drawn with --empathy-seed", "N"),
     Option("--empathy-seed", "seed of --empathy-sample (default 0)", "N"),
     Option(
-        "--empathy-alpha",
-        "significance level of the gates' one-sided tests (default 0.05); intervals are two-sided at 1 - 2 ALPHA",
-        "ALPHA",
+        "--empathy-shard",
+        "this run is one shard of a benchmark: write the results, leave the gates to 'pytest-empathy merge'",
+        flag_only=True,
     ),
+)
+_JUDGES_AND_TEMPLATES = (
+    Option(
+        "--empathy-judge",
+        "who rates: human (the corpus's crowd), crowd:FILE (from 'pytest-empathy crowd import') or a model profile",
+        "NAME",
+    ),
+    Option(
+        "--empathy-baseline",
+        f"what the model is compared with: {choices(BaselineKind)} (default {BaselineKind.JUDGE} with a judge model, "
+        f"else {BaselineKind.HUMAN_RATERS})",
+        "NAME",
+    ),
+    Option("--empathy-template", "file with the response template (placeholders {situation}, {utterance})", "PATH"),
+    Option(
+        "--empathy-judge-template",
+        "file with the judge rubric (placeholders {situation}, {utterance}, {response})",
+        "PATH",
+    ),
+    Option("--empathy-base-url", "endpoint of the model, over its profile's", "URL"),
+    Option("--empathy-judge-base-url", "endpoint of the judge, over its profile's", "URL"),
+)
+_RECORDING = (
+    Option(
+        "--empathy-record",
+        f"recording of model calls: {choices(RecordMode)} (default {RecordMode.NONE}: replay only)",
+        "MODE",
+    ),
+    Option("--empathy-cassettes", "directory of the cassettes (default: cassettes/ at the rootdir)", "DIR"),
+    Option("--empathy-prune-cassettes", "delete the cassettes no case of a full run used", flag_only=True),
+    Option(
+        "--empathy-concurrency",
+        "while recording, keep up to N cases' calls in flight in each process (default 1)",
+        "N",
+    ),
+    Option(
+        "--empathy-circuit-breaker",
+        "after N calls in a row failed for the endpoint's sake, fail its other calls at once (default 3; 0 never)",
+        "N",
+    ),
+)
+_GATES = (
     Option("--empathy-gate", f"overall gate: {choices(GateMode)} (default {GateMode.BETTER})", "MODE"),
     Option(
         "--empathy-test",
         f"the test of the better and no-emotion-worse gates: {choices(GateTest)} (default {GateTest.GOOD_RATE})",
         "TEST",
+    ),
+    Option(
+        "--empathy-alpha",
+        "significance level of the gates' one-sided tests (default 0.05); intervals are two-sided at 1 - 2 ALPHA",
+        "ALPHA",
     ),
     Option(
         "--empathy-margin",
@@ -115,21 +164,8 @@ OPTIONS = (
         "report an incomplete run, every figure labelled partial, instead of failing it",
         flag_only=True,
     ),
-    *(Option(report.flag, report.help, "PATH") for report in FORMATS),
-    Option(
-        "--empathy-record",
-        f"recording of model calls: {choices(RecordMode)} (default {RecordMode.NONE}: replay only)",
-        "MODE",
-    ),
-    Option("--empathy-cassettes", "directory of the cassettes (default: cassettes/ at the rootdir)", "DIR"),
-    Option("--empathy-template", "file with the response template (placeholders {situation}, {utterance})", "PATH"),
-    Option(
-        "--empathy-judge-template",
-        "file with the judge rubric (placeholders {situation}, {utterance}, {response})",
-        "PATH",
-    ),
-    Option("--empathy-base-url", "endpoint of the model, over its profile's", "URL"),
-    Option("--empathy-judge-base-url", "endpoint of the judge, over its profile's", "URL"),
+)
+_COMPARING_SAVED_RUNS = (
     Option(
         "--empathy-save",
         "save this run's ratings and statistics as NAME in the saved-runs directory (complete runs only)",
@@ -154,22 +190,9 @@ OPTIONS = (
         "POINTS,POINTS",
     ),
     Option("--empathy-saved-runs", f"directory of saved runs (default {SAVED_RUNS} at the rootdir)", "DIR"),
-    Option(
-        "--empathy-shard",
-        "this run is one shard of a benchmark: write the results, leave the gates to 'pytest-empathy merge'",
-        flag_only=True,
-    ),
-    Option(
-        "--empathy-circuit-breaker",
-        "after N calls in a row failed for the endpoint's sake, fail its other calls at once (default 3; 0 never)",
-        "N",
-    ),
-    Option(
-        "--empathy-concurrency",
-        "while recording, keep up to N cases' calls in flight in each process (default 1)",
-        "N",
-    ),
-    Option("--empathy-prune-cassettes", "delete the cassettes no case of a full run used", flag_only=True),
+)
+_REPORTS = tuple(Option(report.flag, report.help, "PATH") for report in FORMATS)
+_CALIBRATION_AND_CROWD = (
     Option(
         "--empathy-calibrate",
         "instead of a benchmark, measure the --empathy-judge model's agreement with the corpus's crowd",
@@ -197,93 +220,18 @@ OPTIONS = (
     ),
 )
 
-
-@dataclass(frozen=True)
-class OptionGroup:
-    """A section of `pytest --help`: the options of one task."""
-
-    name: str
-    title: str
-    flags: tuple[str, ...]
-
-
 GROUPS = (
+    OptionGroup("empathy", "pytest-empathy: what to run (the README's Options says more)", _WHAT_TO_RUN),
+    OptionGroup("empathy-models", "pytest-empathy: judges, baselines and templates", _JUDGES_AND_TEMPLATES),
+    OptionGroup("empathy-recording", "pytest-empathy: recording and live calls", _RECORDING),
+    OptionGroup("empathy-gates", "pytest-empathy: gates and statistics", _GATES),
+    OptionGroup("empathy-saved-runs", "pytest-empathy: saved runs", _COMPARING_SAVED_RUNS),
+    OptionGroup("empathy-reports", "pytest-empathy: reports", _REPORTS),
     OptionGroup(
-        "empathy",
-        "pytest-empathy: what to run (the README's Options says more)",
-        (
-            "--empathy-model",
-            "--empathy-corpus",
-            "--empathy-corpus-text",
-            "--empathy-emotions",
-            "--empathy-sample",
-            "--empathy-seed",
-            "--empathy-shard",
-        ),
-    ),
-    OptionGroup(
-        "empathy-models",
-        "pytest-empathy: judges, baselines and templates",
-        (
-            "--empathy-judge",
-            "--empathy-baseline",
-            "--empathy-template",
-            "--empathy-judge-template",
-            "--empathy-base-url",
-            "--empathy-judge-base-url",
-        ),
-    ),
-    OptionGroup(
-        "empathy-recording",
-        "pytest-empathy: recording and live calls",
-        (
-            "--empathy-record",
-            "--empathy-cassettes",
-            "--empathy-prune-cassettes",
-            "--empathy-concurrency",
-            "--empathy-circuit-breaker",
-        ),
-    ),
-    OptionGroup(
-        "empathy-gates",
-        "pytest-empathy: gates and statistics",
-        (
-            "--empathy-gate",
-            "--empathy-test",
-            "--empathy-alpha",
-            "--empathy-margin",
-            "--empathy-min-good-gain",
-            "--empathy-require-power",
-            "--empathy-allow-partial",
-        ),
-    ),
-    OptionGroup(
-        "empathy-saved-runs",
-        "pytest-empathy: saved runs",
-        (
-            "--empathy-save",
-            "--empathy-save-force",
-            "--empathy-compare",
-            "--empathy-compare-fail",
-            "--empathy-compare-detect",
-            "--empathy-saved-runs",
-        ),
-    ),
-    OptionGroup("empathy-reports", "pytest-empathy: reports", tuple(report.flag for report in FORMATS)),
-    OptionGroup(
-        "empathy-calibration",
-        "pytest-empathy: the judge's calibration and a crowd's ratings",
-        (
-            "--empathy-calibrate",
-            "--empathy-calibration",
-            "--empathy-judge-correction",
-            "--empathy-judge-min-agreement",
-            "--empathy-crowd",
-        ),
+        "empathy-calibration", "pytest-empathy: the judge's calibration and a crowd's ratings", _CALIBRATION_AND_CROWD
     ),
 )
-# An option no group names still shows, under this title (and tests/test_plugin.py fails).
-UNGROUPED = OptionGroup("empathy-other", "pytest-empathy: other options", ())
+OPTIONS = tuple(option for group in GROUPS for option in group.options)
 
 
 # Options of earlier versions, and what replaced them: naming one is a usage error saying so.
@@ -291,24 +239,28 @@ RENAMED = {"--empathy-baseline-dir": "--empathy-saved-runs"}
 
 
 def add_options(parser: pytest.Parser) -> None:
-    groups = {group.name: parser.getgroup(group.name, group.title) for group in GROUPS}
-    group_of = {flag: groups[group.name] for group in GROUPS for flag in group.flags}
+    for section in GROUPS:
+        group = parser.getgroup(section.name, section.title)
+        for option in section.options:
+            if option.flag_only:
+                group.addoption(option.flag, action="store_true", default=None, help=option.help)
+            elif option.bare_value is not None:
+                group.addoption(
+                    option.flag,
+                    metavar=option.metavar,
+                    nargs="?",
+                    const=option.bare_value,
+                    default=None,
+                    help=option.help,
+                )
+            else:
+                group.addoption(option.flag, metavar=option.metavar, default=None, help=option.help)
+            # The ini twin points to its option, whose help --help shows once, in its group.
+            kind: Literal["bool", "string"] = "bool" if option.flag_only else "string"
+            parser.addini(option.ini, f"as {option.flag}", type=kind, default=None)
     for old in RENAMED:
-        groups[GROUPS[0].name].addoption(old, default=None, help=argparse.SUPPRESS)
+        parser.getgroup(GROUPS[0].name).addoption(old, default=None, help=argparse.SUPPRESS)
         parser.addini(_ini(old), "renamed", default=None)
-    for option in OPTIONS:
-        group = group_of.get(option.flag) or parser.getgroup(UNGROUPED.name, UNGROUPED.title)
-        if option.flag_only:
-            group.addoption(option.flag, action="store_true", default=None, help=option.help)
-        elif option.bare_value is not None:
-            group.addoption(
-                option.flag, metavar=option.metavar, nargs="?", const=option.bare_value, default=None, help=option.help
-            )
-        else:
-            group.addoption(option.flag, metavar=option.metavar, default=None, help=option.help)
-        # The ini twin points to its option, whose help --help shows once, in its group.
-        kind: Literal["bool", "string"] = "bool" if option.flag_only else "string"
-        parser.addini(option.ini, f"as {option.flag}", type=kind, default=None)
 
 
 @dataclass(frozen=True)
