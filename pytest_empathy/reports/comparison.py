@@ -145,6 +145,11 @@ class ChangedCases:
     def summary(self) -> str:
         return f"{self.count} case(s) changed rating since the saved run: {self.worse} worse, {self.better} better"
 
+    @property
+    def brief(self) -> str:
+        """The count in a few words, where a line has little room (-q, a folded heading)."""
+        return f"{self.count} cases changed ({self.worse} worse)"
+
 
 def changed_cases(comparison: Mapping[str, Any]) -> ChangedCases | None:
     """The comparison's changed cases; None in a document that predates the listing."""

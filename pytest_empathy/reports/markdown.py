@@ -183,7 +183,7 @@ def _changed_cases(changed: compared.ChangedCases) -> list[str]:
     if not changed.count:
         return ["No case changed rating since the saved run."]
     lines = [
-        f'<details id="changed-cases"><summary>{changed.count} cases changed ({changed.worse} worse)</summary>',
+        f'<details id="changed-cases"><summary>{changed.brief}</summary>',
         "",
         "| case | emotion | saved -> run | saved answer | this run's answer |",
         "| --- | --- | --- | --- | --- |",

@@ -160,10 +160,9 @@ def _short_tail(document: Mapping[str, Any], files: Files, width: int) -> Iterat
         yield clip(_versus_saved_run(comparison), width)
         if worse:
             yield listed(f"{len(worse)} emotion(s) worse than the saved run", worse, width)
-        changed = comparison.get("changed_cases")
-        if changed:
-            ids = [case["case_id"] for case in changed.get("cases", [])]
-            yield listed(f"{changed['count']} cases changed ({changed['worse']} worse)", ids, width)
+        changed = compared.changed_cases(comparison)
+        if changed is not None and changed.count:
+            yield listed(changed.brief, [case["case_id"] for case in changed.cases], width)
     if files.reports:
         yield "reports: " + ", ".join(f"{title} {path}" for title, path in files.reports)
     if files.saved_run is not None:
