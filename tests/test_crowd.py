@@ -46,10 +46,10 @@ def export(tmp_path: Path, *args: str, out: str = "sheets") -> subprocess.Comple
 
 
 def test_sheets_hold_each_sampled_answer_once_in_shuffled_batches_with_hidden_checks(tmp_path, corpus):
-    done = export(tmp_path, "--sample", "5", "--seed", "3", "--checks", "2", "--per-batch")
+    done = export(tmp_path, "--sample", "5", "--seed", "3", "--checks", "2", "--batch-size", "10", "--per-batch")
     assert done.returncode == 0, done.stderr
-    assert (
-        done.stdout == "bot: 20 answers and 6 attention checks in 3 batches: sheets/sheet.csv, sheets/manifest.json\n"
+    assert done.stdout.splitlines()[0] == (
+        "bot: 20 answers and 6 attention checks in 3 batches: sheets/sheet.csv, sheets/manifest.json"
     )
     sheet = read_csv(tmp_path / "sheets" / "sheet.csv")
     manifest = json.loads((tmp_path / "sheets" / "manifest.json").read_text())
@@ -68,9 +68,10 @@ def test_sheets_hold_each_sampled_answer_once_in_shuffled_batches_with_hidden_ch
         items[row["item"]]["answer_sha256"] == (sha256(row["response"]) if items[row["item"]]["case"] else None)
         for row in sheet
     )
-    # Batches of at most 10, two checks in each, their answers hidden in the manifest alone.
+    # Batches of at most 10, the cases dealt evenly, two checks in each, their answers hidden in
+    # the manifest alone.
     batches = manifest["batches"]
-    assert [len(b) for b in batches] == [10, 10, 6]
+    assert [len(b) for b in batches] == [9, 9, 8]
     assert [sum(items[i]["check"] is not None for i in b) for b in batches] == [2, 2, 2]
     checks = {c.response: c.expected.label for c in attention_checks()}
     assert all(checks[row["response"]] == items[row["item"]]["check"] for row in sheet if items[row["item"]]["check"])
@@ -87,6 +88,69 @@ def test_the_same_seed_gives_the_same_sheets_and_another_seed_others(tmp_path, c
         assert export(tmp_path, "--seed", seed, out=out).returncode == 0
     read = {out: (tmp_path / out / "sheet.csv").read_bytes() for out in "abc"}
     assert read["a"] == read["b"] != read["c"]
+
+
+def batches_of_each_emotion(manifest: dict) -> dict[str, list[int]]:
+    """The batches (by number) each emotion's cases were dealt to, one entry per case."""
+    found: dict[str, list[int]] = {}
+    for number, batch in enumerate(manifest["batches"]):
+        for item in batch:
+            if manifest["items"][item]["case"]:
+                found.setdefault(manifest["items"][item]["emotion"], []).append(number)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("per_emotion", "args", "batches"),
+    [(2, (), 20), (62, ("--sample", "2"), 20), (62, ("--sample", "10"), 36), (62, (), 221)],
+    ids=["smoke-sized", "release-sized, 2 per emotion", "release-sized, 10 per emotion", "release-sized, all"],
+)
+def test_the_default_export_gives_prediction_powered_inference_its_raters_and_says_how_many(
+    tmp_path, per_emotion, args, batches
+):
+    write_corpus(tmp_path / "corpus.csv", synthetic_rows(per_emotion))
+    for seed in ("0", "1", "2"):
+        done = export(tmp_path, "--seed", seed, *args, out=f"sheets-{seed}")
+        assert done.returncode == 0, done.stderr
+        manifest = json.loads((tmp_path / f"sheets-{seed}" / "manifest.json").read_text())
+        # One rater a batch: 20 batches at least (batches of 10 would make 8 of 64 cases), of
+        # sizes that differ by one at most, and no emotion's cases in one batch.
+        sizes = [len(batch) for batch in manifest["batches"]]
+        assert len(sizes) == batches and max(sizes) - min(sizes) <= 1 and max(sizes) <= 10
+        dealt = batches_of_each_emotion(manifest)
+        assert all(len(set(numbers)) == len(numbers) for numbers in dealt.values()), dealt
+        cases = sum(len(numbers) for numbers in dealt.values())
+        assert done.stdout.splitlines()[1] == (
+            "prediction-powered inference (--empathy-crowd) clusters its variance by rater, so it needs 20 raters or "
+            f"more and each emotion's crowd ratings from 2 or more of them: have each of these {batches} batches rated "
+            f"by a rater of its own ({batches} raters, {cases} ratings, each emotion's in "
+            f"{min(len(n) for n in dealt.values())} or more batches), and a batch whose rater an attention check drops "
+            "rated again"
+        )
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (
+            ("--batch-size", "10"),
+            "these 8 batch(es), one a rater, are too few (20 batches need 20 answers or more and "
+            "--batch-size at its default)",
+        ),
+        (
+            ("--sample", "1"),
+            "these sheets hold 1 answer of 32 emotion(s), afraid, angry, annoyed, ... (--sample 2 or more)",
+        ),
+    ],
+)
+def test_an_export_prediction_powered_inference_cannot_use_says_why(tmp_path, args, why):
+    write_corpus(tmp_path / "corpus.csv", synthetic_rows(2))
+    done = export(tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1] == (
+        "prediction-powered inference (--empathy-crowd) clusters its variance by rater, so it needs 20 raters or more "
+        f"and each emotion's crowd ratings from 2 or more of them: {why}"
+    )
 
 
 def test_sheets_of_a_run_s_answers(stub, pytester):
@@ -250,7 +314,7 @@ def flipped(rating: str) -> str:
         ),
         (
             lambda rows: rows.append(rows[4] | {"rating": flipped(rows[4]["rating"])}),
-            "answers.csv, row *: rater 'worker-0' rated item * in row 6",
+            "answers.csv, row *: rater 'worker-*' rated item * in row 6",
         ),
         (lambda rows: rows.__setitem__(2, rows[2] | {"rater": " "}), "answers.csv, row 4: no rater"),
         (
@@ -334,7 +398,7 @@ def test_export_crowd_answers_import_and_the_crowd_as_judge(pytester):
     write_answers(pytester.path / "answers.csv", rows)
     done = crowd("import", "answers.csv", "--manifest", "sheets/manifest.json", "-o", "ratings.csv", cwd=pytester.path)
     assert done.returncode == 0, done.stderr
-    assert "48 ratings of 48 cases by 6 raters" in done.stdout and "1 repeated row(s) counted once" in done.stdout
+    assert "48 ratings of 48 cases by 20 raters" in done.stdout and "1 repeated row(s) counted once" in done.stdout
 
     result = judged_by_the_crowd(pytester, "-n", "2")
     assert result.ret == 0, result.stdout.str()[-3000:]
@@ -347,9 +411,9 @@ def test_export_crowd_answers_import_and_the_crowd_as_judge(pytester):
         mine = Counter(row["rating"] for row in kept if row["emotion"] == emotion)
         assert report["emotions"][emotion]["model"] == {label: mine[label] for label in ("bad", "okay", "good")}
     assert report["judge"] == "crowd:ratings.csv"
-    assert report["overall"]["design_effect"]["raters"] == 6
+    assert report["overall"]["design_effect"]["raters"] == 20
     # Numbered, as a corpus's raters are: the platform's ids stay in the ratings file.
-    assert {case["rater"] for case in report["cases"]} == {str(n) for n in range(1, 7)}
+    assert {case["rater"] for case in report["cases"]} == {str(n) for n in range(1, 21)}
 
 
 @pytest.mark.bad_input

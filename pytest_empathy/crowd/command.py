@@ -7,8 +7,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from pytest_empathy.analysis.clusters import FEW_RATERS
 from pytest_empathy.errors import InputError
 from pytest_empathy.write_targets import check_not_inputs
+
+from .sheets import LARGEST_BATCH
 
 
 def add_parser(commands: Any) -> None:
@@ -33,7 +36,13 @@ def add_parser(commands: Any) -> None:
     )
     export.add_argument("--sample", type=_positive, metavar="N", help="N cases per emotion, drawn with --seed")
     export.add_argument("--seed", type=int, default=0, help="seed of the sample and the shuffles (default 0)")
-    export.add_argument("--batch-size", type=_positive, default=10, metavar="N", help="items per batch (default 10)")
+    export.add_argument(
+        "--batch-size",
+        type=_positive,
+        metavar="N",
+        help=f"at most N items per batch (default {LARGEST_BATCH}, and fewer where that makes fewer than the "
+        f"{FEW_RATERS} batches, one a rater, that --empathy-crowd needs)",
+    )
     export.add_argument(
         "--checks", type=int, default=1, metavar="N", help="attention checks among each batch's items (default 1)"
     )
@@ -98,6 +107,7 @@ def run(options: argparse.Namespace) -> int:
         f"{responder}: {items - len(drawn.batches) * drawn.checks} answers and {len(drawn.batches) * drawn.checks} "
         f"attention checks in {len(drawn.batches)} batches: {', '.join(str(p) for p in shown[:2])}"
     )
+    print(sheets.crowd_needed(drawn))
     return 0
 
 

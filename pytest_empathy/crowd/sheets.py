@@ -1,20 +1,28 @@
-"""Rating sheets for a crowd, the way the study collected its ratings: batches of ten
+"""Rating sheets for a crowd, the way the study collected its ratings: batches of up to ten
 answers, each batch rated by one rater, items shuffled within and across batches from a seed,
 and attention checks (answers so clearly Bad or Good that a careless rater is caught) hidden
 among them. What the sheets do not show (which case each item is, and the checks' answers)
-is kept in a manifest, for the import to check the ratings against."""
+is kept in a manifest, for the import to check the ratings against.
+
+The batches are made for prediction-powered inference (``--empathy-crowd``), whose variance
+is clustered by rater: it needs ``FEW_RATERS`` raters, and each emotion's crowd ratings from
+two or more of them. So by default an export has at least that many batches (smaller ones
+where ten items would make fewer), and an emotion's cases are dealt to different batches
+whenever there are enough batches to hold them apart."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from pytest_empathy.analysis.clusters import FEW_RATERS
 from pytest_empathy.atomic import WriteError, write_all
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.csv_text import rows_text
@@ -32,6 +40,8 @@ INSTRUCTIONS = (
     "shares in it and offers support). A few items are checks with an obvious answer: rate every item with care."
 )
 MANIFEST_KIND = "pytest-empathy crowd sheets"
+# The study's batches: ten items a rater.
+LARGEST_BATCH = 10
 # Schema 2: each case's answer_sha256, so that its ratings are known to be of that answer.
 MANIFEST_SCHEMA = 2
 
@@ -89,14 +99,16 @@ def draw(
     corpus_sha256: str,
     seed: int,
     sample: int | None = None,
-    batch_size: int = 10,
+    batch_size: int | None = None,
     checks: int = 1,
 ) -> Sheets:
     """The sheets for the answers ``responses`` (case id -> answer) to ``rows``: shuffled from
-    ``seed``, cut into batches of ``batch_size`` items of which ``checks`` are attention checks
-    (the last batch may hold fewer cases), each batch shuffled again."""
-    if batch_size < 1 or not 0 <= checks < batch_size:
-        raise SheetError(f"a batch of {batch_size} items cannot hold {checks} attention check(s) and a case")
+    ``seed`` and dealt to batches of at most ``batch_size`` items of which ``checks`` are
+    attention checks, each batch shuffled again. ``batch_size`` None: at most ``LARGEST_BATCH``,
+    and smaller where that makes fewer than ``FEW_RATERS`` batches."""
+    largest = LARGEST_BATCH if batch_size is None else batch_size
+    if largest < 1 or not 0 <= checks < largest:
+        raise SheetError(f"a batch of {largest} items cannot hold {checks} attention check(s) and a case")
     missing = [row.case_id for row in rows if not responses.get(row.case_id)]
     if missing:
         raise SheetError(f"no answer of {responder} to {len(missing)} case(s), the first {missing[0]}")
@@ -116,18 +128,58 @@ def draw(
         for row in rows
     ]
     rng.shuffle(cases)
+    count = -(-len(cases) // (largest - checks))
+    if batch_size is None:
+        count = max(count, min(FEW_RATERS, len(cases)))
     pool = attention_checks()
-    per_batch = batch_size - checks
     batches = []
-    for number, start in enumerate(range(0, len(cases), per_batch)):
+    for number, dealt in enumerate(_dealt(cases, count, rng)):
         drawn = [
             Item(_item_id(seed, f"check:{number}:{k}"), c.situation, c.utterance, c.response, expected=c.expected)
             for k, c in enumerate(rng.sample(pool, checks))
         ]
-        batch = cases[start : start + per_batch] + drawn
+        batch = dealt + drawn
         rng.shuffle(batch)
         batches.append(tuple(batch))
-    return Sheets(responder, corpus, corpus_sha256, seed, sample, batch_size, checks, tuple(batches))
+    used = max((len(batch) for batch in batches), default=largest)
+    return Sheets(responder, corpus, corpus_sha256, seed, sample, used, checks, tuple(batches))
+
+
+def _dealt(cases: Sequence[Item], count: int, rng: random.Random) -> list[list[Item]]:
+    """``cases`` dealt to ``count`` batches, as cards are, one emotion after another (in an
+    order drawn from ``rng``): an emotion's cases go to as many batches as they can, and the
+    batches' sizes differ by one at most."""
+    emotions = sorted({str(case.emotion) for case in cases})
+    rng.shuffle(emotions)
+    order = {emotion: position for position, emotion in enumerate(emotions)}
+    grouped = sorted(cases, key=lambda case: order[str(case.emotion)])  # stable: each emotion's shuffle kept
+    return [grouped[start::count] for start in range(count)]
+
+
+def crowd_needed(sheets: Sheets) -> str:
+    """In a line, the crowd prediction-powered inference needs of these sheets and why, or
+    why they cannot serve it."""
+    why = (
+        "prediction-powered inference (--empathy-crowd) clusters its variance by rater, so it needs "
+        f"{FEW_RATERS} raters or more and each emotion's crowd ratings from 2 or more of them"
+    )
+    batches = len(sheets.batches)
+    if batches < FEW_RATERS:
+        return (
+            f"{why}: these {batches} batch(es), one a rater, are too few ({FEW_RATERS} batches need "
+            f"{FEW_RATERS} answers or more and --batch-size at its default)"
+        )
+    answers = Counter(item.emotion for batch in sheets.batches for item in batch if item.case is not None)
+    few = sorted(str(emotion) for emotion, count in answers.items() if count < 2)
+    if few:
+        named = ", ".join(few[:3]) + (", ..." if len(few) > 3 else "")
+        return f"{why}: these sheets hold 1 answer of {len(few)} emotion(s), {named} (--sample 2 or more)"
+    spread = Counter(emotion for batch in sheets.batches for emotion in {item.emotion for item in batch if item.case})
+    return (
+        f"{why}: have each of these {batches} batches rated by a rater of its own ({batches} raters, "
+        f"{answers.total()} ratings, each emotion's in {min(spread.values())} or more batches), and a batch "
+        "whose rater an attention check drops rated again"
+    )
 
 
 def answer_sha256(answer: str) -> str:
