@@ -219,10 +219,15 @@ def test_each_pytest_empathy_command_runs_from_the_installed_wheel(installed, tm
     assert exported.returncode == 0, exported.stderr
     manifest = json.loads((tmp_path / "sheets" / "manifest.json").read_text())
     batches = len(manifest["batches"])
-    assert exported.stdout == (
-        f"smollm2-135m: 64 answers and {batches} attention checks in {batches} batches: "
-        "sheets/sheet.csv, sheets/manifest.json\n"
-    )
+    # The smoke corpus's 64 answers in the 20 batches, one a rater, that --empathy-crowd needs.
+    assert batches == 20
+    assert exported.stdout.splitlines() == [
+        "smollm2-135m: 64 answers and 20 attention checks in 20 batches: sheets/sheet.csv, sheets/manifest.json",
+        "prediction-powered inference (--empathy-crowd) clusters its variance by rater, so it needs 20 raters or more "
+        "and each emotion's crowd ratings from 2 or more of them: have each of these 20 batches rated by a rater of "
+        "its own (20 raters, 64 ratings, each emotion's in 2 or more batches), and a batch whose rater an attention "
+        "check drops rated again",
+    ]
     with (tmp_path / "sheets" / "sheet.csv").open(newline="", encoding="utf-8") as sheet:
         checks = [row["response"] for row in csv.DictReader(sheet) if manifest["items"][row["item"]]["check"]]
     # The attention checks, read from the package's data, as this checkout holds them.
