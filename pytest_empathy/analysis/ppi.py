@@ -15,7 +15,7 @@ judge's mean on the many cases carries the estimate; the crowd's ratings correct
 ``lam``), provided the crowd's subset
 is a random sample of each stratum's cases (the crowd export draws it).
 
-A rater rates a batch of ten, and a lenient rater is lenient on all ten, so the ratings are
+A rater rates a batch (of up to ten), and a lenient rater is lenient on all of it, so the ratings are
 clustered by rater, and the batches cross the strata. The variance is the delete-one-rater
 jackknife: the estimate again without each rater's ratings in turn (the strata's weights
 kept, ``lam`` tuned again, since the tuning is part of the estimate), (G - 1)/G times the
@@ -472,8 +472,16 @@ def for_run(
     if short:
         return RunEstimate(
             None,
-            f"the crowd rated fewer than 2 of the run's cases of {len(short)} emotion(s) ({', '.join(short[:5])}"
-            f"{', ...' if len(short) > 5 else ''}); each emotion needs 2",
+            f"the crowd rated fewer than 2 of the run's cases of {_named(short)}; each emotion needs 2",
+            outside,
+            confidence,
+        )
+    alone = sorted(emotion for emotion, (pairs, _) in strata.items() if len({rater for *_, rater in pairs}) < 2)
+    if alone:
+        return RunEstimate(
+            None,
+            f"one rater gave every crowd rating of {_named(alone)}; each emotion needs ratings by 2 or more raters "
+            "(crowd export's default sheets deal an emotion's answers to different batches)",
             outside,
             confidence,
         )
@@ -505,6 +513,10 @@ def for_run(
     except ValueError as error:
         return RunEstimate(scale, None, outside, confidence, None, str(error))
     return RunEstimate(scale, None, outside, confidence, versus, None)
+
+
+def _named(emotions: Sequence[str]) -> str:
+    return f"{len(emotions)} emotion(s) ({', '.join(emotions[:5])}{', ...' if len(emotions) > 5 else ''})"
 
 
 def _baseline_rating(case: RatedCase) -> Rating:
