@@ -13,9 +13,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from pytest_empathy.corpus.rows import Row
 from pytest_empathy.crowd.returned import RATINGS_COLUMNS
-from pytest_empathy.crowd.sheets import SHEET_COLUMNS, attention_checks
+from pytest_empathy.crowd.sheets import SHEET_COLUMNS, attention_checks, draw
+from pytest_empathy.emotions import EMOTIONS as EMOTIONS_32
 from pytest_empathy.ratings import Rating
 
 from .conftest import answer_of, cli, read_report, run, stub_cassette, synthetic_rows, write_corpus
@@ -127,6 +131,40 @@ def test_the_default_export_gives_prediction_powered_inference_its_raters_and_sa
             f"{min(len(n) for n in dealt.values())} or more batches), and a batch whose rater an attention check drops "
             "rated again"
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 30), min_size=1, max_size=8),
+    batch_size=st.one_of(st.none(), st.integers(2, 12)),
+    checks=st.integers(0, 1),
+    seed=st.integers(0, 10**6),
+)
+def test_an_emotion_s_cases_are_in_as_many_batches_as_they_can_be(sizes, batch_size, checks, seed):
+    """Whatever the emotions' sizes and the batch size: as many batches as the size needs (and
+    20 at least by default, the cases allowing), cases dealt evenly, and each emotion's cases in
+    as many batches as there are of them or of batches."""
+    emotions = dict(zip(EMOTIONS_32, sizes, strict=False))
+    rows = [Row(f"{emotion}{i}", emotion, utterance="said") for emotion, n in emotions.items() for i in range(n)]
+    drawn = draw(
+        rows,
+        dict.fromkeys((row.case_id for row in rows), "an answer"),
+        responder="m",
+        corpus="c",
+        corpus_sha256="0" * 64,
+        seed=seed,
+        batch_size=batch_size,
+        checks=checks,
+    )
+    per_batch = (batch_size or 10) - checks
+    least = -(-len(rows) // per_batch)
+    count = least if batch_size else max(least, min(20, len(rows)))
+    assert len(drawn.batches) == count
+    cases = [sum(item.case is not None for item in batch) for batch in drawn.batches]
+    assert max(cases) - min(cases) <= 1 and max(cases) <= per_batch and sum(cases) == len(rows)
+    for emotion, n in emotions.items():
+        batches = {number for number, batch in enumerate(drawn.batches) for item in batch if item.emotion == emotion}
+        assert len(batches) == min(n, count)
 
 
 @pytest.mark.parametrize(
