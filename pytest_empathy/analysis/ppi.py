@@ -15,7 +15,7 @@ judge's mean on the many cases carries the estimate; the crowd's ratings correct
 ``lam``), provided the crowd's subset
 is a random sample of each stratum's cases (the crowd export draws it).
 
-A rater rates a batch (of up to ten), and a lenient rater is lenient on all of it, so the ratings are
+A rater rates a batch, and a lenient rater is lenient on all of it, so the ratings are
 clustered by rater, and the batches cross the strata. The variance is the delete-one-rater
 jackknife: the estimate again without each rater's ratings in turn (the strata's weights
 kept, ``lam`` tuned again, since the tuning is part of the estimate), (G - 1)/G times the
