@@ -460,8 +460,9 @@ def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:
     good = overall.comparison.good
     if good is None:
         return GateResult("min-good-gain", False, "no test: a group has no ratings")
-    if good.ratio_ci is None:
-        c = overall.comparison
+    c = overall.comparison
+    # A model without a Good rating has a gain of -100% whatever the test: say so in words.
+    if good.ratio_ci is None or not c.model.good:
         sides = [side for side, counts in (("the model's", c.model), ("the baseline's", c.baseline)) if not counts.good]
         where = " and ".join(sides) or "one"
         return GateResult("min-good-gain", False, f"no Good rating on {where} side: no relative gain to bound")

@@ -1,0 +1,211 @@
+"""Gates that ask one question give one answer: `better` and `min-good-gain 0` decide alike,
+paired, unpaired and standardized over several emotions; and the standardized interval does
+not collapse at 0 or n Good ratings."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import brentq
+from scipy.stats import norm
+
+from pytest_empathy.analysis import proportions
+from pytest_empathy.analysis.comparison import Comparison, WholeTest
+from pytest_empathy.analysis.gates import Completeness, check_gates
+from pytest_empathy.analysis.groups import Group
+from pytest_empathy.analysis.proportions import GoodRateTest, PairedCounts
+from pytest_empathy.analysis.versus_baseline import Summary
+from pytest_empathy.modes import GateMode, GateTest
+from pytest_empathy.ratings import Counts
+
+ALPHA = 0.05
+CONFIDENCE = 1 - 2 * ALPHA
+CRITICAL = norm.ppf(1 - ALPHA)
+
+
+def gates_of(good: GoodRateTest, model: Counts, baseline: Counts) -> dict[str, bool]:
+    """The gates `better` and `min-good-gain 0` (implicit under `better`) as check_gates
+    decides them for a run whose overall Good-rate test is ``good``."""
+    comparison = Comparison(model, baseline, WholeTest("none", None, None, None), None, good, None)
+    summary = Summary(
+        Group("overall", comparison, ALPHA),
+        {},
+        {},
+        alpha=ALPHA,
+        decides=GateTest.GOOD_RATE,
+        partial=False,
+        paired=good.paired,
+        clustered=False,
+        study_p_holm={},
+        detectable={},
+        holm_by_test={},
+    )
+    gates = check_gates(
+        summary, Completeness(model.n, model.n), mode=GateMode.BETTER, min_good_gain=None, allow_partial=False
+    )
+    return {g.name: g.passed for g in gates if g.name in ("better", "min-good-gain")}
+
+
+def agree(good: GoodRateTest, model: Counts, baseline: Counts) -> bool:
+    decided = gates_of(good, model, baseline)
+    return decided["better"] == decided["min-good-gain"]
+
+
+def test_unpaired_better_and_min_good_gain_zero_agree_on_every_small_table():
+    """Miettinen-Nurminen's difference statistic at 0 and ratio statistic at 1 are one
+    number: every table of up to 9 ratings a side, enumerated."""
+    sizes = range(1, 10)
+    for n1, n2 in itertools.product(sizes, sizes):
+        for x1, x2 in itertools.product(range(n1 + 1), range(n2 + 1)):
+            good = proportions.unpaired(x1, n1, x2, n2, confidence=CONFIDENCE)
+            assert agree(good, Counts(0, n1 - x1, x1), Counts(0, n2 - x2, x2)), (x1, n1, x2, n2)
+
+
+def test_paired_better_and_min_good_gain_zero_agree_on_every_small_table():
+    """Tango's difference statistic at 0 and Tang-Tang-Chan's ratio statistic at 1 are one
+    number: every paired table of up to 14 cases, enumerated."""
+    for n in range(1, 15):
+        for both, first, second in itertools.product(range(n + 1), repeat=3):
+            neither = n - both - first - second
+            if neither < 0:
+                continue
+            good = proportions.paired(PairedCounts(both, first, second, neither), confidence=CONFIDENCE)
+            model = Counts(0, second + neither, both + first)
+            assert agree(good, model, Counts(0, first + neither, both + second)), (both, first, second, neither)
+
+
+# An oracle written from the formula: z(ratio, difference) = (p1 - ratio p2 - difference) /
+# sqrt(V1 + ratio^2 V2), V1 the model's binomial variance at its null rate, V2 the
+# standardized baseline's.
+
+
+def standardized_z(strata: np.ndarray, ratio: float, difference: float) -> float:
+    x1, n1, x2, n2 = strata.T.astype(float)
+    weights = n1 / n1.sum()
+    p1, rates2 = x1.sum() / n1.sum(), x2 / n2
+    p2 = float(weights @ rates2)
+    variance2 = float((weights**2 * rates2 * (1 - rates2) / n2).sum())
+    null1 = float(np.clip(ratio * p2 + difference, 0, 1))
+    variance = null1 * (1 - null1) / n1.sum() + ratio**2 * variance2
+    return (p1 - ratio * p2 - difference) / math.sqrt(variance)
+
+
+def crossing(f, level: float, low: float, high: float) -> float:
+    return brentq(lambda t: f(t) - level, low, high, xtol=1e-13)
+
+
+strata_lists = st.integers(2, 6).flatmap(
+    lambda k: st.lists(
+        st.tuples(st.integers(1, 40), st.integers(1, 80)).flatmap(
+            lambda ns: st.tuples(st.integers(0, ns[0]), st.just(ns[0]), st.integers(0, ns[1]), st.just(ns[1]))
+        ),
+        min_size=k,
+        max_size=k,
+    )
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(strata_lists)
+def test_standardized_better_and_min_good_gain_zero_agree_and_each_interval_inverts_its_test(strata):
+    table = np.array(strata)
+    good = proportions.standardized(strata, confidence=CONFIDENCE)
+    model = Counts(0, int((table[:, 1] - table[:, 0]).sum()), int(table[:, 0].sum()))
+    baseline = Counts(0, int((table[:, 3] - table[:, 2]).sum()), int(table[:, 2].sum()))
+    assert agree(good, model, baseline)
+    p1, p2 = model.good / model.n, good.second_rate
+    if not ((table[:, 2] > 0) & (table[:, 2] < table[:, 3])).any():
+        return  # the baseline's rate has no variance: the oracle divides by zero
+
+    def difference(d: float) -> float:
+        return standardized_z(table, 1.0, d)
+
+    def ratio(r: float) -> float:
+        return standardized_z(table, r, 0.0)
+
+    assert good.statistic == pytest.approx(difference(0.0), rel=1e-9)
+    for bound, level, end in ((good.difference_ci.low, CRITICAL, -1.0), (good.difference_ci.high, -CRITICAL, 1.0)):
+        if difference(end) * np.sign(level) < abs(level):  # the test rejects nothing out to the end
+            assert bound == pytest.approx(end)
+        else:
+            assert bound == pytest.approx(crossing(difference, level, -1.0, 1.0), abs=1e-9)
+    if p1 > 0:
+        assert good.ratio_ci.low == pytest.approx(crossing(ratio, CRITICAL, 1e-12, p1 / p2), rel=1e-8)
+        if ratio(1e6) < -CRITICAL:
+            assert good.ratio_ci.high == pytest.approx(crossing(ratio, -CRITICAL, p1 / p2, 1e6), rel=1e-8)
+
+
+# Release-like emotions: the crowd's Good rates differ by emotion (38% to 68%), and the
+# baseline's counts per emotion are the release's (about 62).
+def release_rates(emotions: int) -> tuple[np.ndarray, np.ndarray]:
+    from pytest_empathy.corpus import release
+
+    human = release.human_counts()
+    names = sorted(human)[:: 32 // emotions][:emotions]
+    return np.array([human[e].good_rate for e in names]), np.array([human[e].n for e in names])
+
+
+REPETITIONS = 3000
+# Monte Carlo standard error of a rate near alpha over REPETITIONS runs: 0.004.
+STANDARD_ERROR = math.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)
+
+
+@pytest.mark.parametrize(("emotions", "per_emotion"), [(32, 2), (8, 8), (8, 40)])
+def test_standardized_better_and_min_good_gain_zero_hold_their_size_and_agree(emotions, per_emotion):
+    """A model equal to the crowd in every emotion, at smoke-like sizes: `better` and
+    `min-good-gain 0` pass falsely at most alpha plus 3 Monte Carlo standard errors, and
+    decide alike in every run."""
+    rates, baseline_n = release_rates(emotions)
+    rng = np.random.default_rng(emotions * 1000 + per_emotion)
+    model_good = rng.binomial(per_emotion, rates, size=(REPETITIONS, emotions))
+    baseline_good = rng.binomial(baseline_n, rates, size=(REPETITIONS, emotions))
+    passes = 0
+    for x1, x2 in zip(model_good, baseline_good, strict=True):
+        strata = [(int(a), per_emotion, int(b), int(n)) for a, b, n in zip(x1, x2, baseline_n, strict=True)]
+        good = proportions.standardized(strata, confidence=CONFIDENCE)
+        model = Counts(0, emotions * per_emotion - int(x1.sum()), int(x1.sum()))
+        decided = gates_of(good, model, Counts(0, int(baseline_n.sum() - x2.sum()), int(x2.sum())))
+        assert decided["better"] == decided["min-good-gain"], strata
+        passes += decided["better"]
+    assert passes / REPETITIONS <= ALPHA + 3 * STANDARD_ERROR
+
+
+@pytest.mark.parametrize("all_good", [False, True])
+def test_no_good_rating_or_only_good_ones_get_an_interval_with_width(all_good):
+    """0 of 64 Good (the smoke run's) and 64 of 64 against a standardized baseline: the
+    model's variance is taken at the null, so the interval does not collapse to the
+    baseline's alone."""
+    rates, baseline_n = release_rates(8)
+    x2 = np.round(rates * baseline_n).astype(int)
+    strata = [(8 if all_good else 0, 8, int(b), int(n)) for b, n in zip(x2, baseline_n, strict=True)]
+    good = proportions.standardized(strata, confidence=CONFIDENCE)
+    interval = good.difference_ci
+    # Wilson's bound for 0 of 64 at 90% is 1.645^2 / (64 + 1.645^2) = 4.1 points from the edge.
+    assert interval.high - interval.low > 0.04
+    inside = interval.high if not all_good else interval.low
+    assert abs(inside - good.difference) > 0.035
+
+
+@pytest.mark.parametrize("model_rate", [0.005, 0.02, 0.98, 0.995])
+def test_the_standardized_interval_covers_near_the_boundary(model_rate):
+    """Model rates near 0 and 1, 8 emotions x 8 cases against release-like baselines: the
+    90% interval covers the true standardized difference at least 90% minus 3 Monte Carlo
+    standard errors of the time."""
+    rates, baseline_n = release_rates(8)
+    rng = np.random.default_rng(int(model_rate * 1000))
+    repetitions = 2000
+    model_good = rng.binomial(8, model_rate, size=(repetitions, 8))
+    baseline_good = rng.binomial(baseline_n, rates, size=(repetitions, 8))
+    true_difference = model_rate - float(rates.mean())  # equal weights: 8 cases an emotion
+    covered = 0
+    for x1, x2 in zip(model_good, baseline_good, strict=True):
+        strata = [(int(a), 8, int(b), int(n)) for a, b, n in zip(x1, x2, baseline_n, strict=True)]
+        interval = proportions.standardized(strata, confidence=CONFIDENCE).difference_ci
+        covered += interval.low <= true_difference <= interval.high
+    standard_error = math.sqrt(CONFIDENCE * (1 - CONFIDENCE) / repetitions)
+    assert covered / repetitions >= CONFIDENCE - 3 * standard_error
