@@ -4,6 +4,7 @@ not collapse at 0 or n Good ratings."""
 
 from __future__ import annotations
 
+import csv
 import itertools
 import math
 
@@ -22,6 +23,8 @@ from pytest_empathy.analysis.proportions import GoodRateTest, PairedCounts
 from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts
+
+from .conftest import paired_cases, read_report
 
 ALPHA = 0.05
 CONFIDENCE = 1 - 2 * ALPHA
@@ -209,3 +212,37 @@ def test_the_standardized_interval_covers_near_the_boundary(model_rate):
         covered += interval.low <= true_difference <= interval.high
     standard_error = math.sqrt(CONFIDENCE * (1 - CONFIDENCE) / repetitions)
     assert covered / repetitions >= CONFIDENCE - 3 * standard_error
+
+
+def write_ratings(path, cases) -> None:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["id", "emotion", "situation", "utterance", "rating_bot", "rating_human"])
+        for case in cases:
+            writer.writerow([case.case_id, case.emotion, "-", "-", int(case.rating), int(case.baseline_rating)])
+
+
+# The issue's counterexample: the model moves a third of the humans' Bad ratings to Okay and
+# leaves every Good rating where it was.
+BAD_TO_OKAY = [
+    case
+    for emotion in ("sad", "joyful", "afraid")
+    for case in paired_cases(emotion, [2] * 10 + [1] * 20 + [2] * 30 + [3] * 40, [1] * 30 + [2] * 30 + [3] * 40)
+]
+
+
+def test_under_the_ordinal_test_better_is_not_overruled_by_the_good_rate(run_benchmark, pytester, xdist_args):
+    write_ratings(pytester.path / "okay.csv", BAD_TO_OKAY)
+    common = ["--empathy-model=bot", "--empathy-corpus=okay.csv", "--empathy-test=ordinal", *xdist_args]
+    result = run_benchmark(*common)
+    assert result.ret == 0, result.stdout.str()
+    gates = {g["name"]: g for g in read_report(pytester)["gates"]}
+    assert gates["better"]["passed"] and "min-good-gain" not in gates
+    # Asked for, the relative gain is still bounded, on the Good rate, and its line says why.
+    result = run_benchmark(*common, "--empathy-min-good-gain=0")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["FAILED min-good-gain: *; on the Good rate, not the ordinal test the run names: *"])
+    # not-worse stays on the Good rate's points and says so.
+    result = run_benchmark(*common, "--empathy-gate=not-worse", "--empathy-margin=5")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*not-worse: *; on the Good rate, not the ordinal test the run names: *"])
