@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import math
 
 import numpy as np
@@ -20,9 +21,11 @@ from pytest_empathy.analysis.comparison import Comparison, WholeTest
 from pytest_empathy.analysis.gates import Completeness, check_gates
 from pytest_empathy.analysis.groups import Group
 from pytest_empathy.analysis.proportions import GoodRateTest, PairedCounts
-from pytest_empathy.analysis.versus_baseline import Summary
+from pytest_empathy.analysis.versus_baseline import Summary, summarize
+from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.modes import GateMode, GateTest
-from pytest_empathy.ratings import Counts
+from pytest_empathy.ratings import Counts, Rating
+from pytest_empathy.results.case import CaseResult
 
 from .conftest import paired_cases, read_report
 
@@ -246,3 +249,126 @@ def test_under_the_ordinal_test_better_is_not_overruled_by_the_good_rate(run_ben
     result = run_benchmark(*common, "--empathy-gate=not-worse", "--empathy-margin=5")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*not-worse: *; on the Good rate, not the ordinal test the run names: *"])
+
+
+# Per-emotion intervals at Bonferroni's simultaneous level: an emotion whose interval excludes
+# no difference is one Holm calls.
+
+EMOTION_NAMES = ("afraid", "joyful", "sad", "proud", "angry", "caring")
+emotion_ratings = st.lists(st.integers(1, 3), min_size=2, max_size=30)
+
+
+def excludes_zero(interval, no_difference: float = 0.0) -> str | None:
+    if interval.low > no_difference:
+        return "better"
+    return "worse" if interval.high < no_difference else None
+
+
+def assert_intervals_match_holm(emotions: dict, holm_by_test: dict, alpha: float) -> None:
+    for name, group in emotions.items():
+        c = group.comparison
+        tests = {
+            GateTest.GOOD_RATE: (c.good, [excludes_zero(c.good.difference_ci)] if c.good else []),
+            GateTest.ORDINAL: (c.ordinal, [excludes_zero(c.ordinal.delta_ci)] if c.ordinal else []),
+        }
+        if c.good is not None and c.good.ratio_ci is not None:
+            tests[GateTest.GOOD_RATE][1].append(excludes_zero(c.good.ratio_ci, 1.0))
+        for kind, (test, directions) in tests.items():
+            if test is None:
+                continue
+            # Each interval is at Bonferroni's level: two-sided 1 - 2 alpha / K.
+            assert test.confidence == pytest.approx(1 - 2 * alpha / len(emotions))
+            better, worse = holm_by_test[kind][name]
+            for direction in directions:
+                if direction == "better":
+                    assert better < alpha, (name, kind)
+                elif direction == "worse":
+                    assert worse < alpha, (name, kind)
+        assert group.interval_adjustment.startswith("Bonferroni" if len(emotions) > 1 else "unadjusted")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.integers(1, len(EMOTION_NAMES)), st.booleans())
+def test_an_emotion_interval_excluding_no_difference_is_an_emotion_holm_calls(data, k, is_paired):
+    cases, baseline = [], {}
+    for emotion in EMOTION_NAMES[:k]:
+        model = data.draw(emotion_ratings)
+        if is_paired:
+            human = data.draw(st.lists(st.integers(1, 3), min_size=len(model), max_size=len(model)))
+            cases += paired_cases(emotion, model, human)
+        else:
+            cases += [CaseResult(f"{emotion}-{i}", emotion, Rating(r)) for i, r in enumerate(model)]
+            baseline[emotion] = Counts(*data.draw(st.tuples(*[st.integers(0, 40)] * 3).filter(lambda t: sum(t) > 1)))
+    summary = summarize(cases, alpha=ALPHA, per_emotion_baseline=None if is_paired else baseline)
+    assert_intervals_match_holm(summary.emotions, summary.holm_by_test, ALPHA)
+    for group in (summary.overall, *summary.polarity.values()):
+        assert group.interval_adjustment.startswith("unadjusted")
+        if group.comparison.good is not None:  # a polarity without cases has no test
+            assert group.comparison.good.confidence == CONFIDENCE
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), st.integers(2, len(EMOTION_NAMES)))
+def test_a_saved_run_emotion_interval_excluding_no_change_is_an_emotion_holm_calls(data, k):
+    saved, run = {}, []
+    for emotion in EMOTION_NAMES[:k]:
+        before = data.draw(emotion_ratings)
+        after = data.draw(st.lists(st.integers(1, 3), min_size=len(before), max_size=len(before)))
+        for i, (b, a) in enumerate(zip(before, after, strict=True)):
+            saved[f"{emotion}-{i}"] = (emotion, Rating(b))
+            run.append(CaseResult(f"{emotion}-{i}", emotion, Rating(a)))
+    comparison = compare_with_saved_run(run, saved, alpha=ALPHA)
+    assert_intervals_match_holm(comparison.emotions, comparison.holm_by_test, ALPHA)
+
+
+def test_every_output_labels_each_interval_with_its_adjustment(run_benchmark, pytester, xdist_args):
+    write_ratings(pytester.path / "okay.csv", BAD_TO_OKAY)
+    common = ["--empathy-model=bot", "--empathy-corpus=okay.csv", "--empathy-test=ordinal", *xdist_args]
+    assert run_benchmark(*common, "--empathy-save=accepted").ret == 0
+    result = run_benchmark(
+        *common, "--empathy-compare=accepted", "--empathy-markdown=summary.md", "--empathy-html=report.html"
+    )
+    assert result.ret == 0, result.stdout.str()
+    report = read_report(pytester)
+    simultaneous = "Bonferroni over 3 emotions, simultaneous: each one-sided bound at alpha / 3"
+    unadjusted = "unadjusted: overall and polarity are not a family"
+    assert report["methods"]["interval"]["emotions"]["confidence"] == pytest.approx(1 - 2 * ALPHA / 3)
+    for section in (report, report["comparison"]):
+        assert section["overall"]["interval_adjustment"] == unadjusted
+        assert {p["interval_adjustment"] for p in section["polarity"].values()} == {unadjusted}
+        assert {e["interval_adjustment"] for e in section["emotions"].values()} == {simultaneous}
+        for entry in section["emotions"].values():
+            assert entry["good_rate_test"]["confidence"] == pytest.approx(1 - 2 * ALPHA / 3)
+            assert entry["ordinal"]["confidence"] == pytest.approx(1 - 2 * ALPHA / 3)
+    levels = f"intervals: 90% ({unadjusted}) overall and by polarity; 96.67% ({simultaneous}) by emotion"
+    assert result.stdout.str().count(levels) == 2  # against the baseline, and against the saved run
+    markdown = (pytester.path / "summary.md").read_text()
+    assert markdown.count(levels) == 2 and "Good change [96.67% CI, Bonferroni]" in markdown
+    assert (pytester.path / "report.html").read_text().count(levels) == 2
+
+
+def test_a_document_before_schema_7_says_its_intervals_are_unadjusted(tmp_path):
+    from pytest_empathy.errors import InputError
+    from pytest_empathy.results.document import SCHEMA, read
+
+    counts = {"bad": 0, "okay": 0, "good": 1}
+    group = {"n": 1, "model": counts, "baseline": counts}
+    old = {"schema": 6, "overall": group, "polarity": {"positive": group}, "emotions": {"joyful": group}, "cases": []}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    data = read(tmp_path / "old.json", InputError, required=(), what="JSON result")
+    assert data["schema"] == SCHEMA
+    for entry in (data["overall"], data["polarity"]["positive"], data["emotions"]["joyful"]):
+        assert entry["interval_adjustment"] == "unadjusted (a document written before schema 7)"
+
+
+def test_on_the_release_the_emotion_intervals_excluding_no_difference_are_the_emotions_holm_calls(
+    run_benchmark, pytester, release_file
+):
+    """Unadjusted, 16 of the 32 emotion intervals excluded 0 where Holm called 5 emotions."""
+    assert run_benchmark("--empathy-model=chatgpt-empathy", f"--empathy-corpus-text={release_file}").ret == 0
+    emotions = read_report(pytester)["emotions"]
+    intervals = {"good_rate_test": lambda g: g["good_gain_absolute_ci"], "ordinal": lambda g: g["ordinal"]["delta_ci"]}
+    for key, interval in intervals.items():
+        excluding = {e for e, g in emotions.items() if interval(g)[0] > 0 or interval(g)[1] < 0}
+        called = {e for e, g in emotions.items() if g[key]["verdict"] is not None}
+        assert excluding == called and len(called) == 5, key

@@ -75,14 +75,14 @@ def summarize(
         base_counts = {e: per_emotion_baseline[e] for e in emotions}
     design = _Design(by_emotion, base_counts, is_paired) if any(c.rater or c.baseline_rater for c in cases) else None
 
-    def comparison(members: Sequence[str]) -> Comparison:
+    def comparison(members: Sequence[str], level: float) -> Comparison:
         model_total, baseline = _total(model_counts, members), _total(base_counts, members)
         effects = None if design is None else design.of(members)
         if is_paired:
             both = [(c.rating, _baseline(c)) for e in members for c in by_emotion[e]]
-            return compare(model_total, baseline, alpha=alpha, decides=decides, pairs=both, design=effects)
+            return compare(model_total, baseline, alpha=level, decides=decides, pairs=both, design=effects)
         strata = [(model_counts[e], base_counts[e]) for e in members]
-        return compare(model_total, baseline, alpha=alpha, decides=decides, strata=strata, design=effects)
+        return compare(model_total, baseline, alpha=level, decides=decides, strata=strata, design=effects)
 
     groups = grouped(emotions, comparison, alpha=alpha)
     study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])
