@@ -8,6 +8,7 @@ import csv
 import itertools
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,24 +162,33 @@ REPETITIONS = 3000
 STANDARD_ERROR = math.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)
 
 
-@pytest.mark.parametrize(("emotions", "per_emotion"), [(32, 2), (8, 8), (8, 40)])
-def test_standardized_better_and_min_good_gain_zero_hold_their_size_and_agree(emotions, per_emotion):
+# The README's figures: 2 cases x 32 emotions (the smoke run's size), 8 x 8 and 40 x 8.
+SIZES = [(32, 2), (8, 8), (8, 40)]
+
+
+def test_standardized_better_and_min_good_gain_zero_hold_their_size_and_agree():
     """A model equal to the crowd in every emotion, at smoke-like sizes: `better` and
     `min-good-gain 0` pass falsely at most alpha plus 3 Monte Carlo standard errors, and
-    decide alike in every run."""
-    rates, baseline_n = release_rates(emotions)
-    rng = np.random.default_rng(emotions * 1000 + per_emotion)
-    model_good = rng.binomial(per_emotion, rates, size=(REPETITIONS, emotions))
-    baseline_good = rng.binomial(baseline_n, rates, size=(REPETITIONS, emotions))
-    passes = 0
-    for x1, x2 in zip(model_good, baseline_good, strict=True):
-        strata = [(int(a), per_emotion, int(b), int(n)) for a, b, n in zip(x1, x2, baseline_n, strict=True)]
-        good = proportions.standardized(strata, confidence=CONFIDENCE)
-        model = Counts(0, emotions * per_emotion - int(x1.sum()), int(x1.sum()))
-        decided = gates_of(good, model, Counts(0, int(baseline_n.sum() - x2.sum()), int(x2.sum())))
-        assert decided["better"] == decided["min-good-gain"], strata
-        passes += decided["better"]
-    assert passes / REPETITIONS <= ALPHA + 3 * STANDARD_ERROR
+    decide alike in every run; the README states the rates this simulation finds."""
+    rates_found = []
+    for emotions, per_emotion in SIZES:
+        rates, baseline_n = release_rates(emotions)
+        rng = np.random.default_rng(emotions * 1000 + per_emotion)
+        model_good = rng.binomial(per_emotion, rates, size=(REPETITIONS, emotions))
+        baseline_good = rng.binomial(baseline_n, rates, size=(REPETITIONS, emotions))
+        passes = 0
+        for x1, x2 in zip(model_good, baseline_good, strict=True):
+            strata = [(int(a), per_emotion, int(b), int(n)) for a, b, n in zip(x1, x2, baseline_n, strict=True)]
+            good = proportions.standardized(strata, confidence=CONFIDENCE)
+            model = Counts(0, emotions * per_emotion - int(x1.sum()), int(x1.sum()))
+            decided = gates_of(good, model, Counts(0, int(baseline_n.sum() - x2.sum()), int(x2.sum())))
+            assert decided["better"] == decided["min-good-gain"], strata
+            passes += decided["better"]
+        assert passes / REPETITIONS <= ALPHA + 3 * STANDARD_ERROR, (emotions, per_emotion)
+        rates_found.append(passes / REPETITIONS)
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
+    a, b, c = rates_found
+    assert f"`better` passed {a:.1%}, {b:.1%} and {c:.1%} of the time" in readme
 
 
 @pytest.mark.parametrize("all_good", [False, True])
@@ -195,6 +205,16 @@ def test_no_good_rating_or_only_good_ones_get_an_interval_with_width(all_good):
     assert interval.high - interval.low > 0.04
     inside = interval.high if not all_good else interval.low
     assert abs(inside - good.difference) > 0.035
+
+
+def test_the_smoke_runs_no_good_rating_gets_the_interval_the_readme_states():
+    """2 cases an emotion, none Good, against the release's crowd counts."""
+    from pytest_empathy.corpus import release
+
+    strata = [(0, 2, counts.good, counts.n) for counts in release.human_counts().values()]
+    interval = proportions.standardized(strata, confidence=CONFIDENCE).difference_ci
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert f"has [{100 * interval.low:.1f}, {100 * interval.high:.1f}]" in readme
 
 
 @pytest.mark.parametrize("model_rate", [0.005, 0.02, 0.98, 0.995])
