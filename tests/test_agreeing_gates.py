@@ -69,6 +69,8 @@ def test_unpaired_better_and_min_good_gain_zero_agree_on_every_small_table():
     sizes = range(1, 10)
     for n1, n2 in itertools.product(sizes, sizes):
         for x1, x2 in itertools.product(range(n1 + 1), range(n2 + 1)):
+            statistic = proportions._mn_difference(x1, n1, x2, n2, 0.0)
+            assert proportions._mn_ratio(x1, n1, x2, n2, 1.0) == pytest.approx(statistic, rel=1e-12, abs=1e-12)
             good = proportions.unpaired(x1, n1, x2, n2, confidence=CONFIDENCE)
             assert agree(good, Counts(0, n1 - x1, x1), Counts(0, n2 - x2, x2)), (x1, n1, x2, n2)
 
@@ -81,7 +83,10 @@ def test_paired_better_and_min_good_gain_zero_agree_on_every_small_table():
             neither = n - both - first - second
             if neither < 0:
                 continue
-            good = proportions.paired(PairedCounts(both, first, second, neither), confidence=CONFIDENCE)
+            counts = PairedCounts(both, first, second, neither)
+            statistic = proportions._tango_difference(counts, 0.0)
+            assert proportions._tang_ratio(counts, 1.0) == pytest.approx(statistic, rel=1e-12, abs=1e-12)
+            good = proportions.paired(counts, confidence=CONFIDENCE)
             model = Counts(0, second + neither, both + first)
             assert agree(good, model, Counts(0, first + neither, both + second)), (both, first, second, neither)
 
