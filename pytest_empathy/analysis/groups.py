@@ -100,6 +100,12 @@ def interval_adjustment(family: int | None) -> str:
     return f"Bonferroni over {family} emotions, simultaneous: each one-sided bound at alpha / {family}"
 
 
+def bonferroni_level(alpha: float, family: int) -> float:
+    """The one-sided level of each of ``family`` emotions' bounds that hold together at
+    alpha (Bonferroni's), and of Holm's first step."""
+    return alpha / max(1, family)
+
+
 def grouped(emotions: Sequence[str], compare: Callable[[Sequence[str], float], T], *, alpha: float) -> Grouped[T]:
     """``compare`` over all the emotions, each polarity's and each emotion alone, its
     intervals' bounds one-sided at the level given (two-sided at 1 - 2 level).
@@ -109,7 +115,7 @@ def grouped(emotions: Sequence[str], compare: Callable[[Sequence[str], float], T
     difference is one that Holm calls (Bonferroni's rejections are among Holm's). Unadjusted,
     16 of the release's 32 emotion intervals excluded 0 where Holm called 5 emotions better."""
     family = len(emotions)
-    by_emotion = {e: compare([e], alpha / max(1, family)) for e in emotions}
+    by_emotion = {e: compare([e], bonferroni_level(alpha, family)) for e in emotions}
     better = holm([by_emotion[e].p_better for e in emotions])
     worse = holm([by_emotion[e].p_worse for e in emotions])
     return Grouped(

@@ -24,7 +24,7 @@ from .clusters import (
     unpaired_parts,
 )
 from .comparison import Comparison, compare
-from .groups import Grouped, HolmByTest, RatedCase, grouped, holm, holm_by_test
+from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm, holm_by_test
 from .power import Detectable, detectable
 from .proportions import inflation
 
@@ -90,7 +90,8 @@ def summarize(
     whole = {"overall": groups.overall, **groups.polarity}
     found = {name: _detectable(group.comparison, alpha) for name, group in whole.items()}
     # An emotion's verdict is Holm's: its first step tests at alpha over the emotions.
-    found |= {e: _detectable(g.comparison, alpha / max(1, len(emotions))) for e, g in groups.emotions.items()}
+    level = bonferroni_level(alpha, len(emotions))
+    found |= {e: _detectable(g.comparison, level) for e, g in groups.emotions.items()}
     return Summary(
         groups.overall,
         groups.polarity,

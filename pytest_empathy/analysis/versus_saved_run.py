@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pytest_empathy.ratings import Rating
 
 from .comparison import PairedComparison, compare_paired
-from .groups import Grouped, HolmByTest, RatedCase, grouped, holm_by_test
+from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm_by_test
 from .power import DetectableDrop, detectable_drop
 from .proportions import unchanged_lower_bound
 
@@ -90,7 +90,7 @@ def compare_with_saved_run(
     whole = {"overall": groups.overall, **groups.polarity}
     found = {name: _detectable(group.comparison, alpha) for name, group in whole.items()}
     # An emotion's verdict is Holm's: its first step tests at alpha over the emotions.
-    level = alpha / max(1, len(groups.emotions))
+    level = bonferroni_level(alpha, len(groups.emotions))
     found |= {e: _detectable(g.comparison, level) for e, g in groups.emotions.items()}
     overall = groups.overall.comparison
     bound = None

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_empathy import __version__, schema
 from pytest_empathy.analysis import clusters, ordinal
 from pytest_empathy.analysis.comparison import Comparison, Direction, PairedComparison
-from pytest_empathy.analysis.groups import Group, interval_adjustment, significant
+from pytest_empathy.analysis.groups import Group, bonferroni_level, interval_adjustment, significant
 from pytest_empathy.analysis.power import DROP_METHOD, POWER, Detectable
 from pytest_empathy.analysis.proportions import (
     PAIRED,
@@ -309,7 +309,7 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
 def emotion_intervals(family: int, alpha: float) -> dict[str, Any]:
     """What an emotion's intervals are, beside the verdicts Holm decides."""
     return {
-        "confidence": 1 - 2 * alpha / max(1, family),
+        "confidence": 1 - 2 * bonferroni_level(alpha, family),
         "adjustment": interval_adjustment(family),
         "why": "Bonferroni's rejections are among Holm's: an emotion whose interval excludes no difference is one "
         "Holm calls; overall and polarity stay unadjusted, not being a family",
