@@ -222,13 +222,13 @@ def test_the_smoke_runs_no_good_rating_gets_the_interval_the_readme_states():
     assert f"has [{100 * interval.low:.1f}, {100 * interval.high:.1f}]" in readme
 
 
-@pytest.mark.parametrize("model_rate", [0.005, 0.02, 0.98, 0.995])
+@pytest.mark.parametrize("model_rate", [0.0, 0.005, 0.02, 0.98, 0.995, 1.0])
 def test_the_standardized_interval_covers_near_the_boundary(model_rate):
     """Model rates near 0 and 1, 8 emotions x 8 cases against release-like baselines: the
     90% interval covers the true standardized difference at least 90% minus 3 Monte Carlo
     standard errors of the time."""
     rates, baseline_n = release_rates(8)
-    rng = np.random.default_rng(int(model_rate * 1000))
+    rng = np.random.default_rng(round(model_rate * 1000))
     repetitions = 2000
     model_good = rng.binomial(8, model_rate, size=(repetitions, 8))
     baseline_good = rng.binomial(baseline_n, rates, size=(repetitions, 8))
