@@ -1,6 +1,8 @@
-"""Gates that ask one question give one answer: `better` and `min-good-gain 0` decide alike,
-paired, unpaired and standardized over several emotions; and the standardized interval does
-not collapse at 0 or n Good ratings."""
+"""Gates and figures that ask one question give one answer (issue 29, items 4 and 6): `better`
+and `min-good-gain 0` decide alike, paired, unpaired and standardized over several emotions;
+the standardized interval does not collapse at 0 or n Good ratings; under the ordinal test the
+Good rate does not overrule `better`; and an emotion's interval excludes no difference only
+where Holm calls the emotion, every output naming each interval's adjustment."""
 
 from __future__ import annotations
 
