@@ -35,6 +35,37 @@ def change(difference: float | None, interval: Sequence[float] | None) -> str:
     return text
 
 
+def confidence(level: float) -> str:
+    """A confidence level: 90%, or a simultaneous level's digits, 99.69%."""
+    return f"{100 * level:.4g}%"
+
+
+def interval_levels(section: Mapping[str, Any]) -> str:
+    """What the intervals of a section (a run against its baseline, or a comparison with a
+    saved run: its ``overall`` and ``emotions`` entries) are: confidence and adjustment for
+    multiplicity, overall and by polarity, and by emotion."""
+    text = "intervals: " + _level(section["overall"]) + " overall and by polarity"
+    emotion = next((entry for entry in section["emotions"].values() if entry.get("good_rate_test")), None)
+    return text if emotion is None else text + "; " + _level(emotion) + " by emotion"
+
+
+def interval_heading(section: Mapping[str, Any], *, emotions: bool = False) -> str:
+    """What a section's Good-change interval is, for a column's heading: ``90% CI`` overall
+    and by polarity, ``99.38% CI, Bonferroni`` by emotion (simultaneous over the emotions)."""
+    entries = section["emotions"].values() if emotions else [section["overall"]]
+    entry = next((entry for entry in entries if entry.get("good_rate_test")), None)
+    if entry is None:
+        return "CI"
+    adjusted = str(entry.get("interval_adjustment") or "").startswith("Bonferroni")
+    return f"{confidence(entry['good_rate_test']['confidence'])} CI" + (", Bonferroni" if adjusted else "")
+
+
+def _level(entry: Mapping[str, Any]) -> str:
+    test = entry.get("good_rate_test")
+    shown = "-" if test is None else confidence(test["confidence"])
+    return f"{shown} ({entry.get('interval_adjustment') or 'unadjusted'})"
+
+
 def detects(found: Mapping[str, Any], missing: str = "n/a") -> str:
     """A group entry's ``detectable``: the smallest Good-rate difference, either way, its
     tests find at 80% power, in whole points."""

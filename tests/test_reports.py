@@ -101,7 +101,8 @@ def test_html_markdown_and_csv_of_the_release_reproduction(run_benchmark, pytest
     )
     assert "| better | passed |" in markdown
     assert "5 of 32 emotions differ significantly after Holm under the good-rate test" in markdown
-    assert "Tango score" in markdown and "90% intervals" in markdown
+    assert "Tango score" in markdown and "intervals: 90% (unadjusted: overall and polarity" in markdown
+    assert "99.69% (Bonferroni over 32 emotions, simultaneous: each one-sided bound at alpha / 32)" in markdown
     assert summary.read_text() == "earlier step\n" + markdown
 
     frame = pd.read_csv(pytester.path / "out" / "cases.csv")

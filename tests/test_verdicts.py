@@ -515,12 +515,17 @@ def test_the_standardized_difference_by_hand():
     baseline = weights[0] * 40 / 60 + weights[1] * 30 / 60
     assert test.second_rate == pytest.approx(baseline)
     assert test.difference == pytest.approx(35 / 60 - baseline)
-    # The model's rate is one binomial proportion over its 60 cases; the baseline's, weighted.
-    variance = 35 / 60 * (1 - 35 / 60) / 60 + sum(
-        w * w * x2 / n2 * (1 - x2 / n2) / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True)
-    )
-    assert test.statistic == pytest.approx(test.difference / math.sqrt(variance))
-    assert test.difference_ci.low == pytest.approx(test.difference - CRITICAL_90 * math.sqrt(variance))
+    # The model's rate is one binomial proportion over its 60 cases, its variance taken at the
+    # rate the null gives it; the baseline's, weighted.
+    variance2 = sum(w * w * x2 / n2 * (1 - x2 / n2) / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True))
+
+    def z(delta: float) -> float:
+        null = baseline + delta
+        return (35 / 60 - baseline - delta) / math.sqrt(null * (1 - null) / 60 + variance2)
+
+    assert test.statistic == pytest.approx(z(0.0))
+    assert z(test.difference_ci.low) == pytest.approx(CRITICAL_90)
+    assert z(test.difference_ci.high) == pytest.approx(-CRITICAL_90)
 
 
 def test_min_good_gain_names_the_side_without_good_ratings():

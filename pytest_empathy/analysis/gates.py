@@ -385,7 +385,9 @@ def check_gates(
         if margin is None:
             raise ValueError("the not-worse gate needs a margin")
         gates.append(_not_worse(overall, margin))
-    if min_good_gain is None and mode is GateMode.BETTER:
+    # Under the Good-rate test `better` asks what `min-good-gain 0` asks; under the ordinal test
+    # `better` answers the question itself, and only a relative gain asked for is bounded.
+    if min_good_gain is None and mode is GateMode.BETTER and summary.decides is GateTest.GOOD_RATE:
         min_good_gain = 0.0
     if min_good_gain is not None:
         gates.append(_min_good_gain(overall, min_good_gain))
@@ -452,16 +454,26 @@ def _not_worse(overall: Group[Comparison], margin: float) -> GateResult:
         GateMode.NOT_WORSE.value,
         passed,
         f"{_rates(c)}: {_difference(c.good)}; the lower bound {points(bound)} is {relation} the margin "
-        f"-{margin:g} pts (one-sided test at alpha {overall.alpha:g})",
+        f"-{margin:g} pts (one-sided test at alpha {overall.alpha:g}){_on_good_rate(c, NOT_WORSE_ON_GOOD_RATE)}",
     )
+
+
+NOT_WORSE_ON_GOOD_RATE = "its margin is in points of the Good rate, a scale the ordinal effect does not have"
+MIN_GOOD_GAIN_ON_GOOD_RATE = "a relative gain is a ratio of Good rates, which the ordinal effect has no counterpart of"
+
+
+def _on_good_rate(c: Comparison, why: str) -> str:
+    """What a gate on the Good rate says of itself when the run's verdicts use the ordinal test."""
+    return f"; on the Good rate, not the ordinal test the run names: {why}" if c.decides is GateTest.ORDINAL else ""
 
 
 def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:
     good = overall.comparison.good
     if good is None:
         return GateResult("min-good-gain", False, "no test: a group has no ratings")
-    if good.ratio_ci is None:
-        c = overall.comparison
+    c = overall.comparison
+    # A model without a Good rating has a gain of -100% whatever the test: say so in words.
+    if good.ratio_ci is None or not c.model.good:
         sides = [side for side, counts in (("the model's", c.model), ("the baseline's", c.baseline)) if not counts.good]
         where = " and ".join(sides) or "one"
         return GateResult("min-good-gain", False, f"no Good rating on {where} side: no relative gain to bound")
@@ -472,7 +484,8 @@ def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:
         "min-good-gain",
         passed,
         f"relative Good gain {estimate}, lower bound {bound:+.1%} ({good.confidence:.0%} CI, "
-        f"{good.ratio_method}) {'>=' if passed else '<'} {minimum:+.1%}",
+        f"{good.ratio_method}) {'>=' if passed else '<'} {minimum:+.1%}"
+        f"{_on_good_rate(overall.comparison, MIN_GOOD_GAIN_ON_GOOD_RATE)}",
     )
 
 

@@ -6,7 +6,9 @@ Unpaired groups (different cases, or the release's per-emotion counts): Miettine
 Nurminen's score statistics (1985), the variance taken at the maximum-likelihood rates under
 the null and corrected by N/(N-1). Paired groups (both sides rated on the same cases): Tango's
 score statistic for the difference (1998; McNemar's at no difference) and Tang, Tang and
-Chan's for the ratio (2003).
+Chan's for the ratio (2003). Unpaired groups over several strata (emotions), the second side
+standardized to the first side's mix: one score-type statistic for the difference and, in
+Fieller's form, the ratio (``standardized``).
 
 Each interval is the set of null values that the two-sided test at its confidence does not
 reject, found by bisection on the statistic, which falls as the null value rises. So the
@@ -25,7 +27,8 @@ from .distributions import normal_cdf, normal_quantile
 UNPAIRED = "Miettinen-Nurminen score"
 PAIRED = "Tango score (McNemar at no difference)"
 UNPAIRED_RATIO = "Miettinen-Nurminen score"
-STANDARDIZED = "Wald, the baseline standardized to the model's emotion mix"
+STANDARDIZED = "score-type z, the baseline standardized to the model's emotion mix, the model's variance at the null"
+STANDARDIZED_RATIO = STANDARDIZED + ", in Fieller's form for the ratio"
 PAIRED_RATIO = "Tang-Tang-Chan score"
 # Bisection stops when the bound is known to this width: far below any figure shown.
 _TOLERANCE = 1e-12
@@ -100,43 +103,51 @@ def standardized(
     """Independent groups over several strata (emotions), each ``(good1, n1, good2, n2)``,
     the second side's rate standardized to the first side's mix (weights n1 of a stratum
     over n1 of all): pooling the second side's counts as they come would compare the first
-    side's emotions with the second's, whose rates differ. Wald statistics on the
-    standardized difference and log ratio; each interval inverts its own test."""
+    side's emotions with the second's, whose rates differ.
+
+    One family of statistics for the difference and the ratio, so that "higher" asks one
+    question of both: ``_standardized_z`` at ``(ratio, difference)``, of which the difference
+    test takes ratio 1 and the relative gain's (Fieller's form) difference 0; at no
+    difference and a ratio of 1 they are the same number. Each interval inverts its own."""
     total = sum(n1 for _, n1, _, _ in strata)
     weights = [n1 / total for _, n1, _, _ in strata]
     first = sum(x1 for x1, _, _, _ in strata) / total
     second = sum(w * x2 / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True))
     scale = inflation(design_effect)
-    # The first side's rate is one proportion over all its cases: its binomial variance, never
-    # below the per-stratum one, which two cases an emotion estimate as zero half the time.
-    variance1 = scale * first * (1 - first) / total
     variance2 = scale * sum(
         w * w * (x2 / n2) * (1 - x2 / n2) / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True)
     )
-    critical = normal_quantile(confidence)
-    difference = first - second
-    spread = math.sqrt(variance1 + variance2)
-    statistic = _ratio_z(difference, spread * spread)
-    half = critical * spread
-    ratio = ratio_ci = None
-    if first > 0 and second > 0:
-        ratio = first / second
-        log_spread = math.sqrt(variance1 / first**2 + variance2 / second**2)
-        ratio_ci = Interval(ratio * math.exp(-critical * log_spread), ratio * math.exp(critical * log_spread))
-    return GoodRateTest(
-        paired=False,
-        method=STANDARDIZED,
-        ratio_method=STANDARDIZED + ", on the log ratio",
-        confidence=confidence,
-        difference=difference,
-        statistic=statistic,
-        p_greater=normal_cdf(-statistic),
-        p_less=normal_cdf(statistic),
-        difference_ci=Interval(max(-1.0, difference - half), min(1.0, difference + half)),
-        ratio=ratio,
-        ratio_ci=ratio_ci,
-        second_rate=second,
+
+    def statistic(ratio: float, difference: float) -> float:
+        return _standardized_z(first, second, total, scale, variance2, ratio, difference)
+
+    test = _test(
+        False,
+        STANDARDIZED,
+        STANDARDIZED_RATIO,
+        confidence,
+        first - second,
+        lambda difference: statistic(1.0, difference),
+        first,
+        second,
+        lambda log_ratio: statistic(math.exp(log_ratio), 0.0),
     )
+    return replace(test, second_rate=second)
+
+
+def _standardized_z(
+    first: float, second: float, n1: float, scale: float, variance2: float, ratio: float, difference: float
+) -> float:
+    """The standardized statistic for p1 = ratio * p2 + difference: (p1 - ratio p2 -
+    difference) / sqrt(V1 + ratio^2 V2). The first side's rate is one binomial proportion
+    over its ``n1`` cases: V1 is its variance at the rate the null gives it (a score-type
+    variance, as Wilson's), so a run with no Good rating, or only Good ones, still has one;
+    its estimate's, Wald's, is zero there and gave 0 of 64 an interval 3.7 points wide, and a
+    per-emotion variance from two ratings is zero half the time. V2 is the standardized
+    second rate's. The statistic falls as either null value rises."""
+    null1 = min(1.0, max(0.0, ratio * second + difference))
+    variance1 = scale * null1 * (1 - null1) / n1
+    return _ratio_z(first - ratio * second - difference, variance1 + ratio * ratio * variance2)
 
 
 def paired(counts: PairedCounts, *, confidence: float, design_effect: float | None = None) -> GoodRateTest:

@@ -24,7 +24,7 @@ from .clusters import (
     unpaired_parts,
 )
 from .comparison import Comparison, compare
-from .groups import Grouped, HolmByTest, RatedCase, grouped, holm, holm_by_test
+from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm, holm_by_test
 from .power import Detectable, detectable
 from .proportions import inflation
 
@@ -75,14 +75,14 @@ def summarize(
         base_counts = {e: per_emotion_baseline[e] for e in emotions}
     design = _Design(by_emotion, base_counts, is_paired) if any(c.rater or c.baseline_rater for c in cases) else None
 
-    def comparison(members: Sequence[str]) -> Comparison:
+    def comparison(members: Sequence[str], level: float) -> Comparison:
         model_total, baseline = _total(model_counts, members), _total(base_counts, members)
         effects = None if design is None else design.of(members)
         if is_paired:
             both = [(c.rating, _baseline(c)) for e in members for c in by_emotion[e]]
-            return compare(model_total, baseline, alpha=alpha, decides=decides, pairs=both, design=effects)
+            return compare(model_total, baseline, alpha=level, decides=decides, pairs=both, design=effects)
         strata = [(model_counts[e], base_counts[e]) for e in members]
-        return compare(model_total, baseline, alpha=alpha, decides=decides, strata=strata, design=effects)
+        return compare(model_total, baseline, alpha=level, decides=decides, strata=strata, design=effects)
 
     groups = grouped(emotions, comparison, alpha=alpha)
     study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])
@@ -90,7 +90,8 @@ def summarize(
     whole = {"overall": groups.overall, **groups.polarity}
     found = {name: _detectable(group.comparison, alpha) for name, group in whole.items()}
     # An emotion's verdict is Holm's: its first step tests at alpha over the emotions.
-    found |= {e: _detectable(g.comparison, alpha / max(1, len(emotions))) for e, g in groups.emotions.items()}
+    level = bonferroni_level(alpha, len(emotions))
+    found |= {e: _detectable(g.comparison, level) for e, g in groups.emotions.items()}
     return Summary(
         groups.overall,
         groups.polarity,

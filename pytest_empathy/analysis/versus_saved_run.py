@@ -16,17 +16,18 @@ from dataclasses import dataclass
 from pytest_empathy.ratings import Rating
 
 from .comparison import PairedComparison, compare_paired
-from .groups import Grouped, HolmByTest, RatedCase, grouped, holm_by_test
+from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm_by_test
 from .power import DetectableDrop, detectable_drop
 from .proportions import unchanged_lower_bound
 
 METHOD = (
     "Good rate of this run against the saved run on the cases both rated: Tango's paired score "
     "test, one-sided (McNemar's at no change), and the interval that inverts it; Holm across "
-    "the emotions, each direction its own family. Beside it, Stuart-Maxwell's test of marginal "
-    "homogeneity on the paired Bad/Okay/Good ratings (exact where the discordant pairs are few), and "
-    "the ordinal effect: Cliff's delta case by case, Tango's score test on the signs, Wilcoxon's "
-    "signed-rank test"
+    "the emotions, each direction its own family, and an emotion's intervals at Bonferroni's "
+    "simultaneous level (each bound at alpha over the number of emotions), so that they match "
+    "its verdicts. Beside it, Stuart-Maxwell's test of marginal homogeneity on the paired "
+    "Bad/Okay/Good ratings (exact where the discordant pairs are few), and the ordinal effect: "
+    "Cliff's delta case by case, Tango's score test on the signs, Wilcoxon's signed-rank test"
 )
 
 
@@ -82,14 +83,14 @@ def compare_with_saved_run(
         emotion = after[case_id][0]
         pairs.setdefault(emotion, []).append((saved[case_id][1], after[case_id][1]))
 
-    def comparison(members: Sequence[str]) -> PairedComparison:
-        return compare_paired([pair for e in members for pair in pairs[e]], alpha=alpha)
+    def comparison(members: Sequence[str], level: float) -> PairedComparison:
+        return compare_paired([pair for e in members for pair in pairs[e]], alpha=level)
 
     groups = grouped(sorted(pairs), comparison, alpha=alpha)
     whole = {"overall": groups.overall, **groups.polarity}
     found = {name: _detectable(group.comparison, alpha) for name, group in whole.items()}
     # An emotion's verdict is Holm's: its first step tests at alpha over the emotions.
-    level = alpha / max(1, len(groups.emotions))
+    level = bonferroni_level(alpha, len(groups.emotions))
     found |= {e: _detectable(g.comparison, level) for e, g in groups.emotions.items()}
     overall = groups.overall.comparison
     bound = None

@@ -121,12 +121,6 @@ def _counts(counts: Mapping[str, int]) -> str:
     return "/".join(str(counts[k]) for k in ("bad", "okay", "good"))
 
 
-def interval(comparison: Mapping[str, Any]) -> str:
-    """What the Good change's interval is, for a column's heading: ``90% CI``."""
-    test = comparison["overall"].get("good_rate_test")
-    return f"{test['confidence']:.0%} CI" if test else "CI"
-
-
 # How many changed cases the terminal names; every report says where the rest are.
 TERMINAL_CASES = 3
 

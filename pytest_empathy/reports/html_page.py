@@ -14,6 +14,8 @@ from pytest_empathy.formatting import (
     detects,
     gain,
     gates_off,
+    interval_heading,
+    interval_levels,
     one_sided_p,
     p_value,
     percent,
@@ -97,12 +99,13 @@ def _shares(counts: dict[str, int]) -> str:
     return shares(counts, separator=" / ", missing=DASH)
 
 
-def _methods(methods: dict[str, Any]) -> str:
+def _methods(result: dict[str, Any]) -> str:
+    methods = result["methods"]
     return (
         f"Verdicts: the Good rate, one-sided {methods['good_rate_test']} "
         f"({'paired' if methods['paired'] else 'unpaired'}) at alpha {methods['alpha']:g}, with "
-        f"{methods['interval']['confidence']:.0%} intervals (one-sided {1 - methods['alpha']:.0%} bounds) that "
-        f"invert the same test; {methods['correction']}. Study test: {methods['study_test']}; "
+        f"intervals that invert the same test ({interval_levels(result)}); {methods['correction']}. "
+        f"Study test: {methods['study_test']}; "
         f"{methods['exact_rule']}. Ordinal effect: Cliff's delta, "
         f"{(methods.get('ordinal') or {}).get('test', 'not computed')}. The verdict column is the "
         f"{methods.get('gate_test', 'good-rate')} test's."
@@ -165,12 +168,12 @@ def _comparison(comparison: dict[str, Any]) -> str:
         f"<dt>cases</dt><dd>{escape(compared.coverage(comparison))}</dd></dl>",
         "<table><thead><tr><th>template sha256</th><th>saved</th><th>now</th><th></th></tr></thead>",
         f"<tbody>{templates}</tbody></table>",
-        f"<p>Test: {escape(compared.TESTS)}.</p>",
+        f"<p>Test: {escape(compared.TESTS)}; {escape(interval_levels(comparison))}.</p>",
         f"<p class=partial>Declined significantly after Holm: {named}</p>"
         if declined
         else "<p>No emotion declined significantly after Holm.</p>",
         "<div class=wide><table><thead><tr><th>group</th><th>n</th><th>saved B/O/G</th><th>run B/O/G</th>"
-        f"<th>saved Good</th><th>run Good</th><th>Good change [{escape(compared.interval(comparison))}]</th>"
+        "<th>saved Good</th><th>run Good</th><th>Good change [CI]</th>"
         "<th>p one-sided</th><th>p Holm</th><th>Cliff's delta [CI]</th><th>ordinal p one-sided</th>"
         f"<th>verdict</th><th>whole-scale test p</th></tr></thead><tbody>{rows}</tbody></table></div>",
     ]
@@ -340,11 +343,11 @@ def render(result: dict[str, Any]) -> str:
             _image(plots.rating_bars(groups, result["model"], result["baseline"]), "Bad/Okay/Good shares per emotion"),
             "<h2>Good-rate gain per emotion</h2>",
             _image(
-                plots.gain_intervals(result["emotions"], result["methods"]["interval"]["confidence"]),
+                plots.gain_intervals(result["emotions"], interval_heading(result, emotions=True)),
                 "Good-rate gain per emotion with its intervals",
             ),
             "<h2>Statistics</h2>",
-            f"<p class=muted>{escape(_methods(result['methods']))}</p>",
+            f"<p class=muted>{escape(_methods(result))}</p>",
             _stats_table(result),
         ]
     parts += ["<h2>Cases</h2>", _cases_table(result), "</body></html>"]

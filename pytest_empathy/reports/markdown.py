@@ -11,7 +11,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pytest_empathy.formatting import change, cliffs_delta, gain, gates_off, p_value, percent, verdict
+from pytest_empathy.formatting import (
+    change,
+    cliffs_delta,
+    gain,
+    gates_off,
+    interval_heading,
+    interval_levels,
+    p_value,
+    percent,
+    verdict,
+)
 
 from . import comparison as compared
 from . import crowd_scale
@@ -76,7 +86,7 @@ def render(document: dict[str, Any]) -> str:
         lines += [
             f"Good rate tested one-sided ({methods['good_rate_test']}, "
             f"{'paired' if methods['paired'] else 'unpaired'}, alpha {methods['alpha']:g}), "
-            f"{methods['interval']['confidence']:.0%} intervals; the ordinal effect (Cliff's delta) and the "
+            f"{interval_levels(document)}; the ordinal effect (Cliff's delta) and the "
             f"study's chi-square test beside it. Verdicts use the {methods.get('gate_test', 'good-rate')} test."
             + (
                 " Ratings clustered by rater: tests corrected by the design effect." if methods.get("clustered") else ""
@@ -134,7 +144,7 @@ _COMPARISON_HEADER = (
 def _comparison(comparison: dict[str, Any]) -> list[str]:
     """The saved-run comparison, short enough for a pull-request comment: the overall and
     polarity rows and the templates in view, each emotion's row folded away."""
-    interval = compared.interval(comparison)
+    interval = interval_heading(comparison)
     lines = [
         f"#### Compared with saved run {compared.saved_run(comparison)}",
         "",
@@ -149,7 +159,7 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        f"Test: {compared.TESTS}.",
+        f"Test: {compared.TESTS}; {interval_levels(comparison)}.",
         "",
         *_comparison_table(compared.summary_rows(comparison), first="group", interval=interval, holm=False),
         "",
@@ -165,7 +175,7 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
         "",
         f"<details><summary>Per emotion: {len(emotions)} compared, {len(declined)} declined significantly</summary>",
         "",
-        *_comparison_table(emotions, first="emotion", interval=interval, holm=True),
+        *_comparison_table(emotions, first="emotion", interval=interval_heading(comparison, emotions=True), holm=True),
         "",
         "</details>",
     ]

@@ -76,7 +76,7 @@ def rating_bars(groups: dict[str, dict[str, Any]], model: str, baseline: str) ->
     return _png(figure)
 
 
-def gain_intervals(emotions: dict[str, dict[str, Any]], confidence: float) -> bytes:
+def gain_intervals(emotions: dict[str, dict[str, Any]], interval: str) -> bytes:
     """Absolute Good-rate gain per emotion with its interval, sorted, each labelled with its
     n; significant after Holm filled, the others hollow."""
     rows = sorted(
@@ -100,7 +100,7 @@ def gain_intervals(emotions: dict[str, dict[str, Any]], confidence: float) -> by
     axis.axvline(0, color="black", linewidth=0.8)
     axis.set_yticks(range(len(rows)), [f"{name} (n {entry['n']})" for _, name, entry in rows])
     axis.set_xlabel(
-        f"Good rate, model minus baseline (percentage points), {confidence:.0%} CI; "
+        f"Good rate, model minus baseline (percentage points), {interval}; "
         "filled: significantly better or worse after Holm"
     )
     axis.spines[["top", "right"]].set_visible(False)

@@ -17,6 +17,7 @@ from pytest_empathy.formatting import (
     detects,
     gain,
     gates_off,
+    interval_levels,
     one_sided_p,
     p_value,
     percent,
@@ -201,7 +202,7 @@ def _figures(document: Mapping[str, Any], layout: Layout) -> Iterator[str]:
         shown = groups if full else [g for g in groups if not g.hidden]
         laid = table(_VERSUS_BASELINE, shown, None if full else width)
         yield ""
-        for text in _methods(document["methods"], document["overall"], full, "detects" in laid.left_out):
+        for text in _methods(document, full, "detects" in laid.left_out):
             yield from wrap(text, width)
         yield ""
         yield from laid.lines
@@ -326,16 +327,15 @@ def unrecorded(recording: Mapping[str, Any], cases: int) -> str:
     )
 
 
-def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any], full: bool, no_detects: bool) -> Iterator[str]:
-    interval = methods["interval"]
+def _methods(document: Mapping[str, Any], full: bool, no_detects: bool) -> Iterator[str]:
+    methods, overall = document["methods"], document["overall"]
     decides = methods.get("gate_test", "good-rate")
     design = overall.get("design_effect") if methods.get("clustered") else None
     if full:
         yield (
             f"Good rate: one-sided {methods['good_rate_test']}, {'paired' if methods['paired'] else 'unpaired'}, "
-            f"alpha {methods['alpha']:g}; intervals {interval['confidence']:.0%} (one-sided "
-            f"{1 - methods['alpha']:.0%} bounds); Holm across emotions; 'detects': the smallest Good-rate difference "
-            "in points found with 80% power (at Holm's first step for an emotion)"
+            f"alpha {methods['alpha']:g}; {interval_levels(document)}; Holm across emotions; 'detects': the smallest "
+            "Good-rate difference in points found with 80% power (at Holm's first step for an emotion)"
         )
         if methods.get("ordinal"):
             yield f"ordinal: Cliff's delta, one-sided {methods['ordinal']['test']}, the same alpha, intervals and Holm"
@@ -349,8 +349,8 @@ def _methods(methods: Mapping[str, Any], overall: Mapping[str, Any], full: bool,
     else:
         text = (
             f"methods: Good rate one-sided {methods['good_rate_test']}, "
-            f"{'paired' if methods['paired'] else 'unpaired'}, alpha {methods['alpha']:g}, "
-            f"{interval['confidence']:.0%} intervals, Holm across emotions"
+            f"{'paired' if methods['paired'] else 'unpaired'}, alpha {methods['alpha']:g}, Holm across emotions; "
+            f"{interval_levels(document)}"
         )
         if methods.get("ordinal"):
             text += "; Cliff's delta beside it"
@@ -415,7 +415,7 @@ def _comparison_lines(comparison: Mapping[str, Any], layout: Layout) -> Iterator
             f"now {compared.short(template.run)} ({state})",
             width,
         )
-    yield from wrap(f"test: {compared.TESTS}", width)
+    yield from wrap(f"test: {compared.TESTS}; {interval_levels(comparison)}", width)
     yield ""
     emotions = compared.emotion_rows(comparison)
     entries = comparison["emotions"]

@@ -33,7 +33,14 @@ Bad to Good, Okay to Good, Bad to Okay), each by emotion and case id. A comparis
 earlier schema is read with ``changed_cases`` null: which cases changed is not known from it
 (the saved run's ratings are not in the document), and no report lists them.
 
-Documents of schemas 1 to 5 are read by migrating them; schema 2's statistics are dropped
+Schema 7 prints an emotion's intervals at Bonferroni's simultaneous level, each one-sided
+bound at alpha / K over the K emotions (two-sided 1 - 2 alpha / K, the confidence its tests
+name), so that an emotion interval that excludes no difference belongs to an emotion Holm
+calls; overall and polarity keep 1 - 2 alpha. Every group entry gains
+``interval_adjustment``, naming its intervals' adjustment in words, and ``methods.interval``
+gains ``emotions``. An earlier document's emotion intervals were unadjusted, and say so.
+
+Documents of schemas 1 to 6 are read by migrating them; schema 2's statistics are dropped
 on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
 ordinal effect it did not compute (null).
 """
@@ -49,12 +56,13 @@ from typing import TYPE_CHECKING, Any
 from pytest_empathy import __version__, schema
 from pytest_empathy.analysis import clusters, ordinal
 from pytest_empathy.analysis.comparison import Comparison, Direction, PairedComparison
-from pytest_empathy.analysis.groups import Group, significant
+from pytest_empathy.analysis.groups import Group, bonferroni_level, interval_adjustment, significant
 from pytest_empathy.analysis.power import DROP_METHOD, POWER, Detectable
 from pytest_empathy.analysis.proportions import (
     PAIRED,
     PAIRED_RATIO,
     STANDARDIZED,
+    STANDARDIZED_RATIO,
     UNPAIRED,
     UNPAIRED_RATIO,
     Interval,
@@ -80,7 +88,7 @@ if TYPE_CHECKING:
     from pytest_empathy.analysis.correction import Correction, CrowdScale
     from pytest_empathy.analysis.ppi import RunEstimate
 
-SCHEMA = 6
+SCHEMA = 7
 
 
 def to_json(run: RunResult) -> dict[str, Any]:
@@ -236,7 +244,8 @@ def methods(summary: Summary) -> dict[str, Any]:
             "difference": PAIRED + ", inverted" if paired else f"{UNPAIRED}, inverted; {STANDARDIZED} for several",
             "ratio": PAIRED_RATIO + ", inverted"
             if paired
-            else f"{UNPAIRED_RATIO}, inverted; {STANDARDIZED} for several",
+            else f"{UNPAIRED_RATIO}, inverted; {STANDARDIZED_RATIO} for several",
+            "emotions": emotion_intervals(len(summary.emotions), summary.alpha),
         },
         "correction": "Holm across the emotions, each direction its own family; none for overall and polarity",
         "gate_test": summary.decides.value,
@@ -283,6 +292,7 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         "design_effect": None
         if c.design is None
         else {"raters": c.design.raters, "good_rate": c.design.good, "ordinal": c.design.ordinal},
+        "interval_adjustment": group.interval_adjustment,
         "detectable": _detectable(summary.detectable[name]),
         "note": _disagreement(
             group,
@@ -294,6 +304,16 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
     if group.adjusted:
         entry["p_holm"] = summary.study_p_holm.get(name)
     return entry
+
+
+def emotion_intervals(family: int, alpha: float) -> dict[str, Any]:
+    """What an emotion's intervals are, beside the verdicts Holm decides."""
+    return {
+        "confidence": 1 - 2 * bonferroni_level(alpha, family),
+        "adjustment": interval_adjustment(family),
+        "why": "Bonferroni's rejections are among Holm's: an emotion whose interval excludes no difference is one "
+        "Holm calls; overall and polarity stay unadjusted, not being a family",
+    }
 
 
 def _disagreement(group: Group[Comparison], p_study: float | None, other: str | None) -> str | None:
@@ -391,6 +411,7 @@ def _paired(group: Group[PairedComparison], comparison: SavedRunComparison) -> d
         "good_rate_run": c.after.good_rate,
         "good_change": None if good is None else good.difference,
         "good_change_ci": None if good is None else _interval(good.difference_ci),
+        "interval_adjustment": group.interval_adjustment,
         **_verdict(group, holm[GateTest.GOOD_RATE].get(group.name)),
         "ordinal": _ordinal(group, holm[GateTest.ORDINAL].get(group.name)),
         "detectable": {
@@ -674,7 +695,31 @@ def _prediction_powered(found: RunEstimate | None, *, alpha: float) -> dict[str,
     }
 
 
-MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2, 3: _from_schema_3, 4: _from_schema_4, 5: _from_schema_5}
+def _from_schema_6(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 6 printed every interval unadjusted, an emotion's too: each group says so."""
+    data = dict(data, schema=7)
+    for section in (data, data.get("comparison")):
+        if not isinstance(section, dict):
+            continue
+        for key in ("overall", "polarity", "emotions"):
+            found = section.get(key)
+            entries = [found] if key == "overall" else list((found or {}).values())
+            for entry in entries:
+                if isinstance(entry, dict):
+                    entry.setdefault("interval_adjustment", "unadjusted (a document written before schema 7)")
+    if isinstance(data.get("methods"), dict) and isinstance(data["methods"].get("interval"), dict):
+        data["methods"]["interval"].setdefault("emotions", None)
+    return data
+
+
+MIGRATIONS = {
+    1: _from_schema_1,
+    2: _from_schema_2,
+    3: _from_schema_3,
+    4: _from_schema_4,
+    5: _from_schema_5,
+    6: _from_schema_6,
+}
 
 
 def _check_cases(cases: list[dict[str, Any]], path: Path, error: type[InputError]) -> None:
@@ -740,6 +785,7 @@ _GROUP = schema.obj(
         "good_gain_relative_ci": _INTERVAL,
         "note": _TEXT,
         "partial": schema.flag,
+        "interval_adjustment": _TEXT,
         "detectable": schema.nullable(schema.obj({}, dict.fromkeys(("alpha", "power", "gain", "drop"), _FIGURE))),
     },
 )
@@ -751,6 +797,7 @@ _PAIRED = schema.obj(
         "good_rate_run": _SHARE,
         "good_change": _FIGURE,
         "good_change_ci": _INTERVAL,
+        "interval_adjustment": _TEXT,
     },
 )
 _CASE = schema.obj(
