@@ -25,11 +25,12 @@ from pytest_empathy.analysis.gates import Completeness, check_gates, decide
 from pytest_empathy.analysis.proportions import PairedCounts
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
+from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.modes import GateMode
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
-from .conftest import paired_cases, read_report
+from .conftest import paired_cases, read_report, write_corpus
 
 CRITICAL_90 = norm.ppf(0.95)
 
@@ -529,3 +530,60 @@ def test_min_good_gain_names_the_side_without_good_ratings():
     settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
     gate = next(g for g in decide(cases, Completeness(20, 20), settings, baseline).gates if g.name == "min-good-gain")
     assert not gate.passed and gate.detail == "no Good rating on the model's side: no relative gain to bound"
+
+
+# The Bad rate beside the Good rate: a model better on Good answers but worse on Bad ones.
+
+# The issue's polarising model, paired with the humans on 2,000 cases: (model, human) ratings
+# and how many cases have them; the margins are the model's 803/94/1103 (Bad/Okay/Good) and
+# the humans' 342/672/986, the two sides close to independent, as the issue's table was.
+POLARISING = {
+    (1, 1): 137,
+    (1, 2): 270,
+    (1, 3): 396,
+    (2, 1): 16,
+    (2, 2): 32,
+    (2, 3): 46,
+    (3, 1): 189,
+    (3, 2): 370,
+    (3, 3): 544,
+}
+
+
+def polarising_rows() -> list[dict[str, object]]:
+    """The polarising model's cases, spread evenly over the emotions."""
+    pairs = [pair for pair, count in POLARISING.items() for _ in range(count)]
+    return [
+        {
+            "id": f"polarising{i}",
+            "emotion": EMOTIONS[i % len(EMOTIONS)],
+            "situation": "-",
+            "utterance": "-",
+            "rating_bot": model,
+            "rating_human": human,
+        }
+        for i, (model, human) in enumerate(pairs)
+    ]
+
+
+def test_a_polarising_model_is_not_better(run_benchmark, pytester):
+    write_corpus(pytester.path / "polarising.csv", polarising_rows())
+    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=polarising.csv", "-p", "no:xdist", "-q")
+    assert result.ret == 1
+    # Better on Good answers, as before; two and a half times as many Bad ones fail it.
+    result.stdout.fnmatch_lines(
+        [
+            "FAILED no-more-bad: Bad rate 40.2% vs baseline 17.1%: +23.1 pts ?+20.8 pts, +25.3 pts? (90% CI, paired); "
+            "the upper bound +25.3 pts is not below the margin +5 pts (one-sided Tango score * test at +5 pts, alpha "
+            "0.05)",
+            "PASSED better: Good rate 55.1% (n 2000) vs baseline 49.3% (n 2000): +5.9 pts ?+3.3 pts, +8.4 pts? *",
+        ]
+    )
+    gates = {gate["name"]: gate["passed"] for gate in read_report(pytester)["gates"]}
+    assert gates == {
+        "complete": True,
+        "better": True,
+        "no-more-bad": False,
+        "min-good-gain": True,
+        "no-emotion-worse": True,
+    }

@@ -8,7 +8,7 @@ per emotion (the release's crowd counts, for a corpus that rates no human respon
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
@@ -19,6 +19,7 @@ from .clusters import (
     UnpairedParts,
     combined,
     design_effect,
+    paired_bad_contributions,
     paired_contributions,
     pooled,
     unpaired_parts,
@@ -44,6 +45,9 @@ class Summary(Grouped[Comparison]):
     # Both tests' one-sided p-values (better, worse), Holm-adjusted across the emotions, by
     # test and emotion: the deciding test's are its groups' own, the other's are reported.
     holm_by_test: HolmByTest
+    # What each group's Bad-rate test can show, as ``detectable``: its ``gain`` is the smallest
+    # no-more-bad margin shown with 80% power when the Bad rates are equal.
+    detectable_bad: dict[str, Detectable] = field(default_factory=dict)
 
 
 def summarize(
@@ -103,6 +107,7 @@ def summarize(
         study_p_holm=dict(zip(emotions, study_p_holm, strict=True)),
         detectable=found,
         holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
+        detectable_bad={name: _detectable_bad(group.comparison, alpha) for name, group in whole.items()},
     )
 
 
@@ -110,6 +115,15 @@ def _detectable(c: Comparison, alpha: float) -> Detectable:
     # Clustered ratings are worth fewer independent ones: n over the design effect.
     shrink = inflation(None if c.design is None else c.design.good)
     return detectable(c.good, c.model.n / shrink, c.baseline.n / shrink, c.baseline.good_rate, alpha)
+
+
+def _detectable_bad(c: Comparison, alpha: float) -> Detectable:
+    """The Bad-rate test's: a margin of the no-more-bad gate is a rise of the model's Bad rate
+    over the baseline's, shown absent with the power a rise that size is detected with."""
+    if c.bad is None:
+        return Detectable(alpha, None, None)
+    shrink = inflation(None if c.design is None else c.design.bad)
+    return detectable(c.bad, c.model.n / shrink, c.baseline.n / shrink, c.bad.second_rate, alpha)
 
 
 class _Design:
@@ -124,25 +138,30 @@ class _Design:
         self.share = self.raters.shared_pairs(ids) / len(ids)
         model, baseline = self.raters.labels(ids)
         if paired:
-            good, order = paired_contributions([(c.rating, _baseline(c)) for c in cases])
+            pairs = [(c.rating, _baseline(c)) for c in cases]
+            good, order = paired_contributions(pairs)
+            bad = paired_bad_contributions(pairs)
         else:
             parts = self._parts(sorted(by_emotion))
-            good, order = parts.good, parts.ordinal
+            good, order, bad = parts.good, parts.ordinal, parts.bad
         # Unpaired, these are the model side's own; the counts' variance joins per group.
         self.good = design_effect(good, model, baseline)
         self.ordinal = design_effect(order, model, baseline)
+        self.bad = design_effect(bad, model, baseline)
 
     def of(self, members: Sequence[str]) -> DesignEffects:
         ids = [c.case_id for e in members for c in self.by_emotion[e]]
         share = self.raters.shared_pairs(ids) / len(ids) if ids else 0.0
         good, order = pooled(self.good, self.share, share), pooled(self.ordinal, self.share, share)
+        bad = pooled(self.bad, self.share, share)
         if not self.paired:
             parts = self._parts(members)
             good, order = (
                 combined(good, parts.good, parts.second_good),
                 combined(order, parts.ordinal, parts.second_ordinal),
             )
-        return DesignEffects(self.raters.count(ids), good, order)
+            bad = combined(bad, parts.bad, parts.second_bad)
+        return DesignEffects(self.raters.count(ids), good, order, bad)
 
     def _parts(self, members: Sequence[str]) -> UnpairedParts:
         return unpaired_parts({e: [c.rating for c in self.by_emotion[e]] for e in members}, self.second)
