@@ -112,5 +112,5 @@ def test_a_comparison_of_an_earlier_schema_is_read_with_its_changed_cases_unknow
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"schema": schema, "comparison": comparison, "cases": []}))
     data = read(path, Unreadable, required=(), what="JSON result")
-    assert data["schema"] == SCHEMA == 6
+    assert data["schema"] == SCHEMA == 7
     assert data["comparison"]["changed_cases"] is None

@@ -384,12 +384,12 @@ def power_warnings(summary: Summary, mode: GateMode, margin: float | None) -> li
 def bad_power_warnings(summary: Summary, mode: GateMode, margin: float | None) -> list[str]:
     """The no-more-bad gate when this run cannot show its margin: the smallest margin shown
     with 80% power when the Bad rates are equal is wider."""
-    shown = summary.detectable_bad.get("overall")
-    if mode is GateMode.OFF or margin is None or shown is None or shown.gain is None or shown.gain <= margin / 100:
+    shown = summary.bad_margin_shown.get("overall")
+    if mode is GateMode.OFF or margin is None or shown is None or shown <= margin / 100:
         return []
     return [
         f"{NO_MORE_BAD}: at {POWER:.0%} power this run shows no more Bad answers than the baseline only within a "
-        f"margin of {points(shown.gain)} or more (one-sided, alpha {shown.alpha:g}, the Bad rates equal); a margin "
+        f"margin of {points(shown)} or more (one-sided, alpha {summary.alpha:g}, the Bad rates equal); a margin "
         f"of {margin:g} pts is smaller, so a model with no more Bad answers would likely fail: add cases or widen "
         "--empathy-bad-margin"
     ]

@@ -26,7 +26,7 @@ from .clusters import (
 )
 from .comparison import Comparison, compare
 from .groups import Grouped, HolmByTest, RatedCase, grouped, holm, holm_by_test
-from .power import Detectable, detectable
+from .power import Detectable, detectable, detectable_paired, margin_unpaired
 from .proportions import inflation
 
 
@@ -45,9 +45,9 @@ class Summary(Grouped[Comparison]):
     # Both tests' one-sided p-values (better, worse), Holm-adjusted across the emotions, by
     # test and emotion: the deciding test's are its groups' own, the other's are reported.
     holm_by_test: HolmByTest
-    # What each group's Bad-rate test can show, as ``detectable``: its ``gain`` is the smallest
-    # no-more-bad margin shown with 80% power when the Bad rates are equal.
-    detectable_bad: dict[str, Detectable] = field(default_factory=dict)
+    # The smallest no-more-bad margin each group (overall, polarities) shows with 80% power
+    # when the Bad rates are equal; None where that cannot be judged.
+    bad_margin_shown: dict[str, float | None] = field(default_factory=dict)
 
 
 def summarize(
@@ -107,7 +107,7 @@ def summarize(
         study_p_holm=dict(zip(emotions, study_p_holm, strict=True)),
         detectable=found,
         holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
-        detectable_bad={name: _detectable_bad(group.comparison, alpha) for name, group in whole.items()},
+        bad_margin_shown={name: _bad_margin_shown(group.comparison, alpha) for name, group in whole.items()},
     )
 
 
@@ -117,13 +117,18 @@ def _detectable(c: Comparison, alpha: float) -> Detectable:
     return detectable(c.good, c.model.n / shrink, c.baseline.n / shrink, c.baseline.good_rate, alpha)
 
 
-def _detectable_bad(c: Comparison, alpha: float) -> Detectable:
-    """The Bad-rate test's: a margin of the no-more-bad gate is a rise of the model's Bad rate
-    over the baseline's, shown absent with the power a rise that size is detected with."""
-    if c.bad is None:
-        return Detectable(alpha, None, None)
+def _bad_margin_shown(c: Comparison, alpha: float) -> float | None:
+    """Paired, Connor's approximation at the run's share of cases Bad on one side only: the
+    non-inferiority test at a margin with equal rates is McNemar's at that difference, shifted;
+    unpaired, Farrington and Manning's. Clustered, n over the Bad rate's design effect."""
+    bad = c.bad
+    if bad is None or bad.second_rate is None:
+        return None
     shrink = inflation(None if c.design is None else c.design.bad)
-    return detectable(c.bad, c.model.n / shrink, c.baseline.n / shrink, c.bad.second_rate, alpha)
+    if bad.paired:
+        assert bad.discordant is not None
+        return detectable_paired(bad.discordant, c.model.n / shrink, alpha)
+    return margin_unpaired(bad.second_rate, c.model.n / shrink, c.baseline.n / shrink, alpha)
 
 
 class _Design:

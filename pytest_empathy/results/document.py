@@ -33,7 +33,15 @@ Bad to Good, Okay to Good, Bad to Okay), each by emotion and case id. A comparis
 earlier schema is read with ``changed_cases`` null: which cases changed is not known from it
 (the saved run's ratings are not in the document), and no report lists them.
 
-Documents of schemas 1 to 5 are read by migrating them; schema 2's statistics are dropped
+Schema 7 adds ``bad_rate_test`` to every group entry: the model's Bad rate against the
+baseline's by the Good rate's tests on the Bad counts (``model``, ``baseline``, ``difference``
+and its interval, one-sided ``p_higher`` and ``p_lower`` at no difference, and for the overall
+and polarity entries ``detectable_margin``, the smallest no-more-bad margin shown with 80%
+power when the Bad rates are equal), which the no-more-bad gate decides on; ``design_effect``
+gains ``bad_rate`` and settings ``bad_margin``. A group of an earlier schema is read with
+``bad_rate_test`` null.
+
+Documents of schemas 1 to 6 are read by migrating them; schema 2's statistics are dropped
 on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
 ordinal effect it did not compute (null).
 """
@@ -80,7 +88,7 @@ if TYPE_CHECKING:
     from pytest_empathy.analysis.correction import Correction, CrowdScale
     from pytest_empathy.analysis.ppi import RunEstimate
 
-SCHEMA = 6
+SCHEMA = 7
 
 
 def to_json(run: RunResult) -> dict[str, Any]:
@@ -222,6 +230,8 @@ def methods(summary: Summary) -> dict[str, Any]:
         "the study (two-sided), with Cramer's V; reported, deciding no gate",
         "exact_rule": "Freeman-Halton's exact test where an expected count is below 5 (no statistic of its own)",
         "good_rate_test": PAIRED if paired else f"{UNPAIRED} within an emotion; {STANDARDIZED} for several",
+        "bad_rate_test": "the Good rate's test and interval on the Bad counts; no-more-bad passes when the upper "
+        "bound of the overall difference is below the margin (a non-inferiority test, one-sided at alpha)",
         "paired": paired,
         "clustered": summary.clustered,
         "clusters": clusters.METHOD
@@ -280,9 +290,15 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         "good_gain_relative_ci": None if good is None or good.ratio_ci is None else _shifted(good.ratio_ci),
         **verdict,
         "ordinal": ordinal_entry,
+        "bad_rate_test": _bad_rate_test(group, summary),
         "design_effect": None
         if c.design is None
-        else {"raters": c.design.raters, "good_rate": c.design.good, "ordinal": c.design.ordinal},
+        else {
+            "raters": c.design.raters,
+            "good_rate": c.design.good,
+            "ordinal": c.design.ordinal,
+            "bad_rate": c.design.bad,
+        },
         "detectable": _detectable(summary.detectable[name]),
         "note": _disagreement(
             group,
@@ -294,6 +310,31 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
     if group.adjusted:
         entry["p_holm"] = summary.study_p_holm.get(name)
     return entry
+
+
+def _bad_rate_test(group: Group[Comparison], summary: Summary) -> dict[str, Any] | None:
+    """A group's Bad rate against the baseline's; the overall one decides no-more-bad."""
+    c = group.comparison
+    bad = c.bad
+    if bad is None:
+        return None
+    return {
+        "method": bad.method,
+        "alternative": "one-sided, each direction; no-more-bad tests the overall difference at its margin",
+        "confidence": bad.confidence,
+        "paired": bad.paired,
+        "clustered": c.design is not None,
+        # The emotions' Bad rates decide no gate: unadjusted.
+        "correction": None,
+        "model": c.model.bad / c.model.n,
+        "baseline": bad.second_rate,
+        "difference": bad.difference,
+        "difference_ci": _interval(bad.difference_ci),
+        "statistic": bad.statistic,
+        "p_higher": bad.p_greater,
+        "p_lower": bad.p_less,
+        "detectable_margin": summary.bad_margin_shown.get(group.name),
+    }
 
 
 def _disagreement(group: Group[Comparison], p_study: float | None, other: str | None) -> str | None:
@@ -674,7 +715,24 @@ def _prediction_powered(found: RunEstimate | None, *, alpha: float) -> dict[str,
     }
 
 
-MIGRATIONS = {1: _from_schema_1, 2: _from_schema_2, 3: _from_schema_3, 4: _from_schema_4, 5: _from_schema_5}
+def _from_schema_6(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 6 tested no Bad rate: its groups' ``bad_rate_test`` is null."""
+    data = dict(data, schema=7)
+    groups = [data.get("overall"), *(data.get("polarity") or {}).values(), *(data.get("emotions") or {}).values()]
+    for entry in groups:
+        if isinstance(entry, dict):
+            entry.setdefault("bad_rate_test", None)
+    return data
+
+
+MIGRATIONS = {
+    1: _from_schema_1,
+    2: _from_schema_2,
+    3: _from_schema_3,
+    4: _from_schema_4,
+    5: _from_schema_5,
+    6: _from_schema_6,
+}
 
 
 def _check_cases(cases: list[dict[str, Any]], path: Path, error: type[InputError]) -> None:
@@ -715,6 +773,16 @@ _TEST = schema.nullable(
         },
     )
 )
+_BAD_RATE_TEST = schema.nullable(
+    schema.obj(
+        {},
+        {
+            **dict.fromkeys(("confidence", "model", "baseline", "p_higher", "p_lower"), _SHARE),
+            **dict.fromkeys(("statistic", "difference", "detectable_margin"), _FIGURE),
+            "difference_ci": _INTERVAL,
+        },
+    )
+)
 _COMMON = {
     "test": _TEXT,
     "statistic": _FIGURE,
@@ -739,6 +807,7 @@ _GROUP = schema.obj(
         "good_gain_relative": _FIGURE,
         "good_gain_relative_ci": _INTERVAL,
         "note": _TEXT,
+        "bad_rate_test": _BAD_RATE_TEST,
         "partial": schema.flag,
         "detectable": schema.nullable(schema.obj({}, dict.fromkeys(("alpha", "power", "gain", "drop"), _FIGURE))),
     },
