@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import math
 import random
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq, minimize
-from scipy.stats import norm
+from scipy.stats import binom, norm
 from statsmodels.stats import proportion as sm_proportion
 from statsmodels.stats.contingency_tables import mcnemar
 
@@ -587,3 +588,210 @@ def test_a_polarising_model_is_not_better(run_benchmark, pytester):
         "min-good-gain": True,
         "no-emotion-worse": True,
     }
+
+
+def bad_cells(table: dict[tuple[int, int], int]) -> tuple[int, int, int, int]:
+    """A paired (model, baseline) table's Bad ratings: both Bad, the model's only, the
+    baseline's only, neither."""
+    cells = [0, 0, 0, 0]
+    for (model, baseline), count in table.items():
+        cells[0 if model == baseline == 1 else 1 if model == 1 else 2 if baseline == 1 else 3] += count
+    return cells[0], cells[1], cells[2], cells[3]
+
+
+def no_more_bad(summary, margin=5.0):
+    gates = check_gates(
+        summary,
+        Completeness(summary.overall.comparison.n, summary.overall.comparison.n),
+        mode=GateMode.BETTER,
+        min_good_gain=None,
+        allow_partial=False,
+        bad_margin=margin,
+    )
+    return {g.name: g for g in gates}["no-more-bad"]
+
+
+paired_tables = st.lists(st.integers(0, 12), min_size=9, max_size=9).map(
+    lambda counts: {(m, b): counts[3 * (m - 1) + b - 1] for m in (1, 2, 3) for b in (1, 2, 3)}
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(paired_tables, st.sampled_from([2.0, 5.0, 10.0]))
+def test_no_more_bad_is_the_paired_score_test_at_the_margin(table, margin):
+    """Paired, the gate's interval is Tango's on the Bad counts, and it passes exactly when the
+    oracle's score statistic at the margin is below the critical value."""
+    pairs = [(Rating(m), Rating(b)) for (m, b), count in table.items() for _ in range(count)]
+    assume(len(pairs) > 1)
+    summary = summarize(paired_cases("sad", [int(m) for m, _ in pairs], [int(b) for _, b in pairs]), alpha=0.05)
+    bad = summary.overall.comparison.bad
+    cells = bad_cells(table)
+    assume(cells[1] + cells[2] > 0)
+    assert bad.paired and bad.difference == pytest.approx((cells[1] - cells[2]) / len(pairs))
+    high = bad.difference_ci.high
+    if high < 1 - 1e-9:
+        assert paired_z(cells, high, ratio=False) == pytest.approx(-CRITICAL_90, abs=1e-5)
+    at_margin = paired_z(cells, margin / 100, ratio=False)
+    assume(abs(at_margin + CRITICAL_90) > 1e-6)
+    assert no_more_bad(summary, margin).passed == (at_margin < -CRITICAL_90)
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts, st.sampled_from([2.0, 5.0, 10.0]))
+def test_no_more_bad_is_the_unpaired_score_test_at_the_margin(table, margin):
+    """Against one emotion's counts, the gate is Miettinen and Nurminen's test at the margin on
+    the Bad counts (the rest of each side rated Good, which the Bad rate does not see)."""
+    x1, n1, x2, n2 = table
+    cases = [CaseResult(f"sad-{i}", "sad", Rating.BAD if i < x1 else Rating.GOOD) for i in range(n1)]
+    summary = summarize(cases, alpha=0.05, per_emotion_baseline={"sad": Counts(x2, 0, n2 - x2)})
+    bad = summary.overall.comparison.bad
+    assert (bad.difference, bad.second_rate) == pytest.approx((x1 / n1 - x2 / n2, x2 / n2))
+    high = bad.difference_ci.high
+    if high < 1 - 1e-9:
+        assert mn_z(x1, n1, x2, n2, high) == pytest.approx(-CRITICAL_90, abs=1e-6)
+    at_margin = mn_z(x1, n1, x2, n2, margin / 100)
+    assume(abs(at_margin + CRITICAL_90) > 1e-6)
+    assert no_more_bad(summary, margin).passed == (at_margin < -CRITICAL_90)
+
+
+def test_no_more_bad_over_several_emotions_is_the_standardized_difference_by_hand():
+    cases = [CaseResult(f"sad-{i}", "sad", Rating.BAD if i < 12 else Rating.OKAY) for i in range(50)]
+    cases += [CaseResult(f"joyful-{i}", "joyful", Rating.BAD if i < 1 else Rating.GOOD) for i in range(10)]
+    baseline = {"sad": Counts(15, 25, 20), "joyful": Counts(3, 27, 30)}
+    bad = summarize(cases, alpha=0.05, per_emotion_baseline=baseline).overall.comparison.bad
+    weights = [50 / 60, 10 / 60]
+    rates = [15 / 60, 3 / 60]
+    second = sum(w * r for w, r in zip(weights, rates, strict=True))
+    variance = 13 / 60 * (1 - 13 / 60) / 60 + sum(w * w * r * (1 - r) / 60 for w, r in zip(weights, rates, strict=True))
+    assert bad.second_rate == pytest.approx(second)
+    assert bad.difference_ci.high == pytest.approx(13 / 60 - second + CRITICAL_90 * math.sqrt(variance))
+
+
+def chance_of_passing(
+    outer: Sequence[float], inner: Callable[[int], tuple[int, float]], passes: Callable[[int, int], bool]
+) -> float:
+    """Exactly, the chance that ``passes(o, i)``: the outer count o drawn from the pmf
+    ``outer``, the inner count i given o from the binomial ``inner(o)`` (size, chance). The
+    gate's upper bound rises with the model's Bad count i, so ``passes`` turns false from some i
+    on, found by bisection for each o."""
+    total = 0.0
+    for value, chance in enumerate(outer):
+        if chance < 1e-15:
+            continue
+        size, rate = inner(value)
+        low, high = 0, size + 1
+        while low < high:
+            middle = (low + high) // 2
+            if passes(value, middle):
+                low = middle + 1
+            else:
+                high = middle
+        total += chance * binom.cdf(low - 1, size, rate)
+    return total
+
+
+def paired_pass_chance(n: int, model_only: float, baseline_only: float, margin: float) -> float:
+    """The chance that no-more-bad passes on n paired cases, each Bad on the model's side only
+    with chance ``model_only``, on the baseline's only with ``baseline_only``: the baseline-only
+    count binomial, the model-only count binomial given it."""
+    return chance_of_passing(
+        binom.pmf(range(n + 1), n, baseline_only),
+        lambda c: (n - c, model_only / (1 - baseline_only)),
+        lambda c, b: proportions.paired(PairedCounts(0, b, c, n - b - c), confidence=0.9).difference_ci.high < margin,
+    )
+
+
+def unpaired_pass_chance(n1: int, rate1: float, n2: int, rate2: float, margin: float) -> float:
+    """The chance that no-more-bad passes on n1 model ratings Bad with chance ``rate1`` against
+    n2 baseline ratings Bad with chance ``rate2``."""
+    return chance_of_passing(
+        binom.pmf(range(n2 + 1), n2, rate2),
+        lambda x2: (n1, rate1),
+        lambda x2, x1: proportions.unpaired(x1, n1, x2, n2, confidence=0.9).difference_ci.high < margin,
+    )
+
+
+def test_no_more_bad_passes_a_model_exactly_the_margin_worse_at_most_alpha_of_the_time():
+    """Exactly, by enumerating every outcome: paired, 200 cases, 30% of them Bad on one side
+    only and the model's Bad rate 5 points higher; unpaired, 62 against 62 at 25% and 20%."""
+    margin = 0.05
+    paired_size = paired_pass_chance(200, (0.3 + margin) / 2, (0.3 - margin) / 2, margin)
+    unpaired_size = unpaired_pass_chance(62, 0.25, 62, 0.2, margin)
+    # Exact, no Monte Carlo error (0.0508 and 0.0490): within the 3-standard-error bound of the
+    # simulations here, and not so far below alpha that the gate fails every model.
+    assert 0.04 < paired_size <= ALLOWED and 0.04 < unpaired_size <= ALLOWED
+
+
+def test_no_more_bad_over_several_emotions_passes_a_model_the_margin_worse_at_most_alpha_of_the_time():
+    """Seeded simulation against per-emotion counts, the emotions' Bad rates unlike (the
+    baseline standardized to the run's mix), the model's 5 points higher in each."""
+    rng = np.random.default_rng(29)
+    margin, repetitions = 0.05, REPETITIONS
+    rates, n1, n2 = np.array([0.1, 0.2, 0.35]), np.array([80, 40, 20]), np.array([60, 60, 60])
+    model = rng.binomial(n1, rates + margin, size=(repetitions, 3))
+    baseline = rng.binomial(n2, rates, size=(repetitions, 3))
+    passes = sum(
+        proportions.standardized(
+            list(zip(model[r].tolist(), n1.tolist(), baseline[r].tolist(), n2.tolist(), strict=True)), confidence=0.9
+        ).difference_ci.high
+        < margin
+        for r in range(repetitions)
+    )
+    # Monte Carlo standard error at alpha: sqrt(0.05 * 0.95 / 3000) = 0.004.
+    assert passes / repetitions <= ALLOWED
+
+
+def test_no_more_bad_shows_the_margin_it_names_with_eighty_percent_power():
+    """At the margin the run says it shows, with equal Bad rates, the gate passes about 80% of
+    the time: exactly, by enumerating every outcome, paired (Connor's approximation) and
+    unpaired (Farrington and Manning's)."""
+    margin = power.detectable_paired(0.3, 200, 0.05)
+    assert paired_pass_chance(200, 0.15, 0.15, margin) == pytest.approx(0.8, abs=0.02)
+    margin = power.margin_unpaired(0.3, 100, 300, 0.05)
+    assert unpaired_pass_chance(100, 0.3, 300, 0.3, margin) == pytest.approx(0.8, abs=0.02)
+
+
+def test_a_run_too_small_to_show_the_bad_margin_warns_and_can_be_made_to_fail():
+    # 60 paired cases, 20 of them Bad on one side only, as many each way.
+    summary = summarize(paired_cases("sad", [1] * 10 + [3] * 50, [3] * 10 + [1] * 10 + [3] * 40), alpha=0.05)
+    shown = summary.bad_margin_shown["overall"]
+    assert shown == pytest.approx(power.detectable_paired(20 / 60, 60, 0.05)) and shown > 0.05
+    settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
+    cases = paired_cases("sad", [1] * 10 + [3] * 50, [3] * 10 + [1] * 10 + [3] * 40)
+    decision = decide(cases, Completeness(60, 60), settings, None)
+    assert any(w.startswith("no-more-bad: at 80% power this run shows") for w in decision.warnings)
+    failed = decide(cases, Completeness(60, 60), settings | {"require_power": True}, None).gates
+    assert any(g.name == "power" and not g.passed and g.detail.startswith("no-more-bad") for g in failed)
+    wide = decide(cases, Completeness(60, 60), settings | {"bad_margin": 30.0}, None)
+    assert not any(w.startswith("no-more-bad") for w in wide.warnings)
+
+
+@pytest.mark.parametrize(
+    ("responder", "figures"),
+    [("chatgpt", ("7.8%", "-9.3 pts", "-7.3 pts")), ("chatgpt-empathy", ("7.1%", "-10.0 pts", "-8.2 pts"))],
+)
+def test_the_release_responders_have_no_more_bad_answers_than_humans(responder, figures):
+    """The release's GPT-4 answers against the humans, rater clusters and all: every gate
+    passes, no warning, and the figures the README quotes."""
+    from pytest_empathy.corpus import release
+
+    cases = [
+        CaseResult(
+            row.case_id,
+            row.emotion,
+            row.ratings[responder],
+            row.ratings["human"],
+            rater=row.raters[responder],
+            baseline_rater=row.raters["human"],
+        )
+        for row in release.load_figures().rows
+    ]
+    settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
+    decision = decide(cases, Completeness(2000, 2000), settings, None)
+    assert all(g.passed for g in decision.gates) and decision.warnings == []
+    gate = next(g for g in decision.gates if g.name == "no-more-bad")
+    rate, difference, high = figures
+    assert gate.detail.startswith(f"Bad rate {rate} vs baseline 17.1%: {difference} ")
+    assert f"the upper bound {high} is below the margin +5 pts" in gate.detail
+    # The README: a run of 2,000 paired cases shows a margin of 2.8 to 3.2 points.
+    assert 0.028 <= round(decision.summary.bad_margin_shown["overall"], 3) <= 0.032
