@@ -569,25 +569,47 @@ def polarising_rows() -> list[dict[str, object]]:
 
 def test_a_polarising_model_is_not_better(run_benchmark, pytester):
     write_corpus(pytester.path / "polarising.csv", polarising_rows())
-    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=polarising.csv", "-p", "no:xdist", "-q")
+    reports = ["--empathy-markdown=report.md", "--empathy-html=report.html"]
+    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=polarising.csv", "-p", "no:xdist", "-qq", *reports)
     assert result.ret == 1
-    # Better on Good answers, as before; two and a half times as many Bad ones fail it.
-    result.stdout.fnmatch_lines(
-        [
-            "FAILED no-more-bad: Bad rate 40.2% vs baseline 17.1%: +23.1 pts ?+20.8 pts, +25.3 pts? (90% CI, paired); "
-            "the upper bound +25.3 pts is not below the margin +5 pts (one-sided Tango score * test at +5 pts, alpha "
-            "0.05)",
-            "PASSED better: Good rate 55.1% (n 2000) vs baseline 49.3% (n 2000): +5.9 pts ?+3.3 pts, +8.4 pts? *",
-        ]
+    # -qq keeps its one line, naming the failed gate.
+    summary = [line for line in result.stdout.lines if line.startswith("pytest-empathy:")]
+    assert summary == ["pytest-empathy: bot FAILED (no-more-bad): Good 55.1% vs human-raters 49.3% (better)"], (
+        result.stdout.str()
     )
-    gates = {gate["name"]: gate["passed"] for gate in read_report(pytester)["gates"]}
-    assert gates == {
+    # Better on Good answers, as before; two and a half times as many Bad ones fail it.
+    report = read_report(pytester)
+    gates = {gate["name"]: gate for gate in report["gates"]}
+    assert {name: gate["passed"] for name, gate in gates.items()} == {
         "complete": True,
         "better": True,
         "no-more-bad": False,
         "min-good-gain": True,
         "no-emotion-worse": True,
     }
+    line = (
+        "Bad rate 40.2% vs baseline 17.1%: +23.1 pts [+20.8 pts, +25.3 pts] (90% CI, paired); the upper bound "
+        "+25.3 pts is not below the margin +5 pts (one-sided Tango score (McNemar at no difference) test at +5 pts, "
+        "alpha 0.05)"
+    )
+    assert gates["no-more-bad"]["detail"] == line
+    assert gates["better"]["detail"].startswith("Good rate 55.1% (n 2000) vs baseline 49.3% (n 2000): +5.9 pts")
+    # The Markdown (its brackets escaped) and the HTML give its line.
+    escaped = line.replace("[", "\\[").replace("]", "\\]")
+    assert f"| no-more-bad | **FAILED** | {escaped} |" in (pytester.path / "report.md").read_text()
+    assert (
+        f"<td class=failed>FAILED</td><td>no-more-bad</td><td>{line}</td>"
+        in (pytester.path / "report.html").read_text()
+    )
+    # The test the gate decided on, in the JSON: Tango's on the Bad counts, 666 cases Bad on the
+    # model's side only and 205 on the humans' only.
+    bad = report["overall"]["bad_rate_test"]
+    tango = proportions.paired(PairedCounts(*bad_cells(POLARISING)), confidence=0.9)
+    assert (bad["model"], bad["baseline"], bad["difference"]) == pytest.approx((0.4015, 0.171, 461 / 2000))
+    assert bad["difference_ci"] == pytest.approx([tango.difference_ci.low, tango.difference_ci.high])
+    assert bad["p_higher"] == pytest.approx(norm.sf((666 - 205) / math.sqrt(666 + 205)))
+    assert bad["detectable_margin"] == pytest.approx(power.detectable_paired(871 / 2000, 2000, 0.05))
+    assert report["settings"]["bad_margin"] == 5.0 and report["schema"] == 7
 
 
 def bad_cells(table: dict[tuple[int, int], int]) -> tuple[int, int, int, int]:
@@ -795,3 +817,14 @@ def test_the_release_responders_have_no_more_bad_answers_than_humans(responder, 
     assert f"the upper bound {high} is below the margin +5 pts" in gate.detail
     # The README: a run of 2,000 paired cases shows a margin of 2.8 to 3.2 points.
     assert 0.028 <= round(decision.summary.bad_margin_shown["overall"], 3) <= 0.032
+
+
+def test_the_bad_margin_is_an_option_in_points_with_an_ini_twin(pytester):
+    from pytest_empathy.plugin.options import read_settings
+
+    assert read_settings(pytester.parseconfig()).bad_margin == 5.0
+    assert read_settings(pytester.parseconfig("--empathy-bad-margin=7.5")).to_builtins()["bad_margin"] == 7.5
+    pytester.makeini("[pytest]\nempathy_bad_margin = 8\n")
+    assert read_settings(pytester.parseconfig()).bad_margin == 8.0
+    with pytest.raises(pytest.UsageError, match=r"^--empathy-bad-margin: '0' is not a number of percentage points"):
+        read_settings(pytester.parseconfig("--empathy-bad-margin=0"))
