@@ -118,8 +118,8 @@ def _detectable(c: Comparison, alpha: float) -> Detectable:
 
 
 def _bad_margin_shown(c: Comparison, alpha: float) -> float | None:
-    """Paired, Connor's approximation at the run's share of cases Bad on one side only: the
-    non-inferiority test at a margin with equal rates is McNemar's at that difference, shifted;
+    """Paired, Connor's approximation for McNemar's test at the run's share of cases Bad on one
+    side only (the margin plays the difference; exact enumeration finds 79% power at it);
     unpaired, Farrington and Manning's. Clustered, n over the Bad rate's design effect."""
     bad = c.bad
     if bad is None or bad.second_rate is None:
