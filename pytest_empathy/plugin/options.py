@@ -154,7 +154,7 @@ _GATES = (
     ),
     Option(
         "--empathy-bad-margin",
-        f"the no-more-bad gate's margin: the largest Bad-rate rise, in percentage points, still no more Bad (default "
+        f"the no-more-bad gate's margin: the largest Bad-rate rise, in percentage points, allowed (default "
         f"{BAD_MARGIN:g})",
         "POINTS",
     ),
