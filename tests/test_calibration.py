@@ -460,6 +460,12 @@ def test_a_judge_of_known_errors_is_corrected_onto_the_crowds_scale(stub, pytest
     assert all(g["detail"].startswith("calibrated: ") for g in report["gates"])
     better = next(g for g in report["gates"] if g["name"] == "better")
     assert "on the crowd's scale, Good rate" in better["detail"]
+    # The correction gives no interval of the Bad rate's difference: no-more-bad says where it stays.
+    no_more_bad = next(g for g in report["gates"] if g["name"] == "no-more-bad")
+    assert no_more_bad["detail"].startswith(
+        "calibrated: the judge's ratings corrected onto the crowd's scale by its calibration: on the judge's own "
+        "ratings (the correction gives the Good rate's difference an interval, not the Bad rate's): Bad rate "
+    )
     result.stdout.fnmatch_lines(["empathy: CALIBRATED*", "on the crowd's scale, overall: model B/O/G*"])
 
 

@@ -224,3 +224,28 @@ def test_rater_columns_are_numbered_and_checked(tmp_path):
         row["annotator_human"] = "x"
     with pytest.raises(CorpusError, match=r"row 1: rater_human without rating_human"):
         load_file(write_corpus(tmp_path / "c.csv", rows))
+
+
+def test_the_bad_rates_design_effect_is_statsmodels_two_way_cluster_robust_variance_on_the_release():
+    """The Bad rate gets its own design effect, the two-way cluster-robust variance of the
+    per-case Bad-rate differences over the one that takes cases as independent."""
+    cases = release_cases()
+    design = summarize(cases, alpha=0.05).overall.comparison.design
+    values = np.array([float(c.rating == Rating.BAD) - float(c.baseline_rating == Rating.BAD) for c in cases])
+    codes = {label: i for i, label in enumerate(sorted({c.rater for c in cases} | {c.baseline_rater for c in cases}))}
+    groups = np.array([[codes[c.rater], codes[c.baseline_rater]] for c in cases])
+    model = sm.OLS(values, np.ones(len(values)))
+    robust = model.fit(cov_type="cluster", cov_kwds={"groups": groups}).cov_params()[0, 0]
+    assert design.bad == pytest.approx(robust / model.fit().cov_params()[0, 0], rel=1e-9)
+    assert design.bad != pytest.approx(design.good, rel=0.05)
+
+
+def test_unpaired_bad_rate_clusters_enter_on_the_rated_side_only():
+    ratings = [Rating.BAD] * 40 + [Rating.OKAY] * 30 + [Rating.GOOD] * 30
+    cases = [CaseResult(f"c{i:03}", "sad", r, rater=str(i // 5)) for i, r in enumerate(ratings)]
+    design = summarize(cases, alpha=0.05, per_emotion_baseline={"sad": Counts(10, 20, 20)}).overall.comparison.design
+    bad = np.array([float(r == Rating.BAD) for r in ratings])
+    n, p2, n2 = len(bad), 10 / 50, 50
+    first = bad.var(ddof=1) / n
+    robust = 20 / 19 * sum((bad[i : i + 5].sum() - 5 * bad.mean()) ** 2 for i in range(0, n, 5)) / n**2
+    assert design.bad == pytest.approx((robust + p2 * (1 - p2) / n2) / (first + p2 * (1 - p2) / n2), rel=1e-9)

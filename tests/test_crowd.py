@@ -586,6 +586,12 @@ def test_the_gates_on_a_crowd_subset_decide_on_the_crowd_s_scale_where_the_judge
             "covers the run*",
         ]
     )
+    powered.stdout.fnmatch_lines(
+        [
+            "* no-more-bad: prediction-powered*: on the judge's own ratings (prediction-powered inference compares "
+            "the Good rate with the baseline's, not the Bad rate): Bad rate *",
+        ]
+    )
     # A merge of the shards cannot estimate it, and decides nothing on the crowd's scale.
     merged = cli("merge", "report.json", "-o", "merged.json", cwd=pytester.path)
     assert merged.returncode == 1, merged.stdout + merged.stderr

@@ -31,6 +31,7 @@ def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_arg
             "overall * 2000/2000 * +15.4 pts [[]+12, +18] * +31% [[]+24%,+39%] * < 1e-15 * better * chi2 p < 1e-15",
             "caring * 66/66 * n.s. * exact p 0.810",
             "PASSED better: Good rate 64.8% (n 2000) vs baseline 49.3% (n 2000): +15.4 pts *paired*",
+            "PASSED no-more-bad: Bad rate 7.1% vs baseline 17.1%: -10.0 pts * is below the margin +5 pts *",
         ]
     )
     report = read_report(pytester)
@@ -45,7 +46,13 @@ def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_arg
     ].keys()
     assert report["schema"] == SCHEMA and report["methods"]["paired"] is True and report["methods"]["clustered"]
     assert round(report["overall"]["statistic"], 4) == 134.1241 and f"{report['overall']['p_value']:.3e}" == "7.504e-30"
-    assert {g["name"] for g in report["gates"]} == {"complete", "better", "min-good-gain", "no-emotion-worse"}
+    assert {g["name"] for g in report["gates"]} == {
+        "complete",
+        "better",
+        "no-more-bad",
+        "min-good-gain",
+        "no-emotion-worse",
+    }
 
 
 def test_json_result_is_identical_in_every_xdist_mode(run_benchmark, pytester):
@@ -258,7 +265,12 @@ def test_gate_modes(run_benchmark, pytester):
     # Under not-worse the Good-rate gain is checked only when a minimum is given.
     result = run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-margin=5")
     assert result.ret == 0
-    assert [g["name"] for g in read_report(pytester)["gates"]] == ["complete", "not-worse", "no-emotion-worse"]
+    assert [g["name"] for g in read_report(pytester)["gates"]] == [
+        "complete",
+        "not-worse",
+        "no-more-bad",
+        "no-emotion-worse",
+    ]
     assert run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-margin=5", "--empathy-min-good-gain=0").ret == 1
     result = run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-margin=5", "--empathy-min-good-gain=-0.2")
     assert result.ret == 0

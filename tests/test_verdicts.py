@@ -5,8 +5,10 @@ its null hypothesis, by seeded simulation."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 import random
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 
 import numpy as np
@@ -14,7 +16,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq, minimize
-from scipy.stats import norm
+from scipy.stats import binom, norm
 from statsmodels.stats import proportion as sm_proportion
 from statsmodels.stats.contingency_tables import mcnemar
 
@@ -25,11 +27,12 @@ from pytest_empathy.analysis.gates import Completeness, check_gates, decide
 from pytest_empathy.analysis.proportions import PairedCounts
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
+from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.modes import GateMode
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
-from .conftest import paired_cases, read_report
+from .conftest import paired_cases, read_report, write_corpus
 
 CRITICAL_90 = norm.ppf(0.95)
 
@@ -534,3 +537,319 @@ def test_min_good_gain_names_the_side_without_good_ratings():
     settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
     gate = next(g for g in decide(cases, Completeness(20, 20), settings, baseline).gates if g.name == "min-good-gain")
     assert not gate.passed and gate.detail == "no Good rating on the model's side: no relative gain to bound"
+
+
+# The Bad rate beside the Good rate: a model better on Good answers but worse on Bad ones.
+
+# The issue's polarising model, paired with the humans on 2,000 cases: (model, human) ratings
+# and how many cases have them; the margins are the model's 803/94/1103 (Bad/Okay/Good) and
+# the humans' 342/672/986, the two sides close to independent, as the issue's table was.
+POLARISING = {
+    (1, 1): 137,
+    (1, 2): 270,
+    (1, 3): 396,
+    (2, 1): 16,
+    (2, 2): 32,
+    (2, 3): 46,
+    (3, 1): 189,
+    (3, 2): 370,
+    (3, 3): 544,
+}
+
+
+def polarising_rows() -> list[dict[str, object]]:
+    """The polarising model's cases, spread evenly over the emotions."""
+    pairs = [pair for pair, count in POLARISING.items() for _ in range(count)]
+    return [
+        {
+            "id": f"polarising{i}",
+            "emotion": EMOTIONS[i % len(EMOTIONS)],
+            "situation": "-",
+            "utterance": "-",
+            "rating_bot": model,
+            "rating_human": human,
+        }
+        for i, (model, human) in enumerate(pairs)
+    ]
+
+
+def test_a_polarising_model_is_not_better(run_benchmark, pytester):
+    write_corpus(pytester.path / "polarising.csv", polarising_rows())
+    reports = ["--empathy-markdown=report.md", "--empathy-html=report.html"]
+    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=polarising.csv", "-p", "no:xdist", "-qq", *reports)
+    assert result.ret == 1
+    # -qq keeps its one line, naming the failed gate.
+    summary = [line for line in result.stdout.lines if line.startswith("pytest-empathy:")]
+    assert summary == ["pytest-empathy: bot FAILED (no-more-bad): Good 55.1% vs human-raters 49.3% (better)"], (
+        result.stdout.str()
+    )
+    # Better on Good answers, as before; two and a half times as many Bad ones fail it.
+    report = read_report(pytester)
+    gates = {gate["name"]: gate for gate in report["gates"]}
+    assert {name: gate["passed"] for name, gate in gates.items()} == {
+        "complete": True,
+        "better": True,
+        "no-more-bad": False,
+        "min-good-gain": True,
+        "no-emotion-worse": True,
+    }
+    line = (
+        "Bad rate 40.2% vs baseline 17.1%: +23.1 pts [+20.8 pts, +25.3 pts] (90% CI, paired); the upper bound "
+        "+25.3 pts is not below the margin +5 pts (one-sided Tango score (McNemar at no difference) test at +5 pts, "
+        "alpha 0.05)"
+    )
+    assert gates["no-more-bad"]["detail"] == line
+    assert gates["better"]["detail"].startswith("Good rate 55.1% (n 2000) vs baseline 49.3% (n 2000): +5.9 pts")
+    # The Markdown (its brackets escaped) and the HTML give its line.
+    escaped = line.replace("[", "\\[").replace("]", "\\]")
+    assert f"| no-more-bad | **FAILED** | {escaped} |" in (pytester.path / "report.md").read_text()
+    assert (
+        f"<td class=failed>FAILED</td><td>no-more-bad</td><td>{line}</td>"
+        in (pytester.path / "report.html").read_text()
+    )
+    # The test the gate decided on, in the JSON: Tango's on the Bad counts, 666 cases Bad on the
+    # model's side only and 205 on the humans' only.
+    bad = report["overall"]["bad_rate_test"]
+    tango = proportions.paired(PairedCounts(*bad_cells(POLARISING)), confidence=0.9)
+    assert (bad["model"], bad["baseline"], bad["difference"]) == pytest.approx((0.4015, 0.171, 461 / 2000))
+    assert bad["difference_ci"] == pytest.approx([tango.difference_ci.low, tango.difference_ci.high])
+    assert bad["p_higher"] == pytest.approx(norm.sf((666 - 205) / math.sqrt(666 + 205)))
+    assert bad["detectable_margin"] == pytest.approx(power.detectable_paired(871 / 2000, 2000, 0.05))
+    assert report["settings"]["bad_margin"] == 5.0 and report["schema"] == 7
+
+
+def bad_cells(table: dict[tuple[int, int], int]) -> tuple[int, int, int, int]:
+    """A paired (model, baseline) table's Bad ratings: both Bad, the model's only, the
+    baseline's only, neither."""
+    cells = [0, 0, 0, 0]
+    for (model, baseline), count in table.items():
+        cells[0 if model == baseline == 1 else 1 if model == 1 else 2 if baseline == 1 else 3] += count
+    return cells[0], cells[1], cells[2], cells[3]
+
+
+def no_more_bad(summary, margin=5.0):
+    gates = check_gates(
+        summary,
+        Completeness(summary.overall.comparison.n, summary.overall.comparison.n),
+        mode=GateMode.BETTER,
+        min_good_gain=None,
+        allow_partial=False,
+        bad_margin=margin,
+    )
+    return {g.name: g for g in gates}["no-more-bad"]
+
+
+paired_tables = st.lists(st.integers(0, 12), min_size=9, max_size=9).map(
+    lambda counts: {(m, b): counts[3 * (m - 1) + b - 1] for m in (1, 2, 3) for b in (1, 2, 3)}
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(paired_tables, st.sampled_from([2.0, 5.0, 10.0]))
+def test_no_more_bad_is_the_paired_score_test_at_the_margin(table, margin):
+    """Paired, the gate's interval is Tango's on the Bad counts, and it passes exactly when the
+    oracle's score statistic at the margin is below the critical value."""
+    pairs = [(Rating(m), Rating(b)) for (m, b), count in table.items() for _ in range(count)]
+    assume(len(pairs) > 1)
+    summary = summarize(paired_cases("sad", [int(m) for m, _ in pairs], [int(b) for _, b in pairs]), alpha=0.05)
+    bad = summary.overall.comparison.bad
+    cells = bad_cells(table)
+    assume(cells[1] + cells[2] > 0)
+    assert bad.paired and bad.difference == pytest.approx((cells[1] - cells[2]) / len(pairs))
+    high = bad.difference_ci.high
+    if high < 1 - 1e-9:
+        assert paired_z(cells, high, ratio=False) == pytest.approx(-CRITICAL_90, abs=1e-5)
+    at_margin = paired_z(cells, margin / 100, ratio=False)
+    assume(abs(at_margin + CRITICAL_90) > 1e-6)
+    assert no_more_bad(summary, margin).passed == (at_margin < -CRITICAL_90)
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts, st.sampled_from([2.0, 5.0, 10.0]))
+def test_no_more_bad_is_the_unpaired_score_test_at_the_margin(table, margin):
+    """Against one emotion's counts, the gate is Miettinen and Nurminen's test at the margin on
+    the Bad counts (the rest of each side rated Good, which the Bad rate does not see)."""
+    x1, n1, x2, n2 = table
+    cases = [CaseResult(f"sad-{i}", "sad", Rating.BAD if i < x1 else Rating.GOOD) for i in range(n1)]
+    summary = summarize(cases, alpha=0.05, per_emotion_baseline={"sad": Counts(x2, 0, n2 - x2)})
+    bad = summary.overall.comparison.bad
+    assert (bad.difference, bad.second_rate) == pytest.approx((x1 / n1 - x2 / n2, x2 / n2))
+    high = bad.difference_ci.high
+    if high < 1 - 1e-9:
+        assert mn_z(x1, n1, x2, n2, high) == pytest.approx(-CRITICAL_90, abs=1e-6)
+    at_margin = mn_z(x1, n1, x2, n2, margin / 100)
+    assume(abs(at_margin + CRITICAL_90) > 1e-6)
+    assert no_more_bad(summary, margin).passed == (at_margin < -CRITICAL_90)
+
+
+def test_no_more_bad_over_several_emotions_is_the_standardized_difference_by_hand():
+    cases = [CaseResult(f"sad-{i}", "sad", Rating.BAD if i < 12 else Rating.OKAY) for i in range(50)]
+    cases += [CaseResult(f"joyful-{i}", "joyful", Rating.BAD if i < 1 else Rating.GOOD) for i in range(10)]
+    baseline = {"sad": Counts(15, 25, 20), "joyful": Counts(3, 27, 30)}
+    bad = summarize(cases, alpha=0.05, per_emotion_baseline=baseline).overall.comparison.bad
+    weights = [50 / 60, 10 / 60]
+    rates = [15 / 60, 3 / 60]
+    second = sum(w * r for w, r in zip(weights, rates, strict=True))
+    variance = 13 / 60 * (1 - 13 / 60) / 60 + sum(w * w * r * (1 - r) / 60 for w, r in zip(weights, rates, strict=True))
+    assert bad.second_rate == pytest.approx(second)
+    assert bad.difference_ci.high == pytest.approx(13 / 60 - second + CRITICAL_90 * math.sqrt(variance))
+
+
+def chance_of_passing(
+    outer: Sequence[float], inner: Callable[[int], tuple[int, float]], passes: Callable[[int, int], bool]
+) -> float:
+    """Exactly, the chance that ``passes(o, i)``: the outer count o drawn from the pmf
+    ``outer``, the inner count i given o from the binomial ``inner(o)`` (size, chance). The
+    gate's upper bound rises with the model's Bad count i, so ``passes`` turns false from some i
+    on, found by bisection for each o."""
+    total = 0.0
+    for value, chance in enumerate(outer):
+        if chance < 1e-15:
+            continue
+        size, rate = inner(value)
+        low, high = 0, size + 1
+        while low < high:
+            middle = (low + high) // 2
+            if passes(value, middle):
+                low = middle + 1
+            else:
+                high = middle
+        total += chance * binom.cdf(low - 1, size, rate)
+    return total
+
+
+def paired_pass_chance(n: int, model_only: float, baseline_only: float, margin: float) -> float:
+    """The chance that no-more-bad passes on n paired cases, each Bad on the model's side only
+    with chance ``model_only``, on the baseline's only with ``baseline_only``: the baseline-only
+    count binomial, the model-only count binomial given it."""
+    return chance_of_passing(
+        binom.pmf(range(n + 1), n, baseline_only),
+        lambda c: (n - c, model_only / (1 - baseline_only)),
+        lambda c, b: proportions.paired(PairedCounts(0, b, c, n - b - c), confidence=0.9).difference_ci.high < margin,
+    )
+
+
+def unpaired_pass_chance(n1: int, rate1: float, n2: int, rate2: float, margin: float) -> float:
+    """The chance that no-more-bad passes on n1 model ratings Bad with chance ``rate1`` against
+    n2 baseline ratings Bad with chance ``rate2``."""
+    return chance_of_passing(
+        binom.pmf(range(n2 + 1), n2, rate2),
+        lambda x2: (n1, rate1),
+        lambda x2, x1: proportions.unpaired(x1, n1, x2, n2, confidence=0.9).difference_ci.high < margin,
+    )
+
+
+def test_no_more_bad_passes_a_model_exactly_the_margin_worse_at_most_alpha_of_the_time():
+    """Exactly, by enumerating every outcome: paired, 200 cases, 30% of them Bad on one side
+    only and the model's Bad rate 5 points higher; unpaired, 62 against 62 at 25% and 20%."""
+    margin = 0.05
+    paired_size = paired_pass_chance(200, (0.3 + margin) / 2, (0.3 - margin) / 2, margin)
+    unpaired_size = unpaired_pass_chance(62, 0.25, 62, 0.2, margin)
+    # Exact, no Monte Carlo error: within the 3-standard-error bound of the simulations here, and
+    # the figures the README quotes.
+    assert paired_size <= ALLOWED and unpaired_size <= ALLOWED
+    assert (round(paired_size, 3), round(unpaired_size, 3)) == (0.051, 0.049)
+
+
+def test_no_more_bad_over_several_emotions_passes_a_model_the_margin_worse_at_most_alpha_of_the_time():
+    """Seeded simulation against per-emotion counts, the emotions' Bad rates unlike (the
+    baseline standardized to the run's mix), the model's 5 points higher in each."""
+    rng = np.random.default_rng(29)
+    margin, repetitions = 0.05, REPETITIONS
+    rates, n1, n2 = np.array([0.1, 0.2, 0.35]), np.array([80, 40, 20]), np.array([60, 60, 60])
+    model = rng.binomial(n1, rates + margin, size=(repetitions, 3))
+    baseline = rng.binomial(n2, rates, size=(repetitions, 3))
+    passes = sum(
+        proportions.standardized(
+            list(zip(model[r].tolist(), n1.tolist(), baseline[r].tolist(), n2.tolist(), strict=True)), confidence=0.9
+        ).difference_ci.high
+        < margin
+        for r in range(repetitions)
+    )
+    # Monte Carlo standard error at alpha: sqrt(0.05 * 0.95 / 3000) = 0.004.
+    assert passes / repetitions <= ALLOWED
+
+
+def test_no_more_bad_shows_the_margin_it_names_with_eighty_percent_power():
+    """At the margin the run says it shows, with equal Bad rates, the gate passes about 80% of
+    the time: exactly, by enumerating every outcome, paired (Connor's approximation) and
+    unpaired (Farrington and Manning's)."""
+    margin = power.detectable_paired(0.3, 200, 0.05)
+    paired_power = paired_pass_chance(200, 0.15, 0.15, margin)
+    margin = power.margin_unpaired(0.3, 100, 300, 0.05)
+    unpaired_power = unpaired_pass_chance(100, 0.3, 300, 0.3, margin)
+    # The README's figures.
+    assert (round(paired_power, 2), round(unpaired_power, 2)) == (0.79, 0.80)
+
+
+def test_a_run_too_small_to_show_the_bad_margin_warns_and_can_be_made_to_fail():
+    # 60 paired cases, 20 of them Bad on one side only, as many each way.
+    summary = summarize(paired_cases("sad", [1] * 10 + [3] * 50, [3] * 10 + [1] * 10 + [3] * 40), alpha=0.05)
+    shown = summary.bad_margin_shown["overall"]
+    assert shown == pytest.approx(power.detectable_paired(20 / 60, 60, 0.05)) and shown > 0.05
+    settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
+    cases = paired_cases("sad", [1] * 10 + [3] * 50, [3] * 10 + [1] * 10 + [3] * 40)
+    decision = decide(cases, Completeness(60, 60), settings, None)
+    assert any(w.startswith("no-more-bad: at 80% power this run shows") for w in decision.warnings)
+    failed = decide(cases, Completeness(60, 60), settings | {"require_power": True}, None).gates
+    assert any(g.name == "power" and not g.passed and g.detail.startswith("no-more-bad") for g in failed)
+    wide = decide(cases, Completeness(60, 60), settings | {"bad_margin": 30.0}, None)
+    assert not any(w.startswith("no-more-bad") for w in wide.warnings)
+
+
+@pytest.mark.parametrize(
+    ("responder", "figures"),
+    [("chatgpt", ("7.8%", "-9.3 pts", "-7.3 pts")), ("chatgpt-empathy", ("7.1%", "-10.0 pts", "-8.2 pts"))],
+)
+def test_the_release_responders_have_no_more_bad_answers_than_humans(responder, figures):
+    """The release's GPT-4 answers against the humans, rater clusters and all: every gate
+    passes, no warning, and the figures the README quotes."""
+    from pytest_empathy.corpus import release
+
+    cases = [
+        CaseResult(
+            row.case_id,
+            row.emotion,
+            row.ratings[responder],
+            row.ratings["human"],
+            rater=row.raters[responder],
+            baseline_rater=row.raters["human"],
+        )
+        for row in release.load_figures().rows
+    ]
+    settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
+    decision = decide(cases, Completeness(2000, 2000), settings, None)
+    assert all(g.passed for g in decision.gates) and decision.warnings == []
+    gate = next(g for g in decision.gates if g.name == "no-more-bad")
+    rate, difference, high = figures
+    assert gate.detail.startswith(f"Bad rate {rate} vs baseline 17.1%: {difference} ")
+    assert f"the upper bound {high} is below the margin +5 pts" in gate.detail
+    # The README: a run of 2,000 paired cases shows a margin of 2.8 to 3.2 points.
+    assert 0.028 <= round(decision.summary.bad_margin_shown["overall"], 3) <= 0.032
+
+
+def test_the_bad_margin_is_an_option_in_points_with_an_ini_twin(pytester):
+    from pytest_empathy.plugin.options import read_settings
+
+    assert read_settings(pytester.parseconfig()).bad_margin == 5.0
+    assert read_settings(pytester.parseconfig("--empathy-bad-margin=7.5")).to_builtins()["bad_margin"] == 7.5
+    pytester.makeini("[pytest]\nempathy_bad_margin = 8\n")
+    assert read_settings(pytester.parseconfig()).bad_margin == 8.0
+    with pytest.raises(pytest.UsageError, match=r"^--empathy-bad-margin: '0' is not a number of percentage points"):
+        read_settings(pytester.parseconfig("--empathy-bad-margin=0"))
+
+
+@pytest.mark.parametrize("schema", [3, 6])
+def test_a_result_of_an_earlier_schema_is_read_with_no_bad_rate_test(tmp_path, schema):
+    from pytest_empathy.errors import InputError
+    from pytest_empathy.results.document import SCHEMA, read
+
+    counts = {"bad": 1, "okay": 0, "good": 1}
+    group = {"n": 2, "model": counts, "baseline": counts}
+    path = tmp_path / "old.json"
+    path.write_text(
+        json.dumps({"schema": schema, "overall": group, "polarity": {"negative": group}, "emotions": {}, "cases": []})
+    )
+    data = read(path, InputError, required=(), what="JSON result")
+    assert data["schema"] == SCHEMA == 7
+    assert data["overall"]["bad_rate_test"] is None and data["polarity"]["negative"]["bad_rate_test"] is None

@@ -2,7 +2,7 @@
 lenient on the next. Where the corpus names who rated what, every test and interval takes
 the correlation into account.
 
-How: each estimate (a difference of Good rates, Cliff's delta) is a sum of per-case
+How: each estimate (a difference of Good or of Bad rates, Cliff's delta) is a sum of per-case
 contributions. Its cluster-robust (sandwich) variance sums them within a rater's cases
 before squaring, with the G/(G - 1) small-sample factor; with raters on both sides (model and
 baseline rated by different crowds, in batches that need not line up) it is two-way
@@ -44,12 +44,15 @@ FEW_RATERS = 20
 
 @dataclass(frozen=True)
 class DesignEffects:
-    """How much clustering inflates the variance of a group's two estimates (None: cannot
-    tell, as with no variance), and how many raters rated the group's cases."""
+    """How much clustering inflates the variance of a group's estimates (None: cannot tell,
+    as with no variance), and how many raters rated the group's cases."""
 
     raters: int
     good: float | None
     ordinal: float | None
+    # The Bad rate's, for the no-more-bad gate: a rater harsh on one answer is harsh on the
+    # next, and Bad ratings need not cluster as Good ones do.
+    bad: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,12 @@ def paired_contributions(pairs: Sequence[tuple[Rating, Rating]]) -> tuple[list[f
     return _centred(good), _centred(signs)
 
 
+def paired_bad_contributions(pairs: Sequence[tuple[Rating, Rating]]) -> list[float]:
+    """Each case's centred contribution to the Bad-rate difference of (first, second) ratings
+    of the same cases."""
+    return _centred([float(a == Rating.BAD) - float(b == Rating.BAD) for a, b in pairs])
+
+
 @dataclass(frozen=True)
 class UnpairedParts:
     """An unpaired group's estimates split into the first side's per-case contributions
@@ -116,29 +125,35 @@ class UnpairedParts:
     ordinal: list[float]
     second_good: float
     second_ordinal: float
+    bad: list[float]
+    second_bad: float
 
 
 def unpaired_parts(first: Mapping[str, Sequence[Rating]], second: Mapping[str, Counts]) -> UnpairedParts:
     """The first side's ratings by emotion against the second side's counts: each emotion
     weighted by the first side's share, as the standardized estimates are."""
     total = sum(len(ratings) for ratings in first.values())
-    parts = UnpairedParts([], [], 0.0, 0.0)
-    second_good = second_ordinal = 0.0
+    parts = UnpairedParts([], [], 0.0, 0.0, [], 0.0)
+    second_good = second_ordinal = second_bad = 0.0
     for emotion, ratings in first.items():
         counts, other = Counts.of(ratings), second[emotion]
         if not counts.n or not other.n:
             continue
         rate = counts.good / counts.n
+        bad_rate = counts.bad / counts.n
         place1, place2, superiority = placements(counts, other)
         for rating in ratings:
             parts.good.append((float(rating == Rating.GOOD) - rate) / total)
             parts.ordinal.append((place1[rating - 1] - superiority) / total)
+            parts.bad.append((float(rating == Rating.BAD) - bad_rate) / total)
         weight = counts.n / total
         other_rate = other.good / other.n
         second_good += weight**2 * other_rate * (1 - other_rate) / other.n
+        other_bad = other.bad / other.n
+        second_bad += weight**2 * other_bad * (1 - other_bad) / other.n
         spread = placement_spread(other, place2, 1 - superiority)
         second_ordinal += weight**2 * spread / max(1, other.n - 1) / other.n
-    return UnpairedParts(parts.good, parts.ordinal, second_good, second_ordinal)
+    return UnpairedParts(parts.good, parts.ordinal, second_good, second_ordinal, parts.bad, second_bad)
 
 
 def combined(first: float | None, contributions: Sequence[float], unclustered: float) -> float | None:

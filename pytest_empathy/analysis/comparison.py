@@ -89,6 +89,10 @@ class Comparison(Verdict):
     decides: GateTest = GateTest.GOOD_RATE
     # Where the ratings name their raters: the clusters and the design effects applied.
     design: DesignEffects | None = None
+    # The model's Bad rate against the baseline's, by the Good rate's tests on the Bad counts
+    # (first side the model: a positive difference is more Bad answers); None when a side has
+    # no ratings.
+    bad: GoodRateTest | None = None
 
     @property
     def n(self) -> int:
@@ -132,7 +136,31 @@ def compare(
             if min(model.n, baseline.n) > 1:
                 order = ordinal.unpaired(model, baseline, confidence=confidence, design_effect=order_effect)
     study = WholeTest(test, statistic, dof, p_value)
-    return Comparison(model, baseline, study, cramers_v, good, order, decides, design)
+    bad = _bad_rate(model, baseline, alpha=alpha, pairs=pairs, strata=strata, design=design)
+    return Comparison(model, baseline, study, cramers_v, good, order, decides, design, bad)
+
+
+def _bad_rate(
+    model: Counts,
+    baseline: Counts,
+    *,
+    alpha: float,
+    pairs: Sequence[tuple[Rating, Rating]] | None,
+    strata: Sequence[tuple[Counts, Counts]] | None,
+    design: DesignEffects | None,
+) -> GoodRateTest | None:
+    """The model's Bad rate against the baseline's, by the tests the Good rate gets in the
+    same design (paired, standardized over several emotions, or unpaired), so that its
+    interval and its test agree."""
+    if not (model.n and baseline.n):
+        return None
+    confidence, effect = 1 - 2 * alpha, None if design is None else design.bad
+    if pairs is not None:
+        return paired(good_pairs(pairs, Rating.BAD), confidence=confidence, design_effect=effect)
+    if strata is not None and len(strata) > 1:
+        rates = [(m.bad, m.n, b.bad, b.n) for m, b in strata if m.n]
+        return standardized(rates, confidence=confidence, design_effect=effect)
+    return unpaired(model.bad, model.n, baseline.bad, baseline.n, confidence=confidence, design_effect=effect)
 
 
 def direction_of(test: GoodRateTest | OrdinalTest | None) -> Direction | None:
@@ -178,11 +206,12 @@ def compare_paired(pairs: Sequence[tuple[Rating, Rating]], *, alpha: float) -> P
     return PairedComparison(before, after, whole, good, order)
 
 
-def good_pairs(pairs: Iterable[tuple[Rating, Rating | None]]) -> PairedCounts:
-    """The Good ratings of two sides over the same cases, counted: (first, second) per case."""
+def good_pairs(pairs: Iterable[tuple[Rating, Rating | None]], rating: Rating = Rating.GOOD) -> PairedCounts:
+    """The Good ratings (or those of ``rating``) of two sides over the same cases, counted:
+    (first, second) per case."""
     both = first_only = second_only = neither = 0
     for first, second in pairs:
-        first_good, second_good = first == Rating.GOOD, second == Rating.GOOD
+        first_good, second_good = first == rating, second == rating
         if first_good and second_good:
             both += 1
         elif first_good:

@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from .ppi import RunEstimate
 
 
+NO_MORE_BAD = "no-more-bad"
+# The no-more-bad gate's default margin, in points of the Bad rate: one person in twenty more
+# getting a Bad answer is a loss no Good-rate gain makes up for.
+BAD_MARGIN = 5.0
+
+
 @dataclass(frozen=True)
 class GateResult:
     name: str
@@ -135,6 +141,7 @@ def decide(
         min_good_gain=settings["min_good_gain"],
         allow_partial=settings["allow_partial"],
         margin=settings.get("margin"),
+        bad_margin=settings.get("bad_margin", BAD_MARGIN),
     )
     corrected = correction is not None and bool(correction.groups) and bool(settings.get("judge_correction"))
     if corrected:
@@ -155,6 +162,9 @@ def decide(
             "the power figures above are the judge's own ratings': the correction adds the calibration's "
             "uncertainty, so the gates on the crowd's scale detect less than they say"
         )
+    if summary is not None:
+        # After the notes above: the no-more-bad gate stays on the judge's own ratings.
+        warnings += bad_power_warnings(summary, mode, settings.get("bad_margin", BAD_MARGIN))
     if settings.get("require_power"):
         gates += [GateResult("power", False, warning) for warning in warnings]
     minimum = settings.get("judge_min_agreement")
@@ -238,6 +248,10 @@ def decided_on_crowd_scale(
             )
         elif gate.name == "no-emotion-worse":
             gate = _on_judge_own_ratings(gate, "the correction covers the run and each polarity")
+        elif gate.name == NO_MORE_BAD:
+            gate = _on_judge_own_ratings(
+                gate, "the correction gives the Good rate's difference an interval, not the Bad rate's"
+            )
         decided.append(gate)
     return decided
 
@@ -295,6 +309,10 @@ def decided_by_prediction_powered(
         elif gate.name == "no-emotion-worse":
             gate = _on_judge_own_ratings(
                 gate, "prediction-powered inference covers the run; an emotion's few crowd ratings decide nothing"
+            )
+        elif gate.name == NO_MORE_BAD:
+            gate = _on_judge_own_ratings(
+                gate, "prediction-powered inference compares the Good rate with the baseline's, not the Bad rate"
             )
         decided.append(gate)
     return decided
@@ -363,6 +381,20 @@ def power_warnings(summary: Summary, mode: GateMode, margin: float | None) -> li
     return warnings
 
 
+def bad_power_warnings(summary: Summary, mode: GateMode, margin: float | None) -> list[str]:
+    """The no-more-bad gate when this run cannot show its margin: the smallest margin shown
+    with 80% power when the Bad rates are equal is wider."""
+    shown = summary.bad_margin_shown.get("overall")
+    if mode is GateMode.OFF or margin is None or shown is None or shown <= margin / 100:
+        return []
+    return [
+        f"{NO_MORE_BAD}: at {POWER:.0%} power this run shows no more Bad answers than the baseline only within a "
+        f"margin of {points(shown)} or more (one-sided, alpha {summary.alpha:g}, the Bad rates equal); a margin "
+        f"of {margin:g} pts is smaller, so a model with no more Bad answers would likely fail: add cases or widen "
+        "--empathy-bad-margin"
+    ]
+
+
 def check_gates(
     summary: Summary | None,
     completeness: Completeness,
@@ -371,10 +403,11 @@ def check_gates(
     min_good_gain: float | None,
     allow_partial: bool,
     margin: float | None = None,
+    bad_margin: float | None = None,
 ) -> list[GateResult]:
     """The gates in force and whether each passed; ``summary`` is None when no statistics
     were computed because the run is incomplete. ``margin`` is the not-worse gate's, in
-    percentage points."""
+    percentage points; ``bad_margin`` the no-more-bad gate's (None: not checked)."""
     gates = [_complete(completeness, allow_partial)]
     if summary is None or mode is GateMode.OFF:
         return gates
@@ -385,6 +418,8 @@ def check_gates(
         if margin is None:
             raise ValueError("the not-worse gate needs a margin")
         gates.append(_not_worse(overall, margin))
+    if bad_margin is not None:
+        gates.append(_no_more_bad(overall, bad_margin))
     # Under the Good-rate test `better` asks what `min-good-gain 0` asks; under the ordinal test
     # `better` answers the question itself, and only a relative gain asked for is bounded.
     if min_good_gain is None and mode is GateMode.BETTER and summary.decides is GateTest.GOOD_RATE:
@@ -465,6 +500,32 @@ MIN_GOOD_GAIN_ON_GOOD_RATE = "a relative gain is a ratio of Good rates, which th
 def _on_good_rate(c: Comparison, why: str) -> str:
     """What a gate on the Good rate says of itself when the run's verdicts use the ordinal test."""
     return f"; on the Good rate, not the ordinal test the run names: {why}" if c.decides is GateTest.ORDINAL else ""
+
+
+def _no_more_bad(overall: Group[Comparison], margin: float) -> GateResult:
+    """The co-condition of better and not-worse: the model's Bad rate is not higher than the
+    baseline's by ``margin`` points or more. A non-inferiority test: the upper bound of the
+    difference's interval at 1 - 2 alpha is below the margin exactly when the one-sided test
+    at alpha rejects a Bad rate higher by the margin."""
+    c = overall.comparison
+    bad = c.bad
+    if bad is None:
+        return GateResult(NO_MORE_BAD, False, "no test: a group has no ratings")
+    bound = bad.difference_ci.high
+    passed = bound < margin / 100
+    rates = f"Bad rate {percent(c.model.bad / c.model.n)} vs baseline {percent(bad.second_rate)}"
+    relation = "below" if passed else "not below"
+    return GateResult(
+        NO_MORE_BAD,
+        passed,
+        f"{rates}: {_difference(bad)}; the upper bound {points(bound)} is {relation} the margin +{margin:g} pts "
+        f"(one-sided {bad.method} test at +{margin:g} pts, alpha {overall.alpha:g})"
+        + (
+            "; on the Bad rate whatever the run's test: its margin counts people given a Bad answer"
+            if c.decides is GateTest.ORDINAL
+            else ""
+        ),
+    )
 
 
 def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:

@@ -82,6 +82,25 @@ def detectable_unpaired(rate2: float, n1: float, n2: float, alpha: float, *, upw
     return _smallest(lambda d: power_unpaired(d, rate2 - d, n2, n1, alpha), rate2)
 
 
+def margin_unpaired(rate: float, n1: float, n2: float, alpha: float) -> float | None:
+    """The smallest non-inferiority margin that the one-sided test at ``alpha`` of a first rate
+    higher by the margin rejects with 80% power when both rates are ``rate`` (Farrington and
+    Manning's normal approximation): the variance under that null at the rates nearest the
+    truth, the margin split between the sides in inverse proportion to their sizes (the
+    restricted maximum likelihood's limit), and under the truth at ``rate`` on both sides."""
+    spread = math.sqrt(rate * (1 - rate) * (1 / n1 + 1 / n2))
+
+    def power(margin: float) -> float:
+        first = min(1.0, rate + margin * n2 / (n1 + n2))
+        second = max(0.0, rate - margin * n1 / (n1 + n2))
+        null = math.sqrt(first * (1 - first) / n1 + second * (1 - second) / n2)
+        if spread == 0:
+            return 1.0
+        return normal_cdf((margin - _one_sided_quantile(alpha) * null) / spread)
+
+    return _smallest(power, 1.0)
+
+
 def detectable_paired(discordant: float, n: float, alpha: float) -> float | None:
     """The smallest difference of paired rates, either way, found with 80% power."""
     return _smallest(lambda d: power_paired(d, discordant, n, alpha), discordant)

@@ -8,7 +8,7 @@ per emotion (the release's crowd counts, for a corpus that rates no human respon
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
@@ -19,13 +19,14 @@ from .clusters import (
     UnpairedParts,
     combined,
     design_effect,
+    paired_bad_contributions,
     paired_contributions,
     pooled,
     unpaired_parts,
 )
 from .comparison import Comparison, compare
 from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm, holm_by_test
-from .power import Detectable, detectable
+from .power import Detectable, detectable, detectable_paired, margin_unpaired
 from .proportions import inflation
 
 
@@ -44,6 +45,9 @@ class Summary(Grouped[Comparison]):
     # Both tests' one-sided p-values (better, worse), Holm-adjusted across the emotions, by
     # test and emotion: the deciding test's are its groups' own, the other's are reported.
     holm_by_test: HolmByTest
+    # The smallest no-more-bad margin each group (overall, polarities) shows with 80% power
+    # when the Bad rates are equal; None where that cannot be judged.
+    bad_margin_shown: dict[str, float | None] = field(default_factory=dict)
 
 
 def summarize(
@@ -104,6 +108,7 @@ def summarize(
         study_p_holm=dict(zip(emotions, study_p_holm, strict=True)),
         detectable=found,
         holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
+        bad_margin_shown={name: _bad_margin_shown(group.comparison, alpha) for name, group in whole.items()},
     )
 
 
@@ -111,6 +116,20 @@ def _detectable(c: Comparison, alpha: float) -> Detectable:
     # Clustered ratings are worth fewer independent ones: n over the design effect.
     shrink = inflation(None if c.design is None else c.design.good)
     return detectable(c.good, c.model.n / shrink, c.baseline.n / shrink, c.baseline.good_rate, alpha)
+
+
+def _bad_margin_shown(c: Comparison, alpha: float) -> float | None:
+    """Paired, Connor's approximation for McNemar's test at the run's share of cases Bad on one
+    side only (the margin plays the difference; exact enumeration finds 79% power at it);
+    unpaired, Farrington and Manning's. Clustered, n over the Bad rate's design effect."""
+    bad = c.bad
+    if bad is None or bad.second_rate is None:
+        return None
+    shrink = inflation(None if c.design is None else c.design.bad)
+    if bad.paired:
+        assert bad.discordant is not None
+        return detectable_paired(bad.discordant, c.model.n / shrink, alpha)
+    return margin_unpaired(bad.second_rate, c.model.n / shrink, c.baseline.n / shrink, alpha)
 
 
 class _Design:
@@ -125,25 +144,30 @@ class _Design:
         self.share = self.raters.shared_pairs(ids) / len(ids)
         model, baseline = self.raters.labels(ids)
         if paired:
-            good, order = paired_contributions([(c.rating, _baseline(c)) for c in cases])
+            pairs = [(c.rating, _baseline(c)) for c in cases]
+            good, order = paired_contributions(pairs)
+            bad = paired_bad_contributions(pairs)
         else:
             parts = self._parts(sorted(by_emotion))
-            good, order = parts.good, parts.ordinal
+            good, order, bad = parts.good, parts.ordinal, parts.bad
         # Unpaired, these are the model side's own; the counts' variance joins per group.
         self.good = design_effect(good, model, baseline)
         self.ordinal = design_effect(order, model, baseline)
+        self.bad = design_effect(bad, model, baseline)
 
     def of(self, members: Sequence[str]) -> DesignEffects:
         ids = [c.case_id for e in members for c in self.by_emotion[e]]
         share = self.raters.shared_pairs(ids) / len(ids) if ids else 0.0
         good, order = pooled(self.good, self.share, share), pooled(self.ordinal, self.share, share)
+        bad = pooled(self.bad, self.share, share)
         if not self.paired:
             parts = self._parts(members)
             good, order = (
                 combined(good, parts.good, parts.second_good),
                 combined(order, parts.ordinal, parts.second_ordinal),
             )
-        return DesignEffects(self.raters.count(ids), good, order)
+            bad = combined(bad, parts.bad, parts.second_bad)
+        return DesignEffects(self.raters.count(ids), good, order, bad)
 
     def _parts(self, members: Sequence[str]) -> UnpairedParts:
         return unpaired_parts({e: [c.rating for c in self.by_emotion[e]] for e in members}, self.second)

@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar, overload
 import pytest
 
 from pytest_empathy.analysis.compare_fail import DROPS
+from pytest_empathy.analysis.gates import BAD_MARGIN
 from pytest_empathy.corpus.named import NAMED, RELEASE, RELEASE_TEXT_ENV
 from pytest_empathy.corpus.rows import NAME_RULE, valid_name
 from pytest_empathy.crowd import CROWD_FILE
@@ -149,6 +150,12 @@ _GATES = (
     Option(
         "--empathy-margin",
         "the not-worse gate's margin: the largest Good-rate drop, in percentage points, still not worse",
+        "POINTS",
+    ),
+    Option(
+        "--empathy-bad-margin",
+        f"the no-more-bad gate's margin: the largest Bad-rate rise, in percentage points, allowed (default "
+        f"{BAD_MARGIN:g})",
         "POINTS",
     ),
     Option(
@@ -304,6 +311,8 @@ class Settings:
     judge_min_agreement: float | None = None
     judge_correction: bool = False
     circuit_breaker: int = DEFAULT_LIMIT
+    # The no-more-bad gate's margin, in percentage points.
+    bad_margin: float = BAD_MARGIN
     # Cases whose calls one process keeps in flight while recording.
     concurrency: int = 1
     # A crowd's ratings of part of the cases, for prediction-powered estimates.
@@ -337,6 +346,7 @@ class Settings:
             "test": self.test.value,
             "min_good_gain": self.min_good_gain,
             "margin": self.margin,
+            "bad_margin": self.bad_margin,
             "require_power": self.require_power,
             "allow_partial": self.allow_partial,
             "judge_min_agreement": self.judge_min_agreement,
@@ -371,6 +381,7 @@ def read_settings(config: pytest.Config) -> Settings:
         test=values.get("--empathy-test", _choice(GateTest), GateTest.GOOD_RATE),
         min_good_gain=values.get("--empathy-min-good-gain", _gain),
         margin=_margin(values),
+        bad_margin=values.get("--empathy-bad-margin", _points, BAD_MARGIN),
         require_power=values.flag("--empathy-require-power"),
         allow_partial=values.flag("--empathy-allow-partial"),
         reports=reports,

@@ -39,6 +39,13 @@ name), so that an emotion interval that excludes no difference belongs to an emo
 calls; overall and polarity keep 1 - 2 alpha. Every group entry gains
 ``interval_adjustment``, naming its intervals' adjustment in words, and ``methods.interval``
 gains ``emotions``. An earlier document's emotion intervals were unadjusted, and say so.
+Schema 7 also adds ``bad_rate_test`` to every group entry: the model's Bad rate against the
+baseline's by the Good rate's tests on the Bad counts (``model``, ``baseline``, ``difference``
+and its interval, one-sided ``p_higher`` and ``p_lower`` at no difference, and for the overall
+and polarity entries ``detectable_margin``, the smallest no-more-bad margin shown with 80%
+power when the Bad rates are equal), which the no-more-bad gate decides on; ``design_effect``
+gains ``bad_rate`` and settings ``bad_margin``. A group of an earlier schema is read with
+``bad_rate_test`` null.
 
 Documents of schemas 1 to 6 are read by migrating them; schema 2's statistics are dropped
 on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
@@ -230,6 +237,8 @@ def methods(summary: Summary) -> dict[str, Any]:
         "the study (two-sided), with Cramer's V; reported, deciding no gate",
         "exact_rule": "Freeman-Halton's exact test where an expected count is below 5 (no statistic of its own)",
         "good_rate_test": PAIRED if paired else f"{UNPAIRED} within an emotion; {STANDARDIZED} for several",
+        "bad_rate_test": "the Good rate's test and interval on the Bad counts; no-more-bad passes when the upper "
+        "bound of the overall difference is below the margin (a non-inferiority test, one-sided at alpha)",
         "paired": paired,
         "clustered": summary.clustered,
         "clusters": clusters.METHOD
@@ -289,9 +298,15 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         "good_gain_relative_ci": None if good is None or good.ratio_ci is None else _shifted(good.ratio_ci),
         **verdict,
         "ordinal": ordinal_entry,
+        "bad_rate_test": _bad_rate_test(group, summary),
         "design_effect": None
         if c.design is None
-        else {"raters": c.design.raters, "good_rate": c.design.good, "ordinal": c.design.ordinal},
+        else {
+            "raters": c.design.raters,
+            "good_rate": c.design.good,
+            "ordinal": c.design.ordinal,
+            "bad_rate": c.design.bad,
+        },
         "interval_adjustment": group.interval_adjustment,
         "detectable": _detectable(summary.detectable[name]),
         "note": _disagreement(
@@ -313,6 +328,31 @@ def emotion_intervals(family: int, alpha: float) -> dict[str, Any]:
         "adjustment": interval_adjustment(family),
         "why": "Bonferroni's rejections are among Holm's: an emotion whose interval excludes no difference is one "
         "Holm calls; overall and polarity stay unadjusted, not being a family",
+    }
+
+
+def _bad_rate_test(group: Group[Comparison], summary: Summary) -> dict[str, Any] | None:
+    """A group's Bad rate against the baseline's; the overall one decides no-more-bad."""
+    c = group.comparison
+    bad = c.bad
+    if bad is None:
+        return None
+    return {
+        "method": bad.method,
+        "alternative": "one-sided, each direction; no-more-bad tests the overall difference at its margin",
+        "confidence": bad.confidence,
+        "paired": bad.paired,
+        "clustered": c.design is not None,
+        # The emotions' Bad rates decide no gate; their intervals are at the group's level.
+        "correction": None,
+        "model": c.model.bad / c.model.n,
+        "baseline": bad.second_rate,
+        "difference": bad.difference,
+        "difference_ci": _interval(bad.difference_ci),
+        "statistic": bad.statistic,
+        "p_higher": bad.p_greater,
+        "p_lower": bad.p_less,
+        "detectable_margin": summary.bad_margin_shown.get(group.name),
     }
 
 
@@ -696,7 +736,8 @@ def _prediction_powered(found: RunEstimate | None, *, alpha: float) -> dict[str,
 
 
 def _from_schema_6(data: dict[str, Any]) -> dict[str, Any]:
-    """Schema 6 printed every interval unadjusted, an emotion's too: each group says so."""
+    """Schema 6 printed every interval unadjusted, an emotion's too: each group says so. It
+    tested no Bad rate: the run's groups' ``bad_rate_test`` is null."""
     data = dict(data, schema=7)
     for section in (data, data.get("comparison")):
         if not isinstance(section, dict):
@@ -707,6 +748,8 @@ def _from_schema_6(data: dict[str, Any]) -> dict[str, Any]:
             for entry in entries:
                 if isinstance(entry, dict):
                     entry.setdefault("interval_adjustment", "unadjusted (a document written before schema 7)")
+                    if section is data:
+                        entry.setdefault("bad_rate_test", None)
     if isinstance(data.get("methods"), dict) and isinstance(data["methods"].get("interval"), dict):
         data["methods"]["interval"].setdefault("emotions", None)
     return data
@@ -760,6 +803,16 @@ _TEST = schema.nullable(
         },
     )
 )
+_BAD_RATE_TEST = schema.nullable(
+    schema.obj(
+        {},
+        {
+            **dict.fromkeys(("confidence", "model", "baseline", "p_higher", "p_lower"), _SHARE),
+            **dict.fromkeys(("statistic", "difference", "detectable_margin"), _FIGURE),
+            "difference_ci": _INTERVAL,
+        },
+    )
+)
 _COMMON = {
     "test": _TEXT,
     "statistic": _FIGURE,
@@ -784,6 +837,7 @@ _GROUP = schema.obj(
         "good_gain_relative": _FIGURE,
         "good_gain_relative_ci": _INTERVAL,
         "note": _TEXT,
+        "bad_rate_test": _BAD_RATE_TEST,
         "partial": schema.flag,
         "interval_adjustment": _TEXT,
         "detectable": schema.nullable(schema.obj({}, dict.fromkeys(("alpha", "power", "gain", "drop"), _FIGURE))),
