@@ -690,9 +690,16 @@ def test_no_more_bad_over_several_emotions_is_the_standardized_difference_by_han
     weights = [50 / 60, 10 / 60]
     rates = [15 / 60, 3 / 60]
     second = sum(w * r for w, r in zip(weights, rates, strict=True))
-    variance = 13 / 60 * (1 - 13 / 60) / 60 + sum(w * w * r * (1 - r) / 60 for w, r in zip(weights, rates, strict=True))
+    baseline_variance = sum(w * w * r * (1 - r) / 60 for w, r in zip(weights, rates, strict=True))
+
+    def z(difference: float) -> float:
+        # The model's variance at the Bad rate the null gives it, the baseline's at its own.
+        null = second + difference
+        return (13 / 60 - second - difference) / math.sqrt(null * (1 - null) / 60 + baseline_variance)
+
     assert bad.second_rate == pytest.approx(second)
-    assert bad.difference_ci.high == pytest.approx(13 / 60 - second + CRITICAL_90 * math.sqrt(variance))
+    upper = brentq(lambda d: z(d) + CRITICAL_90, 13 / 60 - second, 1 - second - 1e-12, xtol=1e-14)
+    assert bad.difference_ci.high == pytest.approx(upper)
 
 
 def chance_of_passing(
