@@ -134,7 +134,7 @@ _COMPARISON_HEADER = (
 def _comparison(comparison: dict[str, Any]) -> list[str]:
     """The saved-run comparison, short enough for a pull-request comment: the overall and
     polarity rows and the templates in view, each emotion's row folded away."""
-    interval = compared.interval(comparison)
+    interval, clustering = compared.interval(comparison), compared.clustering(comparison)
     lines = [
         f"#### Compared with saved run {compared.saved_run(comparison)}",
         "",
@@ -151,6 +151,7 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
         "",
         f"Test: {compared.TESTS}.",
         "",
+        *([f"Raters: {clustering}.", ""] if clustering else []),
         *_comparison_table(compared.summary_rows(comparison), first="group", interval=interval, holm=False),
         "",
     ]

@@ -280,9 +280,7 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         "good_gain_relative_ci": None if good is None or good.ratio_ci is None else _shifted(good.ratio_ci),
         **verdict,
         "ordinal": ordinal_entry,
-        "design_effect": None
-        if c.design is None
-        else {"raters": c.design.raters, "good_rate": c.design.good, "ordinal": c.design.ordinal},
+        "design_effect": _design_effect(c.design),
         "detectable": _detectable(summary.detectable[name]),
         "note": _disagreement(
             group,
@@ -294,6 +292,13 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
     if group.adjusted:
         entry["p_holm"] = summary.study_p_holm.get(name)
     return entry
+
+
+def _design_effect(design: clusters.DesignEffects | None) -> dict[str, Any] | None:
+    """A group's design effects and its raters; ``clusters``: the comparison's G."""
+    if design is None:
+        return None
+    return {"raters": design.raters, "good_rate": design.good, "ordinal": design.ordinal, "clusters": design.clusters}
 
 
 def _disagreement(group: Group[Comparison], p_study: float | None, other: str | None) -> str | None:
@@ -341,6 +346,10 @@ def _comparison(versus: SavedRunVersus, templates: dict[str, str], cases: Sequen
         "only_in_run": comparison.only_in_run,
         "only_in_saved_run": comparison.only_in_saved_run,
         "tests": SAVED_RUN_METHOD,
+        "clustered": comparison.overall.comparison.design is not None,
+        "clusters": clusters.METHOD
+        if comparison.overall.comparison.design is not None
+        else "none: the runs name no raters, each rating is taken as independent",
         "power": DROP_METHOD,
         "unchanged_bound": comparison.unchanged_bound,
         "overall": _paired(comparison.overall, comparison),
@@ -393,6 +402,7 @@ def _paired(group: Group[PairedComparison], comparison: SavedRunComparison) -> d
         "good_change_ci": None if good is None else _interval(good.difference_ci),
         **_verdict(group, holm[GateTest.GOOD_RATE].get(group.name)),
         "ordinal": _ordinal(group, holm[GateTest.ORDINAL].get(group.name)),
+        "design_effect": _design_effect(c.design),
         "detectable": {
             "level": found.level,
             "power": POWER,
@@ -462,8 +472,7 @@ def _ordinal(
 
 def _named(group: Group[Comparison] | Group[PairedComparison], confidence: float, paired: bool) -> dict[str, Any]:
     """What a test entry was computed with, beside its figures."""
-    comparison = group.comparison
-    design = comparison.design if isinstance(comparison, Comparison) else None
+    design = group.comparison.design
     return {
         "alternative": "one-sided, each direction",
         "confidence": confidence,
