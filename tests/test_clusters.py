@@ -16,7 +16,7 @@ from scipy import stats
 
 from pytest_empathy.analysis import clusters, ordinal, proportions
 from pytest_empathy.analysis.compare_fail import check, parse_checks
-from pytest_empathy.analysis.comparison import good_pairs
+from pytest_empathy.analysis.comparison import compare, good_pairs
 from pytest_empathy.analysis.gates import Completeness, decide
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
@@ -293,7 +293,7 @@ def test_every_report_says_the_saved_run_comparison_is_clustered_and_by_how_many
     assert set(design) == {"raters", "good_rate", "ordinal", "clusters"} and design["good_rate"] > 1
     assert all(entry["design_effect"]["clusters"] == design["clusters"] for entry in comparison["emotions"].values())
     said = f"clustered by {design['raters']} raters ({design['clusters']} on the side with fewer)"
-    result.stdout.fnmatch_lines([f"{said}, two-way by this run's and the saved run's raters: design effect *"])
+    result.stdout.fnmatch_lines([f"{said}, this run's and the saved run's, two-way where both name them: design *"])
     assert f"Raters: {said}" in (pytester.path / "summary.md").read_text()
     page = Page()
     page.feed((pytester.path / "report.html").read_text())
@@ -379,3 +379,74 @@ def test_saved_run_checks_on_too_few_raters_are_undecided():
     gates = check(comparison, parse_checks("decline,emotion-decline,good-drop:50")).gates
     assert all(not g.passed for g in gates)
     assert all(g.detail.startswith("undecided: too few raters (7 of at least 12 needed); Good rate") for g in gates)
+
+
+def rated_against_counts(rng: np.random.Generator, n: int, batch: int, spread: float) -> tuple[list, dict]:
+    """A model's ``n`` cases rated by crowd raters in batches of ``batch`` (the emotions in
+    turn), against baseline counts of 62 ratings an emotion drawn from the same distribution
+    of ratings: the model is no better."""
+    ratings, rater = crowd_rated(rng, rng.normal(0, 1, n), spread, batch)
+    cases = [
+        CaseResult(f"c{i:03}", EMOTIONS[i % len(EMOTIONS)], Rating(ratings[i]), rater=str(rater[i])) for i in range(n)
+    ]
+    # The latent rating is normal with variance 1 + spread^2 + 0.7^2; the cut points are crowd_rated's.
+    scale = math.sqrt(1 + spread**2 + 0.49)
+    low, high = stats.norm.cdf(-1.0 / scale), stats.norm.cdf(0.2 / scale)
+    shares = [low, high - low, 1 - high]
+    baseline = {e: Counts(*map(int, rng.multinomial(62, shares))) for e in {c.emotion for c in cases}}
+    return cases, baseline
+
+
+GATES = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
+
+
+@pytest.mark.parametrize("spread", [0.3, 0.6])
+def test_gates_on_too_few_raters_are_undecided(spread):
+    """64 cases rated by 7 raters against counts: better and min-good-gain 0 passed falsely
+    8-11% of the time; now no gate resting on the clustered figures decides."""
+    rng = np.random.default_rng([7, int(10 * spread)])
+    for _ in range(40):
+        cases, baseline = rated_against_counts(rng, 64, 10, spread)
+        decision = decide(cases, Completeness(64, 64), GATES, baseline)
+        decided = {g.name: g for g in decision.gates if g.name != "complete"}
+        assert set(decided) == {"better", "min-good-gain", "no-emotion-worse"}
+        for gate in decided.values():
+            assert not gate.passed and gate.detail.startswith("undecided: too few raters (7 of at least 12 needed); ")
+        assert any("7 on the side with fewer" in warning for warning in decision.warnings)
+
+
+def overall(cases: list, baseline: dict) -> object:
+    """The overall comparison the better and min-good-gain gates decide on, as summarize makes
+    it (without the emotions' own, which these gates do not read)."""
+    by_emotion: dict[str, list[clusters.ClusteredCase]] = {}
+    for c in cases:
+        by_emotion.setdefault(c.emotion, []).append(clusters.ClusteredCase(c.case_id, c.rating, None, c.rater, None))
+    emotions = sorted(by_emotion)
+    model = {e: Counts.of(c.first for c in by_emotion[e]) for e in emotions}
+    strata = [(model[e], baseline[e]) for e in emotions]
+    design = clusters.Design(by_emotion, baseline).of(emotions)
+    total = sum(model.values(), Counts()), sum((baseline[e] for e in emotions), Counts())
+    return compare(*total, alpha=0.05, strata=strata, design=design)
+
+
+# min-good-gain's Wald test on the log ratio exceeds alpha at 64 cases even on independent
+# ratings: it passed 7.55% of 2,000 such runs (spread 0, a rater per case; issue 29 item 4 is
+# about that test). Clustered, it is held to no more than that.
+UNCLUSTERED_GAIN_SIZE = 0.0755
+
+
+@pytest.mark.parametrize(("batch", "raters"), [(5, 13), (4, 16)])
+@pytest.mark.parametrize("spread", [0.3, 0.6])
+def test_gates_just_above_the_fewest_raters_hold_their_size(batch, raters, spread):
+    """64 cases in smaller batches: 13 or 16 raters, t on G - 1 dof. Monte Carlo standard error
+    about 0.9 points at 600 runs (1.1 for min-good-gain)."""
+    rng = np.random.default_rng([batch, int(10 * spread)])
+    repetitions, better, gain = 600, 0, 0
+    for _ in range(repetitions):
+        comparison = overall(*rated_against_counts(rng, 64, batch, spread))
+        assert comparison.design.clusters == raters and comparison.design.undecided is None
+        better += comparison.good.p_greater < 0.05
+        gain += comparison.good.ratio_ci.low - 1 >= 0
+    assert better / repetitions <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / repetitions)
+    held = UNCLUSTERED_GAIN_SIZE
+    assert gain / repetitions <= held + 3 * math.sqrt(held * (1 - held) / repetitions)

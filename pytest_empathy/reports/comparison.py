@@ -26,9 +26,9 @@ def clustering(comparison: Mapping[str, Any]) -> str | None:
     named = (("good_rate", "Good rate"), ("ordinal", "ordinal"))
     effects = ", ".join(f"{design[key]:.2f} ({name})" for key, name in named if design[key] is not None)
     return (
-        f"clustered by {design['raters']} raters ({design['clusters']} on the side with fewer), two-way by this "
-        f"run's and the saved run's raters: design effect {effects or 'n/a'}, cluster-robust (sandwich) variance, "
-        f"tests and intervals on Student's t with {design['clusters'] - 1} dof"
+        f"clustered by {design['raters']} raters ({design['clusters']} on the side with fewer), this run's and the "
+        f"saved run's, two-way where both name them: design effect {effects or 'n/a'}, cluster-robust (sandwich) "
+        f"variance, tests and intervals on Student's t with {design['clusters'] - 1} dof"
     )
 
 
