@@ -150,10 +150,7 @@ def _assumed(found: DetectableDrop) -> str:
 def _clustered(found: DetectableDrop) -> str:
     if found.reference.dof is None:
         return ""
-    return (
-        f" on {found.effective_n} cases' worth (n over the design effect {found.design_effect:.2f}), "
-        f"{found.reference.name}"
-    )
+    return f", clustered: n over the design effect {found.design_effect:.2f}, {found.reference.name}"
 
 
 def _saved_good(found: DetectableDrop) -> str:
