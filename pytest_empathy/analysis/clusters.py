@@ -93,11 +93,6 @@ class Raters:
     def count(self, case_ids: Sequence[str]) -> int:
         return len({self.model[i] for i in case_ids} - {None}) + len({self.baseline[i] for i in case_ids} - {None})
 
-    def clusters(self, case_ids: Sequence[str]) -> int:
-        """G: the clusters of the side with fewer (a side naming no rater has a cluster per case)."""
-        model, baseline = self.labels(case_ids)
-        return min(len(set(model)), len(set(baseline)))
-
     def shared_pairs(self, case_ids: Sequence[str]) -> int:
         """Ordered pairs of distinct cases that share a rater on either side."""
         model, baseline = self.labels(case_ids)
@@ -126,9 +121,10 @@ class Design:
         cases = [c for e in sorted(by_emotion) for c in by_emotion[e]]
         self.raters = Raters({c.case_id: c.first_rater for c in cases}, {c.case_id: c.second_rater for c in cases})
         ids = [c.case_id for c in cases]
-        self.clusters = self.raters.clusters(ids)
         self.share = self.raters.shared_pairs(ids) / len(ids)
         first, second_labels = self.raters.labels(ids)
+        # G: the clusters of the side with fewer (a side naming no rater has one per case).
+        self.clusters = min(len(set(first)), len(set(second_labels)))
         if second is None:
             good, order = paired_contributions([(c.first, _second(c)) for c in cases])
         else:

@@ -31,7 +31,10 @@ and ``run`` rating and both answers, ``saved_response`` and ``run_response``, nu
 run kept no text), declines first (Good to Bad, Good to Okay, Okay to Bad, then the gains
 Bad to Good, Okay to Good, Bad to Okay), each by emotion and case id. A comparison of an
 earlier schema is read with ``changed_cases`` null: which cases changed is not known from it
-(the saved run's ratings are not in the document), and no report lists them.
+(the saved run's ratings are not in the document), and no report lists them. A comparison
+where the runs name raters is clustered: its groups carry ``design_effect`` as a run's groups
+do, each with ``clusters`` (G, the comparison's), and it says so in ``clustered`` and
+``clusters`` (the method); a document without them was not clustered.
 
 Documents of schemas 1 to 5 are read by migrating them; schema 2's statistics are dropped
 on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
