@@ -21,7 +21,7 @@ The score and Wald statistics are divided by the square root of the design effec
 Scott's first-order correction), never by less than 1, and referred to Student's t on G - 1
 degrees of freedom, G the number of clusters (two-way: the smaller side's raters), for their
 p-values and for the critical values the intervals invert: a sandwich from few clusters is
-itself uncertain, and the normal would make the tests too liberal. Below ``FEW_RATERS``
+itself uncertain, and the normal would make the tests too liberal. Below ``FEWEST_CLUSTERS``
 clusters no gate or check decides on them at all.
 
 Both comparisons use it: a run against its baseline (model and baseline raters) and a run
@@ -38,16 +38,18 @@ from pytest_empathy.ratings import Counts, Rating
 from .distributions import Reference
 from .ordinal import placement_spread, placements
 
+# Below this many raters a variance estimated over them (PPI's jackknife) is too uncertain to trust.
+FEW_RATERS = 20
 # Below this many clusters (G) a gate or check resting on clustered figures is undecided: the
-# sandwich is then too uncertain even on t with G - 1 dof (see the README's simulation).
-FEW_RATERS = 12
+# sandwich is then too uncertain even on t with G - 1 dof (tests/test_clusters.py; the README).
+FEWEST_CLUSTERS = 12
 METHOD = (
     "cluster-robust (sandwich) variance over raters, two-way where both sides name raters (Cameron-Gelbach-"
     "Miller), G/(G-1) factor, estimated over the whole run; a group's design effect 1 + rho K/n from the run's "
     "intraclass correlation rho and the group's case pairs sharing a rater; score and Wald statistics divided "
     "by the square root of the design effect (Rao-Scott), never by less than 1, and referred to Student's t on "
     "G - 1 dof (G the clusters: two-way, the smaller side's raters) for p-values and intervals alike, which "
-    f"invert the corrected statistics; below {FEW_RATERS} clusters no gate or check decides"
+    f"invert the corrected statistics; below {FEWEST_CLUSTERS} clusters no gate or check decides"
 )
 
 
@@ -70,9 +72,9 @@ class DesignEffects:
     @property
     def undecided(self) -> str | None:
         """Why no gate or check decides on these figures; None when they may."""
-        if self.clusters >= FEW_RATERS:
+        if self.clusters >= FEWEST_CLUSTERS:
             return None
-        return f"undecided: too few raters ({self.clusters} of at least {FEW_RATERS} needed)"
+        return f"undecided: too few raters ({self.clusters} of at least {FEWEST_CLUSTERS} needed)"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pytest_empathy.formatting import p_is, p_value, percent, points
 from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts
 
-from .clusters import FEW_RATERS
+from .clusters import FEWEST_CLUSTERS
 from .comparison import Comparison, Direction
 from .groups import Group, RatedCase
 from .power import POWER, STUDY_EFFECT
@@ -338,7 +338,7 @@ def cluster_warnings(summary: Summary) -> list[str]:
         return []
     return [
         f"clustered: the ratings come from {design.raters} raters, {design.clusters} on the side with fewer; a design "
-        f"effect from fewer than {FEW_RATERS} can understate how much they agree, so no gate decides on it"
+        f"effect from fewer than {FEWEST_CLUSTERS} can understate how much they agree, so no gate decides on it"
     ]
 
 
