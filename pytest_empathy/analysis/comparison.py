@@ -126,15 +126,8 @@ def compare(
             good = standardized(rates, confidence=confidence, design_effect=good_effect, reference=reference)
             order = ordinal.standardized(strata, confidence=confidence, design_effect=order_effect, reference=reference)
         else:
-            good = unpaired(
-                model.good,
-                model.n,
-                baseline.good,
-                baseline.n,
-                confidence=confidence,
-                design_effect=good_effect,
-                reference=reference,
-            )
+            counts = (model.good, model.n, baseline.good, baseline.n)
+            good = unpaired(*counts, confidence=confidence, design_effect=good_effect, reference=reference)
             # One rating on a side says nothing of its spread: no ordinal test.
             if min(model.n, baseline.n) > 1:
                 order = ordinal.unpaired(
