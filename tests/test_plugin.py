@@ -71,11 +71,11 @@ def test_one_emotion_without_a_significant_gain_fails_the_gate(run_benchmark, py
     result.assert_outcomes(passed=66)
     result.stdout.fnmatch_lines(
         [
-            "FAILED better: Good rate 65.2% (n 66) vs baseline 68.2% (n 66): -3.0 pts [[]-17.5 pts, +11.5 pts] "
+            "FAILED better: Good rate 65.2% (n 66) vs baseline 68.2% (n 66): -3.0 pts [[]-17.7 pts, +11.8 pts] "
             "(90% CI, paired); not shown better "
             "(one-sided Tango score (McNemar at no difference), p=0.634, alpha 0.05)",
             "empathy gate failed: better: *",
-            "empathy gate failed: min-good-gain: relative Good gain -4.4%, lower bound -23.6% * < +0.0%",
+            "empathy gate failed: min-good-gain: relative Good gain -4.4%, lower bound -23.9% * < +0.0%",
         ]
     )
     report = read_report(pytester)
@@ -131,7 +131,7 @@ def test_ini_settings_apply_and_the_command_line_wins(run_benchmark, pytester):
     result.stdout.fnmatch_lines(["PASSED not-worse: *", "PASSED min-good-gain: *"])
     result = run_benchmark("--empathy-gate=not-worse", "--empathy-margin=10")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["FAILED not-worse: * the lower bound -17.5 pts is not above the margin -10 pts *"])
+    result.stdout.fnmatch_lines(["FAILED not-worse: * the lower bound -17.7 pts is not above the margin -10 pts *"])
     pytester.makeini("[pytest]\nempathy_model = chatgpt\nempathy_alpha = 7\n")
     result = run_benchmark()
     assert result.ret == USAGE_ERROR

@@ -39,7 +39,8 @@ def test_a_saved_run_compared_with_itself_passes(run_benchmark, pytester, xdist_
             "PASSED compare decline: *",
             "PASSED compare emotion-decline: no emotion's Good rate significantly lower than the saved run's "
             "after Holm; in its weakest emotion (57 cases) detects a drop of 19.4 pts or more (80% exact power of "
-            "McNemar's z test at level 0.0016, at this run's discordance 0.0%: none, the best case, only falls)",
+            "McNemar's z test at level 0.0016, clustered: n over the design effect 1.00, Student's t, 199 dof, at this "
+            "run's discordance 0.0%: none, the best case, only falls)",
             "PASSED compare good-drop:1: Good rate changed by +0.0 pts, lower bound -0.1 pts (90% CI, paired) "
             "> -1 pts; with nothing changed, at this run's discordance 0.0%, about -0.1 pts, passing 100% of the time "
             "(exact)",
@@ -66,12 +67,13 @@ def test_another_responder_fails_where_it_should(run_benchmark, pytester, xdist_
     result.stdout.fnmatch_lines(
         [
             "FAILED compare decline: Good rate 64.8% -> 49.3% on 2000 cases, -15.4 pts; significantly lower "
-            "(one-sided Tango score (McNemar at no difference), p < 1e-15); detects a drop of * pts or more "
-            "(80% exact power of McNemar's z test at level 0.05, at this run's discordance *)",
+            "(one-sided Tango score (McNemar at no difference), p=1.2e-14); detects a drop of * pts or more "
+            "(80% exact power of McNemar's z test at level 0.05, clustered: n over the design effect 1.40, "
+            "Student's t, 199 dof, at this run's discordance *)",
             "FAILED compare emotion-decline: Good rate significantly lower after Holm: anxious (*), apprehensive (*), "
             "grateful (*), "
-            "impressed (*), surprised (*); in its weakest emotion (63 cases) detects a drop of 37.6 pts or more *",
-            "PASSED compare good-drop:20: Good rate changed by -15.4 pts, lower bound -18.0 pts (90% CI, paired) "
+            "impressed (*), surprised (*); in its weakest emotion (63 cases) detects a drop of 38.0 pts or more *",
+            "PASSED compare good-drop:20: Good rate changed by -15.4 pts, lower bound -18.5 pts (90% CI, paired) "
             "> -20 pts; with nothing changed, at this run's discordance *, about -*, passing *% of the time (exact)",
             "empathy gate failed: compare decline: *",
             "empathy gate failed: compare emotion-decline: *",

@@ -18,8 +18,14 @@ of the group's cases that share a rater on either side (for one-way clusters of 
 K / n is the familiar m - 1).
 
 The score and Wald statistics are divided by the square root of the design effect (Rao and
-Scott's first-order correction), never by less than 1, and the intervals invert the
-corrected statistics.
+Scott's first-order correction), never by less than 1, and referred to Student's t on G - 1
+degrees of freedom, G the number of clusters (two-way: the smaller side's raters), for their
+p-values and for the critical values the intervals invert: a sandwich from few clusters is
+itself uncertain, and the normal would make the tests too liberal. Below ``FEWEST_CLUSTERS``
+clusters no gate or check decides on them at all.
+
+Both comparisons use it: a run against its baseline (model and baseline raters) and a run
+against a saved run (this run's raters and the saved run's), through ``Design``.
 """
 
 from __future__ import annotations
@@ -29,30 +35,49 @@ from dataclasses import dataclass
 
 from pytest_empathy.ratings import Counts, Rating
 
+from .distributions import Reference
 from .ordinal import placement_spread, placements
 
+# Below this many raters a variance estimated over them (PPI's jackknife) is too uncertain to trust.
+FEW_RATERS = 20
+# Below this many clusters (G) a gate or check resting on clustered figures is undecided: the
+# sandwich is then too uncertain even on t with G - 1 dof (tests/test_clusters.py; the README).
+FEWEST_CLUSTERS = 12
 METHOD = (
     "cluster-robust (sandwich) variance over raters, two-way where both sides name raters (Cameron-Gelbach-"
     "Miller), G/(G-1) factor, estimated over the whole run; a group's design effect 1 + rho K/n from the run's "
     "intraclass correlation rho and the group's case pairs sharing a rater; score and Wald statistics divided "
-    "by the square root of the design effect (Rao-Scott), never by less than 1; intervals invert the "
-    "corrected statistics"
+    "by the square root of the design effect (Rao-Scott), never by less than 1, and referred to Student's t on "
+    "G - 1 dof (G the clusters: two-way, the smaller side's raters) for p-values and intervals alike, which "
+    f"invert the corrected statistics; below {FEWEST_CLUSTERS} clusters no gate or check decides"
 )
-# Below this many raters the sandwich itself is too uncertain to trust.
-FEW_RATERS = 20
 
 
 @dataclass(frozen=True)
 class DesignEffects:
     """How much clustering inflates the variance of a group's estimates (None: cannot tell,
-    as with no variance), and how many raters rated the group's cases."""
+    as with no variance), how many raters rated the group's cases, and the number of clusters
+    G of the whole comparison the design effects were estimated from."""
 
     raters: int
     good: float | None
     ordinal: float | None
+    clusters: int
     # The Bad rate's, for the no-more-bad gate: a rater harsh on one answer is harsh on the
     # next, and Bad ratings need not cluster as Good ones do.
     bad: float | None = None
+
+    @property
+    def reference(self) -> Reference:
+        """Student's t on G - 1 degrees of freedom."""
+        return Reference(max(1, self.clusters - 1))
+
+    @property
+    def undecided(self) -> str | None:
+        """Why no gate or check decides on these figures; None when they may."""
+        if self.clusters >= FEWEST_CLUSTERS:
+            return None
+        return f"undecided: too few raters ({self.clusters} of at least {FEWEST_CLUSTERS} needed)"
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,73 @@ class Raters:
         """Ordered pairs of distinct cases that share a rater on either side."""
         model, baseline = self.labels(case_ids)
         return _squares(model) + _squares(baseline) - _squares(list(zip(model, baseline, strict=True))) - len(case_ids)
+
+
+@dataclass(frozen=True)
+class ClusteredCase:
+    """A case rated on two sides (the second's rating None against counts), and who rated it
+    on each: a rater's number, or None."""
+
+    case_id: str
+    first: Rating
+    second: Rating | None
+    first_rater: str | None
+    second_rater: str | None
+
+
+class Design:
+    """The design effects of a comparison's groups: estimated over all its cases, then carried
+    to each group (its emotions) by the intraclass correlation they imply. Paired when every
+    case has its second rating; else against ``second``, the second side's counts by emotion."""
+
+    def __init__(self, by_emotion: Mapping[str, Sequence[ClusteredCase]], second: Mapping[str, Counts] | None = None):
+        self.by_emotion, self.second = by_emotion, second
+        cases = [c for e in sorted(by_emotion) for c in by_emotion[e]]
+        self.raters = Raters({c.case_id: c.first_rater for c in cases}, {c.case_id: c.second_rater for c in cases})
+        ids = [c.case_id for c in cases]
+        self.share = self.raters.shared_pairs(ids) / len(ids)
+        first, second_labels = self.raters.labels(ids)
+        # G: the clusters of the side with fewer (a side naming no rater has one per case).
+        self.clusters = min(len(set(first)), len(set(second_labels)))
+        if second is None:
+            pairs = [(c.first, _second(c)) for c in cases]
+            good, order = paired_contributions(pairs)
+            bad = paired_bad_contributions(pairs)
+        else:
+            parts = self._parts(sorted(by_emotion))
+            good, order, bad = parts.good, parts.ordinal, parts.bad
+        # Unpaired, these are the first side's own; the counts' variance joins per group.
+        self.good = design_effect(good, first, second_labels)
+        self.ordinal = design_effect(order, first, second_labels)
+        self.bad = design_effect(bad, first, second_labels)
+
+    @staticmethod
+    def named(cases: Sequence[ClusteredCase]) -> bool:
+        """Whether any of the cases names a rater: else there is nothing to cluster."""
+        return any(c.first_rater is not None or c.second_rater is not None for c in cases)
+
+    def of(self, members: Sequence[str]) -> DesignEffects:
+        ids = [c.case_id for e in members for c in self.by_emotion[e]]
+        share = self.raters.shared_pairs(ids) / len(ids) if ids else 0.0
+        good, order = pooled(self.good, self.share, share), pooled(self.ordinal, self.share, share)
+        bad = pooled(self.bad, self.share, share)
+        if self.second is not None:
+            parts = self._parts(members)
+            good, order = (
+                combined(good, parts.good, parts.second_good),
+                combined(order, parts.ordinal, parts.second_ordinal),
+            )
+            bad = combined(bad, parts.bad, parts.second_bad)
+        return DesignEffects(self.raters.count(ids), good, order, self.clusters, bad)
+
+    def _parts(self, members: Sequence[str]) -> UnpairedParts:
+        assert self.second is not None
+        return unpaired_parts({e: [c.first for c in self.by_emotion[e]] for e in members}, self.second)
+
+
+def _second(case: ClusteredCase) -> Rating:
+    assert case.second is not None  # a paired design rates every case on both sides
+    return case.second
 
 
 def design_effect(

@@ -12,7 +12,7 @@ from pytest_empathy.formatting import p_is, percent, points
 
 from .comparison import Direction
 from .gates import GateResult
-from .power import POWER, DetectableDrop, fewest_cases_to_fail, points_passing_unchanged, unchanged_pass_rate
+from .power import POWER, DetectableDrop, points_passing_unchanged, unchanged_pass_rate
 from .versus_saved_run import SavedRunComparison
 
 DECLINE, EMOTION_DECLINE, GOOD_DROP = "decline", "emotion-decline", "good-drop"
@@ -70,9 +70,12 @@ def check(
     overall = comparison.overall
     for item in checks:
         name = f"compare {item}"
-        good = overall.comparison.good
+        good, design = overall.comparison.good, overall.comparison.design
         if good is None:
             results.append(GateResult(name, False, "no case rated in both runs"))
+            continue
+        if design is not None and design.undecided is not None:
+            results.append(GateResult(name, False, f"{design.undecided}; {_overall(comparison)}"))
             continue
         if item.name == DECLINE:
             found = comparison.detectable["overall"]
@@ -96,7 +99,10 @@ def check(
             expected = comparison.unchanged_bound
             assert expected is not None
             discordant = good.discordant or 0.0
-            unchanged = unchanged_pass_rate(overall.comparison.n, discordant, item.points, good.confidence)
+            found = comparison.detectable["overall"]
+            # Clustered: n over the design effect, on t, as the interval itself.
+            n, reference = found.effective_n, found.reference
+            unchanged = unchanged_pass_rate(n, discordant, item.points, good.confidence, reference)
             results.append(
                 GateResult(
                     name,
@@ -107,7 +113,7 @@ def check(
                     f"passing {_share(unchanged)} of the time (exact)",
                 )
             )
-            warning = _unshowable(name, item.points, unchanged, overall.comparison.n, discordant, good.confidence)
+            warning = _unshowable(name, item.points, unchanged, found, discordant, good.confidence)
         if warning is not None:
             warnings.append(warning)
     if require_power:
@@ -128,7 +134,7 @@ def _detects(found: DetectableDrop) -> str:
 
 def _assumed(found: DetectableDrop) -> str:
     """How the figure was found, and on what share of cases rated otherwise."""
-    method = f"{POWER:.0%} exact power of McNemar's z test at level {_p(found.level)}"
+    method = f"{POWER:.0%} exact power of McNemar's z test at level {_p(found.level)}{_clustered(found)}"
     if found.drop is None:
         return (
             f"{method}: {found.saved_good} of {found.n} cases Good in the saved run, at most "
@@ -139,6 +145,12 @@ def _assumed(found: DetectableDrop) -> str:
     if found.discordant == 0:
         return f"{method}, at this run's discordance 0.0%: none, the best case, only falls"
     return f"{method}, at this run's discordance {percent(found.discordant)}, below the drop: the best case, only falls"
+
+
+def _clustered(found: DetectableDrop) -> str:
+    if found.reference.dof is None:
+        return ""
+    return f", clustered: n over the design effect {found.design_effect:.2f}, {found.reference.name}"
 
 
 def _saved_good(found: DetectableDrop) -> str:
@@ -192,7 +204,9 @@ def _span(values: list[int]) -> str:
     return str(values[0]) if len(values) == 1 else f"{values[0]} to {values[-1]}"
 
 
-def _unshowable(name: str, care: float, unchanged: float, n: int, discordant: float, confidence: float) -> str | None:
+def _unshowable(
+    name: str, care: float, unchanged: float, found: DetectableDrop, discordant: float, confidence: float
+) -> str | None:
     """The warning of a good-drop check that passes a model that changed nothing less than 80%
     of the time (``unchanged``), naming the fewest points that pass it as often, or that can
     never fail; else None."""
@@ -200,18 +214,18 @@ def _unshowable(name: str, care: float, unchanged: float, n: int, discordant: fl
         return f"{name} cannot fail: the Good rate cannot fall by more than 100 pts"
     if unchanged >= POWER:
         return None
-    enough = points_passing_unchanged(n, discordant, confidence, care)
+    enough = points_passing_unchanged(found.effective_n, discordant, confidence, care, found.reference)
     remedy = "add cases"
     if enough is not None:
         remedy = f"good-drop:{enough} passes it at least {POWER:.0%} of the time, or {remedy}"
     return (
-        f"{name}: it passes a model that changed nothing only {_share(unchanged)} of the time on {n} cases at this "
-        f"run's discordance {percent(discordant)} (exact); {remedy}"
+        f"{name}: it passes a model that changed nothing only {_share(unchanged)} of the time on {found.n} cases at "
+        f"this run's discordance {percent(discordant)} (exact); {remedy}"
     )
 
 
 def _fewest(found: DetectableDrop) -> str:
-    return f"{fewest_cases_to_fail(found.level)} cases Good in the saved run"
+    return f"{found.fewest_to_fail} cases Good in the saved run"
 
 
 def _share(chance: float) -> str:

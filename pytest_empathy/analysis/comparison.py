@@ -21,6 +21,7 @@ from pytest_empathy.ratings import Counts, Rating
 
 from . import ordinal
 from .clusters import DesignEffects
+from .distributions import NORMAL
 from .independence import NO_TEST, independence_test
 from .marginal import stuart_maxwell
 from .ordinal import OrdinalTest
@@ -121,20 +122,21 @@ def compare(
         confidence = 1 - 2 * alpha
         good_effect = None if design is None else design.good
         order_effect = None if design is None else design.ordinal
+        reference = NORMAL if design is None else design.reference
         if pairs is not None:
-            good = paired(good_pairs(pairs), confidence=confidence, design_effect=good_effect)
-            order = ordinal.paired_ratings(pairs, confidence=confidence, design_effect=order_effect)
+            good, order = _paired_tests(pairs, confidence, design)
         elif strata is not None and len(strata) > 1:
             rates = [(m.good, m.n, b.good, b.n) for m, b in strata if m.n]
-            good = standardized(rates, confidence=confidence, design_effect=good_effect)
-            order = ordinal.standardized(strata, confidence=confidence, design_effect=order_effect)
+            good = standardized(rates, confidence=confidence, design_effect=good_effect, reference=reference)
+            order = ordinal.standardized(strata, confidence=confidence, design_effect=order_effect, reference=reference)
         else:
-            good = unpaired(
-                model.good, model.n, baseline.good, baseline.n, confidence=confidence, design_effect=good_effect
-            )
+            counts = (model.good, model.n, baseline.good, baseline.n)
+            good = unpaired(*counts, confidence=confidence, design_effect=good_effect, reference=reference)
             # One rating on a side says nothing of its spread: no ordinal test.
             if min(model.n, baseline.n) > 1:
-                order = ordinal.unpaired(model, baseline, confidence=confidence, design_effect=order_effect)
+                order = ordinal.unpaired(
+                    model, baseline, confidence=confidence, design_effect=order_effect, reference=reference
+                )
     study = WholeTest(test, statistic, dof, p_value)
     bad = _bad_rate(model, baseline, alpha=alpha, pairs=pairs, strata=strata, design=design)
     return Comparison(model, baseline, study, cramers_v, good, order, decides, design, bad)
@@ -155,12 +157,27 @@ def _bad_rate(
     if not (model.n and baseline.n):
         return None
     confidence, effect = 1 - 2 * alpha, None if design is None else design.bad
+    reference = NORMAL if design is None else design.reference
     if pairs is not None:
-        return paired(good_pairs(pairs, Rating.BAD), confidence=confidence, design_effect=effect)
+        return paired(good_pairs(pairs, Rating.BAD), confidence=confidence, design_effect=effect, reference=reference)
     if strata is not None and len(strata) > 1:
         rates = [(m.bad, m.n, b.bad, b.n) for m, b in strata if m.n]
-        return standardized(rates, confidence=confidence, design_effect=effect)
-    return unpaired(model.bad, model.n, baseline.bad, baseline.n, confidence=confidence, design_effect=effect)
+        return standardized(rates, confidence=confidence, design_effect=effect, reference=reference)
+    counts = (model.bad, model.n, baseline.bad, baseline.n)
+    return unpaired(*counts, confidence=confidence, design_effect=effect, reference=reference)
+
+
+def _paired_tests(
+    pairs: Sequence[tuple[Rating, Rating]], confidence: float, design: DesignEffects | None
+) -> tuple[GoodRateTest, OrdinalTest]:
+    """The Good rate's paired test and the ordinal effect's of (first, second) ratings of the
+    same cases, clustered by ``design`` where the ratings name raters."""
+    good_effect, order_effect = (None, None) if design is None else (design.good, design.ordinal)
+    reference = NORMAL if design is None else design.reference
+    return (
+        paired(good_pairs(pairs), confidence=confidence, design_effect=good_effect, reference=reference),
+        ordinal.paired_ratings(pairs, confidence=confidence, design_effect=order_effect, reference=reference),
+    )
 
 
 def direction_of(test: GoodRateTest | OrdinalTest | None) -> Direction | None:
@@ -183,15 +200,20 @@ class PairedComparison(Verdict):
     good: GoodRateTest | None
     ordinal: OrdinalTest | None
     decides: GateTest = GateTest.GOOD_RATE
+    # Where the runs name their raters: the clusters and the design effects applied.
+    design: DesignEffects | None = None
 
     @property
     def n(self) -> int:
         return self.after.n
 
 
-def compare_paired(pairs: Sequence[tuple[Rating, Rating]], *, alpha: float) -> PairedComparison:
+def compare_paired(
+    pairs: Sequence[tuple[Rating, Rating]], *, alpha: float, design: DesignEffects | None = None
+) -> PairedComparison:
     """Paired (before, after) ratings: Stuart-Maxwell on the whole scale, and the change of
-    the Good rate by Tango's score test and interval."""
+    the Good rate by Tango's score test and interval; ``design`` the design effects of
+    clustered ratings."""
     before = Counts.of(b for b, _ in pairs)
     after = Counts.of(a for _, a in pairs)
     if not pairs:
@@ -200,10 +222,8 @@ def compare_paired(pairs: Sequence[tuple[Rating, Rating]], *, alpha: float) -> P
     for b, a in pairs:
         table[b - 1][a - 1] += 1
     whole = WholeTest(*stuart_maxwell(table))
-    after_before = [(a, b) for b, a in pairs]
-    good = paired(good_pairs(after_before), confidence=1 - 2 * alpha)
-    order = ordinal.paired_ratings(after_before, confidence=1 - 2 * alpha)
-    return PairedComparison(before, after, whole, good, order)
+    good, order = _paired_tests([(a, b) for b, a in pairs], 1 - 2 * alpha, design)
+    return PairedComparison(before, after, whole, good, order, design=design)
 
 
 def good_pairs(pairs: Iterable[tuple[Rating, Rating | None]], rating: Rating = Rating.GOOD) -> PairedCounts:

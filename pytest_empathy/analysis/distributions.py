@@ -11,6 +11,7 @@ converges fast at the point, with a relative tolerance near machine precision.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import cache
 from statistics import NormalDist
 from typing import Any
@@ -44,6 +45,7 @@ def t_cdf(dof: float, x: float) -> float:
     return tail if x < 0 else 1.0 - tail
 
 
+@cache  # every group of a clustered run asks for the same one, and Newton's method is not free
 def t_quantile(dof: float, confidence: float) -> float:
     """Student's t quantile of a two-sided interval of this confidence."""
     tail = (1 - confidence) / 2  # the upper tail beyond the quantile
@@ -70,6 +72,34 @@ def t_quantile(dof: float, confidence: float) -> float:
             return moved
         x = moved
     return x
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The distribution a statistic is referred to: Student's t on ``dof`` degrees of freedom,
+    or the normal (``dof`` None). Its p-values and the critical values its intervals invert
+    come from it alike, so that a test and its interval agree."""
+
+    dof: float | None = None
+
+    def critical(self, confidence: float) -> float:
+        """The quantile of a two-sided interval of this confidence."""
+        return normal_quantile(confidence) if self.dof is None else t_quantile(self.dof, confidence)
+
+    def lower(self, x: float) -> float:
+        """P(X <= x)."""
+        return normal_cdf(x) if self.dof is None else t_cdf(self.dof, x)
+
+    def upper(self, x: float) -> float:
+        """P(X >= x)."""
+        return self.lower(-x)
+
+    @property
+    def name(self) -> str:
+        return "normal" if self.dof is None else f"Student's t, {self.dof:g} dof"
+
+
+NORMAL = Reference()
 
 
 def binomial_pmf(k: int, n: int, p: float) -> float:

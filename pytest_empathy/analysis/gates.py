@@ -11,7 +11,7 @@ from pytest_empathy.formatting import p_is, p_value, percent, points
 from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts
 
-from .clusters import FEW_RATERS
+from .clusters import FEWEST_CLUSTERS
 from .comparison import Comparison, Direction
 from .groups import Group, RatedCase
 from .power import POWER, STUDY_EFFECT
@@ -350,13 +350,13 @@ def _judge_warning(alpha: float | None) -> str:
 
 
 def cluster_warnings(summary: Summary) -> list[str]:
-    """Clustered ratings whose design effect rests on too few raters to trust."""
+    """Clustered ratings whose design effect rests on too few raters to decide on."""
     design = summary.overall.comparison.design
-    if design is None or design.raters >= FEW_RATERS:
+    if design is None or design.undecided is None:
         return []
     return [
-        f"clustered: the ratings come from {design.raters} raters; a design effect estimated from fewer than "
-        f"{FEW_RATERS} can understate how much they agree, and every interval with it"
+        f"clustered: the ratings come from {design.raters} raters, {design.clusters} on the side with fewer; a design "
+        f"effect from fewer than {FEWEST_CLUSTERS} can understate how much they agree, so no gate decides on it"
     ]
 
 
@@ -412,22 +412,27 @@ def check_gates(
     if summary is None or mode is GateMode.OFF:
         return gates
     overall = summary.overall
+    decided = []
     if mode is GateMode.BETTER:
-        gates.append(GateResult(mode.value, overall.verdict is Direction.BETTER, _better_detail(overall)))
+        decided.append(GateResult(mode.value, overall.verdict is Direction.BETTER, _better_detail(overall)))
     else:
         if margin is None:
             raise ValueError("the not-worse gate needs a margin")
-        gates.append(_not_worse(overall, margin))
+        decided.append(_not_worse(overall, margin))
     if bad_margin is not None:
-        gates.append(_no_more_bad(overall, bad_margin))
+        decided.append(_no_more_bad(overall, bad_margin))
     # Under the Good-rate test `better` asks what `min-good-gain 0` asks; under the ordinal test
     # `better` answers the question itself, and only a relative gain asked for is bounded.
     if min_good_gain is None and mode is GateMode.BETTER and summary.decides is GateTest.GOOD_RATE:
         min_good_gain = 0.0
     if min_good_gain is not None:
-        gates.append(_min_good_gain(overall, min_good_gain))
-    gates.append(_no_emotion_worse(summary))
-    return gates
+        decided.append(_min_good_gain(overall, min_good_gain))
+    decided.append(_no_emotion_worse(summary))
+    design = overall.comparison.design
+    if design is not None and design.undecided is not None:
+        # Every one of them rests on the clustered figures.
+        decided = [GateResult(g.name, False, f"{design.undecided}; {g.detail}") for g in decided]
+    return gates + decided
 
 
 def _complete(completeness: Completeness, allow_partial: bool) -> GateResult:

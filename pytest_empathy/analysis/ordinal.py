@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 from pytest_empathy.ratings import Counts, Rating
 
-from .distributions import normal_cdf, normal_quantile, t_cdf, t_quantile
+from .distributions import NORMAL, Reference, normal_cdf, normal_quantile, t_cdf, t_quantile
 from .proportions import Interval, PairedCounts, inflation, paired
 
 EFFECT_UNPAIRED = (
@@ -86,18 +86,29 @@ class _Effect:
     dof: float | None
 
 
-def unpaired(first: Counts, second: Counts, *, confidence: float, design_effect: float | None = None) -> OrdinalTest:
+def unpaired(
+    first: Counts,
+    second: Counts,
+    *,
+    confidence: float,
+    design_effect: float | None = None,
+    reference: Reference = NORMAL,
+) -> OrdinalTest:
     """Two independent groups of ratings, both non-empty; ``design_effect`` inflates the
-    variance of clustered ratings (``clusters``)."""
+    variance of clustered ratings, ``reference`` their statistic's distribution (``clusters``)."""
     effect = _brunner_munzel(first, second)
-    test = _from_effect(_inflated(effect, design_effect), confidence, EFFECT_UNPAIRED)
+    test = _from_effect(_inflated(effect, design_effect, reference), confidence, EFFECT_UNPAIRED)
     rank = _mann_whitney(first, second)
     trend = _linear_by_linear(first, second)
     return _with_classical(test, rank, trend)
 
 
 def standardized(
-    strata: Sequence[tuple[Counts, Counts]], *, confidence: float, design_effect: float | None = None
+    strata: Sequence[tuple[Counts, Counts]],
+    *,
+    confidence: float,
+    design_effect: float | None = None,
+    reference: Reference = NORMAL,
 ) -> OrdinalTest:
     """Independent groups over several strata (emotions), each (first, second); the strata
     weighted by the first side's counts. Strata where a side has no rating are left out."""
@@ -106,18 +117,22 @@ def standardized(
     effects = [(f.n / total, _brunner_munzel(f, s)) for f, s in kept]
     superiority = sum(w * e.superiority for w, e in effects)
     variance = sum(w * w * e.variance for w, e in effects)
-    effect = _inflated(_Effect(superiority, variance, None), design_effect)
+    effect = _inflated(_Effect(superiority, variance, None), design_effect, reference)
     return _from_effect(effect, confidence, EFFECT_STANDARDIZED)
 
 
 def paired_ratings(
-    pairs: Sequence[tuple[Rating, Rating]], *, confidence: float, design_effect: float | None = None
+    pairs: Sequence[tuple[Rating, Rating]],
+    *,
+    confidence: float,
+    design_effect: float | None = None,
+    reference: Reference = NORMAL,
 ) -> OrdinalTest:
     """(first, second) ratings of the same cases, at least one."""
     higher = sum(1 for a, b in pairs if a > b)
     lower = sum(1 for a, b in pairs if a < b)
     counts = PairedCounts(0, higher, lower, len(pairs) - higher - lower)
-    signs = paired(counts, confidence=confidence, design_effect=design_effect)
+    signs = paired(counts, confidence=confidence, design_effect=design_effect, reference=reference)
     statistic, p_value = _signed_rank([int(a) - int(b) for a, b in pairs])
     return OrdinalTest(
         paired=True,
@@ -166,8 +181,10 @@ def placements(first: Counts, second: Counts) -> tuple[list[float], list[float],
     return place1, place2, sum(c * p for c, p in zip(x, place1, strict=True)) / first.n
 
 
-def _inflated(effect: _Effect, design_effect: float | None) -> _Effect:
-    return replace(effect, variance=effect.variance * inflation(design_effect))
+def _inflated(effect: _Effect, design_effect: float | None, reference: Reference) -> _Effect:
+    """Clustered: the variance inflated, and the fewer degrees of freedom of the two."""
+    dof = effect.dof if reference.dof is None else min(effect.dof or math.inf, reference.dof)
+    return replace(effect, variance=effect.variance * inflation(design_effect), dof=dof)
 
 
 def placement_spread(counts: Counts, place: Sequence[float], mean: float) -> float:

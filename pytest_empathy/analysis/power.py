@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
 
-from .distributions import binomial_pmf, binomial_tail, log_factorials, normal_cdf, normal_quantile
-from .proportions import GoodRateTest, tango
+from .distributions import NORMAL, Reference, binomial_pmf, binomial_tail, log_factorials, normal_cdf, normal_quantile
+from .proportions import GoodRateTest, inflation, tango
 
 POWER = 0.8
 # The study's headline (GPT-4 with the empathy prompt against humans, crowd-rated): Good
@@ -42,7 +42,9 @@ DROP_METHOD = (
     "tail beyond the square root of the saved run's Good cases) is not below the level. "
     "good-drop: how often it passes a model that changed nothing, exactly: the count of discordant cases binomial "
     "at this run's share, each of them as likely to have fallen as risen; it warns below 80%. Its bound with "
-    "nothing changed is the interval's at an even split of this run's discordant cases"
+    "nothing changed is the interval's at an even split of this run's discordant cases. Where the runs name raters, "
+    "every figure is computed on n over the comparison's design effect (what the cases are worth as independent "
+    "ones) and its tests referred to Student's t on G - 1 dof, as the comparison's own are"
 )
 
 
@@ -163,6 +165,19 @@ class DetectableDrop:
     discordant: float
     drop: float | None
     smallest_p: float
+    # Clustered ratings: the comparison's design effect (at least 1) and the t the tests use.
+    design_effect: float = 1.0
+    reference: Reference = NORMAL
+
+    @property
+    def effective_n(self) -> int:
+        """The cases worth as much as independent ones: n over the design effect, at least 1."""
+        return max(1, round(self.n / self.design_effect))
+
+    @property
+    def fewest_to_fail(self) -> int:
+        """The fewest cases Good in the saved run with which the check can fail at all."""
+        return math.ceil(fewest_cases_to_fail(self.level, self.reference) * self.design_effect)
 
     @property
     def can_fail(self) -> bool:
@@ -181,14 +196,24 @@ class DetectableDrop:
 
     def power(self, drop: float) -> float:
         """The power at a drop of ``drop``, on the same assumptions as the figure."""
-        return power_paired_drop(drop, max(self.discordant, drop), self.n, self.level)
+        return power_paired_drop(drop, max(self.discordant, drop), self.effective_n, self.level, self.reference)
 
 
-def detectable_drop(n: int, saved_good: int, discordant: float, level: float) -> DetectableDrop:
+def detectable_drop(
+    n: int,
+    saved_good: int,
+    discordant: float,
+    level: float,
+    *,
+    design_effect: float | None = None,
+    reference: Reference = NORMAL,
+) -> DetectableDrop:
     """The drop the paired test finds with 80% power on ``n`` cases, ``saved_good`` of them
     Good in the saved run, assuming the run's own discordant share, or the drop's where that is
-    smaller."""
-    found = DetectableDrop(level, n, saved_good, discordant, None, smallest_paired_p(saved_good))
+    smaller; clustered, on n over ``design_effect`` and referred to ``reference``."""
+    effect = inflation(design_effect)
+    smallest = smallest_paired_p(saved_good / effect, reference)
+    found = DetectableDrop(level, n, saved_good, discordant, None, smallest, effect, reference)
     if not found.can_fail or found.power(found.largest) < POWER:
         return found
     return replace(found, drop=_reaching_power(found.power, found.largest))
@@ -222,23 +247,23 @@ def _reaching_power(power: Callable[[float], float], largest: float) -> float:
     return high
 
 
-def smallest_paired_p(saved_good: int) -> float:
+def smallest_paired_p(saved_good: float, reference: Reference = NORMAL) -> float:
     """The smallest one-sided p-value the paired test gives on cases ``saved_good`` of which
     are Good in the saved run: all of them fall, none rises (McNemar's z is then minus the root
     of ``saved_good``; with none, no case is Good on one side only and z is 0)."""
-    return normal_cdf(-math.sqrt(saved_good))
+    return reference.lower(-math.sqrt(saved_good))
 
 
-def fewest_cases_to_fail(level: float) -> int:
+def fewest_cases_to_fail(level: float, reference: Reference = NORMAL) -> int:
     """The fewest cases Good in the saved run with which the paired test can reject at
     ``level`` at all."""
     n = max(1, math.floor(_one_sided_quantile(level) ** 2) - 1)
-    while smallest_paired_p(n) >= level:
+    while smallest_paired_p(n, reference) >= level:
         n += 1
     return n
 
 
-def power_paired_drop(drop: float, discordant: float, n: int, level: float) -> float:
+def power_paired_drop(drop: float, discordant: float, n: int, level: float, reference: Reference = NORMAL) -> float:
     """The exact power of the one-sided paired test at ``level`` on ``n`` cases when the Good
     rate falls by ``drop``, a share ``discordant`` (at least ``drop``) of the cases Good on one
     side only: their count is binomial (n, discordant), and the number that fell binomial
@@ -246,16 +271,18 @@ def power_paired_drop(drop: float, discordant: float, n: int, level: float) -> f
     if discordant <= 0:
         return 0.0
     fell = (discordant + drop) / (2 * discordant)
-    return _chance_enough_fell(n, discordant, fell, lambda count: _fewest_fallen(count, level))
+    return _chance_enough_fell(n, discordant, fell, lambda count: _fewest_fallen(count, level, reference))
 
 
-def unchanged_pass_rate(n: int, discordant: float, points: float, confidence: float) -> float:
+def unchanged_pass_rate(
+    n: int, discordant: float, points: float, confidence: float, reference: Reference = NORMAL
+) -> float:
     """The exact chance that good-drop:``points`` passes a model that changed nothing: the
     number of cases Good on one side only binomial (n, ``discordant``, this run's share),
     each of them as likely to have fallen as risen. The check passes while the lower bound of
     Tango's interval at ``confidence`` is above -``points``, that is while Tango's statistic at
     that change exceeds the interval's critical value: no interval is inverted."""
-    change, critical = -points / 100, normal_quantile(confidence)
+    change, critical = -points / 100, reference.critical(confidence)
 
     def fewest_failing(count: int) -> int:
         """Of ``count`` discordant cases, the fewest that fell with which the check fails;
@@ -272,14 +299,16 @@ def unchanged_pass_rate(n: int, discordant: float, points: float, confidence: fl
     return 1.0 - _chance_enough_fell(n, discordant, 0.5, fewest_failing)
 
 
-def points_passing_unchanged(n: int, discordant: float, confidence: float, failing: float = 0) -> int | None:
+def points_passing_unchanged(
+    n: int, discordant: float, confidence: float, failing: float = 0, reference: Reference = NORMAL
+) -> int | None:
     """The fewest whole points with which good-drop passes a model that changed nothing 80%
     of the time or more (``unchanged_pass_rate``); None if not even 100 points do. Searched
     upward from ``failing``, points known to pass it less often (0 does: its interval's bound
     is above no change at most as often as its one-sided level), in doubling steps."""
 
     def enough(points: int) -> bool:
-        return unchanged_pass_rate(n, discordant, points, confidence) >= POWER
+        return unchanged_pass_rate(n, discordant, points, confidence, reference) >= POWER
 
     low, step = math.floor(failing), 1
     high = min(100, low + step)
@@ -345,7 +374,7 @@ def _chance_enough_fell(n: int, discordant: float, fell: float, fewest: Callable
 
 
 @cache
-def _fewest_fallen(count: int, level: float) -> int:
+def _fewest_fallen(count: int, level: float, reference: Reference) -> int:
     """Of ``count`` discordant cases, the fewest that must have fallen (the rest risen) for the
     test to reject: McNemar's z, (count - 2 fallen) / root(count), with its p below ``level``;
     count + 1 when even all of them do not suffice."""
@@ -353,6 +382,6 @@ def _fewest_fallen(count: int, level: float) -> int:
         return 1
     root = math.sqrt(count)
     fallen = max(0, math.floor((count + _one_sided_quantile(level) * root) / 2) - 1)
-    while fallen <= count and normal_cdf((count - 2 * fallen) / root) >= level:
+    while fallen <= count and reference.lower((count - 2 * fallen) / root) >= level:
         fallen += 1
     return fallen

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from .distributions import normal_cdf, normal_quantile
+from .distributions import NORMAL, Reference
 
 UNPAIRED = "Miettinen-Nurminen score"
 PAIRED = "Tango score (McNemar at no difference)"
@@ -80,10 +80,18 @@ class GoodRateTest:
 
 
 def unpaired(
-    good1: int, n1: int, good2: int, n2: int, *, confidence: float, design_effect: float | None = None
+    good1: int,
+    n1: int,
+    good2: int,
+    n2: int,
+    *,
+    confidence: float,
+    design_effect: float | None = None,
+    reference: Reference = NORMAL,
 ) -> GoodRateTest:
     """Two independent groups of ``n1`` and ``n2`` ratings, ``good1`` and ``good2`` of them
-    Good; ``design_effect`` inflates the variance of clustered ratings (``clusters``)."""
+    Good; ``design_effect`` inflates the variance of clustered ratings and ``reference`` is
+    the distribution their statistics are referred to (``clusters``)."""
     scale = math.sqrt(inflation(design_effect))
 
     def z(delta: float) -> float:
@@ -93,12 +101,16 @@ def unpaired(
         return _mn_ratio(good1, n1, good2, n2, math.exp(log_ratio)) / scale
 
     difference = good1 / n1 - good2 / n2
-    test = _test(False, UNPAIRED, UNPAIRED_RATIO, confidence, difference, z, good1 / n1, good2 / n2, z_ratio)
+    test = _test(False, UNPAIRED, UNPAIRED_RATIO, confidence, difference, z, good1 / n1, good2 / n2, z_ratio, reference)
     return replace(test, second_rate=good2 / n2)
 
 
 def standardized(
-    strata: Sequence[tuple[int, int, int, int]], *, confidence: float, design_effect: float | None = None
+    strata: Sequence[tuple[int, int, int, int]],
+    *,
+    confidence: float,
+    design_effect: float | None = None,
+    reference: Reference = NORMAL,
 ) -> GoodRateTest:
     """Independent groups over several strata (emotions), each ``(good1, n1, good2, n2)``,
     the second side's rate standardized to the first side's mix (weights n1 of a stratum
@@ -131,6 +143,7 @@ def standardized(
         first,
         second,
         lambda log_ratio: statistic(math.exp(log_ratio), 0.0),
+        reference,
     )
     return replace(test, second_rate=second)
 
@@ -150,7 +163,9 @@ def _standardized_z(
     return _ratio_z(first - ratio * second - difference, variance1 + ratio * ratio * variance2)
 
 
-def paired(counts: PairedCounts, *, confidence: float, design_effect: float | None = None) -> GoodRateTest:
+def paired(
+    counts: PairedCounts, *, confidence: float, design_effect: float | None = None, reference: Reference = NORMAL
+) -> GoodRateTest:
     """The same cases rated on two sides."""
     scale = math.sqrt(inflation(design_effect))
 
@@ -163,16 +178,17 @@ def paired(counts: PairedCounts, *, confidence: float, design_effect: float | No
     n = counts.n
     first, second = (counts.both + counts.first_only) / n, (counts.both + counts.second_only) / n
     difference = (counts.first_only - counts.second_only) / n
-    test = _test(True, PAIRED, PAIRED_RATIO, confidence, difference, z, first, second, z_ratio)
+    test = _test(True, PAIRED, PAIRED_RATIO, confidence, difference, z, first, second, z_ratio, reference)
     return replace(test, discordant=(counts.first_only + counts.second_only) / n, second_rate=second)
 
 
-def unchanged_lower_bound(n: int, discordant: float, *, confidence: float) -> float:
-    """The lower bound of Tango's interval for a paired difference on ``n`` cases, a share
+def unchanged_lower_bound(n: float, discordant: float, *, confidence: float, reference: Reference = NORMAL) -> float:
+    """The lower bound of Tango's interval for a paired difference on ``n`` cases (clustered:
+    n over the design effect, as Tango's statistic grows with the root of n), a share
     ``discordant`` of them Good on one side only, split evenly: where a run's bound is
     expected to lie when nothing changed."""
     half = n * discordant / 2
-    low, _ = _invert(lambda delta: tango(n, half, half, delta), 0.0, normal_quantile(confidence), -1.0, 1.0)
+    low, _ = _invert(lambda delta: tango(n, half, half, delta), 0.0, reference.critical(confidence), -1.0, 1.0)
     return low
 
 
@@ -192,8 +208,9 @@ def _test(
     first: float,
     second: float,
     z_ratio: Callable[[float], float],
+    reference: Reference,
 ) -> GoodRateTest:
-    critical = normal_quantile(confidence)
+    critical = reference.critical(confidence)
     statistic = z(0.0)
     ratio = ratio_ci = None
     if second > 0:
@@ -215,8 +232,8 @@ def _test(
         confidence=confidence,
         difference=difference,
         statistic=statistic,
-        p_greater=normal_cdf(-statistic),
-        p_less=normal_cdf(statistic),
+        p_greater=reference.upper(statistic),
+        p_less=reference.lower(statistic),
         difference_ci=Interval(low, high),
         ratio=ratio,
         ratio_ci=ratio_ci,

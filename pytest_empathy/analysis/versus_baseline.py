@@ -13,17 +13,7 @@ from dataclasses import dataclass, field
 from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 
-from .clusters import (
-    DesignEffects,
-    Raters,
-    UnpairedParts,
-    combined,
-    design_effect,
-    paired_bad_contributions,
-    paired_contributions,
-    pooled,
-    unpaired_parts,
-)
+from .clusters import ClusteredCase, Design
 from .comparison import Comparison, compare
 from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm, holm_by_test
 from .power import Detectable, detectable, detectable_paired, margin_unpaired
@@ -77,7 +67,13 @@ def summarize(
         base_counts = {e: Counts.of(_baseline(c) for c in by_emotion[e]) for e in emotions}
     else:
         base_counts = {e: per_emotion_baseline[e] for e in emotions}
-    design = _Design(by_emotion, base_counts, is_paired) if any(c.rater or c.baseline_rater for c in cases) else None
+    clustered = {
+        e: [ClusteredCase(c.case_id, c.rating, c.baseline_rating, c.rater, c.baseline_rater) for c in by_emotion[e]]
+        for e in emotions
+    }
+    design = None
+    if Design.named([c for e in emotions for c in clustered[e]]):
+        design = Design(clustered, None if is_paired else base_counts)
 
     def comparison(members: Sequence[str], level: float) -> Comparison:
         model_total, baseline = _total(model_counts, members), _total(base_counts, members)
@@ -130,47 +126,6 @@ def _bad_margin_shown(c: Comparison, alpha: float) -> float | None:
         assert bad.discordant is not None
         return detectable_paired(bad.discordant, c.model.n / shrink, alpha)
     return margin_unpaired(bad.second_rate, c.model.n / shrink, c.baseline.n / shrink, alpha)
-
-
-class _Design:
-    """The design effects of a run's groups: estimated over the whole run, then carried to
-    each group by the intraclass correlation they imply (see ``clusters``)."""
-
-    def __init__(self, by_emotion: Mapping[str, Sequence[RatedCase]], second: Mapping[str, Counts], paired: bool):
-        self.by_emotion, self.second, self.paired = by_emotion, second, paired
-        cases = [c for e in sorted(by_emotion) for c in by_emotion[e]]
-        self.raters = Raters({c.case_id: c.rater for c in cases}, {c.case_id: c.baseline_rater for c in cases})
-        ids = [c.case_id for c in cases]
-        self.share = self.raters.shared_pairs(ids) / len(ids)
-        model, baseline = self.raters.labels(ids)
-        if paired:
-            pairs = [(c.rating, _baseline(c)) for c in cases]
-            good, order = paired_contributions(pairs)
-            bad = paired_bad_contributions(pairs)
-        else:
-            parts = self._parts(sorted(by_emotion))
-            good, order, bad = parts.good, parts.ordinal, parts.bad
-        # Unpaired, these are the model side's own; the counts' variance joins per group.
-        self.good = design_effect(good, model, baseline)
-        self.ordinal = design_effect(order, model, baseline)
-        self.bad = design_effect(bad, model, baseline)
-
-    def of(self, members: Sequence[str]) -> DesignEffects:
-        ids = [c.case_id for e in members for c in self.by_emotion[e]]
-        share = self.raters.shared_pairs(ids) / len(ids) if ids else 0.0
-        good, order = pooled(self.good, self.share, share), pooled(self.ordinal, self.share, share)
-        bad = pooled(self.bad, self.share, share)
-        if not self.paired:
-            parts = self._parts(members)
-            good, order = (
-                combined(good, parts.good, parts.second_good),
-                combined(order, parts.ordinal, parts.second_ordinal),
-            )
-            bad = combined(bad, parts.bad, parts.second_bad)
-        return DesignEffects(self.raters.count(ids), good, order, bad)
-
-    def _parts(self, members: Sequence[str]) -> UnpairedParts:
-        return unpaired_parts({e: [c.rating for c in self.by_emotion[e]] for e in members}, self.second)
 
 
 def _baseline(case: RatedCase) -> Rating:

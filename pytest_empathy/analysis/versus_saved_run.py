@@ -6,6 +6,10 @@ Stuart-Maxwell's test of marginal homogeneity on the whole scale is reported bes
 The cases whose rating changed are listed, worst first, for a reviewer to open.
 What each group's test can detect (``power.DetectableDrop``) says whether a check on it can
 fail at all at this size.
+
+Where the runs name raters (a crowd rated each), a case's change is clustered two-way by this
+run's rater and the saved run's, as a run against its baseline is (``clusters.Design``): the
+tests, their intervals, the power figures and the bound with nothing changed alike.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 
 from pytest_empathy.ratings import Rating
 
+from .clusters import ClusteredCase, Design
 from .comparison import PairedComparison, compare_paired
 from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm_by_test
 from .power import DetectableDrop, detectable_drop
@@ -73,29 +78,47 @@ class SavedRunComparison(Grouped[PairedComparison]):
 
 
 def compare_with_saved_run(
-    results: Iterable[RatedCase], saved: Mapping[str, tuple[str, Rating]], *, alpha: float
+    results: Iterable[RatedCase],
+    saved: Mapping[str, tuple[str, Rating]],
+    *,
+    alpha: float,
+    saved_raters: Mapping[str, str | None] | None = None,
 ) -> SavedRunComparison:
-    """``saved`` maps each case id of the saved run to its emotion and rating."""
-    after = {result.case_id: (result.emotion, result.rating) for result in results}
+    """``saved`` maps each case id of the saved run to its emotion and rating,
+    ``saved_raters`` to who rated it, where the saved run names raters."""
+    cases = {result.case_id: result for result in results}
+    after = {case_id: (case.emotion, case.rating) for case_id, case in cases.items()}
     common = sorted(saved.keys() & after.keys())
     pairs: dict[str, list[tuple[Rating, Rating]]] = {}
+    clustered: dict[str, list[ClusteredCase]] = {}
     for case_id in common:
         emotion = after[case_id][0]
         pairs.setdefault(emotion, []).append((saved[case_id][1], after[case_id][1]))
+        saved_rater = None if saved_raters is None else saved_raters.get(case_id)
+        case = ClusteredCase(case_id, after[case_id][1], saved[case_id][1], cases[case_id].rater, saved_rater)
+        clustered.setdefault(emotion, []).append(case)
+    design = Design(clustered) if Design.named([c for e in clustered.values() for c in e]) else None
 
     def comparison(members: Sequence[str], level: float) -> PairedComparison:
-        return compare_paired([pair for e in members for pair in pairs[e]], alpha=level)
+        effects = None if design is None else design.of(members)
+        return compare_paired([pair for e in members for pair in pairs[e]], alpha=level, design=effects)
 
     groups = grouped(sorted(pairs), comparison, alpha=alpha)
     whole = {"overall": groups.overall, **groups.polarity}
-    found = {name: _detectable(group.comparison, alpha) for name, group in whole.items()}
+    detectable = {name: _detectable(group.comparison, alpha) for name, group in whole.items()}
     # An emotion's verdict is Holm's: its first step tests at alpha over the emotions.
     level = bonferroni_level(alpha, len(groups.emotions))
-    found |= {e: _detectable(g.comparison, level) for e, g in groups.emotions.items()}
+    detectable |= {e: _detectable(g.comparison, level) for e, g in groups.emotions.items()}
     overall = groups.overall.comparison
     bound = None
     if overall.good is not None:
-        bound = unchanged_lower_bound(overall.n, overall.good.discordant or 0.0, confidence=overall.good.confidence)
+        found = detectable["overall"]
+        bound = unchanged_lower_bound(
+            overall.n / found.design_effect,
+            overall.good.discordant or 0.0,
+            confidence=overall.good.confidence,
+            reference=found.reference,
+        )
     return SavedRunComparison(
         groups.overall,
         groups.polarity,
@@ -104,7 +127,7 @@ def compare_with_saved_run(
         only_in_run=len(after.keys() - saved.keys()),
         only_in_saved_run=len(saved.keys() - after.keys()),
         holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
-        detectable=found,
+        detectable=detectable,
         unchanged_bound=bound,
         changed=changed_cases(common, saved, after),
     )
@@ -124,4 +147,9 @@ def changed_cases(
 
 def _detectable(c: PairedComparison, level: float) -> DetectableDrop:
     discordant = 0.0 if c.good is None else c.good.discordant or 0.0
-    return detectable_drop(c.n, c.before.good, discordant, level)
+    if c.design is None:
+        return detectable_drop(c.n, c.before.good, discordant, level)
+    # Clustered ratings are worth fewer independent ones: n over the design effect.
+    return detectable_drop(
+        c.n, c.before.good, discordant, level, design_effect=c.design.good, reference=c.design.reference
+    )

@@ -17,6 +17,21 @@ TESTS = (
 )
 
 
+def clustering(comparison: Mapping[str, Any]) -> str | None:
+    """How the comparison accounts for its raters, when the runs name them: by how many, the
+    design effect and the reference distribution; None when they name none."""
+    design = comparison["overall"].get("design_effect")
+    if not design:
+        return None
+    named = (("good_rate", "Good rate"), ("ordinal", "ordinal"))
+    effects = ", ".join(f"{design[key]:.2f} ({name})" for key, name in named if design[key] is not None)
+    return (
+        f"clustered by {design['raters']} raters ({design['clusters']} on the side with fewer), this run's and the "
+        f"saved run's, two-way where both name them: design effect {effects or 'n/a'}, cluster-robust (sandwich) "
+        f"variance, tests and intervals on Student's t with {design['clusters'] - 1} dof"
+    )
+
+
 def saved_run(comparison: Mapping[str, Any]) -> str:
     """The saved run's name, or its path where it has none."""
     return str(comparison["saved_run"] or comparison["path"])

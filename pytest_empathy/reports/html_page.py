@@ -160,6 +160,7 @@ def _comparison(comparison: dict[str, Any]) -> str:
     declined = compared.declined(emotions)
     named = ", ".join(f"{escape(row.group)} (p Holm {escape(row.p_holm)})" for row in declined)
     rows = "".join(_comparison_row(row) for row in compared.summary_rows(comparison, missing=DASH) + emotions)
+    clustering = compared.clustering(comparison)
     parts = [
         f"<h2>Compared with saved run {name}</h2>",
         f"<dl><dt>saved run</dt><dd>{name}: <code>{escape(comparison['path'])}</code></dd>",
@@ -169,6 +170,7 @@ def _comparison(comparison: dict[str, Any]) -> str:
         "<table><thead><tr><th>template sha256</th><th>saved</th><th>now</th><th></th></tr></thead>",
         f"<tbody>{templates}</tbody></table>",
         f"<p>Test: {escape(compared.TESTS)}; {escape(interval_levels(comparison))}.</p>",
+        f"<p>Raters: {escape(clustering)}.</p>" if clustering else "",
         f"<p class=partial>Declined significantly after Holm: {named}</p>"
         if declined
         else "<p>No emotion declined significantly after Holm.</p>",

@@ -144,7 +144,7 @@ _COMPARISON_HEADER = (
 def _comparison(comparison: dict[str, Any]) -> list[str]:
     """The saved-run comparison, short enough for a pull-request comment: the overall and
     polarity rows and the templates in view, each emotion's row folded away."""
-    interval = interval_heading(comparison)
+    interval, clustering = interval_heading(comparison), compared.clustering(comparison)
     lines = [
         f"#### Compared with saved run {compared.saved_run(comparison)}",
         "",
@@ -161,6 +161,7 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
         "",
         f"Test: {compared.TESTS}; {interval_levels(comparison)}.",
         "",
+        *([f"Raters: {clustering}.", ""] if clustering else []),
         *_comparison_table(compared.summary_rows(comparison), first="group", interval=interval, holm=False),
         "",
     ]

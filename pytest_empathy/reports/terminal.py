@@ -416,6 +416,9 @@ def _comparison_lines(comparison: Mapping[str, Any], layout: Layout) -> Iterator
             width,
         )
     yield from wrap(f"test: {compared.TESTS}; {interval_levels(comparison)}", width)
+    clustering = compared.clustering(comparison)
+    if clustering is not None:
+        yield from wrap(clustering, width)
     yield ""
     emotions = compared.emotion_rows(comparison)
     entries = comparison["emotions"]

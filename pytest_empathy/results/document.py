@@ -45,7 +45,10 @@ and its interval, one-sided ``p_higher`` and ``p_lower`` at no difference, and f
 and polarity entries ``detectable_margin``, the smallest no-more-bad margin shown with 80%
 power when the Bad rates are equal), which the no-more-bad gate decides on; ``design_effect``
 gains ``bad_rate`` and settings ``bad_margin``. A group of an earlier schema is read with
-``bad_rate_test`` null.
+``bad_rate_test`` null. Schema 7 clusters a comparison where the runs name raters: its groups
+carry ``design_effect`` as a run's groups do, each ``design_effect`` gains ``clusters`` (G, the
+comparison's, whose t on G - 1 degrees of freedom the tests refer to), and the comparison says
+so in ``clustered`` and ``clusters`` (the method); a document without them was not clustered.
 
 Documents of schemas 1 to 6 are read by migrating them; schema 2's statistics are dropped
 on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
@@ -299,14 +302,7 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         **verdict,
         "ordinal": ordinal_entry,
         "bad_rate_test": _bad_rate_test(group, summary),
-        "design_effect": None
-        if c.design is None
-        else {
-            "raters": c.design.raters,
-            "good_rate": c.design.good,
-            "ordinal": c.design.ordinal,
-            "bad_rate": c.design.bad,
-        },
+        "design_effect": _design_effect(c.design),
         "interval_adjustment": group.interval_adjustment,
         "detectable": _detectable(summary.detectable[name]),
         "note": _disagreement(
@@ -356,6 +352,19 @@ def _bad_rate_test(group: Group[Comparison], summary: Summary) -> dict[str, Any]
     }
 
 
+def _design_effect(design: clusters.DesignEffects | None) -> dict[str, Any] | None:
+    """A group's design effects and its raters; ``clusters``: the comparison's G."""
+    if design is None:
+        return None
+    return {
+        "raters": design.raters,
+        "good_rate": design.good,
+        "ordinal": design.ordinal,
+        "bad_rate": design.bad,
+        "clusters": design.clusters,
+    }
+
+
 def _disagreement(group: Group[Comparison], p_study: float | None, other: str | None) -> str | None:
     """Words for tests that disagree at the run's alpha, each Holm-adjusted for an emotion:
     the study's and the deciding test, and the deciding test and the other one, whose
@@ -401,6 +410,10 @@ def _comparison(versus: SavedRunVersus, templates: dict[str, str], cases: Sequen
         "only_in_run": comparison.only_in_run,
         "only_in_saved_run": comparison.only_in_saved_run,
         "tests": SAVED_RUN_METHOD,
+        "clustered": comparison.overall.comparison.design is not None,
+        "clusters": clusters.METHOD
+        if comparison.overall.comparison.design is not None
+        else "none: the runs name no raters, each rating is taken as independent",
         "power": DROP_METHOD,
         "unchanged_bound": comparison.unchanged_bound,
         "overall": _paired(comparison.overall, comparison),
@@ -454,6 +467,7 @@ def _paired(group: Group[PairedComparison], comparison: SavedRunComparison) -> d
         "interval_adjustment": group.interval_adjustment,
         **_verdict(group, holm[GateTest.GOOD_RATE].get(group.name)),
         "ordinal": _ordinal(group, holm[GateTest.ORDINAL].get(group.name)),
+        "design_effect": _design_effect(c.design),
         "detectable": {
             "level": found.level,
             "power": POWER,
@@ -523,8 +537,7 @@ def _ordinal(
 
 def _named(group: Group[Comparison] | Group[PairedComparison], confidence: float, paired: bool) -> dict[str, Any]:
     """What a test entry was computed with, beside its figures."""
-    comparison = group.comparison
-    design = comparison.design if isinstance(comparison, Comparison) else None
+    design = group.comparison.design
     return {
         "alternative": "one-sided, each direction",
         "confidence": confidence,

@@ -59,6 +59,11 @@ def ratings(saved: Mapping[str, Any]) -> dict[str, tuple[str, Rating]]:
     return {case["id"]: (case["emotion"], Rating.parse(case["rating"])) for case in saved["cases"]}
 
 
+def raters(saved: Mapping[str, Any]) -> dict[str, str | None]:
+    """Who rated each case of a saved run, by id: a rater's number, or None (a judge model)."""
+    return {case["id"]: case.get("rater") for case in saved["cases"]}
+
+
 def not_comparable(saved: SavedRun, *, judge: str, corpus: str) -> str | None:
     """Why a run of ``judge`` on ``corpus`` cannot be paired case by case with a saved run:
     rated by another judge, a change of the Good rate would be the judges' difference; on
@@ -86,7 +91,9 @@ def compare(
 ) -> tuple[SavedRunVersus, Checked]:
     """A run's cases against a saved run's, and the compare checks decided on them with the
     run's settings (alpha, the drops to detect, whether too small a run fails)."""
-    comparison = compare_with_saved_run(cases, ratings(saved.document), alpha=settings["alpha"])
+    comparison = compare_with_saved_run(
+        cases, ratings(saved.document), alpha=settings["alpha"], saved_raters=raters(saved.document)
+    )
     overall, emotion = settings.get("compare_detect") or DROPS
     checked = check(comparison, checks, drops=(overall, emotion), require_power=bool(settings.get("require_power")))
     return SavedRunVersus(saved, comparison), checked
