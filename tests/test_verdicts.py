@@ -806,7 +806,7 @@ def test_a_run_too_small_to_show_the_bad_margin_warns_and_can_be_made_to_fail():
 
 @pytest.mark.parametrize(
     ("responder", "figures"),
-    [("chatgpt", ("7.8%", "-9.3 pts", "-7.3 pts")), ("chatgpt-empathy", ("7.1%", "-10.0 pts", "-8.2 pts"))],
+    [("chatgpt", ("7.8%", "-9.3 pts", "-7.2 pts")), ("chatgpt-empathy", ("7.1%", "-10.0 pts", "-8.2 pts"))],
 )
 def test_the_release_responders_have_no_more_bad_answers_than_humans(responder, figures):
     """The release's GPT-4 answers against the humans, rater clusters and all: every gate

@@ -226,7 +226,7 @@ def decided_on_crowd_scale(
             outcome = (
                 "better: the lower bound is above 0" if passed else "not shown better: the lower bound is not above 0"
             )
-            gate = GateResult(gate.name, passed, f"{rates}; {outcome} ({caveats})")
+            gate = GateResult(gate.name, passed, f"{rates}; {outcome} ({caveats}){_good_rate_on_crowd_scale(settings)}")
         elif gate.name == GateMode.NOT_WORSE.value:
             margin = settings["margin"]
             passed = bound > -margin / 100
@@ -281,7 +281,7 @@ def decided_by_prediction_powered(
             p = versus.p_greater()
             outcome = "better" if p < alpha else "not shown better"
             test = f"one-sided t test, {versus.degrees_of_freedom} df, {p_is(p)}, alpha {alpha:g}"
-            gate = GateResult(gate.name, p < alpha, f"{rates}; {outcome} ({test})")
+            gate = GateResult(gate.name, p < alpha, f"{rates}; {outcome} ({test}){_good_rate_on_crowd_scale(settings)}")
         elif versus is not None and gate.name == GateMode.NOT_WORSE.value:
             margin = settings["margin"]
             passed = low > -margin / 100
@@ -316,6 +316,13 @@ def decided_by_prediction_powered(
             )
         decided.append(gate)
     return decided
+
+
+def _good_rate_on_crowd_scale(settings: Mapping[str, Any]) -> str:
+    """What better says of itself on the crowd's scale when the run names the ordinal test."""
+    if GateTest(settings.get("test", GateTest.GOOD_RATE)) is not GateTest.ORDINAL:
+        return ""
+    return "; on the Good rate, not the ordinal test the run names: the crowd's scale is estimated for rates only"
 
 
 def _on_judge_own_ratings(gate: GateResult, why: str) -> GateResult:
