@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.contingency_tables import Table, mcnemar
 
-from pytest_empathy.analysis import ordinal
+from pytest_empathy.analysis import ordinal, proportions
 from pytest_empathy.analysis.gates import Completeness, check_gates
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.modes import GateMode, GateTest
@@ -217,6 +217,15 @@ def test_paired_effect_is_the_sign_test_and_the_rank_test_is_scipys(cells):
         # At no difference Tango's statistic is McNemar's on the signs.
         chi2 = mcnemar([[0, higher], [lower, 0]], exact=False, correction=False).statistic
         assert test.statistic**2 == pytest.approx(chi2, rel=1e-9)
+        # With few cases rated differently, the exact sign test (its size held, tests/test_sizes.py).
+        if higher + lower <= proportions.exact_cutover(0.05):
+            assert test.method == ordinal.EFFECT_PAIRED_EXACT
+            assert test.p_greater == pytest.approx(stats.binomtest(higher, higher + lower, alternative="greater").pvalue)
+            assert test.p_less == pytest.approx(stats.binomtest(higher, higher + lower, alternative="less").pvalue)
+            assert (test.delta_ci.low > 0) == (test.p_greater < 0.05)
+            assert (test.delta_ci.high < 0) == (test.p_less < 0.05)
+        else:
+            assert test.method == ordinal.EFFECT_PAIRED
         rank = stats.wilcoxon(differences, zero_method="wilcox", correction=False, method="approx")
         assert test.rank_p_value == pytest.approx(rank.pvalue, rel=1e-9, abs=1e-15)
     else:

@@ -47,10 +47,7 @@ EFFECT_PERMUTATION = (
 )
 EFFECT_STANDARDIZED = "Brunner-Munzel per emotion, weighted by the model's emotion mix, Wald on the normal"
 EFFECT_PAIRED = "Tango score on the sign of each case's difference (McNemar's at no difference)"
-EFFECT_PAIRED_EXACT = (
-    "exact sign test conditional on the cases rated differently (binomial); interval Tango's, "
-    "widened to hold Clopper-Pearson's on the share rated higher"
-)
+EFFECT_PAIRED_EXACT = "exact sign test (binomial, conditional on the cases rated differently)"
 RANK_UNPAIRED = "Wilcoxon-Mann-Whitney, tie-corrected normal approximation, two-sided"
 RANK_PAIRED = "Wilcoxon signed-rank, zero differences dropped, tie-corrected normal approximation, two-sided"
 TREND = "linear-by-linear association, scores 1/2/3, two-sided (unpaired only)"

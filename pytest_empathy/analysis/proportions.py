@@ -27,13 +27,13 @@ from .distributions import binomial_tail, normal_cdf, normal_quantile
 
 UNPAIRED = "Miettinen-Nurminen score"
 PAIRED = "Tango score (McNemar at no difference)"
-PAIRED_EXACT = (
-    "exact binomial test conditional on the discordant cases (McNemar's exact); interval Tango's, "
-    "widened to hold Clopper-Pearson's on the discordant share"
-)
+PAIRED_EXACT = "McNemar's exact test (binomial, conditional on the discordant cases)"
+# Where the exact test decides, each interval holds Clopper-Pearson's too, so that they agree.
+WIDENED = "widened to hold Clopper-Pearson's on the discordant share"
 UNPAIRED_RATIO = "Miettinen-Nurminen score"
 STANDARDIZED = "Wald, the baseline standardized to the model's emotion mix"
 PAIRED_RATIO = "Tang-Tang-Chan score"
+EXACT_WHEN = "where so few cases are discordant that the score test's size exceeds alpha by a third, without raters"
 # Bisection stops when the bound is known to this width: far below any figure shown.
 _TOLERANCE = 1e-12
 # A score test whose size exceeds alpha by more than a third gives way to an exact one.
@@ -222,7 +222,7 @@ def _paired_exact(counts: PairedCounts, confidence: float, score: GoodRateTest) 
     return replace(
         score,
         method=PAIRED_EXACT,
-        ratio_method=PAIRED_EXACT,
+        ratio_method=f"{PAIRED_RATIO}, {WIDENED}",
         p_greater=binomial_tail(b, d, 0.5, 0.5),
         p_less=binomial_tail(c, d, 0.5, 0.5),
         difference_ci=_hull(score.difference_ci, Interval(d / n * (2 * low - 1), d / n * (2 * high - 1))),
