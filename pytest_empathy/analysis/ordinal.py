@@ -16,8 +16,10 @@ statistic each, so that they cannot disagree:
 
 Below 20 ratings on a side the Wilcoxon-Mann-Whitney variance under no difference is a floor
 to Brunner and Munzel's, which small groups underestimate; where theirs is zero (the groups
-do not overlap) or undefined (a side of one rating) it stands in, on the normal. A side of
-one rating gets no test of its own (``unpaired`` is not called for it).
+do not overlap) or undefined (a side of one rating) it stands in, on the normal. Without rater
+clusters such a small group's statistic is referred to its exact permutation distribution
+instead (Neubert and Brunner 2007), whose size is at most alpha. A side of one rating gets no
+test of its own (``unpaired`` is not called for it).
 
 Beside the effect, two classical tests are reported, two-sided: the Wilcoxon-Mann-Whitney
 (unpaired) or Wilcoxon signed-rank (paired) rank test, and the linear-by-linear association
@@ -53,7 +55,8 @@ RANK_PAIRED = "Wilcoxon signed-rank, zero differences dropped, tie-corrected nor
 TREND = "linear-by-linear association, scores 1/2/3, two-sided (unpaired only)"
 # Below this many ratings on a side the rank test's null variance floors Brunner-Munzel's:
 # with 2 against 62 ratings the test alone rejected a true null up to 77% of the time (exact
-# enumeration), with the floor at most 8.5%.
+# enumeration), with the floor still 8.5% on the t; so there, unclustered, the permutation
+# distribution decides (benchmarks/exact_sizes.py enumerates its size).
 SMALL = 20
 # Statistics of splits closer than this are one value (rounding of the same figure).
 _SAME = 1e-9
