@@ -126,13 +126,17 @@ def standardized(
 
 
 def paired_ratings(
-    pairs: Sequence[tuple[Rating, Rating]], *, confidence: float, design_effect: float | None = None
+    pairs: Sequence[tuple[Rating, Rating]],
+    *,
+    confidence: float,
+    design_effect: float | None = None,
+    exact: bool = True,
 ) -> OrdinalTest:
-    """(first, second) ratings of the same cases, at least one."""
+    """(first, second) ratings of the same cases, at least one; ``exact`` as ``paired``'s."""
     higher = sum(1 for a, b in pairs if a > b)
     lower = sum(1 for a, b in pairs if a < b)
     counts = PairedCounts(0, higher, lower, len(pairs) - higher - lower)
-    signs = paired(counts, confidence=confidence, design_effect=design_effect)
+    signs = paired(counts, confidence=confidence, design_effect=design_effect, exact=exact)
     statistic, p_value = _signed_rank([int(a) - int(b) for a, b in pairs])
     return OrdinalTest(
         paired=True,

@@ -150,12 +150,15 @@ def standardized(
     )
 
 
-def paired(counts: PairedCounts, *, confidence: float, design_effect: float | None = None) -> GoodRateTest:
+def paired(
+    counts: PairedCounts, *, confidence: float, design_effect: float | None = None, exact: bool = True
+) -> GoodRateTest:
     """The same cases rated on two sides: Tango's score test, or, unclustered and with at
-    most ``exact_cutover`` cases Good on one side only, the exact test conditional on them."""
+    most ``exact_cutover`` cases Good on one side only, the exact test conditional on them
+    (unless ``exact`` is False)."""
     score = _paired_score(counts, confidence, design_effect)
     discordant = counts.first_only + counts.second_only
-    if design_effect is None and 0 < discordant <= exact_cutover((1 - confidence) / 2):
+    if exact and design_effect is None and 0 < discordant <= exact_cutover((1 - confidence) / 2):
         return _paired_exact(counts, confidence, score)
     return score
 

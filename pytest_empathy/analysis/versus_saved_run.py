@@ -22,8 +22,7 @@ from .proportions import unchanged_lower_bound
 
 METHOD = (
     "Good rate of this run against the saved run on the cases both rated: Tango's paired score "
-    "test, one-sided (McNemar's at no change; McNemar's exact with few discordant cases, its interval "
-    "widened to agree), and the interval that inverts it; Holm across "
+    "test, one-sided (McNemar's at no change), and the interval that inverts it; Holm across "
     "the emotions, each direction its own family. Beside it, Stuart-Maxwell's test of marginal "
     "homogeneity on the paired Bad/Okay/Good ratings (exact where the discordant pairs are few), and "
     "the ordinal effect: Cliff's delta case by case, Tango's score test on the signs, Wilcoxon's "
