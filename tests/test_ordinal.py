@@ -178,6 +178,7 @@ def test_a_permutation_interval_excludes_no_difference_exactly_when_its_test_rej
             assert (test.delta_ci.low > 0) == (test.p_greater < alpha)
             assert (test.delta_ci.high < 0) == (test.p_less < alpha)
             assert test.delta_ci.low <= test.delta <= test.delta_ci.high
+            assert 0 <= test.p_greater <= 1 and 0 <= test.p_less <= 1
 
 
 def test_groups_that_do_not_overlap_fall_back_on_the_rank_tests_null_variance():

@@ -229,8 +229,9 @@ def _permutation_distribution(pooled: tuple[int, int, int], n1: int) -> tuple[tu
 
 
 def _upper_tail(distribution: Sequence[tuple[float, float]], statistic: float) -> float:
-    """P(T >= statistic), a statistic within ``_SAME`` counted as equal."""
-    return sum(p for t, p in distribution if t >= statistic - _SAME)
+    """P(T >= statistic), a statistic within ``_SAME`` counted as equal (at most 1: the
+    splits' shares can sum a rounding above it)."""
+    return min(1.0, sum(p for t, p in distribution if t >= statistic - _SAME))
 
 
 def _critical(distribution: Sequence[tuple[float, float]], alpha: float) -> float:
