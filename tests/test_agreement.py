@@ -44,7 +44,10 @@ def test_figures_are_scikit_learns_and_krippendorffs(pairs):
         warnings.simplefilter("ignore")  # scikit-learn warns where kappa is undefined
         for weights, value in (("linear", found.kappa_linear), ("quadratic", found.kappa_quadratic)):
             expected = cohen_kappa_score(crowd, judge, weights=weights, labels=[1, 2, 3])
-            assert (value is None) == bool(np.isnan(expected))
+            # scikit-learn's 0 for a side that never varies is no measurement: undefined.
+            constant = len(set(crowd)) == 1 or len(set(judge)) == 1
+            assert (value is None) == (constant or bool(np.isnan(expected)))
+            assert ("kappa_" + weights in found.undefined) == constant
             if value is not None:
                 assert value == pytest.approx(expected, abs=1e-9)
     if len(set(crowd + judge)) > 1:
@@ -52,6 +55,28 @@ def test_figures_are_scikit_learns_and_krippendorffs(pairs):
         assert found.alpha_ordinal == pytest.approx(expected, abs=1e-9)
     else:
         assert found.alpha_ordinal is None
+
+
+def test_a_constant_judge_has_no_kappa_and_says_why():
+    """A judge that rates everything Good: kappa is 0 by construction (scikit-learn's), which
+    says nothing, and so is every resample's; alpha is defined (krippendorff's)."""
+    found = agreement.calibrate(judged(lambda source, crowd: Rating.GOOD), human="human")
+    crowd = [int(p[s][0]) for p in judged(lambda source, crowd: crowd) for s in SOURCES]
+    judge = [3] * len(crowd)
+    assert cohen_kappa_score(crowd, judge, weights="quadratic") == 0
+    for figures in (found.overall, *found.sources.values()):
+        assert figures.kappa_linear is None and figures.kappa_quadratic is None
+        assert figures.intervals["kappa_linear"] is None and figures.intervals["kappa_quadratic"] is None
+        assert figures.undefined["kappa_quadratic"].startswith("the judge rated every response Good")
+    expected = krippendorff.alpha(reliability_data=[crowd, judge], level_of_measurement="ordinal")
+    assert found.overall.alpha_ordinal == pytest.approx(expected, abs=1e-9)
+    # Nearly constant: the estimate is defined, but too many resamples are not for an interval.
+    nearly = [{"human": (Rating(1 + i % 3), Rating.GOOD if i else Rating.BAD)} for i in range(60)]
+    few = agreement.calibrate(nearly, human="human").overall
+    assert few.kappa_quadratic == pytest.approx(
+        cohen_kappa_score([1 + i % 3 for i in range(60)], [3 if i else 1 for i in range(60)], weights="quadratic")
+    )
+    assert few.intervals["kappa_quadratic"] is None and "kappa_quadratic interval" in few.undefined
 
 
 def test_a_judge_that_copies_the_crowd_agrees_fully_and_favours_no_one():

@@ -241,6 +241,27 @@ def test_later_runs_name_the_calibration_in_force_and_gate_on_it(stub, pytester)
     assert not gate["passed"] and "stale calibration" in gate["detail"]
 
 
+def test_a_constant_judges_kappa_is_undefined_and_every_output_says_why(stub, pytester):
+    crowd = calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
+    stub.answer_of = judging(lambda source, rating, row: 3, crowd)
+    result = calibrate(pytester, "--empathy-record=once")
+    assert result.ret == 0, result.stdout.str()
+    overall = saved(pytester)["overall"]
+    assert overall["kappa_quadratic"] is None and overall["intervals"]["kappa_quadratic"] is None
+    reason = overall["undefined"]["kappa_quadratic"]
+    assert reason.startswith("the judge rated every response Good")
+    result.stdout.fnmatch_lines([f"kappa linear, kappa quadratic undefined in overall, chatgpt, *human: {reason}"])
+    assert "0.000 [0.000, 0.000]" not in result.stdout.str()
+    later = pytester.runpytest_subprocess(*BENCHMARK_WITH_THE_JUDGE)
+    report = read_report(pytester)
+    assert f"quadratic kappa undefined ({reason})" in report["judge_standing"]
+    assert report["judge_calibration"]["kappa_quadratic"] is None
+    assert report["judge_calibration"]["undefined"]["kappa_quadratic"] == reason
+    later.stdout.fnmatch_lines([f"*quadratic kappa undefined ({reason})*"])
+    assert escape(report["judge_standing"]) in (pytester.path / "summary.md").read_text()
+    assert html.escape(report["judge_standing"]) in (pytester.path / "report.html").read_text()
+
+
 def test_a_judge_that_disagrees_with_the_crowd_is_named_poor_everywhere_and_the_run_warns(stub, pytester):
     crowd = calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
     # The judge turns every rating around: Bad for Good, Good for Bad.
@@ -387,7 +408,10 @@ def test_the_shipped_smollm2_calibration_replays_offline_to_an_independent_compu
     for c, j in zip(crowd_side, judge_side, strict=True):
         table[c - 1, j - 1] += 1
     assert overall["confusion"] == table.tolist()
-    assert overall["kappa_quadratic"] == pytest.approx(cohen_kappa_score(crowd_side, judge_side, weights="quadratic"))
+    # The judge answers Bad throughout: scikit-learn's kappa is 0 by construction, undefined here.
+    assert set(judge_side) == {1} and cohen_kappa_score(crowd_side, judge_side, weights="quadratic") == 0
+    assert overall["kappa_quadratic"] is None and overall["intervals"]["kappa_quadratic"] is None
+    assert overall["undefined"]["kappa_quadratic"].startswith("the judge rated every response Bad")
     alpha = krippendorff.alpha(reliability_data=[crowd_side, judge_side], level_of_measurement="ordinal")
     assert overall["alpha_ordinal"] == pytest.approx(alpha, abs=1e-9)
     shift = {s: np.mean([j - c for t, c, j in pairs if t == s]) for s in SOURCES}

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.contingency_tables import Table, mcnemar
 
-from pytest_empathy.analysis import ordinal
+from pytest_empathy.analysis import ordinal, proportions
 from pytest_empathy.analysis.gates import Completeness, check_gates
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.modes import GateMode, GateTest
@@ -103,25 +103,94 @@ def multinomial(counts: tuple[int, int, int], shares: tuple[float, ...]) -> floa
     )
 
 
-@pytest.mark.parametrize(("n1", "n2"), [(2, 30), (4, 30)])
+SIMPLEX = [(i / 10, j / 10, (10 - i - j) / 10) for i in range(11) for j in range(11 - i)]
+
+
+@pytest.mark.parametrize(("n1", "n2"), [(2, 62), (5, 20), (20, 2)])
 def test_a_small_group_against_a_large_one_holds_its_size(n1, n2):
     """Exact: every pair of samples enumerated with its probability, the two groups drawn
-    from one distribution. Brunner-Munzel's variance alone rejected up to 77% at 2 vs 62."""
-    shares = (1 / 3, 1 / 3, 1 / 3)
-    size = 0.0
-    for a in compositions(n1):
-        for b in compositions(n2):
-            test = ordinal.unpaired(Counts(*a), Counts(*b), confidence=0.9)
-            size += multinomial(a, shares) * multinomial(b, shares) * (test.p_greater < 0.05)
-    assert size <= 0.07
+    from one distribution, for distributions on a grid of the simplex. Brunner-Munzel's
+    variance alone rejected up to 77% at 2 vs 62, with the rank test's floor 9.3%."""
+    firsts, seconds = compositions(n1), compositions(n2)
+    rejects = np.array(
+        [[ordinal.unpaired(Counts(*a), Counts(*b), confidence=0.9).p_greater < 0.05 for b in seconds] for a in firsts]
+    )
+    sizes = [
+        stats.multinomial.pmf(firsts, n1, shares) @ rejects @ stats.multinomial.pmf(seconds, n2, shares)
+        for shares in SIMPLEX
+    ]
+    assert max(sizes) <= 0.05
+
+
+def floored_statistic(x: np.ndarray, y: np.ndarray) -> float:
+    """Brunner and Munzel's statistic from ranks (their 2000 paper's formulas), its variance
+    floored by the Wilcoxon-Mann-Whitney one under no difference, tie-corrected, as the
+    plugin does below ``SMALL``; where theirs is zero or undefined, the floor alone."""
+    n1, n2 = len(x), len(y)
+    pooled = stats.rankdata(np.concatenate([x, y]))
+    r1, r2 = pooled[:n1], pooled[n1:]
+    superiority = (r1.mean() - (n1 + 1) / 2) / n2
+    _, ties = np.unique(np.concatenate([x, y]), return_counts=True)
+    n = n1 + n2
+    null = n1 * n2 / 12 * ((n + 1) - (ties**3 - ties).sum() / (n * (n - 1))) / (n1 * n2) ** 2
+    variance = 0.0
+    if n1 > 1 and n2 > 1:
+        s1 = ((r1 - stats.rankdata(x) - r1.mean() + (n1 + 1) / 2) ** 2).sum() / (n1 - 1)
+        s2 = ((r2 - stats.rankdata(y) - r2.mean() + (n2 + 1) / 2) ** 2).sum() / (n2 - 1)
+        variance = s1 / (n1 * n2**2) + s2 / (n2 * n1**2)
+    return (superiority - 0.5) / math.sqrt(max(variance, null))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy at degenerate samples
+@settings(max_examples=60, deadline=None)
+@given(st.tuples(*[st.integers(0, 2)] * 3), st.tuples(*[st.integers(0, 3)] * 3))
+def test_small_groups_are_tested_by_an_exact_studentized_permutation(a, b):
+    """Against a permutation written here: every way of choosing the first group's ratings
+    from the pooled ones, each equally likely, its statistic from ranks, which scipy's
+    Brunner-Munzel bounds (the floor only shrinks it)."""
+    first, second = Counts(*a), Counts(*b)
+    assume(1 <= first.n <= 4 and 1 <= second.n <= 8 and sum(1 for c in (first + second).as_tuple() if c) > 1)
+    x, y = ratings_of(first), ratings_of(second)
+    pooled = np.concatenate([x, y])
+    test = ordinal.unpaired(first, second, confidence=0.9)
+    assert test.method == ordinal.EFFECT_PERMUTATION
+    observed = floored_statistic(x, y)
+    assert test.statistic == pytest.approx(observed, rel=1e-9, abs=1e-12)
+    scipy_statistic = stats.brunnermunzel(x, y).statistic if min(first.n, second.n) > 1 else np.nan
+    if np.isfinite(scipy_statistic):
+        # scipy's is positive when the second group tends higher; the floor only shrinks it.
+        assert test.statistic * scipy_statistic <= 0
+        assert abs(test.statistic) <= abs(scipy_statistic) * (1 + 1e-9)
+    splits = []
+    for chosen in itertools.combinations(range(len(pooled)), first.n):
+        rest = np.delete(pooled, chosen)
+        splits.append(floored_statistic(pooled[list(chosen)], rest))
+    splits = np.array(splits)
+    assert test.p_greater == pytest.approx(np.mean(splits >= observed - 1e-9), rel=1e-9)
+    assert test.p_less == pytest.approx(np.mean(splits <= observed + 1e-9), rel=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.2])
+def test_a_permutation_interval_excludes_no_difference_exactly_when_its_test_rejects(alpha):
+    for a in compositions(3):
+        for b in compositions(12):
+            test = ordinal.unpaired(Counts(*a), Counts(*b), confidence=1 - 2 * alpha)
+            assert (test.delta_ci.low > 0) == (test.p_greater < alpha)
+            assert (test.delta_ci.high < 0) == (test.p_less < alpha)
+            assert test.delta_ci.low <= test.delta <= test.delta_ci.high
+            assert 0 <= test.p_greater <= 1 and 0 <= test.p_less <= 1
 
 
 def test_groups_that_do_not_overlap_fall_back_on_the_rank_tests_null_variance():
-    first, second = Counts(0, 0, 2), Counts(2, 0, 0)
+    first, second = Counts(0, 0, ordinal.SMALL), Counts(ordinal.SMALL, 0, 0)
     test = ordinal.unpaired(first, second, confidence=0.9)
     rank = stats.mannwhitneyu(ratings_of(first), ratings_of(second), method="asymptotic", use_continuity=False)
     assert test.delta == 1
     assert test.p_greater == pytest.approx(rank.pvalue / 2, rel=1e-9)
+    # Small groups are tested by permutation: both Good ratings fall to the first group in 1
+    # of the 6 splits of two Good and two Bad.
+    small = ordinal.unpaired(Counts(0, 0, 2), Counts(2, 0, 0), confidence=0.9)
+    assert small.p_greater == pytest.approx(1 / 6) and small.delta_ci.low < 0
     # The interval and the test agree: it excludes no difference exactly when p < 0.05.
     assert (test.delta_ci.low > 0) == (test.p_greater < 0.05)
     nothing = ordinal.unpaired(Counts(0, 3, 0), Counts(0, 5, 0), confidence=0.9)
@@ -149,6 +218,15 @@ def test_paired_effect_is_the_sign_test_and_the_rank_test_is_scipys(cells):
         # At no difference Tango's statistic is McNemar's on the signs.
         chi2 = mcnemar([[0, higher], [lower, 0]], exact=False, correction=False).statistic
         assert test.statistic**2 == pytest.approx(chi2, rel=1e-9)
+        # With few cases rated differently, the exact sign test (its size held, tests/test_sizes.py).
+        if higher + lower <= proportions.exact_cutover(0.05):
+            assert test.method == ordinal.EFFECT_PAIRED_EXACT
+            for p_value, alternative in ((test.p_greater, "greater"), (test.p_less, "less")):
+                assert p_value == pytest.approx(stats.binomtest(higher, higher + lower, alternative=alternative).pvalue)
+            assert (test.delta_ci.low > 0) == (test.p_greater < 0.05)
+            assert (test.delta_ci.high < 0) == (test.p_less < 0.05)
+        else:
+            assert test.method == ordinal.EFFECT_PAIRED
         rank = stats.wilcoxon(differences, zero_method="wilcox", correction=False, method="approx")
         assert test.rank_p_value == pytest.approx(rank.pvalue, rel=1e-9, abs=1e-15)
     else:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq, minimize
-from scipy.stats import binom, norm
+from scipy.stats import beta, binom, binomtest, norm
 from statsmodels.stats import proportion as sm_proportion
 from statsmodels.stats.contingency_tables import mcnemar
 
@@ -173,10 +173,64 @@ def test_paired_test_at_no_difference_is_mcnemar(cells):
     if first + second == 0:
         return
     test = proportions.paired(PairedCounts(*cells), confidence=0.9)
-    reference = mcnemar(np.array([[both, first], [second, neither]]), exact=False, correction=False)
+    table = np.array([[both, first], [second, neither]])
+    reference = mcnemar(table, exact=False, correction=False)
     assert test.statistic**2 == pytest.approx(reference.statistic, rel=1e-12)
+    if first + second <= proportions.exact_cutover(0.05):
+        assert test.method == proportions.PAIRED_EXACT
+        assert min(1.0, 2 * min(test.p_greater, test.p_less)) == pytest.approx(
+            mcnemar(table, exact=True).pvalue, rel=1e-9
+        )
+        return
+    assert test.method == proportions.PAIRED
     assert test.p_greater + test.p_less == pytest.approx(1.0)
     assert 2 * min(test.p_greater, test.p_less) == pytest.approx(reference.pvalue, rel=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.2])
+def test_with_few_discordant_cases_the_paired_test_is_the_exact_binomial_and_its_interval_agrees(alpha):
+    """Every split of up to the cutover's discordant cases, on cases Good on both sides or
+    neither: the one-sided p-values are scipy's exact binomial tests, and each interval
+    excludes no difference exactly when its test rejects, holds Tango's and the
+    Clopper-Pearson interval (scipy's beta quantiles) mapped to the difference and the ratio."""
+    cutover = proportions.exact_cutover(alpha)
+    assert cutover > 0
+    for d in range(1, cutover + 1, 2 if cutover > 30 else 1):
+        for b in range(d + 1):
+            counts = PairedCounts(both=d % 5, first_only=b, second_only=d - b, neither=7)
+            test = proportions.paired(counts, confidence=1 - 2 * alpha)
+            score = proportions._paired_score(counts, 1 - 2 * alpha, None)
+            assert test.method == proportions.PAIRED_EXACT
+            assert test.p_greater == pytest.approx(binomtest(b, d, alternative="greater").pvalue, rel=1e-9)
+            assert test.p_less == pytest.approx(binomtest(b, d, alternative="less").pvalue, rel=1e-9)
+            assert (test.difference_ci.low > 0) == (test.p_greater < alpha)
+            assert (test.difference_ci.high < 0) == (test.p_less < alpha)
+            assert (test.ratio_ci.low > 1) == (test.p_greater < alpha)
+            assert (test.ratio_ci.high < 1) == (test.p_less < alpha)
+            low = beta.ppf(alpha, b, d - b + 1) if b else 0.0
+            high = beta.isf(alpha, b + 1, d - b) if b < d else 1.0
+            n, both = counts.n, counts.both
+            assert test.difference_ci.low == pytest.approx(
+                min(score.difference_ci.low, d / n * (2 * low - 1)), abs=1e-9
+            )
+            assert test.difference_ci.high == pytest.approx(
+                max(score.difference_ci.high, d / n * (2 * high - 1)), abs=1e-9
+            )
+            ratio_low = (both + d * low) / (both + d * (1 - low))
+            assert test.ratio_ci.low == pytest.approx(min(score.ratio_ci.low, ratio_low), rel=1e-8)
+    # Past the cutover, and with clusters, Tango's score test as before.
+    counts = PairedCounts(3, cutover + 1, 0, 5)
+    assert proportions.paired(counts, confidence=1 - 2 * alpha).method == proportions.PAIRED
+    clustered = proportions.paired(PairedCounts(3, 4, 0, 5), confidence=1 - 2 * alpha, design_effect=1.0)
+    assert clustered == proportions._paired_score(PairedCounts(3, 4, 0, 5), 1 - 2 * alpha, 1.0)
+
+
+def test_a_margin_is_not_passed_on_two_discordant_cases_of_fifty():
+    """Clopper-Pearson's interval mapped with d/n held fixed would bound the drop at 4
+    points; the discordant share itself is uncertain, and Tango's interval says so."""
+    test = proportions.paired(PairedCounts(20, 0, 2, 28), confidence=0.9)
+    assert test.method == proportions.PAIRED_EXACT
+    assert test.difference_ci.low < -0.05
 
 
 PAIRED_TABLES = [(30, 13, 11, 12), (10, 7, 3, 20), (5, 2, 9, 4), (40, 1, 2, 9), (1, 6, 2, 4), (50, 12, 25, 13)]
@@ -185,7 +239,7 @@ PAIRED_TABLES = [(30, 13, 11, 12), (10, 7, 3, 20), (5, 2, 9, 4), (40, 1, 2, 9), 
 @pytest.mark.parametrize("cells", PAIRED_TABLES)
 def test_paired_statistics_and_intervals_agree_with_a_general_optimiser(cells):
     counts = PairedCounts(*cells)
-    test = proportions.paired(counts, confidence=0.9)
+    test = proportions._paired_score(counts, 0.9, None)
     for delta in (-0.2, -0.05, 0.1, 0.3):
         assert proportions._tango_difference(counts, delta) == pytest.approx(
             paired_z(cells, delta, ratio=False), rel=1e-5, abs=1e-6
@@ -408,6 +462,7 @@ def test_a_saved_run_comparison_decides_on_the_paired_good_rate():
     pairs = [(Rating.GOOD, Rating.OKAY)] * 12 + [(Rating.OKAY, Rating.OKAY)] * 40
     comparison = compare_paired(pairs, alpha=0.05)
     assert comparison.good.difference == pytest.approx(-12 / 52)
+    # McNemar's z, whose power the saved-run checks compute, even on 12 discordant cases.
     assert comparison.p_worse == pytest.approx(norm.cdf(-12 / math.sqrt(12)))
 
 

@@ -13,6 +13,11 @@ Each rated response gives a pair (crowd rating, judge rating) on Bad < Okay < Go
 
 Intervals are percentile bootstraps with a fixed seed, resampling prompts: every response to
 one prompt (human and LLM) is drawn together, as the source bias compares them.
+
+Kappa is undefined where a side gives one rating throughout (a judge that rates everything
+Good): such a side agrees with the other exactly as often as chance would, so the formula
+gives 0 whatever the other side does, a certainty about nothing. So is alpha where every
+rating is the same, and so is an interval when more than a tenth of its resamples are.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ Pair = tuple[Rating, Rating]
 @dataclass(frozen=True)
 class Agreement:
     """A judge against the crowd on one set of responses; each figure with its interval
-    (None where a figure is undefined, as kappa when one side uses a single level)."""
+    (None where a figure is undefined, as kappa when one side uses a single level, and
+    where its resamples mostly are)."""
 
     n: int
     # rows: the crowd's Bad, Okay, Good; columns: the judge's
@@ -49,6 +55,8 @@ class Agreement:
     alpha_ordinal: float | None
     mean_shift: float
     intervals: Mapping[str, Interval | None]
+    # Each undefined figure's reason, in words.
+    undefined: Mapping[str, str]
 
     @property
     def good_rates(self) -> tuple[float, float]:
@@ -115,6 +123,7 @@ def _agreement(scores: np.ndarray, resampled: np.ndarray) -> Agreement:
     tables = confusion_tables(resampled.reshape(resampled.shape[0], -1, 2))
     figures = _figures(table[None])
     spread = _figures(tables)
+    intervals = {name: _percentile(values) for name, values in spread.items()}
     return Agreement(
         n=int(table.sum()),
         confusion=tuple((int(row[0]), int(row[1]), int(row[2])) for row in table),
@@ -123,8 +132,30 @@ def _agreement(scores: np.ndarray, resampled: np.ndarray) -> Agreement:
         kappa_quadratic=_value(figures["kappa_quadratic"][0]),
         alpha_ordinal=_value(figures["alpha_ordinal"][0]),
         mean_shift=float(figures["mean_shift"][0]),
-        intervals={name: _percentile(values) for name, values in spread.items()},
+        intervals=intervals,
+        undefined=_undefined(table)
+        | {
+            f"{name} interval": "more than a tenth of the resamples leave it undefined"
+            for name in ("kappa_linear", "kappa_quadratic", "alpha_ordinal")
+            if intervals[name] is None and not np.isnan(figures[name][0])
+        },
     )
+
+
+def _undefined(table: np.ndarray) -> dict[str, str]:
+    """Why each figure undefined on this (3, 3) confusion matrix is."""
+    constant = [
+        f"{side} rated every response {Rating(int(np.argmax(totals)) + 1).label.capitalize()}"
+        for side, totals in (("the crowd", table.sum(axis=1)), ("the judge", table.sum(axis=0)))
+        if totals.max() == totals.sum()
+    ]
+    if not constant:
+        return {}
+    kappa = f"{' and '.join(constant)}, so kappa is 0 whatever the other side does: chance agreement by construction"
+    reasons = {"kappa_linear": kappa, "kappa_quadratic": kappa}
+    if len(constant) == 2 and np.trace(table) == table.sum():
+        reasons["alpha_ordinal"] = "every rating is the same: no variation to agree on"
+    return reasons
 
 
 def confusion_tables(pairs: np.ndarray) -> np.ndarray:
@@ -155,10 +186,13 @@ def _figures(tables: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _kappa(observed: np.ndarray, expected: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """NaN where a side gives one rating throughout (see the module's docstring)."""
+    n = observed.sum(axis=(1, 2))
+    varies = (observed.sum(axis=2).max(axis=1) < n) & (observed.sum(axis=1).max(axis=1) < n)
     disagreement = (observed * weights).sum(axis=(1, 2))
     chance = (expected * weights).sum(axis=(1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(chance > 0, 1 - disagreement / chance, np.nan)
+        return np.where(varies & (chance > 0), 1 - disagreement / chance, np.nan)
 
 
 def _alpha_ordinal(tables: np.ndarray) -> np.ndarray:

@@ -11,12 +11,15 @@ statistic each, so that they cannot disagree:
 - unpaired, several emotions rated on different cases: each emotion's effect, weighted by the
   first side's emotion mix (as the Good rate's standardization), with a normal Wald test;
 - paired: Tango's score test on the sign of each case's difference, which is the Good rate's
-  paired test with "rated higher" and "rated lower" in place of "Good on one side only".
+  paired test with "rated higher" and "rated lower" in place of "Good on one side only" (so,
+  with few cases rated differently and no clusters, the exact sign test, as that test is).
 
 Below 20 ratings on a side the Wilcoxon-Mann-Whitney variance under no difference is a floor
 to Brunner and Munzel's, which small groups underestimate; where theirs is zero (the groups
-do not overlap) or undefined (a side of one rating) it stands in, on the normal. A side of
-one rating gets no test of its own (``unpaired`` is not called for it).
+do not overlap) or undefined (a side of one rating) it stands in, on the normal. Without rater
+clusters such a small group's statistic is referred to its exact permutation distribution
+instead (Neubert and Brunner 2007), whose size is at most alpha. A side of one rating gets no
+test of its own (``unpaired`` is not called for it).
 
 Beside the effect, two classical tests are reported, two-sided: the Wilcoxon-Mann-Whitney
 (unpaired) or Wilcoxon signed-rank (paired) rank test, and the linear-by-linear association
@@ -25,28 +28,38 @@ test of the 2x3 table with scores 1, 2, 3 (unpaired only: it assumes independent
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from pytest_empathy.ratings import Counts, Rating
 
 from .distributions import NORMAL, Reference, normal_cdf, normal_quantile, t_cdf, t_quantile
-from .proportions import Interval, PairedCounts, inflation, paired
+from .proportions import PAIRED_EXACT, Interval, PairedCounts, inflation, paired
 
 EFFECT_UNPAIRED = (
     "Brunner-Munzel (the Wilcoxon-Mann-Whitney effect, variance not assuming equal distributions), "
     "Student's t with Satterthwaite's dof"
 )
+EFFECT_PERMUTATION = (
+    "Brunner-Munzel, exact studentized permutation test (Neubert and Brunner 2007) over every split of "
+    "the pooled ratings, the rank test's null variance its floor; interval from the permutation's critical values"
+)
 EFFECT_STANDARDIZED = "Brunner-Munzel per emotion, weighted by the model's emotion mix, Wald on the normal"
 EFFECT_PAIRED = "Tango score on the sign of each case's difference (McNemar's at no difference)"
+EFFECT_PAIRED_EXACT = "exact sign test (binomial, conditional on the cases rated differently)"
 RANK_UNPAIRED = "Wilcoxon-Mann-Whitney, tie-corrected normal approximation, two-sided"
 RANK_PAIRED = "Wilcoxon signed-rank, zero differences dropped, tie-corrected normal approximation, two-sided"
 TREND = "linear-by-linear association, scores 1/2/3, two-sided (unpaired only)"
 # Below this many ratings on a side the rank test's null variance floors Brunner-Munzel's:
 # with 2 against 62 ratings the test alone rejected a true null up to 77% of the time (exact
-# enumeration), with the floor at most 8.5%.
+# enumeration), with the floor still 8.5% on the t; so there, unclustered, the permutation
+# distribution decides (benchmarks/exact_sizes.py enumerates its size).
 SMALL = 20
+# Statistics of splits closer than this are one value (rounding of the same figure).
+_SAME = 1e-9
 
 
 @dataclass(frozen=True)
@@ -95,9 +108,13 @@ def unpaired(
     reference: Reference = NORMAL,
 ) -> OrdinalTest:
     """Two independent groups of ratings, both non-empty; ``design_effect`` inflates the
-    variance of clustered ratings, ``reference`` their statistic's distribution (``clusters``)."""
-    effect = _brunner_munzel(first, second)
-    test = _from_effect(_inflated(effect, design_effect, reference), confidence, EFFECT_UNPAIRED)
+    variance of clustered ratings, ``reference`` their statistic's distribution (``clusters``).
+    Small unclustered groups are decided by the exact studentized permutation distribution."""
+    if design_effect is None and reference == NORMAL and min(first.n, second.n) < SMALL:
+        test = _permutation(first, second, confidence)
+    else:
+        effect = _brunner_munzel(first, second)
+        test = _from_effect(_inflated(effect, design_effect, reference), confidence, EFFECT_UNPAIRED)
     rank = _mann_whitney(first, second)
     trend = _linear_by_linear(first, second)
     return _with_classical(test, rank, trend)
@@ -127,16 +144,17 @@ def paired_ratings(
     confidence: float,
     design_effect: float | None = None,
     reference: Reference = NORMAL,
+    exact: bool = True,
 ) -> OrdinalTest:
-    """(first, second) ratings of the same cases, at least one."""
+    """(first, second) ratings of the same cases, at least one; ``exact`` as ``paired``'s."""
     higher = sum(1 for a, b in pairs if a > b)
     lower = sum(1 for a, b in pairs if a < b)
     counts = PairedCounts(0, higher, lower, len(pairs) - higher - lower)
-    signs = paired(counts, confidence=confidence, design_effect=design_effect, reference=reference)
+    signs = paired(counts, confidence=confidence, design_effect=design_effect, reference=reference, exact=exact)
     statistic, p_value = _signed_rank([int(a) - int(b) for a, b in pairs])
     return OrdinalTest(
         paired=True,
-        method=EFFECT_PAIRED,
+        method=EFFECT_PAIRED_EXACT if signs.method == PAIRED_EXACT else EFFECT_PAIRED,
         confidence=confidence,
         delta=signs.difference,
         statistic=signs.statistic,
@@ -169,6 +187,75 @@ def _brunner_munzel(first: Counts, second: Counts) -> _Effect:
                 variance = max(variance, null)
             return _Effect(superiority, variance, dof)
     return _Effect(superiority, null, None)
+
+
+def _permutation(first: Counts, second: Counts, confidence: float) -> OrdinalTest:
+    """Neubert and Brunner's (2007) studentized permutation test: the statistic of
+    ``_brunner_munzel`` (its floor included) over every split of the pooled ratings into
+    groups of these sizes, each with its multivariate hypergeometric probability, enumerated
+    through the smaller group's counts (at most 210 splits below ``SMALL``). Exact under
+    equal distributions, whatever the groups' sizes. The interval is delta minus and plus
+    the permutation's critical values times the observed spread (Pauly, Asendorf and
+    Konietschke 2016); each critical value lies midway between the largest statistic its
+    one-sided test keeps and the smallest it rejects, so that the interval excludes 0
+    exactly when the test rejects, and rounding cannot part them."""
+    observed = _brunner_munzel(first, second)
+    delta, spread = 2 * observed.superiority - 1, 2 * math.sqrt(observed.variance)
+    if spread == 0:
+        return _from_effect(observed, confidence, EFFECT_PERMUTATION)
+    statistic = delta / spread
+    distribution = _permutation_distribution((first + second).as_tuple(), first.n)
+    # The lower tail is the upper tail of the negated statistic.
+    negated = [(-t, p) for t, p in reversed(distribution)]
+    alpha = (1 - confidence) / 2
+    upper, lower = _critical(distribution, alpha), -_critical(negated, alpha)
+    interval = Interval(max(-1.0, delta - upper * spread), min(1.0, delta - lower * spread))
+    p_greater, p_less = _upper_tail(distribution, statistic), _upper_tail(negated, -statistic)
+    return OrdinalTest(False, EFFECT_PERMUTATION, confidence, delta, statistic, p_greater, p_less, interval)
+
+
+@lru_cache(maxsize=4096)
+def _permutation_distribution(pooled: tuple[int, int, int], n1: int) -> tuple[tuple[float, float], ...]:
+    """(statistic, probability) of every split of the ``pooled`` counts into a first group of
+    ``n1`` ratings and a second of the rest, in rising order, equal statistics merged (kept:
+    every split of one pooled table has the same distribution)."""
+    n2 = sum(pooled) - n1
+    small = min(n1, n2)
+    splits = math.comb(n1 + n2, small)
+    found: list[tuple[float, float]] = []
+    for bad in range(min(small, pooled[0]) + 1):
+        for okay in range(min(small - bad, pooled[1]) + 1):
+            good = small - bad - okay
+            if good > pooled[2]:
+                continue
+            part = Counts(bad, okay, good)
+            rest = Counts(*(p - c for p, c in zip(pooled, part.as_tuple(), strict=True)))
+            effect = _brunner_munzel(*((part, rest) if small == n1 else (rest, part)))
+            ways = math.comb(pooled[0], bad) * math.comb(pooled[1], okay) * math.comb(pooled[2], good)
+            found.append(((2 * effect.superiority - 1) / (2 * math.sqrt(effect.variance)), ways / splits))
+    merged: list[tuple[float, float]] = []
+    for t, p in sorted(found):
+        if merged and t - merged[-1][0] <= _SAME:
+            merged[-1] = (merged[-1][0], merged[-1][1] + p)
+        else:
+            merged.append((t, p))
+    return tuple(merged)
+
+
+def _upper_tail(distribution: Sequence[tuple[float, float]], statistic: float) -> float:
+    """P(T >= statistic), a statistic within ``_SAME`` counted as equal (at most 1: the
+    splits' shares can sum a rounding above it)."""
+    return min(1.0, sum(p for t, p in distribution if t >= statistic - _SAME))
+
+
+def _critical(distribution: Sequence[tuple[float, float]], alpha: float) -> float:
+    """The upper critical value of the one-sided permutation test at ``alpha``: midway
+    between the largest statistic it keeps and the smallest it rejects (the largest plus
+    one where it rejects none)."""
+    for (kept, _), (t, _) in itertools.pairwise(distribution):
+        if _upper_tail(distribution, t) < alpha:
+            return (kept + t) / 2
+    return distribution[-1][0] + 1.0
 
 
 def placements(first: Counts, second: Counts) -> tuple[list[float], list[float], float]:

@@ -6,7 +6,10 @@ Unpaired groups (different cases, or the release's per-emotion counts): Miettine
 Nurminen's score statistics (1985), the variance taken at the maximum-likelihood rates under
 the null and corrected by N/(N-1). Paired groups (both sides rated on the same cases): Tango's
 score statistic for the difference (1998; McNemar's at no difference) and Tang, Tang and
-Chan's for the ratio (2003). Unpaired groups over several strata (emotions), the second side
+Chan's for the ratio (2003); with so few cases Good on one side only that the score test's
+size exceeds alpha by more than a third (``exact_cutover``, and no rater clusters), the exact
+binomial test conditional on them, McNemar's exact, its intervals widened to agree with it.
+Unpaired groups over several strata (emotions), the second side
 standardized to the first side's mix: one score-type statistic for the difference and, in
 Fieller's form, the ratio (``standardized``).
 
@@ -21,17 +24,26 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 
-from .distributions import NORMAL, Reference
+from .distributions import NORMAL, Reference, binomial_tail, normal_cdf
 
 UNPAIRED = "Miettinen-Nurminen score"
 PAIRED = "Tango score (McNemar at no difference)"
+PAIRED_EXACT = "McNemar's exact test (binomial, conditional on the discordant cases)"
+# Where the exact test decides, each interval holds Clopper-Pearson's too, so that they agree.
+WIDENED = "widened to hold Clopper-Pearson's on the discordant share"
 UNPAIRED_RATIO = "Miettinen-Nurminen score"
 STANDARDIZED = "score-type z, the baseline standardized to the model's emotion mix, the model's variance at the null"
 STANDARDIZED_RATIO = STANDARDIZED + ", in Fieller's form for the ratio"
 PAIRED_RATIO = "Tang-Tang-Chan score"
+EXACT_WHEN = "where so few cases are discordant that the score test's size exceeds alpha by a third, without raters"
 # Bisection stops when the bound is known to this width: far below any figure shown.
 _TOLERANCE = 1e-12
+# A score test whose size exceeds alpha by more than a third gives way to an exact one.
+_SIZE_TOLERANCE = 4 / 3
+# exact_cutover's search; at 200 it costs about a millisecond.
+_CUTOVER_SEARCH = 200
 
 
 @dataclass(frozen=True)
@@ -164,9 +176,31 @@ def _standardized_z(
 
 
 def paired(
-    counts: PairedCounts, *, confidence: float, design_effect: float | None = None, reference: Reference = NORMAL
+    counts: PairedCounts,
+    *,
+    confidence: float,
+    design_effect: float | None = None,
+    reference: Reference = NORMAL,
+    exact: bool = True,
 ) -> GoodRateTest:
-    """The same cases rated on two sides."""
+    """The same cases rated on two sides: Tango's score test, or, unclustered and with at
+    most ``exact_cutover`` cases Good on one side only, the exact test conditional on them
+    (unless ``exact`` is False)."""
+    score = _paired_score(counts, confidence, design_effect, reference)
+    discordant = counts.first_only + counts.second_only
+    if (
+        exact
+        and design_effect is None
+        and reference == NORMAL
+        and 0 < discordant <= exact_cutover((1 - confidence) / 2)
+    ):
+        return _paired_exact(counts, confidence, score)
+    return score
+
+
+def _paired_score(
+    counts: PairedCounts, confidence: float, design_effect: float | None, reference: Reference
+) -> GoodRateTest:
     scale = math.sqrt(inflation(design_effect))
 
     def z(delta: float) -> float:
@@ -180,6 +214,79 @@ def paired(
     difference = (counts.first_only - counts.second_only) / n
     test = _test(True, PAIRED, PAIRED_RATIO, confidence, difference, z, first, second, z_ratio, reference)
     return replace(test, discordant=(counts.first_only + counts.second_only) / n, second_rate=second)
+
+
+@cache
+def exact_cutover(alpha: float) -> int:
+    """The most discordant cases at which the score test's size, given that many, exceeds
+    alpha by more than a third: up to it the exact test replaces the score test.
+
+    Given d discordant cases and no difference, the cases Good on the first side only are
+    binomial (d, 1/2), and Tango's statistic at no difference is McNemar's whatever the
+    other cells, so its size given d is a binomial tail, found here by enumeration for every
+    d up to ``_CUTOVER_SEARCH``: 11 at alpha 0.2, 29 at 0.05, 53 at 0.01, 60 at 0.001 (none
+    above 60 at any alpha tried; tests/test_sizes.py searches to 400)."""
+    cutover = 0
+    for d in range(1, _CUTOVER_SEARCH + 1):
+        # The statistic rises with the first-only count: the rejections are its top values.
+        first_rejected = d + 1
+        while first_rejected > 0 and normal_cdf(-tango(d, first_rejected - 1, d - first_rejected + 1, 0.0)) < alpha:
+            first_rejected -= 1
+        if binomial_tail(first_rejected, d, 0.5, 0.5) > alpha * _SIZE_TOLERANCE:
+            cutover = d
+    return cutover
+
+
+def _paired_exact(counts: PairedCounts, confidence: float, score: GoodRateTest) -> GoodRateTest:
+    """The exact conditional test (McNemar's exact, one-sided): given the d discordant cases,
+    the b Good on the first side only are binomial (d, pi), pi = 1/2 under no difference.
+
+    Its intervals hold Tango's (Tang-Tang-Chan's) and the exact one: pi's Clopper-Pearson
+    interval at ``confidence``, whose lower bound is above 1/2 exactly when the one-sided
+    test at (1 - confidence) / 2 rejects, mapped to the difference (d/n)(2 pi - 1) and the
+    ratio (both + d pi) / (both + d (1 - pi)), which rise with pi. The mapped interval alone
+    holds d/n fixed, and so is no interval for a margin (two discordant cases of fifty
+    would bound a drop at 4 points); the score interval is, and it excludes no difference
+    whenever the exact test rejects it (Slud's inequality: the binomial's upper tail at 1/2
+    is never below the normal's), so their hull excludes it exactly then."""
+    n, both, b, c = counts.n, counts.both, counts.first_only, counts.second_only
+    d = b + c
+    alpha = (1 - confidence) / 2
+    low = 0.0 if b == 0 else _binomial_bound(b, d, alpha)
+    high = 1.0 if c == 0 else 1.0 - _binomial_bound(c, d, alpha)
+
+    def ratio_at(share: float) -> float:
+        denominator = both + d * (1 - share)
+        return math.inf if denominator == 0 else (both + d * share) / denominator
+
+    exact_ratio = Interval(ratio_at(low), ratio_at(high))
+    return replace(
+        score,
+        method=PAIRED_EXACT,
+        ratio_method=f"{PAIRED_RATIO}, {WIDENED}",
+        p_greater=binomial_tail(b, d, 0.5, 0.5),
+        p_less=binomial_tail(c, d, 0.5, 0.5),
+        difference_ci=_hull(score.difference_ci, Interval(d / n * (2 * low - 1), d / n * (2 * high - 1))),
+        ratio_ci=exact_ratio if score.ratio_ci is None else _hull(score.ratio_ci, exact_ratio),
+    )
+
+
+def _hull(first: Interval, second: Interval) -> Interval:
+    return Interval(min(first.low, second.low), max(first.high, second.high))
+
+
+def _binomial_bound(successes: int, trials: int, alpha: float) -> float:
+    """Clopper-Pearson's lower bound: the share p at which P(X >= successes) = alpha, X
+    binomial (trials, p), by bisection from [0, 1], whose first midpoint is 1/2 itself, so
+    the bound lies above 1/2 exactly when that tail at 1/2 is below alpha."""
+    low, high = 0.0, 1.0
+    while high - low > _TOLERANCE:
+        middle = (low + high) / 2
+        if binomial_tail(successes, trials, middle, 1.0 - middle) < alpha:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
 
 
 def unchanged_lower_bound(n: float, discordant: float, *, confidence: float, reference: Reference = NORMAL) -> float:

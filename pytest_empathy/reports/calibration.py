@@ -52,6 +52,7 @@ def _lines(document: Mapping[str, Any], width: int | None) -> Iterator[str]:
     yield from laid.lines
     if laid.left_out:
         yield f"not shown: {', '.join(laid.left_out)} (a wider terminal, -v or the calibration file show them)"
+    yield from _undefined(groups)
     labels = "/".join(r.label.capitalize() for r in Rating)
     yield f"confusion matrices (rows: the crowd's {labels}; columns: the judge's {labels}):"
     named = max(len(name) for name in groups) + 2
@@ -74,6 +75,19 @@ def _lines(document: Mapping[str, Any], width: int | None) -> Iterator[str]:
             f"(Good {percent(crowd)}), as this judge sees it {_relative(found['judge'])} (Good {percent(judge_rate)})"
         )
     yield f"intervals: {document['methods']['intervals']}"
+
+
+def _undefined(groups: Mapping[str, Mapping[str, Any]]) -> Iterator[str]:
+    """A line for each reason a figure is undefined, naming the figures and the groups."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for name, entry in groups.items():
+        figures: dict[str, list[str]] = {}
+        for figure_name, reason in entry.get("undefined", {}).items():
+            figures.setdefault(reason, []).append(figure_name.replace("_", " "))
+        for reason, undefined in figures.items():
+            found.setdefault((", ".join(undefined), reason), []).append(name)
+    for (shown, reason), where in found.items():
+        yield f"{shown} undefined in {', '.join(where)}: {reason}"
 
 
 def _cell(entry: Mapping[str, Any], key: str) -> str:

@@ -111,6 +111,7 @@ def _agreement(a: Agreement) -> dict[str, Any]:
         "mean_shift": a.mean_shift,
         "good_rate": {"crowd": crowd, "judge": judge},
         "intervals": {name: _interval(interval) for name, interval in a.intervals.items()},
+        "undefined": dict(a.undefined),
     }
 
 
@@ -173,7 +174,9 @@ _AGREEMENT = schema.obj(
                 "mean_shift": _bounds(-2, 2),
             },
         ),
-    }
+    },
+    # Why a figure is null, in words (absent from files written before it was said).
+    {"undefined": schema.keyed(schema.text())},
 )
 _CALIBRATION = schema.obj(
     {
@@ -268,6 +271,7 @@ def standing(path: Path, key: JudgeKey, shown: str) -> tuple[JudgeStanding, dict
             "source_bias": bias["interval"],
         },
         "stale": None,
+        "undefined": overall.get("undefined", {}),
     }
     if recorded != key:
         names = {"profile": "judge profile", "model": "model", "template_sha256": "rubric sha256"}
@@ -288,9 +292,15 @@ def standing(path: Path, key: JudgeKey, shown: str) -> tuple[JudgeStanding, dict
     text = (
         f"measured: {agreement(alpha)} with the crowd, Krippendorff's alpha (ordinal) "
         f"{figure(alpha, summary['intervals']['alpha_ordinal'])}, "
-        f"quadratic kappa {figure(overall['kappa_quadratic'], summary['intervals']['kappa_quadratic'])}, "
+        f"quadratic kappa {_kappa(overall, summary['intervals']['kappa_quadratic'])}, "
         f"source bias {figure(bias['value'], bias['interval'], signed=True)} (95% bootstrap intervals) on "
         f"{overall['n']} crowd-rated responses ({shown}, {data['created']}, rubric sha256 "
         f"{recorded.template_sha256[:12]})"
     )
     return JudgeStanding(text, alpha, data["pairs"], bias["human"]), summary
+
+
+def _kappa(overall: Mapping[str, Any], interval: Sequence[float] | None) -> str:
+    """The quadratic kappa as the standing shows it, with why it is undefined where it is."""
+    reason = overall.get("undefined", {}).get("kappa_quadratic")
+    return figure(overall["kappa_quadratic"], interval) + ("" if reason is None else f" ({reason})")

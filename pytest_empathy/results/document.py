@@ -69,12 +69,15 @@ from pytest_empathy.analysis.comparison import Comparison, Direction, PairedComp
 from pytest_empathy.analysis.groups import Group, bonferroni_level, interval_adjustment, significant
 from pytest_empathy.analysis.power import DROP_METHOD, POWER, Detectable
 from pytest_empathy.analysis.proportions import (
+    EXACT_WHEN,
     PAIRED,
+    PAIRED_EXACT,
     PAIRED_RATIO,
     STANDARDIZED,
     STANDARDIZED_RATIO,
     UNPAIRED,
     UNPAIRED_RATIO,
+    WIDENED,
     Interval,
 )
 from pytest_empathy.analysis.versus_baseline import Summary
@@ -239,7 +242,9 @@ def methods(summary: Summary) -> dict[str, Any]:
         "study_test": "Pearson's chi-square test of independence on the 2x3 table of group by rating, as in "
         "the study (two-sided), with Cramer's V; reported, deciding no gate",
         "exact_rule": "Freeman-Halton's exact test where an expected count is below 5 (no statistic of its own)",
-        "good_rate_test": PAIRED if paired else f"{UNPAIRED} within an emotion; {STANDARDIZED} for several",
+        "good_rate_test": f"{PAIRED}; {PAIRED_EXACT}, {EXACT_WHEN}"
+        if paired
+        else f"{UNPAIRED} within an emotion; {STANDARDIZED} for several",
         "bad_rate_test": "the Good rate's test and interval on the Bad counts; no-more-bad passes when the upper "
         "bound of the overall difference is below the margin (a non-inferiority test, one-sided at alpha)",
         "paired": paired,
@@ -253,8 +258,10 @@ def methods(summary: Summary) -> dict[str, Any]:
         "interval": {
             "confidence": 1 - 2 * summary.alpha,
             "sides": "two-sided; each bound is the one-sided bound of the test at alpha",
-            "difference": PAIRED + ", inverted" if paired else f"{UNPAIRED}, inverted; {STANDARDIZED} for several",
-            "ratio": PAIRED_RATIO + ", inverted"
+            "difference": f"{PAIRED}, inverted; {WIDENED} {EXACT_WHEN}"
+            if paired
+            else f"{UNPAIRED}, inverted; {STANDARDIZED} for several",
+            "ratio": f"{PAIRED_RATIO}, inverted; {WIDENED} {EXACT_WHEN}"
             if paired
             else f"{UNPAIRED_RATIO}, inverted; {STANDARDIZED_RATIO} for several",
             "emotions": emotion_intervals(len(summary.emotions), summary.alpha),
@@ -265,9 +272,10 @@ def methods(summary: Summary) -> dict[str, Any]:
             "effect": "Cliff's delta: P(model rated higher) - P(model rated lower), "
             + ("case by case" if paired else "over every pair of a model and a baseline rating")
             + "; probability of superiority (1 + delta) / 2",
-            "test": ordinal.EFFECT_PAIRED
+            "test": f"{ordinal.EFFECT_PAIRED}; {ordinal.EFFECT_PAIRED_EXACT}, {EXACT_WHEN}"
             if paired
-            else f"{ordinal.EFFECT_UNPAIRED} within an emotion; {ordinal.EFFECT_STANDARDIZED} for several",
+            else f"{ordinal.EFFECT_UNPAIRED} within an emotion ({ordinal.EFFECT_PERMUTATION}, below "
+            f"{ordinal.SMALL} ratings on a side without raters); {ordinal.EFFECT_STANDARDIZED} for several",
             "interval": "the same statistic's, two-sided at the confidence above",
             "rank_test": ordinal.RANK_PAIRED if paired else f"{ordinal.RANK_UNPAIRED}, within an emotion",
             "trend_test": None if paired else f"{ordinal.TREND}, within an emotion",

@@ -1,0 +1,66 @@
+"""The sizes the README states are the plugin's: its table is what benchmarks/exact_sizes.py
+prints, and the paired tests hold their size whatever the number of discordant cases,
+enumerated here without the script's shortcuts and weighed with scipy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from pytest_empathy.analysis import proportions
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_the_readme_holds_the_enumerated_sizes_verbatim():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.exact_sizes"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    # The table sits in a list item, indented.
+    readme = [line.strip() for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()]
+    printed = [line for line in done.stdout.splitlines() if line]
+    assert len(printed) > 10
+    missing = [line for line in printed if line not in readme]
+    assert not missing, missing
+
+
+def paired_size(d: int, alpha: float) -> float:
+    """The size of the paired test given ``d`` discordant cases, every split tried."""
+    rejected = [
+        proportions.paired(proportions.PairedCounts(2, b, d - b, 3), confidence=1 - 2 * alpha).p_greater < alpha
+        for b in range(d + 1)
+    ]
+    return float(stats.binom.pmf(np.arange(d + 1), d, 0.5) @ np.array(rejected))
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01])
+def test_the_paired_test_holds_its_size_given_any_number_of_discordant_cases(alpha):
+    """Up to the cutover the exact test: at most alpha. Beyond it Tango's score test, whose
+    size given d swings around alpha but never above alpha and a third (it reached 0.125 at
+    3 discordant cases and 0.090 at 9 before)."""
+    cutover = proportions.exact_cutover(alpha)
+    for d in range(1, 70):
+        size = paired_size(d, alpha)
+        assert size <= (alpha if d <= cutover else 4 / 3 * alpha), (d, size)
+    assert paired_size(cutover + 1, alpha) > 0.6 * alpha
+
+
+def test_the_cutover_is_where_the_score_tests_size_last_exceeds_alpha_by_a_third():
+    """The score test's own size, by the binomial written here: above 4/3 alpha at the
+    cutover and never past it, up to 400 discordant cases."""
+    for alpha in (0.05, 0.01, 0.1):
+        critical = stats.norm.isf(alpha)
+        sizes = {}
+        for d in range(1, 401):
+            b = np.arange(d + 1)
+            sizes[d] = stats.binom.pmf(b, d, 0.5)[(2 * b - d) / np.sqrt(d) > critical].sum()
+        over = [d for d, size in sizes.items() if size > 4 / 3 * alpha]
+        assert proportions.exact_cutover(alpha) == max(over)
+        if alpha == 0.05:
+            # The README: the score test alone rejects up to 0.125 of the time at alpha 0.05.
+            assert round(max(sizes.values()), 3) == 0.125
