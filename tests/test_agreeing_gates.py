@@ -400,3 +400,10 @@ def test_on_the_release_the_emotion_intervals_excluding_no_difference_are_the_em
         excluding = {e for e, g in emotions.items() if interval(g)[0] > 0 or interval(g)[1] < 0}
         called = {e for e, g in emotions.items() if g[key]["verdict"] is not None}
         assert excluding == called and len(called) == 5, key
+
+
+def test_a_ratio_interval_the_statistic_never_closes_is_unbounded_not_a_search_end():
+    """Five Good of 32 against one of five in two emotions: Fieller's interval of the ratio has
+    no upper end, which the search's end, e^50, must not pose as."""
+    test = proportions.standardized([(5, 32, 1, 5), (5, 32, 1, 5)], confidence=0.9)
+    assert test.ratio_ci is not None and math.isinf(test.ratio_ci.high)

@@ -473,3 +473,18 @@ def test_gates_just_above_the_fewest_raters_hold_their_size(batch, raters, sprea
         gain += comparison.good.ratio_ci.low - 1 >= 0
     assert better / repetitions <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / repetitions)
     assert gain == better
+
+
+def test_cases_without_a_rater_add_no_clusters_beside_named_raters():
+    """7 raters and 5 cases that name none: 7 clusters, too few, not 12 that would decide."""
+    ratings = [Rating.GOOD, Rating.OKAY, Rating.BAD] * 25
+    cases = [
+        CaseResult(f"c{i:03}", EMOTIONS[i % 4], r, rater=None if i >= 70 else str(i % 7)) for i, r in enumerate(ratings)
+    ]
+    baseline = {e: Counts(20, 20, 22) for e in EMOTIONS[:4]}
+    design = summarize(cases, alpha=0.05, per_emotion_baseline=baseline).overall.comparison.design
+    assert design.clusters == 7
+    assert design.undecided == "undecided: too few raters (7 of at least 12 needed)"
+    # A side that names no rater at all has a cluster a case, as unclustered ratings do.
+    paired = [CaseResult(f"c{i:03}", EMOTIONS[i % 4], r, Rating.OKAY, rater=str(i % 15)) for i, r in enumerate(ratings)]
+    assert summarize(paired, alpha=0.05).overall.comparison.design.clusters == 15

@@ -187,7 +187,18 @@ def test_paired_test_at_no_difference_is_mcnemar(cells):
     assert 2 * min(test.p_greater, test.p_less) == pytest.approx(reference.pvalue, rel=1e-9)
 
 
-@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.2])
+def test_no_more_bad_bounds_its_margin_by_the_score_interval_even_on_few_discordant_cases():
+    """3 cases Bad on the model's side only and 1 on the baseline's of 200: the exact
+    conditional test tests no difference only; the margin's bound is Tango's."""
+    pairs = [(Rating.BAD, Rating.OKAY)] * 3 + [(Rating.OKAY, Rating.BAD)] + [(Rating.OKAY, Rating.OKAY)] * 196
+    cases = [CaseResult(f"c{i:03}", "sad", model, baseline) for i, (model, baseline) in enumerate(pairs)]
+    bad = summarize(cases, alpha=0.05).overall.comparison.bad
+    tango = proportions.paired(PairedCounts(0, 3, 1, 196), confidence=0.9, exact=False)
+    assert bad.method == proportions.PAIRED
+    assert bad.difference_ci == tango.difference_ci
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.2, 0.05 / 8, 0.05 / 32])
 def test_with_few_discordant_cases_the_paired_test_is_the_exact_binomial_and_its_interval_agrees(alpha):
     """Every split of up to the cutover's discordant cases, on cases Good on both sides or
     neither: the one-sided p-values are scipy's exact binomial tests, and each interval

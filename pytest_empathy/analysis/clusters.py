@@ -128,8 +128,10 @@ class Design:
         ids = [c.case_id for c in cases]
         self.share = self.raters.shared_pairs(ids) / len(ids)
         first, second_labels = self.raters.labels(ids)
-        # G: the clusters of the side with fewer (a side naming no rater has one per case).
-        self.clusters = min(len(set(first)), len(set(second_labels)))
+        # G: the clusters of the side with fewer. A side naming no rater has one per case; on a
+        # side naming some, a case without one adds no cluster of its own to G: that would let
+        # a few raters and a few unnamed cases pass for enough clusters.
+        self.clusters = min(_clusters(self.raters.model, ids), _clusters(self.raters.baseline, ids))
         if second is None:
             pairs = [(c.first, _second(c)) for c in cases]
             good, order = paired_contributions(pairs)
@@ -164,6 +166,12 @@ class Design:
     def _parts(self, members: Sequence[str]) -> UnpairedParts:
         assert self.second is not None
         return unpaired_parts({e: [c.first for c in self.by_emotion[e]] for e in members}, self.second)
+
+
+def _clusters(raters: Mapping[str, str | None], case_ids: Sequence[str]) -> int:
+    """A side's clusters for G: its named raters, or, naming none, one a case."""
+    named = {raters[i] for i in case_ids} - {None}
+    return len(named) if named else len(case_ids)
 
 
 def _second(case: ClusteredCase) -> Rating:

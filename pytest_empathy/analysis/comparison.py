@@ -159,7 +159,10 @@ def _bad_rate(
     confidence, effect = 1 - 2 * alpha, None if design is None else design.bad
     reference = NORMAL if design is None else design.reference
     if pairs is not None:
-        return paired(good_pairs(pairs, Rating.BAD), confidence=confidence, design_effect=effect, reference=reference)
+        # Tango's score interval even on few discordant cases: the exact conditional test tests
+        # no difference only, and no-more-bad bounds a margin.
+        bad = good_pairs(pairs, Rating.BAD)
+        return paired(bad, confidence=confidence, design_effect=effect, reference=reference, exact=False)
     if strata is not None and len(strata) > 1:
         rates = [(m.bad, m.n, b.bad, b.n) for m, b in strata if m.n]
         return standardized(rates, confidence=confidence, design_effect=effect, reference=reference)

@@ -531,7 +531,7 @@ def _no_more_bad(overall: Group[Comparison], margin: float) -> GateResult:
         NO_MORE_BAD,
         passed,
         f"{rates}: {_difference(bad)}; the upper bound {points(bound)} is {relation} the margin +{margin:g} pts "
-        f"(one-sided {bad.method} test at +{margin:g} pts, alpha {overall.alpha:g})"
+        f"(one-sided {bad.method} at +{margin:g} pts, alpha {overall.alpha:g})"
         + (
             "; on the Bad rate whatever the run's test: its margin counts people given a Bad answer"
             if c.decides is GateTest.ORDINAL

@@ -41,13 +41,15 @@ from .proportions import PAIRED_EXACT, Interval, PairedCounts, inflation, paired
 
 EFFECT_UNPAIRED = (
     "Brunner-Munzel (the Wilcoxon-Mann-Whitney effect, variance not assuming equal distributions), "
-    "Student's t with Satterthwaite's dof"
+    "Student's t with Satterthwaite's dof (clustered: the fewer of those and G - 1)"
 )
 EFFECT_PERMUTATION = (
     "Brunner-Munzel, exact studentized permutation test (Neubert and Brunner 2007) over every split of "
     "the pooled ratings, the rank test's null variance its floor; interval from the permutation's critical values"
 )
-EFFECT_STANDARDIZED = "Brunner-Munzel per emotion, weighted by the model's emotion mix, Wald on the normal"
+EFFECT_STANDARDIZED = (
+    "Brunner-Munzel per emotion, weighted by the model's emotion mix, Wald on the normal (clustered: on t, G - 1 dof)"
+)
 EFFECT_PAIRED = "Tango score on the sign of each case's difference (McNemar's at no difference)"
 EFFECT_PAIRED_EXACT = "exact sign test (binomial, conditional on the cases rated differently)"
 RANK_UNPAIRED = "Wilcoxon-Mann-Whitney, tie-corrected normal approximation, two-sided"

@@ -199,7 +199,7 @@ def paired(
 
 
 def _paired_score(
-    counts: PairedCounts, confidence: float, design_effect: float | None, reference: Reference
+    counts: PairedCounts, confidence: float, design_effect: float | None, reference: Reference = NORMAL
 ) -> GoodRateTest:
     scale = math.sqrt(inflation(design_effect))
 
@@ -224,8 +224,8 @@ def exact_cutover(alpha: float) -> int:
     Given d discordant cases and no difference, the cases Good on the first side only are
     binomial (d, 1/2), and Tango's statistic at no difference is McNemar's whatever the
     other cells, so its size given d is a binomial tail, found here by enumeration for every
-    d up to ``_CUTOVER_SEARCH``: 11 at alpha 0.2, 29 at 0.05, 53 at 0.01, 60 at 0.001 (none
-    above 60 at any alpha tried; tests/test_sizes.py searches to 400)."""
+    d up to ``_CUTOVER_SEARCH``: 11 at alpha 0.2, 29 at 0.05, 53 at 0.01, 60 at 0.001, 64 at
+    0.05 / 8, 69 at 0.00286 (tests/test_sizes.py searches to 400)."""
     cutover = 0
     for d in range(1, _CUTOVER_SEARCH + 1):
         # The statistic rises with the first-only count: the rejections are its top values.
@@ -247,8 +247,11 @@ def _paired_exact(counts: PairedCounts, confidence: float, score: GoodRateTest) 
     ratio (both + d pi) / (both + d (1 - pi)), which rise with pi. The mapped interval alone
     holds d/n fixed, and so is no interval for a margin (two discordant cases of fifty
     would bound a drop at 4 points); the score interval is, and it excludes no difference
-    whenever the exact test rejects it (Slud's inequality: the binomial's upper tail at 1/2
-    is never below the normal's), so their hull excludes it exactly then."""
+    whenever the exact test rejects it up to the cutover, so their hull excludes it exactly
+    then. That is no general inequality (the binomial's tail at 1/2 falls below the normal's
+    at extreme splits from 12 discordant cases on, at p-values below 3e-4, where no cutover
+    reaches): tests/test_verdicts.py enumerates every split up to the cutover at alphas down
+    to an emotion's level over 32 emotions."""
     n, both, b, c = counts.n, counts.both, counts.first_only, counts.second_only
     d = b + c
     alpha = (1 - confidence) / 2
@@ -323,14 +326,16 @@ def _test(
     if second > 0:
         ratio = first / second
         if first > 0:
-            low, high = _invert(z_ratio, math.log(ratio), critical, -50.0, 50.0)
-            ratio_ci = Interval(math.exp(low), math.exp(high))
+            low, high = _invert(z_ratio, math.log(ratio), critical, -_LOG_RATIO_END, _LOG_RATIO_END)
+            ratio_ci = Interval(_ratio_end(low), _ratio_end(high))
         else:
-            ratio_ci = Interval(0.0, math.exp(_invert(z_ratio, -50.0, critical, -50.0, 50.0)[1]))
+            high = _invert(z_ratio, -_LOG_RATIO_END, critical, -_LOG_RATIO_END, _LOG_RATIO_END)[1]
+            ratio_ci = Interval(0.0, _ratio_end(high))
     elif first > 0:
         # No Good rating on the second side: the ratio is unbounded above, yet its lower
         # bound is the evidence for a relative gain.
-        ratio_ci = Interval(math.exp(_crossing(z_ratio, critical, -50.0, 50.0)), math.inf)
+        low = _crossing(z_ratio, critical, -_LOG_RATIO_END, _LOG_RATIO_END)
+        ratio_ci = Interval(_ratio_end(low), math.inf)
     low, high = _invert(z, difference, critical, -1.0, 1.0)
     return GoodRateTest(
         paired=is_paired,
@@ -345,6 +350,18 @@ def _test(
         ratio=ratio,
         ratio_ci=ratio_ci,
     )
+
+
+# The log ratios the interval's ends are searched between; a statistic that never crosses
+# its critical value before an end leaves that side of the interval unbounded.
+_LOG_RATIO_END = 50.0
+
+
+def _ratio_end(log_ratio: float) -> float:
+    """An end of a ratio's interval from its log: 0 or infinity where the search reached its end."""
+    if log_ratio >= _LOG_RATIO_END:
+        return math.inf
+    return 0.0 if log_ratio <= -_LOG_RATIO_END else math.exp(log_ratio)
 
 
 def _invert(
