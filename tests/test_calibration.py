@@ -491,14 +491,6 @@ def test_a_judge_of_known_errors_is_corrected_onto_the_crowds_scale(stub, pytest
         "ratings (the correction gives the Good rate's difference an interval, not the Bad rate's): Bad rate "
     )
     result.stdout.fnmatch_lines(["empathy: CALIBRATED*", "on the crowd's scale, overall: model B/O/G*"])
-    assert "ordinal test" not in better["detail"]
-    # Under the ordinal test, better on the crowd's scale still decides on the Good rate: it says so.
-    corrected(pytester, "--empathy-model=stub", "--empathy-alpha=0.005", "--empathy-test=ordinal")
-    better = next(g for g in read_report(pytester)["gates"] if g["name"] == "better")
-    assert "on the crowd's scale, Good rate" in better["detail"]
-    assert better["detail"].endswith(
-        "; on the Good rate, not the ordinal test the run names: the crowd's scale is estimated for rates only"
-    )
 
 
 def test_a_correction_needs_a_calibration_in_force(stub, pytester):

@@ -592,6 +592,11 @@ def test_the_gates_on_a_crowd_subset_decide_on_the_crowd_s_scale_where_the_judge
             "the Good rate with the baseline's, not the Bad rate): Bad rate *",
         ]
     )
+    # Under the ordinal test better still decides on the crowd's scale's Good rate: its line says so.
+    ordinal = run(pytester, "--empathy-gate=better", "--empathy-crowd=crowd.csv", "--empathy-test=ordinal")
+    ordinal.stdout.fnmatch_lines(
+        ["FAILED better: prediction-powered*; on the Good rate, not the ordinal test the run names: the crowd's *"]
+    )
     # A merge of the shards cannot estimate it, and decides nothing on the crowd's scale.
     merged = cli("merge", "report.json", "-o", "merged.json", cwd=pytester.path)
     assert merged.returncode == 1, merged.stdout + merged.stderr
