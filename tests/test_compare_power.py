@@ -10,7 +10,7 @@ import random
 from functools import cache
 
 import pytest
-from scipy.stats import binom, multinomial, norm
+from scipy.stats import binom, binomtest, multinomial, norm
 
 from pytest_empathy.analysis import power, proportions
 from pytest_empathy.analysis.compare_fail import check, parse_checks
@@ -65,6 +65,27 @@ def test_the_smallest_attainable_p_is_the_least_of_every_outcome_the_saved_run_a
     )
     assert power.smallest_paired_p(saved_good, 0.05) == pytest.approx(least, rel=1e-12)
     assert least == pytest.approx(binom.sf(saved_good - 1, saved_good, 0.5) if saved_good else 0.5, rel=1e-12)
+
+
+@pytest.mark.parametrize("to", [Rating.BAD, OKAY])
+@pytest.mark.parametrize("fallen", [1, 2, 3, 4, 5, 6])
+def test_a_few_cases_fallen_from_good_fail_decline_only_when_mcnemars_exact_test_rejects(fallen, to):
+    """Three of 64 cases Good -> Bad, nothing else changed: McNemar's z gave p 0.042 and
+    failed decline at alpha 0.05; the exact test, as against the baseline, gives 0.125."""
+    pairs = [(GOOD, to)] * fallen + [(GOOD, GOOD)] * (40 - fallen) + [(OKAY, OKAY)] * 24
+    comparison = compare_with_saved_run(*reversed(runs({"sad": pairs})), alpha=0.05)
+    exact = binomtest(0, fallen, 0.5, alternative="less").pvalue
+    assert comparison.overall.comparison.p_worse == pytest.approx(exact, rel=1e-12)
+    (gate,) = check(comparison, parse_checks("decline")).gates
+    assert gate.passed == bool(exact >= 0.05)
+    assert f"one-sided {proportions.PAIRED_EXACT}" in gate.detail
+    if fallen == 3:
+        assert norm.cdf(-math.sqrt(3)) < 0.05 < exact
+    # What the check could do is the test's: 40 cases Good in the saved run, beyond the
+    # cutover, all fallen would be tested by z; it can fail from 5, as 0.5 ** 5 < 0.05.
+    found = comparison.detectable["overall"]
+    assert found.smallest_p == pytest.approx(norm.cdf(-math.sqrt(40)), rel=1e-12)
+    assert power.fewest_cases_to_fail(0.05) == 5 and power.smallest_paired_p(4, 0.05) == 0.5**4
 
 
 @pytest.mark.parametrize("level", [0.05, 0.05 / 32, 0.01])
