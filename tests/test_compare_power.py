@@ -21,7 +21,8 @@ from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Rating
 from pytest_empathy.results.case import CaseResult
 
-from .conftest import read_report
+from .conftest import answer_of, read_report, run
+from .stub_server import completion, default_answer
 
 GOOD, OKAY = Rating.GOOD, Rating.OKAY
 # A case's Good rating in the saved run and in this one.
@@ -86,6 +87,23 @@ def test_a_few_cases_fallen_from_good_fail_decline_only_when_mcnemars_exact_test
     found = comparison.detectable["overall"]
     assert found.smallest_p == pytest.approx(norm.cdf(-math.sqrt(40)), rel=1e-12)
     assert power.fewest_cases_to_fail(0.05) == 5 and power.smallest_paired_p(4, 0.05) == 0.5**4
+
+
+def test_three_cases_fallen_to_bad_do_not_fail_decline_in_the_plugin(stub, pytester):
+    """The stub's 8 cases rated Good and saved, then three of them rated Bad: McNemar's exact
+    p is 0.125 (z's 0.042 failed decline), and the run passes."""
+    assert run(pytester, "--empathy-record=once", "--empathy-save=accepted").ret == 0
+    fallen = [answer_of(case_id, judge=True) for case_id in ("afraid-afraid0", "joyful-joyful1", "sad-sad0")]
+    stub.answer_of = lambda body: (
+        (200, {"content-type": "application/json"}, completion("Bad"))
+        if any(matches(body) for matches in fallen)
+        else default_answer(body)
+    )
+    result = run(pytester, "--empathy-record=all", "--empathy-compare=accepted", "--empathy-compare-fail=decline")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [f"PASSED compare decline: Good rate 100.0% -> 62.5% on 8 cases, *{proportions.PAIRED_EXACT}, p=0.125)*"]
+    )
 
 
 @pytest.mark.parametrize("level", [0.05, 0.05 / 32, 0.01])
