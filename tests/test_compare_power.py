@@ -321,7 +321,9 @@ def test_the_under_power_warning_gives_the_power_at_the_drop_named():
     assert f"; a drop of 10 pts would be found only {chance:.0%} of the time" in warning and chance < 0.6
 
 
-def test_unchanged_lower_bound_is_tangos_interval_of_an_even_split():
+def test_unchanged_lower_bound_is_the_paired_interval_of_an_even_split():
+    """Tango's, and with so few discordant cases that the exact test decides (20 of 100),
+    its hull with Clopper-Pearson's, as the comparison's own interval."""
     z = norm.ppf(0.95)
     # No discordant case: the score interval's bound solves n d^2 = z^2 d (1 + d) in closed form.
     assert proportions.unchanged_lower_bound(64, 0.0, confidence=0.9) == pytest.approx(-(z**2) / (64 + z**2))
