@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from .distributions import NORMAL, Reference, binomial_pmf, binomial_tail, log_factorials, normal_cdf, normal_quantile
-from .proportions import GoodRateTest, exact_cutover, exact_lower_bound_above, inflation, tango
+from .proportions import GoodRateTest, decided_exactly, exact_cutover, exact_lower_bound_above, inflation, tango
 
 POWER = 0.8
 # The study's headline (GPT-4 with the empathy prompt against humans, crowd-rated): Good
@@ -262,10 +262,10 @@ def _reaching_power(power: Callable[[float], float], largest: float) -> float:
 def smallest_paired_p(saved_good: float, level: float, reference: Reference = NORMAL) -> float:
     """The smallest one-sided p-value the paired test at ``level`` gives on cases ``saved_good``
     of which are Good in the saved run: all of them fall, none rises. McNemar's exact p is then
-    a half to the power of ``saved_good``, where that test decides (``exact_on``); McNemar's
+    a half to the power of ``saved_good``, where that test decides (``proportions.decided_exactly``); McNemar's
     z is minus the root of ``saved_good`` (with none, no case is Good on one side only and z
     is 0)."""
-    if exact_on(saved_good, level, reference):
+    if decided_exactly(saved_good, level, reference):
         return math.pow(0.5, saved_good)
     return reference.lower(-math.sqrt(saved_good))
 
@@ -305,7 +305,7 @@ def unchanged_pass_rate(
         exact test decides, the hull of Tango's and the exact interval's."""
         if tango(n, count - fallen, fallen, change) <= critical:
             return True
-        return exact_on(count, alpha, reference) and not exact_lower_bound_above(
+        return decided_exactly(count, alpha, reference) and not exact_lower_bound_above(
             change, n, count - fallen, count, alpha
         )
 
@@ -407,17 +407,10 @@ def _fewest_fallen(count: int, level: float, reference: Reference) -> int:
     below ``level``; else McNemar's z, (count - 2 fallen) / root(count), its p below ``level``."""
     if count == 0:
         return 1
-    if exact_on(count, level, reference):
+    if decided_exactly(count, level, reference):
         return next((k for k in range(count + 1) if binomial_tail(k, count, 0.5, 0.5) < level), count + 1)
     root = math.sqrt(count)
     fallen = max(0, math.floor((count + _one_sided_quantile(level) * root) / 2) - 1)
     while fallen <= count and reference.lower((count - 2 * fallen) / root) >= level:
         fallen += 1
     return fallen
-
-
-def exact_on(count: float, level: float, reference: Reference) -> bool:
-    """Whether the comparison decides on ``count`` discordant cases by McNemar's exact test,
-    as ``proportions.paired`` does: without raters (clustered ratings are referred to t) and
-    with at most ``exact_cutover`` of them."""
-    return reference.dof is None and 0 < count <= exact_cutover(level)

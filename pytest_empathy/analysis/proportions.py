@@ -181,19 +181,12 @@ def paired(
     confidence: float,
     design_effect: float | None = None,
     reference: Reference = NORMAL,
-    exact: bool = True,
 ) -> GoodRateTest:
     """The same cases rated on two sides: Tango's score test, or, unclustered and with at
-    most ``exact_cutover`` cases Good on one side only, the exact test conditional on them
-    (unless ``exact`` is False)."""
+    most ``exact_cutover`` cases Good on one side only, the exact test conditional on them."""
     score = _paired_score(counts, confidence, design_effect, reference)
     discordant = counts.first_only + counts.second_only
-    if (
-        exact
-        and design_effect is None
-        and reference == NORMAL
-        and 0 < discordant <= exact_cutover((1 - confidence) / 2)
-    ):
+    if decided_exactly(discordant, (1 - confidence) / 2, reference, design_effect):
         return _paired_exact(counts, confidence, score)
     return score
 
@@ -214,6 +207,15 @@ def _paired_score(
     difference = (counts.first_only - counts.second_only) / n
     test = _test(True, PAIRED, PAIRED_RATIO, confidence, difference, z, first, second, z_ratio, reference)
     return replace(test, discordant=(counts.first_only + counts.second_only) / n, second_rate=second)
+
+
+def decided_exactly(
+    discordant: float, alpha: float, reference: Reference = NORMAL, design_effect: float | None = None
+) -> bool:
+    """Whether a paired comparison at one-sided ``alpha`` with ``discordant`` cases Good on one
+    side only is McNemar's exact test: no rater clusters the ratings (no design effect, the
+    normal reference; clustered ones are referred to t) and at most ``exact_cutover`` of them."""
+    return design_effect is None and reference == NORMAL and 0 < discordant <= exact_cutover(alpha)
 
 
 @cache
@@ -316,7 +318,7 @@ def unchanged_lower_bound(n: float, discordant: float, *, confidence: float, ref
     half = n * discordant / 2
     low, _ = _invert(lambda delta: tango(n, half, half, delta), 0.0, reference.critical(confidence), -1.0, 1.0)
     alpha, count = (1 - confidence) / 2, round(2 * half)
-    if reference == NORMAL and 0 < count <= exact_cutover(alpha):
+    if decided_exactly(count, alpha, reference):
         return min(low, count / n * (2 * _share_bound(half, count, alpha) - 1))
     return low
 
