@@ -6,9 +6,11 @@ does, verbatim).
     python -m benchmarks.exact_sizes
 
 Each test is the plugin's own function (``proportions.paired``, ``ordinal.paired_ratings``,
-``proportions.unpaired``, ``ordinal.unpaired``), called on each outcome it needs:
+``comparison.compare_paired`` for the saved-run check ``decline``, ``proportions.unpaired``,
+``ordinal.unpaired``), called on each outcome it needs:
 
-- paired (the Good rate, and the ordinal effect on the signs): given d cases Good on one
+- paired (the Good rate, the ordinal effect on the signs, and ``decline``, the Good rate of a
+  run against its saved run, unclustered): given d cases Good on one
   side only (rated differently), the first side's share of them is binomial (d, 1/2) under
   no difference, and the tests depend on nothing else; the size is that binomial's mass on
   the counts the test rejects, for every d from 1 to 200;
@@ -32,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 from scipy import stats
 
-from pytest_empathy.analysis import ordinal, proportions
+from pytest_empathy.analysis import comparison, ordinal, proportions
 from pytest_empathy.ratings import Counts, Rating
 
 ALPHAS = (0.05, 0.01)
@@ -68,12 +70,22 @@ def paired_ordinal(d: int, higher: int, alpha: float) -> float:
     return ordinal.paired_ratings([*pairs, (Rating.OKAY, Rating.OKAY)], confidence=1 - 2 * alpha).p_greater
 
 
-def paired_sizes(p_greater: Callable[[int, int, float], float], alpha: float) -> dict[int, float]:
-    """The size given d discordant cases, for d from 1 to 200 (the other direction's is the
-    same, by symmetry)."""
+def saved_run_decline(d: int, fell: int, alpha: float) -> float:
+    """``decline``'s p: this run against a saved run (``comparison.compare_paired``), ``fell``
+    of the d cases rated otherwise Good only in the saved run, the rest Good only in this one."""
+    pairs = [(Rating.GOOD, Rating.OKAY)] * fell + [(Rating.OKAY, Rating.GOOD)] * (d - fell)
+    p_worse = comparison.compare_paired([*pairs, (Rating.OKAY, Rating.OKAY)], alpha=alpha).p_worse
+    assert p_worse is not None
+    return p_worse
+
+
+def paired_sizes(p_value: Callable[[int, int, float], float], alpha: float) -> dict[int, float]:
+    """The size given d discordant cases, for d from 1 to 200, of the test whose one-sided
+    p-value ``p_value`` (d, b, alpha) falls as b of them rise to one side (the other
+    direction's size is the same, by symmetry)."""
     sizes = {}
     for d in range(1, DISCORDANT[-1][1] + 1):
-        start = first_rejected(lambda b, d=d: p_greater(d, b, alpha) < alpha, 0, d)
+        start = first_rejected(lambda b, d=d: p_value(d, b, alpha) < alpha, 0, d)
         sizes[d] = sum(math.comb(d, b) for b in range(start, d + 1)) / 2**d
     return sizes
 
@@ -127,8 +139,13 @@ def spread(values: Sequence[float]) -> str:
 def table() -> Iterator[str]:
     yield "| test | cases | size at alpha 0.05 | size at alpha 0.01 |"
     yield "| --- | --- | --- | --- |"
-    for name, p_greater in (("Good rate, paired", paired_good_rate), ("ordinal effect, paired", paired_ordinal)):
-        by_alpha = [paired_sizes(p_greater, alpha) for alpha in ALPHAS]
+    paired = (
+        ("Good rate, paired", paired_good_rate),
+        ("ordinal effect, paired", paired_ordinal),
+        ("decline, against a saved run", saved_run_decline),
+    )
+    for name, p_value in paired:
+        by_alpha = [paired_sizes(p_value, alpha) for alpha in ALPHAS]
         for low, high in DISCORDANT:
             cells = [spread([sizes[d] for d in range(low, high + 1)]) for sizes in by_alpha]
             yield f"| {name} | {low} to {high} discordant | {' | '.join(cells)} |"

@@ -98,11 +98,14 @@ def test_the_readme_recipe_is_green_unchanged_red_on_a_template_change_and_red_o
     (replay,) = replay_and_compare
     done = pytest_run(replay, cwd)
     assert done.returncode == 0, done.stdout[-3000:]
-    # The figures the README quotes, and no warning: both checks can fail at this size.
-    assert re.search(r"^PASSED compare decline: .*detects a drop of 6\.6 pts or more", done.stdout, re.MULTILINE)
+    # The figures the README quotes: both checks can fail at this size, and decline's one
+    # warning says it detects a little more than the 10 points it is asked to.
+    assert re.search(r"^PASSED compare decline: .*detects a drop of 10\.3 pts or more", done.stdout, re.MULTILINE)
     good_drop = r"^PASSED compare good-drop:20: .*with nothing changed, .*about -4\.1 pts, passing 100% of the time"
     assert re.search(good_drop, done.stdout, re.MULTILINE)
-    assert "WARNING" not in done.stdout
+    warnings = [line for line in done.stdout.splitlines() if "WARNING" in line]
+    expected = "WARNING compare decline: at 80% power it detects a drop of 10.3 pts or more on 64 cases"
+    assert len(warnings) == 1 and warnings[0].startswith(expected)
     assert len(project.requests) == 64 * 2
 
     # 3. The template changes: the replay's cases fail, and the summary gives the command

@@ -1,6 +1,6 @@
 """The sizes the README states are the plugin's: its table is what benchmarks/exact_sizes.py
-prints, and the paired tests hold their size whatever the number of discordant cases,
-enumerated here without the script's shortcuts and weighed with scipy."""
+prints, and the paired tests, against the baseline and a saved run's decline, hold their
+size whatever the number of discordant cases, enumerated here and weighed with scipy."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import pytest
 from scipy import stats
 
 from pytest_empathy.analysis import proportions
+from pytest_empathy.analysis.comparison import compare_paired
+from pytest_empathy.ratings import Rating
 
 ROOT = Path(__file__).parents[1]
 
@@ -48,6 +50,35 @@ def test_the_paired_test_holds_its_size_given_any_number_of_discordant_cases(alp
         size = paired_size(d, alpha)
         assert size <= (alpha if d <= cutover else 4 / 3 * alpha), (d, size)
     assert paired_size(cutover + 1, alpha) > 0.6 * alpha
+
+
+def decline_rejects(d: int, fallen: int, alpha: float) -> bool:
+    """Whether decline's test, a run against its saved run, rejects with ``fallen`` of ``d``
+    cases rated otherwise fallen from Good, the rest risen to it."""
+    pairs = [(Rating.GOOD, Rating.BAD)] * fallen + [(Rating.BAD, Rating.GOOD)] * (d - fallen)
+    p_worse = compare_paired([*pairs, (Rating.GOOD, Rating.GOOD)], alpha=alpha).p_worse
+    return p_worse is not None and p_worse < alpha
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01])
+def test_decline_against_a_saved_run_holds_its_size_given_any_number_of_discordant_cases(alpha):
+    """decline's size given d cases rated otherwise, d up to 200, weighed with scipy: at most
+    alpha and a third (McNemar's z alone reached 0.125 at 3). Its rejections are the most
+    fallen: found by bisection, the counts either side of the threshold checked."""
+    sizes = {}
+    for d in range(1, 201):
+        low, high = 0, d + 1
+        while low < high:
+            middle = (low + high) // 2
+            if middle <= d and decline_rejects(d, middle, alpha):
+                high = middle
+            else:
+                low = middle + 1
+        assert low > d or decline_rejects(d, low, alpha)
+        assert low == 0 or not decline_rejects(d, low - 1, alpha)
+        sizes[d] = float(stats.binom.sf(low - 1, d, 0.5))
+    assert max(sizes.values()) <= 4 / 3 * alpha, max(sizes.items(), key=lambda item: item[1])
+    assert all(size <= alpha for d, size in sizes.items() if d <= proportions.exact_cutover(alpha))
 
 
 def test_the_cutover_is_where_the_score_tests_size_last_exceeds_alpha_by_a_third():

@@ -333,7 +333,7 @@ def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub,
     assert {"compare decline", "compare good-drop:30"} <= {g["name"] for g in merged["gates"]}
     # The merge says what the checks cannot detect on the stub's 8 cases, as a whole run would.
     (warning,) = merged["warnings"]
-    assert warning.startswith("compare decline: at 80% power it detects a drop of 46.2 pts or more on 8 cases")
+    assert warning.startswith("compare decline: at 80% power it detects a drop of 69.7 pts or more on 8 cases")
     assert "#### Compared with saved run accepted" in passing.merge_summary
 
     # The model answers worse and is recorded again: the replayed shards pass, the merge fails

@@ -134,7 +134,7 @@ def _detects(found: DetectableDrop) -> str:
 
 def _assumed(found: DetectableDrop) -> str:
     """How the figure was found, and on what share of cases rated otherwise."""
-    method = f"{POWER:.0%} exact power of McNemar's z test at level {_p(found.level)}{_clustered(found)}"
+    method = f"{POWER:.0%} exact power of {found.test} at level {_p(found.level)}{_clustered(found)}"
     if found.drop is None:
         return (
             f"{method}: {found.saved_good} of {found.n} cases Good in the saved run, at most "

@@ -171,16 +171,14 @@ def _bad_rate(
 
 
 def _paired_tests(
-    pairs: Sequence[tuple[Rating, Rating]], confidence: float, design: DesignEffects | None, *, exact: bool = True
+    pairs: Sequence[tuple[Rating, Rating]], confidence: float, design: DesignEffects | None
 ) -> tuple[GoodRateTest, OrdinalTest]:
     """The Good rate's paired test and the ordinal effect's of (first, second) ratings of the
-    same cases, clustered by ``design`` where the ratings name raters; ``exact`` as ``paired``'s."""
+    same cases, clustered by ``design`` where the ratings name raters."""
     good_effect, order_effect = (None, None) if design is None else (design.good, design.ordinal)
     reference = NORMAL if design is None else design.reference
-    good = paired(good_pairs(pairs), confidence=confidence, design_effect=good_effect, reference=reference, exact=exact)
-    order = ordinal.paired_ratings(
-        pairs, confidence=confidence, design_effect=order_effect, reference=reference, exact=exact
-    )
+    good = paired(good_pairs(pairs), confidence=confidence, design_effect=good_effect, reference=reference)
+    order = ordinal.paired_ratings(pairs, confidence=confidence, design_effect=order_effect, reference=reference)
     return good, order
 
 
@@ -226,9 +224,7 @@ def compare_paired(
     for b, a in pairs:
         table[b - 1][a - 1] += 1
     whole = WholeTest(*stuart_maxwell(table))
-    # McNemar's z even on few discordant cases: the checks' power, smallest p and pass rates
-    # (power.py) are computed exactly for that test, and would misstate the exact one's.
-    good, order = _paired_tests([(a, b) for b, a in pairs], 1 - 2 * alpha, design, exact=False)
+    good, order = _paired_tests([(a, b) for b, a in pairs], 1 - 2 * alpha, design)
     return PairedComparison(before, after, whole, good, order, design=design)
 
 

@@ -110,9 +110,10 @@ def binomial_pmf(k: int, n: int, p: float) -> float:
     return math.exp(table[n] - table[k] - table[n - k] + k * math.log(p) + (n - k) * math.log1p(-p))
 
 
-def binomial_tail(k: int, n: int, p: float, q: float) -> float:
+def binomial_tail(k: float, n: float, p: float, q: float) -> float:
     """P(X >= k) for X binomial with ``n`` trials of probability ``p``, and ``q`` = 1 - p
-    given as itself: the incomplete beta function I_p(k, n - k + 1)."""
+    given as itself: the incomplete beta function I_p(k, n - k + 1), which extends it to a
+    count between whole ones (an even split of an odd number)."""
     if k <= 0:
         return 1.0
     if k > n:

@@ -146,13 +146,12 @@ def paired_ratings(
     confidence: float,
     design_effect: float | None = None,
     reference: Reference = NORMAL,
-    exact: bool = True,
 ) -> OrdinalTest:
-    """(first, second) ratings of the same cases, at least one; ``exact`` as ``paired``'s."""
+    """(first, second) ratings of the same cases, at least one."""
     higher = sum(1 for a, b in pairs if a > b)
     lower = sum(1 for a, b in pairs if a < b)
     counts = PairedCounts(0, higher, lower, len(pairs) - higher - lower)
-    signs = paired(counts, confidence=confidence, design_effect=design_effect, reference=reference, exact=exact)
+    signs = paired(counts, confidence=confidence, design_effect=design_effect, reference=reference)
     statistic, p_value = _signed_rank([int(a) - int(b) for a, b in pairs])
     return OrdinalTest(
         paired=True,

@@ -7,9 +7,11 @@ Connor's (1987) approximation for McNemar's test, the discordant share taken fro
 A run that can detect no difference within the possible range gets 1 (a hundred points);
 one whose size cannot be judged (paired, with no discordant case) gets ``None``.
 
-A saved-run check of a decline (``DetectableDrop``) is judged exactly instead: on the few
-cases of an emotion the normal approximation is far off, and a run rated as its saved run was
-has no discordant case to take the share from (see ``DROP_METHOD``).
+A saved-run check of a decline (``DetectableDrop``) is judged exactly instead, for the test
+the comparison runs (McNemar's exact on few discordant cases, without raters, z beyond: one
+rejection rule, ``_fewest_fallen``): on the few cases of an emotion the normal approximation
+is far off, and a run rated as its saved run was has no discordant case to take the share from
+(see ``DROP_METHOD``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from .distributions import NORMAL, Reference, binomial_pmf, binomial_tail, log_factorials, normal_cdf, normal_quantile
-from .proportions import GoodRateTest, inflation, tango
+from .proportions import GoodRateTest, decided_exactly, exact_cutover, exact_lower_bound_above, inflation, tango
 
 POWER = 0.8
 # The study's headline (GPT-4 with the empathy prompt against humans, crowd-rated): Good
@@ -28,23 +30,26 @@ POWER = 0.8
 STUDY_EFFECT = 0.6475 - 0.4930
 
 DROP_METHOD = (
-    "'detects': the smallest drop of the Good rate that the check's one-sided paired test (Tango's score test at "
-    "no change, McNemar's z, asymptotic) finds with 80% power at its level (alpha; for an emotion alpha over the "
-    "emotions, Holm's first step). The power of that z test is computed exactly, not approximated: the count of "
+    "'detects': the smallest drop of the Good rate that the check's one-sided paired test finds with 80% power at "
+    "its level (alpha; for an emotion alpha over the emotions, Holm's first step): McNemar's exact test (binomial, "
+    "conditional on the discordant cases) where they are so few that the z test's size would exceed alpha by a "
+    f"third ({exact_cutover(0.05)} at alpha 0.05), Tango's score test at no change (McNemar's z) beyond. Its power "
+    "is computed exactly, not approximated, each count of discordant cases by the test it gets: the count of "
     "cases Good on one side only is binomial, and how many of them fell binomial given it. The share of such "
     "discordant cases is this run's own, and at least the drop itself, as a drop of d points needs d points of "
     "the cases to fall; where this run has fewer (a replay rated case by case as its saved run has none) the "
     "figure assumes the drop is the only change, every such case having fallen: the most favourable case, which "
     "the line says. The drop is at most the saved run's Good rate, as only cases Good in it can fall: 'no drop "
-    "the saved run allows' when none up to it is found with 80% power. The z test is anti-conservative on few "
-    "discordant cases (9 all fallen give z's p 0.0013 where the exact p is 0.002). "
-    "'cannot fail': even with every case Good in the saved run falling and none rising, the p-value (the normal "
-    "tail beyond the square root of the saved run's Good cases) is not below the level. "
+    "the saved run allows' when none up to it is found with 80% power. "
+    "'cannot fail': even with every case Good in the saved run falling and none rising, the p-value (a half to the "
+    "power of the saved run's Good cases, exactly; beyond the cutover the normal tail beyond their square root) "
+    "is not below the level. "
     "good-drop: how often it passes a model that changed nothing, exactly: the count of discordant cases binomial "
     "at this run's share, each of them as likely to have fallen as risen; it warns below 80%. Its bound with "
-    "nothing changed is the interval's at an even split of this run's discordant cases. Where the runs name raters, "
-    "every figure is computed on n over the comparison's design effect (what the cases are worth as independent "
-    "ones) and its tests referred to Student's t on G - 1 dof, as the comparison's own are"
+    "nothing changed is the interval's at an even split of this run's discordant cases (with few of them, the exact "
+    "test's interval, the hull of Tango's and Clopper-Pearson's). Where the runs name raters, every figure is "
+    "computed on n over the comparison's design effect (what the cases are worth as independent ones) and its tests "
+    "referred to Student's t on G - 1 dof, as the comparison's own are: the score test, never the exact one"
 )
 
 
@@ -170,6 +175,13 @@ class DetectableDrop:
     reference: Reference = NORMAL
 
     @property
+    def test(self) -> str:
+        """The paired test whose power the figures are, named as the comparison runs it."""
+        if self.reference.dof is not None:
+            return "McNemar's z test"
+        return f"McNemar's test (exact up to {exact_cutover(self.level)} discordant cases, z beyond)"
+
+    @property
     def effective_n(self) -> int:
         """The cases worth as much as independent ones: n over the design effect, at least 1."""
         return max(1, round(self.n / self.design_effect))
@@ -212,7 +224,7 @@ def detectable_drop(
     Good in the saved run, assuming the run's own discordant share, or the drop's where that is
     smaller; clustered, on n over ``design_effect`` and referred to ``reference``."""
     effect = inflation(design_effect)
-    smallest = smallest_paired_p(saved_good / effect, reference)
+    smallest = smallest_paired_p(saved_good / effect, level, reference)
     found = DetectableDrop(level, n, saved_good, discordant, None, smallest, effect, reference)
     if not found.can_fail or found.power(found.largest) < POWER:
         return found
@@ -247,18 +259,22 @@ def _reaching_power(power: Callable[[float], float], largest: float) -> float:
     return high
 
 
-def smallest_paired_p(saved_good: float, reference: Reference = NORMAL) -> float:
-    """The smallest one-sided p-value the paired test gives on cases ``saved_good`` of which
-    are Good in the saved run: all of them fall, none rises (McNemar's z is then minus the root
-    of ``saved_good``; with none, no case is Good on one side only and z is 0)."""
+def smallest_paired_p(saved_good: float, level: float, reference: Reference = NORMAL) -> float:
+    """The smallest one-sided p-value the paired test at ``level`` gives on cases ``saved_good``
+    of which are Good in the saved run: all of them fall, none rises. McNemar's exact p is then
+    a half to the power of ``saved_good``, where that test decides (``proportions.decided_exactly``); McNemar's
+    z is minus the root of ``saved_good`` (with none, no case is Good on one side only and z
+    is 0)."""
+    if decided_exactly(saved_good, level, reference):
+        return math.pow(0.5, saved_good)
     return reference.lower(-math.sqrt(saved_good))
 
 
 def fewest_cases_to_fail(level: float, reference: Reference = NORMAL) -> int:
     """The fewest cases Good in the saved run with which the paired test can reject at
-    ``level`` at all."""
+    ``level`` at all, searched upward from a count at which neither test can."""
     n = max(1, math.floor(_one_sided_quantile(level) ** 2) - 1)
-    while smallest_paired_p(n, reference) >= level:
+    while smallest_paired_p(n, level, reference) >= level:
         n += 1
     return n
 
@@ -282,15 +298,24 @@ def unchanged_pass_rate(
     each of them as likely to have fallen as risen. The check passes while the lower bound of
     Tango's interval at ``confidence`` is above -``points``, that is while Tango's statistic at
     that change exceeds the interval's critical value: no interval is inverted."""
-    change, critical = -points / 100, reference.critical(confidence)
+    change, critical, alpha = -points / 100, reference.critical(confidence), (1 - confidence) / 2
+
+    def fails(count: int, fallen: int) -> bool:
+        """Whether the interval's lower bound is at or below the change: Tango's, or where the
+        exact test decides, the hull of Tango's and the exact interval's."""
+        if tango(n, count - fallen, fallen, change) <= critical:
+            return True
+        return decided_exactly(count, alpha, reference) and not exact_lower_bound_above(
+            change, n, count - fallen, count, alpha
+        )
 
     def fewest_failing(count: int) -> int:
         """Of ``count`` discordant cases, the fewest that fell with which the check fails;
-        the statistic falls as more of them fell, the rest having risen."""
+        the bound falls as more of them fell, the rest having risen."""
         low, high = 0, count + 1
         while low < high:
             middle = (low + high) // 2
-            if tango(n, count - middle, middle, change) <= critical:
+            if fails(count, middle):
                 high = middle
             else:
                 low = middle + 1
@@ -376,10 +401,14 @@ def _chance_enough_fell(n: int, discordant: float, fell: float, fewest: Callable
 @cache
 def _fewest_fallen(count: int, level: float, reference: Reference) -> int:
     """Of ``count`` discordant cases, the fewest that must have fallen (the rest risen) for the
-    test to reject: McNemar's z, (count - 2 fallen) / root(count), with its p below ``level``;
-    count + 1 when even all of them do not suffice."""
+    comparison's paired test to reject at ``level``; count + 1 when even all of them do not
+    suffice. The test is the one ``proportions.paired`` runs: unclustered (normal reference)
+    with at most ``exact_cutover`` discordant cases, McNemar's exact, its binomial tail at 1/2
+    below ``level``; else McNemar's z, (count - 2 fallen) / root(count), its p below ``level``."""
     if count == 0:
         return 1
+    if decided_exactly(count, level, reference):
+        return next((k for k in range(count + 1) if binomial_tail(k, count, 0.5, 0.5) < level), count + 1)
     root = math.sqrt(count)
     fallen = max(0, math.floor((count + _one_sided_quantile(level) * root) / 2) - 1)
     while fallen <= count and reference.lower((count - 2 * fallen) / root) >= level:

@@ -181,19 +181,12 @@ def paired(
     confidence: float,
     design_effect: float | None = None,
     reference: Reference = NORMAL,
-    exact: bool = True,
 ) -> GoodRateTest:
     """The same cases rated on two sides: Tango's score test, or, unclustered and with at
-    most ``exact_cutover`` cases Good on one side only, the exact test conditional on them
-    (unless ``exact`` is False)."""
+    most ``exact_cutover`` cases Good on one side only, the exact test conditional on them."""
     score = _paired_score(counts, confidence, design_effect, reference)
     discordant = counts.first_only + counts.second_only
-    if (
-        exact
-        and design_effect is None
-        and reference == NORMAL
-        and 0 < discordant <= exact_cutover((1 - confidence) / 2)
-    ):
+    if decided_exactly(discordant, (1 - confidence) / 2, reference, design_effect):
         return _paired_exact(counts, confidence, score)
     return score
 
@@ -214,6 +207,15 @@ def _paired_score(
     difference = (counts.first_only - counts.second_only) / n
     test = _test(True, PAIRED, PAIRED_RATIO, confidence, difference, z, first, second, z_ratio, reference)
     return replace(test, discordant=(counts.first_only + counts.second_only) / n, second_rate=second)
+
+
+def decided_exactly(
+    discordant: float, alpha: float, reference: Reference = NORMAL, design_effect: float | None = None
+) -> bool:
+    """Whether a paired comparison at one-sided ``alpha`` with ``discordant`` cases Good on one
+    side only is McNemar's exact test: no rater clusters the ratings (no design effect, the
+    normal reference; clustered ones are referred to t) and at most ``exact_cutover`` of them."""
+    return design_effect is None and reference == NORMAL and 0 < discordant <= exact_cutover(alpha)
 
 
 @cache
@@ -255,8 +257,7 @@ def _paired_exact(counts: PairedCounts, confidence: float, score: GoodRateTest) 
     n, both, b, c = counts.n, counts.both, counts.first_only, counts.second_only
     d = b + c
     alpha = (1 - confidence) / 2
-    low = 0.0 if b == 0 else _binomial_bound(b, d, alpha)
-    high = 1.0 if c == 0 else 1.0 - _binomial_bound(c, d, alpha)
+    low, high = _share_bound(b, d, alpha), 1.0 - _share_bound(c, d, alpha)
 
     def ratio_at(share: float) -> float:
         denominator = both + d * (1 - share)
@@ -278,7 +279,26 @@ def _hull(first: Interval, second: Interval) -> Interval:
     return Interval(min(first.low, second.low), max(first.high, second.high))
 
 
-def _binomial_bound(successes: int, trials: int, alpha: float) -> float:
+def _share_bound(successes: float, trials: float, alpha: float) -> float:
+    """Clopper-Pearson's lower bound for a share of ``successes`` in ``trials``: 0 without any."""
+    return 0.0 if successes == 0 else _binomial_bound(successes, trials, alpha)
+
+
+def exact_lower_bound_above(change: float, n: float, first_only: int, discordant: int, alpha: float) -> bool:
+    """Whether the exact interval of a paired difference (``_paired_exact``: Clopper-Pearson's
+    on the first side's share pi of the ``discordant`` cases, mapped to (d/n)(2 pi - 1)) has
+    its lower bound, at one-sided ``alpha``, above ``change``: whether pi's bound is above the
+    share that maps to ``change``, that is the binomial tail at that share below alpha,
+    without finding the bound."""
+    share = (1 + change * n / discordant) / 2
+    if share < 0:
+        return True
+    if share >= 1 or first_only == 0:
+        return False
+    return binomial_tail(first_only, discordant, share, 1.0 - share) < alpha
+
+
+def _binomial_bound(successes: float, trials: float, alpha: float) -> float:
     """Clopper-Pearson's lower bound: the share p at which P(X >= successes) = alpha, X
     binomial (trials, p), by bisection from [0, 1], whose first midpoint is 1/2 itself, so
     the bound lies above 1/2 exactly when that tail at 1/2 is below alpha."""
@@ -293,12 +313,16 @@ def _binomial_bound(successes: int, trials: int, alpha: float) -> float:
 
 
 def unchanged_lower_bound(n: float, discordant: float, *, confidence: float, reference: Reference = NORMAL) -> float:
-    """The lower bound of Tango's interval for a paired difference on ``n`` cases (clustered:
+    """The lower bound of the paired interval for a difference on ``n`` cases (clustered:
     n over the design effect, as Tango's statistic grows with the root of n), a share
     ``discordant`` of them Good on one side only, split evenly: where a run's bound is
-    expected to lie when nothing changed."""
+    expected to lie when nothing changed. Tango's, or where the exact test decides (``paired``)
+    its hull with the exact interval's, Clopper-Pearson's at the even split."""
     half = n * discordant / 2
     low, _ = _invert(lambda delta: tango(n, half, half, delta), 0.0, reference.critical(confidence), -1.0, 1.0)
+    alpha, count = (1 - confidence) / 2, round(2 * half)
+    if decided_exactly(count, alpha, reference):
+        return min(low, count / n * (2 * _share_bound(half, count, alpha) - 1))
     return low
 
 

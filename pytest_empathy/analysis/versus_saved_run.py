@@ -1,7 +1,8 @@
 """A run compared with a saved run on the cases both rated: did the ratings get worse?
 
 The same cases rated twice are paired: the Good rate's change is tested one-sided with
-Tango's score test (McNemar's at no change) and its interval, Holm across the emotions;
+Tango's score test (McNemar's at no change) and its interval, or McNemar's exact test where
+``proportions.paired`` uses it, Holm across the emotions;
 Stuart-Maxwell's test of marginal homogeneity on the whole scale is reported beside it.
 The cases whose rating changed are listed, worst first, for a reviewer to open.
 What each group's test can detect (``power.DetectableDrop``) says whether a check on it can
@@ -27,7 +28,8 @@ from .proportions import unchanged_lower_bound
 
 METHOD = (
     "Good rate of this run against the saved run on the cases both rated: Tango's paired score "
-    "test, one-sided (McNemar's at no change), and the interval that inverts it; Holm across "
+    "test, one-sided (McNemar's at no change), and the interval that inverts it, or, without raters "
+    "and with few discordant cases, McNemar's exact test and an interval that agrees with it; Holm across "
     "the emotions, each direction its own family, and an emotion's intervals at Bonferroni's "
     "simultaneous level (each bound at alpha over the number of emotions), so that they match "
     "its verdicts. Beside it, Stuart-Maxwell's test of marginal homogeneity on the paired "

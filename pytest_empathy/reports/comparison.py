@@ -12,7 +12,8 @@ from pytest_empathy.formatting import change, cliffs_delta, one_sided_p, p_value
 from pytest_empathy.ratings import Rating
 
 TESTS = (
-    "the Good rate's change, one-sided Tango score (paired), Holm across emotions; "
+    "the Good rate's change, one-sided Tango score (paired), McNemar's exact where few cases changed and no "
+    "raters are named, Holm across emotions; "
     "the ordinal effect (Cliff's delta case by case) and Stuart-Maxwell on the whole scale beside it"
 )
 
