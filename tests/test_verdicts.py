@@ -193,7 +193,7 @@ def test_no_more_bad_bounds_its_margin_by_the_score_interval_even_on_few_discord
     pairs = [(Rating.BAD, Rating.OKAY)] * 3 + [(Rating.OKAY, Rating.BAD)] + [(Rating.OKAY, Rating.OKAY)] * 196
     cases = [CaseResult(f"c{i:03}", "sad", model, baseline) for i, (model, baseline) in enumerate(pairs)]
     bad = summarize(cases, alpha=0.05).overall.comparison.bad
-    tango = proportions.paired(PairedCounts(0, 3, 1, 196), confidence=0.9, exact=False)
+    tango = proportions.paired_score(PairedCounts(0, 3, 1, 196), 0.9, None)
     assert bad.method == proportions.PAIRED
     assert bad.difference_ci == tango.difference_ci
 
@@ -210,7 +210,7 @@ def test_with_few_discordant_cases_the_paired_test_is_the_exact_binomial_and_its
         for b in range(d + 1):
             counts = PairedCounts(both=d % 5, first_only=b, second_only=d - b, neither=7)
             test = proportions.paired(counts, confidence=1 - 2 * alpha)
-            score = proportions._paired_score(counts, 1 - 2 * alpha, None)
+            score = proportions.paired_score(counts, 1 - 2 * alpha, None)
             assert test.method == proportions.PAIRED_EXACT
             assert test.p_greater == pytest.approx(binomtest(b, d, alternative="greater").pvalue, rel=1e-9)
             assert test.p_less == pytest.approx(binomtest(b, d, alternative="less").pvalue, rel=1e-9)
@@ -233,7 +233,7 @@ def test_with_few_discordant_cases_the_paired_test_is_the_exact_binomial_and_its
     counts = PairedCounts(3, cutover + 1, 0, 5)
     assert proportions.paired(counts, confidence=1 - 2 * alpha).method == proportions.PAIRED
     clustered = proportions.paired(PairedCounts(3, 4, 0, 5), confidence=1 - 2 * alpha, design_effect=1.0)
-    assert clustered == proportions._paired_score(PairedCounts(3, 4, 0, 5), 1 - 2 * alpha, 1.0)
+    assert clustered == proportions.paired_score(PairedCounts(3, 4, 0, 5), 1 - 2 * alpha, 1.0)
 
 
 def test_a_margin_is_not_passed_on_two_discordant_cases_of_fifty():
@@ -250,7 +250,7 @@ PAIRED_TABLES = [(30, 13, 11, 12), (10, 7, 3, 20), (5, 2, 9, 4), (40, 1, 2, 9), 
 @pytest.mark.parametrize("cells", PAIRED_TABLES)
 def test_paired_statistics_and_intervals_agree_with_a_general_optimiser(cells):
     counts = PairedCounts(*cells)
-    test = proportions._paired_score(counts, 0.9, None)
+    test = proportions.paired_score(counts, 0.9, None)
     for delta in (-0.2, -0.05, 0.1, 0.3):
         assert proportions._tango_difference(counts, delta) == pytest.approx(
             paired_z(cells, delta, ratio=False), rel=1e-5, abs=1e-6

@@ -313,7 +313,11 @@ def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub,
     recorded = run_job(flow["jobs"]["record"], pytester.path, SECRETS)
     assert exits(recorded) == [0, 0], output(recorded)
     assert "0 possible credential(s) in 8 cassette(s) under cassettes" in recorded[-1].stdout
-    assert pytester.runpytest_subprocess("test_empathy.py", *STUB_OPTIONS, "--empathy-save=accepted").ret == 0
+    # The workflow's gate, off: 8 cases can show no Bad margin of 5 points (no-more-bad warns so).
+    saving = pytester.runpytest_subprocess(
+        "test_empathy.py", *STUB_OPTIONS, "--empathy-gate=off", "--empathy-save=accepted"
+    )
+    assert saving.ret == 0, saving.stdout.str()
     assert (pytester.path / "benchmarks" / "saved-runs" / "accepted.json").is_file()
     shutil.copytree(pytester.path / "benchmarks" / "saved-runs", base_branch_saved_runs(pytester.path))
 

@@ -25,7 +25,7 @@ from .distributions import NORMAL
 from .independence import NO_TEST, independence_test
 from .marginal import stuart_maxwell
 from .ordinal import OrdinalTest
-from .proportions import GoodRateTest, PairedCounts, paired, standardized, unpaired
+from .proportions import GoodRateTest, PairedCounts, paired, paired_score, standardized, unpaired
 
 
 class Direction(enum.StrEnum):
@@ -162,7 +162,7 @@ def _bad_rate(
         # Tango's score interval even on few discordant cases: the exact conditional test tests
         # no difference only, and no-more-bad bounds a margin.
         bad = good_pairs(pairs, Rating.BAD)
-        return paired(bad, confidence=confidence, design_effect=effect, reference=reference, exact=False)
+        return paired_score(bad, confidence, effect, reference)
     if strata is not None and len(strata) > 1:
         rates = [(m.bad, m.n, b.bad, b.n) for m, b in strata if m.n]
         return standardized(rates, confidence=confidence, design_effect=effect, reference=reference)

@@ -184,16 +184,18 @@ def paired(
 ) -> GoodRateTest:
     """The same cases rated on two sides: Tango's score test, or, unclustered and with at
     most ``exact_cutover`` cases Good on one side only, the exact test conditional on them."""
-    score = _paired_score(counts, confidence, design_effect, reference)
+    score = paired_score(counts, confidence, design_effect, reference)
     discordant = counts.first_only + counts.second_only
     if decided_exactly(discordant, (1 - confidence) / 2, reference, design_effect):
         return _paired_exact(counts, confidence, score)
     return score
 
 
-def _paired_score(
+def paired_score(
     counts: PairedCounts, confidence: float, design_effect: float | None, reference: Reference = NORMAL
 ) -> GoodRateTest:
+    """Tango's score test and interval whatever the discordant cases: for a margin, which
+    the exact conditional test, testing no difference only, cannot bound."""
     scale = math.sqrt(inflation(design_effect))
 
     def z(delta: float) -> float:
