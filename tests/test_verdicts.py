@@ -661,7 +661,7 @@ def test_a_polarising_model_is_not_better(run_benchmark, pytester):
     }
     line = (
         "Bad rate 40.2% vs baseline 17.1%: +23.1 pts [+20.8 pts, +25.3 pts] (90% CI, paired); the upper bound "
-        "+25.3 pts is not below the margin +5 pts (one-sided Tango score (McNemar at no difference) test at +5 pts, "
+        "+25.3 pts is not below the margin +5 pts (one-sided Tango score (McNemar at no difference) at +5 pts, "
         "alpha 0.05)"
     )
     assert gates["no-more-bad"]["detail"] == line
