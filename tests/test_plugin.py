@@ -124,11 +124,13 @@ def test_unknown_model_lists_the_recorded_responders(run_benchmark):
 def test_ini_settings_apply_and_the_command_line_wins(run_benchmark, pytester):
     pytester.makeini(
         "[pytest]\nempathy_model = chatgpt-empathy\nempathy_emotions = caring\n"
-        "empathy_gate = not-worse\nempathy_margin = 20\nempathy_min_good_gain = -0.3\n"
+        "empathy_gate = not-worse\nempathy_margin = 20\nempathy_min_good_gain = -0.3\nempathy_bad_margin = 20\n"
     )
     result = run_benchmark()
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["PASSED not-worse: *", "PASSED min-good-gain: *"])
+    result.stdout.fnmatch_lines(
+        ["PASSED not-worse: *", "PASSED no-more-bad: * margin +20 pts *", "PASSED min-good-gain: *"]
+    )
     result = run_benchmark("--empathy-gate=not-worse", "--empathy-margin=10")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["FAILED not-worse: * the lower bound -17.7 pts is not above the margin -10 pts *"])

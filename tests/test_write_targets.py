@@ -330,24 +330,28 @@ def test_crowd_export_writes_over_none_of_its_inputs(tmp_path):
 # An export onto a disk that fills up
 
 
+# A few batch files of 10, which the small disk holds once but not twice.
+FEW_BATCHES = ("--per-batch", "--batch-size", "10")
+
+
 @pytest.mark.fault
 def test_an_export_onto_a_full_disk_writes_every_file_or_none(tmp_path):
     write_corpus(tmp_path / "corpus.csv", synthetic_rows(per_emotion=12, emotions=("sad", "joyful")))
     # The export that will not fit, made elsewhere first to know its files' sizes.
-    assert export(tmp_path, "--per-batch", out="sized").returncode == 0
+    assert export(tmp_path, *FEW_BATCHES, out="sized").returncode == 0
     new = tree(tmp_path / "sized")
     with small_disk(tmp_path / "sheets", pages=0) as sheets:
         (sheets / "filler").unlink()
-        assert export(tmp_path, "--per-batch", "--sample", "1").returncode == 0
+        assert export(tmp_path, *FEW_BATCHES, "--sample", "1").returncode == 0
         old = tree(sheets)
         # Room for the new sheet.csv, and once it replaced the old one, not for the new
         # manifest.json: a writer of one file at a time leaves the new sheet beside the old manifest.
         assert pages(old["sheet.csv"]) < pages(new["manifest.json"])
         leave_free(sheets, pages(new["sheet.csv"]))
-        done = export(tmp_path, "--per-batch")
+        done = export(tmp_path, *FEW_BATCHES)
         assert done.returncode == 2
         assert "No space left on device" in done.stderr and done.stderr.count("\n") == 1
         assert "what was there is unchanged" in done.stderr
         (sheets / "filler").unlink()
         assert tree(sheets) == old
-        assert export(tmp_path, "--per-batch").returncode == 0 and tree(sheets) == new
+        assert export(tmp_path, *FEW_BATCHES).returncode == 0 and tree(sheets) == new
