@@ -226,7 +226,11 @@ def decided_on_crowd_scale(
             outcome = (
                 "better: the lower bound is above 0" if passed else "not shown better: the lower bound is not above 0"
             )
-            gate = GateResult(gate.name, passed, f"{rates}; {outcome} ({caveats}){_good_rate_on_crowd_scale(settings)}")
+            gate = GateResult(
+                gate.name,
+                passed,
+                f"{rates}; {outcome} ({caveats}){_on_crowd_scale(settings)}",
+            )
         elif gate.name == GateMode.NOT_WORSE.value:
             margin = settings["margin"]
             passed = bound > -margin / 100
@@ -281,7 +285,11 @@ def decided_by_prediction_powered(
             p = versus.p_greater()
             outcome = "better" if p < alpha else "not shown better"
             test = f"one-sided t test, {versus.degrees_of_freedom} df, {p_is(p)}, alpha {alpha:g}"
-            gate = GateResult(gate.name, p < alpha, f"{rates}; {outcome} ({test}){_good_rate_on_crowd_scale(settings)}")
+            gate = GateResult(
+                gate.name,
+                p < alpha,
+                f"{rates}; {outcome} ({test}){_on_crowd_scale(settings)}",
+            )
         elif versus is not None and gate.name == GateMode.NOT_WORSE.value:
             margin = settings["margin"]
             passed = low > -margin / 100
@@ -316,13 +324,6 @@ def decided_by_prediction_powered(
             )
         decided.append(gate)
     return decided
-
-
-def _good_rate_on_crowd_scale(settings: Mapping[str, Any]) -> str:
-    """What better says of itself on the crowd's scale when the run names the ordinal test."""
-    if GateTest(settings.get("test", GateTest.GOOD_RATE)) is not GateTest.ORDINAL:
-        return ""
-    return "; on the Good rate, not the ordinal test the run names: the crowd's scale is estimated for rates only"
 
 
 def _on_judge_own_ratings(gate: GateResult, why: str) -> GateResult:
@@ -501,7 +502,8 @@ def _not_worse(overall: Group[Comparison], margin: float) -> GateResult:
         GateMode.NOT_WORSE.value,
         passed,
         f"{_rates(c)}: {_difference(c.good)}; the lower bound {points(bound)} is {relation} the margin "
-        f"-{margin:g} pts (one-sided test at alpha {overall.alpha:g}){_on_good_rate(c, NOT_WORSE_ON_GOOD_RATE)}",
+        f"-{margin:g} pts (one-sided test at alpha {overall.alpha:g})"
+        f"{_on_rate(c.decides, 'Good', NOT_WORSE_ON_GOOD_RATE)}",
     )
 
 
@@ -509,9 +511,18 @@ NOT_WORSE_ON_GOOD_RATE = "its margin is in points of the Good rate, a scale the 
 MIN_GOOD_GAIN_ON_GOOD_RATE = "a relative gain is a ratio of Good rates, which the ordinal effect has no counterpart of"
 
 
-def _on_good_rate(c: Comparison, why: str) -> str:
-    """What a gate on the Good rate says of itself when the run's verdicts use the ordinal test."""
-    return f"; on the Good rate, not the ordinal test the run names: {why}" if c.decides is GateTest.ORDINAL else ""
+BAD_RATE_MARGIN = "its margin counts people given a Bad answer"
+ON_CROWD_SCALE = "the crowd's scale is estimated for rates only"
+
+
+def _on_crowd_scale(settings: Mapping[str, Any]) -> str:
+    return _on_rate(GateTest(settings.get("test", GateTest.GOOD_RATE)), "Good", ON_CROWD_SCALE)
+
+
+def _on_rate(decides: GateTest, rate: str, why: str) -> str:
+    """What a gate on the Good or Bad rate says of itself when the run's verdicts use the
+    ordinal test."""
+    return f"; on the {rate} rate, not the ordinal test the run names: {why}" if decides is GateTest.ORDINAL else ""
 
 
 def _no_more_bad(overall: Group[Comparison], margin: float) -> GateResult:
@@ -532,11 +543,7 @@ def _no_more_bad(overall: Group[Comparison], margin: float) -> GateResult:
         passed,
         f"{rates}: {_difference(bad)}; the upper bound {points(bound)} is {relation} the margin +{margin:g} pts "
         f"(one-sided {bad.method} at +{margin:g} pts, alpha {overall.alpha:g})"
-        + (
-            "; on the Bad rate whatever the run's test: its margin counts people given a Bad answer"
-            if c.decides is GateTest.ORDINAL
-            else ""
-        ),
+        f"{_on_rate(c.decides, 'Bad', BAD_RATE_MARGIN)}",
     )
 
 
@@ -558,7 +565,7 @@ def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:
         passed,
         f"relative Good gain {estimate}, lower bound {bound:+.1%} ({good.confidence:.0%} CI, "
         f"{good.ratio_method}) {'>=' if passed else '<'} {minimum:+.1%}"
-        f"{_on_good_rate(overall.comparison, MIN_GOOD_GAIN_ON_GOOD_RATE)}",
+        f"{_on_rate(overall.comparison.decides, 'Good', MIN_GOOD_GAIN_ON_GOOD_RATE)}",
     )
 
 
