@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from urllib.parse import quote
 
 import pytest
@@ -475,3 +476,63 @@ def test_a_long_key_the_run_sends_is_masked_escaped(monkeypatch):
     finally:
         messages._KNOWN.discard(token)
         messages.remember([])
+
+
+def holds_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
+
+
+def json_values(node: object) -> list[str]:
+    """The strings of a JSON document that are values, not keys, in the JSON documents its
+    strings hold too."""
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in json_values(value)]
+    if isinstance(node, list):
+        return [s for item in node for s in json_values(item)]
+    if not isinstance(node, str):
+        return []
+    try:
+        inner = json.loads(node)
+    except ValueError:
+        return [node]
+    return json_values(inner) if isinstance(inner, dict | list) else [node]
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize("key", ["ollama", "sounds", "content", "shortKeyOf15chr", "longerKeyOf16chr"])
+def test_a_short_key_that_is_a_word_is_masked_as_a_whole_word_only_and_never_as_a_json_key(
+    stub, pytester, monkeypatch, key
+):
+    """A key of 6 to 15 characters may be an ordinary word, and the very name of a field a
+    replay reads (``content``): masked where it stands alone, in the answer or in a field the
+    plugin does not read, kept inside longer words and as a JSON object's key, so that the
+    cassette replays. A longer key stays masked inside words too."""
+    monkeypatch.setenv("STUB_API_KEY", key)
+    said = f"I hear you; {key} is hard, {key}. Words around it: x{key} and {key}s"
+
+    def answer(body):
+        if is_judge_request(body):
+            return 200, JSON, completion("Good")
+        data = json.loads(completion(said))
+        data[key] = {"note": said}
+        return 200, JSON, json.dumps(data).encode()
+
+    stub.answer_of = answer
+    recorded = run(pytester, "--empathy-record=once", "-k", "sad", "-W", "always", "--empathy-csv=r.csv")
+    assert recorded.ret == 0, recorded.stdout.str()
+    recorded.stdout.fnmatch_lines(["*SecretMasked: case sad-sad0*"])
+    replayed = run(pytester, "-k", "sad")
+    assert replayed.ret == 0, replayed.stdout.str()
+    interaction = json.loads(stub_cassette(pytester, "sad-sad0").read_text())["interactions"][0]
+    body = json.loads(interaction["response"]["body"]["string"])
+    assert body["choices"][0]["message"]["role"] == "assistant"
+    assert (key in body) == (len(key) < 16)
+    answered = body["choices"][0]["message"]["content"]
+    assert answered == body[key if len(key) < 16 else "***"]["note"]
+    around = (key, key) if len(key) < 16 else ("***", "***")
+    assert answered == "I hear you; *** is hard, ***. Words around it: x{} and {}s".format(*around)
+    # Nowhere a value: in the cassettes, the JSON report, the answers' table, the terminal.
+    for where, text in outputs(pytester, recorded, replayed).items():
+        if where.startswith("output") or (where.endswith((".json", ".csv")) and not where.endswith("corpus.csv")):
+            values = json_values(json.loads(text)) if where.endswith(".json") else [text]
+            assert [value for value in values if holds_word(value, key)] == [], where

@@ -27,6 +27,9 @@ _KNOWN: set[str] = set()
 # Shorter values are too likely to be ordinary words to replace wherever they occur: a key
 # this short is not masked, and a run that sends one says so (see KeyNotMasked).
 SHORTEST_MASKED = 6
+# Shorter ones may still be ordinary words (``ollama``, ``content``): masked only as whole
+# tokens, never inside a longer word, and never in a JSON object's keys, which a replay reads.
+SHORTEST_MASKED_ANYWHERE = 16
 MASK = "***"
 # Longer values are never a key sent in a header (see _sendable).
 _LONGEST_SENDABLE = 256
@@ -56,26 +59,48 @@ class MaskingFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class _Masking:
+    """How the credentials of one kind are found: those masked anywhere, or the short ones
+    masked as whole tokens (see SHORTEST_MASKED_ANYWHERE)."""
+
     # Forms found by plain search, longest first (so that a key containing another is
-    # replaced whole): each credential as set and stripped, and within base64.
+    # replaced whole): each credential as set and stripped (if masked anywhere), and within
+    # base64.
     literal: tuple[str, ...]
     # Of those, the ones that hold no other: a text holds some form only if it holds one of
     # these (every answer of a replay is checked).
     probes: tuple[str, ...]
-    # Each credential with any of its characters escaped.
+    # Each credential with any of its characters escaped (as set too, for a whole token).
     escaped: re.Pattern[str] | None
+    # What a text holds when it may hold a whole token: the short credentials as set.
+    words: tuple[str, ...] = ()
 
     def found_in(self, text: str) -> bool:
         if any(probe in text for probe in self.probes):
             return True
-        return (
-            self.escaped is not None
-            and any(mark in text for mark in _ESCAPE_MARKS)
-            and self.escaped.search(text) is not None
-        )
+        return self._may_be_escaped(text) and self.escaped is not None and self.escaped.search(text) is not None
+
+    def masked(self, text: str) -> str:
+        if not self.found_in(text):
+            return text
+        for form in self.literal:
+            if form in text:
+                text = text.replace(form, MASK)
+        if self.escaped is not None and self._may_be_escaped(text):
+            text = self.escaped.sub(MASK, text)
+        return text
+
+    def _may_be_escaped(self, text: str) -> bool:
+        return any(mark in text for mark in _ESCAPE_MARKS) or any(word in text for word in self.words)
 
 
-_masking: _Masking | None = None
+@dataclass(frozen=True)
+class _Credentials:
+    anywhere: _Masking
+    # Shorter than SHORTEST_MASKED_ANYWHERE: whole tokens only, never a JSON object's key.
+    tokens: _Masking
+
+
+_masking: _Credentials | None = None
 
 
 def shorten(text: str, limit: int = 200) -> str:
@@ -147,23 +172,31 @@ def _known_now() -> set[str]:
     return {form for value in found for form in (value, value.strip()) if len(form) >= SHORTEST_MASKED}
 
 
-def _current() -> _Masking:
+def _current() -> _Credentials:
     global _masking
     if _masking is None:
         known = _known_now()
-        literal = set(known)
-        for value in known:
-            literal.update(base64_forms(value))
-        probes: list[str] = []
-        for form in sorted(literal, key=len):
-            if not any(probe in form for probe in probes):
-                probes.append(form)
-        escapable = [value for value in sorted(known, key=len, reverse=True) if value in _KNOWN or _sendable(value)]
-        escaped = "|".join(_escapable(value) for value in escapable)
-        _masking = _Masking(
-            tuple(sorted(literal, key=len, reverse=True)), tuple(probes), re.compile(escaped) if escaped else None
-        )
+        short = {value for value in known if len(value) < SHORTEST_MASKED_ANYWHERE}
+        _masking = _Credentials(_built(known - short, tokens=False), _built(short, tokens=True))
     return _masking
+
+
+def _built(known: set[str], *, tokens: bool) -> _Masking:
+    literal = set() if tokens else set(known)
+    for value in known:
+        literal.update(base64_forms(value))
+    probes: list[str] = []
+    for form in sorted(literal, key=len):
+        if not any(probe in form for probe in probes):
+            probes.append(form)
+    escapable = [value for value in sorted(known, key=len, reverse=True) if value in _KNOWN or _sendable(value)]
+    escaped = "|".join(_token(value) if tokens else _escapable(value) for value in escapable)
+    return _Masking(
+        tuple(sorted(literal, key=len, reverse=True)),
+        tuple(probes),
+        re.compile(escaped) if escaped else None,
+        tuple(known) if tokens else (),
+    )
 
 
 def _sendable(value: str) -> bool:
@@ -200,6 +233,24 @@ def _escapable(value: str) -> str:
     return "".join(_character(c) for c in value)
 
 
+# Where a token may start: after no word character, or right after an escape (``\\n``,
+# ``%20``, ``\\u0020``), which may stand for a space; and where it may end: before no word
+# character (an escape after it starts with one that is none).
+_TOKEN_START = r"(?:(?<!\w)|(?<=\\[nrtbf])|(?<=%[0-9a-fA-F]{2})|(?<=\\x[0-9a-fA-F]{2})|(?<=\\u[0-9a-fA-F]{4}))"
+_TOKEN_END = r"(?!\w)"
+# Not the end of a JSON object's key (``"content":``, escaped too when JSON is held in a
+# string): a JSON document is read by its keys.
+_NOT_A_KEY = r'(?!(?:\\)*"\s*:)'
+
+
+def _token(value: str) -> str:
+    """A pattern of ``value`` escaped as ``_escapable``, as a whole token: not inside a longer
+    word (an edge that is no word character needs no boundary), and not as a JSON key."""
+    start = _TOKEN_START if re.match(r"\w", value) else ""
+    end = _TOKEN_END if re.search(r"\w$", value) else ""
+    return f"{start}(?:{_escapable(value)}){end}{_NOT_A_KEY}"
+
+
 _SHORT_ESCAPES = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f", "/": "/", '"': '"', "'": "'", "\\": "\\"}
 # HTML's named references of the characters a key may hold that html.escape writes so.
 _NAMED_REFERENCES = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
@@ -230,25 +281,26 @@ def _hex(number: int, width: int) -> str:
 
 
 def redact(text: str) -> str:
-    masking = _current()
-    if not masking.found_in(text):
-        return text
-    for form in masking.literal:
-        if form in text:
-            text = text.replace(form, MASK)
-    if masking.escaped is not None and any(mark in text for mark in _ESCAPE_MARKS):
-        text = masking.escaped.sub(MASK, text)
-    return text
+    credentials = _current()
+    return credentials.tokens.masked(credentials.anywhere.masked(text))
+
+
+def _redact_key(key: str) -> str:
+    """A JSON object's key with the credentials masked anywhere masked: a short one there is
+    a word the document's reader looks for (``content``), not a secret."""
+    return _current().anywhere.masked(key)
 
 
 def carries_secret(text: str) -> bool:
-    return _current().found_in(text)
+    credentials = _current()
+    return credentials.anywhere.found_in(text) or credentials.tokens.found_in(text)
 
 
 def redact_document(text: str) -> str:
-    """Text with every credential masked; a JSON document is decoded, every string (and key)
-    masked, and encoded again when anything was, so that an escaped credential is found
-    however the server escaped it. Unchanged when nothing was masked."""
+    """Text with every credential masked; a JSON document is decoded, every string masked
+    (and every key, of the credentials masked anywhere), and encoded again when anything was,
+    so that an escaped credential is found however the server escaped it. Unchanged when
+    nothing was masked."""
     try:
         data = json.loads(text)
         masked = _redact_strings(data)
@@ -276,7 +328,7 @@ def _redact_strings(node: object) -> object:
     if isinstance(node, list):
         return [_redact_strings(item) for item in node]
     if isinstance(node, dict):
-        return {redact(key): _redact_strings(value) for key, value in node.items()}
+        return {_redact_key(key): _redact_strings(value) for key, value in node.items()}
     return node
 
 
