@@ -536,3 +536,69 @@ def test_a_short_key_that_is_a_word_is_masked_as_a_whole_word_only_and_never_as_
         if where.startswith("output") or (where.endswith((".json", ".csv")) and not where.endswith("corpus.csv")):
             values = json_values(json.loads(text)) if where.endswith(".json") else [text]
             assert [value for value in values if holds_word(value, key)] == [], where
+
+
+# A key written in every encoding of pytest_empathy.escapes, each written here independently
+# of it (a name after a comma is a variant of the encoding before it).
+ENCODED = {
+    "JSON \\u": lambda key: escape_every(key, 1),
+    "JSON \\u, upper-case": lambda key: escape_every(key, 1, "X"),
+    "Python \\U": lambda key: "".join(f"\\U{ord(c):08x}" for c in key),
+    "Python \\x": lambda key: "".join(f"\\x{ord(c):02X}" for c in key),
+    "backslash escape": lambda key: json.dumps(key)[1:-1].replace("'", "\\'"),
+    "percent-encoding": lambda key: quote(key, safe=""),
+    "HTML character reference": html.escape,
+    "HTML character reference, hexadecimal": lambda key: "".join(f"&#X{ord(c):X};" for c in key),
+    "base64": lambda key: base64.b64encode(f"Bearer {key}".encode()).decode(),
+    "base64, URL-safe": lambda key: base64.urlsafe_b64encode(f"alice:{key}".encode()).decode(),
+    "hexadecimal": lambda key: key.encode().hex(),
+    "hexadecimal, upper-case": lambda key: key.encode().hex().upper(),
+}
+
+
+@pytest.mark.secrets
+@pytest.mark.parametrize("encoding", list(ENCODED))
+def test_masking_and_the_audit_cover_the_same_encodings(encoding):
+    """What masking finds a key in, the audit reads the key back from, and the other way round:
+    one list of encodings, which this test covers whole."""
+    from pytest_empathy.cassettes.audit import readings
+    from pytest_empathy.escapes import ENCODINGS, ESCAPES
+    from pytest_empathy.models import messages
+
+    assert {e.name for e in (*ESCAPES, *ENCODINGS)} == {name.split(",")[0] for name in ENCODED}
+    text = f"said {ENCODED[encoding](MARKED_KEY)} and no more"
+    assert MARKED_KEY not in text
+    assert any(MARKED_KEY in reading for reading in readings(text))
+    try:
+        messages.remember([MARKED_KEY])
+        masked = messages.redact(text)
+    finally:
+        messages._KNOWN.discard(MARKED_KEY)
+        messages.remember([])
+    assert "***" in masked and masked.endswith(" and no more")
+    assert not any(MARKED_KEY in reading for reading in readings(masked))
+    assert leaks(masked, MARKED_KEY) == []
+
+
+@pytest.mark.secrets
+def test_the_audit_finds_keys_that_only_html_names_base64_or_hexadecimal_show(tmp_path):
+    """A key parameter after ``&amp;``, a Bearer header in base64, a key in hexadecimal: each
+    found, on its line, by the pattern it decodes to."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    lines = [
+        "<a href='https://example.org/v1?model=x&amp;api_key=hunter2hunter2'>the endpoint</a>",
+        "echo " + base64.b64encode(f"Bearer {FAKE_KEY}".encode()).decode(),
+        "echo " + FAKE_KEY.encode().hex().upper(),
+    ]
+    (reports / "r.md").write_text("\n".join(lines) + "\n")
+    done = cli("audit-cassettes", "--reports", str(reports))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{reports / 'r.md'}: line 1: key parameter",
+        f"{reports / 'r.md'}: line 2: sk- style key",
+        f"{reports / 'r.md'}: line 2: bearer token",
+        f"{reports / 'r.md'}: line 3: sk- style key",
+        f"{reports / 'r.md'}: line 3: long hexadecimal key",
+        f"5 possible credential(s) in 1 report(s) under {reports}",
+    ]

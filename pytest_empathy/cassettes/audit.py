@@ -20,6 +20,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_empathy.escapes import decodings, unescaped
+
 from .format import SUFFIX
 
 # Cassettes of this version, and YAML ones of earlier versions or other tools: a key in any
@@ -117,13 +119,12 @@ def audit_report(path: Path) -> Iterator[Finding]:
 
 
 def _lines(path: Path, text: str, own: frozenset[str] = frozenset(), *, escaped: bool = True) -> Iterator[Finding]:
-    """Key-shaped strings, line by line, but for the file's own hashes (see _own_hash); with
-    ``escaped``, written with escapes too (a JSON file's strings are decoded instead, see
-    _decoded)."""
+    """Key-shaped strings, line by line, but for the file's own hashes (see _own_hash), and in
+    base64 or hexadecimal; with ``escaped``, written with escapes too (a JSON file's strings are
+    decoded instead, see _decoded)."""
     for number, line in enumerate(text.splitlines(), start=1):
         found = _found(line, own)
-        decoded = unescaped(line) if escaped else line
-        if decoded != line:
+        for decoded in readings(line) if escaped else decodings(line):
             found.update(name for name, match in _matches(decoded, own) if match not in line)
         for name in SECRET_PATTERNS:
             if name in found:
@@ -142,28 +143,11 @@ def _matches(text: str, own: frozenset[str]) -> Iterator[tuple[str, str]]:
                 yield name, match.group()
 
 
-# Escapes a credential may hide behind: JSON's \uXXXX and \/, Python's \xXX, percent-encoding
-# and HTML character references.
-_ESCAPE = re.compile(
-    r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|%([0-9a-fA-F]{2})|&#[xX]([0-9a-fA-F]{1,6});|&#([0-9]{1,7});|\\(/)"
-)
-
-
-def unescaped(text: str) -> str:
-    """``text`` with its escapes written as the characters they stand for, again while that
-    changes it (an escape escaped again), a few times at most."""
-    for _ in range(4):
-        decoded = _ESCAPE.sub(_character, text)
-        if decoded == text:
-            break
-        text = decoded
-    return text
-
-
-def _character(match: re.Match[str]) -> str:
-    hexadecimal = match.group(1) or match.group(2) or match.group(3) or match.group(4)
-    code = int(hexadecimal, 16) if hexadecimal else int(match.group(5)) if match.group(5) else ord("/")
-    return chr(code) if code < 0x110000 else match.group()
+def readings(text: str) -> list[str]:
+    """What ``text`` may stand for: itself with its escapes read, and what its stretches of
+    base64 or hexadecimal decode to (see ``pytest_empathy.escapes``)."""
+    decoded = unescaped(text)
+    return [decoded, *decodings(decoded)]
 
 
 def _decoded(path: Path, text: str, data: object, own: frozenset[str]) -> Iterator[Finding]:
@@ -171,7 +155,7 @@ def _decoded(path: Path, text: str, data: object, own: frozenset[str]) -> Iterat
     or in JSON held in a string, or escaped again there), with where the string is (a JSON
     pointer, into the JSON a string holds too)."""
     for pointer, string in _strings(data):
-        found = {name for name, match in _matches(unescaped(string), own) if match not in text}
+        found = {name for reading in readings(string) for name, match in _matches(reading, own) if match not in text}
         for name in SECRET_PATTERNS:
             if name in found:
                 yield Finding(path, f"{pointer or '/'} (decoded)", name)
@@ -189,7 +173,8 @@ def _strings(data: object) -> Iterator[tuple[str, str]]:
         elif isinstance(node, dict):
             for index, (key, value) in reversed(list(enumerate(node.items()))):
                 # A key is searched like a value; one that holds a credential is not printed.
-                segment = f"{pointer}/{key}" if next(_matches(unescaped(key), frozenset()), None) is None else None
+                shows = any(next(_matches(reading, frozenset()), None) for reading in readings(key))
+                segment = None if shows else f"{pointer}/{key}"
                 stack.append((value, segment or f"{pointer}/(key {index})"))
                 stack.append((key, f"{segment or f'{pointer}/(key {index})'} (key)"))
         elif isinstance(node, list):

@@ -5,13 +5,14 @@ found, and its first characters would leak.
 
 A credential is masked in every form the run may meet it in: as set and without the
 whitespace around it; inside base64 at any alignment (a Basic header of ``user:key``, an echo
-of one); and with any or all of its characters escaped as JSON (``\\u0073``, ``\\/``),
-Python (``\\x73``, ``\\\\``), percent-encoding (``%73``) or HTML (``&#115;``, ``&#115``, ``&amp;``) write them.
+of one) and in hexadecimal; and with any or all of its characters escaped as JSON
+(``\\u0073``, ``\\/``), Python (``\\x73``, ``\\\\``), percent-encoding (``%73``) or HTML
+(``&#115;``, ``&#115``, ``&amp;``) write them: the encodings of ``pytest_empathy.escapes``,
+which the audit reads back too.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -19,6 +20,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+
+from pytest_empathy.escapes import ENCODINGS, ESCAPES, MARKS
 
 # Credentials the run knows beyond the environment's key-like variables: every profile's key
 # and what base URLs carry (user, password, query values, path segments), registered when a
@@ -33,8 +36,6 @@ SHORTEST_MASKED_ANYWHERE = 16
 MASK = "***"
 # Longer values are never a key sent in a header (see _sendable).
 _LONGEST_SENDABLE = 256
-# What a text holds when a credential may be in it escaped: only then is the slower pattern run.
-_ESCAPE_MARKS = ("\\", "%", "&")
 # Path segments after which a URL carries a credential (/token/<it>/), and segments shaped
 # like one: letters of both cases and digits, a long hexadecimal string, a key's prefix.
 _CREDENTIAL_SEGMENT = re.compile(
@@ -63,8 +64,8 @@ class _Masking:
     masked as whole tokens (see SHORTEST_MASKED_ANYWHERE)."""
 
     # Forms found by plain search, longest first (so that a key containing another is
-    # replaced whole): each credential as set and stripped (if masked anywhere), and within
-    # base64.
+    # replaced whole): each credential as set and stripped (if masked anywhere), and in the
+    # encodings of a whole text (base64, hexadecimal).
     literal: tuple[str, ...]
     # Of those, the ones that hold no other: a text holds some form only if it holds one of
     # these (every answer of a replay is checked).
@@ -90,7 +91,7 @@ class _Masking:
         return text
 
     def _may_be_escaped(self, text: str) -> bool:
-        return any(mark in text for mark in _ESCAPE_MARKS) or any(word in text for word in self.words)
+        return any(mark in text for mark in MARKS) or any(word in text for word in self.words)
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def _current() -> _Credentials:
 def _built(known: set[str], *, tokens: bool) -> _Masking:
     literal = set() if tokens else set(known)
     for value in known:
-        literal.update(base64_forms(value))
+        literal.update(form for encoding in ENCODINGS for form in encoding.forms(value))
     probes: list[str] = []
     for form in sorted(literal, key=len):
         if not any(probe in form for probe in probes):
@@ -206,26 +207,6 @@ def _sendable(value: str) -> bool:
     never sent, so it is masked as set and in base64 only: its pattern with every character
     escapable took seconds to build in every process."""
     return len(value) <= _LONGEST_SENDABLE and "\n" not in value and "\r" not in value
-
-
-def base64_forms(value: str) -> set[str]:
-    """What base64 of any text holding ``value`` holds, in the standard and the URL-safe
-    alphabets: the characters that depend on ``value`` alone, at each of the three
-    alignments it may start at, and its whole encoding."""
-    raw = value.encode("utf-8", "surrogateescape")
-    found: set[str] = set()
-    for encode in (base64.b64encode, base64.urlsafe_b64encode):
-        whole = encode(raw).decode()
-        found.update((whole, whole.rstrip("=")))
-        for offset in range(3):
-            encoded = encode(b"\0" * offset + raw).decode()
-            # Character j holds bits 6j to 6j + 5 of the input: bytes 6j // 8 to (6j + 5) // 8.
-            core = "".join(
-                c for j, c in enumerate(encoded) if offset <= 6 * j // 8 and (6 * j + 5) // 8 < offset + len(raw)
-            )
-            if len(core) >= SHORTEST_MASKED:
-                found.add(core)
-    return found
 
 
 def _escapable(value: str) -> str:
@@ -251,33 +232,10 @@ def _token(value: str) -> str:
     return f"{start}(?:{_escapable(value)}){end}{_NOT_A_KEY}"
 
 
-_SHORT_ESCAPES = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f", "/": "/", '"': '"', "'": "'", "\\": "\\"}
-# HTML's named references of the characters a key may hold that html.escape writes so.
-_NAMED_REFERENCES = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
-
-
 def _character(char: str) -> str:
-    code = ord(char)
-    # HTML reads a numeric reference without its semicolon too.
-    ways = [re.escape(char), f"&#0*{code};?", f"&#[xX]0*{_hex(code, 1)};?"]
-    if char in _NAMED_REFERENCES:
-        ways.append(f"&{_NAMED_REFERENCES[char]};")
-    if code < 0x10000:
-        ways.append(rf"\\u{_hex(code, 4)}")
-    else:
-        high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
-        ways += [rf"\\u{_hex(high, 4)}\\u{_hex(low, 4)}", rf"\\U{_hex(code, 8)}"]
-    if code < 0x100:
-        ways.append(rf"\\x{_hex(code, 2)}")
-    if char in _SHORT_ESCAPES:
-        ways.append(re.escape("\\" + _SHORT_ESCAPES[char]))
-    ways.append("".join(f"%{_hex(byte, 2)}" for byte in char.encode("utf-8", "surrogateescape")))
+    """A pattern of ``char`` as itself or written in any escape."""
+    ways = [re.escape(char), *(way for escape in ESCAPES for way in escape.writes(char))]
     return f"(?:{'|'.join(ways)})"
-
-
-def _hex(number: int, width: int) -> str:
-    """``number`` in hexadecimal, its letters in either case."""
-    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{number:0{width}x}")
 
 
 def redact(text: str) -> str:
