@@ -822,3 +822,16 @@ def test_a_case_whose_answer_changed_since_the_export_fails_saying_so(stub, pyte
     )
     # Asking the judge again would not help: the run does not suggest it.
     assert "ask it again" not in result.stdout.str()
+
+
+def test_the_export_says_what_it_did_within_the_terminal_s_width(tmp_path, corpus, monkeypatch):
+    """Wrapped at 80 columns, word for word what a wide terminal reads on one line each."""
+    wide = [export(tmp_path, *args, out="wide").stdout for args in [(), ("--sample", "1")]]
+    monkeypatch.setenv("COLUMNS", "80")
+    for args, whole in zip([(), ("--sample", "1")], wide, strict=True):
+        done = export(tmp_path, *args)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert max(map(len, lines)) <= 80 and len(lines) > len(whole.splitlines()) == 2
+        said = [line.strip() for line in lines]
+        assert " ".join(said).replace("sheets/", "wide/") == " ".join(whole.split("\n")).strip()

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 from typing import Any
 
 from pytest_empathy.analysis.clusters import FEW_RATERS
 from pytest_empathy.errors import InputError
+from pytest_empathy.reports.layout import wrap
 from pytest_empathy.write_targets import check_not_inputs
 
 from .sheets import LARGEST_BATCH
@@ -103,12 +105,18 @@ def run(options: argparse.Namespace) -> int:
     sheets.write(written)
     shown = list(written)
     items = sum(len(batch) for batch in drawn.batches)
-    print(
+    _say(
         f"{responder}: {items - len(drawn.batches) * drawn.checks} answers and {len(drawn.batches) * drawn.checks} "
         f"attention checks in {len(drawn.batches)} batches: {', '.join(str(p) for p in shown[:2])}"
     )
-    print(sheets.crowd_needed(drawn))
+    _say(sheets.crowd_needed(drawn))
     return 0
+
+
+def _say(text: str) -> None:
+    """A line of the command's output, wrapped to the terminal's width ($COLUMNS; 80 columns
+    when the output is no terminal)."""
+    print("\n".join(wrap(text, shutil.get_terminal_size().columns)))
 
 
 def _answers_of(path: Path, corpus: str) -> tuple[str, dict[str, str]]:
@@ -134,7 +142,7 @@ def _import(options: argparse.Namespace) -> int:
     checked = returned.check(options.ratings, returned.read_manifest(options.manifest))
     returned.write(checked, options.output)
     cases = len({row["case"] for row in checked.kept})
-    print(
+    _say(
         f"{len(checked.kept)} ratings of {cases} cases by {checked.raters} raters written to {options.output}; "
         f"{len(checked.dropped_raters)} raters dropped for a failed or skipped attention check "
         f"({checked.dropped_ratings} ratings); {checked.duplicates} repeated row(s) counted once; "
