@@ -835,3 +835,36 @@ def test_the_export_says_what_it_did_within_the_terminal_s_width(tmp_path, corpu
         assert max(map(len, lines)) <= 80 and len(lines) > len(whole.splitlines()) == 2
         said = [line.strip() for line in lines]
         assert " ".join(said).replace("sheets/", "wide/") == " ".join(whole.split("\n")).strip()
+
+
+def test_an_export_removes_the_batch_files_of_an_earlier_one_and_nothing_else(tmp_path, corpus):
+    """Fewer batches than last time: the earlier export's extra batch-NNN.csv would be taken for
+    part of this one (its manifest, which knew them, is replaced). They go, with a line saying
+    how many; files of other names, and a folder of that name, stay."""
+    assert export(tmp_path, "--per-batch").returncode == 0
+    sheets = tmp_path / "sheets"
+    before = len(list(sheets.glob("batch-*.csv")))
+    kept = ["notes.txt", "batch-001.txt", "batch-01.csv", "batch-0001.csv.bak", "my-batch-002.csv"]
+    for name in kept:
+        (sheets / name).write_text("not the export's\n")
+    (sheets / "batch-999.csv").mkdir()
+    done = export(tmp_path, "--per-batch", "--sample", "1")
+    assert done.returncode == 0, done.stderr
+    batches = len(json.loads((sheets / "manifest.json").read_text())["batches"])
+    assert 0 < batches < before
+    assert sorted(p.name for p in sheets.glob("batch-*.csv") if p.is_file() and p.name not in kept) == [
+        f"batch-{n:03d}.csv" for n in range(1, batches + 1)
+    ]
+    assert done.stdout.splitlines()[-1] == (
+        f"removed {before - batches} batch file(s) of an earlier export that this one does not have: "
+        f"batch-{batches + 1:03d}.csv, ..., batch-{before:03d}.csv"
+    )
+    assert all((sheets / name).read_text() == "not the export's\n" for name in kept)
+    assert (sheets / "batch-999.csv").is_dir()
+    # Without --per-batch, no batch file is this export's.
+    done = export(tmp_path, "--sample", "1")
+    assert done.returncode == 0 and f"removed {batches} batch file(s)" in done.stdout
+    assert sorted(p.name for p in sheets.iterdir()) == sorted([*kept, "batch-999.csv", "manifest.json", "sheet.csv"])
+    # And nothing to remove, nothing said.
+    done = export(tmp_path, "--sample", "1")
+    assert done.returncode == 0 and "removed" not in done.stdout

@@ -100,9 +100,12 @@ def run(options: argparse.Namespace) -> int:
         checks=options.checks,
     )
     written = sheets.sheet_files(drawn, options.output, per_batch=options.per_batch)
+    stale = sheets.stale_batch_files(options.output, written)
     inputs = [("--corpus", Path(options.corpus)), ("--corpus-text", options.corpus_text), ("--result", options.result)]
-    check_not_inputs([("-o", path) for path in written], inputs)
+    check_not_inputs([("-o", path) for path in [*written, *stale]], inputs)
     sheets.write(written)
+    # Only once the new set is written whole: a failed write leaves the earlier export as it was.
+    sheets.remove(stale)
     shown = list(written)
     items = sum(len(batch) for batch in drawn.batches)
     _say(
@@ -110,6 +113,10 @@ def run(options: argparse.Namespace) -> int:
         f"attention checks in {len(drawn.batches)} batches: {', '.join(str(p) for p in shown[:2])}"
     )
     _say(sheets.crowd_needed(drawn))
+    if stale:
+        names = [path.name for path in stale]
+        shown_names = ", ".join(names if len(names) <= 3 else [names[0], "...", names[-1]])
+        _say(f"removed {len(stale)} batch file(s) of an earlier export that this one does not have: {shown_names}")
     return 0
 
 

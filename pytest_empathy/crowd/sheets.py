@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -242,6 +243,10 @@ def manifest(sheets: Sheets) -> dict[str, Any]:
     }
 
 
+# The name sheet_files gives a batch's file.
+_BATCH_FILE = re.compile(r"batch-[0-9]{3,}\.csv")
+
+
 def sheet_files(sheets: Sheets, directory: Path, *, per_batch: bool = False) -> dict[Path, str]:
     """What an export writes in ``directory``: ``sheet.csv`` (every batch),
     ``manifest.json`` and, with ``per_batch``, one ``batch-NNN.csv`` per batch."""
@@ -266,3 +271,27 @@ def write(written: Mapping[Path, str]) -> None:
 
 def _csv(rows: Sequence[Mapping[str, str]]) -> str:
     return rows_text(SHEET_COLUMNS, rows)
+
+
+def stale_batch_files(directory: Path, written: Mapping[Path, str]) -> list[Path]:
+    """The batch files in ``directory`` (by their name: ``batch-NNN.csv``) that an export
+    writing ``written`` does not write: left beside it, they would be taken for part of it."""
+    if not directory.is_dir():
+        return []
+    return sorted(
+        path
+        for path in directory.iterdir()
+        if _BATCH_FILE.fullmatch(path.name) and path not in written and (path.is_symlink() or path.is_file())
+    )
+
+
+def remove(stale: Sequence[Path]) -> None:
+    """Remove the stale batch files of an earlier export (a link, never what it leads to)."""
+    for path in stale:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            raise SheetError(
+                f"the sheets were written, but {path}, a batch file of an earlier export, could not be removed "
+                f"({error.strerror or error}): remove it, or it will be taken for part of this export"
+            ) from None
