@@ -19,7 +19,7 @@ from pytest_empathy.cassettes.upkeep import RecordingLock, prune
 from pytest_empathy.write_targets import OutsideRoot, confined
 
 from .conftest import XDIST_MODES, cli, read_report, require, run, stub_cassette, synthetic_rows, write_corpus
-from .test_crowd import crowd, export
+from .test_crowd import crowd, crowd_answers, export, write_answers
 
 PAGE = 4096
 EMOTIONS = ("afraid", "caring", "joyful", "sad")
@@ -355,3 +355,24 @@ def test_an_export_onto_a_full_disk_writes_every_file_or_none(tmp_path):
         (sheets / "filler").unlink()
         assert tree(sheets) == old
         assert export(tmp_path, *FEW_BATCHES).returncode == 0 and tree(sheets) == new
+
+
+@pytest.mark.fault
+def test_an_import_onto_a_full_disk_says_so_in_one_line_and_keeps_the_earlier_ratings(tmp_path):
+    write_corpus(tmp_path / "corpus.csv", synthetic_rows(per_emotion=12, emotions=("sad", "joyful")))
+    assert export(tmp_path).returncode == 0
+    write_answers(tmp_path / "answers.csv", crowd_answers(tmp_path, failing=1, skipping=2)[0])
+    with small_disk(tmp_path / "ratings", pages=0) as folder:
+        (folder / "filler").unlink()
+        args = ("import", "answers.csv", "--manifest", "sheets/manifest.json", "-o", "ratings/ratings.csv")
+        assert crowd(*args, cwd=tmp_path).returncode == 0
+        earlier = tree(folder)
+        leave_free(folder, 0)
+        done = crowd(*args, cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr == (
+            "pytest-empathy: error: the ratings could not be written: cannot write ratings/ratings.csv (No space "
+            "left on device); what was there is unchanged\n"
+        )
+        (folder / "filler").unlink()
+        assert tree(folder) == earlier

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_empathy import schema
-from pytest_empathy.atomic import write_atomic
+from pytest_empathy.atomic import WriteError, write_atomic
 from pytest_empathy.bounded import MiB, loads, read_bytes
 from pytest_empathy.corpus.rows import ID_PATTERN, NAME_RULE
 from pytest_empathy.csv_text import rows_text
@@ -267,7 +267,8 @@ def _seconds(where: str, value: str | None) -> str:
 
 
 def write(returned: Returned, path: Path) -> None:
+    """The ratings file, whole or not at all (a full disk leaves the earlier one as it was)."""
     try:
         write_atomic(path, rows_text(RATINGS_COLUMNS, returned.kept))
-    except OSError as error:
-        raise ReturnedError(f"{path}: the ratings could not be written ({error.strerror or error})") from None
+    except WriteError as error:
+        raise ReturnedError(f"the ratings could not be written: {error}") from None
