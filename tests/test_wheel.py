@@ -122,6 +122,18 @@ def package_files() -> set[str]:
     return {name for name in listed.split("\0") if name and (ROOT / name).is_file()}
 
 
+def scripts(sources: dict[str, str]) -> list[str]:
+    """Of Python files by name, those run as a program (a ``__main__`` guard) but for the
+    command's: a maintainer's script belongs outside the package."""
+    guard = re.compile(r"^if __name__ == .__main__.:", re.M)
+    return sorted(name for name, text in sources.items() if guard.search(text) and name != "pytest_empathy/cli.py")
+
+
+def test_the_package_holds_no_maintainer_script():
+    sources = {name: (ROOT / name).read_text(encoding="utf-8") for name in package_files() if name.endswith(".py")}
+    assert "pytest_empathy/cli.py" in sources and scripts(sources) == []
+
+
 def test_the_sdist_and_the_wheel_hold_every_file_of_the_package(built):
     expected = package_files()
     assert {name for name in expected if not name.endswith(".py")}, "no data file listed"
@@ -131,6 +143,8 @@ def test_the_sdist_and_the_wheel_hold_every_file_of_the_package(built):
     assert sorted(expected - in_wheel) == []
     metadata = f"pytest_empathy-{VERSION}.dist-info/"
     assert sorted(name for name in in_wheel - expected if not name.startswith(metadata)) == []
+    with zipfile.ZipFile(built.wheel) as wheel:
+        assert scripts({name: wheel.read(name).decode() for name in in_wheel if name.endswith(".py")}) == []
     with tarfile.open(built.sdist) as sdist:
         in_sdist = {name.removeprefix(f"pytest_empathy-{VERSION}/") for name in sdist.getnames()}
     assert sorted(expected - in_sdist) == []
