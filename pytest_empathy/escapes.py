@@ -27,30 +27,21 @@ MARKS = ("\\", "%", "&")
 
 
 @dataclass(frozen=True)
-class Escape:
-    """A way of writing one character as others."""
-
-    name: str
-    # Patterns of a character written this way; none when it cannot be.
-    writes: Callable[[str], list[str]]
-    # A pattern of one such escape, and the character(s) it stands for.
-    reads: str
-    read: Callable[[str], str]
-
-
-@dataclass(frozen=True)
 class Encoding:
-    """A way of writing a whole text, a credential inside it."""
+    """A way of writing text as other text: a character at a time (an escape), or the whole
+    text (base64, hexadecimal)."""
 
     name: str
-    # What the encoding of any text holding a value holds, whatever surrounds it.
-    forms: Callable[[str], set[str]]
-    # A pattern of a stretch of encoded text, and the text it may stand for.
+    # A pattern of a stretch written this way, and the text it may stand for.
     reads: str
     read: Callable[[str], str]
+    # Of an escape: patterns of a character written this way (none when it cannot be).
+    writes: Callable[[str], list[str]] | None = None
+    # Of a whole-text encoding: what the encoding of any text holding a value holds.
+    forms: Callable[[str], set[str]] | None = None
 
 
-def hexadecimal(number: int, width: int) -> str:
+def _hex_pattern(number: int, width: int) -> str:
     """A pattern of ``number`` in hexadecimal, its letters in either case."""
     return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{number:0{width}x}")
 
@@ -58,9 +49,9 @@ def hexadecimal(number: int, width: int) -> str:
 def _json_writes(char: str) -> list[str]:
     code = ord(char)
     if code < 0x10000:
-        return [rf"\\u{hexadecimal(code, 4)}"]
+        return [rf"\\u{_hex_pattern(code, 4)}"]
     high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
-    return [rf"\\u{hexadecimal(high, 4)}\\u{hexadecimal(low, 4)}"]
+    return [rf"\\u{_hex_pattern(high, 4)}\\u{_hex_pattern(low, 4)}"]
 
 
 def _json_read(escape: str) -> str:
@@ -73,7 +64,7 @@ def _json_read(escape: str) -> str:
 def _html_writes(char: str) -> list[str]:
     code = ord(char)
     # HTML reads a numeric reference without its semicolon too.
-    ways = [f"&#0*{code};?", f"&#[xX]0*{hexadecimal(code, 1)};?"]
+    ways = [f"&#0*{code};?", f"&#[xX]0*{_hex_pattern(code, 1)};?"]
     if char in _NAMED_REFERENCES:
         ways.append(f"&{_NAMED_REFERENCES[char]};")
     return ways
@@ -83,46 +74,6 @@ def _html_read(reference: str) -> str:
     read = html.unescape(reference)
     # A code point beyond Unicode reads as U+FFFD: left as it was.
     return reference if read == "\ufffd" and "fffd" not in reference.lower() else read
-
-
-ESCAPES: tuple[Escape, ...] = (
-    Escape(
-        "JSON \\u",
-        _json_writes,
-        r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}",
-        _json_read,
-    ),
-    Escape(
-        "Python \\U",
-        lambda c: [rf"\\U{hexadecimal(ord(c), 8)}"],
-        r"\\U00[01][0-9a-fA-F]{5}",
-        lambda e: chr(int(e[2:], 16)),
-    ),
-    Escape(
-        "Python \\x",
-        lambda c: [rf"\\x{hexadecimal(ord(c), 2)}"] if ord(c) < 0x100 else [],
-        r"\\x[0-9a-fA-F]{2}",
-        lambda e: chr(int(e[2:], 16)),
-    ),
-    Escape(
-        "backslash escape",
-        lambda c: [re.escape("\\" + _SHORT_ESCAPES[c])] if c in _SHORT_ESCAPES else [],
-        r"\\[nrtbf/\"'\\]",
-        lambda e: _SHORT_READ[e[1]],
-    ),
-    Escape(
-        "percent-encoding",
-        lambda c: ["".join(f"%{hexadecimal(byte, 2)}" for byte in c.encode("utf-8", "surrogateescape"))],
-        r"(?:%[0-9a-fA-F]{2})+",
-        lambda e: unquote(e, errors="surrogateescape"),
-    ),
-    Escape(
-        "HTML character reference",
-        _html_writes,
-        r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?",
-        _html_read,
-    ),
-)
 
 
 def base64_forms(value: str) -> set[str]:
@@ -181,12 +132,51 @@ def _hexadecimal_read(stretch: str) -> str:
 
 
 ENCODINGS: tuple[Encoding, ...] = (
-    Encoding("base64", base64_forms, r"[A-Za-z0-9+/_-]{8,}={0,2}", _base64_read),
-    Encoding("hexadecimal", hexadecimal_forms, r"[0-9a-fA-F]{12,}", _hexadecimal_read),
+    Encoding(
+        "JSON \\u",
+        r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}",
+        _json_read,
+        writes=_json_writes,
+    ),
+    Encoding(
+        "Python \\U",
+        r"\\U000[0-9a-fA-F]{5}|\\U0010[0-9a-fA-F]{4}",
+        lambda e: chr(int(e[2:], 16)),
+        writes=lambda c: [rf"\\U{_hex_pattern(ord(c), 8)}"],
+    ),
+    Encoding(
+        "Python \\x",
+        r"\\x[0-9a-fA-F]{2}",
+        lambda e: chr(int(e[2:], 16)),
+        writes=lambda c: [rf"\\x{_hex_pattern(ord(c), 2)}"] if ord(c) < 0x100 else [],
+    ),
+    Encoding(
+        "backslash escape",
+        r"\\[nrtbf/\"'\\]",
+        lambda e: _SHORT_READ[e[1]],
+        writes=lambda c: [re.escape("\\" + _SHORT_ESCAPES[c])] if c in _SHORT_ESCAPES else [],
+    ),
+    Encoding(
+        "percent-encoding",
+        r"(?:%[0-9a-fA-F]{2})+",
+        lambda e: unquote(e, errors="surrogateescape"),
+        writes=lambda c: ["".join(f"%{_hex_pattern(byte, 2)}" for byte in c.encode("utf-8", "surrogateescape"))],
+    ),
+    Encoding(
+        "HTML character reference",
+        r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?",
+        _html_read,
+        writes=_html_writes,
+    ),
+    Encoding("base64", r"[A-Za-z0-9+/_-]{8,}={0,2}", _base64_read, forms=base64_forms),
+    Encoding("hexadecimal", r"[0-9a-fA-F]{12,}", _hexadecimal_read, forms=hexadecimal_forms),
 )
+# The escapes, read back again while that changes the text; the whole-text encodings, once.
+_ESCAPES = tuple(encoding for encoding in ENCODINGS if encoding.writes is not None)
+_WHOLE = tuple(encoding for encoding in ENCODINGS if encoding.forms is not None)
 
 
-_ESCAPE = re.compile("|".join(f"(?P<e{i}>{escape.reads})" for i, escape in enumerate(ESCAPES)))
+_ESCAPE = re.compile("|".join(f"(?P<e{i}>{escape.reads})" for i, escape in enumerate(_ESCAPES)))
 
 
 def unescaped(text: str) -> str:
@@ -202,10 +192,10 @@ def unescaped(text: str) -> str:
 
 def _character(match: re.Match[str]) -> str:
     assert match.lastgroup is not None
-    return ESCAPES[int(match.lastgroup[1:])].read(match.group())
+    return _ESCAPES[int(match.lastgroup[1:])].read(match.group())
 
 
-_ENCODED = [(re.compile(encoding.reads), encoding.read) for encoding in ENCODINGS]
+_ENCODED = [(re.compile(encoding.reads), encoding.read) for encoding in _WHOLE]
 
 
 def decodings(text: str) -> list[str]:

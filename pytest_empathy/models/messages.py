@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
-from pytest_empathy.escapes import ENCODINGS, ESCAPES, MARKS
+from pytest_empathy.escapes import ENCODINGS, MARKS
 
 # Credentials the run knows beyond the environment's key-like variables: every profile's key
 # and what base URLs carry (user, password, query values, path segments), registered when a
@@ -185,7 +185,7 @@ def _current() -> _Credentials:
 def _built(known: set[str], *, tokens: bool) -> _Masking:
     literal = set() if tokens else set(known)
     for value in known:
-        literal.update(form for encoding in ENCODINGS for form in encoding.forms(value))
+        literal.update(form for encoding in ENCODINGS if encoding.forms for form in encoding.forms(value))
     probes: list[str] = []
     for form in sorted(literal, key=len):
         if not any(probe in form for probe in probes):
@@ -234,7 +234,7 @@ def _token(value: str) -> str:
 
 def _character(char: str) -> str:
     """A pattern of ``char`` as itself or written in any escape."""
-    ways = [re.escape(char), *(way for escape in ESCAPES for way in escape.writes(char))]
+    ways = [re.escape(char), *(way for encoding in ENCODINGS if encoding.writes for way in encoding.writes(char))]
     return f"(?:{'|'.join(ways)})"
 
 
