@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--compare-fail",
         metavar="CHECKS",
         help="comparison checks that fail the merge, as --empathy-compare-fail: decline, emotion-decline, "
-        "good-drop:POINTS, comma-separated",
+        "good-drop:POINTS, bad-rise, comma-separated",
     )
     audit = commands.add_parser(
         "audit-cassettes",

@@ -22,7 +22,7 @@ from pytest_empathy.ratings import Rating
 from pytest_empathy.results.case import CaseResult
 
 from .conftest import answer_of, read_report, run
-from .stub_server import completion, default_answer
+from .stub_server import completion, default_answer, is_judge_request
 
 GOOD, OKAY = Rating.GOOD, Rating.OKAY
 # A case's Good rating in the saved run and in this one.
@@ -451,3 +451,95 @@ def test_drops_to_detect_without_checks_are_a_usage_error(run_benchmark):
     result.stderr.fnmatch_lines(
         ["ERROR: --empathy-compare-detect: name the checks it is for with --empathy-compare-fail"]
     )
+
+
+BAD = Rating.BAD
+
+
+def bad_rise(pairs_by_emotion: dict[str, list[tuple[Rating, Rating]]], drops: tuple[float, float] = (10, 30)):
+    saved, run = runs(pairs_by_emotion)
+    comparison = compare_with_saved_run(run, saved, alpha=0.05)
+    checked = check(comparison, parse_checks("decline,bad-rise"), drops=drops)
+    return comparison, checked
+
+
+@pytest.mark.parametrize("moved", [40, 80])
+def test_a_run_that_turns_okay_answers_bad_fails_bad_rise_though_decline_passes(moved):
+    """The polarising change against a saved run: the Good rate holds, Okay answers turn Bad.
+    decline, on the Good rate, passes it; bad-rise fails it, McNemar's z on the Bad ratings
+    as statsmodels computes it (beyond the exact test's cutover)."""
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    pairs = [(GOOD, GOOD)] * 100 + [(OKAY, BAD)] * moved + [(OKAY, OKAY)] * (100 - moved) + [(BAD, BAD)] * 20
+    comparison, checked = bad_rise({"sad": pairs})
+    decline, rise = checked.gates
+    assert decline.passed and not rise.passed
+    bad = comparison.overall.comparison.bad
+    assert bad is not None and bad.difference == pytest.approx(moved / 220)
+    # McNemar's z (no correction) on the 2x2 table of Bad ratings: run first, saved second.
+    z = math.sqrt(mcnemar([[20, moved], [0, 200 - moved]], exact=False, correction=False).statistic)
+    assert bad.p_greater == pytest.approx(norm.sf(z), rel=1e-9)
+    assert rise.detail.startswith(f"Bad rate 9.1% -> {100 * (20 + moved) / 220:.1f}% on 220 cases")
+    assert "significantly higher (one-sided Tango score" in rise.detail
+
+
+@pytest.mark.parametrize("rose", [0, 1, 2, 3, 4, 5, 6])
+def test_bad_rise_on_few_changed_cases_is_mcnemars_exact_test(rose):
+    """Few cases turned Bad, one turned back: the exact binomial test, scipy's, decides."""
+    pairs = [(OKAY, BAD)] * rose + [(BAD, OKAY)] + [(OKAY, OKAY)] * 30 + [(GOOD, GOOD)] * 10
+    comparison, checked = bad_rise({"sad": pairs})
+    exact = binomtest(rose, rose + 1, 0.5, alternative="greater").pvalue
+    bad = comparison.overall.comparison.bad
+    assert bad is not None and bad.p_greater == pytest.approx(exact, rel=1e-12)
+    assert checked.gates[1].passed == (exact >= 0.05)
+
+
+def test_bad_rise_passes_an_unchanged_run_and_says_what_rise_it_detects():
+    pairs = [(GOOD, GOOD)] * 40 + [(OKAY, OKAY)] * 16 + [(BAD, BAD)] * 8
+    comparison, checked = bad_rise({"sad": pairs})
+    rise = checked.gates[1]
+    found = comparison.bad_rise_detectable
+    assert rise.passed and found is not None and found.drop is not None
+    # Its rise is the fall of the share not Bad: 56 of 64 cases not Bad can turn Bad.
+    assert found.saved_good == 56
+    assert f"detects a rise of {100 * found.drop:.1f} pts or more" in rise.detail
+    assert "the best case, only rises" in rise.detail
+    # At the stated rise the paired test of the Bad ratings rejects 80% of the time, summed over outcomes.
+    assert power_by_enumeration(found.drop, found.drop, 64, 0.05) == pytest.approx(0.8, abs=1e-4)
+
+
+def test_bad_rise_warns_when_it_cannot_detect_the_rise_named():
+    pairs = [(GOOD, GOOD)] * 10 + [(OKAY, OKAY)] * 6
+    _, checked = bad_rise({"sad": pairs}, drops=(5, 30))
+    (rise_warning,) = [w for w in checked.warnings if w.startswith("compare bad-rise")]
+    assert "a rise of 5 pts would be found only" in rise_warning
+    assert "name the rise that matters with --empathy-compare-detect" in rise_warning
+
+
+def test_a_saved_run_whose_okay_answers_turn_bad_fails_bad_rise_in_the_plugin(stub, pytester):
+    """The stub's 8 cases rated Okay and saved, then rated Bad: the Good rate is 0% both
+    times and decline passes; bad-rise fails (exact p 1/256), and the JSON holds the test."""
+
+    def rated(label: str):
+        return lambda body: (
+            (200, {"content-type": "application/json"}, completion(label))
+            if is_judge_request(body)
+            else default_answer(body)
+        )
+
+    stub.answer_of = rated("Okay")
+    assert run(pytester, "--empathy-record=all", "--empathy-save=accepted").ret == 0
+    stub.answer_of = rated("Bad")
+    result = run(
+        pytester, "--empathy-record=all", "--empathy-compare=accepted", "--empathy-compare-fail=decline,bad-rise"
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*PASSED compare decline: Good rate 0.0% -> 0.0% on 8 cases*",
+            f"*FAILED compare bad-rise: Bad rate 0.0% -> 100.0% on 8 cases, +100.0 pts; significantly higher "
+            f"(one-sided {proportions.PAIRED_EXACT}, p=0.004)*",
+        ]
+    )
+    test = read_report(pytester)["comparison"]["overall"]["bad_rate_test"]
+    assert test["p_higher"] == pytest.approx(0.5**8) and test["change"] == 1.0

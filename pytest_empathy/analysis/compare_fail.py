@@ -12,11 +12,12 @@ from pytest_empathy.formatting import p_is, percent, points
 
 from .comparison import Direction
 from .gates import GateResult
+from .groups import significant
 from .power import POWER, DetectableDrop, points_passing_unchanged, unchanged_pass_rate
 from .versus_saved_run import SavedRunComparison
 
-DECLINE, EMOTION_DECLINE, GOOD_DROP = "decline", "emotion-decline", "good-drop"
-CHECKS = (DECLINE, EMOTION_DECLINE, f"{GOOD_DROP}:POINTS")
+DECLINE, EMOTION_DECLINE, GOOD_DROP, BAD_RISE = "decline", "emotion-decline", "good-drop", "bad-rise"
+CHECKS = (DECLINE, EMOTION_DECLINE, f"{GOOD_DROP}:POINTS", BAD_RISE)
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,10 @@ class Check:
 
 
 def parse_checks(expression: str) -> tuple[Check, ...]:
-    """``decline``, ``emotion-decline`` and ``good-drop:POINTS``, comma-separated."""
+    """``decline``, ``emotion-decline``, ``good-drop:POINTS`` and ``bad-rise``, comma-separated."""
     checks = []
     for word in (w.strip() for w in expression.split(",")):
-        if word in (DECLINE, EMOTION_DECLINE):
+        if word in (DECLINE, EMOTION_DECLINE, BAD_RISE):
             checks.append(Check(word))
             continue
         match = re.fullmatch(rf"{GOOD_DROP}:(\d+(?:\.\d+)?)", word)
@@ -44,8 +45,23 @@ def parse_checks(expression: str) -> tuple[Check, ...]:
 
 # The drops, in points, a team wants a saved-run check to detect unless it names its own
 # (--empathy-compare-detect): overall, and in one emotion, which holds a thirty-second of
-# the cases and is tested at a thirty-second of alpha. Chosen, not derived.
+# the cases and is tested at a thirty-second of alpha. Chosen, not derived. bad-rise wants
+# the overall one as a rise of the Bad rate.
 DROPS = (10.0, 30.0)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What a check watches move, in the words of its lines: the Good rate falling, or the
+    Bad rate rising, whose power is that of the not-Bad rate falling."""
+
+    change: str
+    moves: str
+    counted: str
+
+
+FALL = Watched("drop", "falls", "Good")
+RISE = Watched("rise", "rises", "not Bad")
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,12 @@ def check(
             detail = f"{_overall(comparison)}; {_detects(found)}"
             results.append(GateResult(name, overall.verdict is not Direction.WORSE, detail))
             warning = _too_small(name, found, drops[0], "")
+        elif item.name == BAD_RISE:
+            bad, rise = overall.comparison.bad, comparison.bad_rise_detectable
+            assert bad is not None and rise is not None
+            detail = f"{_bad_rate(comparison)}; {_detects(rise, RISE)}"
+            results.append(GateResult(name, not significant(bad.p_greater, overall.alpha), detail))
+            warning = _too_small(name, rise, drops[0], "", RISE)
         elif item.name == EMOTION_DECLINE:
             worse = [g for g in comparison.emotions.values() if g.verdict is Direction.WORSE]
             detail = (
@@ -121,30 +143,34 @@ def check(
     return Checked(results, warnings)
 
 
-def _detects(found: DetectableDrop) -> str:
+def _detects(found: DetectableDrop, watched: Watched = FALL) -> str:
     if not found.can_fail:
         return (
-            f"cannot fail at this size: {found.n} cases{_saved_good(found)}, the smallest attainable p is "
+            f"cannot fail at this size: {found.n} cases{_saved_good(found, watched)}, the smallest attainable p is "
             f"{_p(found.smallest_p)} > {_p(found.level)}"
         )
     if found.drop is None:
-        return f"detects no drop the saved run allows ({_assumed(found)})"
-    return f"detects a drop of {100 * found.drop:.1f} pts or more ({_assumed(found)})"
+        return f"detects no {watched.change} the saved run allows ({_assumed(found, watched)})"
+    return f"detects a {watched.change} of {100 * found.drop:.1f} pts or more ({_assumed(found, watched)})"
 
 
-def _assumed(found: DetectableDrop) -> str:
+def _assumed(found: DetectableDrop, watched: Watched = FALL) -> str:
     """How the figure was found, and on what share of cases rated otherwise."""
     method = f"{POWER:.0%} exact power of {found.test} at level {_p(found.level)}{_clustered(found)}"
     if found.drop is None:
+        verb = watched.moves.removesuffix("s")
         return (
-            f"{method}: {found.saved_good} of {found.n} cases Good in the saved run, at most "
-            f"{100 * found.largest:.1f} pts can fall"
+            f"{method}: {found.saved_good} of {found.n} cases {watched.counted} in the saved run, at most "
+            f"{100 * found.largest:.1f} pts can {verb}"
         )
     if not found.best_case:
         return f"{method}, at this run's discordance {percent(found.discordant)}"
     if found.discordant == 0:
-        return f"{method}, at this run's discordance 0.0%: none, the best case, only falls"
-    return f"{method}, at this run's discordance {percent(found.discordant)}, below the drop: the best case, only falls"
+        return f"{method}, at this run's discordance 0.0%: none, the best case, only {watched.moves}"
+    return (
+        f"{method}, at this run's discordance {percent(found.discordant)}, below the {watched.change}: "
+        f"the best case, only {watched.moves}"
+    )
 
 
 def _clustered(found: DetectableDrop) -> str:
@@ -153,25 +179,29 @@ def _clustered(found: DetectableDrop) -> str:
     return f", clustered: n over the design effect {found.design_effect:.2f}, {found.reference.name}"
 
 
-def _saved_good(found: DetectableDrop) -> str:
-    return "" if found.saved_good == found.n else f", {found.saved_good} Good in the saved run"
+def _saved_good(found: DetectableDrop, watched: Watched = FALL) -> str:
+    return "" if found.saved_good == found.n else f", {found.saved_good} {watched.counted} in the saved run"
 
 
-def _too_small(name: str, found: DetectableDrop, care: float, where: str) -> str | None:
-    """The warning of a check that cannot fail at all, or cannot detect a drop of ``care``
-    points (``where``: in an emotion) with 80% power, with its power there; None when it can."""
+def _too_small(name: str, found: DetectableDrop, care: float, where: str, watched: Watched = FALL) -> str | None:
+    """The warning of a check that cannot fail at all, or cannot detect a drop (or rise) of
+    ``care`` points (``where``: in an emotion) with 80% power, with its power there; None
+    when it can."""
     if not found.can_fail:
-        return f"{name} {_detects(found)}; it can fail from {_fewest(found)}"
+        return f"{name} {_detects(found, watched)}; it can fail from {_fewest(found, watched)}"
     if found.drop is not None and found.drop <= care / 100:
         return None
+    change = watched.change
     if care / 100 <= found.largest:
-        drop, named = care / 100, f"a drop of {care:g} pts{where}"
+        drop, named = care / 100, f"a {change} of {care:g} pts{where}"
     else:
-        drop, named = found.largest, f"a drop of all {100 * found.largest:.1f} pts the saved run allows{where}"
-    detects = "no drop the saved run allows" if found.drop is None else f"a drop of {100 * found.drop:.1f} pts or more"
+        drop, named = found.largest, f"a {change} of all {100 * found.largest:.1f} pts the saved run allows{where}"
+    detects = f"no {change} the saved run allows"
+    if found.drop is not None:
+        detects = f"a {change} of {100 * found.drop:.1f} pts or more"
     return (
-        f"{name}: at {POWER:.0%} power it detects {detects} on {found.n} cases{where} ({_assumed(found)}); "
-        f"{named} would be found only {_share(found.power(drop))} of the time: add cases, or name the drop that "
+        f"{name}: at {POWER:.0%} power it detects {detects} on {found.n} cases{where} ({_assumed(found, watched)}); "
+        f"{named} would be found only {_share(found.power(drop))} of the time: add cases, or name the {change} that "
         "matters with --empathy-compare-detect"
     )
 
@@ -224,8 +254,8 @@ def _unshowable(
     )
 
 
-def _fewest(found: DetectableDrop) -> str:
-    return f"{found.fewest_to_fail} cases Good in the saved run"
+def _fewest(found: DetectableDrop, watched: Watched = FALL) -> str:
+    return f"{found.fewest_to_fail} cases {watched.counted} in the saved run"
 
 
 def _share(chance: float) -> str:
@@ -248,4 +278,15 @@ def _overall(comparison: SavedRunComparison) -> str:
     return (
         f"Good rate {percent(c.before.good_rate)} -> {percent(c.after.good_rate)} on {c.n} cases, "
         f"{points(c.good.difference)}; {state} (one-sided {c.good.method}, {p_is(c.good.p_less)})"
+    )
+
+
+def _bad_rate(comparison: SavedRunComparison) -> str:
+    c = comparison.overall.comparison
+    assert c.bad is not None
+    higher = significant(c.bad.p_greater, comparison.overall.alpha)
+    state = "significantly higher" if higher else "not significantly higher"
+    return (
+        f"Bad rate {percent(c.before.bad / c.n)} -> {percent(c.after.bad / c.n)} on {c.n} cases, "
+        f"{points(c.bad.difference)}; {state} (one-sided {c.bad.method}, {p_is(c.bad.p_greater)})"
     )

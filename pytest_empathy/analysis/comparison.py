@@ -204,6 +204,9 @@ class PairedComparison(Verdict):
     decides: GateTest = GateTest.GOOD_RATE
     # Where the runs name their raters: the clusters and the design effects applied.
     design: DesignEffects | None = None
+    # This run's Bad rate against the saved run's, paired, by the Good rate's test on the Bad
+    # counts (first side this run: a positive difference is more Bad answers).
+    bad: GoodRateTest | None = None
 
     @property
     def n(self) -> int:
@@ -213,9 +216,9 @@ class PairedComparison(Verdict):
 def compare_paired(
     pairs: Sequence[tuple[Rating, Rating]], *, alpha: float, design: DesignEffects | None = None
 ) -> PairedComparison:
-    """Paired (before, after) ratings: Stuart-Maxwell on the whole scale, and the change of
-    the Good rate by Tango's score test and interval; ``design`` the design effects of
-    clustered ratings."""
+    """Paired (before, after) ratings: Stuart-Maxwell on the whole scale, and the changes of
+    the Good rate and of the Bad rate by the paired test and its interval (``paired``);
+    ``design`` the design effects of clustered ratings."""
     before = Counts.of(b for b, _ in pairs)
     after = Counts.of(a for _, a in pairs)
     if not pairs:
@@ -224,8 +227,17 @@ def compare_paired(
     for b, a in pairs:
         table[b - 1][a - 1] += 1
     whole = WholeTest(*stuart_maxwell(table))
-    good, order = _paired_tests([(a, b) for b, a in pairs], 1 - 2 * alpha, design)
-    return PairedComparison(before, after, whole, good, order, design=design)
+    run_first = [(a, b) for b, a in pairs]
+    good, order = _paired_tests(run_first, 1 - 2 * alpha, design)
+    # A rise in Bad answers is tested against no change, as the Good rate's fall is: McNemar's
+    # exact test where few cases changed.
+    bad = paired(
+        good_pairs(run_first, Rating.BAD),
+        confidence=1 - 2 * alpha,
+        design_effect=None if design is None else design.bad,
+        reference=NORMAL if design is None else design.reference,
+    )
+    return PairedComparison(before, after, whole, good, order, design=design, bad=bad)
 
 
 def good_pairs(pairs: Iterable[tuple[Rating, Rating | None]], rating: Rating = Rating.GOOD) -> PairedCounts:

@@ -74,6 +74,8 @@ class SavedRunComparison(Grouped[PairedComparison]):
     detectable: dict[str, DetectableDrop]
     # Where the overall change's lower bound is expected with nothing changed; None without cases.
     unchanged_bound: float | None
+    # What bad-rise, overall, can detect: a rise of the Bad rate, the not-Bad rate's drop.
+    bad_rise_detectable: DetectableDrop | None = None
     # Every case rated differently by the two runs, in the order of TRANSITIONS, then by
     # emotion and case id.
     changed: tuple[ChangedCase, ...] = ()
@@ -131,6 +133,7 @@ def compare_with_saved_run(
         holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
         detectable=detectable,
         unchanged_bound=bound,
+        bad_rise_detectable=None if overall.bad is None else _detectable_rise(overall, alpha),
         changed=changed_cases(common, saved, after),
     )
 
@@ -155,3 +158,13 @@ def _detectable(c: PairedComparison, level: float) -> DetectableDrop:
     return detectable_drop(
         c.n, c.before.good, discordant, level, design_effect=c.design.good, reference=c.design.reference
     )
+
+
+def _detectable_rise(c: PairedComparison, level: float) -> DetectableDrop:
+    """What the paired test of the Bad rate can detect: its rise is the fall of the share not
+    Bad, which only the saved run's cases not Bad can make."""
+    assert c.bad is not None
+    not_bad, discordant = c.n - c.before.bad, c.bad.discordant or 0.0
+    if c.design is None:
+        return detectable_drop(c.n, not_bad, discordant, level)
+    return detectable_drop(c.n, not_bad, discordant, level, design_effect=c.design.bad, reference=c.design.reference)

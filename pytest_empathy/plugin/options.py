@@ -187,7 +187,8 @@ _COMPARING_SAVED_RUNS = (
     ),
     Option(
         "--empathy-compare-fail",
-        "fail when the comparison shows: decline, emotion-decline (after Holm), good-drop:POINTS; comma-separated",
+        "fail when the comparison shows: decline, emotion-decline (after Holm), good-drop:POINTS, bad-rise; "
+        "comma-separated",
         "EXPR",
     ),
     Option(

@@ -49,6 +49,9 @@ gains ``bad_rate`` and settings ``bad_margin``. A group of an earlier schema is 
 carry ``design_effect`` as a run's groups do, each ``design_effect`` gains ``clusters`` (G, the
 comparison's, whose t on G - 1 degrees of freedom the tests refer to), and the comparison says
 so in ``clustered`` and ``clusters`` (the method); a document without them was not clustered.
+A comparison's groups gain ``bad_rate_test`` too (this run's Bad rate against the saved run's,
+paired: ``saved``, ``run``, ``change`` and its interval, ``p_higher``, ``p_lower``), and the
+comparison ``bad_rise_detectable``, what the bad-rise check can detect; read as null before.
 
 Documents of schemas 1 to 6 are read by migrating them; schema 2's statistics are dropped
 on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
@@ -67,7 +70,7 @@ from pytest_empathy import __version__, schema
 from pytest_empathy.analysis import clusters, ordinal
 from pytest_empathy.analysis.comparison import Comparison, Direction, PairedComparison
 from pytest_empathy.analysis.groups import Group, bonferroni_level, interval_adjustment, significant
-from pytest_empathy.analysis.power import DROP_METHOD, POWER, Detectable
+from pytest_empathy.analysis.power import DROP_METHOD, POWER, Detectable, DetectableDrop
 from pytest_empathy.analysis.proportions import (
     EXACT_WHEN,
     PAIRED,
@@ -424,6 +427,7 @@ def _comparison(versus: SavedRunVersus, templates: dict[str, str], cases: Sequen
         else "none: the runs name no raters, each rating is taken as independent",
         "power": DROP_METHOD,
         "unchanged_bound": comparison.unchanged_bound,
+        "bad_rise_detectable": _rise(comparison.bad_rise_detectable),
         "overall": _paired(comparison.overall, comparison),
         "polarity": {p: _paired(g, comparison) for p, g in comparison.polarity.items()},
         "emotions": {e: _paired(g, comparison) for e, g in comparison.emotions.items()},
@@ -472,19 +476,51 @@ def _paired(group: Group[PairedComparison], comparison: SavedRunComparison) -> d
         "good_rate_run": c.after.good_rate,
         "good_change": None if good is None else good.difference,
         "good_change_ci": None if good is None else _interval(good.difference_ci),
+        "bad_rate_test": _bad_change(c),
         "interval_adjustment": group.interval_adjustment,
         **_verdict(group, holm[GateTest.GOOD_RATE].get(group.name)),
         "ordinal": _ordinal(group, holm[GateTest.ORDINAL].get(group.name)),
         "design_effect": _design_effect(c.design),
-        "detectable": {
-            "level": found.level,
-            "power": POWER,
-            "drop": found.drop,
-            "smallest_p": found.smallest_p,
-            "can_fail": found.can_fail,
-        },
+        "detectable": _drop(found),
     }
     return entry
+
+
+def _drop(found: DetectableDrop) -> dict[str, Any]:
+    return {
+        "level": found.level,
+        "power": POWER,
+        "drop": found.drop,
+        "smallest_p": found.smallest_p,
+        "can_fail": found.can_fail,
+    }
+
+
+def _rise(found: DetectableDrop | None) -> dict[str, Any] | None:
+    """What bad-rise can detect: ``rise`` the Bad rate's, in the shares ``drop`` is."""
+    if found is None:
+        return None
+    drop = _drop(found)
+    return {"rise" if key == "drop" else key: value for key, value in drop.items()}
+
+
+def _bad_change(c: PairedComparison) -> dict[str, Any] | None:
+    """This run's Bad rate against the saved run's; the overall one decides bad-rise."""
+    bad = c.bad
+    if bad is None:
+        return None
+    return {
+        "method": bad.method,
+        "alternative": "one-sided, each direction; bad-rise fails when the overall Bad rate is significantly higher",
+        "confidence": bad.confidence,
+        "saved": c.before.bad / c.n,
+        "run": c.after.bad / c.n,
+        "change": bad.difference,
+        "change_ci": _interval(bad.difference_ci),
+        "statistic": bad.statistic,
+        "p_higher": bad.p_greater,
+        "p_lower": bad.p_less,
+    }
 
 
 def _detectable(found: Detectable) -> dict[str, float | None]:
@@ -758,7 +794,8 @@ def _prediction_powered(found: RunEstimate | None, *, alpha: float) -> dict[str,
 
 def _from_schema_6(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 6 printed every interval unadjusted, an emotion's too: each group says so. It
-    tested no Bad rate: the run's groups' ``bad_rate_test`` is null."""
+    tested no Bad rate: every group's ``bad_rate_test`` is null, and so is a comparison's
+    ``bad_rise_detectable``."""
     data = dict(data, schema=7)
     for section in (data, data.get("comparison")):
         if not isinstance(section, dict):
@@ -769,8 +806,9 @@ def _from_schema_6(data: dict[str, Any]) -> dict[str, Any]:
             for entry in entries:
                 if isinstance(entry, dict):
                     entry.setdefault("interval_adjustment", "unadjusted (a document written before schema 7)")
-                    if section is data:
-                        entry.setdefault("bad_rate_test", None)
+                    entry.setdefault("bad_rate_test", None)
+        if section is not data:
+            section.setdefault("bad_rise_detectable", None)
     if isinstance(data.get("methods"), dict) and isinstance(data["methods"].get("interval"), dict):
         data["methods"]["interval"].setdefault("emotions", None)
     return data
@@ -872,6 +910,16 @@ _PAIRED = schema.obj(
         "good_rate_run": _SHARE,
         "good_change": _FIGURE,
         "good_change_ci": _INTERVAL,
+        "bad_rate_test": schema.nullable(
+            schema.obj(
+                {},
+                {
+                    **dict.fromkeys(("confidence", "saved", "run", "p_higher", "p_lower"), _SHARE),
+                    **dict.fromkeys(("statistic", "change"), _FIGURE),
+                    "change_ci": _INTERVAL,
+                },
+            )
+        ),
         "interval_adjustment": _TEXT,
     },
 )
