@@ -108,7 +108,11 @@ def verdict(entry: Mapping[str, Any]) -> str:
     a group's entry in a JSON document (against the baseline or a saved run)."""
     if not entry.get("good_rate_test"):
         return "no test"
-    return str(entry["verdict"]) if entry["verdict"] else "n.s."
+    if entry["verdict"]:
+        return str(entry["verdict"])
+    # No direction beside a Good-rate test: the ordinal test decides, and it is undecided.
+    undecided = entry.get("direction") is None and (entry.get("ordinal") or {}).get("undecided")
+    return "undecided" if undecided else "n.s."
 
 
 def one_sided_p(entry: Mapping[str, Any], *, holm: bool = False, test: str = "good_rate_test") -> float | None:
@@ -126,6 +130,8 @@ def cliffs_delta(ordinal: Mapping[str, Any] | None) -> str:
     """An ordinal entry's Cliff's delta with its interval, as tables show it."""
     if not ordinal:
         return "n/a"
+    if ordinal.get("undecided"):
+        return f"{ordinal['delta']:+.2f} undecided"
     low, high = ordinal["delta_ci"]
     return f"{ordinal['delta']:+.2f} [{low:+.2f},{high:+.2f}]"
 

@@ -296,7 +296,11 @@ def assert_intervals_match_holm(emotions: dict, holm_by_test: dict, alpha: float
         c = group.comparison
         tests = {
             GateTest.GOOD_RATE: (c.good, [excludes_zero(c.good.difference_ci)] if c.good else []),
-            GateTest.ORDINAL: (c.ordinal, [excludes_zero(c.ordinal.delta_ci)] if c.ordinal else []),
+            # An emotion's unpaired ordinal comparison is undecided: no interval, no Holm p.
+            GateTest.ORDINAL: (
+                c.ordinal,
+                [excludes_zero(c.ordinal.delta_ci)] if c.ordinal and c.ordinal.delta_ci else [],
+            ),
         }
         if c.good is not None and c.good.ratio_ci is not None:
             tests[GateTest.GOOD_RATE][1].append(excludes_zero(c.good.ratio_ci, 1.0))

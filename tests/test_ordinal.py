@@ -19,7 +19,6 @@ from pytest_empathy.analysis.gates import Completeness, check_gates
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts, Rating
-from pytest_empathy.results.case import CaseResult
 
 from .conftest import paired_cases, read_report
 
@@ -47,12 +46,12 @@ def test_unpaired_effect_is_brunner_munzel(a, b):
     assume(len({*x, *y}) > 1 and not (x.max() < y.min() or x.min() > y.max()))
     with np.errstate(all="ignore"):
         greater = stats.brunnermunzel(x, y, alternative="greater")
-        less = stats.brunnermunzel(x, y, alternative="less")
     assume(np.isfinite(greater.statistic) and len(set(x)) > 1 and len(set(y)) > 1)
     # scipy's statistic is positive when the second sample tends larger.
     assert test.statistic == pytest.approx(-greater.statistic, rel=1e-9, abs=1e-9)
-    assert test.p_greater == pytest.approx(greater.pvalue, rel=1e-7, abs=1e-12)
-    assert test.p_less == pytest.approx(less.pvalue, rel=1e-7, abs=1e-12)
+    # Reported, deciding nothing: no p-value, no interval (tests/test_shapes.py says why).
+    assert (test.p_greater, test.p_less, test.delta_ci) == (None, None, None)
+    assert test.undecided == f"undecided: too few ratings ({first.n} against {second.n}) {ordinal.SHAPE}"
 
 
 @settings(max_examples=150, deadline=None)
@@ -91,110 +90,14 @@ def test_in_small_groups_the_rank_tests_null_variance_floors_brunner_munzels(a, 
     assert abs(test.statistic) == pytest.approx(abs(delta) / spread, rel=1e-7)
 
 
-def compositions(n: int) -> list[tuple[int, int, int]]:
-    return [(i, j, n - i - j) for i in range(n + 1) for j in range(n + 1 - i)]
-
-
-def multinomial(counts: tuple[int, int, int], shares: tuple[float, ...]) -> float:
-    return math.exp(
-        math.lgamma(sum(counts) + 1)
-        - sum(math.lgamma(c + 1) for c in counts)
-        + sum(c * math.log(p) for c, p in zip(counts, shares, strict=True) if c)
-    )
-
-
-SIMPLEX = [(i / 10, j / 10, (10 - i - j) / 10) for i in range(11) for j in range(11 - i)]
-
-
-@pytest.mark.parametrize(("n1", "n2"), [(2, 62), (5, 20), (20, 2)])
-def test_a_small_group_against_a_large_one_holds_its_size(n1, n2):
-    """Exact: every pair of samples enumerated with its probability, the two groups drawn
-    from one distribution, for distributions on a grid of the simplex. Brunner-Munzel's
-    variance alone rejected up to 77% at 2 vs 62, with the rank test's floor 9.3%."""
-    firsts, seconds = compositions(n1), compositions(n2)
-    rejects = np.array(
-        [[ordinal.unpaired(Counts(*a), Counts(*b), confidence=0.9).p_greater < 0.05 for b in seconds] for a in firsts]
-    )
-    sizes = [
-        stats.multinomial.pmf(firsts, n1, shares) @ rejects @ stats.multinomial.pmf(seconds, n2, shares)
-        for shares in SIMPLEX
-    ]
-    assert max(sizes) <= 0.05
-
-
-def floored_statistic(x: np.ndarray, y: np.ndarray) -> float:
-    """Brunner and Munzel's statistic from ranks (their 2000 paper's formulas), its variance
-    floored by the Wilcoxon-Mann-Whitney one under no difference, tie-corrected, as the
-    plugin does below ``SMALL``; where theirs is zero or undefined, the floor alone."""
-    n1, n2 = len(x), len(y)
-    pooled = stats.rankdata(np.concatenate([x, y]))
-    r1, r2 = pooled[:n1], pooled[n1:]
-    superiority = (r1.mean() - (n1 + 1) / 2) / n2
-    _, ties = np.unique(np.concatenate([x, y]), return_counts=True)
-    n = n1 + n2
-    null = n1 * n2 / 12 * ((n + 1) - (ties**3 - ties).sum() / (n * (n - 1))) / (n1 * n2) ** 2
-    variance = 0.0
-    if n1 > 1 and n2 > 1:
-        s1 = ((r1 - stats.rankdata(x) - r1.mean() + (n1 + 1) / 2) ** 2).sum() / (n1 - 1)
-        s2 = ((r2 - stats.rankdata(y) - r2.mean() + (n2 + 1) / 2) ** 2).sum() / (n2 - 1)
-        variance = s1 / (n1 * n2**2) + s2 / (n2 * n1**2)
-    return (superiority - 0.5) / math.sqrt(max(variance, null))
-
-
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy at degenerate samples
-@settings(max_examples=60, deadline=None)
-@given(st.tuples(*[st.integers(0, 2)] * 3), st.tuples(*[st.integers(0, 3)] * 3))
-def test_small_groups_are_tested_by_an_exact_studentized_permutation(a, b):
-    """Against a permutation written here: every way of choosing the first group's ratings
-    from the pooled ones, each equally likely, its statistic from ranks, which scipy's
-    Brunner-Munzel bounds (the floor only shrinks it)."""
-    first, second = Counts(*a), Counts(*b)
-    assume(1 <= first.n <= 4 and 1 <= second.n <= 8 and sum(1 for c in (first + second).as_tuple() if c) > 1)
-    x, y = ratings_of(first), ratings_of(second)
-    pooled = np.concatenate([x, y])
-    test = ordinal.unpaired(first, second, confidence=0.9)
-    assert test.method == ordinal.EFFECT_PERMUTATION
-    observed = floored_statistic(x, y)
-    assert test.statistic == pytest.approx(observed, rel=1e-9, abs=1e-12)
-    scipy_statistic = stats.brunnermunzel(x, y).statistic if min(first.n, second.n) > 1 else np.nan
-    if np.isfinite(scipy_statistic):
-        # scipy's is positive when the second group tends higher; the floor only shrinks it.
-        assert test.statistic * scipy_statistic <= 0
-        assert abs(test.statistic) <= abs(scipy_statistic) * (1 + 1e-9)
-    splits = []
-    for chosen in itertools.combinations(range(len(pooled)), first.n):
-        rest = np.delete(pooled, chosen)
-        splits.append(floored_statistic(pooled[list(chosen)], rest))
-    splits = np.array(splits)
-    assert test.p_greater == pytest.approx(np.mean(splits >= observed - 1e-9), rel=1e-9)
-    assert test.p_less == pytest.approx(np.mean(splits <= observed + 1e-9), rel=1e-9)
-
-
-@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.2])
-def test_a_permutation_interval_excludes_no_difference_exactly_when_its_test_rejects(alpha):
-    for a in compositions(3):
-        for b in compositions(12):
-            test = ordinal.unpaired(Counts(*a), Counts(*b), confidence=1 - 2 * alpha)
-            assert (test.delta_ci.low > 0) == (test.p_greater < alpha)
-            assert (test.delta_ci.high < 0) == (test.p_less < alpha)
-            assert test.delta_ci.low <= test.delta <= test.delta_ci.high
-            assert 0 <= test.p_greater <= 1 and 0 <= test.p_less <= 1
-
-
 def test_groups_that_do_not_overlap_fall_back_on_the_rank_tests_null_variance():
     first, second = Counts(0, 0, ordinal.SMALL), Counts(ordinal.SMALL, 0, 0)
     test = ordinal.unpaired(first, second, confidence=0.9)
     rank = stats.mannwhitneyu(ratings_of(first), ratings_of(second), method="asymptotic", use_continuity=False)
     assert test.delta == 1
-    assert test.p_greater == pytest.approx(rank.pvalue / 2, rel=1e-9)
-    # Small groups are tested by permutation: both Good ratings fall to the first group in 1
-    # of the 6 splits of two Good and two Bad.
-    small = ordinal.unpaired(Counts(0, 0, 2), Counts(2, 0, 0), confidence=0.9)
-    assert small.p_greater == pytest.approx(1 / 6) and small.delta_ci.low < 0
-    # The interval and the test agree: it excludes no difference exactly when p < 0.05.
-    assert (test.delta_ci.low > 0) == (test.p_greater < 0.05)
+    assert test.statistic == pytest.approx(stats.norm.isf(rank.pvalue / 2), rel=1e-9)
     nothing = ordinal.unpaired(Counts(0, 3, 0), Counts(0, 5, 0), confidence=0.9)
-    assert (nothing.p_greater, nothing.p_less) == (0.5, 0.5) and nothing.delta_ci == ordinal.Interval(-1, 1)
+    assert nothing.statistic == 0 and nothing.undecided
 
 
 pair_tables = st.lists(st.integers(0, 12), min_size=9, max_size=9)
@@ -233,17 +136,6 @@ def test_paired_effect_is_the_sign_test_and_the_rank_test_is_scipys(cells):
         assert test.rank_p_value is None and test.statistic == 0
 
 
-@settings(max_examples=200, deadline=None)
-@given(three_counts, three_counts)
-def test_an_ordinal_interval_excludes_no_difference_exactly_when_its_test_rejects(a, b):
-    first, second = Counts(*a), Counts(*b)
-    assume(first.n and second.n)
-    test = ordinal.unpaired(first, second, confidence=0.9)
-    assume(abs(test.p_greater - 0.05) > 1e-9 and abs(test.p_less - 0.05) > 1e-9)
-    assert (test.delta_ci.low > 0) == (test.p_greater < 0.05)
-    assert (test.delta_ci.high < 0) == (test.p_less < 0.05)
-
-
 def test_several_emotions_weigh_each_emotions_effect_by_the_models_mix():
     strata = [
         (Counts(3, 10, 20), Counts(10, 12, 9)),
@@ -267,16 +159,6 @@ REPETITIONS = 2000
 ALLOWED = 0.05 + 3 * math.sqrt(0.05 * 0.95 / REPETITIONS)
 
 
-@pytest.mark.parametrize(("shares", "n"), [((0.2, 0.3, 0.5), 60), ((0.05, 0.25, 0.7), 30), ((0.3, 0.4, 0.3), 120)])
-def test_ordinal_better_passes_equal_distributions_at_most_alpha_of_the_time(shares, n):
-    rng = np.random.default_rng([n, *(round(100 * share) for share in shares)])
-    passes = 0
-    for _ in range(REPETITIONS):
-        first, second = (Counts(*map(int, rng.multinomial(n, shares))) for _ in range(2))
-        passes += ordinal.unpaired(first, second, confidence=0.9).p_greater < 0.05
-    assert passes / REPETITIONS <= ALLOWED
-
-
 def test_paired_ordinal_better_passes_exchangeable_pairs_at_most_alpha_of_the_time():
     rng = random.Random("paired ordinal")
     # A symmetric joint law of (model, baseline): no effect either way.
@@ -287,25 +169,6 @@ def test_paired_ordinal_better_passes_exchangeable_pairs_at_most_alpha_of_the_ti
         pairs = rng.choices(cells, weights, k=60)
         passes += ordinal.paired_ratings(pairs, confidence=0.9).p_greater < 0.05
     assert passes / REPETITIONS <= ALLOWED
-
-
-def test_a_smoke_sized_run_equal_to_the_release_humans_rarely_fails_no_emotion_worse_on_the_ordinal_test():
-    """Two cases per emotion against the release's per-emotion counts, the model's ratings
-    drawn from the humans' own: the gate's false failures stay about alpha."""
-    from pytest_empathy.corpus import release
-
-    human = release.human_counts()
-    rng = np.random.default_rng(2)
-    repetitions, failures = 200, 0
-    for run in range(repetitions):
-        cases = []
-        for emotion, counts in human.items():
-            shares = np.array(counts.as_tuple()) / counts.n
-            for i, rating in enumerate(rng.choice([1, 2, 3], size=2, p=shares)):
-                cases.append(CaseResult(f"{emotion}-{run}-{i}", emotion, Rating(int(rating))))
-        summary = summarize(cases, alpha=0.05, decides=GateTest.ORDINAL, per_emotion_baseline=human)
-        failures += any(g.verdict is not None and g.verdict.value == "worse" for g in summary.emotions.values())
-    assert failures / repetitions <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / repetitions)
 
 
 # Half the cases rated Bad where the baseline has Okay, half Good on both sides: the Good

@@ -132,11 +132,9 @@ def compare(
         else:
             counts = (model.good, model.n, baseline.good, baseline.n)
             good = unpaired(*counts, confidence=confidence, design_effect=good_effect, reference=reference)
-            # One rating on a side says nothing of its spread: no ordinal test.
+            # One rating on a side says nothing of its spread: no ordinal figure.
             if min(model.n, baseline.n) > 1:
-                order = ordinal.unpaired(
-                    model, baseline, confidence=confidence, design_effect=order_effect, reference=reference
-                )
+                order = ordinal.unpaired(model, baseline, confidence=confidence)
     study = WholeTest(test, statistic, dof, p_value)
     bad = _bad_rate(model, baseline, alpha=alpha, pairs=pairs, strata=strata, design=design)
     return Comparison(model, baseline, study, cramers_v, good, order, decides, design, bad)
@@ -183,7 +181,8 @@ def _paired_tests(
 
 
 def direction_of(test: GoodRateTest | OrdinalTest | None) -> Direction | None:
-    if test is None:
+    """The sign of a test's statistic; None without a test, or with one that decides nothing."""
+    if test is None or test.p_greater is None:
         return None
     if test.statistic > 0:
         return Direction.BETTER

@@ -14,6 +14,7 @@ from pytest_empathy.ratings import Counts
 from .clusters import FEWEST_CLUSTERS
 from .comparison import Comparison, Direction
 from .groups import Group, RatedCase
+from .ordinal import SHAPE
 from .power import POWER, STUDY_EFFECT
 from .proportions import GoodRateTest
 from .versus_baseline import Summary, summarize
@@ -480,6 +481,8 @@ def _better_detail(overall: Group[Comparison]) -> str:
     outcome = "better" if overall.verdict is Direction.BETTER else "not shown better"
     if c.decides is GateTest.ORDINAL:
         order = c.ordinal
+        if order.p_greater is None or order.delta_ci is None:
+            return f"{order.undecided}; {_rates(c)}; Cliff's delta {order.delta:+.3f} ({order.method})"
         return (
             f"{_rates(c)}; Cliff's delta {order.delta:+.3f} [{order.delta_ci.low:+.3f}, {order.delta_ci.high:+.3f}] "
             f"({order.confidence:.0%} CI, {'paired' if order.paired else 'unpaired'}); {outcome} "
@@ -572,7 +575,27 @@ def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:
 def _no_emotion_worse(summary: Summary) -> GateResult:
     quantity = "Good rate" if summary.decides is GateTest.GOOD_RATE else "ordinal effect (Cliff's delta)"
     worse = [g for g in summary.emotions.values() if g.verdict is Direction.WORSE]
+    # First, so that a line cut at the terminal's width still says it.
+    undecided = _undecided_emotions(summary)
     if not worse:
-        return GateResult("no-emotion-worse", True, f"no emotion's {quantity} significantly lower after Holm")
+        return GateResult(
+            "no-emotion-worse", True, f"{undecided}no emotion's {quantity} significantly lower after Holm"
+        )
     listed = ", ".join(f"{g.name} (one-sided Holm {p_is(g.p_worse or 1.0)})" for g in worse)
-    return GateResult("no-emotion-worse", False, f"{quantity} significantly lower after Holm: {listed}")
+    return GateResult("no-emotion-worse", False, f"{undecided}{quantity} significantly lower after Holm: {listed}")
+
+
+def _undecided_emotions(summary: Summary) -> str:
+    """The emotions whose deciding test decides nothing, which count as neither better nor
+    worse, said in words; empty when there are none."""
+    undecided = [
+        g.name
+        for g in summary.emotions.values()
+        if summary.decides is GateTest.ORDINAL and g.comparison.ordinal is not None and g.comparison.ordinal.undecided
+    ]
+    if not undecided:
+        return ""
+    return (
+        f"{len(undecided)} of {len(summary.emotions)} emotions undecided, counted neither better nor worse (too few "
+        f"ratings {SHAPE}); "
+    )

@@ -277,8 +277,7 @@ def methods(summary: Summary) -> dict[str, Any]:
             + "; probability of superiority (1 + delta) / 2",
             "test": f"{ordinal.EFFECT_PAIRED}; {ordinal.EFFECT_PAIRED_EXACT}, {EXACT_WHEN}"
             if paired
-            else f"{ordinal.EFFECT_UNPAIRED} within an emotion ({ordinal.EFFECT_PERMUTATION}, below "
-            f"{ordinal.SMALL} ratings on a side without raters); {ordinal.EFFECT_STANDARDIZED} for several",
+            else f"{ordinal.EFFECT_UNPAIRED}, within an emotion; {ordinal.EFFECT_STANDARDIZED} for several",
             "interval": "the same statistic's, two-sided at the confidence above",
             "rank_test": ordinal.RANK_PAIRED if paired else f"{ordinal.RANK_UNPAIRED}, within an emotion",
             "trend_test": None if paired else f"{ordinal.TREND}, within an emotion",
@@ -569,6 +568,7 @@ def _ordinal(
         "p_better": order.p_greater,
         "p_worse": order.p_less,
         **_adjusted(group, holm, order.p_greater, order.p_less),
+        "undecided": order.undecided,
         "rank_test": None
         if order.rank_p_value is None
         else {"statistic": order.rank_statistic, "p_value": order.rank_p_value},
@@ -594,8 +594,8 @@ def _named(group: Group[Comparison] | Group[PairedComparison], confidence: float
 def _adjusted(
     group: Group[Comparison] | Group[PairedComparison],
     holm: tuple[float | None, float | None] | None,
-    p_better: float,
-    p_worse: float,
+    p_better: float | None,
+    p_worse: float | None,
 ) -> dict[str, Any]:
     """A test's Holm-adjusted p-values (an emotion's) and its verdict at the group's alpha."""
     if group.adjusted and holm is not None:
@@ -859,6 +859,7 @@ _TEST = schema.nullable(
             "verdict": _TEXT,
             "delta": schema.nullable(schema.number(-1, 1)),
             "delta_ci": _INTERVAL,
+            "undecided": _TEXT,
         },
     )
 )
