@@ -38,12 +38,21 @@ STANDARDIZED = "score-type z, the baseline standardized to the model's emotion m
 STANDARDIZED_RATIO = STANDARDIZED + ", in Fieller's form for the ratio"
 PAIRED_RATIO = "Tang-Tang-Chan score"
 EXACT_WHEN = "where so few cases are discordant that the score test's size exceeds alpha by a third, without raters"
+UNPAIRED_EXACT = "exact unconditional test (Chan) on the Miettinen-Nurminen score, inverted for its intervals"
+UNPAIRED_EXACT_WHEN = (
+    "where a group is so small that the score test's size exceeds alpha by a third (enumerated), without raters"
+)
 # Bisection stops when the bound is known to this width: far below any figure shown.
 _TOLERANCE = 1e-12
 # A score test whose size exceeds alpha by more than a third gives way to an exact one.
 _SIZE_TOLERANCE = 4 / 3
 # exact_cutover's search; at 200 it costs about a millisecond.
 _CUTOVER_SEARCH = 200
+# The most tables (x1, x2) of two unpaired groups whose score test's size is enumerated and,
+# where it exceeds alpha by a third, replaced by the exact test: 100 against 300 (30,603) is
+# within; each exact comparison costs time in proportion (about a second at the limit), so a
+# larger pair keeps the score test (its size at 200 against 2,000 is 0.074 at alpha 0.05).
+_MOST_TABLES = 40_000
 
 
 @dataclass(frozen=True)
@@ -103,7 +112,25 @@ def unpaired(
 ) -> GoodRateTest:
     """Two independent groups of ``n1`` and ``n2`` ratings, ``good1`` and ``good2`` of them
     Good; ``design_effect`` inflates the variance of clustered ratings and ``reference`` is
-    the distribution their statistics are referred to (``clusters``)."""
+    the distribution their statistics are referred to (``clusters``). Miettinen-Nurminen's
+    score test, or, unclustered and where its size exceeds alpha by a third
+    (``decided_unconditionally``), the exact unconditional test on its statistic."""
+    score = unpaired_score(good1, n1, good2, n2, confidence, design_effect, reference)
+    if decided_unconditionally(n1, n2, (1 - confidence) / 2, reference, design_effect):
+        return _unpaired_exact(good1, n1, good2, n2, confidence, score)
+    return score
+
+
+def unpaired_score(
+    good1: int,
+    n1: int,
+    good2: int,
+    n2: int,
+    confidence: float,
+    design_effect: float | None = None,
+    reference: Reference = NORMAL,
+) -> GoodRateTest:
+    """Miettinen-Nurminen's score test and its intervals whatever the group sizes."""
     scale = math.sqrt(inflation(design_effect))
 
     def z(delta: float) -> float:
@@ -115,6 +142,44 @@ def unpaired(
     difference = good1 / n1 - good2 / n2
     test = _test(False, UNPAIRED, UNPAIRED_RATIO, confidence, difference, z, good1 / n1, good2 / n2, z_ratio, reference)
     return replace(test, second_rate=good2 / n2)
+
+
+def decided_unconditionally(
+    n1: float, n2: float, alpha: float, reference: Reference = NORMAL, design_effect: float | None = None
+) -> bool:
+    """Whether an unpaired comparison of ``n1`` against ``n2`` ratings at one-sided ``alpha``
+    is the exact unconditional test: no rater clusters the ratings (no design effect, the
+    normal reference), at most ``_MOST_TABLES`` tables, and the score test's size there,
+    enumerated (``unconditional.score_size``), above alpha and a third."""
+    if design_effect is not None or reference != NORMAL or (n1 + 1) * (n2 + 1) > _MOST_TABLES:
+        return False
+    if n1 != round(n1) or n2 != round(n2) or min(n1, n2) < 1:
+        return False
+    from . import unconditional  # numpy: only where a comparison may need it
+
+    return unconditional.score_size(round(n1), round(n2), alpha) > alpha * _SIZE_TOLERANCE
+
+
+def _unpaired_exact(good1: int, n1: int, good2: int, n2: int, confidence: float, score: GoodRateTest) -> GoodRateTest:
+    """The exact unconditional test on Miettinen-Nurminen's statistic (``unconditional``),
+    its p-values at no difference and its intervals inverted from it."""
+    from . import unconditional
+
+    alpha = (1 - confidence) / 2
+    difference = unconditional.difference_interval(good1, n1, good2, n2, alpha)
+    ratio_ci = None
+    if good1 or good2:
+        low, high = unconditional.log_ratio_interval(good1, n1, good2, n2, alpha)
+        ratio_ci = Interval(_ratio_end(low), _ratio_end(high))
+    return replace(
+        score,
+        method=UNPAIRED_EXACT,
+        ratio_method=UNPAIRED_EXACT,
+        p_greater=unconditional.difference_p(good1, n1, good2, n2, 0.0, greater=True),
+        p_less=unconditional.difference_p(good1, n1, good2, n2, 0.0, greater=False),
+        difference_ci=Interval(*difference),
+        ratio_ci=ratio_ci,
+    )
 
 
 def standardized(
