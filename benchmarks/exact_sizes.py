@@ -37,7 +37,8 @@ from scipy import stats
 from pytest_empathy.analysis import comparison, ordinal, proportions
 from pytest_empathy.ratings import Counts, Rating
 
-ALPHAS = (0.05, 0.01)
+# alpha 0.05 / 32: an emotion's level, Bonferroni over the 32 emotions.
+ALPHAS = (0.05, 0.01, 0.05 / 32)
 DISCORDANT = ((1, 10), (11, 30), (31, 60), (61, 200))
 GOOD_RATE_GROUPS = ((2, 10), (2, 62), (2, 300), (5, 62), (5, 300), (10, 62), (10, 300))
 ORDINAL_GROUPS = ((2, 20), (2, 62), (5, 20), (5, 62))
@@ -98,13 +99,13 @@ def good_rate_size(n1: int, n2: int, alpha: float) -> tuple[float, float]:
     for good1 in range(n1 + 1):
         weight = stats.binom.pmf(good1, n1, RATES)
 
-        def test(good2: int, good1: int = good1) -> proportions.GoodRateTest:
-            return proportions.unpaired(good1, n1, good2, n2, confidence=1 - 2 * alpha)
+        def test(good2: int, good1: int = good1) -> tuple[float, float]:
+            return proportions.unpaired_p_values(good1, n1, good2, n2, confidence=1 - 2 * alpha)
 
         # Rejected as higher: the second's counts below a threshold; as lower: above one.
-        kept = first_rejected(lambda good2: not test(good2).p_greater < alpha, 0, n2)
+        kept = first_rejected(lambda good2: not test(good2)[0] < alpha, 0, n2)
         higher += weight * stats.binom.cdf(kept - 1, n2, RATES)
-        start = first_rejected(lambda good2: test(good2).p_less < alpha, 0, n2)
+        start = first_rejected(lambda good2: test(good2)[1] < alpha, 0, n2)
         lower += weight * stats.binom.sf(start - 1, n2, RATES)
     return float(higher.max()), float(lower.max())
 
@@ -113,32 +114,42 @@ def compositions(n: int) -> list[tuple[int, int, int]]:
     return [(bad, okay, n - bad - okay) for bad in range(n + 1) for okay in range(n + 1 - bad)]
 
 
-def ordinal_size(n1: int, n2: int, alpha: float) -> tuple[float, float]:
+def ordinal_sizes(n1: int, n2: int) -> list[tuple[float, float]]:
     """The largest size over the simplex of the unpaired ordinal test of ``n1`` against
-    ``n2`` ratings: first rated higher, and lower."""
+    ``n2`` ratings, first rated higher and lower, at each of ``ALPHAS``: its p-values do not
+    depend on the confidence it is called with, so each pair of groups is tested once."""
     firsts, seconds = compositions(n1), compositions(n2)
-    higher = np.zeros((len(firsts), len(seconds)))
-    lower = np.zeros((len(firsts), len(seconds)))
+    p_values = np.zeros((2, len(firsts), len(seconds)))
     for i, a in enumerate(firsts):
         for j, b in enumerate(seconds):
-            test = ordinal.unpaired(Counts(*a), Counts(*b), confidence=1 - 2 * alpha)
-            higher[i, j], lower[i, j] = test.p_greater < alpha, test.p_less < alpha
-    sizes = []
-    for shares in SIMPLEX:
-        weight1 = stats.multinomial.pmf(firsts, n1, shares)
-        weight2 = stats.multinomial.pmf(seconds, n2, shares)
-        sizes.append((weight1 @ higher @ weight2, weight1 @ lower @ weight2))
-    return float(max(s for s, _ in sizes)), float(max(s for _, s in sizes))
+            test = ordinal.unpaired(Counts(*a), Counts(*b), confidence=1 - 2 * ALPHAS[0])
+            p_values[:, i, j] = test.p_greater, test.p_less
+    weights = [(stats.multinomial.pmf(firsts, n1, s), stats.multinomial.pmf(seconds, n2, s)) for s in SIMPLEX]
+    found = []
+    for alpha in ALPHAS:
+        higher, lower = p_values < alpha
+        sizes = [(w1 @ higher @ w2, w1 @ lower @ w2) for w1, w2 in weights]
+        found.append((float(max(s for s, _ in sizes)), float(max(s for _, s in sizes))))
+    return found
 
 
-def spread(values: Sequence[float]) -> str:
-    low, high = min(values), max(values)
-    return f"{low:.3f}" if f"{low:.3f}" == f"{high:.3f}" else f"{low:.3f} to {high:.3f}"
+def spread(values: Sequence[float], alpha: float) -> str:
+    low, high = cell(min(values), alpha), cell(max(values), alpha)
+    return low if low == high else f"{low} to {high}"
+
+
+def alpha_name(alpha: float) -> str:
+    return "0.05 / 32" if alpha == 0.05 / 32 else f"{alpha:g}"
+
+
+def cell(size: float, alpha: float) -> str:
+    """A size to three significant figures at an emotion's level, to three decimals else."""
+    return f"{size:.3g}" if alpha < 0.01 else f"{size:.3f}"
 
 
 def table() -> Iterator[str]:
-    yield "| test | cases | size at alpha 0.05 | size at alpha 0.01 |"
-    yield "| --- | --- | --- | --- |"
+    yield f"| test | cases | {' | '.join(f'size at alpha {alpha_name(alpha)}' for alpha in ALPHAS)} |"
+    yield "| --- | --- |" + " --- |" * len(ALPHAS)
     paired = (
         ("Good rate, paired", paired_good_rate),
         ("ordinal effect, paired", paired_ordinal),
@@ -147,22 +158,23 @@ def table() -> Iterator[str]:
     for name, p_value in paired:
         by_alpha = [paired_sizes(p_value, alpha) for alpha in ALPHAS]
         for low, high in DISCORDANT:
-            cells = [spread([sizes[d] for d in range(low, high + 1)]) for sizes in by_alpha]
+            spans = [[sizes[d] for d in range(low, high + 1)] for sizes in by_alpha]
+            cells = [spread(span, alpha) for span, alpha in zip(spans, ALPHAS, strict=True)]
             yield f"| {name} | {low} to {high} discordant | {' | '.join(cells)} |"
-    for name, size, groups in (
-        ("Good rate, unpaired", good_rate_size, GOOD_RATE_GROUPS),
-        ("ordinal effect, unpaired", ordinal_size, ORDINAL_GROUPS),
-    ):
-        for n1, n2 in groups:
-            cells = [f"{max(size(n1, n2, alpha)):.3f}" for alpha in ALPHAS]
-            yield f"| {name} | {n1} against {n2} | {' | '.join(cells)} |"
+    for n1, n2 in GOOD_RATE_GROUPS:
+        cells = [cell(max(good_rate_size(n1, n2, alpha)), alpha) for alpha in ALPHAS]
+        yield f"| Good rate, unpaired | {n1} against {n2} | {' | '.join(cells)} |"
+    for n1, n2 in ORDINAL_GROUPS:
+        cells = [cell(max(sizes), alpha) for sizes, alpha in zip(ordinal_sizes(n1, n2), ALPHAS, strict=True)]
+        yield f"| ordinal effect, unpaired | {n1} against {n2} | {' | '.join(cells)} |"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     for line in table():
         print(line)
-    (usual, strict), (low, high) = ALPHAS, (proportions.exact_cutover(alpha) for alpha in ALPHAS)
+    usual, strict = ALPHAS[:2]
+    low, high = proportions.exact_cutover(usual), proportions.exact_cutover(strict)
     exact = f"The paired tests are exact up to {low} discordant cases at alpha {usual:g}"
     print(f"\n{exact} and up to {high} at {strict:g}.")
 
