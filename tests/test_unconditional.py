@@ -15,7 +15,7 @@ import pytest
 from scipy.optimize import minimize_scalar
 from scipy.stats import barnard_exact, binom, norm
 
-from pytest_empathy.analysis import proportions, unconditional
+from pytest_empathy.analysis import power, proportions, unconditional
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Counts, Rating
@@ -233,3 +233,30 @@ def test_a_smoke_sized_run_against_the_release_counts_is_decided_exactly_per_emo
     assert report["overall"]["good_rate_test"]["method"] == proportions.STANDARDIZED
     assert proportions.UNPAIRED_EXACT in report["methods"]["good_rate_test"]
     assert elapsed < 120
+
+
+@pytest.mark.parametrize(("n1", "n2", "rate2", "level"), [(5, 62, 0.3, 0.05), (10, 62, 0.5, 0.05), (10, 62, 0.2, 0.01)])
+def test_the_detectable_difference_is_the_exact_tests_own_power(n1, n2, rate2, level):
+    """Where the exact test decides, 'detects' is its power, computed exactly: the chance of
+    its rejection region (every table's p-values, weighed here with scipy) reaches 80% at the
+    figure and not below it. The score test's normal approximation promised far more."""
+    good = proportions.unpaired(1, n1, round(rate2 * n2), n2, confidence=0.9)
+    assert good.method == proportions.UNPAIRED_EXACT
+    found = power.detectable(good, n1, n2, rate2, level)
+    p_values = np.array(
+        [[proportions.unpaired_p_values(a, n1, b, n2, confidence=0.9) for b in range(n2 + 1)] for a in range(n1 + 1)]
+    )
+
+    def chance(rate1: float, side: int) -> float:
+        region = p_values[:, :, side] < level
+        return float(binom.pmf(np.arange(n1 + 1), n1, rate1) @ region @ binom.pmf(np.arange(n2 + 1), n2, rate2))
+
+    for figure, side, sign in ((found.gain, 0, 1), (found.drop, 1, -1)):
+        assert figure is not None
+        if figure < 1:
+            assert chance(rate2 + sign * figure, side) >= 0.8 - 1e-9
+            assert chance(rate2 + sign * (figure - 1e-6), side) < 0.8
+        else:  # no difference within the range is found with 80% power
+            assert chance(1.0 if sign > 0 else 0.0, side) < 0.8
+    approximate = power.detectable(proportions.unpaired_score(1, n1, round(rate2 * n2), n2, 0.9), n1, n2, rate2, level)
+    assert approximate.gain is not None and found.gain > approximate.gain
