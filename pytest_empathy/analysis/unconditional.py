@@ -58,7 +58,9 @@ _RATES = np.linspace(0.0, 1.0, _GRID)
 _LOG_RATIO_END = 50.0
 # Past an interval's end, the null values looked at for one kept past a jump of the p-value:
 # 20 steps of a quarter point (of 0.01 in the log ratio), several teeth of the p-value at the
-# sizes the test meets (a tooth spans 0.4 to 2 points there).
+# sizes the test meets (a tooth spans 0.4 to 2 points there). A coarser scan misses kept
+# values: at 7 of 10 against 100 of 300, steps of 0.4 points put the lower bound at -0.23
+# points, these at -0.55.
 _SCANNED = 20
 _DIFFERENCE_STEP = 0.0025
 _LOG_RATIO_STEP = 0.01
@@ -246,7 +248,8 @@ class _Test:
 
     def excess(self, null: float) -> float:
         """log p - log alpha: below 0 where the null value is rejected."""
-        return math.log(max(self.p_value(null), _TINY)) - math.log(self.alpha)
+        # Kept on the grid alone is kept: only a rejection needs the refined supremum.
+        return math.log(max(self.p_value(null, self.alpha), _TINY)) - math.log(self.alpha)
 
     def kept_on_grid(self, nulls: list[float]) -> list[bool]:
         """Whether each null value is kept by the fixed grid's points alone, all at once."""
@@ -259,7 +262,7 @@ class _Test:
         inside = ((low <= _RATES) & (high >= _RATES))[..., None]
         larger = _grid_pmf(max(self.n1, self.n2))
         if self.n2 >= self.n1:
-            chance = ((np.where(inside, _pmf(self.n1, first), 0.0) @ regions) * larger).sum(axis=-1)
+            chance = (np.where(inside, _pmf(self.n1, first), 0.0) * (larger @ regions.transpose(0, 2, 1))).sum(axis=-1)
         else:
             chance = ((larger @ regions) * np.where(inside, _pmf(self.n2, second), 0.0)).sum(axis=-1)
         return [bool(found) for found in chance.max(axis=-1) >= self.alpha]
@@ -361,7 +364,11 @@ def _supremum(
 
 def _chance(region: NDArray[np.bool_], first: Array, second: Array) -> Array:
     """P((x1, x2) in ``region``) at each row of the two groups' binomial probabilities."""
-    chance: Array = ((first @ region.astype(float)) * second).sum(axis=1)
+    # Contracted over the larger group first, so that what is left is as small as can be.
+    if first.shape[-1] <= second.shape[-1]:
+        chance: Array = (first * (second @ region.T.astype(float))).sum(axis=1)
+    else:
+        chance = ((first @ region.astype(float)) * second).sum(axis=1)
     return chance
 
 
