@@ -8,16 +8,19 @@ of the observed table is the largest, over the nuisance rate the null leaves fre
 chance of a table at least as extreme. A null difference delta leaves p2 free in
 [max(0, -delta), min(1, 1 - delta)], p1 = p2 + delta; a null ratio r leaves p2 free in
 [0, min(1, 1 / r)], p1 = r p2. The chance is a polynomial in p2 whose peaks can lie anywhere
-in that range: its supremum is taken on an even grid of ``_GRID`` points, the range's ends
-among them (where it peaks for a table at an edge), and refined around the grid's best point
-by golden-section search, which moves the figure by far less than the precision shown.
+in that range: its supremum is taken on a fixed grid of ``_GRID`` rates and the range's ends
+(where it peaks for a table at an edge), refined by finer grids around the best point, which
+moves the figure by far less than the precision shown (tests/test_unconditional.py checks it
+against scipy's Barnard test and an optimiser).
 
-Each interval is the set of null values the one-sided tests at (1 - confidence) / 2 do not
-reject, found by bisection. The exact p-value need not be monotone in the null value, so the
-bisection of a lower bound starts from no difference (a ratio of 1) itself: its bound is
-above 0 exactly when the test of no difference rejects, and the gates that ask "higher?" of
-the difference and of the ratio answer alike (tests/test_verdicts.py enumerates every table
-of the sizes in use to show it).
+Each interval holds the null values the one-sided tests at (1 - confidence) / 2 keep. The
+exact p-value is not monotone in the null value: it rises, then drops where a table leaves
+the region at least as extreme, so the kept values need not be one stretch and a bisection
+finds some crossing, not the interval's end (at 2 of 2 against 20 of 62, -7.3 points where
+-8.9 is kept). ``_bound`` starts from no difference (a ratio of 1), narrows a bracket by
+regula falsi, then looks further out for values kept past a drop: the bound is the outermost
+kept value found, and it is beyond 0 exactly when the test of no difference rejects, so that
+the gates that ask "higher?" of the difference and of the ratio answer alike.
 
 numpy is imported here, and this module only where the exact test decides (``proportions``).
 """
@@ -39,9 +42,9 @@ Array = NDArray[np.float64]
 
 # The nuisance grid, fixed so that the larger group's probabilities on it are computed once.
 # The chance of a region moves with the nuisance rate on the scale of the binomial's spread,
-# about 0.5 / sqrt(n) (0.03 at 300 ratings): a spacing of 0.002 resolves it fifteen-fold at
-# the largest groups the test meets, so the best grid point lies in the supremum's basin and
-# refinement finds its top.
+# about 0.5 / sqrt(n) (0.03 at 300 ratings): a spacing of 0.002 resolves it fifteen-fold there
+# (five-fold at 2,000), so the best grid point lies in the supremum's basin and refinement
+# finds its top.
 _GRID = 500
 # Refinement: grids of 21 points between the best point's neighbours, four times, find the
 # peak's rate to 4e-7 of the range, far finer than the chance changes at (its error is of the
