@@ -7,11 +7,11 @@ Nurminen's score statistics (1985), the variance taken at the maximum-likelihood
 the null and corrected by N/(N-1); where a group is so small that the score test's size
 exceeds alpha by more than a third (``decided_unconditionally``, and no rater clusters), the
 exact unconditional test on the same statistics (``unconditional``). Paired groups (both sides
-rated on the same cases): Tango's
-score statistic for the difference (1998; McNemar's at no difference) and Tang, Tang and
-Chan's for the ratio (2003); with so few cases Good on one side only that the score test's
-size exceeds alpha by more than a third (``exact_cutover``, and no rater clusters), the exact
-binomial test conditional on them, McNemar's exact, its intervals widened to agree with it.
+rated on the same cases): Tango's score statistic for the difference (1998; McNemar's at no
+difference) and Tang, Tang and Chan's for the ratio (2003); with so few cases Good on one side
+only that the score test's size exceeds alpha by more than a third (``exact_cutover``, and no
+rater clusters), the exact binomial test conditional on them, McNemar's exact, its intervals
+widened to agree with it.
 Unpaired groups over several strata (emotions), the second side
 standardized to the first side's mix: one score-type statistic for the difference and, in
 Fieller's form, the ratio (``standardized``).
