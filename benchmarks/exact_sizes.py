@@ -42,13 +42,14 @@ from scipy import special, stats
 from pytest_empathy.analysis import comparison, ordinal, proportions
 from pytest_empathy.ratings import Rating
 
-ALPHAS = (0.05, 0.01)
+# alpha 0.05 / 32: an emotion's level, Bonferroni over the 32 emotions.
+EMOTION_LEVEL = 0.05 / 32
+ALPHAS = (0.05, 0.01, EMOTION_LEVEL)
 DISCORDANT = ((1, 10), (11, 30), (31, 60), (61, 200))
 GOOD_RATE_GROUPS = ((2, 10), (2, 62), (2, 300), (5, 62), (5, 300), (10, 62), (10, 300))
 # An emotion's ordinal comparison (2 and 5 as the smoke corpus's emotions have, against the
 # release's about 62 a side); an emotion's level: alpha over 32 emotions.
 SHAPE_GROUPS = ((2, 62), (5, 62), (20, 62), (40, 62), (62, 62))
-EMOTION_LEVEL = 0.05 / 32
 GRID, ALONG = 20, 20
 RATES = np.round(np.arange(1, 100) / 100, 2)
 
@@ -106,13 +107,13 @@ def good_rate_size(n1: int, n2: int, alpha: float) -> tuple[float, float]:
     for good1 in range(n1 + 1):
         weight = stats.binom.pmf(good1, n1, RATES)
 
-        def test(good2: int, good1: int = good1) -> proportions.GoodRateTest:
-            return proportions.unpaired(good1, n1, good2, n2, confidence=1 - 2 * alpha)
+        def test(good2: int, good1: int = good1) -> tuple[float, float]:
+            return proportions.unpaired_p_values(good1, n1, good2, n2, confidence=1 - 2 * alpha)
 
         # Rejected as higher: the second's counts below a threshold; as lower: above one.
-        kept = first_rejected(lambda good2: not test(good2).p_greater < alpha, 0, n2)
+        kept = first_rejected(lambda good2: not test(good2)[0] < alpha, 0, n2)
         higher += weight * stats.binom.cdf(kept - 1, n2, RATES)
-        start = first_rejected(lambda good2: test(good2).p_less < alpha, 0, n2)
+        start = first_rejected(lambda good2: test(good2)[1] < alpha, 0, n2)
         lower += weight * stats.binom.sf(start - 1, n2, RATES)
     return float(higher.max()), float(lower.max())
 
@@ -204,14 +205,23 @@ def shape_size(n1: int, n2: int, alpha: float) -> float:
     return worst
 
 
-def spread(values: Sequence[float]) -> str:
-    low, high = min(values), max(values)
-    return f"{low:.3f}" if f"{low:.3f}" == f"{high:.3f}" else f"{low:.3f} to {high:.3f}"
+def spread(values: Sequence[float], alpha: float) -> str:
+    low, high = cell(min(values), alpha), cell(max(values), alpha)
+    return low if low == high else f"{low} to {high}"
+
+
+def alpha_name(alpha: float) -> str:
+    return "0.05 / 32" if alpha == EMOTION_LEVEL else f"{alpha:g}"
+
+
+def cell(size: float, alpha: float) -> str:
+    """A size to three significant figures at an emotion's level, to three decimals else."""
+    return f"{size:.3g}" if alpha < 0.01 else f"{size:.3f}"
 
 
 def table() -> Iterator[str]:
-    yield "| test | cases | size at alpha 0.05 | size at alpha 0.01 |"
-    yield "| --- | --- | --- | --- |"
+    yield f"| test | cases | {' | '.join(f'size at alpha {alpha_name(alpha)}' for alpha in ALPHAS)} |"
+    yield "| --- | --- |" + " --- |" * len(ALPHAS)
     paired = (
         ("Good rate, paired", paired_good_rate),
         ("ordinal effect, paired", paired_ordinal),
@@ -220,23 +230,23 @@ def table() -> Iterator[str]:
     for name, p_value in paired:
         by_alpha = [paired_sizes(p_value, alpha) for alpha in ALPHAS]
         for low, high in DISCORDANT:
-            cells = [spread([sizes[d] for d in range(low, high + 1)]) for sizes in by_alpha]
+            spans = [[sizes[d] for d in range(low, high + 1)] for sizes in by_alpha]
+            cells = [spread(span, alpha) for span, alpha in zip(spans, ALPHAS, strict=True)]
             yield f"| {name} | {low} to {high} discordant | {' | '.join(cells)} |"
     for n1, n2 in GOOD_RATE_GROUPS:
-        cells = [f"{max(good_rate_size(n1, n2, alpha)):.3f}" for alpha in ALPHAS]
+        cells = [cell(max(good_rate_size(n1, n2, alpha)), alpha) for alpha in ALPHAS]
         yield f"| Good rate, unpaired | {n1} against {n2} | {' | '.join(cells)} |"
 
 
 def shape_table() -> Iterator[str]:
     """The worst size over the whole null of the test an emotion's unpaired ordinal comparison
     no longer decides by, at each level, and as a multiple of it."""
-    levels = {f"{alpha:g}": alpha for alpha in ALPHAS} | {"0.05 / 32": EMOTION_LEVEL}
-    named = " | ".join(f"worst size at {name}" for name in levels)
+    named = " | ".join(f"worst size at {alpha_name(alpha)}" for alpha in ALPHAS)
     yield f"| Brunner-Munzel's t within an emotion | {named} |"
     yield "| --- | --- | --- | --- |"
     for n1, n2 in SHAPE_GROUPS:
-        sizes = [(shape_size(n1, n2, level), level) for level in levels.values()]
-        cells = [f"{size:.4f} ({size / level:.2f} alpha)" for size, level in sizes]
+        sizes = [(shape_size(n1, n2, alpha), alpha) for alpha in ALPHAS]
+        cells = [f"{size:.4f} ({size / alpha:.2f} alpha)" for size, alpha in sizes]
         yield f"| {n1} against {n2} | {' | '.join(cells)} |"
 
 
@@ -244,7 +254,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     for line in table():
         print(line)
-    (usual, strict), (low, high) = ALPHAS, (proportions.exact_cutover(alpha) for alpha in ALPHAS)
+    usual, strict = ALPHAS[:2]
+    low, high = proportions.exact_cutover(usual), proportions.exact_cutover(strict)
     exact = f"The paired tests are exact up to {low} discordant cases at alpha {usual:g}"
     print(f"\n{exact} and up to {high} at {strict:g}.\n")
     for line in shape_table():

@@ -22,7 +22,15 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from .distributions import NORMAL, Reference, binomial_pmf, binomial_tail, log_factorials, normal_cdf, normal_quantile
-from .proportions import GoodRateTest, decided_exactly, exact_cutover, exact_lower_bound_above, inflation, tango
+from .proportions import (
+    UNPAIRED_EXACT,
+    GoodRateTest,
+    decided_exactly,
+    exact_cutover,
+    exact_lower_bound_above,
+    inflation,
+    tango,
+)
 
 POWER = 0.8
 # The study's headline (GPT-4 with the empathy prompt against humans, crowd-rated): Good
@@ -132,11 +140,61 @@ def detectable(good: GoodRateTest | None, n1: float, n2: float, rate2: float | N
         assert good.discordant is not None
         either = detectable_paired(good.discordant, n1, alpha)
         return Detectable(alpha, either, either)
+    if good.method == UNPAIRED_EXACT:
+        first, second = round(n1), round(n2)
+        return Detectable(
+            alpha,
+            _smallest(lambda d: power_exact_unpaired(rate2 + d, rate2, first, second, alpha, higher=True), 1 - rate2),
+            _smallest(lambda d: power_exact_unpaired(rate2 - d, rate2, first, second, alpha, higher=False), rate2),
+        )
     return Detectable(
         alpha,
         detectable_unpaired(rate2, n1, n2, alpha, upward=True),
         detectable_unpaired(rate2, n1, n2, alpha, upward=False),
     )
+
+
+def power_exact_unpaired(rate1: float, rate2: float, n1: int, n2: int, level: float, *, higher: bool) -> float:
+    """The exact power of the exact unconditional test (``proportions.unpaired`` where it
+    decides) at one-sided ``level``, of a first rate higher (``higher``) or lower than the
+    second, when they are ``rate1`` and ``rate2``: the chance of its rejection region, whose
+    tables are, for each first count, the second's counts up to a threshold (higher) or from
+    one (lower)."""
+    total = 0.0
+    for x1, threshold in enumerate(_exact_thresholds(n1, n2, level, higher)):
+        rejected = (
+            1.0 - binomial_tail(threshold, n2, rate2, 1.0 - rate2)
+            if higher
+            else binomial_tail(threshold, n2, rate2, 1.0 - rate2)
+        )
+        total += binomial_pmf(x1, n1, rate1) * rejected
+    return min(1.0, max(0.0, total))
+
+
+@cache
+def _exact_thresholds(n1: int, n2: int, level: float, higher: bool) -> tuple[int, ...]:
+    """For each first count, where the exact test at ``level`` stops (higher: the fewest
+    second counts it does not reject) or starts (lower: the fewest it rejects) rejecting: its
+    p-values at no difference rise with the second count (higher) or fall (lower), the
+    statistic falling as the second count rises. Found by bisection."""
+    from . import unconditional  # numpy: only where the exact test decides
+
+    thresholds = []
+    for x1 in range(n1 + 1):
+
+        def rejected(x2: int, x1: int = x1) -> bool:
+            return unconditional.difference_p(x1, n1, x2, n2, 0.0, greater=higher, enough=level) < level
+
+        # higher: rejected below the threshold; lower: from it.
+        low, high = 0, n2 + 1
+        while low < high:
+            middle = (low + high) // 2
+            if middle <= n2 and rejected(middle) == higher:
+                low = middle + 1
+            else:
+                high = middle
+        thresholds.append(low)
+    return tuple(thresholds)
 
 
 def _smallest(power: Callable[[float], float], largest: float, tolerance: float = 1e-9) -> float | None:

@@ -79,6 +79,8 @@ from pytest_empathy.analysis.proportions import (
     STANDARDIZED,
     STANDARDIZED_RATIO,
     UNPAIRED,
+    UNPAIRED_EXACT,
+    UNPAIRED_EXACT_WHEN,
     UNPAIRED_RATIO,
     WIDENED,
     Interval,
@@ -247,7 +249,7 @@ def methods(summary: Summary) -> dict[str, Any]:
         "exact_rule": "Freeman-Halton's exact test where an expected count is below 5 (no statistic of its own)",
         "good_rate_test": f"{PAIRED}; {PAIRED_EXACT}, {EXACT_WHEN}"
         if paired
-        else f"{UNPAIRED} within an emotion; {STANDARDIZED} for several",
+        else f"{UNPAIRED} within an emotion ({UNPAIRED_EXACT}, {UNPAIRED_EXACT_WHEN}); {STANDARDIZED} for several",
         "bad_rate_test": "the Good rate's test and interval on the Bad counts; no-more-bad passes when the upper "
         "bound of the overall difference is below the margin (a non-inferiority test, one-sided at alpha)",
         "paired": paired,
@@ -263,10 +265,11 @@ def methods(summary: Summary) -> dict[str, Any]:
             "sides": "two-sided; each bound is the one-sided bound of the test at alpha",
             "difference": f"{PAIRED}, inverted; {WIDENED} {EXACT_WHEN}"
             if paired
-            else f"{UNPAIRED}, inverted; {STANDARDIZED} for several",
+            else f"{UNPAIRED}, inverted ({UNPAIRED_EXACT}, {UNPAIRED_EXACT_WHEN}); {STANDARDIZED} for several",
             "ratio": f"{PAIRED_RATIO}, inverted; {WIDENED} {EXACT_WHEN}"
             if paired
-            else f"{UNPAIRED_RATIO}, inverted; {STANDARDIZED_RATIO} for several",
+            else f"{UNPAIRED_RATIO}, inverted ({UNPAIRED_EXACT}, {UNPAIRED_EXACT_WHEN}); {STANDARDIZED_RATIO} for "
+            "several",
             "emotions": emotion_intervals(len(summary.emotions), summary.alpha),
         },
         "correction": "Holm across the emotions, each direction its own family; none for overall and polarity",

@@ -1,0 +1,262 @@
+"""The exact unconditional test of two unpaired Good rates (``analysis/unconditional.py``),
+which decides where a small group makes Miettinen-Nurminen's score test too liberal: its
+p-values against scipy's Barnard test and a brute-force oracle written here, its intervals
+against its own test on every table of the sizes it meets, and the gates and the JSON of a
+smoke-sized run against the release's per-emotion counts."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize_scalar
+from scipy.stats import barnard_exact, binom, norm
+
+from pytest_empathy.analysis import power, proportions, unconditional
+from pytest_empathy.analysis.versus_baseline import summarize
+from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.ratings import Counts, Rating
+from pytest_empathy.results.case import CaseResult
+
+from .conftest import read_report, synthetic_rows, write_corpus
+from .test_verdicts import no_more_bad
+
+# An emotion's level over the 32 emotions, Bonferroni.
+EMOTION_LEVEL = 0.05 / 32
+
+
+@pytest.mark.parametrize(
+    ("x1", "n1", "x2", "n2"),
+    [(2, 2, 3, 10), (2, 2, 20, 62), (1, 2, 40, 62), (4, 5, 20, 62), (0, 5, 7, 10), (9, 10, 12, 30), (3, 7, 1, 9)],
+)
+def test_the_p_value_at_no_difference_is_barnards_with_the_pooled_score(x1, n1, x2, n2):
+    """Barnard's test with the pooled z is the score test's exact unconditional version at no
+    difference (Miettinen-Nurminen's N / (N - 1) does not change the order of the tables)."""
+    table = [[x1, x2], [n1 - x1, n2 - x2]]
+    for alternative, greater in (("greater", True), ("less", False)):
+        expected = barnard_exact(table, alternative=alternative, pooled=True, n=64).pvalue
+        found = unconditional.difference_p(x1, n1, x2, n2, 0.0, greater=greater)
+        assert found == pytest.approx(expected, abs=1e-6)
+
+
+# A brute-force oracle from the definitions: the restricted maximum likelihood by a bounded
+# scalar optimiser, every table's statistic in a loop, the supremum over a grid of 4,001 rates
+# refined by the optimiser.
+
+
+def restricted_z(x1: int, n1: int, x2: int, n2: int, null: float, *, ratio: bool) -> float:
+    def rates(p2: float) -> tuple[float, float]:
+        return (null * p2 if ratio else p2 + null), p2
+
+    def negative_log_likelihood(p2: float) -> float:
+        p1, p2 = rates(p2)
+        return -(binom.logpmf(x1, n1, p1) + binom.logpmf(x2, n2, p2))
+
+    low, high = (0.0, min(1.0, 1 / null)) if ratio else (max(0.0, -null), min(1.0, 1.0 - null))
+    found = minimize_scalar(negative_log_likelihood, bounds=(low, high), method="bounded", options={"xatol": 1e-13})
+    p2 = min([low, high, found.x], key=negative_log_likelihood)
+    p1, p2 = rates(p2)
+    n = n1 + n2
+    variance = ((p1 * (1 - p1) / n1) + (null**2 if ratio else 1) * p2 * (1 - p2) / n2) * n / (n - 1)
+    numerator = x1 / n1 - (null * x2 / n2 if ratio else x2 / n2 + null)
+    if variance <= 0:
+        return 0.0 if abs(numerator) < 1e-12 else math.copysign(math.inf, numerator)
+    return numerator / math.sqrt(variance)
+
+
+def oracle_p(x1: int, n1: int, x2: int, n2: int, null: float, *, ratio: bool, greater: bool) -> float:
+    z = np.array([[restricted_z(a, n1, b, n2, null, ratio=ratio) for b in range(n2 + 1)] for a in range(n1 + 1)])
+    region = z >= z[x1, x2] - 1e-7 if greater else z <= z[x1, x2] + 1e-7
+
+    def chance(p2: float) -> float:
+        p1 = null * p2 if ratio else p2 + null
+        return float(binom.pmf(np.arange(n1 + 1), n1, p1) @ region @ binom.pmf(np.arange(n2 + 1), n2, p2))
+
+    low, high = (0.0, min(1.0, 1 / null)) if ratio else (max(0.0, -null), min(1.0, 1.0 - null))
+    grid = np.linspace(low, high, 4001)
+    values = [chance(p2) for p2 in grid]
+    best = int(np.argmax(values))
+    around = (grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)])
+    refined = minimize_scalar(lambda p2: -chance(p2), bounds=around, method="bounded", options={"xatol": 1e-12})
+    return max(values[best], -refined.fun)
+
+
+@pytest.mark.parametrize(
+    ("x1", "n1", "x2", "n2", "null", "ratio"),
+    [
+        (2, 2, 3, 10, 0.2, False),
+        (1, 3, 6, 12, -0.3, False),
+        (0, 2, 2, 9, 0.15, False),
+        (3, 5, 4, 11, 1.5, True),
+        (1, 4, 7, 10, 0.6, True),
+    ],
+)
+def test_at_a_null_value_the_p_value_is_the_brute_force_oracles(x1, n1, x2, n2, null, ratio):
+    p_value = unconditional.ratio_p if ratio else unconditional.difference_p
+    for greater in (True, False):
+        expected = oracle_p(x1, n1, x2, n2, null, ratio=ratio, greater=greater)
+        assert p_value(x1, n1, x2, n2, null, greater=greater) == pytest.approx(expected, abs=1e-6)
+
+
+def test_the_statistics_of_every_table_are_those_of_the_one_table_functions():
+    """The vectorised statistics (the cubic's roots in closed form, the likeliest chosen) are
+    ``proportions``' own, table by table."""
+    for n1, n2 in ((2, 62), (5, 10), (10, 30)):
+        for delta in (-0.6, -0.05, 0.13, 0.77):
+            z = unconditional.difference_statistics(n1, n2, delta)
+            for x1, x2 in itertools.product(range(n1 + 1), range(n2 + 1)):
+                assert z[x1, x2] == pytest.approx(proportions._mn_difference(x1, n1, x2, n2, delta), abs=1e-9)
+        for ratio in (0.4, 1.0, 2.7):
+            z = unconditional.ratio_statistics(n1, n2, ratio)
+            for x1, x2 in itertools.product(range(n1 + 1), range(n2 + 1)):
+                assert z[x1, x2] == pytest.approx(proportions._mn_ratio(x1, n1, x2, n2, ratio), abs=1e-9)
+
+
+def score_size_by_scipy(n1: int, n2: int, alpha: float) -> float:
+    """Miettinen-Nurminen's one-sided size at no difference, weighed with scipy over rates
+    0.001 to 0.999."""
+    z = np.array([[proportions._mn_difference(a, n1, b, n2, 0.0) for b in range(n2 + 1)] for a in range(n1 + 1)])
+    critical = norm.isf(alpha)
+    rates = np.linspace(0.001, 0.999, 999)[:, None]
+    weights1, weights2 = binom.pmf(np.arange(n1 + 1), n1, rates), binom.pmf(np.arange(n2 + 1), n2, rates)
+    sizes = [((weights1 @ region) * weights2).sum(axis=1).max() for region in (z > critical, z < -critical)]
+    return float(max(sizes))
+
+
+@pytest.mark.parametrize(("n1", "n2"), [(2, 10), (2, 62), (5, 62), (10, 300), (30, 62), (62, 62), (1, 6)])
+@pytest.mark.parametrize("alpha", [0.05, 0.01, EMOTION_LEVEL])
+def test_the_exact_test_decides_where_the_score_tests_size_exceeds_alpha_by_a_third(n1, n2, alpha):
+    size = score_size_by_scipy(n1, n2, alpha)
+    assert unconditional.score_size(n1, n2, alpha) == pytest.approx(size, abs=2e-3)
+    if abs(size - 4 / 3 * alpha) > 0.05 * alpha:  # clear of the line the grids could disagree on
+        assert proportions.decided_unconditionally(n1, n2, alpha) == (size > 4 / 3 * alpha)
+    # Clustered ratings keep the score test, referred to t: the exact test knows no design effect.
+    assert not proportions.decided_unconditionally(n1, n2, alpha, design_effect=1.5)
+
+
+AGREEMENT_SIZES = [(2, 10), (2, 62), (5, 62), (10, 10)]
+
+
+def near_the_threshold(n1: int, n2: int, alpha: float) -> list[tuple[int, int]]:
+    """The tables whose p_greater or p_less lies near alpha: for each count of the first
+    group, the 5 counts of the second around where each one-sided test starts rejecting
+    (the p-values at no difference rise with the second count, or fall: a threshold).
+    Tables further off have p-values far from alpha, where no bound comes near 0."""
+    near = set()
+    for x1, greater in itertools.product(range(n1 + 1), (True, False)):
+        rejected = [unconditional.difference_p(x1, n1, x2, n2, 0.0, greater=greater) < alpha for x2 in range(n2 + 1)]
+        edge = next((x2 for x2, found in enumerate(rejected) if found != rejected[0]), 0)
+        near.update((x1, x2) for x2 in range(max(0, edge - 2), min(n2, edge + 2) + 1))
+    return sorted(near)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01, EMOTION_LEVEL])
+def test_the_intervals_exclude_no_difference_exactly_when_the_exact_test_rejects_it(alpha):
+    """The tables of the smoke corpus's sizes near each test's threshold, where the exact test
+    decides: the difference's lower bound is above 0, and the ratio's above 1, exactly when
+    p_greater is below alpha (so that better and min-good-gain 0 answer alike), and the upper
+    bounds below them exactly when p_less is. The exact p-value is not monotone in the null
+    value: only the search from no difference outward makes this hold. (Every table of these
+    sizes, 1,650 intervals, took four minutes and agreed too.)"""
+    checked = 0
+    for n1, n2 in AGREEMENT_SIZES:
+        if not proportions.decided_unconditionally(n1, n2, alpha):
+            continue
+        for x1, x2 in near_the_threshold(n1, n2, alpha):
+            test = proportions.unpaired(x1, n1, x2, n2, confidence=1 - 2 * alpha)
+            assert test.method == proportions.UNPAIRED_EXACT
+            table = (x1, n1, x2, n2)
+            assert (test.difference_ci.low > 0) == (test.p_greater < alpha), table
+            assert (test.difference_ci.high < 0) == (test.p_less < alpha), table
+            assert test.difference_ci.low <= test.difference <= test.difference_ci.high, table
+            if test.ratio_ci is not None:
+                assert (test.ratio_ci.low > 1) == (test.p_greater < alpha), table
+                assert (test.ratio_ci.high < 1) == (test.p_less < alpha), table
+            checked += 1
+    assert checked > 20
+
+
+def test_an_interval_holds_every_null_value_its_test_keeps():
+    """The p-value falls and rises in teeth as the null value moves; each bound is the
+    outermost kept value (on a grid of 0.001 here, the test's own p-values), not the first
+    crossing a bisection finds: at 2 of 2 against 20 of 62 the first crossing is at -7.3
+    points, yet -8.9 points is kept."""
+    alpha = 0.05
+    for x1, n1, x2, n2 in [(2, 2, 20, 62), (2, 5, 30, 62), (4, 5, 20, 62)]:
+        low, high = unconditional.difference_interval(x1, n1, x2, n2, alpha)
+        for delta in np.arange(-0.999, 0.999, 0.001):
+            if delta < low - 1e-6:
+                assert unconditional.difference_p(x1, n1, x2, n2, delta, greater=True) < alpha, (x1, n1, x2, n2, delta)
+            if delta > high + 1e-6:
+                assert unconditional.difference_p(x1, n1, x2, n2, delta, greater=False) < alpha, (x1, n1, x2, n2, delta)
+    assert unconditional.difference_interval(2, 2, 20, 62, alpha)[0] == pytest.approx(-0.0895, abs=1e-3)
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [(1, 2, 5, 62), (2, 5, 10, 62), (0, 2, 12, 62), (2, 2, 2, 10)])
+@pytest.mark.parametrize("margin", [2.0, 5.0, 10.0])
+def test_no_more_bad_within_an_emotion_is_the_exact_test_at_the_margin(x1, n1, x2, n2, margin):
+    """On 2 or 5 cases of an emotion against its counts, no-more-bad's bound is the exact
+    test's on the Bad counts: the gate passes exactly when that test rejects a Bad rate
+    higher by the margin."""
+    cases = [CaseResult(f"sad-{i}", "sad", Rating.BAD if i < x1 else Rating.GOOD) for i in range(n1)]
+    summary = summarize(cases, alpha=0.05, per_emotion_baseline={"sad": Counts(x2, 0, n2 - x2)})
+    bad = summary.overall.comparison.bad
+    assert bad.method == proportions.UNPAIRED_EXACT
+    p_at_margin = unconditional.difference_p(x1, n1, x2, n2, margin / 100, greater=False)
+    assert no_more_bad(summary, margin).passed == (p_at_margin < 0.05)
+    assert bad.difference_ci.high == pytest.approx(unconditional.difference_interval(x1, n1, x2, n2, 0.05)[1])
+
+
+def test_a_smoke_sized_run_against_the_release_counts_is_decided_exactly_per_emotion(run_benchmark, pytester):
+    """Two cases of each emotion against the release's per-emotion counts (unpaired): each
+    emotion's Good-rate and Bad-rate tests are the exact test, named so in the JSON; overall
+    (32 emotions, standardized) stays the score-type statistic."""
+
+    def rating(emotion: str, i: int) -> tuple[int, int]:
+        return (3 if EMOTIONS.index(emotion) % 3 else 1 + i, 2)
+
+    rows = synthetic_rows(per_emotion=2, rating=rating)
+    for row in rows:
+        del row["rating_human"]
+    write_corpus(pytester.path / "corpus.csv", rows)
+    started = time.perf_counter()
+    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.csv", "-p", "no:xdist")
+    elapsed = time.perf_counter() - started
+    report = read_report(pytester)
+    assert result.ret in (0, 1), result.stdout.str()
+    methods = {entry["good_rate_test"]["method"] for entry in report["emotions"].values()}
+    assert methods == {proportions.UNPAIRED_EXACT}, methods
+    assert {entry["bad_rate_test"]["method"] for entry in report["emotions"].values()} == {proportions.UNPAIRED_EXACT}
+    assert report["overall"]["good_rate_test"]["method"] == proportions.STANDARDIZED
+    assert proportions.UNPAIRED_EXACT in report["methods"]["good_rate_test"]
+    assert elapsed < 120
+
+
+@pytest.mark.parametrize(("n1", "n2", "rate2", "level"), [(5, 62, 0.3, 0.05), (10, 62, 0.5, 0.05), (10, 62, 0.2, 0.01)])
+def test_the_detectable_difference_is_the_exact_tests_own_power(n1, n2, rate2, level):
+    """Where the exact test decides, 'detects' is its power, computed exactly: the chance of
+    its rejection region (every table's p-values, weighed here with scipy) reaches 80% at the
+    figure and not below it. The score test's normal approximation promised far more."""
+    good = proportions.unpaired(1, n1, round(rate2 * n2), n2, confidence=0.9)
+    assert good.method == proportions.UNPAIRED_EXACT
+    found = power.detectable(good, n1, n2, rate2, level)
+    p_values = np.array(
+        [[proportions.unpaired_p_values(a, n1, b, n2, confidence=0.9) for b in range(n2 + 1)] for a in range(n1 + 1)]
+    )
+
+    def chance(rate1: float, side: int) -> float:
+        region = p_values[:, :, side] < level
+        return float(binom.pmf(np.arange(n1 + 1), n1, rate1) @ region @ binom.pmf(np.arange(n2 + 1), n2, rate2))
+
+    for figure, side, sign in ((found.gain, 0, 1), (found.drop, 1, -1)):
+        assert figure is not None
+        if figure < 1:
+            assert chance(rate2 + sign * figure, side) >= 0.8 - 1e-9
+            assert chance(rate2 + sign * (figure - 1e-6), side) < 0.8
+        else:  # no difference within the range is found with 80% power
+            assert chance(1.0 if sign > 0 else 0.0, side) < 0.8
+    approximate = power.detectable(proportions.unpaired_score(1, n1, round(rate2 * n2), n2, 0.9), n1, n2, rate2, level)
+    assert approximate.gain is not None and found.gain > approximate.gain
