@@ -10,11 +10,12 @@ Chan's for the ratio (2003); with so few cases Good on one side only that the sc
 size exceeds alpha by more than a third (``exact_cutover``, and no rater clusters), the exact
 binomial test conditional on them, McNemar's exact, its intervals widened to agree with it.
 Unpaired groups over several strata (emotions), the second side
-standardized to the first side's mix: one score-type statistic for the difference and, in
-Fieller's form, the ratio (``standardized``).
+standardized to the first side's mix: one score statistic for the difference and, in
+Fieller's form, the ratio, its variances at the maximum-likelihood rates under the null and
+skewness-corrected (Gart and Nam 1990, Laud 2017) (``standardized``).
 
 Each interval is the set of null values that the two-sided test at its confidence does not
-reject, found by bisection on the statistic, which falls as the null value rises. So the
+reject, found by a bracketing search on the statistic, which falls as the null value rises. So the
 lower bound of the (1 - 2 alpha) interval is above a value exactly when the one-sided test at
 alpha rejects it.
 """
@@ -37,7 +38,7 @@ WIDENED = "widened to hold Clopper-Pearson's on the discordant share"
 UNPAIRED_RATIO = "Miettinen-Nurminen score"
 STANDARDIZED = (
     "standardized score (the baseline standardized to the model's emotion mix; both sides' variances at the "
-    "maximum-likelihood rates under the null)"
+    "maximum-likelihood rates under the null), skewness-corrected (Gart-Nam, Laud's SCAS)"
 )
 STANDARDIZED_RATIO = STANDARDIZED + ", in Fieller's form for the ratio"
 PAIRED_RATIO = "Tang-Tang-Chan score"
