@@ -601,22 +601,34 @@ def _invert(
 def _crossing(z: Callable[[float], float], level: float, low: float, high: float) -> float:
     """Where ``z`` falls through ``level`` between ``low`` and ``high``; the end itself when
     it does not."""
-    if level > 0 and z(low) <= level:
+    ends: dict[float, float] = {}
+
+    def excess_at(end: float) -> float:
+        if end not in ends:
+            ends[end] = z(end) - level
+        return ends[end]
+
+    if level > 0 and excess_at(low) <= 0:
         return low
-    if level < 0 and z(high) >= level:
+    if level < 0 and excess_at(high) >= 0:
         return high
     # Regula falsi, the Illinois variant, inside the bracket: a few evaluations where
     # bisection needs forty (a standardized statistic costs a root search each); a step that
     # leaves the bracket, or two that do not halve it, bisect instead.
-    above, below = z(low) - level, z(high) - level
+    above, below = excess_at(low), excess_at(high)
     side, widths = 0, [math.inf, math.inf, math.inf]
     while high - low > _TOLERANCE:
         finite = math.isfinite(above) and math.isfinite(below)
         middle = (low * below - high * above) / (below - above) if finite else math.nan
         if not low < middle < high or 2 * (high - low) > widths[-3]:
             middle = (low + high) / 2
+        # A step at least half the tolerance from either end, so that a point that has all but
+        # converged closes the bracket with the next one (Brent's guard).
+        middle = min(max(middle, low + _TOLERANCE / 2), high - _TOLERANCE / 2)
         widths.append(high - low)
         excess = z(middle) - level
+        if excess == 0:
+            return middle
         if excess > 0:
             low, above = middle, excess
             if side == 1:
