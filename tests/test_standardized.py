@@ -7,7 +7,9 @@ still give one answer."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 import math
 from pathlib import Path
 
@@ -219,3 +221,11 @@ def test_the_standardized_test_holds_its_size_near_a_good_rate_of_0_and_1(rate):
         assert size <= alpha + 3 * standardized_sizes.standard_error(alpha)
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert standardized_sizes.row(rate, 2, found) in readme
+
+
+def test_the_figures_are_plain_numbers_a_json_document_takes():
+    """The statistic runs on numpy arrays; what it reports must not be numpy's (a numpy bool
+    from a gate's comparison broke the JSON document)."""
+    good = proportions.standardized([(3, 10, 5, 20), (1, 5, 2, 30)], confidence=CONFIDENCE)
+    json.dumps(dataclasses.asdict(good))
+    assert all(type(v) is float for v in (good.difference, good.statistic, good.difference_ci.low, good.second_rate))

@@ -212,10 +212,11 @@ class Standardized:
         import numpy as np
 
         first_good, first_n, second_good, second_n = (np.array(c, dtype=float) for c in zip(*strata, strict=True))
-        total = int(first_n.sum())
+        # Plain Python numbers for what the test reports: numpy's would reach the JSON document.
+        total, good = int(first_n.sum()), int(first_good.sum())
         weights = first_n / total
         second = float(weights @ (second_good / second_n))
-        return cls(int(first_good.sum()), total, weights, second_good, second_n, first_good.sum() / total, second)
+        return cls(good, total, weights, second_good, second_n, good / total, second)
 
     def statistic(self, ratio: float, difference: float, scale: float, start: float) -> tuple[float, float]:
         """The standardized score statistic for p1 = ratio * p2 + difference, and the
