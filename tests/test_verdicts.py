@@ -33,6 +33,7 @@ from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
 from .conftest import paired_cases, read_report, write_corpus
+from .test_standardized import oracle_z
 
 CRITICAL_90 = norm.ppf(0.95)
 
@@ -584,13 +585,10 @@ def test_the_standardized_difference_by_hand():
     baseline = weights[0] * 40 / 60 + weights[1] * 30 / 60
     assert test.second_rate == pytest.approx(baseline)
     assert test.difference == pytest.approx(35 / 60 - baseline)
-    # The model's rate is one binomial proportion over its 60 cases, its variance taken at the
-    # rate the null gives it; the baseline's, weighted.
-    variance2 = sum(w * w * x2 / n2 * (1 - x2 / n2) / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True))
+    # The skewness-corrected score statistic, written from its formulas in test_standardized.
 
     def z(delta: float) -> float:
-        null = baseline + delta
-        return (35 / 60 - baseline - delta) / math.sqrt(null * (1 - null) / 60 + variance2)
+        return oracle_z(strata, 1.0, delta)
 
     assert test.statistic == pytest.approx(z(0.0))
     assert z(test.difference_ci.low) == pytest.approx(CRITICAL_90)
@@ -759,15 +757,14 @@ def test_no_more_bad_over_several_emotions_is_the_standardized_difference_by_han
     weights = [50 / 60, 10 / 60]
     rates = [15 / 60, 3 / 60]
     second = sum(w * r for w, r in zip(weights, rates, strict=True))
-    baseline_variance = sum(w * w * r * (1 - r) / 60 for w, r in zip(weights, rates, strict=True))
+    # The Good-rate test on the Bad counts: (Bad of the model, its cases, Bad of the baseline, its ratings).
+    strata = [(12, 50, 15, 60), (1, 10, 3, 60)]
 
     def z(difference: float) -> float:
-        # The model's variance at the Bad rate the null gives it, the baseline's at its own.
-        null = second + difference
-        return (13 / 60 - second - difference) / math.sqrt(null * (1 - null) / 60 + baseline_variance)
+        return oracle_z(strata, 1.0, difference)
 
     assert bad.second_rate == pytest.approx(second)
-    upper = brentq(lambda d: z(d) + CRITICAL_90, 13 / 60 - second, 1 - second - 1e-12, xtol=1e-14)
+    upper = brentq(lambda d: z(d) + CRITICAL_90, 13 / 60 - second, 1 - second - 1e-9, xtol=1e-14)
     assert bad.difference_ci.high == pytest.approx(upper)
 
 
@@ -835,11 +832,13 @@ def test_no_more_bad_over_several_emotions_passes_a_model_the_margin_worse_at_mo
     rates, n1, n2 = np.array([0.1, 0.2, 0.35]), np.array([80, 40, 20]), np.array([60, 60, 60])
     model = rng.binomial(n1, rates + margin, size=(repetitions, 3))
     baseline = rng.binomial(n2, rates, size=(repetitions, 3))
+    # The interval's upper bound is below the margin exactly when its test rejects the margin.
     passes = sum(
-        proportions.standardized(
-            list(zip(model[r].tolist(), n1.tolist(), baseline[r].tolist(), n2.tolist(), strict=True)), confidence=0.9
-        ).difference_ci.high
-        < margin
+        proportions.standardized_statistic(
+            list(zip(model[r].tolist(), n1.tolist(), baseline[r].tolist(), n2.tolist(), strict=True)),
+            difference=margin,
+        )
+        < -CRITICAL_90
         for r in range(repetitions)
     )
     # Monte Carlo standard error at alpha: sqrt(0.05 * 0.95 / 3000) = 0.004.

@@ -13,11 +13,12 @@ only that the score test's size exceeds alpha by more than a third (``exact_cuto
 rater clusters), the exact binomial test conditional on them, McNemar's exact, its intervals
 widened to agree with it.
 Unpaired groups over several strata (emotions), the second side
-standardized to the first side's mix: one score-type statistic for the difference and, in
-Fieller's form, the ratio (``standardized``).
+standardized to the first side's mix: one score statistic for the difference and, in
+Fieller's form, the ratio, its variances at the maximum-likelihood rates under the null and
+skewness-corrected (Gart and Nam 1990, Laud 2017) (``standardized``).
 
 Each interval is the set of null values that the two-sided test at its confidence does not
-reject, found by bisection on the statistic, which falls as the null value rises. So the
+reject, found by a bracketing search on the statistic, which falls as the null value rises. So the
 lower bound of the (1 - 2 alpha) interval is above a value exactly when the one-sided test at
 alpha rejects it.
 """
@@ -28,6 +29,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
+from typing import Any
 
 from .distributions import NORMAL, Reference, binomial_tail, normal_cdf
 
@@ -37,7 +39,10 @@ PAIRED_EXACT = "McNemar's exact test (binomial, conditional on the discordant ca
 # Where the exact test decides, each interval holds Clopper-Pearson's too, so that they agree.
 WIDENED = "widened to hold Clopper-Pearson's on the discordant share"
 UNPAIRED_RATIO = "Miettinen-Nurminen score"
-STANDARDIZED = "score-type z, the baseline standardized to the model's emotion mix, the model's variance at the null"
+STANDARDIZED = (
+    "standardized score (the baseline standardized to the model's emotion mix; both sides' variances at the "
+    "maximum-likelihood rates under the null), skewness-corrected (Gart-Nam, Laud's SCAS)"
+)
 STANDARDIZED_RATIO = STANDARDIZED + ", in Fieller's form for the ratio"
 PAIRED_RATIO = "Tang-Tang-Chan score"
 EXACT_WHEN = "where so few cases are discordant that the score test's size exceeds alpha by a third, without raters"
@@ -227,49 +232,241 @@ def standardized(
     side's emotions with the second's, whose rates differ.
 
     One family of statistics for the difference and the ratio, so that "higher" asks one
-    question of both: ``_standardized_z`` at ``(ratio, difference)``, of which the difference
-    test takes ratio 1 and the relative gain's (Fieller's form) difference 0; at no
-    difference and a ratio of 1 they are the same number. Each interval inverts its own."""
-    total = sum(n1 for _, n1, _, _ in strata)
-    weights = [n1 / total for _, n1, _, _ in strata]
-    first = sum(x1 for x1, _, _, _ in strata) / total
-    second = sum(w * x2 / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True))
+    question of both: ``Standardized.statistic`` at ``(ratio, difference)``, of which the
+    difference test takes ratio 1 and the relative gain's (Fieller's form) difference 0; at
+    no difference and a ratio of 1 they are the same number. Each interval inverts its own."""
+    counts = Standardized.of(strata)
     scale = inflation(design_effect)
-    variance2 = scale * sum(
-        w * w * (x2 / n2) * (1 - x2 / n2) / n2 for w, (_, _, x2, n2) in zip(weights, strata, strict=True)
-    )
+    # The multipliers found so far, per null family (difference, log ratio), starting with
+    # the estimate's, 0: the intervals' search closes in on its null values, so Newton's
+    # method starts between the two found nearest.
+    found: dict[bool, list[tuple[float, float]]] = {False: [(counts.first - counts.second, 0.0)], True: []}
+    if counts.first > 0 and counts.second > 0:
+        found[True].append((math.log(counts.first / counts.second), 0.0))
 
     def statistic(ratio: float, difference: float) -> float:
-        return _standardized_z(first, second, total, scale, variance2, ratio, difference)
+        family = difference == 0.0 and ratio != 1.0
+        value = math.log(ratio) if family else difference
+        start = _interpolated(found[family], value, counts.total)
+        z, multiplier = counts.statistic(ratio, difference, scale, start)
+        if math.isfinite(multiplier):
+            found[family].append((value, multiplier))
+        return z
 
     test = _test(
         False,
         STANDARDIZED,
         STANDARDIZED_RATIO,
         confidence,
-        first - second,
+        counts.first - counts.second,
         lambda difference: statistic(1.0, difference),
-        first,
-        second,
-        lambda log_ratio: statistic(math.exp(log_ratio), 0.0),
+        counts.first,
+        counts.second,
+        lambda log_ratio: statistic(math.exp(max(-_FARTHEST_LOG_RATIO, min(_FARTHEST_LOG_RATIO, log_ratio))), 0.0),
         reference,
     )
-    return replace(test, second_rate=second)
+    return replace(test, second_rate=counts.second)
 
 
-def _standardized_z(
-    first: float, second: float, n1: float, scale: float, variance2: float, ratio: float, difference: float
+# Beyond a ratio of e^20 (about 5e8) either way the restricted rates can lie closer to a
+# rate's kink at 0 or 1 than double precision resolves (a second side without Good ratings,
+# whose rates the null pushes off 0 by a share of 1e-13 and less): the ratio's statistic is
+# taken there at e^+-20, constant beyond, so that it still falls and an interval reaching it
+# reads as unbounded (0 or infinity).
+_FARTHEST_LOG_RATIO = 20.0
+
+
+def standardized_statistic(
+    strata: Sequence[tuple[int, int, int, int]],
+    *,
+    ratio: float = 1.0,
+    difference: float = 0.0,
+    design_effect: float | None = None,
 ) -> float:
-    """The standardized statistic for p1 = ratio * p2 + difference: (p1 - ratio p2 -
-    difference) / sqrt(V1 + ratio^2 V2). The first side's rate is one binomial proportion
-    over its ``n1`` cases: V1 is its variance at the rate the null gives it (a score-type
-    variance, as Wilson's), so a run with no Good rating, or only Good ones, still has one;
-    its estimate's, Wald's, is zero there and gave 0 of 64 an interval 3.7 points wide, and a
-    per-emotion variance from two ratings is zero half the time. V2 is the standardized
-    second rate's. The statistic falls as either null value rises."""
-    null1 = min(1.0, max(0.0, ratio * second + difference))
-    variance1 = scale * null1 * (1 - null1) / n1
-    return _ratio_z(first - ratio * second - difference, variance1 + ratio * ratio * variance2)
+    """The statistic ``standardized`` refers to a null p1 = ``ratio`` * p2 + ``difference``
+    (at no difference, its p-values'), without its intervals: for simulations of its size and
+    coverage (an interval covers a value exactly when its two-sided test does not reject it)."""
+    return Standardized.of(strata).statistic(ratio, difference, inflation(design_effect), 0.0)[0]
+
+
+@dataclass(frozen=True)
+class Standardized:
+    """Counts of a standardized comparison: the first side's Good ratings of all its cases
+    (one binomial), and, as numpy arrays over the strata, each stratum's weight (its share of
+    the first side's cases) with the second side's Good ratings and ratings there."""
+
+    first_good: int
+    total: int
+    weights: Any
+    second_good: Any
+    second_n: Any
+    # The rates compared: the first side's, and the second side's standardized to its mix.
+    first: float
+    second: float
+
+    @classmethod
+    def of(cls, strata: Sequence[tuple[int, int, int, int]]) -> Standardized:
+        import numpy as np
+
+        first_good, first_n, second_good, second_n = (np.array(c, dtype=float) for c in zip(*strata, strict=True))
+        # Plain Python numbers for what the test reports: numpy's would reach the JSON document.
+        total, good = int(first_n.sum()), int(first_good.sum())
+        weights = first_n / total
+        second = float(weights @ (second_good / second_n))
+        return cls(good, total, weights, second_good, second_n, good / total, second)
+
+    def statistic(self, ratio: float, difference: float, scale: float, start: float) -> tuple[float, float]:
+        """The standardized score statistic for p1 = ratio * p2 + difference, and the
+        multiplier of its restricted rates (Newton's method starting at ``start``): (p1 -
+        ratio p2 - difference) / sqrt(V1 + ratio^2 V2), both variances at the
+        maximum-likelihood rates under that null (``_restricted_rates``), as Miettinen and
+        Nurminen's are for two groups, times ``scale`` (the design effect). The first side's
+        rate is one binomial proportion over all its cases (V1); V2 is the standardized second
+        rate's, sum w^2 p2 (1 - p2) / n2 over the strata. At the estimates instead (Wald's) a
+        run with no Good rating, or only Good ones, or a baseline emotion at 0 or all Good
+        would add no variance: 0 of 64 got an interval 3.7 points wide. The statistic falls
+        as either null value rises."""
+        rates = _restricted_rates(self, ratio, difference, start)
+        p1, p2, w = rates.first, rates.second, self.weights
+        variance = p1 * (1 - p1) / self.total + ratio**2 * float((w * w * p2 * (1 - p2) / self.second_n).sum())
+        third = p1 * (1 - p1) * (1 - 2 * p1) / self.total**2 - ratio**3 * float(
+            (w**3 * p2 * (1 - p2) * (1 - 2 * p2) / self.second_n**2).sum()
+        )
+        z = _ratio_z(self.first - ratio * self.second - difference, scale * variance)
+        if variance > 0 and math.isfinite(z):
+            z = _skewness_corrected(z, third / (6 * variance**1.5))
+        return z, rates.multiplier
+
+
+def _skewness_corrected(z: float, skew: float) -> float:
+    """Gart and Nam's (1990) skewness correction of a score statistic ``z`` whose numerator
+    has third central moment over six times its variance to the 3/2 ``skew`` (Laud 2017's
+    SCAS): the corrected statistic is the root of z = c + skew (c^2 - 1) on the branch that
+    rises with z, so that a skewed numerator's quantiles, c + skew (c^2 - 1) by Cornish and
+    Fisher, meet the normal's. Beyond the branch's end (z below -1/(4 skew) - skew for a
+    positive skew) the quadratic has no root; the statistic carries on from that end with
+    slope 1, so it stays continuous and rising in z (Laud's software falls back on the
+    correction at the interval's level there, which gives each level a statistic of its
+    own)."""
+    if skew == 0:
+        return z
+    root = 1 + 4 * skew * (z + skew)
+    if root >= 0:
+        return 2 * (z + skew) / (1 + math.sqrt(root))
+    end = -1 / (4 * skew) - skew
+    return -1 / (2 * skew) + (z - end)
+
+
+def _interpolated(found: Sequence[tuple[float, float]], value: float, scale: float) -> float:
+    """A start for the multiplier at a null ``value``, from the (value, multiplier) pairs
+    ``found``: the multiplier falls as the null value rises, so between the nearest pair
+    below and the nearest above, interpolated on asinh(multiplier / ``scale``) (a range end's
+    multiplier can be vast); beyond them all, the nearest one's."""
+    below = max((f for f in found if f[0] <= value), default=None)
+    above = min((f for f in found if f[0] >= value), default=None)
+    if below is None or above is None or below[0] == above[0]:
+        return (below or above or (value, 0.0))[1]
+    share = (value - below[0]) / (above[0] - below[0])
+    low, high = math.asinh(below[1] / scale), math.asinh(above[1] / scale)
+    return scale * math.sinh(low + share * (high - low))
+
+
+@dataclass(frozen=True)
+class RestrictedRates:
+    """The maximum-likelihood rates under a standardized null: the first side's one rate, the
+    second side's rate in each stratum (a numpy array), and the Lagrange multiplier that
+    found them."""
+
+    first: float
+    second: Any
+    multiplier: float
+
+
+def _restricted_rates(counts: Standardized, ratio: float, difference: float, start: float) -> RestrictedRates:
+    """The rates of highest likelihood, x1 of n1 Good on the first side (one binomial) and
+    x2 of n2 in each stratum of the second (weight w), under p1 = ratio * sum w p2 +
+    difference (``counts``).
+
+    With a Lagrange multiplier m, each rate maximises its own log likelihood plus a linear
+    term: c p with c = -m for p1 and c = m ratio w for a stratum's p2, whose maximiser is a
+    quadratic's root (``_tilted_rate``). The constraint's excess p1 - ratio sum w p2 -
+    difference falls as m rises (p1 falls, every p2 rises), from 1 - difference (m to minus
+    infinity: p1 at 1, every p2 at 0) to -ratio - difference, so one root in m where those
+    differ in sign; where they do not, the null lies on the boundary and its rates are those
+    limits. Newton's method from ``start``, on u = asinh(m / scale) (near a range end m is
+    vast, and the excess decays as 1/m, which Newton's method on m itself closes in on only by
+    doubling), kept inside the bracket it has found, bisecting where a step would leave it.
+    The scale is n1, over the ratio where that exceeds 1: a vast ratio puts the root at a tiny
+    m, the second side's tilts m ratio w staying of the order of its counts."""
+    x1, n1, weights = counts.first_good, counts.total, counts.weights
+    if difference >= 1:
+        return RestrictedRates(1.0, 0.0 * weights, -math.inf)
+    if difference <= -ratio:
+        return RestrictedRates(0.0, 0.0 * weights + 1.0, math.inf)
+    low, high, previous = -math.inf, math.inf, math.inf
+    scale = n1 / max(1.0, ratio)
+    u = math.asinh(start / scale)
+    for _ in range(_MULTIPLIER_STEPS):
+        multiplier = scale * math.sinh(u)
+        p1, slope1 = _tilted_rate(x1, n1, -multiplier)
+        second, slopes = _tilted_rates(counts.second_good, counts.second_n, multiplier * ratio * weights)
+        excess = p1 - difference - ratio * float(weights @ second)
+        slope = -slope1 - ratio * ratio * float((weights * weights) @ slopes)
+        if abs(excess) <= _EXCESS_TOLERANCE or high - low <= _TOLERANCE:
+            break
+        if excess > 0:
+            low = u
+        else:
+            high = u
+        slope *= scale * math.cosh(u)
+        step = u - excess / slope if slope < 0 else math.nan
+        # A Newton step that did not quarter the excess is crossing a steep stretch (a vast
+        # ratio moves the rates at a tiny m): a stride or bisection goes farther.
+        slow, previous = abs(excess) > previous / 4, abs(excess)
+        if not slow and max(low, u - _STRIDE) < step < min(high, u + _STRIDE):
+            u = step
+        elif math.isinf(low) or math.isinf(high):
+            # No bracket yet on one side: reach out, m growing about fiftyfold a stride.
+            u += _STRIDE if math.isinf(high) else -_STRIDE
+        else:
+            u = (low + high) / 2
+    return RestrictedRates(p1, second, multiplier)
+
+
+# The constraint is met to this (a difference of rates): far below any figure shown.
+_EXCESS_TOLERANCE = 1e-14
+# Newton's steps from a warm start take a few; strides and bisection from no bracket at most
+# about 60.
+_MULTIPLIER_STEPS = 200
+# The farthest a step on asinh(m / scale) goes: m about fifty times as large.
+_STRIDE = 4.0
+
+
+def _tilted_rates(x: Any, n: Any, tilt: Any) -> tuple[Any, Any]:
+    """``_tilted_rate`` elementwise over numpy arrays: one stratum at a time costs a Python
+    call each, and the intervals need a few hundred passes over the strata."""
+    import numpy as np
+
+    b = n - tilt
+    root = np.sqrt(np.maximum(0.0, b * b + 4 * tilt * x))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.minimum(1.0, np.maximum(0.0, np.where(b > 0, 2 * x / (b + root), (root - b) / (2 * tilt))))
+        curvature = 2 * tilt * rate + b
+        slope = np.where(curvature > 0, rate * (1 - rate) / curvature, 0.0)
+    return rate, slope
+
+
+def _tilted_rate(x: int, n: int, tilt: float) -> tuple[float, float]:
+    """The rate p in [0, 1] maximising x log p + (n - x) log(1 - p) + tilt p, and its
+    derivative in tilt. The first two terms' derivative times p (1 - p) plus tilt p (1 - p) is
+    x - (n - tilt) p - tilt p^2, which falls through zero once in [0, 1]; its root, written
+    without cancellation."""
+    b = n - tilt
+    root = math.sqrt(max(0.0, b * b + 4 * tilt * x))
+    rate = 2 * x / (b + root) if b > 0 else (root - b) / (2 * tilt)
+    rate = min(1.0, max(0.0, rate))
+    curvature = 2 * tilt * rate + b
+    return rate, (rate * (1 - rate) / curvature if curvature > 0 else 0.0)
 
 
 def paired(
@@ -491,7 +688,8 @@ def _invert(
     z: Callable[[float], float], estimate: float, critical: float, lowest: float, highest: float
 ) -> tuple[float, float]:
     """The null values between ``lowest`` and ``highest`` whose statistic lies within
-    +-``critical``; the statistic falls as the null value rises and is 0 at ``estimate``."""
+    +-``critical``; the statistic falls as the null value rises and lies within them at
+    ``estimate`` (0 there, or within +-1 where skewness-corrected)."""
     return (
         _crossing(z, critical, lowest, estimate),
         _crossing(z, -critical, estimate, highest),
@@ -501,16 +699,44 @@ def _invert(
 def _crossing(z: Callable[[float], float], level: float, low: float, high: float) -> float:
     """Where ``z`` falls through ``level`` between ``low`` and ``high``; the end itself when
     it does not."""
-    if level > 0 and z(low) <= level:
+    ends: dict[float, float] = {}
+
+    def excess_at(end: float) -> float:
+        if end not in ends:
+            ends[end] = z(end) - level
+        return ends[end]
+
+    if level > 0 and excess_at(low) <= 0:
         return low
-    if level < 0 and z(high) >= level:
+    if level < 0 and excess_at(high) >= 0:
         return high
+    # Regula falsi, the Illinois variant, inside the bracket: a few evaluations where
+    # bisection needs forty (a standardized statistic costs a root search each); a step that
+    # leaves the bracket, or two that do not halve it, bisect instead.
+    above, below = excess_at(low), excess_at(high)
+    side, widths = 0, [math.inf, math.inf, math.inf]
     while high - low > _TOLERANCE:
-        middle = (low + high) / 2
-        if z(middle) > level:
-            low = middle
+        finite = math.isfinite(above) and math.isfinite(below)
+        middle = (low * below - high * above) / (below - above) if finite else math.nan
+        if not low < middle < high or 2 * (high - low) > widths[-3]:
+            middle = (low + high) / 2
+        # A step at least half the tolerance from either end, so that a point that has all but
+        # converged closes the bracket with the next one (Brent's guard).
+        middle = min(max(middle, low + _TOLERANCE / 2), high - _TOLERANCE / 2)
+        widths.append(high - low)
+        excess = z(middle) - level
+        if excess == 0:
+            return middle
+        if excess > 0:
+            low, above = middle, excess
+            if side == 1:
+                below /= 2
+            side = 1
         else:
-            high = middle
+            high, below = middle, excess
+            if side == -1:
+                above /= 2
+            side = -1
     return (low + high) / 2
 
 

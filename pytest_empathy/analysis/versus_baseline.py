@@ -15,6 +15,7 @@ from pytest_empathy.ratings import Counts, Rating
 
 from .clusters import ClusteredCase, Design
 from .comparison import Comparison, compare
+from .distributions import NORMAL
 from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm, holm_by_test
 from .power import Detectable, detectable, detectable_paired, margin_unpaired
 from .proportions import inflation
@@ -111,7 +112,8 @@ def summarize(
 def _detectable(c: Comparison, alpha: float) -> Detectable:
     # Clustered ratings are worth fewer independent ones: n over the design effect.
     shrink = inflation(None if c.design is None else c.design.good)
-    return detectable(c.good, c.model.n / shrink, c.baseline.n / shrink, c.baseline.good_rate, alpha)
+    reference = NORMAL if c.design is None else c.design.reference
+    return detectable(c.good, c.model.n / shrink, c.baseline.n / shrink, c.baseline.good_rate, alpha, reference)
 
 
 def _bad_margin_shown(c: Comparison, alpha: float) -> float | None:
@@ -122,10 +124,11 @@ def _bad_margin_shown(c: Comparison, alpha: float) -> float | None:
     if bad is None or bad.second_rate is None:
         return None
     shrink = inflation(None if c.design is None else c.design.bad)
+    reference = NORMAL if c.design is None else c.design.reference
     if bad.paired:
         assert bad.discordant is not None
-        return detectable_paired(bad.discordant, c.model.n / shrink, alpha)
-    return margin_unpaired(bad.second_rate, c.model.n / shrink, c.baseline.n / shrink, alpha)
+        return detectable_paired(bad.discordant, c.model.n / shrink, alpha, reference)
+    return margin_unpaired(bad.second_rate, c.model.n / shrink, c.baseline.n / shrink, alpha, reference)
 
 
 def _baseline(case: RatedCase) -> Rating:
