@@ -1,9 +1,9 @@
 """No ordinal difference is not the same distribution: within an emotion, two distributions of
 different shapes can have a relative effect of 1/2 (half Bad, half Good against all Okay),
 and no test of it the plugin had holds its size over that whole null at an emotion's sizes.
-So an emotion's unpaired ordinal comparison decides nothing, says so in every output, and
-counts as neither better nor worse; the several-emotion statistic still decides, and holds
-its size on the smoke corpus's shape."""
+So an emotion's unpaired ordinal comparison decides nothing and says so in every output;
+no-emotion-worse judges such emotions on their Good rate; the several-emotion statistic
+still decides, and holds its size on the smoke corpus's shape."""
 
 from __future__ import annotations
 
@@ -116,22 +116,33 @@ def test_the_standardized_ordinal_effect_holds_its_size_on_the_smoke_shape(shape
     assert max(better, worse) / REPETITIONS <= 0.05 + 3 * SE, (better, worse)
 
 
-def test_an_undecided_emotion_counts_neither_better_nor_worse_in_the_gates():
+@pytest.mark.parametrize("n", [2, 20])
+def test_an_undecided_emotion_is_judged_on_its_good_rate_in_the_gates(n):
     """Rated Bad throughout against a crowd rated mostly Okay: the emotion's ordinal effect is
-    -1, reported, and still decides nothing."""
-    cases = [CaseResult(f"sad-{i}", "sad", Rating.BAD) for i in range(2)]
+    -1, reported, and still decides nothing; no-emotion-worse judges the emotion on its Good
+    rate, whose test holds its size there (counted as not worse, a model rated Bad throughout
+    passed it): 0 of 2 Good cannot be told from 17 of 62, 0 of 20 can."""
+    cases = [CaseResult(f"sad-{i}", "sad", Rating.BAD) for i in range(n)]
     baseline = {"sad": Counts(5, 40, 17)}
     summary = summarize(cases, alpha=0.05, decides=GateTest.ORDINAL, per_emotion_baseline=baseline)
     group = summary.emotions["sad"]
     assert group.comparison.ordinal.delta < -0.9 and group.verdict is None and group.p_worse is None
     gates = {
         g.name: g
-        for g in check_gates(summary, Completeness(2, 2), mode=GateMode.BETTER, min_good_gain=None, allow_partial=False)
+        for g in check_gates(summary, Completeness(n, n), mode=GateMode.BETTER, min_good_gain=None, allow_partial=False)
     }
-    assert gates["no-emotion-worse"].passed
-    assert "1 of 1 emotions undecided, counted neither better nor worse" in gates["no-emotion-worse"].detail
+    good = group.comparison.good
+    assert good is not None
+    worse = good.p_less < 0.05
+    assert worse == (n == 20)
+    assert gates["no-emotion-worse"].passed is not worse
+    assert gates["no-emotion-worse"].detail.startswith(
+        "1 of 1 emotions' ordinal effect undecided (too few ratings to tell an ordinal difference from a difference "
+        "in shape within an emotion): every emotion judged on its Good rate instead; "
+    )
     # One emotion is the whole run: better rests on it, and is undecided.
-    assert not gates["better"].passed and gates["better"].detail.startswith("undecided: too few ratings (2 against 62)")
+    better = gates["better"]
+    assert not better.passed and better.detail.startswith(f"undecided: too few ratings ({n} against 62)")
 
 
 EMOTIONS = ("afraid", "joyful", "sad")
@@ -154,13 +165,13 @@ def test_every_output_says_an_emotions_ordinal_comparison_is_undecided(
         assert entry["undecided"].startswith("undecided: too few ratings (2 against ")
         assert (entry["p_better"], entry["p_worse"], entry["delta_ci"], entry["verdict"]) == (None, None, None, None)
     assert report["overall"]["ordinal"]["undecided"] is None and report["overall"]["ordinal"]["p_better"] is not None
-    undecided = "*no-emotion-worse: 3 of 3 emotions undecided, counted neither better nor worse*"
+    undecided = "*no-emotion-worse: 3 of 3 emotions' ordinal effect undecided*judged on its Good rate instead*"
     # The emotions' rows, each undecided, are left out of the table, which counts them.
     result.stdout.fnmatch_lines(["*positive*undecided*", "*3 emotions*(3 undecided)*", undecided])
     assert (pytester.path / "summary.md").read_text().count("undecided") >= 3
     assert (pytester.path / "report.html").read_text().count("undecided") >= 3
     monkeypatch.setenv("COLUMNS", "80")
     narrow = run_benchmark(*common)
-    narrow.stdout.fnmatch_lines(["*positive*undecided", "*(3 undecided)*", "*no-emotion-worse: 3 of 3 emotions*"])
+    narrow.stdout.fnmatch_lines(["*positive*undecided", "*(3 undecided)*", "*no-emotion-worse: 3 of 3 emotions'*"])
     quiet = run_benchmark(*common, "-q")
-    quiet.stdout.fnmatch_lines(["PASSED no-emotion-worse: 3 of 3 emotions undecided*"])
+    quiet.stdout.fnmatch_lines(["PASSED no-emotion-worse: 3 of 3 emotions' ordinal effect undecided*"])

@@ -13,7 +13,7 @@ from pytest_empathy.ratings import Counts
 
 from .clusters import FEWEST_CLUSTERS
 from .comparison import Comparison, Direction
-from .groups import Group, RatedCase
+from .groups import Group, RatedCase, significant
 from .ordinal import SHAPE
 from .power import POWER, STUDY_EFFECT
 from .proportions import GoodRateTest
@@ -573,21 +573,27 @@ def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:
 
 
 def _no_emotion_worse(summary: Summary) -> GateResult:
-    quantity = "Good rate" if summary.decides is GateTest.GOOD_RATE else "ordinal effect (Cliff's delta)"
-    worse = [g for g in summary.emotions.values() if g.verdict is Direction.WORSE]
-    # First, so that a line cut at the terminal's width still says it.
+    """No emotion significantly worse after Holm, by the run's deciding test; where that is
+    the ordinal test and an emotion's comparison decides nothing (unpaired: its shapes), by
+    the Good rate, whose test holds its size there: a gate that counted undecided emotions
+    as not worse would pass a model rated Bad throughout."""
     undecided = _undecided_emotions(summary)
+    kind = GateTest.GOOD_RATE if undecided else summary.decides
+    quantity = "Good rate" if kind is GateTest.GOOD_RATE else "ordinal effect (Cliff's delta)"
+    holm = summary.holm_by_test[kind]
+    worse = [(g.name, holm[g.name][1]) for g in summary.emotions.values() if significant(holm[g.name][1], g.alpha)]
+    # The undecided emotions first, so that a line cut at the terminal's width still says it.
     if not worse:
         return GateResult(
             "no-emotion-worse", True, f"{undecided}no emotion's {quantity} significantly lower after Holm"
         )
-    listed = ", ".join(f"{g.name} (one-sided Holm {p_is(g.p_worse or 1.0)})" for g in worse)
+    listed = ", ".join(f"{name} (one-sided Holm {p_is(p or 1.0)})" for name, p in worse)
     return GateResult("no-emotion-worse", False, f"{undecided}{quantity} significantly lower after Holm: {listed}")
 
 
 def _undecided_emotions(summary: Summary) -> str:
-    """The emotions whose deciding test decides nothing, which count as neither better nor
-    worse, said in words; empty when there are none."""
+    """Where the ordinal test decides and an emotion's ordinal comparison decides nothing,
+    how many, and that the emotions are judged on the Good rate instead; empty otherwise."""
     undecided = [
         g.name
         for g in summary.emotions.values()
@@ -596,6 +602,6 @@ def _undecided_emotions(summary: Summary) -> str:
     if not undecided:
         return ""
     return (
-        f"{len(undecided)} of {len(summary.emotions)} emotions undecided, counted neither better nor worse (too few "
-        f"ratings {SHAPE}); "
+        f"{len(undecided)} of {len(summary.emotions)} emotions' ordinal effect undecided (too few ratings {SHAPE}): "
+        "every emotion judged on its Good rate instead; "
     )
