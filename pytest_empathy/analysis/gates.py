@@ -578,10 +578,13 @@ def _no_emotion_worse(summary: Summary) -> GateResult:
     the Good rate, whose test holds its size there: a gate that counted undecided emotions
     as not worse would pass a model rated Bad throughout."""
     undecided = _undecided_emotions(summary)
-    kind = GateTest.GOOD_RATE if undecided else summary.decides
-    quantity = "Good rate" if kind is GateTest.GOOD_RATE else "ordinal effect (Cliff's delta)"
-    holm = summary.holm_by_test[kind]
-    worse = [(g.name, holm[g.name][1]) for g in summary.emotions.values() if significant(holm[g.name][1], g.alpha)]
+    on_good_rate = summary.decides is GateTest.GOOD_RATE or bool(undecided)
+    quantity = "Good rate" if on_good_rate else "ordinal effect (Cliff's delta)"
+    if undecided:
+        holm = summary.holm_by_test[GateTest.GOOD_RATE]
+        worse = [(g.name, holm[g.name][1]) for g in summary.emotions.values() if significant(holm[g.name][1], g.alpha)]
+    else:
+        worse = [(g.name, g.p_worse) for g in summary.emotions.values() if g.verdict is Direction.WORSE]
     # The undecided emotions first, so that a line cut at the terminal's width still says it.
     if not worse:
         return GateResult(
