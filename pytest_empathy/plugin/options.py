@@ -187,8 +187,7 @@ _COMPARING_SAVED_RUNS = (
     ),
     Option(
         "--empathy-compare-fail",
-        "fail when the comparison shows: decline, emotion-decline (after Holm), good-drop:POINTS, bad-rise; "
-        "comma-separated",
+        "comma-separated checks that fail the run: decline, emotion-decline (Holm), good-drop:POINTS, bad-rise",
         "EXPR",
     ),
     Option(
