@@ -443,6 +443,8 @@ def _restricted_rates(counts: Standardized, ratio: float, difference: float, sta
     The scale is n1, over the ratio where that exceeds 1: a vast ratio puts the root at a tiny
     m, the second side's tilts m ratio w staying of the order of its counts."""
     x1, n1, weights = counts.first_good, counts.total, counts.weights
+    if len(weights) == 1 and (ratio == 1.0 or difference == 0.0):
+        return _two_group_rates(x1, n1, int(counts.second_good[0]), int(counts.second_n[0]), ratio, difference)
     if difference >= 1:
         return RestrictedRates(1.0, 0.0 * weights, -math.inf)
     if difference <= -ratio:
@@ -475,6 +477,80 @@ def _restricted_rates(counts: Standardized, ratio: float, difference: float, sta
         else:
             u = (low + high) / 2
     return RestrictedRates(p1, second, multiplier)
+
+
+def _two_group_rates(x1: int, n1: int, x2: int, n2: int, ratio: float, difference: float) -> RestrictedRates:
+    """The restricted rates of one stratum, two groups, in closed form (Miettinen and
+    Nurminen's): under p1 = p2 + difference a cubic's likeliest root, under p1 = ratio * p2 a
+    quadratic's smaller root. A tenth of the time of the multiplier's search, which an
+    unpaired comparison within an emotion would otherwise take some fifty times."""
+    if ratio == 1.0:
+        second = _restricted_second_rate(x1, n1, x2, n2, difference)
+        return RestrictedRates(min(1.0, max(0.0, second + difference)), _one(second), math.nan)
+    n = n1 + n2
+    a, b, c = n * ratio, -(n1 * ratio + x1 + n2 + x2 * ratio), x1 + x2
+    second = (-b - math.sqrt(max(0.0, b * b - 4 * a * c))) / (2 * a)
+    return RestrictedRates(min(1.0, ratio * second), _one(second), math.nan)
+
+
+def _one(rate: float) -> Any:
+    import numpy as np
+
+    return np.array([rate])
+
+
+def _restricted_second_rate(x1: int, n1: int, x2: int, n2: int, delta: float) -> float:
+    """The maximum-likelihood rate p2 of the second group when p1 = p2 + delta.
+
+    The likelihood's derivative, times (p2 + delta)(1 - p2 - delta) p2 (1 - p2), is the cubic
+    below in p2 (Miettinen and Nurminen's; statsmodels 0.15 has x2 where n2 belongs in the
+    delta-squared term of c1, its issue 10269). Of its roots inside the feasible range, and
+    the range's ends (where a zero count puts the maximum), the one of highest likelihood is
+    the maximum: closed-form choices of one root miss it for small counts."""
+    n, x = n1 + n2, x1 + x2
+    c3 = n
+    c2 = (n1 + 2 * n2) * delta - n - x
+    c1 = x - (n + 2 * x2) * delta + n2 * delta * delta
+    c0 = x2 * delta * (1 - delta)
+    low, high = max(0.0, -delta), min(1.0, 1.0 - delta)
+    candidates = [low, high, *(r for r in _cubic_roots([c0, c1, c2, c3]) if low < r < high)]
+    return max(candidates, key=lambda p2: _log_likelihood(x1, n1, p2 + delta) + _log_likelihood(x2, n2, p2))
+
+
+def _log_likelihood(x: int, n: int, rate: float) -> float:
+    total = 0.0
+    for count, p in ((x, rate), (n - x, 1.0 - rate)):
+        if count:
+            if p <= 0:
+                return -math.inf
+            total += count * math.log(p)
+    return total
+
+
+def _cubic_roots(coefficients: list[float]) -> list[float]:
+    """The real roots of c0 + c1 x + c2 x^2 + c3 x^3 (lower degrees where c3 vanishes)."""
+    c0, c1, c2, c3 = coefficients
+    if abs(c3) < 1e-12 * max(1.0, abs(c0), abs(c1), abs(c2)):
+        if abs(c2) < 1e-300:
+            return [-c0 / c1] if c1 else []
+        discriminant = c1 * c1 - 4 * c2 * c0
+        if discriminant < 0:
+            return []
+        root = math.sqrt(discriminant)
+        return [(-c1 - root) / (2 * c2), (-c1 + root) / (2 * c2)]
+    a, b, c = c2 / c3, c1 / c3, c0 / c3
+    q = (3 * b - a * a) / 9
+    r = (9 * a * b - 27 * c - 2 * a**3) / 54
+    discriminant = q**3 + r * r
+    if discriminant < 0:
+        theta = math.acos(max(-1.0, min(1.0, r / math.sqrt(-(q**3)))))
+        scale = 2 * math.sqrt(-q)
+        return [scale * math.cos((theta + 2 * math.pi * k) / 3) - a / 3 for k in range(3)]
+    root = math.sqrt(discriminant)
+    s, t = math.cbrt(r + root), math.cbrt(r - root)
+    if discriminant == 0:  # a double root besides the simple one
+        return [s + t - a / 3, -(s + t) / 2 - a / 3]
+    return [s + t - a / 3]
 
 
 # The constraint is met to this (a difference of rates): far below any figure shown.
