@@ -141,6 +141,9 @@ def unpaired(
     return replace(score, method=score.method + caveat, ratio_method=score.ratio_method + caveat)
 
 
+# Some 5 ms each, and an emotion's few possible tables come again and again (a smoke run's 2
+# cases an emotion against the same counts; a simulation's thousands of runs).
+@lru_cache(maxsize=4096)
 def unpaired_score(
     good1: int,
     n1: int,
