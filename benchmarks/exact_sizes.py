@@ -14,8 +14,10 @@ called on each outcome it needs:
   side only (rated differently), the first side's share of them is binomial (d, 1/2) under
   no difference, and the tests depend on nothing else; the size is that binomial's mass on
   the counts the test rejects, for every d from 1 to 200;
-- unpaired Good rate (Miettinen-Nurminen within an emotion): two binomial groups of one true
-  rate, the largest size over rates 0.01 to 0.99 and both directions.
+- unpaired Good rate (within an emotion: the skewness-corrected score test, or the exact
+  unconditional test where a group is small): two binomial groups of one true rate, the
+  largest size over both directions and the rates ``score_size.RATES`` (fine within 0.02 of
+  0 and 1, where a group of hundreds puts a score test's worst size).
 
 The paired and unpaired Good-rate tests reject on one side of a threshold (their statistic
 rises with the first side's count and falls with the second's), which bisection finds.
@@ -39,19 +41,30 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 from scipy import special, stats
 
-from pytest_empathy.analysis import comparison, ordinal, proportions
+from pytest_empathy.analysis import comparison, ordinal, proportions, score_size
 from pytest_empathy.ratings import Rating
 
 # alpha 0.05 / 32: an emotion's level, Bonferroni over the 32 emotions.
 EMOTION_LEVEL = 0.05 / 32
 ALPHAS = (0.05, 0.01, EMOTION_LEVEL)
 DISCORDANT = ((1, 10), (11, 30), (31, 60), (61, 200))
-GOOD_RATE_GROUPS = ((2, 10), (2, 62), (2, 300), (5, 62), (5, 300), (10, 62), (10, 300))
+GOOD_RATE_GROUPS = (
+    (2, 10),
+    (2, 62),
+    (2, 300),
+    (5, 62),
+    (5, 300),
+    (10, 62),
+    (10, 300),
+    (13, 300),
+    (100, 300),
+    (200, 2000),
+)
 # An emotion's ordinal comparison (2 and 5 as the smoke corpus's emotions have, against the
 # release's about 62 a side); an emotion's level: alpha over 32 emotions.
 SHAPE_GROUPS = ((2, 62), (5, 62), (20, 62), (40, 62), (62, 62))
 GRID, ALONG = 20, 20
-RATES = np.round(np.arange(1, 100) / 100, 2)
+RATES = score_size.RATES
 
 Rejects = Callable[[int], bool]
 

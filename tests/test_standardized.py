@@ -135,15 +135,18 @@ def oracle_z(strata: list[tuple[int, int, int, int]], ratio: float, difference: 
     # Every rate at 0 or 1 (to the bisection's precision): no difference is no evidence, any other all.
     if variance < 1e-13:
         return 0.0 if abs(numerator) < 1e-12 else math.copysign(math.inf, numerator)
-    z = numerator / math.sqrt(variance)
-    skew = third / (6 * variance**1.5)
+    return gart_nam(numerator / math.sqrt(variance), third / (6 * variance**1.5))
+
+
+def gart_nam(z: float, skew: float) -> float:
+    """The skewness-corrected statistic c of a score statistic ``z``: c + skew (c^2 - 1) = z on
+    the branch that rises with c (its derivative 1 + 2 skew c > 0); without a root there,
+    from the branch's end on with slope 1."""
     if abs(skew) < 1e-15:
         return z
-    # c + skew (c^2 - 1) = z on the branch that rises with c (its derivative 1 + 2 skew c > 0);
-    # without a root there, from the branch's end on with slope 1.
     roots = [r.real for r in np.roots([skew, 1.0, -(z + skew)]) if abs(r.imag) < 1e-12 and 1 + 2 * skew * r.real > 0]
     if roots:
-        return roots[0]
+        return float(roots[0])
     end = -1 / (2 * skew)
     return end + z - (end + skew * (end * end - 1))
 

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .distributions import log_choose, normal_quantile
+from .distributions import log_choose
 
 Array = NDArray[np.float64]
 
@@ -69,21 +69,6 @@ _DIFFERENCE_STEP = 0.0025
 _LOG_RATIO_STEP = 0.01
 
 
-@cache
-def score_size(n1: int, n2: int, alpha: float) -> float:
-    """The size of Miettinen-Nurminen's one-sided score test at ``alpha`` of ``n1`` against
-    ``n2`` ratings, by enumeration: the larger of its two directions' chances of rejecting,
-    the largest over a true rate common to both groups on an even grid of ``_GRID`` rates."""
-    x1, x2 = _tables(n1, n2)
-    pooled = (x1 + x2) / (n1 + n2)
-    # At no difference the restricted rate is the pooled one (the cubic's other roots are 0 and 1).
-    z = _z(x1 / n1 - x2 / n2, pooled * (1 - pooled) * (1 / n1 + 1 / n2) * (n1 + n2) / (n1 + n2 - 1))
-    critical = normal_quantile(1 - 2 * alpha)
-    first, second = _grid_pmf(n1), _grid_pmf(n2)
-    higher, lower = _chance(z > critical, first, second), _chance(z < -critical, first, second)
-    return float(max(higher.max(), lower.max()))
-
-
 # The search asks for ever new null values: only the latest are kept.
 @lru_cache(maxsize=256)
 def difference_statistics(n1: int, n2: int, delta: float) -> Array:
@@ -95,9 +80,12 @@ def difference_statistics(n1: int, n2: int, delta: float) -> Array:
 def _difference_statistics(n1: int, n2: int, deltas: Array) -> Array:
     """The statistic at each of several null differences, indexed [delta, x1, x2].
 
-    The restricted maximum-likelihood p2 is, as ``proportions._restricted_second_rate``
-    finds it one table at a time, the candidate of highest likelihood among the cubic's roots
-    inside the feasible range and the range's ends."""
+    The likelihood's derivative, times (p2 + delta)(1 - p2 - delta) p2 (1 - p2), is a cubic
+    in p2 (Miettinen and Nurminen's; statsmodels 0.15 has x2 where n2 belongs in the
+    delta-squared term of c1, its issue 10269). The restricted maximum-likelihood p2 is the
+    candidate of highest likelihood among its roots inside the feasible range and the range's
+    ends (where a zero count puts the maximum): closed-form choices of one root miss it for
+    small counts."""
     x1, x2 = _tables(n1, n2)
     n, x = n1 + n2, x1 + x2
     delta = np.asarray(deltas, dtype=float)[:, None, None]
@@ -121,8 +109,8 @@ def _difference_statistics(n1: int, n2: int, deltas: Array) -> Array:
 
 
 def _cubic_roots(a: Array, b: Array, c: Array) -> Array:
-    """The real roots of x^3 + a x^2 + b x + c, three a table (nan where it has one only), as
-    ``proportions._cubic_roots`` finds them one at a time. A point that is no root is
+    """The real roots of x^3 + a x^2 + b x + c, three a table (nan where it has one only), by
+    Cardano's and the trigonometric formulas. A point that is no root is
     harmless among the candidates: the restricted maximum is the likeliest of them."""
     q = (3 * b - a * a) / 9
     r = (9 * a * b - 27 * c - 2 * a**3) / 54
