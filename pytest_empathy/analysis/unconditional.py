@@ -29,7 +29,7 @@ Both search cells of null values, a fixed lattice of them (a quarter point apart
 log ratio), each with a bound of the plain p-value anywhere in it (``_Test.cell_bounds``): the
 chance, at the cell's end towards the alternative, of the tables in the region at either end,
 closed to a monotone region. A cell whose bound is below what is sought is passed over whole;
-another is halved, down to ``_TOLERANCE``. The bound holds unless a table enters and leaves the
+another is split in ``_SPLIT``, down to ``_TOLERANCE``. The bound holds unless a table enters and leaves the
 region within one cell (a tooth of the p-value is 0.4 to 2 points wide at the sizes the test
 meets; the tests scan the plain p-value 0.001 apart against the intervals).
 
@@ -79,11 +79,15 @@ _DIFFERENCE_LATTICE = np.linspace(-1.0, 1.0, 801)
 _LOG_RATIO_DENSE = np.linspace(-8.0, 8.0, 1601)
 _LOG_RATIO_FAR = 8.0 * 1.5 ** np.arange(1, 5)
 _LOG_RATIO_LATTICE = np.concatenate([-_LOG_RATIO_FAR[::-1], _LOG_RATIO_DENSE, _LOG_RATIO_FAR])
+# A cell that may hold what is sought is split into this many, down to ``_TOLERANCE``.
+_SPLIT = 16
 # Cells bounded at once, for memory (64 x 500 rates x 3,311 tables at 10 against 300).
 _CHUNK = 64
-# A cell's bound is refined as the p-value is (``_supremum``) where the grid puts it above
-# this: far below any alpha the plugin tests at.
+# A cell's bound is refined as the p-value is (``_supremum``) where the grid puts it between
+# these: far below any alpha the plugin tests at, and above any (a cell above the second
+# is kept at any alpha as it is).
 _REFINED_FROM = 1e-5
+_REFINED_TO = 0.5
 
 
 @cache
@@ -336,10 +340,9 @@ def _monotone_closure(regions: NDArray[np.bool_], greater: bool) -> NDArray[np.b
     return closed if greater else closed[:, ::-1, ::-1]
 
 
-@lru_cache(maxsize=64)
-def _grid_bounds(test: _Test, outer: float, inner: float) -> tuple[Array, Array]:
+def _grid(test: _Test, outer: float, inner: float) -> tuple[Array, Array]:
     """The null values from ``outer`` to ``inner``, ascending (the lattice's between them),
-    and their cells' bounds (``_Test.cell_bounds``)."""
+    and every table's statistic at each."""
     lattice = _LOG_RATIO_LATTICE if test.logarithm else _DIFFERENCE_LATTICE
     low, high = min(outer, inner), max(outer, inner)
     between = np.flatnonzero((lattice > low + _TOLERANCE) & (lattice < high - _TOLERANCE))
@@ -347,8 +350,7 @@ def _grid_bounds(test: _Test, outer: float, inner: float) -> tuple[Array, Array]
     values = np.exp(nulls) if test.logarithm else nulls
     z = _lattice_statistics(test.batch_statistics, test.n1, test.n2, test.logarithm)
     ends = test.batch_statistics(test.n1, test.n2, values[[0, -1]])
-    statistics = np.concatenate([ends[:1], z[between], ends[1:]])
-    return nulls, test.cell_bounds(nulls, statistics)
+    return nulls, np.concatenate([ends[:1], z[between], ends[1:]])
 
 
 @lru_cache(maxsize=8)
@@ -365,13 +367,14 @@ def _lattice_statistics(statistics: Callable[[int, int, Array], Array], n1: int,
 def _monotone_p(test: _Test, null: float, end: float, enough: float = math.inf) -> float:
     """The largest plain p-value of ``test`` from ``end`` (the null's outer side) to ``null``:
     the one at ``null`` or a cell's bound, each cell whose bound exceeds the largest found
-    halved until it is ``_TOLERANCE`` wide (a cell's bound at that width is, but for a cell
+    split until it is ``_TOLERANCE`` wide (a cell's bound at that width is, but for a cell
     holding a table's leaving, the p-value at its end, as its region is the end's); the
     largest found once it reaches ``enough``."""
     found = test.p_value(null)
     if found >= enough or null == end:
         return found
-    nulls, bounds = _grid_bounds(test, end, null)
+    nulls, statistics = _grid(test, end, null)
+    bounds = test.cell_bounds(nulls, statistics)
     cells = [(-bound, low, high) for bound, low, high in zip(bounds, nulls[:-1], nulls[1:], strict=True)]
     heapq.heapify(cells)
     while cells:
@@ -384,16 +387,15 @@ def _monotone_p(test: _Test, null: float, end: float, enough: float = math.inf) 
             if found >= enough:
                 break
             continue
-        middle = (low + high) / 2
-        halves = test.cell_bounds(np.array([low, middle, high]))
-        heapq.heappush(cells, (-halves[0], low, middle))
-        heapq.heappush(cells, (-halves[1], middle, high))
+        parts = np.linspace(low, high, _SPLIT + 1)
+        for part, bound in enumerate(test.cell_bounds(parts)):
+            heapq.heappush(cells, (-bound, parts[part], parts[part + 1]))
     return found
 
 
 def _kept_end(test: _Test, end: float, estimate: float, alpha: float) -> float:
     """The outermost null value between ``end`` and ``estimate`` at which the monotone test
-    (``_monotone_p``) keeps: the end of the first cell from ``end`` whose bound, halved down
+    (``_monotone_p``) keeps: the end of the first cell from ``end`` whose bound, split down
     to ``_TOLERANCE``, reaches alpha (``estimate`` where none does). The cells are those
     ``_monotone_p`` meets, from no difference (a ratio of 1) where it lies between, so that
     the interval excludes no difference exactly when that test rejects it."""
@@ -416,27 +418,32 @@ def _outermost(test: _Test, end: float, inner: float, alpha: float) -> float | N
     whose bound reaches alpha; None where there is none."""
     if test.p_value(end, alpha) >= alpha:
         return end
-    nulls, bounds = _grid_bounds(test, end, inner)
+    nulls, statistics = _grid(test, end, inner)
     outward = test.greater  # nulls ascend: the outer end is the first for a lower end
-    order = range(len(bounds)) if outward else reversed(range(len(bounds)))
 
     def search(low: float, high: float) -> float | None:
         if high - low <= _TOLERANCE:
             return low if outward else high
-        middle = (low + high) / 2
-        halves = test.cell_bounds(np.array([low, middle, high]))
-        for bound, a, b in ((halves[0], low, middle), (halves[1], middle, high))[:: 1 if outward else -1]:
-            if bound >= alpha:
-                found = search(a, b)
+        parts = np.linspace(low, high, _SPLIT + 1)
+        bounds = test.cell_bounds(parts)
+        for part in range(_SPLIT) if outward else reversed(range(_SPLIT)):
+            if bounds[part] >= alpha:
+                found = search(float(parts[part]), float(parts[part + 1]))
                 if found is not None:
                     return found
         return None
 
-    for cell in order:
-        if bounds[cell] >= alpha:
-            found = search(float(nulls[cell]), float(nulls[cell + 1]))
-            if found is not None:
-                return found
+    # The cells' bounds a chunk at a time from the outer end: those inside the first kept one
+    # are not needed.
+    starts = range(0, len(nulls) - 1, _CHUNK)
+    for start in starts if outward else reversed(starts):
+        chunk = slice(start, min(start + _CHUNK, len(nulls) - 1) + 1)
+        bounds = test.cell_bounds(nulls[chunk], statistics[chunk])
+        for cell in range(len(bounds)) if outward else reversed(range(len(bounds))):
+            if bounds[cell] >= alpha:
+                found = search(float(nulls[start + cell]), float(nulls[start + cell + 1]))
+                if found is not None:
+                    return found
     return None
 
 
@@ -475,9 +482,9 @@ def _staircase_supremum(test: _Test, at: Array, lengths: NDArray[np.int64], from
     )
     last = count + 1
     values = np.where(index <= last, values, -np.inf)
-    found = values.max(axis=1)
+    found: Array = values.max(axis=1)
     # Refined where it matters, as the p-value is: only the cells it refines need their rates.
-    refined = np.flatnonzero(found >= _REFINED_FROM)
+    refined = np.flatnonzero((found >= _REFINED_FROM) & (found < _REFINED_TO))
     if len(refined) == 0:
         return np.minimum(1.0, found)
     rates, at, lengths = test.nuisance(n1, n2, at[refined, None])[0], at[refined], lengths[refined]
