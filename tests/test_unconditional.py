@@ -246,6 +246,9 @@ def test_the_monotone_p_value_is_the_largest_plain_one_on_the_nulls_side(x1, n1,
         at_zero = unconditional.difference_p(x1, n1, x2, n2, 0.0, greater=greater)
         assert max(plain) - 1e-9 <= max(monotone, at_zero) <= max(max(plain), at_zero) + 2e-3
         assert monotone >= at_zero
+        for level in (0.05, monotone * 0.999, monotone * 1.001):
+            rejects = unconditional.monotone_difference_rejects(x1, n1, x2, n2, level, greater=greater)
+            assert rejects == (monotone < level), level
     assert unconditional.difference_p(0, 2, 50, 62, 0.0, greater=False) < 0.05
     assert unconditional.monotone_difference_p(0, 2, 50, 62, 0.0, greater=False) > 0.05
 
@@ -318,17 +321,24 @@ def test_a_smoke_sized_run_against_the_release_counts_is_decided_exactly_per_emo
 @pytest.mark.parametrize(("n1", "n2", "rate2", "level"), [(5, 62, 0.3, 0.05), (10, 62, 0.5, 0.05), (10, 62, 0.2, 0.01)])
 def test_the_detectable_difference_is_the_exact_tests_own_power(n1, n2, rate2, level):
     """Where the exact test decides, 'detects' is its power, computed exactly: the chance of
-    its rejection region (every table's p-values, weighed here with scipy) reaches 80% at the
+    its rejection region (every table's decision, weighed here with scipy) reaches 80% at the
     figure and not below it. The score test's normal approximation promised far more."""
     good = proportions.unpaired(1, n1, round(rate2 * n2), n2, confidence=0.9)
     assert good.method == proportions.UNPAIRED_EXACT
     found = power.detectable(good, n1, n2, rate2, level)
-    p_values = np.array(
-        [[proportions.unpaired_p_values(a, n1, b, n2, confidence=0.9) for b in range(n2 + 1)] for a in range(n1 + 1)]
+    # Every table's decision (the monotone p-value's, below the level: all it needs to know).
+    rejected = np.array(
+        [
+            [
+                [unconditional.monotone_difference_rejects(a, n1, b, n2, level, greater=side == 0) for side in (0, 1)]
+                for b in range(n2 + 1)
+            ]
+            for a in range(n1 + 1)
+        ]
     )
 
     def chance(rate1: float, side: int) -> float:
-        region = p_values[:, :, side] < level
+        region = rejected[:, :, side]
         return float(binom.pmf(np.arange(n1 + 1), n1, rate1) @ region @ binom.pmf(np.arange(n2 + 1), n2, rate2))
 
     for figure, side, sign in ((found.gain, 0, 1), (found.drop, 1, -1)):
