@@ -190,6 +190,19 @@ def plain_p(x1: int, n1: int, x2: int, n2: int, null: float, *, greater: bool, r
     return p_value(x1, n1, x2, n2, math.exp(null) if ratio else null, greater=greater, enough=0.05)
 
 
+def assert_kept_inside(x1: int, n1: int, x2: int, n2: int, bounds: tuple[float, float], *, ratio: bool) -> None:
+    """The test keeps a value within a millionth inside each bound; or the bound is no
+    difference, put back because the test of it along the other family (differences or
+    ratios) keeps it, which the gates' p-value at no difference then does too."""
+    for bound, greater in zip(bounds, (True, False), strict=True):
+        if bound == 0:
+            p_value = unconditional.monotone_ratio_p if ratio else unconditional.monotone_difference_p
+            assert p_value(x1, n1, x2, n2, 1.0 if ratio else 0.0, greater=greater) >= 0.05
+        else:
+            inside = bound + (2e-6 if greater else -2e-6)
+            assert plain_p(x1, n1, x2, n2, inside, greater=greater, ratio=ratio) >= 0.05, bound
+
+
 @pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [*MISSED, (2, 2, 20, 62)])
 def test_an_interval_is_every_null_value_its_test_keeps(x1, n1, x2, n2):
     """The plain exact p-value falls and rises in teeth as the null value moves; each bound is
@@ -203,15 +216,15 @@ def test_an_interval_is_every_null_value_its_test_keeps(x1, n1, x2, n2):
             assert plain_p(x1, n1, x2, n2, delta, greater=True) < alpha, delta
         if delta > high:
             assert plain_p(x1, n1, x2, n2, delta, greater=False) < alpha, delta
-    assert plain_p(x1, n1, x2, n2, low + 2e-6, greater=True) >= alpha
-    assert plain_p(x1, n1, x2, n2, high - 2e-6, greater=False) >= alpha
+    assert_kept_inside(x1, n1, x2, n2, (low, high), ratio=False)
 
 
 def test_the_tables_a_search_outward_missed_get_the_values_their_test_keeps():
-    lows = [unconditional.difference_interval(*table, 0.05)[0] for table in MISSED]
+    intervals = [unconditional.difference_interval(*table, 0.05) for table in MISSED]
+    lows = [low for low, _ in intervals]
     assert lows[0] < 0.0875 and lows[1] < 0.0089 and lows[2] < -0.110, lows
-    for table, low in zip(MISSED, lows, strict=True):
-        assert plain_p(*table, low + 2e-6, greater=True) >= 0.05
+    for table, interval in zip(MISSED, intervals, strict=True):
+        assert_kept_inside(*table, interval, ratio=False)
 
 
 @pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [(6, 10, 10, 62), (1, 10, 34, 62), (2, 2, 12, 62)])
@@ -228,26 +241,29 @@ def test_a_ratio_interval_is_every_null_ratio_its_test_keeps(x1, n1, x2, n2):
             assert plain_p(x1, n1, x2, n2, null, greater=True, ratio=True) < alpha, null
         if null > high:
             assert plain_p(x1, n1, x2, n2, null, greater=False, ratio=True) < alpha, null
-    assert plain_p(x1, n1, x2, n2, low + 2e-6, greater=True, ratio=True) >= alpha
-    assert plain_p(x1, n1, x2, n2, high - 2e-6, greater=False, ratio=True) >= alpha
+    assert_kept_inside(x1, n1, x2, n2, (low, high), ratio=True)
 
 
 @pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [(0, 2, 50, 62), (6, 10, 10, 62)])
 def test_the_monotone_p_value_is_the_largest_plain_one_on_the_nulls_side(x1, n1, x2, n2):
-    """The p-value the gates use is that of the one-sided null p1 - p2 <= 0 (or >= 0): the
-    largest plain p-value at any null on that side, brute force on a grid 0.001 apart here
-    (it may lie between the grid's points: the monotone one is at least the grid's best). At
-    0 of 2 against 50 of 62 the plain p_less is 0.044 and the monotone one 0.051: the model
-    is not called worse at alpha 0.05."""
+    """The p-value the gates use is that of the one-sided null p1 <= p2 (or >= p2) as a whole:
+    the largest plain p-value at any null value in it, along the differences (each with its
+    statistic) and along the ratios (each with its own), brute force here on grids 0.001 apart
+    in the difference and 0.004 in the log ratio (the largest may lie between the grid's
+    points: the monotone one is at least the grids' best, and near it). At 0 of 2 against 50
+    of 62 the plain p_less is 0.044 and the monotone one 0.051: the model is not called worse
+    at alpha 0.05."""
     for greater in (True, False):
         monotone = unconditional.monotone_difference_p(x1, n1, x2, n2, 0.0, greater=greater)
-        nulls = np.arange(-1.0, 0.0, 0.001) if greater else np.arange(0.001, 1.0, 0.001)
-        plain = [unconditional.difference_p(x1, n1, x2, n2, null, greater=greater) for null in nulls]
-        at_zero = unconditional.difference_p(x1, n1, x2, n2, 0.0, greater=greater)
-        assert max(plain) - 1e-9 <= max(monotone, at_zero) <= max(max(plain), at_zero) + 2e-3
-        assert monotone >= at_zero
+        assert monotone == unconditional.monotone_ratio_p(x1, n1, x2, n2, 1.0, greater=greater)
+        side = -1 if greater else 1
+        differences = side * np.arange(0.0, 1.0, 0.001)
+        log_ratios = side * np.arange(0.0, 6.0, 0.004)
+        plain = [unconditional.difference_p(x1, n1, x2, n2, null, greater=greater) for null in differences]
+        plain += [unconditional.ratio_p(x1, n1, x2, n2, math.exp(null), greater=greater) for null in log_ratios]
+        assert max(plain) - 1e-9 <= monotone <= max(plain) + 2e-3
         for level in (0.05, monotone * 0.999, monotone * 1.001):
-            rejects = unconditional.monotone_difference_rejects(x1, n1, x2, n2, level, greater=greater)
+            rejects = unconditional.rejects_no_difference(x1, n1, x2, n2, level, greater=greater)
             assert rejects == (monotone < level), level
     assert unconditional.difference_p(0, 2, 50, 62, 0.0, greater=False) < 0.05
     assert unconditional.monotone_difference_p(0, 2, 50, 62, 0.0, greater=False) > 0.05
@@ -330,7 +346,7 @@ def test_the_detectable_difference_is_the_exact_tests_own_power(n1, n2, rate2, l
     rejected = np.array(
         [
             [
-                [unconditional.monotone_difference_rejects(a, n1, b, n2, level, greater=side == 0) for side in (0, 1)]
+                [unconditional.rejects_no_difference(a, n1, b, n2, level, greater=side == 0) for side in (0, 1)]
                 for b in range(n2 + 1)
             ]
             for a in range(n1 + 1)

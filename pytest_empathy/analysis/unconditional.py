@@ -223,27 +223,30 @@ def _region(z: Array, x1: int, x2: int, greater: bool) -> NDArray[np.bool_]:
 
 
 def difference_interval(x1: int, n1: int, x2: int, n2: int, alpha: float) -> tuple[float, float]:
-    """The null differences neither one-sided monotone exact test at ``alpha`` rejects
-    (``monotone_difference_p``): one stretch, from the smallest null value the plain test
-    keeps to the largest."""
+    """The null differences neither one-sided test at ``alpha`` (``monotone_difference_p``)
+    rejects: one stretch, from the smallest null value the plain test keeps to the largest,
+    or to no difference where the ratio's test keeps it."""
     estimate = x1 / n1 - x2 / n2
-    low = _kept_end(_difference_test(x1, n1, x2, n2, True), -1.0, estimate, alpha)
-    high = _kept_end(_difference_test(x1, n1, x2, n2, False), 1.0, estimate, alpha)
-    return low, high
+    above, below = _difference_test(x1, n1, x2, n2, True), _difference_test(x1, n1, x2, n2, False)
+    bounds = _kept_end(above, estimate, alpha), _kept_end(below, estimate, alpha)
+    return _with_no_difference(bounds, _ratio_test(x1, n1, x2, n2, True), _ratio_test(x1, n1, x2, n2, False), alpha)
 
 
 def log_ratio_interval(x1: int, n1: int, x2: int, n2: int, alpha: float) -> tuple[float, float]:
-    """The null log ratios neither one-sided monotone exact test at ``alpha`` rejects
-    (``monotone_ratio_p``); -+``_LOG_RATIO_END`` where a side is unbounded (no Good rating in
-    the first group, or in the second)."""
+    """The null log ratios neither one-sided test at ``alpha`` (``monotone_ratio_p``) rejects,
+    as ``difference_interval``; -+``_LOG_RATIO_END`` where a side is unbounded (no Good rating
+    in the first group, or in the second)."""
     above, below = _ratio_test(x1, n1, x2, n2, True), _ratio_test(x1, n1, x2, n2, False)
-    low, high = -_LOG_RATIO_END, _LOG_RATIO_END
     if x1 == 0:
-        return low, _kept_end(below, high, low, alpha)
-    if x2 == 0:
-        return _kept_end(above, low, high, alpha), high
-    estimate = math.log((x1 / n1) / (x2 / n2))
-    return _kept_end(above, low, estimate, alpha), _kept_end(below, high, estimate, alpha)
+        bounds = -_LOG_RATIO_END, _kept_end(below, -_LOG_RATIO_END, alpha)
+    elif x2 == 0:
+        bounds = _kept_end(above, _LOG_RATIO_END, alpha), _LOG_RATIO_END
+    else:
+        estimate = math.log((x1 / n1) / (x2 / n2))
+        bounds = _kept_end(above, estimate, alpha), _kept_end(below, estimate, alpha)
+    return _with_no_difference(
+        bounds, _difference_test(x1, n1, x2, n2, True), _difference_test(x1, n1, x2, n2, False), alpha
+    )
 
 
 def monotone_difference_p(x1: int, n1: int, x2: int, n2: int, delta: float, *, greater: bool) -> float:
@@ -251,24 +254,55 @@ def monotone_difference_p(x1: int, n1: int, x2: int, n2: int, delta: float, *, g
     it (``greater``; of p1 - p2 >= ``delta`` against one below it otherwise): the largest plain
     p-value (``difference_p``) at any null value on the null's side of ``delta``, so never
     below the plain one at ``delta`` and never falling as ``delta`` moves away from the null's
-    side. The test ``better`` and every interval invert."""
-    return _monotone_p(_difference_test(x1, n1, x2, n2, greater), delta, -1.0 if greater else 1.0)
+    side. Where that null holds no difference, it is at least ``monotone_ratio_p``'s at a
+    ratio of 1 (the same null, p1 <= p2, reached along the ratios with their own statistic),
+    so that at no difference the two are one p-value: the one ``better`` and ``min-good-gain
+    0`` decide on. The test the difference's interval inverts."""
+    test = _difference_test(x1, n1, x2, n2, greater)
+    found = _monotone_p(test, delta, test.end)
+    if (delta >= 0) == greater or delta == 0:
+        found = max(found, _no_difference_p(_ratio_test(x1, n1, x2, n2, greater)))
+    return found
 
 
 def monotone_ratio_p(x1: int, n1: int, x2: int, n2: int, ratio: float, *, greater: bool) -> float:
-    """As ``monotone_difference_p``, of the null p1 / p2 <= ``ratio`` (``greater``) or >= it."""
-    end = -_LOG_RATIO_END if greater else _LOG_RATIO_END
-    return _monotone_p(_ratio_test(x1, n1, x2, n2, greater), math.log(ratio), end)
+    """As ``monotone_difference_p``, of the null p1 / p2 <= ``ratio`` (``greater``) or >= it,
+    at least the difference's at no difference where that null holds it."""
+    test = _ratio_test(x1, n1, x2, n2, greater)
+    found = _monotone_p(test, math.log(ratio), test.end)
+    if (ratio >= 1) == greater or ratio == 1:
+        found = max(found, _no_difference_p(_difference_test(x1, n1, x2, n2, greater)))
+    return found
 
 
-def monotone_difference_rejects(x1: int, n1: int, x2: int, n2: int, level: float, *, greater: bool) -> bool:
+def rejects_no_difference(x1: int, n1: int, x2: int, n2: int, level: float, *, greater: bool) -> bool:
     """Whether ``monotone_difference_p`` at no difference is below ``level``, stopping at the
     first null value that shows it is not (the exact power's enumeration asks it of every
     table)."""
-    test = _difference_test(x1, n1, x2, n2, greater)
-    if test.p_value(0.0, level) >= level:
+    difference = _difference_test(x1, n1, x2, n2, greater)
+    if difference.p_value(0.0, level) >= level:
         return False
-    return _monotone_p(test, 0.0, -1.0 if greater else 1.0, enough=level) < level
+    return not any(_keeps_no_difference(test, level) for test in (difference, _ratio_test(x1, n1, x2, n2, greater)))
+
+
+def _no_difference_p(test: _Test) -> float:
+    return _monotone_p(test, 0.0, test.end)
+
+
+def _keeps_no_difference(test: _Test, alpha: float) -> bool:
+    return _monotone_p(test, 0.0, test.end, enough=alpha) >= alpha
+
+
+def _with_no_difference(bounds: tuple[float, float], above: _Test, below: _Test, alpha: float) -> tuple[float, float]:
+    """An interval's ``bounds`` (a difference's or a log ratio's, no difference at 0), with
+    no difference back in where the other family's test of it (``above``: of a first rate
+    higher; ``below``) keeps it, as the p-value at no difference does."""
+    low, high = bounds
+    if low > 0 and _keeps_no_difference(above, alpha):
+        low = 0.0
+    if high < 0 and _keeps_no_difference(below, alpha):
+        high = 0.0
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -285,6 +319,12 @@ class _Test:
     batch_statistics: Callable[[int, int, Array], Array]
     nuisance: Callable[[int, int, Any], Nuisance]
     logarithm: bool = False
+
+    @property
+    def end(self) -> float:
+        """The outermost null value on the null's side (the tests' range ends there)."""
+        outer = _LOG_RATIO_END if self.logarithm else 1.0
+        return -outer if self.greater else outer
 
     def value(self, null: float) -> float:
         return math.exp(null) if self.logarithm else null
@@ -393,13 +433,13 @@ def _monotone_p(test: _Test, null: float, end: float, enough: float = math.inf) 
     return found
 
 
-def _kept_end(test: _Test, end: float, estimate: float, alpha: float) -> float:
+def _kept_end(test: _Test, estimate: float, alpha: float) -> float:
     """The outermost null value between ``end`` and ``estimate`` at which the monotone test
     (``_monotone_p``) keeps: the end of the first cell from ``end`` whose bound, split down
     to ``_TOLERANCE``, reaches alpha (``estimate`` where none does). The cells are those
     ``_monotone_p`` meets, from no difference (a ratio of 1) where it lies between, so that
     the interval excludes no difference exactly when that test rejects it."""
-    zero = 0.0
+    zero, end = 0.0, test.end
     if min(end, estimate) < zero < max(end, estimate):
         if _monotone_p(test, zero, end, enough=alpha) < alpha:
             found = _outermost(test, zero, estimate, alpha)
