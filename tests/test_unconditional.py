@@ -1,8 +1,8 @@
 """The exact unconditional test of two unpaired Good rates (``analysis/unconditional.py``),
 which decides where a small group makes the score test too liberal (its size enumerated by
-``analysis/score_size.py``, checked here): its
-p-values against scipy's Barnard test and a brute-force oracle written here, its intervals
-against its own test on every table of the sizes it meets, and the gates and the JSON of a
+``analysis/score_size.py``, checked here): its plain p-values against scipy's Barnard test and a
+brute-force oracle written here, the monotone p-values the gates use against the plain ones on a
+dense grid, its intervals against a dense scan of its own test, and the gates and the JSON of a
 smoke-sized run against the release's per-emotion counts."""
 
 from __future__ import annotations
@@ -195,12 +195,11 @@ def near_the_threshold(n1: int, n2: int, alpha: float) -> list[tuple[int, int]]:
 
 @pytest.mark.parametrize("alpha", [0.05, 0.01, EMOTION_LEVEL])
 def test_the_intervals_exclude_no_difference_exactly_when_the_exact_test_rejects_it(alpha):
-    """The tables near each test's threshold at the sizes above where the exact test decides:
-    the difference's lower bound is above 0, and the ratio's above 1, exactly when p_greater
-    is below alpha (so that better and min-good-gain 0 answer alike), and the upper bounds
-    below them exactly when p_less is. The exact p-value is not monotone in the null value:
-    only the search from no difference outward makes this hold. (Every table of the first
-    four sizes, 1,650 intervals, took four minutes and agreed too.)"""
+    """The tables of the smoke corpus's sizes near each test's threshold, where the exact test
+    decides: the difference's lower bound is above 0, and the ratio's above 1, exactly when
+    p_greater is below alpha (so that better and min-good-gain 0 answer alike), and the upper
+    bounds below them exactly when p_less is: the p-values are the monotone exact test's, whose
+    kept null values the intervals are."""
     checked = 0
     for n1, n2 in AGREEMENT_SIZES:
         if not proportions.decided_unconditionally(n1, n2, alpha):
@@ -219,33 +218,132 @@ def test_the_intervals_exclude_no_difference_exactly_when_the_exact_test_rejects
     assert checked > 20
 
 
-def test_an_interval_holds_every_null_value_its_test_keeps():
-    """The p-value falls and rises in teeth as the null value moves; each bound is the
-    outermost kept value (on a grid of 0.001 here, the test's own p-values), not the first
-    crossing a bisection finds: at 2 of 2 against 20 of 62 the first crossing is at -7.3
-    points, yet -8.9 points is kept."""
+# Tables where a search from no difference outward missed kept null values (a review's dense
+# scan): at 6 of 10 against 10 of 62 it reported +14.5 points where +8.75 is kept, at 3 of 5
+# against 5 of 62 +7.64 where +0.89 is, at 7 of 10 against 30 of 62 -9.6 where -11.0 is.
+MISSED = [(6, 10, 10, 62), (3, 5, 5, 62), (7, 10, 30, 62)]
+
+
+def plain_p(x1: int, n1: int, x2: int, n2: int, null: float, *, greater: bool, ratio: bool = False) -> float:
+    p_value = unconditional.ratio_p if ratio else unconditional.difference_p
+    return p_value(x1, n1, x2, n2, math.exp(null) if ratio else null, greater=greater, enough=0.05)
+
+
+def assert_kept_inside(x1: int, n1: int, x2: int, n2: int, bounds: tuple[float, float], *, ratio: bool) -> None:
+    """The test keeps a value within a millionth inside each bound; or the bound is no
+    difference, put back because the test of it along the other family (differences or
+    ratios) keeps it, which the gates' p-value at no difference then does too."""
+    for bound, greater in zip(bounds, (True, False), strict=True):
+        if bound == 0:
+            p_value = unconditional.monotone_ratio_p if ratio else unconditional.monotone_difference_p
+            assert p_value(x1, n1, x2, n2, 1.0 if ratio else 0.0, greater=greater) >= 0.05
+        else:
+            inside = bound + (2e-6 if greater else -2e-6)
+            assert plain_p(x1, n1, x2, n2, inside, greater=greater, ratio=ratio) >= 0.05, bound
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [*MISSED, (2, 2, 20, 62)])
+def test_an_interval_is_every_null_value_its_test_keeps(x1, n1, x2, n2):
+    """The plain exact p-value falls and rises in teeth as the null value moves; each bound is
+    the outermost null value it keeps. A brute-force scan of every null difference 0.001
+    apart (between the bounds' lattice points), the plugin's plain p-value at each: none
+    beyond a bound is kept, and the test keeps a value within a millionth inside each bound."""
     alpha = 0.05
-    for x1, n1, x2, n2 in [(2, 2, 20, 62), (2, 5, 30, 62), (4, 5, 20, 62)]:
-        low, high = unconditional.difference_interval(x1, n1, x2, n2, alpha)
-        for delta in np.arange(-0.999, 0.999, 0.001):
-            if delta < low - 1e-6:
-                assert unconditional.difference_p(x1, n1, x2, n2, delta, greater=True) < alpha, (x1, n1, x2, n2, delta)
-            if delta > high + 1e-6:
-                assert unconditional.difference_p(x1, n1, x2, n2, delta, greater=False) < alpha, (x1, n1, x2, n2, delta)
-    assert unconditional.difference_interval(2, 2, 20, 62, alpha)[0] == pytest.approx(-0.0895, abs=1e-3)
+    low, high = unconditional.difference_interval(x1, n1, x2, n2, alpha)
+    for delta in np.arange(-0.9995, 0.9995, 0.001):
+        if delta < low:
+            assert plain_p(x1, n1, x2, n2, delta, greater=True) < alpha, delta
+        if delta > high:
+            assert plain_p(x1, n1, x2, n2, delta, greater=False) < alpha, delta
+    assert_kept_inside(x1, n1, x2, n2, (low, high), ratio=False)
+
+
+def test_the_tables_a_search_outward_missed_get_the_values_their_test_keeps():
+    intervals = [unconditional.difference_interval(*table, 0.05) for table in MISSED]
+    lows = [low for low, _ in intervals]
+    assert lows[0] < 0.0875 and lows[1] < 0.0089 and lows[2] < -0.110, lows
+    for table, interval in zip(MISSED, intervals, strict=True):
+        assert_kept_inside(*table, interval, ratio=False)
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [(6, 10, 10, 62), (1, 10, 34, 62), (2, 2, 12, 62)])
+def test_a_ratio_interval_is_every_null_ratio_its_test_keeps(x1, n1, x2, n2):
+    """As for the difference, on the log ratio: every null 0.005 apart within 4 of the
+    estimate (the p-values beyond are far below alpha), the plugin's plain p-value at each.
+    At 1 of 10 against 34 of 62 the search outward put the upper bound at -0.25, where -0.04
+    is kept."""
+    alpha = 0.05
+    low, high = unconditional.log_ratio_interval(x1, n1, x2, n2, alpha)
+    estimate = math.log((x1 / n1) / (x2 / n2))
+    for null in np.arange(estimate - 4.0025, estimate + 4, 0.005):
+        if null < low:
+            assert plain_p(x1, n1, x2, n2, null, greater=True, ratio=True) < alpha, null
+        if null > high:
+            assert plain_p(x1, n1, x2, n2, null, greater=False, ratio=True) < alpha, null
+    assert_kept_inside(x1, n1, x2, n2, (low, high), ratio=True)
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [(0, 2, 50, 62), (6, 10, 10, 62)])
+def test_the_monotone_p_value_is_the_largest_plain_one_on_the_nulls_side(x1, n1, x2, n2):
+    """The p-value the gates use is that of the one-sided null p1 <= p2 (or >= p2) as a whole:
+    the largest plain p-value at any null value in it, along the differences (each with its
+    statistic) and along the ratios (each with its own), brute force here on grids 0.001 apart
+    in the difference and 0.004 in the log ratio (the largest may lie between the grid's
+    points: the monotone one is at least the grids' best, and near it). At 0 of 2 against 50
+    of 62 the plain p_less is 0.044 and the monotone one 0.051: the model is not called worse
+    at alpha 0.05."""
+    for greater in (True, False):
+        monotone = unconditional.monotone_difference_p(x1, n1, x2, n2, 0.0, greater=greater)
+        assert monotone == unconditional.monotone_ratio_p(x1, n1, x2, n2, 1.0, greater=greater)
+        side = -1 if greater else 1
+        differences = side * np.arange(0.0, 1.0, 0.001)
+        log_ratios = side * np.arange(0.0, 6.0, 0.004)
+        plain = [unconditional.difference_p(x1, n1, x2, n2, null, greater=greater) for null in differences]
+        plain += [unconditional.ratio_p(x1, n1, x2, n2, math.exp(null), greater=greater) for null in log_ratios]
+        assert max(plain) - 1e-9 <= monotone <= max(plain) + 2e-3
+        for level in (0.05, monotone * 0.999, monotone * 1.001):
+            rejects = unconditional.rejects_no_difference(x1, n1, x2, n2, level, greater=greater)
+            assert rejects == (monotone < level), level
+    assert unconditional.difference_p(0, 2, 50, 62, 0.0, greater=False) < 0.05
+    assert unconditional.monotone_difference_p(0, 2, 50, 62, 0.0, greater=False) > 0.05
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), MISSED)
+def test_an_interval_bound_passes_a_margin_exactly_when_the_monotone_test_rejects_it(x1, n1, x2, n2):
+    """not-worse with margin M passes where the lower bound is above -M: exactly where the
+    monotone exact test rejects a difference of -M (and no-more-bad's upper bound below +M
+    exactly where the test the other way rejects +M), at every null value, not only at 0 (here
+    at a margin of 5 points and a hundred-thousandth either side of each bound), and so for
+    the ratio's bounds (min-good-gain)."""
+    alpha, margin = 0.05, 0.05
+    for ratio, (low, high) in (
+        (False, unconditional.difference_interval(x1, n1, x2, n2, alpha)),
+        (True, unconditional.log_ratio_interval(x1, n1, x2, n2, alpha)),
+    ):
+
+        def rejects(null: float, *, greater: bool, ratio: bool = ratio) -> bool:
+            if ratio:
+                return unconditional.monotone_ratio_p(x1, n1, x2, n2, math.exp(null), greater=greater) < alpha
+            return unconditional.monotone_difference_p(x1, n1, x2, n2, null, greater=greater) < alpha
+
+        below, above = (math.log(1 - margin), math.log(1 + margin)) if ratio else (-margin, margin)
+        for null in (below, low - 1e-5, low + 1e-5):
+            assert (low > null) == rejects(null, greater=True), (ratio, null, low)
+        for null in (above, high - 1e-5, high + 1e-5):
+            assert (high < null) == rejects(null, greater=False), (ratio, null, high)
 
 
 @pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [(1, 2, 5, 62), (2, 5, 10, 62), (0, 2, 12, 62), (2, 2, 2, 10)])
 @pytest.mark.parametrize("margin", [2.0, 5.0, 10.0])
 def test_no_more_bad_within_an_emotion_is_the_exact_test_at_the_margin(x1, n1, x2, n2, margin):
     """On 2 or 5 cases of an emotion against its counts, no-more-bad's bound is the exact
-    test's on the Bad counts: the gate passes exactly when that test rejects a Bad rate
-    higher by the margin."""
+    test's on the Bad counts: the gate passes exactly when that (monotone) test rejects a Bad
+    rate higher by the margin."""
     cases = [CaseResult(f"sad-{i}", "sad", Rating.BAD if i < x1 else Rating.GOOD) for i in range(n1)]
     summary = summarize(cases, alpha=0.05, per_emotion_baseline={"sad": Counts(x2, 0, n2 - x2)})
     bad = summary.overall.comparison.bad
     assert bad.method == proportions.UNPAIRED_EXACT
-    p_at_margin = unconditional.difference_p(x1, n1, x2, n2, margin / 100, greater=False)
+    p_at_margin = unconditional.monotone_difference_p(x1, n1, x2, n2, margin / 100, greater=False)
     assert no_more_bad(summary, margin).passed == (p_at_margin < 0.05)
     assert bad.difference_ci.high == pytest.approx(unconditional.difference_interval(x1, n1, x2, n2, 0.05)[1])
 
@@ -283,17 +381,24 @@ def test_a_smoke_sized_run_against_the_release_counts_is_decided_per_emotion_by_
 @pytest.mark.parametrize(("n1", "n2", "rate2", "level"), [(5, 62, 0.3, 0.05), (7, 62, 0.5, 0.05), (7, 62, 0.2, 0.01)])
 def test_the_detectable_difference_is_the_exact_tests_own_power(n1, n2, rate2, level):
     """Where the exact test decides, 'detects' is its power, computed exactly: the chance of
-    its rejection region (every table's p-values, weighed here with scipy) reaches 80% at the
+    its rejection region (every table's decision, weighed here with scipy) reaches 80% at the
     figure and not below it. The score test's normal approximation promised far more."""
     good = proportions.unpaired(1, n1, round(rate2 * n2), n2, confidence=0.9)
     assert good.method == proportions.UNPAIRED_EXACT
     found = power.detectable(good, n1, n2, rate2, level)
-    p_values = np.array(
-        [[proportions.unpaired_p_values(a, n1, b, n2, confidence=0.9) for b in range(n2 + 1)] for a in range(n1 + 1)]
+    # Every table's decision (the monotone p-value's, below the level: all it needs to know).
+    rejected = np.array(
+        [
+            [
+                [unconditional.rejects_no_difference(a, n1, b, n2, level, greater=side == 0) for side in (0, 1)]
+                for b in range(n2 + 1)
+            ]
+            for a in range(n1 + 1)
+        ]
     )
 
     def chance(rate1: float, side: int) -> float:
-        region = p_values[:, :, side] < level
+        region = rejected[:, :, side]
         return float(binom.pmf(np.arange(n1 + 1), n1, rate1) @ region @ binom.pmf(np.arange(n2 + 1), n2, rate2))
 
     for figure, side, sign in ((found.gain, 0, 1), (found.drop, 1, -1)):

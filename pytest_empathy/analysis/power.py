@@ -202,7 +202,7 @@ def _exact_thresholds(n1: int, n2: int, level: float, higher: bool) -> tuple[int
     for x1 in range(n1 + 1):
 
         def rejected(x2: int, x1: int = x1) -> bool:
-            return unconditional.difference_p(x1, n1, x2, n2, 0.0, greater=higher, enough=level) < level
+            return unconditional.rejects_no_difference(x1, n1, x2, n2, level, greater=higher)
 
         # higher: rejected below the threshold; lower: from it.
         low, high = 0, n2 + 1

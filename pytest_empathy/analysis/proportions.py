@@ -51,7 +51,10 @@ STANDARDIZED = (
 STANDARDIZED_RATIO = STANDARDIZED + ", in Fieller's form for the ratio"
 PAIRED_RATIO = "Tang-Tang-Chan score"
 EXACT_WHEN = "where so few cases are discordant that the score test's size exceeds alpha by a third, without raters"
-UNPAIRED_EXACT = "exact unconditional test (Chan) on the Miettinen-Nurminen score, inverted for its intervals"
+UNPAIRED_EXACT = (
+    "exact unconditional test (Chan) on the Miettinen-Nurminen score, of the one-sided null as a whole,"
+    " inverted for its intervals"
+)
 UNPAIRED_EXACT_WHEN = (
     "where a group is so small that the score test's size exceeds alpha by a third (enumerated), without raters"
 )
@@ -245,8 +248,8 @@ def _unpaired_exact_p(good1: int, n1: int, good2: int, n2: int) -> tuple[float, 
     from . import unconditional
 
     return (
-        unconditional.difference_p(good1, n1, good2, n2, 0.0, greater=True),
-        unconditional.difference_p(good1, n1, good2, n2, 0.0, greater=False),
+        unconditional.monotone_difference_p(good1, n1, good2, n2, 0.0, greater=True),
+        unconditional.monotone_difference_p(good1, n1, good2, n2, 0.0, greater=False),
     )
 
 

@@ -13,20 +13,32 @@ in that range: its supremum is taken on a fixed grid of ``_GRID`` rates and the 
 moves the figure by far less than the precision shown (tests/test_unconditional.py checks it
 against scipy's Barnard test and an optimiser).
 
-Each interval holds the null values the one-sided tests at (1 - confidence) / 2 keep. The
-exact p-value is not monotone in the null value: it rises, then drops where a table leaves
-the region at least as extreme, so the kept values need not be one stretch and a bisection
-finds some crossing, not the interval's end (at 2 of 2 against 20 of 62, -7.3 points where
--8.9 is kept). ``_bound`` starts from no difference (a ratio of 1), narrows a bracket by
-regula falsi, then looks further out for values kept past a drop: the bound is the outermost
-kept value found, and it is beyond 0 exactly when the test of no difference rejects, so that
-the gates that ask "higher?" of the difference and of the ratio answer alike.
+The plain exact p-value (``difference_p``, ``ratio_p``) is not monotone in the null value: it
+rises, then drops where a table leaves the region at least as extreme, so that at 0 of 5
+against 34 of 62 the test of a lower first rate rejects a difference of 0 (p 0.030) and keeps
+one of +0.5 points. The gates and the intervals use the exact p-value of the one-sided null as a whole
+(``monotone_difference_p``, ``monotone_ratio_p``): for p1 - p2 <= delta, the largest plain
+p-value at any null value up to delta. It is never below the plain one, so its size is at
+most alpha too, and it never falls as delta moves towards the alternative, so the null values
+it keeps are one stretch: each interval is that stretch, from the outermost null value the
+plain test keeps, and the test at any null value rejects exactly where the interval excludes
+it (at 0, the gates' ``better`` and ``min-good-gain 0``; at a margin, ``not-worse`` and
+``no-more-bad``).
+
+Both search cells of null values, a fixed lattice of them (a quarter point apart, 0.01 in the
+log ratio), each with a bound of the plain p-value anywhere in it (``_Test.cell_bounds``): the
+chance, at the cell's end towards the alternative, of the tables in the region at either end,
+closed to a monotone region. A cell whose bound is below what is sought is passed over whole;
+another is split in ``_SPLIT``, down to ``_TOLERANCE``. The bound holds unless a table enters and leaves the
+region within one cell (a tooth of the p-value is 0.4 to 2 points wide at the sizes the test
+meets; the tests scan the plain p-value 0.001 apart against the intervals).
 
 numpy is imported here, and this module only where the exact test decides (``proportions``).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,14 +71,23 @@ _TIE = 1e-9
 _TINY = 1e-300
 _RATES = np.linspace(0.0, 1.0, _GRID)
 _LOG_RATIO_END = 50.0
-# Past an interval's end, the null values looked at for one kept past a jump of the p-value:
-# 20 steps of a quarter point (of 0.01 in the log ratio), several teeth of the p-value at the
-# sizes the test meets (a tooth spans 0.4 to 2 points there). A coarser scan misses kept
-# values: at 7 of 10 against 100 of 300, steps of 0.4 points put the lower bound at -0.23
-# points, these at -0.55.
-_SCANNED = 20
-_DIFFERENCE_STEP = 0.0025
-_LOG_RATIO_STEP = 0.01
+# The cells whose p-values a bound covers: a quarter point wide over the differences' whole
+# range, 0.01 wide in the log ratio within 15 of where the search starts, each wider by half
+# beyond (where every chance is far below alpha). A table's statistic crosses the observed
+# one about once a tooth of the p-value (0.4 to 2 points at the sizes the test meets).
+_DIFFERENCE_LATTICE = np.linspace(-1.0, 1.0, 801)
+_LOG_RATIO_DENSE = np.linspace(-8.0, 8.0, 1601)
+_LOG_RATIO_FAR = 8.0 * 1.5 ** np.arange(1, 5)
+_LOG_RATIO_LATTICE = np.concatenate([-_LOG_RATIO_FAR[::-1], _LOG_RATIO_DENSE, _LOG_RATIO_FAR])
+# A cell that may hold what is sought is split into this many, down to ``_TOLERANCE``.
+_SPLIT = 16
+# Cells bounded at once, for memory (64 x 500 rates x 3,311 tables at 10 against 300).
+_CHUNK = 64
+# A cell's bound is refined as the p-value is (``_supremum``) where the grid puts it between
+# these: far below any alpha the plugin tests at, and above any (a cell above the second
+# is kept at any alpha as it is).
+_REFINED_FROM = 1e-5
+_REFINED_TO = 0.5
 
 
 # The search asks for ever new null values: only the latest are kept.
@@ -190,36 +211,92 @@ def _region(z: Array, x1: int, x2: int, greater: bool) -> NDArray[np.bool_]:
 
 
 def difference_interval(x1: int, n1: int, x2: int, n2: int, alpha: float) -> tuple[float, float]:
-    """The null differences neither one-sided exact test at ``alpha`` rejects, as ``_bound``
-    finds their ends."""
+    """The null differences neither one-sided test at ``alpha`` (``monotone_difference_p``)
+    rejects: one stretch, from the smallest null value the plain test keeps to the largest,
+    or to no difference where the ratio's test keeps it."""
     estimate = x1 / n1 - x2 / n2
-    ends = []
-    for greater, end in ((True, -1.0), (False, 1.0)):
-        test = _Test(
-            x1, n1, x2, n2, greater, difference_statistics, _difference_statistics, _difference_nuisance, alpha
-        )
-        ends.append(_bound(test, end, estimate, _DIFFERENCE_STEP))
-    return ends[0], ends[1]
+    above, below = _difference_test(x1, n1, x2, n2, True), _difference_test(x1, n1, x2, n2, False)
+    bounds = _kept_end(above, estimate, alpha), _kept_end(below, estimate, alpha)
+    return _with_no_difference(bounds, _ratio_test(x1, n1, x2, n2, True), _ratio_test(x1, n1, x2, n2, False), alpha)
 
 
 def log_ratio_interval(x1: int, n1: int, x2: int, n2: int, alpha: float) -> tuple[float, float]:
-    """The null log ratios neither one-sided exact test at ``alpha`` rejects; -+``_LOG_RATIO_END``
-    where a side is unbounded (no Good rating in the first group, or in the second)."""
-    above = _Test(x1, n1, x2, n2, True, ratio_statistics, _ratio_statistics, _ratio_nuisance, alpha, logarithm=True)
-    below = _Test(x1, n1, x2, n2, False, ratio_statistics, _ratio_statistics, _ratio_nuisance, alpha, logarithm=True)
-    low, high, step = -_LOG_RATIO_END, _LOG_RATIO_END, _LOG_RATIO_STEP
+    """The null log ratios neither one-sided test at ``alpha`` (``monotone_ratio_p``) rejects,
+    as ``difference_interval``; -+``_LOG_RATIO_END`` where a side is unbounded (no Good rating
+    in the first group, or in the second)."""
+    above, below = _ratio_test(x1, n1, x2, n2, True), _ratio_test(x1, n1, x2, n2, False)
     if x1 == 0:
-        return low, _bound(below, high, low, step)
-    if x2 == 0:
-        return _bound(above, low, high, step), high
-    estimate = math.log((x1 / n1) / (x2 / n2))
-    return _bound(above, low, estimate, step), _bound(below, high, estimate, step)
+        bounds = -_LOG_RATIO_END, _kept_end(below, -_LOG_RATIO_END, alpha)
+    elif x2 == 0:
+        bounds = _kept_end(above, _LOG_RATIO_END, alpha), _LOG_RATIO_END
+    else:
+        estimate = math.log((x1 / n1) / (x2 / n2))
+        bounds = _kept_end(above, estimate, alpha), _kept_end(below, estimate, alpha)
+    return _with_no_difference(
+        bounds, _difference_test(x1, n1, x2, n2, True), _difference_test(x1, n1, x2, n2, False), alpha
+    )
+
+
+def monotone_difference_p(x1: int, n1: int, x2: int, n2: int, delta: float, *, greater: bool) -> float:
+    """The exact p-value of the one-sided null p1 - p2 <= ``delta`` against a difference above
+    it (``greater``; of p1 - p2 >= ``delta`` against one below it otherwise): the largest plain
+    p-value (``difference_p``) at any null value on the null's side of ``delta``, so never
+    below the plain one at ``delta`` and never falling as ``delta`` moves away from the null's
+    side. Where that null holds no difference, it is at least ``monotone_ratio_p``'s at a
+    ratio of 1 (the same null, p1 <= p2, reached along the ratios with their own statistic),
+    so that at no difference the two are one p-value: the one ``better`` and ``min-good-gain
+    0`` decide on. The test the difference's interval inverts."""
+    test = _difference_test(x1, n1, x2, n2, greater)
+    found = _monotone_p(test, delta, test.end)
+    if (delta >= 0) == greater or delta == 0:
+        found = max(found, _no_difference_p(_ratio_test(x1, n1, x2, n2, greater)))
+    return found
+
+
+def monotone_ratio_p(x1: int, n1: int, x2: int, n2: int, ratio: float, *, greater: bool) -> float:
+    """As ``monotone_difference_p``, of the null p1 / p2 <= ``ratio`` (``greater``) or >= it,
+    at least the difference's at no difference where that null holds it."""
+    test = _ratio_test(x1, n1, x2, n2, greater)
+    found = _monotone_p(test, math.log(ratio), test.end)
+    if (ratio >= 1) == greater or ratio == 1:
+        found = max(found, _no_difference_p(_difference_test(x1, n1, x2, n2, greater)))
+    return found
+
+
+def rejects_no_difference(x1: int, n1: int, x2: int, n2: int, level: float, *, greater: bool) -> bool:
+    """Whether ``monotone_difference_p`` at no difference is below ``level``, stopping at the
+    first null value that shows it is not (the exact power's enumeration asks it of every
+    table)."""
+    difference = _difference_test(x1, n1, x2, n2, greater)
+    if difference.p_value(0.0, level) >= level:
+        return False
+    return not any(_keeps_no_difference(test, level) for test in (difference, _ratio_test(x1, n1, x2, n2, greater)))
+
+
+def _no_difference_p(test: _Test) -> float:
+    return _monotone_p(test, 0.0, test.end)
+
+
+def _keeps_no_difference(test: _Test, alpha: float) -> bool:
+    return _monotone_p(test, 0.0, test.end, enough=alpha) >= alpha
+
+
+def _with_no_difference(bounds: tuple[float, float], above: _Test, below: _Test, alpha: float) -> tuple[float, float]:
+    """An interval's ``bounds`` (a difference's or a log ratio's, no difference at 0), with
+    no difference back in where the other family's test of it (``above``: of a first rate
+    higher; ``below``) keeps it, as the p-value at no difference does."""
+    low, high = bounds
+    if low > 0 and _keeps_no_difference(above, alpha):
+        low = 0.0
+    if high < 0 and _keeps_no_difference(below, alpha):
+        high = 0.0
+    return low, high
 
 
 @dataclass(frozen=True)
 class _Test:
-    """One one-sided exact test of the table (x1, x2) at ``alpha``, at any null value (a
-    difference, or a log ratio where ``logarithm``)."""
+    """One one-sided exact test of the table (x1, x2), at any null value (a difference, or a
+    log ratio where ``logarithm``)."""
 
     x1: int
     n1: int
@@ -229,100 +306,240 @@ class _Test:
     statistics: Callable[[int, int, float], Array]
     batch_statistics: Callable[[int, int, Array], Array]
     nuisance: Callable[[int, int, Any], Nuisance]
-    alpha: float
     logarithm: bool = False
 
+    @property
+    def end(self) -> float:
+        """The outermost null value on the null's side (the tests' range ends there)."""
+        outer = _LOG_RATIO_END if self.logarithm else 1.0
+        return -outer if self.greater else outer
+
+    def value(self, null: float) -> float:
+        return math.exp(null) if self.logarithm else null
+
     def p_value(self, null: float, enough: float = math.inf) -> float:
-        value = math.exp(null) if self.logarithm else null
+        """The plain exact p-value at the null value."""
+        value = self.value(null)
         region = _region(self.statistics(self.n1, self.n2, value), self.x1, self.x2, self.greater)
         return _supremum(region, self.n1, self.n2, *self.nuisance(self.n1, self.n2, value), enough)
 
-    def excess(self, null: float) -> float:
-        """log p - log alpha: below 0 where the null value is rejected."""
-        # Kept on the grid alone is kept: only a rejection needs the refined supremum.
-        return math.log(max(self.p_value(null, self.alpha), _TINY)) - math.log(self.alpha)
+    def cell_bounds(self, nulls: Array, statistics: Array | None = None) -> Array:
+        """For each cell between consecutive ``nulls`` (ascending), a bound of the plain
+        p-value at every null value in it: the largest chance, at the cell's end towards the
+        alternative, of the tables in the region at either end, closed to a monotone region
+        (every table more extreme than one of them). A monotone region's chance only grows as
+        the null value moves towards the alternative (p1 higher or p2 lower, for ``greater``),
+        so this bounds every null value in the cell whose region is in the union: all of them,
+        unless a table enters and leaves the region between the cell's ends."""
+        values = np.exp(nulls) if self.logarithm else nulls
+        z = self.batch_statistics(self.n1, self.n2, values) if statistics is None else statistics
+        bounds = [
+            self._cell_bounds(values[start : start + _CHUNK + 1], z[start : start + _CHUNK + 1])
+            for start in range(0, len(nulls) - 1, _CHUNK)
+        ]
+        return np.concatenate(bounds) if bounds else np.zeros(0)
 
-    def kept_on_grid(self, nulls: list[float]) -> list[bool]:
-        """Whether each null value is kept by the fixed grid's points alone, all at once."""
-        values = np.exp(nulls) if self.logarithm else np.array(nulls)
-        z = self.batch_statistics(self.n1, self.n2, values)
+    def _cell_bounds(self, values: Array, z: Array) -> Array:
         observed = z[:, self.x1, self.x2][:, None, None]
-        regions = (z >= observed - _TIE if self.greater else z <= observed + _TIE).astype(float)
-        rates, low, high = self.nuisance(self.n1, self.n2, values[:, None])
-        first, second = rates(_RATES[None, :])
-        inside = ((low <= _RATES) & (high >= _RATES))[..., None]
-        larger = _grid_pmf(max(self.n1, self.n2))
-        if self.n2 >= self.n1:
-            chance = (np.where(inside, _pmf(self.n1, first), 0.0) * (larger @ regions.transpose(0, 2, 1))).sum(axis=-1)
-        else:
-            chance = ((larger @ regions) * np.where(inside, _pmf(self.n2, second), 0.0)).sum(axis=-1)
-        return [bool(found) for found in chance.max(axis=-1) >= self.alpha]
+        member = z >= observed - _TIE if self.greater else z <= observed + _TIE
+        at = values[1:] if self.greater else values[:-1]
+        # A monotone region is, along the larger group's counts, a run from one end: its length
+        # for each count of the smaller group is all its chance needs.
+        second_larger = self.n2 >= self.n1
+        lengths = _monotone_closure(member[:-1] | member[1:], self.greater).sum(axis=2 if second_larger else 1)
+        return _staircase_supremum(self, at, lengths, from_zero=self.greater == second_larger)
 
 
-def _bound(test: _Test, end: float, estimate: float, step: float) -> float:
-    """The outermost null value between ``end`` and ``estimate`` that ``test`` keeps (the end
-    itself when it is kept), as found by a search: the exact p-value falls and rises in teeth
-    as the null value moves (each tooth a table that leaves or joins the region at least as
-    extreme), so the kept values need not be one stretch. The search starts from no
-    difference (0) when it lies between the end and the estimate, and never passes a
-    rejected 0, so that the bound is beyond 0 exactly when 0 is rejected; it narrows a
-    bracket of a rejected and a kept null value by regula falsi on log p - log alpha (the
-    Illinois variant) to ``_TOLERANCE``, then looks ``_SCANNED`` steps of ``step`` further out
-    for a value kept past a jump (on the grid's points: a value kept only between them may be
-    missed, which narrows the interval by less than a step), and if it finds one searches on
-    beyond it."""
-    outer_excess = test.excess(end)
-    if outer_excess >= 0:
-        return end
-    outer, inner = end, estimate
-    if min(end, estimate) < 0 < max(end, estimate):
-        at_zero = test.excess(0.0)
-        if at_zero < 0:
-            outer, outer_excess = 0.0, at_zero
-        else:
-            inner = 0.0
-    inner_excess = test.excess(inner)
-    if inner_excess < 0:  # rejected up to the estimate (no table met does this)
-        return inner
-    limit, outward = outer, math.copysign(1.0, outer - inner)
-    while True:
-        outer, inner = _narrowed(test.excess, outer, outer_excess, inner, inner_excess)
-        scanned = [inner + outward * step * k for k in range(1, _SCANNED + 1)]
-        scanned = [null for null in scanned if (limit - null) * outward > 0]
-        kept = [k for k, found in enumerate(test.kept_on_grid(scanned)) if found] if scanned else []
-        if not kept:
-            return (outer + inner) / 2
-        inner, inner_excess = scanned[kept[-1]], test.excess(scanned[kept[-1]])
-        # The next value out that the full test rejects (the limit is rejected).
-        for outer in [*scanned[kept[-1] + 1 :], limit]:
-            outer_excess = test.excess(outer)
-            if outer_excess < 0:
+def _difference_test(x1: int, n1: int, x2: int, n2: int, greater: bool) -> _Test:
+    return _Test(x1, n1, x2, n2, greater, difference_statistics, _difference_statistics, _difference_nuisance)
+
+
+def _ratio_test(x1: int, n1: int, x2: int, n2: int, greater: bool) -> _Test:
+    return _Test(x1, n1, x2, n2, greater, ratio_statistics, _ratio_statistics, _ratio_nuisance, logarithm=True)
+
+
+def _monotone_closure(regions: NDArray[np.bool_], greater: bool) -> NDArray[np.bool_]:
+    """Each region [.., x1, x2] with every table more extreme than one of its own: a higher
+    first count or a lower second (``greater``), or the reverse."""
+    if not greater:
+        regions = regions[:, ::-1, ::-1]
+    closed: NDArray[np.bool_] = np.logical_or.accumulate(np.logical_or.accumulate(regions, axis=1)[:, :, ::-1], axis=2)
+    closed = closed[:, :, ::-1]
+    return closed if greater else closed[:, ::-1, ::-1]
+
+
+def _grid(test: _Test, outer: float, inner: float) -> tuple[Array, Array]:
+    """The null values from ``outer`` to ``inner``, ascending (the lattice's between them),
+    and every table's statistic at each."""
+    lattice = _LOG_RATIO_LATTICE if test.logarithm else _DIFFERENCE_LATTICE
+    low, high = min(outer, inner), max(outer, inner)
+    between = np.flatnonzero((lattice > low + _TOLERANCE) & (lattice < high - _TOLERANCE))
+    nulls = np.concatenate([[low], lattice[between], [high]])
+    values = np.exp(nulls) if test.logarithm else nulls
+    z = _lattice_statistics(test.batch_statistics, test.n1, test.n2, test.logarithm)
+    ends = test.batch_statistics(test.n1, test.n2, values[[0, -1]])
+    return nulls, np.concatenate([ends[:1], z[between], ends[1:]])
+
+
+@lru_cache(maxsize=8)
+def _lattice_statistics(statistics: Callable[[int, int, Array], Array], n1: int, n2: int, logarithm: bool) -> Array:
+    """The statistic of every table at every null value of the lattice, computed once for a
+    pair of group sizes."""
+    lattice = _LOG_RATIO_LATTICE if logarithm else _DIFFERENCE_LATTICE
+    values = np.exp(lattice) if logarithm else lattice
+    return np.concatenate(
+        [statistics(n1, n2, values[start : start + _CHUNK]) for start in range(0, len(values), _CHUNK)]
+    )
+
+
+def _monotone_p(test: _Test, null: float, end: float, enough: float = math.inf) -> float:
+    """The largest plain p-value of ``test`` from ``end`` (the null's outer side) to ``null``:
+    the one at ``null`` or a cell's bound, each cell whose bound exceeds the largest found
+    split until it is ``_TOLERANCE`` wide (a cell's bound at that width is, but for a cell
+    holding a table's leaving, the p-value at its end, as its region is the end's); the
+    largest found once it reaches ``enough``."""
+    found = test.p_value(null)
+    if found >= enough or null == end:
+        return found
+    nulls, statistics = _grid(test, end, null)
+    bounds = test.cell_bounds(nulls, statistics)
+    cells = [(-bound, low, high) for bound, low, high in zip(bounds, nulls[:-1], nulls[1:], strict=True)]
+    heapq.heapify(cells)
+    while cells:
+        bound, low, high = heapq.heappop(cells)
+        # (the same chance summed in another order may differ in the last digits)
+        if -bound <= found * (1 + 1e-9):
+            break
+        if high - low <= _TOLERANCE:
+            found = -bound
+            if found >= enough:
                 break
-            inner, inner_excess = outer, outer_excess
+            continue
+        parts = np.linspace(low, high, _SPLIT + 1)
+        for part, bound in enumerate(test.cell_bounds(parts)):
+            heapq.heappush(cells, (-bound, parts[part], parts[part + 1]))
+    return found
 
 
-def _narrowed(
-    excess: Callable[[float], float], outer: float, outer_excess: float, inner: float, inner_excess: float
-) -> tuple[float, float]:
-    """A bracket of a rejected (``outer``, excess below 0) and a kept null value narrowed to
-    ``_TOLERANCE`` by the Illinois variant of regula falsi, which halves a stuck end's weight."""
-    side = 0
-    while abs(inner - outer) > _TOLERANCE:
-        middle = (outer * inner_excess - inner * outer_excess) / (inner_excess - outer_excess)
-        if not min(outer, inner) < middle < max(outer, inner):
-            middle = (outer + inner) / 2
-        found = excess(middle)
-        if found < 0:
-            outer, outer_excess = middle, found
-            if side == -1:
-                inner_excess /= 2
-            side = -1
+def _kept_end(test: _Test, estimate: float, alpha: float) -> float:
+    """The outermost null value between ``end`` and ``estimate`` at which the monotone test
+    (``_monotone_p``) keeps: the end of the first cell from ``end`` whose bound, split down
+    to ``_TOLERANCE``, reaches alpha (``estimate`` where none does). The cells are those
+    ``_monotone_p`` meets, from no difference (a ratio of 1) where it lies between, so that
+    the interval excludes no difference exactly when that test rejects it."""
+    zero, end = 0.0, test.end
+    if min(end, estimate) < zero < max(end, estimate):
+        if _monotone_p(test, zero, end, enough=alpha) < alpha:
+            found = _outermost(test, zero, estimate, alpha)
+            if found is None:
+                return estimate
+            # Never no difference itself, which the test rejects.
+            return found if found != zero else zero - math.copysign(_TOLERANCE, end)
+        found = _outermost(test, end, zero, alpha)
+        return zero if found is None else found
+    found = _outermost(test, end, estimate, alpha)
+    return estimate if found is None else found
+
+
+def _outermost(test: _Test, end: float, inner: float, alpha: float) -> float | None:
+    """The outer end of the first ``_TOLERANCE``-wide cell from ``end`` towards ``inner``
+    whose bound reaches alpha; None where there is none."""
+    if test.p_value(end, alpha) >= alpha:
+        return end
+    nulls, statistics = _grid(test, end, inner)
+    outward = test.greater  # nulls ascend: the outer end is the first for a lower end
+
+    def search(low: float, high: float) -> float | None:
+        if high - low <= _TOLERANCE:
+            return low if outward else high
+        parts = np.linspace(low, high, _SPLIT + 1)
+        bounds = test.cell_bounds(parts)
+        for part in range(_SPLIT) if outward else reversed(range(_SPLIT)):
+            if bounds[part] >= alpha:
+                found = search(float(parts[part]), float(parts[part + 1]))
+                if found is not None:
+                    return found
+        return None
+
+    # The cells' bounds a chunk at a time from the outer end: those inside the first kept one
+    # are not needed.
+    starts = range(0, len(nulls) - 1, _CHUNK)
+    for start in starts if outward else reversed(starts):
+        chunk = slice(start, min(start + _CHUNK, len(nulls) - 1) + 1)
+        bounds = test.cell_bounds(nulls[chunk], statistics[chunk])
+        for cell in range(len(bounds)) if outward else reversed(range(len(bounds))):
+            if bounds[cell] >= alpha:
+                found = search(float(nulls[start + cell]), float(nulls[start + cell + 1]))
+                if found is not None:
+                    return found
+    return None
+
+
+def _staircase_supremum(test: _Test, at: Array, lengths: NDArray[np.int64], from_zero: bool) -> Array:
+    """``_supremum`` of many regions at once, each at its null value in ``at``: the tables
+    whose larger group's count is, for each count of the smaller, among the first ``lengths``
+    from 0 (``from_zero``) or from the top."""
+    n1, n2 = test.n1, test.n2
+    rates, low, high = test.nuisance(n1, n2, at[:, None])
+    low, high = np.broadcast_to(low, (len(at), 1)), np.broadcast_to(high, (len(at), 1))
+    smaller, larger = (n1, n2) if n2 >= n1 else (n2, n1)
+
+    def chances(points: Array | None) -> Array:
+        """The regions' chances at the larger group's rates ``points`` [cell, point] (the
+        fixed grid where None)."""
+        if points is None:
+            tails = _grid_tails(larger, from_zero)[:, lengths].transpose(1, 0, 2)
+            points = np.broadcast_to(_RATES, (len(at), _GRID))
         else:
-            inner, inner_excess = middle, found
-            if side == 1:
-                outer_excess /= 2
-            side = 1
-    return outer, inner
+            tails = np.take_along_axis(_tails(_pmf(larger, points), from_zero), lengths[:, None, :], axis=2)
+        first, second = rates(points)
+        weights = _pmf(smaller, first if n2 >= n1 else second)
+        found: Array = (weights * tails).sum(axis=-1)
+        return found
+
+    # As ``_supremum``: the range's ends and the fixed grid's points strictly inside it, in order.
+    start = np.searchsorted(_RATES, low[:, 0], side="right")[:, None]
+    count = np.searchsorted(_RATES, high[:, 0], side="left")[:, None] - start
+    index = np.arange(_GRID + 2)[None, :]
+    on_grid = np.clip(start + index - 1, 0, _GRID - 1)
+    ends = chances(np.concatenate([low, high], axis=1))
+    grid = chances(None)
+    points = np.where(index == 0, low, np.where(index <= count, _RATES[on_grid], high))
+    values = np.where(
+        index == 0, ends[:, :1], np.where(index <= count, np.take_along_axis(grid, on_grid, axis=1), ends[:, 1:])
+    )
+    last = count + 1
+    values = np.where(index <= last, values, -np.inf)
+    found: Array = values.max(axis=1)
+    # Refined where it matters, as the p-value is: only the cells it refines need their rates.
+    refined = np.flatnonzero((found >= _REFINED_FROM) & (found < _REFINED_TO))
+    if len(refined) == 0:
+        return np.minimum(1.0, found)
+    rates, at, lengths = test.nuisance(n1, n2, at[refined, None])[0], at[refined], lengths[refined]
+    values, points, last = values[refined], points[refined], last[refined]
+    for _ in range(_REFINEMENTS):
+        best = values.argmax(axis=1)[:, None]
+        below = np.take_along_axis(points, np.maximum(best - 1, 0), axis=1)
+        above = np.take_along_axis(points, np.minimum(best + 1, last), axis=1)
+        points = below + (above - below) * np.linspace(0.0, 1.0, _REFINED)[None, :]
+        values = chances(points)
+        last = np.full_like(last, _REFINED - 1)
+        found[refined] = np.maximum(found[refined], values.max(axis=1))
+    return np.minimum(1.0, found)
+
+
+@cache
+def _grid_tails(n: int, from_zero: bool) -> Array:
+    return _tails(_grid_pmf(n), from_zero)
+
+
+def _tails(pmf: Array, from_zero: bool) -> Array:
+    """[..., k]: the chance of the first k counts from 0 (``from_zero``) or of the last k."""
+    if not from_zero:
+        pmf = pmf[..., ::-1]
+    zero = np.zeros((*pmf.shape[:-1], 1))
+    tails: Array = np.concatenate([zero, np.cumsum(pmf, axis=-1)], axis=-1)
+    return tails
 
 
 def _supremum(
