@@ -76,6 +76,18 @@ def test_unpaired_better_and_min_good_gain_zero_agree_on_every_small_table():
             assert agree(good, Counts(0, n1 - x1, x1), Counts(0, n2 - x2, x2)), (x1, n1, x2, n2)
 
 
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [(2, 2, 12, 62), (3, 5, 10, 62), (4, 5, 17, 62), (5, 5, 27, 62)])
+def test_where_the_exact_interval_ends_on_no_gain_neither_gate_passes(x1, n1, x2, n2):
+    """The exact test keeps no difference just (p a little above alpha) while its ratio's
+    interval ends exactly on a ratio of 1, a value it keeps: `min-good-gain 0` passed on that
+    closed end while `better` failed (a review's tables)."""
+    good = proportions.unpaired(x1, n1, x2, n2, confidence=CONFIDENCE)
+    assert good.method == proportions.UNPAIRED_EXACT
+    assert good.p_greater >= ALPHA
+    assert good.ratio_ci is not None and good.ratio_ci.low == pytest.approx(1.0, abs=1e-9)
+    assert gates_of(good, Counts(0, n1 - x1, x1), Counts(0, n2 - x2, x2)) == {"better": False, "min-good-gain": False}
+
+
 def test_paired_better_and_min_good_gain_zero_agree_on_every_small_table():
     """Tango's difference statistic at 0 and Tang-Tang-Chan's ratio statistic at 1 are one
     number: every paired table of up to 14 cases, enumerated."""

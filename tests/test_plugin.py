@@ -75,7 +75,7 @@ def test_one_emotion_without_a_significant_gain_fails_the_gate(run_benchmark, py
             "(90% CI, paired); not shown better "
             "(one-sided Tango score (McNemar at no difference), p=0.634, alpha 0.05)",
             "empathy gate failed: better: *",
-            "empathy gate failed: min-good-gain: relative Good gain -4.4%, lower bound -23.9% * < +0.0%",
+            "empathy gate failed: min-good-gain: relative Good gain -4.4%, lower bound -23.9% * <= +0.0%",
         ]
     )
     report = read_report(pytester)
@@ -277,7 +277,7 @@ def test_gate_modes(run_benchmark, pytester):
     result = run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-margin=5", "--empathy-min-good-gain=-0.2")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
-        ["PASSED not-worse: *", "PASSED min-good-gain: relative Good gain -0.7%, lower bound -2.1% * >= -20.0%"]
+        ["PASSED not-worse: *", "PASSED min-good-gain: relative Good gain -0.7%, lower bound -2.1% * > -20.0%"]
     )
     # A margin below the run's own lower bound fails: the drop could be that large.
     assert run_benchmark(*args, "--empathy-gate=not-worse", "--empathy-margin=1").ret == 1

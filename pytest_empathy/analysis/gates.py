@@ -240,7 +240,7 @@ def decided_on_crowd_scale(
         elif gate.name == "min-good-gain":
             minimum = settings["min_good_gain"] or 0.0
             low = overall.gain_ci.low
-            passed = low >= minimum
+            passed = low > minimum
             estimate = (
                 "unbounded (no Good rating on the baseline's side)" if overall.gain is None else f"{overall.gain:+.1%}"
             )
@@ -249,7 +249,7 @@ def decided_on_crowd_scale(
                 passed,
                 f"relative Good gain on the crowd's scale {estimate}, lower bound "
                 f"{'unbounded' if math.isinf(low) else f'{low:+.1%}'} ({overall.confidence:.0%} CI) "
-                f"{'>=' if passed else '<'} {minimum:+.1%} ({caveats})",
+                f"{'>' if passed else '<='} {minimum:+.1%} ({caveats})",
             )
         elif gate.name == "no-emotion-worse":
             gate = _on_judge_own_ratings(gate, "the correction covers the run and each polarity")
@@ -304,7 +304,7 @@ def decided_by_prediction_powered(
         elif versus is not None and gate.name == "min-good-gain":
             minimum = settings["min_good_gain"] or 0.0
             bound = versus.gain_lower_bound(alpha)
-            passed = bound is not None and bound >= minimum
+            passed = bound is not None and bound > minimum
             estimated = (
                 "unbounded (no Good rating on the baseline's side)" if versus.gain is None else f"{versus.gain:+.1%}"
             )
@@ -313,7 +313,7 @@ def decided_by_prediction_powered(
                 gate.name,
                 passed,
                 f"relative Good gain on the crowd's scale {estimated}, lower bound {shown} ({1 - 2 * alpha:.0%} CI, "
-                f"delta method on the log ratio) {'>=' if passed else '<'} {minimum:+.1%}",
+                f"delta method on the log ratio) {'>' if passed else '<='} {minimum:+.1%}",
             )
         elif gate.name == "no-emotion-worse":
             gate = _on_judge_own_ratings(
@@ -561,13 +561,15 @@ def _min_good_gain(overall: Group[Comparison], minimum: float) -> GateResult:
         where = " and ".join(sides) or "one"
         return GateResult("min-good-gain", False, f"no Good rating on {where} side: no relative gain to bound")
     bound = good.ratio_ci.low - 1
-    passed = bound >= minimum
+    # The interval's ends are null values the test keeps (an exact interval's end can sit
+    # exactly on no gain): only a bound beyond the minimum rejects it, as `better` asks.
+    passed = bound > minimum
     estimate = "unbounded (the baseline has no Good rating)" if good.ratio is None else f"{good.ratio - 1:+.1%}"
     return GateResult(
         "min-good-gain",
         passed,
         f"relative Good gain {estimate}, lower bound {bound:+.1%} ({good.confidence:.0%} CI, "
-        f"{good.ratio_method}) {'>=' if passed else '<'} {minimum:+.1%}"
+        f"{good.ratio_method}) {'>' if passed else '<='} {minimum:+.1%}"
         f"{_on_rate(overall.comparison.decides, 'Good', MIN_GOOD_GAIN_ON_GOOD_RATE)}",
     )
 
