@@ -4,18 +4,19 @@ disagree.
 
 Unpaired groups (different cases, or the release's per-emotion counts): the score statistic,
 its variance taken at the maximum-likelihood rates under the null (Miettinen and Nurminen's,
-1985, without their factor N/(N-1)), skewness-corrected (Gart and Nam 1990; Laud 2017's SCAS):
-the standardized statistic below with one stratum. Miettinen and Nurminen's statistic exceeds
-alpha by far where a rate nears 0 or 1 (0.123 at 100 against 300 at alpha 0.05); the corrected
-one holds it but where a group is small or the rates extreme (``score_size``). There (its
-enumerated size above alpha and a third, ``decided_unconditionally``, no rater clusters and at
-most ``_MOST_TABLES`` tables), the exact unconditional test on Miettinen and Nurminen's
-statistic (``unconditional``): an exact test holds its size whatever statistic orders its
-tables. Paired groups (both sides rated on the same cases): Tango's score statistic for the
-difference (1998; McNemar's at no difference) and Tang, Tang and Chan's for the ratio (2003);
-with so few cases Good on one side only that the score test's size exceeds alpha by more than
-a third (``exact_cutover``, and no rater clusters), the exact binomial test conditional on
-them, McNemar's exact, its intervals widened to agree with it.
+1985, without their factor N/(N-1)), skewness-corrected (Gart and Nam 1990; Laud 2017's SCAS,
+whose default N/(N-1) is omitted too): the standardized statistic below with one stratum.
+Miettinen and Nurminen's statistic exceeds alpha by far where a rate nears 0 or 1 (0.123 at 100
+against 300 at alpha 0.05); the corrected one holds it but where a group is small or the rates
+extreme (``score_size``). There (its enumerated size above alpha and a third,
+``decided_unconditionally``, no rater clusters and at most ``_MOST_TABLES`` tables), the exact
+unconditional test on Miettinen and Nurminen's statistic (``unconditional``): an exact test
+holds its size whatever statistic orders its tables. Paired groups (both sides rated on the
+same cases): Tango's score statistic for the difference (1998; McNemar's at no difference) and
+Tang, Tang and Chan's for the ratio (2003); with so few cases Good on one side only that the
+score test's size exceeds alpha by more than a third (``exact_cutover``, and no rater
+clusters), the exact binomial test conditional on them, McNemar's exact, its intervals widened
+to agree with it.
 Unpaired groups over several strata (emotions), the second side
 standardized to the first side's mix: one score statistic for the difference and, in
 Fieller's form, the ratio, its variances at the maximum-likelihood rates under the null and
@@ -37,7 +38,10 @@ from typing import Any
 
 from .distributions import NORMAL, Reference, binomial_tail, normal_cdf
 
-SCAS = "score at the maximum-likelihood rates under the null, skewness-corrected (Gart-Nam, Laud's SCAS)"
+SCAS = (
+    "score at the maximum-likelihood rates under the null, skewness-corrected "
+    "(Gart-Nam; Laud's SCAS without its N/(N-1) factor)"
+)
 UNPAIRED = SCAS
 PAIRED = "Tango score (McNemar at no difference)"
 PAIRED_EXACT = "McNemar's exact test (binomial, conditional on the discordant cases)"
@@ -46,7 +50,7 @@ WIDENED = "widened to hold Clopper-Pearson's on the discordant share"
 UNPAIRED_RATIO = SCAS
 STANDARDIZED = (
     "standardized score (the baseline standardized to the model's emotion mix; both sides' variances at the "
-    "maximum-likelihood rates under the null), skewness-corrected (Gart-Nam, Laud's SCAS)"
+    "maximum-likelihood rates under the null), skewness-corrected (Gart-Nam; Laud's SCAS without its N/(N-1) factor)"
 )
 STANDARDIZED_RATIO = STANDARDIZED + ", in Fieller's form for the ratio"
 PAIRED_RATIO = "Tang-Tang-Chan score"
