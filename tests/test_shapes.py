@@ -318,6 +318,12 @@ def test_every_output_says_an_emotions_ordinal_comparison_is_undecided(
         assert entry["undecided"].startswith(f"undecided: {ordinal.SHAPE} (2 against ")
         assert (entry["p_better"], entry["p_worse"], entry["delta_ci"], entry["verdict"]) == (None, None, None, None)
     assert report["overall"]["ordinal"]["undecided"] is None and report["overall"]["ordinal"]["p_better"] is not None
+    # Over the three emotions the ordinal test decides, by the variance's bound: every output names it.
+    assert report["overall"]["ordinal"]["method"] == ordinal.EFFECT_STANDARDIZED
+    bounded = "its variance bounded by the largest"
+    assert bounded in " ".join(result.stdout.str().split())
+    for written in ("summary.md", "report.html"):
+        assert bounded in (pytester.path / written).read_text()
     undecided = "*no-emotion-worse: 3 of 3 emotions' ordinal effect undecided*judged on its Good rate instead*"
     # The emotions' rows, each undecided, are left out of the table, which counts them.
     result.stdout.fnmatch_lines(["*positive*undecided*", "*3 emotions*(3 undecided)*", undecided])
