@@ -15,6 +15,7 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import Table, mcnemar
 
 from pytest_empathy.analysis import ordinal, proportions
+from pytest_empathy.analysis.distributions import Reference
 from pytest_empathy.analysis.gates import Completeness, check_gates
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.modes import GateMode, GateTest
@@ -51,7 +52,7 @@ def test_unpaired_effect_is_brunner_munzel(a, b):
     assert test.statistic == pytest.approx(-greater.statistic, rel=1e-9, abs=1e-9)
     # Reported, deciding nothing: no p-value, no interval (tests/test_shapes.py says why).
     assert (test.p_greater, test.p_less, test.delta_ci) == (None, None, None)
-    assert test.undecided == f"undecided: too few ratings ({first.n} against {second.n}) {ordinal.SHAPE}"
+    assert test.undecided == f"undecided: {ordinal.SHAPE} ({first.n} against {second.n} here)"
 
 
 @settings(max_examples=150, deadline=None)
@@ -137,6 +138,9 @@ def test_paired_effect_is_the_sign_test_and_the_rank_test_is_scipys(cells):
 
 
 def test_several_emotions_weigh_each_emotions_effect_by_the_models_mix():
+    """The effect by brute force, weighted by the model's mix; its variance the bound of each
+    emotion's, 1 / (4 min(n1, n2)) (tests/test_shapes.py checks the bound by enumeration); the
+    tests and the interval on the normal, half a model rating's weight of continuity correction."""
     strata = [
         (Counts(3, 10, 20), Counts(10, 12, 9)),
         (Counts(8, 20, 4), Counts(5, 15, 15)),
@@ -145,14 +149,19 @@ def test_several_emotions_weigh_each_emotions_effect_by_the_models_mix():
     test = ordinal.standardized(strata, confidence=0.9)
     total = sum(m.n for m, _ in strata)
     expected_delta = sum(m.n / total * brute_delta(m, b) for m, b in strata)
-    variance = 0.0
-    for m, b in strata:
-        # Each emotion's variance of delta from scipy's Brunner-Munzel statistic.
-        statistic = stats.brunnermunzel(ratings_of(m), ratings_of(b)).statistic
-        variance += (m.n / total) ** 2 * (brute_delta(m, b) / statistic) ** 2
+    spread = 2 * math.sqrt(sum((m.n / total) ** 2 / (4 * min(m.n, b.n)) for m, b in strata))
+    correction = 1 / total  # half a model rating, on the scale of delta
     assert test.delta == pytest.approx(expected_delta, abs=1e-12)
-    assert test.statistic == pytest.approx(expected_delta / math.sqrt(variance), rel=1e-9)
-    assert test.p_greater == pytest.approx(stats.norm.sf(test.statistic), rel=1e-9)
+    assert test.statistic == pytest.approx((expected_delta - correction) / spread, rel=1e-9)
+    assert test.p_greater == pytest.approx(stats.norm.sf((expected_delta - correction) / spread), rel=1e-9)
+    assert test.p_less == pytest.approx(stats.norm.cdf((expected_delta + correction) / spread), rel=1e-9)
+    half_width = stats.norm.ppf(0.95) * spread + correction
+    assert (test.delta_ci.low, test.delta_ci.high) == pytest.approx(
+        (expected_delta - half_width, expected_delta + half_width), rel=1e-9
+    )
+    clustered = ordinal.standardized(strata, confidence=0.9, design_effect=2.0, reference=Reference(11))
+    t = (expected_delta - correction) / (spread * math.sqrt(2))
+    assert clustered.p_greater == pytest.approx(stats.t.sf(t, 11), rel=1e-9)
 
 
 REPETITIONS = 2000

@@ -607,6 +607,6 @@ def _undecided_emotions(summary: Summary) -> str:
     if not undecided:
         return ""
     return (
-        f"{len(undecided)} of {len(summary.emotions)} emotions' ordinal effect undecided (too few ratings {SHAPE}): "
+        f"{len(undecided)} of {len(summary.emotions)} emotions' ordinal effect undecided ({SHAPE}): "
         "every emotion judged on its Good rate instead; "
     )
