@@ -365,7 +365,7 @@ class Standardized:
         variance, skew = float(variance), float(skew)
         z = _ratio_z(self.first - ratio * self.second - difference, scale * variance)
         if variance > 0 and math.isfinite(z):
-            z = float(skewness_corrected(z, skew))
+            z = float(skewness_corrected(z, clustered_skew(skew, scale)))
         return z, rates.multiplier
 
 
@@ -384,6 +384,23 @@ def score_moments(first: Any, first_n: Any, second: Any, second_n: Any, weights:
     with np.errstate(divide="ignore", invalid="ignore"):
         skew = np.where(variance > 0, third / (6 * variance**1.5), 0.0)
     return variance, skew
+
+
+def clustered_skew(skew: Any, design_effect: float) -> Any:
+    """The skewness term of a score statistic whose variance clustering multiplies by
+    ``design_effect`` d: ``skew`` times (2 d - 1) / sqrt(d).
+
+    A rater's m ratings, given the rater's own Good rate, are independent Bernoulli; by the
+    law of total cumulance the third cumulant of the rater's Good count is m k3(Y) (1 + 3 (d -
+    1) + c (d - 1)^2) to order 1/m, with d = 1 + (m - 1) rho. The first two terms hold for any
+    binary ratings (Y^2 = Y makes each pair's joint cumulant k(Yi, Yi, Yj) (1 - 2p) times
+    their covariance); c is the shape of the raters' rates, 2 for a beta (the beta-binomial),
+    1.5 to 2.3 for the probit-normal leniency of tests/test_clusters.py. So the third moment
+    grows d (2 d - 1) times where the variance grows d times, and the skewness (the third
+    moment over the variance to the 3/2) (2 d - 1) / sqrt(d) times: more skewed, not less
+    (1 / sqrt(d) would hold only if the third moment grew as the variance does)."""
+    d = inflation(design_effect)
+    return skew * (2 * d - 1) / math.sqrt(d)
 
 
 def skewness_corrected(z: Any, skew: Any) -> Any:
