@@ -22,9 +22,12 @@ Fieller's form, the ratio, its variances at the maximum-likelihood rates under t
 skewness-corrected (Gart and Nam 1990, Laud 2017) (``standardized``).
 
 Each interval is the set of null values that the two-sided test at its confidence does not
-reject, found by a bracketing search on the statistic, which falls as the null value rises. So the
-lower bound of the (1 - 2 alpha) interval is above a value exactly when the one-sided test at
-alpha rejects it.
+reject, found by a bracketing search on the statistic, which falls through each critical value
+once as the null value rises. So the lower bound of the (1 - 2 alpha) interval is above a value
+exactly when the one-sided test at alpha rejects it. The bound (tests/test_standardized.py):
+a skewness-corrected statistic can rise near its estimate, below any critical value; past a
+design effect of 1.5 the ratio's statistic with at most one Good rating on the second side can
+cross a critical value above 2.3 three times, and the search then finds one of the crossings.
 """
 
 from __future__ import annotations
