@@ -59,22 +59,25 @@ def test_a_stated_80_percent_paired_is_80_percent_under_t(clusters):
     assert simulated(power.detectable_paired(discordant, n, ALPHA, NORMAL)) < power.POWER - 3 * STANDARD_ERROR
 
 
+# An emotion's level: alpha over the 32 emotions (Holm's first step).
+EMOTION_LEVEL = ALPHA / 32
+
+
+@pytest.mark.parametrize(("alpha", "n1", "n2"), [(ALPHA, 200, 300), (EMOTION_LEVEL, 100, 62)])
 @pytest.mark.parametrize("clusters", [12, 20])
-def test_a_stated_80_percent_unpaired_is_80_percent_under_t(clusters):
-    """A Good rate of 49% against 300 ratings, 200 cases' worth on the model's side: the
-    rise power.py states it detects with 80% power is rejected 80% of the time."""
-    rate2, n1, n2, reference = 0.49, 200, 300, Reference(clusters - 1)
-    gain = power.detectable_unpaired(rate2, n1, n2, ALPHA, upward=True, reference=reference)
+def test_a_stated_80_percent_unpaired_is_80_percent_under_t(clusters, alpha, n1, n2):
+    """A Good rate of 49% against 300 ratings, 200 cases' worth on the model's side, overall;
+    against an emotion's 62 ratings, 100 cases' worth, at an emotion's level: the rise
+    power.py states it detects with 80% power is rejected 80% of the time."""
+    rate2, reference = 0.49, Reference(clusters - 1)
+    gain = power.detectable_unpaired(rate2, n1, n2, alpha, upward=True, reference=reference)
     assert gain is not None
     rate1 = rate2 + gain
     pooled = (n1 * rate1 + n2 * rate2) / (n1 + n2)
     null = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     spread = math.sqrt(rate1 * (1 - rate1) / n1 + rate2 * (1 - rate2) / n2)
-    assert abs(t_test_power(gain, null, spread, clusters, 100 + clusters) - power.POWER) <= 3 * STANDARD_ERROR
-
-
-# An emotion's level: alpha over the 32 emotions (Holm's first step).
-EMOTION_LEVEL = ALPHA / 32
+    simulated = t_test_power(gain, null, spread, clusters, n1 + clusters, alpha)
+    assert abs(simulated - power.POWER) <= 3 * STANDARD_ERROR
 
 
 @pytest.mark.parametrize("alpha", [ALPHA, EMOTION_LEVEL])
@@ -104,22 +107,6 @@ def test_a_stated_80_percent_is_the_noncentral_ts_within_half_a_point(clusters, 
     assert noncentral_t_power(shifted_normal) < power.POWER - (0.015 if alpha < ALPHA and clusters <= 20 else 0.0)
     normal_shift = power.detectable_paired(discordant, n, alpha, NORMAL)
     assert noncentral_t_power(normal_shift) < (0.78 if clusters <= 20 else 0.795)
-
-
-@pytest.mark.parametrize("clusters", [12, 20])
-def test_a_stated_80_percent_at_an_emotions_level_is_80_percent_under_t(clusters):
-    """An emotion's unpaired rise (a Good rate of 49% against 62 ratings, 100 cases' worth on
-    the model's side) at alpha 0.05 / 32: the rise power.py states it detects with 80% power
-    is rejected by the simulated t test 80% of the time, within 3 Monte Carlo standard errors."""
-    rate2, n1, n2, reference = 0.49, 100, 62, Reference(clusters - 1)
-    gain = power.detectable_unpaired(rate2, n1, n2, EMOTION_LEVEL, upward=True, reference=reference)
-    assert gain is not None
-    rate1 = rate2 + gain
-    pooled = (n1 * rate1 + n2 * rate2) / (n1 + n2)
-    null = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    spread = math.sqrt(rate1 * (1 - rate1) / n1 + rate2 * (1 - rate2) / n2)
-    simulated = t_test_power(gain, null, spread, clusters, 200 + clusters, EMOTION_LEVEL)
-    assert abs(simulated - power.POWER) <= 3 * STANDARD_ERROR
 
 
 def test_a_clustered_runs_detectable_figures_use_its_t():
