@@ -496,8 +496,8 @@ def test_the_skewness_term_of_clustered_ratings_is_the_simulated_one(n, batch):
     simulated design effect (``clustered_skew``: (2 d - 1) / sqrt(d) times the independent
     ratings'). Its Monte Carlo standard error is about 3% of it; the raters' probit-normal
     rates are shaped a little otherwise than the beta the scaling assumes: within 10%. The
-    term unscaled, as the correction took it before, is 1.33 and 1.7 times too small here;
-    over sqrt(d), 1.5 and 2.1 times."""
+    term unscaled, as the correction took it before, is 1.3 and 1.7 times too small here;
+    over sqrt(d), 1.4 and 2.0 times."""
     runs, spread = 50_000, 0.6
     rng = np.random.default_rng([n, batch])
     ratings, rater = crowd_rated(rng, rng.normal(quality_for(0.05, spread), 1, runs * n), spread, batch)
