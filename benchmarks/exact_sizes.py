@@ -64,7 +64,6 @@ GOOD_RATE_GROUPS = (
 # release's about 62 a side); an emotion's level: alpha over 32 emotions.
 SHAPE_GROUPS = ((2, 62), (5, 62), (20, 62), (40, 62), (62, 62))
 GRID, ALONG = 20, 20
-RATES = score_size.RATES
 
 Rejects = Callable[[int], bool]
 
@@ -115,19 +114,20 @@ def paired_sizes(p_value: Callable[[int, int, float], float], alpha: float) -> d
 def good_rate_size(n1: int, n2: int, alpha: float) -> tuple[float, float]:
     """The largest size over the true rates of the unpaired test of ``n1`` against ``n2``
     ratings: first rated higher, and lower."""
-    higher = np.zeros(len(RATES))
-    lower = np.zeros(len(RATES))
+    rates = score_size.RATES
+    higher = np.zeros(len(rates))
+    lower = np.zeros(len(rates))
     for good1 in range(n1 + 1):
-        weight = stats.binom.pmf(good1, n1, RATES)
+        weight = stats.binom.pmf(good1, n1, rates)
 
         def test(good2: int, good1: int = good1) -> tuple[float, float]:
             return proportions.unpaired_p_values(good1, n1, good2, n2, confidence=1 - 2 * alpha)
 
         # Rejected as higher: the second's counts below a threshold; as lower: above one.
         kept = first_rejected(lambda good2: not test(good2)[0] < alpha, 0, n2)
-        higher += weight * stats.binom.cdf(kept - 1, n2, RATES)
+        higher += weight * stats.binom.cdf(kept - 1, n2, rates)
         start = first_rejected(lambda good2: test(good2)[1] < alpha, 0, n2)
-        lower += weight * stats.binom.sf(start - 1, n2, RATES)
+        lower += weight * stats.binom.sf(start - 1, n2, rates)
     return float(higher.max()), float(lower.max())
 
 

@@ -23,9 +23,14 @@ Fieller's form, the ratio, its variances at the maximum-likelihood rates under t
 skewness-corrected (Gart and Nam 1990, Laud 2017) (``standardized``).
 
 Each interval is the set of null values that the two-sided test at its confidence does not
-reject, found by a bracketing search on the statistic, which falls as the null value rises. So the
-lower bound of the (1 - 2 alpha) interval is above a value exactly when the one-sided test at
-alpha rejects it.
+reject, found by a bracketing search on the statistic, which falls through each critical value
+once as the null value rises (tests/test_standardized.py; near its estimate, below any critical
+value, a skewness-corrected statistic can rise). So the lower bound of the (1 - 2 alpha)
+interval is above a value exactly when the one-sided test at alpha rejects it. Under rater
+clusters the skewness correction is not scaled by the design effect: scaled as a clustered
+rate's skewness grows ((2 d - 1) / sqrt(d) for beta-distributed raters) the ratio's statistic
+of a table with at most one Good rating on the second side crosses a critical value three
+times past a design effect of 1.5, which would part an interval from its test.
 """
 
 from __future__ import annotations
