@@ -82,8 +82,12 @@ _LOG_RATIO_FAR = 8.0 * 1.5 ** np.arange(1, 5)
 _LOG_RATIO_LATTICE = np.concatenate([-_LOG_RATIO_FAR[::-1], _LOG_RATIO_DENSE, _LOG_RATIO_FAR])
 # A cell that may hold what is sought is split into this many, down to ``_TOLERANCE``.
 _SPLIT = 16
-# Cells bounded at once, for memory (64 x 500 rates x 3,311 tables at 10 against 300).
+# Cells bounded at once, for memory (65 regions of every table; 64 x 500 rates x the smaller
+# group's counts).
 _CHUNK = 64
+# Tables times null values whose statistics are computed at once, for memory: a few tens of
+# megabytes in the candidates of the restricted maximum whatever the group sizes.
+_TABLE_NULLS = 200_000
 # A cell's bound is refined as the p-value is (``_supremum``) where the grid puts it between
 # these: far below any alpha the plugin tests at, and above any (a cell above the second
 # is kept at any alpha as it is).
@@ -388,9 +392,8 @@ def _lattice_statistics(statistics: Callable[[int, int, Array], Array], n1: int,
     pair of group sizes."""
     lattice = _LOG_RATIO_LATTICE if logarithm else _DIFFERENCE_LATTICE
     values = np.exp(lattice) if logarithm else lattice
-    return np.concatenate(
-        [statistics(n1, n2, values[start : start + _CHUNK]) for start in range(0, len(values), _CHUNK)]
-    )
+    chunk = max(1, _TABLE_NULLS // ((n1 + 1) * (n2 + 1)))
+    return np.concatenate([statistics(n1, n2, values[start : start + chunk]) for start in range(0, len(values), chunk)])
 
 
 def _monotone_p(test: _Test, null: float, end: float, enough: float = math.inf) -> float:
