@@ -144,12 +144,12 @@ def test_the_unpaired_good_rate_test_holds_its_size_with_a_small_group(n1, n2, a
     assert higher.max() > 0.2 * alpha or alpha < 0.01
 
 
-@pytest.mark.parametrize(("n1", "n2"), [(13, 300), (100, 300)])
+@pytest.mark.parametrize(("n1", "n2"), [(30, 2000), (100, 300)])
 def test_past_the_exact_tests_reach_the_unpaired_test_holds_its_size_or_states_it(n1, n2):
-    """Past the exact test's 4,000 tables the score test decides. Miettinen-Nurminen's was
-    liberal near rates 0 and 1 (at alpha 0.05, 0.106 at 13 against 300 and 0.123 at 100
-    against 300); the skewness-corrected one holds alpha and a third at 100 against 300, and
-    where it does not (13 against 300), its size is the one the method states."""
+    """Past the exact test's 10,000 tables the score test decides. Miettinen-Nurminen's was
+    liberal near rates 0 and 1 (at alpha 0.05, 0.123 at 100 against 300); the
+    skewness-corrected one holds alpha and a third at 100 against 300, and where it does not
+    (30 against 2,000), its size is the one the method states."""
     alpha = 0.05
     size = max(part.max() for part in unpaired_sizes(n1, n2, alpha))
     stated = proportions.liberal_size(n1, n2, alpha)
@@ -157,4 +157,4 @@ def test_past_the_exact_tests_reach_the_unpaired_test_holds_its_size_or_states_i
         assert size <= 4 / 3 * alpha, size
     else:
         assert size == pytest.approx(stated, abs=1e-9)
-        assert size < 0.08
+        assert size < 0.09

@@ -24,6 +24,7 @@ from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
 from .conftest import read_report, synthetic_rows, write_corpus
+from .test_sizes import rejected_below
 from .test_standardized import gart_nam
 from .test_verdicts import no_more_bad
 
@@ -152,7 +153,7 @@ def test_the_exact_test_decides_where_the_score_tests_size_exceeds_alpha_by_a_th
     size = scas_size_by_scipy(n1, n2, alpha)
     assert score_size.score_size(n1, n2, alpha) == pytest.approx(size, abs=1e-9)
     exceeds = size > 4 / 3 * alpha
-    if (n1 + 1) * (n2 + 1) <= 4_000:
+    if (n1 + 1) * (n2 + 1) <= proportions.EXACT_MOST_TABLES:
         assert proportions.decided_unconditionally(n1, n2, alpha) == exceeds
         assert proportions.liberal_size(n1, n2, alpha) is None
     else:
@@ -165,14 +166,57 @@ def test_the_exact_test_decides_where_the_score_tests_size_exceeds_alpha_by_a_th
 
 
 def test_past_the_exact_tests_reach_the_method_states_the_score_tests_size():
-    """13 against 300 at alpha 0.05: the score test's size is 0.075 (Miettinen and Nurminen's
-    was 0.106), and the method says so; at 100 against 300 it holds (0.058), and says nothing."""
-    liberal = proportions.unpaired(6, 13, 100, 300, confidence=0.9)
-    size = score_size.score_size(13, 300, 0.05)
+    """30 against 2,000 at alpha 0.05 (62,031 tables, past the exact test's reach): the score
+    test's size is 0.088, and the method says so; at 100 against 300 it holds (0.058), and
+    says nothing."""
+    liberal = proportions.unpaired(6, 30, 900, 2000, confidence=0.9)
+    size = score_size.score_size(30, 2000, 0.05)
     assert size > 4 / 3 * 0.05
     assert liberal.method.startswith(proportions.SCAS) and f"its size here {size:.3f} at alpha 0.05" in liberal.method
     assert f"its size here {size:.3f}" in liberal.ratio_method
     assert proportions.unpaired(40, 100, 100, 300, confidence=0.9).method == proportions.SCAS
+
+
+@pytest.mark.parametrize(("n1", "n2"), [(13, 300), (20, 300), (5, 1000), (2, 2000), (3, 2000)])
+def test_a_few_cases_against_hundreds_or_thousands_get_the_exact_test(n1, n2):
+    """Where the score test's enumerated size exceeds alpha 0.05 by a third (0.075 at 13
+    against 300, 0.141 at 2 against 2,000), the exact test now decides: its cost grows with the
+    tables' rows and the region's stretches, no longer with the tables at every rate."""
+    assert scas_size_by_scipy(n1, n2, 0.05) > 4 / 3 * 0.05
+    assert proportions.decided_unconditionally(n1, n2, 0.05)
+    assert proportions.liberal_size(n1, n2, 0.05) is None
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [(2, 13, 100, 300), (9, 13, 150, 300), (1, 2, 150, 2000)])
+def test_past_the_old_reach_the_p_value_at_no_difference_is_barnards(x1, n1, x2, n2):
+    """At 13 against 300 and 2 against 2,000 the exact test's plain p-value at no difference is
+    Barnard's with the pooled score (scipy), computed with the whole table of probabilities;
+    the plugin weighs only the region's stretches."""
+    table = [[x1, x2], [n1 - x1, n2 - x2]]
+    for alternative, greater in (("greater", True), ("less", False)):
+        expected = barnard_exact(table, alternative=alternative, pooled=True, n=64).pvalue
+        found = unconditional.difference_p(x1, n1, x2, n2, 0.0, greater=greater)
+        assert found == pytest.approx(expected, abs=1e-6)
+
+
+def test_at_two_against_two_thousand_the_exact_test_holds_its_size():
+    """The gates' test (the monotone exact p-value at no difference) at 2 against 2,000 and
+    alpha 0.05, every table's decision found by bisection along the second count (checked
+    either side of each threshold), its rejection region weighed with scipy at every rate
+    ``score_size`` enumerates: at most alpha (measured 0.049 at rate 0.027), where the score
+    test's was 0.141. One direction: the test of a lower first rate is this one with Good and
+    not Good swapped, its size the same at the mirrored rate."""
+    n1, n2, alpha = 2, 2000, 0.05
+    assert proportions.decided_unconditionally(n1, n2, alpha)
+    rates = score_size.RATES
+    size = np.zeros(len(rates))
+    for x1 in range(n1 + 1):
+
+        def higher(x2: int, x1: int = x1) -> bool:
+            return unconditional.rejects_no_difference(x1, n1, x2, n2, alpha, greater=True)
+
+        size += binom.pmf(x1, n1, rates) * binom.cdf(rejected_below(higher, n2) - 1, n2, rates)
+    assert 0.8 * alpha < size.max() <= alpha, size.max()
 
 
 # The smoke corpus's sizes against the release's (exact at alpha 0.05), and small equal-ish

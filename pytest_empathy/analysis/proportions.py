@@ -9,12 +9,12 @@ whose default N/(N-1) is omitted too): the standardized statistic below with one
 Miettinen and Nurminen's statistic exceeds alpha by far where a rate nears 0 or 1 (0.123 at 100
 against 300 at alpha 0.05); the corrected one holds it but where a group is small or the rates
 extreme (``score_size``). There (its enumerated size above alpha and a third,
-``decided_unconditionally``, no rater clusters and at most ``_MOST_TABLES`` tables), the exact
-unconditional test on Miettinen and Nurminen's statistic (``unconditional``): an exact test
-holds its size whatever statistic orders its tables. Paired groups (both sides rated on the
-same cases): Tango's score statistic for the difference (1998; McNemar's at no difference) and
-Tang, Tang and Chan's for the ratio (2003); with so few cases Good on one side only that the
-score test's size exceeds alpha by more than a third (``exact_cutover``, and no rater
+``decided_unconditionally``, no rater clusters and at most ``EXACT_MOST_TABLES`` tables), the
+exact unconditional test on Miettinen and Nurminen's statistic (``unconditional``): an exact
+test holds its size whatever statistic orders its tables. Paired groups (both sides rated on
+the same cases): Tango's score statistic for the difference (1998; McNemar's at no difference)
+and Tang, Tang and Chan's for the ratio (2003); with so few cases Good on one side only that
+the score test's size exceeds alpha by more than a third (``exact_cutover``, and no rater
 clusters), the exact binomial test conditional on them, McNemar's exact, its intervals widened
 to agree with it.
 Unpaired groups over several strata (emotions), the second side
@@ -74,11 +74,13 @@ _SIZE_TOLERANCE = 4 / 3
 # exact_cutover's search; at 200 it costs about a millisecond.
 _CUTOVER_SEARCH = 200
 # The most tables (x1, x2) of two unpaired groups whose score test, where its size exceeds alpha
-# by a third, is replaced by the exact test: 10 against 300 (3,311) and 62 against 62 are
-# within. An exact comparison costs time in proportion to the tables (a tenth of a second at
-# 2 against 62, two seconds at 10 against 300), so a larger pair keeps the score test, its
-# method stating its size where that exceeds alpha by a third (``liberal_size``).
-_MOST_TABLES = 4_000
+# by a third, is replaced by the exact test: 20 against 300 (6,321), 5 against 1,000 and
+# 3 against 2,000 are within. Its intervals' search computes every table's statistic at some
+# 2,400 null values once for a pair of group sizes (6.4 s of CPU at 2 against 2,000, 2.7 s for
+# each comparison after; 62 against 300, 18,963 tables, took 41 s and 18 s on a loaded machine
+# and 670 MB), so a larger pair keeps the score test, its method stating its size where that
+# exceeds alpha by a third (``liberal_size``).
+EXACT_MOST_TABLES = 10_000
 
 
 @dataclass(frozen=True)
@@ -178,9 +180,9 @@ def decided_unconditionally(
 ) -> bool:
     """Whether an unpaired comparison of ``n1`` against ``n2`` ratings at one-sided ``alpha``
     is the exact unconditional test: no rater clusters the ratings (no design effect, the
-    normal reference), at most ``_MOST_TABLES`` tables, and the score test's size there,
+    normal reference), at most ``EXACT_MOST_TABLES`` tables, and the score test's size there,
     enumerated (``score_size``), above alpha and a third."""
-    if (n1 + 1) * (n2 + 1) > _MOST_TABLES:
+    if (n1 + 1) * (n2 + 1) > EXACT_MOST_TABLES:
         return False
     return _size_exceeded(n1, n2, alpha, reference, design_effect) is not None
 
@@ -189,10 +191,10 @@ def liberal_size(
     n1: float, n2: float, alpha: float, reference: Reference = NORMAL, design_effect: float | None = None
 ) -> float | None:
     """The score test's enumerated size where it decides an unclustered comparison (more
-    tables than the exact test takes, ``_MOST_TABLES``) and is liberal, above alpha and a
+    tables than the exact test takes, ``EXACT_MOST_TABLES``) and is liberal, above alpha and a
     third; None where it holds, or is clustered, or has too many tables to enumerate
     (``score_size.MOST_TABLES``)."""
-    if (n1 + 1) * (n2 + 1) <= _MOST_TABLES:
+    if (n1 + 1) * (n2 + 1) <= EXACT_MOST_TABLES:
         return None
     return _size_exceeded(n1, n2, alpha, reference, design_effect)
 

@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
-from . import proportions
+from . import proportions, stretches
 from .distributions import normal_quantile
 
 _ENDS = np.geomspace(1e-5, 0.02, 300)
@@ -55,18 +55,10 @@ def no_difference_statistics(n1: int, n2: int) -> NDArray[np.float64]:
 
 
 def _chance(region: NDArray[np.bool_], first: NDArray[np.float64], below: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The chance of ``region`` (tables [x1, x2]) at each rate: each row's stretches of x2 by
-    the second group's distribution function ``below`` ([rate, k]: P(X2 < k)), weighed by the
-    first group's probabilities ``first`` ([rate, x1]). Each stretch [a, b) adds
-    P(X2 < b) - P(X2 < a): a few stretches a row, where a product with the whole region would
-    cost rates times tables."""
-    padded = np.zeros((region.shape[0], region.shape[1] + 2), dtype=np.int8)
-    padded[:, 1:-1] = region
-    edges = np.diff(padded, axis=1)
-    rows, columns = np.nonzero(edges)
-    signs = -edges[rows, columns].astype(float)
-    chance: NDArray[np.float64] = (first[:, rows] * below[:, columns] * signs).sum(axis=1)
-    return chance
+    """The chance of ``region`` (tables [x1, x2]) at each rate, by its stretches
+    (``stretches``): ``first`` [rate, x1], ``below`` [rate, k] P(X2 < k)."""
+    runs = stretches.stretches(region)
+    return stretches.chance(runs, first, below[:, runs.columns])
 
 
 @cache
@@ -78,6 +70,4 @@ def _binomial(n: int, kind: str) -> NDArray[np.float64]:
     pmf: NDArray[np.float64] = binom.pmf(np.arange(n + 1)[None, :], n, RATES[:, None])
     if kind == "pmf":
         return pmf
-    below = np.zeros((len(RATES), n + 2))
-    below[:, 1:] = np.cumsum(pmf, axis=1)
-    return below
+    return stretches.below(pmf)

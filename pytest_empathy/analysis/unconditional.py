@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from . import stretches
 from .distributions import log_choose
 
 Array = NDArray[np.float64]
@@ -81,8 +82,12 @@ _LOG_RATIO_FAR = 8.0 * 1.5 ** np.arange(1, 5)
 _LOG_RATIO_LATTICE = np.concatenate([-_LOG_RATIO_FAR[::-1], _LOG_RATIO_DENSE, _LOG_RATIO_FAR])
 # A cell that may hold what is sought is split into this many, down to ``_TOLERANCE``.
 _SPLIT = 16
-# Cells bounded at once, for memory (64 x 500 rates x 3,311 tables at 10 against 300).
+# Cells bounded at once, for memory (65 regions of every table; 64 x 500 rates x the smaller
+# group's counts).
 _CHUNK = 64
+# Tables times null values whose statistics are computed at once, for memory: a few tens of
+# megabytes in the candidates of the restricted maximum whatever the group sizes.
+_TABLE_NULLS = 200_000
 # A cell's bound is refined as the p-value is (``_supremum``) where the grid puts it between
 # these: far below any alpha the plugin tests at, and above any (a cell above the second
 # is kept at any alpha as it is).
@@ -387,9 +392,8 @@ def _lattice_statistics(statistics: Callable[[int, int, Array], Array], n1: int,
     pair of group sizes."""
     lattice = _LOG_RATIO_LATTICE if logarithm else _DIFFERENCE_LATTICE
     values = np.exp(lattice) if logarithm else lattice
-    return np.concatenate(
-        [statistics(n1, n2, values[start : start + _CHUNK]) for start in range(0, len(values), _CHUNK)]
-    )
+    chunk = max(1, _TABLE_NULLS // ((n1 + 1) * (n2 + 1)))
+    return np.concatenate([statistics(n1, n2, values[start : start + chunk]) for start in range(0, len(values), chunk)])
 
 
 def _monotone_p(test: _Test, null: float, end: float, enough: float = math.inf) -> float:
@@ -491,7 +495,7 @@ def _staircase_supremum(test: _Test, at: Array, lengths: NDArray[np.int64], from
             tails = _grid_tails(larger, from_zero)[:, lengths].transpose(1, 0, 2)
             points = np.broadcast_to(_RATES, (len(at), _GRID))
         else:
-            tails = np.take_along_axis(_tails(_pmf(larger, points), from_zero), lengths[:, None, :], axis=2)
+            tails = _tails_at(larger, points, lengths[:, None, :], from_zero)
         first, second = rates(points)
         weights = _pmf(smaller, first if n2 >= n1 else second)
         found: Array = (weights * tails).sum(axis=-1)
@@ -530,16 +534,21 @@ def _staircase_supremum(test: _Test, at: Array, lengths: NDArray[np.int64], from
 
 @cache
 def _grid_tails(n: int, from_zero: bool) -> Array:
-    return _tails(_grid_pmf(n), from_zero)
+    """[rate, k]: the chance of the first k counts from 0 (``from_zero``) or of the last k, at
+    the fixed grid's rates."""
+    pmf = _grid_pmf(n)
+    return stretches.below(pmf if from_zero else pmf[:, ::-1])
 
 
-def _tails(pmf: Array, from_zero: bool) -> Array:
-    """[..., k]: the chance of the first k counts from 0 (``from_zero``) or of the last k."""
-    if not from_zero:
-        pmf = pmf[..., ::-1]
-    zero = np.zeros((*pmf.shape[:-1], 1))
-    tails: Array = np.concatenate([zero, np.cumsum(pmf, axis=-1)], axis=-1)
-    return tails
+def _tails_at(n: int, rates: Array, lengths: NDArray[np.int64], from_zero: bool) -> Array:
+    """As ``_grid_tails`` at any ``rates``, at the ``lengths`` asked only (broadcast with the
+    rates and a last axis added to them): P(X < k), or P(X > n - k)."""
+    from scipy.special import bdtrc
+
+    if from_zero:
+        return _below(n, rates, lengths)
+    found: Array = bdtrc(n - lengths, n, np.asarray(rates, dtype=float)[..., None])
+    return found
 
 
 def _supremum(
@@ -549,14 +558,23 @@ def _supremum(
     group's rate, ``rates`` (t) the two groups' rates: at the range's ends and the fixed
     grid's points inside it, refined by finer grids between the best point's neighbours (each
     a tenth as wide); the best found so far once it reaches ``enough`` (a test asking only
-    whether the p-value is below alpha)."""
+    whether the p-value is below alpha). The region is weighed by its stretches along the
+    larger group's counts (``stretches``)."""
+    second_larger = n2 >= n1
+    smaller, larger = (n1, n2) if second_larger else (n2, n1)
+    runs = stretches.stretches(region if second_larger else region.T)
+
+    def chances(points: Array) -> Array:
+        first, second = rates(points)
+        smaller_rates, larger_rates = (first, second) if second_larger else (second, first)
+        return stretches.chance(runs, _pmf(smaller, smaller_rates), _below(larger, larger_rates, runs.columns))
+
     start, stop = int(np.searchsorted(_RATES, low, side="right")), int(np.searchsorted(_RATES, high, side="left"))
     inner = _RATES[start:stop]
-    larger = _grid_pmf(max(n1, n2))[start:stop]
     first, second = rates(inner)
-    values = _chance(region, *((_pmf(n1, first), larger) if n2 >= n1 else (larger, _pmf(n2, second))))
-    first, second = rates(np.array([low, high]))
-    at_ends = _chance(region, _pmf(n1, first), _pmf(n2, second))
+    below = _grid_below(larger)[start:stop][:, runs.columns]
+    values = stretches.chance(runs, _pmf(smaller, first if second_larger else second), below)
+    at_ends = chances(np.array([low, high]))
     grid, values = np.concatenate([[low], inner, [high]]), np.concatenate([at_ends[:1], values, at_ends[1:]])
     found = 0.0
     for _ in range(_REFINEMENTS):
@@ -565,19 +583,25 @@ def _supremum(
         if found >= enough:
             break
         grid = np.linspace(grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)], _REFINED)
-        first, second = rates(grid)
-        values = _chance(region, _pmf(n1, first), _pmf(n2, second))
+        values = chances(grid)
     return min(1.0, max(found, float(values.max())))
 
 
-def _chance(region: NDArray[np.bool_], first: Array, second: Array) -> Array:
-    """P((x1, x2) in ``region``) at each row of the two groups' binomial probabilities."""
-    # Contracted over the larger group first, so that what is left is as small as can be.
-    if first.shape[-1] <= second.shape[-1]:
-        chance: Array = (first * (second @ region.T.astype(float))).sum(axis=1)
-    else:
-        chance = ((first @ region.astype(float)) * second).sum(axis=1)
-    return chance
+@cache
+def _grid_below(n: int) -> Array:
+    """P(X < k) at the fixed grid's rates, for k from 0 to n + 1."""
+    return stretches.below(_grid_pmf(n))
+
+
+def _below(n: int, rates: Array, counts: NDArray[np.intp]) -> Array:
+    """P(X < k) for a binomial (n, rate) at each rate and each of ``counts``, indexed
+    [..rates, count]: the incomplete beta function at the counts asked only, not the whole
+    distribution."""
+    from scipy.special import bdtr
+
+    rates = np.asarray(rates, dtype=float)[..., None]
+    found: Array = np.where(counts > 0, bdtr(np.maximum(counts - 1, 0), n, rates), 0.0)
+    return found
 
 
 @cache
