@@ -17,6 +17,7 @@ from scipy.optimize import minimize_scalar
 from scipy.stats import barnard_exact, binom, norm
 
 from pytest_empathy.analysis import power, proportions, score_size, unconditional
+from pytest_empathy.analysis.gates import gate_margins
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Counts, Rating
@@ -450,3 +451,46 @@ def test_the_detectable_difference_is_the_exact_tests_own_power(n1, n2, rate2, l
             assert chance(1.0 if sign > 0 else 0.0, side) < 0.8
     approximate = power.detectable(proportions.unpaired_score(1, n1, round(rate2 * n2), n2, 0.9), n1, n2, rate2, level)
     assert approximate.gain is not None and found.gain > approximate.gain
+
+
+@pytest.mark.parametrize(("n1", "n2", "difference", "greater"), [(5, 62, 0.05, False), (9, 30, -0.1, True)])
+def test_the_score_tests_size_at_a_margin_is_a_brute_force_enumerations(n1, n2, difference, greater):
+    """``score_size.margin_size``: every table's statistic by the plugin's own scalar solver
+    (``standardized_statistic``, not the vectorised cubic), its rejections at the margin
+    weighed with scipy's binomial probabilities at each rate where the margin is the true
+    difference, the worst rate's chance."""
+    critical = norm.isf(0.05)
+    z = np.array(
+        [
+            [proportions.standardized_statistic([(x1, n1, x2, n2)], difference=difference) for x2 in range(n2 + 1)]
+            for x1 in range(n1 + 1)
+        ]
+    )
+    region = z > critical if greater else z < -critical
+    rates = score_size.RATES[(score_size.RATES + difference >= 0) & (score_size.RATES + difference <= 1)][:, None]
+    first, second = binom.pmf(np.arange(n1 + 1), n1, rates + difference), binom.pmf(np.arange(n2 + 1), n2, rates)
+    expected = ((first @ region) * second).sum(axis=1).max()
+    assert score_size.margin_size(n1, n2, 0.05, difference, greater=greater) == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_one_emotion_run_whose_score_test_is_liberal_at_the_bad_margin_gets_the_exact_test():
+    """17 cases of one emotion against its 62 counts: the score test holds its size at no
+    difference, but at no-more-bad's margin of 10 points it passes a Bad rate higher by the
+    margin 8.2% of the time (enumerated, a review found such sizes up to 0.122 at 41 against 62):
+    the overall Bad-rate comparison, the one the gate reads, is then the exact test, and the
+    gate passes exactly when that test rejects the margin. (In a run of several emotions an
+    emotion's comparison, which no margin gate reads, keeps the score test.)"""
+    assert not proportions.decided_unconditionally(17, 62, 0.05)
+    assert score_size.margin_size(17, 62, 0.05, 0.10, greater=False) > 0.05 * 4 / 3
+    cases = [CaseResult(f"sad-{i}", "sad", Rating.GOOD) for i in range(17)]
+    summary = summarize(
+        cases,
+        alpha=0.05,
+        per_emotion_baseline={"sad": Counts(0, 20, 42)},
+        margins=gate_margins({"bad_margin": 10.0}),
+    )
+    bad = summary.overall.comparison.bad
+    assert bad.method == proportions.UNPAIRED_EXACT
+    p_at_margin = unconditional.monotone_difference_p(0, 17, 0, 62, 0.10, greater=False)
+    assert no_more_bad(summary, 10.0).passed == (p_at_margin < 0.05)
+    assert summary.overall.comparison.good.method == proportions.SCAS

@@ -25,7 +25,7 @@ from .distributions import NORMAL
 from .independence import NO_TEST, independence_test
 from .marginal import stuart_maxwell
 from .ordinal import OrdinalTest
-from .proportions import GoodRateTest, PairedCounts, paired, paired_score, standardized, unpaired
+from .proportions import GoodRateTest, Margin, PairedCounts, paired, paired_score, standardized, unpaired
 
 
 class Direction(enum.StrEnum):
@@ -100,6 +100,15 @@ class Comparison(Verdict):
         return self.model.n
 
 
+@dataclass(frozen=True)
+class GateMargins:
+    """The null differences the margin gates test on a comparison's intervals: `not-worse`
+    on the Good rate's lower bound, `no-more-bad` on the Bad rate's upper bound."""
+
+    good: Margin | None = None
+    bad: Margin | None = None
+
+
 def compare(
     model: Counts,
     baseline: Counts,
@@ -109,13 +118,16 @@ def compare(
     pairs: Sequence[tuple[Rating, Rating]] | None = None,
     strata: Sequence[tuple[Counts, Counts]] | None = None,
     design: DesignEffects | None = None,
+    margins: GateMargins | None = None,
 ) -> Comparison:
     """The model's ratings against the baseline's; ``pairs`` are the (model, baseline)
     ratings case by case, when both rated the same cases; ``strata`` are the (model,
     baseline) counts per emotion of a group of several emotions rated on different cases,
     whose baseline is then standardized to the model's mix; ``design`` the design effects of
-    clustered ratings. Intervals are two-sided at 1 - 2 alpha, so that their bounds are the
-    one-sided bounds of the tests at alpha."""
+    clustered ratings; ``margins`` the nulls the margin gates test on this comparison, at
+    which an unpaired test must hold its size too. Intervals are two-sided at 1 - 2 alpha, so
+    that their bounds are the one-sided bounds of the tests at alpha."""
+    margins = margins or GateMargins()
     test, statistic, dof, p_value, cramers_v = independence_test(model, baseline)
     good = order = None
     if model.n and baseline.n:
@@ -131,12 +143,14 @@ def compare(
             order = ordinal.standardized(strata, confidence=confidence, design_effect=order_effect, reference=reference)
         else:
             counts = (model.good, model.n, baseline.good, baseline.n)
-            good = unpaired(*counts, confidence=confidence, design_effect=good_effect, reference=reference)
+            good = unpaired(
+                *counts, confidence=confidence, design_effect=good_effect, reference=reference, margin=margins.good
+            )
             # One rating on a side says nothing of its spread: no ordinal figure.
             if min(model.n, baseline.n) > 1:
                 order = ordinal.unpaired(model, baseline, confidence=confidence)
     study = WholeTest(test, statistic, dof, p_value)
-    bad = _bad_rate(model, baseline, alpha=alpha, pairs=pairs, strata=strata, design=design)
+    bad = _bad_rate(model, baseline, alpha=alpha, pairs=pairs, strata=strata, design=design, margin=margins.bad)
     return Comparison(model, baseline, study, cramers_v, good, order, decides, design, bad)
 
 
@@ -148,6 +162,7 @@ def _bad_rate(
     pairs: Sequence[tuple[Rating, Rating]] | None,
     strata: Sequence[tuple[Counts, Counts]] | None,
     design: DesignEffects | None,
+    margin: Margin | None,
 ) -> GoodRateTest | None:
     """The model's Bad rate against the baseline's, by the tests the Good rate gets in the
     same design (paired, standardized over several emotions, or unpaired), so that its
@@ -165,7 +180,7 @@ def _bad_rate(
         rates = [(m.bad, m.n, b.bad, b.n) for m, b in strata if m.n]
         return standardized(rates, confidence=confidence, design_effect=effect, reference=reference)
     counts = (model.bad, model.n, baseline.bad, baseline.n)
-    return unpaired(*counts, confidence=confidence, design_effect=effect, reference=reference)
+    return unpaired(*counts, confidence=confidence, design_effect=effect, reference=reference, margin=margin)
 
 
 def _paired_tests(

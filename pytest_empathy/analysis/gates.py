@@ -12,11 +12,11 @@ from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts
 
 from .clusters import FEWEST_CLUSTERS
-from .comparison import Comparison, Direction
+from .comparison import Comparison, Direction, GateMargins
 from .groups import Group, RatedCase, significant
 from .ordinal import SHAPE
 from .power import POWER, STUDY_EFFECT
-from .proportions import GoodRateTest
+from .proportions import GoodRateTest, Margin
 from .versus_baseline import Summary, summarize
 
 if TYPE_CHECKING:
@@ -121,6 +121,7 @@ def decide(
             decides=GateTest(settings.get("test", GateTest.GOOD_RATE)),
             per_emotion_baseline=per_emotion_baseline,
             partial=not completeness.complete,
+            margins=gate_margins(settings),
         )
     correction = None
     if summary is not None and judge is not None and judge.pairs is not None:
@@ -187,6 +188,14 @@ CALIBRATED = "calibrated: the judge's ratings corrected onto the crowd's scale b
 PREDICTION_POWERED = (
     "prediction-powered: the judge's ratings of every case corrected by a crowd's ratings of a random sample of them"
 )
+
+
+def gate_margins(settings: Mapping[str, Any]) -> GateMargins:
+    """The nulls the margin gates of these settings test: `not-worse` a Good rate lower by its
+    margin (when given), `no-more-bad` a Bad rate higher by its."""
+    margin = settings.get("margin")
+    good = None if margin is None else Margin(-margin / 100, greater=True)
+    return GateMargins(good, Margin(settings.get("bad_margin", BAD_MARGIN) / 100, greater=False))
 
 
 def decided_on_crowd_scale(

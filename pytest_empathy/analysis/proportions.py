@@ -90,6 +90,15 @@ class Interval:
 
 
 @dataclass(frozen=True)
+class Margin:
+    """A null difference a gate tests besides no difference: the one-sided test of p1 - p2 =
+    ``difference`` against a difference above it (``greater``) or below it."""
+
+    difference: float
+    greater: bool
+
+
+@dataclass(frozen=True)
 class PairedCounts:
     """Good ratings of the same cases on two sides: both Good, only the first side Good,
     only the second, neither."""
@@ -137,18 +146,21 @@ def unpaired(
     confidence: float,
     design_effect: float | None = None,
     reference: Reference = NORMAL,
+    margin: Margin | None = None,
 ) -> GoodRateTest:
     """Two independent groups of ``n1`` and ``n2`` ratings, ``good1`` and ``good2`` of them
     Good; ``design_effect`` inflates the variance of clustered ratings and ``reference`` is
-    the distribution their statistics are referred to (``clusters``). The skewness-corrected
-    score test (SCAS), or, unclustered and where its size exceeds alpha by a third
-    (``decided_unconditionally``), the exact unconditional test; where that size exceeds
-    alpha by a third past the exact test's reach, the method says so with the size."""
+    the distribution their statistics are referred to (``clusters``); ``margin`` a null a
+    gate tests on the interval besides no difference. The skewness-corrected score test
+    (SCAS), or, unclustered and where its size at no difference or at the margin exceeds
+    alpha by a third (``decided_unconditionally``), the exact unconditional test; where that
+    size exceeds alpha by a third past the exact test's reach, the method says so with the
+    size."""
     score = unpaired_score(good1, n1, good2, n2, confidence, design_effect, reference)
     alpha = (1 - confidence) / 2
-    if decided_unconditionally(n1, n2, alpha, reference, design_effect):
+    if decided_unconditionally(n1, n2, alpha, reference, design_effect, margin):
         return _unpaired_exact(good1, n1, good2, n2, confidence, score)
-    size = liberal_size(n1, n2, alpha, reference, design_effect)
+    size = liberal_size(n1, n2, alpha, reference, design_effect, margin)
     if size is None:
         return score
     caveat = f"; its size here {size:.3f} at alpha {alpha:.3g} (enumerated), too many tables for the exact test"
@@ -176,19 +188,30 @@ def unpaired_score(
 
 
 def decided_unconditionally(
-    n1: float, n2: float, alpha: float, reference: Reference = NORMAL, design_effect: float | None = None
+    n1: float,
+    n2: float,
+    alpha: float,
+    reference: Reference = NORMAL,
+    design_effect: float | None = None,
+    margin: Margin | None = None,
 ) -> bool:
     """Whether an unpaired comparison of ``n1`` against ``n2`` ratings at one-sided ``alpha``
     is the exact unconditional test: no rater clusters the ratings (no design effect, the
     normal reference), at most ``EXACT_MOST_TABLES`` tables, and the score test's size there,
-    enumerated (``score_size``), above alpha and a third."""
+    enumerated (``score_size``) at no difference and at the ``margin``, above alpha and a
+    third."""
     if (n1 + 1) * (n2 + 1) > EXACT_MOST_TABLES:
         return False
-    return _size_exceeded(n1, n2, alpha, reference, design_effect) is not None
+    return _size_exceeded(n1, n2, alpha, reference, design_effect, margin) is not None
 
 
 def liberal_size(
-    n1: float, n2: float, alpha: float, reference: Reference = NORMAL, design_effect: float | None = None
+    n1: float,
+    n2: float,
+    alpha: float,
+    reference: Reference = NORMAL,
+    design_effect: float | None = None,
+    margin: Margin | None = None,
 ) -> float | None:
     """The score test's enumerated size where it decides an unclustered comparison (more
     tables than the exact test takes, ``EXACT_MOST_TABLES``) and is liberal, above alpha and a
@@ -196,13 +219,14 @@ def liberal_size(
     (``score_size.MOST_TABLES``)."""
     if (n1 + 1) * (n2 + 1) <= EXACT_MOST_TABLES:
         return None
-    return _size_exceeded(n1, n2, alpha, reference, design_effect)
+    return _size_exceeded(n1, n2, alpha, reference, design_effect, margin)
 
 
 def _size_exceeded(
-    n1: float, n2: float, alpha: float, reference: Reference, design_effect: float | None
+    n1: float, n2: float, alpha: float, reference: Reference, design_effect: float | None, margin: Margin | None
 ) -> float | None:
-    """The score test's enumerated size where it exceeds alpha by a third on unclustered ratings."""
+    """The score test's enumerated size, the larger at no difference and at the ``margin``,
+    where it exceeds alpha by a third on unclustered ratings."""
     if design_effect is not None or reference != NORMAL:
         return None
     if n1 != round(n1) or n2 != round(n2) or min(n1, n2) < 1:
@@ -212,6 +236,9 @@ def _size_exceeded(
     if (n1 + 1) * (n2 + 1) > score_size.MOST_TABLES:
         return None
     size = score_size.score_size(round(n1), round(n2), alpha)
+    if margin is not None:
+        at_margin = score_size.margin_size(round(n1), round(n2), alpha, margin.difference, greater=margin.greater)
+        size = max(size, at_margin)
     return size if size > alpha * _SIZE_TOLERANCE else None
 
 

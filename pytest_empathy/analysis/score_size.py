@@ -1,7 +1,8 @@
 """The size of the unpaired score test (``proportions.unpaired``: the skewness-corrected score,
 SCAS) by enumeration: the chance that its one-sided test at alpha rejects when both groups
 share one true rate, every table (x1, x2) weighed by its binomial probabilities, the larger
-of the two directions at the worst rate of ``RATES``.
+of the two directions at the worst rate of ``RATES``; and at a margin (``margin_size``), the
+chance that the test of a difference rejects it when it is the true one.
 
 The worst rates of a score test lie near 0 and 1 when one group has hundreds of ratings
 (Miettinen and Nurminen's uncorrected statistic: 0.123 at rate 0.004 at 100 against 300,
@@ -50,6 +51,42 @@ def no_difference_statistics(n1: int, n2: int) -> NDArray[np.float64]:
         z = difference / np.sqrt(variance)
     # No variance (every rating Good, or none): no difference, no evidence.
     z = np.where(variance > 0, z, 0.0)
+    statistics: NDArray[np.float64] = np.where(variance > 0, proportions.skewness_corrected(z, skew), z)
+    return statistics
+
+
+@cache
+def margin_size(n1: int, n2: int, alpha: float, difference: float, *, greater: bool) -> float:
+    """The size of the one-sided score test at ``alpha`` of the null difference p1 - p2 =
+    ``difference`` against one above it (``greater``: a lower bound above it, as `not-worse`
+    asks at minus its margin) or below it (an upper bound below it, as `no-more-bad` asks at
+    its margin), when that is the true difference: the worst over the second group's rate t
+    of ``RATES`` where t and t + ``difference`` are rates."""
+    from scipy.stats import binom
+
+    z = statistics_at(n1, n2, difference)
+    critical = normal_quantile(1 - 2 * alpha)
+    region = z > critical if greater else z < -critical
+    rates = RATES[(RATES + difference >= 0) & (RATES + difference <= 1)]
+    first = binom.pmf(np.arange(n1 + 1)[None, :], n1, rates[:, None] + difference)
+    below = stretches.below(binom.pmf(np.arange(n2 + 1)[None, :], n2, rates[:, None]))
+    return float(_chance(region, first, below).max())
+
+
+def statistics_at(n1: int, n2: int, difference: float) -> NDArray[np.float64]:
+    """The statistic of ``proportions.standardized_statistic`` at a null ``difference`` for
+    every table of one stratum, indexed [x1, x2], at the maximum-likelihood rates under it
+    (Miettinen and Nurminen's cubic, ``unconditional.restricted_rates``)."""
+    from . import unconditional
+
+    x1, x2 = np.meshgrid(np.arange(n1 + 1), np.arange(n2 + 1), indexing="ij")
+    null1, null2 = (rates[0] for rates in unconditional.restricted_rates(n1, n2, np.array([difference])))
+    variance, skew = proportions.score_moments(null1, n1, null2[..., None], np.array([n2]), np.ones(1), 1.0)
+    numerator = x1 / n1 - x2 / n2 - difference
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = numerator / np.sqrt(variance)
+    # No variance: no departure from the null is no evidence, any departure is certain.
+    z = np.where(variance > 0, z, np.where(np.abs(numerator) < 1e-12, 0.0, np.copysign(np.inf, numerator)))
     statistics: NDArray[np.float64] = np.where(variance > 0, proportions.skewness_corrected(z, skew), z)
     return statistics
 

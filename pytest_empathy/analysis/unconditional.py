@@ -104,7 +104,17 @@ def difference_statistics(n1: int, n2: int, delta: float) -> Array:
 
 
 def _difference_statistics(n1: int, n2: int, deltas: Array) -> Array:
-    """The statistic at each of several null differences, indexed [delta, x1, x2].
+    """The statistic at each of several null differences, indexed [delta, x1, x2]."""
+    x1, x2 = _tables(n1, n2)
+    n = n1 + n2
+    null1, null2 = restricted_rates(n1, n2, deltas)
+    variance = (null1 * (1 - null1) / n1 + null2 * (1 - null2) / n2) * n / (n - 1)
+    return _z(x1 / n1 - x2 / n2 - np.asarray(deltas, dtype=float)[:, None, None], variance)
+
+
+def restricted_rates(n1: int, n2: int, deltas: Array) -> tuple[Array, Array]:
+    """The maximum-likelihood rates (p1, p2) under p1 - p2 = delta of every table, at each of
+    several null differences, indexed [delta, x1, x2].
 
     The likelihood's derivative, times (p2 + delta)(1 - p2 - delta) p2 (1 - p2), is a cubic
     in p2 (Miettinen and Nurminen's; statsmodels 0.15 has x2 where n2 belongs in the
@@ -129,9 +139,7 @@ def _difference_statistics(n1: int, n2: int, deltas: Array) -> Array:
     likelihood = _log_likelihood(first, n1, candidates + delta[..., None]) + _log_likelihood(second, n2, candidates)
     likelihood = np.where(np.isnan(candidates), -np.inf, likelihood)
     null2 = np.take_along_axis(candidates, likelihood.argmax(axis=-1)[..., None], axis=-1)[..., 0]
-    null1 = np.clip(null2 + delta, 0.0, 1.0)
-    variance = (null1 * (1 - null1) / n1 + null2 * (1 - null2) / n2) * n / (n - 1)
-    return _z(x1 / n1 - x2 / n2 - delta, variance)
+    return np.clip(null2 + delta, 0.0, 1.0), null2
 
 
 def _cubic_roots(a: Array, b: Array, c: Array) -> Array:

@@ -14,7 +14,7 @@ from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 
 from .clusters import ClusteredCase, Design
-from .comparison import Comparison, compare
+from .comparison import Comparison, GateMargins, compare
 from .distributions import NORMAL
 from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm, holm_by_test
 from .power import Detectable, detectable, detectable_paired, margin_unpaired
@@ -48,12 +48,14 @@ def summarize(
     decides: GateTest = GateTest.GOOD_RATE,
     per_emotion_baseline: Mapping[str, Counts] | None = None,
     partial: bool = False,
+    margins: GateMargins | None = None,
 ) -> Summary:
     """Statistics of the rated cases.
 
     The baseline comes from each case's baseline rating, or, when ``per_emotion_baseline`` is
     given, from those fixed counts for the emotions that have rated cases. ``decides`` names
-    the test behind every verdict.
+    the test behind every verdict; ``margins`` the nulls the margin gates test on the overall
+    comparison.
     """
     cases = sorted(results, key=lambda case: case.case_id)
     by_emotion: dict[str, list[RatedCase]] = {}
@@ -83,7 +85,9 @@ def summarize(
             both = [(c.rating, _baseline(c)) for e in members for c in by_emotion[e]]
             return compare(model_total, baseline, alpha=level, decides=decides, pairs=both, design=effects)
         strata = [(model_counts[e], base_counts[e]) for e in members]
-        return compare(model_total, baseline, alpha=level, decides=decides, strata=strata, design=effects)
+        # The margin gates read the overall comparison only.
+        at = margins if len(members) == len(emotions) else None
+        return compare(model_total, baseline, alpha=level, decides=decides, strata=strata, design=effects, margins=at)
 
     groups = grouped(emotions, comparison, alpha=alpha)
     study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])
