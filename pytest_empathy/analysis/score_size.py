@@ -82,11 +82,7 @@ def statistics_at(n1: int, n2: int, difference: float) -> NDArray[np.float64]:
     x1, x2 = np.meshgrid(np.arange(n1 + 1), np.arange(n2 + 1), indexing="ij")
     null1, null2 = (rates[0] for rates in unconditional.restricted_rates(n1, n2, np.array([difference])))
     variance, skew = proportions.score_moments(null1, n1, null2[..., None], np.array([n2]), np.ones(1), 1.0)
-    numerator = x1 / n1 - x2 / n2 - difference
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = numerator / np.sqrt(variance)
-    # No variance: no departure from the null is no evidence, any departure is certain.
-    z = np.where(variance > 0, z, np.where(np.abs(numerator) < 1e-12, 0.0, np.copysign(np.inf, numerator)))
+    z = unconditional.standardized_z(x1 / n1 - x2 / n2 - difference, variance)
     statistics: NDArray[np.float64] = np.where(variance > 0, proportions.skewness_corrected(z, skew), z)
     return statistics
 

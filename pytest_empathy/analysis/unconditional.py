@@ -109,7 +109,7 @@ def _difference_statistics(n1: int, n2: int, deltas: Array) -> Array:
     n = n1 + n2
     null1, null2 = restricted_rates(n1, n2, deltas)
     variance = (null1 * (1 - null1) / n1 + null2 * (1 - null2) / n2) * n / (n - 1)
-    return _z(x1 / n1 - x2 / n2 - np.asarray(deltas, dtype=float)[:, None, None], variance)
+    return standardized_z(x1 / n1 - x2 / n2 - np.asarray(deltas, dtype=float)[:, None, None], variance)
 
 
 def restricted_rates(n1: int, n2: int, deltas: Array) -> tuple[Array, Array]:
@@ -181,7 +181,7 @@ def _ratio_statistics(n1: int, n2: int, ratios: Array) -> Array:
     null2 = (-b - np.sqrt(np.maximum(0.0, b * b - 4 * a * (x1 + x2)))) / (2 * a)
     null1 = np.minimum(1.0, ratio * null2)
     variance = (null1 * (1 - null1) / n1 + ratio * ratio * null2 * (1 - null2) / n2) * n / (n - 1)
-    return _z(x1 / n1 - ratio * x2 / n2, variance)
+    return standardized_z(x1 / n1 - ratio * x2 / n2, variance)
 
 
 def difference_p(x1: int, n1: int, x2: int, n2: int, delta: float, *, greater: bool, enough: float = math.inf) -> float:
@@ -646,7 +646,7 @@ def _tables(n1: int, n2: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     return first, second
 
 
-def _z(numerator: Array, variance: Array) -> Array:
+def standardized_z(numerator: Array, variance: Array) -> Array:
     """numerator / sqrt(variance), as ``proportions._ratio_z``: no variance and no difference
     is 0, no variance and a difference infinite."""
     with np.errstate(divide="ignore", invalid="ignore"):
