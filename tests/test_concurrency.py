@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import BENCHMARK, FAKE_KEY, answer_of, run, stub_project, synthetic_rows
+from .conftest import BENCHMARK, FAKE_KEY, answer_of, run, stub_cassette, stub_project, synthetic_rows
 from .stub_server import JSON, Answer, StubServer, completion, is_judge_request, stub_server
 
 EMOTIONS = ("afraid", "caring", "joyful", "sad", "angry", "proud")
@@ -144,6 +144,31 @@ def test_cases_cut_short_by_the_end_of_the_run_leave_no_cassette_behind(pytester
         again = record(pytester, "-p", "no:xdist", "--empathy-concurrency=4")
     assert again.ret == 0, again.stdout.str()
     again.assert_outcomes(passed=CASES)
+
+
+@pytest.mark.fault
+def test_a_case_started_ahead_that_failed_and_whose_test_never_ran_leaves_no_cassette(pytester, monkeypatch):
+    """A case started ahead whose judge fails after its answer, before the run ends (-x at a
+    slower case's failure): no test takes it, so it writes nothing, and the next recording
+    with ``once`` makes both of its calls instead of refusing its judge in a cassette with a
+    part. The case whose test fails keeps its answer, as a failed case does."""
+    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
+    refused = (400, JSON, b'{"error": {"message": "bad request"}}')
+    with stub_server() as server:
+        project(pytester, server)
+        server.then(1.5, answer_of("afraid-afraid0"))
+        server.then(refused, answer_of("afraid-afraid0", judge=True))
+        server.then(refused, answer_of("afraid-afraid1", judge=True))
+        stopped = record(pytester, "-p", "no:xdist", "--empathy-concurrency=4", "-x")
+        assert stopped.ret == 1
+        stopped.assert_outcomes(failed=1)
+        judged = [body for _, body in server.requests if is_judge_request(body)]
+        assert any(answer_of("afraid-afraid1", judge=True)(body) for body in judged)  # it failed ahead
+        assert not stub_cassette(pytester, "afraid-afraid1").exists()
+        assert len(json.loads(stub_cassette(pytester, "afraid-afraid0").read_text())["interactions"]) == 1
+        again = record(pytester, "-p", "no:xdist", "--empathy-concurrency=4", "-k", "not afraid0")
+    assert again.ret == 0, again.stdout.str()
+    again.assert_outcomes(passed=CASES - 1, deselected=1)
 
 
 @pytest.mark.bad_input

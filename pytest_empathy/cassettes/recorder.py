@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent import futures
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,12 @@ def _stable_uri(uri: str) -> str:
 
 _CUT_SHORT = (KeyboardInterrupt, asyncio.CancelledError, futures.CancelledError)
 
+# Set on the thread of a case evaluated ahead of its test (``plugin.ahead``): a case that
+# fails there leaves its cassette's save here, for its test to make when it takes the case.
+# One that no test takes writes nothing, however it ended, so that the next recording makes
+# all of its calls (``once`` would refuse the rest of them in a cassette with a part).
+DEFERRED_SAVES: ContextVar[list[Callable[[], None]] | None] = ContextVar("pytest_empathy_deferred_saves", default=None)
+
 
 class Recorder(CaseCassettes):
     """Cassettes written by vcrpy in one of its record modes; calls go live where the mode
@@ -308,7 +315,12 @@ class Recorder(CaseCassettes):
             # case's calls (``once`` would refuse the rest of them in a cassette with a part).
             raise
         except BaseException:
-            self._save(cassette)  # a case that failed keeps what its calls recorded
+            # A case that failed keeps what its calls recorded.
+            deferred = DEFERRED_SAVES.get()
+            if deferred is None:
+                self._save(cassette)
+            else:
+                deferred.append(lambda: self._save(cassette))
             raise
         self._save(cassette)
 

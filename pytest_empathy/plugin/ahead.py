@@ -10,9 +10,10 @@ Every case is evaluated as a sequential run evaluates it, in its own cassette, s
 cassettes and the results are the same; only when its calls are made differs.
 
 A case started ahead whose test does not run after all (``-x``, an interrupt, a test that
-skips itself) keeps its cassette if its calls were all made; one still under way when the
-run ends is cancelled and leaves its cassette as it was, so that the next run makes all of
-its calls. Under xdist's ``worksteal`` scheduling a worker may take over a test whose case
+skips itself) keeps its cassette if its calls were all made; one that failed, or was still
+under way when the run ended (and is cancelled), leaves its cassette as it was, so that the
+next run makes all of its calls: a failed case's cassette is written when its test takes it
+(``DEFERRED_SAVES``). Under xdist's ``worksteal`` scheduling a worker may take over a test whose case
 another has started: refused (``check_scheduling``).
 """
 
@@ -24,6 +25,8 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from pytest_empathy.cassettes.recorder import DEFERRED_SAVES
 
 if TYPE_CHECKING:
     from pytest_empathy.corpus.rows import Row
@@ -44,6 +47,8 @@ class Ahead:
         # case id -> its latest evaluation: a case is never evaluated twice at once, since
         # both would write its cassette
         self._latest: dict[str, Future[Evaluation]] = {}
+        # evaluation -> the cassette saves its case's failure left for its test to make
+        self._deferred: dict[Future[Evaluation], list[Callable[[], None]]] = {}
         self._positions: dict[str, int] | None = None
 
     def take(self, item: pytest.Item, row: Row) -> Evaluation:
@@ -58,8 +63,13 @@ class Ahead:
         for nodeid, upcoming in islice(self._upcoming(item), self._cases - 1):
             if nodeid not in self._started and not self._in_flight(upcoming):
                 self._started[nodeid] = (upcoming, self._start(upcoming))
+        deferred = self._deferred.pop(mine)
         try:
             return mine.result()
+        except BaseException:
+            for save in deferred:
+                save()
+            raise
         finally:
             if self._latest.get(row.case_id) is mine:
                 del self._latest[row.case_id]
@@ -74,9 +84,18 @@ class Ahead:
             self._pool.shutdown(wait=True)
 
     def _start(self, row: Row) -> Future[Evaluation]:
-        future = self._pool.submit(self._evaluate, row)
+        deferred: list[Callable[[], None]] = []
+        future = self._pool.submit(self._evaluated, row, deferred)
         self._latest[row.case_id] = future
+        self._deferred[future] = deferred
         return future
+
+    def _evaluated(self, row: Row, deferred: list[Callable[[], None]]) -> Evaluation:
+        token = DEFERRED_SAVES.set(deferred)
+        try:
+            return self._evaluate(row)
+        finally:
+            DEFERRED_SAVES.reset(token)
 
     def _in_flight(self, row: Row) -> bool:
         future = self._latest.get(row.case_id)
