@@ -34,6 +34,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import beta, binom
 
+from .proportions import _LOG_RATIO_END, _ratio_end
+
 METHOD = (
     "Berger-Boos test: Hoeffding's largest tail of the model's Good count (a Poisson-binomial sum) at the "
     "baseline's standardized rate bound at 1 - alpha/10, plus alpha/10; valid whatever the emotions' rates"
@@ -42,7 +44,6 @@ METHOD = (
 BASELINE_SHARE = 0.1
 # Bisection of a bound or an interval's end stops at this width.
 _TOLERANCE = 1e-10
-_LOG_RATIO_END = 50.0
 
 
 @dataclass(frozen=True)
@@ -219,9 +220,3 @@ def _p_value(
     count, n = sum(s[0] for s in strata), sum(s[1] for s in strata)
     bound = standardized_rate_bound(strata, gamma, upper=greater)
     return min(1.0, hoeffding_tail(count, n, ratio * bound + difference, upper=greater) + gamma)
-
-
-def _ratio_end(log_ratio: float) -> float:
-    if log_ratio >= _LOG_RATIO_END:
-        return math.inf
-    return 0.0 if log_ratio <= -_LOG_RATIO_END else math.exp(log_ratio)
