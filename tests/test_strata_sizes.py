@@ -17,10 +17,16 @@ import pytest
 from scipy.stats import binom, norm
 
 from pytest_empathy.analysis import berger_boos, proportions
+from pytest_empathy.analysis.gates import gate_margins
 from pytest_empathy.analysis.proportions import Margin
+from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.corpus import release
+from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.ratings import Counts, Rating
+from pytest_empathy.results.case import CaseResult
 
 from .test_berger_boos import poisson_binomial_pmf
+from .test_verdicts import no_more_bad
 
 ALPHA = 0.05
 CONFIDENCE = 1 - 2 * ALPHA
@@ -143,7 +149,7 @@ def test_a_low_baseline_bad_rate_falls_back_on_the_valid_test(bad_baseline):
     strata = [(int(i < 3), 2, bad_baseline, 62) for i in range(32)]
     score = proportions.standardized(strata, confidence=CONFIDENCE, guarded=False)
     bad = proportions.standardized(strata, confidence=CONFIDENCE, margin=Margin(MARGIN, greater=False))
-    assert berger_boos.METHOD in bad.method and proportions.STANDARDIZED_BOUNDED_WHEN in bad.method
+    assert proportions.STANDARDIZED_BOUNDED in bad.method and proportions.STANDARDIZED_BOUNDED_WHEN in bad.method
     bounded = berger_boos.standardized_bounded(strata, ALPHA, greater=False)
     assert bad.difference_ci.high == bounded.difference_end >= score.difference_ci.high
     assert bad.p_less == bounded.p_value
@@ -152,3 +158,24 @@ def test_a_low_baseline_bad_rate_falls_back_on_the_valid_test(bad_baseline):
     assert (bad.p_greater, bad.difference_ci.low) == (score.p_greater, score.difference_ci.low)
     good = [(int(i % 2 == 0) + 0, 2, 31, 62) for i in range(32)]
     assert proportions.standardized(good, confidence=CONFIDENCE).method == proportions.STANDARDIZED
+
+
+def test_a_run_over_several_emotions_reads_the_valid_test_at_no_more_bads_margin():
+    """A run of 2 cases in each of 32 emotions against per-emotion counts with 1 Bad of 62:
+    the overall Bad-rate comparison the `no-more-bad` gate reads is guarded at the gate's
+    margin (passed through ``compare``), its upper side the valid test's, and the gate's line
+    names it and passes exactly when that test rejects the margin."""
+    baseline = {emotion: Counts(1, 30, 31) for emotion in EMOTIONS}
+    cases = [
+        CaseResult(f"{emotion}-{i}", emotion, Rating.BAD if (emotion, i) == (EMOTIONS[0], 0) else Rating.GOOD)
+        for emotion in EMOTIONS
+        for i in range(2)
+    ]
+    summary = summarize(cases, alpha=ALPHA, per_emotion_baseline=baseline, margins=gate_margins({"bad_margin": 5.0}))
+    bad = summary.overall.comparison.bad
+    assert proportions.STANDARDIZED_BOUNDED in bad.method
+    strata = [(int((e, 0) == (EMOTIONS[0], 0)), 2, 1, 62) for e in EMOTIONS]
+    p_at_margin = berger_boos.standardized_bounded_p(strata, ALPHA, MARGIN, greater=False)
+    gate = no_more_bad(summary, 5.0)
+    assert gate.passed == (p_at_margin <= ALPHA)
+    assert proportions.STANDARDIZED_BOUNDED in gate.detail

@@ -36,10 +36,6 @@ from scipy.stats import beta, binom
 
 from .proportions import _LOG_RATIO_END, _ratio_end
 
-METHOD = (
-    "Berger-Boos test: Hoeffding's largest tail of the model's Good count (a Poisson-binomial sum) at the "
-    "baseline's standardized rate bound at 1 - alpha/10, plus alpha/10; valid whatever the emotions' rates"
-)
 # The share of alpha spent on the baseline's bound (Berger and Boos's gamma).
 BASELINE_SHARE = 0.1
 # Bisection of a bound or an interval's end stops at this width.

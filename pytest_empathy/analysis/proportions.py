@@ -67,6 +67,10 @@ UNPAIRED_EXACT = (
 UNPAIRED_EXACT_WHEN = (
     "where a group is so small that the score test's size exceeds alpha by a third (enumerated), without raters"
 )
+STANDARDIZED_BOUNDED = (
+    "Berger-Boos test: Hoeffding's largest tail of the model's Good count (a Poisson-binomial sum) at the "
+    "baseline's standardized rate bound at 1 - alpha/10, plus alpha/10; valid whatever the emotions' rates"
+)
 STANDARDIZED_BOUNDED_WHEN = (
     "where the score test's size near the baseline's rate, at no difference or at the gate's margin, exceeds "
     "alpha by a third (enumerated for the model's ratings against the baseline's effective number), without raters"
@@ -400,7 +404,8 @@ def _bounded_side(
 
     bounded = berger_boos.standardized_bounded(strata, alpha, greater=greater)
     side = "higher (p_better, lower bounds)" if greater else "lower (p_worse, upper bounds)"
-    caveat = f"; the {side} by the {berger_boos.METHOD}, {STANDARDIZED_BOUNDED_WHEN} ({size:.3f} at alpha {alpha:.3g})"
+    caveat = f"; the {side} by the {STANDARDIZED_BOUNDED}, {STANDARDIZED_BOUNDED_WHEN}"
+    caveat += f" ({size:.3f} at alpha {alpha:.3g})"
     test = replace(test, method=test.method + caveat, ratio_method=test.ratio_method + caveat)
     interval, ratio_ci = test.difference_ci, test.ratio_ci
     if greater:
