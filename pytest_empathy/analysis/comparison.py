@@ -139,7 +139,9 @@ def compare(
             good, order = _paired_tests(pairs, confidence, design)
         elif strata is not None and len(strata) > 1:
             rates = [(m.good, m.n, b.good, b.n) for m, b in strata if m.n]
-            good = standardized(rates, confidence=confidence, design_effect=good_effect, reference=reference)
+            good = standardized(
+                rates, confidence=confidence, design_effect=good_effect, reference=reference, margin=margins.good
+            )
             order = ordinal.standardized(strata, confidence=confidence, design_effect=order_effect, reference=reference)
         else:
             counts = (model.good, model.n, baseline.good, baseline.n)
@@ -178,7 +180,7 @@ def _bad_rate(
         return paired_score(bad, confidence, effect, reference)
     if strata is not None and len(strata) > 1:
         rates = [(m.bad, m.n, b.bad, b.n) for m, b in strata if m.n]
-        return standardized(rates, confidence=confidence, design_effect=effect, reference=reference)
+        return standardized(rates, confidence=confidence, design_effect=effect, reference=reference, margin=margin)
     counts = (model.bad, model.n, baseline.bad, baseline.n)
     return unpaired(*counts, confidence=confidence, design_effect=effect, reference=reference, margin=margin)
 

@@ -1,0 +1,181 @@
+"""The standardized test's size over several emotions, guarded (``proportions._guarded``): with
+few model ratings an emotion, or a baseline rate near 0 or 1, the score test exceeds alpha by
+more than a third at no difference and at the margins `not-worse` and `no-more-bad` test; there
+each direction's figures come from the valid Berger-Boos test (``berger_boos``). Sizes
+enumerated exactly over every table of two emotions, each table decided by the plugin's own
+``proportions.standardized`` and weighed with scipy's binomials (the model's count a
+Poisson-binomial sum, by convolution) at a grid of common rates and at seeded random weak
+nulls; and what a smoke-sized run against the release's counts keeps."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+import pytest
+from scipy.stats import binom, norm
+
+from pytest_empathy.analysis import berger_boos, proportions
+from pytest_empathy.analysis.gates import gate_margins
+from pytest_empathy.analysis.proportions import Margin
+from pytest_empathy.analysis.versus_baseline import summarize
+from pytest_empathy.corpus import release
+from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.ratings import Counts, Rating
+from pytest_empathy.results.case import CaseResult
+
+from .test_berger_boos import poisson_binomial_pmf
+from .test_verdicts import no_more_bad
+
+ALPHA = 0.05
+CONFIDENCE = 1 - 2 * ALPHA
+MARGIN = 0.05
+# A gate's null difference and the side it rejects towards.
+GATES = {"better": (0.0, True), "not-worse 5": (-MARGIN, True), "no-more-bad 5": (MARGIN, False)}
+COMMON_RATES = np.unique(
+    np.r_[np.geomspace(1e-4, 0.05, 15), np.linspace(0.05, 0.95, 31), 1 - np.geomspace(1e-4, 0.05, 15)]
+)
+
+
+@functools.cache
+def regions(per_emotion: int, baseline: int, guarded: bool) -> dict[str, np.ndarray]:
+    """Each gate's rejections over the tables [model total, baseline count of emotion 1, of
+    emotion 2], two emotions of ``per_emotion`` model and ``baseline`` baseline ratings.
+    Guarded: the plugin's figures as a run reads them, `better` both without a not-worse
+    margin and with one (the margin a run sets moves the higher side's guard); unguarded: the
+    score statistic against the critical value."""
+    shape = (2 * per_emotion + 1, baseline + 1, baseline + 1)
+    found = {gate: np.zeros(shape, dtype=bool) for gate in (*GATES, "better (with not-worse)")}
+    critical = norm.isf(ALPHA)
+    for total, a, b in itertools.product(*(range(n) for n in shape)):
+        if b < a:  # an even design: the emotions' order does not matter
+            for gate in found:
+                found[gate][total, a, b] = found[gate][total, b, a]
+            continue
+        first = min(total, per_emotion)
+        strata = [(first, per_emotion, a, baseline), (total - first, per_emotion, b, baseline)]
+        if guarded:
+            bad = proportions.standardized(strata, confidence=CONFIDENCE, margin=Margin(MARGIN, greater=False))
+            good = proportions.standardized(strata, confidence=CONFIDENCE, margin=Margin(-MARGIN, greater=True))
+            found["better"][total, a, b] = bad.p_greater <= ALPHA
+            found["no-more-bad 5"][total, a, b] = bad.difference_ci.high < MARGIN
+            found["not-worse 5"][total, a, b] = good.difference_ci.low > -MARGIN
+            found["better (with not-worse)"][total, a, b] = good.p_greater <= ALPHA
+        else:
+            for gate, (null, greater) in GATES.items():
+                z = proportions.standardized_statistic(strata, difference=null)
+                found[gate][total, a, b] = z > critical if greater else z < -critical
+            found["better (with not-worse)"][total, a, b] = found["better"][total, a, b]
+    return found
+
+
+def sizes(region: np.ndarray, per_emotion: int, baseline: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The chance of ``region`` at each row of the model's (``first``) and the baseline's
+    (``second``) two rates."""
+    model = poisson_binomial_pmf(np.repeat(first, per_emotion, axis=1))
+    counts = np.arange(baseline + 1)
+    one, two = (binom.pmf(counts[None, :], baseline, second[:, [k]]) for k in (0, 1))
+    return np.einsum("va,abc,vb,vc->v", model, region.astype(float), one, two)
+
+
+def null_rates(null: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The null's rates: common ones (each emotion's model rate the baseline's plus ``null``)
+    and 200 seeded weak nulls (the emotions' rates apart, their standardized difference
+    ``null``)."""
+    common = COMMON_RATES[(COMMON_RATES + null >= 0) & (COMMON_RATES + null <= 1)]
+    rng = np.random.default_rng(seed)
+    second = rng.uniform(size=(600, 2))
+    second[rng.random(600) < 0.3, rng.integers(2)] = rng.integers(2)
+    first = np.clip(second + null + rng.normal(0, 0.4, size=(600, 2)), 0, 1)
+    first = first + (second.mean(axis=1) + null - first.mean(axis=1))[:, None]
+    weak = ((first >= 0) & (first <= 1)).all(axis=1)
+    first, second = first[weak][:200], second[weak][:200]
+    return np.r_[np.c_[common, common] + null, first], np.r_[np.c_[common, common], second]
+
+
+@pytest.mark.parametrize(("per_emotion", "baseline"), [(1, 12), (2, 12)])
+def test_the_guarded_test_holds_its_size_over_two_emotions(per_emotion, baseline):
+    """Two emotions of 1 (or 2) model ratings against 12 each: the score test's size exceeds
+    alpha by a third at no difference and at both margins (0.084 and 0.080 for one stratum of 2
+    against 24; 0.068, 0.069 for 4 against 24); guarded, every gate's is at most alpha and a
+    third, at the common rates and at 200 weak nulls each, exactly (no Monte Carlo error)."""
+    limit = ALPHA * 4 / 3
+    guarded, unguarded = regions(per_emotion, baseline, True), regions(per_emotion, baseline, False)
+    found = {}
+    for seed, (gate, region) in enumerate(guarded.items()):
+        null = GATES.get(gate, (0.0, True))[0]
+        first, second = null_rates(null, seed)
+        assert len(first) > 200
+        found[gate] = sizes(region, per_emotion, baseline, first, second).max()
+        before = sizes(unguarded[gate], per_emotion, baseline, first, second).max()
+        assert found[gate] <= limit, (gate, found[gate], before)
+        assert before > limit, (gate, before)
+    # Not vacuous: the guarded gates still pass somewhere.
+    assert all(size > 0 for size in found.values()), found
+
+
+def smoke_tables(seed: int) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int, int]]]:
+    """A model of 2 ratings an emotion against the release's per-emotion counts, its Good and
+    Bad counts drawn at the crowd's rates."""
+    rng = np.random.default_rng(seed)
+    good, bad = [], []
+    for counts in release.human_counts().values():
+        ratings = rng.choice(3, size=2, p=[counts.bad / counts.n, counts.okay / counts.n, counts.good / counts.n])
+        good.append((int((ratings == 2).sum()), 2, counts.good, counts.n))
+        bad.append((int((ratings == 0).sum()), 2, counts.bad, counts.n))
+    return good, bad
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_smoke_sized_run_against_the_release_counts_keeps_the_score_test(seed):
+    """2 ratings in each of 32 emotions against the release's counts: near the release's rates
+    (Good 0.49, Bad 0.17 standardized) the score test holds its size at no difference and at
+    the margins, so the guard keeps every figure as it was."""
+    good, bad = smoke_tables(seed)
+    for strata, margin in ((good, Margin(-MARGIN, greater=True)), (bad, Margin(MARGIN, greater=False))):
+        kept = proportions.standardized(strata, confidence=CONFIDENCE, margin=margin)
+        assert kept == proportions.standardized(strata, confidence=CONFIDENCE, guarded=False)
+        assert kept.method == proportions.STANDARDIZED
+
+
+@pytest.mark.parametrize("bad_baseline", [1, 2])
+def test_a_low_baseline_bad_rate_falls_back_on_the_valid_test(bad_baseline):
+    """2 ratings in each of 32 emotions against 62 each, 1 or 2 of them Bad (1.6%, 3.2%): the
+    score test's no-more-bad test passes a Bad rate 5 points higher 7 to 9% of the time there
+    (simulated in the research behind this guard), so the Bad rate's upper side is the
+    Berger-Boos test's, named, at least as wide, and agreeing with its own p-value; the Good
+    rate, at 0.5, keeps the score test."""
+    strata = [(int(i < 3), 2, bad_baseline, 62) for i in range(32)]
+    score = proportions.standardized(strata, confidence=CONFIDENCE, guarded=False)
+    bad = proportions.standardized(strata, confidence=CONFIDENCE, margin=Margin(MARGIN, greater=False))
+    assert proportions.STANDARDIZED_BOUNDED in bad.method and proportions.STANDARDIZED_BOUNDED_WHEN in bad.method
+    bounded = berger_boos.standardized_bounded(strata, ALPHA, greater=False)
+    assert bad.difference_ci.high == bounded.difference_end >= score.difference_ci.high
+    assert bad.p_less == bounded.p_value
+    assert (bad.p_less <= ALPHA) == (bad.difference_ci.high < 0)
+    # The side the guard kept is the score test's.
+    assert (bad.p_greater, bad.difference_ci.low) == (score.p_greater, score.difference_ci.low)
+    good = [(int(i % 2 == 0) + 0, 2, 31, 62) for i in range(32)]
+    assert proportions.standardized(good, confidence=CONFIDENCE).method == proportions.STANDARDIZED
+
+
+def test_a_run_over_several_emotions_reads_the_valid_test_at_no_more_bads_margin():
+    """A run of 2 cases in each of 32 emotions against per-emotion counts with 1 Bad of 62:
+    the overall Bad-rate comparison the `no-more-bad` gate reads is guarded at the gate's
+    margin (passed through ``compare``), its upper side the valid test's, and the gate's line
+    names it and passes exactly when that test rejects the margin."""
+    baseline = {emotion: Counts(1, 30, 31) for emotion in EMOTIONS}
+    cases = [
+        CaseResult(f"{emotion}-{i}", emotion, Rating.BAD if (emotion, i) == (EMOTIONS[0], 0) else Rating.GOOD)
+        for emotion in EMOTIONS
+        for i in range(2)
+    ]
+    summary = summarize(cases, alpha=ALPHA, per_emotion_baseline=baseline, margins=gate_margins({"bad_margin": 5.0}))
+    bad = summary.overall.comparison.bad
+    assert proportions.STANDARDIZED_BOUNDED in bad.method
+    strata = [(int((e, 0) == (EMOTIONS[0], 0)), 2, 1, 62) for e in EMOTIONS]
+    p_at_margin = berger_boos.standardized_bounded_p(strata, ALPHA, MARGIN, greater=False)
+    gate = no_more_bad(summary, 5.0)
+    assert gate.passed == (p_at_margin <= ALPHA)
+    assert proportions.STANDARDIZED_BOUNDED in gate.detail
