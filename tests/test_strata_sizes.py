@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 from scipy.stats import binom, norm
 
-from pytest_empathy.analysis import berger_boos, proportions
+from pytest_empathy.analysis import berger_boos, power, proportions
 from pytest_empathy.analysis.gates import gate_margins
 from pytest_empathy.analysis.proportions import Margin
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.corpus import release
 from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.formatting import detects
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
@@ -245,3 +246,21 @@ def test_the_guarded_test_holds_its_size_on_uneven_designs(model, baseline):
     # Not vacuous: a gate still passes somewhere (with 4 to 6 ratings the valid test can show
     # little: no relative gain of 20%, no `better` at 2 and 2 against 3 and 6).
     assert max(found.values()) > 0, found
+
+
+def test_detects_states_no_power_for_a_side_the_valid_test_decides():
+    """2 ratings in each of 32 emotions against 61 Good of 62 each, with a not-worse margin of
+    5 points: the higher side is the Berger-Boos test's (the score test's size there exceeds
+    alpha by a third), whose power is less than the score test's and not computed, so `detects`
+    states no gain (n/a in the table) where it stated the score test's; the lower side keeps
+    the score test and its figure."""
+    strata = [(2 - (i == 0), 2, 61, 62) for i in range(32)]
+    good = proportions.standardized(strata, confidence=CONFIDENCE, margin=Margin(-MARGIN, greater=True))
+    assert proportions.bounded(good, greater=True) and not proportions.bounded(good, greater=False)
+    found = power.detectable(good, 64, 32 * 62, good.second_rate, ALPHA)
+    assert found.gain is None
+    assert found.drop == power.detectable_unpaired(good.second_rate, 64, 32 * 62, ALPHA, upward=False)
+    assert detects({"gain": found.gain, "drop": found.drop}) == "n/a"
+    kept = proportions.standardized(strata, confidence=CONFIDENCE)
+    assert not proportions.bounded(kept, greater=True)
+    assert power.detectable(kept, 64, 32 * 62, kept.second_rate, ALPHA).gain is not None
