@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 from scipy.stats import binom, norm
 
-from pytest_empathy.analysis import berger_boos, proportions
+from pytest_empathy.analysis import berger_boos, power, proportions
 from pytest_empathy.analysis.gates import gate_margins
 from pytest_empathy.analysis.proportions import Margin
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.corpus import release
 from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.formatting import detects
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
@@ -70,28 +71,39 @@ def regions(per_emotion: int, baseline: int, guarded: bool) -> dict[str, np.ndar
     return found
 
 
-def sizes(region: np.ndarray, per_emotion: int, baseline: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """The chance of ``region`` at each row of the model's (``first``) and the baseline's
-    (``second``) two rates."""
-    model = poisson_binomial_pmf(np.repeat(first, per_emotion, axis=1))
-    counts = np.arange(baseline + 1)
-    one, two = (binom.pmf(counts[None, :], baseline, second[:, [k]]) for k in (0, 1))
-    return np.einsum("va,abc,vb,vc->v", model, region.astype(float), one, two)
+def sizes(
+    region: np.ndarray, model: tuple[int, ...], baseline: tuple[int, ...], first: np.ndarray, second: np.ndarray
+) -> np.ndarray:
+    """The chance of ``region`` (tables [model total, baseline count of each emotion]) at
+    each row of the model's (``first``) and the baseline's (``second``) rates, with
+    ``model`` and ``baseline`` ratings in each emotion."""
+    total = poisson_binomial_pmf(np.repeat(first, model, axis=1))
+    one, two = (binom.pmf(np.arange(n + 1)[None, :], n, second[:, [k]]) for k, n in enumerate(baseline))
+    return np.einsum("va,abc,vb,vc->v", total, region.astype(float), one, two)
 
 
-def null_rates(null: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The null's rates: common ones (each emotion's model rate the baseline's plus ``null``)
-    and 200 seeded weak nulls (the emotions' rates apart, their standardized difference
-    ``null``)."""
-    common = COMMON_RATES[(COMMON_RATES + null >= 0) & (COMMON_RATES + null <= 1)]
+def null_rates(
+    null: float, seed: int, weights: tuple[float, float] = (0.5, 0.5), ratio: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The null's rates (model = ``ratio`` times baseline plus ``null``): common ones, each
+    emotion's model rate its baseline's times ``ratio`` plus ``null``, and on a 2-emotion
+    grid; and 200 seeded weak nulls (the emotions' rates apart, the standardized rates, by
+    the model's ``weights``, on the null)."""
+    common = COMMON_RATES[(ratio * COMMON_RATES + null >= 0) & (ratio * COMMON_RATES + null <= 1)]
+    grid = np.array(list(itertools.product(COMMON_RATES[::3], COMMON_RATES[::3])))
+    grid = grid[((ratio * grid + null >= 0) & (ratio * grid + null <= 1)).all(axis=1)]
+    w = np.array(weights)
     rng = np.random.default_rng(seed)
     second = rng.uniform(size=(600, 2))
     second[rng.random(600) < 0.3, rng.integers(2)] = rng.integers(2)
-    first = np.clip(second + null + rng.normal(0, 0.4, size=(600, 2)), 0, 1)
-    first = first + (second.mean(axis=1) + null - first.mean(axis=1))[:, None]
+    first = np.clip(ratio * second + null + rng.normal(0, 0.4, size=(600, 2)), 0, 1)
+    first = first + (ratio * (second @ w) + null - first @ w)[:, None]
     weak = ((first >= 0) & (first <= 1)).all(axis=1)
     first, second = first[weak][:200], second[weak][:200]
-    return np.r_[np.c_[common, common] + null, first], np.r_[np.c_[common, common], second]
+    return (
+        np.r_[np.c_[common, common] * ratio + null, ratio * grid + null, first],
+        np.r_[np.c_[common, common], grid, second],
+    )
 
 
 @pytest.mark.parametrize(("per_emotion", "baseline"), [(1, 12), (2, 12)])
@@ -106,9 +118,10 @@ def test_the_guarded_test_holds_its_size_over_two_emotions(per_emotion, baseline
     for seed, (gate, region) in enumerate(guarded.items()):
         null = GATES.get(gate, (0.0, True))[0]
         first, second = null_rates(null, seed)
-        assert len(first) > 200
-        found[gate] = sizes(region, per_emotion, baseline, first, second).max()
-        before = sizes(unguarded[gate], per_emotion, baseline, first, second).max()
+        assert len(first) > 400
+        design = (per_emotion, per_emotion), (baseline, baseline)
+        found[gate] = sizes(region, *design, first, second).max()
+        before = sizes(unguarded[gate], *design, first, second).max()
         assert found[gate] <= limit, (gate, found[gate], before)
         assert before > limit, (gate, before)
     # Not vacuous: the guarded gates still pass somewhere.
@@ -179,3 +192,75 @@ def test_a_run_over_several_emotions_reads_the_valid_test_at_no_more_bads_margin
     gate = no_more_bad(summary, 5.0)
     assert gate.passed == (p_at_margin <= ALPHA)
     assert proportions.STANDARDIZED_BOUNDED in gate.detail
+
+
+GAIN = 0.2
+# Uneven gates: their null (ratio, difference) and the side they reject towards.
+UNEVEN_GATES = {
+    "better": (1.0, 0.0, True),
+    "no-more-bad 5": (1.0, MARGIN, False),
+    "min-good-gain 20%": (1 + GAIN, 0.0, True),
+}
+
+
+@functools.cache
+def uneven_regions(model: tuple[int, int], baseline: tuple[int, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each gate's rejections, guarded (the plugin's figures as a run with the default
+    no-more-bad margin and a min-good-gain reads them) and unguarded (the score statistic
+    against the critical value), over the tables [model total, baseline counts]."""
+    shape = (sum(model) + 1, baseline[0] + 1, baseline[1] + 1)
+    found = {gate: (np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)) for gate in UNEVEN_GATES}
+    critical = norm.isf(ALPHA)
+    for total, a, b in itertools.product(*(range(n) for n in shape)):
+        first = min(total, model[0])
+        strata = [(first, model[0], a, baseline[0]), (total - first, model[1], b, baseline[1])]
+        test = proportions.standardized(strata, confidence=CONFIDENCE, margin=Margin(MARGIN, greater=False))
+        found["better"][0][total, a, b] = test.p_greater <= ALPHA
+        found["no-more-bad 5"][0][total, a, b] = test.difference_ci.high < MARGIN
+        found["min-good-gain 20%"][0][total, a, b] = test.ratio_ci is not None and test.ratio_ci.low > 1 + GAIN
+        for gate, (ratio, difference, greater) in UNEVEN_GATES.items():
+            z = proportions.standardized_statistic(strata, ratio=ratio, difference=difference)
+            found[gate][1][total, a, b] = z > critical if greater else z < -critical
+    return found
+
+
+@pytest.mark.parametrize(("model", "baseline"), [((2, 4), (4, 4)), ((2, 2), (3, 6))])
+def test_the_guarded_test_holds_its_size_on_uneven_designs(model, baseline):
+    """Two emotions rated unevenly, by the model (2 and 4 against 4 each) or in the baseline
+    (2 each against 3 and 6): where the emotions' rates differ, one near 0 or 1, the score
+    test's size exceeds alpha by a third, and a one-emotion proxy of the model's ratings
+    against the baseline's effective number alone did not see it (guarded by it: `better`
+    0.070 / 0.071, `no-more-bad` 0.086 / 0.071, `min-good-gain` 20% 0.090 / 0.108); guarded by
+    the worst of the proxies, every gate's size is at most alpha and a third, exactly, at
+    common rates, a grid of two rates and 200 weak nulls, the relative gain's at a ratio of 1.2."""
+    limit = ALPHA * 4 / 3
+    weights = (model[0] / sum(model), model[1] / sum(model))
+    found, before = {}, {}
+    for seed, (gate, (guarded, unguarded)) in enumerate(uneven_regions(model, baseline).items()):
+        ratio, null = UNEVEN_GATES[gate][:2]
+        first, second = null_rates(null, seed, weights, ratio)
+        found[gate] = sizes(guarded, model, baseline, first, second).max()
+        before[gate] = sizes(unguarded, model, baseline, first, second).max()
+    assert all(size <= limit for size in found.values()), (found, before)
+    assert before["better"] > limit, before
+    # Not vacuous: a gate still passes somewhere (with 4 to 6 ratings the valid test can show
+    # little: no relative gain of 20%, no `better` at 2 and 2 against 3 and 6).
+    assert max(found.values()) > 0, found
+
+
+def test_detects_states_no_power_for_a_side_the_valid_test_decides():
+    """2 ratings in each of 32 emotions against 61 Good of 62 each, with a not-worse margin of
+    5 points: the higher side is the Berger-Boos test's (the score test's size there exceeds
+    alpha by a third), whose power is less than the score test's and not computed, so `detects`
+    states no gain (n/a in the table) where it stated the score test's; the lower side keeps
+    the score test and its figure."""
+    strata = [(2 - (i == 0), 2, 61, 62) for i in range(32)]
+    good = proportions.standardized(strata, confidence=CONFIDENCE, margin=Margin(-MARGIN, greater=True))
+    assert proportions.bounded(good, greater=True) and not proportions.bounded(good, greater=False)
+    found = power.detectable(good, 64, 32 * 62, good.second_rate, ALPHA)
+    assert found.gain is None
+    assert found.drop == power.detectable_unpaired(good.second_rate, 64, 32 * 62, ALPHA, upward=False)
+    assert detects({"gain": found.gain, "drop": found.drop}) == "n/a"
+    kept = proportions.standardized(strata, confidence=CONFIDENCE)
+    assert not proportions.bounded(kept, greater=True)
+    assert power.detectable(kept, 64, 32 * 62, kept.second_rate, ALPHA).gain is not None

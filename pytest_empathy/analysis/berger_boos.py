@@ -29,10 +29,12 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import beta, binom
+from scipy.special import bdtrc
+from scipy.stats import beta
 
 from .proportions import _LOG_RATIO_END, _ratio_end
 
@@ -65,7 +67,7 @@ def hoeffding_tail(count: int, n: int, mean_rate: float, *, upper: bool) -> floa
         return 0.0
     mean = n * mean_rate
     if count >= mean + 1:
-        return float(binom.sf(count - 1, n, mean_rate))
+        return float(_above(count - 1, n, mean_rate))
     if count <= math.floor(mean + 1e-12):
         return 1.0
     ones, zeros = _splits(n)
@@ -73,8 +75,16 @@ def hoeffding_tail(count: int, n: int, mean_rate: float, *, upper: bool) -> floa
     feasible = (ones <= mean) & (mean - ones <= middle)
     ones, middle = ones[feasible], middle[feasible]
     rate = np.clip((mean - ones) / np.maximum(middle, 1), 0.0, 1.0)
-    tails = np.where(middle > 0, binom.sf(count - ones - 1, middle, rate), (ones >= count).astype(float))
+    tails = np.where(middle > 0, _above(count - ones - 1, middle, rate), (ones >= count).astype(float))
     return float(tails.max())
+
+
+def _above(count: Any, n: Any, rate: Any) -> Any:
+    """P(X > ``count``) of binomial (``n``, ``rate``): scipy's ``binom.sf``, by its special
+    function directly (fifty times faster, and the bisections ask it thousands of times)."""
+    count, n = np.asarray(count), np.asarray(n)
+    inside = bdtrc(np.clip(count, 0, np.maximum(n - 1, 0)), n, rate)
+    return np.where(count < 0, 1.0, np.where(count >= n, 0.0, inside))
 
 
 @cache

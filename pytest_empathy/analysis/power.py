@@ -25,6 +25,7 @@ from .distributions import NORMAL, Reference, binomial_pmf, binomial_tail, log_f
 from .proportions import (
     UNPAIRED_EXACT,
     GoodRateTest,
+    bounded,
     decided_exactly,
     exact_cutover,
     exact_lower_bound_above,
@@ -178,11 +179,13 @@ def detectable(
             _smallest(lambda d: power_exact_unpaired(rate2 + d, rate2, first, second, alpha, higher=True), 1 - rate2),
             _smallest(lambda d: power_exact_unpaired(rate2 - d, rate2, first, second, alpha, higher=False), rate2),
         )
-    return Detectable(
-        alpha,
-        detectable_unpaired(rate2, n1, n2, alpha, upward=True, reference=reference),
-        detectable_unpaired(rate2, n1, n2, alpha, upward=False, reference=reference),
+    # A side the Berger-Boos test decides (``proportions.bounded``) has less power than the
+    # score test's, and its power is not computed: stated as none (n/a), not the score test's.
+    gain, drop = (
+        None if bounded(good, greater=up) else detectable_unpaired(rate2, n1, n2, alpha, upward=up, reference=reference)
+        for up in (True, False)
     )
+    return Detectable(alpha, gain, drop)
 
 
 def power_exact_unpaired(rate1: float, rate2: float, n1: int, n2: int, level: float, *, higher: bool) -> float:

@@ -361,7 +361,10 @@ def _methods(document: Mapping[str, Any], full: bool, no_detects: bool) -> Itera
                 f"(Good rate), {_design(design['ordinal'])} (ordinal)"
             )
         if not no_detects:
-            text += "; 'detects': the smallest Good-rate difference in points found with 80% power"
+            text += (
+                "; 'detects': the smallest Good-rate difference in points found with 80% power (n/a where a side"
+                " is Berger and Boos's test: its power is not computed)"
+            )
         yield text
     statistic = (
         "" if overall["statistic"] is None else f"{overall['test']} {overall['statistic']:.4f}, dof {overall['dof']}, "
