@@ -75,8 +75,9 @@ STANDARDIZED_BOUNDED = (
     "baseline's standardized rate bound at 1 - alpha/10, plus alpha/10; valid whatever the emotions' rates"
 )
 STANDARDIZED_BOUNDED_WHEN = (
-    "where the score test's size near the baseline's rate, at no difference or at the gate's margin, exceeds "
-    "alpha by a third (enumerated for the model's ratings against the baseline's effective number), without raters"
+    "where the score test's size near the baseline's rate, at no difference (an emotion's at every level Holm's "
+    "steps compare its p-value with) or at the gate's margin, exceeds its level by a third (enumerated for the "
+    "model's ratings against the baseline's effective number), without raters"
 )
 # The guard looks for the score test's size over the baseline's standardized rate's
 # Clopper-Pearson interval at 1 - this (the research's choice: 0.005).
