@@ -290,10 +290,10 @@ def unpaired_p_values(
         return _unpaired_exact_p(good1, n1, good2, n2)
     from . import berger_boos
 
-    strata = [(good1, n1, good2, n2)]
+    strata = ((good1, n1, good2, n2),)
     score = standardized_statistic(strata)
     p_values = {True: NORMAL.upper(score), False: NORMAL.lower(score)}
-    for greater in _liberal_sides(strata, alpha, None, family):
+    for greater, _, _ in _liberal_sides(strata, alpha, None, family):
         p_values[greater] = berger_boos.standardized_bounded_p(strata, alpha, 0.0, greater=greater)
     return p_values[True], p_values[False]
 
@@ -373,18 +373,20 @@ def _guarded(
     (``berger_boos``) where the score test's size exceeds its level by a third near the
     baseline's rate (``_liberal_sides``)."""
     alpha = (1 - test.confidence) / 2
-    for greater, (size, level) in _liberal_sides(strata, alpha, margin, family).items():
+    for greater, size, level in _liberal_sides(tuple(strata), alpha, margin, family):
         test = _bounded_side(test, strata, alpha, size, level, greater=greater)
     return test
 
 
+# A few milliseconds each; a simulation asks the same tables again and again.
+@lru_cache(maxsize=4096)
 def _liberal_sides(
-    strata: Sequence[tuple[int, int, int, int]], alpha: float, margin: Margin | None, family: int = 1
-) -> dict[bool, tuple[float, float]]:
+    strata: tuple[tuple[int, int, int, int], ...], alpha: float, margin: Margin | None, family: int = 1
+) -> tuple[tuple[bool, float, float], ...]:
     """Each direction (higher: True) whose score test's size, at no difference at each of
     ``holm_levels`` and at the ``margin`` at alpha if it is on that side, exceeds its level by
     a third near the baseline's standardized rate: at any rate of its (1 - ``_GUARD_GAMMA``)
-    Clopper-Pearson interval (at the effective number of ratings); that size and its level.
+    Clopper-Pearson interval (at the effective number of ratings); with that size and its level.
     The size is the one-stratum score test's of the model's ratings against the baseline's
     effective number 1 / sum(w^2 / n2) (``score_size``), which matched the stratified test's
     within 0.0003 on even designs of 2 and 3 emotions, and is the test's own with one stratum;
@@ -398,11 +400,11 @@ def _liberal_sides(
     n1 = counts.total
     n2 = round(1 / float((counts.weights**2 / counts.second_n).sum()))
     if (n1 + 1) * (n2 + 1) > score_size.MOST_TABLES:
-        return {}
+        return ()
     good2 = counts.second * n2
     low = float(beta.ppf(_GUARD_GAMMA / 2, good2, n2 - good2 + 1)) if good2 > 0 else 0.0
     high = float(beta.ppf(1 - _GUARD_GAMMA / 2, good2 + 1, n2 - good2)) if good2 < n2 else 1.0
-    sides = {}
+    sides = []
     for greater in (True, False):
         nulls = [(0.0, level) for level in holm_levels(alpha, family)]
         if margin is not None and margin.greater is greater:
@@ -413,8 +415,8 @@ def _liberal_sides(
         ]
         size, level = max(sizes, key=lambda found: found[0] / found[1])
         if size > level * _SIZE_TOLERANCE:
-            sides[greater] = (size, level)
-    return sides
+            sides.append((greater, size, level))
+    return tuple(sides)
 
 
 def _bounded_side(
