@@ -172,3 +172,32 @@ def test_the_test_holds_its_size_at_the_standardized_null_and_agrees_with_its_in
         size = np.einsum("va,aj,vj->v", model, rejected[i].astype(float), chances)
         assert on_boundary.sum() > 300
         assert size.max() <= alpha, difference
+
+
+@pytest.mark.parametrize(("n1", "n2"), [(5, 40), (12, 30)])
+@pytest.mark.parametrize("greater", [True, False])
+def test_with_one_stratum_the_valid_test_holds_its_size_and_its_interval_agrees(n1, n2, greater):
+    """One emotion's valid test (where the unpaired score test's size exceeds its level near
+    the baseline's rate): at no difference and at the margins +-5 and 20 points, the chance of
+    rejecting the true difference, every table enumerated and weighed at each rate of
+    ``score_size.RATES``, is at most alpha; and each table's p-value is at most alpha exactly
+    when its interval's end excludes the null."""
+    from pytest_empathy.analysis import score_size
+
+    alpha = 0.05
+    for difference in (0.0, 0.05, -0.05, 0.2):
+        rejected = np.zeros((n1 + 1, n2 + 1))
+        for x1, x2 in itertools.product(range(n1 + 1), range(n2 + 1)):
+            strata = [(x1, n1, x2, n2)]
+            p = berger_boos.standardized_bounded_p(strata, alpha, difference, greater=greater)
+            rejected[x1, x2] = p <= alpha
+            if x2 % 5 == 0:
+                end = berger_boos.standardized_bounded(strata, alpha, greater=greater).difference_end
+                assert (p <= alpha) == (end > difference if greater else end < difference), (strata, difference)
+        rates = score_size.RATES[(score_size.RATES + difference >= 0) & (score_size.RATES + difference <= 1)]
+        first = binom.pmf(np.arange(n1 + 1)[None, :], n1, rates[:, None] + difference)
+        second = binom.pmf(np.arange(n2 + 1)[None, :], n2, rates[:, None])
+        size = ((first @ rejected) * second).sum(axis=1)
+        assert size.max() <= alpha, (difference, size.max())
+        # Conservative on so few ratings (0.0017 at most at no difference), yet it rejects.
+        assert size.max() > 0.0

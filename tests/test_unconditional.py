@@ -16,7 +16,7 @@ import pytest
 from scipy.optimize import minimize_scalar
 from scipy.stats import barnard_exact, binom, norm
 
-from pytest_empathy.analysis import power, proportions, score_size, unconditional
+from pytest_empathy.analysis import berger_boos, power, proportions, score_size, unconditional
 from pytest_empathy.analysis.gates import gate_margins
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.emotions import EMOTIONS
@@ -153,27 +153,27 @@ def test_the_exact_test_decides_where_the_score_tests_size_exceeds_alpha_by_a_th
     size = scas_size_by_scipy(n1, n2, alpha)
     assert score_size.score_size(n1, n2, alpha) == pytest.approx(size, abs=1e-9)
     exceeds = size > 4 / 3 * alpha
-    if (n1 + 1) * (n2 + 1) <= proportions.EXACT_MOST_TABLES:
-        assert proportions.decided_unconditionally(n1, n2, alpha) == exceeds
-        assert proportions.liberal_size(n1, n2, alpha) is None
-    else:
-        # Past the exact test's reach the score test decides, and says where it is liberal.
-        assert not proportions.decided_unconditionally(n1, n2, alpha)
-        assert proportions.liberal_size(n1, n2, alpha) == (pytest.approx(size, abs=1e-12) if exceeds else None)
+    # Past the exact test's reach the score test decides, guarded near the baseline's rate
+    # (tests/test_sizes.py).
+    within = (n1 + 1) * (n2 + 1) <= proportions.EXACT_MOST_TABLES
+    assert proportions.decided_unconditionally(n1, n2, alpha) == (within and exceeds)
     # Clustered ratings keep the score test, referred to t: the exact test knows no design effect.
     assert not proportions.decided_unconditionally(n1, n2, alpha, design_effect=1.5)
-    assert proportions.liberal_size(n1, n2, alpha, design_effect=1.5) is None
 
 
-def test_past_the_exact_tests_reach_the_method_states_the_score_tests_size():
+def test_past_the_exact_tests_reach_a_liberal_side_is_the_valid_tests():
     """30 against 2,000 at alpha 0.05 (62,031 tables, past the exact test's reach): the score
-    test's size is 0.088, and the method says so; at 100 against 300 it holds (0.058), and
-    says nothing."""
-    liberal = proportions.unpaired(6, 30, 900, 2000, confidence=0.9)
-    size = score_size.score_size(30, 2000, 0.05)
-    assert size > 4 / 3 * 0.05
-    assert liberal.method.startswith(proportions.SCAS) and f"its size here {size:.3f} at alpha 0.05" in liberal.method
-    assert f"its size here {size:.3f}" in liberal.ratio_method
+    test's size is 0.088, at rates near 0.075 and 0.925. With the baseline at 0.925, the
+    higher side, whose size it exceeds near the baseline's rate, is Berger and Boos's valid test, its method
+    saying so with the size; at a baseline rate of 0.45 the score test holds there and decides
+    alone, as at 100 against 300, where it holds everywhere (0.058)."""
+    assert score_size.score_size(30, 2000, 0.05) > 4 / 3 * 0.05
+    guarded = proportions.unpaired(29, 30, 1850, 2000, confidence=0.9)
+    bounded = berger_boos.standardized_bounded([(29, 30, 1850, 2000)], 0.05, greater=True)
+    assert guarded.method.startswith(proportions.SCAS) and proportions.STANDARDIZED_BOUNDED in guarded.method
+    assert "the higher (p_better, lower bounds)" in guarded.ratio_method and "0.088 at alpha 0.05" in guarded.method
+    assert guarded.p_greater == bounded.p_value and guarded.difference_ci.low == bounded.difference_end
+    assert proportions.unpaired(14, 30, 900, 2000, confidence=0.9).method == proportions.SCAS
     assert proportions.unpaired(40, 100, 100, 300, confidence=0.9).method == proportions.SCAS
 
 
@@ -184,7 +184,6 @@ def test_a_few_cases_against_hundreds_or_thousands_get_the_exact_test(n1, n2):
     tables' rows and the region's stretches, no longer with the tables at every rate."""
     assert scas_size_by_scipy(n1, n2, 0.05) > 4 / 3 * 0.05
     assert proportions.decided_unconditionally(n1, n2, 0.05)
-    assert proportions.liberal_size(n1, n2, 0.05) is None
 
 
 @pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [(2, 13, 100, 300), (9, 13, 150, 300), (1, 2, 150, 2000)])
@@ -395,11 +394,13 @@ def test_no_more_bad_within_an_emotion_is_the_exact_test_at_the_margin(x1, n1, x
 def test_a_smoke_sized_run_against_the_release_counts_is_decided_per_emotion_by_a_test_holding_its_size(
     run_benchmark, pytester
 ):
-    """Two cases of each emotion against the release's per-emotion counts (unpaired): at an
-    emotion's level the skewness-corrected score test holds its size at 2 against 62 (0.00014
-    at 0.05 / 32, where Miettinen-Nurminen's was 0.044), so it decides each emotion's Good-rate
-    and Bad-rate tests, named so in the JSON; overall (32 emotions, standardized) stays the
-    score-type statistic."""
+    """Two cases of each emotion against the release's per-emotion counts (unpaired): at Holm's
+    first level, 0.05 / 32, the skewness-corrected score test holds its size at 2 against 62
+    (0.00014, where Miettinen-Nurminen's was 0.044), but Holm's later steps compare an
+    emotion's p-value with levels up to 0.05, where it is 0.095; so each emotion's Good-rate
+    and Bad-rate tests are the score test with the sides liberal near the baseline's rate by
+    Berger and Boos's valid test, named so in the JSON; overall (32 emotions, standardized)
+    stays the score-type statistic."""
     assert not proportions.decided_unconditionally(2, 62, EMOTION_LEVEL)
 
     def rating(emotion: str, i: int) -> tuple[int, int]:
@@ -412,9 +413,9 @@ def test_a_smoke_sized_run_against_the_release_counts_is_decided_per_emotion_by_
     result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.csv", "-p", "no:xdist")
     report = read_report(pytester)
     assert result.ret in (0, 1), result.stdout.str()
-    methods = {entry["good_rate_test"]["method"] for entry in report["emotions"].values()}
-    assert methods == {proportions.SCAS}, methods
-    assert {entry["bad_rate_test"]["method"] for entry in report["emotions"].values()} == {proportions.SCAS}
+    for entry in report["emotions"].values():
+        for test in (entry["good_rate_test"], entry["bad_rate_test"]):
+            assert test["method"].startswith(proportions.SCAS) and proportions.STANDARDIZED_BOUNDED in test["method"]
     assert report["overall"]["good_rate_test"]["method"] == proportions.STANDARDIZED
     assert proportions.UNPAIRED_EXACT in report["methods"]["good_rate_test"]
 

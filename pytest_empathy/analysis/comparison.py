@@ -119,14 +119,17 @@ def compare(
     strata: Sequence[tuple[Counts, Counts]] | None = None,
     design: DesignEffects | None = None,
     margins: GateMargins | None = None,
+    family: int = 1,
 ) -> Comparison:
     """The model's ratings against the baseline's; ``pairs`` are the (model, baseline)
     ratings case by case, when both rated the same cases; ``strata`` are the (model,
     baseline) counts per emotion of a group of several emotions rated on different cases,
     whose baseline is then standardized to the model's mix; ``design`` the design effects of
     clustered ratings; ``margins`` the nulls the margin gates test on this comparison, at
-    which an unpaired test must hold its size too. Intervals are two-sided at 1 - 2 alpha, so
-    that their bounds are the one-sided bounds of the tests at alpha."""
+    which an unpaired test must hold its size too; ``family`` the emotions an emotion's
+    p-values are Holm's over, at whose every level an unpaired test must hold its size.
+    Intervals are two-sided at 1 - 2 alpha, so that their bounds are the one-sided bounds of
+    the tests at alpha."""
     margins = margins or GateMargins()
     test, statistic, dof, p_value, cramers_v = independence_test(model, baseline)
     good = order = None
@@ -146,13 +149,20 @@ def compare(
         else:
             counts = (model.good, model.n, baseline.good, baseline.n)
             good = unpaired(
-                *counts, confidence=confidence, design_effect=good_effect, reference=reference, margin=margins.good
+                *counts,
+                confidence=confidence,
+                design_effect=good_effect,
+                reference=reference,
+                margin=margins.good,
+                family=family,
             )
             # One rating on a side says nothing of its spread: no ordinal figure.
             if min(model.n, baseline.n) > 1:
                 order = ordinal.unpaired(model, baseline, confidence=confidence)
     study = WholeTest(test, statistic, dof, p_value)
-    bad = _bad_rate(model, baseline, alpha=alpha, pairs=pairs, strata=strata, design=design, margin=margins.bad)
+    bad = _bad_rate(
+        model, baseline, alpha=alpha, pairs=pairs, strata=strata, design=design, margin=margins.bad, family=family
+    )
     return Comparison(model, baseline, study, cramers_v, good, order, decides, design, bad)
 
 
@@ -165,6 +175,7 @@ def _bad_rate(
     strata: Sequence[tuple[Counts, Counts]] | None,
     design: DesignEffects | None,
     margin: Margin | None,
+    family: int,
 ) -> GoodRateTest | None:
     """The model's Bad rate against the baseline's, by the tests the Good rate gets in the
     same design (paired, standardized over several emotions, or unpaired), so that its
@@ -182,7 +193,9 @@ def _bad_rate(
         rates = [(m.bad, m.n, b.bad, b.n) for m, b in strata if m.n]
         return standardized(rates, confidence=confidence, design_effect=effect, reference=reference, margin=margin)
     counts = (model.bad, model.n, baseline.bad, baseline.n)
-    return unpaired(*counts, confidence=confidence, design_effect=effect, reference=reference, margin=margin)
+    return unpaired(
+        *counts, confidence=confidence, design_effect=effect, reference=reference, margin=margin, family=family
+    )
 
 
 def _paired_tests(

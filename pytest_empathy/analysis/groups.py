@@ -106,21 +106,23 @@ def bonferroni_level(alpha: float, family: int) -> float:
     return alpha / max(1, family)
 
 
-def grouped(emotions: Sequence[str], compare: Callable[[Sequence[str], float], T], *, alpha: float) -> Grouped[T]:
+def grouped(emotions: Sequence[str], compare: Callable[[Sequence[str], float, int], T], *, alpha: float) -> Grouped[T]:
     """``compare`` over all the emotions, each polarity's and each emotion alone, its
-    intervals' bounds one-sided at the level given (two-sided at 1 - 2 level).
+    intervals' bounds one-sided at the level given (two-sided at 1 - 2 level), and the
+    family its p-values are Holm's in (1 overall and per polarity; an emotion's, K, is
+    compared with every level from alpha / K to alpha, which its test must hold).
 
     An emotion's verdict is Holm's; its intervals are Bonferroni's, each bound at alpha / K
     for K emotions, so that they hold together and every emotion whose interval excludes no
     difference is one that Holm calls (Bonferroni's rejections are among Holm's). Unadjusted,
     16 of the release's 32 emotion intervals excluded 0 where Holm called 5 emotions better."""
     family = len(emotions)
-    by_emotion = {e: compare([e], bonferroni_level(alpha, family)) for e in emotions}
+    by_emotion = {e: compare([e], bonferroni_level(alpha, family), family) for e in emotions}
     better = holm([by_emotion[e].p_better for e in emotions])
     worse = holm([by_emotion[e].p_worse for e in emotions])
     return Grouped(
-        overall=Group("overall", compare(emotions, alpha), alpha),
-        polarity={p: Group(p, compare([e for e in emotions if POLARITY[e] == p], alpha), alpha) for p in POLARITIES},
+        overall=Group("overall", compare(emotions, alpha, 1), alpha),
+        polarity={p: Group(p, compare([e for e in emotions if POLARITY[e] == p], alpha, 1), alpha) for p in POLARITIES},
         emotions={
             e: Group(e, by_emotion[e], alpha, b, w, adjusted=True, family=family)
             for e, b, w in zip(emotions, better, worse, strict=True)

@@ -11,7 +11,10 @@ against 300 at alpha 0.05); the corrected one holds it but where a group is smal
 extreme (``score_size``). There (its enumerated size above alpha and a third,
 ``decided_unconditionally``, no rater clusters and at most ``EXACT_MOST_TABLES`` tables), the
 exact unconditional test on Miettinen and Nurminen's statistic (``unconditional``): an exact
-test holds its size whatever statistic orders its tables. Paired groups (both sides rated on
+test holds its size whatever statistic orders its tables. Past that reach, and where an
+emotion's p-value meets Holm's later levels (up to alpha), each direction whose score test
+exceeds its level by a third near the baseline's rate is Berger and Boos's valid test
+(``berger_boos``, ``_guarded``). Paired groups (both sides rated on
 the same cases): Tango's score statistic for the difference (1998; McNemar's at no difference)
 and Tang, Tang and Chan's for the ratio (2003); with so few cases Good on one side only that
 the score test's size exceeds alpha by more than a third (``exact_cutover``, and no rater
@@ -72,8 +75,9 @@ STANDARDIZED_BOUNDED = (
     "baseline's standardized rate bound at 1 - alpha/10, plus alpha/10; valid whatever the emotions' rates"
 )
 STANDARDIZED_BOUNDED_WHEN = (
-    "where the score test's size near the baseline's rate, at no difference or at the gate's margin, exceeds "
-    "alpha by a third (enumerated for the model's ratings against the baseline's effective number), without raters"
+    "where the score test's size near the baseline's rate, at no difference (an emotion's at every level Holm's "
+    "steps compare its p-value with) or at the gate's margin, exceeds its level by a third (enumerated for the "
+    "model's ratings against the baseline's effective number), without raters"
 )
 # The guard looks for the score test's size over the baseline's standardized rate's
 # Clopper-Pearson interval at 1 - this (the research's choice: 0.005).
@@ -98,8 +102,7 @@ _CUTOVER_SEARCH = 200
 # 3 against 2,000 are within. Its intervals' search computes every table's statistic at some
 # 2,400 null values once for a pair of group sizes (6.4 s of CPU at 2 against 2,000, 2.7 s for
 # each comparison after; 62 against 300, 18,963 tables, took 41 s and 18 s on a loaded machine
-# and 670 MB), so a larger pair keeps the score test, its method stating its size where that
-# exceeds alpha by a third (``liberal_size``).
+# and 670 MB), so a larger pair keeps the score test, guarded by the valid test (``_guarded``).
 EXACT_MOST_TABLES = 10_000
 
 
@@ -167,24 +170,34 @@ def unpaired(
     design_effect: float | None = None,
     reference: Reference = NORMAL,
     margin: Margin | None = None,
+    family: int = 1,
 ) -> GoodRateTest:
     """Two independent groups of ``n1`` and ``n2`` ratings, ``good1`` and ``good2`` of them
     Good; ``design_effect`` inflates the variance of clustered ratings and ``reference`` is
     the distribution their statistics are referred to (``clusters``); ``margin`` a null a
-    gate tests on the interval besides no difference. The skewness-corrected score test
-    (SCAS), or, unclustered and where its size at no difference or at the margin exceeds
-    alpha by a third (``decided_unconditionally``), the exact unconditional test; where that
-    size exceeds alpha by a third past the exact test's reach, the method says so with the
-    size."""
+    gate tests on the interval besides no difference; ``family`` the number of emotions whose
+    Holm's steps compare its p-values with every level from alpha to ``family`` times alpha
+    (``holm_levels``). The skewness-corrected score test (SCAS), or, unclustered and where
+    its size at no difference or at the margin exceeds alpha by a third
+    (``decided_unconditionally``), the exact unconditional test, valid at every level;
+    otherwise, unclustered, each direction where the score test's size near the baseline's
+    rate exceeds its level by a third (at no difference at any of Holm's levels, or at the
+    margin) by the valid Berger-Boos test (``_guarded``, with one stratum): past the exact
+    test's reach, and at Holm's later levels, where the exact test would cost 0.2 to 0.7 s
+    for each table (64 in a smoke-sized run)."""
     score = unpaired_score(good1, n1, good2, n2, confidence, design_effect, reference)
     alpha = (1 - confidence) / 2
     if decided_unconditionally(n1, n2, alpha, reference, design_effect, margin):
         return _unpaired_exact(good1, n1, good2, n2, confidence, score)
-    size = liberal_size(n1, n2, alpha, reference, design_effect, margin)
-    if size is None:
+    if design_effect is not None or reference != NORMAL:
         return score
-    caveat = f"; its size here {size:.3f} at alpha {alpha:.3g} (enumerated), too many tables for the exact test"
-    return replace(score, method=score.method + caveat, ratio_method=score.ratio_method + caveat)
+    return _guarded(score, [(good1, n1, good2, n2)], margin, family)
+
+
+def holm_levels(alpha: float, family: int) -> tuple[float, ...]:
+    """Every level Holm's steps can compare an emotion's p-value with, one of ``family``
+    emotions whose first step is at ``alpha``: alpha times K / m for m = K .. 1."""
+    return tuple(alpha * family / m for m in range(family, 0, -1))
 
 
 # Some 5 ms each, and an emotion's few possible tables come again and again (a smoke run's 2
@@ -223,23 +236,6 @@ def decided_unconditionally(
     if (n1 + 1) * (n2 + 1) > EXACT_MOST_TABLES:
         return False
     return _size_exceeded(n1, n2, alpha, reference, design_effect, margin) is not None
-
-
-def liberal_size(
-    n1: float,
-    n2: float,
-    alpha: float,
-    reference: Reference = NORMAL,
-    design_effect: float | None = None,
-    margin: Margin | None = None,
-) -> float | None:
-    """The score test's enumerated size where it decides an unclustered comparison (more
-    tables than the exact test takes, ``EXACT_MOST_TABLES``) and is liberal, above alpha and a
-    third; None where it holds, or is clustered, or has too many tables to enumerate
-    (``score_size.MOST_TABLES``)."""
-    if (n1 + 1) * (n2 + 1) <= EXACT_MOST_TABLES:
-        return None
-    return _size_exceeded(n1, n2, alpha, reference, design_effect, margin)
 
 
 def _size_exceeded(
@@ -293,13 +289,22 @@ def _exact_figures(
     return (*_unpaired_exact_p(good1, n1, good2, n2), difference_ci, ratio_ci)
 
 
-def unpaired_p_values(good1: int, n1: int, good2: int, n2: int, *, confidence: float) -> tuple[float, float]:
+def unpaired_p_values(
+    good1: int, n1: int, good2: int, n2: int, *, confidence: float, family: int = 1
+) -> tuple[float, float]:
     """The one-sided p-values (first higher, lower) that ``unpaired`` gives unclustered
     ratings, without its intervals: for enumerations of its size."""
-    if decided_unconditionally(n1, n2, (1 - confidence) / 2):
+    alpha = (1 - confidence) / 2
+    if decided_unconditionally(n1, n2, alpha):
         return _unpaired_exact_p(good1, n1, good2, n2)
-    score = standardized_statistic([(good1, n1, good2, n2)])
-    return NORMAL.upper(score), NORMAL.lower(score)
+    from . import berger_boos
+
+    strata = ((good1, n1, good2, n2),)
+    score = standardized_statistic(strata)
+    p_values = {True: NORMAL.upper(score), False: NORMAL.lower(score)}
+    for greater, _, _ in _liberal_sides(strata, alpha, None, family):
+        p_values[greater] = berger_boos.standardized_bounded_p(strata, alpha, 0.0, greater=greater)
+    return p_values[True], p_values[False]
 
 
 def _unpaired_exact_p(good1: int, n1: int, good2: int, n2: int) -> tuple[float, float]:
@@ -365,46 +370,63 @@ def standardized(
     )
     test = replace(test, second_rate=counts.second)
     if guarded and len(strata) > 1 and design_effect is None and reference == NORMAL:
-        return _guarded(test, strata, counts, margin)
+        return _guarded(test, strata, margin)
     return test
 
 
 def _guarded(
-    test: GoodRateTest, strata: Sequence[tuple[int, int, int, int]], counts: Standardized, margin: Margin | None
+    test: GoodRateTest, strata: Sequence[tuple[int, int, int, int]], margin: Margin | None, family: int = 1
 ) -> GoodRateTest:
     """The standardized test with each direction's figures (higher: p_greater and the lower
     ends; lower: p_less and the upper ends) taken from the valid Berger-Boos test
-    (``berger_boos``) where the score test's size, at no difference and at the ``margin`` if
-    it is on that side, exceeds alpha by a third near the baseline's standardized rate: at
-    any rate of its (1 - ``_GUARD_GAMMA``) Clopper-Pearson interval (at the effective number
-    of ratings). The size is the worst of one-stratum score tests' (``score_size``) that stand
-    for the stratified one (``_proxies``); a design whose first proxy has more tables than
-    ``score_size.MOST_TABLES`` keeps the score test (at 32 emotions of 62 against 62 its size
-    is 0.052)."""
+    (``berger_boos``) where the score test's size exceeds its level by a third near the
+    baseline's rate (``_liberal_sides``)."""
+    alpha = (1 - test.confidence) / 2
+    for greater, size, level in _liberal_sides(tuple(strata), alpha, margin, family):
+        test = _bounded_side(test, strata, alpha, size, level, greater=greater)
+    return test
+
+
+# A few milliseconds each; a simulation asks the same tables again and again.
+@lru_cache(maxsize=4096)
+def _liberal_sides(
+    strata: tuple[tuple[int, int, int, int], ...], alpha: float, margin: Margin | None, family: int = 1
+) -> tuple[tuple[bool, float, float], ...]:
+    """Each direction (higher: True) whose score test's size, at no difference at each of
+    ``holm_levels`` and at the ``margin`` at alpha if it is on that side, exceeds its level by
+    a third near the baseline's standardized rate: at any rate of its (1 - ``_GUARD_GAMMA``)
+    Clopper-Pearson interval (at the effective number of ratings); with that size and its level.
+    The size is the worst of one-stratum score tests' (``score_size``) that stand for the
+    stratified one (``_proxies``), and is the test's own with one stratum; a design whose
+    first proxy has more tables than ``score_size.MOST_TABLES`` keeps the score test (at 32
+    emotions of 62 against 62 its size is 0.052)."""
     from scipy.stats import beta
 
     from . import score_size
 
-    alpha = (1 - test.confidence) / 2
+    counts = Standardized.of(strata)
+    n1 = counts.total
     n2 = round(1 / float((counts.weights**2 / counts.second_n).sum()))
-    if (counts.total + 1) * (n2 + 1) > score_size.MOST_TABLES:
-        return test
+    if (n1 + 1) * (n2 + 1) > score_size.MOST_TABLES:
+        return ()
     good2 = counts.second * n2
     low = float(beta.ppf(_GUARD_GAMMA / 2, good2, n2 - good2 + 1)) if good2 > 0 else 0.0
     high = float(beta.ppf(1 - _GUARD_GAMMA / 2, good2 + 1, n2 - good2)) if good2 < n2 else 1.0
-    proxies = _proxies(counts, n2)
+    proxies = [(n1, n2)] if len(strata) == 1 else _proxies(counts, n2)
+    sides = []
     for greater in (True, False):
-        nulls = [0.0]
+        nulls = [(0.0, level) for level in holm_levels(alpha, family)]
         if margin is not None and margin.greater is greater:
-            nulls.append(margin.difference)
-        size = max(
-            score_size.local_size(first, second, alpha, null, greater=greater, low=low, high=high)
+            nulls.append((margin.difference, alpha))
+        sizes = [
+            (score_size.local_size(first, second, level, null, greater=greater, low=low, high=high), level)
             for first, second in proxies
-            for null in nulls
-        )
-        if size > alpha * _SIZE_TOLERANCE:
-            test = _bounded_side(test, strata, alpha, size, greater=greater)
-    return test
+            for null, level in nulls
+        ]
+        size, level = max(sizes, key=lambda found: found[0] / found[1])
+        if size > level * _SIZE_TOLERANCE:
+            sides.append((greater, size, level))
+    return tuple(sides)
 
 
 def _proxies(counts: Standardized, effective: int) -> list[tuple[int, int]]:
@@ -430,15 +452,21 @@ def _proxies(counts: Standardized, effective: int) -> list[tuple[int, int]]:
 
 
 def _bounded_side(
-    test: GoodRateTest, strata: Sequence[tuple[int, int, int, int]], alpha: float, size: float, *, greater: bool
+    test: GoodRateTest,
+    strata: Sequence[tuple[int, int, int, int]],
+    alpha: float,
+    size: float,
+    level: float,
+    *,
+    greater: bool,
 ) -> GoodRateTest:
-    """``test`` with one direction's figures the Berger-Boos test's, its methods saying so
-    and why (the score test's local ``size``)."""
+    """``test`` with one direction's figures the Berger-Boos test's at ``alpha``, its methods
+    saying so and why (the score test's local ``size`` at ``level``)."""
     from . import berger_boos
 
     bounded = berger_boos.standardized_bounded(strata, alpha, greater=greater)
     caveat = f"{_bounded_by(greater)}, {STANDARDIZED_BOUNDED_WHEN}"
-    caveat += f" ({size:.3f} at alpha {alpha:.3g})"
+    caveat += f" ({size:.3f} at alpha {level:.3g})"
     test = replace(test, method=test.method + caveat, ratio_method=test.ratio_method + caveat)
     interval, ratio_ci = test.difference_ci, test.ratio_ci
     if greater:

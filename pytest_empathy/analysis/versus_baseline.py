@@ -78,7 +78,7 @@ def summarize(
     if Design.named([c for e in emotions for c in clustered[e]]):
         design = Design(clustered, None if is_paired else base_counts)
 
-    def comparison(members: Sequence[str], level: float) -> Comparison:
+    def comparison(members: Sequence[str], level: float, family: int) -> Comparison:
         model_total, baseline = _total(model_counts, members), _total(base_counts, members)
         effects = None if design is None else design.of(members)
         if is_paired:
@@ -87,7 +87,16 @@ def summarize(
         strata = [(model_counts[e], base_counts[e]) for e in members]
         # The margin gates read the overall comparison only.
         at = margins if len(members) == len(emotions) else None
-        return compare(model_total, baseline, alpha=level, decides=decides, strata=strata, design=effects, margins=at)
+        return compare(
+            model_total,
+            baseline,
+            alpha=level,
+            decides=decides,
+            strata=strata,
+            design=effects,
+            margins=at,
+            family=family,
+        )
 
     groups = grouped(emotions, comparison, alpha=alpha)
     study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])

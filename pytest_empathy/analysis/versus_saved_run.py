@@ -103,7 +103,7 @@ def compare_with_saved_run(
         clustered.setdefault(emotion, []).append(case)
     design = Design(clustered) if Design.named([c for e in clustered.values() for c in e]) else None
 
-    def comparison(members: Sequence[str], level: float) -> PairedComparison:
+    def comparison(members: Sequence[str], level: float, family: int) -> PairedComparison:
         effects = None if design is None else design.of(members)
         return compare_paired([pair for e in members for pair in pairs[e]], alpha=level, design=effects)
 

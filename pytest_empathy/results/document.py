@@ -251,8 +251,8 @@ def methods(summary: Summary) -> dict[str, Any]:
         "exact_rule": "Freeman-Halton's exact test where an expected count is below 5 (no statistic of its own)",
         "good_rate_test": f"{PAIRED}; {PAIRED_EXACT}, {EXACT_WHEN}"
         if paired
-        else f"{UNPAIRED} within an emotion ({UNPAIRED_EXACT}, {UNPAIRED_EXACT_WHEN}); {STANDARDIZED} for several "
-        f"(on a side, the {STANDARDIZED_BOUNDED}, {STANDARDIZED_BOUNDED_WHEN})",
+        else f"{UNPAIRED} within an emotion ({UNPAIRED_EXACT}, {UNPAIRED_EXACT_WHEN}); {STANDARDIZED} for several; "
+        f"on a side of either, the {STANDARDIZED_BOUNDED}, {STANDARDIZED_BOUNDED_WHEN}",
         "bad_rate_test": "the Good rate's test and interval on the Bad counts; no-more-bad passes when the upper "
         "bound of the overall difference is below the margin (a non-inferiority test, one-sided at alpha)",
         "paired": paired,
