@@ -158,16 +158,18 @@ def test_past_the_exact_tests_reach_the_unpaired_test_holds_its_size(n1, n2):
     assert size > alpha / 2
 
 
-def test_past_the_exact_tests_reach_no_more_bad_holds_its_size_at_its_margin():
-    """No-more-bad at its default margin on one emotion of 10 cases against 1,000 ratings
-    (11,011 tables, past the exact test's reach): the score test alone passed a model whose
-    Bad rate is 5 points higher 0.100 of the time (at a baseline Bad rate near 0.15); the
-    gate's bound, Berger and Boos's where the score test's size near the baseline's rate
-    exceeds its level by a third at the margin, holds alpha and a third at every rate
-    (enumerated: 0.063). The gate passes on the baseline's highest counts: each x1's threshold
-    found by bisection and weighed with scipy."""
-    n1, n2, alpha = 10, 1000, 0.05
-    margin = gate_margins({}).bad
+@pytest.mark.parametrize(("n1", "n2", "points"), [(10, 1000, 5.0), (6, 20, 10.0)])
+def test_no_more_bad_holds_its_size_at_its_margin_on_one_emotion(n1, n2, points):
+    """No-more-bad on one emotion where the score test holds its size at no difference but not
+    at the gate's margin: 10 cases against 1,000 ratings at 5 points (11,011 tables, past the
+    exact test's reach; the score test alone passed a model whose Bad rate is 5 points higher
+    0.100 of the time, at a baseline Bad rate near 0.15) and 6 against 20 at 10 points (0.121).
+    The gate's bound reaches the valid test's (Berger and Boos's; the exact test's within its
+    reach) where it does not exclude no difference, and holds alpha and a third at every rate
+    (enumerated: 0.063 at 10 against 1,000). The gate passes on the baseline's highest counts:
+    each x1's threshold found by bisection and weighed with scipy."""
+    alpha = 0.05
+    margin = gate_margins({"bad_margin": points}).bad
     assert margin is not None
     rates = score_size.RATES[score_size.RATES + margin.difference <= 1]
     size = np.zeros(len(rates))

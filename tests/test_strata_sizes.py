@@ -44,7 +44,7 @@ def regions(per_emotion: int, baseline: int, guarded: bool) -> dict[str, np.ndar
     """Each gate's rejections over the tables [model total, baseline count of emotion 1, of
     emotion 2], two emotions of ``per_emotion`` model and ``baseline`` baseline ratings.
     Guarded: the plugin's figures as a run reads them, `better` both without a not-worse
-    margin and with one (the margin a run sets moves the higher side's guard); unguarded: the
+    margin and with one (which must not move it); unguarded: the
     score statistic against the critical value."""
     shape = (2 * per_emotion + 1, baseline + 1, baseline + 1)
     found = {gate: np.zeros(shape, dtype=bool) for gate in (*GATES, "better (with not-worse)")}
@@ -249,18 +249,67 @@ def test_the_guarded_test_holds_its_size_on_uneven_designs(model, baseline):
 
 
 def test_detects_states_no_power_for_a_side_the_valid_test_decides():
-    """2 ratings in each of 32 emotions against 61 Good of 62 each, with a not-worse margin of
-    5 points: the higher side is the Berger-Boos test's (the score test's size there exceeds
-    alpha by a third), whose power is less than the score test's and not computed, so `detects`
-    states no gain (n/a in the table) where it stated the score test's; the lower side keeps
-    the score test and its figure."""
-    strata = [(2 - (i == 0), 2, 61, 62) for i in range(32)]
-    good = proportions.standardized(strata, confidence=CONFIDENCE, margin=Margin(-MARGIN, greater=True))
+    """1 rating in each of 2 emotions against 1 Good of 12 each: the higher side is the
+    Berger-Boos test's (the score test's size there exceeds alpha by a third), whose power is
+    less than the score test's and not computed, so `detects` states no gain (n/a in the
+    table) where it stated the score test's; the lower side keeps the score test and its
+    figure. A margin that leaves the figures at no difference the score test's (2 in each of 32
+    emotions against 61 Good of 62, not-worse 5) leaves its power stated too."""
+    strata = [(int(i == 0), 1, 1, 12) for i in range(2)]
+    good = proportions.standardized(strata, confidence=CONFIDENCE)
     assert proportions.bounded(good, greater=True) and not proportions.bounded(good, greater=False)
-    found = power.detectable(good, 64, 32 * 62, good.second_rate, ALPHA)
+    found = power.detectable(good, 2, 24, good.second_rate, ALPHA)
     assert found.gain is None
-    assert found.drop == power.detectable_unpaired(good.second_rate, 64, 32 * 62, ALPHA, upward=False)
+    assert found.drop == power.detectable_unpaired(good.second_rate, 2, 24, ALPHA, upward=False)
     assert detects({"gain": found.gain, "drop": found.drop}) == "n/a"
-    kept = proportions.standardized(strata, confidence=CONFIDENCE)
+    strata = [(2 - (i == 0), 2, 61, 62) for i in range(32)]
+    kept = proportions.standardized(strata, confidence=CONFIDENCE, margin=Margin(-MARGIN, greater=True))
     assert not proportions.bounded(kept, greater=True)
     assert power.detectable(kept, 64, 32 * 62, kept.second_rate, ALPHA).gain is not None
+
+
+@pytest.mark.parametrize(
+    ("strata", "margin"),
+    [
+        ([(2 - (i == 0), 2, 61, 62) for i in range(32)], Margin(-MARGIN, greater=True)),
+        ([(int(i == 0), 2, 1, 62) for i in range(32)], Margin(MARGIN, greater=False)),
+    ],
+    ids=["not-worse", "no-more-bad"],
+)
+def test_a_gates_margin_does_not_move_the_figures_at_no_difference(strata, margin):
+    """Where the score test holds its size at no difference but not at the gate's margin (2
+    in each of 32 emotions against a baseline rate of 1 or 61 of 62), the margin's bound alone
+    reaches the valid test's: `better` (or `worse`) and the relative gain read the same
+    figures whether a run sets the margin or not (with it they were the valid test's: p 0.547
+    became 1.0), and the bound still agrees with them about no difference."""
+    kept = proportions.standardized(strata, confidence=CONFIDENCE)
+    moved = proportions.standardized(strata, confidence=CONFIDENCE, margin=margin)
+    assert (moved.p_greater, moved.p_less, moved.ratio_ci) == (kept.p_greater, kept.p_less, kept.ratio_ci)
+    bounded = berger_boos.standardized_bounded(strata, ALPHA, greater=margin.greater).difference_end
+    if margin.greater:
+        assert moved.difference_ci.high == kept.difference_ci.high
+        assert moved.difference_ci.low == min(kept.difference_ci.low, bounded) < -MARGIN < kept.difference_ci.low
+    else:
+        assert moved.difference_ci.low == kept.difference_ci.low
+        assert moved.difference_ci.high == max(kept.difference_ci.high, bounded) > MARGIN > kept.difference_ci.high
+    assert "not excluding no difference" in moved.method
+
+
+def test_a_margin_whose_bound_alone_is_guarded_holds_its_size_over_two_emotions():
+    """3 ratings in each of 2 emotions against 12: at some baseline rates the score test holds
+    its size at no difference and not at a margin, where only the margin's bound reaches the
+    valid test's unless it excludes no difference (a test of no difference that holds its size
+    tests the margin too). Enumerated exactly over every table: `better` is the same with and
+    without a not-worse margin, and `not-worse 5` and `no-more-bad 5` stay within alpha and a
+    third at common rates, a grid of two rates and 200 weak nulls."""
+    guarded = regions(3, 12, True)
+    assert (guarded["better"] == guarded["better (with not-worse)"]).all()
+    sample = proportions.standardized(
+        [(1, 3, 2, 12), (1, 3, 2, 12)], confidence=CONFIDENCE, margin=Margin(-MARGIN, greater=True)
+    )
+    assert "not excluding no difference" in sample.method  # the design reaches the margin-only guard
+    for seed, gate in enumerate(("not-worse 5", "no-more-bad 5"), start=40):
+        null = GATES[gate][0]
+        first, second = null_rates(null, seed)
+        size = sizes(guarded[gate], (3, 3), (12, 12), first, second).max()
+        assert 0 < size <= ALPHA * 4 / 3, (gate, size)

@@ -178,8 +178,9 @@ def unpaired(
     gate tests on the interval besides no difference; ``family`` the number of emotions whose
     Holm's steps compare its p-values with every level from alpha to ``family`` times alpha
     (``holm_levels``). The skewness-corrected score test (SCAS), or, unclustered and where
-    its size at no difference or at the margin exceeds alpha by a third
-    (``decided_unconditionally``), the exact unconditional test, valid at every level;
+    its size at no difference exceeds alpha by a third (``decided_unconditionally``), the
+    exact unconditional test, valid at every level; where only its size at the margin does,
+    the margin's bound reaches the exact test's (``_margin_end_reaching``);
     otherwise, unclustered, each direction where the score test's size near the baseline's
     rate exceeds its level by a third (at no difference at any of Holm's levels, or at the
     margin) by the valid Berger-Boos test (``_guarded``, with one stratum): past the exact
@@ -187,10 +188,16 @@ def unpaired(
     for each table (64 in a smoke-sized run)."""
     score = unpaired_score(good1, n1, good2, n2, confidence, design_effect, reference)
     alpha = (1 - confidence) / 2
-    if decided_unconditionally(n1, n2, alpha, reference, design_effect, margin):
+    if decided_unconditionally(n1, n2, alpha, reference, design_effect):
         return _unpaired_exact(good1, n1, good2, n2, confidence, score)
     if design_effect is not None or reference != NORMAL:
         return score
+    if margin is not None and decided_unconditionally(n1, n2, alpha, reference, design_effect, margin):
+        exact = _exact_figures(good1, n1, good2, n2, confidence)[2]
+        size = _size_exceeded(n1, n2, alpha, reference, design_effect, margin) or 0.0
+        caveat = f"{UNPAIRED_EXACT} too, where the score test's size at the gate's margin exceeds alpha by a third"
+        score = _margin_end_reaching(score, exact.low if margin.greater else exact.high, margin.greater, caveat, size)
+        margin = None  # its bound is the exact test's, valid
     return _guarded(score, [(good1, n1, good2, n2)], margin, family)
 
 
@@ -302,7 +309,7 @@ def unpaired_p_values(
     strata = ((good1, n1, good2, n2),)
     score = standardized_statistic(strata)
     p_values = {True: NORMAL.upper(score), False: NORMAL.lower(score)}
-    for greater, _, _ in _liberal_sides(strata, alpha, None, family):
+    for greater, _, _, _ in _liberal_sides(strata, alpha, None, family):
         p_values[greater] = berger_boos.standardized_bounded_p(strata, alpha, 0.0, greater=greater)
     return p_values[True], p_values[False]
 
@@ -382,8 +389,11 @@ def _guarded(
     (``berger_boos``) where the score test's size exceeds its level by a third near the
     baseline's rate (``_liberal_sides``)."""
     alpha = (1 - test.confidence) / 2
-    for greater, size, level in _liberal_sides(tuple(strata), alpha, margin, family):
-        test = _bounded_side(test, strata, alpha, size, level, greater=greater)
+    for greater, size, level, at_margin_only in _liberal_sides(tuple(strata), alpha, margin, family):
+        if at_margin_only:
+            test = _bounded_margin_end(test, strata, alpha, size, greater=greater)
+        else:
+            test = _bounded_side(test, strata, alpha, size, level, greater=greater)
     return test
 
 
@@ -391,11 +401,13 @@ def _guarded(
 @lru_cache(maxsize=4096)
 def _liberal_sides(
     strata: tuple[tuple[int, int, int, int], ...], alpha: float, margin: Margin | None, family: int = 1
-) -> tuple[tuple[bool, float, float], ...]:
+) -> tuple[tuple[bool, float, float, bool], ...]:
     """Each direction (higher: True) whose score test's size, at no difference at each of
     ``holm_levels`` and at the ``margin`` at alpha if it is on that side, exceeds its level by
     a third near the baseline's standardized rate: at any rate of its (1 - ``_GUARD_GAMMA``)
-    Clopper-Pearson interval (at the effective number of ratings); with that size and its level.
+    Clopper-Pearson interval (at the effective number of ratings); with that size, its level,
+    and whether it is exceeded at the margin only (so that a gate's margin never changes the
+    figures at no difference: ``_bounded_margin_end``).
     The size is the worst of one-stratum score tests' (``score_size``) that stand for the
     stratified one (``_proxies``), and is the test's own with one stratum; a design whose
     first proxy has more tables than ``score_size.MOST_TABLES`` keeps the score test (at 32
@@ -414,18 +426,23 @@ def _liberal_sides(
     high = float(beta.ppf(1 - _GUARD_GAMMA / 2, good2 + 1, n2 - good2)) if good2 < n2 else 1.0
     proxies = [(n1, n2)] if len(strata) == 1 else _proxies(counts, n2)
     sides = []
-    for greater in (True, False):
-        nulls = [(0.0, level) for level in holm_levels(alpha, family)]
-        if margin is not None and margin.greater is greater:
-            nulls.append((margin.difference, alpha))
+
+    def worst(null: float, levels: Sequence[float], greater: bool) -> tuple[float, float]:
         sizes = [
             (score_size.local_size(first, second, level, null, greater=greater, low=low, high=high), level)
             for first, second in proxies
-            for null, level in nulls
+            for level in levels
         ]
-        size, level = max(sizes, key=lambda found: found[0] / found[1])
+        return max(sizes, key=lambda found: found[0] / found[1])
+
+    for greater in (True, False):
+        size, level = worst(0.0, holm_levels(alpha, family), greater)
         if size > level * _SIZE_TOLERANCE:
-            sides.append((greater, size, level))
+            sides.append((greater, size, level, False))
+        elif margin is not None and margin.greater is greater:
+            size, level = worst(margin.difference, (alpha,), greater)
+            if size > level * _SIZE_TOLERANCE:
+                sides.append((greater, size, level, True))
     return tuple(sides)
 
 
@@ -482,6 +499,37 @@ def _bounded_side(
         difference_ci=Interval(interval.low, bounded.difference_end),
         ratio_ci=None if ratio_ci is None else Interval(ratio_ci.low, bounded.ratio_end),
     )
+
+
+def _bounded_margin_end(
+    test: GoodRateTest, strata: Sequence[tuple[int, int, int, int]], alpha: float, size: float, *, greater: bool
+) -> GoodRateTest:
+    """``test`` where the score test holds its size at no difference but not at the gate's
+    margin on one side: its margin's bound reaches the Berger-Boos test's
+    (``_margin_end_reaching``)."""
+    from . import berger_boos
+
+    bounded_end = berger_boos.standardized_bounded(strata, alpha, greater=greater).difference_end
+    caveat = f"{STANDARDIZED_BOUNDED} too, where the score test's size at the gate's margin exceeds alpha by a third"
+    return _margin_end_reaching(test, bounded_end, greater, caveat, size)
+
+
+def _margin_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, caveat: str, size: float) -> GoodRateTest:
+    """``test`` whose bound on one side (``greater``: the lower) reaches ``valid_end``, a
+    valid test's, where it does not exclude no difference: its p-values and ratio ends stay,
+    so that a margin a run sets does not move ``better``, and so does a bound that excludes no
+    difference, since a test of no difference that holds its size is also a valid test of any
+    margin beyond it; elsewhere the margin passes only where the valid test rejects it."""
+    interval = test.difference_ci
+    score_end = interval.low if greater else interval.high
+    if (score_end > 0) if greater else (score_end < 0):
+        return test
+    side = "lower" if greater else "upper"
+    method = f"{test.method}; the {side} bound, not excluding no difference, by the {caveat}"
+    method += f" ({size:.3f} at alpha {(1 - test.confidence) / 2:.3g})"
+    if greater:
+        return replace(test, method=method, difference_ci=Interval(min(score_end, valid_end), interval.high))
+    return replace(test, method=method, difference_ci=Interval(interval.low, max(score_end, valid_end)))
 
 
 def bounded(test: GoodRateTest, *, greater: bool) -> bool:
