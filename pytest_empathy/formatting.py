@@ -86,12 +86,14 @@ def points(difference: float) -> str:
 
 
 def gain(relative: float | None, interval: Sequence[float] | None = None) -> str:
-    """A relative gain in whole percent, with its interval when there is one."""
+    """A relative gain in whole percent, with its interval when there is one (an unbounded
+    end, null in the JSON, as +inf: a valid test's ratio bound with no Good rating to bound it)."""
     if relative is None:
         return "n/a"
     text = f"{relative:+.0%}"
     if interval is not None:
-        text += f" [{interval[0]:+.0%},{interval[1]:+.0%}]"
+        low, high = ("+inf" if end is None else f"{end:+.0%}" for end in interval)
+        text += f" [{low},{high}]"
     return text
 
 

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_empathy.emotions import EMOTIONS
-from pytest_empathy.formatting import change, p_value
+from pytest_empathy.formatting import change, gain, p_value
 from pytest_empathy.ratings import Rating
 from pytest_empathy.reports.markdown import escape
 from pytest_empathy.results.case import CaseResult, Usage
@@ -624,3 +624,11 @@ def test_an_emotions_note_says_its_study_p_is_holm_adjusted():
     assert f"differ after Holm (Holm-adjusted p {p_value(sad['p_holm'])})" in sad["note"]
     assert f"differ (p {p_value(overall['p_value'])})" in overall["note"] and "Holm-adjusted" not in overall["note"]
     assert "<h1>pytest-empathy: m against human-raters</h1>" in html_page.render(document)
+
+
+def test_a_relative_gain_whose_interval_has_no_upper_end_is_shown_unbounded():
+    """A valid test's ratio bound can be unbounded (no Good rating on the baseline's side to
+    bound it), null in the JSON: the terminal and the HTML show it as +inf, not a crash at the
+    end of the run."""
+    assert gain(0.1, [-0.25, None]) == "+10% [-25%,+inf]"
+    assert gain(0.1, [-0.25, 0.5]) == "+10% [-25%,+50%]"
