@@ -192,9 +192,10 @@ def unpaired(
         return _unpaired_exact(good1, n1, good2, n2, confidence, score)
     if design_effect is not None or reference != NORMAL:
         return score
-    if margin is not None and decided_unconditionally(n1, n2, alpha, reference, design_effect, margin):
+    within_reach = margin is not None and (n1 + 1) * (n2 + 1) <= EXACT_MOST_TABLES
+    size = _size_exceeded(n1, n2, alpha, reference, design_effect, margin) if within_reach else None
+    if margin is not None and size is not None:
         exact = _exact_figures(good1, n1, good2, n2, confidence)[2]
-        size = _size_exceeded(n1, n2, alpha, reference, design_effect, margin) or 0.0
         caveat = f"{UNPAIRED_EXACT} too, where the score test's size at the gate's margin exceeds alpha by a third"
         score = _margin_end_reaching(score, exact.low if margin.greater else exact.high, margin.greater, caveat, size)
         margin = None  # its bound is the exact test's, valid
