@@ -7,6 +7,7 @@ standard errors."""
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -133,7 +134,7 @@ def test_a_run_whose_bad_rate_side_is_the_valid_tests_says_so_and_states_its_pow
     """2 cases of each of the 7 emotions the release's humans got fewest Bad ratings in, every
     answer Good, against the release's counts (unpaired): the overall Bad rate's lower side
     (p_lower and the upper bound no-more-bad reads) is Berger and Boos's valid test. The gate's
-    line, the JSON and the Markdown name that test first, in the Bad rate's words (the model's
+    line, the JSON, the Markdown and the HTML name that test first, in the Bad rate's words (the model's
     Bad count, p_lower, never the Good rate's), with the baseline's bound it took (Chernoff's:
     the emotions' ratings differ) and its p-value's floor; the smallest margin shown is that
     test's power, named in the JSON and in the warning; the terminal's lines fit its width."""
@@ -145,7 +146,12 @@ def test_a_run_whose_bad_rate_side_is_the_valid_tests_says_so_and_states_its_pow
         del row["rating_human"]
     write_corpus(pytester.path / "corpus.csv", rows)
     result = run_benchmark(
-        "--empathy-model=bot", "--empathy-corpus=corpus.csv", "--empathy-markdown=summary.md", "-p", "no:xdist"
+        "--empathy-model=bot",
+        "--empathy-corpus=corpus.csv",
+        "--empathy-markdown=summary.md",
+        "--empathy-html=report.html",
+        "-p",
+        "no:xdist",
     )
     report = read_report(pytester)
     bad = report["overall"]["bad_rate_test"]
@@ -160,6 +166,8 @@ def test_a_run_whose_bad_rate_side_is_the_valid_tests_says_so_and_states_its_pow
     assert f"margin of {100 * bad['detectable_margin']:+.1f} pts" in " ".join(report["warnings"])
     assert power.BOUNDED_POWER_GIVEN in " ".join(report["warnings"])
     assert "the model's Bad count" in (pytester.path / "summary.md").read_text()
+    page = html.unescape((pytester.path / "report.html").read_text())
+    assert f"{lower_side}: the model's Bad count" in page
     lines = result.stdout.lines
     summary = lines[next(i for i, line in enumerate(lines) if "pytest-empathy" in line) :]
     # The gate's line, wrapped: the test that decides first, then the score test it replaced.
