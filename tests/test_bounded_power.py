@@ -15,7 +15,7 @@ import pytest
 from scipy.stats import binom, norm
 
 from pytest_empathy.analysis import berger_boos, power, proportions
-from pytest_empathy.analysis.gates import bad_power_warnings, gate_margins
+from pytest_empathy.analysis.gates import Completeness, bad_power_warnings, decide, gate_margins
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.corpus import release
 from pytest_empathy.emotions import EMOTIONS
@@ -175,3 +175,20 @@ def test_a_run_whose_bad_rate_side_is_the_valid_tests_says_so_and_states_its_pow
     deciding = text.index("no-more-bad: Bad rate") + text[text.index("no-more-bad: Bad rate") :].index("(one-sided ")
     assert text[deciding:].startswith(f"(one-sided {lower_side}")
     assert all(len(line) <= width for line in summary), [line for line in summary if len(line) > width]
+
+
+@pytest.mark.parametrize(("mode", "settings"), [("better", {}), ("not-worse", {"margin": 5.0})])
+def test_a_power_figure_that_cannot_be_stated_is_said_not_skipped(mode, settings):
+    """Paired, every case rated as the baseline rated it: no case is Good (or Bad) on one side
+    only, so the paired test's power cannot be judged. The run's warnings say so and why,
+    for the gate in force and for no-more-bad, where they said nothing."""
+    ratings = [Rating.BAD, Rating.OKAY, Rating.GOOD] * 4
+    cases = [CaseResult(f"{EMOTIONS[0]}-{i}", EMOTIONS[0], r, r) for i, r in enumerate(ratings)]
+    settings = {"alpha": ALPHA, "gate": mode, "min_good_gain": None, "allow_partial": False} | settings
+    decision = decide(cases, Completeness(12, 12), settings, None)
+    assert decision.summary.detectable["overall"].gain is None
+    side = "gain" if mode == "better" else "drop"
+    assert decision.warnings == [
+        f"{mode}: this run's power to detect a {side} is {power.no_discordant('Good')}",
+        f"no-more-bad: this run's power to show its margin is {power.no_discordant('Bad')}",
+    ]

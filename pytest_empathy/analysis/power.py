@@ -157,7 +157,13 @@ BOUNDED_POWER_GIVEN = (
     "Berger and Boos's valid test's power, exact given the baseline's counts (its Chernoff bound rests on every "
     "emotion's count)"
 )
-NO_DISCORDANT = "not judged: no case is Good on one side only, and the paired test's power rests on their share"
+
+
+def no_discordant(rating: str) -> str:
+    """Why a paired test's power is not judged: no case is rated ``rating`` on one side only."""
+    return f"not judged: no case is {rating} on one side only, and the paired test's power rests on their share"
+
+
 NO_RATINGS = "not judged: a side has no ratings"
 
 
@@ -198,7 +204,7 @@ def detectable(
     if good.paired:
         assert good.discordant is not None
         either = detectable_paired(good.discordant, n1, alpha, reference)
-        method = PAIRED_POWER if either is not None else NO_DISCORDANT
+        method = PAIRED_POWER if either is not None else no_discordant("Good")
         return Detectable(alpha, either, either, method, method)
 
     def exact(up: bool) -> float | None:

@@ -20,7 +20,6 @@ from .distributions import NORMAL
 from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm, holm_by_test
 from .power import (
     FARRINGTON_MANNING,
-    NO_DISCORDANT,
     NO_RATINGS,
     PAIRED_POWER,
     Detectable,
@@ -28,6 +27,7 @@ from .power import (
     detectable_paired,
     margin_bounded,
     margin_unpaired,
+    no_discordant,
 )
 from .proportions import bounded_bound, inflation
 
@@ -176,7 +176,7 @@ def _bad_margin_shown(
     if bad.paired:
         assert bad.discordant is not None
         shown = detectable_paired(bad.discordant, c.model.n / shrink, alpha, reference)
-        return shown, PAIRED_POWER if shown is not None else NO_DISCORDANT.replace("Good", "Bad")
+        return shown, PAIRED_POWER if shown is not None else no_discordant("Bad")
     if bounded_bound(bad, greater=False):
         if strata is None:
             raise ValueError("the valid test's power rests on the comparison's strata: none given")
