@@ -4,8 +4,10 @@ test at the run's alpha finds with 80% power, at the run's sample size.
 Unpaired: the normal approximation of the score test, the variance pooled under the null and
 unpooled under the alternative (as statsmodels' ``power_proportions_2indep``). Paired:
 Connor's (1987) approximation for McNemar's test, the discordant share taken from the run.
-A run that can detect no difference within the possible range gets 1 (a hundred points);
-one whose size cannot be judged (paired, with no discordant case) gets ``None``.
+Where the exact unconditional test decides, its power exactly; on a side Berger and Boos's
+valid test decides, its own (``bounded_power``). A run that can detect no difference within
+the possible range gets 1 (a hundred points); one whose size cannot be judged (paired, with no
+discordant case) gets ``None``, and its method says why.
 
 A saved-run check of a decline (``DetectableDrop``) is judged exactly instead, for the test
 the comparison runs (McNemar's exact on few discordant cases, without raters, z beyond: one
@@ -221,7 +223,9 @@ def detectable(
         elif bounded(good, greater=up):
             if strata is None:
                 raise ValueError("the valid test's power rests on the comparison's strata: none given")
-            figure, method = detectable_bounded(strata, rate2, alpha, greater=up)
+            # From the rate the valid test bounds: the baseline's standardized to the model's mix.
+            standardized = rate2 if good.second_rate is None else good.second_rate
+            figure, method = detectable_bounded(strata, standardized, alpha, greater=up)
         else:
             figure, method = detectable_unpaired(rate2, n1, n2, alpha, upward=up, reference=reference), SCORE_POWER
         if figure is None:
