@@ -94,6 +94,7 @@ def test_an_emotions_p_value_is_from_the_test_holding_holms_every_level():
     summary = summarize(cases, alpha=ALPHA, per_emotion_baseline=baseline)
     for k, emotion in enumerate(emotions):
         good = summary.emotions[emotion].comparison.good
-        assert good.method.startswith(proportions.SCAS) and good.method.count(proportions.STANDARDIZED_BOUNDED) == 2
+        assert good.method.startswith(proportions.STANDARDIZED_BOUNDED) and good.method.endswith(proportions.SCAS)
+        assert good.method.count(proportions.STANDARDIZED_BOUNDED) == 2
         expected = proportions.unpaired_p_values(1, 2, 32 - k, 62, confidence=1 - 2 * ALPHA / 4, family=4)
         assert (good.p_greater, good.p_less) == pytest.approx(expected, abs=1e-12)

@@ -166,7 +166,7 @@ def test_a_low_baseline_bad_rate_falls_back_on_the_valid_test(bad_baseline):
     bounded = berger_boos.standardized_bounded(strata, ALPHA, greater=False)
     assert proportions.STANDARDIZED_BOUNDED in bad.method
     if proportions.bounded(bad, greater=False):
-        assert proportions.STANDARDIZED_BOUNDED_WHEN in bad.method
+        assert proportions.BOUNDED_WHY in bad.method
         assert bad.difference_ci.high == bounded.difference_end >= score.difference_ci.high
         assert bad.p_less == bounded.p_value
     else:
@@ -255,24 +255,32 @@ def test_the_guarded_test_holds_its_size_on_uneven_designs(model, baseline):
     assert max(found.values()) > 0, found
 
 
-def test_detects_states_no_power_for_a_side_the_valid_test_decides():
+def test_detects_states_the_valid_tests_power_for_a_side_it_decides():
     """1 rating in each of 2 emotions against 1 Good of 12 each: the higher side is the
-    Berger-Boos test's (the score test's size there exceeds alpha by a third), whose power is
-    less than the score test's and not computed, so `detects` states no gain (n/a in the
-    table) where it stated the score test's; the lower side keeps the score test and its
-    figure. A margin that leaves the figures at no difference the score test's (2 in each of 32
-    emotions against 61 Good of 62, not-worse 5) leaves its power stated too."""
+    Berger-Boos test's (the score test's size there exceeds alpha by a third), so `detects`
+    states that test's power on it, named (it stated none, n/a, and before that the score
+    test's, which promises more); the lower side keeps the score test and its figure. A margin
+    that leaves the figures at no difference the score test's (2 in each of 32 emotions
+    against 61 Good of 62, not-worse 5) leaves the score test's power stated too. Without the
+    strata the valid test's power rests on, no figure is made up."""
     strata = [(int(i == 0), 1, 1, 12) for i in range(2)]
     good = proportions.standardized(strata, confidence=CONFIDENCE)
     assert proportions.bounded(good, greater=True) and not proportions.bounded(good, greater=False)
-    found = power.detectable(good, 2, 24, good.second_rate, ALPHA)
-    assert found.gain is None
+    found = power.detectable(good, 2, 24, good.second_rate, ALPHA, strata=strata)
+    assert (found.gain, found.gain_method) == power.detectable_bounded(strata, good.second_rate, ALPHA, greater=True)
+    assert found.gain_method == power.BOUNDED_POWER
+    score = power.detectable_unpaired(good.second_rate, 2, 24, ALPHA, upward=True)
+    assert found.gain > score
     assert found.drop == power.detectable_unpaired(good.second_rate, 2, 24, ALPHA, upward=False)
-    assert detects({"gain": found.gain, "drop": found.drop}) == "n/a"
+    assert found.drop_method == power.SCORE_POWER
+    assert detects({"gain": found.gain, "drop": found.drop}) == f"\u00b1{100 * max(found.gain, found.drop):.0f}"
+    with pytest.raises(ValueError, match="strata"):
+        power.detectable(good, 2, 24, good.second_rate, ALPHA)
     strata = [(2 - (i == 0), 2, 61, 62) for i in range(32)]
     kept = proportions.standardized(strata, confidence=CONFIDENCE, margin=Margin(-MARGIN, greater=True))
     assert not proportions.bounded(kept, greater=True)
-    assert power.detectable(kept, 64, 32 * 62, kept.second_rate, ALPHA).gain is not None
+    kept_found = power.detectable(kept, 64, 32 * 62, kept.second_rate, ALPHA, strata=strata)
+    assert kept_found.gain is not None and kept_found.gain_method == power.SCORE_POWER
 
 
 @pytest.mark.parametrize(

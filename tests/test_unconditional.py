@@ -170,8 +170,9 @@ def test_past_the_exact_tests_reach_a_liberal_side_is_the_valid_tests():
     assert score_size.score_size(30, 2000, 0.05) > 4 / 3 * 0.05
     guarded = proportions.unpaired(29, 30, 1850, 2000, confidence=0.9)
     bounded = berger_boos.standardized_bounded([(29, 30, 1850, 2000)], 0.05, greater=True)
-    assert guarded.method.startswith(proportions.SCAS) and proportions.STANDARDIZED_BOUNDED in guarded.method
-    assert "the higher (p_better, lower bounds)" in guarded.ratio_method and "0.088 at alpha 0.05" in guarded.method
+    assert guarded.method.startswith(f"{proportions.STANDARDIZED_BOUNDED} decides the higher side (p_better, lower")
+    assert guarded.method.endswith(proportions.SCAS) and "(Clopper-Pearson's, at 1 - alpha/10)" in guarded.method
+    assert proportions.STANDARDIZED_BOUNDED in guarded.ratio_method and "0.088 at alpha 0.05" in guarded.method
     assert guarded.p_greater == bounded.p_value and guarded.difference_ci.low == bounded.difference_end
     assert proportions.unpaired(14, 30, 900, 2000, confidence=0.9).method == proportions.SCAS
     assert proportions.unpaired(40, 100, 100, 300, confidence=0.9).method == proportions.SCAS
@@ -415,7 +416,8 @@ def test_a_smoke_sized_run_against_the_release_counts_is_decided_per_emotion_by_
     assert result.ret in (0, 1), result.stdout.str()
     for entry in report["emotions"].values():
         for test in (entry["good_rate_test"], entry["bad_rate_test"]):
-            assert test["method"].startswith(proportions.SCAS) and proportions.STANDARDIZED_BOUNDED in test["method"]
+            assert test["method"].startswith(proportions.STANDARDIZED_BOUNDED)
+            assert test["method"].endswith(proportions.SCAS)
     assert report["overall"]["good_rate_test"]["method"] == proportions.STANDARDIZED
     assert proportions.UNPAIRED_EXACT in report["methods"]["good_rate_test"]
 

@@ -106,13 +106,28 @@ def standardized_rate_bound(strata: Sequence[tuple[int, int, int, int]], gamma: 
     return 1.0 - _upper_rate_bound(first_n, tuple(n2 - g for g, n2 in zip(good, n, strict=True)), n, gamma)
 
 
+CLOPPER_PEARSON = "Clopper-Pearson's"
+CHERNOFF = "Chernoff's, the emotions' weights per rating being uneven"
+
+
+def rate_bound_method(strata: Sequence[tuple[int, int, int, int]]) -> str:
+    """The bound ``standardized_rate_bound`` takes of the second side's rate over ``strata``."""
+    return CLOPPER_PEARSON if _even(tuple(s[1] for s in strata), tuple(s[3] for s in strata)) else CHERNOFF
+
+
+def _even(first_n: tuple[int, ...], n: tuple[int, ...]) -> bool:
+    """Whether every stratum's weight per rating of the second side is the same: its total is
+    then a Poisson-binomial sum of all its ratings."""
+    per_rating = np.array(first_n, dtype=float) / np.array(n, dtype=float)
+    return bool(np.allclose(per_rating, per_rating[0], rtol=1e-12, atol=0.0))
+
+
 # A run's groups ask the same baseline's bound for each Good and Bad figure.
 @lru_cache(maxsize=256)
 def _upper_rate_bound(first_n: tuple[int, ...], good: tuple[int, ...], n: tuple[int, ...], gamma: float) -> float:
-    weights = np.array(first_n, dtype=float) / sum(first_n)
-    per_rating = weights / np.array(n, dtype=float)
-    if np.allclose(per_rating, per_rating[0], rtol=1e-12, atol=0.0):
+    if _even(first_n, n):
         return poisson_binomial_bound(sum(good), sum(n), gamma)
+    weights = np.array(first_n, dtype=float) / sum(first_n)
     return _chernoff_bound(weights, np.array(good, dtype=float), np.array(n, dtype=float), gamma)
 
 
@@ -207,6 +222,29 @@ def standardized_bounded(strata: Sequence[tuple[int, int, int, int]], alpha: flo
         log_ratio = _smallest(lambda r: rejects(ratio=math.exp(r)), -_LOG_RATIO_END, _LOG_RATIO_END)
     p_value = _p_value(strata, alpha, 0.0, 1.0, greater=greater)
     return BoundedFigures(p_value, difference_end, _ratio_end(log_ratio))
+
+
+@cache
+def rejecting_rates(n: int, alpha: float, *, greater: bool) -> NDArray[np.float64]:
+    """The test's rejection region for the model's count of ``n`` ratings at ``alpha``, by the
+    null's rate (the baseline's bound times the ratio, plus the difference): for each count,
+    the rate below which (``greater``; above which, lower) it rejects that count, found by
+    bisection on the p-value, which rises (falls) with the null's rate. They rise with the
+    count; -inf (inf) where no rate in [0, 1] rejects it. A power computation reads its
+    region at any bound from them (``power.bounded_power``)."""
+    gamma = alpha * BASELINE_SHARE
+
+    def boundary(count: int) -> float:
+        def rejects(rate: float) -> bool:
+            return hoeffding_tail(count, n, rate, upper=greater) + gamma <= alpha
+
+        if greater:
+            return _smallest(lambda rate: not rejects(rate), 0.0, 1.0) if rejects(0.0) else -math.inf
+        return _smallest(rejects, 0.0, 1.0) if rejects(1.0) else math.inf
+
+    rates = np.array([boundary(count) for count in range(n + 1)])
+    rates.setflags(write=False)
+    return rates
 
 
 def standardized_bounded_p(

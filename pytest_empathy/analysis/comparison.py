@@ -191,10 +191,18 @@ def _bad_rate(
         return paired_score(bad, confidence, effect, reference)
     if strata is not None and len(strata) > 1:
         rates = [(m.bad, m.n, b.bad, b.n) for m, b in strata if m.n]
-        return standardized(rates, confidence=confidence, design_effect=effect, reference=reference, margin=margin)
+        return standardized(
+            rates, confidence=confidence, design_effect=effect, reference=reference, margin=margin, rate="Bad"
+        )
     counts = (model.bad, model.n, baseline.bad, baseline.n)
     return unpaired(
-        *counts, confidence=confidence, design_effect=effect, reference=reference, margin=margin, family=family
+        *counts,
+        confidence=confidence,
+        design_effect=effect,
+        reference=reference,
+        margin=margin,
+        family=family,
+        rate="Bad",
     )
 
 

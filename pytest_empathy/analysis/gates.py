@@ -383,19 +383,26 @@ def power_warnings(summary: Summary, mode: GateMode, margin: float | None) -> li
     detect the study's effect, a not-worse margin smaller than the smallest detectable drop."""
     overall = summary.detectable["overall"]
     warnings = []
-    # None: the size cannot be judged (paired, with no case Good on one side only). The
-    # sizes are the Good rate's: an ordinal better gate is not judged by them.
+    # The sizes are the Good rate's: an ordinal better gate is not judged by them.
     good_rate_decides = summary.decides is GateTest.GOOD_RATE
-    if mode is GateMode.BETTER and good_rate_decides and overall.gain is not None and overall.gain > STUDY_EFFECT:
-        warnings.append(
-            f"better: at {POWER:.0%} power this run detects a gain of {points(overall.gain)} or more (one-sided, "
-            f"alpha {overall.alpha:g}); the study's effect, {points(STUDY_EFFECT)}, would likely go unseen: add cases"
-        )
-    if mode is GateMode.NOT_WORSE and margin is not None and overall.drop is not None and overall.drop > margin / 100:
-        warnings.append(
-            f"not-worse: at {POWER:.0%} power this run detects a drop of {points(-overall.drop)} or more; a margin "
-            f"of {margin:g} pts is smaller, so a model truly within it would likely fail: add cases or widen it"
-        )
+    if mode is GateMode.BETTER and good_rate_decides:
+        if overall.gain is None:
+            warnings.append(f"better: this run's power to detect a gain is {overall.gain_method}")
+        elif overall.gain > STUDY_EFFECT:
+            warnings.append(
+                f"better: at {POWER:.0%} power this run detects a gain of {points(overall.gain)} or more (one-sided, "
+                f"alpha {overall.alpha:g}; {overall.gain_method}); the study's effect, {points(STUDY_EFFECT)}, would "
+                "likely go unseen: add cases"
+            )
+    if mode is GateMode.NOT_WORSE and margin is not None:
+        if overall.drop is None:
+            warnings.append(f"not-worse: this run's power to detect a drop is {overall.drop_method}")
+        elif overall.drop > margin / 100:
+            warnings.append(
+                f"not-worse: at {POWER:.0%} power this run detects a drop of {points(-overall.drop)} or more "
+                f"({overall.drop_method}); a margin of {margin:g} pts is smaller, so a model truly within it would "
+                "likely fail: add cases or widen it"
+            )
     return warnings
 
 
@@ -403,13 +410,18 @@ def bad_power_warnings(summary: Summary, mode: GateMode, margin: float | None) -
     """The no-more-bad gate when this run cannot show its margin: the smallest margin shown
     with 80% power when the Bad rates are equal is wider."""
     shown = summary.bad_margin_shown.get("overall")
-    if mode is GateMode.OFF or margin is None or shown is None or shown <= margin / 100:
+    method = summary.bad_margin_method.get("overall")
+    if mode is GateMode.OFF or margin is None:
+        return []
+    if shown is None:
+        return [f"{NO_MORE_BAD}: this run's power to show its margin is {method}"]
+    if shown <= margin / 100:
         return []
     return [
         f"{NO_MORE_BAD}: at {POWER:.0%} power this run shows no more Bad answers than the baseline only within a "
-        f"margin of {points(shown)} or more (one-sided, alpha {summary.alpha:g}, the Bad rates equal); a margin "
-        f"of {margin:g} pts is smaller, so a model with no more Bad answers would likely fail: add cases or widen "
-        "--empathy-bad-margin"
+        f"margin of {points(shown)} or more (one-sided, alpha {summary.alpha:g}, the Bad rates equal; {method}); a "
+        f"margin of {margin:g} pts is smaller, so a model with no more Bad answers would likely fail: add cases or "
+        "widen --empathy-bad-margin"
     ]
 
 

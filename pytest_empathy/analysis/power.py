@@ -4,8 +4,10 @@ test at the run's alpha finds with 80% power, at the run's sample size.
 Unpaired: the normal approximation of the score test, the variance pooled under the null and
 unpooled under the alternative (as statsmodels' ``power_proportions_2indep``). Paired:
 Connor's (1987) approximation for McNemar's test, the discordant share taken from the run.
-A run that can detect no difference within the possible range gets 1 (a hundred points);
-one whose size cannot be judged (paired, with no discordant case) gets ``None``.
+Where the exact unconditional test decides, its power exactly; on a side Berger and Boos's
+valid test decides, its own (``bounded_power``). A run that can detect no difference within
+the possible range gets 1 (a hundred points); one whose size cannot be judged (paired, with no
+discordant case) gets ``None``, and its method says why.
 
 A saved-run check of a decline (``DetectableDrop``) is judged exactly instead, for the test
 the comparison runs (McNemar's exact on few discordant cases, without raters, z beyond: one
@@ -17,9 +19,10 @@ is far off, and a run rated as its saved run was has no discordant case to take 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import Any
 
 from .distributions import NORMAL, Reference, binomial_pmf, binomial_tail, log_factorials, normal_cdf, normal_quantile
 from .proportions import (
@@ -146,14 +149,43 @@ def detectable_paired(discordant: float, n: float, alpha: float, reference: Refe
     return _smallest(lambda d: power_paired(d, discordant, n, alpha, reference), discordant)
 
 
+# Whose power a figure is, as the outputs name it (the README's Power says how each is found).
+SCORE_POWER = "the score test's power, normal approximation"
+PAIRED_POWER = "McNemar's test's power, Connor's approximation"
+FARRINGTON_MANNING = "the score test's power, Farrington and Manning's approximation"
+EXACT_POWER = "the exact unconditional test's power, exact"
+BOUNDED_POWER = "Berger and Boos's valid test's power, exact over the baseline's count"
+BOUNDED_POWER_GIVEN = (
+    "Berger and Boos's valid test's power, exact given the baseline's counts (its Chernoff bound rests on every "
+    "emotion's count)"
+)
+
+
+def no_discordant(rating: str) -> str:
+    """Why a paired test's power is not judged: no case is rated ``rating`` on one side only."""
+    return f"not judged: no case is {rating} on one side only, and the paired test's power rests on their share"
+
+
+NO_RATINGS = "not judged: a side has no ratings"
+
+
 @dataclass(frozen=True)
 class Detectable:
     """The smallest Good-rate gain and drop a group's one-sided tests find with 80% power, at
-    ``alpha`` (Holm's first step, alpha over the number of emotions, for an emotion)."""
+    ``alpha`` (Holm's first step, alpha over the number of emotions, for an emotion), and
+    whose power each is, or why there is none (``gain_method``, ``drop_method``)."""
 
     alpha: float
     gain: float | None
     drop: float | None
+    gain_method: str = NO_RATINGS
+    drop_method: str = NO_RATINGS
+
+    @property
+    def method(self) -> str:
+        if self.gain_method == self.drop_method:
+            return self.gain_method
+        return f"gain: {self.gain_method}; drop: {self.drop_method}"
 
 
 def detectable(
@@ -163,29 +195,126 @@ def detectable(
     rate2: float | None,
     alpha: float,
     reference: Reference = NORMAL,
+    strata: Sequence[tuple[int, int, int, int]] | None = None,
 ) -> Detectable:
     """What a comparison of ``n1`` against ``n2`` ratings (the second side's Good rate
-    ``rate2``) can detect, paired when ``good`` is, its tests referred to ``reference``."""
+    ``rate2``) can detect, paired when ``good`` is, its tests referred to ``reference``; each
+    side by the test that decides it: where that is Berger and Boos's (``proportions.bounded``),
+    its power over the comparison's ``strata`` (good1, n1, good2, n2)."""
     if good is None or rate2 is None:
         return Detectable(alpha, None, None)
     if good.paired:
         assert good.discordant is not None
         either = detectable_paired(good.discordant, n1, alpha, reference)
-        return Detectable(alpha, either, either)
-    if good.method == UNPAIRED_EXACT:
-        first, second = round(n1), round(n2)
-        return Detectable(
-            alpha,
-            _smallest(lambda d: power_exact_unpaired(rate2 + d, rate2, first, second, alpha, higher=True), 1 - rate2),
-            _smallest(lambda d: power_exact_unpaired(rate2 - d, rate2, first, second, alpha, higher=False), rate2),
+        method = PAIRED_POWER if either is not None else no_discordant("Good")
+        return Detectable(alpha, either, either, method, method)
+
+    def exact(up: bool) -> float | None:
+        first, second, shift = round(n1), round(n2), 1 if up else -1
+        return _smallest(
+            lambda d: power_exact_unpaired(rate2 + shift * d, rate2, first, second, alpha, higher=up),
+            1 - rate2 if up else rate2,
         )
-    # A side the Berger-Boos test decides (``proportions.bounded``) has less power than the
-    # score test's, and its power is not computed: stated as none (n/a), not the score test's.
-    gain, drop = (
-        None if bounded(good, greater=up) else detectable_unpaired(rate2, n1, n2, alpha, upward=up, reference=reference)
-        for up in (True, False)
+
+    sides = []
+    for up in (True, False):
+        if good.method == UNPAIRED_EXACT:
+            figure, method = exact(up), EXACT_POWER
+        elif bounded(good, greater=up):
+            if strata is None:
+                raise ValueError("the valid test's power rests on the comparison's strata: none given")
+            # From the rate the valid test bounds: the baseline's standardized to the model's mix.
+            standardized = rate2 if good.second_rate is None else good.second_rate
+            figure, method = detectable_bounded(strata, standardized, alpha, greater=up)
+        else:
+            figure, method = detectable_unpaired(rate2, n1, n2, alpha, upward=up, reference=reference), SCORE_POWER
+        if figure is None:
+            method = f"not judged: the baseline's Good rate is {rate2:.0%}, leaving no {'gain' if up else 'drop'}"
+        sides.append((figure, method))
+    (gain, gain_method), (drop, drop_method) = sides
+    return Detectable(alpha, gain, drop, gain_method, drop_method)
+
+
+def detectable_bounded(
+    strata: Sequence[tuple[int, int, int, int]], rate2: float, alpha: float, *, greater: bool
+) -> tuple[float | None, str]:
+    """The smallest rise (``greater``) or drop of the model's rate from the baseline's
+    ``rate2`` that Berger and Boos's test over ``strata`` finds with 80% power, and whose power
+    that is (``bounded_power``)."""
+    if greater:
+        return _smallest(lambda d: bounded_power(strata, rate2 + d, rate2, alpha, greater=True)[0], 1 - rate2), (
+            bounded_power(strata, rate2, rate2, alpha, greater=True)[1]
+        )
+    return _smallest(lambda d: bounded_power(strata, rate2 - d, rate2, alpha, greater=False)[0], rate2), (
+        bounded_power(strata, rate2, rate2, alpha, greater=False)[1]
     )
-    return Detectable(alpha, gain, drop)
+
+
+def margin_bounded(strata: Sequence[tuple[int, int, int, int]], rate: float, alpha: float) -> tuple[float | None, str]:
+    """The smallest margin whose null, a first rate higher by it, Berger and Boos's test over
+    ``strata`` rejects (its lower side) with 80% power when both rates are ``rate``."""
+    method = bounded_power(strata, rate, rate, alpha, greater=False)[1]
+    return _smallest(lambda m: bounded_power(strata, rate, rate, alpha, greater=False, difference=m)[0], 1.0), method
+
+
+def bounded_power(
+    strata: Sequence[tuple[int, int, int, int]],
+    rate1: float,
+    rate2: float,
+    alpha: float,
+    *,
+    greater: bool,
+    difference: float = 0.0,
+) -> tuple[float, str]:
+    """The power of Berger and Boos's one-sided test (``berger_boos``) at ``alpha`` of the
+    null p1 = p2 + ``difference`` against a higher (``greater``) or lower first rate, the
+    model's ratings of ``strata`` (good1, n1, good2, n2) at ``rate1`` throughout and the
+    baseline's at ``rate2``, and how it is computed. The test rejects the model's count where
+    the null's rate, the baseline's bound plus ``difference``, lies on the rejecting side of
+    that count's rate (``berger_boos.rejecting_rates``). Where every emotion's weight per
+    baseline rating is the same the bound is Clopper-Pearson's on the baseline's total, a
+    binomial count at ``rate2``: the power sums over it, exactly. Otherwise (Chernoff's
+    bound, resting on every emotion's count) it is the power given the baseline's counts."""
+    import numpy as np
+
+    from . import berger_boos
+
+    n1, n2 = sum(s[1] for s in strata), sum(s[3] for s in strata)
+    gamma = alpha * berger_boos.BASELINE_SHARE
+    if berger_boos.rate_bound_method(strata) == berger_boos.CLOPPER_PEARSON:
+        chances, bounds = _even_bounds(n2, rate2, gamma, greater)
+        method = BOUNDED_POWER
+    else:
+        chances = np.ones(1)
+        bounds = np.array([berger_boos.standardized_rate_bound(strata, gamma, upper=greater)])
+        method = BOUNDED_POWER_GIVEN
+    rates = berger_boos.rejecting_rates(n1, alpha, greater=greater)
+    nulls = np.clip(bounds + difference, 0.0, 1.0)
+    # P(the model's count >= k), k = 0 .. n1 + 1.
+    tails = np.array([binomial_tail(k, n1, rate1, 1.0 - rate1) for k in range(n1 + 2)])
+    # Higher: the counts whose rate lies above the null's are rejected, from the fewest up;
+    # lower: those whose rate lies at or below it, up to the most.
+    found = np.searchsorted(rates, nulls, side="right")
+    rejected = tails[found] if greater else 1.0 - tails[found]
+    return min(1.0, max(0.0, float(chances @ rejected))), method
+
+
+# A power search asks the same baseline's bounds some thirty times.
+@cache
+def _even_bounds(n: int, rate: float, gamma: float, upper: bool) -> tuple[Any, Any]:
+    """The chance of each likely count of the baseline's ``n`` ratings at ``rate`` (beyond 9
+    standard deviations and five counts its mass is below 1e-15) and its (1 - ``gamma``)
+    bound, ``berger_boos.standardized_rate_bound`` on an even design: its total's."""
+    import numpy as np
+
+    from . import berger_boos
+
+    mean, spread = n * rate, 9 * math.sqrt(n * rate * (1 - rate)) + 5
+    counts = range(max(0, math.floor(mean - spread)), min(n, math.ceil(mean + spread)) + 1)
+    chances = np.array([binomial_pmf(count, n, rate) for count in counts])
+    bound = berger_boos.poisson_binomial_bound
+    bounds = np.array([bound(c, n, gamma) if upper else 1.0 - bound(n - c, n, gamma) for c in counts])
+    return chances, bounds
 
 
 def power_exact_unpaired(rate1: float, rate2: float, n1: int, n2: int, level: float, *, higher: bool) -> float:

@@ -70,9 +70,12 @@ UNPAIRED_EXACT = (
 UNPAIRED_EXACT_WHEN = (
     "where a group is so small that the score test's size exceeds alpha by a third (enumerated), without raters"
 )
-STANDARDIZED_BOUNDED = (
-    "Berger-Boos test: Hoeffding's largest tail of the model's Good count (a Poisson-binomial sum) at the "
-    "baseline's standardized rate bound at 1 - alpha/10, plus alpha/10; valid whatever the emotions' rates"
+STANDARDIZED_BOUNDED = "Berger and Boos's valid test"
+STANDARDIZED_BOUNDED_HOW = (
+    "Hoeffding's largest tail of the model's count of the rate compared (a Poisson-binomial sum) at the baseline's "
+    "standardized rate's bound at 1 - alpha/10 (Clopper-Pearson's where each emotion's weight per baseline rating is "
+    "the same, else Chernoff's), plus alpha/10: valid whatever the emotions' rates; its p-value is never below "
+    "alpha/10 and depends on alpha"
 )
 STANDARDIZED_BOUNDED_WHEN = (
     "where the score test's size near the baseline's rate, at no difference (an emotion's at every level Holm's "
@@ -171,13 +174,15 @@ def unpaired(
     reference: Reference = NORMAL,
     margin: Margin | None = None,
     family: int = 1,
+    rate: str = "Good",
 ) -> GoodRateTest:
     """Two independent groups of ``n1`` and ``n2`` ratings, ``good1`` and ``good2`` of them
     Good; ``design_effect`` inflates the variance of clustered ratings and ``reference`` is
     the distribution their statistics are referred to (``clusters``); ``margin`` a null a
     gate tests on the interval besides no difference; ``family`` the number of emotions whose
     Holm's steps compare its p-values with every level from alpha to ``family`` times alpha
-    (``holm_levels``). The skewness-corrected score test (SCAS), or, unclustered and where
+    (``holm_levels``); ``rate`` the rate the counts are of, as a valid test's side names it.
+    The skewness-corrected score test (SCAS), or, unclustered and where
     its size at no difference exceeds alpha by a third (``decided_unconditionally``), the
     exact unconditional test, valid at every level; where only its size at the margin does,
     the margin's bound reaches the exact test's (``_margin_end_reaching``);
@@ -196,10 +201,10 @@ def unpaired(
     size = _size_exceeded(n1, n2, alpha, reference, design_effect, margin) if within_reach else None
     if margin is not None and size is not None:
         exact = _exact_figures(good1, n1, good2, n2, confidence)[2]
-        caveat = f"{UNPAIRED_EXACT} too, where the score test's size at the gate's margin exceeds alpha by a third"
+        caveat = f"the {UNPAIRED_EXACT}, where the score test's size at the gate's margin exceeds alpha by a third"
         score = _margin_end_reaching(score, exact.low if margin.greater else exact.high, margin.greater, caveat, size)
         margin = None  # its bound is the exact test's, valid
-    return _guarded(score, [(good1, n1, good2, n2)], margin, family)
+    return _guarded(score, [(good1, n1, good2, n2)], margin, family, rate)
 
 
 def holm_levels(alpha: float, family: int) -> tuple[float, ...]:
@@ -332,6 +337,7 @@ def standardized(
     reference: Reference = NORMAL,
     margin: Margin | None = None,
     guarded: bool = True,
+    rate: str = "Good",
 ) -> GoodRateTest:
     """Independent groups over several strata (emotions), each ``(good1, n1, good2, n2)``,
     the second side's rate standardized to the first side's mix (weights n1 of a stratum
@@ -345,7 +351,8 @@ def standardized(
 
     Over several strata of unclustered ratings (``guarded``), each direction's figures (its
     p-value, its interval ends) are the score test's only where that test holds its size near
-    the baseline's rate at no difference and at the gate's ``margin`` (``_guarded``)."""
+    the baseline's rate at no difference and at the gate's ``margin`` (``_guarded``); ``rate``
+    names the rate the counts are of, as the valid test's side says it."""
     counts = Standardized.of(strata)
     scale = inflation(design_effect)
     # The multipliers found so far, per null family (difference, log ratio), starting with
@@ -378,12 +385,16 @@ def standardized(
     )
     test = replace(test, second_rate=counts.second)
     if guarded and len(strata) > 1 and design_effect is None and reference == NORMAL:
-        return _guarded(test, strata, margin)
+        return _guarded(test, strata, margin, rate=rate)
     return test
 
 
 def _guarded(
-    test: GoodRateTest, strata: Sequence[tuple[int, int, int, int]], margin: Margin | None, family: int = 1
+    test: GoodRateTest,
+    strata: Sequence[tuple[int, int, int, int]],
+    margin: Margin | None,
+    family: int = 1,
+    rate: str = "Good",
 ) -> GoodRateTest:
     """The standardized test with each direction's figures (higher: p_greater and the lower
     ends; lower: p_less and the upper ends) taken from the valid Berger-Boos test
@@ -392,9 +403,9 @@ def _guarded(
     alpha = (1 - test.confidence) / 2
     for greater, size, level, at_margin_only in _liberal_sides(tuple(strata), alpha, margin, family):
         if at_margin_only:
-            test = _bounded_margin_end(test, strata, alpha, size, greater=greater)
+            test = _bounded_margin_end(test, strata, alpha, size, greater=greater, rate=rate)
         else:
-            test = _bounded_side(test, strata, alpha, size, level, greater=greater)
+            test = _bounded_side(test, strata, alpha, size, level, greater=greater, rate=rate)
     return test
 
 
@@ -477,15 +488,18 @@ def _bounded_side(
     level: float,
     *,
     greater: bool,
+    rate: str,
 ) -> GoodRateTest:
     """``test`` with one direction's figures the Berger-Boos test's at ``alpha``, its methods
-    saying so and why (the score test's local ``size`` at ``level``)."""
+    saying so first, and why (the score test's local ``size`` at ``level``)."""
     from . import berger_boos
 
     bounded = berger_boos.standardized_bounded(strata, alpha, greater=greater)
-    caveat = f"{_bounded_by(greater)}, {STANDARDIZED_BOUNDED_WHEN}"
-    caveat += f" ({size:.3f} at alpha {level:.3g})"
-    test = replace(test, method=test.method + caveat, ratio_method=test.ratio_method + caveat)
+    decides = f"{_bounded_by(greater, rate)}: {_bounded_how(strata, alpha, rate, greater=greater)}; "
+    decides += f"{BOUNDED_WHY} ({size:.3f} at alpha {level:.3g})"
+    test = replace(
+        test, method=_decided_first(decides, test.method), ratio_method=_decided_first(decides, test.ratio_method)
+    )
     interval, ratio_ci = test.difference_ci, test.ratio_ci
     if greater:
         return replace(
@@ -503,7 +517,13 @@ def _bounded_side(
 
 
 def _bounded_margin_end(
-    test: GoodRateTest, strata: Sequence[tuple[int, int, int, int]], alpha: float, size: float, *, greater: bool
+    test: GoodRateTest,
+    strata: Sequence[tuple[int, int, int, int]],
+    alpha: float,
+    size: float,
+    *,
+    greater: bool,
+    rate: str,
 ) -> GoodRateTest:
     """``test`` where the score test holds its size at no difference but not at the gate's
     margin on one side: its margin's bound reaches the Berger-Boos test's
@@ -511,7 +531,10 @@ def _bounded_margin_end(
     from . import berger_boos
 
     bounded_end = berger_boos.standardized_bounded(strata, alpha, greater=greater).difference_end
-    caveat = f"{STANDARDIZED_BOUNDED} too, where the score test's size at the gate's margin exceeds alpha by a third"
+    caveat = (
+        f"{STANDARDIZED_BOUNDED} ({_bounded_how(strata, alpha, rate, greater=greater)}), where the score test's size "
+        "at the gate's margin exceeds alpha by a third"
+    )
     return _margin_end_reaching(test, bounded_end, greater, caveat, size)
 
 
@@ -526,8 +549,8 @@ def _margin_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, ca
     if (score_end > 0) if greater else (score_end < 0):
         return test
     side = "lower" if greater else "upper"
-    method = f"{test.method}; the {side} bound, not excluding no difference, by the {caveat}"
-    method += f" ({size:.3f} at alpha {(1 - test.confidence) / 2:.3g})"
+    decides = f"the {side} bound, not excluding no difference, by {caveat}"
+    method = _decided_first(decides + f" ({size:.3f} at alpha {(1 - test.confidence) / 2:.3g})", test.method)
     if greater:
         return replace(test, method=method, difference_ci=Interval(min(score_end, valid_end), interval.high))
     return replace(test, method=method, difference_ci=Interval(interval.low, max(score_end, valid_end)))
@@ -536,12 +559,54 @@ def _margin_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, ca
 def bounded(test: GoodRateTest, *, greater: bool) -> bool:
     """Whether ``test``'s higher side (``greater``: p_better and the lower bounds) or its
     lower side is the Berger-Boos test's (``_guarded``)."""
-    return _bounded_by(greater) in test.method
+    return f"{STANDARDIZED_BOUNDED} decides the {'higher' if greater else 'lower'} side" in test.method
 
 
-def _bounded_by(greater: bool) -> str:
-    side = "higher (p_better, lower bounds)" if greater else "lower (p_worse, upper bounds)"
-    return f"; the {side} by the {STANDARDIZED_BOUNDED}"
+def bounded_bound(test: GoodRateTest, *, greater: bool) -> bool:
+    """Whether ``test``'s bound on one side (``greater``: the lower) is Berger and Boos's
+    test's, with its side (``bounded``) or alone, reaching it at a gate's margin
+    (``_bounded_margin_end``)."""
+    reaching = f"the {'lower' if greater else 'upper'} bound, not excluding no difference, by {STANDARDIZED_BOUNDED}"
+    return bounded(test, greater=greater) or reaching in test.method
+
+
+# A side's one-sided p-value as the JSON names it, by the rate compared: the Good rate's
+# directions are the model's better and worse, the Bad rate's only higher and lower.
+_P_NAMES = {"Good": ("p_better", "p_worse"), "Bad": ("p_higher", "p_lower")}
+
+
+def _bounded_by(greater: bool, rate: str) -> str:
+    higher, lower = _P_NAMES[rate]
+    side = f"higher side ({higher}, lower bounds)" if greater else f"lower side ({lower}, upper bounds)"
+    return f"{STANDARDIZED_BOUNDED} decides the {side}"
+
+
+def _bounded_how(strata: Sequence[tuple[int, int, int, int]], alpha: float, rate: str, *, greater: bool) -> str:
+    """How the Berger-Boos test decides a side of ``rate`` over ``strata`` at ``alpha``: the
+    baseline's bound it takes, and its p-value's floor."""
+    from . import berger_boos
+
+    gamma = alpha * berger_boos.BASELINE_SHARE
+    return (
+        f"the model's {rate} count's largest tail (Hoeffding's) at the baseline's {rate}-rate "
+        f"{'upper' if greater else 'lower'} bound ({berger_boos.rate_bound_method(strata)}, at 1 - alpha/10), plus "
+        f"alpha/10: its p-value is at least {gamma:.3g} and depends on alpha"
+    )
+
+
+# Why a side is the valid test's, in a test's method (STANDARDIZED_BOUNDED_WHEN in full).
+BOUNDED_WHY = "the score test's size near the baseline's rate exceeds its level by a third"
+
+
+# Where a valid test decides part of a comparison, the method names it first, then the score
+# test it replaced there, which decides the rest.
+REPLACING = "; replacing there, and deciding the rest: the "
+
+
+def _decided_first(decides: str, method: str) -> str:
+    """``method`` with ``decides`` first: after any valid test's part already named."""
+    named, replacing, score = method.partition(REPLACING)
+    return f"{named}; {decides}{replacing}{score}" if replacing else f"{decides}{REPLACING}{method}"
 
 
 # Beyond a ratio of e^20 (about 5e8) either way the restricted rates can lie closer to a

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from pytest_empathy.emotions import POLARITIES, POLARITY
 from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 
@@ -17,8 +18,18 @@ from .clusters import ClusteredCase, Design
 from .comparison import Comparison, GateMargins, compare
 from .distributions import NORMAL
 from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm, holm_by_test
-from .power import Detectable, detectable, detectable_paired, margin_unpaired
-from .proportions import inflation
+from .power import (
+    FARRINGTON_MANNING,
+    NO_RATINGS,
+    PAIRED_POWER,
+    Detectable,
+    detectable,
+    detectable_paired,
+    margin_bounded,
+    margin_unpaired,
+    no_discordant,
+)
+from .proportions import bounded_bound, inflation
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,8 @@ class Summary(Grouped[Comparison]):
     # The smallest no-more-bad margin each group (overall, polarities) shows with 80% power
     # when the Bad rates are equal; None where that cannot be judged.
     bad_margin_shown: dict[str, float | None] = field(default_factory=dict)
+    # Whose power each of those margins is.
+    bad_margin_method: dict[str, str] = field(default_factory=dict)
 
 
 def summarize(
@@ -102,10 +115,25 @@ def summarize(
     study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])
 
     whole = {"overall": groups.overall, **groups.polarity}
-    found = {name: _detectable(group.comparison, alpha) for name, group in whole.items()}
+    members = {"overall": emotions, **{p: [e for e in emotions if POLARITY[e] == p] for p in POLARITIES}}
+    members |= {e: [e] for e in emotions}
+
+    def strata(name: str, rating: Rating) -> list[tuple[int, int, int, int]] | None:
+        """A group's unpaired (model, baseline) counts of ``rating`` by emotion, as its
+        comparison tests them: where the valid test decides a side, its power rests on them."""
+        if is_paired:
+            return None
+        counts = [(model_counts[e], base_counts[e]) for e in members[name]]
+        at = rating - 1  # Counts.as_tuple is (Bad, Okay, Good)
+        return [(m.as_tuple()[at], m.n, b.as_tuple()[at], b.n) for m, b in counts if m.n]
+
+    found = {name: _detectable(group.comparison, alpha, strata(name, Rating.GOOD)) for name, group in whole.items()}
     # An emotion's verdict is Holm's: its first step tests at alpha over the emotions.
     level = bonferroni_level(alpha, len(emotions))
-    found |= {e: _detectable(g.comparison, level) for e, g in groups.emotions.items()}
+    found |= {e: _detectable(g.comparison, level, strata(e, Rating.GOOD)) for e, g in groups.emotions.items()}
+    margins_shown = {
+        name: _bad_margin_shown(g.comparison, alpha, strata(name, Rating.BAD)) for name, g in whole.items()
+    }
     return Summary(
         groups.overall,
         groups.polarity,
@@ -118,30 +146,44 @@ def summarize(
         study_p_holm=dict(zip(emotions, study_p_holm, strict=True)),
         detectable=found,
         holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
-        bad_margin_shown={name: _bad_margin_shown(group.comparison, alpha) for name, group in whole.items()},
+        bad_margin_shown={name: shown for name, (shown, _) in margins_shown.items()},
+        bad_margin_method={name: method for name, (_, method) in margins_shown.items()},
     )
 
 
-def _detectable(c: Comparison, alpha: float) -> Detectable:
+def _detectable(c: Comparison, alpha: float, strata: list[tuple[int, int, int, int]] | None) -> Detectable:
     # Clustered ratings are worth fewer independent ones: n over the design effect.
     shrink = inflation(None if c.design is None else c.design.good)
     reference = NORMAL if c.design is None else c.design.reference
-    return detectable(c.good, c.model.n / shrink, c.baseline.n / shrink, c.baseline.good_rate, alpha, reference)
+    rate2 = c.baseline.good_rate
+    return detectable(c.good, c.model.n / shrink, c.baseline.n / shrink, rate2, alpha, reference, strata)
 
 
-def _bad_margin_shown(c: Comparison, alpha: float) -> float | None:
-    """Paired, Connor's approximation for McNemar's test at the run's share of cases Bad on one
-    side only (the margin plays the difference; exact enumeration finds 79% power at it);
-    unpaired, Farrington and Manning's. Clustered, n over the Bad rate's design effect."""
+def _bad_margin_shown(
+    c: Comparison, alpha: float, strata: list[tuple[int, int, int, int]] | None
+) -> tuple[float | None, str]:
+    """The smallest no-more-bad margin shown with 80% power, and whose power it is. Paired,
+    Connor's approximation for McNemar's test at the run's share of cases Bad on one side only
+    (the margin plays the difference; exact enumeration finds 79% power at it); unpaired,
+    Farrington and Manning's, or where the upper bound is (or reaches) Berger and Boos's valid
+    test's, that test's (``power.margin_bounded``). Clustered, n over the Bad rate's design
+    effect."""
     bad = c.bad
     if bad is None or bad.second_rate is None:
-        return None
+        return None, NO_RATINGS
     shrink = inflation(None if c.design is None else c.design.bad)
     reference = NORMAL if c.design is None else c.design.reference
     if bad.paired:
         assert bad.discordant is not None
-        return detectable_paired(bad.discordant, c.model.n / shrink, alpha, reference)
-    return margin_unpaired(bad.second_rate, c.model.n / shrink, c.baseline.n / shrink, alpha, reference)
+        shown = detectable_paired(bad.discordant, c.model.n / shrink, alpha, reference)
+        return shown, PAIRED_POWER if shown is not None else no_discordant("Bad")
+    if bounded_bound(bad, greater=False):
+        if strata is None:
+            raise ValueError("the valid test's power rests on the comparison's strata: none given")
+        return margin_bounded(strata, bad.second_rate, alpha)
+    return margin_unpaired(bad.second_rate, c.model.n / shrink, c.baseline.n / shrink, alpha, reference), (
+        FARRINGTON_MANNING
+    )
 
 
 def _baseline(case: RatedCase) -> Rating:

@@ -362,8 +362,8 @@ def _methods(document: Mapping[str, Any], full: bool, no_detects: bool) -> Itera
             )
         if not no_detects:
             text += (
-                "; 'detects': the smallest Good-rate difference in points found with 80% power (n/a where a side"
-                " is Berger and Boos's test: its power is not computed)"
+                "; 'detects': the smallest Good-rate difference in points found with 80% power by the test"
+                " deciding each side (the JSON's detectable names it)"
             )
         yield text
     statistic = (

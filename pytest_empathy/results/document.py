@@ -43,7 +43,9 @@ Schema 7 also adds ``bad_rate_test`` to every group entry: the model's Bad rate 
 baseline's by the Good rate's tests on the Bad counts (``model``, ``baseline``, ``difference``
 and its interval, one-sided ``p_higher`` and ``p_lower`` at no difference, and for the overall
 and polarity entries ``detectable_margin``, the smallest no-more-bad margin shown with 80%
-power when the Bad rates are equal), which the no-more-bad gate decides on; ``design_effect``
+power when the Bad rates are equal, and ``detectable_margin_method``, whose power it is), which
+the no-more-bad gate decides on; a group's ``detectable`` names whose power it states in
+``method`` (the test deciding each side); ``design_effect``
 gains ``bad_rate`` and settings ``bad_margin``. A group of an earlier schema is read with
 ``bad_rate_test`` null. Schema 7 clusters a comparison where the runs name raters: its groups
 carry ``design_effect`` as a run's groups do, each ``design_effect`` gains ``clusters`` (G, the
@@ -78,6 +80,7 @@ from pytest_empathy.analysis.proportions import (
     PAIRED_RATIO,
     STANDARDIZED,
     STANDARDIZED_BOUNDED,
+    STANDARDIZED_BOUNDED_HOW,
     STANDARDIZED_BOUNDED_WHEN,
     STANDARDIZED_RATIO,
     UNPAIRED,
@@ -252,7 +255,7 @@ def methods(summary: Summary) -> dict[str, Any]:
         "good_rate_test": f"{PAIRED}; {PAIRED_EXACT}, {EXACT_WHEN}"
         if paired
         else f"{UNPAIRED} within an emotion ({UNPAIRED_EXACT}, {UNPAIRED_EXACT_WHEN}); {STANDARDIZED} for several; "
-        f"on a side of either, the {STANDARDIZED_BOUNDED}, {STANDARDIZED_BOUNDED_WHEN}",
+        f"on a side of either, {STANDARDIZED_BOUNDED} ({STANDARDIZED_BOUNDED_HOW}), {STANDARDIZED_BOUNDED_WHEN}",
         "bad_rate_test": "the Good rate's test and interval on the Bad counts; no-more-bad passes when the upper "
         "bound of the overall difference is below the margin (a non-inferiority test, one-sided at alpha)",
         "paired": paired,
@@ -365,6 +368,7 @@ def _bad_rate_test(group: Group[Comparison], summary: Summary) -> dict[str, Any]
         "p_higher": bad.p_greater,
         "p_lower": bad.p_less,
         "detectable_margin": summary.bad_margin_shown.get(group.name),
+        "detectable_margin_method": summary.bad_margin_method.get(group.name),
     }
 
 
@@ -528,8 +532,8 @@ def _bad_change(c: PairedComparison) -> dict[str, Any] | None:
     }
 
 
-def _detectable(found: Detectable) -> dict[str, float | None]:
-    return {"alpha": found.alpha, "power": POWER, "gain": found.gain, "drop": found.drop}
+def _detectable(found: Detectable) -> dict[str, float | str | None]:
+    return {"alpha": found.alpha, "power": POWER, "gain": found.gain, "drop": found.drop, "method": found.method}
 
 
 def _verdict(
@@ -876,6 +880,7 @@ _BAD_RATE_TEST = schema.nullable(
             **dict.fromkeys(("confidence", "model", "baseline", "p_higher", "p_lower"), _SHARE),
             **dict.fromkeys(("statistic", "difference", "detectable_margin"), _FIGURE),
             "difference_ci": _INTERVAL,
+            "detectable_margin_method": _TEXT,
         },
     )
 )
@@ -906,7 +911,9 @@ _GROUP = schema.obj(
         "bad_rate_test": _BAD_RATE_TEST,
         "partial": schema.flag,
         "interval_adjustment": _TEXT,
-        "detectable": schema.nullable(schema.obj({}, dict.fromkeys(("alpha", "power", "gain", "drop"), _FIGURE))),
+        "detectable": schema.nullable(
+            schema.obj({}, dict.fromkeys(("alpha", "power", "gain", "drop"), _FIGURE) | {"method": _TEXT})
+        ),
     },
 )
 _PAIRED = schema.obj(
