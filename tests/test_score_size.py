@@ -13,18 +13,22 @@ from pytest_empathy.analysis import proportions, score_size
 
 
 def brute_force_curve(
-    n1: int, n2: int, alpha: float, difference: float, greater: bool
+    n1: int, n2: int, alpha: float, difference: float, greater: bool, ratio: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     critical = norm.isf(alpha)
     z = np.array(
         [
-            [proportions.standardized_statistic([(x1, n1, x2, n2)], difference=difference) for x2 in range(n2 + 1)]
+            [
+                proportions.standardized_statistic([(x1, n1, x2, n2)], ratio=ratio, difference=difference)
+                for x2 in range(n2 + 1)
+            ]
             for x1 in range(n1 + 1)
         ]
     )
     region = z > critical if greater else z < -critical
-    rates = score_size.RATES[(score_size.RATES + difference >= 0) & (score_size.RATES + difference <= 1)]
-    first = binom.pmf(np.arange(n1 + 1), n1, rates[:, None] + difference)
+    null = ratio * score_size.RATES + difference
+    rates = score_size.RATES[(null >= 0) & (null <= 1)]
+    first = binom.pmf(np.arange(n1 + 1), n1, ratio * rates[:, None] + difference)
     second = binom.pmf(np.arange(n2 + 1), n2, rates[:, None])
     return rates, ((first @ region) * second).sum(axis=1)
 
@@ -59,3 +63,28 @@ def test_the_size_at_no_difference_is_the_worse_direction_of_the_curve():
     # 2 against 62 is liberal somewhere (0.095), but not near every rate: the guard's reason to look locally.
     assert max(both) > 0.05 * 4 / 3
     assert score_size.local_size(2, 62, 0.05, 0.0, greater=True, low=0.44, high=0.46) < 0.05
+
+
+@pytest.mark.parametrize(("n1", "n2", "ratio", "low", "high"), [(14, 6, 1.1, 0.6, 0.7), (4, 124, 1.1, 0.3, 0.4)])
+def test_the_size_at_a_ratio_is_a_brute_force_enumerations(n1, n2, ratio, low, high):
+    """`min-good-gain R` tests a ratio of 1 + R: the score test's chance of passing it when it
+    is the truth (the model's rate 1 + R times the baseline's), at each baseline rate where
+    that is a rate, is a brute-force enumeration's. 14 ratings against 6 hold alpha and a
+    third at no difference (0.063) and exceed it at a gain of 10% (0.107): the guard's reason to
+    ask at the gain asked for, not only at no difference."""
+    rates, expected = brute_force_curve(n1, n2, 0.05, 0.0, True, ratio)
+    found_rates, found = score_size.size_curve(n1, n2, 0.05, 0.0, greater=True, ratio=ratio)
+    np.testing.assert_array_equal(found_rates, rates)
+    assert rates.max() <= 1 / ratio
+    np.testing.assert_allclose(found, expected, atol=1e-10)
+    near = (rates >= rates[rates <= low].max()) & (rates <= rates[rates >= high].min())
+    local = score_size.local_size(n1, n2, 0.05, 0.0, greater=True, low=low, high=high, ratio=ratio)
+    assert local == pytest.approx(expected[near].max(), abs=1e-10)
+    assert score_size.margin_size(n1, n2, 0.05, 0.0, greater=True, ratio=ratio) == pytest.approx(expected.max())
+    if (n1, n2) == (14, 6):
+        assert score_size.score_size(n1, n2, 0.05) <= 0.05 * 4 / 3 < expected.max()
+
+
+def test_a_null_of_both_a_ratio_and_a_difference_is_refused():
+    with pytest.raises(ValueError, match="both a ratio"):
+        score_size.statistics_at(4, 6, 0.05, 1.1)

@@ -144,10 +144,12 @@ def smoke_tables(seed: int) -> tuple[list[tuple[int, int, int, int]], list[tuple
 def test_a_smoke_sized_run_against_the_release_counts_keeps_the_score_test(seed):
     """2 ratings in each of 32 emotions against the release's counts: near the release's rates
     (Good 0.49, Bad 0.17 standardized) the score test holds its size at no difference and at
-    the margins, so the guard keeps every figure as it was."""
+    the margins, and at `min-good-gain 0.1`'s ratio of 1.1, so the guard keeps every figure as it
+    was: the gain's guard costs a smoke run no power."""
     good, bad = smoke_tables(seed)
     for strata, margin in ((good, Margin(-MARGIN, greater=True)), (bad, Margin(MARGIN, greater=False))):
-        kept = proportions.standardized(strata, confidence=CONFIDENCE, margin=margin)
+        gain = gate_margins({"min_good_gain": 0.1}).gain if margin.greater else None
+        kept = proportions.standardized(strata, confidence=CONFIDENCE, margin=margin, gain=gain)
         assert kept == proportions.standardized(strata, confidence=CONFIDENCE, guarded=False)
         assert kept.method == proportions.STANDARDIZED
 
@@ -328,3 +330,37 @@ def test_a_margin_whose_bound_alone_is_guarded_holds_its_size_over_two_emotions(
         first, second = null_rates(null, seed)
         size = sizes(guarded[gate], (3, 3), (12, 12), first, second).max()
         assert 0 < size <= ALPHA * 4 / 3, (gate, size)
+
+
+def test_min_good_gain_holds_its_size_at_its_gain_over_two_emotions():
+    """1 rating in each of 2 emotions against 30 each: the score test holds its size at no
+    difference there, but `min-good-gain 0.1` passed a model whose Good rate is 1.1 times the
+    baseline's 7.1% of the time. Now the guard asks the score test's size at the gain asked for
+    (``score_size`` at a ratio of 1.1) and the ratio's lower bound reaches the Berger-Boos
+    test's beyond no difference. Enumerated exactly over every table whose score bound is
+    above 1.1 (the others fail either way; even design, the emotions' order does not matter):
+    the gain's size at common rates, a grid of two rates and 200 weak nulls at a ratio of 1.1
+    is at most alpha and a third (0.002: the valid test's price), and `better`'s figures are
+    those without the gain."""
+    gain, limit, critical = 0.1, ALPHA * 4 / 3, norm.isf(ALPHA)
+    at_gain = gate_margins({"min_good_gain": gain}).gain
+    shape = (3, 31, 31)
+    passes, score_passes = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    for total, a, b in itertools.product(*(range(n) for n in shape)):
+        if b < a:
+            passes[total, a, b], score_passes[total, a, b] = passes[total, b, a], score_passes[total, b, a]
+            continue
+        strata = [(min(total, 1), 1, a, 30), (total - min(total, 1), 1, b, 30)]
+        score_passes[total, a, b] = proportions.standardized_statistic(strata, ratio=1 + gain) > critical
+        if score_passes[total, a, b]:
+            kept = proportions.standardized(strata, confidence=CONFIDENCE)
+            test = proportions.standardized(strata, confidence=CONFIDENCE, gain=at_gain)
+            assert (test.p_greater, test.p_less) == (kept.p_greater, kept.p_less)
+            assert test.difference_ci == kept.difference_ci and test.ratio_ci.low <= kept.ratio_ci.low
+            passes[total, a, b] = test.ratio_ci.low > 1 + gain
+            if not passes[total, a, b]:
+                assert proportions.STANDARDIZED_BOUNDED in test.ratio_method
+    first, second = null_rates(0.0, 29, ratio=1 + gain)
+    size = sizes(passes, (1, 1), (30, 30), first, second).max()
+    before = sizes(score_passes, (1, 1), (30, 30), first, second).max()
+    assert 0 < size <= limit < before, (size, before)

@@ -26,7 +26,7 @@ from pytest_empathy.results.case import CaseResult
 from .conftest import read_report, synthetic_rows, write_corpus
 from .test_sizes import rejected_below
 from .test_standardized import gart_nam
-from .test_verdicts import no_more_bad
+from .test_verdicts import gate_named, no_more_bad
 
 # An emotion's level over the 32 emotions, Bonferroni.
 EMOTION_LEVEL = 0.05 / 32
@@ -500,3 +500,46 @@ def test_a_one_emotion_run_whose_score_test_is_liberal_at_the_bad_margin_gets_th
     score_passes = kept.difference_ci.high < 0.10
     assert no_more_bad(summary, 10.0).passed == (p_at_margin < 0.05 and score_passes)
     assert summary.overall.comparison.good.method == proportions.SCAS
+
+
+def test_a_one_emotion_run_whose_score_test_is_liberal_at_the_gain_gets_the_exact_bound():
+    """14 cases of one emotion against 6 baseline ratings (within the exact test's reach): the
+    score test holds its size at no difference (0.063), but `min-good-gain 0.1` passed a model
+    whose Good rate is 1.1 times the baseline's 10.7% of the time (its score bound above 1.1).
+    Now the ratio's lower bound reaches the exact unconditional test's beyond no difference, so
+    the gain passes exactly where both tests reject a ratio of 1.1 (the gate's line names the
+    exact test), and `better`'s figures are those without the gain. Every table enumerated
+    (those whose score bound is at most 1.1 fail either way), weighed with scipy's binomials at
+    the baseline rates where 1.1 times them is a rate: the gain's size is at most alpha and a
+    third (0.035), the score test's above it."""
+    n1, n2, gain, limit = 14, 6, 0.1, 0.05 * 4 / 3
+    assert not proportions.decided_unconditionally(n1, n2, 0.05)
+    at_gain = gate_margins({"min_good_gain": gain}).gain
+    passes, score_passes = np.zeros((n1 + 1, n2 + 1)), np.zeros((n1 + 1, n2 + 1))
+    for x1, x2 in itertools.product(range(n1 + 1), range(n2 + 1)):
+        score = proportions.unpaired(x1, n1, x2, n2, confidence=0.9)
+        score_passes[x1, x2] = score.ratio_ci is not None and score.ratio_ci.low > 1 + gain
+        if score_passes[x1, x2]:
+            good = proportions.unpaired(x1, n1, x2, n2, confidence=0.9, gain=at_gain)
+            assert (good.p_greater, good.p_less, good.difference_ci) == (
+                score.p_greater,
+                score.p_less,
+                score.difference_ci,
+            )
+            passes[x1, x2] = good.ratio_ci.low > 1 + gain
+            exact_p = unconditional.monotone_ratio_p(x1, n1, x2, n2, 1 + gain, greater=True)
+            assert passes[x1, x2] == (exact_p < 0.05), (x1, x2, exact_p)
+    rates = np.linspace(0.001, 1 / (1 + gain), 400)
+    first = binom.pmf(np.arange(n1 + 1), n1, (1 + gain) * rates[:, None])
+    second = binom.pmf(np.arange(n2 + 1), n2, rates[:, None])
+    size, before = (((first @ region) * second).sum(axis=1).max() for region in (passes, score_passes))
+    assert 0 < size <= limit < before, (size, before)
+    # Through a run: 7 Good of 14 against 0 of 6, a score bound of 1.68 and an exact p of 0.063 at 1.1.
+    cases = [CaseResult(f"sad-{i}", "sad", Rating.GOOD if i < 7 else Rating.OKAY) for i in range(n1)]
+    summary = summarize(
+        cases, alpha=0.05, per_emotion_baseline={"sad": Counts(0, n2, 0)}, margins=gate_margins({"min_good_gain": gain})
+    )
+    gate = gate_named(summary, "min-good-gain", min_good_gain=gain)
+    assert not gate.passed and proportions.UNPAIRED_EXACT in gate.detail
+    kept = summarize(cases, alpha=0.05, per_emotion_baseline={"sad": Counts(0, n2, 0)})
+    assert gate_named(kept, "min-good-gain", min_good_gain=gain).passed

@@ -703,15 +703,20 @@ def bad_cells(table: dict[tuple[int, int], int]) -> tuple[int, int, int, int]:
 
 
 def no_more_bad(summary, margin=5.0):
+    return gate_named(summary, "no-more-bad", bad_margin=margin)
+
+
+def gate_named(summary, name, *, min_good_gain=None, bad_margin=None):
+    """The gate ``name`` of a complete run under `better` with these settings."""
     gates = check_gates(
         summary,
         Completeness(summary.overall.comparison.n, summary.overall.comparison.n),
         mode=GateMode.BETTER,
-        min_good_gain=None,
+        min_good_gain=min_good_gain,
         allow_partial=False,
-        bad_margin=margin,
+        bad_margin=bad_margin,
     )
-    return {g.name: g for g in gates}["no-more-bad"]
+    return {g.name: g for g in gates}[name]
 
 
 paired_tables = st.lists(st.integers(0, 12), min_size=9, max_size=9).map(

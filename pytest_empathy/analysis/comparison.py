@@ -102,11 +102,13 @@ class Comparison(Verdict):
 
 @dataclass(frozen=True)
 class GateMargins:
-    """The null differences the margin gates test on a comparison's intervals: `not-worse`
-    on the Good rate's lower bound, `no-more-bad` on the Bad rate's upper bound."""
+    """The nulls the margin gates test on a comparison's intervals: `not-worse` a difference
+    on the Good rate's lower bound, `no-more-bad` one on the Bad rate's upper bound, and
+    `min-good-gain R` (R not 0) a ratio of 1 + R on the Good rate ratio's lower bound."""
 
     good: Margin | None = None
     bad: Margin | None = None
+    gain: Margin | None = None
 
 
 def compare(
@@ -143,7 +145,12 @@ def compare(
         elif strata is not None and len(strata) > 1:
             rates = [(m.good, m.n, b.good, b.n) for m, b in strata if m.n]
             good = standardized(
-                rates, confidence=confidence, design_effect=good_effect, reference=reference, margin=margins.good
+                rates,
+                confidence=confidence,
+                design_effect=good_effect,
+                reference=reference,
+                margin=margins.good,
+                gain=margins.gain,
             )
             order = ordinal.standardized(strata, confidence=confidence, design_effect=order_effect, reference=reference)
         else:
@@ -155,6 +162,7 @@ def compare(
                 reference=reference,
                 margin=margins.good,
                 family=family,
+                gain=margins.gain,
             )
             # One rating on a side says nothing of its spread: no ordinal figure.
             if min(model.n, baseline.n) > 1:

@@ -192,10 +192,12 @@ PREDICTION_POWERED = (
 
 def gate_margins(settings: Mapping[str, Any]) -> GateMargins:
     """The nulls the margin gates of these settings test: `not-worse` a Good rate lower by its
-    margin (when given), `no-more-bad` a Bad rate higher by its."""
-    margin = settings.get("margin")
+    margin (when given), `no-more-bad` a Bad rate higher by its, `min-good-gain R` a Good rate
+    ratio of 1 + R (R not 0: no gain is tested at no difference already)."""
+    margin, minimum = settings.get("margin"), settings.get("min_good_gain")
     good = None if margin is None else Margin(-margin / 100, greater=True)
-    return GateMargins(good, Margin(settings.get("bad_margin", BAD_MARGIN) / 100, greater=False))
+    gain = Margin(0.0, greater=True, ratio=1 + minimum) if minimum else None
+    return GateMargins(good, Margin(settings.get("bad_margin", BAD_MARGIN) / 100, greater=False), gain)
 
 
 def decided_on_crowd_scale(

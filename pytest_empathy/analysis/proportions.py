@@ -117,11 +117,13 @@ class Interval:
 
 @dataclass(frozen=True)
 class Margin:
-    """A null difference a gate tests besides no difference: the one-sided test of p1 - p2 =
-    ``difference`` against a difference above it (``greater``) or below it."""
+    """A null a gate tests besides no difference: the one-sided test of p1 = ``ratio`` * p2 +
+    ``difference`` against a first rate above it (``greater``) or below it; a difference
+    (`not-worse`, `no-more-bad`) or a ratio (`min-good-gain`'s 1 + R), never both."""
 
     difference: float
     greater: bool
+    ratio: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -175,11 +177,13 @@ def unpaired(
     margin: Margin | None = None,
     family: int = 1,
     rate: str = "Good",
+    gain: Margin | None = None,
 ) -> GoodRateTest:
     """Two independent groups of ``n1`` and ``n2`` ratings, ``good1`` and ``good2`` of them
     Good; ``design_effect`` inflates the variance of clustered ratings and ``reference`` is
     the distribution their statistics are referred to (``clusters``); ``margin`` a null a
-    gate tests on the interval besides no difference; ``family`` the number of emotions whose
+    gate tests on the interval besides no difference, and ``gain`` one it tests on the ratio's
+    (`min-good-gain`'s: ``_ratio_end_reaching``); ``family`` the number of emotions whose
     Holm's steps compare its p-values with every level from alpha to ``family`` times alpha
     (``holm_levels``); ``rate`` the rate the counts are of, as a valid test's side names it.
     The skewness-corrected score test (SCAS), or, unclustered and where
@@ -197,14 +201,24 @@ def unpaired(
         return _unpaired_exact(good1, n1, good2, n2, confidence, score)
     if design_effect is not None or reference != NORMAL:
         return score
-    within_reach = margin is not None and (n1 + 1) * (n2 + 1) <= EXACT_MOST_TABLES
-    size = _size_exceeded(n1, n2, alpha, reference, design_effect, margin) if within_reach else None
-    if margin is not None and size is not None:
-        exact = _exact_figures(good1, n1, good2, n2, confidence)[2]
+    if (n1 + 1) * (n2 + 1) <= EXACT_MOST_TABLES:
+        # Within the exact test's reach a margin or gain the score test is liberal at has its
+        # bound reach the exact test's, valid.
         caveat = f"the {UNPAIRED_EXACT}, where the score test's size at the gate's margin exceeds alpha by a third"
-        score = _margin_end_reaching(score, exact.low if margin.greater else exact.high, margin.greater, caveat, size)
-        margin = None  # its bound is the exact test's, valid
-    return _guarded(score, [(good1, n1, good2, n2)], margin, family, rate)
+        size = _size_exceeded(n1, n2, alpha, reference, design_effect, margin) if margin else None
+        if margin is not None and size is not None:
+            exact = _exact_figures(good1, n1, good2, n2, confidence)[2]
+            score = _margin_end_reaching(
+                score, exact.low if margin.greater else exact.high, margin.greater, caveat, size
+            )
+        size = _size_exceeded(n1, n2, alpha, reference, design_effect, gain) if gain else None
+        ratio_ci = _exact_ratio_interval(good1, n1, good2, n2, confidence) if gain and size else None
+        if gain is not None and size is not None and ratio_ci is not None:
+            score = _ratio_end_reaching(
+                score, ratio_ci.low if gain.greater else ratio_ci.high, gain.greater, caveat, size
+            )
+        margin = gain = None
+    return _guarded(score, [(good1, n1, good2, n2)], margin, family, rate=rate, gain=gain)
 
 
 def holm_levels(alpha: float, family: int) -> tuple[float, ...]:
@@ -266,7 +280,9 @@ def _size_exceeded(
         return None
     size = score_size.score_size(round(n1), round(n2), alpha)
     if margin is not None:
-        at_margin = score_size.margin_size(round(n1), round(n2), alpha, margin.difference, greater=margin.greater)
+        at_margin = score_size.margin_size(
+            round(n1), round(n2), alpha, margin.difference, greater=margin.greater, ratio=margin.ratio
+        )
         size = max(size, at_margin)
     return size if size > alpha * _SIZE_TOLERANCE else None
 
@@ -294,12 +310,21 @@ def _exact_figures(
     from . import unconditional
 
     alpha = (1 - confidence) / 2
-    ratio_ci = None
-    if good1 or good2:
-        low, high = unconditional.log_ratio_interval(good1, n1, good2, n2, alpha)
-        ratio_ci = Interval(_ratio_end(low), _ratio_end(high))
+    ratio_ci = _exact_ratio_interval(good1, n1, good2, n2, confidence)
     difference_ci = Interval(*unconditional.difference_interval(good1, n1, good2, n2, alpha))
     return (*_unpaired_exact_p(good1, n1, good2, n2), difference_ci, ratio_ci)
+
+
+@lru_cache(maxsize=1024)
+def _exact_ratio_interval(good1: int, n1: int, good2: int, n2: int, confidence: float) -> Interval | None:
+    """The exact unconditional test's ratio interval (none without a Good rating): alone for a
+    gain whose bound reaches it, a third of the exact figures' time."""
+    from . import unconditional
+
+    if not (good1 or good2):
+        return None
+    low, high = unconditional.log_ratio_interval(good1, n1, good2, n2, (1 - confidence) / 2)
+    return Interval(_ratio_end(low), _ratio_end(high))
 
 
 def unpaired_p_values(
@@ -338,6 +363,7 @@ def standardized(
     margin: Margin | None = None,
     guarded: bool = True,
     rate: str = "Good",
+    gain: Margin | None = None,
 ) -> GoodRateTest:
     """Independent groups over several strata (emotions), each ``(good1, n1, good2, n2)``,
     the second side's rate standardized to the first side's mix (weights n1 of a stratum
@@ -351,8 +377,8 @@ def standardized(
 
     Over several strata of unclustered ratings (``guarded``), each direction's figures (its
     p-value, its interval ends) are the score test's only where that test holds its size near
-    the baseline's rate at no difference and at the gate's ``margin`` (``_guarded``); ``rate``
-    names the rate the counts are of, as the valid test's side says it."""
+    the baseline's rate at no difference and at the gate's ``margin`` and ``gain``
+    (``_guarded``); ``rate`` names the rate the counts are of, as the valid test's side says it."""
     counts = Standardized.of(strata)
     scale = inflation(design_effect)
     # The multipliers found so far, per null family (difference, log ratio), starting with
@@ -385,7 +411,7 @@ def standardized(
     )
     test = replace(test, second_rate=counts.second)
     if guarded and len(strata) > 1 and design_effect is None and reference == NORMAL:
-        return _guarded(test, strata, margin, rate=rate)
+        return _guarded(test, strata, margin, rate=rate, gain=gain)
     return test
 
 
@@ -395,31 +421,43 @@ def _guarded(
     margin: Margin | None,
     family: int = 1,
     rate: str = "Good",
+    gain: Margin | None = None,
 ) -> GoodRateTest:
     """The standardized test with each direction's figures (higher: p_greater and the lower
     ends; lower: p_less and the upper ends) taken from the valid Berger-Boos test
     (``berger_boos``) where the score test's size exceeds its level by a third near the
-    baseline's rate (``_liberal_sides``)."""
+    baseline's rate (``_liberal_sides``); where only a gate's margin or gain exceeds it, only
+    that bound."""
     alpha = (1 - test.confidence) / 2
-    for greater, size, level, at_margin_only in _liberal_sides(tuple(strata), alpha, margin, family):
-        if at_margin_only:
-            test = _bounded_margin_end(test, strata, alpha, size, greater=greater, rate=rate)
-        else:
+    for greater, size, level, exceeded_at in _liberal_sides(tuple(strata), alpha, margin, family, gain):
+        if exceeded_at is None:
             test = _bounded_side(test, strata, alpha, size, level, greater=greater, rate=rate)
+        elif exceeded_at.ratio != 1.0:
+            from . import berger_boos
+
+            valid_end = berger_boos.standardized_bounded(strata, alpha, greater=greater).ratio_end
+            test = _ratio_end_reaching(test, valid_end, greater, _bounded_too(strata, alpha, rate, greater), size)
+        else:
+            test = _bounded_margin_end(test, strata, alpha, size, greater=greater, rate=rate)
     return test
 
 
 # A few milliseconds each; a simulation asks the same tables again and again.
 @lru_cache(maxsize=4096)
 def _liberal_sides(
-    strata: tuple[tuple[int, int, int, int], ...], alpha: float, margin: Margin | None, family: int = 1
-) -> tuple[tuple[bool, float, float, bool], ...]:
+    strata: tuple[tuple[int, int, int, int], ...],
+    alpha: float,
+    margin: Margin | None,
+    family: int = 1,
+    gain: Margin | None = None,
+) -> tuple[tuple[bool, float, float, Margin | None], ...]:
     """Each direction (higher: True) whose score test's size, at no difference at each of
-    ``holm_levels`` and at the ``margin`` at alpha if it is on that side, exceeds its level by
-    a third near the baseline's standardized rate: at any rate of its (1 - ``_GUARD_GAMMA``)
-    Clopper-Pearson interval (at the effective number of ratings); with that size, its level,
-    and whether it is exceeded at the margin only (so that a gate's margin never changes the
-    figures at no difference: ``_bounded_margin_end``).
+    ``holm_levels`` and at the ``margin`` and the ``gain`` at alpha if on that side, exceeds its
+    level by a third near the baseline's standardized rate: at any rate of its (1 -
+    ``_GUARD_GAMMA``) Clopper-Pearson interval (at the effective number of ratings); with that
+    size, its level, and the margin or gain it is exceeded at where it is not at no difference
+    (so that a gate's margin never changes the figures at no difference: ``_bounded_margin_end``,
+    ``_ratio_end_reaching``; each of the two is checked, a side can have both).
     The size is the worst of one-stratum score tests' (``score_size``) that stand for the
     stratified one (``_proxies``), and is the test's own with one stratum; a design whose
     first proxy has more tables than ``score_size.MOST_TABLES`` keeps the score test (at 32
@@ -437,24 +475,31 @@ def _liberal_sides(
     low = float(beta.ppf(_GUARD_GAMMA / 2, good2, n2 - good2 + 1)) if good2 > 0 else 0.0
     high = float(beta.ppf(1 - _GUARD_GAMMA / 2, good2 + 1, n2 - good2)) if good2 < n2 else 1.0
     proxies = [(n1, n2)] if len(strata) == 1 else _proxies(counts, n2)
-    sides = []
 
-    def worst(null: float, levels: Sequence[float], greater: bool) -> tuple[float, float]:
+    def worst(null: Margin, levels: Sequence[float]) -> tuple[float, float]:
         sizes = [
-            (score_size.local_size(first, second, level, null, greater=greater, low=low, high=high), level)
+            (
+                score_size.local_size(
+                    first, second, level, null.difference, greater=null.greater, low=low, high=high, ratio=null.ratio
+                ),
+                level,
+            )
             for first, second in proxies
             for level in levels
         ]
         return max(sizes, key=lambda found: found[0] / found[1])
 
+    sides: list[tuple[bool, float, float, Margin | None]] = []
     for greater in (True, False):
-        size, level = worst(0.0, holm_levels(alpha, family), greater)
+        size, level = worst(Margin(0.0, greater), holm_levels(alpha, family))
         if size > level * _SIZE_TOLERANCE:
-            sides.append((greater, size, level, False))
-        elif margin is not None and margin.greater is greater:
-            size, level = worst(margin.difference, (alpha,), greater)
-            if size > level * _SIZE_TOLERANCE:
-                sides.append((greater, size, level, True))
+            sides.append((greater, size, level, None))
+            continue
+        for null in (margin, gain):
+            if null is not None and null.greater is greater:
+                size, level = worst(null, (alpha,))
+                if size > level * _SIZE_TOLERANCE:
+                    sides.append((greater, size, level, null))
     return tuple(sides)
 
 
@@ -531,11 +576,13 @@ def _bounded_margin_end(
     from . import berger_boos
 
     bounded_end = berger_boos.standardized_bounded(strata, alpha, greater=greater).difference_end
-    caveat = (
-        f"{STANDARDIZED_BOUNDED} ({_bounded_how(strata, alpha, rate, greater=greater)}), where the score test's size "
-        "at the gate's margin exceeds alpha by a third"
-    )
-    return _margin_end_reaching(test, bounded_end, greater, caveat, size)
+    return _margin_end_reaching(test, bounded_end, greater, _bounded_too(strata, alpha, rate, greater), size)
+
+
+def _bounded_too(strata: Sequence[tuple[int, int, int, int]], alpha: float, rate: str, greater: bool) -> str:
+    """The Berger-Boos test where it decides a gate's margin or gain only."""
+    how = _bounded_how(strata, alpha, rate, greater=greater)
+    return f"{STANDARDIZED_BOUNDED} ({how}), where the score test's size at the gate's margin exceeds alpha by a third"
 
 
 def _margin_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, caveat: str, size: float) -> GoodRateTest:
@@ -554,6 +601,32 @@ def _margin_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, ca
     if greater:
         return replace(test, method=method, difference_ci=Interval(min(score_end, valid_end), interval.high))
     return replace(test, method=method, difference_ci=Interval(interval.low, max(score_end, valid_end)))
+
+
+def _ratio_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, caveat: str, size: float) -> GoodRateTest:
+    """``test`` whose ratio's bound on one side (``greater``: the lower) reaches ``valid_end``,
+    a valid test's, as ``_margin_end_reaching``'s difference bound does, for `min-good-gain`'s
+    ratio 1 + R: its p-values and difference ends stay, so that R never moves `better`. A
+    bound that excludes no difference keeps that (its test of no difference holds its size)
+    and reaches the valid end beyond it only: a relative gain above 0 is a null past no
+    difference, which the test of no difference says nothing of; a bound that does not
+    exclude it reaches the valid end (a negative R)."""
+    ratio_ci = test.ratio_ci
+    if ratio_ci is None:
+        return test
+    score_end = ratio_ci.low if greater else ratio_ci.high
+    if greater:
+        end = min(score_end, max(valid_end, 1.0)) if score_end > 1 else min(score_end, valid_end)
+    else:
+        end = max(score_end, min(valid_end, 1.0)) if score_end < 1 else max(score_end, valid_end)
+    if end == score_end:
+        return test
+    side = "lower" if greater else "upper"
+    decides = f"the ratio's {side} bound, beyond no difference, by {caveat}"
+    decides += f" ({size:.3f} at alpha {(1 - test.confidence) / 2:.3g}, at the gain asked for)"
+    ratio_method = _decided_first(decides, test.ratio_method)
+    interval = Interval(end, ratio_ci.high) if greater else Interval(ratio_ci.low, end)
+    return replace(test, ratio_method=ratio_method, ratio_ci=interval)
 
 
 def bounded(test: GoodRateTest, *, greater: bool) -> bool:

@@ -2,7 +2,8 @@
 SCAS) by enumeration: the chance that its one-sided test at alpha rejects when both groups
 share one true rate, every table (x1, x2) weighed by its binomial probabilities, the larger
 of the two directions at the worst rate of ``RATES``; and at a margin (``margin_size``), the
-chance that the test of a difference rejects it when it is the true one.
+chance that the test of a difference, or of a ratio (`min-good-gain`'s), rejects it when it is
+the true one.
 
 The worst rates of a score test lie near 0 and 1 when one group has hundreds of ratings
 (Miettinen and Nurminen's uncorrected statistic: 0.123 at rate 0.004 at 100 against 300,
@@ -37,20 +38,30 @@ def score_size(n1: int, n2: int, alpha: float) -> float:
 
 
 @cache
-def margin_size(n1: int, n2: int, alpha: float, difference: float, *, greater: bool) -> float:
-    """The size of the one-sided score test at ``alpha`` of the null difference p1 - p2 =
-    ``difference`` against one above it (``greater``: a lower bound above it, as `not-worse`
-    asks at minus its margin) or below it (an upper bound below it, as `no-more-bad` asks at
-    its margin), when that is the true difference: the worst over the second group's rate t
-    of ``RATES`` where t and t + ``difference`` are rates."""
-    return float(size_curve(n1, n2, alpha, difference, greater=greater)[1].max())
+def margin_size(n1: int, n2: int, alpha: float, difference: float, *, greater: bool, ratio: float = 1.0) -> float:
+    """The size of the one-sided score test at ``alpha`` of the null p1 = ``ratio`` * p2 +
+    ``difference`` against a first rate above it (``greater``: a lower bound above it, as
+    `not-worse` asks at minus its margin and `min-good-gain R` at a ratio of 1 + R) or below it
+    (an upper bound below it, as `no-more-bad` asks at its margin), when that is the truth: the
+    worst over the second group's rate t of ``RATES`` where ratio * t + difference is a rate."""
+    return float(size_curve(n1, n2, alpha, difference, greater=greater, ratio=ratio)[1].max())
 
 
-def local_size(n1: int, n2: int, alpha: float, difference: float, *, greater: bool, low: float, high: float) -> float:
+def local_size(
+    n1: int,
+    n2: int,
+    alpha: float,
+    difference: float,
+    *,
+    greater: bool,
+    low: float,
+    high: float,
+    ratio: float = 1.0,
+) -> float:
     """``margin_size`` near the true rate only: the worst over the second group's rates of
     ``RATES`` from the last at or below ``low`` to the first at or above ``high`` (so that an
     interval between two grid rates still meets both)."""
-    rates, sizes = size_curve(n1, n2, alpha, difference, greater=greater)
+    rates, sizes = size_curve(n1, n2, alpha, difference, greater=greater, ratio=ratio)
     first = max(int(np.searchsorted(rates, low, side="right")) - 1, 0)
     last = min(int(np.searchsorted(rates, high, side="left")), len(rates) - 1)
     return float(sizes[first : last + 1].max())
@@ -58,33 +69,39 @@ def local_size(n1: int, n2: int, alpha: float, difference: float, *, greater: bo
 
 @cache
 def size_curve(
-    n1: int, n2: int, alpha: float, difference: float, *, greater: bool
+    n1: int, n2: int, alpha: float, difference: float, *, greater: bool, ratio: float = 1.0
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The chance that the one-sided score test at ``alpha`` of the null difference p1 - p2 =
-    ``difference`` rejects it (``greater``: in favour of a difference above it) when it is the
-    true one, at each second group's rate t of ``RATES`` where t + ``difference`` is a rate
-    too: (those rates, the chances)."""
-    z = statistics_at(n1, n2, difference)
+    """The chance that the one-sided score test at ``alpha`` of the null p1 = ``ratio`` * p2 +
+    ``difference`` rejects it (``greater``: in favour of a first rate above it) when it is the
+    truth, at each second group's rate t of ``RATES`` where ratio * t + ``difference`` is a
+    rate too: (those rates, the chances)."""
+    z = statistics_at(n1, n2, difference, ratio)
     critical = normal_quantile(1 - 2 * alpha)
     region = z > critical if greater else z < -critical
-    inside = (RATES + difference >= 0) & (RATES + difference <= 1)
-    rates = RATES[inside]
-    return rates, _chance(region, _pmf(n1, rates + difference), n2, rates)
+    first = ratio * RATES + difference
+    rates = RATES[(first >= 0) & (first <= 1)]
+    return rates, _chance(region, _pmf(n1, ratio * rates + difference), n2, rates)
 
 
 # A few large tables' statistics (8 MB at 1,000 against 1,000), asked again at each alpha.
 @lru_cache(maxsize=8)
-def statistics_at(n1: int, n2: int, difference: float) -> NDArray[np.float64]:
-    """The statistic of ``proportions.standardized_statistic`` at a null ``difference`` for
-    every table of one stratum, indexed [x1, x2], at the maximum-likelihood rates under it
-    (Miettinen and Nurminen's cubic, ``unconditional.restricted_rates``; at no difference both
-    are the pooled rate)."""
+def statistics_at(n1: int, n2: int, difference: float, ratio: float = 1.0) -> NDArray[np.float64]:
+    """The statistic of ``proportions.standardized_statistic`` at a null p1 = ``ratio`` * p2 +
+    ``difference`` for every table of one stratum, indexed [x1, x2], at the maximum-likelihood
+    rates under it (Miettinen and Nurminen's cubic, ``unconditional.restricted_rates``, at no
+    difference both the pooled rate; a ratio's quadratic, ``restricted_ratio_rates``, which
+    takes no difference besides it, as the standardized statistic's ratio family does not)."""
     from . import unconditional
 
+    if ratio != 1.0 and difference != 0.0:
+        raise ValueError(f"a null of both a ratio ({ratio:g}) and a difference ({difference:g}) is not a score test's")
     x1, x2 = np.meshgrid(np.arange(n1 + 1), np.arange(n2 + 1), indexing="ij")
-    null1, null2 = (rates[0] for rates in unconditional.restricted_rates(n1, n2, np.array([difference])))
-    variance, skew = proportions.score_moments(null1, n1, null2[..., None], np.array([n2]), np.ones(1), 1.0)
-    z = unconditional.standardized_z(x1 / n1 - x2 / n2 - difference, variance)
+    if ratio == 1.0:
+        null1, null2 = (rates[0] for rates in unconditional.restricted_rates(n1, n2, np.array([difference])))
+    else:
+        null1, null2 = (rates[0] for rates in unconditional.restricted_ratio_rates(n1, n2, np.array([ratio])))
+    variance, skew = proportions.score_moments(null1, n1, null2[..., None], np.array([n2]), np.ones(1), ratio)
+    z = unconditional.standardized_z(x1 / n1 - ratio * x2 / n2 - difference, variance)
     statistics: NDArray[np.float64] = np.where(variance > 0, proportions.skewness_corrected(z, skew), z)
     return statistics
 

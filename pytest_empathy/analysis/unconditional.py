@@ -176,12 +176,21 @@ def _ratio_statistics(n1: int, n2: int, ratios: Array) -> Array:
     x1, x2 = _tables(n1, n2)
     n = n1 + n2
     ratio = np.asarray(ratios, dtype=float)[:, None, None]
+    null1, null2 = restricted_ratio_rates(n1, n2, ratios)
+    variance = (null1 * (1 - null1) / n1 + ratio * ratio * null2 * (1 - null2) / n2) * n / (n - 1)
+    return standardized_z(x1 / n1 - ratio * x2 / n2, variance)
+
+
+def restricted_ratio_rates(n1: int, n2: int, ratios: Array) -> tuple[Array, Array]:
+    """The maximum-likelihood rates (p1, p2) under p1 = ratio * p2 of every table, at each of
+    several null ratios, indexed [ratio, x1, x2]: p2 the smaller root of a quadratic."""
+    x1, x2 = _tables(n1, n2)
+    n = n1 + n2
+    ratio = np.asarray(ratios, dtype=float)[:, None, None]
     a = n * ratio
     b = -(n1 * ratio + x1 + n2 + x2 * ratio)
     null2 = (-b - np.sqrt(np.maximum(0.0, b * b - 4 * a * (x1 + x2)))) / (2 * a)
-    null1 = np.minimum(1.0, ratio * null2)
-    variance = (null1 * (1 - null1) / n1 + ratio * ratio * null2 * (1 - null2) / n2) * n / (n - 1)
-    return standardized_z(x1 / n1 - ratio * x2 / n2, variance)
+    return np.minimum(1.0, ratio * null2), null2
 
 
 def difference_p(x1: int, n1: int, x2: int, n2: int, delta: float, *, greater: bool, enough: float = math.inf) -> float:
