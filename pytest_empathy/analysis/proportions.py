@@ -79,6 +79,10 @@ STANDARDIZED_BOUNDED_WHEN = (
     "steps compare its p-value with) or at the gate's margin, exceeds its level by a third (enumerated for the "
     "model's ratings against the baseline's effective number), without raters"
 )
+UNGUARDED = (
+    "; not guarded: its size near the baseline's rate is not enumerated past the guard's reach (more than 2,000 "
+    "model ratings, or more than 1,002,001 tables near the rate)"
+)
 MARGIN_BOUND_KEPT = "the score test's, which holds its size at the gate's margin"
 # The guard looks for the score test's size over the baseline's standardized rate's
 # Clopper-Pearson interval at 1 - this (the research's choice: 0.005).
@@ -92,6 +96,9 @@ _PROXY_POINTS = 5
 # tables (a few hundredths of a second each): the designs where they matter are small, and at
 # 320 ratings against 1,984 the others cost 30 s.
 _PROXY_TABLES = 100_000
+# The most model ratings the guard falls back on the valid test for: Hoeffding's tail weighs
+# every split of them into rates 0, a and 1 (2 million at 2,000, some 100 MB).
+_GUARD_MOST_RATINGS = 2_000
 # Bisection stops when the bound is known to this width: far below any figure shown.
 _TOLERANCE = 1e-12
 # A score test whose size exceeds alpha by more than a third gives way to an exact one.
@@ -311,7 +318,7 @@ def unpaired_p_values(
     strata = ((good1, n1, good2, n2),)
     score = standardized_statistic(strata)
     p_values = {True: NORMAL.upper(score), False: NORMAL.lower(score)}
-    for side in _liberal_sides(strata, alpha, None, family):
+    for side in _liberal_sides(strata, alpha, None, family) or ():
         p_values[side.greater] = berger_boos.standardized_bounded_p(strata, alpha, 0.0, greater=side.greater)
     return p_values[True], p_values[False]
 
@@ -391,7 +398,10 @@ def _guarded(
     (``berger_boos``) where the score test's size exceeds its level by a third near the
     baseline's rate (``_liberal_sides``)."""
     alpha = (1 - test.confidence) / 2
-    for side in _liberal_sides(tuple(strata), alpha, margin, family):
+    sides = _liberal_sides(tuple(strata), alpha, margin, family)
+    if sides is None:
+        return replace(test, method=test.method + UNGUARDED, ratio_method=test.ratio_method + UNGUARDED)
+    for side in sides:
         if not side.at_no_difference:
             test = _bounded_margin_end(test, strata, alpha, side.size, greater=side.greater)
         else:
@@ -418,7 +428,7 @@ class LiberalSide:
 @lru_cache(maxsize=4096)
 def _liberal_sides(
     strata: tuple[tuple[int, int, int, int], ...], alpha: float, margin: Margin | None, family: int = 1
-) -> tuple[LiberalSide, ...]:
+) -> tuple[LiberalSide, ...] | None:
     """Each direction whose score test's size, at no difference at each of ``holm_levels``
     or at the ``margin`` at alpha if it is on that side, exceeds its level by a third near
     the baseline's standardized rate: at any rate of its (1 - ``_GUARD_GAMMA``)
@@ -429,18 +439,20 @@ def _liberal_sides(
     exceeds alpha at no difference (0.075 at 3.5%, simulated) but holds it at no-more-bad's
     margin (0.047 at 3%).
     The size is the worst of one-stratum score tests' (``score_size``) that stand for the
-    stratified one (``_proxies``), and is the test's own with one stratum; a design whose
-    first proxy has more tables than ``score_size.MOST_TABLES`` keeps the score test (at 32
-    emotions of 62 against 62 its size is 0.052)."""
+    stratified one (``_proxies``), and is the test's own with one stratum; past
+    ``score_size.MOST_TABLES`` tables, from the tables the rates near the baseline's reach
+    (1,000 ratings against 1,995 has size 0.071 near a rate of 0.0017). None where that is
+    out of reach too, or the model has more than ``_GUARD_MOST_RATINGS`` ratings: the
+    guard's answer is then unknown (``UNGUARDED``)."""
     from scipy.stats import beta
 
     from . import score_size
 
     counts = Standardized.of(strata)
     n1 = counts.total
+    if n1 > _GUARD_MOST_RATINGS:
+        return None
     n2 = round(1 / float((counts.weights**2 / counts.second_n).sum()))
-    if (n1 + 1) * (n2 + 1) > score_size.MOST_TABLES:
-        return ()
     good2 = counts.second * n2
     low = float(beta.ppf(_GUARD_GAMMA / 2, good2, n2 - good2 + 1)) if good2 > 0 else 0.0
     high = float(beta.ppf(1 - _GUARD_GAMMA / 2, good2 + 1, n2 - good2)) if good2 < n2 else 1.0
@@ -453,11 +465,16 @@ def _liberal_sides(
             for first, second in proxies
             for level in levels
         ]
-        return max(sizes, key=lambda found: found[0] / found[1])
+        measured = [(size, level) for size, level in sizes if size is not None]
+        if len(measured) < len(sizes):  # tables past even a rate's reach: not known
+            return math.nan, alpha
+        return max(measured, key=lambda found: found[0] / found[1])
 
     for greater in (True, False):
         size, level = worst(0.0, holm_levels(alpha, family), greater)
         at_margin = worst(margin.difference, (alpha,), greater)[0] if margin and margin.greater is greater else None
+        if math.isnan(size) or (at_margin is not None and math.isnan(at_margin)):
+            return None
         if size > level * _SIZE_TOLERANCE:
             sides.append(LiberalSide(greater, size, level, True, at_margin))
         elif at_margin is not None and at_margin > alpha * _SIZE_TOLERANCE:
