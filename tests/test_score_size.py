@@ -88,3 +88,45 @@ def test_the_size_at_a_ratio_is_a_brute_force_enumerations(n1, n2, ratio, low, h
 def test_a_null_of_both_a_ratio_and_a_difference_is_refused():
     with pytest.raises(ValueError, match="both a ratio"):
         score_size.statistics_at(4, 6, 0.05, 1.1)
+
+
+@pytest.mark.parametrize(
+    ("n1", "n2", "difference", "greater", "low", "high"),
+    [
+        (300, 1000, 0.0, True, 0.001, 0.01),
+        (300, 1000, 0.0, False, 0.4, 0.45),
+        (200, 900, -0.05, True, 0.95, 0.99),
+    ],
+)
+def test_the_size_near_a_rate_from_the_tables_it_reaches_bounds_the_whole_enumeration(
+    n1, n2, difference, greater, low, high
+):
+    """Past ``MOST_TABLES`` a size near a rate weighs only the tables whose counts lie between
+    their binomial quantiles ``REACH`` and 1 - ``REACH`` there, plus the chance of a count
+    outside: at designs the whole enumeration reaches, never below it and above it by at
+    most 4 ``REACH``."""
+    rates, whole = score_size.size_curve(n1, n2, 0.05, difference, greater=greater)
+    near = (rates >= rates[rates <= low].max()) & (rates <= rates[rates >= high].min())
+    windowed = score_size._windowed_sizes(n1, n2, 0.05, difference, greater, rates[near][0], rates[near][-1])
+    assert np.all(windowed >= whole[near] - 1e-12)
+    assert np.all(windowed <= whole[near] + 4 * score_size.REACH)
+
+
+def test_past_the_whole_enumerations_reach_the_size_near_a_rate_is_still_stated():
+    """1,000 ratings against 1,995 (2 million tables): near a rate of 0.0017 the score test's
+    size is 0.071 at alpha 0.05 (in the upper direction), found by a brute force over the
+    tables with counts up to 25 and 40 and the chance of any other; 640 against 1,995 holds
+    it there (0.050). Before, no size was stated past ``MOST_TABLES``."""
+    assert score_size.MOST_TABLES < 1001 * 1996
+    found = score_size.local_size(1000, 1995, 0.05, 0.0, greater=True, low=0.0015, high=0.0019)
+    grid = score_size.RATES
+    rates = grid[(grid >= grid[grid <= 0.0015].max()) & (grid <= grid[grid >= 0.0019].min())]
+    z = np.array([[proportions.standardized_statistic([(x1, 1000, x2, 1995)]) for x2 in range(41)] for x1 in range(26)])
+    region = z > norm.isf(0.05)
+    first, second = (binom.pmf(np.arange(k)[None, :], n, rates[:, None]) for k, n in ((26, 1000), (41, 1995)))
+    inside = np.einsum("ra,ab,rb->r", first, region.astype(float), second)
+    outside = binom.sf(25, 1000, rates) + binom.sf(40, 1995, rates)
+    assert inside.max() <= found <= (inside + outside).max() + 4 * score_size.REACH
+    assert found == pytest.approx(0.0709, abs=5e-5)
+    held = score_size.local_size(640, 1995, 0.05, 0.0, greater=True, low=0.0015, high=0.0019)
+    assert held is not None and held < 0.05 * 4 / 3

@@ -183,3 +183,41 @@ def test_no_more_bad_holds_its_size_at_its_margin_on_one_emotion(n1, n2, points)
         size += stats.binom.pmf(x1, n1, rates + margin.difference) * stats.binom.sf(above, n2, rates)
     assert size.max() <= 4 / 3 * alpha, (size.max(), rates[size.argmax()])
     assert size.max() > alpha / 2
+
+
+def test_past_the_size_curves_whole_reach_the_unpaired_test_is_guarded_near_a_rate_of_0():
+    """1,000 ratings against 1,995, past ``score_size.MOST_TABLES`` (2 million tables): the
+    score test's "higher" side alone rejects a true null 0.071 of the time near a rate of
+    0.0017, and the guard, which stated no size there, kept it. Now the size near the
+    baseline's rate is taken from the tables that rate reaches, and the test
+    ``proportions.unpaired`` runs holds alpha and a third at the rates from 0.0005 to 0.004,
+    enumerated over the counts up to 25 and 40 (each x1's threshold by bisection), the
+    chance of any other count added (0.0004 at most: the valid test decides there)."""
+    alpha, n1, n2, most1, most2 = 0.05, 1000, 1995, 25, 40
+    rates = score_size.RATES[(score_size.RATES >= 0.0005) & (score_size.RATES <= 0.004)]
+    size = stats.binom.sf(most1, n1, rates) + stats.binom.sf(most2, n2, rates)
+    score = size.copy()
+    for x1 in range(most1 + 1):
+        weight = stats.binom.pmf(x1, n1, rates)
+        below = rejected_below(
+            lambda x2, x1=x1: proportions.unpaired_p_values(x1, n1, x2, n2, confidence=1 - 2 * alpha)[0] < alpha,
+            most2,
+        )
+        size += weight * stats.binom.cdf(below - 1, n2, rates)
+        unguarded = rejected_below(
+            lambda x2, x1=x1: proportions.standardized_statistic([(x1, n1, x2, n2)]) > stats.norm.isf(alpha), most2
+        )
+        score += weight * stats.binom.cdf(unguarded - 1, n2, rates)
+    assert score.max() > 4 / 3 * alpha, score.max()
+    assert size.max() <= 4 / 3 * alpha, (size.max(), rates[size.argmax()])
+    # Conservative there (0.0004): the valid test on counts this small rarely rejects.
+    assert size.max() > 0
+
+
+def test_past_the_guards_reach_the_method_says_the_test_is_not_guarded():
+    """More than 2,000 model ratings (the valid test's Hoeffding tail would weigh millions of
+    splits): the score test decides, and its method says that its size near the baseline's
+    rate is not known, where it said nothing."""
+    test = proportions.unpaired(5, 2500, 3, 1995, confidence=0.9)
+    assert test.method.endswith(proportions.UNGUARDED)
+    assert test.p_greater == proportions.unpaired_score(5, 2500, 3, 1995, 0.9).p_greater

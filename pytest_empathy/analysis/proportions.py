@@ -82,6 +82,11 @@ STANDARDIZED_BOUNDED_WHEN = (
     "steps compare its p-value with) or at the gate's margin, exceeds its level by a third (enumerated for the "
     "model's ratings against the baseline's effective number), without raters"
 )
+UNGUARDED = (
+    "; not guarded: its size near the baseline's rate is not enumerated past the guard's reach (more than 2,000 "
+    "model ratings, or more than 1,002,001 tables near the rate)"
+)
+MARGIN_BOUND_KEPT = "the score test's, which holds its size at the gate's margin"
 # The guard looks for the score test's size over the baseline's standardized rate's
 # Clopper-Pearson interval at 1 - this (the research's choice: 0.005).
 _GUARD_GAMMA = 0.005
@@ -94,6 +99,9 @@ _PROXY_POINTS = 5
 # tables (a few hundredths of a second each): the designs where they matter are small, and at
 # 320 ratings against 1,984 the others cost 30 s.
 _PROXY_TABLES = 100_000
+# The most model ratings the guard falls back on the valid test for: Hoeffding's tail weighs
+# every split of them into rates 0, a and 1 (2 million at 2,000, some 100 MB).
+_GUARD_MOST_RATINGS = 2_000
 # Bisection stops when the bound is known to this width: far below any figure shown.
 _TOLERANCE = 1e-12
 # A score test whose size exceeds alpha by more than a third gives way to an exact one.
@@ -340,8 +348,8 @@ def unpaired_p_values(
     strata = ((good1, n1, good2, n2),)
     score = standardized_statistic(strata)
     p_values = {True: NORMAL.upper(score), False: NORMAL.lower(score)}
-    for greater, _, _, _ in _liberal_sides(strata, alpha, None, family):
-        p_values[greater] = berger_boos.standardized_bounded_p(strata, alpha, 0.0, greater=greater)
+    for side in _liberal_sides(strata, alpha, None, family) or ():
+        p_values[side.greater] = berger_boos.standardized_bounded_p(strata, alpha, 0.0, greater=side.greater)
     return p_values[True], p_values[False]
 
 
@@ -429,17 +437,36 @@ def _guarded(
     baseline's rate (``_liberal_sides``); where only a gate's margin or gain exceeds it, only
     that bound."""
     alpha = (1 - test.confidence) / 2
-    for greater, size, level, exceeded_at in _liberal_sides(tuple(strata), alpha, margin, family, gain):
-        if exceeded_at is None:
-            test = _bounded_side(test, strata, alpha, size, level, greater=greater, rate=rate)
-        elif exceeded_at.ratio != 1.0:
+    sides = _liberal_sides(tuple(strata), alpha, margin, family, gain)
+    if sides is None:
+        return replace(test, method=test.method + UNGUARDED, ratio_method=test.ratio_method + UNGUARDED)
+    for side in sides:
+        if side.exceeded_at is None:
+            test = _bounded_side(test, strata, alpha, side, rate=rate)
+        elif side.exceeded_at.ratio != 1.0:
             from . import berger_boos
 
-            valid_end = berger_boos.standardized_bounded(strata, alpha, greater=greater).ratio_end
-            test = _ratio_end_reaching(test, valid_end, greater, _bounded_too(strata, alpha, rate, greater), size)
+            valid_end = berger_boos.standardized_bounded(strata, alpha, greater=side.greater).ratio_end
+            caveat = _bounded_too(strata, alpha, rate, side.greater)
+            test = _ratio_end_reaching(test, valid_end, side.greater, caveat, side.size)
         else:
-            test = _bounded_margin_end(test, strata, alpha, size, greater=greater, rate=rate)
+            test = _bounded_margin_end(test, strata, alpha, side.size, greater=side.greater, rate=rate)
     return test
+
+
+@dataclass(frozen=True)
+class LiberalSide:
+    """A direction (higher: ``greater``) of the score test that exceeds its level by a third
+    near the baseline's rate: the worst ``size`` found and its ``level``; the gate's margin or
+    gain it does so at (``exceeded_at``), None where it does so at no difference; and, where it
+    does so at no difference and the gate's margin is on this side, the score test's size at
+    that margin (``margin_size``), held within alpha and a third or not."""
+
+    greater: bool
+    size: float
+    level: float
+    exceeded_at: Margin | None = None
+    margin_size: float | None = None
 
 
 # A few milliseconds each; a simulation asks the same tables again and again.
@@ -450,27 +477,33 @@ def _liberal_sides(
     margin: Margin | None,
     family: int = 1,
     gain: Margin | None = None,
-) -> tuple[tuple[bool, float, float, Margin | None], ...]:
-    """Each direction (higher: True) whose score test's size, at no difference at each of
-    ``holm_levels`` and at the ``margin`` and the ``gain`` at alpha if on that side, exceeds its
-    level by a third near the baseline's standardized rate: at any rate of its (1 -
-    ``_GUARD_GAMMA``) Clopper-Pearson interval (at the effective number of ratings); with that
-    size, its level, and the margin or gain it is exceeded at where it is not at no difference
-    (so that a gate's margin never changes the figures at no difference: ``_bounded_margin_end``,
-    ``_ratio_end_reaching``; each of the two is checked, a side can have both).
+) -> tuple[LiberalSide, ...] | None:
+    """Each direction whose score test's size, at no difference at each of ``holm_levels``
+    or at the ``margin`` or the ``gain`` at alpha if on that side, exceeds its level by a
+    third near the baseline's standardized rate: at any rate of its (1 - ``_GUARD_GAMMA``)
+    Clopper-Pearson interval (at the effective number of ratings). A side liberal at no
+    difference is measured at the margin too, so that where the score test holds its size
+    there the margin's bound can stay its own (``_bounded_side``): at a baseline Bad rate of
+    3 to 5% and 2 ratings in each of 32 emotions against 62 the score test of a lower rate
+    exceeds alpha at no difference (0.075 at 3.5%, simulated) but holds it at no-more-bad's
+    margin (0.047 at 3%). A side that holds it at no difference is measured at the margin and
+    the gain, each of which can have its bound reach the valid test's (``_bounded_margin_end``,
+    ``_ratio_end_reaching``), so that a gate's margin never changes the figures at no difference.
     The size is the worst of one-stratum score tests' (``score_size``) that stand for the
-    stratified one (``_proxies``), and is the test's own with one stratum; a design whose
-    first proxy has more tables than ``score_size.MOST_TABLES`` keeps the score test (at 32
-    emotions of 62 against 62 its size is 0.052)."""
+    stratified one (``_proxies``), and is the test's own with one stratum; past
+    ``score_size.MOST_TABLES`` tables, from the tables the rates near the baseline's reach
+    (1,000 ratings against 1,995 has size 0.071 near a rate of 0.0017). None where that is
+    out of reach too, or the model has more than ``_GUARD_MOST_RATINGS`` ratings: the
+    guard's answer is then unknown (``UNGUARDED``)."""
     from scipy.stats import beta
 
     from . import score_size
 
     counts = Standardized.of(strata)
     n1 = counts.total
+    if n1 > _GUARD_MOST_RATINGS:
+        return None
     n2 = round(1 / float((counts.weights**2 / counts.second_n).sum()))
-    if (n1 + 1) * (n2 + 1) > score_size.MOST_TABLES:
-        return ()
     good2 = counts.second * n2
     low = float(beta.ppf(_GUARD_GAMMA / 2, good2, n2 - good2 + 1)) if good2 > 0 else 0.0
     high = float(beta.ppf(1 - _GUARD_GAMMA / 2, good2 + 1, n2 - good2)) if good2 < n2 else 1.0
@@ -487,19 +520,28 @@ def _liberal_sides(
             for first, second in proxies
             for level in levels
         ]
-        return max(sizes, key=lambda found: found[0] / found[1])
+        measured = [(size, level) for size, level in sizes if size is not None]
+        if len(measured) < len(sizes):  # tables past even a rate's reach: not known
+            return math.nan, alpha
+        return max(measured, key=lambda found: found[0] / found[1])
 
-    sides: list[tuple[bool, float, float, Margin | None]] = []
+    sides: list[LiberalSide] = []
     for greater in (True, False):
         size, level = worst(Margin(0.0, greater), holm_levels(alpha, family))
+        at_margin = worst(margin, (alpha,))[0] if margin is not None and margin.greater is greater else None
+        if math.isnan(size) or (at_margin is not None and math.isnan(at_margin)):
+            return None
         if size > level * _SIZE_TOLERANCE:
-            sides.append((greater, size, level, None))
+            sides.append(LiberalSide(greater, size, level, None, at_margin))
             continue
-        for null in (margin, gain):
-            if null is not None and null.greater is greater:
-                size, level = worst(null, (alpha,))
-                if size > level * _SIZE_TOLERANCE:
-                    sides.append((greater, size, level, null))
+        if margin is not None and at_margin is not None and at_margin > alpha * _SIZE_TOLERANCE:
+            sides.append(LiberalSide(greater, at_margin, alpha, margin))
+        if gain is not None and gain.greater is greater:
+            at_gain = worst(gain, (alpha,))[0]
+            if math.isnan(at_gain):
+                return None
+            if at_gain > alpha * _SIZE_TOLERANCE:
+                sides.append(LiberalSide(greater, at_gain, alpha, gain))
     return tuple(sides)
 
 
@@ -529,36 +571,60 @@ def _bounded_side(
     test: GoodRateTest,
     strata: Sequence[tuple[int, int, int, int]],
     alpha: float,
-    size: float,
-    level: float,
+    side: LiberalSide,
     *,
-    greater: bool,
     rate: str,
 ) -> GoodRateTest:
     """``test`` with one direction's figures the Berger-Boos test's at ``alpha``, its methods
-    saying so first, and why (the score test's local ``size`` at ``level``)."""
+    saying so first, and why (the score test's local size at its level). Where the score test
+    holds its size at the gate's margin on that side (``side.margin_size``), the bound the
+    margin is read on stays the score test's wherever neither test's excludes no difference,
+    so that it agrees with the valid p-value about no difference and tests the margin at the
+    score test's size there: it passes the margin by the valid test's bound only where one of
+    them rejects no difference in the margin's direction, a chance far below alpha at the
+    margin."""
     from . import berger_boos
 
+    greater = side.greater
     bounded = berger_boos.standardized_bounded(strata, alpha, greater=greater)
     decides = f"{_bounded_by(greater, rate)}: {_bounded_how(strata, alpha, rate, greater=greater)}; "
-    decides += f"{BOUNDED_WHY} ({size:.3f} at alpha {level:.3g})"
+    decides += f"{BOUNDED_WHY}{_size_at(side.size, side.level)}"
+    interval, ratio_ci = test.difference_ci, test.ratio_ci
+    score_end = interval.low if greater else interval.high
+    difference_end = bounded.difference_end
+    at_margin = side.margin_size
+    kept = not any(_excludes_no_difference(end, greater) for end in (score_end, difference_end))
+    if at_margin is not None and at_margin <= alpha * _SIZE_TOLERANCE and kept:
+        difference_end = score_end
+        bound = "lower" if greater else "upper"
+        decides += f"; its {bound} bound, where neither test excludes no difference, {MARGIN_BOUND_KEPT}"
+        decides += _size_at(at_margin, alpha)
     test = replace(
         test, method=_decided_first(decides, test.method), ratio_method=_decided_first(decides, test.ratio_method)
     )
-    interval, ratio_ci = test.difference_ci, test.ratio_ci
     if greater:
         return replace(
             test,
             p_greater=bounded.p_value,
-            difference_ci=Interval(bounded.difference_end, interval.high),
+            difference_ci=Interval(difference_end, interval.high),
             ratio_ci=None if ratio_ci is None else Interval(bounded.ratio_end, ratio_ci.high),
         )
     return replace(
         test,
         p_less=bounded.p_value,
-        difference_ci=Interval(interval.low, bounded.difference_end),
+        difference_ci=Interval(interval.low, difference_end),
         ratio_ci=None if ratio_ci is None else Interval(ratio_ci.low, bounded.ratio_end),
     )
+
+
+def _size_at(size: float, level: float) -> str:
+    """The score test's size a method names, or why it is not known."""
+    return f" ({size:.3f} at alpha {level:.3g})"
+
+
+def _excludes_no_difference(end: float, greater: bool) -> bool:
+    """Whether a lower bound (``greater``) or an upper bound excludes no difference."""
+    return end > 0 if greater else end < 0
 
 
 def _bounded_margin_end(
@@ -593,7 +659,7 @@ def _margin_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, ca
     margin beyond it; elsewhere the margin passes only where the valid test rejects it."""
     interval = test.difference_ci
     score_end = interval.low if greater else interval.high
-    if (score_end > 0) if greater else (score_end < 0):
+    if _excludes_no_difference(score_end, greater):
         return test
     side = "lower" if greater else "upper"
     decides = f"the {side} bound, not excluding no difference, by {caveat}"

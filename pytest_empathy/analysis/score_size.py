@@ -57,14 +57,54 @@ def local_size(
     low: float,
     high: float,
     ratio: float = 1.0,
-) -> float:
+) -> float | None:
     """``margin_size`` near the true rate only: the worst over the second group's rates of
     ``RATES`` from the last at or below ``low`` to the first at or above ``high`` (so that an
-    interval between two grid rates still meets both)."""
-    rates, sizes = size_curve(n1, n2, alpha, difference, greater=greater, ratio=ratio)
+    interval between two grid rates still meets both). Past ``MOST_TABLES`` tables, an upper
+    bound that weighs only the tables whose counts those rates reach (``_windowed_sizes``);
+    None where even those are more than ``MOST_TABLES``."""
+    first_rates = ratio * RATES + difference
+    rates = RATES[(first_rates >= 0) & (first_rates <= 1)]
     first = max(int(np.searchsorted(rates, low, side="right")) - 1, 0)
     last = min(int(np.searchsorted(rates, high, side="left")), len(rates) - 1)
-    return float(sizes[first : last + 1].max())
+    if (n1 + 1) * (n2 + 1) <= MOST_TABLES:
+        return float(size_curve(n1, n2, alpha, difference, greater=greater, ratio=ratio)[1][first : last + 1].max())
+    sizes = _windowed_sizes(n1, n2, alpha, difference, greater, float(rates[first]), float(rates[last]), ratio)
+    return None if sizes is None else float(sizes.max())
+
+
+# Past MOST_TABLES a size near a rate weighs the tables whose counts lie between their
+# binomial quantiles REACH and 1 - REACH at the stretch's ends, and adds the chance of a
+# count outside them: an upper bound, above the size by at most 4 REACH.
+REACH = 1e-9
+
+
+@lru_cache(maxsize=64)
+def _windowed_sizes(
+    n1: int, n2: int, alpha: float, difference: float, greater: bool, low: float, high: float, ratio: float = 1.0
+) -> NDArray[np.float64] | None:
+    """Upper bounds of ``size_curve``'s chances at its rates from ``low`` to ``high``, from
+    the tables whose counts those rates reach (None where they are more than
+    ``MOST_TABLES``): at rates near 0 only small counts, near one half a band some twelve
+    standard deviations wide, whatever the groups' sizes."""
+    from scipy.stats import binom
+
+    rates = RATES[(low <= RATES) & (high >= RATES)]
+    firsts = ratio * rates + difference
+    (start1, stop1), (start2, stop2) = (
+        (int(binom.ppf(REACH, n, chances.min())), int(binom.isf(REACH, n, chances.max())))
+        for n, chances in ((n1, firsts), (n2, rates))
+    )
+    if (stop1 - start1 + 1) * (stop2 - start2 + 1) > MOST_TABLES:
+        return None
+    z = statistics_at(n1, n2, difference, ratio, (start1, stop1), (start2, stop2))
+    critical = normal_quantile(1 - 2 * alpha)
+    region = z > critical if greater else z < -critical
+    first = binom.pmf(np.arange(start1, stop1 + 1)[None, :], n1, firsts[:, None])
+    outside = binom.cdf(start1 - 1, n1, firsts) + binom.sf(stop1, n1, firsts)
+    outside += binom.cdf(start2 - 1, n2, rates) + binom.sf(stop2, n2, rates)
+    sizes: NDArray[np.float64] = _chance(region, first, n2, rates, start2) + outside
+    return sizes
 
 
 @cache
@@ -85,21 +125,32 @@ def size_curve(
 
 # A few large tables' statistics (8 MB at 1,000 against 1,000), asked again at each alpha.
 @lru_cache(maxsize=8)
-def statistics_at(n1: int, n2: int, difference: float, ratio: float = 1.0) -> NDArray[np.float64]:
+def statistics_at(
+    n1: int,
+    n2: int,
+    difference: float,
+    ratio: float = 1.0,
+    first: tuple[int, int] | None = None,
+    second: tuple[int, int] | None = None,
+) -> NDArray[np.float64]:
     """The statistic of ``proportions.standardized_statistic`` at a null p1 = ``ratio`` * p2 +
-    ``difference`` for every table of one stratum, indexed [x1, x2], at the maximum-likelihood
-    rates under it (Miettinen and Nurminen's cubic, ``unconditional.restricted_rates``, at no
-    difference both the pooled rate; a ratio's quadratic, ``restricted_ratio_rates``, which
-    takes no difference besides it, as the standardized statistic's ratio family does not)."""
+    ``difference`` for every table of one stratum, indexed [x1, x2] (or [x1 - start, x2 -
+    start] for the counts from ``first``'s and ``second``'s start to their stop only), at the
+    maximum-likelihood rates under it (Miettinen and Nurminen's cubic,
+    ``unconditional.restricted_rates``, at no difference both the pooled rate; a ratio's
+    quadratic, ``restricted_ratio_rates``, which takes no difference besides it, as the
+    standardized statistic's ratio family does not)."""
     from . import unconditional
 
     if ratio != 1.0 and difference != 0.0:
         raise ValueError(f"a null of both a ratio ({ratio:g}) and a difference ({difference:g}) is not a score test's")
-    x1, x2 = np.meshgrid(np.arange(n1 + 1), np.arange(n2 + 1), indexing="ij")
+    start1, stop1 = first or (0, n1)
+    start2, stop2 = second or (0, n2)
+    x1, x2 = np.meshgrid(np.arange(start1, stop1 + 1), np.arange(start2, stop2 + 1), indexing="ij")
     if ratio == 1.0:
-        null1, null2 = (rates[0] for rates in unconditional.restricted_rates(n1, n2, np.array([difference])))
+        null1, null2 = (rates[0] for rates in unconditional.restricted_rates(n1, n2, np.array([difference]), (x1, x2)))
     else:
-        null1, null2 = (rates[0] for rates in unconditional.restricted_ratio_rates(n1, n2, np.array([ratio])))
+        null1, null2 = (rates[0] for rates in unconditional.restricted_ratio_rates(n1, n2, np.array([ratio]), (x1, x2)))
     variance, skew = proportions.score_moments(null1, n1, null2[..., None], np.array([n2]), np.ones(1), ratio)
     z = unconditional.standardized_z(x1 / n1 - ratio * x2 / n2 - difference, variance)
     statistics: NDArray[np.float64] = np.where(variance > 0, proportions.skewness_corrected(z, skew), z)
@@ -107,9 +158,9 @@ def statistics_at(n1: int, n2: int, difference: float, ratio: float = 1.0) -> ND
 
 
 def _chance(
-    region: NDArray[np.bool_], first: NDArray[np.float64], n2: int, rates: NDArray[np.float64]
+    region: NDArray[np.bool_], first: NDArray[np.float64], n2: int, rates: NDArray[np.float64], start2: int = 0
 ) -> NDArray[np.float64]:
-    """The chance of ``region`` (tables [x1, x2]) at each of the second group's ``rates``, by
+    """The chance of ``region`` (tables [x1, x2 - ``start2``]) at each of the second group's ``rates``, by
     its stretches (``stretches``): ``first`` [rate, x1] the first count's probabilities, and
     P(X2 < k) taken at the stretches' ends only (the whole table of them cost half a second
     at 2,000 ratings)."""
@@ -117,7 +168,7 @@ def _chance(
 
     runs = stretches.stretches(region)
     ends, where = np.unique(runs.columns, return_inverse=True)
-    below: NDArray[np.float64] = binom.cdf(ends[None, :] - 1, n2, rates[:, None])
+    below: NDArray[np.float64] = binom.cdf(start2 + ends[None, :] - 1, n2, rates[:, None])
     return stretches.chance(runs, first, below[:, where])
 
 

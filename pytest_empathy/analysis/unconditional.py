@@ -112,9 +112,11 @@ def _difference_statistics(n1: int, n2: int, deltas: Array) -> Array:
     return standardized_z(x1 / n1 - x2 / n2 - np.asarray(deltas, dtype=float)[:, None, None], variance)
 
 
-def restricted_rates(n1: int, n2: int, deltas: Array) -> tuple[Array, Array]:
-    """The maximum-likelihood rates (p1, p2) under p1 - p2 = delta of every table, at each of
-    several null differences, indexed [delta, x1, x2].
+def restricted_rates(
+    n1: int, n2: int, deltas: Array, tables: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
+) -> tuple[Array, Array]:
+    """The maximum-likelihood rates (p1, p2) under p1 - p2 = delta of every table (or of the
+    ``tables`` (x1, x2) given), at each of several null differences, indexed [delta, x1, x2].
 
     The likelihood's derivative, times (p2 + delta)(1 - p2 - delta) p2 (1 - p2), is a cubic
     in p2 (Miettinen and Nurminen's; statsmodels 0.15 has x2 where n2 belongs in the
@@ -122,7 +124,7 @@ def restricted_rates(n1: int, n2: int, deltas: Array) -> tuple[Array, Array]:
     candidate of highest likelihood among its roots inside the feasible range and the range's
     ends (where a zero count puts the maximum): closed-form choices of one root miss it for
     small counts."""
-    x1, x2 = _tables(n1, n2)
+    x1, x2 = tables or _tables(n1, n2)
     n, x = n1 + n2, x1 + x2
     delta = np.asarray(deltas, dtype=float)[:, None, None]
     c2 = ((n1 + 2 * n2) * delta - n - x) / n
@@ -181,10 +183,13 @@ def _ratio_statistics(n1: int, n2: int, ratios: Array) -> Array:
     return standardized_z(x1 / n1 - ratio * x2 / n2, variance)
 
 
-def restricted_ratio_rates(n1: int, n2: int, ratios: Array) -> tuple[Array, Array]:
-    """The maximum-likelihood rates (p1, p2) under p1 = ratio * p2 of every table, at each of
-    several null ratios, indexed [ratio, x1, x2]: p2 the smaller root of a quadratic."""
-    x1, x2 = _tables(n1, n2)
+def restricted_ratio_rates(
+    n1: int, n2: int, ratios: Array, tables: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
+) -> tuple[Array, Array]:
+    """The maximum-likelihood rates (p1, p2) under p1 = ratio * p2 of every table (or of the
+    ``tables`` (x1, x2) given), at each of several null ratios, indexed [ratio, x1, x2]: p2 the
+    smaller root of a quadratic."""
+    x1, x2 = tables or _tables(n1, n2)
     n = n1 + n2
     ratio = np.asarray(ratios, dtype=float)[:, None, None]
     a = n * ratio
