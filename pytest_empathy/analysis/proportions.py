@@ -86,6 +86,13 @@ UNGUARDED = (
     "; not guarded: its size near the baseline's rate is not enumerated past the guard's reach (more than 2,000 "
     "model ratings, or more than 1,002,001 tables near the rate)"
 )
+MARGIN_WHY = "where the score test's size at the gate's margin exceeds alpha by a third"
+# At an emotion's baseline Good rate of 0 or 1 the null "model = (1 + R) x the standardized
+# baseline" is, for the other emotions, a ratio plus a difference, which no one-emotion
+# proxy's size at the ratio 1 + R stands for (6 and 6 against 20 each, R 0.2: 0.078).
+AT_EDGE_WHY = (
+    "where a baseline emotion's Good count is 0 or all, at which the score test's size at the gain is not known"
+)
 MARGIN_BOUND_KEPT = "the score test's, which holds its size at the gate's margin"
 # The guard looks for the score test's size over the baseline's standardized rate's
 # Clopper-Pearson interval at 1 - this (the research's choice: 0.005).
@@ -435,7 +442,7 @@ def _guarded(
     ends; lower: p_less and the upper ends) taken from the valid Berger-Boos test
     (``berger_boos``) where the score test's size exceeds its level by a third near the
     baseline's rate (``_liberal_sides``); where only a gate's margin or gain exceeds it, only
-    that bound."""
+    that bound; and the gain's bound where a baseline emotion is at 0 or 1 (``AT_EDGE_WHY``)."""
     alpha = (1 - test.confidence) / 2
     sides = _liberal_sides(tuple(strata), alpha, margin, family, gain)
     if sides is None:
@@ -444,14 +451,40 @@ def _guarded(
         if side.exceeded_at is None:
             test = _bounded_side(test, strata, alpha, side, rate=rate)
         elif side.exceeded_at.ratio != 1.0:
-            from . import berger_boos
-
-            valid_end = berger_boos.standardized_bounded(strata, alpha, greater=side.greater).ratio_end
             caveat = _bounded_too(strata, alpha, rate, side.greater)
-            test = _ratio_end_reaching(test, valid_end, side.greater, caveat, side.size)
+            test = _bounded_gain_end(test, strata, alpha, side.greater, caveat, side.size)
         else:
             test = _bounded_margin_end(test, strata, alpha, side.size, greater=side.greater, rate=rate)
+    if (
+        gain is not None
+        and _baseline_at_edge(strata)
+        and not any(side.greater is gain.greater and side.exceeded_at in (None, gain) for side in sides)
+    ):
+        caveat = _bounded_too(strata, alpha, rate, gain.greater, AT_EDGE_WHY)
+        test = _bounded_gain_end(test, strata, alpha, gain.greater, caveat, None)
     return test
+
+
+def _baseline_at_edge(strata: Sequence[tuple[int, int, int, int]]) -> bool:
+    """Whether one of several emotions the model rated has a baseline Good count of 0 or all
+    (one emotion's null is a ratio alone, and the guard sizes its own design)."""
+    return len(strata) > 1 and any(n1 > 0 and good2 in (0, n2) for _, n1, good2, n2 in strata)
+
+
+def _bounded_gain_end(
+    test: GoodRateTest,
+    strata: Sequence[tuple[int, int, int, int]],
+    alpha: float,
+    greater: bool,
+    caveat: str,
+    size: float | None,
+) -> GoodRateTest:
+    """``test`` whose ratio's bound on one side reaches the Berger-Boos test's at a gate's
+    gain (``_ratio_end_reaching``)."""
+    from . import berger_boos
+
+    valid_end = berger_boos.standardized_bounded(strata, alpha, greater=greater).ratio_end
+    return _ratio_end_reaching(test, valid_end, greater, caveat, size)
 
 
 @dataclass(frozen=True)
@@ -645,10 +678,11 @@ def _bounded_margin_end(
     return _margin_end_reaching(test, bounded_end, greater, _bounded_too(strata, alpha, rate, greater), size)
 
 
-def _bounded_too(strata: Sequence[tuple[int, int, int, int]], alpha: float, rate: str, greater: bool) -> str:
-    """The Berger-Boos test where it decides a gate's margin or gain only."""
-    how = _bounded_how(strata, alpha, rate, greater=greater)
-    return f"{STANDARDIZED_BOUNDED} ({how}), where the score test's size at the gate's margin exceeds alpha by a third"
+def _bounded_too(
+    strata: Sequence[tuple[int, int, int, int]], alpha: float, rate: str, greater: bool, why: str = MARGIN_WHY
+) -> str:
+    """The Berger-Boos test where it decides a gate's margin or gain only, and ``why``."""
+    return f"{STANDARDIZED_BOUNDED} ({_bounded_how(strata, alpha, rate, greater=greater)}), {why}"
 
 
 def _margin_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, caveat: str, size: float) -> GoodRateTest:
@@ -669,7 +703,9 @@ def _margin_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, ca
     return replace(test, method=method, difference_ci=Interval(interval.low, max(score_end, valid_end)))
 
 
-def _ratio_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, caveat: str, size: float) -> GoodRateTest:
+def _ratio_end_reaching(
+    test: GoodRateTest, valid_end: float, greater: bool, caveat: str, size: float | None
+) -> GoodRateTest:
     """``test`` whose ratio's bound on one side (``greater``: the lower) reaches ``valid_end``,
     a valid test's, as ``_margin_end_reaching``'s difference bound does, for `min-good-gain`'s
     ratio 1 + R: its p-values and difference ends stay, so that R never moves `better`. A
@@ -689,7 +725,8 @@ def _ratio_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, cav
         return test
     side = "lower" if greater else "upper"
     decides = f"the ratio's {side} bound, beyond no difference, by {caveat}"
-    decides += f" ({size:.3f} at alpha {(1 - test.confidence) / 2:.3g}, at the gain asked for)"
+    if size is not None:
+        decides += f" ({size:.3f} at alpha {(1 - test.confidence) / 2:.3g}, at the gain asked for)"
     ratio_method = _decided_first(decides, test.ratio_method)
     interval = Interval(end, ratio_ci.high) if greater else Interval(ratio_ci.low, end)
     return replace(test, ratio_method=ratio_method, ratio_ci=interval)
