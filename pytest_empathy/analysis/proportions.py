@@ -843,12 +843,15 @@ def paired(
     confidence: float,
     design_effect: float | None = None,
     reference: Reference = NORMAL,
+    family: int = 1,
 ) -> GoodRateTest:
     """The same cases rated on two sides: Tango's score test, or, unclustered and with at
-    most ``exact_cutover`` cases Good on one side only, the exact test conditional on them."""
+    most ``holm_cutover`` cases Good on one side only (``family``: the emotions whose Holm's
+    steps compare its p-values with every level up to ``family`` times its own), the exact
+    test conditional on them."""
     score = paired_score(counts, confidence, design_effect, reference)
     discordant = counts.first_only + counts.second_only
-    if decided_exactly(discordant, (1 - confidence) / 2, reference, design_effect):
+    if decided_exactly(discordant, (1 - confidence) / 2, reference, design_effect, family):
         return _paired_exact(counts, confidence, score)
     return score
 
@@ -874,12 +877,28 @@ def paired_score(
 
 
 def decided_exactly(
-    discordant: float, alpha: float, reference: Reference = NORMAL, design_effect: float | None = None
+    discordant: float,
+    alpha: float,
+    reference: Reference = NORMAL,
+    design_effect: float | None = None,
+    family: int = 1,
 ) -> bool:
     """Whether a paired comparison at one-sided ``alpha`` with ``discordant`` cases Good on one
     side only is McNemar's exact test: no rater clusters the ratings (no design effect, the
-    normal reference; clustered ones are referred to t) and at most ``exact_cutover`` of them."""
-    return design_effect is None and reference == NORMAL and 0 < discordant <= exact_cutover(alpha)
+    normal reference; clustered ones are referred to t) and at most ``holm_cutover`` of them."""
+    return design_effect is None and reference == NORMAL and 0 < discordant <= holm_cutover(alpha, family)
+
+
+@cache
+def holm_cutover(alpha: float, family: int = 1) -> int:
+    """The most discordant cases at which the score test's size exceeds its level by more
+    than a third at any level Holm's steps can compare an emotion's p-value with, one of
+    ``family`` emotions tested first at ``alpha`` (``holm_levels``): the largest
+    ``exact_cutover`` of them. The first level's alone let sizes up to 1.43 times a later
+    level through at 32 emotions and alpha 0.05 (42 to 73 discordant cases), and up to 1.95
+    times at alpha 0.01, whose first level's cutover is 0 from 16 emotions on
+    (tests/test_holm_sizes.py)."""
+    return max(exact_cutover(level) for level in holm_levels(alpha, family))
 
 
 @cache

@@ -105,7 +105,7 @@ def compare_with_saved_run(
 
     def comparison(members: Sequence[str], level: float, family: int) -> PairedComparison:
         effects = None if design is None else design.of(members)
-        return compare_paired([pair for e in members for pair in pairs[e]], alpha=level, design=effects)
+        return compare_paired([pair for e in members for pair in pairs[e]], alpha=level, design=effects, family=family)
 
     groups = grouped(sorted(pairs), comparison, alpha=alpha)
     whole = {"overall": groups.overall, **groups.polarity}
