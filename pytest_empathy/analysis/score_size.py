@@ -46,17 +46,27 @@ def margin_size(n1: int, n2: int, alpha: float, difference: float, *, greater: b
     return float(size_curve(n1, n2, alpha, difference, greater=greater)[1].max())
 
 
-def local_size(n1: int, n2: int, alpha: float, difference: float, *, greater: bool, low: float, high: float) -> float:
+def local_size(
+    n1: int,
+    n2: int,
+    alpha: float,
+    difference: float,
+    *,
+    greater: bool,
+    low: float,
+    high: float,
+    truth: float | None = None,
+) -> float:
     """``margin_size`` near the true rate only: the worst over the second group's rates of
     ``RATES`` from the last at or below ``low`` to the first at or above ``high`` (so that an
-    interval between two grid rates still meets both)."""
-    rates, sizes = size_curve(n1, n2, alpha, difference, greater=greater)
+    interval between two grid rates still meets both); with a ``truth``, the chance that the
+    test of ``difference`` rejects it when the true difference is that (``rejection_curve``)."""
+    rates, sizes = rejection_curve(n1, n2, alpha, difference, difference if truth is None else truth, greater=greater)
     first = max(int(np.searchsorted(rates, low, side="right")) - 1, 0)
     last = min(int(np.searchsorted(rates, high, side="left")), len(rates) - 1)
     return float(sizes[first : last + 1].max())
 
 
-@cache
 def size_curve(
     n1: int, n2: int, alpha: float, difference: float, *, greater: bool
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -64,12 +74,25 @@ def size_curve(
     ``difference`` rejects it (``greater``: in favour of a difference above it) when it is the
     true one, at each second group's rate t of ``RATES`` where t + ``difference`` is a rate
     too: (those rates, the chances)."""
-    z = statistics_at(n1, n2, difference)
+    return rejection_curve(n1, n2, alpha, difference, difference, greater=greater)
+
+
+@cache
+def rejection_curve(
+    n1: int, n2: int, alpha: float, null: float, truth: float, *, greater: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The chance that the one-sided score test at ``alpha`` of the null difference p1 - p2 =
+    ``null`` rejects it (``greater``: in favour of a difference above it) when the true
+    difference is ``truth``, at each second group's rate t of ``RATES`` where t + ``truth``
+    is a rate too: (those rates, the chances). At ``truth`` = ``null`` its size; at no
+    difference tested and a gate's margin true, the chance that a test of no difference
+    passes that gate when it should not (``proportions._margin_end_reaching``)."""
+    z = statistics_at(n1, n2, null)
     critical = normal_quantile(1 - 2 * alpha)
     region = z > critical if greater else z < -critical
-    inside = (RATES + difference >= 0) & (RATES + difference <= 1)
+    inside = (RATES + truth >= 0) & (RATES + truth <= 1)
     rates = RATES[inside]
-    return rates, _chance(region, _pmf(n1, rates + difference), n2, rates)
+    return rates, _chance(region, _pmf(n1, rates + truth), n2, rates)
 
 
 # A few large tables' statistics (8 MB at 1,000 against 1,000), asked again at each alpha.
