@@ -527,3 +527,18 @@ def test_a_margins_bound_holds_the_union_bound_of_the_margin_only_rule():
         score.p_less,
         score.difference_ci.high,
     )
+
+
+def test_where_a_test_of_no_difference_alone_passes_the_margin_alpha_of_the_time_the_exact_test_decides():
+    """12 against 12 with a not-worse margin of half a point: the score test holds its size at
+    no difference (0.063) but not at the margin (0.072), and the score test of no difference
+    alone rejects 0.060 of the time when the model is the margin worse (brute force), so no
+    level of the valid test can hold the margin-only rule's union within alpha: the
+    comparison is the exact test, whose figures hold every null."""
+    alpha, margin = 0.05, Margin(-0.005, greater=True)
+    assert brute_force_curve(12, 12, alpha, 0.0, True, truth=margin.difference)[1].max() >= alpha
+    test = proportions.unpaired(8, 12, 6, 12, confidence=1 - 2 * alpha, margin=margin)
+    assert proportions.unpaired(8, 12, 6, 12, confidence=1 - 2 * alpha).method == proportions.SCAS
+    assert test.method == proportions.UNPAIRED_EXACT
+    assert test.p_greater == pytest.approx(unconditional.monotone_difference_p(8, 12, 6, 12, 0.0, greater=True))
+    assert test.difference_ci.low == pytest.approx(unconditional.difference_interval(8, 12, 6, 12, alpha)[0])
