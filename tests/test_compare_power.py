@@ -38,9 +38,10 @@ def runs(pairs_by_emotion: dict[str, list[tuple[Rating, Rating]]]) -> tuple[dict
     return saved, run
 
 
-def rejects(rose: int, fell: int, n: int, level: float) -> bool:
-    """The paired test as the comparison runs it: this run first, the saved run second."""
-    test = proportions.paired(PairedCounts(0, rose, fell, n - rose - fell), confidence=1 - 2 * level)
+def rejects(rose: int, fell: int, n: int, level: float, family: int = 1) -> bool:
+    """The paired test as the comparison runs it: this run first, the saved run second; an
+    emotion's of ``family``, at Holm's first level."""
+    test = proportions.paired(PairedCounts(0, rose, fell, n - rose - fell), confidence=1 - 2 * level, family=family)
     return test.p_less < level
 
 
@@ -132,6 +133,31 @@ def test_the_exact_power_is_the_sum_over_every_outcome_of_the_test(drop, discord
                     * (1 - discordant) ** same
                 )
     assert power.power_paired_drop(drop, discordant, n, level) == pytest.approx(total, rel=1e-9, abs=1e-15)
+
+
+def test_an_emotions_power_is_that_of_the_test_holding_holms_every_level():
+    """One of 32 emotions, 60 cases, 80% of them rated otherwise in this run (some 48, where
+    McNemar's exact test decides at Holm's later levels, up to 73, and the z test at alpha /
+    32 alone, past 41): the exact power is the sum over every outcome of the test the
+    comparison runs, and ``detects`` names it (through ``compare_with_saved_run``)."""
+    n, drop, discordant, level = 60, 0.2, 0.8, 0.05 / 32
+    fell, rose = (discordant + drop) / 2, (discordant - drop) / 2
+    total = sum(
+        math.factorial(n)
+        / (math.factorial(up) * math.factorial(down) * math.factorial(n - up - down))
+        * rose**up
+        * fell**down
+        * (1 - discordant) ** (n - up - down)
+        for up in range(n + 1)
+        for down in range(n + 1 - up)
+        if rejects(up, down, n, level, family=32)
+    )
+    assert power.power_paired_drop(drop, discordant, n, level, family=32) == pytest.approx(total, rel=1e-9)
+    assert power.power_paired_drop(drop, discordant, n, level) != pytest.approx(total, rel=1e-3)
+    results = [CaseResult(f"{e}-{i}", e, Rating.GOOD) for e in EMOTIONS for i in range(2)]
+    saved = {r.case_id: (r.emotion, Rating.BAD) for r in results}
+    found = compare_with_saved_run(results, saved, alpha=0.05).detectable[EMOTIONS[0]]
+    assert found.test == "McNemar's test (exact up to 73 discordant cases, z beyond)"
 
 
 @pytest.mark.parametrize(("n", "discordant", "level"), [(64, 0.0, 0.05), (64, 0.2, 0.05), (62, 0.1, 0.05 / 32)])

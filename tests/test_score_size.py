@@ -13,8 +13,11 @@ from pytest_empathy.analysis import proportions, score_size
 
 
 def brute_force_curve(
-    n1: int, n2: int, alpha: float, difference: float, greater: bool, ratio: float = 1.0
+    n1: int, n2: int, alpha: float, difference: float, greater: bool, ratio: float = 1.0, truth: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The chance of rejecting the null ``difference`` at each grid rate where the true
+    difference is ``truth`` (the null itself by default)."""
+    truth = difference if truth is None else truth
     critical = norm.isf(alpha)
     z = np.array(
         [
@@ -26,9 +29,9 @@ def brute_force_curve(
         ]
     )
     region = z > critical if greater else z < -critical
-    null = ratio * score_size.RATES + difference
+    null = ratio * score_size.RATES + truth
     rates = score_size.RATES[(null >= 0) & (null <= 1)]
-    first = binom.pmf(np.arange(n1 + 1), n1, ratio * rates[:, None] + difference)
+    first = binom.pmf(np.arange(n1 + 1), n1, ratio * rates[:, None] + truth)
     second = binom.pmf(np.arange(n2 + 1), n2, rates[:, None])
     return rates, ((first @ region) * second).sum(axis=1)
 
@@ -130,3 +133,18 @@ def test_past_the_whole_enumerations_reach_the_size_near_a_rate_is_still_stated(
     assert found == pytest.approx(0.0709, abs=5e-5)
     held = score_size.local_size(640, 1995, 0.05, 0.0, greater=True, low=0.0015, high=0.0019)
     assert held is not None and held < 0.05 * 4 / 3
+
+
+@pytest.mark.parametrize(("n1", "n2", "margin", "greater"), [(6, 30, -0.05, True), (10, 40, 0.05, False)])
+def test_the_chance_a_test_of_no_difference_passes_a_margin_is_a_brute_force_enumerations(n1, n2, margin, greater):
+    """The chance that the score test of no difference rejects it towards ``greater`` when the
+    true difference is the gate's ``margin`` (the union bound's second term of the margin-only
+    rule, ``proportions.valid_margin_level``), over the grid and near a rate."""
+    rates, expected = brute_force_curve(n1, n2, 0.05, 0.0, greater, truth=margin)
+    found_rates, found = score_size.rejection_curve(n1, n2, 0.05, 0.0, margin, greater=greater)
+    np.testing.assert_array_equal(found_rates, rates)
+    np.testing.assert_allclose(found, expected, atol=1e-10)
+    assert 0 < found.max() < score_size.score_size(n1, n2, 0.05)
+    near = (rates >= rates[rates <= 0.3].max()) & (rates <= rates[rates >= 0.4].min())
+    local = score_size.local_size(n1, n2, 0.05, 0.0, greater=greater, low=0.3, high=0.4, truth=margin)
+    assert local == pytest.approx(expected[near].max(), abs=1e-10)

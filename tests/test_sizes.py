@@ -166,8 +166,11 @@ def test_no_more_bad_holds_its_size_at_its_margin_on_one_emotion(n1, n2, points)
     0.100 of the time, at a baseline Bad rate near 0.15) and 6 against 20 at 10 points (0.121).
     The gate's bound reaches the valid test's (Berger and Boos's; the exact test's within its
     reach) where it does not exclude no difference, and holds alpha and a third at every rate
-    (enumerated: 0.063 at 10 against 1,000). The gate passes on the baseline's highest counts:
-    each x1's threshold found by bisection and weighed with scipy."""
+    (enumerated: 0.063 at 10 against 1,000). At 6 against 20 the score test of no difference
+    alone passes a model the margin worse 0.024 of the time, above a third of alpha, so the
+    exact test's bound is taken at alpha less that (``proportions.valid_margin_level``) and the
+    gate's size is 0.024. The gate passes on the baseline's highest counts: each x1's threshold
+    found by bisection and weighed with scipy."""
     alpha = 0.05
     margin = gate_margins({"bad_margin": points}).bad
     assert margin is not None
@@ -182,7 +185,8 @@ def test_no_more_bad_holds_its_size_at_its_margin_on_one_emotion(n1, n2, points)
         above = n2 - rejected_below(passes, n2)
         size += stats.binom.pmf(x1, n1, rates + margin.difference) * stats.binom.sf(above, n2, rates)
     assert size.max() <= 4 / 3 * alpha, (size.max(), rates[size.argmax()])
-    assert size.max() > alpha / 2
+    # Not vacuous: the gate passes a model the margin worse at some rates.
+    assert size.max() > alpha / 4
 
 
 def test_past_the_size_curves_whole_reach_the_unpaired_test_is_guarded_near_a_rate_of_0():

@@ -18,12 +18,14 @@ from scipy.stats import barnard_exact, binom, norm
 
 from pytest_empathy.analysis import berger_boos, power, proportions, score_size, unconditional
 from pytest_empathy.analysis.gates import gate_margins
+from pytest_empathy.analysis.proportions import Margin
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
 from .conftest import read_report, synthetic_rows, write_corpus
+from .test_score_size import brute_force_curve
 from .test_sizes import rejected_below
 from .test_standardized import gart_nam
 from .test_verdicts import gate_named, no_more_bad
@@ -494,7 +496,7 @@ def test_a_one_emotion_run_whose_score_test_is_liberal_at_the_bad_margin_gets_th
 
     summary = summarized(gate_margins({"bad_margin": 10.0}))
     bad, kept = summary.overall.comparison.bad, summarized(None).overall.comparison.bad
-    assert bad.method.startswith(proportions.SCAS) and "not excluding no difference" in bad.method
+    assert bad.method.endswith(proportions.REPLACING + proportions.SCAS) and "not excluding no difference" in bad.method
     assert (bad.p_greater, bad.p_less, bad.ratio_ci) == (kept.p_greater, kept.p_less, kept.ratio_ci)
     p_at_margin = unconditional.monotone_difference_p(0, 17, 0, 62, 0.10, greater=False)
     score_passes = kept.difference_ci.high < 0.10
@@ -543,3 +545,46 @@ def test_a_one_emotion_run_whose_score_test_is_liberal_at_the_gain_gets_the_exac
     assert not gate.passed and proportions.UNPAIRED_EXACT in gate.detail
     kept = summarize(cases, alpha=0.05, per_emotion_baseline={"sad": Counts(0, n2, 0)})
     assert gate_named(kept, "min-good-gain", min_good_gain=gain).passed
+
+
+def test_a_margins_bound_holds_the_union_bound_of_the_margin_only_rule():
+    """41 cases against 62, not-worse at 5 points: the score test holds its size at no
+    difference (0.065) but not at the margin (0.122), so the margin's bound reaches the exact
+    test's where it does not exclude no difference. The gate then rejects the margin's null on
+    the score test's rejections of no difference or the exact test's of the margin, whose size
+    is at most the exact test's level plus the chance that the score test of no difference
+    rejects when the margin is the true difference: 0.0176 (brute force over every table,
+    weighed with scipy), above a third of alpha, so the exact test's bound is taken at alpha -
+    0.0176 and the sum is alpha (at alpha it was 0.068). Measured over every table (12 min, not
+    kept): the gate's size 0.032 at the margin, 0.047 with the exact test at alpha (within alpha
+    too: the union bound was loose there). Its figures at no difference stay the score
+    test's."""
+    alpha, margin = 0.05, Margin(-0.05, greater=True)
+    crossing = float(brute_force_curve(41, 62, alpha, 0.0, True, truth=margin.difference)[1].max())
+    assert 0.05 / 3 < crossing < 0.02
+    test = proportions.unpaired(20, 41, 31, 62, confidence=1 - 2 * alpha, margin=margin)
+    score = proportions.unpaired_score(20, 41, 31, 62, 1 - 2 * alpha)
+    exact_low = unconditional.difference_interval(20, 41, 31, 62, alpha - crossing)[0]
+    assert test.difference_ci.low == pytest.approx(min(score.difference_ci.low, exact_low), abs=1e-9)
+    assert exact_low < unconditional.difference_interval(20, 41, 31, 62, alpha)[0]
+    assert f"at alpha {alpha - crossing:.3g}" in test.method
+    assert (test.p_greater, test.p_less, test.difference_ci.high) == (
+        score.p_greater,
+        score.p_less,
+        score.difference_ci.high,
+    )
+
+
+def test_where_a_test_of_no_difference_alone_passes_the_margin_alpha_of_the_time_the_exact_test_decides():
+    """12 against 12 with a not-worse margin of half a point: the score test holds its size at
+    no difference (0.063) but not at the margin (0.072), and the score test of no difference
+    alone rejects 0.060 of the time when the model is the margin worse (brute force), so no
+    level of the valid test can hold the margin-only rule's union within alpha: the
+    comparison is the exact test, whose figures hold every null."""
+    alpha, margin = 0.05, Margin(-0.005, greater=True)
+    assert brute_force_curve(12, 12, alpha, 0.0, True, truth=margin.difference)[1].max() >= alpha
+    test = proportions.unpaired(8, 12, 6, 12, confidence=1 - 2 * alpha, margin=margin)
+    assert proportions.unpaired(8, 12, 6, 12, confidence=1 - 2 * alpha).method == proportions.SCAS
+    assert test.method == proportions.UNPAIRED_EXACT
+    assert test.p_greater == pytest.approx(unconditional.monotone_difference_p(8, 12, 6, 12, 0.0, greater=True))
+    assert test.difference_ci.low == pytest.approx(unconditional.difference_interval(8, 12, 6, 12, alpha)[0])

@@ -199,28 +199,38 @@ def test_paired_test_at_no_difference_is_mcnemar(cells):
 
 
 def test_no_more_bad_bounds_its_margin_by_the_score_interval_even_on_few_discordant_cases():
-    """3 cases Bad on the model's side only and 1 on the baseline's of 200: the exact
-    conditional test tests no difference only; the margin's bound is Tango's."""
+    """3 cases Bad on the model's side only and 1 on the baseline's of 200: the Bad rate's
+    test at no difference is McNemar's exact, as the Good rate's is (Tango's exceeds its size
+    there); the exact conditional test tests no difference only, so the margin's bound is
+    Tango's (the hull of both; the exact interval's, d/n held fixed, lies within it)."""
     pairs = [(Rating.BAD, Rating.OKAY)] * 3 + [(Rating.OKAY, Rating.BAD)] + [(Rating.OKAY, Rating.OKAY)] * 196
     cases = [CaseResult(f"c{i:03}", "sad", model, baseline) for i, (model, baseline) in enumerate(pairs)]
     bad = summarize(cases, alpha=0.05).overall.comparison.bad
     tango = proportions.paired_score(PairedCounts(0, 3, 1, 196), 0.9, None)
-    assert bad.method == proportions.PAIRED
-    assert bad.difference_ci == tango.difference_ci
+    assert bad.method == proportions.PAIRED_EXACT
+    assert bad.p_greater == pytest.approx(binomtest(3, 4, alternative="greater").pvalue, rel=1e-12)
+    assert bad.difference_ci.high == tango.difference_ci.high
+    assert bad.difference_ci.low <= tango.difference_ci.low
 
 
-@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.2, 0.05 / 8, 0.05 / 32])
-def test_with_few_discordant_cases_the_paired_test_is_the_exact_binomial_and_its_interval_agrees(alpha):
-    """Every split of up to the cutover's discordant cases, on cases Good on both sides or
-    neither: the one-sided p-values are scipy's exact binomial tests, and each interval
-    excludes no difference exactly when its test rejects, holds Tango's and the
-    Clopper-Pearson interval (scipy's beta quantiles) mapped to the difference and the ratio."""
-    cutover = proportions.exact_cutover(alpha)
+@pytest.mark.parametrize(
+    ("alpha", "family"),
+    [(0.05, 1), (0.01, 1), (0.2, 1), (0.05 / 8, 1), (0.05 / 32, 1), (0.05 / 32, 32), (0.01 / 16, 16)],
+)
+def test_with_few_discordant_cases_the_paired_test_is_the_exact_binomial_and_its_interval_agrees(alpha, family):
+    """Every split of up to the cutover's discordant cases (at every level Holm's steps can
+    use for one of ``family`` emotions: 73 at 0.05 / 32 over 32, 67 at 0.01 / 16 over 16), on
+    cases Good on both sides or neither: the one-sided p-values are scipy's exact binomial
+    tests, and each interval excludes no difference exactly when its test rejects, holds
+    Tango's and the Clopper-Pearson interval (scipy's beta quantiles) mapped to the
+    difference and the ratio. (Every d and split at alpha 0.1, 0.05 and 0.01 over 1 to 32
+    emotions agreed too: a four-minute run, not kept.)"""
+    cutover = proportions.holm_cutover(alpha, family)
     assert cutover > 0
     for d in range(1, cutover + 1, 2 if cutover > 30 else 1):
         for b in range(d + 1):
             counts = PairedCounts(both=d % 5, first_only=b, second_only=d - b, neither=7)
-            test = proportions.paired(counts, confidence=1 - 2 * alpha)
+            test = proportions.paired(counts, confidence=1 - 2 * alpha, family=family)
             score = proportions.paired_score(counts, 1 - 2 * alpha, None)
             assert test.method == proportions.PAIRED_EXACT
             assert test.p_greater == pytest.approx(binomtest(b, d, alternative="greater").pvalue, rel=1e-9)
@@ -242,7 +252,7 @@ def test_with_few_discordant_cases_the_paired_test_is_the_exact_binomial_and_its
             assert test.ratio_ci.low == pytest.approx(min(score.ratio_ci.low, ratio_low), rel=1e-8)
     # Past the cutover, and with clusters, Tango's score test as before.
     counts = PairedCounts(3, cutover + 1, 0, 5)
-    assert proportions.paired(counts, confidence=1 - 2 * alpha).method == proportions.PAIRED
+    assert proportions.paired(counts, confidence=1 - 2 * alpha, family=family).method == proportions.PAIRED
     clustered = proportions.paired(PairedCounts(3, 4, 0, 5), confidence=1 - 2 * alpha, design_effect=1.0)
     assert clustered == proportions.paired_score(PairedCounts(3, 4, 0, 5), 1 - 2 * alpha, 1.0)
 
@@ -728,20 +738,28 @@ paired_tables = st.lists(st.integers(0, 12), min_size=9, max_size=9).map(
 @given(paired_tables, st.sampled_from([2.0, 5.0, 10.0]))
 def test_no_more_bad_is_the_paired_score_test_at_the_margin(table, margin):
     """Paired, the gate's interval is Tango's on the Bad counts, and it passes exactly when the
-    oracle's score statistic at the margin is below the critical value."""
+    oracle's score statistic at the margin is below the critical value; where so few cases
+    are discordant that McNemar's exact test decides, the hull of Tango's and the exact
+    interval (Clopper-Pearson's, scipy's beta quantile, mapped with d/n fixed), so that the
+    margin must be beyond both."""
     pairs = [(Rating(m), Rating(b)) for (m, b), count in table.items() for _ in range(count)]
     assume(len(pairs) > 1)
     summary = summarize(paired_cases("sad", [int(m) for m, _ in pairs], [int(b) for _, b in pairs]), alpha=0.05)
     bad = summary.overall.comparison.bad
     cells = bad_cells(table)
-    assume(cells[1] + cells[2] > 0)
-    assert bad.paired and bad.difference == pytest.approx((cells[1] - cells[2]) / len(pairs))
-    high = bad.difference_ci.high
-    if high < 1 - 1e-9:
-        assert paired_z(cells, high, ratio=False) == pytest.approx(-CRITICAL_90, abs=1e-5)
+    d, n = cells[1] + cells[2], len(pairs)
+    assume(d > 0)
+    assert bad.paired and bad.difference == pytest.approx((cells[1] - cells[2]) / n)
+    tango_high = proportions.paired_score(PairedCounts(*cells), 0.9, None).difference_ci.high
+    if tango_high < 1 - 1e-9:
+        assert paired_z(cells, tango_high, ratio=False) == pytest.approx(-CRITICAL_90, abs=1e-5)
+    exact_high = -math.inf
+    if bad.method == proportions.PAIRED_EXACT:
+        exact_high = d / n * (2 * (beta.isf(0.05, cells[1] + 1, cells[2]) if cells[2] else 1.0) - 1)
+    assert bad.difference_ci.high == pytest.approx(max(tango_high, exact_high), abs=1e-9)
     at_margin = paired_z(cells, margin / 100, ratio=False)
-    assume(abs(at_margin + CRITICAL_90) > 1e-6)
-    assert no_more_bad(summary, margin).passed == (at_margin < -CRITICAL_90)
+    assume(abs(at_margin + CRITICAL_90) > 1e-6 and abs(exact_high - margin / 100) > 1e-6)
+    assert no_more_bad(summary, margin).passed == (at_margin < -CRITICAL_90 and exact_high < margin / 100)
 
 
 @settings(max_examples=60, deadline=None)

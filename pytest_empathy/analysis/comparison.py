@@ -25,7 +25,7 @@ from .distributions import NORMAL
 from .independence import NO_TEST, independence_test
 from .marginal import stuart_maxwell
 from .ordinal import OrdinalTest
-from .proportions import GoodRateTest, Margin, PairedCounts, paired, paired_score, standardized, unpaired
+from .proportions import GoodRateTest, Margin, PairedCounts, paired, standardized, unpaired
 
 
 class Direction(enum.StrEnum):
@@ -141,7 +141,7 @@ def compare(
         order_effect = None if design is None else design.ordinal
         reference = NORMAL if design is None else design.reference
         if pairs is not None:
-            good, order = _paired_tests(pairs, confidence, design)
+            good, order = _paired_tests(pairs, confidence, design, family)
         elif strata is not None and len(strata) > 1:
             rates = [(m.good, m.n, b.good, b.n) for m, b in strata if m.n]
             good = standardized(
@@ -193,10 +193,11 @@ def _bad_rate(
     confidence, effect = 1 - 2 * alpha, None if design is None else design.bad
     reference = NORMAL if design is None else design.reference
     if pairs is not None:
-        # Tango's score interval even on few discordant cases: the exact conditional test tests
-        # no difference only, and no-more-bad bounds a margin.
+        # McNemar's exact test where few cases are discordant, as for the Good rate: its
+        # interval holds Tango's, so no-more-bad's margin is bounded by Tango's at least (the
+        # exact conditional test alone tests no difference only).
         bad = good_pairs(pairs, Rating.BAD)
-        return paired_score(bad, confidence, effect, reference)
+        return paired(bad, confidence=confidence, design_effect=effect, reference=reference, family=family)
     if strata is not None and len(strata) > 1:
         rates = [(m.bad, m.n, b.bad, b.n) for m, b in strata if m.n]
         return standardized(
@@ -215,13 +216,16 @@ def _bad_rate(
 
 
 def _paired_tests(
-    pairs: Sequence[tuple[Rating, Rating]], confidence: float, design: DesignEffects | None
+    pairs: Sequence[tuple[Rating, Rating]], confidence: float, design: DesignEffects | None, family: int
 ) -> tuple[GoodRateTest, OrdinalTest]:
     """The Good rate's paired test and the ordinal effect's of (first, second) ratings of the
-    same cases, clustered by ``design`` where the ratings name raters."""
+    same cases, clustered by ``design`` where the ratings name raters; ``family`` the emotions
+    whose Holm's steps the Good rate's test must hold its size at (``proportions.paired``)."""
     good_effect, order_effect = (None, None) if design is None else (design.good, design.ordinal)
     reference = NORMAL if design is None else design.reference
-    good = paired(good_pairs(pairs), confidence=confidence, design_effect=good_effect, reference=reference)
+    good = paired(
+        good_pairs(pairs), confidence=confidence, design_effect=good_effect, reference=reference, family=family
+    )
     order = ordinal.paired_ratings(pairs, confidence=confidence, design_effect=order_effect, reference=reference)
     return good, order
 
@@ -259,11 +263,12 @@ class PairedComparison(Verdict):
 
 
 def compare_paired(
-    pairs: Sequence[tuple[Rating, Rating]], *, alpha: float, design: DesignEffects | None = None
+    pairs: Sequence[tuple[Rating, Rating]], *, alpha: float, design: DesignEffects | None = None, family: int = 1
 ) -> PairedComparison:
     """Paired (before, after) ratings: Stuart-Maxwell on the whole scale, and the changes of
     the Good rate and of the Bad rate by the paired test and its interval (``paired``);
-    ``design`` the design effects of clustered ratings."""
+    ``design`` the design effects of clustered ratings; ``family`` the emotions an emotion's
+    p-values are Holm's over, at whose every level its tests must hold their size."""
     before = Counts.of(b for b, _ in pairs)
     after = Counts.of(a for _, a in pairs)
     if not pairs:
@@ -273,7 +278,7 @@ def compare_paired(
         table[b - 1][a - 1] += 1
     whole = WholeTest(*stuart_maxwell(table))
     run_first = [(a, b) for b, a in pairs]
-    good, order = _paired_tests(run_first, 1 - 2 * alpha, design)
+    good, order = _paired_tests(run_first, 1 - 2 * alpha, design, family)
     # A rise in Bad answers is tested against no change, as the Good rate's fall is: McNemar's
     # exact test where few cases changed.
     bad = paired(
@@ -281,6 +286,7 @@ def compare_paired(
         confidence=1 - 2 * alpha,
         design_effect=None if design is None else design.bad,
         reference=NORMAL if design is None else design.reference,
+        family=family,
     )
     return PairedComparison(before, after, whole, good, order, design=design, bad=bad)
 

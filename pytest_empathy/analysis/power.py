@@ -32,6 +32,7 @@ from .proportions import (
     decided_exactly,
     exact_cutover,
     exact_lower_bound_above,
+    holm_cutover,
     inflation,
     tango,
 )
@@ -45,7 +46,8 @@ DROP_METHOD = (
     "'detects': the smallest drop of the Good rate that the check's one-sided paired test finds with 80% power at "
     "its level (alpha; for an emotion alpha over the emotions, Holm's first step): McNemar's exact test (binomial, "
     "conditional on the discordant cases) where they are so few that the z test's size would exceed alpha by a "
-    f"third ({exact_cutover(0.05)} at alpha 0.05), Tango's score test at no change (McNemar's z) beyond. Its power "
+    f"third ({exact_cutover(0.05)} at alpha 0.05; for an emotion at any level Holm's steps compare its p-value "
+    "with), Tango's score test at no change (McNemar's z) beyond. Its power "
     "is computed exactly, not approximated, each count of discordant cases by the test it gets: the count of "
     "cases Good on one side only is binomial, and how many of them fell binomial given it. The share of such "
     "discordant cases is this run's own, and at least the drop itself, as a drop of d points needs d points of "
@@ -394,13 +396,15 @@ class DetectableDrop:
     # Clustered ratings: the comparison's design effect (at least 1) and the t the tests use.
     design_effect: float = 1.0
     reference: Reference = NORMAL
+    # An emotion's: the emotions whose Holm's steps its test holds its size at (``proportions.paired``).
+    family: int = 1
 
     @property
     def test(self) -> str:
         """The paired test whose power the figures are, named as the comparison runs it."""
         if self.reference.dof is not None:
             return "McNemar's z test"
-        return f"McNemar's test (exact up to {exact_cutover(self.level)} discordant cases, z beyond)"
+        return f"McNemar's test (exact up to {holm_cutover(self.level, self.family)} discordant cases, z beyond)"
 
     @property
     def effective_n(self) -> int:
@@ -410,7 +414,7 @@ class DetectableDrop:
     @property
     def fewest_to_fail(self) -> int:
         """The fewest cases Good in the saved run with which the check can fail at all."""
-        return math.ceil(fewest_cases_to_fail(self.level, self.reference) * self.design_effect)
+        return math.ceil(fewest_cases_to_fail(self.level, self.reference, self.family) * self.design_effect)
 
     @property
     def can_fail(self) -> bool:
@@ -429,7 +433,8 @@ class DetectableDrop:
 
     def power(self, drop: float) -> float:
         """The power at a drop of ``drop``, on the same assumptions as the figure."""
-        return power_paired_drop(drop, max(self.discordant, drop), self.effective_n, self.level, self.reference)
+        discordant = max(self.discordant, drop)
+        return power_paired_drop(drop, discordant, self.effective_n, self.level, self.reference, self.family)
 
 
 def detectable_drop(
@@ -440,13 +445,15 @@ def detectable_drop(
     *,
     design_effect: float | None = None,
     reference: Reference = NORMAL,
+    family: int = 1,
 ) -> DetectableDrop:
     """The drop the paired test finds with 80% power on ``n`` cases, ``saved_good`` of them
     Good in the saved run, assuming the run's own discordant share, or the drop's where that is
-    smaller; clustered, on n over ``design_effect`` and referred to ``reference``."""
+    smaller; clustered, on n over ``design_effect`` and referred to ``reference``; ``family``
+    the emotions an emotion's test holds Holm's every level for."""
     effect = inflation(design_effect)
-    smallest = smallest_paired_p(saved_good / effect, level, reference)
-    found = DetectableDrop(level, n, saved_good, discordant, None, smallest, effect, reference)
+    smallest = smallest_paired_p(saved_good / effect, level, reference, family)
+    found = DetectableDrop(level, n, saved_good, discordant, None, smallest, effect, reference, family)
     if not found.can_fail or found.power(found.largest) < POWER:
         return found
     return replace(found, drop=_reaching_power(found.power, found.largest))
@@ -480,27 +487,29 @@ def _reaching_power(power: Callable[[float], float], largest: float) -> float:
     return high
 
 
-def smallest_paired_p(saved_good: float, level: float, reference: Reference = NORMAL) -> float:
+def smallest_paired_p(saved_good: float, level: float, reference: Reference = NORMAL, family: int = 1) -> float:
     """The smallest one-sided p-value the paired test at ``level`` gives on cases ``saved_good``
     of which are Good in the saved run: all of them fall, none rises. McNemar's exact p is then
     a half to the power of ``saved_good``, where that test decides (``proportions.decided_exactly``); McNemar's
     z is minus the root of ``saved_good`` (with none, no case is Good on one side only and z
     is 0)."""
-    if decided_exactly(saved_good, level, reference):
+    if decided_exactly(saved_good, level, reference, family=family):
         return math.pow(0.5, saved_good)
     return reference.lower(-math.sqrt(saved_good))
 
 
-def fewest_cases_to_fail(level: float, reference: Reference = NORMAL) -> int:
+def fewest_cases_to_fail(level: float, reference: Reference = NORMAL, family: int = 1) -> int:
     """The fewest cases Good in the saved run with which the paired test can reject at
     ``level`` at all, searched upward from a count at which neither test can."""
     n = max(1, math.floor(_one_sided_quantile(level) ** 2) - 1)
-    while smallest_paired_p(n, level, reference) >= level:
+    while smallest_paired_p(n, level, reference, family) >= level:
         n += 1
     return n
 
 
-def power_paired_drop(drop: float, discordant: float, n: int, level: float, reference: Reference = NORMAL) -> float:
+def power_paired_drop(
+    drop: float, discordant: float, n: int, level: float, reference: Reference = NORMAL, family: int = 1
+) -> float:
     """The exact power of the one-sided paired test at ``level`` on ``n`` cases when the Good
     rate falls by ``drop``, a share ``discordant`` (at least ``drop``) of the cases Good on one
     side only: their count is binomial (n, discordant), and the number that fell binomial
@@ -508,7 +517,7 @@ def power_paired_drop(drop: float, discordant: float, n: int, level: float, refe
     if discordant <= 0:
         return 0.0
     fell = (discordant + drop) / (2 * discordant)
-    return _chance_enough_fell(n, discordant, fell, lambda count: _fewest_fallen(count, level, reference))
+    return _chance_enough_fell(n, discordant, fell, lambda count: _fewest_fallen(count, level, reference, family))
 
 
 def unchanged_pass_rate(
@@ -620,15 +629,15 @@ def _chance_enough_fell(n: int, discordant: float, fell: float, fewest: Callable
 
 
 @cache
-def _fewest_fallen(count: int, level: float, reference: Reference) -> int:
+def _fewest_fallen(count: int, level: float, reference: Reference, family: int = 1) -> int:
     """Of ``count`` discordant cases, the fewest that must have fallen (the rest risen) for the
     comparison's paired test to reject at ``level``; count + 1 when even all of them do not
     suffice. The test is the one ``proportions.paired`` runs: unclustered (normal reference)
-    with at most ``exact_cutover`` discordant cases, McNemar's exact, its binomial tail at 1/2
+    with at most ``holm_cutover`` discordant cases (over ``family`` emotions), McNemar's exact, its binomial tail at 1/2
     below ``level``; else McNemar's z, (count - 2 fallen) / root(count), its p below ``level``."""
     if count == 0:
         return 1
-    if decided_exactly(count, level, reference):
+    if decided_exactly(count, level, reference, family=family):
         return next((k for k in range(count + 1) if binomial_tail(k, count, 0.5, 0.5) < level), count + 1)
     root = math.sqrt(count)
     fallen = max(0, math.floor((count + _one_sided_quantile(level) * root) / 2) - 1)

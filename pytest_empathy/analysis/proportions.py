@@ -204,7 +204,9 @@ def unpaired(
     The skewness-corrected score test (SCAS), or, unclustered and where
     its size at no difference exceeds alpha by a third (``decided_unconditionally``), the
     exact unconditional test, valid at every level; where only its size at the margin does,
-    the margin's bound reaches the exact test's (``_margin_end_reaching``);
+    the margin's bound reaches the exact test's at ``valid_margin_level``
+    (``_margin_end_reaching``; the exact test throughout where the score test of no difference
+    alone rejects at the margin alpha of the time or more);
     otherwise, unclustered, each direction where the score test's size near the baseline's
     rate exceeds its level by a third (at no difference at any of Holm's levels, or at the
     margin) by the valid Berger-Boos test (``_guarded``, with one stratum): past the exact
@@ -222,10 +224,16 @@ def unpaired(
         caveat = f"the {UNPAIRED_EXACT}, where the score test's size at the gate's margin exceeds alpha by a third"
         size = _size_exceeded(n1, n2, alpha, reference, design_effect, margin) if margin else None
         if margin is not None and size is not None:
-            exact = _exact_figures(good1, n1, good2, n2, confidence)[2]
-            score = _margin_end_reaching(
-                score, exact.low if margin.greater else exact.high, margin.greater, caveat, size
-            )
+            from . import score_size
+
+            curve = score_size.rejection_curve(n1, n2, alpha, 0.0, margin.difference, greater=margin.greater)
+            crossing = float(curve[1].max())
+            if crossing >= alpha:
+                return _unpaired_exact(good1, n1, good2, n2, confidence, score)
+            level = valid_margin_level(alpha, crossing)
+            exact = _exact_figures(good1, n1, good2, n2, 1 - 2 * level)[2]
+            end = exact.low if margin.greater else exact.high
+            score = _margin_end_reaching(score, end, margin.greater, caveat, size, crossing, level)
         size = _size_exceeded(n1, n2, alpha, reference, design_effect, gain) if gain else None
         ratio_ci = _exact_ratio_interval(good1, n1, good2, n2, confidence) if gain and size else None
         if gain is not None and size is not None and ratio_ci is not None:
@@ -453,8 +461,12 @@ def _guarded(
         elif side.exceeded_at.ratio != 1.0:
             caveat = _bounded_too(strata, alpha, rate, side.greater)
             test = _bounded_gain_end(test, strata, alpha, side.greater, caveat, side.size)
+        elif side.crossing is None or side.crossing >= alpha:
+            # A test of no difference that alone rejects the margin alpha of the time when it
+            # is true leaves the valid test nothing to spend: it decides the whole side.
+            test = _bounded_side(test, strata, alpha, side, rate=rate)
         else:
-            test = _bounded_margin_end(test, strata, alpha, side.size, greater=side.greater, rate=rate)
+            test = _bounded_margin_end(test, strata, alpha, side.size, side.crossing, greater=side.greater, rate=rate)
     if (
         gain is not None
         and _baseline_at_edge(strata)
@@ -493,13 +505,16 @@ class LiberalSide:
     near the baseline's rate: the worst ``size`` found and its ``level``; the gate's margin or
     gain it does so at (``exceeded_at``), None where it does so at no difference; and, where it
     does so at no difference and the gate's margin is on this side, the score test's size at
-    that margin (``margin_size``), held within alpha and a third or not."""
+    that margin (``margin_size``), held within alpha and a third or not; where it does so at
+    the margin only, the chance near that rate that the score test of no difference rejects
+    the margin when it is the true difference (``crossing``, ``valid_margin_level``)."""
 
     greater: bool
     size: float
     level: float
     exceeded_at: Margin | None = None
     margin_size: float | None = None
+    crossing: float | None = None
 
 
 # A few milliseconds each; a simulation asks the same tables again and again.
@@ -568,7 +583,16 @@ def _liberal_sides(
             sides.append(LiberalSide(greater, size, level, None, at_margin))
             continue
         if margin is not None and at_margin is not None and at_margin > alpha * _SIZE_TOLERANCE:
-            sides.append(LiberalSide(greater, at_margin, alpha, margin))
+            crossings = [
+                score_size.local_size(
+                    first, second, alpha, 0.0, greater=greater, low=low, high=high, truth=margin.difference
+                )
+                for first, second in proxies
+            ]
+            measured = [crossing for crossing in crossings if crossing is not None]
+            if len(measured) < len(crossings):
+                return None
+            sides.append(LiberalSide(greater, at_margin, alpha, margin, crossing=max(measured)))
         if gain is not None and gain.greater is greater:
             at_gain = worst(gain, (alpha,))[0]
             if math.isnan(at_gain):
@@ -665,17 +689,20 @@ def _bounded_margin_end(
     strata: Sequence[tuple[int, int, int, int]],
     alpha: float,
     size: float,
+    crossing: float,
     *,
     greater: bool,
     rate: str,
 ) -> GoodRateTest:
     """``test`` where the score test holds its size at no difference but not at the gate's
-    margin on one side: its margin's bound reaches the Berger-Boos test's
-    (``_margin_end_reaching``)."""
+    margin on one side: its margin's bound reaches the Berger-Boos test's at
+    ``valid_margin_level`` (``_margin_end_reaching``)."""
     from . import berger_boos
 
-    bounded_end = berger_boos.standardized_bounded(strata, alpha, greater=greater).difference_end
-    return _margin_end_reaching(test, bounded_end, greater, _bounded_too(strata, alpha, rate, greater), size)
+    level = valid_margin_level(alpha, crossing)
+    bounded_end = berger_boos.standardized_bounded(strata, level, greater=greater).difference_end
+    caveat = _bounded_too(strata, level, rate, greater)
+    return _margin_end_reaching(test, bounded_end, greater, caveat, size, crossing, level)
 
 
 def _bounded_too(
@@ -685,19 +712,39 @@ def _bounded_too(
     return f"{STANDARDIZED_BOUNDED} ({_bounded_how(strata, alpha, rate, greater=greater)}), {why}"
 
 
-def _margin_end_reaching(test: GoodRateTest, valid_end: float, greater: bool, caveat: str, size: float) -> GoodRateTest:
+def valid_margin_level(alpha: float, crossing: float) -> float:
+    """The level of the valid test whose bound a margin's reaches (``_margin_end_reaching``),
+    where the score test of no difference rejects it ``crossing`` of the time when the margin
+    is the true difference: alpha where the union bound alpha + ``crossing`` is within alpha
+    and a third (the tolerance every size here is held to), else alpha - ``crossing``, so that
+    the bound is alpha itself (callers give the valid test the whole side where ``crossing``
+    reaches alpha)."""
+    return alpha if alpha + crossing <= alpha * _SIZE_TOLERANCE else alpha - crossing
+
+
+def _margin_end_reaching(
+    test: GoodRateTest, valid_end: float, greater: bool, caveat: str, size: float, crossing: float, level: float
+) -> GoodRateTest:
     """``test`` whose bound on one side (``greater``: the lower) reaches ``valid_end``, a
-    valid test's, where it does not exclude no difference: its p-values and ratio ends stay,
-    so that a margin a run sets does not move ``better``, and so does a bound that excludes no
-    difference, since a test of no difference that holds its size is also a valid test of any
-    margin beyond it; elsewhere the margin passes only where the valid test rejects it."""
+    valid test's at ``level``, where it does not exclude no difference: its p-values and
+    ratio ends stay, so that a margin a run sets does not move ``better``, and so does a bound
+    that excludes no difference; elsewhere the margin passes only where the valid test
+    rejects it too. The margin's null is rejected on R_score(0) U (R_score(m) n R_valid(m)),
+    whose size is at most the valid test's ``level`` plus ``crossing``, the chance that the
+    score test of no difference rejects it when the margin is the true difference (computed,
+    ``score_size.rejection_curve``: 0.0002 for 2 ratings in each of 32 emotions against 62,
+    0.0077 at 64 against 1,995 and 5 points, 0.018 at 41 against 62, 0.04 for 3 ratings in
+    each of 2 emotions against 12): ``valid_margin_level`` holds that sum within alpha and a
+    third, or at alpha."""
     interval = test.difference_ci
     score_end = interval.low if greater else interval.high
     if _excludes_no_difference(score_end, greater):
         return test
     side = "lower" if greater else "upper"
     decides = f"the {side} bound, not excluding no difference, by {caveat}"
-    method = _decided_first(decides + f" ({size:.3f} at alpha {(1 - test.confidence) / 2:.3g})", test.method)
+    decides += f" ({size:.3f} at alpha {(1 - test.confidence) / 2:.3g}), at alpha {level:.3g}: the score test of no"
+    decides += f" difference rejects it {crossing:.3f} of the time where the margin is true"
+    method = _decided_first(decides, test.method)
     if greater:
         return replace(test, method=method, difference_ci=Interval(min(score_end, valid_end), interval.high))
     return replace(test, method=method, difference_ci=Interval(interval.low, max(score_end, valid_end)))
@@ -1084,12 +1131,15 @@ def paired(
     confidence: float,
     design_effect: float | None = None,
     reference: Reference = NORMAL,
+    family: int = 1,
 ) -> GoodRateTest:
     """The same cases rated on two sides: Tango's score test, or, unclustered and with at
-    most ``exact_cutover`` cases Good on one side only, the exact test conditional on them."""
+    most ``holm_cutover`` cases Good on one side only (``family``: the emotions whose Holm's
+    steps compare its p-values with every level up to ``family`` times its own), the exact
+    test conditional on them."""
     score = paired_score(counts, confidence, design_effect, reference)
     discordant = counts.first_only + counts.second_only
-    if decided_exactly(discordant, (1 - confidence) / 2, reference, design_effect):
+    if decided_exactly(discordant, (1 - confidence) / 2, reference, design_effect, family):
         return _paired_exact(counts, confidence, score)
     return score
 
@@ -1115,12 +1165,28 @@ def paired_score(
 
 
 def decided_exactly(
-    discordant: float, alpha: float, reference: Reference = NORMAL, design_effect: float | None = None
+    discordant: float,
+    alpha: float,
+    reference: Reference = NORMAL,
+    design_effect: float | None = None,
+    family: int = 1,
 ) -> bool:
     """Whether a paired comparison at one-sided ``alpha`` with ``discordant`` cases Good on one
     side only is McNemar's exact test: no rater clusters the ratings (no design effect, the
-    normal reference; clustered ones are referred to t) and at most ``exact_cutover`` of them."""
-    return design_effect is None and reference == NORMAL and 0 < discordant <= exact_cutover(alpha)
+    normal reference; clustered ones are referred to t) and at most ``holm_cutover`` of them."""
+    return design_effect is None and reference == NORMAL and 0 < discordant <= holm_cutover(alpha, family)
+
+
+@cache
+def holm_cutover(alpha: float, family: int = 1) -> int:
+    """The most discordant cases at which the score test's size exceeds its level by more
+    than a third at any level Holm's steps can compare an emotion's p-value with, one of
+    ``family`` emotions tested first at ``alpha`` (``holm_levels``): the largest
+    ``exact_cutover`` of them. The first level's alone let sizes up to 1.43 times a later
+    level through at 32 emotions and alpha 0.05 (42 to 73 discordant cases), and up to 1.95
+    times at alpha 0.01, whose first level's cutover is 0 from 16 emotions on
+    (tests/test_holm_sizes.py)."""
+    return max(exact_cutover(level) for level in holm_levels(alpha, family))
 
 
 @cache

@@ -57,19 +57,24 @@ def local_size(
     low: float,
     high: float,
     ratio: float = 1.0,
+    truth: float | None = None,
 ) -> float | None:
     """``margin_size`` near the true rate only: the worst over the second group's rates of
     ``RATES`` from the last at or below ``low`` to the first at or above ``high`` (so that an
-    interval between two grid rates still meets both). Past ``MOST_TABLES`` tables, an upper
-    bound that weighs only the tables whose counts those rates reach (``_windowed_sizes``);
-    None where even those are more than ``MOST_TABLES``."""
-    first_rates = ratio * RATES + difference
+    interval between two grid rates still meets both); with a ``truth``, the chance that the
+    test of ``difference`` rejects it when the true difference is that (``rejection_curve``).
+    Past ``MOST_TABLES`` tables, an upper bound that weighs only the tables whose counts those
+    rates reach (``_windowed_sizes``); None where even those are more than ``MOST_TABLES``."""
+    true_difference = difference if truth is None else truth
+    first_rates = ratio * RATES + true_difference
     rates = RATES[(first_rates >= 0) & (first_rates <= 1)]
     first = max(int(np.searchsorted(rates, low, side="right")) - 1, 0)
     last = min(int(np.searchsorted(rates, high, side="left")), len(rates) - 1)
     if (n1 + 1) * (n2 + 1) <= MOST_TABLES:
-        return float(size_curve(n1, n2, alpha, difference, greater=greater, ratio=ratio)[1][first : last + 1].max())
-    sizes = _windowed_sizes(n1, n2, alpha, difference, greater, float(rates[first]), float(rates[last]), ratio)
+        curve = rejection_curve(n1, n2, alpha, difference, true_difference, greater=greater, ratio=ratio)
+        return float(curve[1][first : last + 1].max())
+    low_rate, high_rate = float(rates[first]), float(rates[last])
+    sizes = _windowed_sizes(n1, n2, alpha, difference, greater, low_rate, high_rate, ratio, true_difference)
     return None if sizes is None else float(sizes.max())
 
 
@@ -81,7 +86,15 @@ REACH = 1e-9
 
 @lru_cache(maxsize=64)
 def _windowed_sizes(
-    n1: int, n2: int, alpha: float, difference: float, greater: bool, low: float, high: float, ratio: float = 1.0
+    n1: int,
+    n2: int,
+    alpha: float,
+    difference: float,
+    greater: bool,
+    low: float,
+    high: float,
+    ratio: float = 1.0,
+    truth: float | None = None,
 ) -> NDArray[np.float64] | None:
     """Upper bounds of ``size_curve``'s chances at its rates from ``low`` to ``high``, from
     the tables whose counts those rates reach (None where they are more than
@@ -90,7 +103,7 @@ def _windowed_sizes(
     from scipy.stats import binom
 
     rates = RATES[(low <= RATES) & (high >= RATES)]
-    firsts = ratio * rates + difference
+    firsts = ratio * rates + (difference if truth is None else truth)
     (start1, stop1), (start2, stop2) = (
         (int(binom.ppf(REACH, n, chances.min())), int(binom.isf(REACH, n, chances.max())))
         for n, chances in ((n1, firsts), (n2, rates))
@@ -107,7 +120,6 @@ def _windowed_sizes(
     return sizes
 
 
-@cache
 def size_curve(
     n1: int, n2: int, alpha: float, difference: float, *, greater: bool, ratio: float = 1.0
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -115,12 +127,25 @@ def size_curve(
     ``difference`` rejects it (``greater``: in favour of a first rate above it) when it is the
     truth, at each second group's rate t of ``RATES`` where ratio * t + ``difference`` is a
     rate too: (those rates, the chances)."""
-    z = statistics_at(n1, n2, difference, ratio)
+    return rejection_curve(n1, n2, alpha, difference, difference, greater=greater, ratio=ratio)
+
+
+@cache
+def rejection_curve(
+    n1: int, n2: int, alpha: float, null: float, truth: float, *, greater: bool, ratio: float = 1.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The chance that the one-sided score test at ``alpha`` of the null p1 = ``ratio`` * p2 +
+    ``null`` rejects it (``greater``: in favour of a first rate above it) when p1 = ``ratio`` *
+    p2 + ``truth`` is the truth, at each second group's rate t of ``RATES`` where that is a
+    rate: (those rates, the chances). At ``truth`` = ``null`` its size; at no difference
+    tested and a gate's margin true, the chance that a test of no difference passes that gate
+    when it should not (``proportions._margin_end_reaching``)."""
+    z = statistics_at(n1, n2, null, ratio)
     critical = normal_quantile(1 - 2 * alpha)
     region = z > critical if greater else z < -critical
-    first = ratio * RATES + difference
+    first = ratio * RATES + truth
     rates = RATES[(first >= 0) & (first <= 1)]
-    return rates, _chance(region, _pmf(n1, ratio * rates + difference), n2, rates)
+    return rates, _chance(region, _pmf(n1, ratio * rates + truth), n2, rates)
 
 
 # A few large tables' statistics (8 MB at 1,000 against 1,000), asked again at each alpha.

@@ -96,7 +96,9 @@ def summarize(
         effects = None if design is None else design.of(members)
         if is_paired:
             both = [(c.rating, _baseline(c)) for e in members for c in by_emotion[e]]
-            return compare(model_total, baseline, alpha=level, decides=decides, pairs=both, design=effects)
+            return compare(
+                model_total, baseline, alpha=level, decides=decides, pairs=both, design=effects, family=family
+            )
         strata = [(model_counts[e], base_counts[e]) for e in members]
         # The margin gates read the overall comparison only.
         at = margins if len(members) == len(emotions) else None

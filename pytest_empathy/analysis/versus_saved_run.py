@@ -105,14 +105,14 @@ def compare_with_saved_run(
 
     def comparison(members: Sequence[str], level: float, family: int) -> PairedComparison:
         effects = None if design is None else design.of(members)
-        return compare_paired([pair for e in members for pair in pairs[e]], alpha=level, design=effects)
+        return compare_paired([pair for e in members for pair in pairs[e]], alpha=level, design=effects, family=family)
 
     groups = grouped(sorted(pairs), comparison, alpha=alpha)
     whole = {"overall": groups.overall, **groups.polarity}
     detectable = {name: _detectable(group.comparison, alpha) for name, group in whole.items()}
     # An emotion's verdict is Holm's: its first step tests at alpha over the emotions.
     level = bonferroni_level(alpha, len(groups.emotions))
-    detectable |= {e: _detectable(g.comparison, level) for e, g in groups.emotions.items()}
+    detectable |= {e: _detectable(g.comparison, level, len(groups.emotions)) for e, g in groups.emotions.items()}
     overall = groups.overall.comparison
     bound = None
     if overall.good is not None:
@@ -150,10 +150,10 @@ def changed_cases(
     return tuple(sorted(changed, key=lambda c: (_RANK[c.saved, c.run], c.emotion, c.case_id)))
 
 
-def _detectable(c: PairedComparison, level: float) -> DetectableDrop:
+def _detectable(c: PairedComparison, level: float, family: int = 1) -> DetectableDrop:
     discordant = 0.0 if c.good is None else c.good.discordant or 0.0
     if c.design is None:
-        return detectable_drop(c.n, c.before.good, discordant, level)
+        return detectable_drop(c.n, c.before.good, discordant, level, family=family)
     # Clustered ratings are worth fewer independent ones: n over the design effect.
     return detectable_drop(
         c.n, c.before.good, discordant, level, design_effect=c.design.good, reference=c.design.reference
