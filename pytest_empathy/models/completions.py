@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from pytest_empathy.bounded import loads
-
-from .messages import shorten
+from pytest_empathy.secrets import shorten
 
 
 def completion_text(body: str) -> str | None:

@@ -513,7 +513,7 @@ def _url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("not an http(s) URL")
     if "?" in value or "#" in value:
-        from pytest_empathy.models.messages import shown_url
+        from pytest_empathy.secrets import shown_url
 
         # The openai client appends its paths after the query, and a query is where keys hide.
         raise ValueError(

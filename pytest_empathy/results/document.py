@@ -102,7 +102,7 @@ from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.schema import validate
 
 from .case import CaseResult
-from .run import RunResult, SavedRunVersus
+from .run_result import RunResult, SavedRunVersus
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.correction import Correction, CrowdScale

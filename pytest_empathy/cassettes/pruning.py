@@ -1,6 +1,6 @@
 """Keeping a model's cassettes in order: which no case uses any more, and one recording run
 at a time. (A cassette recorded with another template is told by its case's replay: see
-``misses``.)"""
+``miss_reasons``.)"""
 
 from __future__ import annotations
 

@@ -14,14 +14,13 @@ from pathlib import Path
 from pytest_empathy.bounded import read_bytes
 from pytest_empathy.corpus.reader import rater_number
 from pytest_empathy.corpus.rows import Corpus, Row
+from pytest_empathy.crowd import CROWD_FILE
+from pytest_empathy.crowd.returned import LARGEST, RATINGS_COLUMNS
+from pytest_empathy.crowd.sheets import answer_sha256
 from pytest_empathy.csv_text import restored
 from pytest_empathy.errors import InputError
 from pytest_empathy.models.judges import Unrated
 from pytest_empathy.ratings import Rating
-
-from . import CROWD_FILE
-from .returned import LARGEST, RATINGS_COLUMNS
-from .sheets import answer_sha256
 
 # The columns of a ratings file of an earlier 'crowd import', which knew neither the answers
 # rated nor the design of the export.
