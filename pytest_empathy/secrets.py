@@ -1,7 +1,4 @@
-"""Messages about model calls: credentials taken out, then shortened to a line.
-
-Redaction comes first, on the whole text: a key cut short by shortening would no longer be
-found, and its first characters would leak.
+"""Credentials masked wherever the run may write them: messages, answers, recordings, logs.
 
 A credential is masked in every form the run may meet it in: as set and without the
 whitespace around it; inside base64 at any alignment (a Basic header of ``user:key``, an echo
@@ -102,16 +99,6 @@ class _Credentials:
 
 
 _masking: _Credentials | None = None
-
-
-def shorten(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def clean(text: str, limit: int = 200) -> str:
-    """A message fit for any output: redacted, then shortened."""
-    return shorten(redact(text), limit)
 
 
 def remember(values: Iterable[str | None]) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_empathy.cassettes.pruning import RecordingLock, prune
+from pytest_empathy.cassettes.lock import RecordingLock
+from pytest_empathy.cassettes.pruning import prune
 from pytest_empathy.cassettes.replayer import Replayer
 from pytest_empathy.write_targets import OutsideRoot, confined
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pytest_empathy.bounded import loads
-from pytest_empathy.secrets import shorten
+
+from .messages import shorten
 
 
 def completion_text(body: str) -> str | None:

@@ -8,11 +8,11 @@ from typing import Any, Protocol
 
 from pytest_empathy.corpus.rows import Corpus, Row
 from pytest_empathy.ratings import Rating
-from pytest_empathy.secrets import shorten
 
 from .completions import completion_text
 from .endpoint import ChatEndpoint
 from .labels import LABELS, RETRY_PROMPT, parse_rating
+from .messages import shorten
 from .templates import Template
 
 # The judge that reads the crowd's ratings recorded in the corpus.
@@ -22,10 +22,6 @@ _SCHEMA = {
     "properties": {"rating": {"type": "string", "enum": list(LABELS)}},
     "required": ["rating"],
 }
-
-
-# What every output says of a judge model until its agreement with the crowd is measured.
-UNCALIBRATED = "uncalibrated judge: its agreement with the crowd's ratings has not been measured"
 
 
 class Unrated(RuntimeError):

@@ -17,8 +17,9 @@ import pytest
 from pytest_empathy.analysis.compare_fail import Check, parse_checks
 from pytest_empathy.analysis.gates import CALIBRATED, Completeness, GateResult, decide
 from pytest_empathy.atomic import WriteError
+from pytest_empathy.cassettes.lock import RecordingLock
 from pytest_empathy.cassettes.miss_reasons import Miss
-from pytest_empathy.cassettes.pruning import RecordingLock, prune, unused
+from pytest_empathy.cassettes.pruning import prune, unused
 from pytest_empathy.corpus.rows import HUMAN, rated_source
 from pytest_empathy.errors import InputError
 from pytest_empathy.models.crowd_judge import CrowdFile
