@@ -19,10 +19,9 @@ from pytest_empathy.csv_text import restored
 from pytest_empathy.errors import InputError
 from pytest_empathy.ratings import Rating
 
+from . import CROWD_FILE
 from .judges import Unrated
 
-# The judge name that reads a crowd's ratings file: crowd:FILE.
-CROWD_FILE = "crowd:"
 # What was rated and how, then the export's design, the same in every row.
 RATINGS_COLUMNS = (
     "responder",

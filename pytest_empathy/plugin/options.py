@@ -25,8 +25,8 @@ from pytest_empathy.corpus.names import NAMED, RELEASE, RELEASE_TEXT_ENV
 from pytest_empathy.corpus.rows import NAME_RULE, valid_name
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.errors import InputError
+from pytest_empathy.models import CROWD_FILE
 from pytest_empathy.models.breaker import DEFAULT_LIMIT
-from pytest_empathy.models.crowd_judge import CROWD_FILE
 from pytest_empathy.modes import BaselineKind, GateMode, GateTest, RecordMode, choices
 from pytest_empathy.reports.registry import FORMATS, shows_responses
 

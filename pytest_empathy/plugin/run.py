@@ -21,12 +21,12 @@ from pytest_empathy.cassettes.replayer import Replayer
 from pytest_empathy.corpus.named import open_corpus
 from pytest_empathy.corpus.names import RELEASE
 from pytest_empathy.corpus.rows import HUMAN, RATED, Corpus, Row, rated_responses
-from pytest_empathy.models import local_server
+from pytest_empathy.models import CROWD_FILE, local_server
 from pytest_empathy.models.baselines import Baseline, crowd_of_rated_response, make_baseline
 from pytest_empathy.models.breaker import CircuitBreaker
 from pytest_empathy.models.call_loop import CallLoop
 from pytest_empathy.models.completions import completion_text
-from pytest_empathy.models.crowd_judge import CROWD_FILE, CrowdFile
+from pytest_empathy.models.crowd_judge import CrowdFile
 from pytest_empathy.models.crowd_judge import load as crowd_file
 from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded, masked_answers
 from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge, Unrated, default_judge
