@@ -1,6 +1,6 @@
 """The encodings a credential may hide behind in text: escapes of its characters (JSON's and
 Python's backslash escapes, percent-encoding, HTML's references) and encodings of the whole
-text around it (base64, hexadecimal). One list: masking (``models.messages``) finds a
+text around it (base64, hexadecimal). One list: masking (``secrets``) finds a
 credential written in any of them, and the audit (``cassettes.audit``) reads each back before
 it matches, so that what one covers the other does too.
 """

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_empathy.corpus.named import RELEASE_TEXT_ENV
+from pytest_empathy.corpus.names import RELEASE_TEXT_ENV
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Rating
 from pytest_empathy.results.case import CaseResult

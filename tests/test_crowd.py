@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_empathy.corpus.rows import Row
-from pytest_empathy.crowd.returned import RATINGS_COLUMNS
 from pytest_empathy.crowd.sheets import SHEET_COLUMNS, attention_checks, draw
 from pytest_empathy.emotions import EMOTIONS as EMOTIONS_32
+from pytest_empathy.models.crowd_judge import RATINGS_COLUMNS
 from pytest_empathy.ratings import Rating
 
 from .conftest import answer_of, cli, read_report, run, stub_cassette, synthetic_rows, write_corpus

@@ -78,8 +78,8 @@ def test_every_csv_the_package_writes_keeps_formulas_inert_and_reads_back_exactl
     assert {row["seed"] for row in written} == {"'-3"}
 
     # Read back, every cell is what was written: the answers' hashes, the seed, the raters.
-    from pytest_empathy.crowd.judge import load
     from pytest_empathy.csv_text import restored
+    from pytest_empathy.models.crowd_judge import load
 
     crowd_file = load(tmp_path / "ratings.csv", responder="bot")
     assert crowd_file.design.seed == -3
@@ -180,7 +180,7 @@ def test_crowd_files_above_their_bound_are_refused_unread(tmp_path, corpus):
 )
 def test_files_read_whole_are_refused_above_their_bound_before_reading(tmp_path, kind, bound):
     from pytest_empathy.cassettes.format import load as cassette
-    from pytest_empathy.crowd.judge import load as crowd_file
+    from pytest_empathy.models.crowd_judge import load as crowd_file
     from pytest_empathy.results.calibrations import load as calibration
     from pytest_empathy.results.saved_runs import load as saved_run
 

@@ -25,7 +25,7 @@ RULES = {
     "pytest_empathy.plugin": (*HEAVY, *NETWORK),
     # The pytest-empathy command: reports, merges and audits without pytest.
     "pytest_empathy.cli": (*PYTEST, *HEAVY, *NETWORK),
-    "pytest_empathy.results.merge": (*PYTEST, "openai", "vcr", "pandas", "matplotlib", *NETWORK),
+    "pytest_empathy.evaluation.merge": (*PYTEST, "openai", "vcr", "pandas", "matplotlib", *NETWORK),
     # A replay answers from cassettes: no vcrpy, no openai client, no HTTP.
     "pytest_empathy.cassettes.replayer": (*PYTEST, "openai", "vcr", "scipy", "numpy", *NETWORK),
     "pytest_empathy.models.endpoint": (*PYTEST, "openai", "vcr", "scipy"),

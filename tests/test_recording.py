@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_empathy.cassettes.format import CassetteError
-from pytest_empathy.cassettes.misses import Miss, diagnose
+from pytest_empathy.cassettes.miss_reasons import Miss, diagnose
 from pytest_empathy.cassettes.recorder import Recorder
 from pytest_empathy.cassettes.replayer import Replayer
 from pytest_empathy.corpus.rows import Row

@@ -660,7 +660,7 @@ def test_files_take_the_umask_and_csv_cells_are_no_formulas(tmp_path):
 @pytest.mark.fault
 def test_the_recording_lock_leaves_nothing_behind_and_never_removes_another_runs_lock(tmp_path):
     from pytest_empathy.cassettes.format import CassetteError
-    from pytest_empathy.cassettes.upkeep import RecordingLock
+    from pytest_empathy.cassettes.lock import RecordingLock
 
     folder = tmp_path / "cassettes" / "model"
     first = RecordingLock(folder)

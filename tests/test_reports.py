@@ -608,7 +608,7 @@ def test_an_emotions_note_says_its_study_p_is_holm_adjusted():
     from pytest_empathy.analysis.gates import Completeness, decide
     from pytest_empathy.reports import html_page
     from pytest_empathy.results.document import to_json
-    from pytest_empathy.results.run import RunResult
+    from pytest_empathy.results.run_result import RunResult
 
     # sad: Bad turned Okay, the Good rate unchanged; joyful: nothing differs.
     cases = paired_cases("sad", [2] * 30 + [3] * 10, [1] * 30 + [3] * 10) + paired_cases("joyful", [3] * 20, [3] * 20)

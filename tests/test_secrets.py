@@ -460,41 +460,41 @@ def test_long_secrets_in_the_environment_are_masked_as_set_without_slowing_a_run
     """A private key or a service account's JSON in a *KEY* variable: masked as set and in
     base64 all the same, and left out of the escaped pattern, which took seconds to build in
     every process (each xdist worker too) for two of them."""
-    from pytest_empathy.models import messages
+    from pytest_empathy import secrets
 
     private = "-----BEGIN KEY-----\n" + "\n".join(FAKE_KEY * 2 for _ in range(30)) + "\n-----END KEY-----\n"
     account = json.dumps({"private_key": base64.b64encode(private.encode()).decode() * 2})
     monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
-    messages.remember([])
-    without = messages._current().anywhere.escaped
+    secrets.remember([])
+    without = secrets._current().anywhere.escaped
     monkeypatch.setenv("SSH_PRIVATE_KEY", private)
     monkeypatch.setenv("GCP_SERVICE_KEY", account)
-    messages.remember([])
+    secrets.remember([])
     try:
-        assert messages.redact(f"a {account} b") == "a *** b"
-        assert messages.redact(f"a {base64.b64encode(private.encode()).decode()} b") == "a *** b"
-        assert messages.redact("a " + escape_every(FAKE_KEY, 2) + " b") == "a *** b"
+        assert secrets.redact(f"a {account} b") == "a *** b"
+        assert secrets.redact(f"a {base64.b64encode(private.encode()).decode()} b") == "a *** b"
+        assert secrets.redact("a " + escape_every(FAKE_KEY, 2) + " b") == "a *** b"
         # What the cost came from, not a wall-clock bound a loaded machine breaks: the escaped
         # pattern holds the key the run sends, not the long secrets (409 KB with them).
-        escaped = messages._current().anywhere.escaped
+        escaped = secrets._current().anywhere.escaped
         assert escaped is not None and without is not None and escaped.pattern == without.pattern
     finally:
         monkeypatch.undo()
-        messages.remember([])
+        secrets.remember([])
 
 
 @pytest.mark.secrets
 def test_a_long_key_the_run_sends_is_masked_escaped(monkeypatch):
     """A token over 256 characters (a JWT) that the run sends may come back escaped."""
-    from pytest_empathy.models import messages
+    from pytest_empathy import secrets
 
     token = (FAKE_KEY + ".") * 10
     try:
-        messages.remember([token])
-        assert messages.redact("a " + escape_every(token, 3) + " b") == "a *** b"
+        secrets.remember([token])
+        assert secrets.redact("a " + escape_every(token, 3) + " b") == "a *** b"
     finally:
-        messages._KNOWN.discard(token)
-        messages.remember([])
+        secrets._KNOWN.discard(token)
+        secrets.remember([])
 
 
 def holds_word(text: str, word: str) -> bool:
@@ -564,20 +564,20 @@ ENCODED = {
 def test_masking_and_the_audit_cover_the_same_encodings(encoding):
     """What masking finds a key in, the audit reads the key back from, and the other way round:
     one list of encodings, which this test covers whole."""
+    from pytest_empathy import secrets
     from pytest_empathy.cassettes.audit import readings
     from pytest_empathy.escapes import ENCODINGS
-    from pytest_empathy.models import messages
 
     assert {encoding.name for encoding in ENCODINGS} == {name.split(",")[0] for name in ENCODED}
     text = f"said {ENCODED[encoding](MARKED_KEY)} and no more"
     assert MARKED_KEY not in text
     assert any(MARKED_KEY in reading for reading in readings(text))
     try:
-        messages.remember([MARKED_KEY])
-        masked = messages.redact(text)
+        secrets.remember([MARKED_KEY])
+        masked = secrets.redact(text)
     finally:
-        messages._KNOWN.discard(MARKED_KEY)
-        messages.remember([])
+        secrets._KNOWN.discard(MARKED_KEY)
+        secrets.remember([])
     assert "***" in masked and masked.endswith(" and no more")
     assert not any(MARKED_KEY in reading for reading in readings(masked))
     assert leaks(masked, MARKED_KEY) == []

@@ -126,12 +126,14 @@ def scripts(sources: dict[str, str]) -> list[str]:
     """Of Python files by name, those run as a program (a ``__main__`` guard) but for the
     command's: a maintainer's script belongs outside the package."""
     guard = re.compile(r"^if __name__ == .__main__.:", re.M)
-    return sorted(name for name, text in sources.items() if guard.search(text) and name != "pytest_empathy/cli.py")
+    return sorted(
+        name for name, text in sources.items() if guard.search(text) and name != "pytest_empathy/cli/__main__.py"
+    )
 
 
 def test_the_package_holds_no_maintainer_script():
     sources = {name: (ROOT / name).read_text(encoding="utf-8") for name in package_files() if name.endswith(".py")}
-    assert "pytest_empathy/cli.py" in sources and scripts(sources) == []
+    assert "pytest_empathy/cli/__main__.py" in sources and scripts(sources) == []
 
 
 def test_the_sdist_and_the_wheel_hold_every_file_of_the_package(built):

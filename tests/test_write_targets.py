@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_empathy.cassettes.lock import RecordingLock
+from pytest_empathy.cassettes.pruning import prune
 from pytest_empathy.cassettes.replayer import Replayer
-from pytest_empathy.cassettes.upkeep import RecordingLock, prune
 from pytest_empathy.write_targets import OutsideRoot, confined
 
 from .conftest import XDIST_MODES, cli, read_report, require, run, stub_cassette, synthetic_rows, write_corpus

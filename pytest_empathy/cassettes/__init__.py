@@ -1,2 +1,2 @@
 """Recorded model calls, one vcrpy cassette per case: the format, recording, replay,
-upkeep and audit. The only package that knows how a cassette looks on disk."""
+pruning, the recording lock and audit. The only package that knows how a cassette looks on disk."""

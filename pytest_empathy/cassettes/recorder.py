@@ -30,9 +30,9 @@ from vcr.serialize import deserialize, serialize
 
 from pytest_empathy.atomic import WriteError, write_atomic
 from pytest_empathy.corpus.rows import Row
-from pytest_empathy.models.messages import MaskingFailed, masked_path, redact, redact_document
 from pytest_empathy.modes import RecordMode
 from pytest_empathy.results.case import Usage
+from pytest_empathy.secrets import MaskingFailed, masked_path, redact, redact_document
 from pytest_empathy.write_targets import confined
 
 from . import format as cassette_format

@@ -1,7 +1,6 @@
-"""Named corpora, and the choice between a named corpus and a corpus file.
+"""The choice between a named corpus (see ``names``) and a corpus file, and opening it.
 
-Light on purpose (the release's download code is imported only when it is opened): pytest
-reads these names in every run, with or without a benchmark.
+Light on purpose: the release's download code is imported only when the release is opened.
 """
 
 from __future__ import annotations
@@ -10,14 +9,10 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .names import RELEASE, SMOKE
+
 if TYPE_CHECKING:
     from .rows import Corpus
-
-RELEASE = "welivita-pu-2024"
-SMOKE = "smoke"
-NAMED = (RELEASE, SMOKE)
-# Where the release's text file may be named instead of downloading it.
-RELEASE_TEXT_ENV = "PYTEST_EMPATHY_CORPUS_TEXT"
 
 
 def open_corpus(spec: str | Path, *, text: Path | None = None, need_text: bool = False) -> Corpus:

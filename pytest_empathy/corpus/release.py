@@ -20,7 +20,7 @@ from pytest_empathy.atomic import write_atomic
 from pytest_empathy.csv_text import rows_text
 from pytest_empathy.ratings import Counts, Rating
 
-from .named import RELEASE, RELEASE_TEXT_ENV
+from .names import RELEASE, RELEASE_TEXT_ENV
 from .reader import CorpusError, load_file
 from .rows import HUMAN, Corpus
 

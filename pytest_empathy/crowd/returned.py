@@ -18,36 +18,18 @@ from typing import Any
 
 from pytest_empathy import schema
 from pytest_empathy.atomic import WriteError, write_atomic
-from pytest_empathy.bounded import MiB, loads, read_bytes
+from pytest_empathy.bounded import loads, read_bytes
 from pytest_empathy.corpus.rows import ID_PATTERN, NAME_RULE
 from pytest_empathy.csv_text import rows_text
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
+from pytest_empathy.models.crowd_judge import LARGEST, RATINGS_COLUMNS
 from pytest_empathy.ratings import Rating
 from pytest_empathy.schema import shown, validate
 
 from .sheets import MANIFEST_KIND, MANIFEST_SCHEMA
 
 REQUIRED = ("item", "rater", "rating")
-# What was rated and how, then the export's design, the same in every row.
-RATINGS_COLUMNS = (
-    "responder",
-    "case",
-    "emotion",
-    "answer_sha256",
-    "rater",
-    "rating",
-    "seconds",
-    "corpus",
-    "corpus_sha256",
-    "sample",
-    "seed",
-)
-
-
-# The bound of every crowd file (a manifest, a platform's ratings, a ratings file): those of a
-# study of the release's 2,000 cases are under 1 MiB.
-LARGEST = 64 * MiB
 
 
 class ReturnedError(InputError):

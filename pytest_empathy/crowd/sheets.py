@@ -28,6 +28,7 @@ from pytest_empathy.atomic import WriteError, write_all
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.csv_text import rows_text
 from pytest_empathy.errors import InputError
+from pytest_empathy.models.crowd_judge import answer_sha256
 from pytest_empathy.ratings import Rating
 
 # The study asked raters how empathetic a reply was, compared with how they would have
@@ -181,11 +182,6 @@ def crowd_needed(sheets: Sheets) -> str:
         f"{answers.total()} ratings, each emotion's in {min(spread.values())} or more batches), and a batch "
         "whose rater an attention check drops rated again"
     )
-
-
-def answer_sha256(answer: str) -> str:
-    """The identity of an answer as the crowd read it: the sha256 of its UTF-8 text."""
-    return hashlib.sha256(answer.encode("utf-8")).hexdigest()
 
 
 def _item_id(seed: int, what: str) -> str:

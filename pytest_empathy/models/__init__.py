@@ -1,2 +1,6 @@
 """Where answers and ratings come from: model profiles, the templates that prompt them, the
 endpoint they are called at, responders, judges and the baseline they are compared with."""
+
+# The judge name that reads a crowd's ratings file (see crowd_judge), here so that reading
+# the options loads no judge.
+CROWD_FILE = "crowd:"

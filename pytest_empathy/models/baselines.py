@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pytest_empathy.corpus.named import RELEASE
+from pytest_empathy.corpus.names import RELEASE
 from pytest_empathy.corpus.rows import HUMAN, RATED, Corpus, Row
 from pytest_empathy.errors import InputError
 from pytest_empathy.modes import BaselineKind

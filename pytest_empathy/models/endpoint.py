@@ -24,12 +24,13 @@ from urllib.parse import quote, urlsplit
 
 from pytest_empathy.cassettes.format import CORPUS_HEADER, TEMPLATE_HEADER
 from pytest_empathy.cassettes.replayer import Replayer
+from pytest_empathy.secrets import MASK, MaskingFailed, carries_secret, masked_path, redact, shown_url
 
 from . import local_server, retries
 from .breaker import CircuitBreaker
 from .call_loop import Attempt, CallLoop
 from .completions import completion_text, describe_unusable
-from .messages import MASK, MaskingFailed, carries_secret, clean, masked_path, redact, shorten, shown_url
+from .messages import clean, shorten
 from .profiles import ModelProfile
 
 # Seconds an attempt needs at the least (or the timeout, when shorter): a retry that would

@@ -24,10 +24,6 @@ _SCHEMA = {
 }
 
 
-# What every output says of a judge model until its agreement with the crowd is measured.
-UNCALIBRATED = "uncalibrated judge: its agreement with the crowd's ratings has not been measured"
-
-
 class Unrated(RuntimeError):
     """The judge's answer was not one of the three labels, even when asked again."""
 

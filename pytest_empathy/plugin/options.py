@@ -21,11 +21,11 @@ import pytest
 
 from pytest_empathy.analysis.compare_fail import DROPS
 from pytest_empathy.analysis.gates import BAD_MARGIN
-from pytest_empathy.corpus.named import NAMED, RELEASE, RELEASE_TEXT_ENV
+from pytest_empathy.corpus.names import NAMED, RELEASE, RELEASE_TEXT_ENV
 from pytest_empathy.corpus.rows import NAME_RULE, valid_name
-from pytest_empathy.crowd import CROWD_FILE
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.errors import InputError
+from pytest_empathy.models import CROWD_FILE
 from pytest_empathy.models.breaker import DEFAULT_LIMIT
 from pytest_empathy.modes import BaselineKind, GateMode, GateTest, RecordMode, choices
 from pytest_empathy.reports.registry import FORMATS, shows_responses
@@ -513,7 +513,7 @@ def _url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("not an http(s) URL")
     if "?" in value or "#" in value:
-        from pytest_empathy.models.messages import shown_url
+        from pytest_empathy.secrets import shown_url
 
         # The openai client appends its paths after the query, and a query is where keys hide.
         raise ValueError(

@@ -16,21 +16,20 @@ import pytest
 
 from pytest_empathy.analysis.gates import JudgeStanding
 from pytest_empathy.cassettes.format import CaseCassettes
-from pytest_empathy.cassettes.misses import Miss, diagnose
+from pytest_empathy.cassettes.miss_reasons import Miss, diagnose
 from pytest_empathy.cassettes.replayer import Replayer
-from pytest_empathy.corpus.named import RELEASE, open_corpus
+from pytest_empathy.corpus.named import open_corpus
+from pytest_empathy.corpus.names import RELEASE
 from pytest_empathy.corpus.rows import HUMAN, RATED, Corpus, Row, rated_responses
-from pytest_empathy.crowd import CROWD_FILE
-from pytest_empathy.crowd.judge import CrowdFile
-from pytest_empathy.crowd.judge import load as crowd_file
-from pytest_empathy.models import local_server
+from pytest_empathy.models import CROWD_FILE, local_server
 from pytest_empathy.models.baselines import Baseline, crowd_of_rated_response, make_baseline
 from pytest_empathy.models.breaker import CircuitBreaker
 from pytest_empathy.models.call_loop import CallLoop
 from pytest_empathy.models.completions import completion_text
+from pytest_empathy.models.crowd_judge import CrowdFile
+from pytest_empathy.models.crowd_judge import load as crowd_file
 from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded, masked_answers
 from pytest_empathy.models.judges import CROWD, CrowdRatings, Judge, ModelJudge, Unrated, default_judge
-from pytest_empathy.models.messages import MASK, SHORTEST_MASKED, SecretMasked, mask_library_logs, remember, url_secrets
 from pytest_empathy.models.profiles import KeyNotMasked, KeyStripped, ModelProfile, load_profiles
 from pytest_empathy.models.responders import ModelResponder, RecordedResponder, Responder
 from pytest_empathy.models.templates import judge_rubric, response_template
@@ -38,6 +37,7 @@ from pytest_empathy.modes import GateTest, RecordMode
 from pytest_empathy.results import calibrations
 from pytest_empathy.results.calibrations import JudgeKey
 from pytest_empathy.results.case import CaseResult
+from pytest_empathy.secrets import MASK, SHORTEST_MASKED, SecretMasked, mask_library_logs, remember, url_secrets
 from pytest_empathy.write_targets import confined
 
 from .options import Settings, as_usage_error

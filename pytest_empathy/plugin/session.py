@@ -17,11 +17,12 @@ import pytest
 from pytest_empathy.analysis.compare_fail import Check, parse_checks
 from pytest_empathy.analysis.gates import CALIBRATED, Completeness, GateResult, decide
 from pytest_empathy.atomic import WriteError
-from pytest_empathy.cassettes.misses import Miss
-from pytest_empathy.cassettes.upkeep import RecordingLock, prune, unused
+from pytest_empathy.cassettes.lock import RecordingLock
+from pytest_empathy.cassettes.miss_reasons import Miss
+from pytest_empathy.cassettes.pruning import prune, unused
 from pytest_empathy.corpus.rows import HUMAN, rated_source
-from pytest_empathy.crowd.judge import CrowdFile
 from pytest_empathy.errors import InputError
+from pytest_empathy.models.crowd_judge import CrowdFile
 from pytest_empathy.models.judges import ModelJudge
 from pytest_empathy.modes import BaselineKind, RecordMode
 from pytest_empathy.reports import calibration as calibration_report
@@ -32,7 +33,7 @@ from pytest_empathy.results import calibrations, saved_runs
 from pytest_empathy.results.calibrations import JudgeKey
 from pytest_empathy.results.case import UNRECORDED, CaseResult, total_usage
 from pytest_empathy.results.document import to_json
-from pytest_empathy.results.run import RecordingStatus, RunResult, SavedRun
+from pytest_empathy.results.run_result import RecordingStatus, RunResult, SavedRun
 from pytest_empathy.results.saved_runs import not_compared
 from pytest_empathy.write_targets import OutsideRoot, check_not_inputs, confined
 

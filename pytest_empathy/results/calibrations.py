@@ -23,7 +23,6 @@ from pytest_empathy.bounded import MiB, loads, read_bytes
 from pytest_empathy.corpus.rows import ID_PATTERN, NAME_RULE
 from pytest_empathy.errors import InputError
 from pytest_empathy.formatting import figure
-from pytest_empathy.models.judges import UNCALIBRATED
 from pytest_empathy.schema import shown, validate
 
 if TYPE_CHECKING:
@@ -33,6 +32,8 @@ if TYPE_CHECKING:
 
 SCHEMA = 1
 KIND = "pytest-empathy judge calibration"
+# What every output says of a judge model until its agreement with the crowd is measured.
+UNCALIBRATED = "uncalibrated judge: its agreement with the crowd's ratings has not been measured"
 METHODS = {
     "confusion": "rows: the crowd's Bad, Okay, Good; columns: the judge's",
     "kappa": "Cohen's kappa, linear and quadratic weights",

@@ -99,13 +99,13 @@ from pytest_empathy.corpus.rows import ID_PATTERN, NAME_RULE
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
 from pytest_empathy.formatting import p_value
-from pytest_empathy.models.judges import UNCALIBRATED
 from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
+from pytest_empathy.results.calibrations import UNCALIBRATED
 from pytest_empathy.schema import validate
 
 from .case import CaseResult
-from .run import RunResult, SavedRunVersus
+from .run_result import RunResult, SavedRunVersus
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.correction import Correction, CrowdScale

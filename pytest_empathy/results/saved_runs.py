@@ -21,7 +21,7 @@ from pytest_empathy.errors import InputError
 from pytest_empathy.ratings import Rating
 
 from . import document
-from .run import SavedRun, SavedRunVersus
+from .run_result import SavedRun, SavedRunVersus
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 LATEST = "latest"

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from pytest_empathy.analysis.clusters import FEW_RATERS
+from pytest_empathy.crowd.sheets import LARGEST_BATCH
 from pytest_empathy.errors import InputError
 from pytest_empathy.reports.layout import wrap
 from pytest_empathy.write_targets import check_not_inputs
-
-from .sheets import LARGEST_BATCH
 
 
 def add_parser(commands: Any) -> None:
@@ -73,8 +72,7 @@ def run(options: argparse.Namespace) -> int:
     if options.crowd_command == "import":
         return _import(options)
     from pytest_empathy.corpus.named import open_corpus
-
-    from . import sheets
+    from pytest_empathy.crowd import sheets
 
     corpus = open_corpus(options.corpus, text=options.corpus_text, need_text=True)
     rows = corpus.select(sample=options.sample, seed=options.seed)
@@ -127,7 +125,7 @@ def _say(text: str) -> None:
 
 
 def _answers_of(path: Path, corpus: str) -> tuple[str, dict[str, str]]:
-    from pytest_empathy.results import merge
+    from pytest_empathy.evaluation import merge
 
     result = merge.load(path)
     if result["corpus"]["name"] != corpus:
@@ -141,7 +139,7 @@ def _answers_of(path: Path, corpus: str) -> tuple[str, dict[str, str]]:
 
 
 def _import(options: argparse.Namespace) -> int:
-    from . import returned
+    from pytest_empathy.crowd import returned
 
     check_not_inputs(
         [("-o", options.output)], [("the crowd's ratings", options.ratings), ("--manifest", options.manifest)]

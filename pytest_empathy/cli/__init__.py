@@ -20,12 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputError
-from .reports.registry import FORMATS
+from pytest_empathy.errors import InputError
+from pytest_empathy.reports.registry import FORMATS
 
 if TYPE_CHECKING:
-    from .analysis.compare_fail import Check
-    from .results.run import SavedRun
+    from pytest_empathy.analysis.compare_fail import Check
+    from pytest_empathy.results.run_result import SavedRun
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="FILE",
         help="also audit a saved terminal log (what CI publishes), line by line; may be repeated",
     )
-    from .crowd.command import add_parser as add_crowd
+    from pytest_empathy.cli.crowd import add_parser as add_crowd
 
     add_crowd(commands)
     for command in (report, merge):
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 command.add_argument(f"--{kind.name}", type=Path, metavar="PATH", help=f"write the {kind.title}")
     options = parser.parse_args(argv)
     if options.command == "crowd":
-        from .crowd.command import run as crowd
+        from pytest_empathy.cli.crowd import run as crowd
 
         try:
             return crowd(options)
@@ -102,15 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"pytest-empathy: error: {error}", file=sys.stderr)
             return 2
     if options.command == "audit-cassettes":
-        from .cassettes.audit import main as audit_main
+        from pytest_empathy.cassettes.audit import main as audit_main
 
         if not options.paths and not options.log:
             audit.error("name a PATH to audit, or a --log FILE")
         return audit_main(options.paths, reports=options.reports, logs=options.log)
 
-    from .reports.registry import write_reports
-    from .results import document
-    from .results import merge as merging
+    from pytest_empathy.evaluation import merge as merging
+    from pytest_empathy.reports.registry import write_reports
+    from pytest_empathy.results import document
 
     paths = {kind.name: getattr(options, kind.name) for kind in FORMATS if kind.name != "json"}
     try:
@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check_not_inputs(options: argparse.Namespace, reports: dict[str, Path | None]) -> None:
     """No output of a report or a merge is one of its inputs, or another output."""
-    from .write_targets import check_not_inputs
+    from pytest_empathy.write_targets import check_not_inputs
 
     outputs = [(f"--{name}", path) for name, path in reports.items()]
     if options.command == "report":
@@ -160,8 +160,8 @@ def _saved_run(path: Path | None, checks: str | None) -> SavedRun | None:
         if checks is not None:
             raise InputError("--compare-fail: name the saved run to compare with, with --compare SAVED_RUN")
         return None
-    from .results import saved_runs
-    from .results.run import SavedRun
+    from pytest_empathy.results import saved_runs
+    from pytest_empathy.results.run_result import SavedRun
 
     return SavedRun(saved_runs.load(path), path)
 
@@ -169,13 +169,9 @@ def _saved_run(path: Path | None, checks: str | None) -> SavedRun | None:
 def _checks(checks: str | None) -> tuple[Check, ...]:
     if checks is None:
         return ()
-    from .analysis.compare_fail import parse_checks
+    from pytest_empathy.analysis.compare_fail import parse_checks
 
     try:
         return parse_checks(checks)
     except InputError as error:
         raise InputError(f"--compare-fail: {error}") from None
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,27 +6,50 @@ the crowd rated."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_empathy.bounded import read_bytes
+from pytest_empathy.bounded import MiB, read_bytes
 from pytest_empathy.corpus.reader import rater_number
 from pytest_empathy.corpus.rows import Corpus, Row
 from pytest_empathy.csv_text import restored
 from pytest_empathy.errors import InputError
-from pytest_empathy.models.judges import Unrated
 from pytest_empathy.ratings import Rating
 
 from . import CROWD_FILE
-from .returned import LARGEST, RATINGS_COLUMNS
-from .sheets import answer_sha256
+from .judges import Unrated
+
+# What was rated and how, then the export's design, the same in every row.
+RATINGS_COLUMNS = (
+    "responder",
+    "case",
+    "emotion",
+    "answer_sha256",
+    "rater",
+    "rating",
+    "seconds",
+    "corpus",
+    "corpus_sha256",
+    "sample",
+    "seed",
+)
+
+# The bound of every crowd file (a manifest, a platform's ratings, a ratings file): those of a
+# study of the release's 2,000 cases are under 1 MiB.
+LARGEST = 64 * MiB
 
 # The columns of a ratings file of an earlier 'crowd import', which knew neither the answers
 # rated nor the design of the export.
 EARLIER_COLUMNS = ("responder", "case", "emotion", "rater", "rating", "seconds")
 DESIGN_COLUMNS = ("corpus", "corpus_sha256", "sample", "seed")
+
+
+def answer_sha256(answer: str) -> str:
+    """The identity of an answer as the crowd read it: the sha256 of its UTF-8 text."""
+    return hashlib.sha256(answer.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,10 @@ from pytest_empathy.analysis.compare_fail import Check
 from pytest_empathy.analysis.gates import Completeness, GateResult, JudgeStanding, decide
 from pytest_empathy.errors import InputError
 from pytest_empathy.modes import BaselineKind
-
-from . import saved_runs
-from .case import Usage
-from .document import case_from_json, read, to_json
-from .run import RecordingStatus, RunResult, SavedRun
+from pytest_empathy.results import saved_runs
+from pytest_empathy.results.case import Usage
+from pytest_empathy.results.document import case_from_json, read, to_json
+from pytest_empathy.results.run_result import RecordingStatus, RunResult, SavedRun
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.ppi import RunEstimate

@@ -1,0 +1,1 @@
+"""A benchmark run's life without pytest: for now, the merge of shards' results into one."""
