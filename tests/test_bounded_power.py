@@ -106,13 +106,19 @@ def test_the_smallest_no_more_bad_margin_shown_is_the_valid_tests_where_its_boun
     cases = [CaseResult(f"{emotion}-{i}", emotion, Rating.GOOD) for emotion in EMOTIONS for i in range(2)]
     summary = summarize(cases, alpha=ALPHA, per_emotion_baseline=baseline, margins=gate_margins({"bad_margin": 5.0}))
     bad = summary.overall.comparison.bad
-    assert proportions.bounded_bound(bad, greater=False)
     whole_side = proportions.bounded(bad, greater=False)
     assert whole_side == (bad_baseline == 2)
-    assert summary.bad_margin_method["overall"] == power.BOUNDED_POWER
+    # At 2 of 62 the side is the valid test's but the score test holds its size at the margin,
+    # and neither bound excludes no difference: the bound read is the score test's, and so is
+    # the power stated (Farrington and Manning's); at 1 of 62 the margin's bound reaches the
+    # valid test's, at alpha (the score test of no difference rarely rejects at the margin).
+    kept = bad_baseline == 2
+    assert proportions.valid_bound_level(bad, greater=False) == (None if kept else pytest.approx(ALPHA))
+    method = power.FARRINGTON_MANNING if kept else power.BOUNDED_POWER
+    assert summary.bad_margin_method["overall"] == method
     margin = summary.bad_margin_shown["overall"]
     (warning,) = bad_power_warnings(summary, GateMode.BETTER, 5.0)
-    assert f"{100 * margin:+.1f} pts" in warning and power.BOUNDED_POWER in warning
+    assert f"{100 * margin:+.1f} pts" in warning and method in warning
     rng = np.random.default_rng(bad_baseline)
     draws = DRAWS // 2  # the score statistic costs a millisecond or so a table
     critical, rate = norm.isf(ALPHA), bad_baseline / 62
@@ -122,9 +128,19 @@ def test_the_smallest_no_more_bad_margin_shown_is_the_valid_tests_where_its_boun
         score_at_margin = proportions.standardized_statistic(strata, difference=margin) < -critical
         score_at_none = proportions.standardized_statistic(strata) < -critical
         valid = berger_boos.standardized_bounded_p(strata, ALPHA, margin, greater=False) <= ALPHA
-        passed.append(valid if whole_side else score_at_margin and (score_at_none or valid))
-    # The Monte Carlo standard error over half the draws: 0.0089.
-    assert abs(np.mean(passed) - power.POWER) < 3 * math.sqrt(2) * STANDARD_ERROR
+        if kept:  # the score bound where neither excludes no difference, else the valid test's
+            valid_at_none = berger_boos.standardized_bounded_p(strata, ALPHA, 0.0, greater=False) <= ALPHA
+            passed.append(valid if score_at_none or valid_at_none else score_at_margin)
+        else:
+            passed.append(score_at_margin and (score_at_none or valid))
+    # The Monte Carlo standard error over half the draws: 0.0089. Farrington and Manning's
+    # approximation, where the score bound is kept, errs on the safe side (0.835 at 2 of 62):
+    # the margin it states is shown at least 80% of the time.
+    tolerance = 3 * math.sqrt(2) * STANDARD_ERROR
+    if kept:
+        assert power.POWER - tolerance < np.mean(passed) < 0.9
+    else:
+        assert abs(np.mean(passed) - power.POWER) < tolerance
 
 
 @pytest.mark.parametrize("width", [80, 100])

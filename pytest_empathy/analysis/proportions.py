@@ -178,6 +178,9 @@ class GoodRateTest:
     discordant: float | None = None
     # The second side's Good rate the first's is compared with (standardized, when it is).
     second_rate: float | None = None
+    # The sides (higher: True) whose difference bound is Berger and Boos's valid test's, and
+    # the level it ran at: whose power a margin's figure states (``valid_bound_level``).
+    valid_bounds: tuple[tuple[bool, float], ...] = ()
 
 
 def unpaired(
@@ -234,13 +237,14 @@ def unpaired(
             exact = _exact_figures(good1, n1, good2, n2, 1 - 2 * level)[2]
             end = exact.low if margin.greater else exact.high
             score = _margin_end_reaching(score, end, margin.greater, caveat, size, crossing, level)
+            margin = None  # its bound is the exact test's, valid
         size = _size_exceeded(n1, n2, alpha, reference, design_effect, gain) if gain else None
         ratio_ci = _exact_ratio_interval(good1, n1, good2, n2, confidence) if gain and size else None
         if gain is not None and size is not None and ratio_ci is not None:
             score = _ratio_end_reaching(
                 score, ratio_ci.low if gain.greater else ratio_ci.high, gain.greater, caveat, size
             )
-        margin = gain = None
+            gain = None  # its bound is the exact test's, valid
     return _guarded(score, [(good1, n1, good2, n2)], margin, family, rate=rate, gain=gain)
 
 
@@ -651,13 +655,17 @@ def _bounded_side(
     difference_end = bounded.difference_end
     at_margin = side.margin_size
     kept = not any(_excludes_no_difference(end, greater) for end in (score_end, difference_end))
+    valid_bounds = (*test.valid_bounds, (greater, alpha))
     if at_margin is not None and at_margin <= alpha * _SIZE_TOLERANCE and kept:
-        difference_end = score_end
+        difference_end, valid_bounds = score_end, test.valid_bounds
         bound = "lower" if greater else "upper"
         decides += f"; its {bound} bound, where neither test excludes no difference, {MARGIN_BOUND_KEPT}"
         decides += _size_at(at_margin, alpha)
     test = replace(
-        test, method=_decided_first(decides, test.method), ratio_method=_decided_first(decides, test.ratio_method)
+        test,
+        method=_decided_first(decides, test.method),
+        ratio_method=_decided_first(decides, test.ratio_method),
+        valid_bounds=valid_bounds,
     )
     if greater:
         return replace(
@@ -702,7 +710,10 @@ def _bounded_margin_end(
     level = valid_margin_level(alpha, crossing)
     bounded_end = berger_boos.standardized_bounded(strata, level, greater=greater).difference_end
     caveat = _bounded_too(strata, level, rate, greater)
-    return _margin_end_reaching(test, bounded_end, greater, caveat, size, crossing, level)
+    reached = _margin_end_reaching(test, bounded_end, greater, caveat, size, crossing, level)
+    if reached is test:  # the score test's bound excludes no difference: it stays
+        return test
+    return replace(reached, valid_bounds=(*reached.valid_bounds, (greater, level)))
 
 
 def _bounded_too(
@@ -785,12 +796,12 @@ def bounded(test: GoodRateTest, *, greater: bool) -> bool:
     return f"{STANDARDIZED_BOUNDED} decides the {'higher' if greater else 'lower'} side" in test.method
 
 
-def bounded_bound(test: GoodRateTest, *, greater: bool) -> bool:
-    """Whether ``test``'s bound on one side (``greater``: the lower) is Berger and Boos's
-    test's, with its side (``bounded``) or alone, reaching it at a gate's margin
-    (``_bounded_margin_end``)."""
-    reaching = f"the {'lower' if greater else 'upper'} bound, not excluding no difference, by {STANDARDIZED_BOUNDED}"
-    return bounded(test, greater=greater) or reaching in test.method
+def valid_bound_level(test: GoodRateTest, *, greater: bool) -> float | None:
+    """The level of Berger and Boos's test where ``test``'s difference bound on one side
+    (``greater``: the lower) is that test's, with its side (``_bounded_side``, unless the
+    score test's bound is kept at the margin) or alone, reaching it at a gate's margin
+    (``_bounded_margin_end``, at ``valid_margin_level``); None where it is not."""
+    return next((level for side, level in test.valid_bounds if side is greater), None)
 
 
 # A side's one-sided p-value as the JSON names it, by the rate compared: the Good rate's

@@ -29,7 +29,7 @@ from .power import (
     margin_unpaired,
     no_discordant,
 )
-from .proportions import bounded_bound, inflation
+from .proportions import inflation, valid_bound_level
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ def _bad_margin_shown(
     Connor's approximation for McNemar's test at the run's share of cases Bad on one side only
     (the margin plays the difference; exact enumeration finds 79% power at it); unpaired,
     Farrington and Manning's, or where the upper bound is (or reaches) Berger and Boos's valid
-    test's, that test's (``power.margin_bounded``). Clustered, n over the Bad rate's design
+    test's, that test's at the level it ran at (``power.margin_bounded``). Clustered, n over the Bad rate's design
     effect."""
     bad = c.bad
     if bad is None or bad.second_rate is None:
@@ -179,10 +179,11 @@ def _bad_margin_shown(
         assert bad.discordant is not None
         shown = detectable_paired(bad.discordant, c.model.n / shrink, alpha, reference)
         return shown, PAIRED_POWER if shown is not None else no_discordant("Bad")
-    if bounded_bound(bad, greater=False):
+    level = valid_bound_level(bad, greater=False)
+    if level is not None:
         if strata is None:
             raise ValueError("the valid test's power rests on the comparison's strata: none given")
-        return margin_bounded(strata, bad.second_rate, alpha)
+        return margin_bounded(strata, bad.second_rate, level)
     return margin_unpaired(bad.second_rate, c.model.n / shrink, c.baseline.n / shrink, alpha, reference), (
         FARRINGTON_MANNING
     )
