@@ -14,6 +14,7 @@ import pytest
 from scipy.stats import binom, binomtest
 
 from pytest_empathy.analysis import groups, proportions, score_size
+from pytest_empathy.analysis.proportions import Margin
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.emotions import EMOTIONS
@@ -178,3 +179,20 @@ def test_an_emotions_paired_tests_hold_holms_every_level():
         assert c.good.method == c.bad.method == proportions.PAIRED_EXACT
         assert c.good.p_greater == pytest.approx(binomtest(24, 44, alternative="greater").pvalue, rel=1e-12)
         assert c.bad.p_less == pytest.approx(binomtest(20, 44, alternative="less").pvalue, rel=1e-12)
+
+
+def test_a_one_emotion_comparison_keeps_the_score_bound_at_a_margin_it_holds_at_holms_later_levels():
+    """6 Bad ratings of 0 against 31 of 62 at Holm's first level over 32 emotions, no-more-bad
+    at 5 points: within the exact test's reach and not taken by it, the score test is liberal
+    at one of Holm's later levels (the lower side is Berger and Boos's) but holds its size at
+    the margin, so the bound the margin is read on stays the score test's, as over several
+    emotions (a merge had handed the guard no margin here, and the bound became the valid
+    test's, 0.389 instead of 0.159)."""
+    alpha = 0.05 / 32
+    test = proportions.unpaired(
+        0, 6, 31, 62, confidence=1 - 2 * alpha, margin=Margin(0.05, greater=False), family=32, rate="Bad"
+    )
+    score = proportions.unpaired_score(0, 6, 31, 62, 1 - 2 * alpha)
+    assert proportions.bounded(test, greater=False) and proportions.MARGIN_BOUND_KEPT in test.method
+    assert test.difference_ci.high == score.difference_ci.high
+    assert proportions.valid_bound_level(test, greater=False) is None
