@@ -66,8 +66,7 @@ def local_size(
     Past ``MOST_TABLES`` tables, an upper bound that weighs only the tables whose counts those
     rates reach (``_windowed_sizes``); None where even those are more than ``MOST_TABLES``."""
     true_difference = difference if truth is None else truth
-    first_rates = ratio * RATES + true_difference
-    rates = RATES[(first_rates >= 0) & (first_rates <= 1)]
+    rates = _second_rates(ratio, true_difference)
     first = max(int(np.searchsorted(rates, low, side="right")) - 1, 0)
     last = min(int(np.searchsorted(rates, high, side="left")), len(rates) - 1)
     if (n1 + 1) * (n2 + 1) <= MOST_TABLES:
@@ -143,8 +142,7 @@ def rejection_curve(
     z = statistics_at(n1, n2, null, ratio)
     critical = normal_quantile(1 - 2 * alpha)
     region = z > critical if greater else z < -critical
-    first = ratio * RATES + truth
-    rates = RATES[(first >= 0) & (first <= 1)]
+    rates = _second_rates(ratio, truth)
     return rates, _chance(region, _pmf(n1, ratio * rates + truth), n2, rates)
 
 
@@ -180,6 +178,12 @@ def statistics_at(
     z = unconditional.standardized_z(x1 / n1 - ratio * x2 / n2 - difference, variance)
     statistics: NDArray[np.float64] = np.where(variance > 0, proportions.skewness_corrected(z, skew), z)
     return statistics
+
+
+def _second_rates(ratio: float, truth: float) -> NDArray[np.float64]:
+    """The second group's rates t of ``RATES`` where the first's, ratio * t + ``truth``, is a rate."""
+    first = ratio * RATES + truth
+    return RATES[(first >= 0) & (first <= 1)]
 
 
 def _chance(
