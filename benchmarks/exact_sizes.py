@@ -6,7 +6,7 @@ does, verbatim).
     python -m benchmarks.exact_sizes
 
 Each test is the plugin's own function (``proportions.paired``, ``ordinal.paired_ratings``,
-``comparison.compare_paired`` for the saved-run check ``decline``, ``proportions.unpaired``),
+``rating_comparison.compare_paired`` for the saved-run check ``decline``, ``proportions.unpaired``),
 called on each outcome it needs:
 
 - paired (the Good rate, the ordinal effect on the signs, and ``decline``, the Good rate of a
@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 from scipy import special, stats
 
-from pytest_empathy.analysis import comparison, ordinal, proportions, score_size
+from pytest_empathy.analysis import ordinal, proportions, rating_comparison, score_size
 from pytest_empathy.ratings import Rating
 
 # alpha 0.05 / 32: an emotion's level, Bonferroni over the 32 emotions.
@@ -92,10 +92,10 @@ def paired_ordinal(d: int, higher: int, alpha: float) -> float:
 
 
 def saved_run_decline(d: int, fell: int, alpha: float) -> float:
-    """``decline``'s p: this run against a saved run (``comparison.compare_paired``), ``fell``
+    """``decline``'s p: this run against a saved run (``rating_comparison.compare_paired``), ``fell``
     of the d cases rated otherwise Good only in the saved run, the rest Good only in this one."""
     pairs = [(Rating.GOOD, Rating.OKAY)] * fell + [(Rating.OKAY, Rating.GOOD)] * (d - fell)
-    p_worse = comparison.compare_paired([*pairs, (Rating.OKAY, Rating.OKAY)], alpha=alpha).p_worse
+    p_worse = rating_comparison.compare_paired([*pairs, (Rating.OKAY, Rating.OKAY)], alpha=alpha).p_worse
     assert p_worse is not None
     return p_worse
 

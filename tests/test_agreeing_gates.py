@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 
 from pytest_empathy.analysis import proportions
-from pytest_empathy.analysis.comparison import Comparison, WholeTest
 from pytest_empathy.analysis.gates import Completeness, check_gates
 from pytest_empathy.analysis.groups import Group
 from pytest_empathy.analysis.proportions import GoodRateTest, PairedCounts
+from pytest_empathy.analysis.rating_comparison import Comparison, WholeTest
 from pytest_empathy.analysis.versus_baseline import Summary, summarize
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.modes import GateMode, GateTest

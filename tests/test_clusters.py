@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from pytest_empathy.analysis import clusters, proportions
-from pytest_empathy.analysis.compare_fail import check, parse_checks
-from pytest_empathy.analysis.comparison import compare, good_pairs
 from pytest_empathy.analysis.gates import Completeness, decide
+from pytest_empathy.analysis.rating_comparison import compare, good_pairs
+from pytest_empathy.analysis.saved_run_checks import check, parse_checks
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.corpus import release

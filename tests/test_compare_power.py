@@ -13,9 +13,9 @@ import pytest
 from scipy.stats import binom, binomtest, multinomial, norm
 
 from pytest_empathy.analysis import power, proportions
-from pytest_empathy.analysis.compare_fail import check, parse_checks
-from pytest_empathy.analysis.comparison import compare_paired
 from pytest_empathy.analysis.proportions import PairedCounts
+from pytest_empathy.analysis.rating_comparison import compare_paired
+from pytest_empathy.analysis.saved_run_checks import check, parse_checks
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Rating

@@ -21,8 +21,8 @@ from scipy import stats
 from benchmarks import ordinal_sizes
 from benchmarks.exact_sizes import EMOTION_LEVEL, brunner_munzel_p, compositions, null_pairs, shape_size
 from pytest_empathy.analysis import ordinal
-from pytest_empathy.analysis.comparison import Direction
 from pytest_empathy.analysis.gates import Completeness, check_gates
+from pytest_empathy.analysis.rating_comparison import Direction
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.corpus import release
 from pytest_empathy.modes import GateMode, GateTest

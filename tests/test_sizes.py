@@ -14,8 +14,8 @@ import pytest
 from scipy import stats
 
 from pytest_empathy.analysis import proportions, score_size
-from pytest_empathy.analysis.comparison import compare_paired
 from pytest_empathy.analysis.gates import gate_margins
+from pytest_empathy.analysis.rating_comparison import compare_paired
 from pytest_empathy.ratings import Rating
 
 ROOT = Path(__file__).parents[1]

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2_contingency
 
-from pytest_empathy.analysis.comparison import compare, compare_paired
 from pytest_empathy.analysis.groups import holm
 from pytest_empathy.analysis.independence import CHI2, EXACT, NO_TEST, freeman_halton
 from pytest_empathy.analysis.marginal import stuart_maxwell
+from pytest_empathy.analysis.rating_comparison import compare, compare_paired
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult

@@ -21,10 +21,10 @@ from statsmodels.stats import proportion as sm_proportion
 from statsmodels.stats.contingency_tables import mcnemar
 
 from pytest_empathy.analysis import power, proportions, unconditional
-from pytest_empathy.analysis.compare_fail import check, parse_checks
-from pytest_empathy.analysis.comparison import compare, compare_paired
 from pytest_empathy.analysis.gates import Completeness, check_gates, decide
 from pytest_empathy.analysis.proportions import PairedCounts
+from pytest_empathy.analysis.rating_comparison import compare, compare_paired
+from pytest_empathy.analysis.saved_run_checks import check, parse_checks
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.emotions import EMOTIONS

@@ -12,11 +12,11 @@ from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts
 
 from .clusters import FEWEST_CLUSTERS
-from .comparison import Comparison, Direction, GateMargins
 from .groups import Group, RatedCase, significant
 from .ordinal import SHAPE
 from .power import POWER, STUDY_EFFECT
 from .proportions import GoodRateTest, Margin
+from .rating_comparison import Comparison, Direction, GateMargins
 from .versus_baseline import Summary, summarize
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from pytest_empathy.emotions import POLARITIES, POLARITY
 from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Rating
 
-from .comparison import Direction, Verdict
+from .rating_comparison import Direction, Verdict
 
 
 class RatedCase(Protocol):

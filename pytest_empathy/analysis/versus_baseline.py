@@ -15,7 +15,6 @@ from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 
 from .clusters import ClusteredCase, Design
-from .comparison import Comparison, GateMargins, compare
 from .distributions import NORMAL
 from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm, holm_by_test
 from .power import (
@@ -30,6 +29,7 @@ from .power import (
     no_discordant,
 )
 from .proportions import inflation, valid_bound_level
+from .rating_comparison import Comparison, GateMargins, compare
 
 
 @dataclass(frozen=True)

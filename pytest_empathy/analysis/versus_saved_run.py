@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pytest_empathy.ratings import Rating
 
 from .clusters import ClusteredCase, Design
-from .comparison import PairedComparison, compare_paired
 from .groups import Grouped, HolmByTest, RatedCase, bonferroni_level, grouped, holm_by_test
 from .power import DetectableDrop, detectable_drop
 from .proportions import unchanged_lower_bound
+from .rating_comparison import PairedComparison, compare_paired
 
 METHOD = (
     "Good rate of this run against the saved run on the cases both rated: Tango's paired score "

@@ -24,7 +24,7 @@ from pytest_empathy.errors import InputError
 from pytest_empathy.reports.registry import FORMATS
 
 if TYPE_CHECKING:
-    from pytest_empathy.analysis.compare_fail import Check
+    from pytest_empathy.analysis.saved_run_checks import Check
     from pytest_empathy.results.run_result import SavedRun
 
 
@@ -169,7 +169,7 @@ def _saved_run(path: Path | None, checks: str | None) -> SavedRun | None:
 def _checks(checks: str | None) -> tuple[Check, ...]:
     if checks is None:
         return ()
-    from pytest_empathy.analysis.compare_fail import parse_checks
+    from pytest_empathy.analysis.saved_run_checks import parse_checks
 
     try:
         return parse_checks(checks)

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_empathy.analysis.compare_fail import Check
 from pytest_empathy.analysis.gates import Completeness, GateResult, JudgeStanding, decide
+from pytest_empathy.analysis.saved_run_checks import Check
 from pytest_empathy.errors import InputError
 from pytest_empathy.modes import BaselineKind
 from pytest_empathy.results import saved_runs

@@ -19,8 +19,8 @@ from typing import Any, Literal, TypeVar, overload
 
 import pytest
 
-from pytest_empathy.analysis.compare_fail import DROPS
 from pytest_empathy.analysis.gates import BAD_MARGIN
+from pytest_empathy.analysis.saved_run_checks import DROPS
 from pytest_empathy.corpus.names import NAMED, RELEASE, RELEASE_TEXT_ENV
 from pytest_empathy.corpus.rows import NAME_RULE, valid_name
 from pytest_empathy.emotions import EMOTIONS

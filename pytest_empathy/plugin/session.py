@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_empathy.analysis.compare_fail import Check, parse_checks
 from pytest_empathy.analysis.gates import CALIBRATED, Completeness, GateResult, decide
+from pytest_empathy.analysis.saved_run_checks import Check, parse_checks
 from pytest_empathy.atomic import WriteError
 from pytest_empathy.cassettes.lock import RecordingLock
 from pytest_empathy.cassettes.miss_reasons import Miss

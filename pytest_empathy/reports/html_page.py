@@ -23,8 +23,8 @@ from pytest_empathy.formatting import (
     verdict,
 )
 
-from . import comparison as compared
 from . import crowd_scale, plots
+from . import saved_run_comparison as compared
 
 DEPENDENCIES = ("pytest", "pytest-xdist", "scipy", "numpy", "pandas", "openai", "vcrpy", "matplotlib")
 

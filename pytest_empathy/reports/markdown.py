@@ -23,8 +23,8 @@ from pytest_empathy.formatting import (
     verdict,
 )
 
-from . import comparison as compared
 from . import crowd_scale
+from . import saved_run_comparison as compared
 
 # What GitHub's Markdown reads as markup inside a line: code, emphasis, strikethrough, links
 # and images, HTML and entities, table cells, mentions, math.

@@ -24,8 +24,8 @@ from pytest_empathy.formatting import (
     shares,
     verdict,
 )
-from pytest_empathy.reports import comparison as compared
 from pytest_empathy.reports import crowd_scale
+from pytest_empathy.reports import saved_run_comparison as compared
 from pytest_empathy.reports.layout import Column, clip, listed, table, wrap
 
 # Lines of a -q summary at most: a CI log shows it without scrolling.

@@ -70,7 +70,6 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_empathy import __version__, schema
 from pytest_empathy.analysis import clusters, ordinal
-from pytest_empathy.analysis.comparison import Comparison, Direction, PairedComparison
 from pytest_empathy.analysis.groups import Group, bonferroni_level, interval_adjustment, significant
 from pytest_empathy.analysis.power import DROP_METHOD, POWER, Detectable, DetectableDrop
 from pytest_empathy.analysis.proportions import (
@@ -90,6 +89,7 @@ from pytest_empathy.analysis.proportions import (
     WIDENED,
     Interval,
 )
+from pytest_empathy.analysis.rating_comparison import Comparison, Direction, PairedComparison
 from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.analysis.versus_saved_run import METHOD as SAVED_RUN_METHOD
 from pytest_empathy.analysis.versus_saved_run import ChangedCase, SavedRunComparison

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_empathy.analysis.compare_fail import DROPS, Check, Checked, check
 from pytest_empathy.analysis.gates import Completeness
 from pytest_empathy.analysis.groups import RatedCase
+from pytest_empathy.analysis.saved_run_checks import DROPS, Check, Checked, check
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.errors import InputError
 from pytest_empathy.ratings import Rating

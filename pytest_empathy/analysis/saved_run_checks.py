@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pytest_empathy.errors import InputError
 from pytest_empathy.formatting import p_is, percent, points
 
-from .comparison import Direction
 from .gates import GateResult
 from .groups import significant
 from .power import POWER, DetectableDrop, points_passing_unchanged, unchanged_pass_rate
+from .rating_comparison import Direction
 from .versus_saved_run import SavedRunComparison
 
 DECLINE, EMOTION_DECLINE, GOOD_DROP, BAD_RISE = "decline", "emotion-decline", "good-drop", "bad-rise"
