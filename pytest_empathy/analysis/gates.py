@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_empathy.formatting import p_is, p_value, percent, points
 from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts
+from pytest_empathy.settings import BAD_MARGIN
 
 from .clusters import FEWEST_CLUSTERS
 from .groups import Group, RatedCase, significant
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
 
 
 NO_MORE_BAD = "no-more-bad"
-# The no-more-bad gate's default margin, in points of the Bad rate: one person in twenty more
-# getting a Bad answer is a loss no Good-rate gain makes up for.
-BAD_MARGIN = 5.0
 
 
 @dataclass(frozen=True)

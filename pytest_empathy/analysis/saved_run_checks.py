@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from pytest_empathy.errors import InputError
 from pytest_empathy.formatting import p_is, percent, points
+from pytest_empathy.settings import DROPS
 
 from .gates import GateResult
 from .groups import significant
@@ -41,13 +42,6 @@ def parse_checks(expression: str) -> tuple[Check, ...]:
             raise InputError(f"{word!r} is not a check: use {', '.join(CHECKS)}, comma-separated")
         checks.append(Check(GOOD_DROP, float(match.group(1))))
     return tuple(checks)
-
-
-# The drops, in points, a team wants a saved-run check to detect unless it names its own
-# (--empathy-compare-detect): overall, and in one emotion, which holds a thirty-second of
-# the cases and is tested at a thirty-second of alpha. Chosen, not derived. bad-rise wants
-# the overall one as a rise of the Bad rate.
-DROPS = (10.0, 30.0)
 
 
 @dataclass(frozen=True)

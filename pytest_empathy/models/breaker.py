@@ -11,8 +11,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from pytest_empathy.settings import DEFAULT_LIMIT
+
 FLAG = "--empathy-circuit-breaker"
-DEFAULT_LIMIT = 3
 
 
 @dataclass

@@ -19,16 +19,14 @@ from typing import Any, Literal, TypeVar, overload
 
 import pytest
 
-from pytest_empathy.analysis.gates import BAD_MARGIN
-from pytest_empathy.analysis.saved_run_checks import DROPS
 from pytest_empathy.corpus.names import NAMED, RELEASE, RELEASE_TEXT_ENV
 from pytest_empathy.corpus.rows import NAME_RULE, valid_name
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.errors import InputError
 from pytest_empathy.models import CROWD_FILE
-from pytest_empathy.models.breaker import DEFAULT_LIMIT
 from pytest_empathy.modes import BaselineKind, GateMode, GateTest, RecordMode, choices
 from pytest_empathy.reports.registry import FORMATS, shows_responses
+from pytest_empathy.settings import BAD_MARGIN, CALIBRATIONS, DEFAULT_LIMIT, DROPS, SAVED_RUNS
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.StrEnum)
@@ -50,10 +48,6 @@ class Option:
 
 def _ini(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
-
-
-SAVED_RUNS = "benchmarks/saved-runs"
-CALIBRATIONS = "benchmarks/calibrations"
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from typing import Any
 
 from pytest_empathy.analysis.gates import Completeness
 from pytest_empathy.analysis.groups import RatedCase
-from pytest_empathy.analysis.saved_run_checks import DROPS, Check, Checked, check
+from pytest_empathy.analysis.saved_run_checks import Check, Checked, check
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.errors import InputError
 from pytest_empathy.ratings import Rating
+from pytest_empathy.settings import DROPS
 
 from . import document
 from .run_result import SavedRun, SavedRunVersus
