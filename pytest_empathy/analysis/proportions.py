@@ -238,14 +238,30 @@ def unpaired(
             end = exact.low if margin.greater else exact.high
             score = _margin_end_reaching(score, end, margin.greater, caveat, size, crossing, level)
             margin = None  # its bound is the exact test's, valid
-        size = _size_exceeded(n1, n2, alpha, reference, design_effect, gain) if gain else None
-        ratio_ci = _exact_ratio_interval(good1, n1, good2, n2, confidence) if gain and size else None
-        if gain is not None and size is not None and ratio_ci is not None:
-            score = _ratio_end_reaching(
-                score, ratio_ci.low if gain.greater else ratio_ci.high, gain.greater, caveat, size
-            )
-            gain = None  # its bound is the exact test's, valid
+        score, gain = _gain_end_exact(good1, n1, good2, n2, confidence, score, gain, caveat)
     return _guarded(score, [(good1, n1, good2, n2)], margin, family, rate=rate, gain=gain)
+
+
+def _gain_end_exact(
+    good1: int,
+    n1: int,
+    good2: int,
+    n2: int,
+    confidence: float,
+    score: GoodRateTest,
+    gain: Margin | None,
+    caveat: str,
+) -> tuple[GoodRateTest, Margin | None]:
+    """Within the exact test's reach, the score test whose ratio's bound on the ``gain``'s side
+    reaches the exact test's where the score test is liberal at that gain, and the gain left
+    for the guard (None: its bound is the exact test's, valid)."""
+    alpha = (1 - confidence) / 2
+    size = _size_exceeded(n1, n2, alpha, NORMAL, None, gain) if gain else None
+    ratio_ci = _exact_ratio_interval(good1, n1, good2, n2, confidence) if gain and size else None
+    if gain is None or size is None or ratio_ci is None:
+        return score, gain
+    end = ratio_ci.low if gain.greater else ratio_ci.high
+    return _ratio_end_reaching(score, end, gain.greater, caveat, size), None
 
 
 def holm_levels(alpha: float, family: int) -> tuple[float, ...]:
@@ -549,8 +565,6 @@ def _liberal_sides(
     guard's answer is then unknown (``UNGUARDED``)."""
     from scipy.stats import beta
 
-    from . import score_size
-
     counts = Standardized.of(strata)
     n1 = counts.total
     if n1 > _GUARD_MOST_RATINGS:
@@ -560,50 +574,91 @@ def _liberal_sides(
     low = float(beta.ppf(_GUARD_GAMMA / 2, good2, n2 - good2 + 1)) if good2 > 0 else 0.0
     high = float(beta.ppf(1 - _GUARD_GAMMA / 2, good2 + 1, n2 - good2)) if good2 < n2 else 1.0
     proxies = [(n1, n2)] if len(strata) == 1 else _proxies(counts, n2)
+    near = _NearBaseline(tuple(proxies), low, high, alpha)
+    sides: list[LiberalSide] = []
+    for greater in (True, False):
+        found = near.liberal(greater, margin, family, gain)
+        if found is None:
+            return None
+        sides += found
+    return tuple(sides)
 
-    def worst(null: Margin, levels: Sequence[float]) -> tuple[float, float]:
+
+@dataclass(frozen=True)
+class _NearBaseline:
+    """Where the score test's size is measured: the one-stratum designs that stand for the
+    comparison (``_proxies``), the range of the baseline's rate near its own, and alpha."""
+
+    proxies: tuple[tuple[int, int], ...]
+    low: float
+    high: float
+    alpha: float
+
+    def worst(self, null: Margin, levels: Sequence[float]) -> tuple[float, float]:
+        """The largest size over the proxies and ``levels`` relative to its level, and that
+        level; nan where a table is past even a rate's reach."""
+        from . import score_size
+
         sizes = [
             (
                 score_size.local_size(
-                    first, second, level, null.difference, greater=null.greater, low=low, high=high, ratio=null.ratio
+                    first,
+                    second,
+                    level,
+                    null.difference,
+                    greater=null.greater,
+                    low=self.low,
+                    high=self.high,
+                    ratio=null.ratio,
                 ),
                 level,
             )
-            for first, second in proxies
+            for first, second in self.proxies
             for level in levels
         ]
         measured = [(size, level) for size, level in sizes if size is not None]
         if len(measured) < len(sizes):  # tables past even a rate's reach: not known
-            return math.nan, alpha
+            return math.nan, self.alpha
         return max(measured, key=lambda found: found[0] / found[1])
 
-    sides: list[LiberalSide] = []
-    for greater in (True, False):
-        size, level = worst(Margin(0.0, greater), holm_levels(alpha, family))
-        at_margin = worst(margin, (alpha,))[0] if margin is not None and margin.greater is greater else None
+    def crossing(self, greater: bool, margin: Margin) -> float | None:
+        """The largest chance over the proxies that the score test of no difference rejects
+        when the ``margin`` is the true difference; None where one is out of reach."""
+        from . import score_size
+
+        crossings = [
+            score_size.local_size(
+                first, second, self.alpha, 0.0, greater=greater, low=self.low, high=self.high, truth=margin.difference
+            )
+            for first, second in self.proxies
+        ]
+        measured = [crossing for crossing in crossings if crossing is not None]
+        return max(measured) if len(measured) == len(crossings) else None
+
+    def liberal(
+        self, greater: bool, margin: Margin | None, family: int, gain: Margin | None
+    ) -> list[LiberalSide] | None:
+        """One direction's liberal sizes (see ``_liberal_sides``); None where one is not known."""
+        alpha = self.alpha
+        size, level = self.worst(Margin(0.0, greater), holm_levels(alpha, family))
+        at_margin = self.worst(margin, (alpha,))[0] if margin is not None and margin.greater is greater else None
         if math.isnan(size) or (at_margin is not None and math.isnan(at_margin)):
             return None
         if size > level * _SIZE_TOLERANCE:
-            sides.append(LiberalSide(greater, size, level, None, at_margin))
-            continue
+            return [LiberalSide(greater, size, level, None, at_margin)]
+        sides: list[LiberalSide] = []
         if margin is not None and at_margin is not None and at_margin > alpha * _SIZE_TOLERANCE:
-            crossings = [
-                score_size.local_size(
-                    first, second, alpha, 0.0, greater=greater, low=low, high=high, truth=margin.difference
-                )
-                for first, second in proxies
-            ]
-            measured = [crossing for crossing in crossings if crossing is not None]
-            if len(measured) < len(crossings):
+            crossing = self.crossing(greater, margin)
+            if crossing is None:
                 return None
-            sides.append(LiberalSide(greater, at_margin, alpha, margin, crossing=max(measured)))
+            sides.append(LiberalSide(greater, at_margin, alpha, margin, crossing=crossing))
         if gain is not None and gain.greater is greater:
-            at_gain = worst(gain, (alpha,))[0]
+            at_gain = self.worst(gain, (alpha,))[0]
             if math.isnan(at_gain):
                 return None
             if at_gain > alpha * _SIZE_TOLERANCE:
                 sides.append(LiberalSide(greater, at_gain, alpha, gain))
-    return tuple(sides)
+        return sides
 
 
 def _proxies(counts: Standardized, effective: int) -> list[tuple[int, int]]:
@@ -1012,18 +1067,24 @@ def _restricted_rates(counts: Standardized, ratio: float, difference: float, sta
         else:
             high = u
         slope *= scale * math.cosh(u)
-        step = u - excess / slope if slope < 0 else math.nan
         # A Newton step that did not quarter the excess is crossing a steep stretch (a vast
         # ratio moves the rates at a tiny m): a stride or bisection goes farther.
         slow, previous = abs(excess) > previous / 4, abs(excess)
-        if not slow and max(low, u - _STRIDE) < step < min(high, u + _STRIDE):
-            u = step
-        elif math.isinf(low) or math.isinf(high):
-            # No bracket yet on one side: reach out, m growing about fiftyfold a stride.
-            u += _STRIDE if math.isinf(high) else -_STRIDE
-        else:
-            u = (low + high) / 2
+        u = _next_point(u, excess, slope, low, high, slow=slow)
     return RestrictedRates(p1, second, multiplier)
+
+
+def _next_point(u: float, excess: float, slope: float, low: float, high: float, *, slow: bool) -> float:
+    """The multiplier search's next u: Newton's step where it stays inside the bracket and
+    within a stride, unless the last step was ``slow``; else a stride outwards while the
+    bracket is open on one side; else the bracket's midpoint."""
+    step = u - excess / slope if slope < 0 else math.nan
+    if not slow and max(low, u - _STRIDE) < step < min(high, u + _STRIDE):
+        return step
+    if math.isinf(low) or math.isinf(high):
+        # No bracket yet on one side: reach out, m growing about fiftyfold a stride.
+        return u + (_STRIDE if math.isinf(high) else -_STRIDE)
+    return (low + high) / 2
 
 
 def _two_group_rates(x1: int, n1: int, x2: int, n2: int, ratio: float, difference: float) -> RestrictedRates:
