@@ -29,10 +29,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import bdtrc
 from scipy.stats import beta
 
@@ -79,7 +78,7 @@ def hoeffding_tail(count: int, n: int, mean_rate: float, *, upper: bool) -> floa
     return float(tails.max())
 
 
-def _above(count: Any, n: Any, rate: Any) -> Any:
+def _above(count: ArrayLike, n: ArrayLike, rate: ArrayLike) -> NDArray[np.float64]:
     """P(X > ``count``) of binomial (``n``, ``rate``): scipy's ``binom.sf``, by its special
     function directly (fifty times faster, and the bisections ask it thousands of times)."""
     count, n = np.asarray(count), np.asarray(n)

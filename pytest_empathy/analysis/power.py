@@ -22,9 +22,13 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .distributions import NORMAL, Reference, binomial_pmf, binomial_tail, log_factorials, normal_cdf, normal_quantile
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 from .proportions import (
     UNPAIRED_EXACT,
     GoodRateTest,
@@ -303,7 +307,7 @@ def bounded_power(
 
 # A power search asks the same baseline's bounds some thirty times.
 @cache
-def _even_bounds(n: int, rate: float, gamma: float, upper: bool) -> tuple[Any, Any]:
+def _even_bounds(n: int, rate: float, gamma: float, upper: bool) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The chance of each likely count of the baseline's ``n`` ratings at ``rate`` (beyond 9
     standard deviations and five counts its mass is below 1e-15) and its (1 - ``gamma``)
     bound, ``berger_boos.standardized_rate_bound`` on an even design: its total's."""

@@ -42,9 +42,13 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .distributions import NORMAL, Reference, binomial_tail, normal_cdf
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 SCAS = (
     "score at the maximum-likelihood rates under the null, skewness-corrected "
@@ -927,9 +931,9 @@ class Standardized:
 
     first_good: int
     total: int
-    weights: Any
-    second_good: Any
-    second_n: Any
+    weights: NDArray[np.float64]
+    second_good: NDArray[np.float64]
+    second_n: NDArray[np.float64]
     # The rates compared: the first side's, and the second side's standardized to its mix.
     first: float
     second: float
@@ -957,15 +961,22 @@ class Standardized:
         would add no variance: 0 of 64 got an interval 3.7 points wide. The statistic falls
         as either null value rises."""
         rates = _restricted_rates(self, ratio, difference, start)
-        variance, skew = score_moments(rates.first, self.total, rates.second, self.second_n, self.weights, ratio)
-        variance, skew = float(variance), float(skew)
+        moments = score_moments(rates.first, self.total, rates.second, self.second_n, self.weights, ratio)
+        variance, skew = float(moments[0]), float(moments[1])
         z = _ratio_z(self.first - ratio * self.second - difference, scale * variance)
         if variance > 0 and math.isfinite(z):
             z = float(skewness_corrected(z, skew))
         return z, rates.multiplier
 
 
-def score_moments(first: Any, first_n: Any, second: Any, second_n: Any, weights: Any, ratio: float) -> tuple[Any, Any]:
+def score_moments(
+    first: NDArray[np.float64] | float,
+    first_n: int,
+    second: NDArray[np.float64],
+    second_n: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    ratio: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The variance of p1 - ratio * sum w p2 at the rates ``first`` (of ``first_n`` ratings)
     and ``second`` (each stratum's along the last axis, of ``second_n``), and its skewness
     term, the third central moment over six times the variance to the 3/2 (0 without
@@ -982,7 +993,7 @@ def score_moments(first: Any, first_n: Any, second: Any, second_n: Any, weights:
     return variance, skew
 
 
-def skewness_corrected(z: Any, skew: Any) -> Any:
+def skewness_corrected(z: NDArray[np.float64] | float, skew: NDArray[np.float64] | float) -> NDArray[np.float64]:
     """Gart and Nam's (1990) skewness correction of a score statistic ``z`` whose numerator
     has third central moment over six times its variance to the 3/2 ``skew`` (Laud 2017's
     SCAS): the corrected statistic is the root of z = c + skew (c^2 - 1) on the branch that
@@ -1024,7 +1035,7 @@ class RestrictedRates:
     found them."""
 
     first: float
-    second: Any
+    second: NDArray[np.float64]
     multiplier: float
 
 
@@ -1101,7 +1112,7 @@ def _two_group_rates(x1: int, n1: int, x2: int, n2: int, ratio: float, differenc
     return RestrictedRates(min(1.0, ratio * second), _one(second), math.nan)
 
 
-def _one(rate: float) -> Any:
+def _one(rate: float) -> NDArray[np.float64]:
     import numpy as np
 
     return np.array([rate])
@@ -1170,7 +1181,9 @@ _MULTIPLIER_STEPS = 200
 _STRIDE = 4.0
 
 
-def _tilted_rates(x: Any, n: Any, tilt: Any) -> tuple[Any, Any]:
+def _tilted_rates(
+    x: NDArray[np.float64], n: NDArray[np.float64], tilt: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``_tilted_rate`` elementwise over numpy arrays: one stratum at a time costs a Python
     call each, and the intervals need a few hundred passes over the strata."""
     import numpy as np
