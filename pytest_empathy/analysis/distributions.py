@@ -1,11 +1,8 @@
-"""The few distribution functions the tests need, in plain Python: importing scipy.special
-for them cost a replay of 2,000 cases about a tenth of its time (0.18 to 0.26 s on a 2-core
-machine), more than computing every statistic. tests/test_distributions.py checks each
-against scipy.
+"""The few distribution functions the tests need, in plain Python (importing scipy.special
+for them would cost a replay about a tenth of its time); tests/test_distributions.py checks
+each against scipy.
 
-The incomplete gamma and beta functions are evaluated as Numerical Recipes does (Press et
-al., 3rd ed., 6.2 and 6.4): a series or a continued fraction (modified Lentz), whichever
-converges fast at the point, with a relative tolerance near machine precision.
+See docs/explanation/statistics.md, "Distribution functions in plain Python".
 """
 
 from __future__ import annotations

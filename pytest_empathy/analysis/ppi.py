@@ -2,35 +2,7 @@
 a judge's ratings of every case and the crowd's ratings of a random subset of them; and the
 crowd-scale Good rate against the human baseline's, for the gates.
 
-PPI (Angelopoulos, Bates, Fannjiang, Jordan and Zrnic, Science 2023) with PPI++'s power
-tuning (Angelopoulos, Duchi and Zrnic, 2023), for a mean. With ``Y`` the crowd's rating and
-``f`` the judge's, both as one-hot vectors, on the ``n`` cases of a stratum the crowd rated,
-and ``f`` alone on its ``N`` others:
-
-    estimate = lam * mean(f, the N) + mean(Y - lam * f, the n)
-
-within each stratum (an emotion), the strata weighted by their shares of the cases. The
-judge's mean on the many cases carries the estimate; the crowd's ratings correct its bias
-(the rectifier), so the estimate is nearly unbiased whatever the judge (exactly, at a fixed
-``lam``), provided the crowd's subset
-is a random sample of each stratum's cases (the crowd export draws it).
-
-A rater rates a batch, and a lenient rater is lenient on all of it, so the ratings are
-clustered by rater, and the batches cross the strata. The variance is the delete-one-rater
-jackknife: the estimate again without each rater's ratings in turn (the strata's weights
-kept, ``lam`` tuned again, since the tuning is part of the estimate), (G - 1)/G times the
-replicates' sum of squared deviations, plus ``lam^2`` times the variance the judge-only means
-bring, which deleting a rater leaves alone. ``lam`` minimises the variance summed over the
-coordinates as a sandwich over raters estimates it (0 is the crowd alone, 1 plain PPI),
-clipped to [0, 1]. Intervals are t intervals with G - 1 degrees of freedom. A sandwich alone
-(CR1, with the stratum means' leverage taken out) understated the variance by about a tenth
-with 36 raters, half of it the tuning's. The jackknife overstates it by about a tenth at ten
-crowd ratings per emotion, more with fewer: deleting a rater deletes one of a stratum's n,
-where (G - 1)/G assumes one of G; it errs on the safe side.
-
-What it estimates: the Good rate a fresh crowd from the same pool of raters would give answers
-like these, in the run's mix of emotions (cases and raters both drawn anew); for the run's own
-cases the interval is a little conservative. The tuned ``lam`` leaves a bias of order 1/n.
+See docs/explanation/statistics.md, "Prediction-powered inference".
 """
 
 from __future__ import annotations

@@ -1,39 +1,8 @@
 """The Good rate of two groups compared: score tests of the difference and of the ratio, one
 sided, and the intervals that invert the same tests, so that a test and its interval never
-disagree.
+disagree; exact and valid tests where the score test exceeds its size.
 
-Unpaired groups (different cases, or the release's per-emotion counts): the score statistic,
-its variance taken at the maximum-likelihood rates under the null (Miettinen and Nurminen's,
-1985, without their factor N/(N-1)), skewness-corrected (Gart and Nam 1990; Laud 2017's SCAS,
-whose default N/(N-1) is omitted too): the standardized statistic below with one stratum.
-Miettinen and Nurminen's statistic exceeds alpha by far where a rate nears 0 or 1 (0.123 at 100
-against 300 at alpha 0.05); the corrected one holds it but where a group is small or the rates
-extreme (``score_size``). There (its enumerated size above alpha and a third,
-``decided_unconditionally``, no rater clusters and at most ``EXACT_MOST_TABLES`` tables), the
-exact unconditional test on Miettinen and Nurminen's statistic (``unconditional``): an exact
-test holds its size whatever statistic orders its tables. Past that reach, and where an
-emotion's p-value meets Holm's later levels (up to alpha), each direction whose score test
-exceeds its level by a third near the baseline's rate is Berger and Boos's valid test
-(``berger_boos``, ``_guarded``). Paired groups (both sides rated on
-the same cases): Tango's score statistic for the difference (1998; McNemar's at no difference)
-and Tang, Tang and Chan's for the ratio (2003); with so few cases Good on one side only that
-the score test's size exceeds alpha by more than a third (``exact_cutover``, and no rater
-clusters), the exact binomial test conditional on them, McNemar's exact, its intervals widened
-to agree with it.
-Unpaired groups over several strata (emotions), the second side
-standardized to the first side's mix: one score statistic for the difference and, in
-Fieller's form, the ratio, its variances at the maximum-likelihood rates under the null and
-skewness-corrected (Gart and Nam 1990, Laud 2017) (``standardized``).
-
-Each interval is the set of null values that the two-sided test at its confidence does not
-reject, found by a bracketing search on the statistic, which falls through each critical value
-once as the null value rises (tests/test_standardized.py; near its estimate, below any critical
-value, a skewness-corrected statistic can rise). So the lower bound of the (1 - 2 alpha)
-interval is above a value exactly when the one-sided test at alpha rejects it. Under rater
-clusters the skewness correction is not scaled by the design effect: scaled as a clustered
-rate's skewness grows ((2 d - 1) / sqrt(d) for beta-distributed raters) the ratio's statistic
-of a table with at most one Good rating on the second side crosses a critical value three
-times past a design effect of 1.5, which would part an interval from its test.
+See docs/explanation/statistics.md, "Good rates compared: score tests and their intervals".
 """
 
 from __future__ import annotations
