@@ -11,7 +11,11 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, overload
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
 
 _NORMAL = NormalDist()
 _EPSILON = 1e-15
@@ -118,7 +122,11 @@ def binomial_tail(k: float, n: float, p: float, q: float) -> float:
     return _beta_i(k, n - k + 1, p, q)
 
 
-def log_choose(n: Any, k: Any) -> Any:
+@overload
+def log_choose(n: int, k: int) -> float: ...
+@overload
+def log_choose(n: ArrayLike, k: NDArray[np.intp]) -> NDArray[np.float64]: ...
+def log_choose(n: ArrayLike, k: ArrayLike) -> NDArray[np.float64] | float:
     """log(n choose k), elementwise over whole numbers or numpy arrays of them."""
     import numpy as np
 
