@@ -1,23 +1,8 @@
 """How far a judge agrees with the crowd on the same responses, and whether it favours
-LLM-written ones: the figures of a judge's calibration.
+LLM-written ones: the figures of a judge's calibration (confusion matrix, weighted kappa,
+Krippendorff's alpha, mean shift, source bias, bootstrap intervals).
 
-Each rated response gives a pair (crowd rating, judge rating) on Bad < Okay < Good:
-
-- the 3x3 confusion matrix (rows the crowd's rating, columns the judge's), exact agreement;
-- Cohen's kappa with linear and quadratic weights (``sklearn.metrics.cohen_kappa_score``'s);
-- Krippendorff's alpha with the ordinal metric, the crowd and the judge as two coders of
-  every response (the ``krippendorff`` package's);
-- the mean shift, the judge's mean score minus the crowd's (Bad 1, Okay 2, Good 3);
-- the source bias: the mean shift on LLM-written responses minus the shift on human ones,
-  the self-favouring measure of Welivita, Zeitoun and Pu's follow-up study.
-
-Intervals are percentile bootstraps with a fixed seed, resampling prompts: every response to
-one prompt (human and LLM) is drawn together, as the source bias compares them.
-
-Kappa is undefined where a side gives one rating throughout (a judge that rates everything
-Good): such a side agrees with the other exactly as often as chance would, so the formula
-gives 0 whatever the other side does, a certainty about nothing. So is alpha where every
-rating is the same, and so is an interval when more than a tenth of its resamples are.
+See docs/explanation/statistics.md, "A judge's agreement with the crowd".
 """
 
 from __future__ import annotations
@@ -186,7 +171,8 @@ def _figures(tables: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _kappa(observed: np.ndarray, expected: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """NaN where a side gives one rating throughout (see the module's docstring)."""
+    """NaN where a side gives one rating throughout (why: docs/explanation/statistics.md,
+    "A judge's agreement with the crowd")."""
     n = observed.sum(axis=(1, 2))
     varies = (observed.sum(axis=2).max(axis=1) < n) & (observed.sum(axis=1).max(axis=1) < n)
     disagreement = (observed * weights).sum(axis=(1, 2))

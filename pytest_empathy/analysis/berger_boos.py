@@ -1,26 +1,9 @@
 """A valid test of the standardized difference (and ratio) of Good rates over several strata,
 for where the score test (``proportions.standardized``) exceeds its size: Berger and Boos's
 (1994) p-value over a confidence bound for the nuisance, the baseline's standardized rate.
-
-The model's Good count over all its cases is a sum of independent Bernoullis whose rates
-differ by stratum (a Poisson-binomial sum) with mean n1 times its standardized rate; under the
-null of a rate at most the baseline's plus the difference, the largest chance of a count as
-high as the one seen over every such sum is Hoeffding's (1956, Theorem 4): its rates take at
-most three values, 0, one rate and 1, and where the count is at least the mean plus 1 it is
-the binomial's tail. That largest tail at the baseline's (1 - gamma) upper bound, plus gamma,
-is a valid p-value whatever the strata's rates (the weak null included); the lower direction
-is its mirror image. Each interval end is the null value where the p-value crosses alpha,
-found by bisection: the p-value is monotone in the null value.
-
-The baseline's bound: where every stratum's weight over its ratings is the same (its total is
-then a Poisson-binomial sum of all its ratings), the Clopper-Pearson bound, checked against
-Hoeffding's largest tail; otherwise Chernoff's bound on the weighted sum with each Bernoulli's
-exact moment generating function, maximised over the strata's rates of that standardized rate
-(the log of each factor is concave in its rate: a water-filling solve) and minimised over a
-grid of exponents (any exponent gives a valid bound). Both hold at least 1 - gamma whatever
-the strata's rates; Chernoff's is the wider.
-
 numpy and scipy are imported here, and this module only where a guard falls back on it.
+
+See docs/explanation/statistics.md, "Berger and Boos's valid test".
 """
 
 from __future__ import annotations
@@ -29,10 +12,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import bdtrc
 from scipy.stats import beta
 
@@ -79,7 +61,7 @@ def hoeffding_tail(count: int, n: int, mean_rate: float, *, upper: bool) -> floa
     return float(tails.max())
 
 
-def _above(count: Any, n: Any, rate: Any) -> Any:
+def _above(count: ArrayLike, n: ArrayLike, rate: ArrayLike) -> NDArray[np.float64]:
     """P(X > ``count``) of binomial (``n``, ``rate``): scipy's ``binom.sf``, by its special
     function directly (fifty times faster, and the bisections ask it thousands of times)."""
     count, n = np.asarray(count), np.asarray(n)

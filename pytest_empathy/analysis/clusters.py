@@ -1,31 +1,8 @@
-"""Ratings that share a rater are correlated: a rater lenient on one response tends to be
-lenient on the next. Where the corpus names who rated what, every test and interval takes
-the correlation into account.
+"""Ratings that share a rater are correlated; where the corpus names who rated what, every
+test and interval takes it into account: a cluster-robust (two-way where both sides name
+raters) design effect, statistics referred to Student's t on the clusters (``Design``).
 
-How: each estimate (a difference of Good or of Bad rates, Cliff's delta) is a sum of per-case
-contributions. Its cluster-robust (sandwich) variance sums them within a rater's cases
-before squaring, with the G/(G - 1) small-sample factor; with raters on both sides (model and
-baseline rated by different crowds, in batches that need not line up) it is two-way
-(Cameron, Gelbach and Miller 2011): the model raters' sandwich plus the baseline raters',
-minus the one over their pairs. The design effect is that variance over the one that treats
-every case as independent (n/(n - 1) factor, so that raters of one case give exactly 1).
-
-It is estimated once, over the whole run, where the clusters are many. A group's own (an
-emotion's fifty-odd cases) would be mostly noise, so each group's design effect follows from
-the run's intraclass correlation rho, (overall design effect - 1) over the share of case
-pairs that share a rater, and the group's own share: 1 + rho K / n, with K the ordered pairs
-of the group's cases that share a rater on either side (for one-way clusters of size m,
-K / n is the familiar m - 1).
-
-The score and Wald statistics are divided by the square root of the design effect (Rao and
-Scott's first-order correction), never by less than 1, and referred to Student's t on G - 1
-degrees of freedom, G the number of clusters (two-way: the smaller side's raters), for their
-p-values and for the critical values the intervals invert: a sandwich from few clusters is
-itself uncertain, and the normal would make the tests too liberal. Below ``FEWEST_CLUSTERS``
-clusters no gate or check decides on them at all.
-
-Both comparisons use it: a run against its baseline (model and baseline raters) and a run
-against a saved run (this run's raters and the saved run's), through ``Design``.
+See docs/explanation/statistics.md, "Rater clusters".
 """
 
 from __future__ import annotations

@@ -1,21 +1,8 @@
-"""A judge's ratings put on the crowd's scale, through the judge's calibration.
+"""A judge's ratings put on the crowd's scale, through the judge's calibration: the maximum
+likelihood crowd distribution under the judge's confusion matrix, bootstrap intervals, and a
+test that the judge errs alike on human and LLM-written responses.
 
-The calibration gives the judge's confusion matrix against the crowd: how often the judge
-says j of a response the crowd rated c. If the judge errs on the run's responses as it did
-on the calibration's, a group's judged distribution q is the crowd's distribution p passed
-through those errors, q = p M (M row-normalized). The crowd-scale estimate is the maximum
-likelihood p on the simplex given the judged counts (the misclassification model of a
-mixture with known components, the model behind Saerens, Latinne and Decaestecker's 2002
-prior adjustment). It is given only when M is far enough from singular to be inverted:
-a judge whose rows look alike says too little about the crowd's rating to correct anything.
-
-Intervals are percentile bootstraps that resample both what the estimate rests on: the
-calibration's prompts (every source's response to a prompt together) and the run's cases
-(paired cases together), so the interval carries the calibration's uncertainty too.
-
-The correction assumes the judge errs alike on every kind of response. The calibration
-tests that on human against LLM-written responses: a permutation test of the judge's rating
-being independent of the source within each crowd level.
+See docs/explanation/statistics.md, "A judge's ratings corrected to the crowd's scale".
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
-"""The few distribution functions the tests need, in plain Python: importing scipy.special
-for them cost a replay of 2,000 cases about a tenth of its time (0.18 to 0.26 s on a 2-core
-machine), more than computing every statistic. tests/test_distributions.py checks each
-against scipy.
+"""The few distribution functions the tests need, in plain Python (importing scipy.special
+for them would cost a replay about a tenth of its time); tests/test_distributions.py checks
+each against scipy.
 
-The incomplete gamma and beta functions are evaluated as Numerical Recipes does (Press et
-al., 3rd ed., 6.2 and 6.4): a series or a continued fraction (modified Lentz), whichever
-converges fast at the point, with a relative tolerance near machine precision.
+See docs/explanation/statistics.md, "Distribution functions in plain Python".
 """
 
 from __future__ import annotations
@@ -14,7 +11,11 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, overload
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
 
 _NORMAL = NormalDist()
 _EPSILON = 1e-15
@@ -121,7 +122,11 @@ def binomial_tail(k: float, n: float, p: float, q: float) -> float:
     return _beta_i(k, n - k + 1, p, q)
 
 
-def log_choose(n: Any, k: Any) -> Any:
+@overload
+def log_choose(n: int, k: int) -> float: ...
+@overload
+def log_choose(n: ArrayLike, k: NDArray[np.intp]) -> NDArray[np.float64]: ...
+def log_choose(n: ArrayLike, k: ArrayLike) -> NDArray[np.float64] | float:
     """log(n choose k), elementwise over whole numbers or numpy arrays of them."""
     import numpy as np
 

@@ -40,19 +40,30 @@ def independence_test(
     if len(kept) == 1:
         return EXACT, None, None, 1.0, 0.0
     table = [[a for a, _ in kept], [b for _, b in kept]]
-    rows, columns = [sum(row) for row in table], [a + b for a, b in kept]
-    total = sum(rows)
-    expected = [[r * c / total for c in columns] for r in rows]
-    statistic = sum(
-        (observed - e) ** 2 / e
-        for row, row_expected in zip(table, expected, strict=True)
-        for observed, e in zip(row, row_expected, strict=True)
-    )
-    dof = len(columns) - 1
+    total = sum(a + b for a, b in kept)
+    expected = _expected(table)
+    statistic = _pearson(table, expected)
+    dof = len(kept) - 1
     cramers_v = math.sqrt(statistic / total)
     if any(e < MIN_EXPECTED for row in expected for e in row):
         return EXACT, None, None, freeman_halton(table), cramers_v
     return CHI2, statistic, dof, chi2_sf(dof, statistic), cramers_v
+
+
+def _expected(table: Sequence[Sequence[int]]) -> list[list[float]]:
+    """The counts independence of group and rating expects, from the table's margins."""
+    rows, columns = [sum(row) for row in table], [sum(column) for column in zip(*table, strict=True)]
+    total = sum(rows)
+    return [[r * c / total for c in columns] for r in rows]
+
+
+def _pearson(table: Sequence[Sequence[int]], expected: Sequence[Sequence[float]]) -> float:
+    """Pearson's chi-square statistic of the table against its ``expected`` counts."""
+    return sum(
+        (observed - e) ** 2 / e
+        for row, row_expected in zip(table, expected, strict=True)
+        for observed, e in zip(row, row_expected, strict=True)
+    )
 
 
 def freeman_halton(table: Sequence[Sequence[int]]) -> float:

@@ -1,51 +1,8 @@
-"""Bad < Okay < Good as an order: how often the model's rating is the higher one.
+"""Bad < Okay < Good as an order: how often the model's rating is the higher one (Cliff's
+delta), its one-sided tests and interval from one statistic each, and the classical rank
+and linear-by-linear tests reported beside it.
 
-The effect is Cliff's delta, P(first rated higher) - P(first rated lower), over every pair of
-a first-side and a second-side rating (unpaired), or case by case (paired); the probability
-of superiority is (1 + delta) / 2. Its one-sided tests and its interval come from one
-statistic each, so that they cannot disagree:
-
-- unpaired, one emotion: Brunner and Munzel's (2000) statistic, the Wilcoxon-Mann-Whitney
-  effect studentized with a variance that does not assume the two distributions equal,
-  reported and deciding nothing (``undecided``);
-- unpaired, several emotions rated on different cases: each emotion's effect, weighted by the
-  first side's emotion mix (as the Good rate's standardization), its variance not estimated
-  but bounded by the largest any pair of distributions with no ordinal difference gives
-  (``largest_variance``), on the normal with a continuity correction (``standardized``);
-- paired: Tango's score test on the sign of each case's difference, which is the Good rate's
-  paired test with "rated higher" and "rated lower" in place of "Good on one side only" (so,
-  with few cases rated differently and no clusters, the exact sign test, as that test is).
-
-Within an emotion the null is a relative effect of 1/2, which two distributions of different
-shapes can have (half Bad, half Good against all Okay). Over every such pair on a grid of the
-simplex (``benchmarks/exact_sizes.py``, exact enumeration, the table in the README) neither
-test of it the plugin used held its size within a third of alpha at an emotion's sizes: the exact permutation test
-the plugin used below 20 ratings, exact only when the distributions are equal, called 2
-ratings against 62 better up to a third of the time at alpha 0.05, and Brunner and Munzel's
-t exceeds the level by more than a third at 40 against 62, and at 62 against 62 at an
-emotion's level (alpha / 32); unequal groups fare no better as they grow (100 against 300:
-1.8 alpha at 0.05, seeded simulation). No number of ratings per side makes it hold, so an
-emotion's unpaired ordinal comparison is ``undecided``: its effect and statistic reported,
-with no p-value and no interval.
-
-Over several emotions an estimated variance fails the same way: two Good ratings of an
-emotion against sixty Okay ones have none of their own, and the Wald statistic of 2
-polarised ratings an emotion against 62 all Okay called the model better 6.3% of the time at
-alpha 0.05 over 2 emotions, 15.6% over 3, 7.9% over 8 (exact enumeration). The variance's
-bound holds over every shape; with its continuity correction the test's worst size over the
-whole null grid stays at or below alpha with 1, 2 or 5 ratings an emotion against 62 over 1
-to 32 emotions (``benchmarks/ordinal_sizes.py``, the README's table). It costs power where
-the distributions are far from the bound: with a crowd's spread of ratings an emotion's true
-variance is 44% to 58% of it, about what half the ratings would show.
-
-Below 20 ratings on a side the Wilcoxon-Mann-Whitney variance under no difference is a floor
-to Brunner and Munzel's, which small groups underestimate; where theirs is zero (the groups
-do not overlap) or undefined (a side of one rating) it stands in, on the normal. A side of
-one rating gets no ordinal figure of its own (``unpaired`` is not called for it).
-
-Beside the effect, two classical tests are reported, two-sided: the Wilcoxon-Mann-Whitney
-(unpaired) or Wilcoxon signed-rank (paired) rank test, and the linear-by-linear association
-test of the 2x3 table with scores 1, 2, 3 (unpaired only: it assumes independent groups).
+See docs/explanation/statistics.md, "The ordinal effect".
 """
 
 from __future__ import annotations
@@ -133,8 +90,8 @@ class _Effect:
 
 def unpaired(first: Counts, second: Counts, *, confidence: float) -> OrdinalTest:
     """Two independent groups of ratings within an emotion, both non-empty: the effect and
-    Brunner and Munzel's statistic, ``undecided`` (see the module's note), and the classical
-    rank and trend tests beside them."""
+    Brunner and Munzel's statistic, ``undecided`` (why: docs/explanation/statistics.md,
+    "The ordinal effect"), and the classical rank and trend tests beside them."""
     effect = _brunner_munzel(first, second)
     delta, spread = 2 * effect.superiority - 1, 2 * math.sqrt(effect.variance)
     statistic = delta / spread if spread else 0.0

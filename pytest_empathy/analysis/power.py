@@ -1,19 +1,8 @@
 """How large a Good-rate difference a run can detect: the smallest difference a one-sided
-test at the run's alpha finds with 80% power, at the run's sample size.
+test at the run's alpha finds with 80% power, at the run's sample size; and, for a saved-run
+check of a decline, that drop judged exactly (``DetectableDrop``).
 
-Unpaired: the normal approximation of the score test, the variance pooled under the null and
-unpooled under the alternative (as statsmodels' ``power_proportions_2indep``). Paired:
-Connor's (1987) approximation for McNemar's test, the discordant share taken from the run.
-Where the exact unconditional test decides, its power exactly; on a side Berger and Boos's
-valid test decides, its own (``bounded_power``). A run that can detect no difference within
-the possible range gets 1 (a hundred points); one whose size cannot be judged (paired, with no
-discordant case) gets ``None``, and its method says why.
-
-A saved-run check of a decline (``DetectableDrop``) is judged exactly instead, for the test
-the comparison runs (McNemar's exact on few discordant cases, without raters, z beyond: one
-rejection rule, ``_fewest_fallen``): on the few cases of an emotion the normal approximation
-is far off, and a run rated as its saved run was has no discordant case to take the share from
-(see ``DROP_METHOD``).
+See docs/explanation/statistics.md, "Power and the smallest detectable difference".
 """
 
 from __future__ import annotations
@@ -22,9 +11,13 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .distributions import NORMAL, Reference, binomial_pmf, binomial_tail, log_factorials, normal_cdf, normal_quantile
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 from .proportions import (
     UNPAIRED_EXACT,
     GoodRateTest,
@@ -303,7 +296,7 @@ def bounded_power(
 
 # A power search asks the same baseline's bounds some thirty times.
 @cache
-def _even_bounds(n: int, rate: float, gamma: float, upper: bool) -> tuple[Any, Any]:
+def _even_bounds(n: int, rate: float, gamma: float, upper: bool) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The chance of each likely count of the baseline's ``n`` ratings at ``rate`` (beyond 9
     standard deviations and five counts its mass is below 1e-15) and its (1 - ``gamma``)
     bound, ``berger_boos.standardized_rate_bound`` on an even design: its total's."""

@@ -2,35 +2,7 @@
 a judge's ratings of every case and the crowd's ratings of a random subset of them; and the
 crowd-scale Good rate against the human baseline's, for the gates.
 
-PPI (Angelopoulos, Bates, Fannjiang, Jordan and Zrnic, Science 2023) with PPI++'s power
-tuning (Angelopoulos, Duchi and Zrnic, 2023), for a mean. With ``Y`` the crowd's rating and
-``f`` the judge's, both as one-hot vectors, on the ``n`` cases of a stratum the crowd rated,
-and ``f`` alone on its ``N`` others:
-
-    estimate = lam * mean(f, the N) + mean(Y - lam * f, the n)
-
-within each stratum (an emotion), the strata weighted by their shares of the cases. The
-judge's mean on the many cases carries the estimate; the crowd's ratings correct its bias
-(the rectifier), so the estimate is nearly unbiased whatever the judge (exactly, at a fixed
-``lam``), provided the crowd's subset
-is a random sample of each stratum's cases (the crowd export draws it).
-
-A rater rates a batch, and a lenient rater is lenient on all of it, so the ratings are
-clustered by rater, and the batches cross the strata. The variance is the delete-one-rater
-jackknife: the estimate again without each rater's ratings in turn (the strata's weights
-kept, ``lam`` tuned again, since the tuning is part of the estimate), (G - 1)/G times the
-replicates' sum of squared deviations, plus ``lam^2`` times the variance the judge-only means
-bring, which deleting a rater leaves alone. ``lam`` minimises the variance summed over the
-coordinates as a sandwich over raters estimates it (0 is the crowd alone, 1 plain PPI),
-clipped to [0, 1]. Intervals are t intervals with G - 1 degrees of freedom. A sandwich alone
-(CR1, with the stratum means' leverage taken out) understated the variance by about a tenth
-with 36 raters, half of it the tuning's. The jackknife overstates it by about a tenth at ten
-crowd ratings per emotion, more with fewer: deleting a rater deletes one of a stratum's n,
-where (G - 1)/G assumes one of G; it errs on the safe side.
-
-What it estimates: the Good rate a fresh crowd from the same pool of raters would give answers
-like these, in the run's mix of emotions (cases and raters both drawn anew); for the run's own
-cases the interval is a little conservative. The tuned ``lam`` leaves a bias of order 1/n.
+See docs/explanation/statistics.md, "Prediction-powered inference".
 """
 
 from __future__ import annotations
@@ -370,6 +342,70 @@ def versus_baseline(
     goods = [_good(_stratum(rated, judged_only)) for rated, judged_only in strata.values()]
     weights = _weights(goods)
     model, model_variance, lam = good.estimate[0], good.standard_error[0] ** 2, good.lam
+    base = _BaselineGoodRate.of(strata, baseline, goods, weights, paired=paired)
+    covariance = float(np.dot(_case_contributions(goods, weights, lam), base.contributions)) if paired else 0.0
+    variance = model_variance + base.variance - 2 * covariance
+    if variance <= 0:
+        raise ValueError("the difference has no variance to test it by")
+    return Difference(
+        model=model,
+        baseline=base.rate,
+        standard_error=math.sqrt(variance),
+        degrees_of_freedom=min(good.raters, base.clusters) - 1,
+        gain=model / base.rate - 1 if base.rate > 0 else None,
+        log_gain_standard_error=_log_gain_standard_error(model, model_variance, base, covariance),
+        baseline_raters=base.clusters if base.named else None,
+        paired=paired,
+    )
+
+
+@dataclass(frozen=True)
+class _BaselineGoodRate:
+    """The baseline's Good rate over the model's emotion mix, its variance clustered by its
+    raters (each unnamed rating a cluster of its own), how many clusters, whether it names
+    raters, and each rating's centred contribution to the rate (for the paired covariance)."""
+
+    rate: float
+    variance: float
+    clusters: int
+    named: bool
+    contributions: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        strata: Mapping[str, StratumRatings],
+        baseline: Mapping[str, Sequence[tuple[Rating, str | None]]],
+        goods: Sequence[Stratum],
+        weights: Sequence[float],
+        *,
+        paired: bool,
+    ) -> _BaselineGoodRate:
+        sides = _baseline_goods(strata, baseline, goods, paired=paired)
+        labels: list[Hashable] = [
+            rater if rater is not None else (e, row) for e in strata for row, (_, rater) in enumerate(baseline[e])
+        ]
+        parts = np.concatenate([_scaled(side, w) for side, w in zip(sides, weights, strict=True)])
+        by_rater = _by_cluster(parts, labels)
+        clusters = len(by_rater)
+        named = {rater for ratings in baseline.values() for _, rater in ratings} - {None}
+        if named and len(named) < FEW_RATERS:
+            raise ValueError(
+                f"the baseline's ratings come from fewer than {FEW_RATERS} raters, too few for its variance"
+            )
+        rate = float(sum(w * side.mean() for side, w in zip(sides, weights, strict=True)))
+        variance = clusters / (clusters - 1) * float((by_rater**2).sum())
+        return cls(rate, variance, clusters, bool(named), parts[:, 0])
+
+
+def _baseline_goods(
+    strata: Mapping[str, StratumRatings],
+    baseline: Mapping[str, Sequence[tuple[Rating, str | None]]],
+    goods: Sequence[Stratum],
+    *,
+    paired: bool,
+) -> list[np.ndarray]:
+    """Per stratum, the baseline's ratings as a column of 0/1 (Good), checked to carry a variance."""
     sides = [np.array([[float(rating is Rating.GOOD)] for rating, _ in baseline[e]]) for e in strata]
     short = [e for e, side in zip(strata, sides, strict=True) if len(side) < 2]
     if short:
@@ -380,35 +416,18 @@ def versus_baseline(
     if values.min() == values.max():
         # Its variance would be 0, as if a rate of 0 or 1 among a few hundred were certain.
         raise ValueError("the baseline's ratings are all Good or none is: its Good rate's variance cannot be estimated")
-    labels: list[Hashable] = [
-        rater if rater is not None else (e, row) for e in strata for row, (_, rater) in enumerate(baseline[e])
-    ]
-    parts = np.concatenate([_scaled(side, w) for side, w in zip(sides, weights, strict=True)])
-    by_rater = _by_cluster(parts, labels)
-    clusters = len(by_rater)
-    named = {rater for ratings in baseline.values() for _, rater in ratings} - {None}
-    if named and len(named) < FEW_RATERS:
-        raise ValueError(f"the baseline's ratings come from fewer than {FEW_RATERS} raters, too few for its variance")
-    base = float(sum(w * side.mean() for side, w in zip(sides, weights, strict=True)))
-    base_variance = clusters / (clusters - 1) * float((by_rater**2).sum())
-    covariance = float(np.dot(_case_contributions(goods, weights, lam), parts[:, 0])) if paired else 0.0
-    variance = model_variance + base_variance - 2 * covariance
-    if variance <= 0:
-        raise ValueError("the difference has no variance to test it by")
-    log_se = None
-    if model > 0 and base > 0:
-        log_variance = model_variance / model**2 + base_variance / base**2 - 2 * covariance / (model * base)
-        log_se = math.sqrt(log_variance) if log_variance > 0 else None
-    return Difference(
-        model=model,
-        baseline=base,
-        standard_error=math.sqrt(variance),
-        degrees_of_freedom=min(good.raters, clusters) - 1,
-        gain=model / base - 1 if base > 0 else None,
-        log_gain_standard_error=log_se,
-        baseline_raters=clusters if named else None,
-        paired=paired,
-    )
+    return sides
+
+
+def _log_gain_standard_error(
+    model: float, model_variance: float, base: _BaselineGoodRate, covariance: float
+) -> float | None:
+    """The standard error of the log of the model's Good rate over the baseline's, by the delta
+    method; None when a side has no Good rating or the variance vanishes."""
+    if model <= 0 or base.rate <= 0:
+        return None
+    log_variance = model_variance / model**2 + base.variance / base.rate**2 - 2 * covariance / (model * base.rate)
+    return math.sqrt(log_variance) if log_variance > 0 else None
 
 
 def _good(s: Stratum) -> Stratum:
@@ -453,66 +472,80 @@ def for_run(
     and raters by case id. Each emotion is a stratum, as the crowd's sample was drawn. The
     baseline is its counts per emotion, or each case's baseline rating; ``not_comparable`` says
     why it cannot be compared on the crowd's scale (when its ratings are not a crowd's)."""
-    strata: dict[str, tuple[list[tuple[Rating, Rating, str | None]], list[Rating]]] = {}
-    rated_first: dict[str, list[RatedCase]] = {}
-    judged_only: dict[str, list[RatedCase]] = {}
-    seen = set()
-    for case in sorted(cases, key=lambda c: c.case_id):
-        pairs, only = strata.setdefault(case.emotion, ([], []))
-        if case.case_id in crowd:
-            rating, rater = crowd[case.case_id]
-            pairs.append((rating, case.rating, rater))
-            rated_first.setdefault(case.emotion, []).append(case)
-            seen.add(case.case_id)
-        else:
-            only.append(case.rating)
-            judged_only.setdefault(case.emotion, []).append(case)
-    outside = len(crowd.keys() - seen)
-    short = sorted(emotion for emotion, (pairs, _) in strata.items() if len(pairs) < 2)
-    if short:
-        return RunEstimate(
-            None,
-            f"the crowd rated fewer than 2 of the run's cases of {_named(short)}; each emotion needs 2",
-            outside,
-            confidence,
-        )
-    alone = sorted(emotion for emotion, (pairs, _) in strata.items() if len({rater for *_, rater in pairs}) < 2)
-    if alone:
-        return RunEstimate(
-            None,
-            f"one rater gave every crowd rating of {_named(alone)}; each emotion needs ratings by 2 or more raters "
-            "(crowd export's default sheets deal an emotion's answers to different batches)",
-            outside,
-            confidence,
-        )
-    raters = len({crowd[case_id][1] for case_id in seen})
-    if raters < FEW_RATERS:
-        return RunEstimate(
-            None,
-            f"the crowd's {len(seen)} ratings of the run's cases come from {raters} raters; a variance clustered by "
-            f"rater needs {FEW_RATERS} or more",
-            outside,
-            confidence,
-        )
+    run = _CrowdRated.of(cases, crowd)
+    outside = len(crowd.keys() - run.seen)
+    why = run.not_estimable(crowd)
+    if why is not None:
+        return RunEstimate(None, why, outside, confidence)
     try:
-        scale = crowd_scale(strata, confidence=confidence)
+        scale = crowd_scale(run.strata, confidence=confidence)
     except ValueError as error:
         return RunEstimate(None, str(error), outside, confidence)
     if not_comparable is not None:
         return RunEstimate(scale, None, outside, confidence, None, not_comparable)
-    sides: dict[str, list[tuple[Rating, str | None]]]
     try:
-        if per_emotion_baseline is None:
-            sides = {
-                e: [(_baseline_rating(c), c.baseline_rater) for c in rated_first[e] + judged_only.get(e, [])]
-                for e in strata
-            }
-        else:
-            sides = {e: [(r, None) for r in _expanded(per_emotion_baseline[e])] for e in strata}
-        versus = versus_baseline(strata, sides, scale.good, paired=per_emotion_baseline is None)
+        sides = run.baseline(per_emotion_baseline)
+        versus = versus_baseline(run.strata, sides, scale.good, paired=per_emotion_baseline is None)
     except ValueError as error:
         return RunEstimate(scale, None, outside, confidence, None, str(error))
     return RunEstimate(scale, None, outside, confidence, versus, None)
+
+
+@dataclass(frozen=True)
+class _CrowdRated:
+    """A run's rated cases split by emotion into those the crowd rated (first) and the judge's
+    alone, as PPI's strata, and the ids of the cases the crowd rated."""
+
+    strata: dict[str, tuple[list[tuple[Rating, Rating, str | None]], list[Rating]]]
+    rated_first: dict[str, list[RatedCase]]
+    judged_only: dict[str, list[RatedCase]]
+    seen: set[str]
+
+    @classmethod
+    def of(cls, cases: Iterable[RatedCase], crowd: Mapping[str, tuple[Rating, str]]) -> _CrowdRated:
+        run = cls({}, {}, {}, set())
+        for case in sorted(cases, key=lambda c: c.case_id):
+            pairs, only = run.strata.setdefault(case.emotion, ([], []))
+            if case.case_id in crowd:
+                rating, rater = crowd[case.case_id]
+                pairs.append((rating, case.rating, rater))
+                run.rated_first.setdefault(case.emotion, []).append(case)
+                run.seen.add(case.case_id)
+            else:
+                only.append(case.rating)
+                run.judged_only.setdefault(case.emotion, []).append(case)
+        return run
+
+    def not_estimable(self, crowd: Mapping[str, tuple[Rating, str]]) -> str | None:
+        """Why the crowd's ratings of the run's cases cannot carry an estimate, or None."""
+        short = sorted(emotion for emotion, (pairs, _) in self.strata.items() if len(pairs) < 2)
+        if short:
+            return f"the crowd rated fewer than 2 of the run's cases of {_named(short)}; each emotion needs 2"
+        alone = sorted(
+            emotion for emotion, (pairs, _) in self.strata.items() if len({rater for *_, rater in pairs}) < 2
+        )
+        if alone:
+            return (
+                f"one rater gave every crowd rating of {_named(alone)}; each emotion needs ratings by 2 or more "
+                "raters (crowd export's default sheets deal an emotion's answers to different batches)"
+            )
+        raters = len({crowd[case_id][1] for case_id in self.seen})
+        if raters < FEW_RATERS:
+            return (
+                f"the crowd's {len(self.seen)} ratings of the run's cases come from {raters} raters; a variance "
+                f"clustered by rater needs {FEW_RATERS} or more"
+            )
+        return None
+
+    def baseline(self, per_emotion_baseline: Mapping[str, Counts] | None) -> dict[str, list[tuple[Rating, str | None]]]:
+        """The baseline's ratings and raters per stratum: each case's, in the strata's order of
+        cases, or its counts per emotion as ratings of raters of their own."""
+        if per_emotion_baseline is None:
+            return {
+                e: [(_baseline_rating(c), c.baseline_rater) for c in self.rated_first[e] + self.judged_only.get(e, [])]
+                for e in self.strata
+            }
+        return {e: [(r, None) for r in _expanded(per_emotion_baseline[e])] for e in self.strata}
 
 
 def _named(emotions: Sequence[str]) -> str:

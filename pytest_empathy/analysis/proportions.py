@@ -1,39 +1,8 @@
 """The Good rate of two groups compared: score tests of the difference and of the ratio, one
 sided, and the intervals that invert the same tests, so that a test and its interval never
-disagree.
+disagree; exact and valid tests where the score test exceeds its size.
 
-Unpaired groups (different cases, or the release's per-emotion counts): the score statistic,
-its variance taken at the maximum-likelihood rates under the null (Miettinen and Nurminen's,
-1985, without their factor N/(N-1)), skewness-corrected (Gart and Nam 1990; Laud 2017's SCAS,
-whose default N/(N-1) is omitted too): the standardized statistic below with one stratum.
-Miettinen and Nurminen's statistic exceeds alpha by far where a rate nears 0 or 1 (0.123 at 100
-against 300 at alpha 0.05); the corrected one holds it but where a group is small or the rates
-extreme (``score_size``). There (its enumerated size above alpha and a third,
-``decided_unconditionally``, no rater clusters and at most ``EXACT_MOST_TABLES`` tables), the
-exact unconditional test on Miettinen and Nurminen's statistic (``unconditional``): an exact
-test holds its size whatever statistic orders its tables. Past that reach, and where an
-emotion's p-value meets Holm's later levels (up to alpha), each direction whose score test
-exceeds its level by a third near the baseline's rate is Berger and Boos's valid test
-(``berger_boos``, ``_guarded``). Paired groups (both sides rated on
-the same cases): Tango's score statistic for the difference (1998; McNemar's at no difference)
-and Tang, Tang and Chan's for the ratio (2003); with so few cases Good on one side only that
-the score test's size exceeds alpha by more than a third (``exact_cutover``, and no rater
-clusters), the exact binomial test conditional on them, McNemar's exact, its intervals widened
-to agree with it.
-Unpaired groups over several strata (emotions), the second side
-standardized to the first side's mix: one score statistic for the difference and, in
-Fieller's form, the ratio, its variances at the maximum-likelihood rates under the null and
-skewness-corrected (Gart and Nam 1990, Laud 2017) (``standardized``).
-
-Each interval is the set of null values that the two-sided test at its confidence does not
-reject, found by a bracketing search on the statistic, which falls through each critical value
-once as the null value rises (tests/test_standardized.py; near its estimate, below any critical
-value, a skewness-corrected statistic can rise). So the lower bound of the (1 - 2 alpha)
-interval is above a value exactly when the one-sided test at alpha rejects it. Under rater
-clusters the skewness correction is not scaled by the design effect: scaled as a clustered
-rate's skewness grows ((2 d - 1) / sqrt(d) for beta-distributed raters) the ratio's statistic
-of a table with at most one Good rating on the second side crosses a critical value three
-times past a design effect of 1.5, which would part an interval from its test.
+See docs/explanation/statistics.md, "Good rates compared: score tests and their intervals".
 """
 
 from __future__ import annotations
@@ -42,9 +11,13 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .distributions import NORMAL, Reference, binomial_tail, normal_cdf
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 SCAS = (
     "score at the maximum-likelihood rates under the null, skewness-corrected "
@@ -238,14 +211,30 @@ def unpaired(
             end = exact.low if margin.greater else exact.high
             score = _margin_end_reaching(score, end, margin.greater, caveat, size, crossing, level)
             margin = None  # its bound is the exact test's, valid
-        size = _size_exceeded(n1, n2, alpha, reference, design_effect, gain) if gain else None
-        ratio_ci = _exact_ratio_interval(good1, n1, good2, n2, confidence) if gain and size else None
-        if gain is not None and size is not None and ratio_ci is not None:
-            score = _ratio_end_reaching(
-                score, ratio_ci.low if gain.greater else ratio_ci.high, gain.greater, caveat, size
-            )
-            gain = None  # its bound is the exact test's, valid
+        score, gain = _gain_end_exact(good1, n1, good2, n2, confidence, score, gain, caveat)
     return _guarded(score, [(good1, n1, good2, n2)], margin, family, rate=rate, gain=gain)
+
+
+def _gain_end_exact(
+    good1: int,
+    n1: int,
+    good2: int,
+    n2: int,
+    confidence: float,
+    score: GoodRateTest,
+    gain: Margin | None,
+    caveat: str,
+) -> tuple[GoodRateTest, Margin | None]:
+    """Within the exact test's reach, the score test whose ratio's bound on the ``gain``'s side
+    reaches the exact test's where the score test is liberal at that gain, and the gain left
+    for the guard (None: its bound is the exact test's, valid)."""
+    alpha = (1 - confidence) / 2
+    size = _size_exceeded(n1, n2, alpha, NORMAL, None, gain) if gain else None
+    ratio_ci = _exact_ratio_interval(good1, n1, good2, n2, confidence) if gain and size else None
+    if gain is None or size is None or ratio_ci is None:
+        return score, gain
+    end = ratio_ci.low if gain.greater else ratio_ci.high
+    return _ratio_end_reaching(score, end, gain.greater, caveat, size), None
 
 
 def holm_levels(alpha: float, family: int) -> tuple[float, ...]:
@@ -549,8 +538,6 @@ def _liberal_sides(
     guard's answer is then unknown (``UNGUARDED``)."""
     from scipy.stats import beta
 
-    from . import score_size
-
     counts = Standardized.of(strata)
     n1 = counts.total
     if n1 > _GUARD_MOST_RATINGS:
@@ -560,50 +547,91 @@ def _liberal_sides(
     low = float(beta.ppf(_GUARD_GAMMA / 2, good2, n2 - good2 + 1)) if good2 > 0 else 0.0
     high = float(beta.ppf(1 - _GUARD_GAMMA / 2, good2 + 1, n2 - good2)) if good2 < n2 else 1.0
     proxies = [(n1, n2)] if len(strata) == 1 else _proxies(counts, n2)
+    near = _NearBaseline(tuple(proxies), low, high, alpha)
+    sides: list[LiberalSide] = []
+    for greater in (True, False):
+        found = near.liberal(greater, margin, family, gain)
+        if found is None:
+            return None
+        sides += found
+    return tuple(sides)
 
-    def worst(null: Margin, levels: Sequence[float]) -> tuple[float, float]:
+
+@dataclass(frozen=True)
+class _NearBaseline:
+    """Where the score test's size is measured: the one-stratum designs that stand for the
+    comparison (``_proxies``), the range of the baseline's rate near its own, and alpha."""
+
+    proxies: tuple[tuple[int, int], ...]
+    low: float
+    high: float
+    alpha: float
+
+    def worst(self, null: Margin, levels: Sequence[float]) -> tuple[float, float]:
+        """The largest size over the proxies and ``levels`` relative to its level, and that
+        level; nan where a table is past even a rate's reach."""
+        from . import score_size
+
         sizes = [
             (
                 score_size.local_size(
-                    first, second, level, null.difference, greater=null.greater, low=low, high=high, ratio=null.ratio
+                    first,
+                    second,
+                    level,
+                    null.difference,
+                    greater=null.greater,
+                    low=self.low,
+                    high=self.high,
+                    ratio=null.ratio,
                 ),
                 level,
             )
-            for first, second in proxies
+            for first, second in self.proxies
             for level in levels
         ]
         measured = [(size, level) for size, level in sizes if size is not None]
         if len(measured) < len(sizes):  # tables past even a rate's reach: not known
-            return math.nan, alpha
+            return math.nan, self.alpha
         return max(measured, key=lambda found: found[0] / found[1])
 
-    sides: list[LiberalSide] = []
-    for greater in (True, False):
-        size, level = worst(Margin(0.0, greater), holm_levels(alpha, family))
-        at_margin = worst(margin, (alpha,))[0] if margin is not None and margin.greater is greater else None
+    def crossing(self, greater: bool, margin: Margin) -> float | None:
+        """The largest chance over the proxies that the score test of no difference rejects
+        when the ``margin`` is the true difference; None where one is out of reach."""
+        from . import score_size
+
+        crossings = [
+            score_size.local_size(
+                first, second, self.alpha, 0.0, greater=greater, low=self.low, high=self.high, truth=margin.difference
+            )
+            for first, second in self.proxies
+        ]
+        measured = [crossing for crossing in crossings if crossing is not None]
+        return max(measured) if len(measured) == len(crossings) else None
+
+    def liberal(
+        self, greater: bool, margin: Margin | None, family: int, gain: Margin | None
+    ) -> list[LiberalSide] | None:
+        """One direction's liberal sizes (see ``_liberal_sides``); None where one is not known."""
+        alpha = self.alpha
+        size, level = self.worst(Margin(0.0, greater), holm_levels(alpha, family))
+        at_margin = self.worst(margin, (alpha,))[0] if margin is not None and margin.greater is greater else None
         if math.isnan(size) or (at_margin is not None and math.isnan(at_margin)):
             return None
         if size > level * _SIZE_TOLERANCE:
-            sides.append(LiberalSide(greater, size, level, None, at_margin))
-            continue
+            return [LiberalSide(greater, size, level, None, at_margin)]
+        sides: list[LiberalSide] = []
         if margin is not None and at_margin is not None and at_margin > alpha * _SIZE_TOLERANCE:
-            crossings = [
-                score_size.local_size(
-                    first, second, alpha, 0.0, greater=greater, low=low, high=high, truth=margin.difference
-                )
-                for first, second in proxies
-            ]
-            measured = [crossing for crossing in crossings if crossing is not None]
-            if len(measured) < len(crossings):
+            crossing = self.crossing(greater, margin)
+            if crossing is None:
                 return None
-            sides.append(LiberalSide(greater, at_margin, alpha, margin, crossing=max(measured)))
+            sides.append(LiberalSide(greater, at_margin, alpha, margin, crossing=crossing))
         if gain is not None and gain.greater is greater:
-            at_gain = worst(gain, (alpha,))[0]
+            at_gain = self.worst(gain, (alpha,))[0]
             if math.isnan(at_gain):
                 return None
             if at_gain > alpha * _SIZE_TOLERANCE:
                 sides.append(LiberalSide(greater, at_gain, alpha, gain))
-    return tuple(sides)
+        return sides
 
 
 def _proxies(counts: Standardized, effective: int) -> list[tuple[int, int]]:
@@ -872,9 +900,9 @@ class Standardized:
 
     first_good: int
     total: int
-    weights: Any
-    second_good: Any
-    second_n: Any
+    weights: NDArray[np.float64]
+    second_good: NDArray[np.float64]
+    second_n: NDArray[np.float64]
     # The rates compared: the first side's, and the second side's standardized to its mix.
     first: float
     second: float
@@ -902,15 +930,22 @@ class Standardized:
         would add no variance: 0 of 64 got an interval 3.7 points wide. The statistic falls
         as either null value rises."""
         rates = _restricted_rates(self, ratio, difference, start)
-        variance, skew = score_moments(rates.first, self.total, rates.second, self.second_n, self.weights, ratio)
-        variance, skew = float(variance), float(skew)
+        moments = score_moments(rates.first, self.total, rates.second, self.second_n, self.weights, ratio)
+        variance, skew = float(moments[0]), float(moments[1])
         z = _ratio_z(self.first - ratio * self.second - difference, scale * variance)
         if variance > 0 and math.isfinite(z):
             z = float(skewness_corrected(z, skew))
         return z, rates.multiplier
 
 
-def score_moments(first: Any, first_n: Any, second: Any, second_n: Any, weights: Any, ratio: float) -> tuple[Any, Any]:
+def score_moments(
+    first: NDArray[np.float64] | float,
+    first_n: int,
+    second: NDArray[np.float64],
+    second_n: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    ratio: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The variance of p1 - ratio * sum w p2 at the rates ``first`` (of ``first_n`` ratings)
     and ``second`` (each stratum's along the last axis, of ``second_n``), and its skewness
     term, the third central moment over six times the variance to the 3/2 (0 without
@@ -927,7 +962,7 @@ def score_moments(first: Any, first_n: Any, second: Any, second_n: Any, weights:
     return variance, skew
 
 
-def skewness_corrected(z: Any, skew: Any) -> Any:
+def skewness_corrected(z: NDArray[np.float64] | float, skew: NDArray[np.float64] | float) -> NDArray[np.float64]:
     """Gart and Nam's (1990) skewness correction of a score statistic ``z`` whose numerator
     has third central moment over six times its variance to the 3/2 ``skew`` (Laud 2017's
     SCAS): the corrected statistic is the root of z = c + skew (c^2 - 1) on the branch that
@@ -969,7 +1004,7 @@ class RestrictedRates:
     found them."""
 
     first: float
-    second: Any
+    second: NDArray[np.float64]
     multiplier: float
 
 
@@ -1012,18 +1047,24 @@ def _restricted_rates(counts: Standardized, ratio: float, difference: float, sta
         else:
             high = u
         slope *= scale * math.cosh(u)
-        step = u - excess / slope if slope < 0 else math.nan
         # A Newton step that did not quarter the excess is crossing a steep stretch (a vast
         # ratio moves the rates at a tiny m): a stride or bisection goes farther.
         slow, previous = abs(excess) > previous / 4, abs(excess)
-        if not slow and max(low, u - _STRIDE) < step < min(high, u + _STRIDE):
-            u = step
-        elif math.isinf(low) or math.isinf(high):
-            # No bracket yet on one side: reach out, m growing about fiftyfold a stride.
-            u += _STRIDE if math.isinf(high) else -_STRIDE
-        else:
-            u = (low + high) / 2
+        u = _next_point(u, excess, slope, low, high, slow=slow)
     return RestrictedRates(p1, second, multiplier)
+
+
+def _next_point(u: float, excess: float, slope: float, low: float, high: float, *, slow: bool) -> float:
+    """The multiplier search's next u: Newton's step where it stays inside the bracket and
+    within a stride, unless the last step was ``slow``; else a stride outwards while the
+    bracket is open on one side; else the bracket's midpoint."""
+    step = u - excess / slope if slope < 0 else math.nan
+    if not slow and max(low, u - _STRIDE) < step < min(high, u + _STRIDE):
+        return step
+    if math.isinf(low) or math.isinf(high):
+        # No bracket yet on one side: reach out, m growing about fiftyfold a stride.
+        return u + (_STRIDE if math.isinf(high) else -_STRIDE)
+    return (low + high) / 2
 
 
 def _two_group_rates(x1: int, n1: int, x2: int, n2: int, ratio: float, difference: float) -> RestrictedRates:
@@ -1040,7 +1081,7 @@ def _two_group_rates(x1: int, n1: int, x2: int, n2: int, ratio: float, differenc
     return RestrictedRates(min(1.0, ratio * second), _one(second), math.nan)
 
 
-def _one(rate: float) -> Any:
+def _one(rate: float) -> NDArray[np.float64]:
     import numpy as np
 
     return np.array([rate])
@@ -1109,7 +1150,9 @@ _MULTIPLIER_STEPS = 200
 _STRIDE = 4.0
 
 
-def _tilted_rates(x: Any, n: Any, tilt: Any) -> tuple[Any, Any]:
+def _tilted_rates(
+    x: NDArray[np.float64], n: NDArray[np.float64], tilt: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``_tilted_rate`` elementwise over numpy arrays: one stratum at a time costs a Python
     call each, and the intervals need a few hundred passes over the strata."""
     import numpy as np

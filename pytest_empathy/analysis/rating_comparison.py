@@ -1,13 +1,8 @@
 """Two groups of Bad/Okay/Good ratings compared: the model against its baseline, and a run
-against a saved run on the same cases.
+against a saved run on the same cases; the gates decide on the Good rate or the ordinal
+effect, the study's test of the whole distribution reported beside them.
 
-The gates decide on the Good rate, the study's quantity, with a one-sided score test and the
-interval that inverts it (``proportions``), or, when the run asks for it, on the ordinal
-effect (``ordinal``); the direction is the sign of the deciding test's statistic, and the
-other test is computed beside it.
-The study's own test of the whole distribution (chi-square of independence, or the exact
-test) is kept beside it, and so is Stuart-Maxwell's for a saved run: reported, named, never
-deciding a gate alone.
+See docs/explanation/statistics.md, "Two groups of ratings compared".
 """
 
 from __future__ import annotations

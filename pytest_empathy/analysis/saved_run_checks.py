@@ -77,64 +77,92 @@ def check(
     """``drops``: the Good-rate drops, in points, overall and in an emotion, that the checks
     should detect with 80% power."""
     results, warnings = [], []
-    overall = comparison.overall
     for item in checks:
         name = f"compare {item}"
-        good, design = overall.comparison.good, overall.comparison.design
-        if good is None:
-            results.append(GateResult(name, False, "no case rated in both runs"))
-            continue
-        if design is not None and design.undecided is not None:
-            results.append(GateResult(name, False, f"{design.undecided}; {_overall(comparison)}"))
+        undecided = _undecided(comparison, name)
+        if undecided is not None:
+            results.append(undecided)
             continue
         if item.name == DECLINE:
-            found = comparison.detectable["overall"]
-            detail = f"{_overall(comparison)}; {_detects(found)}"
-            results.append(GateResult(name, overall.verdict is not Direction.WORSE, detail))
-            warning = _too_small(name, found, drops[0], "")
+            result, warning = _decline(comparison, name, drops)
         elif item.name == BAD_RISE:
-            bad, rise = overall.comparison.bad, comparison.bad_rise_detectable
-            assert bad is not None and rise is not None
-            detail = f"{_bad_rate(comparison)}; {_detects(rise, RISE)}"
-            results.append(GateResult(name, not significant(bad.p_greater, overall.alpha), detail))
-            warning = _too_small(name, rise, drops[0], "", RISE)
+            result, warning = _bad_rise(comparison, name, drops)
         elif item.name == EMOTION_DECLINE:
-            worse = [g for g in comparison.emotions.values() if g.verdict is Direction.WORSE]
-            detail = (
-                "no emotion's Good rate significantly lower than the saved run's after Holm"
-                if not worse
-                else "Good rate significantly lower after Holm: "
-                + ", ".join(f"{g.name} (one-sided Holm {p_is(g.p_worse or 1.0)})" for g in worse)
-            )
-            power_detail, warning = _per_emotion(name, [comparison.detectable[e] for e in comparison.emotions], drops)
-            results.append(GateResult(name, not worse, f"{detail}; {power_detail}"))
+            result, warning = _emotion_decline(comparison, name, drops)
         else:
             assert item.points is not None
-            bound = good.difference_ci.low
-            passed = bound * 100 > -item.points
-            expected = comparison.unchanged_bound
-            assert expected is not None
-            discordant = good.discordant or 0.0
-            found = comparison.detectable["overall"]
-            # Clustered: n over the design effect, on t, as the interval itself.
-            n, reference = found.effective_n, found.reference
-            unchanged = unchanged_pass_rate(n, discordant, item.points, good.confidence, reference)
-            results.append(
-                GateResult(
-                    name,
-                    passed,
-                    f"Good rate changed by {points(good.difference)}, lower bound {points(bound)} "
-                    f"({good.confidence:.0%} CI, paired) {'>' if passed else '<='} -{item.points:g} pts; "
-                    f"with nothing changed, at this run's discordance {percent(discordant)}, about {points(expected)}, "
-                    f"passing {_share(unchanged)} of the time (exact)",
-                )
-            )
-            warning = _unshowable(name, item.points, unchanged, found, discordant, good.confidence)
+            result, warning = _good_drop(comparison, name, item.points)
+        results.append(result)
         if warning is not None:
             warnings.append(warning)
     if require_power:
         results += [GateResult("power", False, warning) for warning in warnings]
     return Checked(results, warnings)
+
+
+# A check decided: its gate, and the warning that it cannot detect the drop a team cares about.
+_Decided = tuple[GateResult, str | None]
+
+
+def _undecided(comparison: SavedRunComparison, name: str) -> GateResult | None:
+    """The failed gate of a check the comparison cannot decide, or None."""
+    good, design = comparison.overall.comparison.good, comparison.overall.comparison.design
+    if good is None:
+        return GateResult(name, False, "no case rated in both runs")
+    if design is not None and design.undecided is not None:
+        return GateResult(name, False, f"{design.undecided}; {_overall(comparison)}")
+    return None
+
+
+def _decline(comparison: SavedRunComparison, name: str, drops: tuple[float, float]) -> _Decided:
+    found = comparison.detectable["overall"]
+    detail = f"{_overall(comparison)}; {_detects(found)}"
+    passed = comparison.overall.verdict is not Direction.WORSE
+    return GateResult(name, passed, detail), _too_small(name, found, drops[0], "")
+
+
+def _bad_rise(comparison: SavedRunComparison, name: str, drops: tuple[float, float]) -> _Decided:
+    overall = comparison.overall
+    bad, rise = overall.comparison.bad, comparison.bad_rise_detectable
+    assert bad is not None and rise is not None
+    detail = f"{_bad_rate(comparison)}; {_detects(rise, RISE)}"
+    passed = not significant(bad.p_greater, overall.alpha)
+    return GateResult(name, passed, detail), _too_small(name, rise, drops[0], "", RISE)
+
+
+def _emotion_decline(comparison: SavedRunComparison, name: str, drops: tuple[float, float]) -> _Decided:
+    worse = [g for g in comparison.emotions.values() if g.verdict is Direction.WORSE]
+    detail = (
+        "no emotion's Good rate significantly lower than the saved run's after Holm"
+        if not worse
+        else "Good rate significantly lower after Holm: "
+        + ", ".join(f"{g.name} (one-sided Holm {p_is(g.p_worse or 1.0)})" for g in worse)
+    )
+    power_detail, warning = _per_emotion(name, [comparison.detectable[e] for e in comparison.emotions], drops)
+    return GateResult(name, not worse, f"{detail}; {power_detail}"), warning
+
+
+def _good_drop(comparison: SavedRunComparison, name: str, drop: float) -> _Decided:
+    good = comparison.overall.comparison.good
+    assert good is not None
+    bound = good.difference_ci.low
+    passed = bound * 100 > -drop
+    expected = comparison.unchanged_bound
+    assert expected is not None
+    discordant = good.discordant or 0.0
+    found = comparison.detectable["overall"]
+    # Clustered: n over the design effect, on t, as the interval itself.
+    n, reference = found.effective_n, found.reference
+    unchanged = unchanged_pass_rate(n, discordant, drop, good.confidence, reference)
+    result = GateResult(
+        name,
+        passed,
+        f"Good rate changed by {points(good.difference)}, lower bound {points(bound)} "
+        f"({good.confidence:.0%} CI, paired) {'>' if passed else '<='} -{drop:g} pts; "
+        f"with nothing changed, at this run's discordance {percent(discordant)}, about {points(expected)}, "
+        f"passing {_share(unchanged)} of the time (exact)",
+    )
+    return result, _unshowable(name, drop, unchanged, found, discordant, good.confidence)
 
 
 def _detects(found: DetectableDrop, watched: Watched = FALL) -> str:

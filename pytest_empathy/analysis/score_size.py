@@ -1,16 +1,8 @@
-"""The size of the unpaired score test (``proportions.unpaired``: the skewness-corrected score,
-SCAS) by enumeration: the chance that its one-sided test at alpha rejects when both groups
-share one true rate, every table (x1, x2) weighed by its binomial probabilities, the larger
-of the two directions at the worst rate of ``RATES``; and at a margin (``margin_size``), the
-chance that the test of a difference, or of a ratio (`min-good-gain`'s), rejects it when it is
-the true one.
-
-The worst rates of a score test lie near 0 and 1 when one group has hundreds of ratings
-(Miettinen and Nurminen's uncorrected statistic: 0.123 at rate 0.004 at 100 against 300,
-alpha 0.05), so the grid is fine there: 300 rates from 1e-5 to 0.02 spaced evenly on the log
-scale, steps of 0.001 between, and their mirror images.
-
+"""The size of the unpaired score test (``proportions.unpaired``, SCAS) by enumeration, at
+no difference and at a gate's margin (``margin_size``).
 numpy is imported here, and this module only where an unpaired comparison needs its size.
+
+See docs/explanation/statistics.md, "The score test's size by enumeration".
 """
 
 from __future__ import annotations

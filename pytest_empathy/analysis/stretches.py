@@ -1,12 +1,8 @@
-"""The chance of a region of tables (x1, x2) of two independent binomial counts, by the
-region's stretches: for each first count x1 the region is one or a few runs of second counts
-(a statistic monotone in x2 puts one or two there), and a run [a, b) adds
-pmf1(x1) * (P(X2 < b) - P(X2 < a)). Its cost grows with the rows times the runs, where a
-product of the probabilities with the whole region costs the tables at every rate; the
-enumerated size of the score test (``score_size``) and the exact test (``unconditional``)
-both weigh their regions so.
-
+"""The chance of a region of tables (x1, x2) of two independent binomial counts, summed by
+the region's stretches of second counts (``score_size`` and ``unconditional`` weigh theirs so).
 numpy is imported here, and this module only where an unpaired comparison needs it.
+
+See docs/explanation/statistics.md, "A region's chance by stretches".
 """
 
 from __future__ import annotations

@@ -1,39 +1,9 @@
 """The exact unconditional test of two independent Good rates on Miettinen and Nurminen's
 statistic (Chan 1998; the interval that inverts it, Chan and Zhang 1999), for the groups on
-which the score test's size exceeds alpha by more than a third: a handful of cases against
-many, as the smoke corpus's two prompts of an emotion against the release's ratings of it.
-
-Every table (x1, x2) of the two group sizes gets the statistic at the null value; the p-value
-of the observed table is the largest, over the nuisance rate the null leaves free, of the
-chance of a table at least as extreme. A null difference delta leaves p2 free in
-[max(0, -delta), min(1, 1 - delta)], p1 = p2 + delta; a null ratio r leaves p2 free in
-[0, min(1, 1 / r)], p1 = r p2. The chance is a polynomial in p2 whose peaks can lie anywhere
-in that range: its supremum is taken on a fixed grid of ``_GRID`` rates and the range's ends
-(where it peaks for a table at an edge), refined by finer grids around the best point, which
-moves the figure by far less than the precision shown (tests/test_unconditional.py checks it
-against scipy's Barnard test and an optimiser).
-
-The plain exact p-value (``difference_p``, ``ratio_p``) is not monotone in the null value: it
-rises, then drops where a table leaves the region at least as extreme, so that at 0 of 5
-against 34 of 62 the test of a lower first rate rejects a difference of 0 (p 0.030) and keeps
-one of +0.5 points. The gates and the intervals use the exact p-value of the one-sided null as a whole
-(``monotone_difference_p``, ``monotone_ratio_p``): for p1 - p2 <= delta, the largest plain
-p-value at any null value up to delta. It is never below the plain one, so its size is at
-most alpha too, and it never falls as delta moves towards the alternative, so the null values
-it keeps are one stretch: each interval is that stretch, from the outermost null value the
-plain test keeps, and the test at any null value rejects exactly where the interval excludes
-it (at 0, the gates' ``better`` and ``min-good-gain 0``; at a margin, ``not-worse`` and
-``no-more-bad``).
-
-Both search cells of null values, a fixed lattice of them (a quarter point apart, 0.01 in the
-log ratio), each with a bound of the plain p-value anywhere in it (``_Test.cell_bounds``): the
-chance, at the cell's end towards the alternative, of the tables in the region at either end,
-closed to a monotone region. A cell whose bound is below what is sought is passed over whole;
-another is split in ``_SPLIT``, down to ``_TOLERANCE``. The bound holds unless a table enters and leaves the
-region within one cell (a tooth of the p-value is 0.4 to 2 points wide at the sizes the test
-meets; the tests scan the plain p-value 0.001 apart against the intervals).
-
+which the score test's size exceeds alpha by more than a third.
 numpy is imported here, and this module only where the exact test decides (``proportions``).
+
+See docs/explanation/statistics.md, "The exact unconditional test".
 """
 
 from __future__ import annotations

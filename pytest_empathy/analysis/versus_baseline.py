@@ -70,50 +70,10 @@ def summarize(
     the test behind every verdict; ``margins`` the nulls the margin gates test on the overall
     comparison.
     """
-    cases = sorted(results, key=lambda case: case.case_id)
-    by_emotion: dict[str, list[RatedCase]] = {}
-    for case in cases:
-        if per_emotion_baseline is None and case.baseline_rating is None:
-            raise ValueError(f"case {case.case_id} has no baseline rating")
-        by_emotion.setdefault(case.emotion, []).append(case)
-    emotions = sorted(by_emotion)
-    model_counts = {e: Counts.of(c.rating for c in by_emotion[e]) for e in emotions}
-    is_paired = per_emotion_baseline is None
-    if per_emotion_baseline is None:
-        base_counts = {e: Counts.of(_baseline(c) for c in by_emotion[e]) for e in emotions}
-    else:
-        base_counts = {e: per_emotion_baseline[e] for e in emotions}
-    clustered = {
-        e: [ClusteredCase(c.case_id, c.rating, c.baseline_rating, c.rater, c.baseline_rater) for c in by_emotion[e]]
-        for e in emotions
-    }
-    design = None
-    if Design.named([c for e in emotions for c in clustered[e]]):
-        design = Design(clustered, None if is_paired else base_counts)
-
-    def comparison(members: Sequence[str], level: float, family: int) -> Comparison:
-        model_total, baseline = _total(model_counts, members), _total(base_counts, members)
-        effects = None if design is None else design.of(members)
-        if is_paired:
-            both = [(c.rating, _baseline(c)) for e in members for c in by_emotion[e]]
-            return compare(
-                model_total, baseline, alpha=level, decides=decides, pairs=both, design=effects, family=family
-            )
-        strata = [(model_counts[e], base_counts[e]) for e in members]
-        # The margin gates read the overall comparison only.
-        at = margins if len(members) == len(emotions) else None
-        return compare(
-            model_total,
-            baseline,
-            alpha=level,
-            decides=decides,
-            strata=strata,
-            design=effects,
-            margins=at,
-            family=family,
-        )
-
-    groups = grouped(emotions, comparison, alpha=alpha)
+    by_emotion = _by_emotion(results, paired=per_emotion_baseline is None)
+    ratings = _RatingsByEmotion.of(by_emotion, per_emotion_baseline, decides=decides, margins=margins)
+    emotions = ratings.emotions
+    groups = grouped(emotions, ratings.comparison, alpha=alpha)
     study_p_holm = holm([groups.emotions[e].comparison.study.p_value for e in emotions])
 
     whole = {"overall": groups.overall, **groups.polarity}
@@ -121,13 +81,7 @@ def summarize(
     members |= {e: [e] for e in emotions}
 
     def strata(name: str, rating: Rating) -> list[tuple[int, int, int, int]] | None:
-        """A group's unpaired (model, baseline) counts of ``rating`` by emotion, as its
-        comparison tests them: where the valid test decides a side, its power rests on them."""
-        if is_paired:
-            return None
-        counts = [(model_counts[e], base_counts[e]) for e in members[name]]
-        at = rating - 1  # Counts.as_tuple is (Bad, Okay, Good)
-        return [(m.as_tuple()[at], m.n, b.as_tuple()[at], b.n) for m, b in counts if m.n]
+        return ratings.strata(members[name], rating)
 
     found = {name: _detectable(group.comparison, alpha, strata(name, Rating.GOOD)) for name, group in whole.items()}
     # An emotion's verdict is Holm's: its first step tests at alpha over the emotions.
@@ -143,14 +97,98 @@ def summarize(
         alpha=alpha,
         decides=decides,
         partial=partial,
-        paired=is_paired,
-        clustered=design is not None,
+        paired=ratings.paired,
+        clustered=ratings.design is not None,
         study_p_holm=dict(zip(emotions, study_p_holm, strict=True)),
         detectable=found,
         holm_by_test=holm_by_test({e: g.comparison for e, g in groups.emotions.items()}),
         bad_margin_shown={name: shown for name, (shown, _) in margins_shown.items()},
         bad_margin_method={name: method for name, (_, method) in margins_shown.items()},
     )
+
+
+def _by_emotion(results: Iterable[RatedCase], *, paired: bool) -> dict[str, list[RatedCase]]:
+    """The rated cases by emotion, each emotion's in the order of their ids."""
+    by_emotion: dict[str, list[RatedCase]] = {}
+    for case in sorted(results, key=lambda case: case.case_id):
+        if paired and case.baseline_rating is None:
+            raise ValueError(f"case {case.case_id} has no baseline rating")
+        by_emotion.setdefault(case.emotion, []).append(case)
+    return by_emotion
+
+
+@dataclass(frozen=True)
+class _RatingsByEmotion:
+    """Both sides' ratings by emotion, and how a group of emotions is compared from them."""
+
+    by_emotion: dict[str, list[RatedCase]]
+    model_counts: dict[str, Counts]
+    baseline_counts: dict[str, Counts]
+    # Whether the baseline rated the same cases (a rating per case), not counts per emotion.
+    paired: bool
+    design: Design | None
+    decides: GateTest
+    margins: GateMargins | None
+
+    @classmethod
+    def of(
+        cls,
+        by_emotion: dict[str, list[RatedCase]],
+        per_emotion_baseline: Mapping[str, Counts] | None,
+        *,
+        decides: GateTest,
+        margins: GateMargins | None,
+    ) -> _RatingsByEmotion:
+        emotions = sorted(by_emotion)
+        model_counts = {e: Counts.of(c.rating for c in by_emotion[e]) for e in emotions}
+        paired = per_emotion_baseline is None
+        if per_emotion_baseline is None:
+            baseline_counts = {e: Counts.of(_baseline(c) for c in by_emotion[e]) for e in emotions}
+        else:
+            baseline_counts = {e: per_emotion_baseline[e] for e in emotions}
+        clustered = {
+            e: [ClusteredCase(c.case_id, c.rating, c.baseline_rating, c.rater, c.baseline_rater) for c in by_emotion[e]]
+            for e in emotions
+        }
+        design = None
+        if Design.named([c for e in emotions for c in clustered[e]]):
+            design = Design(clustered, None if paired else baseline_counts)
+        return cls(by_emotion, model_counts, baseline_counts, paired, design, decides, margins)
+
+    @property
+    def emotions(self) -> list[str]:
+        return sorted(self.by_emotion)
+
+    def comparison(self, members: Sequence[str], level: float, family: int) -> Comparison:
+        model_total, baseline = _total(self.model_counts, members), _total(self.baseline_counts, members)
+        effects = None if self.design is None else self.design.of(members)
+        if self.paired:
+            both = [(c.rating, _baseline(c)) for e in members for c in self.by_emotion[e]]
+            return compare(
+                model_total, baseline, alpha=level, decides=self.decides, pairs=both, design=effects, family=family
+            )
+        strata = [(self.model_counts[e], self.baseline_counts[e]) for e in members]
+        # The margin gates read the overall comparison only.
+        at = self.margins if len(members) == len(self.by_emotion) else None
+        return compare(
+            model_total,
+            baseline,
+            alpha=level,
+            decides=self.decides,
+            strata=strata,
+            design=effects,
+            margins=at,
+            family=family,
+        )
+
+    def strata(self, members: Sequence[str], rating: Rating) -> list[tuple[int, int, int, int]] | None:
+        """A group's unpaired (model, baseline) counts of ``rating`` by emotion, as its
+        comparison tests them: where the valid test decides a side, its power rests on them."""
+        if self.paired:
+            return None
+        counts = [(self.model_counts[e], self.baseline_counts[e]) for e in members]
+        at = rating - 1  # Counts.as_tuple is (Bad, Okay, Good)
+        return [(m.as_tuple()[at], m.n, b.as_tuple()[at], b.n) for m, b in counts if m.n]
 
 
 def _detectable(c: Comparison, alpha: float, strata: list[tuple[int, int, int, int]] | None) -> Detectable:

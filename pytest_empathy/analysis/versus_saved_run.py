@@ -1,16 +1,8 @@
-"""A run compared with a saved run on the cases both rated: did the ratings get worse?
+"""A run compared with a saved run on the cases both rated: did the ratings get worse? Paired
+tests of the Good rate's change, Holm across the emotions, Stuart-Maxwell beside them, the
+cases whose rating changed, and what each check can detect.
 
-The same cases rated twice are paired: the Good rate's change is tested one-sided with
-Tango's score test (McNemar's at no change) and its interval, or McNemar's exact test where
-``proportions.paired`` uses it, Holm across the emotions;
-Stuart-Maxwell's test of marginal homogeneity on the whole scale is reported beside it.
-The cases whose rating changed are listed, worst first, for a reviewer to open.
-What each group's test can detect (``power.DetectableDrop``) says whether a check on it can
-fail at all at this size.
-
-Where the runs name raters (a crowd rated each), a case's change is clustered two-way by this
-run's rater and the saved run's, as a run against its baseline is (``clusters.Design``): the
-tests, their intervals, the power figures and the bound with nothing changed alike.
+See docs/explanation/statistics.md, "A run against a saved run".
 """
 
 from __future__ import annotations
