@@ -173,10 +173,7 @@ def _built(known: set[str], *, tokens: bool) -> _Masking:
     literal = set() if tokens else set(known)
     for value in known:
         literal.update(form for encoding in ENCODINGS if encoding.forms for form in encoding.forms(value))
-    probes: list[str] = []
-    for form in sorted(literal, key=len):
-        if not any(probe in form for probe in probes):
-            probes.append(form)
+    probes = _probes(literal)
     escapable = [value for value in sorted(known, key=len, reverse=True) if value in _KNOWN or _sendable(value)]
     escaped = "|".join(_token(value) if tokens else _escapable(value) for value in escapable)
     return _Masking(
@@ -185,6 +182,16 @@ def _built(known: set[str], *, tokens: bool) -> _Masking:
         re.compile(escaped) if escaped else None,
         tuple(known) if tokens else (),
     )
+
+
+def _probes(literal: set[str]) -> list[str]:
+    """The forms of ``literal`` that hold no shorter one, shortest first: a text holds none
+    of the forms unless it holds one of these."""
+    probes: list[str] = []
+    for form in sorted(literal, key=len):
+        if not any(probe in form for probe in probes):
+            probes.append(form)
+    return probes
 
 
 def _sendable(value: str) -> bool:

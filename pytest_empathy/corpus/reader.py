@@ -189,6 +189,23 @@ def _row(path: Path, number: int, record: dict[str, str], seen: _Seen) -> Row:
             f"polarity {polarity!r} contradicts {emotion!r}, which is {POLARITY[emotion]}",
             row=number,
         )
+    responses, ratings, raters = _responders_columns(path, number, record, seen)
+    return Row(
+        id=row_id,
+        emotion=emotion,
+        situation=record.get("situation"),
+        utterance=record.get("utterance"),
+        responses=responses or NOTHING,
+        ratings=seen.shared(ratings),
+        raters=raters or NOTHING,
+    )
+
+
+def _responders_columns(
+    path: Path, number: int, record: dict[str, str], seen: _Seen
+) -> tuple[dict[str, str], dict[str, Rating], dict[str, str]]:
+    """A row's responses, ratings and raters, by responder; a CorpusError names an empty
+    response or rater, a rating off the scale, and a rater without a rating."""
     responses: dict[str, str] = {}
     ratings: dict[str, Rating] = {}
     raters: dict[str, str] = {}
@@ -217,15 +234,7 @@ def _row(path: Path, number: int, record: dict[str, str], seen: _Seen) -> Row:
         raise CorpusError(
             path, f"rater_{unrated[0].replace('-', '_')} without rating_{unrated[0].replace('-', '_')}", row=number
         )
-    return Row(
-        id=row_id,
-        emotion=emotion,
-        situation=record.get("situation"),
-        utterance=record.get("utterance"),
-        responses=responses or NOTHING,
-        ratings=seen.shared(ratings),
-        raters=raters or NOTHING,
-    )
+    return responses, ratings, raters
 
 
 def rater_number(numbers: dict[str, str], label: str) -> str:

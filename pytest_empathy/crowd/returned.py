@@ -123,6 +123,40 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
     seconds), checked against ``manifest``; a row that cannot be used is a ReturnedError
     naming the file and the row."""
     items: Mapping[str, Mapping[str, Any]] = manifest["items"]
+    by_rater, duplicates = _ratings_by_rater(path, items)
+    batch_of = {item: number for number, batch in enumerate(manifest["batches"]) for item in batch}
+    kept: list[dict[str, str]] = []
+    dropped: list[str] = []
+    dropped_ratings = incomplete = 0
+    for rater, rated in sorted(by_rater.items()):
+        batches = {batch_of[item] for item in rated}
+        shown = [item for b in batches for item in manifest["batches"][b]]
+        incomplete += sum(1 for b in batches if any(item not in rated for item in manifest["batches"][b]))
+        if not _passed_checks(rated, shown, items):
+            dropped.append(rater)
+            dropped_ratings += len(rated)
+            continue
+        kept.extend(_case_rows(manifest, rater, rated))
+    cases = {entry["case"] for entry in items.values() if entry["case"] is not None}
+    rated_cases = {row["case"] for row in kept}
+    kept.sort(key=lambda row: (row["case"], row["rater"]))
+    return Returned(
+        kept=tuple(kept),
+        raters=len(by_rater) - len(dropped),
+        dropped_raters=tuple(dropped),
+        dropped_ratings=dropped_ratings,
+        duplicates=duplicates,
+        incomplete_batches=incomplete,
+        cases_without_rating=len(cases - rated_cases),
+    )
+
+
+def _ratings_by_rater(
+    path: Path, items: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, dict[str, tuple[Rating, str]]], int]:
+    """Each rater's rating and seconds per item, and how many rows repeated an earlier one
+    whole; a row naming no item of the manifest, no rater or no rating on the scale, or
+    rating an item the rater rated differently before, is a ReturnedError."""
     by_rater: dict[str, dict[str, tuple[Rating, str]]] = {}
     first_row: dict[tuple[str, str], int] = {}
     duplicates = 0
@@ -148,52 +182,33 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
             )
         first_row[rater, item] = number
         by_rater.setdefault(rater, {})[item] = (rating, _seconds(where, row.get("seconds")))
+    return by_rater, duplicates
 
-    batch_of = {item: number for number, batch in enumerate(manifest["batches"]) for item in batch}
+
+def _case_rows(
+    manifest: Mapping[str, Any], rater: str, rated: Mapping[str, tuple[Rating, str]]
+) -> Iterable[dict[str, str]]:
+    """The rows of the ratings file for a rater kept: one per case rated (attention checks
+    are left out), with the export's design."""
+    items: Mapping[str, Mapping[str, Any]] = manifest["items"]
     design = {
         "corpus": str(manifest["corpus"]),
         "corpus_sha256": str(manifest["corpus_sha256"]),
         "sample": "" if manifest["sample"] is None else str(manifest["sample"]),
         "seed": str(manifest["seed"]),
     }
-    kept: list[dict[str, str]] = []
-    dropped: list[str] = []
-    dropped_ratings = incomplete = 0
-    for rater, rated in sorted(by_rater.items()):
-        batches = {batch_of[item] for item in rated}
-        shown = [item for b in batches for item in manifest["batches"][b]]
-        incomplete += sum(1 for b in batches if any(item not in rated for item in manifest["batches"][b]))
-        if not _passed_checks(rated, shown, items):
-            dropped.append(rater)
-            dropped_ratings += len(rated)
-            continue
-        for item, (rating, seconds) in rated.items():
-            case = items[item]["case"]
-            if case is not None:
-                kept.append(
-                    {
-                        "responder": str(manifest["responder"]),
-                        "case": case,
-                        "emotion": items[item]["emotion"] or "",
-                        "answer_sha256": items[item]["answer_sha256"],
-                        "rater": rater,
-                        "rating": rating.label,
-                        "seconds": seconds,
-                    }
-                    | design
-                )
-    cases = {entry["case"] for entry in items.values() if entry["case"] is not None}
-    rated_cases = {row["case"] for row in kept}
-    kept.sort(key=lambda row: (row["case"], row["rater"]))
-    return Returned(
-        kept=tuple(kept),
-        raters=len(by_rater) - len(dropped),
-        dropped_raters=tuple(dropped),
-        dropped_ratings=dropped_ratings,
-        duplicates=duplicates,
-        incomplete_batches=incomplete,
-        cases_without_rating=len(cases - rated_cases),
-    )
+    for item, (rating, seconds) in rated.items():
+        case = items[item]["case"]
+        if case is not None:
+            yield {
+                "responder": str(manifest["responder"]),
+                "case": case,
+                "emotion": items[item]["emotion"] or "",
+                "answer_sha256": items[item]["answer_sha256"],
+                "rater": rater,
+                "rating": rating.label,
+                "seconds": seconds,
+            } | design
 
 
 def _passed_checks(

@@ -109,14 +109,7 @@ def draw(
     attention checks, each batch shuffled again. ``batch_size`` None: at most ``LARGEST_BATCH``,
     and smaller where that makes fewer than ``FEW_RATERS`` batches."""
     largest = LARGEST_BATCH if batch_size is None else batch_size
-    if largest < 1 or not 0 <= checks < largest:
-        raise SheetError(f"a batch of {largest} items cannot hold {checks} attention check(s) and a case")
-    missing = [row.case_id for row in rows if not responses.get(row.case_id)]
-    if missing:
-        raise SheetError(f"no answer of {responder} to {len(missing)} case(s), the first {missing[0]}")
-    absent = [row.case_id for row in rows if not (row.situation or row.utterance)]
-    if absent:
-        raise SheetError(f"corpus {corpus} has no text for case {absent[0]}: give the corpus text")
+    _check_drawable(rows, responses, responder=responder, corpus=corpus, largest=largest, checks=checks)
     rng = random.Random(f"crowd:{seed}")
     cases = [
         Item(
@@ -145,6 +138,21 @@ def draw(
         batches.append(tuple(batch))
     used = max((len(batch) for batch in batches), default=largest)
     return Sheets(responder, corpus, corpus_sha256, seed, sample, used, checks, tuple(batches))
+
+
+def _check_drawable(
+    rows: Sequence[Row], responses: Mapping[str, str], *, responder: str, corpus: str, largest: int, checks: int
+) -> None:
+    """A SheetError unless a batch of ``largest`` items holds the checks and a case, and every
+    case has an answer and a text to show."""
+    if largest < 1 or not 0 <= checks < largest:
+        raise SheetError(f"a batch of {largest} items cannot hold {checks} attention check(s) and a case")
+    missing = [row.case_id for row in rows if not responses.get(row.case_id)]
+    if missing:
+        raise SheetError(f"no answer of {responder} to {len(missing)} case(s), the first {missing[0]}")
+    absent = [row.case_id for row in rows if not (row.situation or row.utterance)]
+    if absent:
+        raise SheetError(f"corpus {corpus} has no text for case {absent[0]}: give the corpus text")
 
 
 def _dealt(cases: Sequence[Item], count: int, rng: random.Random) -> list[list[Item]]:

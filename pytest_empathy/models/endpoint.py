@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from pytest_empathy.cassettes.format import CORPUS_HEADER, TEMPLATE_HEADER
@@ -32,6 +32,9 @@ from .call_loop import Attempt, CallLoop
 from .completions import completion_text, describe_unusable
 from .messages import clean, shorten
 from .profiles import ModelProfile
+
+if TYPE_CHECKING:
+    import openai
 
 # Seconds an attempt needs at the least (or the timeout, when shorter): a retry that would
 # leave less before the deadline is not made.
@@ -225,43 +228,63 @@ class ChatEndpoint:
                 # One line, no traceback: the frames below held the unmasked body.
                 raise CallError(f"{name}: {error}") from None
             except openai.APIConnectionError as error:
-                if _caused_by(error, CannotOverwriteExistingCassetteException):
-                    raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
-                if masking := _caused_by(error, MaskingFailed):
-                    raise CallError(f"{name}: {masking}") from None
-                if isinstance(error, openai.APITimeoutError):
-                    fault = outcome = f"timed out after {profile.timeout:g}s"
-                else:
-                    outcome = "cannot connect"
-                    fault = self._redact(f"cannot connect to {where} ({_cause(error)})")
+                outcome, fault = self._connection_fault(error, template_sha256, where)
             except openai.APIStatusError as error:
-                outcome = f"HTTP {error.status_code}"
-                # Redacted whole, then shortened: a key cut in two would no longer be found.
-                fault = f"{self._redact(f'{outcome} from {where}')}: {shorten(self._redact(error.message))}"
-                if not retries.should_retry(error.status_code, error.response.headers):
-                    history.add(outcome)
-                    down = error.status_code in (401, 403, 429) or error.status_code >= 500
-                    raise (EndpointDown if down else CallError)(f"{name}: {fault}; not retried, {history}") from None
+                outcome, fault = self._status_fault(error, where, history)
                 wait = retries.retry_after(error.response.headers)
             except openai.APIError as error:
                 raise CallError(f"{name}: {shorten(self._redact(str(error)))}") from None
             history.add(outcome)
-            if history.attempts > profile.max_retries:
-                raise EndpointDown(f"{name}: {fault}; {history}, max_retries = {profile.max_retries}")
-            asked = wait is not None
-            wait = retries.backoff(history.attempts) if wait is None else wait
-            # An attempt left less than this before the deadline would only be cut off.
-            left = history.remaining() - wait
-            if left < min(profile.timeout, SHORTEST_ATTEMPT):
-                why = f"the server asked to wait {wait:g}s" if asked else f"the next attempt was due {wait:.1f}s later"
-                where_to = "past" if left <= 0 else "too close to"
-                raise EndpointDown(
-                    f"{name}: {fault}; {history}, then gave up: {why}, {where_to} {profile.deadline_text()}"
-                )
-            if self._closing.wait(wait):
-                import asyncio
+            self._wait_to_try_again(history, fault, wait)
 
-                raise asyncio.CancelledError("the endpoint closed while the call waited to try again")
+    def _connection_fault(self, error: openai.APIConnectionError, template_sha256: str, where: str) -> tuple[str, str]:
+        """The outcome and the fault of an attempt that got no answer, to be tried again; the
+        error a missing recording or a failed masking (the cause below the client's) is."""
+        import openai
+        from vcr.errors import CannotOverwriteExistingCassetteException
+
+        name = self.profile.name
+        if _caused_by(error, CannotOverwriteExistingCassetteException):
+            raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
+        if masking := _caused_by(error, MaskingFailed):
+            raise CallError(f"{name}: {masking}") from None
+        if isinstance(error, openai.APITimeoutError):
+            fault = f"timed out after {self.profile.timeout:g}s"
+            return fault, fault
+        return "cannot connect", self._redact(f"cannot connect to {where} ({_cause(error)})")
+
+    def _status_fault(self, error: openai.APIStatusError, where: str, history: _History) -> tuple[str, str]:
+        """The outcome and the fault of an attempt the server refused, to be tried again; a
+        CallError, or EndpointDown when the endpoint is at fault, if ``retries`` says not to."""
+        outcome = f"HTTP {error.status_code}"
+        # Redacted whole, then shortened: a key cut in two would no longer be found.
+        fault = f"{self._redact(f'{outcome} from {where}')}: {shorten(self._redact(error.message))}"
+        if not retries.should_retry(error.status_code, error.response.headers):
+            history.add(outcome)
+            down = error.status_code in (401, 403, 429) or error.status_code >= 500
+            name = self.profile.name
+            raise (EndpointDown if down else CallError)(f"{name}: {fault}; not retried, {history}") from None
+        return outcome, fault
+
+    def _wait_to_try_again(self, history: _History, fault: str, wait: float | None) -> None:
+        """The wait before the next attempt (``wait``, the server's, or the backoff); an
+        EndpointDown when the retries are spent or the next attempt would come too close to
+        the deadline."""
+        profile, name = self.profile, self.profile.name
+        if history.attempts > profile.max_retries:
+            raise EndpointDown(f"{name}: {fault}; {history}, max_retries = {profile.max_retries}")
+        asked = wait is not None
+        wait = retries.backoff(history.attempts) if wait is None else wait
+        # An attempt left less than this before the deadline would only be cut off.
+        left = history.remaining() - wait
+        if left < min(profile.timeout, SHORTEST_ATTEMPT):
+            why = f"the server asked to wait {wait:g}s" if asked else f"the next attempt was due {wait:.1f}s later"
+            where_to = "past" if left <= 0 else "too close to"
+            raise EndpointDown(f"{name}: {fault}; {history}, then gave up: {why}, {where_to} {profile.deadline_text()}")
+        if self._closing.wait(wait):
+            import asyncio
+
+            raise asyncio.CancelledError("the endpoint closed while the call waited to try again")
 
     def _attempt(self, body: dict[str, Any], headers: dict[str, str], history: _History) -> str:
         """One attempt, cut off (TimeoutError) at the call's deadline whatever the server

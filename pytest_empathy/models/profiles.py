@@ -215,18 +215,7 @@ _POSITIVE = {"timeout", "deadline", "max_response_bytes", "max_tokens", "judge_m
 def _overlay(base: ModelProfile, table: dict[str, Any], where: str) -> ModelProfile:
     changes: dict[str, Any] = {}
     for key, value in table.items():
-        if key in ("api_key", "key"):
-            raise ProfileError(f"{where}: keys are read from the environment only; set api_key_env")
-        if key not in _FIELDS:
-            raise ProfileError(f"{where}: unknown setting {key!r} (known: {', '.join(_FIELDS)})")
-        expected = _TYPES.get(key, (str,))
-        if isinstance(value, bool) or not isinstance(value, expected):
-            raise ProfileError(f"{where}: {key} = {value!r} has the wrong type")
-        number = cast(float, value)
-        if key in _POSITIVE and not (number > 0 and math.isfinite(number)):
-            raise ProfileError(f"{where}: {key} = {value!r} must be a finite number above 0")
-        if key == "max_retries" and number < 0:
-            raise ProfileError(f"{where}: max_retries = {value!r} must be 0 or more")
+        _check_setting(key, value, where)
         changes[key] = value
     url = changes.get("base_url")
     if url is not None and ("?" in url or "#" in url or not url.startswith(("http://", "https://"))):
@@ -239,3 +228,20 @@ def _overlay(base: ModelProfile, table: dict[str, Any], where: str) -> ModelProf
     if profile.local is not None and profile.local not in LOCAL_MODELS:
         raise ProfileError(f"{where}: local must be one of {', '.join(LOCAL_MODELS)}")
     return profile
+
+
+def _check_setting(key: str, value: object, where: str) -> None:
+    """A ProfileError unless ``key`` is a setting of a profile (never a key itself) and
+    ``value`` is of its type and range."""
+    if key in ("api_key", "key"):
+        raise ProfileError(f"{where}: keys are read from the environment only; set api_key_env")
+    if key not in _FIELDS:
+        raise ProfileError(f"{where}: unknown setting {key!r} (known: {', '.join(_FIELDS)})")
+    expected = _TYPES.get(key, (str,))
+    if isinstance(value, bool) or not isinstance(value, expected):
+        raise ProfileError(f"{where}: {key} = {value!r} has the wrong type")
+    number = cast(float, value)
+    if key in _POSITIVE and not (number > 0 and math.isfinite(number)):
+        raise ProfileError(f"{where}: {key} = {value!r} must be a finite number above 0")
+    if key == "max_retries" and number < 0:
+        raise ProfileError(f"{where}: max_retries = {value!r} must be 0 or more")
