@@ -16,14 +16,17 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, suppress
 from contextvars import ContextVar
 from types import ModuleType
-from typing import Any
+from typing import Any, TypedDict
 
 import openai
+from vcr.cassette import Cassette
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.request import Request
 
+from .format import Headers, Status
+
 # The cassette of the case evaluated in this thread, while it is evaluated.
-OPEN: ContextVar[Any] = ContextVar("pytest_empathy_open_cassette", default=None)
+OPEN: ContextVar[Cassette | None] = ContextVar("pytest_empathy_open_cassette", default=None)
 
 
 def _httpx() -> ModuleType:
@@ -31,10 +34,24 @@ def _httpx() -> ModuleType:
     return importlib.import_module(openai.DefaultAsyncHttpxClient.__mro__[1].__module__.partition(".")[0])
 
 
+# Its objects (requests, responses, transports) are left untyped here: which library it is,
+# and so their types, depends on the openai client installed.
 httpx = _httpx()
 
 
 Slot = Callable[[], AbstractAsyncContextManager[None]]
+
+
+class SerializedBody(TypedDict):
+    string: bytes | str
+
+
+class SerializedResponse(TypedDict):
+    """A response as vcrpy holds one in an open cassette (its body bytes, or text as loaded)."""
+
+    status: Status
+    headers: Headers
+    body: SerializedBody
 
 
 class CassetteTransport(httpx.AsyncBaseTransport):  # type: ignore[misc, name-defined]
@@ -95,7 +112,7 @@ def client(slot: Slot) -> Any:
     return made
 
 
-def _serialized(response: Any, content: bytes) -> dict[str, Any]:
+def _serialized(response: Any, content: bytes) -> SerializedResponse:
     """A response as vcrpy serializes one: every header with the list of its values."""
     headers: dict[str, list[str]] = {}
     for name, value in response.headers.multi_items():
@@ -107,7 +124,7 @@ def _serialized(response: Any, content: bytes) -> dict[str, Any]:
     }
 
 
-def _played(recorded: dict[str, Any]) -> Any:
+def _played(recorded: SerializedResponse) -> Any:
     body = recorded["body"]["string"]
     message = recorded["status"].get("message")
     return httpx.Response(

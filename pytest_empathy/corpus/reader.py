@@ -31,7 +31,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
@@ -210,9 +209,9 @@ def _responders_columns(
     ratings: dict[str, Rating] = {}
     raters: dict[str, str] = {}
     for column, value in record.items():
-        kind = seen.kinds.get(column, _UNSEEN)
-        if kind is _UNSEEN:
-            kind = seen.kinds[column] = _kind(path, number, column)
+        if column not in seen.kinds:
+            seen.kinds[column] = _kind(path, number, column)
+        kind = seen.kinds[column]
         if kind is None:
             continue
         prefix, responder = kind
@@ -241,9 +240,6 @@ def rater_number(numbers: dict[str, str], label: str) -> str:
     """The pseudonym of a rater's label (a platform's participant id) within one file: its
     number in the order the labels first appear, ``numbers`` holding those met so far."""
     return numbers.setdefault(label.strip(), str(len(numbers) + 1))
-
-
-_UNSEEN: Any = object()
 
 
 @dataclass

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from pytest_empathy import schema
 from pytest_empathy.atomic import WriteError, write_atomic
@@ -27,7 +27,7 @@ from pytest_empathy.models.crowd_judge import LARGEST, RATINGS_COLUMNS
 from pytest_empathy.ratings import Rating
 from pytest_empathy.schema import shown, validate
 
-from .sheets import MANIFEST_KIND, MANIFEST_SCHEMA
+from .sheets import MANIFEST_KIND, MANIFEST_SCHEMA, Manifest, ManifestItem
 
 REQUIRED = ("item", "rater", "rating")
 
@@ -49,7 +49,7 @@ class Returned:
     cases_without_rating: int
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
+def read_manifest(path: Path) -> Manifest:
     """The manifest at ``path``, checked against its schema and against itself (each item
     in one batch, each batch's items on the manifest); a ReturnedError naming the file and
     what is wrong, in one line, otherwise."""
@@ -67,8 +67,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise _earlier(path)
     if schema != MANIFEST_SCHEMA:
         raise ReturnedError(f"{path}: manifest schema {schema!r}; this pytest-empathy reads schema {MANIFEST_SCHEMA}")
-    _check_items(path, manifest)
-    return manifest
+    checked = cast(Manifest, manifest)  # its shape validated above
+    _check_items(path, checked)
+    return checked
 
 
 def _earlier(path: Path) -> ReturnedError:
@@ -100,9 +101,9 @@ _MANIFEST = schema.obj(
 )
 
 
-def _check_items(path: Path, manifest: Mapping[str, Any]) -> None:
+def _check_items(path: Path, manifest: Manifest) -> None:
     """Each item on the manifest is a case or a check, and in exactly one batch."""
-    items: Mapping[str, Mapping[str, Any]] = manifest["items"]
+    items = manifest["items"]
     batch_of: dict[str, int] = {}
     for number, batch in enumerate(manifest["batches"], start=1):
         for item in batch:
@@ -118,11 +119,11 @@ def _check_items(path: Path, manifest: Mapping[str, Any]) -> None:
             raise ReturnedError(f"{path}: item {item!r} is neither a case with its emotion nor an attention check")
 
 
-def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
+def check(path: Path, manifest: Manifest) -> Returned:
     """The ratings in the CSV file at ``path`` (columns item, rater, rating, and optionally
     seconds), checked against ``manifest``; a row that cannot be used is a ReturnedError
     naming the file and the row."""
-    items: Mapping[str, Mapping[str, Any]] = manifest["items"]
+    items = manifest["items"]
     by_rater, duplicates = _ratings_by_rater(path, items)
     batch_of = {item: number for number, batch in enumerate(manifest["batches"]) for item in batch}
     kept: list[dict[str, str]] = []
@@ -152,7 +153,7 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
 
 
 def _ratings_by_rater(
-    path: Path, items: Mapping[str, Mapping[str, Any]]
+    path: Path, items: Mapping[str, ManifestItem]
 ) -> tuple[dict[str, dict[str, tuple[Rating, str]]], int]:
     """Each rater's rating and seconds per item, and how many rows repeated an earlier one
     whole; a row naming no item of the manifest, no rater or no rating on the scale, or
@@ -185,12 +186,10 @@ def _ratings_by_rater(
     return by_rater, duplicates
 
 
-def _case_rows(
-    manifest: Mapping[str, Any], rater: str, rated: Mapping[str, tuple[Rating, str]]
-) -> Iterable[dict[str, str]]:
+def _case_rows(manifest: Manifest, rater: str, rated: Mapping[str, tuple[Rating, str]]) -> Iterable[dict[str, str]]:
     """The rows of the ratings file for a rater kept: one per case rated (attention checks
     are left out), with the export's design."""
-    items: Mapping[str, Mapping[str, Any]] = manifest["items"]
+    items = manifest["items"]
     design = {
         "corpus": str(manifest["corpus"]),
         "corpus_sha256": str(manifest["corpus_sha256"]),
@@ -204,7 +203,8 @@ def _case_rows(
                 "responder": str(manifest["responder"]),
                 "case": case,
                 "emotion": items[item]["emotion"] or "",
-                "answer_sha256": items[item]["answer_sha256"],
+                # A case's hash is on every manifest read_manifest takes.
+                "answer_sha256": items[item]["answer_sha256"] or "",
                 "rater": rater,
                 "rating": rating.label,
                 "seconds": seconds,
@@ -212,7 +212,7 @@ def _case_rows(
 
 
 def _passed_checks(
-    rated: Mapping[str, tuple[Rating, str]], shown: Iterable[str], items: Mapping[str, Mapping[str, Any]]
+    rated: Mapping[str, tuple[Rating, str]], shown: Iterable[str], items: Mapping[str, ManifestItem]
 ) -> bool:
     """No attention check of the batches a rater rated answered at the opposite extreme (Good
     for a plainly Bad reply, Bad for a plainly Good one), and none skipped, since the rater's

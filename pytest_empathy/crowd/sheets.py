@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from pytest_empathy.analysis.clusters import FEW_RATERS
 from pytest_empathy.atomic import WriteError, write_all
@@ -218,7 +218,34 @@ def sheet_rows(sheets: Sheets) -> list[dict[str, str]]:
     ]
 
 
-def manifest(sheets: Sheets) -> dict[str, Any]:
+class ManifestItem(TypedDict):
+    """An item of the sheets: a case, with its emotion and the sha256 of the answer shown,
+    or an attention check, with the rating it expects."""
+
+    case: str | None
+    emotion: str | None
+    answer_sha256: str | None
+    check: str | None
+
+
+class Manifest(TypedDict):
+    kind: str
+    schema: int
+    responder: str
+    corpus: str
+    corpus_sha256: str
+    seed: int
+    sample: int | None
+    # What the raters were shown and how: written for whoever reads the file, not read back.
+    batch_size: NotRequired[int]
+    checks_per_batch: NotRequired[int]
+    question: NotRequired[str]
+    instructions: NotRequired[str]
+    batches: list[list[str]]
+    items: dict[str, ManifestItem]
+
+
+def manifest(sheets: Sheets) -> Manifest:
     """What the sheets hide, for the import: each item's case and the sha256 of the answer
     shown (or the check and the rating it expects)."""
     return {

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 from urllib.parse import quote, urlsplit
 
 from pytest_empathy.cassettes.format import CORPUS_HEADER, TEMPLATE_HEADER
@@ -55,6 +55,17 @@ def masked_answers() -> int:
     return _MASKED.get()
 
 
+class ChatRequest(TypedDict):
+    """The body of a chat completion request, as sent and as recorded."""
+
+    model: str
+    messages: list[dict[str, str]]
+    temperature: float
+    seed: int
+    max_tokens: int
+    response_format: NotRequired[dict[str, object]]
+
+
 class CallError(RuntimeError):
     """A model call that failed; the message names the model and the fault, never a key."""
 
@@ -83,11 +94,11 @@ class ChatEndpoint:
     breaker: CircuitBreaker | None = None
     # While recording: whether the open cassette would answer a call (URL, body) itself, so
     # that the breaker stops only calls that would reach the endpoint.
-    replays: Callable[[str, dict[str, Any]], bool] | None = None
+    replays: Callable[[str, ChatRequest], bool] | None = None
     # The event loop its live calls run on: its own, or shared by the run's endpoints with
     # the slots that bound the calls out at once (--empathy-concurrency).
     calls: CallLoop = field(default_factory=CallLoop)
-    _client: Any = field(default=None, repr=False)
+    _client: openai.AsyncOpenAI | None = field(default=None, repr=False)
     # Cases evaluated ahead (--empathy-concurrency) make the first calls from several threads.
     _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Set when the endpoint closes: later calls fail, and a call waiting to try again stops waiting.
@@ -96,7 +107,7 @@ class ChatEndpoint:
     def __post_init__(self) -> None:
         self.calls.use()
 
-    def _live(self) -> Any:
+    def _live(self) -> openai.AsyncOpenAI:
         """The ``openai`` client of live calls, made once. Imported only here: a replay needs
         neither it nor its 0.3 s and 40 MB of imports."""
         import openai
@@ -140,10 +151,10 @@ class ChatEndpoint:
         *,
         template_sha256: str,
         max_tokens: int,
-        response_format: dict[str, Any] | None = None,
+        response_format: dict[str, object] | None = None,
     ) -> str:
         """The text of the first choice of a chat completion."""
-        body: dict[str, Any] = {
+        body: ChatRequest = {
             "model": self.profile.model,
             "messages": messages,
             "temperature": self.profile.temperature,
@@ -171,7 +182,7 @@ class ChatEndpoint:
             _MASKED.set(_MASKED.get() + 1)
         return content
 
-    def _replay(self, body: dict[str, Any], template_sha256: str) -> str:
+    def _replay(self, body: ChatRequest, template_sha256: str) -> str:
         assert self.replayer is not None
         path = chat_path(self.profile.endpoint(self.base_url) or REPLAY_URL)
         # The body is made of JSON types only (dicts, lists, strings, numbers), so it equals
@@ -184,7 +195,7 @@ class ChatEndpoint:
             raise CallError(f"{self.profile.name}: HTTP {status} recorded in the cassette")
         return text
 
-    def _call(self, body: dict[str, Any], template_sha256: str) -> str:
+    def _call(self, body: ChatRequest, template_sha256: str) -> str:
         """The body of a live call's answer, or of its recording when vcrpy has one; the
         circuit breaker counts the calls that fail."""
         where, breaker = self._where(), self.breaker
@@ -207,7 +218,7 @@ class ChatEndpoint:
         breaker.succeeded(where)
         return text
 
-    def _attempts(self, body: dict[str, Any], template_sha256: str, where: str) -> str:
+    def _attempts(self, body: ChatRequest, template_sha256: str, where: str) -> str:
         """Attempts at the call, tried again as ``retries`` says, within the profile's deadline."""
         import openai
         from vcr.errors import CannotOverwriteExistingCassetteException
@@ -262,8 +273,9 @@ class ChatEndpoint:
         if not retries.should_retry(error.status_code, error.response.headers):
             history.add(outcome)
             down = error.status_code in (401, 403, 429) or error.status_code >= 500
-            name = self.profile.name
-            raise (EndpointDown if down else CallError)(f"{name}: {fault}; not retried, {history}") from None
+            raise (EndpointDown if down else CallError)(
+                f"{self.profile.name}: {fault}; not retried, {history}"
+            ) from None
         return outcome, fault
 
     def _wait_to_try_again(self, history: _History, fault: str, wait: float | None) -> None:
@@ -286,7 +298,7 @@ class ChatEndpoint:
 
             raise asyncio.CancelledError("the endpoint closed while the call waited to try again")
 
-    def _attempt(self, body: dict[str, Any], headers: dict[str, str], history: _History) -> str:
+    def _attempt(self, body: ChatRequest, headers: dict[str, str], history: _History) -> str:
         """One attempt, cut off (TimeoutError) at the call's deadline whatever the server
         sends: the client's timeout bounds each read, and a server that drips its answer a
         byte at a time would hold a read-bounded call for ever."""
@@ -295,7 +307,9 @@ class ChatEndpoint:
 
         async def attempt() -> str:
             async with self.calls.attempt(limit):
-                raw = await client.chat.completions.with_raw_response.create(**body, extra_headers=headers)
+                # The client's typed parameters describe the same JSON; the body is sent as it is.
+                sent = cast("dict[str, Any]", body)
+                raw = await client.chat.completions.with_raw_response.create(**sent, extra_headers=headers)
             text: str = raw.http_response.text
             return text
 

@@ -212,13 +212,13 @@ _TYPES: dict[str, tuple[type, ...]] = {
 _POSITIVE = {"timeout", "deadline", "max_response_bytes", "max_tokens", "judge_max_tokens"}
 
 
-def _overlay(base: ModelProfile, table: dict[str, Any], where: str) -> ModelProfile:
+def _overlay(base: ModelProfile, table: dict[str, object], where: str) -> ModelProfile:
     changes: dict[str, Any] = {}
     for key, value in table.items():
         _check_setting(key, value, where)
         changes[key] = value
     url = changes.get("base_url")
-    if url is not None and ("?" in url or "#" in url or not url.startswith(("http://", "https://"))):
+    if isinstance(url, str) and ("?" in url or "#" in url or not url.startswith(("http://", "https://"))):
         raise ProfileError(
             f"{where}: base_url must be an http(s) URL without a query or fragment (keys go in api_key_env)"
         )
