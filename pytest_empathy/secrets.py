@@ -1,12 +1,7 @@
-"""Credentials masked wherever the run may write them: messages, answers, recordings, logs.
-
-A credential is masked in every form the run may meet it in: as set and without the
-whitespace around it; inside base64 at any alignment (a Basic header of ``user:key``, an echo
-of one) and in hexadecimal; and with any or all of its characters escaped as JSON
-(``\\u0073``, ``\\/``), Python (``\\x73``, ``\\\\``), percent-encoding (``%73``) or HTML
-(``&#115;``, ``&#115``, ``&amp;``) write them: the encodings of ``pytest_empathy.escapes``,
-which the audit reads back too.
-"""
+"""Credentials masked wherever the run may write them (messages, answers, recordings, logs),
+in every form the run may meet them in: as set and without the whitespace around them, inside
+base64 at any alignment and in hexadecimal, and with any of their characters escaped in the
+encodings of ``pytest_empathy.escapes``, which the audit reads back too."""
 
 from __future__ import annotations
 

@@ -1,13 +1,7 @@
-"""Finding credentials in cassettes, and in reports, before they reach a public repository.
-
-Two passes over every cassette file: the recorded headers of each interaction (a header
-that carries credentials, or is named like one, with a value), and the raw text, line by
-line, for key-shaped strings wherever they hide (a body, a URL, a header the first pass
-does not know). Reports (JSON, HTML, CSV, Markdown, JUnit XML) get the second pass.
-
-The command takes files and directories: a directory is searched recursively for the
-suffixes below, a file named is audited whatever its suffix (pre-commit passes the staged
-files one by one).
+"""Finding credentials in cassettes, and in reports, before they reach a public repository:
+a cassette's recorded headers that carry a credential (or are named like one) with a value,
+and every file's text for key-shaped strings wherever they hide. A file named is audited
+whatever its suffix (pre-commit passes the staged files one by one).
 """
 
 from __future__ import annotations

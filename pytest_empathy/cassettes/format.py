@@ -1,14 +1,7 @@
-"""The case cassettes on disk: where each lives, their format, how one is read and
-checked, and what it says about how it was recorded.
-
-One cassette per case, a vcrpy cassette (format version 1) written as JSON: a replay
-loads it about twenty times faster than YAML, which made up most of a replayed case's cost.
-A request keeps its content type and two headers of this plugin: the hash of the template
-that built it (to tell a changed template from a missing recording) and the corpus it was
-recorded for (so that pruning never touches another corpus's cassettes).
-
-Light on purpose (no vcrpy): a replay reads cassettes without it. The module is also the
-serializer vcrpy writes them with (``serialize`` and ``deserialize``).
+"""The case cassettes on disk: where each lives, their format, how one is read and checked.
+vcrpy's format version 1 written as JSON, which a replay loads about twenty times faster
+than YAML (YAML was most of a replayed case's cost). Light on purpose (no vcrpy): a replay
+reads cassettes without it, and vcrpy writes them with ``serialize``.
 """
 
 from __future__ import annotations
@@ -28,6 +21,8 @@ from pytest_empathy.results.case import Usage
 from pytest_empathy.write_targets import confined
 
 SUFFIX = ".json"
+# The hash of the template that built a request: tells a changed template from a missing
+# recording.
 TEMPLATE_HEADER = "x-empathy-template"
 # Which corpus a call was recorded for: cassettes of one model may serve several corpora.
 CORPUS_HEADER = "x-empathy-corpus"

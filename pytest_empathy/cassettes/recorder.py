@@ -1,11 +1,6 @@
 """Recording through vcrpy: one cassette per case, matched on method, path and body,
-scrubbed, written atomically.
-
-Only what a replay needs is kept: a request keeps its content type and the plugin's two
-headers (see ``cassettes``); a response keeps its status, content type and body. Every
-other header (authorization, api-key, cookies, organisation and project ids, rate-limit and
-tracing headers) is dropped, and responses that are errors, or not a usable chat
-completion, are not recorded at all.
+scrubbed, written atomically. Only what a replay needs is kept; responses that are errors,
+or not a usable chat completion, are not recorded at all.
 """
 
 from __future__ import annotations
@@ -41,6 +36,8 @@ from . import transport
 from .format import CORPUS_HEADER, HASHED, TEMPLATE_HEADER, CaseCassettes, CassetteError, hashed_body
 from .transport import SerializedResponse
 
+# Every other header (authorization, api-key, cookies, organisation and project ids,
+# rate-limit and tracing headers) is dropped.
 _KEPT_REQUEST_HEADERS = {"content-type", TEMPLATE_HEADER, CORPUS_HEADER}
 _KEPT_RESPONSE_HEADERS = {"content-type"}
 # What a vcrpy cassette is made with, of the configuration a VCR merges.

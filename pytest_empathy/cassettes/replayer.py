@@ -1,10 +1,6 @@
-"""Replay without an HTTP stack: a case's calls answered straight from its cassette.
-
-In record mode ``none`` no call may go live, so nothing needs patching or sending: the
-case's cassette is read once, and each request is matched against it as a vcrpy replay
-matches (method, path, and the JSON body), every recorded interaction answering one
-request at most. A request that nothing matches has no recording, as it would have under
-vcrpy; the caller tells why.
+"""Replay without an HTTP stack (record mode ``none``, where no call may go live): the case's
+cassette is read once, and each request matched as vcrpy's replay matches (method, path and
+the JSON body), each recording answering one request at most.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """The HTTP transport of a recording run: every call goes through the cassette open in the
-thread that made it.
-
-vcrpy's own way, patching the HTTP library for as long as a cassette is open, allows one
-cassette at a time in a process. With ``--empathy-concurrency`` several cases are evaluated
-at once, each in a thread with its cassette; the endpoint runs each call in its caller's
-context, where ``OPEN`` names that cassette. What a call does there is what vcrpy's patch
-does: play the recording when the cassette has one, refuse when it may not record, else
-make the call and append it, in vcrpy's serialized form, for the cassette's filters.
+thread that made it (``OPEN``). vcrpy's own way, patching the HTTP library while a cassette
+is open, allows one cassette at a time in a process; ``--empathy-concurrency`` evaluates
+several cases at once, each in a thread with its cassette.
 """
 
 from __future__ import annotations
@@ -63,6 +58,9 @@ class CassetteTransport(httpx.AsyncBaseTransport):  # type: ignore[misc, name-de
         self.slot = slot
 
     async def handle_async_request(self, request: Any) -> Any:
+        """What vcrpy's patch does: play the recording when the cassette has one, refuse when
+        it may not record, else make the call and append it, in vcrpy's serialized form, for
+        the cassette's filters."""
         cassette = OPEN.get()
         if cassette is None:
             return (await self._sent(request))[0]

@@ -1,24 +1,6 @@
-"""Corpus files in the documented schema: reading and validation.
-
-Schema (CSV with a header row, or JSONL with one object per line):
-
-- ``id``: unique within the file, of ASCII letters, digits and ``_ . : -``;
-- ``emotion``: one of the 32 EmpatheticDialogues emotions;
-- ``situation``, ``utterance``: the speaker's situation and opening utterance;
-- ``polarity`` (optional): checked against the emotion's polarity when present;
-- ``response_<responder>`` (optional): a recorded response per responder;
-- ``rating_<responder>`` (optional): a rating of that response, 1/2/3 or bad/okay/good;
-- ``rater_<responder>`` (optional, with its rating): who rated it (or the rating batch), any
-  label; ratings that share a rater are correlated, and the statistics account for it.
-
-Underscores in a responder's column name become hyphens (``response_chatgpt_empathy`` is the
-responder ``chatgpt-empathy``). The release's own column names (``dialog_id``,
-``speaker_uttr``, ``sentiment``, ``annotator_<responder>``) are read as ``id``, ``utterance``,
-``polarity``, ``rater_<responder>``.
-
-Rater labels are numbered in the order they first appear (one numbering for every rater
-column: a label in two columns is one rater), and only the numbers are kept: a platform's
-participant ids never reach a result or a report.
+"""Corpus files in the documented schema (the README's "Corpora"), CSV or JSONL: reading and
+validation. Rater labels are numbered in the order they first appear, one numbering for every
+rater column, and only the numbers kept: a platform's participant ids never reach a result.
 """
 
 from __future__ import annotations
@@ -44,6 +26,7 @@ RESPONSE_PREFIX = "response_"
 RATING_PREFIX = "rating_"
 RATER_PREFIX = "rater_"
 TEXT_COLUMNS = ("situation", "utterance")
+# The release's own column names, read as the schema's.
 ALIASES = {"dialog_id": "id", "speaker_uttr": "utterance", "sentiment": "polarity"}
 ALIASED_PREFIXES = {"annotator_": RATER_PREFIX}
 

@@ -1,10 +1,7 @@
 """The crowd's ratings read back (``pytest-empathy crowd import``) and checked against the
-sheets' manifest: every row names an item of the sheets and a rating on the scale; a row
-repeated whole counts once, and a rater who rated an item twice, differently, is refused; a
-rater who failed an attention check of a batch they rated (answered the opposite extreme) or
-skipped one is dropped, all their ratings with them, and counted. What is kept is one row per
-rating of a case, with the sha256 of the answer rated and the export's design (corpus, sample,
-seed): the ratings file ``--empathy-judge crowd:FILE`` and ``--empathy-crowd FILE`` read."""
+sheets' manifest; a rater who failed or skipped an attention check is dropped, with all their
+ratings. What is kept, one row per rating of a case, is the ratings file that
+``--empathy-judge crowd:FILE`` and ``--empathy-crowd FILE`` read."""
 
 from __future__ import annotations
 

@@ -1,14 +1,6 @@
-"""Rating sheets for a crowd, the way the study collected its ratings: batches of up to ten
-answers, each batch rated by one rater, items shuffled within and across batches from a seed,
-and attention checks (answers so clearly Bad or Good that a careless rater is caught) hidden
-among them. What the sheets do not show (which case each item is, and the checks' answers)
-is kept in a manifest, for the import to check the ratings against.
-
-The batches are made for prediction-powered inference (``--empathy-crowd``), whose variance
-is clustered by rater: it needs ``FEW_RATERS`` raters, and each emotion's crowd ratings from
-two or more of them. So by default an export has at least that many batches (smaller ones
-where ten items would make fewer), and an emotion's cases are dealt to different batches
-whenever there are enough batches to hold them apart."""
+"""Rating sheets for a crowd, the way the study collected its ratings: shuffled batches, each
+rated by one rater, with attention checks hidden among them, and a manifest of what the
+sheets do not show (each item's case, the checks' answers) for the import to check against."""
 
 from __future__ import annotations
 
@@ -124,6 +116,9 @@ def draw(
     ]
     rng.shuffle(cases)
     count = -(-len(cases) // (largest - checks))
+    # Prediction-powered inference (--empathy-crowd) clusters its variance by rater: it needs
+    # FEW_RATERS raters, one a batch, and each emotion's ratings from two or more of them
+    # (_dealt keeps an emotion's cases apart).
     if batch_size is None:
         count = max(count, min(FEW_RATERS, len(cases)))
     pool = attention_checks()

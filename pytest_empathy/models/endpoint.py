@@ -1,14 +1,8 @@
-"""Chat-completion calls for responders and judges.
-
-Calls that may go live use the official ``openai`` client, each read bounded by the
-profile's ``timeout``, on the event loop of ``call_loop``; the cassette open in the calling
-thread records them (``cassettes.transport``). A failed attempt is tried again as ``retries`` says, at most
-``max_retries`` times, and the whole call, waits included, ends at the profile's deadline;
-an endpoint that keeps failing is no longer called (``breaker``).
-
-A replay (record mode ``none``) answers each call from the case's cassette without the
-client: a call without a recording fails at once, as ``NotRecorded``, whichever way it was
-looked up.
+"""Chat-completion calls for responders and judges: live through the ``openai`` client on
+``call_loop``'s event loop, recorded by the cassette open in the calling thread
+(``cassettes.transport``), tried again as ``retries`` says within the profile's deadline and
+stopped by the ``breaker``; a replay (record mode ``none``) answers from the case's cassette,
+without the client.
 """
 
 from __future__ import annotations

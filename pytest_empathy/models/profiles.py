@@ -1,11 +1,6 @@
 """Model profiles: which model, behind which OpenAI-compatible endpoint, with which key and
 generation settings. Built in: the study's four models, the follow-up study's judge and a
-small local model; users add or override profiles in ``pyproject.toml``::
-
-    [tool.pytest-empathy.models.my-vllm]
-    model = "mistralai/Mixtral-8x7B-Instruct-v0.1"
-    base_url_env = "VLLM_BASE_URL"
-"""
+small local model; users add or override profiles in ``pyproject.toml`` (see the README)."""
 
 from __future__ import annotations
 
