@@ -1,12 +1,7 @@
-"""Credentials masked wherever the run may write them: messages, answers, recordings, logs.
-
-A credential is masked in every form the run may meet it in: as set and without the
-whitespace around it; inside base64 at any alignment (a Basic header of ``user:key``, an echo
-of one) and in hexadecimal; and with any or all of its characters escaped as JSON
-(``\\u0073``, ``\\/``), Python (``\\x73``, ``\\\\``), percent-encoding (``%73``) or HTML
-(``&#115;``, ``&#115``, ``&amp;``) write them: the encodings of ``pytest_empathy.escapes``,
-which the audit reads back too.
-"""
+"""Credentials masked wherever the run may write them (messages, answers, recordings, logs),
+in every form the run may meet them in: as set and without the whitespace around them, inside
+base64 at any alignment and in hexadecimal, and with any of their characters escaped in the
+encodings of ``pytest_empathy.escapes``, which the audit reads back too."""
 
 from __future__ import annotations
 
@@ -173,10 +168,7 @@ def _built(known: set[str], *, tokens: bool) -> _Masking:
     literal = set() if tokens else set(known)
     for value in known:
         literal.update(form for encoding in ENCODINGS if encoding.forms for form in encoding.forms(value))
-    probes: list[str] = []
-    for form in sorted(literal, key=len):
-        if not any(probe in form for probe in probes):
-            probes.append(form)
+    probes = _probes(literal)
     escapable = [value for value in sorted(known, key=len, reverse=True) if value in _KNOWN or _sendable(value)]
     escaped = "|".join(_token(value) if tokens else _escapable(value) for value in escapable)
     return _Masking(
@@ -185,6 +177,16 @@ def _built(known: set[str], *, tokens: bool) -> _Masking:
         re.compile(escaped) if escaped else None,
         tuple(known) if tokens else (),
     )
+
+
+def _probes(literal: set[str]) -> list[str]:
+    """The forms of ``literal`` that hold no shorter one, shortest first: a text holds none
+    of the forms unless it holds one of these."""
+    probes: list[str] = []
+    for form in sorted(literal, key=len):
+        if not any(probe in form for probe in probes):
+            probes.append(form)
+    return probes
 
 
 def _sendable(value: str) -> bool:

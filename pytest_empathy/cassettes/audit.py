@@ -1,13 +1,7 @@
-"""Finding credentials in cassettes, and in reports, before they reach a public repository.
-
-Two passes over every cassette file: the recorded headers of each interaction (a header
-that carries credentials, or is named like one, with a value), and the raw text, line by
-line, for key-shaped strings wherever they hide (a body, a URL, a header the first pass
-does not know). Reports (JSON, HTML, CSV, Markdown, JUnit XML) get the second pass.
-
-The command takes files and directories: a directory is searched recursively for the
-suffixes below, a file named is audited whatever its suffix (pre-commit passes the staged
-files one by one).
+"""Finding credentials in cassettes, and in reports, before they reach a public repository:
+a cassette's recorded headers that carry a credential (or are named like one) with a value,
+and every file's text for key-shaped strings wherever they hide. A file named is audited
+whatever its suffix (pre-commit passes the staged files one by one).
 """
 
 from __future__ import annotations
@@ -259,6 +253,12 @@ def audit_file(path: Path) -> Iterator[Finding]:
     own = own_hashes(data)
     yield from _lines(path, text, own, escaped=False)
     yield from _decoded(path, text, data, own)
+    yield from _headers(path, data)
+
+
+def _headers(path: Path, data: object) -> Iterator[Finding]:
+    """The recorded headers of a cassette's interactions that carry credentials, or are named
+    like one, with a value."""
     interactions = data.get("interactions", []) if isinstance(data, dict) else []
     for index, interaction in enumerate(interactions if isinstance(interactions, list) else [], start=1):
         for side in ("request", "response"):
@@ -286,12 +286,17 @@ def main(paths: Sequence[Path], *, reports: bool = False, logs: Sequence[Path] =
     findings += [finding for log in named_files(logs, report_files) for finding in audit_report(log)]
     for finding in findings:
         print(finding)
+    print(f"{len(findings)} possible credential(s) in {_audited(paths, files, logs, reports=reports)}")
+    return 1 if findings else 0
+
+
+def _audited(paths: Sequence[Path], files: Sequence[Path], logs: Sequence[Path], *, reports: bool) -> str:
+    """What was audited, as the summary line says it: the files and where, and the logs."""
     kind = "report(s)" if reports else "cassette(s)"
     where = f"under {paths[0]}" if len(paths) == 1 and paths[0].is_dir() else f"of {len(paths)} path(s) given"
     read = [f"{len(files)} {kind} {where}"] if paths else []
     read += [f"{len(logs)} log(s)"] if logs else []
-    print(f"{len(findings)} possible credential(s) in {' and '.join(read)}")
-    return 1 if findings else 0
+    return " and ".join(read)
 
 
 def named_files(paths: Sequence[Path], search: Callable[[Path], list[Path]]) -> list[Path]:

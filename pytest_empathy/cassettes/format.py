@@ -1,14 +1,7 @@
-"""The case cassettes on disk: where each lives, their format, how one is read and
-checked, and what it says about how it was recorded.
-
-One cassette per case, a vcrpy cassette (format version 1) written as JSON: a replay
-loads it about twenty times faster than YAML, which made up most of a replayed case's cost.
-A request keeps its content type and two headers of this plugin: the hash of the template
-that built it (to tell a changed template from a missing recording) and the corpus it was
-recorded for (so that pruning never touches another corpus's cassettes).
-
-Light on purpose (no vcrpy): a replay reads cassettes without it. The module is also the
-serializer vcrpy writes them with (``serialize`` and ``deserialize``).
+"""The case cassettes on disk: where each lives, their format, how one is read and checked.
+vcrpy's format version 1 written as JSON, which a replay loads about twenty times faster
+than YAML (YAML was most of a replayed case's cost). Light on purpose (no vcrpy): a replay
+reads cassettes without it, and vcrpy writes them with ``serialize``.
 """
 
 from __future__ import annotations
@@ -19,7 +12,7 @@ import os
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from pytest_empathy.bounded import MiB, loads, read_bytes
 from pytest_empathy.corpus.rows import Row
@@ -28,6 +21,8 @@ from pytest_empathy.results.case import Usage
 from pytest_empathy.write_targets import confined
 
 SUFFIX = ".json"
+# The hash of the template that built a request: tells a changed template from a missing
+# recording.
 TEMPLATE_HEADER = "x-empathy-template"
 # Which corpus a call was recorded for: cassettes of one model may serve several corpora.
 CORPUS_HEADER = "x-empathy-corpus"
@@ -36,6 +31,46 @@ HASHED = "sha256_of_body"
 # A case's cassette holds its answer and its rating, a few KiB (the shipped ones 5 KiB at
 # most); long answers and judge repeats stay far below this.
 LARGEST = 16 * MiB
+
+# A recorded header's values, by name (vcrpy keeps a list per name).
+Headers = dict[str, list[str]]
+
+
+class RecordedRequest(TypedDict):
+    method: str
+    uri: str
+    # The JSON text of the request's body (the hashed one, in a corpus that may not be passed on).
+    body: str | None
+    headers: Headers
+
+
+class Status(TypedDict):
+    code: int
+    message: str
+
+
+class RecordedBody(TypedDict):
+    string: str
+
+
+class RecordedResponse(TypedDict):
+    status: Status
+    headers: Headers
+    body: RecordedBody
+
+
+class Interaction(TypedDict):
+    """A recorded call, as a cassette on disk holds it (what ``checked`` makes sure of)."""
+
+    request: RecordedRequest
+    response: RecordedResponse
+
+
+class CassetteDocument(TypedDict):
+    """vcrpy's cassette dictionary, format version 1."""
+
+    version: int
+    interactions: list[Interaction]
 
 
 def cassette_path(root: Path, model: str, row: Row) -> Path:
@@ -96,28 +131,28 @@ class CassetteError(InputError):
     """A cassette that cannot be used; the message names the file."""
 
 
-def hashed_body(body: Mapping[str, Any]) -> dict[str, Any]:
+def hashed_body(body: Mapping[str, object]) -> dict[str, object]:
     """A request body as the cassettes of a corpus that may not be passed on keep it: the
     model, and the sha256 of the whole body (canonical JSON), which a replay recomputes."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return {"model": body.get("model"), HASHED: hashlib.sha256(canonical.encode("utf-8")).hexdigest()}
 
 
-def same_request_body(recorded: Any, body: Any) -> bool:
+def same_request_body(recorded: object, body: object) -> bool:
     """Whether a recorded body (parsed JSON; a hashed one too) is the body of a request."""
     if isinstance(recorded, dict) and recorded.keys() == {"model", HASHED} and isinstance(body, dict):
         return recorded == hashed_body(body)
     return bool(recorded == body)
 
 
-def serialize(cassette: dict[str, Any]) -> str:
+def serialize(cassette: Mapping[str, object]) -> str:
     """vcrpy's cassette dictionary as written to disk: indented, and with text left readable
     rather than escaped, keys sorted so that re-recording leaves unchanged calls unchanged."""
     return json.dumps(cassette, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def deserialize(text: str | bytes) -> dict[str, Any]:
-    cassette: dict[str, Any] = loads(text)
+def deserialize(text: str | bytes) -> CassetteDocument:
+    cassette: CassetteDocument = loads(text)
     return cassette
 
 
@@ -134,7 +169,7 @@ def read_cassette(path: str | Path) -> bytes | None:
     return data if data.strip() else None
 
 
-def checked(path: str | Path, text: str | bytes) -> dict[str, Any]:
+def checked(path: str | Path, text: str | bytes) -> CassetteDocument:
     """A cassette's contents, checked: JSON, format version 1, and every interaction with
     what a replay reads; otherwise a CassetteError naming the file."""
     try:
@@ -159,13 +194,15 @@ def checked(path: str | Path, text: str | bytes) -> dict[str, Any]:
     return data
 
 
-def load(path: str | Path) -> list[dict[str, Any]]:
+def load(path: str | Path) -> list[Interaction]:
     """The checked interactions of the cassette at ``path``; none when there is no cassette."""
     data = read_cassette(path)
     return checked(path, data)["interactions"] if data is not None else []
 
 
-def _well_formed(interaction: Any) -> bool:
+def _well_formed(interaction: object) -> bool:
+    if not isinstance(interaction, dict):
+        return False
     try:
         request, response = interaction["request"], interaction["response"]
         return (
@@ -178,9 +215,11 @@ def _well_formed(interaction: Any) -> bool:
         return False
 
 
-def header(request: Mapping[str, Any], name: str) -> list[str]:
-    """The values of a recorded request's header (vcrpy keeps a list per name)."""
-    for key, values in (request.get("headers") or {}).items():
+def header(request: RecordedRequest, name: str) -> list[str]:
+    """The values of a recorded request's header (vcrpy keeps a list per name; a cassette
+    edited by hand may hold one value)."""
+    headers: Mapping[str, object] = request.get("headers") or {}
+    for key, values in headers.items():
         if key.lower() == name:
             return [str(v) for v in values] if isinstance(values, list) else [str(values)]
     return []
@@ -196,6 +235,6 @@ def recorded(path: Path, name: str) -> set[str]:
     return header_values(interactions, name)
 
 
-def header_values(interactions: list[dict[str, Any]], name: str) -> set[str]:
+def header_values(interactions: list[Interaction], name: str) -> set[str]:
     """The values of a header over the requests of recorded interactions."""
     return {value for interaction in interactions for value in header(interaction["request"], name)}

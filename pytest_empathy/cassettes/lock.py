@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
-from typing import Any
+from typing import TextIO
 
 from .format import CassetteError
 
@@ -24,7 +24,7 @@ class RecordingLock:
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / ".recording.lock"
-        self.handle: Any = None
+        self.handle: TextIO | None = None
         # The folders this run made for the lock, innermost first, removed again when empty.
         self.made: list[Path] = []
 
@@ -81,7 +81,7 @@ class RecordingLock:
                 raise self._unwritable(error) from None
             self.made.insert(0, directory)
 
-    def _still_there(self, handle: Any) -> bool:
+    def _still_there(self, handle: TextIO) -> bool:
         try:
             return os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
         except FileNotFoundError:

@@ -57,6 +57,8 @@ def _recorded_by(path: Path, corpus: str, models: Collection[str]) -> bool:
         return False
     for interaction in interactions:
         request = interaction["request"]
+        if request["body"] is None:
+            return False
         try:
             model = loads(request["body"]).get("model")
         except (TypeError, ValueError, AttributeError):

@@ -1,11 +1,6 @@
 """Recording through vcrpy: one cassette per case, matched on method, path and body,
-scrubbed, written atomically.
-
-Only what a replay needs is kept: a request keeps its content type and the plugin's two
-headers (see ``cassettes``); a response keeps its status, content type and body. Every
-other header (authorization, api-key, cookies, organisation and project ids, rate-limit and
-tracing headers) is dropped, and responses that are errors, or not a usable chat
-completion, are not recorded at all.
+scrubbed, written atomically. Only what a replay needs is kept; responses that are errors,
+or not a usable chat completion, are not recorded at all.
 """
 
 from __future__ import annotations
@@ -19,7 +14,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import vcr
@@ -38,11 +34,21 @@ from pytest_empathy.write_targets import confined
 from . import format as cassette_format
 from . import transport
 from .format import CORPUS_HEADER, HASHED, TEMPLATE_HEADER, CaseCassettes, CassetteError, hashed_body
+from .transport import SerializedResponse
 
+# Every other header (authorization, api-key, cookies, organisation and project ids,
+# rate-limit and tracing headers) is dropped.
 _KEPT_REQUEST_HEADERS = {"content-type", TEMPLATE_HEADER, CORPUS_HEADER}
 _KEPT_RESPONSE_HEADERS = {"content-type"}
 # What a vcrpy cassette is made with, of the configuration a VCR merges.
 _CASSETTE_ARGUMENTS = frozenset(inspect.signature(Cassette).parameters)
+
+
+class Recorded(TypedDict):
+    """An open cassette's calls as vcrpy hands them to its persister, in order."""
+
+    requests: list[Request]
+    responses: list[SerializedResponse]
 
 
 class AtomicPersister(FilesystemPersister):
@@ -51,19 +57,22 @@ class AtomicPersister(FilesystemPersister):
     cassettes of format version 1, and names the file of any it cannot read."""
 
     @classmethod
-    def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> Any:
+    def load_cassette(
+        cls, cassette_path: str | Path, serializer: ModuleType
+    ) -> tuple[list[Request], list[SerializedResponse]]:
         path = Path(cassette_path)
         data = cassette_format.read_cassette(path)
         if data is None:
             raise CassetteNotFoundError()
         cassette_format.checked(path, data)
         try:
-            return deserialize(data, serializer)
+            requests, responses = deserialize(data, serializer)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise CassetteError(f"cassette {path} is damaged ({error}); delete it and record it again") from None
+        return requests, responses
 
     @staticmethod
-    def save_cassette(cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
+    def save_cassette(cassette_path: str | Path, cassette_dict: Recorded, serializer: ModuleType) -> None:
         path = Path(cassette_path)
         try:
             data = serialize(cassette_dict, serializer)
@@ -87,18 +96,18 @@ class RunCalls:
     models: frozenset[str]
     corpus: str
 
-    def stale(self, request: Any) -> bool:
+    def stale(self, request: Request) -> bool:
         template = request.headers.get(TEMPLATE_HEADER)
         return bool(template and self.templates) and template not in self.templates and self._of_corpus(request)
 
-    def own(self, request: Any) -> bool:
+    def own(self, request: Request) -> bool:
         return _model(request) in self.models and self._of_corpus(request)
 
-    def _of_corpus(self, request: Any) -> bool:
+    def _of_corpus(self, request: Request) -> bool:
         return bool(request.headers.get(CORPUS_HEADER) == self.corpus)
 
 
-def _model(request: Any) -> str | None:
+def _model(request: Request) -> str | None:
     try:
         model = json.loads(request.body)["model"]
     except (TypeError, ValueError, KeyError):
@@ -120,7 +129,9 @@ class _Filtering:
     reask: Callable[[list[tuple[str | None, str]]], set[int]] | None
     calls: RunCalls | None
 
-    def load_cassette(self, cassette_path: str | Path, serializer: Any) -> Any:
+    def load_cassette(
+        self, cassette_path: str | Path, serializer: ModuleType
+    ) -> tuple[list[Request], list[SerializedResponse]]:
         requests, responses = AtomicPersister.load_cassette(cassette_path, serializer)
         bodies = [_text(r["body"]["string"]) for r in responses]
         calls = [(q.headers.get(TEMPLATE_HEADER), b) for q, b in zip(requests, bodies, strict=True)]
@@ -128,13 +139,13 @@ class _Filtering:
         kept = [i for i, q in enumerate(requests) if i not in again and not self._stale(q) and self._fits(q, bodies[i])]
         return [requests[i] for i in kept], [responses[i] for i in kept]
 
-    def save_cassette(self, cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
+    def save_cassette(self, cassette_path: str | Path, cassette_dict: Recorded, serializer: ModuleType) -> None:
         pairs = zip(cassette_dict["requests"], cassette_dict["responses"], strict=True)
         kept = [(q, r) for q, r in pairs if not self._stale(q) and self._fits(q, _text(r["body"]["string"]))]
         if not kept:
             # Only answers too large to keep: the cassette on disk, if any, stays as it was.
             return
-        cassette_dict = {"requests": [q for q, _ in kept], "responses": [r for _, r in kept]}
+        cassette_dict = Recorded(requests=[q for q, _ in kept], responses=[r for _, r in kept])
         # Checked again as it is written: a link may have been made while the case ran.
         confined(Path(cassette_path), self.root, "cassette")
         AtomicPersister.save_cassette(cassette_path, cassette_dict, serializer)
@@ -148,10 +159,10 @@ class _Filtering:
             return False
         return any(self._stale(q) for q in requests)
 
-    def _stale(self, request: Any) -> bool:
+    def _stale(self, request: Request) -> bool:
         return self.calls is not None and self.calls.stale(request)
 
-    def _fits(self, request: Any, body: str) -> bool:
+    def _fits(self, request: Request, body: str) -> bool:
         size = len(body.encode())
         return size <= self.largest.get(_model(request) or "", size)
 
@@ -171,7 +182,7 @@ def _masked(body: str | bytes) -> str | bytes:
         return body
 
 
-def _masked_response(response: dict[str, Any]) -> dict[str, Any]:
+def _masked_response(response: SerializedResponse) -> SerializedResponse:
     """A server that echoes a credential, in its body or in a header it keeps: the recording
     keeps it masked, as every output does."""
     response["body"]["string"] = _masked(response["body"]["string"])
@@ -183,7 +194,7 @@ def _masked_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
-def _scrub_request(request: Any) -> Any:
+def _scrub_request(request: Request) -> Request:
     for name in list(request.headers):
         if name.lower() not in _KEPT_REQUEST_HEADERS:
             del request.headers[name]
@@ -193,7 +204,7 @@ def _scrub_request(request: Any) -> Any:
     return request
 
 
-def _hash_body(request: Any) -> Any:
+def _hash_body(request: Request) -> Request:
     """The request with its body hashed (see cassettes.format.hashed_body). vcrpy filters
     the live request the same way before matching (at times twice: hashing is idempotent),
     so a hashed recording still matches."""
@@ -256,7 +267,7 @@ class Recorder(CaseCassettes):
         answer the run buys after that could be kept."""
         super().__init__(root, model)
 
-        def keep_response(response: dict[str, Any]) -> dict[str, Any] | None:
+        def keep_response(response: SerializedResponse) -> SerializedResponse | None:
             """The response as recorded, or None when it must not be recorded."""
             if not 200 <= response["status"]["code"] < 300 or not usable(response["body"]["string"]):
                 return None
@@ -324,7 +335,7 @@ class Recorder(CaseCassettes):
             raise
         self._save(cassette)
 
-    def _save(self, cassette: Any) -> None:
+    def _save(self, cassette: Cassette) -> None:
         try:
             cassette._save()
         except WriteError as error:
@@ -332,7 +343,7 @@ class Recorder(CaseCassettes):
                 self.unwritable(str(error))
             raise
 
-    def _keep_what_the_run_replays(self, cassette: Any, loaded: int, mode: RecordMode) -> None:
+    def _keep_what_the_run_replays(self, cassette: Cassette, loaded: int, mode: RecordMode) -> None:
         if mode is RecordMode.ALL:
             cassette.drop_unused_requests = True
             return
@@ -344,7 +355,7 @@ class Recorder(CaseCassettes):
             cassette.data[:] = [pair for i, pair in enumerate(cassette.data) if i not in unused]
             cassette.dirty = True
 
-    def replays(self, url: str, body: dict[str, Any]) -> bool:
+    def replays(self, url: str, body: Mapping[str, object]) -> bool:
         """Whether the cassette open in this thread would answer this chat completion itself."""
         cassette = transport.OPEN.get()
         if cassette is None:
@@ -353,7 +364,7 @@ class Recorder(CaseCassettes):
         return bool(cassette.can_play_response_for(request))
 
 
-def live_usage(interactions: Iterable[tuple[Any, dict[str, Any]]]) -> dict[str, Usage]:
+def live_usage(interactions: Iterable[tuple[Request, SerializedResponse]]) -> dict[str, Usage]:
     """Calls and tokens per model of newly recorded interactions, from the responses' usage."""
     usage: dict[str, Usage] = {}
     for request, response in interactions:

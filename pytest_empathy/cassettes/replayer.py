@@ -1,30 +1,25 @@
-"""Replay without an HTTP stack: a case's calls answered straight from its cassette.
-
-In record mode ``none`` no call may go live, so nothing needs patching or sending: the
-case's cassette is read once, and each request is matched against it as a vcrpy replay
-matches (method, path, and the JSON body), every recorded interaction answering one
-request at most. A request that nothing matches has no recording, as it would have under
-vcrpy; the caller tells why.
+"""Replay without an HTTP stack (record mode ``none``, where no call may go live): the case's
+cassette is read once, and each request matched as vcrpy's replay matches (method, path and
+the JSON body), each recording answering one request at most.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 from urllib.parse import urlsplit
 
 from pytest_empathy.bounded import loads
 from pytest_empathy.corpus.rows import Row
 from pytest_empathy.results.case import Usage
 
-from .format import CaseCassettes, load, same_request_body
+from .format import CaseCassettes, Interaction, load, same_request_body
 
 
 class Replayer(CaseCassettes):
     """The open case's recorded calls; ``respond`` answers a request from them."""
 
-    _unplayed: list[dict[str, Any]] | None = None
+    _unplayed: list[Interaction] | None = None
 
     @contextmanager
     def cassette(self, row: Row) -> Iterator[dict[str, Usage]]:
@@ -36,7 +31,7 @@ class Replayer(CaseCassettes):
         finally:
             self._unplayed = None
 
-    def respond(self, method: str, path: str, body: Any) -> tuple[int, str] | None:
+    def respond(self, method: str, path: str, body: object) -> tuple[int, str] | None:
         """The recorded status and body answering a request (its URL path, and its body as
         parsed JSON), or None when no recording is left that matches it."""
         assert self._unplayed is not None, "respond() outside an open cassette"
@@ -53,7 +48,7 @@ class Replayer(CaseCassettes):
         return None
 
 
-def _json(body: str | None) -> Any:
+def _json(body: str | None) -> object:
     try:
         return loads(body) if body is not None else None
     except ValueError:

@@ -1,12 +1,7 @@
 """The HTTP transport of a recording run: every call goes through the cassette open in the
-thread that made it.
-
-vcrpy's own way, patching the HTTP library for as long as a cassette is open, allows one
-cassette at a time in a process. With ``--empathy-concurrency`` several cases are evaluated
-at once, each in a thread with its cassette; the endpoint runs each call in its caller's
-context, where ``OPEN`` names that cassette. What a call does there is what vcrpy's patch
-does: play the recording when the cassette has one, refuse when it may not record, else
-make the call and append it, in vcrpy's serialized form, for the cassette's filters.
+thread that made it (``OPEN``). vcrpy's own way, patching the HTTP library while a cassette
+is open, allows one cassette at a time in a process; ``--empathy-concurrency`` evaluates
+several cases at once, each in a thread with its cassette.
 """
 
 from __future__ import annotations
@@ -16,14 +11,17 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, suppress
 from contextvars import ContextVar
 from types import ModuleType
-from typing import Any
+from typing import Any, TypedDict
 
 import openai
+from vcr.cassette import Cassette
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.request import Request
 
+from .format import Headers, Status
+
 # The cassette of the case evaluated in this thread, while it is evaluated.
-OPEN: ContextVar[Any] = ContextVar("pytest_empathy_open_cassette", default=None)
+OPEN: ContextVar[Cassette | None] = ContextVar("pytest_empathy_open_cassette", default=None)
 
 
 def _httpx() -> ModuleType:
@@ -31,10 +29,24 @@ def _httpx() -> ModuleType:
     return importlib.import_module(openai.DefaultAsyncHttpxClient.__mro__[1].__module__.partition(".")[0])
 
 
+# Its objects (requests, responses, transports) are left untyped here: which library it is,
+# and so their types, depends on the openai client installed.
 httpx = _httpx()
 
 
 Slot = Callable[[], AbstractAsyncContextManager[None]]
+
+
+class SerializedBody(TypedDict):
+    string: bytes | str
+
+
+class SerializedResponse(TypedDict):
+    """A response as vcrpy holds one in an open cassette (its body bytes, or text as loaded)."""
+
+    status: Status
+    headers: Headers
+    body: SerializedBody
 
 
 class CassetteTransport(httpx.AsyncBaseTransport):  # type: ignore[misc, name-defined]
@@ -46,6 +58,9 @@ class CassetteTransport(httpx.AsyncBaseTransport):  # type: ignore[misc, name-de
         self.slot = slot
 
     async def handle_async_request(self, request: Any) -> Any:
+        """What vcrpy's patch does: play the recording when the cassette has one, refuse when
+        it may not record, else make the call and append it, in vcrpy's serialized form, for
+        the cassette's filters."""
         cassette = OPEN.get()
         if cassette is None:
             return (await self._sent(request))[0]
@@ -95,7 +110,7 @@ def client(slot: Slot) -> Any:
     return made
 
 
-def _serialized(response: Any, content: bytes) -> dict[str, Any]:
+def _serialized(response: Any, content: bytes) -> SerializedResponse:
     """A response as vcrpy serializes one: every header with the list of its values."""
     headers: dict[str, list[str]] = {}
     for name, value in response.headers.multi_items():
@@ -107,7 +122,7 @@ def _serialized(response: Any, content: bytes) -> dict[str, Any]:
     }
 
 
-def _played(recorded: dict[str, Any]) -> Any:
+def _played(recorded: SerializedResponse) -> Any:
     body = recorded["body"]["string"]
     message = recorded["status"].get("message")
     return httpx.Response(

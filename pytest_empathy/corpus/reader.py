@@ -1,24 +1,6 @@
-"""Corpus files in the documented schema: reading and validation.
-
-Schema (CSV with a header row, or JSONL with one object per line):
-
-- ``id``: unique within the file, of ASCII letters, digits and ``_ . : -``;
-- ``emotion``: one of the 32 EmpatheticDialogues emotions;
-- ``situation``, ``utterance``: the speaker's situation and opening utterance;
-- ``polarity`` (optional): checked against the emotion's polarity when present;
-- ``response_<responder>`` (optional): a recorded response per responder;
-- ``rating_<responder>`` (optional): a rating of that response, 1/2/3 or bad/okay/good;
-- ``rater_<responder>`` (optional, with its rating): who rated it (or the rating batch), any
-  label; ratings that share a rater are correlated, and the statistics account for it.
-
-Underscores in a responder's column name become hyphens (``response_chatgpt_empathy`` is the
-responder ``chatgpt-empathy``). The release's own column names (``dialog_id``,
-``speaker_uttr``, ``sentiment``, ``annotator_<responder>``) are read as ``id``, ``utterance``,
-``polarity``, ``rater_<responder>``.
-
-Rater labels are numbered in the order they first appear (one numbering for every rater
-column: a label in two columns is one rater), and only the numbers are kept: a platform's
-participant ids never reach a result or a report.
+"""Corpus files in the documented schema (the README's "Corpora"), CSV or JSONL: reading and
+validation. Rater labels are numbered in the order they first appear, one numbering for every
+rater column, and only the numbers kept: a platform's participant ids never reach a result.
 """
 
 from __future__ import annotations
@@ -31,7 +13,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.errors import InputError
@@ -45,6 +26,7 @@ RESPONSE_PREFIX = "response_"
 RATING_PREFIX = "rating_"
 RATER_PREFIX = "rater_"
 TEXT_COLUMNS = ("situation", "utterance")
+# The release's own column names, read as the schema's.
 ALIASES = {"dialog_id": "id", "speaker_uttr": "utterance", "sentiment": "polarity"}
 ALIASED_PREFIXES = {"annotator_": RATER_PREFIX}
 
@@ -189,13 +171,30 @@ def _row(path: Path, number: int, record: dict[str, str], seen: _Seen) -> Row:
             f"polarity {polarity!r} contradicts {emotion!r}, which is {POLARITY[emotion]}",
             row=number,
         )
+    responses, ratings, raters = _responders_columns(path, number, record, seen)
+    return Row(
+        id=row_id,
+        emotion=emotion,
+        situation=record.get("situation"),
+        utterance=record.get("utterance"),
+        responses=responses or NOTHING,
+        ratings=seen.shared(ratings),
+        raters=raters or NOTHING,
+    )
+
+
+def _responders_columns(
+    path: Path, number: int, record: dict[str, str], seen: _Seen
+) -> tuple[dict[str, str], dict[str, Rating], dict[str, str]]:
+    """A row's responses, ratings and raters, by responder; a CorpusError names an empty
+    response or rater, a rating off the scale, and a rater without a rating."""
     responses: dict[str, str] = {}
     ratings: dict[str, Rating] = {}
     raters: dict[str, str] = {}
     for column, value in record.items():
-        kind = seen.kinds.get(column, _UNSEEN)
-        if kind is _UNSEEN:
-            kind = seen.kinds[column] = _kind(path, number, column)
+        if column not in seen.kinds:
+            seen.kinds[column] = _kind(path, number, column)
+        kind = seen.kinds[column]
         if kind is None:
             continue
         prefix, responder = kind
@@ -217,24 +216,13 @@ def _row(path: Path, number: int, record: dict[str, str], seen: _Seen) -> Row:
         raise CorpusError(
             path, f"rater_{unrated[0].replace('-', '_')} without rating_{unrated[0].replace('-', '_')}", row=number
         )
-    return Row(
-        id=row_id,
-        emotion=emotion,
-        situation=record.get("situation"),
-        utterance=record.get("utterance"),
-        responses=responses or NOTHING,
-        ratings=seen.shared(ratings),
-        raters=raters or NOTHING,
-    )
+    return responses, ratings, raters
 
 
 def rater_number(numbers: dict[str, str], label: str) -> str:
     """The pseudonym of a rater's label (a platform's participant id) within one file: its
     number in the order the labels first appear, ``numbers`` holding those met so far."""
     return numbers.setdefault(label.strip(), str(len(numbers) + 1))
-
-
-_UNSEEN: Any = object()
 
 
 @dataclass

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Never
 
 from pytest_empathy.emotions import POLARITY
 from pytest_empathy.ratings import Rating
@@ -30,10 +30,10 @@ def valid_name(name: str) -> bool:
 
 # What a row has none of: one mapping for every row, which a large corpus would otherwise
 # hold hundreds of thousands of empty copies of.
-NOTHING: Mapping[str, Any] = MappingProxyType({})
+NOTHING: Mapping[str, Never] = MappingProxyType({})
 
 
-def _nothing() -> Mapping[str, Any]:
+def _nothing() -> Mapping[str, Never]:
     return NOTHING
 
 

@@ -1,10 +1,7 @@
 """The crowd's ratings read back (``pytest-empathy crowd import``) and checked against the
-sheets' manifest: every row names an item of the sheets and a rating on the scale; a row
-repeated whole counts once, and a rater who rated an item twice, differently, is refused; a
-rater who failed an attention check of a batch they rated (answered the opposite extreme) or
-skipped one is dropped, all their ratings with them, and counted. What is kept is one row per
-rating of a case, with the sha256 of the answer rated and the export's design (corpus, sample,
-seed): the ratings file ``--empathy-judge crowd:FILE`` and ``--empathy-crowd FILE`` read."""
+sheets' manifest; a rater who failed or skipped an attention check is dropped, with all their
+ratings. What is kept, one row per rating of a case, is the ratings file that
+``--empathy-judge crowd:FILE`` and ``--empathy-crowd FILE`` read."""
 
 from __future__ import annotations
 
@@ -14,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from pytest_empathy import schema
 from pytest_empathy.atomic import WriteError, write_atomic
@@ -27,7 +24,7 @@ from pytest_empathy.models.crowd_judge import LARGEST, RATINGS_COLUMNS
 from pytest_empathy.ratings import Rating
 from pytest_empathy.schema import shown, validate
 
-from .sheets import MANIFEST_KIND, MANIFEST_SCHEMA
+from .sheets import MANIFEST_KIND, MANIFEST_SCHEMA, Manifest, ManifestItem
 
 REQUIRED = ("item", "rater", "rating")
 
@@ -49,7 +46,7 @@ class Returned:
     cases_without_rating: int
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
+def read_manifest(path: Path) -> Manifest:
     """The manifest at ``path``, checked against its schema and against itself (each item
     in one batch, each batch's items on the manifest); a ReturnedError naming the file and
     what is wrong, in one line, otherwise."""
@@ -67,8 +64,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise _earlier(path)
     if schema != MANIFEST_SCHEMA:
         raise ReturnedError(f"{path}: manifest schema {schema!r}; this pytest-empathy reads schema {MANIFEST_SCHEMA}")
-    _check_items(path, manifest)
-    return manifest
+    checked = cast(Manifest, manifest)  # its shape validated above
+    _check_items(path, checked)
+    return checked
 
 
 def _earlier(path: Path) -> ReturnedError:
@@ -100,9 +98,9 @@ _MANIFEST = schema.obj(
 )
 
 
-def _check_items(path: Path, manifest: Mapping[str, Any]) -> None:
+def _check_items(path: Path, manifest: Manifest) -> None:
     """Each item on the manifest is a case or a check, and in exactly one batch."""
-    items: Mapping[str, Mapping[str, Any]] = manifest["items"]
+    items = manifest["items"]
     batch_of: dict[str, int] = {}
     for number, batch in enumerate(manifest["batches"], start=1):
         for item in batch:
@@ -118,11 +116,45 @@ def _check_items(path: Path, manifest: Mapping[str, Any]) -> None:
             raise ReturnedError(f"{path}: item {item!r} is neither a case with its emotion nor an attention check")
 
 
-def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
+def check(path: Path, manifest: Manifest) -> Returned:
     """The ratings in the CSV file at ``path`` (columns item, rater, rating, and optionally
     seconds), checked against ``manifest``; a row that cannot be used is a ReturnedError
     naming the file and the row."""
-    items: Mapping[str, Mapping[str, Any]] = manifest["items"]
+    items = manifest["items"]
+    by_rater, duplicates = _ratings_by_rater(path, items)
+    batch_of = {item: number for number, batch in enumerate(manifest["batches"]) for item in batch}
+    kept: list[dict[str, str]] = []
+    dropped: list[str] = []
+    dropped_ratings = incomplete = 0
+    for rater, rated in sorted(by_rater.items()):
+        batches = {batch_of[item] for item in rated}
+        shown = [item for b in batches for item in manifest["batches"][b]]
+        incomplete += sum(1 for b in batches if any(item not in rated for item in manifest["batches"][b]))
+        if not _passed_checks(rated, shown, items):
+            dropped.append(rater)
+            dropped_ratings += len(rated)
+            continue
+        kept.extend(_case_rows(manifest, rater, rated))
+    cases = {entry["case"] for entry in items.values() if entry["case"] is not None}
+    rated_cases = {row["case"] for row in kept}
+    kept.sort(key=lambda row: (row["case"], row["rater"]))
+    return Returned(
+        kept=tuple(kept),
+        raters=len(by_rater) - len(dropped),
+        dropped_raters=tuple(dropped),
+        dropped_ratings=dropped_ratings,
+        duplicates=duplicates,
+        incomplete_batches=incomplete,
+        cases_without_rating=len(cases - rated_cases),
+    )
+
+
+def _ratings_by_rater(
+    path: Path, items: Mapping[str, ManifestItem]
+) -> tuple[dict[str, dict[str, tuple[Rating, str]]], int]:
+    """Each rater's rating and seconds per item, and how many rows repeated an earlier one
+    whole; a row naming no item of the manifest, no rater or no rating on the scale, or
+    rating an item the rater rated differently before, is a ReturnedError."""
     by_rater: dict[str, dict[str, tuple[Rating, str]]] = {}
     first_row: dict[tuple[str, str], int] = {}
     duplicates = 0
@@ -148,56 +180,36 @@ def check(path: Path, manifest: Mapping[str, Any]) -> Returned:
             )
         first_row[rater, item] = number
         by_rater.setdefault(rater, {})[item] = (rating, _seconds(where, row.get("seconds")))
+    return by_rater, duplicates
 
-    batch_of = {item: number for number, batch in enumerate(manifest["batches"]) for item in batch}
+
+def _case_rows(manifest: Manifest, rater: str, rated: Mapping[str, tuple[Rating, str]]) -> Iterable[dict[str, str]]:
+    """The rows of the ratings file for a rater kept: one per case rated (attention checks
+    are left out), with the export's design."""
+    items = manifest["items"]
     design = {
         "corpus": str(manifest["corpus"]),
         "corpus_sha256": str(manifest["corpus_sha256"]),
         "sample": "" if manifest["sample"] is None else str(manifest["sample"]),
         "seed": str(manifest["seed"]),
     }
-    kept: list[dict[str, str]] = []
-    dropped: list[str] = []
-    dropped_ratings = incomplete = 0
-    for rater, rated in sorted(by_rater.items()):
-        batches = {batch_of[item] for item in rated}
-        shown = [item for b in batches for item in manifest["batches"][b]]
-        incomplete += sum(1 for b in batches if any(item not in rated for item in manifest["batches"][b]))
-        if not _passed_checks(rated, shown, items):
-            dropped.append(rater)
-            dropped_ratings += len(rated)
-            continue
-        for item, (rating, seconds) in rated.items():
-            case = items[item]["case"]
-            if case is not None:
-                kept.append(
-                    {
-                        "responder": str(manifest["responder"]),
-                        "case": case,
-                        "emotion": items[item]["emotion"] or "",
-                        "answer_sha256": items[item]["answer_sha256"],
-                        "rater": rater,
-                        "rating": rating.label,
-                        "seconds": seconds,
-                    }
-                    | design
-                )
-    cases = {entry["case"] for entry in items.values() if entry["case"] is not None}
-    rated_cases = {row["case"] for row in kept}
-    kept.sort(key=lambda row: (row["case"], row["rater"]))
-    return Returned(
-        kept=tuple(kept),
-        raters=len(by_rater) - len(dropped),
-        dropped_raters=tuple(dropped),
-        dropped_ratings=dropped_ratings,
-        duplicates=duplicates,
-        incomplete_batches=incomplete,
-        cases_without_rating=len(cases - rated_cases),
-    )
+    for item, (rating, seconds) in rated.items():
+        case = items[item]["case"]
+        if case is not None:
+            yield {
+                "responder": str(manifest["responder"]),
+                "case": case,
+                "emotion": items[item]["emotion"] or "",
+                # A case's hash is on every manifest read_manifest takes.
+                "answer_sha256": items[item]["answer_sha256"] or "",
+                "rater": rater,
+                "rating": rating.label,
+                "seconds": seconds,
+            } | design
 
 
 def _passed_checks(
-    rated: Mapping[str, tuple[Rating, str]], shown: Iterable[str], items: Mapping[str, Mapping[str, Any]]
+    rated: Mapping[str, tuple[Rating, str]], shown: Iterable[str], items: Mapping[str, ManifestItem]
 ) -> bool:
     """No attention check of the batches a rater rated answered at the opposite extreme (Good
     for a plainly Bad reply, Bad for a plainly Good one), and none skipped, since the rater's

@@ -1,14 +1,6 @@
-"""Rating sheets for a crowd, the way the study collected its ratings: batches of up to ten
-answers, each batch rated by one rater, items shuffled within and across batches from a seed,
-and attention checks (answers so clearly Bad or Good that a careless rater is caught) hidden
-among them. What the sheets do not show (which case each item is, and the checks' answers)
-is kept in a manifest, for the import to check the ratings against.
-
-The batches are made for prediction-powered inference (``--empathy-crowd``), whose variance
-is clustered by rater: it needs ``FEW_RATERS`` raters, and each emotion's crowd ratings from
-two or more of them. So by default an export has at least that many batches (smaller ones
-where ten items would make fewer), and an emotion's cases are dealt to different batches
-whenever there are enough batches to hold them apart."""
+"""Rating sheets for a crowd, the way the study collected its ratings: shuffled batches, each
+rated by one rater, with attention checks hidden among them, and a manifest of what the
+sheets do not show (each item's case, the checks' answers) for the import to check against."""
 
 from __future__ import annotations
 
@@ -21,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from pytest_empathy.analysis.clusters import FEW_RATERS
 from pytest_empathy.atomic import WriteError, write_all
@@ -109,14 +101,7 @@ def draw(
     attention checks, each batch shuffled again. ``batch_size`` None: at most ``LARGEST_BATCH``,
     and smaller where that makes fewer than ``FEW_RATERS`` batches."""
     largest = LARGEST_BATCH if batch_size is None else batch_size
-    if largest < 1 or not 0 <= checks < largest:
-        raise SheetError(f"a batch of {largest} items cannot hold {checks} attention check(s) and a case")
-    missing = [row.case_id for row in rows if not responses.get(row.case_id)]
-    if missing:
-        raise SheetError(f"no answer of {responder} to {len(missing)} case(s), the first {missing[0]}")
-    absent = [row.case_id for row in rows if not (row.situation or row.utterance)]
-    if absent:
-        raise SheetError(f"corpus {corpus} has no text for case {absent[0]}: give the corpus text")
+    _check_drawable(rows, responses, responder=responder, corpus=corpus, largest=largest, checks=checks)
     rng = random.Random(f"crowd:{seed}")
     cases = [
         Item(
@@ -131,6 +116,9 @@ def draw(
     ]
     rng.shuffle(cases)
     count = -(-len(cases) // (largest - checks))
+    # Prediction-powered inference (--empathy-crowd) clusters its variance by rater: it needs
+    # FEW_RATERS raters, one a batch, and each emotion's ratings from two or more of them
+    # (_dealt keeps an emotion's cases apart).
     if batch_size is None:
         count = max(count, min(FEW_RATERS, len(cases)))
     pool = attention_checks()
@@ -145,6 +133,21 @@ def draw(
         batches.append(tuple(batch))
     used = max((len(batch) for batch in batches), default=largest)
     return Sheets(responder, corpus, corpus_sha256, seed, sample, used, checks, tuple(batches))
+
+
+def _check_drawable(
+    rows: Sequence[Row], responses: Mapping[str, str], *, responder: str, corpus: str, largest: int, checks: int
+) -> None:
+    """A SheetError unless a batch of ``largest`` items holds the checks and a case, and every
+    case has an answer and a text to show."""
+    if largest < 1 or not 0 <= checks < largest:
+        raise SheetError(f"a batch of {largest} items cannot hold {checks} attention check(s) and a case")
+    missing = [row.case_id for row in rows if not responses.get(row.case_id)]
+    if missing:
+        raise SheetError(f"no answer of {responder} to {len(missing)} case(s), the first {missing[0]}")
+    absent = [row.case_id for row in rows if not (row.situation or row.utterance)]
+    if absent:
+        raise SheetError(f"corpus {corpus} has no text for case {absent[0]}: give the corpus text")
 
 
 def _dealt(cases: Sequence[Item], count: int, rng: random.Random) -> list[list[Item]]:
@@ -210,7 +213,34 @@ def sheet_rows(sheets: Sheets) -> list[dict[str, str]]:
     ]
 
 
-def manifest(sheets: Sheets) -> dict[str, Any]:
+class ManifestItem(TypedDict):
+    """An item of the sheets: a case, with its emotion and the sha256 of the answer shown,
+    or an attention check, with the rating it expects."""
+
+    case: str | None
+    emotion: str | None
+    answer_sha256: str | None
+    check: str | None
+
+
+class Manifest(TypedDict):
+    kind: str
+    schema: int
+    responder: str
+    corpus: str
+    corpus_sha256: str
+    seed: int
+    sample: int | None
+    # What the raters were shown and how: written for whoever reads the file, not read back.
+    batch_size: NotRequired[int]
+    checks_per_batch: NotRequired[int]
+    question: NotRequired[str]
+    instructions: NotRequired[str]
+    batches: list[list[str]]
+    items: dict[str, ManifestItem]
+
+
+def manifest(sheets: Sheets) -> Manifest:
     """What the sheets hide, for the import: each item's case and the sha256 of the answer
     shown (or the check and the rating it expects)."""
     return {

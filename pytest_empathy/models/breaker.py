@@ -1,10 +1,7 @@
 """A run's circuit breaker: after a number of failed calls in a row to one endpoint, its
-remaining calls fail at once instead of each waiting out its retries and deadline; and once
-a cassette could not be written (a full disk), no call is made at all: its answer could
-not be kept, and would be paid for again by the next recording.
-
-It counts the calls of one process: under xdist each worker stops on its own count.
-"""
+remaining calls fail at once instead of each waiting out its retries and deadline; once a
+cassette could not be written (a full disk), no call is made at all, since its answer could
+not be kept. It counts the calls of one process (under xdist, each worker its own)."""
 
 from __future__ import annotations
 

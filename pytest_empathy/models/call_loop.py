@@ -1,14 +1,5 @@
 """The event loop a process's live calls run on, in a thread of its own, and the slots that
-bound how many are out at the endpoints at once.
-
-Async, so that an attempt can be cut off at its deadline (retries are ours); on a thread, so
-that a caller inside an event loop of its own can call, and so that several threads (cases
-evaluated ahead, ``--empathy-concurrency``) can each wait on their own call. The responder's
-and the judge's endpoints share one loop, and so the slots: a slot is held from the moment a
-request is sent until its answer is read, and not while a case builds a request, reads an
-answer or writes its cassette, so that N slots keep N calls at the endpoints. Waiting for a
-slot is the run's own doing: it does not use up the call's deadline.
-"""
+bound how many are out at the endpoints at once (``--empathy-concurrency``)."""
 
 from __future__ import annotations
 
@@ -38,6 +29,13 @@ class Attempt:
 _ATTEMPT: ContextVar[tuple[Attempt, asyncio.Timeout] | None] = ContextVar("pytest_empathy_attempt", default=None)
 
 
+# Async, so that an attempt can be cut off at its deadline (retries are ours); on a thread, so
+# that a caller inside an event loop of its own can call, and so that several threads (cases
+# evaluated ahead) can each wait on their own call. The responder's and the judge's endpoints
+# share one loop, and so the slots: a slot is held from the moment a request is sent until its
+# answer is read, and not while a case builds a request, reads an answer or writes its
+# cassette, so that N slots keep N calls at the endpoints. Waiting for a slot is the run's own
+# doing: it does not use up the call's deadline.
 class CallLoop:
     def __init__(self, slots: int | None = None) -> None:
         """``slots``: the calls that may be out at once; None for no bound."""

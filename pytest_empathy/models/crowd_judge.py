@@ -148,23 +148,7 @@ def load(path: Path, *, responder: str) -> CrowdFile:
     """The ratings file at ``path``, for the answers of ``responder``; an InputError names the
     file (and the row) when it cannot serve: another responder's, a case rated twice, rows of
     different exports."""
-    try:
-        text = read_bytes(path, largest=LARGEST, what="crowd file", error=InputError).decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot be read ({error})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        columns = list(reader.fieldnames or [])
-        rows = [{key: restored(v) if isinstance(v, str) else v for key, v in row.items()} for row in reader]
-    except csv.Error as error:
-        raise InputError(f"{path}, row {reader.line_num}: malformed CSV ({error})") from None
-    if columns == list(EARLIER_COLUMNS):
-        raise InputError(
-            f"{path}: written by an earlier 'crowd import' (no design of the export, no hashes of the answers rated): "
-            "import the crowd's ratings again"
-        )
-    if columns != list(RATINGS_COLUMNS):
-        raise InputError(f"{path}: not a ratings file of 'pytest-empathy crowd import' (columns {columns})")
+    rows = _rows(path)
     ratings: dict[str, tuple[Rating, str]] = {}
     emotions: dict[str, str] = {}
     answers: dict[str, str] = {}
@@ -199,6 +183,29 @@ def load(path: Path, *, responder: str) -> CrowdFile:
     if design is None:
         raise InputError(f"{path}: no ratings")
     return CrowdFile(path, responder, ratings, design, emotions, answers)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    """The rows of the ratings file at ``path``, their texts restored; an InputError when it
+    cannot be read or is not a ratings file of this version's ``crowd import``."""
+    try:
+        text = read_bytes(path, largest=LARGEST, what="crowd file", error=InputError).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot be read ({error})") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        columns = list(reader.fieldnames or [])
+        rows = [{key: restored(v) if isinstance(v, str) else v for key, v in row.items()} for row in reader]
+    except csv.Error as error:
+        raise InputError(f"{path}, row {reader.line_num}: malformed CSV ({error})") from None
+    if columns == list(EARLIER_COLUMNS):
+        raise InputError(
+            f"{path}: written by an earlier 'crowd import' (no design of the export, no hashes of the answers rated): "
+            "import the crowd's ratings again"
+        )
+    if columns != list(RATINGS_COLUMNS):
+        raise InputError(f"{path}: not a ratings file of 'pytest-empathy crowd import' (columns {columns})")
+    return rows
 
 
 def _design(where: str, row: Mapping[str, str]) -> Design:

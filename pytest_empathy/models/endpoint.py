@@ -1,14 +1,8 @@
-"""Chat-completion calls for responders and judges.
-
-Calls that may go live use the official ``openai`` client, each read bounded by the
-profile's ``timeout``, on the event loop of ``call_loop``; the cassette open in the calling
-thread records them (``cassettes.transport``). A failed attempt is tried again as ``retries`` says, at most
-``max_retries`` times, and the whole call, waits included, ends at the profile's deadline;
-an endpoint that keeps failing is no longer called (``breaker``).
-
-A replay (record mode ``none``) answers each call from the case's cassette without the
-client: a call without a recording fails at once, as ``NotRecorded``, whichever way it was
-looked up.
+"""Chat-completion calls for responders and judges: live through the ``openai`` client on
+``call_loop``'s event loop, recorded by the cassette open in the calling thread
+(``cassettes.transport``), tried again as ``retries`` says within the profile's deadline and
+stopped by the ``breaker``; a replay (record mode ``none``) answers from the case's cassette,
+without the client.
 """
 
 from __future__ import annotations
@@ -19,7 +13,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 from urllib.parse import quote, urlsplit
 
 from pytest_empathy.cassettes.format import CORPUS_HEADER, TEMPLATE_HEADER
@@ -32,6 +26,9 @@ from .call_loop import Attempt, CallLoop
 from .completions import completion_text, describe_unusable
 from .messages import clean, shorten
 from .profiles import ModelProfile
+
+if TYPE_CHECKING:
+    import openai
 
 # Seconds an attempt needs at the least (or the timeout, when shorter): a retry that would
 # leave less before the deadline is not made.
@@ -50,6 +47,17 @@ _MASKED: ContextVar[int] = ContextVar("pytest_empathy_masked", default=0)
 def masked_answers() -> int:
     """Answers that carried a known credential, masked in this thread's calls so far."""
     return _MASKED.get()
+
+
+class ChatRequest(TypedDict):
+    """The body of a chat completion request, as sent and as recorded."""
+
+    model: str
+    messages: list[dict[str, str]]
+    temperature: float
+    seed: int
+    max_tokens: int
+    response_format: NotRequired[dict[str, object]]
 
 
 class CallError(RuntimeError):
@@ -80,11 +88,11 @@ class ChatEndpoint:
     breaker: CircuitBreaker | None = None
     # While recording: whether the open cassette would answer a call (URL, body) itself, so
     # that the breaker stops only calls that would reach the endpoint.
-    replays: Callable[[str, dict[str, Any]], bool] | None = None
+    replays: Callable[[str, ChatRequest], bool] | None = None
     # The event loop its live calls run on: its own, or shared by the run's endpoints with
     # the slots that bound the calls out at once (--empathy-concurrency).
     calls: CallLoop = field(default_factory=CallLoop)
-    _client: Any = field(default=None, repr=False)
+    _client: openai.AsyncOpenAI | None = field(default=None, repr=False)
     # Cases evaluated ahead (--empathy-concurrency) make the first calls from several threads.
     _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Set when the endpoint closes: later calls fail, and a call waiting to try again stops waiting.
@@ -93,7 +101,7 @@ class ChatEndpoint:
     def __post_init__(self) -> None:
         self.calls.use()
 
-    def _live(self) -> Any:
+    def _live(self) -> openai.AsyncOpenAI:
         """The ``openai`` client of live calls, made once. Imported only here: a replay needs
         neither it nor its 0.3 s and 40 MB of imports."""
         import openai
@@ -137,10 +145,10 @@ class ChatEndpoint:
         *,
         template_sha256: str,
         max_tokens: int,
-        response_format: dict[str, Any] | None = None,
+        response_format: dict[str, object] | None = None,
     ) -> str:
         """The text of the first choice of a chat completion."""
-        body: dict[str, Any] = {
+        body: ChatRequest = {
             "model": self.profile.model,
             "messages": messages,
             "temperature": self.profile.temperature,
@@ -168,7 +176,7 @@ class ChatEndpoint:
             _MASKED.set(_MASKED.get() + 1)
         return content
 
-    def _replay(self, body: dict[str, Any], template_sha256: str) -> str:
+    def _replay(self, body: ChatRequest, template_sha256: str) -> str:
         assert self.replayer is not None
         path = chat_path(self.profile.endpoint(self.base_url) or REPLAY_URL)
         # The body is made of JSON types only (dicts, lists, strings, numbers), so it equals
@@ -181,7 +189,7 @@ class ChatEndpoint:
             raise CallError(f"{self.profile.name}: HTTP {status} recorded in the cassette")
         return text
 
-    def _call(self, body: dict[str, Any], template_sha256: str) -> str:
+    def _call(self, body: ChatRequest, template_sha256: str) -> str:
         """The body of a live call's answer, or of its recording when vcrpy has one; the
         circuit breaker counts the calls that fail."""
         where, breaker = self._where(), self.breaker
@@ -204,7 +212,7 @@ class ChatEndpoint:
         breaker.succeeded(where)
         return text
 
-    def _attempts(self, body: dict[str, Any], template_sha256: str, where: str) -> str:
+    def _attempts(self, body: ChatRequest, template_sha256: str, where: str) -> str:
         """Attempts at the call, tried again as ``retries`` says, within the profile's deadline."""
         import openai
         from vcr.errors import CannotOverwriteExistingCassetteException
@@ -225,45 +233,66 @@ class ChatEndpoint:
                 # One line, no traceback: the frames below held the unmasked body.
                 raise CallError(f"{name}: {error}") from None
             except openai.APIConnectionError as error:
-                if _caused_by(error, CannotOverwriteExistingCassetteException):
-                    raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
-                if masking := _caused_by(error, MaskingFailed):
-                    raise CallError(f"{name}: {masking}") from None
-                if isinstance(error, openai.APITimeoutError):
-                    fault = outcome = f"timed out after {profile.timeout:g}s"
-                else:
-                    outcome = "cannot connect"
-                    fault = self._redact(f"cannot connect to {where} ({_cause(error)})")
+                outcome, fault = self._connection_fault(error, template_sha256, where)
             except openai.APIStatusError as error:
-                outcome = f"HTTP {error.status_code}"
-                # Redacted whole, then shortened: a key cut in two would no longer be found.
-                fault = f"{self._redact(f'{outcome} from {where}')}: {shorten(self._redact(error.message))}"
-                if not retries.should_retry(error.status_code, error.response.headers):
-                    history.add(outcome)
-                    down = error.status_code in (401, 403, 429) or error.status_code >= 500
-                    raise (EndpointDown if down else CallError)(f"{name}: {fault}; not retried, {history}") from None
+                outcome, fault = self._status_fault(error, where, history)
                 wait = retries.retry_after(error.response.headers)
             except openai.APIError as error:
                 raise CallError(f"{name}: {shorten(self._redact(str(error)))}") from None
             history.add(outcome)
-            if history.attempts > profile.max_retries:
-                raise EndpointDown(f"{name}: {fault}; {history}, max_retries = {profile.max_retries}")
-            asked = wait is not None
-            wait = retries.backoff(history.attempts) if wait is None else wait
-            # An attempt left less than this before the deadline would only be cut off.
-            left = history.remaining() - wait
-            if left < min(profile.timeout, SHORTEST_ATTEMPT):
-                why = f"the server asked to wait {wait:g}s" if asked else f"the next attempt was due {wait:.1f}s later"
-                where_to = "past" if left <= 0 else "too close to"
-                raise EndpointDown(
-                    f"{name}: {fault}; {history}, then gave up: {why}, {where_to} {profile.deadline_text()}"
-                )
-            if self._closing.wait(wait):
-                import asyncio
+            self._wait_to_try_again(history, fault, wait)
 
-                raise asyncio.CancelledError("the endpoint closed while the call waited to try again")
+    def _connection_fault(self, error: openai.APIConnectionError, template_sha256: str, where: str) -> tuple[str, str]:
+        """The outcome and the fault of an attempt that got no answer, to be tried again; the
+        error a missing recording or a failed masking (the cause below the client's) is."""
+        import openai
+        from vcr.errors import CannotOverwriteExistingCassetteException
 
-    def _attempt(self, body: dict[str, Any], headers: dict[str, str], history: _History) -> str:
+        name = self.profile.name
+        if _caused_by(error, CannotOverwriteExistingCassetteException):
+            raise NotRecorded(f"{name}: no recording of this call", template_sha256) from None
+        if masking := _caused_by(error, MaskingFailed):
+            raise CallError(f"{name}: {masking}") from None
+        if isinstance(error, openai.APITimeoutError):
+            fault = f"timed out after {self.profile.timeout:g}s"
+            return fault, fault
+        return "cannot connect", self._redact(f"cannot connect to {where} ({_cause(error)})")
+
+    def _status_fault(self, error: openai.APIStatusError, where: str, history: _History) -> tuple[str, str]:
+        """The outcome and the fault of an attempt the server refused, to be tried again; a
+        CallError, or EndpointDown when the endpoint is at fault, if ``retries`` says not to."""
+        outcome = f"HTTP {error.status_code}"
+        # Redacted whole, then shortened: a key cut in two would no longer be found.
+        fault = f"{self._redact(f'{outcome} from {where}')}: {shorten(self._redact(error.message))}"
+        if not retries.should_retry(error.status_code, error.response.headers):
+            history.add(outcome)
+            down = error.status_code in (401, 403, 429) or error.status_code >= 500
+            raise (EndpointDown if down else CallError)(
+                f"{self.profile.name}: {fault}; not retried, {history}"
+            ) from None
+        return outcome, fault
+
+    def _wait_to_try_again(self, history: _History, fault: str, wait: float | None) -> None:
+        """The wait before the next attempt (``wait``, the server's, or the backoff); an
+        EndpointDown when the retries are spent or the next attempt would come too close to
+        the deadline."""
+        profile, name = self.profile, self.profile.name
+        if history.attempts > profile.max_retries:
+            raise EndpointDown(f"{name}: {fault}; {history}, max_retries = {profile.max_retries}")
+        asked = wait is not None
+        wait = retries.backoff(history.attempts) if wait is None else wait
+        # An attempt left less than this before the deadline would only be cut off.
+        left = history.remaining() - wait
+        if left < min(profile.timeout, SHORTEST_ATTEMPT):
+            why = f"the server asked to wait {wait:g}s" if asked else f"the next attempt was due {wait:.1f}s later"
+            where_to = "past" if left <= 0 else "too close to"
+            raise EndpointDown(f"{name}: {fault}; {history}, then gave up: {why}, {where_to} {profile.deadline_text()}")
+        if self._closing.wait(wait):
+            import asyncio
+
+            raise asyncio.CancelledError("the endpoint closed while the call waited to try again")
+
+    def _attempt(self, body: ChatRequest, headers: dict[str, str], history: _History) -> str:
         """One attempt, cut off (TimeoutError) at the call's deadline whatever the server
         sends: the client's timeout bounds each read, and a server that drips its answer a
         byte at a time would hold a read-bounded call for ever."""
@@ -272,7 +301,9 @@ class ChatEndpoint:
 
         async def attempt() -> str:
             async with self.calls.attempt(limit):
-                raw = await client.chat.completions.with_raw_response.create(**body, extra_headers=headers)
+                # The client's typed parameters describe the same JSON; the body is sent as it is.
+                sent = cast("dict[str, Any]", body)
+                raw = await client.chat.completions.with_raw_response.create(**sent, extra_headers=headers)
             text: str = raw.http_response.text
             return text
 

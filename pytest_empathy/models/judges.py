@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from pytest_empathy.corpus.rows import Corpus, Row
 from pytest_empathy.ratings import Rating
@@ -118,7 +118,7 @@ class ModelJudge:
         )
 
 
-def _response_format(kind: str) -> dict[str, Any] | None:
+def _response_format(kind: str) -> dict[str, object] | None:
     if kind == "json_schema":
         return {"type": "json_schema", "json_schema": {"name": "rating", "schema": _SCHEMA, "strict": True}}
     if kind == "json_object_schema":

@@ -1,11 +1,7 @@
-"""A llama.cpp OpenAI-compatible server for local models, started on demand.
-
-Each process that must call a local model live (the single process, or each xdist worker)
-starts its own server on 127.0.0.1 on a free port: no coordination between processes is
-needed, and on a machine with several cores the workers' servers answer in parallel. The
-server is stopped at session end, on failure and on Ctrl-C; on Linux it is also told to exit
-when the process that started it dies, so a killed worker leaves no orphan.
-"""
+"""A llama.cpp OpenAI-compatible server for local models, started on demand by each process
+that calls one live, on 127.0.0.1 on a free port: xdist workers need no coordination, and
+their servers answer in parallel. Stopped at session end, on failure and on Ctrl-C, and on
+Linux when the process that started it dies, so a killed worker leaves no orphan."""
 
 from __future__ import annotations
 

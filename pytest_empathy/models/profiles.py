@@ -1,11 +1,6 @@
 """Model profiles: which model, behind which OpenAI-compatible endpoint, with which key and
 generation settings. Built in: the study's four models, the follow-up study's judge and a
-small local model; users add or override profiles in ``pyproject.toml``::
-
-    [tool.pytest-empathy.models.my-vllm]
-    model = "mistralai/Mixtral-8x7B-Instruct-v0.1"
-    base_url_env = "VLLM_BASE_URL"
-"""
+small local model; users add or override profiles in ``pyproject.toml`` (see the README)."""
 
 from __future__ import annotations
 
@@ -212,24 +207,13 @@ _TYPES: dict[str, tuple[type, ...]] = {
 _POSITIVE = {"timeout", "deadline", "max_response_bytes", "max_tokens", "judge_max_tokens"}
 
 
-def _overlay(base: ModelProfile, table: dict[str, Any], where: str) -> ModelProfile:
+def _overlay(base: ModelProfile, table: dict[str, object], where: str) -> ModelProfile:
     changes: dict[str, Any] = {}
     for key, value in table.items():
-        if key in ("api_key", "key"):
-            raise ProfileError(f"{where}: keys are read from the environment only; set api_key_env")
-        if key not in _FIELDS:
-            raise ProfileError(f"{where}: unknown setting {key!r} (known: {', '.join(_FIELDS)})")
-        expected = _TYPES.get(key, (str,))
-        if isinstance(value, bool) or not isinstance(value, expected):
-            raise ProfileError(f"{where}: {key} = {value!r} has the wrong type")
-        number = cast(float, value)
-        if key in _POSITIVE and not (number > 0 and math.isfinite(number)):
-            raise ProfileError(f"{where}: {key} = {value!r} must be a finite number above 0")
-        if key == "max_retries" and number < 0:
-            raise ProfileError(f"{where}: max_retries = {value!r} must be 0 or more")
+        _check_setting(key, value, where)
         changes[key] = value
     url = changes.get("base_url")
-    if url is not None and ("?" in url or "#" in url or not url.startswith(("http://", "https://"))):
+    if isinstance(url, str) and ("?" in url or "#" in url or not url.startswith(("http://", "https://"))):
         raise ProfileError(
             f"{where}: base_url must be an http(s) URL without a query or fragment (keys go in api_key_env)"
         )
@@ -239,3 +223,20 @@ def _overlay(base: ModelProfile, table: dict[str, Any], where: str) -> ModelProf
     if profile.local is not None and profile.local not in LOCAL_MODELS:
         raise ProfileError(f"{where}: local must be one of {', '.join(LOCAL_MODELS)}")
     return profile
+
+
+def _check_setting(key: str, value: object, where: str) -> None:
+    """A ProfileError unless ``key`` is a setting of a profile (never a key itself) and
+    ``value`` is of its type and range."""
+    if key in ("api_key", "key"):
+        raise ProfileError(f"{where}: keys are read from the environment only; set api_key_env")
+    if key not in _FIELDS:
+        raise ProfileError(f"{where}: unknown setting {key!r} (known: {', '.join(_FIELDS)})")
+    expected = _TYPES.get(key, (str,))
+    if isinstance(value, bool) or not isinstance(value, expected):
+        raise ProfileError(f"{where}: {key} = {value!r} has the wrong type")
+    number = cast(float, value)
+    if key in _POSITIVE and not (number > 0 and math.isfinite(number)):
+        raise ProfileError(f"{where}: {key} = {value!r} must be a finite number above 0")
+    if key == "max_retries" and number < 0:
+        raise ProfileError(f"{where}: max_retries = {value!r} must be 0 or more")

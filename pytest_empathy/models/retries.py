@@ -1,12 +1,6 @@
-"""When a failed model call is tried again, and after how long.
-
-The policy of the ``openai`` client, made explicit so that the endpoint can hold a deadline
-over the whole call and say what happened: 408, 409, 429 and 5xx answers, time-outs and
-connection faults are tried again (a server's ``x-should-retry`` header overrides the status),
-after the server's ``retry-after`` (or ``retry-after-ms``) when it gives one, else after an
-exponential backoff of 0.5 s doubling up to 8 s, less a random quarter so that the workers of
-a run do not retry in step.
-"""
+"""When a failed model call is tried again, and after how long: the policy of the ``openai``
+client, made explicit so that the endpoint can hold a deadline over the whole call and say
+what happened (the README's "Recording" lists it)."""
 
 from __future__ import annotations
 
@@ -49,6 +43,7 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
 def backoff(retry: int, jitter: float | None = None) -> float:
     """The wait before retry number ``retry`` (1 for the first) when the server named none."""
     sleep = min(FIRST_BACKOFF * 2.0 ** min(retry - 1, 32), LONGEST_BACKOFF)
+    # Less a random quarter, so that the workers of a run do not retry in step.
     return sleep * (1 - 0.25 * (random.random() if jitter is None else jitter))
 
 
