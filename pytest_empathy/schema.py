@@ -9,10 +9,12 @@ import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from pytest_empathy.errors import InputError
 
+# Any JSON value, as json.loads returns it.
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 # A check takes a value and where it stands (``overall.confusion[2]``); it raises Invalid.
 Check = Callable[[Any, str], None]
 # Levels of nesting a free-form value may have: far more than any the package writes.
