@@ -10,8 +10,10 @@ from typing import NotRequired, TypedDict
 from pytest_empathy.schema import JSONValue
 from pytest_empathy.settings import SettingsEntry
 
-# An interval's two ends; an end is null where it is unbounded (a relative gain's upper end).
-Interval = list[float | None]
+# An interval's two ends.
+Interval = list[float]
+# An interval with an end null where it is unbounded (a relative gain's upper end).
+OpenInterval = list[float | None]
 
 
 class Counts(TypedDict):
@@ -30,15 +32,15 @@ class RateTestEntry(TypedDict):
     """The Good rate's one-sided test and what it was computed with."""
 
     method: str
-    ratio_method: str | None
+    ratio_method: str
     alternative: str
     confidence: float
     paired: bool
     clustered: bool
     correction: str | None
-    statistic: float | None
-    p_better: float | None
-    p_worse: float | None
+    statistic: float
+    p_better: float
+    p_worse: float
     p_better_holm: NotRequired[float | None]
     p_worse_holm: NotRequired[float | None]
     verdict: str | None
@@ -58,10 +60,10 @@ class OrdinalEntry(TypedDict):
     paired: bool
     clustered: bool
     correction: str | None
-    delta: float | None
+    delta: float
     delta_ci: Interval | None
-    superiority: float | None
-    statistic: float | None
+    superiority: float
+    statistic: float
     p_better: float | None
     p_worse: float | None
     p_better_holm: NotRequired[float | None]
@@ -82,12 +84,12 @@ class BadRateEntry(TypedDict):
     clustered: bool
     correction: None
     model: float
-    baseline: float
+    baseline: float | None
     difference: float
     difference_ci: Interval | None
-    statistic: float | None
-    p_higher: float | None
-    p_lower: float | None
+    statistic: float
+    p_higher: float
+    p_lower: float
     detectable_margin: float | None
     detectable_margin_method: str | None
 
@@ -116,9 +118,9 @@ class GroupEntry(TypedDict):
     n: int
     model: Counts
     baseline: Counts
-    test: str | None
+    test: str
     statistic: float | None
-    dof: float | None
+    dof: int | None
     p_value: float | None
     cramers_v: float | None
     good_rate: float | None
@@ -126,7 +128,7 @@ class GroupEntry(TypedDict):
     good_gain_absolute: float | None
     good_gain_absolute_ci: Interval | None
     good_gain_relative: float | None
-    good_gain_relative_ci: Interval | None
+    good_gain_relative_ci: OpenInterval | None
     good_rate_test: RateTestEntry | None
     direction: str | None
     verdict: str | None
@@ -135,7 +137,7 @@ class GroupEntry(TypedDict):
     bad_rate_test: BadRateEntry | None
     design_effect: DesignEffectEntry | None
     interval_adjustment: str | None
-    detectable: DetectableEntry | None
+    detectable: DetectableEntry
     note: str | None
     partial: bool
     p_holm: NotRequired[float | None]
@@ -184,7 +186,7 @@ class MethodsEntry(TypedDict):
 
 class CorpusEntry(TypedDict):
     name: str
-    sha256: str | None
+    sha256: str
     selected: int
     cases: int
     rated: int
@@ -273,11 +275,11 @@ class CrowdScaleEntry(TypedDict):
     model: Shares
     baseline: Shares
     baseline_corrected: bool
-    good_rate_ci: Interval
+    good_rate_ci: OpenInterval
     good_gain_absolute: float
-    good_gain_absolute_ci: Interval
+    good_gain_absolute_ci: OpenInterval
     good_gain_relative: float | None
-    good_gain_relative_ci: Interval
+    good_gain_relative_ci: OpenInterval
     confidence: float
 
 
@@ -347,9 +349,9 @@ class BadChangeEntry(TypedDict):
     run: float
     change: float
     change_ci: Interval | None
-    statistic: float | None
-    p_higher: float | None
-    p_lower: float | None
+    statistic: float
+    p_higher: float
+    p_lower: float
 
 
 class DropEntry(TypedDict):
@@ -378,9 +380,9 @@ class PairedEntry(TypedDict):
     n: int
     saved: Counts
     run: Counts
-    test: str | None
+    test: str
     statistic: float | None
-    dof: float | None
+    dof: int | None
     p_value: float | None
     good_rate_saved: float | None
     good_rate_run: float | None
@@ -394,7 +396,7 @@ class PairedEntry(TypedDict):
     significant: bool
     ordinal: OrdinalEntry | None
     design_effect: DesignEffectEntry | None
-    detectable: DropEntry | None
+    detectable: DropEntry
 
 
 class ChangedCase(TypedDict):
@@ -415,7 +417,7 @@ class ChangedCasesEntry(TypedDict):
 
 class TemplatesCompared(TypedDict):
     saved: dict[str, str | None]
-    run: dict[str, str | None]
+    run: dict[str, str]
 
 
 class ComparisonEntry(TypedDict):
@@ -454,10 +456,10 @@ class ResultDocument(TypedDict):
     version: str | None
     model: str
     judge: str
-    judge_rates: str | None
+    judge_rates: str
     judge_standing: str | None
     baseline: str
-    baseline_rates: str | None
+    baseline_rates: str
     mixed_raters: str | None
     judge_calibration: CalibrationSummary | None
     judge_correction: CorrectionEntry | None
