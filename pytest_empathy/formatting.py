@@ -1,5 +1,6 @@
 """How figures read in every output (gate details, terminal, Markdown, HTML): one way to
-write a rate, a p-value, a gain and the shares of Bad/Okay/Good."""
+write a rate, a p-value, a gain, an agreement figure; and the words every output uses for a
+judge's agreement with the crowd and for figures on the crowd's scale."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""How the reports read a result document's group entries (against the baseline or a saved
-run): a group's verdict, its one-sided p-values, its Cliff's delta, what its tests detect,
-its intervals' levels, and what decided a run whose gates were off."""
+"""How the reports read a result document: its statistics, present or null together, and each
+group entry (against the baseline or a saved run): its counts' shares, its verdict, its
+one-sided p-values, its Cliff's delta, what its tests detect, its intervals' levels; and what
+decided a run whose gates were off."""
 
 from __future__ import annotations
 
