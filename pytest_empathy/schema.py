@@ -9,12 +9,14 @@ import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 from pytest_empathy.errors import InputError
 
+# A JSON value, as json.loads returns it.
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 # A check takes a value and where it stands (``overall.confusion[2]``); it raises Invalid.
-Check = Callable[[Any, str], None]
+Check = Callable[[object, str], None]
 # Levels of nesting a free-form value may have: far more than any the package writes.
 DEEPEST = 32
 
@@ -26,7 +28,7 @@ class Invalid(ValueError):
         super().__init__(f"{where or 'the top level'}: {problem}")
 
 
-def validate(data: Any, schema: Check, path: str | Path, error: type[InputError], what: str) -> None:
+def validate(data: object, schema: Check, path: str | Path, error: type[InputError], what: str) -> None:
     """``error`` naming the file, the place and the problem unless ``data`` fits ``schema``."""
     try:
         schema(data, "")
@@ -34,7 +36,7 @@ def validate(data: Any, schema: Check, path: str | Path, error: type[InputError]
         raise error(f"{path}: not a usable {what} ({problem})") from None
 
 
-def shown(value: Any) -> str:
+def shown(value: object) -> str:
     """A value as a message shows it, short."""
     if value is None or isinstance(value, bool):
         return {None: "null", True: "true", False: "false"}[value]
@@ -56,7 +58,7 @@ def obj(required: Mapping[str, Check], optional: Mapping[str, Check] | None = No
     """An object with each ``required`` key, and each ``optional`` one it has, fitting its check."""
     optional = optional or {}
 
-    def check(value: Any, where: str) -> None:
+    def check(value: object, where: str) -> None:
         if not isinstance(value, dict):
             raise Invalid(where, f"{shown(value)}, not an object")
         missing = [key for key in required if key not in value]
@@ -71,7 +73,7 @@ def obj(required: Mapping[str, Check], optional: Mapping[str, Check] | None = No
 def keyed(values: Check, keys: Check | None = None) -> Check:
     """An object of any keys (each fitting ``keys``), every value fitting ``values``."""
 
-    def check(value: Any, where: str) -> None:
+    def check(value: object, where: str) -> None:
         if not isinstance(value, dict):
             raise Invalid(where, f"{shown(value)}, not an object")
         for key, item in value.items():
@@ -83,7 +85,7 @@ def keyed(values: Check, keys: Check | None = None) -> Check:
 
 
 def array(items: Check, *, length: int | None = None) -> Check:
-    def check(value: Any, where: str) -> None:
+    def check(value: object, where: str) -> None:
         if not isinstance(value, list):
             raise Invalid(where, f"{shown(value)}, not a list")
         if length is not None and len(value) != length:
@@ -99,7 +101,7 @@ def text(pattern: str | None = None, *, rule: str = "") -> Check:
     matcher = None if pattern is None else re.compile(pattern)
     rule = rule or f"of the form {pattern}"
 
-    def check(value: Any, where: str) -> None:
+    def check(value: object, where: str) -> None:
         if not isinstance(value, str):
             raise Invalid(where, f"{shown(value)}, not a string")
         if matcher is not None and not matcher.fullmatch(value):
@@ -114,9 +116,11 @@ def number(low: float = -math.inf, high: float = math.inf, *, whole: bool = Fals
     bounds = "" if (low, high) == (-math.inf, math.inf) else f" in [{low:g}, {high:g}]"
     bounds = f" of {low:g} or more" if high == math.inf and low > -math.inf else bounds
 
-    def check(value: Any, where: str) -> None:
+    def check(value: object, where: str) -> None:
         fits = isinstance(value, int) if whole else isinstance(value, int | float)
-        if isinstance(value, bool) or not fits or not math.isfinite(value) or not low <= value <= high:
+        if not isinstance(value, int | float) or isinstance(value, bool) or not fits:
+            raise Invalid(where, f"{shown(value)} is not {kind}{bounds}")
+        if not math.isfinite(value) or not low <= value <= high:
             raise Invalid(where, f"{shown(value)} is not {kind}{bounds}")
 
     return check
@@ -126,13 +130,13 @@ def whole(low: float = 0, high: float = math.inf) -> Check:
     return number(low, high, whole=True)
 
 
-def flag(value: Any, where: str) -> None:
+def flag(value: object, where: str) -> None:
     if not isinstance(value, bool):
         raise Invalid(where, f"{shown(value)} is not true or false")
 
 
-def one_of(choices: Collection[Any]) -> Check:
-    def check(value: Any, where: str) -> None:
+def one_of(choices: Collection[object]) -> Check:
+    def check(value: object, where: str) -> None:
         if isinstance(value, dict | list) or value not in choices or isinstance(value, bool):
             raise Invalid(where, f"{shown(value)} is not one of {', '.join(map(str, choices))}")
 
@@ -140,7 +144,7 @@ def one_of(choices: Collection[Any]) -> Check:
 
 
 def nullable(inner: Check) -> Check:
-    def check(value: Any, where: str) -> None:
+    def check(value: object, where: str) -> None:
         if value is not None:
             inner(value, where)
 
@@ -150,7 +154,7 @@ def nullable(inner: Check) -> Check:
 def either(*checks: Check) -> Check:
     """The first of ``checks`` a value fits; the last one's complaint when it fits none."""
 
-    def check(value: Any, where: str) -> None:
+    def check(value: object, where: str) -> None:
         for candidate in checks[:-1]:
             try:
                 candidate(value, where)
@@ -162,8 +166,8 @@ def either(*checks: Check) -> Check:
     return check
 
 
-def json_value(value: Any, where: str) -> None:
-    """Any JSON, nested at most DEEPEST levels (walked without recursion)."""
+def json_value(value: object, where: str) -> None:
+    """JSON of any shape, nested at most DEEPEST levels (walked without recursion)."""
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()

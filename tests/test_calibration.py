@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from pytest_empathy.analysis.gates import agreement
 from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.formatting import agreement
 from pytest_empathy.ratings import Rating
 from pytest_empathy.reports.markdown import escape
 

@@ -25,8 +25,8 @@ from pytest_empathy.analysis.proportions import Margin
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.corpus import release
 from pytest_empathy.emotions import EMOTIONS
-from pytest_empathy.formatting import detects
 from pytest_empathy.ratings import Counts, Rating
+from pytest_empathy.reports.entries import detects
 from pytest_empathy.results.case import CaseResult
 
 from .test_berger_boos import poisson_binomial_pmf

@@ -7,7 +7,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pytest_empathy.formatting import p_is, p_value, percent, points
+from pytest_empathy.formatting import (
+    CALIBRATED,
+    PREDICTION_POWERED,
+    TENTATIVE_AGREEMENT,
+    p_is,
+    p_value,
+    percent,
+    points,
+)
 from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts
 from pytest_empathy.settings import BAD_MARGIN
@@ -34,25 +42,6 @@ class GateResult:
     name: str
     passed: bool
     detail: str
-
-
-# Krippendorff's guidance for alpha (Content Analysis, 2nd ed., 2004, section 11.4.4): rely on
-# ratings with alpha >= 0.800, draw only tentative conclusions from 0.667 <= alpha < 0.800, and
-# none below 0.667.
-FIRM_AGREEMENT = 0.8
-TENTATIVE_AGREEMENT = 0.667
-AGREEMENT_BANDS = "Krippendorff's bands: good from 0.800, tentative from 0.667, poor below"
-
-
-def agreement(alpha: float | None) -> str:
-    """A judge's agreement with the crowd in Krippendorff's bands of alpha (ordinal)."""
-    if alpha is None:
-        return "undefined agreement"
-    if alpha >= FIRM_AGREEMENT:
-        return "good agreement"
-    if alpha >= TENTATIVE_AGREEMENT:
-        return "tentative agreement"
-    return "poor agreement"
 
 
 @dataclass(frozen=True)
@@ -180,12 +169,6 @@ def decide(
         # corrected onto the crowd's scale: every line says so.
         gates = [GateResult(g.name, g.passed, f"{raters}: {g.detail}") for g in gates]
     return Decision(summary, gates, warnings, correction)
-
-
-CALIBRATED = "calibrated: the judge's ratings corrected onto the crowd's scale by its calibration"
-PREDICTION_POWERED = (
-    "prediction-powered: the judge's ratings of every case corrected by a crowd's ratings of a random sample of them"
-)
 
 
 def gate_margins(settings: Mapping[str, Any]) -> GateMargins:

@@ -7,7 +7,7 @@ from the merged cases by the same code as a single run, so the verdict is the sa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from pytest_empathy.modes import BaselineKind
 from pytest_empathy.results import saved_runs
 from pytest_empathy.results.case import Usage
 from pytest_empathy.results.document import case_from_json, read, to_json
+from pytest_empathy.results.result_document import ResultDocument
 from pytest_empathy.results.run_result import RecordingStatus, RunResult, SavedRun
 
 if TYPE_CHECKING:
@@ -48,13 +49,13 @@ class MergeError(InputError):
     pass
 
 
-def recompute(result: dict[str, Any], name: str) -> dict[str, Any]:
+def recompute(result: Mapping[str, Any], name: str) -> ResultDocument:
     """A result's statistics and gates computed again from its cases, as a merge of one
     shard: for a result migrated from a schema whose statistics are dropped."""
     return merge([result], [name])
 
 
-def load(path: Path) -> dict[str, Any]:
+def load(path: Path) -> ResultDocument:
     data = read(Path(path), MergeError, required=REQUIRED, what="JSON result")
     if not isinstance(data["corpus"], dict) or not {"name", "sha256", "selected", "cases"} <= data["corpus"].keys():
         raise MergeError(f"{path}: its corpus lacks name, sha256, selected or cases")
@@ -62,12 +63,12 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def merge(
-    results: Sequence[dict[str, Any]],
+    results: Sequence[Mapping[str, Any]],
     names: Sequence[str],
     *,
     compare_with: SavedRun | None = None,
     checks: Sequence[Check] = (),
-) -> dict[str, Any]:
+) -> ResultDocument:
     """The shards' result as one run's; with ``compare_with``, compared with that saved run
     and ``checks`` decided on the comparison, as ``--empathy-compare-fail`` does in a run."""
     if not results:
@@ -171,7 +172,7 @@ def merge(
     return to_json(run)
 
 
-def _prediction_powered(results: Sequence[dict[str, Any]]) -> RunEstimate | None:
+def _prediction_powered(results: Sequence[Mapping[str, Any]]) -> RunEstimate | None:
     """A merge cannot estimate it (the crowd's ratings are not in the results), and says so
     where the shards had it."""
     if not any(result.get("prediction_powered") for result in results):
@@ -184,7 +185,7 @@ def _prediction_powered(results: Sequence[dict[str, Any]]) -> RunEstimate | None
     )
 
 
-def _usage(results: Sequence[dict[str, Any]]) -> dict[str, Usage]:
+def _usage(results: Sequence[Mapping[str, Any]]) -> dict[str, Usage]:
     total: dict[str, Usage] = {}
     for result in results:
         for model, u in result.get("usage", {}).items():

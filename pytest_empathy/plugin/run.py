@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -37,6 +36,7 @@ from pytest_empathy.modes import GateTest, RecordMode
 from pytest_empathy.results import calibrations
 from pytest_empathy.results.calibrations import JudgeKey
 from pytest_empathy.results.case import CaseResult
+from pytest_empathy.results.result_document import CalibrationSummary
 from pytest_empathy.secrets import MASK, SHORTEST_MASKED, SecretMasked, mask_library_logs, remember, url_secrets
 from pytest_empathy.write_targets import confined
 
@@ -78,7 +78,7 @@ class Run:
     # A judge model's standing against the crowd, and the JSON summary of its calibration
     # file when there is one; None for the crowd.
     judge_standing: JudgeStanding | None = None
-    judge_calibration: dict[str, Any] | None = None
+    judge_calibration: CalibrationSummary | None = None
     # A crowd's ratings of part of the cases (--empathy-crowd), for prediction-powered estimates.
     crowd: CrowdFile | None = None
 
@@ -473,7 +473,7 @@ def _replayer(settings: Settings, model: str) -> Replayer | None:
     return as_usage_error("--empathy-cassettes", Replayer, settings.cassettes, model)
 
 
-def _standing(settings: Settings, judge: ModelJudge) -> tuple[JudgeStanding, dict[str, Any] | None]:
+def _standing(settings: Settings, judge: ModelJudge) -> tuple[JudgeStanding, CalibrationSummary | None]:
     """The judge's standing: its calibration file, when measured for this profile, model and
     rubric."""
     path = settings.calibration_path(judge.name)

@@ -8,13 +8,13 @@ statistics, checks the gates, writes the reports and sets the exit status.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_empathy.analysis.gates import CALIBRATED, Completeness, GateResult, decide
+from pytest_empathy.analysis.gates import Completeness, GateResult, decide
 from pytest_empathy.analysis.saved_run_checks import Check, parse_checks
 from pytest_empathy.atomic import WriteError
 from pytest_empathy.cassettes.lock import RecordingLock
@@ -22,6 +22,7 @@ from pytest_empathy.cassettes.miss_reasons import Miss
 from pytest_empathy.cassettes.pruning import prune, unused
 from pytest_empathy.corpus.rows import HUMAN, rated_source
 from pytest_empathy.errors import InputError
+from pytest_empathy.formatting import CALIBRATED
 from pytest_empathy.models.crowd_judge import CrowdFile
 from pytest_empathy.models.judges import ModelJudge
 from pytest_empathy.modes import BaselineKind, RecordMode
@@ -30,9 +31,11 @@ from pytest_empathy.reports import terminal
 from pytest_empathy.reports.layout import wrap
 from pytest_empathy.reports.registry import BY_NAME, write_reports
 from pytest_empathy.results import calibrations, saved_runs
+from pytest_empathy.results.calibration_document import CalibrationDocument
 from pytest_empathy.results.calibrations import JudgeKey
 from pytest_empathy.results.case import UNRECORDED, CaseResult, total_usage
-from pytest_empathy.results.document import to_json
+from pytest_empathy.results.document import recording_entry, to_json
+from pytest_empathy.results.result_document import ResultDocument
 from pytest_empathy.results.run_result import RecordingStatus, RunResult, SavedRun
 from pytest_empathy.results.saved_runs import not_compared
 from pytest_empathy.write_targets import OutsideRoot, check_not_inputs, confined
@@ -147,12 +150,12 @@ class EmpathySession:
         self.results: dict[str, CaseResult] = {}
         # node id -> why its calls have no recording
         self.unrecorded: dict[str, str] = {}
-        self.document: dict[str, Any] | None = None
+        self.document: ResultDocument | None = None
         self.save_failed = False
         # Reports that could not be written, and why.
         self.unwritten: list[str] = []
         # A calibration run's outcome: its document when measured, else why it was not.
-        self.calibration: dict[str, Any] | str | None = None
+        self.calibration: CalibrationDocument | str | None = None
 
     def expect(self, nodeids: Iterable[str]) -> None:
         for nodeid in nodeids:
@@ -317,7 +320,7 @@ class EmpathySession:
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _calibration(self) -> dict[str, Any] | str:
+    def _calibration(self) -> CalibrationDocument | str:
         """A calibration run's figures, saved, when the judge rated every selected response;
         else why they were not measured: agreement on part of the responses is never kept."""
         from pytest_empathy.analysis.agreement import Pair, calibrate
@@ -422,7 +425,7 @@ class EmpathySession:
                     terminalreporter.write_line(line, red=True, bold=True)
                 recording = self._recording()
                 if recording is not None and recording.unrecorded:
-                    for line in wrap(terminal.unrecorded(asdict(recording), len(self.expected)), width):
+                    for line in wrap(terminal.unrecorded(recording_entry(recording), len(self.expected)), width):
                         terminalreporter.write_line(line)
                 return
             shown = None if config.get_verbosity() > 0 else width

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
-from pytest_empathy.analysis.gates import AGREEMENT_BANDS, agreement
-from pytest_empathy.formatting import figure, percent
+from pytest_empathy.formatting import AGREEMENT_BANDS, agreement, figure, percent
 from pytest_empathy.ratings import Rating
 from pytest_empathy.reports.layout import Column, table, wrap
+from pytest_empathy.results.calibration_document import AgreementEntry, CalibrationDocument
 
-Group = tuple[str, Mapping[str, Any]]
+Group = tuple[str, AgreementEntry]
 # Each figure's column, and its priority where the terminal is too narrow for all of them:
 # the gate's alpha and the quadratic kappa first.
 _FIGURES = (
@@ -33,14 +32,14 @@ _COLUMNS: tuple[Column[Group], ...] = (
 )
 
 
-def lines(document: Mapping[str, Any], width: int | None = None) -> Iterator[str]:
+def lines(document: CalibrationDocument, width: int | None = None) -> Iterator[str]:
     """The calibration's figures in lines at most ``width`` wide (None: every column, prose on
     one line each)."""
     for text in _lines(document, width):
         yield from wrap(text, width)
 
 
-def _lines(document: Mapping[str, Any], width: int | None) -> Iterator[str]:
+def _lines(document: CalibrationDocument, width: int | None) -> Iterator[str]:
     judge, selection = document["judge"], document["selection"]
     yield (
         f"judge {judge['profile']} (model {judge['model']}, rubric sha256 {judge['template_sha256'][:12]}) against "
@@ -69,7 +68,8 @@ def _lines(document: Mapping[str, Any], width: int | None) -> Iterator[str]:
         f"{figure(bias['value'], bias['interval'], signed=True)}"
     )
     for source, found in document["relative_good_gain_over_human"].items():
-        crowd, judge_rate = (groups[source]["good_rate"][who] for who in ("crowd", "judge"))
+        rates = groups[source]["good_rate"]
+        crowd, judge_rate = rates["crowd"], rates["judge"]
         yield (
             f"relative Good gain of {source} over {bias['human']}: crowd {_relative(found['crowd'])} "
             f"(Good {percent(crowd)}), as this judge sees it {_relative(found['judge'])} (Good {percent(judge_rate)})"
@@ -77,7 +77,7 @@ def _lines(document: Mapping[str, Any], width: int | None) -> Iterator[str]:
     yield f"intervals: {document['methods']['intervals']}"
 
 
-def _undefined(groups: Mapping[str, Mapping[str, Any]]) -> Iterator[str]:
+def _undefined(groups: Mapping[str, AgreementEntry]) -> Iterator[str]:
     """A line for each reason a figure is undefined, naming the figures and the groups."""
     found: dict[tuple[str, str], list[str]] = {}
     for name, entry in groups.items():
@@ -90,11 +90,23 @@ def _undefined(groups: Mapping[str, Mapping[str, Any]]) -> Iterator[str]:
         yield f"{shown} undefined in {', '.join(where)}: {reason}"
 
 
-def _cell(entry: Mapping[str, Any], key: str) -> str:
-    value, interval = entry[key], entry["intervals"].get(key)
+def _cell(entry: AgreementEntry, key: str) -> str:
+    value, interval = _figure(entry, key), entry["intervals"].get(key)
     if key == "exact":
         return f"{percent(value)}" + ("" if interval is None else f" [{percent(interval[0])}, {percent(interval[1])}]")
     return figure(value, interval, signed=key == "mean_shift")
+
+
+def _figure(entry: AgreementEntry, key: str) -> float | None:
+    """The figure of a column of _FIGURES."""
+    figures = {
+        "exact": entry["exact"],
+        "kappa_linear": entry["kappa_linear"],
+        "kappa_quadratic": entry["kappa_quadratic"],
+        "alpha_ordinal": entry["alpha_ordinal"],
+        "mean_shift": entry["mean_shift"],
+    }
+    return figures[key]
 
 
 def _relative(gain: float | None) -> str:

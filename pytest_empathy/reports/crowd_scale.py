@@ -3,15 +3,14 @@ all show when a judge's calibration is in force."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
-from pytest_empathy.analysis.gates import CALIBRATED, PREDICTION_POWERED
-from pytest_empathy.formatting import p_value, percent, points
+from pytest_empathy.formatting import CALIBRATED, PREDICTION_POWERED, p_value, percent, points
 from pytest_empathy.modes import BaselineKind
+from pytest_empathy.results.result_document import ResultDocument, Shares
 
 
-def raters(document: Mapping[str, Any]) -> str | None:
+def raters(document: ResultDocument) -> str | None:
     """What every output says of who rated the two sides: "calibrated", when the gates use
     the correction; "prediction-powered", when a crowd's ratings of part of the run carry the
     judge's onto the crowd's scale for the gates; else "mixed raters: ..." when a judge model
@@ -25,11 +24,11 @@ def raters(document: Mapping[str, Any]) -> str | None:
     return mixed
 
 
-def lines(document: Mapping[str, Any]) -> list[str]:
+def lines(document: ResultDocument) -> list[str]:
     return _correction_lines(document) + _prediction_powered_lines(document)
 
 
-def _prediction_powered_lines(document: Mapping[str, Any]) -> list[str]:
+def _prediction_powered_lines(document: ResultDocument) -> list[str]:
     found = document.get("prediction_powered")
     if not found:
         return []
@@ -62,7 +61,7 @@ def _prediction_powered_lines(document: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _correction_lines(document: Mapping[str, Any]) -> list[str]:
+def _correction_lines(document: ResultDocument) -> list[str]:
     correction = document.get("judge_correction")
     if correction is None:
         return []
@@ -99,8 +98,8 @@ def _correction_lines(document: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def _shares(shares: Mapping[str, float]) -> str:
-    return "/".join(f"{100 * shares[k]:.0f}" for k in ("bad", "okay", "good")) + " %"
+def _shares(shares: Shares) -> str:
+    return "/".join(f"{100 * share:.0f}" for share in (shares["bad"], shares["okay"], shares["good"])) + " %"
 
 
 def _interval(ends: Sequence[float | None], shown: Callable[[float], str]) -> str:

@@ -6,22 +6,22 @@ import base64
 from datetime import UTC, datetime
 from html import escape
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
-from pytest_empathy.formatting import (
-    change,
+from pytest_empathy.formatting import change, gain, p_value, percent
+from pytest_empathy.reports.entries import (
+    Statistics,
     cliffs_delta,
     detects,
-    gain,
     gates_off,
     interval_heading,
     interval_levels,
     one_sided_p,
-    p_value,
-    percent,
     shares,
+    statistics,
+    total,
     verdict,
 )
+from pytest_empathy.results.result_document import ComparisonEntry, Counts, ResultDocument
 
 from . import crowd_scale, plots
 from . import saved_run_comparison as compared
@@ -67,7 +67,7 @@ def _image(png: bytes, alt: str) -> str:
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
-def _versions(result: dict[str, Any]) -> str:
+def _versions(result: ResultDocument) -> str:
     found = [f"pytest-empathy {result.get('version', '?')}"]
     for name in DEPENDENCIES:
         try:
@@ -77,12 +77,12 @@ def _versions(result: dict[str, Any]) -> str:
     return ", ".join(found)
 
 
-def _gates_off(result: dict[str, Any]) -> str:
+def _gates_off(result: ResultDocument) -> str:
     off = gates_off(result)
     return "" if off is None else f" <span class=muted>({escape(off)})</span>"
 
 
-def _title(result: dict[str, Any]) -> str:
+def _title(result: ResultDocument) -> str:
     """The model and what its run was decided against: the baseline where its gates were
     on, the saved run where a comparison was made."""
     against = [] if gates_off(result) else [result["baseline"]]
@@ -95,32 +95,33 @@ def _p(p: float | None) -> str:
     return p_value(p, missing=DASH)
 
 
-def _shares(counts: dict[str, int]) -> str:
+def _shares(counts: Counts) -> str:
     return shares(counts, separator=" / ", missing=DASH)
 
 
-def _methods(result: dict[str, Any]) -> str:
-    methods = result["methods"]
+def _methods(result: ResultDocument, found: Statistics) -> str:
+    methods = found.methods
+    ordinal = methods.get("ordinal")
     return (
         f"Verdicts: the Good rate, one-sided {methods['good_rate_test']} "
         f"({'paired' if methods['paired'] else 'unpaired'}) at alpha {methods['alpha']:g}, with "
         f"intervals that invert the same test ({interval_levels(result)}); {methods['correction']}. "
         f"Study test: {methods['study_test']}; "
         f"{methods['exact_rule']}. Ordinal effect: Cliff's delta, "
-        f"{(methods.get('ordinal') or {}).get('test', 'not computed')}. The verdict column is the "
+        f"{ordinal['test'] if ordinal else 'not computed'}. The verdict column is the "
         f"{methods.get('gate_test', 'good-rate')} test's."
         + (f" Clustered ratings: {methods['clusters']}." if methods.get("clustered") else "")
     )
 
 
-def _stats_table(result: dict[str, Any]) -> str:
-    rows = [("overall", result["overall"])]
-    rows += [(name, entry) for name, entry in result["polarity"].items() if entry["n"]]
-    rows += list(result["emotions"].items())
+def _stats_table(found: Statistics) -> str:
+    rows = [("overall", found.overall)]
+    rows += [(name, entry) for name, entry in found.polarity.items() if entry["n"]]
+    rows += list(found.emotions.items())
     body = []
     for name, entry in rows:
         body.append(
-            f"<tr><td>{escape(name)}</td><td class=num>{entry['n']}/{sum(entry['baseline'].values())}</td>"
+            f"<tr><td>{escape(name)}</td><td class=num>{entry['n']}/{total(entry['baseline'])}</td>"
             f"<td class=num>{_shares(entry['model'])}</td><td class=num>{_shares(entry['baseline'])}</td>"
             f"<td class=num>{percent(entry['good_rate'])}</td><td class=num>{percent(entry['baseline_good_rate'])}</td>"
             f"<td class=num>{change(entry['good_gain_absolute'], entry['good_gain_absolute_ci'])}</td>"
@@ -145,7 +146,7 @@ def _stats_table(result: dict[str, Any]) -> str:
     )
 
 
-def _comparison(comparison: dict[str, Any]) -> str:
+def _comparison(comparison: ComparisonEntry) -> str:
     """The saved-run comparison: which saved run, its templates against this run's, and
     every group's figures."""
     name = escape(compared.saved_run(comparison))
@@ -207,7 +208,7 @@ def _comparison_row(row: compared.Row) -> str:
     )
 
 
-def _cases_table(result: dict[str, Any]) -> str:
+def _cases_table(result: ResultDocument) -> str:
     cases = result["cases"]
     with_text = any("utterance" in case or "response" in case for case in cases)
     emotions = sorted({case["emotion"] for case in cases})
@@ -274,7 +275,7 @@ def _changed_cases(changed: compared.ChangedCases) -> str:
     )
 
 
-def _raters(result: dict[str, Any]) -> str:
+def _raters(result: ResultDocument) -> str:
     said, shown = crowd_scale.raters(result), ""
     if said is not None:
         meaning = (
@@ -289,8 +290,8 @@ def _raters(result: dict[str, Any]) -> str:
     return shown
 
 
-def render(result: dict[str, Any]) -> str:
-    passed = result["passed"]
+def render(result: ResultDocument) -> str:
+    passed, standing = result["passed"], result.get("judge_standing")
     corpus = result["corpus"]
     templates = "".join(
         f"<dt>{escape(role)} template</dt><dd><code>{escape(sha)}</code></dd>"
@@ -312,7 +313,7 @@ def render(result: dict[str, Any]) -> str:
         "<dl>",
         f"<dt>model</dt><dd>{escape(result['model'])}</dd>",
         f"<dt>judge</dt><dd>{escape(result['judge'])}: {escape(result['judge_rates'])}"
-        + (f"<br><span class=partial>{escape(result['judge_standing'])}</span>" if result.get("judge_standing") else "")
+        + (f"<br><span class=partial>{escape(standing)}</span>" if standing else "")
         + "</dd>",
         f"<dt>baseline</dt><dd>{escape(result['baseline'])}: {escape(result['baseline_rates'])}</dd>",
         _raters(result),
@@ -329,28 +330,35 @@ def render(result: dict[str, Any]) -> str:
     # Right after the gates: in CI the comparison with the accepted run is what decides.
     if result["comparison"] is not None:
         parts.append(_comparison(result["comparison"]))
-    if result["overall"] is None:
-        parts.append(
-            "<p class=partial>No statistics: the run is incomplete. Rerun the missing cases, "
-            "or pass <code>--empathy-allow-partial</code> to see figures labelled partial.</p>"
-        )
-    else:
-        if result["partial"]:
-            parts.append("<p class=partial>PARTIAL: every figure is computed on the cases rated so far.</p>")
-        groups = {"overall": result["overall"]} | result["emotions"]
-        parts += [
-            "<h2>Polarity</h2>",
-            _image(plots.polarity_summary(result), "Good rate overall and per polarity"),
-            "<h2>Ratings per emotion</h2>",
-            _image(plots.rating_bars(groups, result["model"], result["baseline"]), "Bad/Okay/Good shares per emotion"),
-            "<h2>Good-rate gain per emotion</h2>",
-            _image(
-                plots.gain_intervals(result["emotions"], interval_heading(result, emotions=True)),
-                "Good-rate gain per emotion with its intervals",
-            ),
-            "<h2>Statistics</h2>",
-            f"<p class=muted>{escape(_methods(result))}</p>",
-            _stats_table(result),
-        ]
+    found = statistics(result)
+    parts += _no_statistics() if found is None else _figures(result, found)
     parts += ["<h2>Cases</h2>", _cases_table(result), "</body></html>"]
     return "\n".join(parts)
+
+
+def _no_statistics() -> list[str]:
+    return [
+        "<p class=partial>No statistics: the run is incomplete. Rerun the missing cases, "
+        "or pass <code>--empathy-allow-partial</code> to see figures labelled partial.</p>"
+    ]
+
+
+def _figures(result: ResultDocument, found: Statistics) -> list[str]:
+    """The plots, the methods and the table of every group against the baseline."""
+    partial = "<p class=partial>PARTIAL: every figure is computed on the cases rated so far.</p>"
+    groups = {"overall": found.overall} | found.emotions
+    return [
+        *([partial] if result["partial"] else []),
+        "<h2>Polarity</h2>",
+        _image(plots.polarity_summary(found), "Good rate overall and per polarity"),
+        "<h2>Ratings per emotion</h2>",
+        _image(plots.rating_bars(groups, result["model"], result["baseline"]), "Bad/Okay/Good shares per emotion"),
+        "<h2>Good-rate gain per emotion</h2>",
+        _image(
+            plots.gain_intervals(found.emotions, interval_heading(result, emotions=True)),
+            "Good-rate gain per emotion with its intervals",
+        ),
+        "<h2>Statistics</h2>",
+        f"<p class=muted>{escape(_methods(result, found))}</p>",
+        _stats_table(found),
+    ]

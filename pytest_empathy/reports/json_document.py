@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pytest_empathy.results.document import dumps
+from pytest_empathy.results.result_document import ResultDocument, dumps
 
 
-def render(document: dict[str, Any]) -> str:
+def render(document: ResultDocument) -> str:
     return dumps(document)

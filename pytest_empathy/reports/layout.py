@@ -66,13 +66,18 @@ def table(columns: Sequence[Column[Row]], rows: Sequence[Row], width: int | None
     headings = [column.heading.split("\n") for column in columns]
     widths = [max(len(part) for part in [*heading, *(row[i] for row in cells)]) for i, heading in enumerate(headings)]
     kept, gap = (list(range(len(columns))), 2) if width is None else _fitting(columns, widths, width)
-    depth = max(len(headings[i]) for i in kept)
-    # Headings on fewer lines than the deepest sit on its last lines, over their figures.
-    padded = {i: [""] * (depth - len(headings[i])) + headings[i] for i in kept}
-    lines = [_joined(columns, kept, widths, gap, [padded[i][level] for i in kept]) for level in range(depth)]
+    lines = [_joined(columns, kept, widths, gap, parts) for parts in _heading_lines(headings, kept)]
     lines += [_joined(columns, kept, widths, gap, [row[i] for i in kept]) for row in cells]
     left_out = [" ".join(headings[i]) for i in range(len(columns)) if i not in kept]
     return Table(lines, left_out)
+
+
+def _heading_lines(headings: list[list[str]], kept: list[int]) -> list[list[str]]:
+    """The kept columns' headings, line by line: a heading on fewer lines than the deepest
+    sits on its last lines, over its figures."""
+    depth = max(len(headings[i]) for i in kept)
+    padded = {i: [""] * (depth - len(headings[i])) + headings[i] for i in kept}
+    return [[padded[i][level] for i in kept] for level in range(depth)]
 
 
 def _fitting(columns: Sequence[Column[Row]], widths: list[int], width: int) -> tuple[list[int], int]:

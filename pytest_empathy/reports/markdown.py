@@ -9,19 +9,19 @@ column to a pull-request comment.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import cast
 
-from pytest_empathy.formatting import (
-    change,
+from pytest_empathy.formatting import change, gain, p_value, percent
+from pytest_empathy.reports.entries import (
+    Statistics,
     cliffs_delta,
-    gain,
     gates_off,
     interval_heading,
     interval_levels,
-    p_value,
-    percent,
+    statistics,
     verdict,
 )
+from pytest_empathy.results.result_document import ComparisonEntry, GroupEntry, ResultDocument
 
 from . import crowd_scale
 from . import saved_run_comparison as compared
@@ -38,7 +38,7 @@ def escape(text: object) -> str:
     return _MARKUP.sub(r"\\\g<0>", " ".join(str(text).split()))
 
 
-def _escaped(value: Any) -> Any:
+def _escaped(value: object) -> object:
     """A document with every string value in it escaped; numbers and flags as they are. Keys
     stay as they are, for the renderer to look up: where it shows one (a group's name), it
     escapes it there."""
@@ -51,70 +51,22 @@ def _escaped(value: Any) -> Any:
     return value
 
 
-def render(document: dict[str, Any]) -> str:
-    # The cases (a result may hold 200,000) are not shown, so not copied.
-    document = _escaped({key: value for key, value in document.items() if key != "cases"})
-    corpus = document["corpus"]
-    outcome = "passed" if document["passed"] else "FAILED"
-    off = gates_off(document)
-    if off is not None:
-        outcome += f" ({off})"
-    lines = [
-        f"### pytest-empathy: {document['model']} {outcome}",
-        "",
-        f"Judge **{document['judge']}**, baseline **{document['baseline']}** ({document['baseline_rates']}), "
-        f"corpus **{corpus['name']}**: {corpus['rated']} of {corpus['cases']} cases rated"
-        + ("" if document["complete"] else " (INCOMPLETE)")
-        + ".",
-        "",
-    ]
-    if document.get("judge_standing"):
-        lines += [f"Judge **{document['judge']}**: {document['judge_standing']}.", ""]
-    said = crowd_scale.raters(document)
-    if said is not None and said == document.get("mixed_raters"):
-        lines += [f"**{said}**: a difference between raters is part of every figure.", ""]
-    elif said is not None:
-        lines += [f"**{said}**: the Good-rate gates decide on the crowd's scale.", ""]
-    lines += [f"- {line}" for line in crowd_scale.lines(document)] + ([""] if crowd_scale.lines(document) else [])
+def _escaped_document(document: ResultDocument) -> ResultDocument:
+    """The document escaped, of the same shape; without its cases (a result may hold 200,000),
+    which the summary does not show, so does not copy."""
+    shown = {key: _escaped(value) for key, value in document.items() if key != "cases"}
+    return cast(ResultDocument, shown | {"cases": []})
+
+
+def render(document: ResultDocument) -> str:
+    document = _escaped_document(document)
+    lines = [*_heading(document), *_raters(document)]
     # In CI the comparison with the accepted run is what a reviewer reads first.
     if document["comparison"] is not None:
         lines += [*_comparison(document["comparison"]), ""]
-    if document["overall"] is not None:
-        if document["partial"]:
-            lines += ["**PARTIAL**: figures computed on the cases rated so far.", ""]
-        methods = document["methods"]
-        lines += [
-            f"Good rate tested one-sided ({methods['good_rate_test']}, "
-            f"{'paired' if methods['paired'] else 'unpaired'}, alpha {methods['alpha']:g}), "
-            f"{interval_levels(document)}; the ordinal effect (Cliff's delta) and the "
-            f"study's chi-square test beside it. Verdicts use the {methods.get('gate_test', 'good-rate')} test."
-            + (
-                " Ratings clustered by rater: tests corrected by the design effect." if methods.get("clustered") else ""
-            ),
-            "",
-            "| group | n | model Good | baseline Good | Good change [CI] | gain | Cliff's delta [CI] | verdict "
-            "| study test p |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
-        ]
-        groups = [("overall", document["overall"])]
-        groups += [(p, g) for p, g in document["polarity"].items() if g["n"]]
-        groups += [(e, g) for e, g in document["emotions"].items() if g["significant"]]
-        for name, group in groups:
-            lines.append(
-                f"| {escape(name)} | {group['n']} | {percent(group['good_rate'])} "
-                f"| {percent(group['baseline_good_rate'])} "
-                f"| {change(group['good_gain_absolute'], group['good_gain_absolute_ci'])} "
-                f"| {gain(group['good_gain_relative'])} | {cliffs_delta(group['ordinal'])} | {verdict(group)} "
-                f"| {group['test']} {p_value(group['p_value'])} |"
-            )
-        significant = sum(1 for g in document["emotions"].values() if g["significant"])
-        lines += [
-            "",
-            _significant_emotions(significant, len(document["emotions"]), methods.get("gate_test", "good-rate")),
-        ]
-        every = [("overall", document["overall"]), *document["polarity"].items(), *document["emotions"].items()]
-        notes = [(name, g["note"]) for name, g in every if g["note"]]
-        lines += [f"- {escape(name)}: {note}" for name, note in notes]
+    found = statistics(document)
+    if found is not None:
+        lines += _versus_baseline(document, found)
     lines += [""] + [f"**Warning**: {warning}" for warning in document.get("warnings", [])]
     lines += ["", "| gate | result | detail |", "| --- | --- | --- |"]
     lines += [
@@ -125,6 +77,72 @@ def render(document: dict[str, Any]) -> str:
     if changed is not None:
         lines += ["", *_changed_cases(changed)]
     return "\n".join(lines) + "\n"
+
+
+def _heading(document: ResultDocument) -> list[str]:
+    """The outcome, and who rated which corpus."""
+    corpus = document["corpus"]
+    outcome = "passed" if document["passed"] else "FAILED"
+    off = gates_off(document)
+    if off is not None:
+        outcome += f" ({off})"
+    return [
+        f"### pytest-empathy: {document['model']} {outcome}",
+        "",
+        f"Judge **{document['judge']}**, baseline **{document['baseline']}** ({document['baseline_rates']}), "
+        f"corpus **{corpus['name']}**: {corpus['rated']} of {corpus['cases']} cases rated"
+        + ("" if document["complete"] else " (INCOMPLETE)")
+        + ".",
+        "",
+    ]
+
+
+def _raters(document: ResultDocument) -> list[str]:
+    """The judge's standing, and the crowd's scale where the figures are on it."""
+    lines = []
+    if document.get("judge_standing"):
+        lines += [f"Judge **{document['judge']}**: {document['judge_standing']}.", ""]
+    said = crowd_scale.raters(document)
+    if said is not None and said == document.get("mixed_raters"):
+        lines += [f"**{said}**: a difference between raters is part of every figure.", ""]
+    elif said is not None:
+        lines += [f"**{said}**: the Good-rate gates decide on the crowd's scale.", ""]
+    return lines + [f"- {line}" for line in crowd_scale.lines(document)] + ([""] if crowd_scale.lines(document) else [])
+
+
+def _versus_baseline(document: ResultDocument, found: Statistics) -> list[str]:
+    """The methods, a row per group shown (overall, polarity, significant emotions), the notes."""
+    lines = ["**PARTIAL**: figures computed on the cases rated so far.", ""] if document["partial"] else []
+    methods = found.methods
+    lines += [
+        f"Good rate tested one-sided ({methods['good_rate_test']}, "
+        f"{'paired' if methods['paired'] else 'unpaired'}, alpha {methods['alpha']:g}), "
+        f"{interval_levels(document)}; the ordinal effect (Cliff's delta) and the "
+        f"study's chi-square test beside it. Verdicts use the {methods.get('gate_test', 'good-rate')} test."
+        + (" Ratings clustered by rater: tests corrected by the design effect." if methods.get("clustered") else ""),
+        "",
+        "| group | n | model Good | baseline Good | Good change [CI] | gain | Cliff's delta [CI] | verdict "
+        "| study test p |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    groups = [("overall", found.overall)]
+    groups += [(p, g) for p, g in found.polarity.items() if g["n"]]
+    groups += [(e, g) for e, g in found.emotions.items() if g["significant"]]
+    lines += [_group_row(name, group) for name, group in groups]
+    significant = sum(1 for g in found.emotions.values() if g["significant"])
+    lines += ["", _significant_emotions(significant, len(found.emotions), methods.get("gate_test", "good-rate"))]
+    every = [("overall", found.overall), *found.polarity.items(), *found.emotions.items()]
+    return lines + [f"- {escape(name)}: {g['note']}" for name, g in every if g["note"]]
+
+
+def _group_row(name: str, group: GroupEntry) -> str:
+    return (
+        f"| {escape(name)} | {group['n']} | {percent(group['good_rate'])} "
+        f"| {percent(group['baseline_good_rate'])} "
+        f"| {change(group['good_gain_absolute'], group['good_gain_absolute_ci'])} "
+        f"| {gain(group['good_gain_relative'])} | {cliffs_delta(group['ordinal'])} | {verdict(group)} "
+        f"| {group['test']} {p_value(group['p_value'])} |"
+    )
 
 
 def _significant_emotions(significant: int, emotions: int, test: str) -> str:
@@ -141,7 +159,7 @@ _COMPARISON_HEADER = (
 )
 
 
-def _comparison(comparison: dict[str, Any]) -> list[str]:
+def _comparison(comparison: ComparisonEntry) -> list[str]:
     """The saved-run comparison, short enough for a pull-request comment: the overall and
     polarity rows and the templates in view, each emotion's row folded away."""
     interval, clustering = interval_heading(comparison), compared.clustering(comparison)

@@ -3,48 +3,53 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from collections.abc import Mapping
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.patches import Patch
+
+from pytest_empathy.reports.entries import Statistics, total
+from pytest_empathy.results.result_document import Counts, GroupEntry
 
 COLOURS = {"bad": "#d95f4c", "okay": "#f2c14e", "good": "#4f9d69"}
 LABELS = ("bad", "okay", "good")
 
 
-def _png(figure: Any) -> bytes:
+def _png(figure: Figure) -> bytes:
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
     return out.getvalue()
 
 
-def _shares(counts: dict[str, int]) -> list[float]:
-    total = sum(counts[label] for label in LABELS) or 1
-    return [100 * counts[label] / total for label in LABELS]
+def _shares(counts: Counts) -> list[float]:
+    whole = total(counts) or 1
+    return [100 * n / whole for n in (counts["bad"], counts["okay"], counts["good"])]
 
 
-def _n(entry: dict[str, Any]) -> str:
+def _n(entry: GroupEntry) -> str:
     """A group's numbers of ratings, model and baseline, where small groups must show them."""
-    model, baseline = entry["n"], sum(entry["baseline"].values())
+    model, baseline = entry["n"], total(entry["baseline"])
     return str(model) if model == baseline else f"{model}/{baseline}"
 
 
-def rating_bars(groups: dict[str, dict[str, Any]], model: str, baseline: str) -> bytes:
+def rating_bars(groups: Mapping[str, GroupEntry], model: str, baseline: str) -> bytes:
     """Stacked Bad/Okay/Good bars per group, the model beside the baseline, as in the paper."""
     names = list(groups)
     height = max(3.0, 0.42 * len(names) + 1.2)
     figure, axis = plt.subplots(figsize=(8.5, height))
     bar = 0.38
     for index, name in enumerate(names):
-        for offset, side, alpha in ((-bar / 2, "model", 1.0), (bar / 2, "baseline", 0.55)):
+        entry = groups[name]
+        for offset, counts, alpha in ((-bar / 2, entry["model"], 1.0), (bar / 2, entry["baseline"], 0.55)):
             left = 0.0
-            for label, share in zip(LABELS, _shares(groups[name][side]), strict=True):
+            for label, share in zip(LABELS, _shares(counts), strict=True):
                 axis.barh(
                     index + offset,
                     share,
@@ -76,7 +81,7 @@ def rating_bars(groups: dict[str, dict[str, Any]], model: str, baseline: str) ->
     return _png(figure)
 
 
-def gain_intervals(emotions: dict[str, dict[str, Any]], interval: str) -> bytes:
+def gain_intervals(emotions: Mapping[str, GroupEntry], interval: str) -> bytes:
     """Absolute Good-rate gain per emotion with its interval, sorted, each labelled with its
     n; significant after Holm filled, the others hollow."""
     rows = sorted(
@@ -107,8 +112,8 @@ def gain_intervals(emotions: dict[str, dict[str, Any]], interval: str) -> bytes:
     return _png(figure)
 
 
-def polarity_summary(result: dict[str, Any]) -> bytes:
-    groups = {"overall": result["overall"]} | {name: entry for name, entry in result["polarity"].items() if entry["n"]}
+def polarity_summary(found: Statistics) -> bytes:
+    groups = {"overall": found.overall} | {name: entry for name, entry in found.polarity.items() if entry["n"]}
     figure, axis = plt.subplots(figsize=(6.0, 2.6))
     names = list(groups)
     width = 0.36

@@ -14,9 +14,12 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pytest_empathy.atomic import WriteError, write_atomic
+
+if TYPE_CHECKING:
+    from pytest_empathy.results.result_document import ResultDocument
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,9 @@ class ReportFormat:
     def flag(self) -> str:
         return f"--empathy-{self.option}"
 
-    def render(self, document: dict[str, Any]) -> str:
+    def render(self, document: ResultDocument) -> str:
         module, function = self.renderer.split(":")
-        render: Callable[[dict[str, Any]], str] = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+        render: Callable[[ResultDocument], str] = getattr(importlib.import_module(f"{__package__}.{module}"), function)
         return render(document)
 
 
@@ -73,7 +76,7 @@ def shows_responses(paths: Mapping[str, Path]) -> bool:
     return any(BY_NAME[name].shows_responses for name in paths)
 
 
-def write_reports(document: dict[str, Any], paths: Mapping[str, Path]) -> list[str]:
+def write_reports(document: ResultDocument, paths: Mapping[str, Path]) -> list[str]:
     """Each report of ``paths`` (format name to path) rendered from a run's JSON document;
     a report that cannot be written stops none of the others: why each failed is returned."""
     failed = []

@@ -4,12 +4,12 @@ per group, and the cases whose rating changed, each report laying them out its o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from pytest_empathy.formatting import change, cliffs_delta, one_sided_p, p_value, percent, shares, verdict
+from pytest_empathy.formatting import change, p_value, percent
 from pytest_empathy.ratings import Rating
+from pytest_empathy.reports.entries import cliffs_delta, one_sided_p, shares, verdict
+from pytest_empathy.results.result_document import ChangedCase, ComparisonEntry, Counts, PairedEntry
 
 TESTS = (
     "the Good rate's change, one-sided Tango score (paired), McNemar's exact where few cases changed and no "
@@ -18,14 +18,14 @@ TESTS = (
 )
 
 
-def clustering(comparison: Mapping[str, Any]) -> str | None:
+def clustering(comparison: ComparisonEntry) -> str | None:
     """How the comparison accounts for its raters, when the runs name them: by how many, the
     design effect and the reference distribution; None when they name none."""
     design = comparison["overall"].get("design_effect")
     if not design:
         return None
-    named = (("good_rate", "Good rate"), ("ordinal", "ordinal"))
-    effects = ", ".join(f"{design[key]:.2f} ({name})" for key, name in named if design[key] is not None)
+    named = ((design["good_rate"], "Good rate"), (design["ordinal"], "ordinal"))
+    effects = ", ".join(f"{effect:.2f} ({name})" for effect, name in named if effect is not None)
     return (
         f"clustered by {design['raters']} raters ({design['clusters']} on the side with fewer), this run's and the "
         f"saved run's, two-way where both name them: design effect {effects or 'n/a'}, cluster-robust (sandwich) "
@@ -33,16 +33,16 @@ def clustering(comparison: Mapping[str, Any]) -> str | None:
     )
 
 
-def saved_run(comparison: Mapping[str, Any]) -> str:
+def saved_run(comparison: ComparisonEntry) -> str:
     """The saved run's name, or its path where it has none."""
     return str(comparison["saved_run"] or comparison["path"])
 
 
-def provenance(comparison: Mapping[str, Any]) -> str:
+def provenance(comparison: ComparisonEntry) -> str:
     return f"model {comparison['model']}, judge {comparison['judge']}, saved {comparison['saved_at'] or '?'}"
 
 
-def coverage(comparison: Mapping[str, Any]) -> str:
+def coverage(comparison: ComparisonEntry) -> str:
     return (
         f"{comparison['compared']} cases in both; {comparison['only_in_run']} only in this run, "
         f"{comparison['only_in_saved_run']} only in the saved run"
@@ -62,7 +62,7 @@ class Template:
         return self.saved != self.run
 
 
-def templates(comparison: Mapping[str, Any]) -> list[Template]:
+def templates(comparison: ComparisonEntry) -> list[Template]:
     saved, run = comparison["templates"]["saved"], comparison["templates"]["run"]
     return [Template(role, saved.get(role), run.get(role)) for role in dict.fromkeys([*run, *saved])]
 
@@ -94,14 +94,14 @@ class Row:
     whole_p: str
 
 
-def summary_rows(comparison: Mapping[str, Any], missing: str = "-") -> list[Row]:
+def summary_rows(comparison: ComparisonEntry, missing: str = "-") -> list[Row]:
     """Overall, and each polarity that has cases."""
     groups = [("overall", comparison["overall"])]
     groups += [(name, entry) for name, entry in comparison["polarity"].items() if entry["n"]]
     return [_row(name, entry, missing) for name, entry in groups]
 
 
-def emotion_rows(comparison: Mapping[str, Any], missing: str = "-") -> list[Row]:
+def emotion_rows(comparison: ComparisonEntry, missing: str = "-") -> list[Row]:
     return [_row(name, entry, missing) for name, entry in comparison["emotions"].items()]
 
 
@@ -111,7 +111,7 @@ def declined(rows: list[Row]) -> list[Row]:
     return [row for row in rows if row.verdict == "worse"]
 
 
-def _row(group: str, entry: Mapping[str, Any], missing: str) -> Row:
+def _row(group: str, entry: PairedEntry, missing: str) -> Row:
     return Row(
         group=group,
         n=entry["n"],
@@ -132,9 +132,9 @@ def _row(group: str, entry: Mapping[str, Any], missing: str) -> Row:
     )
 
 
-def _counts(counts: Mapping[str, int]) -> str:
+def _counts(counts: Counts) -> str:
     """Bad/Okay/Good as counts."""
-    return "/".join(str(counts[k]) for k in ("bad", "okay", "good"))
+    return f"{counts['bad']}/{counts['okay']}/{counts['good']}"
 
 
 # How many changed cases the terminal names; every report says where the rest are.
@@ -149,7 +149,7 @@ class ChangedCases:
     count: int
     worse: int
     better: int
-    cases: list[dict[str, Any]]
+    cases: list[ChangedCase]
 
     @property
     def summary(self) -> str:
@@ -161,22 +161,22 @@ class ChangedCases:
         return f"{self.count} cases changed ({self.worse} worse)"
 
 
-def changed_cases(comparison: Mapping[str, Any]) -> ChangedCases | None:
+def changed_cases(comparison: ComparisonEntry) -> ChangedCases | None:
     """The comparison's changed cases; None in a document that predates the listing."""
     found = comparison.get("changed_cases")
     return None if found is None else ChangedCases(found["count"], found["worse"], found["better"], found["cases"])
 
 
-def transition(case: Mapping[str, Any]) -> str:
+def transition(case: ChangedCase) -> str:
     """A changed case's ratings: ``good -> bad``."""
     return f"{case['saved']} -> {case['run']}"
 
 
-def direction(case: Mapping[str, Any]) -> str:
+def direction(case: ChangedCase) -> str:
     return "worse" if Rating.parse(case["run"]) < Rating.parse(case["saved"]) else "better"
 
 
-def changed_lines(comparison: Mapping[str, Any]) -> list[str]:
+def changed_lines(comparison: ComparisonEntry) -> list[str]:
     """The terminal's words on the changed cases: their count and the first few."""
     changed = changed_cases(comparison)
     if changed is None or not changed.count:

@@ -6,27 +6,27 @@ column, emotion and note. The full table is always in the JSON and HTML reports.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from pytest_empathy.formatting import (
-    P_FLOOR,
-    change,
+from pytest_empathy.formatting import P_FLOOR, change, gain, p_value, percent
+from pytest_empathy.reports import crowd_scale
+from pytest_empathy.reports import saved_run_comparison as compared
+from pytest_empathy.reports.entries import (
+    Entry,
+    Statistics,
     cliffs_delta,
     detects,
-    gain,
     gates_off,
     interval_levels,
     one_sided_p,
-    p_value,
-    percent,
     shares,
+    statistics,
+    total,
     verdict,
 )
-from pytest_empathy.reports import crowd_scale
-from pytest_empathy.reports import saved_run_comparison as compared
 from pytest_empathy.reports.layout import Column, clip, listed, table, wrap
+from pytest_empathy.results.result_document import ComparisonEntry, GroupEntry, RecordingEntry, ResultDocument
 
 # Lines of a -q summary at most: a CI log shows it without scrolling.
 SHORT = 14
@@ -57,7 +57,7 @@ class Line:
     alarm: bool = False
 
 
-def summary(document: Mapping[str, Any], files: Files, layout: Layout) -> list[Line]:
+def summary(document: ResultDocument, files: Files, layout: Layout) -> list[Line]:
     if layout.verbosity <= -2:
         return [Line(one_line(document, files), alarm=not _passed(document, files))]
     if layout.verbosity == -1:
@@ -65,7 +65,7 @@ def summary(document: Mapping[str, Any], files: Files, layout: Layout) -> list[L
     return _detail(document, files, layout)
 
 
-def one_line(document: Mapping[str, Any], files: Files) -> str:
+def one_line(document: ResultDocument, files: Files) -> str:
     """The run in one line, for -qq: the verdict, what failed by name, the key figures."""
     failed = [gate["name"] for gate in document["gates"] if not gate["passed"]]
     failed += [line.partition(":")[0] for line in files.unwritten]
@@ -89,22 +89,22 @@ def one_line(document: Mapping[str, Any], files: Files) -> str:
     return text
 
 
-def _passed(document: Mapping[str, Any], files: Files) -> bool:
+def _passed(document: ResultDocument, files: Files) -> bool:
     return bool(document["passed"]) and not files.unwritten
 
 
-def _outcome(document: Mapping[str, Any], files: Files) -> str:
+def _outcome(document: ResultDocument, files: Files) -> str:
     if files.shard:
         return "shard (pytest-empathy merge decides the gates)"
     return "PASSED" if _passed(document, files) else "FAILED"
 
 
-def _rated(document: Mapping[str, Any]) -> str:
+def _rated(document: ResultDocument) -> str:
     corpus = document["corpus"]
     return f"{corpus['rated']} of {corpus['cases']} cases rated, no statistics"
 
 
-def _verdict(document: Mapping[str, Any], files: Files) -> str:
+def _verdict(document: ResultDocument, files: Files) -> str:
     text = f"{document['model']} {_outcome(document, files)}"
     overall = document["overall"]
     if overall is None:
@@ -119,7 +119,7 @@ def _verdict(document: Mapping[str, Any], files: Files) -> str:
     return text if off is None else f"{text}; {off}"
 
 
-def _versus_saved_run(comparison: Mapping[str, Any]) -> str:
+def _versus_saved_run(comparison: ComparisonEntry) -> str:
     overall = comparison["overall"]
     return (
         f"against saved run {compared.saved_run(comparison)}: Good {percent(overall['good_rate_saved'])} -> "
@@ -128,7 +128,7 @@ def _versus_saved_run(comparison: Mapping[str, Any]) -> str:
     )
 
 
-def _short(document: Mapping[str, Any], files: Files, width: int) -> list[Line]:
+def _short(document: ResultDocument, files: Files, width: int) -> list[Line]:
     """About SHORT lines: warnings, then passed gates, fold into one line each where there
     are too many (each gate keeps its own line the longest); failed gates are cut only where
     they alone overflow, saying how many more."""
@@ -137,8 +137,7 @@ def _short(document: Mapping[str, Any], files: Files, width: int) -> list[Line]:
     failed = [Line(clip(f"FAILED {g['name']}: {g['detail']}", width), alarm=True) for g in gates if not g["passed"]]
     passed = [Line(clip(f"PASSED {g['name']}: {g['detail']}", width)) for g in gates if g["passed"]]
     warnings = [Line(clip(f"WARNING {w}", width)) for w in document.get("warnings", [])]
-    tail = [Line(line) for text in _short_tail(document, files, width) for line in wrap(text, width)]
-    tail += [Line(line, alarm=True) for text in files.unwritten for line in wrap(text, width)]
+    tail = _short_tail_lines(document, files, width)
     room = SHORT - len(head) - len(tail)
     if len(failed) + len(passed) + len(warnings) > room and len(warnings) > 1:
         warnings = [Line(clip(f"{len(warnings)} warnings, the first: {warnings[0].text}", width))]
@@ -151,7 +150,13 @@ def _short(document: Mapping[str, Any], files: Files, width: int) -> list[Line]:
     return head + failed + passed + warnings + tail
 
 
-def _short_tail(document: Mapping[str, Any], files: Files, width: int) -> Iterator[str]:
+def _short_tail_lines(document: ResultDocument, files: Files, width: int) -> list[Line]:
+    """What follows the gates at -q, wrapped: recording, the comparison, the files."""
+    tail = [Line(line) for text in _short_tail(document, files, width) for line in wrap(text, width)]
+    return tail + [Line(line, alarm=True) for text in files.unwritten for line in wrap(text, width)]
+
+
+def _short_tail(document: ResultDocument, files: Files, width: int) -> Iterator[str]:
     recording = document["recording"]
     if recording is not None and recording["unrecorded"]:
         yield f"{recording['unrecorded']} case(s) need (re-)recording: {recording['command']}"
@@ -175,13 +180,10 @@ def _short_tail(document: Mapping[str, Any], files: Files, width: int) -> Iterat
 _SHARD = "shard: the gates above do not set the exit status; pytest-empathy merge decides them for the whole benchmark"
 
 
-def _detail(document: Mapping[str, Any], files: Files, layout: Layout) -> list[Line]:
+def _detail(document: ResultDocument, files: Files, layout: Layout) -> list[Line]:
     lines = [Line(line) for line in _figures(document, layout)]
     width = layout.width
-    lines += [Line(line) for title, path in files.reports for line in wrap(f"{title}: {path}", width)]
-    lines += [Line(line, alarm=True) for text in files.unwritten for line in wrap(text, width)]
-    if files.saved_run is not None:
-        lines += [Line(line) for line in wrap(f"saved run: {files.saved_run}", width)]
+    lines += _files_written(files, width)
     if files.shard:
         return lines + [Line(line) for line in wrap(_SHARD, width)]
     failures = [f"empathy gate failed: {g['name']}: {g['detail']}" for g in document["gates"] if not g["passed"]]
@@ -191,36 +193,25 @@ def _detail(document: Mapping[str, Any], files: Files, layout: Layout) -> list[L
     return lines + [Line(clip(text, width), alarm=True) for text in failures]
 
 
-def _figures(document: Mapping[str, Any], layout: Layout) -> Iterator[str]:
-    width, full = layout.width, layout.verbosity > 0
+def _files_written(files: Files, width: int) -> list[Line]:
+    """The reports written, those that could not be, and the saved run."""
+    lines = [Line(line) for title, path in files.reports for line in wrap(f"{title}: {path}", width)]
+    lines += [Line(line, alarm=True) for text in files.unwritten for line in wrap(text, width)]
+    if files.saved_run is not None:
+        lines += [Line(line) for line in wrap(f"saved run: {files.saved_run}", width)]
+    return lines
+
+
+def _figures(document: ResultDocument, layout: Layout) -> Iterator[str]:
+    width = layout.width
     for text in _about(document):
         yield from wrap(text, width)
-    if document["overall"] is not None:
-        if document["partial"]:
-            yield "PARTIAL: every figure below is computed on the cases rated so far"
-        groups = _groups(document)
-        shown = groups if full else [g for g in groups if not g.hidden]
-        laid = table(_VERSUS_BASELINE, shown, None if full else width)
-        yield ""
-        for text in _methods(document, full, "detects" in laid.left_out):
-            yield from wrap(text, width)
-        yield ""
-        yield from laid.lines
-        hidden = [g.entry for g in groups if g not in shown]
-        yield from _left_out(hidden, "without a significant difference or a note", laid.left_out, width)
-        for group in shown:
-            if group.entry["note"]:
-                yield from wrap(f"note, {group.name}: {group.entry['note']}", width)
+    found = statistics(document)
+    if found is not None:
+        yield from _versus_baseline_lines(document, found, layout)
     if document["comparison"] is not None:
         yield from _comparison_lines(document["comparison"], layout)
-    unused = document["unused_cassettes"]
-    if unused["count"]:
-        state = "deleted" if unused["pruned"] else "not used by any case (--empathy-prune-cassettes deletes them)"
-        # What was deleted is listed whole; what could be, by its first paths.
-        paths = unused["paths"] if unused["pruned"] else unused["paths"][:3]
-        shown_paths = ", ".join(paths) + (", ..." if len(paths) < unused["count"] else "")
-        yield ""
-        yield from wrap(f"{unused['count']} cassette(s) of {document['model']} {state}: {shown_paths}", width)
+    yield from _unused_cassettes(document, width)
     yield ""
     for warning in document.get("warnings", []):
         yield from wrap(f"WARNING {warning}", width)
@@ -228,7 +219,39 @@ def _figures(document: Mapping[str, Any], layout: Layout) -> Iterator[str]:
         yield from wrap(f"{'PASSED' if gate['passed'] else 'FAILED'} {gate['name']}: {gate['detail']}", width)
 
 
-def _about(document: Mapping[str, Any]) -> Iterator[str]:
+def _versus_baseline_lines(document: ResultDocument, found: Statistics, layout: Layout) -> Iterator[str]:
+    """The methods, the table of groups against the baseline, and their notes."""
+    width, full = layout.width, layout.verbosity > 0
+    if document["partial"]:
+        yield "PARTIAL: every figure below is computed on the cases rated so far"
+    groups = _groups(found)
+    shown = groups if full else [g for g in groups if not g.hidden]
+    laid = table(_VERSUS_BASELINE, shown, None if full else width)
+    yield ""
+    for text in _methods(document, found, full, "detects" in laid.left_out):
+        yield from wrap(text, width)
+    yield ""
+    yield from laid.lines
+    hidden = [g.entry for g in groups if g not in shown]
+    yield from _left_out(hidden, "without a significant difference or a note", laid.left_out, width)
+    for group in shown:
+        if group.entry["note"]:
+            yield from wrap(f"note, {group.name}: {group.entry['note']}", width)
+
+
+def _unused_cassettes(document: ResultDocument, width: int) -> Iterator[str]:
+    unused = document["unused_cassettes"]
+    if not unused["count"]:
+        return
+    state = "deleted" if unused["pruned"] else "not used by any case (--empathy-prune-cassettes deletes them)"
+    # What was deleted is listed whole; what could be, by its first paths.
+    paths = unused["paths"] if unused["pruned"] else unused["paths"][:3]
+    shown_paths = ", ".join(paths) + (", ..." if len(paths) < unused["count"] else "")
+    yield ""
+    yield from wrap(f"{unused['count']} cassette(s) of {document['model']} {state}: {shown_paths}", width)
+
+
+def _about(document: ResultDocument) -> Iterator[str]:
     """Who rated what, on which corpus, with which templates, calls and cassettes."""
     yield (
         f"model {document['model']}, judge {document['judge']} ({document['judge_rates']}), "
@@ -267,22 +290,22 @@ def _about(document: Mapping[str, Any]) -> Iterator[str]:
 @dataclass(frozen=True)
 class _Group:
     name: str
-    entry: Mapping[str, Any]
+    entry: GroupEntry
     # An emotion without a significant difference or a note: a row only at -v.
     hidden: bool = False
 
 
-def _groups(document: Mapping[str, Any]) -> list[_Group]:
-    groups = [_Group("overall", document["overall"])]
-    groups += [_Group(name, entry) for name, entry in document["polarity"].items() if entry["n"]]
+def _groups(found: Statistics) -> list[_Group]:
+    groups = [_Group("overall", found.overall)]
+    groups += [_Group(name, entry) for name, entry in found.polarity.items() if entry["n"]]
     groups += [
         _Group(name, entry, hidden=not (entry.get("significant") or entry["note"]))
-        for name, entry in document["emotions"].items()
+        for name, entry in found.emotions.items()
     ]
     return groups
 
 
-def _left_out(hidden: list[Mapping[str, Any]], why: str, columns: list[str], width: int) -> list[str]:
+def _left_out(hidden: Sequence[Entry], why: str, columns: list[str], width: int) -> list[str]:
     """One line, wrapped, on what a table leaves out at this verbosity and width, if anything."""
     parts = []
     if hidden:
@@ -297,7 +320,7 @@ def _left_out(hidden: list[Mapping[str, Any]], why: str, columns: list[str], wid
 
 _VERSUS_BASELINE: tuple[Column[_Group], ...] = (
     Column("group", lambda g: g.name, left=True),
-    Column("n", lambda g: f"{g.entry['n']}/{sum(g.entry['baseline'].values())}"),
+    Column("n", lambda g: f"{g.entry['n']}/{total(g.entry['baseline'])}"),
     Column("model\nB/O/G %", lambda g: shares(g.entry["model"])),
     Column("base\nB/O/G %", lambda g: shares(g.entry["baseline"])),
     Column("Good change\n[CI]", lambda g: change(g.entry["good_gain_absolute"], g.entry["good_gain_absolute_ci"])),
@@ -317,7 +340,7 @@ _VERSUS_BASELINE: tuple[Column[_Group], ...] = (
 )
 
 
-def unrecorded(recording: Mapping[str, Any], cases: int) -> str:
+def unrecorded(recording: RecordingEntry, cases: int) -> str:
     """How many of a run's cases need recording, why, and the command that records them."""
     changed = recording["template_changed"]
     why = f", {changed} because a template changed since their cassettes were recorded" if changed else ""
@@ -327,8 +350,8 @@ def unrecorded(recording: Mapping[str, Any], cases: int) -> str:
     )
 
 
-def _methods(document: Mapping[str, Any], full: bool, no_detects: bool) -> Iterator[str]:
-    methods, overall = document["methods"], document["overall"]
+def _methods(document: ResultDocument, found: Statistics, full: bool, no_detects: bool) -> Iterator[str]:
+    methods, overall = found.methods, found.overall
     decides = methods.get("gate_test", "good-rate")
     design = overall.get("design_effect") if methods.get("clustered") else None
     if full:
@@ -337,8 +360,9 @@ def _methods(document: Mapping[str, Any], full: bool, no_detects: bool) -> Itera
             f"alpha {methods['alpha']:g}; {interval_levels(document)}; Holm across emotions; 'detects': the smallest "
             "Good-rate difference in points found with 80% power (at Holm's first step for an emotion)"
         )
-        if methods.get("ordinal"):
-            yield f"ordinal: Cliff's delta, one-sided {methods['ordinal']['test']}, the same alpha, intervals and Holm"
+        ordinal = methods.get("ordinal")
+        if ordinal:
+            yield f"ordinal: Cliff's delta, one-sided {ordinal['test']}, the same alpha, intervals and Holm"
         yield f"the verdict and the gates better and no-emotion-worse use the {decides} test"
         if design:
             yield (
@@ -403,7 +427,7 @@ _VERSUS_SAVED_RUN: tuple[Column[compared.Row], ...] = (
 )
 
 
-def _comparison_lines(comparison: Mapping[str, Any], layout: Layout) -> Iterator[str]:
+def _comparison_lines(comparison: ComparisonEntry, layout: Layout) -> Iterator[str]:
     width, full = layout.width, layout.verbosity > 0
     yield ""
     yield from wrap(

@@ -14,16 +14,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from pytest_empathy import schema
-from pytest_empathy.analysis.gates import JudgeStanding, agreement
+from pytest_empathy.analysis.gates import JudgeStanding
 from pytest_empathy.atomic import write_atomic
 from pytest_empathy.bounded import MiB, loads, read_bytes
 from pytest_empathy.corpus.rows import ID_PATTERN, NAME_RULE
 from pytest_empathy.errors import InputError
-from pytest_empathy.formatting import figure
+from pytest_empathy.formatting import agreement, figure
 from pytest_empathy.schema import shown, validate
+
+from .calibration_document import (
+    AgreementEntry,
+    CalibrationDocument,
+    CalibrationSelection,
+    RelativeGain,
+)
+from .result_document import CalibrationSummary, JudgeKeyEntry
 
 if TYPE_CHECKING:
     # numpy: only a calibration run measures; every run with a judge model reads.
@@ -55,7 +63,7 @@ class JudgeKey:
     model: str
     template_sha256: str
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> JudgeKeyEntry:
         return {"profile": self.profile, "model": self.model, "template_sha256": self.template_sha256}
 
 
@@ -66,13 +74,13 @@ def to_json(
     *,
     corpus: str,
     corpus_sha256: str,
-    selection: Mapping[str, Any],
+    selection: CalibrationSelection,
     human: str,
-) -> dict[str, Any]:
+) -> CalibrationDocument:
     from pytest_empathy.analysis.agreement import INTERVALS, judged_gain
 
     gains = {
-        source: dict(zip(("crowd", "judge"), judged_gain(calibration, source, human), strict=True))
+        source: _relative_gain(*judged_gain(calibration, source, human))
         for source in calibration.sources
         if source != human and human in calibration.sources
     }
@@ -81,7 +89,7 @@ def to_json(
         "kind": KIND,
         "judge": key.to_json(),
         "corpus": {"name": corpus, "sha256": corpus_sha256},
-        "selection": dict(selection),
+        "selection": selection,
         "created": datetime.now(UTC).date().isoformat(),
         "methods": METHODS | {"intervals": INTERVALS},
         "overall": _agreement(calibration.overall),
@@ -100,7 +108,11 @@ def to_json(
     }
 
 
-def _agreement(a: Agreement) -> dict[str, Any]:
+def _relative_gain(crowd: float | None, judge: float | None) -> RelativeGain:
+    return {"crowd": crowd, "judge": judge}
+
+
+def _agreement(a: Agreement) -> AgreementEntry:
     crowd, judge = a.good_rates
     return {
         "n": a.n,
@@ -120,7 +132,7 @@ def _interval(interval: Interval | None) -> list[float] | None:
     return None if interval is None else [interval.low, interval.high]
 
 
-def save(document: Mapping[str, Any], path: Path) -> None:
+def save(document: CalibrationDocument, path: Path) -> None:
     write_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
 
@@ -128,7 +140,7 @@ def save(document: Mapping[str, Any], path: Path) -> None:
 LARGEST = 16 * MiB
 
 
-def load(path: Path) -> dict[str, Any] | None:
+def load(path: Path) -> CalibrationDocument | None:
     """The calibration at ``path``; None when there is none, a CalibrationError naming the
     file and what is wrong (in one line) when it cannot be used: every figure of the type
     and in the range its method gives, each confusion matrix the tally of its pairs."""
@@ -141,11 +153,13 @@ def load(path: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict) or data.get("kind") != KIND or data.get("schema") != SCHEMA:
         raise CalibrationError(f"{path}: not a judge calibration of schema {SCHEMA}")
     validate(data, _CALIBRATION, path, CalibrationError, "judge calibration")
+    # Where the checks hand over to the types.
+    document = cast(CalibrationDocument, data)
     try:
-        _check_tallies(data)
+        _check_tallies(document)
     except schema.Invalid as problem:
         raise CalibrationError(f"{path}: not a usable judge calibration ({problem})") from None
-    return data
+    return document
 
 
 def _bounds(low: float, high: float) -> schema.Check:
@@ -204,23 +218,17 @@ _CALIBRATION = schema.obj(
 )
 
 
-def _check_tallies(data: Mapping[str, Any]) -> None:
+def _check_tallies(data: CalibrationDocument) -> None:
     """Each source's confusion matrix the tally of its pairs, the overall one their sum, and
     every figure read from a matrix equal to what it gives."""
     pairs, sources = data["pairs"], data["sources"]
-    lengths = {len(scores) for scores in pairs.values()}
-    if not pairs or len(lengths) != 1 or 0 in lengths:
-        raise schema.Invalid("pairs", "not one (crowd, judge) pair per prompt for every source")
-    if pairs.keys() != sources.keys() or data["source_bias"]["human"] not in sources:
-        raise schema.Invalid("sources", "not the sources of the pairs, the human one among them")
+    _check_sources(pairs, sources, data["source_bias"]["human"])
     total = [[0] * 3 for _ in range(3)]
     for source, scores in pairs.items():
-        tally = [[0] * 3 for _ in range(3)]
-        for crowd, judge in scores:
-            tally[crowd - 1][judge - 1] += 1
-            total[crowd - 1][judge - 1] += 1
+        tally = _tally(scores)
         if sources[source]["confusion"] != tally:
             raise schema.Invalid(f"sources.{source}.confusion", "not the tally of its pairs")
+        total = [[a + b for a, b in zip(row, more, strict=True)] for row, more in zip(total, tally, strict=True)]
     if data["overall"]["confusion"] != total:
         raise schema.Invalid("overall.confusion", "not the sum of the sources' confusion matrices")
     for where, entry in [("overall", data["overall"]), *((f"sources.{s}", e) for s, e in sources.items())]:
@@ -230,7 +238,24 @@ def _check_tallies(data: Mapping[str, Any]) -> None:
         raise schema.Invalid("source_bias.interval", f"{bias[0]} is above {bias[1]}")
 
 
-def _check_figures(where: str, entry: Mapping[str, Any]) -> None:
+def _check_sources(pairs: Mapping[str, Sequence[Sequence[int]]], sources: Mapping[str, object], human: str) -> None:
+    """As many pairs for every source, one per prompt, and the same sources as the figures."""
+    lengths = {len(scores) for scores in pairs.values()}
+    if not pairs or len(lengths) != 1 or 0 in lengths:
+        raise schema.Invalid("pairs", "not one (crowd, judge) pair per prompt for every source")
+    if pairs.keys() != sources.keys() or human not in sources:
+        raise schema.Invalid("sources", "not the sources of the pairs, the human one among them")
+
+
+def _tally(scores: Sequence[Sequence[int]]) -> list[list[int]]:
+    """The confusion matrix of (crowd, judge) pairs of scores 1 to 3."""
+    tally = [[0] * 3 for _ in range(3)]
+    for crowd, judge in scores:
+        tally[crowd - 1][judge - 1] += 1
+    return tally
+
+
+def _check_figures(where: str, entry: AgreementEntry) -> None:
     confusion, n = entry["confusion"], entry["n"]
     read = {
         "n": sum(map(sum, confusion)),
@@ -238,7 +263,8 @@ def _check_figures(where: str, entry: Mapping[str, Any]) -> None:
         "good_rate.crowd": sum(confusion[2]) / n,
         "good_rate.judge": sum(row[2] for row in confusion) / n,
     }
-    given = {"n": n, "exact": entry["exact"], **{f"good_rate.{k}": v for k, v in entry["good_rate"].items()}}
+    rates = entry["good_rate"]
+    given = {"n": n, "exact": entry["exact"], "good_rate.crowd": rates["crowd"], "good_rate.judge": rates["judge"]}
     for name, value in read.items():
         if not math.isclose(given[name], value, rel_tol=1e-9, abs_tol=1e-12):
             raise schema.Invalid(f"{where}.{name}", f"{shown(given[name])}, but its confusion matrix gives {value:g}")
@@ -247,7 +273,7 @@ def _check_figures(where: str, entry: Mapping[str, Any]) -> None:
             raise schema.Invalid(f"{where}.intervals.{name}", f"{interval[0]} is above {interval[1]}")
 
 
-def standing(path: Path, key: JudgeKey, shown: str) -> tuple[JudgeStanding, dict[str, Any] | None]:
+def standing(path: Path, key: JudgeKey, shown: str) -> tuple[JudgeStanding, CalibrationSummary | None]:
     """Where the judge stands: the calibration at ``path`` when it was measured for ``key``,
     else why none is in force; with the JSON result's summary of the calibration found (None
     when there is no file). ``shown`` is the path as outputs show it."""
@@ -257,7 +283,7 @@ def standing(path: Path, key: JudgeKey, shown: str) -> tuple[JudgeStanding, dict
     recorded = JudgeKey(**data["judge"])
     overall = data["overall"]
     bias = data["source_bias"]
-    summary = {
+    summary: CalibrationSummary = {
         "path": shown,
         "created": data["created"],
         "judge": recorded.to_json(),
@@ -301,7 +327,7 @@ def standing(path: Path, key: JudgeKey, shown: str) -> tuple[JudgeStanding, dict
     return JudgeStanding(text, alpha, data["pairs"], bias["human"]), summary
 
 
-def _kappa(overall: Mapping[str, Any], interval: Sequence[float] | None) -> str:
+def _kappa(overall: AgreementEntry, interval: Sequence[float] | None) -> str:
     """The quadratic kappa as the standing shows it, with why it is undefined where it is."""
     reason = overall.get("undefined", {}).get("kappa_quadratic")
     return figure(overall["kappa_quadratic"], interval) + ("" if reason is None else f" ({reason})")

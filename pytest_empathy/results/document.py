@@ -1,72 +1,13 @@
-"""A run's result as a JSON document: the schema, written from a ``RunResult``, read back
-and checked, and migrated from earlier schema versions. Every report renders from it.
-
-Schema 2 (this version) renamed what schema 1 called a snapshot: a saved run's ``snapshot``
-is ``saved_run``, and a comparison's ``snapshot`` and ``only_in_snapshot`` are ``saved_run``
-and ``only_in_saved_run``; a comparison also says when the saved run was saved, and
-``recording`` names the cassette directory and the command that records what is missing.
-Schema 3 decides every gate on the Good rate with a one-sided score test (paired where both
-sides rated the same cases) and the interval that inverts it; the study's chi-square test
-stays under ``test``, ``statistic``, ``dof``, ``p_value`` (an exact row has no statistic of
-its own: null), and ``methods`` names every method once. Group entries gain
-``good_rate_test``, ``verdict`` and ``note``; settings gain ``margin``.
-
-Schema 4 adds the ordinal effect beside the Good rate (``ordinal`` in every group entry and
-in ``methods``), the test that decides the gates (settings ``test``, methods ``gate_test``),
-both tests' Holm-adjusted p-values and verdicts for every emotion, and clustered ratings:
-``rater``/``baseline_rater`` per case, ``design_effect`` per group, ``methods.clusters``; and
-``mixed_raters``, naming a judge model compared with the crowd's ratings; ``judge_standing``,
-a judge model's standing against the crowd ("uncalibrated judge").
-
-Schema 5 adds ``judge_calibration``: the judge's calibration file as the run found it (its
-path, date, judge profile, model and rubric hash, agreement figures, why it is stale when
-it was measured for another judge, and when in force its pairs), null without one;
-``judge_standing`` then names the calibration in force; and ``judge_correction``, the run
-and each polarity on the crowd's scale by that calibration, with the test of its
-assumption. Settings gain ``judge_min_agreement`` and ``judge_correction``.
-
-Schema 6 adds ``changed_cases`` to a comparison: every case both runs rated whose rating
-changed (``count``, ``worse``, ``better``, and ``cases``, each with its id, emotion, ``saved``
-and ``run`` rating and both answers, ``saved_response`` and ``run_response``, null where a
-run kept no text), declines first (Good to Bad, Good to Okay, Okay to Bad, then the gains
-Bad to Good, Okay to Good, Bad to Okay), each by emotion and case id. A comparison of an
-earlier schema is read with ``changed_cases`` null: which cases changed is not known from it
-(the saved run's ratings are not in the document), and no report lists them.
-
-Schema 7 prints an emotion's intervals at Bonferroni's simultaneous level, each one-sided
-bound at alpha / K over the K emotions (two-sided 1 - 2 alpha / K, the confidence its tests
-name), so that an emotion interval that excludes no difference belongs to an emotion Holm
-calls; overall and polarity keep 1 - 2 alpha. Every group entry gains
-``interval_adjustment``, naming its intervals' adjustment in words, and ``methods.interval``
-gains ``emotions``. An earlier document's emotion intervals were unadjusted, and say so.
-Schema 7 also adds ``bad_rate_test`` to every group entry: the model's Bad rate against the
-baseline's by the Good rate's tests on the Bad counts (``model``, ``baseline``, ``difference``
-and its interval, one-sided ``p_higher`` and ``p_lower`` at no difference, and for the overall
-and polarity entries ``detectable_margin``, the smallest no-more-bad margin shown with 80%
-power when the Bad rates are equal, and ``detectable_margin_method``, whose power it is), which
-the no-more-bad gate decides on; a group's ``detectable`` names whose power it states in
-``method`` (the test deciding each side); ``design_effect``
-gains ``bad_rate`` and settings ``bad_margin``. A group of an earlier schema is read with
-``bad_rate_test`` null. Schema 7 clusters a comparison where the runs name raters: its groups
-carry ``design_effect`` as a run's groups do, each ``design_effect`` gains ``clusters`` (G, the
-comparison's, whose t on G - 1 degrees of freedom the tests refer to), and the comparison says
-so in ``clustered`` and ``clusters`` (the method); a document without them was not clustered.
-A comparison's groups gain ``bad_rate_test`` too (this run's Bad rate against the saved run's,
-paired: ``saved``, ``run``, ``change`` and its interval, ``p_higher``, ``p_lower``), and the
-comparison ``bad_rise_detectable``, what the bad-rise check can detect; read as null before.
-
-Documents of schemas 1 to 6 are read by migrating them; schema 2's statistics are dropped
-on the way (see ``_from_schema_2``), the cases kept; schema 3's are kept, without the
-ordinal effect it did not compute (null).
-"""
+"""A run's result as a JSON document (schema 7, typed in ``result_document``): written from a
+``RunResult``, read back, migrated from earlier schema versions and checked. Every report
+renders from it. Its keys and the schema's history: docs/reference/json-result.md."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
 from pytest_empathy import __version__, schema
 from pytest_empathy.analysis import clusters, ordinal
@@ -102,10 +43,38 @@ from pytest_empathy.formatting import p_value
 from pytest_empathy.modes import GateTest
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.calibrations import UNCALIBRATED
+from pytest_empathy.results.result_document import (
+    BadChangeEntry,
+    BadRateEntry,
+    CaseEntry,
+    ChangedCasesEntry,
+    ComparisonEntry,
+    CorrectionEntry,
+    CrowdScaleEntry,
+    DesignEffectEntry,
+    DetectableEntry,
+    DropEntry,
+    EmotionIntervals,
+    GroupEntry,
+    MethodsEntry,
+    OpenInterval,
+    OrdinalEntry,
+    PairedEntry,
+    PredictionPoweredEntry,
+    RateTestEntry,
+    RecordingEntry,
+    ResultDocument,
+    RiseEntry,
+    Shares,
+    dumps,
+)
+from pytest_empathy.results.result_document import Counts as CountsEntry
+from pytest_empathy.results.result_document import Interval as Bounds
 from pytest_empathy.schema import validate
+from pytest_empathy.settings import SettingsEntry
 
 from .case import CaseResult
-from .run_result import RunResult, SavedRunVersus
+from .run_result import RecordingStatus, RunResult, SavedRunVersus
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.correction import Correction, CrowdScale
@@ -114,7 +83,28 @@ if TYPE_CHECKING:
 SCHEMA = 7
 
 
-def to_json(run: RunResult) -> dict[str, Any]:
+class _TestDesign(TypedDict):
+    alternative: str
+    confidence: float
+    paired: bool
+    clustered: bool
+    correction: str | None
+
+
+class _HolmVerdict(TypedDict):
+    p_better_holm: NotRequired[float | None]
+    p_worse_holm: NotRequired[float | None]
+    verdict: str | None
+
+
+class _Verdict(TypedDict):
+    good_rate_test: RateTestEntry | None
+    direction: str | None
+    verdict: str | None
+    significant: bool
+
+
+def to_json(run: RunResult) -> ResultDocument:
     summary = run.summary
     return {
         "schema": SCHEMA,
@@ -142,17 +132,9 @@ def to_json(run: RunResult) -> dict[str, Any]:
             model: {"calls": u.calls, "prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens}
             for model, u in run.usage.items()
         },
-        "settings": run.settings,
+        "settings": cast(SettingsEntry, run.settings),
         "templates": run.templates,
-        "recording": None
-        if run.recording is None
-        else {
-            "mode": run.recording.mode,
-            "unrecorded": run.recording.unrecorded,
-            "template_changed": run.recording.template_changed,
-            "cassettes": run.recording.cassettes,
-            "command": run.recording.command,
-        },
+        "recording": None if run.recording is None else recording_entry(run.recording),
         "complete": run.completeness.complete,
         "partial": summary.partial if summary else not run.completeness.complete,
         "passed": run.passed,
@@ -172,7 +154,17 @@ def to_json(run: RunResult) -> dict[str, Any]:
     }
 
 
-def _correction(correction: Correction | None, decides: bool) -> dict[str, Any] | None:
+def recording_entry(recording: RecordingStatus) -> RecordingEntry:
+    return {
+        "mode": recording.mode,
+        "unrecorded": recording.unrecorded,
+        "template_changed": recording.template_changed,
+        "cassettes": recording.cassettes,
+        "command": recording.command,
+    }
+
+
+def _correction(correction: Correction | None, decides: bool) -> CorrectionEntry | None:
     if correction is None:
         return None
     from pytest_empathy.analysis.correction import ASSUMPTION_TEST, METHOD
@@ -196,11 +188,11 @@ def _correction(correction: Correction | None, decides: bool) -> dict[str, Any] 
     }
 
 
-def _crowd_scale(group: CrowdScale) -> dict[str, Any]:
+def _crowd_scale(group: CrowdScale) -> CrowdScaleEntry:
     return {
         "n": group.n,
-        "model": dict(zip(("bad", "okay", "good"), group.model, strict=True)),
-        "baseline": dict(zip(("bad", "okay", "good"), group.baseline, strict=True)),
+        "model": _shares(group.model),
+        "baseline": _shares(group.baseline),
         "baseline_corrected": group.baseline_corrected,
         # An unbounded end (too many draws without an estimate) is null.
         "good_rate_ci": _bounded(group.model_good_ci),
@@ -212,24 +204,36 @@ def _crowd_scale(group: CrowdScale) -> dict[str, Any]:
     }
 
 
-def _bounded(interval: Interval) -> list[float | None]:
+def _shares(shares: tuple[float, float, float]) -> Shares:
+    bad, okay, good = shares
+    return {"bad": bad, "okay": okay, "good": good}
+
+
+def _bounded(interval: Interval) -> OpenInterval:
     return [None if math.isinf(end) else end for end in (interval.low, interval.high)]
 
 
-def _case(case: CaseResult) -> dict[str, Any]:
-    entry: dict[str, Any] = {
+def _case(case: CaseResult) -> CaseEntry:
+    entry: CaseEntry = {
         "id": case.case_id,
         "emotion": case.emotion,
         "rating": case.rating.label,
         "baseline_rating": case.baseline_rating.label if case.baseline_rating else None,
     }
-    for key in ("rater", "baseline_rater", "cassette", "utterance", "response"):
-        if getattr(case, key) is not None:
-            entry[key] = getattr(case, key)
+    if case.rater is not None:
+        entry["rater"] = case.rater
+    if case.baseline_rater is not None:
+        entry["baseline_rater"] = case.baseline_rater
+    if case.cassette is not None:
+        entry["cassette"] = case.cassette
+    if case.utterance is not None:
+        entry["utterance"] = case.utterance
+    if case.response is not None:
+        entry["response"] = case.response
     return entry
 
 
-def case_from_json(case: dict[str, Any]) -> CaseResult:
+def case_from_json(case: CaseEntry) -> CaseResult:
     """A case of a JSON document, as written by ``_case``."""
     baseline = case.get("baseline_rating")
     return CaseResult(
@@ -245,7 +249,7 @@ def case_from_json(case: dict[str, Any]) -> CaseResult:
     )
 
 
-def methods(summary: Summary) -> dict[str, Any]:
+def methods(summary: Summary) -> MethodsEntry:
     """What every figure of a document was computed with, named once."""
     paired = summary.paired
     return {
@@ -297,13 +301,14 @@ def methods(summary: Summary) -> dict[str, Any]:
     }
 
 
-def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, Any]:
+def _group(name: str, group: Group[Comparison], summary: Summary) -> GroupEntry:
     c = group.comparison
     good = c.good
     verdict = _verdict(group, summary.holm_by_test[GateTest.GOOD_RATE].get(name))
-    good_entry = verdict["good_rate_test"] or {}
     ordinal_entry = _ordinal(group, summary.holm_by_test[GateTest.ORDINAL].get(name))
-    entry: dict[str, Any] = {
+    # The test that does not decide the gates, whose verdict the note compares.
+    other_test = verdict["good_rate_test"] if c.decides is GateTest.ORDINAL else ordinal_entry
+    entry: GroupEntry = {
         "n": c.n,
         "model": _counts(c.model),
         "baseline": _counts(c.baseline),
@@ -318,7 +323,10 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         "good_gain_absolute_ci": None if good is None else _interval(good.difference_ci),
         "good_gain_relative": None if good is None or good.ratio is None else good.ratio - 1,
         "good_gain_relative_ci": None if good is None or good.ratio_ci is None else _shifted(good.ratio_ci),
-        **verdict,
+        "good_rate_test": verdict["good_rate_test"],
+        "direction": verdict["direction"],
+        "verdict": verdict["verdict"],
+        "significant": verdict["significant"],
         "ordinal": ordinal_entry,
         "bad_rate_test": _bad_rate_test(group, summary),
         "design_effect": _design_effect(c.design),
@@ -327,7 +335,7 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
         "note": _disagreement(
             group,
             summary.study_p_holm.get(name) if group.adjusted else c.study.p_value,
-            (good_entry if c.decides is GateTest.ORDINAL else ordinal_entry or {}).get("verdict"),
+            None if other_test is None else other_test["verdict"],
         ),
         "partial": summary.partial,
     }
@@ -336,7 +344,7 @@ def _group(name: str, group: Group[Comparison], summary: Summary) -> dict[str, A
     return entry
 
 
-def emotion_intervals(family: int, alpha: float) -> dict[str, Any]:
+def emotion_intervals(family: int, alpha: float) -> EmotionIntervals:
     """What an emotion's intervals are, beside the verdicts Holm decides."""
     return {
         "confidence": 1 - 2 * bonferroni_level(alpha, family),
@@ -346,13 +354,13 @@ def emotion_intervals(family: int, alpha: float) -> dict[str, Any]:
     }
 
 
-def _bad_rate_test(group: Group[Comparison], summary: Summary) -> dict[str, Any] | None:
+def _bad_rate_test(group: Group[Comparison], summary: Summary) -> BadRateEntry | None:
     """A group's Bad rate against the baseline's; the overall one decides no-more-bad."""
     c = group.comparison
     bad = c.bad
     if bad is None:
         return None
-    return {
+    entry: BadRateEntry = {
         "method": bad.method,
         "alternative": "one-sided, each direction; no-more-bad tests the overall difference at its margin",
         "confidence": bad.confidence,
@@ -370,9 +378,10 @@ def _bad_rate_test(group: Group[Comparison], summary: Summary) -> dict[str, Any]
         "detectable_margin": summary.bad_margin_shown.get(group.name),
         "detectable_margin_method": summary.bad_margin_method.get(group.name),
     }
+    return entry
 
 
-def _design_effect(design: clusters.DesignEffects | None) -> dict[str, Any] | None:
+def _design_effect(design: clusters.DesignEffects | None) -> DesignEffectEntry | None:
     """A group's design effects and its raters; ``clusters``: the comparison's G."""
     if design is None:
         return None
@@ -385,38 +394,52 @@ def _design_effect(design: clusters.DesignEffects | None) -> dict[str, Any] | No
     }
 
 
+_QUANTITIES = {GateTest.GOOD_RATE: "the Good rate", GateTest.ORDINAL: "the ordinal effect (Cliff's delta)"}
+
+
 def _disagreement(group: Group[Comparison], p_study: float | None, other: str | None) -> str | None:
     """Words for tests that disagree at the run's alpha, each Holm-adjusted for an emotion:
     the study's and the deciding test, and the deciding test and the other one, whose
     verdict is ``other``."""
-    c = group.comparison
-    if p_study is None or c.deciding is None:
+    if p_study is None or group.comparison.deciding is None:
         return None
-    holm = " after Holm" if group.adjusted else ""
-    # Beside a table whose study p is unadjusted, an emotion's adjusted p says it is.
-    study = f"{'Holm-adjusted ' if group.adjusted else ''}p {p_value(p_study)}"
-    names = {GateTest.GOOD_RATE: "the Good rate", GateTest.ORDINAL: "the ordinal effect (Cliff's delta)"}
-    quantity = names[c.decides]
-    notes = []
-    if p_study < group.alpha and not group.significant:
-        notes.append(
-            f"the study's {c.study.test} test finds the Bad/Okay/Good distributions differ{holm} "
-            f"({study}), but {quantity} does not differ significantly"
-        )
-    if p_study >= group.alpha and group.significant:
-        notes.append(
-            f"{quantity} is significantly {group.verdict}{holm}, but the study's {c.study.test} test does not "
-            f"find the whole distributions differ ({study})"
-        )
-    verdict = None if group.verdict is None else group.verdict.value
-    if other != verdict:
-        (other_name,) = (name for kind, name in names.items() if kind is not c.decides)
-        said = f"is significantly {other}" if other else "shows no significant difference"
-        notes.append(f"{other_name} {said}{holm}, {quantity} {'is ' + verdict if verdict else 'is not significant'}")
+    notes = [*_study_disagrees(group, p_study), *_other_disagrees(group, other)]
     return "; ".join(notes) or None
 
 
-def _comparison(versus: SavedRunVersus, templates: dict[str, str], cases: Sequence[CaseResult]) -> dict[str, Any]:
+def _study_disagrees(group: Group[Comparison], p_study: float) -> list[str]:
+    """The study's test against the deciding one, where one is significant and the other not."""
+    c = group.comparison
+    holm = " after Holm" if group.adjusted else ""
+    # Beside a table whose study p is unadjusted, an emotion's adjusted p says it is.
+    study = f"{'Holm-adjusted ' if group.adjusted else ''}p {p_value(p_study)}"
+    quantity = _QUANTITIES[c.decides]
+    if p_study < group.alpha and not group.significant:
+        return [
+            f"the study's {c.study.test} test finds the Bad/Okay/Good distributions differ{holm} "
+            f"({study}), but {quantity} does not differ significantly"
+        ]
+    if p_study >= group.alpha and group.significant:
+        return [
+            f"{quantity} is significantly {group.verdict}{holm}, but the study's {c.study.test} test does not "
+            f"find the whole distributions differ ({study})"
+        ]
+    return []
+
+
+def _other_disagrees(group: Group[Comparison], other: str | None) -> list[str]:
+    """The test that does not decide against the one that does, where their verdicts differ."""
+    decides = group.comparison.decides
+    verdict = None if group.verdict is None else group.verdict.value
+    if other == verdict:
+        return []
+    holm = " after Holm" if group.adjusted else ""
+    (other_name,) = (name for kind, name in _QUANTITIES.items() if kind is not decides)
+    said = f"is significantly {other}" if other else "shows no significant difference"
+    return [f"{other_name} {said}{holm}, {_QUANTITIES[decides]} {'is ' + verdict if verdict else 'is not significant'}"]
+
+
+def _comparison(versus: SavedRunVersus, templates: dict[str, str], cases: Sequence[CaseResult]) -> ComparisonEntry:
     saved, comparison = versus.saved.document, versus.comparison
     return {
         # The name the user calls it by, its file's: the one stored inside is where it was first saved.
@@ -445,8 +468,8 @@ def _comparison(versus: SavedRunVersus, templates: dict[str, str], cases: Sequen
 
 
 def _changed_cases(
-    changed: Sequence[ChangedCase], saved_cases: Sequence[dict[str, Any]], cases: Sequence[CaseResult]
-) -> dict[str, Any]:
+    changed: Sequence[ChangedCase], saved_cases: Sequence[CaseEntry], cases: Sequence[CaseResult]
+) -> ChangedCasesEntry:
     """The changed cases with both answers, where each run kept them."""
     ids = {case.case_id for case in changed}
     saved = {case["id"]: case.get("response") for case in saved_cases if case["id"] in ids}
@@ -470,10 +493,10 @@ def _changed_cases(
     }
 
 
-def _paired(group: Group[PairedComparison], comparison: SavedRunComparison) -> dict[str, Any]:
+def _paired(group: Group[PairedComparison], comparison: SavedRunComparison) -> PairedEntry:
     c, holm, found = group.comparison, comparison.holm_by_test, comparison.detectable[group.name]
     good = c.good
-    entry: dict[str, Any] = {
+    entry: PairedEntry = {
         "n": c.n,
         "saved": _counts(c.before),
         "run": _counts(c.after),
@@ -495,7 +518,7 @@ def _paired(group: Group[PairedComparison], comparison: SavedRunComparison) -> d
     return entry
 
 
-def _drop(found: DetectableDrop) -> dict[str, Any]:
+def _drop(found: DetectableDrop) -> DropEntry:
     return {
         "level": found.level,
         "power": POWER,
@@ -505,15 +528,20 @@ def _drop(found: DetectableDrop) -> dict[str, Any]:
     }
 
 
-def _rise(found: DetectableDrop | None) -> dict[str, Any] | None:
+def _rise(found: DetectableDrop | None) -> RiseEntry | None:
     """What bad-rise can detect: ``rise`` the Bad rate's, in the shares ``drop`` is."""
     if found is None:
         return None
-    drop = _drop(found)
-    return {"rise" if key == "drop" else key: value for key, value in drop.items()}
+    return {
+        "level": found.level,
+        "power": POWER,
+        "rise": found.drop,
+        "smallest_p": found.smallest_p,
+        "can_fail": found.can_fail,
+    }
 
 
-def _bad_change(c: PairedComparison) -> dict[str, Any] | None:
+def _bad_change(c: PairedComparison) -> BadChangeEntry | None:
     """This run's Bad rate against the saved run's; the overall one decides bad-rise."""
     bad = c.bad
     if bad is None:
@@ -532,17 +560,17 @@ def _bad_change(c: PairedComparison) -> dict[str, Any] | None:
     }
 
 
-def _detectable(found: Detectable) -> dict[str, float | str | None]:
+def _detectable(found: Detectable) -> DetectableEntry:
     return {"alpha": found.alpha, "power": POWER, "gain": found.gain, "drop": found.drop, "method": found.method}
 
 
 def _verdict(
     group: Group[Comparison] | Group[PairedComparison], holm: tuple[float | None, float | None] | None = None
-) -> dict[str, Any]:
+) -> _Verdict:
     """A group's Good-rate test and the verdict of the test that decides it; an emotion's
     with Holm's p-values."""
     good = group.comparison.good
-    test: dict[str, Any] | None = None
+    test: RateTestEntry | None = None
     if good is not None:
         test = {
             "method": good.method,
@@ -551,8 +579,8 @@ def _verdict(
             "statistic": good.statistic,
             "p_better": good.p_greater,
             "p_worse": good.p_less,
+            **_adjusted(group, holm, good.p_greater, good.p_less),
         }
-        test |= _adjusted(group, holm, good.p_greater, good.p_less)
     return {
         "good_rate_test": test,
         "direction": group.comparison.direction,
@@ -563,12 +591,12 @@ def _verdict(
 
 def _ordinal(
     group: Group[Comparison] | Group[PairedComparison], holm: tuple[float | None, float | None] | None
-) -> dict[str, Any] | None:
+) -> OrdinalEntry | None:
     """A group's ordinal effect, its test and the classical rank and trend tests."""
     order = group.comparison.ordinal
     if order is None:
         return None
-    entry: dict[str, Any] = {
+    entry: OrdinalEntry = {
         "method": order.method,
         **_named(group, order.confidence, order.paired),
         "delta": order.delta,
@@ -589,7 +617,7 @@ def _ordinal(
     return entry
 
 
-def _named(group: Group[Comparison] | Group[PairedComparison], confidence: float, paired: bool) -> dict[str, Any]:
+def _named(group: Group[Comparison] | Group[PairedComparison], confidence: float, paired: bool) -> _TestDesign:
     """What a test entry was computed with, beside its figures."""
     design = group.comparison.design
     return {
@@ -606,7 +634,7 @@ def _adjusted(
     holm: tuple[float | None, float | None] | None,
     p_better: float | None,
     p_worse: float | None,
-) -> dict[str, Any]:
+) -> _HolmVerdict:
     """A test's Holm-adjusted p-values (an emotion's) and its verdict at the group's alpha."""
     if group.adjusted and holm is not None:
         p_better_holm, p_worse_holm = holm
@@ -624,24 +652,20 @@ def _direction_at(p_better: float | None, p_worse: float | None, alpha: float) -
     return Direction.WORSE.value if significant(p_worse, alpha) else None
 
 
-def _shifted(ratio: Interval) -> list[float | None]:
+def _shifted(ratio: Interval) -> OpenInterval:
     """A ratio's interval as a relative gain's: ratio - 1; an unbounded end is null."""
     return [ratio.low - 1, None if math.isinf(ratio.high) else ratio.high - 1]
 
 
-def _counts(counts: Counts) -> dict[str, int]:
+def _counts(counts: Counts) -> CountsEntry:
     return {"bad": counts.bad, "okay": counts.okay, "good": counts.good}
 
 
-def _interval(interval: Interval | None) -> list[float] | None:
+def _interval(interval: Interval | None) -> Bounds | None:
     return None if interval is None else [interval.low, interval.high]
 
 
-def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2) + "\n"
-
-
-def write(document: dict[str, Any], path: Path, *, replace: bool = True) -> None:
+def write(document: ResultDocument, path: Path, *, replace: bool = True) -> None:
     """Write a document atomically; without ``replace``, FileExistsError when ``path`` exists."""
     (write_atomic if replace else write_new)(path, dumps(document))
 
@@ -651,12 +675,16 @@ def write(document: dict[str, Any], path: Path, *, replace: bool = True) -> None
 LARGEST = 512 * MiB
 
 
-def read(path: Path, error: type[InputError], *, required: Sequence[str], what: str) -> dict[str, Any]:
+# A document as json.loads returns it: migrated, then checked, before it is a ResultDocument.
+Unchecked = dict[str, Any]
+
+
+def read(path: Path, error: type[InputError], *, required: Sequence[str], what: str) -> ResultDocument:
     """A JSON document (a run's result or a saved run) read back, migrated to this schema
     and checked: size, keys, cases (ids unique, as many as the run says it rated);
     ``error`` names the file."""
     try:
-        data: dict[str, Any] = loads(read_bytes(path, largest=LARGEST, what=what, error=error))
+        data: Unchecked = loads(read_bytes(path, largest=LARGEST, what=what, error=error))
     except FileNotFoundError:
         raise error(f"{path}: no such {what}") from None
     except (OSError, UnicodeDecodeError, ValueError) as problem:
@@ -678,10 +706,11 @@ def read(path: Path, error: type[InputError], *, required: Sequence[str], what: 
     rated = corpus.get("rated") if isinstance(corpus, dict) else None
     if rated is not None and rated != len(data["cases"]):
         raise error(f"{path}: says {rated} cases were rated but holds {len(data['cases'])}")
-    return data
+    # Where the checks hand over to the types: a key a reader requires was named in ``required``.
+    return cast(ResultDocument, data)
 
 
-def _from_schema_1(data: dict[str, Any]) -> dict[str, Any]:
+def _from_schema_1(data: Unchecked) -> Unchecked:
     """Schema 1 called a saved run a snapshot, and did not keep the recording's command."""
     data = dict(data, schema=2)
     if "snapshot" in data:
@@ -698,7 +727,7 @@ def _from_schema_1(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _from_schema_2(data: dict[str, Any]) -> dict[str, Any]:
+def _from_schema_2(data: Unchecked) -> Unchecked:
     """Schema 2's statistics decided gates on the chi-square test and knew no margin; what
     stays readable is the cases, the identity and the settings. The statistics are dropped,
     and computed again by whoever needs them (a merge, a report, a comparison with the
@@ -712,7 +741,7 @@ def _from_schema_2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _from_schema_3(data: dict[str, Any]) -> dict[str, Any]:
+def _from_schema_3(data: Unchecked) -> Unchecked:
     """Schema 3 decided every gate on the Good rate and computed no ordinal effect: its
     statistics stand, the ordinal entries are null."""
     data = dict(data, schema=4)
@@ -734,7 +763,7 @@ def _from_schema_3(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _from_schema_4(data: dict[str, Any]) -> dict[str, Any]:
+def _from_schema_4(data: Unchecked) -> Unchecked:
     """Schema 4 knew no calibrations: every judge model was uncalibrated."""
     data = dict(data, schema=5)
     data.setdefault("judge_calibration", None)
@@ -742,7 +771,7 @@ def _from_schema_4(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _from_schema_5(data: dict[str, Any]) -> dict[str, Any]:
+def _from_schema_5(data: Unchecked) -> Unchecked:
     """Schema 5 did not list the changed cases, and they cannot be listed from its document
     (the saved run's ratings are not in it): null."""
     data = dict(data, schema=6)
@@ -751,12 +780,12 @@ def _from_schema_5(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _prediction_powered(found: RunEstimate | None, *, alpha: float) -> dict[str, Any] | None:
+def _prediction_powered(found: RunEstimate | None, *, alpha: float) -> PredictionPoweredEntry | None:
     if found is None:
         return None
     from pytest_empathy.analysis.ppi import DIFFERENCE_METHOD, METHOD
 
-    document: dict[str, Any] = {
+    document: PredictionPoweredEntry = {
         "method": METHOD,
         "outside_run": found.outside_run,
         "not_estimated": found.not_estimated,
@@ -802,7 +831,7 @@ def _prediction_powered(found: RunEstimate | None, *, alpha: float) -> dict[str,
     }
 
 
-def _from_schema_6(data: dict[str, Any]) -> dict[str, Any]:
+def _from_schema_6(data: Unchecked) -> Unchecked:
     """Schema 6 printed every interval unadjusted, an emotion's too: each group says so. It
     tested no Bad rate: every group's ``bad_rate_test`` is null, and so is a comparison's
     ``bad_rise_detectable``."""
@@ -834,7 +863,7 @@ MIGRATIONS = {
 }
 
 
-def _check_cases(cases: list[dict[str, Any]], path: Path, error: type[InputError]) -> None:
+def _check_cases(cases: list[CaseEntry], path: Path, error: type[InputError]) -> None:
     """No case id twice (the schema checked each case's fields)."""
     seen: dict[str, int] = {}
     for number, case in enumerate(cases, start=1):
@@ -843,7 +872,7 @@ def _check_cases(cases: list[dict[str, Any]], path: Path, error: type[InputError
         seen[case["id"]] = number
 
 
-def _rating(value: Any, where: str) -> None:
+def _rating(value: object, where: str) -> None:
     try:
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise ValueError(value)

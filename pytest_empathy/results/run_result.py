@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from pytest_empathy.analysis.correction import Correction
     from pytest_empathy.analysis.ppi import RunEstimate
 
+    from .result_document import CalibrationSummary
+
 
 @dataclass(frozen=True)
 class RecordingStatus:
@@ -78,7 +80,7 @@ class RunResult:
     judge_standing: str | None = None
     # The judge's calibration file, summarized (see results.calibrations.standing); None
     # without one.
-    judge_calibration: dict[str, Any] | None = None
+    judge_calibration: CalibrationSummary | None = None
     # The run on the crowd's scale, with a calibration in force.
     judge_correction: Correction | None = None
     # The crowd's Good rate and shares by prediction-powered inference (--empathy-crowd).

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_empathy.analysis.gates import Completeness
 from pytest_empathy.analysis.groups import RatedCase
@@ -23,6 +23,9 @@ from pytest_empathy.settings import DROPS
 
 from . import document
 from .run_result import SavedRun, SavedRunVersus
+
+if TYPE_CHECKING:
+    from .result_document import ResultDocument
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 LATEST = "latest"
@@ -39,7 +42,7 @@ def saved_run_path(directory: Path, name: str) -> Path:
     return directory / f"{name}.json"
 
 
-def save(result: dict[str, Any], path: Path, name: str, *, replace: bool) -> None:
+def save(result: ResultDocument, path: Path, name: str, *, replace: bool) -> None:
     """Save a run; without ``replace``, a SavedRunError when a run of that name exists (one
     saved by a concurrent run included)."""
     saved_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -51,7 +54,7 @@ def save(result: dict[str, Any], path: Path, name: str, *, replace: bool) -> Non
         ) from None
 
 
-def load(path: Path) -> dict[str, Any]:
+def load(path: Path) -> ResultDocument:
     return document.read(path, SavedRunError, required=REQUIRED, what="saved run")
 
 
