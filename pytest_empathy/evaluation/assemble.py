@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from pytest_empathy.analysis.gates import JudgeStanding
 from pytest_empathy.cassettes.format import CaseCassettes
@@ -201,7 +201,7 @@ def _cases(settings: Settings, corpus: Corpus) -> tuple[Row, ...]:
     return tuple(corpus.select(emotions=selection.emotions, sample=selection.sample, seed=selection.seed))
 
 
-def _trust(settings: Settings, judge: Judge) -> tuple[JudgeStanding | None, dict[str, Any] | None]:
+def _trust(settings: Settings, judge: Judge) -> tuple[JudgeStanding | None, dict[str, object] | None]:
     """The judge's standing against the crowd, and the checks of the options that rely on it."""
     statistics = settings.statistics
     if statistics.judge_min_agreement is not None and not judge.calls_model:
@@ -222,7 +222,7 @@ def _trust(settings: Settings, judge: Judge) -> tuple[JudgeStanding | None, dict
     return standing, calibration
 
 
-def _standing(settings: Settings, judge: ModelJudge) -> tuple[JudgeStanding, dict[str, Any] | None]:
+def _standing(settings: Settings, judge: ModelJudge) -> tuple[JudgeStanding, dict[str, object] | None]:
     """The judge's standing: its calibration file, when measured for this profile, model and
     rubric."""
     path = settings.calibration_path(judge.name)

@@ -8,7 +8,6 @@ import shlex
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pytest_empathy.analysis.gates import JudgeStanding
 from pytest_empathy.cassettes.format import CaseCassettes
@@ -65,7 +64,7 @@ class BenchmarkRun:
     # A judge model's standing against the crowd, and the JSON summary of its calibration
     # file when there is one; None for the crowd.
     judge_standing: JudgeStanding | None = None
-    judge_calibration: dict[str, Any] | None = None
+    judge_calibration: dict[str, object] | None = None
     # A crowd's ratings of part of the cases (--empathy-crowd), for prediction-powered estimates.
     crowd: CrowdFile | None = None
 
