@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pytest_empathy.corpus.names import NAMED, RELEASE, RELEASE_TEXT_ENV
 from pytest_empathy.corpus.rows import NAME_RULE, valid_name
@@ -36,29 +36,33 @@ from pytest_empathy.settings import (
     StorageSettings,
 )
 
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    # A protocol costs every pytest run its class; only the type checker needs it.
+    class OptionValues(Protocol):
+        """Where the options' values come from (pytest's config, in the plugin)."""
+
+        @property
+        def rootpath(self) -> Path: ...
+
+        @property
+        def invocation_dir(self) -> Path: ...
+
+        @property
+        def ini_dir(self) -> Path:
+            """The folder of the ini file, or the rootdir without one."""
+            ...
+
+        def command_line(self, name: str) -> object:
+            """The value given on the command line (addopts included), or None."""
+            ...
+
+        def ini(self, name: str) -> object: ...
+
+
 E = TypeVar("E", bound=enum.StrEnum)
 T = TypeVar("T")
-
-
-class OptionValues(Protocol):
-    """Where the options' values come from (pytest's config, in the plugin)."""
-
-    @property
-    def rootpath(self) -> Path: ...
-
-    @property
-    def invocation_dir(self) -> Path: ...
-
-    @property
-    def ini_dir(self) -> Path:
-        """The folder of the ini file, or the rootdir without one."""
-        ...
-
-    def command_line(self, name: str) -> object:
-        """The value given on the command line (addopts included), or None."""
-        ...
-
-    def ini(self, name: str) -> object: ...
 
 
 class Kind(enum.Enum):
@@ -71,22 +75,16 @@ class Kind(enum.Enum):
     OPTIONAL = "optional"
 
 
-@dataclass(frozen=True)
-class UnderRoot:
-    """A default path: this folder under the rootdir."""
-
-    folder: str
-
-
-@dataclass(frozen=True)
 class Given:
-    """An option's raw value, and where it came from, for messages and relative paths."""
+    """An option's raw value, and where it came from, for messages and relative paths. (A
+    plain class: pytest loads this module in every run, and a dataclass costs it more.)"""
 
-    flag: str
-    value: object
-    # The flag, or ``empathy_x (ini)``.
-    source: str
-    base: Path
+    def __init__(self, flag: str, value: object, source: str, base: Path) -> None:
+        self.flag = flag
+        self.value = value
+        # The flag, or ``empathy_x (ini)``.
+        self.source = source
+        self.base = base
 
     @property
     def empty(self) -> bool:
@@ -120,8 +118,8 @@ class Option:
     metavar: str | None = None
     kind: Kind = Kind.VALUE
     convert: Callable[[str], object] = _text
-    # Not given: this path, or else the group's default.
-    default: UnderRoot | None = None
+    # Not given: this folder under the rootdir, or else the group's default.
+    under_root: str | None = None
     bare_value: str | None = None
     # A reader of its own, for a value a converter alone cannot read.
     read: Callable[[Given], object] | None = None
@@ -409,7 +407,7 @@ OPTIONS = (
         "recording.cassettes",
         "DIR",
         Kind.PATH,
-        default=UnderRoot("cassettes"),
+        under_root="cassettes",
     ),
     Option(
         "--empathy-prune-cassettes",
@@ -543,7 +541,7 @@ OPTIONS = (
         "storage.saved_runs",
         "DIR",
         Kind.PATH,
-        default=UnderRoot(SAVED_RUNS),
+        under_root=SAVED_RUNS,
     ),
     *(
         Option(report.flag, report.help, _REPORTS, f"storage.reports.{report.name}", "PATH", read=_report_file)
@@ -645,8 +643,8 @@ def _read(option: Option, values: OptionValues) -> object:
         return bool(given.value)
     if option.kind is Kind.PATH:
         path = given.path()
-        if path is None and option.default is not None:
-            return values.rootpath / option.default.folder
+        if path is None and option.under_root is not None:
+            return values.rootpath / option.under_root
         return path
     return given.converted(option.convert)
 

@@ -38,13 +38,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
-        configure(config)
+        _configure(config)
     except OptionError as error:
         # The one place a bad option becomes pytest's usage error.
         raise pytest.UsageError(str(error)) from None
 
 
-def configure(config: pytest.Config) -> None:
+def _configure(config: pytest.Config) -> None:
     settings = settings_of(config)
     # As pytest names the paths it collects: absolute, symbolic links kept.
     config.stash[CASSETTES_KEY] = Path(os.path.abspath(settings.recording.cassettes))

@@ -5,7 +5,6 @@ and pytest's config read as the options' values."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -42,11 +41,11 @@ def add_options(parser: pytest.Parser) -> None:
         parser.addini(ini_name(old), "renamed", default=None)
 
 
-@dataclass(frozen=True)
 class ConfigValues:
     """pytest's config as the options' values (``evaluation.options.OptionValues``)."""
 
-    config: pytest.Config
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
 
     @property
     def rootpath(self) -> Path:
