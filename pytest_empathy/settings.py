@@ -1,7 +1,7 @@
 """A run's settings, in groups by what they decide, and the defaults they share.
 
-The statistics and gates group is what the JSON result keeps (under ``settings``), so a
-saved result or a shard can be decided again with the settings it was run with.
+The selection's sampling and the statistics and gates group are what the JSON result keeps
+(under ``settings``), so a saved result or a shard can be decided again as it was run.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ class SettingsEntry(TypedDict, total=False):
 class SelectionSettings:
     """Which cases run, and against which responder."""
 
-    model: str | None
     corpus: str | Path
+    # The responder; None without one (a calibration run, or no benchmark).
+    model: str | None = None
     corpus_text: Path | None = None
     emotions: tuple[str, ...] | None = None
     sample: int | None = None
@@ -143,8 +144,8 @@ class StatisticsSettings:
 class RecordingSettings:
     """How model calls are recorded and replayed."""
 
-    record: RecordMode
     cassettes: Path
+    record: RecordMode = RecordMode.NONE
     prune_cassettes: bool = False
     # Cases whose calls one process keeps in flight while recording.
     concurrency: int = 1
@@ -159,6 +160,8 @@ class StorageSettings:
     saved_runs: Path
     # Report format name -> the path to write it to, for the reports asked for.
     reports: Mapping[str, Path]
+    # Whether one of those reports shows each case's answer.
+    reports_show_responses: bool = False
     save: str | None = None
     save_force: bool = False
     compare: str | None = None
@@ -170,15 +173,49 @@ class CalibrationSettings:
     """A calibration run, and which calibration a judge's standing is read from."""
 
     calibrate: bool = False
-    # None: CALIBRATIONS/<judge>.json at the rootdir.
-    calibration: Path | None = None
+    # The judge's calibration file; None: CALIBRATIONS/<judge>.json at the rootdir.
+    file: Path | None = None
 
 
 @dataclass(frozen=True)
 class CrowdSettings:
     """A crowd's ratings of part of the cases, for prediction-powered estimates."""
 
-    crowd: Path | None = None
+    file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run is told, in its groups."""
+
+    selection: SelectionSettings
+    models: ModelSettings
+    statistics: StatisticsSettings
+    recording: RecordingSettings
+    storage: StorageSettings
+    calibration: CalibrationSettings = CalibrationSettings()
+    crowd: CrowdSettings = CrowdSettings()
+
+    def calibration_path(self, judge: str) -> Path:
+        return self.calibration.file or self.storage.rootpath / CALIBRATIONS / f"{judge}.json"
+
+    @property
+    def keeps_responses(self) -> bool:
+        """Whether each case's answer travels to the controller and into the JSON result:
+        for a report that shows it, a saved run (a later comparison shows its answers), a
+        comparison (its changed cases) and a shard (merged, it reports as the whole run).
+        Otherwise no answer is sent: a plain replay pays nothing for text it never shows."""
+        storage = self.storage
+        return (
+            storage.reports_show_responses
+            or storage.save is not None
+            or storage.compare is not None
+            or self.selection.shard
+        )
+
+    def document_settings(self) -> SettingsEntry:
+        """The settings the JSON result keeps: the selection's sampling, then the statistics."""
+        return self.selection.sampling_json() | self.statistics.to_json()
 
 
 def _number(value: object) -> float:

@@ -940,14 +940,14 @@ def test_the_release_responders_have_no_more_bad_answers_than_humans(responder, 
 
 
 def test_the_bad_margin_is_an_option_in_points_with_an_ini_twin(pytester):
-    from pytest_empathy.plugin.options import read_settings
+    from pytest_empathy.plugin.options import settings_of
 
-    assert read_settings(pytester.parseconfig()).bad_margin == 5.0
-    assert read_settings(pytester.parseconfig("--empathy-bad-margin=7.5")).to_builtins()["bad_margin"] == 7.5
+    assert settings_of(pytester.parseconfig()).statistics.bad_margin == 5.0
+    assert settings_of(pytester.parseconfig("--empathy-bad-margin=7.5")).document_settings()["bad_margin"] == 7.5
     pytester.makeini("[pytest]\nempathy_bad_margin = 8\n")
-    assert read_settings(pytester.parseconfig()).bad_margin == 8.0
+    assert settings_of(pytester.parseconfig()).statistics.bad_margin == 8.0
     with pytest.raises(pytest.UsageError, match=r"^--empathy-bad-margin: '0' is not a number of percentage points"):
-        read_settings(pytester.parseconfig("--empathy-bad-margin=0"))
+        pytester.parseconfigure("--empathy-bad-margin=0")
 
 
 @pytest.mark.parametrize("schema", [3, 6])

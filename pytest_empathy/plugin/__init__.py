@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .options import add_options, read_settings
+from pytest_empathy.errors import OptionError
+
+from .options import add_options, settings_of
 
 if TYPE_CHECKING:
     from pytest_empathy.corpus.rows import Row
+    from pytest_empathy.evaluation.run import BenchmarkRun
     from pytest_empathy.results.case import CaseResult
 
-    from .run import Run
-
-RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
+RUN_KEY: pytest.StashKey[BenchmarkRun] = pytest.StashKey()
 CASSETTES_KEY: pytest.StashKey[Path] = pytest.StashKey()
 CURRENT_ITEM_KEY: pytest.StashKey[pytest.Item] = pytest.StashKey()
 # Known without importing it: this module is loaded by every pytest run.
@@ -36,23 +37,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    settings = read_settings(config)
+    try:
+        _configure(config)
+    except OptionError as error:
+        # The one place a bad option becomes pytest's usage error.
+        raise pytest.UsageError(str(error)) from None
+
+
+def _configure(config: pytest.Config) -> None:
+    settings = settings_of(config)
     # As pytest names the paths it collects: absolute, symbolic links kept.
-    config.stash[CASSETTES_KEY] = Path(os.path.abspath(settings.cassettes))
+    config.stash[CASSETTES_KEY] = Path(os.path.abspath(settings.recording.cassettes))
     # Registered without a model too: the built-in benchmark's test still names the fixture.
     config.pluginmanager.register(evaluation_fixtures(config), "empathy-evaluation")
-    if settings.model is None and not settings.calibrate:
+    if settings.selection.model is None and not settings.calibration.calibrate:
         return
+    from pytest_empathy.evaluation.assemble import assemble
     from pytest_empathy.modes import RecordMode
 
-    from .ahead import check_scheduling
-    from .run import Run
+    from .lookahead import check_scheduling
     from .session import EmpathySession, plan
 
-    run = Run.from_settings(settings)
+    run = assemble(settings)
     config.stash[RUN_KEY] = run
-    if settings.record is not RecordMode.NONE:
-        check_scheduling(config, settings.concurrency)
+    if settings.recording.record is not RecordMode.NONE:
+        check_scheduling(config, settings.recording.concurrency)
     if not hasattr(config, "workerinput"):
         for warning in run.key_warnings():
             config.issue_config_time_warning(warning, stacklevel=2)
@@ -86,7 +95,7 @@ def pytest_collection_modifyitems(
     if run is not None:
         from .collection import add_builtin_benchmark
 
-        add_builtin_benchmark(session, run.settings, items)
+        add_builtin_benchmark(session, run.settings.selection, items)
     return (yield)
 
 
@@ -134,41 +143,41 @@ def evaluation_fixtures(config: pytest.Config) -> types.ModuleType:
         controller on the report of the test that asked. Made once a session. While recording
         with --empathy-concurrency, the next tests' cases are evaluated ahead."""
         from pytest_empathy.errors import InputError
+        from pytest_empathy.evaluation.run import CaseNotRecorded
         from pytest_empathy.models.endpoint import CallError
         from pytest_empathy.models.judges import Unrated
         from pytest_empathy.modes import RecordMode
         from pytest_empathy.results.case import UNRECORDED
 
-        from .ahead import Ahead
-        from .run import CaseNotRecorded
+        from .lookahead import Lookahead
 
         run = config.stash[RUN_KEY]
         with_response = run.settings.keeps_responses
-        concurrency = run.settings.concurrency
-        recording = run.settings.record is not RecordMode.NONE
-        ahead = Ahead(run.evaluate, concurrency, run.close) if concurrency > 1 and recording else None
+        concurrency = run.settings.recording.concurrency
+        recording = run.settings.recording.record is not RecordMode.NONE
+        lookahead = Lookahead(run.evaluate, concurrency, run.close) if concurrency > 1 and recording else None
 
         def evaluate(case: Row) -> CaseResult:
             item = config.stash[CURRENT_ITEM_KEY]
             properties = item.user_properties
             try:
-                evaluation = run.evaluate(case) if ahead is None else ahead.take(item, case)
+                outcome = run.evaluate(case) if lookahead is None else lookahead.take(item, case)
             except CaseNotRecorded as error:
                 properties.append((UNRECORDED, error.reason.value))
                 failure = str(error)
             except (CallError, Unrated, InputError) as error:
                 failure = str(error)
             else:
-                if evaluation.masked is not None:
-                    warnings.warn(evaluation.masked, stacklevel=2)
-                properties.extend(evaluation.result.to_properties(with_response=with_response))
-                return evaluation.result
+                if outcome.masked is not None:
+                    warnings.warn(outcome.masked, stacklevel=2)
+                properties.extend(outcome.result.to_properties(with_response=with_response))
+                return outcome.result
             # Outside the except blocks: the message is the whole story, with no chained traceback.
             pytest.fail(failure, pytrace=False)
 
         yield evaluate
-        if ahead is not None:
-            ahead.close()
+        if lookahead is not None:
+            lookahead.close()
 
     holder = types.ModuleType(f"{__name__}.evaluation_fixtures")
     vars(holder)["empathy_evaluate"] = empathy_evaluate

@@ -1,16 +1,7 @@
-"""Which benchmark a session runs: the project's own, or the plugin's built-in one.
-
-The rule: a collected test that takes ``empathy_case`` is the benchmark, and the plugin adds
-nothing. When none does, the built-in benchmark (``benchmark.py``) is added only if the
-model (or a calibration) was asked for on the command line (addopts and PYTEST_ADDOPTS
-included): a model set in the ini file for a benchmark directory must not drag 2,000 cases
-into a run of unrelated test paths. The built-in tests are added before any plugin selects
-or orders the items (-k, -m, --lf, randomly), so they are selected and ordered as any others.
-
-The module has one node id and one name wherever the package is installed, and however it is
-collected (added, or named with --pyargs): its tests read
-``pytest_empathy/plugin/benchmark.py::test_empathy[<case>]`` in every run, cache and JUnit
-file, and no folder of the installation becomes a -k keyword.
+"""Which benchmark a session runs: a collected test that takes ``empathy_case``, or else the
+built-in one, added only when the model (or a calibration) is asked for on the command line
+(the README's "The benchmark is built in" gives the rule). The built-in module has one node id
+wherever the package is installed: ``pytest_empathy/plugin/benchmark.py``.
 """
 
 from __future__ import annotations
@@ -21,8 +12,9 @@ from types import ModuleType
 
 import pytest
 
+from pytest_empathy.settings import SelectionSettings, Settings
+
 from . import benchmark
-from .options import Settings
 
 NODE_ID = "pytest_empathy/plugin/benchmark.py"
 PATH = Path(benchmark.__file__)
@@ -44,8 +36,8 @@ def builtin_module(parent: pytest.Collector) -> pytest.Module:
     return _BuiltinModule.from_parent(parent, path=PATH, name=PATH.name, nodeid=NODE_ID)
 
 
-def add_builtin_benchmark(session: pytest.Session, settings: Settings, items: list[pytest.Item]) -> None:
-    if not settings.on_command_line or any(takes_case(item) for item in items):
+def add_builtin_benchmark(session: pytest.Session, selection: SelectionSettings, items: list[pytest.Item]) -> None:
+    if not selection.on_command_line or any(takes_case(item) for item in items):
         return
     module = builtin_module(session)
     # Collected here rather than through pytest's collection report, which --lf would
@@ -61,7 +53,7 @@ def add_builtin_benchmark(session: pytest.Session, settings: Settings, items: li
 def no_case_ran(settings: Settings, subject: str, asked_with: str) -> str:
     """Why a session that ``asked_with`` an option (``--empathy-model=NAME``) ran no case of
     its ``subject`` (``model NAME``)."""
-    if settings.on_command_line:
+    if settings.selection.on_command_line:
         return (
             f"pytest-empathy: {subject} ran no case: none was selected "
             "(-k, -m, --deselect or --lf left none, or the benchmark module failed to collect)"

@@ -44,8 +44,8 @@ from .collection import no_case_ran
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.ppi import RunEstimate
-from .options import as_usage_error
-from .run import Run
+from pytest_empathy.errors import option_error as as_usage_error
+from pytest_empathy.evaluation.run import BenchmarkRun
 
 
 @dataclass(frozen=True)
@@ -60,50 +60,52 @@ class Plan:
     partial_selection: bool
 
 
-def plan(run: Run, *, deselecting: bool) -> Plan:
+def plan(run: BenchmarkRun, *, deselecting: bool) -> Plan:
     """The controller's plan for a run; input it cannot use is a pytest.UsageError naming the
     option. ``deselecting`` says whether -k or -m were given."""
     settings = run.settings
     save_path = None
-    if settings.save is not None:
-        save_path = as_usage_error("--empathy-save", saved_runs.saved_run_path, settings.saved_runs, settings.save)
-        as_usage_error("--empathy-save", confined, save_path, settings.saved_runs, "saved run")
-        if save_path.exists() and not settings.save_force:
+    if settings.storage.save is not None:
+        save_path = as_usage_error(
+            "--empathy-save", saved_runs.saved_run_path, settings.storage.saved_runs, settings.storage.save
+        )
+        as_usage_error("--empathy-save", confined, save_path, settings.storage.saved_runs, "saved run")
+        if save_path.exists() and not settings.storage.save_force:
             raise pytest.UsageError(f"--empathy-save: {save_path} exists; add --empathy-save-force to replace it")
-    compare_with = _saved_run(run) if settings.compare is not None else None
+    compare_with = _saved_run(run) if settings.storage.compare is not None else None
     if compare_with is not None:
         mismatch = saved_runs.not_comparable(compare_with, judge=run.judge.name, corpus=run.corpus.name)
         if mismatch is not None:
             raise pytest.UsageError(f"--empathy-compare: {mismatch}")
     checks: tuple[Check, ...] = ()
-    if settings.compare_fail is not None:
-        if settings.compare is None:
+    if settings.storage.compare_fail is not None:
+        if settings.storage.compare is None:
             raise pytest.UsageError("--empathy-compare-fail: name the saved run with --empathy-compare")
-        checks = as_usage_error("--empathy-compare-fail", parse_checks, settings.compare_fail)
-    if settings.compare_detect is not None and settings.compare_fail is None:
+        checks = as_usage_error("--empathy-compare-fail", parse_checks, settings.storage.compare_fail)
+    if settings.statistics.compare_detect is not None and settings.storage.compare_fail is None:
         raise pytest.UsageError("--empathy-compare-detect: name the checks it is for with --empathy-compare-fail")
     try:
         _check_outputs(run, save_path, compare_with)
     except InputError as error:
         raise pytest.UsageError(str(error)) from None  # it names the options of both files
-    partial_selection = bool(settings.emotions or settings.sample or deselecting)
-    if settings.prune_cassettes and partial_selection:
+    partial_selection = bool(settings.selection.emotions or settings.selection.sample or deselecting)
+    if settings.recording.prune_cassettes and partial_selection:
         raise pytest.UsageError(
             "--empathy-prune-cassettes: refused for a run of part of the corpus "
             "(-k, -m, --empathy-emotions or --empathy-sample): other cases' cassettes would look unused"
         )
     lock = None
-    if run.cassettes is not None and settings.record is not RecordMode.NONE:
+    if run.cassettes is not None and settings.recording.record is not RecordMode.NONE:
         lock = RecordingLock(run.cassettes.root / run.cassettes.model)
         as_usage_error("--empathy-record", lock.acquire)
     return Plan(save_path, compare_with, checks, lock, partial_selection)
 
 
-def _check_outputs(run: Run, save_path: Path | None, compare_with: SavedRun | None) -> None:
+def _check_outputs(run: BenchmarkRun, save_path: Path | None, compare_with: SavedRun | None) -> None:
     """No file the run writes (a report, the saved run, a calibration) is a file it reads, or
     another file it writes."""
     s = run.settings
-    outputs: list[tuple[str, Path | None]] = [(BY_NAME[name].flag, path) for name, path in s.reports.items()]
+    outputs: list[tuple[str, Path | None]] = [(BY_NAME[name].flag, path) for name, path in s.storage.reports.items()]
     outputs.append(("--empathy-save", save_path))
     calibration = run.calibration_path() if isinstance(run.judge, ModelJudge) else None
     if run.calibrating:
@@ -112,36 +114,38 @@ def _check_outputs(run: Run, save_path: Path | None, compare_with: SavedRun | No
     check_not_inputs(
         outputs,
         [
-            ("--empathy-corpus", s.corpus if isinstance(s.corpus, Path) else None),
-            ("--empathy-corpus-text", s.corpus_text),
+            ("--empathy-corpus", s.selection.corpus if isinstance(s.selection.corpus, Path) else None),
+            ("--empathy-corpus-text", s.selection.corpus_text),
             ("--empathy-compare", None if compare_with is None else compare_with.path),
             ("--empathy-calibration", None if run.calibrating else calibration),
-            ("--empathy-crowd", s.crowd),
+            ("--empathy-crowd", s.crowd.file),
             ("--empathy-judge", judge_file),
-            ("--empathy-template", s.template),
-            ("--empathy-judge-template", s.judge_template),
-            ("the model profiles", s.rootpath / "pyproject.toml"),
+            ("--empathy-template", s.models.template),
+            ("--empathy-judge-template", s.models.judge_template),
+            ("the model profiles", s.storage.rootpath / "pyproject.toml"),
         ],
     )
 
 
-def _saved_run(run: Run) -> SavedRun:
+def _saved_run(run: BenchmarkRun) -> SavedRun:
     settings = run.settings
-    if settings.compare == saved_runs.LATEST:
-        path = saved_runs.latest(settings.saved_runs, run.responder.name)
+    if settings.storage.compare == saved_runs.LATEST:
+        path = saved_runs.latest(settings.storage.saved_runs, run.responder.name)
         if path is None:
             raise pytest.UsageError(
                 f"--empathy-compare: no saved run of {run.responder.name!r} in "
-                f"{settings.saved_runs}; save one with --empathy-save NAME"
+                f"{settings.storage.saved_runs}; save one with --empathy-save NAME"
             )
     else:
-        assert settings.compare is not None
-        path = as_usage_error("--empathy-compare", saved_runs.saved_run_path, settings.saved_runs, settings.compare)
+        assert settings.storage.compare is not None
+        path = as_usage_error(
+            "--empathy-compare", saved_runs.saved_run_path, settings.storage.saved_runs, settings.storage.compare
+        )
     return SavedRun(as_usage_error("--empathy-compare", saved_runs.load, path), path)
 
 
 class EmpathySession:
-    def __init__(self, run: Run, plan: Plan) -> None:
+    def __init__(self, run: BenchmarkRun, plan: Plan) -> None:
         self.run = run
         self.plan = plan
         self.rows = {row.case_id: row for row in run.cases}
@@ -189,11 +193,11 @@ class EmpathySession:
                 f"corpus {r.corpus.name} ({len(r.cases)} cases)"
             )
         if r.cassettes is not None:
-            line += f", record mode {r.settings.record}, cassettes {r.cassettes.root}"
+            line += f", record mode {r.settings.recording.record}, cassettes {r.cassettes.root}"
         lines = [line]
         if r.judge_standing is not None:
             lines.append(f"empathy: judge {r.judge.name}: {r.judge_standing.text}")
-        if r.settings.judge_correction:
+        if r.settings.statistics.judge_correction:
             lines.append(f"empathy: {CALIBRATED.upper()}")
         elif r.baseline.mixed_raters is not None:
             lines.append(f"empathy: {r.baseline.mixed_raters.upper()}")
@@ -242,7 +246,7 @@ class EmpathySession:
         decision = decide(
             rated,
             completeness,
-            settings.to_builtins(),
+            settings.document_settings(),
             run.baseline.per_emotion,
             mixed_raters=run.baseline.mixed_raters,
             judge=run.judge_standing,
@@ -254,7 +258,7 @@ class EmpathySession:
         compare_with = self.plan.compare_with
         if compare_with is not None and summary is not None:
             versus, checked = saved_runs.compare(
-                compare_with, rated, settings=settings.to_builtins(), checks=self.plan.checks
+                compare_with, rated, settings=settings.document_settings(), checks=self.plan.checks
             )
             gates += checked.gates
             warnings += checked.warnings
@@ -274,7 +278,7 @@ class EmpathySession:
         if run.cassettes is not None and not self.plan.partial_selection and completeness.expected == len(run.cases):
             found = unused(run.cassettes, run.cases, run.corpus.name, run.models())
             # Pruning deletes only after a complete run: a case that failed may own a cassette.
-            if settings.prune_cassettes and completeness.complete:
+            if settings.recording.prune_cassettes and completeness.complete:
                 refused = prune(run.cassettes, found)
                 gates += [GateResult("prune", False, why) for why in refused]
                 found = [p for p in found if not p.exists()]
@@ -287,7 +291,7 @@ class EmpathySession:
             baseline_description=run.baseline.description,
             corpus=run.corpus.name,
             corpus_sha256=run.corpus.sha256,
-            settings=settings.to_builtins(),
+            settings=dict(settings.document_settings()),
             completeness=completeness,
             summary=summary,
             gates=tuple(gates),
@@ -296,7 +300,7 @@ class EmpathySession:
             recording=self._recording(),
             versus_saved_run=versus,
             unused_cassettes=unused_cassettes,
-            pruned=settings.prune_cassettes and completeness.complete,
+            pruned=settings.recording.prune_cassettes and completeness.complete,
             usage=total_usage(rated),
             warnings=tuple(warnings),
             baseline_per_emotion=run.baseline.per_emotion is not None,
@@ -310,13 +314,15 @@ class EmpathySession:
         self.document = to_json(result)
         if save_path is not None and completeness.complete:
             try:
-                saved_runs.save(self.document, save_path, settings.save or "", replace=settings.save_force)
+                saved_runs.save(
+                    self.document, save_path, settings.storage.save or "", replace=settings.storage.save_force
+                )
             except (saved_runs.SavedRunError, WriteError) as error:
                 result = replace(result, gates=(*result.gates, GateResult("save", False, str(error))))
                 self.document = to_json(result)
                 self.save_failed = True
-        self.unwritten = write_reports(self.document, settings.reports)
-        failed = (not result.passed and not settings.shard) or self.unwritten
+        self.unwritten = write_reports(self.document, settings.storage.reports)
+        failed = (not result.passed and not settings.selection.shard) or self.unwritten
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -349,9 +355,9 @@ class EmpathySession:
             corpus=run.corpus.name,
             corpus_sha256=run.corpus.sha256,
             selection={
-                "emotions": list(run.settings.emotions) if run.settings.emotions else None,
-                "sample": run.settings.sample,
-                "seed": run.settings.seed,
+                "emotions": list(run.settings.selection.emotions) if run.settings.selection.emotions else None,
+                "sample": run.settings.selection.sample,
+                "seed": run.settings.selection.seed,
                 "prompts": len(prompts),
                 "sources": sorted(prompts[0]),
             },
@@ -404,7 +410,7 @@ class EmpathySession:
             return None
         reasons = [self.unrecorded[n] for n in self.expected if n in self.unrecorded]
         return RecordingStatus(
-            mode=run.settings.record.value,
+            mode=run.settings.recording.record.value,
             cassettes=run.shown_path(run.cassettes.root / run.cassettes.model),
             unrecorded=len(reasons),
             template_changed=reasons.count(Miss.TEMPLATE_CHANGED),
@@ -451,7 +457,7 @@ class EmpathySession:
         settings = self.run.settings
         written = tuple(
             (BY_NAME[name].title, self.run.shown_path(path))
-            for name, path in settings.reports.items()
+            for name, path in settings.storage.reports.items()
             if not any(line.startswith(f"{BY_NAME[name].title} not written") for line in self.unwritten)
         )
         path = self.plan.save_path
@@ -460,5 +466,5 @@ class EmpathySession:
             reports=written,
             unwritten=tuple(self.unwritten),
             saved_run=self.run.shown_path(path) if saved and path is not None else None,
-            shard=settings.shard,
+            shard=settings.selection.shard,
         )

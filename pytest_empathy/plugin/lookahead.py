@@ -1,20 +1,7 @@
-"""Cases evaluated ahead of their tests while recording (``--empathy-concurrency N``).
-
-A recorded case waits on its model calls almost all of its time. So that one process keeps
-N calls in flight, each test that evaluates its case also starts, on threads, the cases of
-the next 2N - 1 tests this process will run (the items after it, or under xdist the ones
-the controller has queued on this worker), and takes its own case's evaluation when it is
-done. Twice N cases, for N slots of calls (``ChatEndpoint.slots``): a case between its calls
-(reading an answer, writing its cassette) leaves its slot to another's call.
-Every case is evaluated as a sequential run evaluates it, in its own cassette, so the
-cassettes and the results are the same; only when its calls are made differs.
-
-A case started ahead whose test does not run after all (``-x``, an interrupt, a test that
-skips itself) keeps its cassette if its calls were all made; one that failed, or was still
-under way when the run ended (and is cancelled), leaves its cassette as it was, so that the
-next run makes all of its calls: a failed case's cassette is written when its test takes it
-(``DEFERRED_SAVES``). Under xdist's ``worksteal`` scheduling a worker may take over a test whose case
-another has started: refused (``check_scheduling``).
+"""Cases evaluated ahead of their tests while recording (``--empathy-concurrency N``): each
+test also starts, on threads, the cases of the next 2N - 1 tests its process runs, so that N
+calls stay in flight; cassettes and results are those of a sequential run. The README's
+"Concurrency and pytest-xdist" says what happens to a case whose test does not run.
 """
 
 from __future__ import annotations
@@ -30,12 +17,13 @@ from pytest_empathy.cassettes.recorder import DEFERRED_SAVES
 
 if TYPE_CHECKING:
     from pytest_empathy.corpus.rows import Row
+    from pytest_empathy.evaluation.run import CaseOutcome
 
-    from .run import Evaluation
 
+class Lookahead:
+    """Cases evaluated ahead of their tests, on threads, while recording."""
 
-class Ahead:
-    def __init__(self, evaluate: Callable[[Row], Evaluation], calls: int, stop: Callable[[], None]) -> None:
+    def __init__(self, evaluate: Callable[[Row], CaseOutcome], calls: int, stop: Callable[[], None]) -> None:
         """``stop`` cancels the calls still out and refuses later ones (closing the run's
         endpoints)."""
         self._evaluate = evaluate
@@ -43,15 +31,15 @@ class Ahead:
         self._cases = 2 * calls
         self._pool = ThreadPoolExecutor(max_workers=self._cases, thread_name_prefix="pytest-empathy-case")
         # node id -> (its case, the case's evaluation), started ahead of the test
-        self._started: dict[str, tuple[Row, Future[Evaluation]]] = {}
+        self._started: dict[str, tuple[Row, Future[CaseOutcome]]] = {}
         # case id -> its latest evaluation: a case is never evaluated twice at once, since
         # both would write its cassette
-        self._latest: dict[str, Future[Evaluation]] = {}
+        self._latest: dict[str, Future[CaseOutcome]] = {}
         # evaluation -> the cassette saves its case's failure left for its test to make
-        self._deferred: dict[Future[Evaluation], list[Callable[[], None]]] = {}
+        self._deferred: dict[Future[CaseOutcome], list[Callable[[], None]]] = {}
         self._positions: dict[str, int] | None = None
 
-    def take(self, item: pytest.Item, row: Row) -> Evaluation:
+    def take(self, item: pytest.Item, row: Row) -> CaseOutcome:
         """The evaluation of ``row`` for the test ``item``: the one started ahead for it, or
         one started now; either way, the next tests' cases are started behind it."""
         started = self._started.pop(item.nodeid, None)
@@ -83,14 +71,14 @@ class Ahead:
         finally:
             self._pool.shutdown(wait=True)
 
-    def _start(self, row: Row) -> Future[Evaluation]:
+    def _start(self, row: Row) -> Future[CaseOutcome]:
         deferred: list[Callable[[], None]] = []
         future = self._pool.submit(self._evaluated, row, deferred)
         self._latest[row.case_id] = future
         self._deferred[future] = deferred
         return future
 
-    def _evaluated(self, row: Row, deferred: list[Callable[[], None]]) -> Evaluation:
+    def _evaluated(self, row: Row, deferred: list[Callable[[], None]]) -> CaseOutcome:
         token = DEFERRED_SAVES.set(deferred)
         try:
             return self._evaluate(row)
