@@ -232,7 +232,7 @@ def _stable_uri(uri: str) -> str:
 
 _CUT_SHORT = (KeyboardInterrupt, asyncio.CancelledError, futures.CancelledError)
 
-# Set on the thread of a case evaluated ahead of its test (``plugin.ahead``): a case that
+# Set on the thread of a case evaluated ahead of its test (``plugin.lookahead``): a case that
 # fails there leaves its cassette's save here, for its test to make when it takes the case.
 # One that no test takes writes nothing, however it ended, so that the next recording makes
 # all of its calls (``once`` would refuse the rest of them in a cassette with a part).
