@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .extensions import configure_extensions
+from .extensions import pytest_addhooks as pytest_addhooks  # this plugin's hook: it adds the hookspecs
 from .options import add_options, read_settings
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     settings = read_settings(config)
+    configure_extensions(config)
     # As pytest names the paths it collects: absolute, symbolic links kept.
     config.stash[CASSETTES_KEY] = Path(os.path.abspath(settings.cassettes))
     # Registered without a model too: the built-in benchmark's test still names the fixture.

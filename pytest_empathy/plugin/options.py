@@ -40,6 +40,8 @@ class Option:
     flag_only: bool = False  # a switch: store_true on the command line, bool in the ini file
     # Given alone on the command line, the option takes this value.
     bare_value: str | None = None
+    # May be given again (appended); one value a line in the ini file.
+    repeatable: bool = False
 
     @property
     def ini(self) -> str:
@@ -192,7 +194,16 @@ _COMPARING_SAVED_RUNS = (
     ),
     Option("--empathy-saved-runs", f"directory of saved runs (default {SAVED_RUNS} at the rootdir)", "DIR"),
 )
-_REPORTS = tuple(Option(report.flag, report.help, "PATH") for report in FORMATS)
+_REPORTS = (
+    *(Option(report.flag, report.help, "PATH") for report in FORMATS),
+    # Read by plugin/extensions.py, which knows the plugins' formats.
+    Option(
+        "--empathy-output",
+        "write the report format NAME (a plugin's) to PATH; repeatable",
+        "NAME=PATH",
+        repeatable=True,
+    ),
+)
 _CALIBRATION_AND_CROWD = (
     Option(
         "--empathy-calibrate",
@@ -245,6 +256,8 @@ def add_options(parser: pytest.Parser) -> None:
         for option in section.options:
             if option.flag_only:
                 group.addoption(option.flag, action="store_true", default=None, help=option.help)
+            elif option.repeatable:
+                group.addoption(option.flag, metavar=option.metavar, action="append", default=None, help=option.help)
             elif option.bare_value is not None:
                 group.addoption(
                     option.flag,
@@ -257,7 +270,9 @@ def add_options(parser: pytest.Parser) -> None:
             else:
                 group.addoption(option.flag, metavar=option.metavar, default=None, help=option.help)
             # The ini twin points to its option, whose help --help shows once, in its group.
-            kind: Literal["bool", "string"] = "bool" if option.flag_only else "string"
+            kind: Literal["bool", "string", "linelist"] = (
+                "bool" if option.flag_only else "linelist" if option.repeatable else "string"
+            )
             parser.addini(option.ini, f"as {option.flag}", type=kind, default=None)
     for old in RENAMED:
         parser.getgroup(GROUPS[0].name).addoption(old, default=None, help=argparse.SUPPRESS)
