@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from pytest_empathy.errors import InputError
 from pytest_empathy.reports.registry import FORMATS
 
+__all__ = ["main"]
+
 if TYPE_CHECKING:
     from pytest_empathy.analysis.saved_run_checks import Check
     from pytest_empathy.evaluation.extensions import Extensions
@@ -129,9 +131,10 @@ def _audit(options: argparse.Namespace) -> int:
 
 
 def _report(options: argparse.Namespace) -> int:
+    from pytest_empathy.cli.plugins import installed_extensions
     from pytest_empathy.evaluation import merge as merging
 
-    extensions = _plugin_extensions()
+    extensions = installed_extensions()
     paths = _report_paths(options, extensions)
     _check_not_inputs(options, paths)
     result = merging.load(options.result)
@@ -141,10 +144,11 @@ def _report(options: argparse.Namespace) -> int:
 
 
 def _merge(options: argparse.Namespace) -> int:
+    from pytest_empathy.cli.plugins import installed_extensions
     from pytest_empathy.evaluation import merge as merging
     from pytest_empathy.results import document
 
-    extensions = _plugin_extensions()
+    extensions = installed_extensions()
     paths = _report_paths(options, extensions)
     _check_not_inputs(options, paths)
     result = merging.merge(
@@ -170,20 +174,6 @@ def _write_reports(result: dict[str, Any], paths: dict[str, Path], extensions: E
         if not gate["passed"]:
             print(f"FAILED {gate['name']}: {gate['detail']}")
     return 2 if unwritten else 0 if result["passed"] else 1
-
-
-def _plugin_extensions() -> Extensions:
-    """The extensions of the plugins installed for the command: the entry points of group
-    ``pytest_empathy`` (a pytest plugin's hooks load only under pytest)."""
-    import pluggy
-
-    from pytest_empathy import hookspec
-    from pytest_empathy.evaluation.extensions import PluginExtensions
-
-    plugins = pluggy.PluginManager("pytest")
-    plugins.add_hookspecs(hookspec)
-    plugins.load_setuptools_entrypoints("pytest_empathy")
-    return PluginExtensions(plugins.hook)
 
 
 def _report_paths(options: argparse.Namespace, extensions: Extensions) -> dict[str, Path]:
