@@ -8,18 +8,6 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-__all__ = [
-    "CaseResult",
-    "GateResult",
-    "Rating",
-    "ReportFormat",
-    "ResultDocument",
-    "StatisticsSettings",
-    "__version__",
-    "merge",
-    "verdict",
-]
-
 # Each name's module, imported only when the name is asked for: the plugin loads this
 # package in every pytest run, and most runs need none of them. Their types are in
 # __init__.pyi, so that no layer reaches the ones above it through this module.
@@ -33,6 +21,7 @@ _WHERE = {
     "merge": "pytest_empathy.evaluation.merge",
     "verdict": "pytest_empathy.evaluation.finish",
 }
+__all__ = sorted([*_WHERE, "__version__"])
 
 
 def __getattr__(name: str) -> object:

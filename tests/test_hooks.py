@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from pytest_empathy.analysis.gates import Completeness, GateResult
-from pytest_empathy.cli.plugins import EmpathyPlugins
 from pytest_empathy.errors import InputError
-from pytest_empathy.evaluation.extensions import PluginExtensions
+from pytest_empathy.evaluation.extensions import EmpathyPlugins, Extensions
 from pytest_empathy.ratings import Rating
 from pytest_empathy.reports.registry import ReportFormat
 from pytest_empathy.results.case import CaseResult
@@ -132,7 +131,7 @@ def test_the_extensions_answer_in_the_same_order_whatever_the_plugins_order():
         plugins = EmpathyPlugins()
         for name in names:
             plugins.register(_Plugin(name))
-        extensions = PluginExtensions(plugins.hook)
+        extensions = Extensions(plugins.hook)
         case = CaseResult("sad-1", "sad", Rating.GOOD)
         gates = extensions.gates([case], None, Completeness(1, 1), StatisticsSettings())
         formats = [report.name for report in extensions.formats()]
@@ -149,7 +148,7 @@ def test_a_format_named_twice_is_an_error():
     plugins = EmpathyPlugins()
     plugins.register(_Plugin("csv"))
     with pytest.raises(InputError, match="report formats named twice by the installed plugins: csv"):
-        PluginExtensions(plugins.hook).formats()
+        Extensions(plugins.hook).formats()
 
 
 def installed(site: Path) -> dict[str, str]:

@@ -131,10 +131,10 @@ def _audit(options: argparse.Namespace) -> int:
 
 
 def _report(options: argparse.Namespace) -> int:
-    from pytest_empathy.cli.plugins import installed_extensions
     from pytest_empathy.evaluation import merge as merging
+    from pytest_empathy.evaluation.extensions import Extensions
 
-    extensions = installed_extensions()
+    extensions = Extensions.installed()
     paths = _report_paths(options, extensions)
     _check_not_inputs(options, paths)
     result = merging.load(options.result)
@@ -144,11 +144,11 @@ def _report(options: argparse.Namespace) -> int:
 
 
 def _merge(options: argparse.Namespace) -> int:
-    from pytest_empathy.cli.plugins import installed_extensions
     from pytest_empathy.evaluation import merge as merging
+    from pytest_empathy.evaluation.extensions import Extensions
     from pytest_empathy.results import document
 
-    extensions = installed_extensions()
+    extensions = Extensions.installed()
     paths = _report_paths(options, extensions)
     _check_not_inputs(options, paths)
     result = merging.merge(

@@ -10,7 +10,7 @@ import pytest
 
 from pytest_empathy import hookspec
 from pytest_empathy.errors import InputError
-from pytest_empathy.evaluation.extensions import Extensions, PluginExtensions
+from pytest_empathy.evaluation.extensions import Extensions
 from pytest_empathy.reports.registry import named_output
 
 EXTENSIONS_KEY: pytest.StashKey[Extensions] = pytest.StashKey()
@@ -23,7 +23,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def configure_extensions(config: pytest.Config) -> None:
     """The run's extensions, and the paths ``--empathy-output`` names for the plugins' formats."""
-    extensions = PluginExtensions(config.hook)
+    extensions = Extensions(config.hook)
     config.stash[EXTENSIONS_KEY] = extensions
     config.stash[OUTPUTS_KEY] = _outputs(config, extensions)
 
