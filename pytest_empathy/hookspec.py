@@ -7,7 +7,7 @@ No pytest here: the ``pytest-empathy`` command calls the same hooks through plug
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -37,7 +37,7 @@ def pytest_empathy_report_formats() -> list[ReportFormat] | None:
 
 
 @hookspec(firstresult=True)
-def pytest_empathy_render_report(report_format: ReportFormat, document: Mapping[str, Any]) -> str | None:
+def pytest_empathy_render_report(report_format: ReportFormat, document: Mapping[str, object]) -> str | None:
     """The text of a report, replacing the format's own rendering; None keeps it. The first
     implementation that returns text wins.
 
@@ -52,7 +52,7 @@ def pytest_empathy_render_report(report_format: ReportFormat, document: Mapping[
 
 
 @hookspec
-def pytest_empathy_update_json(document: Mapping[str, Any], extra: dict[str, Any]) -> None:
+def pytest_empathy_update_json(document: Mapping[str, object], extra: dict[str, object]) -> None:
     """Add fields to the JSON result: what is put in ``extra`` is written under the result's
     ``extra`` key (absent when no plugin adds a field).
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -76,9 +76,9 @@ class Extensions:
         )
         return sorted((gate for gates in decided if gates for gate in gates), key=lambda gate: gate.name)
 
-    def json_fields(self, document: Mapping[str, Any]) -> dict[str, Any]:
+    def json_fields(self, document: Mapping[str, object]) -> dict[str, object]:
         """Fields the plugins add to the JSON result, written under its ``extra`` key."""
-        extra: dict[str, Any] = {}
+        extra: dict[str, object] = {}
         self.hook.pytest_empathy_update_json(document=document, extra=extra)
         return dict(sorted(extra.items()))
 
@@ -94,7 +94,7 @@ class Extensions:
             raise InputError(f"report formats named twice by the installed plugins: {', '.join(clashing)}")
         return (*FORMATS, *added)
 
-    def render(self, report_format: ReportFormat, document: Mapping[str, Any]) -> str:
+    def render(self, report_format: ReportFormat, document: Mapping[str, object]) -> str:
         """A report's text, as a plugin renders it or else as its format does."""
         text: str | None = self.hook.pytest_empathy_render_report(report_format=report_format, document=document)
         return report_format.render(document) if text is None else text

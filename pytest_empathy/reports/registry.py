@@ -14,12 +14,12 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from pytest_empathy.atomic import WriteError, write_atomic
 from pytest_empathy.errors import InputError
 
-Renderer = Callable[[Mapping[str, Any]], str]
+Renderer = Callable[[Mapping[str, object]], str]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class ReportFormat:
     def flag(self) -> str:
         return f"--empathy-{self.option}"
 
-    def render(self, document: Mapping[str, Any]) -> str:
+    def render(self, document: Mapping[str, object]) -> str:
         if callable(self.renderer):
             return self.renderer(document)
         module, function = self.renderer.split(":")
@@ -81,14 +81,14 @@ class ReportFormats(Protocol):
 
     def formats(self) -> Sequence[ReportFormat]: ...
 
-    def render(self, report_format: ReportFormat, document: Mapping[str, Any]) -> str: ...
+    def render(self, report_format: ReportFormat, document: Mapping[str, object]) -> str: ...
 
 
 class BuiltinFormats:
     def formats(self) -> Sequence[ReportFormat]:
         return FORMATS
 
-    def render(self, report_format: ReportFormat, document: Mapping[str, Any]) -> str:
+    def render(self, report_format: ReportFormat, document: Mapping[str, object]) -> str:
         return report_format.render(document)
 
 
@@ -112,7 +112,7 @@ def named_output(value: str, formats: ReportFormats) -> tuple[str, Path]:
 
 
 def write_reports(
-    document: Mapping[str, Any], paths: Mapping[str, Path], *, extensions: ReportFormats = BUILTIN_FORMATS
+    document: Mapping[str, object], paths: Mapping[str, Path], *, extensions: ReportFormats = BUILTIN_FORMATS
 ) -> list[str]:
     """Each report of ``paths`` (format name to path) rendered from a run's JSON document;
     a report that cannot be written stops none of the others: why each failed is returned."""
