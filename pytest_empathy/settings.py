@@ -162,6 +162,8 @@ class StorageSettings:
     reports: Mapping[str, Path]
     # Whether one of those reports shows each case's answer.
     reports_show_responses: bool = False
+    # --empathy-output: plugins' report formats by name, and the paths to write them to.
+    outputs: tuple[tuple[str, Path], ...] = ()
     save: str | None = None
     save_force: bool = False
     compare: str | None = None

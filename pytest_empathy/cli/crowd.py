@@ -17,6 +17,7 @@ from pytest_empathy.write_targets import check_not_inputs
 
 def add_parser(commands: Any) -> None:
     crowd = commands.add_parser("crowd", help="crowd studies: rating sheets of a model's answers")
+    crowd.set_defaults(run=run)
     actions = crowd.add_subparsers(dest="crowd_command", required=True)
     export = actions.add_parser(
         "export",

@@ -73,6 +73,8 @@ class Kind(enum.Enum):
     PATH = "path"
     # A value, or the option's bare_value when it is given alone on the command line.
     OPTIONAL = "optional"
+    # May be given again (appended); one value a line in the ini file.
+    REPEATABLE = "repeatable"
 
 
 class Given:
@@ -290,6 +292,18 @@ def _report_file(given: Given) -> Path | None:
     if path is not None and path.is_dir():
         raise OptionError.of(given.flag, f"{path} is a directory; name a file")
     return path
+
+
+def _named_outputs(given: Given) -> tuple[tuple[str, Path], ...]:
+    """``NAME=PATH`` values: a plugin's report format and where to write it (the names are
+    checked once the plugins' formats are known)."""
+    outputs = []
+    for value in given.value if isinstance(given.value, list) else ():
+        name, equals, path = str(value).partition("=")
+        if not equals or not name or not path:
+            raise OptionError.of(given.source, f"{value!r}: give a format and a path as NAME=PATH")
+        outputs.append((name, given.base / Path(path).expanduser()))
+    return tuple(outputs)
 
 
 _RUN, _MODELS, _RECORDING, _GATES, _SAVED_RUNS, _REPORTS, _CALIBRATION = (section.name for section in SECTIONS)
@@ -546,6 +560,15 @@ OPTIONS = (
     *(
         Option(report.flag, report.help, _REPORTS, f"storage.reports.{report.name}", "PATH", read=_report_file)
         for report in FORMATS
+    ),
+    Option(
+        "--empathy-output",
+        "write the report format NAME (a plugin's) to PATH; repeatable",
+        _REPORTS,
+        "storage.outputs",
+        "NAME=PATH",
+        kind=Kind.REPEATABLE,
+        read=_named_outputs,
     ),
     Option(
         "--empathy-calibrate",

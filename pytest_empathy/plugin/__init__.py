@@ -18,6 +18,8 @@ import pytest
 
 from pytest_empathy.errors import OptionError
 
+from .extensions import configure_extensions
+from .extensions import pytest_addhooks as pytest_addhooks  # this plugin's hook: it adds the hookspecs
 from .options import add_options, settings_of
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _configure(config: pytest.Config) -> None:
     settings = settings_of(config)
+    configure_extensions(config, settings)
     # As pytest names the paths it collects: absolute, symbolic links kept.
     config.stash[CASSETTES_KEY] = Path(os.path.abspath(settings.recording.cassettes))
     # Registered without a model too: the built-in benchmark's test still names the fixture.

@@ -22,6 +22,8 @@ def add_options(parser: pytest.Parser) -> None:
         for option in section.options:
             if option.kind is Kind.SWITCH:
                 group.addoption(option.flag, action="store_true", default=None, help=option.help)
+            elif option.kind is Kind.REPEATABLE:
+                group.addoption(option.flag, metavar=option.metavar, action="append", default=None, help=option.help)
             elif option.kind is Kind.OPTIONAL:
                 group.addoption(
                     option.flag,
@@ -34,7 +36,9 @@ def add_options(parser: pytest.Parser) -> None:
             else:
                 group.addoption(option.flag, metavar=option.metavar, default=None, help=option.help)
             # The ini twin points to its option, whose help --help shows once, in its group.
-            kind: Literal["bool", "string"] = "bool" if option.kind is Kind.SWITCH else "string"
+            kind: Literal["bool", "string", "linelist"] = (
+                "bool" if option.kind is Kind.SWITCH else "linelist" if option.kind is Kind.REPEATABLE else "string"
+            )
             parser.addini(option.ini, f"as {option.flag}", type=kind, default=None)
     for old in RENAMED:
         parser.getgroup(GROUPS[0].name).addoption(old, default=None, help=argparse.SUPPRESS)

@@ -41,6 +41,7 @@ from pytest_empathy.results.saved_runs import not_compared
 from pytest_empathy.write_targets import OutsideRoot, check_not_inputs, confined
 
 from .collection import no_case_ran
+from .extensions import extensions, report_paths
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.ppi import RunEstimate
@@ -321,7 +322,9 @@ class EmpathySession:
                 result = replace(result, gates=(*result.gates, GateResult("save", False, str(error))))
                 self.document = to_json(result)
                 self.save_failed = True
-        self.unwritten = write_reports(self.document, settings.storage.reports)
+        self.unwritten = write_reports(
+            self.document, report_paths(session.config, settings.storage.reports), extensions=extensions(session.config)
+        )
         failed = (not result.passed and not settings.selection.shard) or self.unwritten
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

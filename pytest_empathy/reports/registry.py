@@ -1,6 +1,6 @@
-"""The report files a run can write, in one table: the options (``--empathy-<flag>``), the
-``pytest-empathy`` commands' flags and the writers are all made from it, so a new format is
-one entry here and its renderer beside this module.
+"""The report files a run can write: the built-in formats in one table (their options
+``--empathy-<flag>``, the commands' flags and the writers are made from it), and the formats
+plugins add through ``pytest_empathy.hookspec``, written with ``--empathy-output NAME=PATH``.
 
 Light on purpose: pytest reads the options of every run. A renderer is imported only when
 its report is written.
@@ -11,15 +11,18 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pytest_empathy.atomic import WriteError, write_atomic
+from pytest_empathy.errors import InputError
 
 if TYPE_CHECKING:
     from pytest_empathy.results.result_document import ResultDocument
+
+Renderer = Callable[["ResultDocument"], str]
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,9 @@ class ReportFormat:
     # What the terminal calls the file it wrote.
     title: str
     help: str
-    # "module:function" in this package, turning a run's JSON document into the file's text.
-    renderer: str
+    # What turns a run's JSON document into the file's text: "module:function" in this
+    # package for a built-in format, a function for a plugin's.
+    renderer: str | Renderer
     # Whether it shows the responses, which the document then carries.
     shows_responses: bool = False
     # An environment variable naming a file the report is also appended to.
@@ -42,8 +46,10 @@ class ReportFormat:
         return f"--empathy-{self.option}"
 
     def render(self, document: ResultDocument) -> str:
+        if callable(self.renderer):
+            return self.renderer(document)
         module, function = self.renderer.split(":")
-        render: Callable[[ResultDocument], str] = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+        render: Renderer = getattr(importlib.import_module(f"{__package__}.{module}"), function)
         return render(document)
 
 
@@ -72,17 +78,56 @@ FORMATS = (
 BY_NAME = {f.name: f for f in FORMATS}
 
 
+class ReportFormats(Protocol):
+    """The formats a run knows and how each is rendered: the built-ins, or with the plugins'
+    (``pytest_empathy.evaluation.extensions``)."""
+
+    def formats(self) -> Sequence[ReportFormat]: ...
+
+    def render(self, report_format: ReportFormat, document: ResultDocument) -> str: ...
+
+
+class BuiltinFormats:
+    def formats(self) -> Sequence[ReportFormat]:
+        return FORMATS
+
+    def render(self, report_format: ReportFormat, document: ResultDocument) -> str:
+        return report_format.render(document)
+
+
+BUILTIN_FORMATS: ReportFormats = BuiltinFormats()
+
+
 def shows_responses(paths: Mapping[str, Path]) -> bool:
     return any(BY_NAME[name].shows_responses for name in paths)
 
 
-def write_reports(document: ResultDocument, paths: Mapping[str, Path]) -> list[str]:
+def named_output(value: str, formats: ReportFormats) -> tuple[str, Path]:
+    """A ``NAME=PATH`` of ``--empathy-output`` (or the command's ``--write``): the format's
+    name and the path to write it to."""
+    name, equals, path = value.partition("=")
+    known = {report.name for report in formats.formats()}
+    if not equals or not name or not path:
+        raise InputError(f"{value!r}: give a format and a path as NAME=PATH")
+    if name not in known:
+        raise InputError(f"{value!r}: {unknown_format(name, known)}")
+    return name, Path(path)
+
+
+def unknown_format(name: str, known: Iterable[str]) -> str:
+    return f"no report format {name!r} (known: {', '.join(sorted(known))})"
+
+
+def write_reports(
+    document: ResultDocument, paths: Mapping[str, Path], *, extensions: ReportFormats = BUILTIN_FORMATS
+) -> list[str]:
     """Each report of ``paths`` (format name to path) rendered from a run's JSON document;
     a report that cannot be written stops none of the others: why each failed is returned."""
+    by_name = {report.name: report for report in extensions.formats()}
     failed = []
     for name, path in paths.items():
-        report = BY_NAME[name]
-        text = report.render(document)
+        report = by_name[name]
+        text = extensions.render(report, document)
         try:
             write_atomic(path, text)
         except WriteError as error:
