@@ -15,6 +15,7 @@ from pytest_empathy.evaluation.finish import verdict
 from pytest_empathy.evaluation.merge import merge
 from pytest_empathy.ratings import Rating
 from pytest_empathy.results.case import CaseResult
+from pytest_empathy.results.document import case_from_json
 from pytest_empathy.settings import StatisticsSettings
 
 from .conftest import paired_cases, read_report
@@ -23,28 +24,10 @@ from .conftest import paired_cases, read_report
 DECIDED = ("complete", "partial", "passed", "methods", "overall", "polarity", "emotions", "gates", "warnings")
 
 
-def release_cases(responder: str) -> list[CaseResult]:
-    from pytest_empathy.corpus import release
-
-    return [
-        CaseResult(
-            row.case_id,
-            row.emotion,
-            row.ratings[responder],
-            row.ratings["human"],
-            rater=row.raters[responder],
-            baseline_rater=row.raters["human"],
-        )
-        for row in release.load_figures().rows
-    ]
-
-
 def test_verdict_decides_the_release_as_the_plugin_does(run_benchmark, pytester):
     assert run_benchmark("--empathy-model=chatgpt-empathy", "-p", "no:xdist").ret == 0
     report = read_report(pytester)
-    by_id = {case.case_id: case for case in release_cases("chatgpt-empathy")}
-    # In the run's order: the statistics do not depend on it, the cases' list does.
-    cases = [by_id[case["id"]] for case in report["cases"]]
+    cases = [case_from_json(case) for case in report["cases"]]
     document = verdict(cases, model="chatgpt-empathy")
     assert {key: document[key] for key in DECIDED} == {key: report[key] for key in DECIDED}
     assert document["settings"] == report["settings"]
