@@ -1,5 +1,5 @@
 from pytest_empathy.analysis.gates import GateResult as GateResult
-from pytest_empathy.evaluation.finish import verdict as verdict  # type: ignore[import-not-found]
+from pytest_empathy.evaluation.finish import verdict as verdict
 from pytest_empathy.evaluation.merge import merge as merge
 from pytest_empathy.ratings import Rating as Rating
 from pytest_empathy.reports.registry import ReportFormat as ReportFormat

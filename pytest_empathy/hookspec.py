@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pytest_empathy.reports.registry import ReportFormat
     from pytest_empathy.results.case import CaseResult
     from pytest_empathy.results.result_document import ResultDocument
+    from pytest_empathy.schema import JSONValue
     from pytest_empathy.settings import StatisticsSettings
 
 # pytest's project name, so that pytest's plugin manager accepts the hooks as its own.
@@ -53,7 +54,7 @@ def pytest_empathy_render_report(report_format: ReportFormat, document: ResultDo
 
 
 @hookspec
-def pytest_empathy_update_json(document: ResultDocument, extra: dict[str, object]) -> None:
+def pytest_empathy_update_json(document: ResultDocument, extra: dict[str, JSONValue]) -> None:
     """Add fields to the JSON result: what is put in ``extra`` is written under the result's
     ``extra`` key (absent when no plugin adds a field).
 

@@ -28,6 +28,14 @@ SAVED_RUNS = "benchmarks/saved-runs"
 CALIBRATIONS = "benchmarks/calibrations"
 
 
+class SamplingEntry(TypedDict):
+    """Which cases of the corpus a run selected."""
+
+    emotions: list[str] | None
+    sample: int | None
+    seed: int
+
+
 class SettingsEntry(TypedDict, total=False):
     """The JSON result's ``settings``: the selection's sampling and the statistics group.
     Not total: results of older schemas lack the keys added since."""
@@ -65,7 +73,7 @@ class SelectionSettings:
     # included), not the ini file: only then may the plugin add its built-in benchmark.
     on_command_line: bool = False
 
-    def sampling_json(self) -> SettingsEntry:
+    def sampling_json(self) -> SamplingEntry:
         return {"emotions": list(self.emotions) if self.emotions else None, "sample": self.sample, "seed": self.seed}
 
 
@@ -217,7 +225,8 @@ class Settings:
 
     def document_settings(self) -> SettingsEntry:
         """The settings the JSON result keeps: the selection's sampling, then the statistics."""
-        return self.selection.sampling_json() | self.statistics.to_json()
+        entry: SettingsEntry = {**self.selection.sampling_json(), **self.statistics.to_json()}
+        return entry
 
 
 def _number(value: object) -> float:

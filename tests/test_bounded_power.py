@@ -22,6 +22,7 @@ from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.modes import GateMode
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
+from pytest_empathy.settings import StatisticsSettings
 
 from .conftest import read_report, synthetic_rows, write_corpus
 
@@ -104,7 +105,9 @@ def test_the_smallest_no_more_bad_margin_shown_is_the_valid_tests_where_its_boun
     or the larger of it and the valid test's is below the margin."""
     baseline = {emotion: Counts(bad_baseline, 31 - bad_baseline, 31) for emotion in EMOTIONS}
     cases = [CaseResult(f"{emotion}-{i}", emotion, Rating.GOOD) for emotion in EMOTIONS for i in range(2)]
-    summary = summarize(cases, alpha=ALPHA, per_emotion_baseline=baseline, margins=gate_margins({"bad_margin": 5.0}))
+    summary = summarize(
+        cases, alpha=ALPHA, per_emotion_baseline=baseline, margins=gate_margins(StatisticsSettings(bad_margin=5.0))
+    )
     bad = summary.overall.comparison.bad
     whole_side = proportions.bounded(bad, greater=False)
     assert whole_side == (bad_baseline == 2)
@@ -201,7 +204,7 @@ def test_a_power_figure_that_cannot_be_stated_is_said_not_skipped(mode, settings
     ratings = [Rating.BAD, Rating.OKAY, Rating.GOOD] * 4
     cases = [CaseResult(f"{EMOTIONS[0]}-{i}", EMOTIONS[0], r, r) for i, r in enumerate(ratings)]
     settings = {"alpha": ALPHA, "gate": mode, "min_good_gain": None, "allow_partial": False} | settings
-    decision = decide(cases, Completeness(12, 12), settings, None)
+    decision = decide(cases, Completeness(12, 12), StatisticsSettings.from_json(settings), None)
     assert decision.summary.detectable["overall"].gain is None
     side = "gain" if mode == "better" else "drop"
     assert decision.warnings == [

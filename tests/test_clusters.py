@@ -25,6 +25,7 @@ from pytest_empathy.corpus.reader import CorpusError, load_file
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
+from pytest_empathy.settings import StatisticsSettings
 
 from .conftest import read_report, write_corpus
 from .test_reports import Page
@@ -211,7 +212,7 @@ def test_few_raters_warn():
         for i in range(60)
     ]
     settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
-    decision = decide(cases, Completeness(60, 60), settings, None)
+    decision = decide(cases, Completeness(60, 60), StatisticsSettings.from_json(settings), None)
     assert any("the ratings come from 5 raters" in warning for warning in decision.warnings)
 
 
@@ -440,7 +441,7 @@ def test_gates_on_too_few_raters_are_undecided(spread):
     rng = np.random.default_rng([7, int(10 * spread)])
     for _ in range(40):
         cases, baseline = rated_against_counts(rng, 64, 10, spread)
-        decision = decide(cases, Completeness(64, 64), GATES, baseline)
+        decision = decide(cases, Completeness(64, 64), StatisticsSettings.from_json(GATES), baseline)
         decided = {g.name: g for g in decision.gates if g.name != "complete"}
         assert set(decided) == {"better", "no-more-bad", "min-good-gain", "no-emotion-worse"}
         for gate in decided.values():

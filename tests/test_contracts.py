@@ -14,8 +14,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pytest
-
 from .conftest import ROOT
 
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -65,9 +63,6 @@ def test_the_public_api_is_the_same_in_the_package_and_its_types():
     assert set(pytest_empathy.__all__) <= set(dir(pytest_empathy))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="verdict and ResultDocument come with evaluation/finish.py and results/result_document.py"
-)
 def test_every_name_of_the_public_api_imports():
     import pytest_empathy
 

@@ -97,7 +97,6 @@ def test_the_hooks_are_pytests_own_a_misspelt_argument_is_refused(run_benchmark,
     assert "pytest_empathy_gates" in result.stderr.str() and "summry" in result.stderr.str()
 
 
-@pytest.mark.xfail(strict=True, reason="the session's finish does not ask the extensions for fields and gates yet")
 def test_a_plugin_adds_fields_and_a_gate_to_the_run(with_plugin, pytester):
     result = with_plugin(*RUN)
     report = read_report(pytester)

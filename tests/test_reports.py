@@ -19,6 +19,7 @@ from pytest_empathy.formatting import change, gain, p_value
 from pytest_empathy.ratings import Rating
 from pytest_empathy.reports.markdown import escape
 from pytest_empathy.results.case import CaseResult, Usage
+from pytest_empathy.settings import StatisticsSettings
 
 from .conftest import cli, paired_cases, read_report, run, synthetic_rows, write_corpus
 from .stub_server import completion, default_answer, is_judge_request
@@ -613,7 +614,7 @@ def test_an_emotions_note_says_its_study_p_is_holm_adjusted():
     # sad: Bad turned Okay, the Good rate unchanged; joyful: nothing differs.
     cases = paired_cases("sad", [2] * 30 + [3] * 10, [1] * 30 + [3] * 10) + paired_cases("joyful", [3] * 20, [3] * 20)
     settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False, "test": "good-rate"}
-    decision = decide(cases, Completeness(60, 60), settings, None)
+    decision = decide(cases, Completeness(60, 60), StatisticsSettings.from_json(settings), None)
     run = RunResult(
         "m", "j", "a judge", "human-raters", "the crowd", "c", "0" * 64, settings, Completeness(60, 60),
         decision.summary, tuple(decision.gates), tuple(cases), {}, None,

@@ -17,6 +17,7 @@ from pytest_empathy.analysis import proportions, score_size
 from pytest_empathy.analysis.gates import gate_margins
 from pytest_empathy.analysis.rating_comparison import compare_paired
 from pytest_empathy.ratings import Rating
+from pytest_empathy.settings import StatisticsSettings
 
 ROOT = Path(__file__).parents[1]
 
@@ -172,7 +173,7 @@ def test_no_more_bad_holds_its_size_at_its_margin_on_one_emotion(n1, n2, points)
     gate's size is 0.024. The gate passes on the baseline's highest counts: each x1's threshold
     found by bisection and weighed with scipy."""
     alpha = 0.05
-    margin = gate_margins({"bad_margin": points}).bad
+    margin = gate_margins(StatisticsSettings(bad_margin=points)).bad
     assert margin is not None
     rates = score_size.RATES[score_size.RATES + margin.difference <= 1]
     size = np.zeros(len(rates))

@@ -28,6 +28,7 @@ from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.reports.entries import detects
 from pytest_empathy.results.case import CaseResult
+from pytest_empathy.settings import StatisticsSettings
 
 from .test_berger_boos import poisson_binomial_pmf
 from .test_verdicts import no_more_bad
@@ -151,7 +152,7 @@ def test_a_smoke_sized_run_against_the_release_counts_keeps_the_score_test(seed)
     was: the gain's guard costs a smoke run no power."""
     good, bad = smoke_tables(seed)
     for strata, margin in ((good, Margin(-MARGIN, greater=True)), (bad, Margin(MARGIN, greater=False))):
-        gain = gate_margins({"min_good_gain": 0.1}).gain if margin.greater else None
+        gain = gate_margins(StatisticsSettings(min_good_gain=0.1)).gain if margin.greater else None
         kept = proportions.standardized(strata, confidence=CONFIDENCE, margin=margin, gain=gain)
         assert kept == proportions.standardized(strata, confidence=CONFIDENCE, guarded=False)
         assert kept.method == proportions.STANDARDIZED
@@ -237,7 +238,9 @@ def test_a_run_over_several_emotions_reads_the_valid_test_at_no_more_bads_margin
         for emotion in EMOTIONS
         for i in range(2)
     ]
-    summary = summarize(cases, alpha=ALPHA, per_emotion_baseline=baseline, margins=gate_margins({"bad_margin": 5.0}))
+    summary = summarize(
+        cases, alpha=ALPHA, per_emotion_baseline=baseline, margins=gate_margins(StatisticsSettings(bad_margin=5.0))
+    )
     bad = summary.overall.comparison.bad
     assert proportions.STANDARDIZED_BOUNDED in bad.method
     strata = [(int((e, 0) == (EMOTIONS[0], 0)), 2, 1, 62) for e in EMOTIONS]
@@ -395,7 +398,7 @@ def gain_regions(model: int, baseline: int, gain: float) -> tuple[np.ndarray, np
     (the others fail either way; the emotions' order does not matter). Wherever it decides,
     `better`'s figures are those without the gain, and a bound that no longer passes is the
     valid test's."""
-    at_gain, critical = gate_margins({"min_good_gain": gain}).gain, norm.isf(ALPHA)
+    at_gain, critical = gate_margins(StatisticsSettings(min_good_gain=gain)).gain, norm.isf(ALPHA)
     shape = (2 * model + 1, baseline + 1, baseline + 1)
     passes, score_passes = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
     for total, a, b in itertools.product(*(range(n) for n in shape)):
@@ -463,7 +466,9 @@ def test_min_good_gain_holds_its_size_where_a_baseline_emotion_is_at_0_or_1():
     assert 0 < size <= ALPHA * 4 / 3 < before, (size, before)
     # 11 of 12 Good against 15 of 15 and 0 of 15: the score bound passes, the valid one does not.
     at_edge = [(6, 6, 15, 15), (5, 6, 0, 15)]
-    found = proportions.standardized(at_edge, confidence=CONFIDENCE, gain=gate_margins({"min_good_gain": gain}).gain)
+    found = proportions.standardized(
+        at_edge, confidence=CONFIDENCE, gain=gate_margins(StatisticsSettings(min_good_gain=gain)).gain
+    )
     kept = proportions.standardized(at_edge, confidence=CONFIDENCE)
     assert found.ratio_ci.low <= 1 + gain < kept.ratio_ci.low
     assert proportions.AT_EDGE_WHY in found.ratio_method
@@ -479,7 +484,7 @@ def test_the_smoke_design_at_release_like_rates_keeps_the_gain_s_score_bound(gai
     rates = rng.uniform(0.3, 0.6, size=32)
     at_edge = 1 - np.prod(1 - binom.pmf(0, 62, rates) - binom.pmf(62, 62, rates))
     assert at_edge < 1e-8
-    at_gain = gate_margins({"min_good_gain": gain}).gain
+    at_gain = gate_margins(StatisticsSettings(min_good_gain=gain)).gain
     for _ in range(4):
         strata = [(int(m), 2, int(b), 62) for m, b in zip(rng.binomial(2, rates), rng.binomial(62, rates), strict=True)]
         kept = proportions.standardized(strata, confidence=CONFIDENCE, gain=at_gain)

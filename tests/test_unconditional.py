@@ -23,6 +23,7 @@ from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
+from pytest_empathy.settings import StatisticsSettings
 
 from .conftest import read_report, synthetic_rows, write_corpus
 from .test_score_size import brute_force_curve
@@ -494,7 +495,7 @@ def test_a_one_emotion_run_whose_score_test_is_liberal_at_the_bad_margin_gets_th
     def summarized(margins):
         return summarize(cases, alpha=0.05, per_emotion_baseline={"sad": Counts(0, 20, 42)}, margins=margins)
 
-    summary = summarized(gate_margins({"bad_margin": 10.0}))
+    summary = summarized(gate_margins(StatisticsSettings(bad_margin=10.0)))
     bad, kept = summary.overall.comparison.bad, summarized(None).overall.comparison.bad
     assert bad.method.endswith(proportions.REPLACING + proportions.SCAS) and "not excluding no difference" in bad.method
     assert (bad.p_greater, bad.p_less, bad.ratio_ci) == (kept.p_greater, kept.p_less, kept.ratio_ci)
@@ -516,7 +517,7 @@ def test_a_one_emotion_run_whose_score_test_is_liberal_at_the_gain_gets_the_exac
     third (0.035), the score test's above it."""
     n1, n2, gain, limit = 14, 6, 0.1, 0.05 * 4 / 3
     assert not proportions.decided_unconditionally(n1, n2, 0.05)
-    at_gain = gate_margins({"min_good_gain": gain}).gain
+    at_gain = gate_margins(StatisticsSettings(min_good_gain=gain)).gain
     passes, score_passes = np.zeros((n1 + 1, n2 + 1)), np.zeros((n1 + 1, n2 + 1))
     for x1, x2 in itertools.product(range(n1 + 1), range(n2 + 1)):
         score = proportions.unpaired(x1, n1, x2, n2, confidence=0.9)
@@ -539,7 +540,10 @@ def test_a_one_emotion_run_whose_score_test_is_liberal_at_the_gain_gets_the_exac
     # Through a run: 7 Good of 14 against 0 of 6, a score bound of 1.68 and an exact p of 0.063 at 1.1.
     cases = [CaseResult(f"sad-{i}", "sad", Rating.GOOD if i < 7 else Rating.OKAY) for i in range(n1)]
     summary = summarize(
-        cases, alpha=0.05, per_emotion_baseline={"sad": Counts(0, n2, 0)}, margins=gate_margins({"min_good_gain": gain})
+        cases,
+        alpha=0.05,
+        per_emotion_baseline={"sad": Counts(0, n2, 0)},
+        margins=gate_margins(StatisticsSettings(min_good_gain=gain)),
     )
     gate = gate_named(summary, "min-good-gain", min_good_gain=gain)
     assert not gate.passed and proportions.UNPAIRED_EXACT in gate.detail

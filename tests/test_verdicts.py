@@ -31,6 +31,7 @@ from pytest_empathy.emotions import EMOTIONS
 from pytest_empathy.modes import GateMode
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
+from pytest_empathy.settings import StatisticsSettings
 
 from .conftest import paired_cases, read_report, write_corpus
 from .test_standardized import gart_nam, oracle_z
@@ -620,7 +621,11 @@ def test_min_good_gain_names_the_side_without_good_ratings():
     cases = [CaseResult(f"{e}-{i}", e, Rating.BAD, None) for e in ("sad", "joyful") for i in range(10)]
     baseline = {"sad": Counts(5, 5, 10), "joyful": Counts(2, 8, 10)}
     settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
-    gate = next(g for g in decide(cases, Completeness(20, 20), settings, baseline).gates if g.name == "min-good-gain")
+    gate = next(
+        g
+        for g in decide(cases, Completeness(20, 20), StatisticsSettings.from_json(settings), baseline).gates
+        if g.name == "min-good-gain"
+    )
     assert not gate.passed and gate.detail == "no Good rating on the model's side: no relative gain to bound"
 
 
@@ -900,11 +905,13 @@ def test_a_run_too_small_to_show_the_bad_margin_warns_and_can_be_made_to_fail():
     assert shown == pytest.approx(power.detectable_paired(20 / 60, 60, 0.05)) and shown > 0.05
     settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
     cases = paired_cases("sad", [1] * 10 + [3] * 50, [3] * 10 + [1] * 10 + [3] * 40)
-    decision = decide(cases, Completeness(60, 60), settings, None)
+    decision = decide(cases, Completeness(60, 60), StatisticsSettings.from_json(settings), None)
     assert any(w.startswith("no-more-bad: at 80% power this run shows") for w in decision.warnings)
-    failed = decide(cases, Completeness(60, 60), settings | {"require_power": True}, None).gates
+    failed = decide(
+        cases, Completeness(60, 60), StatisticsSettings.from_json(settings | {"require_power": True}), None
+    ).gates
     assert any(g.name == "power" and not g.passed and g.detail.startswith("no-more-bad") for g in failed)
-    wide = decide(cases, Completeness(60, 60), settings | {"bad_margin": 30.0}, None)
+    wide = decide(cases, Completeness(60, 60), StatisticsSettings.from_json(settings | {"bad_margin": 30.0}), None)
     assert not any(w.startswith("no-more-bad") for w in wide.warnings)
 
 
@@ -929,7 +936,7 @@ def test_the_release_responders_have_no_more_bad_answers_than_humans(responder, 
         for row in release.load_figures().rows
     ]
     settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
-    decision = decide(cases, Completeness(2000, 2000), settings, None)
+    decision = decide(cases, Completeness(2000, 2000), StatisticsSettings.from_json(settings), None)
     assert all(g.passed for g in decision.gates) and decision.warnings == []
     gate = next(g for g in decision.gates if g.name == "no-more-bad")
     rate, difference, high = figures

@@ -178,6 +178,7 @@ def large_corpus(tmp: Path, url: str, cases: int, runs: int) -> dict[str, list[R
 FINISH = """
 import json, sys, time
 from pytest_empathy.analysis.gates import Completeness, decide
+from pytest_empathy.settings import StatisticsSettings
 from pytest_empathy.results.document import case_from_json
 report = json.load(open(sys.argv[1]))
 cases = [case_from_json(case) for case in report["cases"]]
@@ -185,7 +186,7 @@ completeness = Completeness(expected=len(cases), rated=len(cases))
 timings = []
 for _ in range(2):
     start = time.perf_counter()
-    summary = decide(cases, completeness, report["settings"], None).summary
+    summary = decide(cases, completeness, StatisticsSettings.from_json(report["settings"]), None).summary
     timings.append(time.perf_counter() - start)
 groups = [summary.overall, *summary.polarity.values(), *summary.emotions.values()]
 print(*timings, sum(1 for g in groups if g.comparison.study.test == "exact"))

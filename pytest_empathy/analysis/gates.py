@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_empathy.formatting import (
     CALIBRATED,
@@ -18,7 +18,7 @@ from pytest_empathy.formatting import (
 )
 from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts
-from pytest_empathy.settings import BAD_MARGIN
+from pytest_empathy.settings import StatisticsSettings
 
 from .clusters import FEWEST_CLUSTERS
 from .groups import Group, RatedCase, significant
@@ -30,8 +30,8 @@ from .versus_baseline import Summary, summarize
 
 if TYPE_CHECKING:
     # numpy: loaded only when a calibration or a crowd's ratings are in force.
-    from .correction import Correction
-    from .ppi import RunEstimate
+    from .correction import Assumption, Correction, CrowdScale
+    from .ppi import Difference, RunEstimate
 
 
 NO_MORE_BAD = "no-more-bad"
@@ -83,7 +83,7 @@ class Completeness:
 def decide(
     cases: Sequence[RatedCase],
     completeness: Completeness,
-    settings: Mapping[str, Any],
+    statistics: StatisticsSettings,
     per_emotion_baseline: Mapping[str, Counts] | None,
     *,
     mixed_raters: str | None = None,
@@ -93,54 +93,127 @@ def decide(
 ) -> Decision:
     """A run's statistics and gates from its rated cases, as the controller and a merge of
     shards both compute them. No statistics for an incomplete run unless partial is allowed.
-    With ``require_power`` in the settings, a gate that cannot reach its verdict fails.
+    With ``require_power``, a gate that cannot reach its verdict fails.
     ``mixed_raters`` names a judge model compared with the crowd, on every gate's line;
     ``judge`` is a judge model's standing: for the judge-agreement gate, and with its
     calibration the run on the crowd's scale (``baseline_judged`` when the judge rated the
-    baseline too), which the gates use with ``judge_correction`` in the settings.
+    baseline too), which the gates use with ``judge_correction``.
     ``prediction_powered`` is the run on the crowd's scale from a crowd's ratings of part of
     it: the gates use it against a crowd's baseline."""
-    summary = None
-    if cases and (completeness.complete or settings["allow_partial"]):
-        summary = summarize(
-            cases,
-            alpha=settings["alpha"],
-            decides=GateTest(settings.get("test", GateTest.GOOD_RATE)),
-            per_emotion_baseline=per_emotion_baseline,
-            partial=not completeness.complete,
-            margins=gate_margins(settings),
-        )
-    correction = None
-    if summary is not None and judge is not None and judge.pairs is not None:
-        from .correction import correction_of
-
-        correction = correction_of(
-            cases,
-            judge.pairs,
-            judge.human,
-            baseline_judged=baseline_judged,
-            per_emotion_baseline=per_emotion_baseline,
-            confidence=1 - 2 * settings["alpha"],
-        )
-    mode = GateMode(settings["gate"])
+    summary = _statistics(cases, completeness, statistics, per_emotion_baseline)
+    correction = _correction(summary, cases, judge, statistics, baseline_judged, per_emotion_baseline)
     gates = check_gates(
         summary,
         completeness,
-        mode=mode,
-        min_good_gain=settings["min_good_gain"],
-        allow_partial=settings["allow_partial"],
-        margin=settings.get("margin"),
-        bad_margin=settings.get("bad_margin", BAD_MARGIN),
+        mode=statistics.gate,
+        min_good_gain=statistics.min_good_gain,
+        allow_partial=statistics.allow_partial,
+        margin=statistics.margin,
+        bad_margin=statistics.bad_margin,
     )
-    corrected = correction is not None and bool(correction.groups) and bool(settings.get("judge_correction"))
-    if corrected:
-        assert correction is not None and summary is not None
-        gates = decided_on_crowd_scale(gates, correction, settings, clustered=summary.clustered)
+    corrected = correction is not None and bool(correction.groups) and statistics.judge_correction
     powered = summary is not None and prediction_powered is not None and not baseline_judged
-    if powered:
-        assert prediction_powered is not None
-        gates = decided_by_prediction_powered(gates, prediction_powered, settings)
-    warnings = [] if summary is None else power_warnings(summary, mode, settings.get("margin"))
+    if summary is None:
+        warnings = []
+    else:
+        gates = _gates_on_crowd_scale(
+            gates,
+            summary,
+            correction if corrected else None,
+            prediction_powered if powered else None,
+            statistics,
+        )
+        warnings = _power_warnings(summary, statistics, powered=powered, corrected=corrected)
+    if statistics.require_power:
+        gates += [GateResult("power", False, warning) for warning in warnings]
+    if statistics.judge_min_agreement is not None:
+        gates.append(judge_agreement(statistics.judge_min_agreement, judge))
+    warnings += _rating_warnings(summary, judge)
+    raters = CALIBRATED if corrected else PREDICTION_POWERED if powered else mixed_raters
+    return Decision(summary, _labelled(gates, raters), warnings, correction)
+
+
+def _labelled(gates: list[GateResult], raters: str | None) -> list[GateResult]:
+    """The gates, each line saying whose ratings it rests on when they are not one kind of
+    rater's on both sides."""
+    if raters is None:
+        return gates
+    # The verdict compares a judge's opinion with the crowd's, or the judge's ratings
+    # corrected onto the crowd's scale: every line says so.
+    return [GateResult(g.name, g.passed, f"{raters}: {g.detail}") for g in gates]
+
+
+def _statistics(
+    cases: Sequence[RatedCase],
+    completeness: Completeness,
+    statistics: StatisticsSettings,
+    per_emotion_baseline: Mapping[str, Counts] | None,
+) -> Summary | None:
+    """The run's statistics; None for an incomplete run unless partial is allowed."""
+    if not cases or not (completeness.complete or statistics.allow_partial):
+        return None
+    return summarize(
+        cases,
+        alpha=statistics.alpha,
+        decides=statistics.test,
+        per_emotion_baseline=per_emotion_baseline,
+        partial=not completeness.complete,
+        margins=gate_margins(statistics),
+    )
+
+
+def _gates_on_crowd_scale(
+    gates: list[GateResult],
+    summary: Summary,
+    correction: Correction | None,
+    prediction_powered: RunEstimate | None,
+    statistics: StatisticsSettings,
+) -> list[GateResult]:
+    """The gates on the Good rate decided on the crowd's scale, by the judge's calibration or
+    by a crowd's ratings of part of the run, when either is in force."""
+    if correction is not None:
+        gates = decided_on_crowd_scale(gates, correction, statistics, clustered=summary.clustered)
+    if prediction_powered is not None:
+        gates = decided_by_prediction_powered(gates, prediction_powered, statistics)
+    return gates
+
+
+def _rating_warnings(summary: Summary | None, judge: JudgeStanding | None) -> list[str]:
+    """What the ratings themselves leave in doubt: too few rater clusters, a judge that agrees
+    poorly with the crowd."""
+    warnings = [] if summary is None else cluster_warnings(summary)
+    if judge is not None and judge.pairs is not None and (judge.alpha is None or judge.alpha < TENTATIVE_AGREEMENT):
+        warnings.append(_judge_warning(judge.alpha))
+    return warnings
+
+
+def _correction(
+    summary: Summary | None,
+    cases: Sequence[RatedCase],
+    judge: JudgeStanding | None,
+    statistics: StatisticsSettings,
+    baseline_judged: bool,
+    per_emotion_baseline: Mapping[str, Counts] | None,
+) -> Correction | None:
+    """The run on the crowd's scale, by the judge's calibration; None without statistics or
+    a calibration in force."""
+    if summary is None or judge is None or judge.pairs is None:
+        return None
+    from .correction import correction_of
+
+    return correction_of(
+        cases,
+        judge.pairs,
+        judge.human,
+        baseline_judged=baseline_judged,
+        per_emotion_baseline=per_emotion_baseline,
+        confidence=1 - 2 * statistics.alpha,
+    )
+
+
+def _power_warnings(summary: Summary, statistics: StatisticsSettings, *, powered: bool, corrected: bool) -> list[str]:
+    """The gates this run is too small to decide, and what the crowd's scale changes in that."""
+    warnings = power_warnings(summary, statistics.gate, statistics.margin)
     if powered and warnings:
         warnings.append(
             "the power figures above are the judge's own ratings': the gates on the crowd's scale rest on the crowd's "
@@ -151,98 +224,44 @@ def decide(
             "the power figures above are the judge's own ratings': the correction adds the calibration's "
             "uncertainty, so the gates on the crowd's scale detect less than they say"
         )
-    if summary is not None:
-        # After the notes above: the no-more-bad gate stays on the judge's own ratings.
-        warnings += bad_power_warnings(summary, mode, settings.get("bad_margin", BAD_MARGIN))
-    if settings.get("require_power"):
-        gates += [GateResult("power", False, warning) for warning in warnings]
-    minimum = settings.get("judge_min_agreement")
-    if minimum is not None:
-        gates.append(judge_agreement(minimum, judge))
-    if summary is not None:
-        warnings += cluster_warnings(summary)
-    if judge is not None and judge.pairs is not None and (judge.alpha is None or judge.alpha < TENTATIVE_AGREEMENT):
-        warnings.append(_judge_warning(judge.alpha))
-    raters = CALIBRATED if corrected else PREDICTION_POWERED if powered else mixed_raters
-    if raters is not None:
-        # The verdict compares a judge's opinion with the crowd's, or the judge's ratings
-        # corrected onto the crowd's scale: every line says so.
-        gates = [GateResult(g.name, g.passed, f"{raters}: {g.detail}") for g in gates]
-    return Decision(summary, gates, warnings, correction)
+    # After the notes above: the no-more-bad gate stays on the judge's own ratings.
+    return warnings + bad_power_warnings(summary, statistics.gate, statistics.bad_margin)
 
 
-def gate_margins(settings: Mapping[str, Any]) -> GateMargins:
+def gate_margins(statistics: StatisticsSettings) -> GateMargins:
     """The nulls the margin gates of these settings test: `not-worse` a Good rate lower by its
     margin (when given), `no-more-bad` a Bad rate higher by its, `min-good-gain R` a Good rate
     ratio of 1 + R (R not 0: no gain is tested at no difference already)."""
-    margin, minimum = settings.get("margin"), settings.get("min_good_gain")
+    margin, minimum = statistics.margin, statistics.min_good_gain
     good = None if margin is None else Margin(-margin / 100, greater=True)
     gain = Margin(0.0, greater=True, ratio=1 + minimum) if minimum else None
-    return GateMargins(good, Margin(settings.get("bad_margin", BAD_MARGIN) / 100, greater=False), gain)
+    return GateMargins(good, Margin(statistics.bad_margin / 100, greater=False), gain)
+
+
+# The gates on the Good rate, which the crowd's scale decides when a run has it.
+GOOD_RATE_GATES = (GateMode.BETTER.value, GateMode.NOT_WORSE.value, "min-good-gain")
 
 
 def decided_on_crowd_scale(
-    gates: list[GateResult], correction: Correction, settings: Mapping[str, Any], *, clustered: bool
+    gates: list[GateResult], correction: Correction, statistics: StatisticsSettings, *, clustered: bool
 ) -> list[GateResult]:
     """The gates on the Good rate decided on the crowd's scale instead: the lower bound of
     the corrected difference (or relative gain) at 1 - 2 alpha, an approximate one-sided
     test (percentile bootstrap). They fail, undecided, when the calibration rejects the
     correction's assumption. The per-emotion gate stays on the judge's own ratings."""
     overall = correction.groups["overall"]
-    assumption = correction.assumption
-    if assumption is None or assumption.rejected:
-        why = (
-            "the calibration could not test the correction's assumption (no human and LLM-written sources)"
-            if assumption is None
-            else "the calibration rejects the correction's assumption that the judge errs alike on human and "
-            f"LLM-written responses (p {p_value(assumption.p_value)})"
-        )
-    bound = overall.difference_ci.low
-    whose = "" if overall.baseline_corrected else " (the crowd's own)"
-    caveats = (
-        f"approximate one-sided test at alpha {settings['alpha']:g} (percentile bootstrap); assumes the judge errs "
-        "on this run's answers as on the calibration's" + ("; rater clusters not accounted for" if clustered else "")
-    )
-    rates = (
-        f"on the crowd's scale, Good rate {percent(overall.model[2])} vs baseline {percent(overall.baseline[2])}"
-        f"{whose}: {points(overall.difference)} [{_end(bound)}, {_end(overall.difference_ci.high)}] "
-        f"({overall.confidence:.0%} CI)"
-    )
+    scale = _CorrectedScale(overall, statistics, _caveats(statistics, clustered), _corrected_rates(overall))
+    rejected = _assumption_rejected(correction.assumption)
     decided = []
     for gate in gates:
-        if gate.name in (GateMode.BETTER.value, GateMode.NOT_WORSE.value, "min-good-gain") and (
-            assumption is None or assumption.rejected
-        ):
-            gate = GateResult(gate.name, False, f"{rates}; not decided: {why}")
+        if gate.name in GOOD_RATE_GATES and rejected is not None:
+            gate = GateResult(gate.name, False, f"{scale.rates}; not decided: {rejected}")
         elif gate.name == GateMode.BETTER.value:
-            passed = bound > 0
-            outcome = (
-                "better: the lower bound is above 0" if passed else "not shown better: the lower bound is not above 0"
-            )
-            gate = GateResult(
-                gate.name,
-                passed,
-                f"{rates}; {outcome} ({caveats}){_on_crowd_scale(settings)}",
-            )
+            gate = _better_on_crowd_scale(scale)
         elif gate.name == GateMode.NOT_WORSE.value:
-            margin = settings["margin"]
-            passed = bound > -margin / 100
-            relation = "above" if passed else "not above"
-            gate = GateResult(gate.name, passed, f"{rates}; the lower bound is {relation} -{margin:g} pts ({caveats})")
+            gate = _not_worse_on_crowd_scale(scale)
         elif gate.name == "min-good-gain":
-            minimum = settings["min_good_gain"] or 0.0
-            low = overall.gain_ci.low
-            passed = low > minimum
-            estimate = (
-                "unbounded (no Good rating on the baseline's side)" if overall.gain is None else f"{overall.gain:+.1%}"
-            )
-            gate = GateResult(
-                gate.name,
-                passed,
-                f"relative Good gain on the crowd's scale {estimate}, lower bound "
-                f"{'unbounded' if math.isinf(low) else f'{low:+.1%}'} ({overall.confidence:.0%} CI) "
-                f"{'>' if passed else '<='} {minimum:+.1%} ({caveats})",
-            )
+            gate = _min_good_gain_on_crowd_scale(scale)
         elif gate.name == "no-emotion-worse":
             gate = _on_judge_own_ratings(gate, "the correction covers the run and each polarity")
         elif gate.name == NO_MORE_BAD:
@@ -253,60 +272,108 @@ def decided_on_crowd_scale(
     return decided
 
 
+@dataclass(frozen=True)
+class _CorrectedScale:
+    """The run's overall figures on the crowd's scale by a calibration, and how each gate's
+    line says them."""
+
+    overall: CrowdScale
+    statistics: StatisticsSettings
+    caveats: str
+    rates: str
+
+
+def _assumption_rejected(assumption: Assumption | None) -> str | None:
+    """Why the correction cannot decide a gate; None when its assumption holds."""
+    if assumption is None:
+        return "the calibration could not test the correction's assumption (no human and LLM-written sources)"
+    if assumption.rejected:
+        return (
+            "the calibration rejects the correction's assumption that the judge errs alike on human and "
+            f"LLM-written responses (p {p_value(assumption.p_value)})"
+        )
+    return None
+
+
+def _caveats(statistics: StatisticsSettings, clustered: bool) -> str:
+    return (
+        f"approximate one-sided test at alpha {statistics.alpha:g} (percentile bootstrap); assumes the judge errs "
+        "on this run's answers as on the calibration's" + ("; rater clusters not accounted for" if clustered else "")
+    )
+
+
+def _corrected_rates(overall: CrowdScale) -> str:
+    whose = "" if overall.baseline_corrected else " (the crowd's own)"
+    interval = overall.difference_ci
+    return (
+        f"on the crowd's scale, Good rate {percent(overall.model[2])} vs baseline {percent(overall.baseline[2])}"
+        f"{whose}: {points(overall.difference)} [{_end(interval.low)}, {_end(interval.high)}] "
+        f"({overall.confidence:.0%} CI)"
+    )
+
+
+def _better_on_crowd_scale(scale: _CorrectedScale) -> GateResult:
+    passed = scale.overall.difference_ci.low > 0
+    outcome = "better: the lower bound is above 0" if passed else "not shown better: the lower bound is not above 0"
+    return GateResult(
+        GateMode.BETTER.value,
+        passed,
+        f"{scale.rates}; {outcome} ({scale.caveats}){_on_crowd_scale(scale.statistics.test)}",
+    )
+
+
+def _not_worse_on_crowd_scale(scale: _CorrectedScale) -> GateResult:
+    margin = _margin(scale.statistics)
+    passed = scale.overall.difference_ci.low > -margin / 100
+    relation = "above" if passed else "not above"
+    return GateResult(
+        GateMode.NOT_WORSE.value,
+        passed,
+        f"{scale.rates}; the lower bound is {relation} -{margin:g} pts ({scale.caveats})",
+    )
+
+
+def _min_good_gain_on_crowd_scale(scale: _CorrectedScale) -> GateResult:
+    overall = scale.overall
+    minimum = scale.statistics.min_good_gain or 0.0
+    low = overall.gain_ci.low
+    passed = low > minimum
+    estimate = "unbounded (no Good rating on the baseline's side)" if overall.gain is None else f"{overall.gain:+.1%}"
+    return GateResult(
+        "min-good-gain",
+        passed,
+        f"relative Good gain on the crowd's scale {estimate}, lower bound "
+        f"{'unbounded' if math.isinf(low) else f'{low:+.1%}'} ({overall.confidence:.0%} CI) "
+        f"{'>' if passed else '<='} {minimum:+.1%} ({scale.caveats})",
+    )
+
+
+def _margin(statistics: StatisticsSettings) -> float:
+    """The not-worse gate's margin, which that gate is never in force without."""
+    if statistics.margin is None:
+        raise ValueError("the not-worse gate needs a margin")
+    return statistics.margin
+
+
 def decided_by_prediction_powered(
-    gates: list[GateResult], estimate: RunEstimate, settings: Mapping[str, Any]
+    gates: list[GateResult], estimate: RunEstimate, statistics: StatisticsSettings
 ) -> list[GateResult]:
     """The gates on the Good rate decided on the crowd's scale by prediction-powered inference
     against the crowd's baseline (a one-sided t test at alpha); failed, undecided, when there is
     no estimate. The per-emotion gate stays on the judge's own ratings: an emotion's ten crowd
     ratings decide nothing."""
-    alpha = settings["alpha"]
     versus = estimate.versus
-    why = estimate.not_estimated or estimate.versus_not_estimated
-    rates = ""
-    if versus is not None:
-        low, high = versus.interval(alpha)
-        rates = (
-            f"on the crowd's scale, Good rate {percent(versus.model)} vs baseline {percent(versus.baseline)}: "
-            f"{points(versus.difference)} [{points(low)}, {points(high)}] ({1 - 2 * alpha:.0%} CI)"
-        )
     decided = []
     for gate in gates:
-        if gate.name in (GateMode.BETTER.value, GateMode.NOT_WORSE.value, "min-good-gain") and versus is None:
+        if gate.name in GOOD_RATE_GATES and versus is None:
+            why = estimate.not_estimated or estimate.versus_not_estimated
             gate = GateResult(gate.name, False, f"not decided: no prediction-powered comparison ({why})")
         elif versus is not None and gate.name == GateMode.BETTER.value:
-            p = versus.p_greater()
-            outcome = "better" if p < alpha else "not shown better"
-            test = f"one-sided t test, {versus.degrees_of_freedom} df, {p_is(p)}, alpha {alpha:g}"
-            gate = GateResult(
-                gate.name,
-                p < alpha,
-                f"{rates}; {outcome} ({test}){_on_crowd_scale(settings)}",
-            )
+            gate = _better_by_prediction_powered(versus, statistics)
         elif versus is not None and gate.name == GateMode.NOT_WORSE.value:
-            margin = settings["margin"]
-            passed = low > -margin / 100
-            relation = "above" if passed else "not above"
-            gate = GateResult(
-                gate.name,
-                passed,
-                f"{rates}; the lower bound is {relation} -{margin:g} pts (one-sided t test at alpha {alpha:g}, "
-                f"{versus.degrees_of_freedom} df)",
-            )
+            gate = _not_worse_by_prediction_powered(versus, statistics)
         elif versus is not None and gate.name == "min-good-gain":
-            minimum = settings["min_good_gain"] or 0.0
-            bound = versus.gain_lower_bound(alpha)
-            passed = bound is not None and bound > minimum
-            estimated = (
-                "unbounded (no Good rating on the baseline's side)" if versus.gain is None else f"{versus.gain:+.1%}"
-            )
-            shown = "not bounded (no Good rating on a side)" if bound is None else f"{bound:+.1%}"
-            gate = GateResult(
-                gate.name,
-                passed,
-                f"relative Good gain on the crowd's scale {estimated}, lower bound {shown} ({1 - 2 * alpha:.0%} CI, "
-                f"delta method on the log ratio) {'>' if passed else '<='} {minimum:+.1%}",
-            )
+            gate = _min_good_gain_by_prediction_powered(versus, statistics)
         elif gate.name == "no-emotion-worse":
             gate = _on_judge_own_ratings(
                 gate, "prediction-powered inference covers the run; an emotion's few crowd ratings decide nothing"
@@ -317,6 +384,54 @@ def decided_by_prediction_powered(
             )
         decided.append(gate)
     return decided
+
+
+def _powered_rates(versus: Difference, alpha: float) -> str:
+    low, high = versus.interval(alpha)
+    return (
+        f"on the crowd's scale, Good rate {percent(versus.model)} vs baseline {percent(versus.baseline)}: "
+        f"{points(versus.difference)} [{points(low)}, {points(high)}] ({1 - 2 * alpha:.0%} CI)"
+    )
+
+
+def _better_by_prediction_powered(versus: Difference, statistics: StatisticsSettings) -> GateResult:
+    alpha = statistics.alpha
+    p = versus.p_greater()
+    outcome = "better" if p < alpha else "not shown better"
+    test = f"one-sided t test, {versus.degrees_of_freedom} df, {p_is(p)}, alpha {alpha:g}"
+    return GateResult(
+        GateMode.BETTER.value,
+        p < alpha,
+        f"{_powered_rates(versus, alpha)}; {outcome} ({test}){_on_crowd_scale(statistics.test)}",
+    )
+
+
+def _not_worse_by_prediction_powered(versus: Difference, statistics: StatisticsSettings) -> GateResult:
+    alpha, margin = statistics.alpha, _margin(statistics)
+    low, _ = versus.interval(alpha)
+    passed = low > -margin / 100
+    relation = "above" if passed else "not above"
+    return GateResult(
+        GateMode.NOT_WORSE.value,
+        passed,
+        f"{_powered_rates(versus, alpha)}; the lower bound is {relation} -{margin:g} pts (one-sided t test at alpha "
+        f"{alpha:g}, {versus.degrees_of_freedom} df)",
+    )
+
+
+def _min_good_gain_by_prediction_powered(versus: Difference, statistics: StatisticsSettings) -> GateResult:
+    alpha = statistics.alpha
+    minimum = statistics.min_good_gain or 0.0
+    bound = versus.gain_lower_bound(alpha)
+    passed = bound is not None and bound > minimum
+    estimated = "unbounded (no Good rating on the baseline's side)" if versus.gain is None else f"{versus.gain:+.1%}"
+    shown = "not bounded (no Good rating on a side)" if bound is None else f"{bound:+.1%}"
+    return GateResult(
+        "min-good-gain",
+        passed,
+        f"relative Good gain on the crowd's scale {estimated}, lower bound {shown} ({1 - 2 * alpha:.0%} CI, "
+        f"delta method on the log ratio) {'>' if passed else '<='} {minimum:+.1%}",
+    )
 
 
 def _on_judge_own_ratings(gate: GateResult, why: str) -> GateResult:
@@ -522,8 +637,8 @@ BAD_RATE_MARGIN = "its margin counts people given a Bad answer"
 ON_CROWD_SCALE = "the crowd's scale is estimated for rates only"
 
 
-def _on_crowd_scale(settings: Mapping[str, Any]) -> str:
-    return _on_rate(GateTest(settings.get("test", GateTest.GOOD_RATE)), "Good", ON_CROWD_SCALE)
+def _on_crowd_scale(test: GateTest) -> str:
+    return _on_rate(test, "Good", ON_CROWD_SCALE)
 
 
 def _on_rate(decides: GateTest, rate: str, why: str) -> str:

@@ -157,6 +157,7 @@ def _merge(options: argparse.Namespace) -> int:
         [str(p) for p in options.results],
         compare_with=_saved_run(options.compare, options.compare_fail),
         checks=_checks(options.compare_fail),
+        extensions=extensions,
     )
     document.write(result, options.output)
     return _write_reports(result, paths, extensions)

@@ -17,6 +17,7 @@ import pluggy
 from pytest_empathy import hookspec
 from pytest_empathy.errors import InputError
 from pytest_empathy.reports.registry import FORMATS, ReportFormat
+from pytest_empathy.schema import JSONValue
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.gates import Completeness, GateResult
@@ -77,9 +78,9 @@ class Extensions:
         )
         return sorted((gate for gates in decided if gates for gate in gates), key=lambda gate: gate.name)
 
-    def json_fields(self, document: ResultDocument) -> dict[str, object]:
+    def json_fields(self, document: ResultDocument) -> dict[str, JSONValue]:
         """Fields the plugins add to the JSON result, written under its ``extra`` key."""
-        extra: dict[str, object] = {}
+        extra: dict[str, JSONValue] = {}
         self.hook.pytest_empathy_update_json(document=document, extra=extra)
         return dict(sorted(extra.items()))
 

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from pytest_empathy.analysis.gates import Completeness, GateResult, JudgeStanding, decide
+from pytest_empathy.analysis.gates import Completeness, JudgeStanding
 from pytest_empathy.analysis.saved_run_checks import Check
 from pytest_empathy.errors import InputError
 from pytest_empathy.modes import BaselineKind
 from pytest_empathy.results import saved_runs
 from pytest_empathy.results.case import Usage
-from pytest_empathy.results.document import case_from_json, read, to_json
+from pytest_empathy.results.document import case_from_json, read
 from pytest_empathy.results.result_document import ResultDocument
-from pytest_empathy.results.run_result import RecordingStatus, RunResult, SavedRun
+from pytest_empathy.results.run_result import RecordingStatus, SavedRun
+from pytest_empathy.schema import JSONValue
+from pytest_empathy.settings import SettingsEntry, StatisticsSettings
+
+from .extensions import NO_EXTENSIONS, Extensions
+from .finish import RunIdentity, finish
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.ppi import RunEstimate
@@ -68,9 +73,11 @@ def merge(
     *,
     compare_with: SavedRun | None = None,
     checks: Sequence[Check] = (),
+    extensions: Extensions = NO_EXTENSIONS,
 ) -> ResultDocument:
     """The shards' result as one run's; with ``compare_with``, compared with that saved run
-    and ``checks`` decided on the comparison, as ``--empathy-compare-fail`` does in a run."""
+    and ``checks`` decided on the comparison, as ``--empathy-compare-fail`` does in a run.
+    The plugins' JSON fields of the shards are kept where all shards agree on them."""
     if not results:
         raise MergeError("merge needs a result")
     first, first_name = results[0], names[0]
@@ -84,20 +91,53 @@ def merge(
         for key in ("name", "sha256", "selected"):
             if result["corpus"][key] != first["corpus"][key]:
                 raise MergeError(f"{name} and {first_name} differ in corpus {key}")
+    _check_disjoint(results, names)
+    cases = [case_from_json(case) for result in results for case in result["cases"]]
+    if compare_with is not None:
+        mismatch = saved_runs.not_comparable(compare_with, judge=first["judge"], corpus=first["corpus"]["name"])
+        if mismatch is not None:
+            raise MergeError(f"--compare: {mismatch}")
+    finished = finish(
+        _identity(first),
+        cases,
+        _completeness(results, rated=len(cases)),
+        StatisticsSettings.from_json(first["settings"]),
+        compare=compare_with,
+        checks=checks,
+        recording=_recording(results),
+        usage=_usage(results),
+        prediction_powered=_prediction_powered(results),
+        extensions=extensions,
+    )
+    document = finished.document
+    extra = _agreed_extra(results) | document.get("extra", {})
+    if extra:
+        document["extra"] = extra
+    return document
+
+
+def _check_disjoint(results: Sequence[Mapping[str, Any]], names: Sequence[str]) -> None:
     owner: dict[str, str] = {}
     for result, name in zip(results, names, strict=True):
         for case in result["cases"]:
             if case["id"] in owner:
                 raise MergeError(f"case {case['id']} is in both {owner[case['id']]} and {name}: shards overlap")
             owner[case["id"]] = name
-    cases = [case_from_json(case) for result in results for case in result["cases"]]
-    # Shards must cover the whole selection: a shard that never ran leaves its cases missing.
-    selected = first["corpus"]["selected"]
+
+
+def _completeness(results: Sequence[Mapping[str, Any]], *, rated: int) -> Completeness:
+    """The shards' cases against the whole selection: a shard that never ran leaves its cases
+    missing."""
+    selected = results[0]["corpus"]["selected"]
     collected = sum(r["corpus"]["cases"] for r in results)
     missing = sorted(n for r in results for n in r["corpus"].get("missing", []))
     if collected < selected:
         missing.append(f"{selected - collected} selected case(s) in no shard")
-    completeness = Completeness(expected=max(selected, collected), rated=len(cases), missing=tuple(missing))
+    return Completeness(expected=max(selected, collected), rated=rated, missing=tuple(missing))
+
+
+def _identity(first: Mapping[str, Any]) -> RunIdentity:
+    """The benchmark the shards are of, as the first one names it (they all agree)."""
     per_emotion = None
     if first["baseline_per_emotion"]:
         from pytest_empathy.corpus import release
@@ -112,30 +152,7 @@ def merge(
             calibration["alpha_ordinal"] if in_force else None,
             calibration.get("pairs") if in_force else None,
         )
-    estimate = _prediction_powered(results)
-    decision = decide(
-        cases,
-        completeness,
-        first["settings"],
-        per_emotion,
-        mixed_raters=first["mixed_raters"],
-        judge=judge,
-        baseline_judged=first["baseline"] == BaselineKind.JUDGE.value,
-        prediction_powered=estimate,
-    )
-    gates, warnings, versus = list(decision.gates), list(decision.warnings), None
-    if compare_with is not None:
-        mismatch = saved_runs.not_comparable(compare_with, judge=first["judge"], corpus=first["corpus"]["name"])
-        if mismatch is not None:
-            raise MergeError(f"--compare: {mismatch}")
-    if compare_with is not None and decision.summary is not None:
-        versus, checked = saved_runs.compare(compare_with, cases, settings=first["settings"], checks=checks)
-        gates += checked.gates
-        warnings += checked.warnings
-    elif compare_with is not None:
-        gates.append(GateResult("compare", False, saved_runs.not_compared(compare_with, completeness)))
-    recordings = [r["recording"] for r in results if r.get("recording")]
-    run = RunResult(
+    return RunIdentity(
         model=first["model"],
         judge=first["judge"],
         judge_description=first["judge_rates"],
@@ -143,33 +160,36 @@ def merge(
         baseline_description=first["baseline_rates"],
         corpus=first["corpus"]["name"],
         corpus_sha256=first["corpus"]["sha256"],
-        settings=first["settings"],
-        completeness=completeness,
-        summary=decision.summary,
-        gates=tuple(gates),
-        warnings=tuple(warnings),
-        cases=tuple(cases),
+        selected=first["corpus"]["selected"],
         templates=first["templates"],
-        recording=RecordingStatus(
-            mode=recordings[0]["mode"],
-            unrecorded=sum(r["unrecorded"] for r in recordings),
-            template_changed=sum(r["template_changed"] for r in recordings),
-            cassettes=recordings[0]["cassettes"],
-            command=recordings[0]["command"],
-        )
-        if recordings
-        else None,
-        usage=_usage(results),
-        baseline_per_emotion=first["baseline_per_emotion"],
-        selected=selected,
+        # Written back verbatim, so that a merge of shards of an older schema keeps their entry.
+        settings=cast(SettingsEntry, first["settings"]),
+        per_emotion_baseline=per_emotion,
+        baseline_judged=first["baseline"] == BaselineKind.JUDGE.value,
         mixed_raters=first["mixed_raters"],
-        judge_standing=first["judge_standing"],
+        judge_standing=judge,
         judge_calibration=calibration,
-        judge_correction=decision.correction,
-        versus_saved_run=versus,
-        prediction_powered=estimate,
     )
-    return to_json(run)
+
+
+def _recording(results: Sequence[Mapping[str, Any]]) -> RecordingStatus | None:
+    recordings = [r["recording"] for r in results if r.get("recording")]
+    if not recordings:
+        return None
+    return RecordingStatus(
+        mode=recordings[0]["mode"],
+        unrecorded=sum(r["unrecorded"] for r in recordings),
+        template_changed=sum(r["template_changed"] for r in recordings),
+        cassettes=recordings[0]["cassettes"],
+        command=recordings[0]["command"],
+    )
+
+
+def _agreed_extra(results: Sequence[Mapping[str, Any]]) -> dict[str, JSONValue]:
+    """The plugins' fields of the shards, kept only when every shard has the same."""
+    extras = [result.get("extra") for result in results]
+    first = extras[0]
+    return dict(first) if first and all(extra == first for extra in extras) else {}
 
 
 def _prediction_powered(results: Sequence[Mapping[str, Any]]) -> RunEstimate | None:

@@ -8,145 +8,50 @@ statistics, checks the gates, writes the reports and sets the exit status.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from pytest_empathy.analysis.gates import Completeness, GateResult, decide
-from pytest_empathy.analysis.saved_run_checks import Check, parse_checks
-from pytest_empathy.atomic import WriteError
-from pytest_empathy.cassettes.lock import RecordingLock
+from pytest_empathy.analysis.gates import Completeness
 from pytest_empathy.cassettes.miss_reasons import Miss
-from pytest_empathy.cassettes.pruning import prune, unused
-from pytest_empathy.corpus.rows import HUMAN, rated_source
-from pytest_empathy.errors import InputError
+from pytest_empathy.evaluation.calibration_run import finish_calibration
+from pytest_empathy.evaluation.extensions import Extensions
+from pytest_empathy.evaluation.finish import (
+    CassetteFolder,
+    Finished,
+    RunIdentity,
+    SaveTarget,
+    finish,
+    prediction_powered,
+)
+from pytest_empathy.evaluation.finish_plan import FinishPlan, plan_finish
+from pytest_empathy.evaluation.run import BenchmarkRun
 from pytest_empathy.formatting import CALIBRATED
-from pytest_empathy.models.crowd_judge import CrowdFile
 from pytest_empathy.models.judges import ModelJudge
-from pytest_empathy.modes import BaselineKind, RecordMode
+from pytest_empathy.modes import BaselineKind
 from pytest_empathy.reports import calibration as calibration_report
 from pytest_empathy.reports import terminal
 from pytest_empathy.reports.layout import wrap
 from pytest_empathy.reports.registry import BY_NAME, write_reports
-from pytest_empathy.results import calibrations, saved_runs
 from pytest_empathy.results.calibration_document import CalibrationDocument
-from pytest_empathy.results.calibrations import JudgeKey
-from pytest_empathy.results.case import UNRECORDED, CaseResult, total_usage
-from pytest_empathy.results.document import recording_entry, to_json
+from pytest_empathy.results.case import UNRECORDED, CaseResult
+from pytest_empathy.results.document import recording_entry
 from pytest_empathy.results.result_document import ResultDocument
-from pytest_empathy.results.run_result import RecordingStatus, RunResult, SavedRun
-from pytest_empathy.results.saved_runs import not_compared
-from pytest_empathy.write_targets import OutsideRoot, check_not_inputs, confined
+from pytest_empathy.results.run_result import RecordingStatus
 
 from .collection import no_case_ran
 from .extensions import extensions, report_paths
 
-if TYPE_CHECKING:
-    from pytest_empathy.analysis.ppi import RunEstimate
-from pytest_empathy.errors import option_error as as_usage_error
-from pytest_empathy.evaluation.run import BenchmarkRun
 
-
-@dataclass(frozen=True)
-class Plan:
-    """What only the controller needs, checked before any case runs."""
-
-    save_path: Path | None
-    compare_with: SavedRun | None
-    checks: tuple[Check, ...]
-    lock: RecordingLock | None
-    # Whether -k, -m, --empathy-emotions or --empathy-sample may leave out part of the corpus.
-    partial_selection: bool
-
-
-def plan(run: BenchmarkRun, *, deselecting: bool) -> Plan:
-    """The controller's plan for a run; input it cannot use is a pytest.UsageError naming the
-    option. ``deselecting`` says whether -k or -m were given."""
-    settings = run.settings
-    save_path = None
-    if settings.storage.save is not None:
-        save_path = as_usage_error(
-            "--empathy-save", saved_runs.saved_run_path, settings.storage.saved_runs, settings.storage.save
-        )
-        as_usage_error("--empathy-save", confined, save_path, settings.storage.saved_runs, "saved run")
-        if save_path.exists() and not settings.storage.save_force:
-            raise pytest.UsageError(f"--empathy-save: {save_path} exists; add --empathy-save-force to replace it")
-    compare_with = _saved_run(run) if settings.storage.compare is not None else None
-    if compare_with is not None:
-        mismatch = saved_runs.not_comparable(compare_with, judge=run.judge.name, corpus=run.corpus.name)
-        if mismatch is not None:
-            raise pytest.UsageError(f"--empathy-compare: {mismatch}")
-    checks: tuple[Check, ...] = ()
-    if settings.storage.compare_fail is not None:
-        if settings.storage.compare is None:
-            raise pytest.UsageError("--empathy-compare-fail: name the saved run with --empathy-compare")
-        checks = as_usage_error("--empathy-compare-fail", parse_checks, settings.storage.compare_fail)
-    if settings.statistics.compare_detect is not None and settings.storage.compare_fail is None:
-        raise pytest.UsageError("--empathy-compare-detect: name the checks it is for with --empathy-compare-fail")
-    try:
-        _check_outputs(run, save_path, compare_with)
-    except InputError as error:
-        raise pytest.UsageError(str(error)) from None  # it names the options of both files
-    partial_selection = bool(settings.selection.emotions or settings.selection.sample or deselecting)
-    if settings.recording.prune_cassettes and partial_selection:
-        raise pytest.UsageError(
-            "--empathy-prune-cassettes: refused for a run of part of the corpus "
-            "(-k, -m, --empathy-emotions or --empathy-sample): other cases' cassettes would look unused"
-        )
-    lock = None
-    if run.cassettes is not None and settings.recording.record is not RecordMode.NONE:
-        lock = RecordingLock(run.cassettes.root / run.cassettes.model)
-        as_usage_error("--empathy-record", lock.acquire)
-    return Plan(save_path, compare_with, checks, lock, partial_selection)
-
-
-def _check_outputs(run: BenchmarkRun, save_path: Path | None, compare_with: SavedRun | None) -> None:
-    """No file the run writes (a report, the saved run, a calibration) is a file it reads, or
-    another file it writes."""
-    s = run.settings
-    outputs: list[tuple[str, Path | None]] = [(BY_NAME[name].flag, path) for name, path in s.storage.reports.items()]
-    outputs.append(("--empathy-save", save_path))
-    calibration = run.calibration_path() if isinstance(run.judge, ModelJudge) else None
-    if run.calibrating:
-        outputs.append(("--empathy-calibration", calibration))
-    judge_file = run.judge.path if isinstance(run.judge, CrowdFile) else None
-    check_not_inputs(
-        outputs,
-        [
-            ("--empathy-corpus", s.selection.corpus if isinstance(s.selection.corpus, Path) else None),
-            ("--empathy-corpus-text", s.selection.corpus_text),
-            ("--empathy-compare", None if compare_with is None else compare_with.path),
-            ("--empathy-calibration", None if run.calibrating else calibration),
-            ("--empathy-crowd", s.crowd.file),
-            ("--empathy-judge", judge_file),
-            ("--empathy-template", s.models.template),
-            ("--empathy-judge-template", s.models.judge_template),
-            ("the model profiles", s.storage.rootpath / "pyproject.toml"),
-        ],
-    )
-
-
-def _saved_run(run: BenchmarkRun) -> SavedRun:
-    settings = run.settings
-    if settings.storage.compare == saved_runs.LATEST:
-        path = saved_runs.latest(settings.storage.saved_runs, run.responder.name)
-        if path is None:
-            raise pytest.UsageError(
-                f"--empathy-compare: no saved run of {run.responder.name!r} in "
-                f"{settings.storage.saved_runs}; save one with --empathy-save NAME"
-            )
-    else:
-        assert settings.storage.compare is not None
-        path = as_usage_error(
-            "--empathy-compare", saved_runs.saved_run_path, settings.storage.saved_runs, settings.storage.compare
-        )
-    return SavedRun(as_usage_error("--empathy-compare", saved_runs.load, path), path)
+def plan(run: BenchmarkRun, *, deselecting: bool) -> FinishPlan:
+    """The plan of the run's finish; input it cannot use is an OptionError naming the option.
+    ``deselecting`` says whether -k or -m were given."""
+    return plan_finish(run, run.settings, deselecting=deselecting)
 
 
 class EmpathySession:
-    def __init__(self, run: BenchmarkRun, plan: Plan) -> None:
+    def __init__(self, run: BenchmarkRun, plan: FinishPlan) -> None:
         self.run = run
         self.plan = plan
         self.rows = {row.case_id: row for row in run.cases}
@@ -231,60 +136,67 @@ class EmpathySession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not self.expected or session.config.option.collectonly:
             return
-        run, settings = self.run, self.run.settings
-        if run.calibrating:
+        settings = self.run.settings
+        if self.run.calibrating:
             self.calibration = self._calibration()
-            if not isinstance(self.calibration, dict) and session.exitstatus == pytest.ExitCode.OK:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            return
+            failed = not isinstance(self.calibration, dict)
+        else:
+            config = session.config
+            finished = self._finish(extensions(config))
+            self.document, self.save_failed = finished.document, finished.save_failed
+            paths = report_paths(config, settings.storage.reports)
+            self.unwritten = write_reports(self.document, paths, extensions=extensions(config))
+            failed = (not finished.result.passed and not settings.selection.shard) or bool(self.unwritten)
+        if failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _finish(self, extensions: Extensions) -> Finished:
+        run, settings, plan = self.run, self.run.settings, self.plan
         rated = [self.results[n] for n in self.expected if n in self.results]
         completeness = Completeness(
             expected=len(self.expected),
             rated=len(rated),
             missing=tuple(sorted(n for n in self.expected if n not in self.results)),
         )
-        estimate = self._prediction_powered(rated, completeness) if run.crowd is not None else None
-        decision = decide(
+        identity = self._identity()
+        estimate = None
+        if run.crowd is not None:
+            estimate = prediction_powered(
+                rated,
+                completeness,
+                run.crowd.ratings,
+                per_emotion_baseline=identity.per_emotion_baseline,
+                baseline_judged=identity.baseline_judged,
+            )
+        storage = settings.storage
+        save = None if plan.save_path is None else SaveTarget(plan.save_path, storage.save or "", storage.save_force)
+        cassettes = None
+        if run.cassettes is not None and not plan.partial_selection:
+            cassettes = CassetteFolder(
+                run.cassettes,
+                run.cases,
+                run.corpus.name,
+                frozenset(run.models()),
+                prune=settings.recording.prune_cassettes,
+            )
+        return finish(
+            identity,
             rated,
             completeness,
-            settings.document_settings(),
-            run.baseline.per_emotion,
-            mixed_raters=run.baseline.mixed_raters,
-            judge=run.judge_standing,
-            baseline_judged=run.baseline.kind is BaselineKind.JUDGE,
+            settings.statistics,
+            compare=plan.compare_with,
+            checks=plan.checks,
+            save=save,
+            cassettes=cassettes,
+            pruned=settings.recording.prune_cassettes,
+            recording=self._recording(),
             prediction_powered=estimate,
+            extensions=extensions,
         )
-        summary, gates, warnings = decision.summary, decision.gates, decision.warnings
-        versus = None
-        compare_with = self.plan.compare_with
-        if compare_with is not None and summary is not None:
-            versus, checked = saved_runs.compare(
-                compare_with, rated, settings=settings.document_settings(), checks=self.plan.checks
-            )
-            gates += checked.gates
-            warnings += checked.warnings
-        elif compare_with is not None:
-            gates.append(GateResult("compare", False, not_compared(compare_with, completeness)))
-        save_path = self.plan.save_path
-        if save_path is not None and not completeness.complete:
-            gates.append(
-                GateResult(
-                    "save",
-                    False,
-                    f"{save_path} not saved: only complete runs are saved "
-                    f"({completeness.rated} of {completeness.expected} cases rated)",
-                )
-            )
-        unused_cassettes: tuple[str, ...] = ()
-        if run.cassettes is not None and not self.plan.partial_selection and completeness.expected == len(run.cases):
-            found = unused(run.cassettes, run.cases, run.corpus.name, run.models())
-            # Pruning deletes only after a complete run: a case that failed may own a cassette.
-            if settings.recording.prune_cassettes and completeness.complete:
-                refused = prune(run.cassettes, found)
-                gates += [GateResult("prune", False, why) for why in refused]
-                found = [p for p in found if not p.exists()]
-            unused_cassettes = tuple(str(p) for p in found)
-        result = RunResult(
+
+    def _identity(self) -> RunIdentity:
+        run = self.run
+        return RunIdentity(
             model=run.responder.name,
             judge=run.judge.name,
             judge_description=run.judge.description,
@@ -292,107 +204,28 @@ class EmpathySession:
             baseline_description=run.baseline.description,
             corpus=run.corpus.name,
             corpus_sha256=run.corpus.sha256,
-            settings=dict(settings.document_settings()),
-            completeness=completeness,
-            summary=summary,
-            gates=tuple(gates),
-            cases=tuple(rated),
-            templates=run.templates,
-            recording=self._recording(),
-            versus_saved_run=versus,
-            unused_cassettes=unused_cassettes,
-            pruned=settings.recording.prune_cassettes and completeness.complete,
-            usage=total_usage(rated),
-            warnings=tuple(warnings),
-            baseline_per_emotion=run.baseline.per_emotion is not None,
             selected=len(run.cases),
+            templates=run.templates,
+            settings=run.settings.document_settings(),
+            per_emotion_baseline=run.baseline.per_emotion,
+            baseline_judged=run.baseline.kind is BaselineKind.JUDGE,
             mixed_raters=run.baseline.mixed_raters,
-            judge_standing=None if run.judge_standing is None else run.judge_standing.text,
+            judge_standing=run.judge_standing,
             judge_calibration=run.judge_calibration,
-            judge_correction=decision.correction,
-            prediction_powered=estimate,
         )
-        self.document = to_json(result)
-        if save_path is not None and completeness.complete:
-            try:
-                saved_runs.save(
-                    self.document, save_path, settings.storage.save or "", replace=settings.storage.save_force
-                )
-            except (saved_runs.SavedRunError, WriteError) as error:
-                result = replace(result, gates=(*result.gates, GateResult("save", False, str(error))))
-                self.document = to_json(result)
-                self.save_failed = True
-        self.unwritten = write_reports(
-            self.document, report_paths(session.config, settings.storage.reports), extensions=extensions(session.config)
-        )
-        failed = (not result.passed and not settings.selection.shard) or self.unwritten
-        if failed and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _calibration(self) -> CalibrationDocument | str:
-        """A calibration run's figures, saved, when the judge rated every selected response;
-        else why they were not measured: agreement on part of the responses is never kept."""
-        from pytest_empathy.analysis.agreement import Pair, calibrate
-
         run = self.run
-        by_case = {result.case_id: result for result in self.results.values()}
-        if len(by_case) < len(run.cases):
-            return (
-                f"calibration not measured: the judge rated {len(by_case)} of {len(run.cases)} selected responses "
-                f"(a run with -k or -m, failed or unrecorded cases); {run.shown_path(run.calibration_path())} "
-                "is unchanged"
-            )
-        by_prompt: dict[str, dict[str, Pair]] = {}
-        for row in run.cases:
-            result = by_case[row.case_id]
-            assert result.baseline_rating is not None
-            source, prompt = rated_source(row)
-            by_prompt.setdefault(prompt, {})[source] = (result.baseline_rating, result.rating)
-        prompts = list(by_prompt.values())
-        judge = run.judge
-        assert isinstance(judge, ModelJudge)
-        document = calibrations.to_json(
-            calibrate(prompts, human=HUMAN),
-            prompts,
-            JudgeKey(judge.name, judge.endpoint.profile.model, judge.rubric.sha256),
-            corpus=run.corpus.name,
-            corpus_sha256=run.corpus.sha256,
-            selection={
-                "emotions": list(run.settings.selection.emotions) if run.settings.selection.emotions else None,
-                "sample": run.settings.selection.sample,
-                "seed": run.settings.selection.seed,
-                "prompts": len(prompts),
-                "sources": sorted(prompts[0]),
-            },
-            human=HUMAN,
-        )
-        try:
-            path = run.calibration_path()
-            calibrations.save(document, confined(path, path.parent, "calibration file"))
-        except (WriteError, OutsideRoot) as error:
-            return f"calibration measured but not saved: {error}"
-        return document
-
-    def _prediction_powered(self, rated: list[CaseResult], completeness: Completeness) -> RunEstimate:
-        """The crowd's Good rate and shares of the run, from the judge's ratings of every case
-        and the crowd's of part of them; on a complete run only."""
-        from pytest_empathy.analysis import ppi
-
-        crowd = self.run.crowd
-        assert crowd is not None
-        if not completeness.complete:
-            return ppi.not_estimated(
-                f"not estimated: the run is incomplete ({completeness.rated} of {completeness.expected} cases rated)"
-            )
-        baseline = self.run.baseline
-        not_comparable = None
-        if baseline.kind is BaselineKind.JUDGE:
-            not_comparable = (
-                "the baseline is the judge's ratings of the human responses, not a crowd's; the gates compare the "
-                "judge with itself (--empathy-baseline human-raters compares the crowds)"
-            )
-        return ppi.for_run(
-            rated, crowd.ratings, per_emotion_baseline=baseline.per_emotion, not_comparable=not_comparable
+        assert isinstance(run.judge, ModelJudge)
+        path = run.calibration_path()
+        return finish_calibration(
+            run.cases,
+            {result.case_id: result for result in self.results.values()},
+            judge=run.judge,
+            corpus=run.corpus,
+            selection=run.settings.selection,
+            path=path,
+            shown_path=run.shown_path(path),
         )
 
     def _no_case_ran(self) -> str:
@@ -428,21 +261,7 @@ class EmpathySession:
         config = terminalreporter.config
         width = config.get_terminal_writer().fullwidth
         if self.calibration is not None:
-            terminalreporter.section("pytest-empathy calibration")
-            if isinstance(self.calibration, str):
-                for line in wrap(self.calibration, width):
-                    terminalreporter.write_line(line, red=True, bold=True)
-                recording = self._recording()
-                if recording is not None and recording.unrecorded:
-                    for line in wrap(terminal.unrecorded(recording_entry(recording), len(self.expected)), width):
-                        terminalreporter.write_line(line)
-                return
-            shown = None if config.get_verbosity() > 0 else width
-            for line in calibration_report.lines(self.calibration, shown):
-                terminalreporter.write_line(line)
-            saved = f"calibration saved: {self.run.shown_path(self.run.calibration_path())}"
-            for line in wrap(saved, width):
-                terminalreporter.write_line(line)
+            self._calibration_summary(terminalreporter, self.calibration, width)
             return
         document = self.document
         if document is None:
@@ -455,6 +274,23 @@ class EmpathySession:
             terminalreporter.section("pytest-empathy")
         for shown in terminal.summary(document, self._files(), layout):
             terminalreporter.write_line(shown.text, red=shown.alarm, bold=shown.alarm)
+
+    def _calibration_summary(self, terminalreporter: Any, calibration: CalibrationDocument | str, width: int) -> None:
+        terminalreporter.section("pytest-empathy calibration")
+        if isinstance(calibration, str):
+            for line in wrap(calibration, width):
+                terminalreporter.write_line(line, red=True, bold=True)
+            recording = self._recording()
+            if recording is not None and recording.unrecorded:
+                for line in wrap(terminal.unrecorded(recording_entry(recording), len(self.expected)), width):
+                    terminalreporter.write_line(line)
+            return
+        shown = None if terminalreporter.config.get_verbosity() > 0 else width
+        for line in calibration_report.lines(calibration, shown):
+            terminalreporter.write_line(line)
+        saved = f"calibration saved: {self.run.shown_path(self.run.calibration_path())}"
+        for line in wrap(saved, width):
+            terminalreporter.write_line(line)
 
     def _files(self) -> terminal.Files:
         settings = self.run.settings

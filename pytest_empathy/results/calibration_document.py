@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NotRequired, TypedDict
 
 from pytest_empathy.results.result_document import JudgeKeyEntry
+from pytest_empathy.settings import SamplingEntry
 
 
 class GoodRates(TypedDict):
@@ -35,12 +36,9 @@ class CorpusKey(TypedDict):
     sha256: str
 
 
-class CalibrationSelection(TypedDict):
+class CalibrationSelection(SamplingEntry):
     """Which responses were rated: the run's sampling, the prompts and their sources."""
 
-    emotions: list[str] | None
-    sample: int | None
-    seed: int
     prompts: int
     sources: list[str]
 

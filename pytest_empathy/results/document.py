@@ -71,7 +71,6 @@ from pytest_empathy.results.result_document import (
 from pytest_empathy.results.result_document import Counts as CountsEntry
 from pytest_empathy.results.result_document import Interval as Bounds
 from pytest_empathy.schema import validate
-from pytest_empathy.settings import SettingsEntry
 
 from .case import CaseResult
 from .run_result import RecordingStatus, RunResult, SavedRunVersus
@@ -132,7 +131,7 @@ def to_json(run: RunResult) -> ResultDocument:
             model: {"calls": u.calls, "prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens}
             for model, u in run.usage.items()
         },
-        "settings": cast(SettingsEntry, run.settings),
+        "settings": run.settings,
         "templates": run.templates,
         "recording": None if run.recording is None else recording_entry(run.recording),
         "complete": run.completeness.complete,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_empathy.analysis.gates import Completeness, GateResult
 from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.analysis.versus_saved_run import SavedRunComparison
+from pytest_empathy.settings import SettingsEntry
 
 from .case import CaseResult, Usage
 
@@ -57,7 +58,8 @@ class RunResult:
     baseline_description: str
     corpus: str
     corpus_sha256: str
-    settings: dict[str, Any]
+    # The settings entry of the JSON result, written verbatim (a merge keeps its shards').
+    settings: SettingsEntry
     completeness: Completeness
     summary: Summary | None
     gates: tuple[GateResult, ...]

@@ -19,7 +19,7 @@ from pytest_empathy.analysis.saved_run_checks import Check, Checked, check
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.errors import InputError
 from pytest_empathy.ratings import Rating
-from pytest_empathy.settings import DROPS
+from pytest_empathy.settings import StatisticsSettings
 
 from . import document
 from .run_result import SavedRun, SavedRunVersus
@@ -91,15 +91,14 @@ def not_compared(saved: SavedRun, completeness: Completeness) -> str:
 
 
 def compare(
-    saved: SavedRun, cases: Iterable[RatedCase], *, settings: Mapping[str, Any], checks: Iterable[Check]
+    saved: SavedRun, cases: Iterable[RatedCase], *, statistics: StatisticsSettings, checks: Iterable[Check]
 ) -> tuple[SavedRunVersus, Checked]:
     """A run's cases against a saved run's, and the compare checks decided on them with the
-    run's settings (alpha, the drops to detect, whether too small a run fails)."""
+    run's statistics (alpha, the drops to detect, whether too small a run fails)."""
     comparison = compare_with_saved_run(
-        cases, ratings(saved.document), alpha=settings["alpha"], saved_raters=raters(saved.document)
+        cases, ratings(saved.document), alpha=statistics.alpha, saved_raters=raters(saved.document)
     )
-    overall, emotion = settings.get("compare_detect") or DROPS
-    checked = check(comparison, checks, drops=(overall, emotion), require_power=bool(settings.get("require_power")))
+    checked = check(comparison, checks, drops=statistics.drops, require_power=statistics.require_power)
     return SavedRunVersus(saved, comparison), checked
 
 
