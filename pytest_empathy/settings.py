@@ -6,12 +6,21 @@ The selection's sampling and the statistics and gates group are what the JSON re
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from pytest_empathy.modes import BaselineKind, GateMode, GateTest, RecordMode
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from pytest_empathy.schema import JSONValue
+
+# A group's JSON form: its fields by name; paths as strings, modes by their value.
+GroupEntry = dict[str, "JSONValue"]
 
 # The no-more-bad gate's default margin, in points of the Bad rate: one person in twenty more
 # getting a Bad answer is a loss no Good-rate gain makes up for.
@@ -76,6 +85,28 @@ class SelectionSettings:
     def sampling_json(self) -> SamplingEntry:
         return {"emotions": list(self.emotions) if self.emotions else None, "sample": self.sample, "seed": self.seed}
 
+    def to_json(self) -> GroupEntry:
+        # A named corpus and a corpus file are both strings in JSON: each has its key.
+        entry = _group_json(self)
+        entry["corpus"], entry["corpus_file"] = (
+            (None, str(self.corpus)) if isinstance(self.corpus, Path) else (self.corpus, None)
+        )
+        return entry
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, object]) -> SelectionSettings:
+        file, emotions, sample = _path(entry["corpus_file"]), entry["emotions"], entry["sample"]
+        return cls(
+            corpus=file if file is not None else str(entry["corpus"]),
+            model=_text(entry["model"]),
+            corpus_text=_path(entry["corpus_text"]),
+            emotions=None if emotions is None else tuple(str(emotion) for emotion in _list(emotions)),
+            sample=None if sample is None else _integer(sample),
+            seed=_integer(entry["seed"]),
+            shard=_flag(entry["shard"]),
+            on_command_line=_flag(entry["on_command_line"]),
+        )
+
 
 @dataclass(frozen=True)
 class ModelSettings:
@@ -87,6 +118,21 @@ class ModelSettings:
     judge_template: Path | None = None
     base_url: str | None = None
     judge_base_url: str | None = None
+
+    def to_json(self) -> GroupEntry:
+        return _group_json(self)
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, object]) -> ModelSettings:
+        baseline = entry["baseline"]
+        return cls(
+            judge=_text(entry["judge"]),
+            baseline=None if baseline is None else BaselineKind(str(baseline)),
+            template=_path(entry["template"]),
+            judge_template=_path(entry["judge_template"]),
+            base_url=_text(entry["base_url"]),
+            judge_base_url=_text(entry["judge_base_url"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -159,6 +205,19 @@ class RecordingSettings:
     concurrency: int = 1
     circuit_breaker: int = DEFAULT_LIMIT
 
+    def to_json(self) -> GroupEntry:
+        return _group_json(self)
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, object]) -> RecordingSettings:
+        return cls(
+            cassettes=Path(str(entry["cassettes"])),
+            record=RecordMode(str(entry["record"])),
+            prune_cassettes=_flag(entry["prune_cassettes"]),
+            concurrency=_integer(entry["concurrency"]),
+            circuit_breaker=_integer(entry["circuit_breaker"]),
+        )
+
 
 @dataclass(frozen=True)
 class StorageSettings:
@@ -177,6 +236,26 @@ class StorageSettings:
     compare: str | None = None
     compare_fail: str | None = None
 
+    def to_json(self) -> GroupEntry:
+        return _group_json(self)
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, object]) -> StorageSettings:
+        reports = entry["reports"]
+        if not isinstance(reports, Mapping):
+            raise TypeError(f"not a mapping: {reports!r}")
+        return cls(
+            rootpath=Path(str(entry["rootpath"])),
+            saved_runs=Path(str(entry["saved_runs"])),
+            reports={str(name): Path(str(path)) for name, path in reports.items()},
+            reports_show_responses=_flag(entry["reports_show_responses"]),
+            outputs=tuple((str(name), Path(str(path))) for name, path in map(_list, _list(entry["outputs"]))),
+            save=_text(entry["save"]),
+            save_force=_flag(entry["save_force"]),
+            compare=_text(entry["compare"]),
+            compare_fail=_text(entry["compare_fail"]),
+        )
+
 
 @dataclass(frozen=True)
 class CalibrationSettings:
@@ -186,12 +265,26 @@ class CalibrationSettings:
     # The judge's calibration file; None: CALIBRATIONS/<judge>.json at the rootdir.
     file: Path | None = None
 
+    def to_json(self) -> GroupEntry:
+        return _group_json(self)
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, object]) -> CalibrationSettings:
+        return cls(calibrate=_flag(entry["calibrate"]), file=_path(entry["file"]))
+
 
 @dataclass(frozen=True)
 class CrowdSettings:
     """A crowd's ratings of part of the cases, for prediction-powered estimates."""
 
     file: Path | None = None
+
+    def to_json(self) -> GroupEntry:
+        return _group_json(self)
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, object]) -> CrowdSettings:
+        return cls(file=_path(entry["file"]))
 
 
 @dataclass(frozen=True)
@@ -205,6 +298,31 @@ class Settings:
     storage: StorageSettings
     calibration: CalibrationSettings = CalibrationSettings()
     crowd: CrowdSettings = CrowdSettings()
+
+    def to_json(self) -> dict[str, GroupEntry]:
+        """Every group's JSON form; the statistics as given (``compare_detect`` None when not,
+        where the result's entry writes the drops the checks use)."""
+        return {
+            "selection": self.selection.to_json(),
+            "models": self.models.to_json(),
+            "statistics": _group_json(self.statistics),
+            "recording": self.recording.to_json(),
+            "storage": self.storage.to_json(),
+            "calibration": self.calibration.to_json(),
+            "crowd": self.crowd.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Mapping[str, object]]) -> Settings:
+        return cls(
+            selection=SelectionSettings.from_json(entry["selection"]),
+            models=ModelSettings.from_json(entry["models"]),
+            statistics=StatisticsSettings.from_json(entry["statistics"]),
+            recording=RecordingSettings.from_json(entry["recording"]),
+            storage=StorageSettings.from_json(entry["storage"]),
+            calibration=CalibrationSettings.from_json(entry["calibration"]),
+            crowd=CrowdSettings.from_json(entry["crowd"]),
+        )
 
     def calibration_path(self, judge: str) -> Path:
         return self.calibration.file or self.storage.rootpath / CALIBRATIONS / f"{judge}.json"
@@ -227,6 +345,50 @@ class Settings:
         """The settings the JSON result keeps: the selection's sampling, then the statistics."""
         entry: SettingsEntry = {**self.selection.sampling_json(), **self.statistics.to_json()}
         return entry
+
+
+def _group_json(group: DataclassInstance) -> GroupEntry:
+    return {field.name: _json(getattr(group, field.name)) for field in fields(group)}
+
+
+def _json(value: object) -> JSONValue:
+    if isinstance(value, enum.Enum):
+        return _json(value.value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_json(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _json(item) for key, item in value.items()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"no JSON form: {value!r}")
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _path(value: object) -> Path | None:
+    return None if value is None else Path(str(value))
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"not true or false: {value!r}")
+    return value
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"not a whole number: {value!r}")
+    return value
+
+
+def _list(value: object) -> list[object]:
+    if not isinstance(value, list):
+        raise TypeError(f"not a list: {value!r}")
+    return value
 
 
 def _number(value: object) -> float:
