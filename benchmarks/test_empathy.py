@@ -4,7 +4,7 @@ Each test asks the responder for an answer and the judge for a rating; the stati
 gates run once, at session finish, on all the ratings together.
 """
 
-from pytest_empathy.ratings import Rating
+from pytest_empathy import Rating
 
 
 def test_empathy(empathy_case, empathy_evaluate):

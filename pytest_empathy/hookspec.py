@@ -28,7 +28,7 @@ hookimpl = pluggy.HookimplMarker("pytest")
 @hookspec
 def pytest_empathy_report_formats() -> list[ReportFormat] | None:
     """Report formats to add to the built-in ones, written with ``--empathy-output NAME=PATH``
-    or ``pytest-empathy report|merge --output NAME=PATH``.
+    or ``pytest-empathy report|merge --write NAME=PATH``.
 
     Example::
 

@@ -220,6 +220,17 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class ReportOutput:
+    """A report format named by ``NAME=PATH`` (a plugin's), and where it was given, for messages."""
+
+    name: str
+    path: Path
+    # NAME=PATH as given, and the option or ini key it came from.
+    given: str
+    source: str
+
+
+@dataclass(frozen=True)
 class StorageSettings:
     """Where the run's files go: reports, saved runs, the comparison with one."""
 
@@ -229,8 +240,8 @@ class StorageSettings:
     reports: Mapping[str, Path]
     # Whether one of those reports shows each case's answer.
     reports_show_responses: bool = False
-    # --empathy-output: plugins' report formats by name, and the paths to write them to.
-    outputs: tuple[tuple[str, Path], ...] = ()
+    # --empathy-output: plugins' report formats, and the paths to write them to.
+    outputs: tuple[ReportOutput, ...] = ()
     save: str | None = None
     save_force: bool = False
     compare: str | None = None
@@ -249,7 +260,7 @@ class StorageSettings:
             saved_runs=Path(str(entry["saved_runs"])),
             reports={str(name): Path(str(path)) for name, path in reports.items()},
             reports_show_responses=_flag(entry["reports_show_responses"]),
-            outputs=tuple((str(name), Path(str(path))) for name, path in map(_list, _list(entry["outputs"]))),
+            outputs=tuple(_report_output(output) for output in _list(entry["outputs"])),
             save=_text(entry["save"]),
             save_force=_flag(entry["save_force"]),
             compare=_text(entry["compare"]),
@@ -356,6 +367,8 @@ def _json(value: object) -> JSONValue:
         return _json(value.value)
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, ReportOutput):
+        return _group_json(value)
     if isinstance(value, tuple | list):
         return [_json(item) for item in value]
     if isinstance(value, Mapping):
@@ -363,6 +376,12 @@ def _json(value: object) -> JSONValue:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise TypeError(f"no JSON form: {value!r}")
+
+
+def _report_output(entry: object) -> ReportOutput:
+    if not isinstance(entry, Mapping):
+        raise TypeError(f"not a mapping: {entry!r}")
+    return ReportOutput(str(entry["name"]), Path(str(entry["path"])), str(entry["given"]), str(entry["source"]))
 
 
 def _text(value: object) -> str | None:

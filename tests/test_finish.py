@@ -6,11 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pytest
-
 from pytest_empathy.analysis.gates import Completeness, GateResult
 from pytest_empathy.analysis.versus_baseline import Summary
-from pytest_empathy.errors import InputError
 from pytest_empathy.evaluation.finish import verdict
 from pytest_empathy.evaluation.merge import merge
 from pytest_empathy.ratings import Rating
@@ -77,8 +74,15 @@ def test_a_plugins_gate_follows_the_built_in_ones_and_its_fields_go_under_extra(
 
 def test_a_plugins_gate_may_not_take_a_built_in_name():
     cases = paired_cases("sad", [3] * 10, [2] * 10)
-    with pytest.raises(InputError, match="'no-more-bad', the name of a built-in gate"):
-        verdict(cases, model="m", extensions=Plugin("no-more-bad"))
+    plain = verdict(cases, model="m")
+    taken = verdict(cases, model="m", extensions=Plugin("no-more-bad"))
+    assert taken["gates"][:-1] == plain["gates"]
+    assert taken["gates"][-1] == {
+        "name": "plugin-no-more-bad",
+        "passed": False,
+        "detail": "a plugin's gate is named 'no-more-bad', the name of a built-in gate; rename it",
+    }
+    assert not taken["passed"]
 
 
 def test_a_merge_keeps_the_plugins_fields_the_shards_agree_on():

@@ -59,28 +59,83 @@ def with_plugin(run_benchmark, pytester):
 
 def test_a_plugins_format_is_written_with_empathy_output(with_plugin, pytester):
     result = with_plugin(*RUN, "--empathy-output=verdict=verdict.txt")
-    assert (pytester.path / "verdict.txt").read_text() == "chatgpt: passed\n"
-    assert result.ret in (0, 1)  # the plugin's failing gate fails the run once finish asks it
+    # The plugin's own gate fails the run, and its format renders the verdict it sees.
+    assert (pytester.path / "verdict.txt").read_text() == "chatgpt: failed\n"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["verdict line: verdict.txt"])
 
 
 def test_a_plugins_format_may_be_named_in_the_ini_file(with_plugin, pytester):
     pytester.makeini("[pytest]\nempathy_output =\n    verdict=out/verdict.txt\n")
     (pytester.path / "out").mkdir()
     with_plugin(*RUN)
-    assert (pytester.path / "out" / "verdict.txt").read_text() == "chatgpt: passed\n"
+    assert (pytester.path / "out" / "verdict.txt").read_text() == "chatgpt: failed\n"
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("nosuch=x.txt", "--empathy-output: no report format 'nosuch' (known: csv, html, json"),
+        ("nosuch=x.txt", "--empathy-output: 'nosuch=x.txt': no report format 'nosuch' (known: csv, html, json"),
         ("verdict", "--empathy-output: 'verdict': give a format and a path as NAME=PATH"),
+        ("json=x.json", "--empathy-output: 'json=x.json': json is a built-in report format, written with an option"),
     ],
 )
-def test_an_unknown_or_malformed_output_is_a_usage_error(with_plugin, value, message):
+def test_an_unknown_malformed_or_built_in_output_is_a_usage_error(with_plugin, value, message):
     result = with_plugin(*RUN, f"--empathy-output={value}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
+
+
+def test_an_unknown_output_in_the_ini_file_is_named_as_the_ini_key(with_plugin, pytester):
+    pytester.makeini("[pytest]\nempathy_output =\n    nosuch=x.txt\n")
+    result = with_plugin(*RUN)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*empathy_output (ini): 'nosuch=x.txt': no report format 'nosuch'*"])
+
+
+# Two plugins giving one format name: only a run that writes a plugin's format asks them.
+CLASHING = """
+from pytest_empathy import ReportFormat
+
+
+def pytest_empathy_report_formats():
+    return [ReportFormat("verdict", "verdict", "another verdict", "", lambda document: "")]
+"""
+
+
+def test_plugins_that_clash_on_a_format_name_fail_only_the_runs_that_write_one(with_plugin, pytester):
+    pytester.makepyfile(clashing=CLASHING)
+    assert with_plugin(*RUN, "-p", "clashing").ret == pytest.ExitCode.TESTS_FAILED
+    result = with_plugin(*RUN, "-p", "clashing", "--empathy-output=verdict=v.txt")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*report formats named twice by the installed plugins: verdict*"])
+    assert "INTERNALERROR" not in result.stderr.str()
+
+
+# A format that shows each case's answer: the run keeps the answers for it, as for the HTML report.
+SHOWING = """
+from pytest_empathy import ReportFormat
+
+
+def answers(document):
+    return "\\n".join(case.get("response") or "-" for case in document["cases"])
+
+
+def pytest_empathy_report_formats():
+    return [ReportFormat("answers", "answers", "answers", "", answers, shows_responses=True)]
+"""
+
+
+def test_a_plugins_format_that_shows_answers_gets_them(run_benchmark, pytester, release_file):
+    pytester.makeconftest(SHOWING)
+    text = f"--empathy-corpus-text={release_file}"
+    assert run_benchmark(*RUN, text, "--empathy-output=answers=answers.txt").ret == 0
+    shown = (pytester.path / "answers.txt").read_text().splitlines()
+    assert len(shown) == read_report(pytester)["corpus"]["rated"] and "-" not in shown
+    assert all("response" in case for case in read_report(pytester)["cases"])
+    # A run that writes no report showing them keeps no answer.
+    assert run_benchmark(*RUN, text).ret == 0
+    assert all("response" not in case for case in read_report(pytester)["cases"])
 
 
 def test_a_plugin_renders_a_built_in_format_its_own_way(with_plugin, pytester):

@@ -609,16 +609,14 @@ def test_an_emotions_note_says_its_study_p_is_holm_adjusted():
     from pytest_empathy.analysis.gates import Completeness, decide
     from pytest_empathy.reports import html_page
     from pytest_empathy.results.document import to_json
-    from pytest_empathy.results.run_result import RunResult
+    from pytest_empathy.results.run_result import RunIdentity, RunResult
 
     # sad: Bad turned Okay, the Good rate unchanged; joyful: nothing differs.
     cases = paired_cases("sad", [2] * 30 + [3] * 10, [1] * 30 + [3] * 10) + paired_cases("joyful", [3] * 20, [3] * 20)
     settings = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False, "test": "good-rate"}
     decision = decide(cases, Completeness(60, 60), StatisticsSettings.from_json(settings), None)
-    run = RunResult(
-        "m", "j", "a judge", "human-raters", "the crowd", "c", "0" * 64, settings, Completeness(60, 60),
-        decision.summary, tuple(decision.gates), tuple(cases), {}, None,
-    )  # fmt: skip
+    identity = RunIdentity("m", "j", "a judge", "human-raters", "the crowd", "c", "0" * 64, 60, {}, settings)
+    run = RunResult(identity, Completeness(60, 60), decision.summary, tuple(decision.gates), tuple(cases), None)
     document = to_json(run)
     sad, overall = document["emotions"]["sad"], document["overall"]
     assert sad["p_holm"] > sad["p_value"]

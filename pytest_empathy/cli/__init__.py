@@ -186,10 +186,10 @@ def _report_paths(options: argparse.Namespace, extensions: Extensions) -> dict[s
     written = {name: path for name, path in paths.items() if path is not None}
     for value in options.write:
         try:
-            name, path = named_output(value, extensions)
+            report, path = named_output(value, extensions)
         except InputError as error:
             raise InputError(f"--write: {error}") from None
-        written[name] = path
+        written[report.name] = path
     return written
 
 

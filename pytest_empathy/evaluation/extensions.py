@@ -17,13 +17,13 @@ import pluggy
 from pytest_empathy import hookspec
 from pytest_empathy.errors import InputError
 from pytest_empathy.reports.registry import FORMATS, ReportFormat
-from pytest_empathy.schema import JSONValue
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.gates import Completeness, GateResult
     from pytest_empathy.analysis.versus_baseline import Summary
     from pytest_empathy.results.case import CaseResult
     from pytest_empathy.results.result_document import ResultDocument
+    from pytest_empathy.schema import JSONValue
     from pytest_empathy.settings import StatisticsSettings
 
 ENTRY_POINTS = "pytest_empathy"

@@ -12,21 +12,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_empathy.analysis.gates import NO_MORE_BAD, Completeness, Decision, GateResult, JudgeStanding, decide
+from pytest_empathy.analysis.gates import NO_MORE_BAD, Completeness, Decision, GateResult, decide
 from pytest_empathy.analysis.saved_run_checks import BAD_RISE, DECLINE, EMOTION_DECLINE, GOOD_DROP, Check
 from pytest_empathy.atomic import WriteError
 from pytest_empathy.cassettes.format import CaseCassettes
 from pytest_empathy.cassettes.pruning import prune, unused
 from pytest_empathy.corpus.rows import Row
-from pytest_empathy.errors import InputError
 from pytest_empathy.modes import BaselineKind, GateMode
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results import saved_runs
 from pytest_empathy.results.case import CaseResult, Usage, total_usage
 from pytest_empathy.results.document import to_json
-from pytest_empathy.results.result_document import CalibrationSummary, ResultDocument
-from pytest_empathy.results.run_result import RecordingStatus, RunResult, SavedRun, SavedRunVersus
-from pytest_empathy.settings import SettingsEntry, StatisticsSettings
+from pytest_empathy.results.result_document import ResultDocument
+from pytest_empathy.results.run_result import RecordingStatus, RunIdentity, RunResult, SavedRun, SavedRunVersus
+from pytest_empathy.settings import SelectionSettings, StatisticsSettings
 
 from .extensions import NO_EXTENSIONS, Extensions
 
@@ -54,32 +53,6 @@ BUILT_IN_GATES = frozenset(
 )
 # The statistics and gates a run has when no option changes them.
 DEFAULT_STATISTICS = StatisticsSettings()
-
-
-@dataclass(frozen=True)
-class RunIdentity:
-    """What a run was of, as its result names it: model, judge, baseline, corpus, templates,
-    and the settings entry its JSON keeps."""
-
-    model: str
-    judge: str
-    judge_description: str
-    baseline: str
-    baseline_description: str
-    corpus: str
-    corpus_sha256: str
-    # Cases the corpus options selected, before -k or -m: what shards of a run must cover.
-    selected: int
-    templates: Mapping[str, str]
-    settings: SettingsEntry
-    # The release's per-emotion counts, when they are the baseline rather than a rating per case.
-    per_emotion_baseline: Mapping[str, Counts] | None = None
-    # Whether the judge rated the baseline's responses too.
-    baseline_judged: bool = False
-    mixed_raters: str | None = None
-    judge_standing: JudgeStanding | None = None
-    # The judge's calibration file, summarized (see results.calibrations.standing).
-    judge_calibration: CalibrationSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -154,30 +127,17 @@ def finish(
         unused_cassettes, refused = _unused_cassettes(cassettes, completeness)
         gates += [GateResult("prune", False, why) for why in refused]
     result = RunResult(
-        model=identity.model,
-        judge=identity.judge,
-        judge_description=identity.judge_description,
-        baseline=identity.baseline,
-        baseline_description=identity.baseline_description,
-        corpus=identity.corpus,
-        corpus_sha256=identity.corpus_sha256,
-        settings=identity.settings,
+        identity=identity,
         completeness=completeness,
         summary=decision.summary,
         gates=tuple(gates),
         cases=tuple(cases),
-        templates=dict(identity.templates),
         recording=recording,
         versus_saved_run=None if versus is None else versus.versus,
         unused_cassettes=unused_cassettes,
         pruned=pruned and completeness.complete,
         usage=total_usage(cases) if usage is None else dict(usage),
         warnings=tuple(warnings),
-        baseline_per_emotion=identity.per_emotion_baseline is not None,
-        selected=identity.selected,
-        mixed_raters=identity.mixed_raters,
-        judge_standing=None if identity.judge_standing is None else identity.judge_standing.text,
-        judge_calibration=identity.judge_calibration,
         judge_correction=decision.correction,
         prediction_powered=prediction_powered,
     )
@@ -210,7 +170,7 @@ def verdict(
         corpus_sha256="",
         selected=len(cases),
         templates={},
-        settings={"emotions": None, "sample": None, "seed": 0, **statistics.to_json()},
+        settings={**SelectionSettings(corpus).sampling_json(), **statistics.to_json()},
         per_emotion_baseline=per_emotion_baseline,
     )
     completeness = Completeness(expected=len(cases), rated=len(cases))
@@ -275,12 +235,18 @@ def _extension_gates(
     completeness: Completeness,
     statistics: StatisticsSettings,
 ) -> list[GateResult]:
-    """The plugins' gates; a plugin's gate named as a built-in one would read as it."""
-    gates = extensions.gates(cases, decision.summary, completeness, statistics)
-    for gate in gates:
-        if gate.name in BUILT_IN_GATES:
-            raise InputError(f"a plugin's gate is named {gate.name!r}, the name of a built-in gate; rename it")
-    return gates
+    """The plugins' gates; one named as a built-in gate would read as it, so it fails the run
+    under a name of its own, saying why, rather than end it without a verdict."""
+    return [
+        GateResult(
+            f"plugin-{gate.name}",
+            False,
+            f"a plugin's gate is named {gate.name!r}, the name of a built-in gate; rename it",
+        )
+        if gate.name in BUILT_IN_GATES
+        else gate
+        for gate in extensions.gates(cases, decision.summary, completeness, statistics)
+    ]
 
 
 def _not_saved(save: SaveTarget, completeness: Completeness) -> str:

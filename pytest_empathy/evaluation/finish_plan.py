@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from pytest_empathy.analysis.saved_run_checks import Check, parse_checks
 from pytest_empathy.cassettes.format import CaseCassettes
@@ -22,8 +22,6 @@ from pytest_empathy.results import saved_runs
 from pytest_empathy.results.run_result import SavedRun
 from pytest_empathy.settings import Settings, StorageSettings
 from pytest_empathy.write_targets import check_not_inputs, confined
-
-T = TypeVar("T")
 
 
 class PlannedRun(Protocol):
@@ -111,7 +109,7 @@ def _check_outputs(
     another file it writes."""
     storage, selection, models = settings.storage, settings.selection, settings.models
     outputs: list[tuple[str, Path | None]] = [(BY_NAME[name].flag, path) for name, path in storage.reports.items()]
-    outputs += [("--empathy-output", path) for _, path in storage.outputs]
+    outputs += [(output.source, output.path) for output in storage.outputs]
     outputs.append(("--empathy-save", save_path))
     calibration = run.calibration_path() if isinstance(run.judge, ModelJudge) else None
     if run.calibrating:

@@ -7,9 +7,9 @@ from the merged cases by the same code as a single run, so the verdict is the sa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Literal
 
 from pytest_empathy.analysis.gates import Completeness, JudgeStanding
 from pytest_empathy.analysis.saved_run_checks import Check
@@ -19,12 +19,12 @@ from pytest_empathy.results import saved_runs
 from pytest_empathy.results.case import Usage
 from pytest_empathy.results.document import case_from_json, read
 from pytest_empathy.results.result_document import ResultDocument
-from pytest_empathy.results.run_result import RecordingStatus, SavedRun
+from pytest_empathy.results.run_result import RecordingStatus, RunIdentity, SavedRun
 from pytest_empathy.schema import JSONValue
-from pytest_empathy.settings import SettingsEntry, StatisticsSettings
+from pytest_empathy.settings import StatisticsSettings
 
 from .extensions import NO_EXTENSIONS, Extensions
-from .finish import RunIdentity, finish
+from .finish import finish
 
 if TYPE_CHECKING:
     from pytest_empathy.analysis.ppi import RunEstimate
@@ -50,11 +50,15 @@ IDENTITY = (
 REQUIRED = (*IDENTITY, "corpus", "cases", "gates", "passed", "complete", "partial", "overall", "polarity", "emotions")
 
 
+# What names the corpus a shard is of: shards of one run agree on it.
+CORPUS_IDENTITY: tuple[Literal["name", "sha256", "selected"], ...] = ("name", "sha256", "selected")
+
+
 class MergeError(InputError):
     pass
 
 
-def recompute(result: Mapping[str, Any], name: str) -> ResultDocument:
+def recompute(result: ResultDocument, name: str) -> ResultDocument:
     """A result's statistics and gates computed again from its cases, as a merge of one
     shard: for a result migrated from a schema whose statistics are dropped."""
     return merge([result], [name])
@@ -68,7 +72,7 @@ def load(path: Path) -> ResultDocument:
 
 
 def merge(
-    results: Sequence[Mapping[str, Any]],
+    results: Sequence[ResultDocument],
     names: Sequence[str],
     *,
     compare_with: SavedRun | None = None,
@@ -88,7 +92,7 @@ def merge(
                     f"{name} and {first_name} differ in {key}: {result.get(key)!r} against "
                     f"{first.get(key)!r}; only shards of one benchmark merge"
                 )
-        for key in ("name", "sha256", "selected"):
+        for key in CORPUS_IDENTITY:
             if result["corpus"][key] != first["corpus"][key]:
                 raise MergeError(f"{name} and {first_name} differ in corpus {key}")
     _check_disjoint(results, names)
@@ -116,7 +120,7 @@ def merge(
     return document
 
 
-def _check_disjoint(results: Sequence[Mapping[str, Any]], names: Sequence[str]) -> None:
+def _check_disjoint(results: Sequence[ResultDocument], names: Sequence[str]) -> None:
     owner: dict[str, str] = {}
     for result, name in zip(results, names, strict=True):
         for case in result["cases"]:
@@ -125,7 +129,7 @@ def _check_disjoint(results: Sequence[Mapping[str, Any]], names: Sequence[str]) 
             owner[case["id"]] = name
 
 
-def _completeness(results: Sequence[Mapping[str, Any]], *, rated: int) -> Completeness:
+def _completeness(results: Sequence[ResultDocument], *, rated: int) -> Completeness:
     """The shards' cases against the whole selection: a shard that never ran leaves its cases
     missing."""
     selected = results[0]["corpus"]["selected"]
@@ -136,7 +140,7 @@ def _completeness(results: Sequence[Mapping[str, Any]], *, rated: int) -> Comple
     return Completeness(expected=max(selected, collected), rated=rated, missing=tuple(missing))
 
 
-def _identity(first: Mapping[str, Any]) -> RunIdentity:
+def _identity(first: ResultDocument) -> RunIdentity:
     """The benchmark the shards are of, as the first one names it (they all agree)."""
     per_emotion = None
     if first["baseline_per_emotion"]:
@@ -146,11 +150,11 @@ def _identity(first: Mapping[str, Any]) -> RunIdentity:
     calibration = first["judge_calibration"]
     judge = None
     if first["judge_standing"] is not None:
-        in_force = calibration is not None and calibration["stale"] is None
+        in_force = calibration if calibration is not None and calibration["stale"] is None else None
         judge = JudgeStanding(
             first["judge_standing"],
-            calibration["alpha_ordinal"] if in_force else None,
-            calibration.get("pairs") if in_force else None,
+            None if in_force is None else in_force["alpha_ordinal"],
+            None if in_force is None else in_force.get("pairs"),
         )
     return RunIdentity(
         model=first["model"],
@@ -163,7 +167,7 @@ def _identity(first: Mapping[str, Any]) -> RunIdentity:
         selected=first["corpus"]["selected"],
         templates=first["templates"],
         # Written back verbatim, so that a merge of shards of an older schema keeps their entry.
-        settings=cast(SettingsEntry, first["settings"]),
+        settings=first["settings"],
         per_emotion_baseline=per_emotion,
         baseline_judged=first["baseline"] == BaselineKind.JUDGE.value,
         mixed_raters=first["mixed_raters"],
@@ -172,8 +176,8 @@ def _identity(first: Mapping[str, Any]) -> RunIdentity:
     )
 
 
-def _recording(results: Sequence[Mapping[str, Any]]) -> RecordingStatus | None:
-    recordings = [r["recording"] for r in results if r.get("recording")]
+def _recording(results: Sequence[ResultDocument]) -> RecordingStatus | None:
+    recordings = [recording for recording in (result.get("recording") for result in results) if recording]
     if not recordings:
         return None
     return RecordingStatus(
@@ -185,14 +189,14 @@ def _recording(results: Sequence[Mapping[str, Any]]) -> RecordingStatus | None:
     )
 
 
-def _agreed_extra(results: Sequence[Mapping[str, Any]]) -> dict[str, JSONValue]:
+def _agreed_extra(results: Sequence[ResultDocument]) -> dict[str, JSONValue]:
     """The plugins' fields of the shards, kept only when every shard has the same."""
     extras = [result.get("extra") for result in results]
     first = extras[0]
     return dict(first) if first and all(extra == first for extra in extras) else {}
 
 
-def _prediction_powered(results: Sequence[Mapping[str, Any]]) -> RunEstimate | None:
+def _prediction_powered(results: Sequence[ResultDocument]) -> RunEstimate | None:
     """A merge cannot estimate it (the crowd's ratings are not in the results), and says so
     where the shards had it."""
     if not any(result.get("prediction_powered") for result in results):
@@ -205,7 +209,7 @@ def _prediction_powered(results: Sequence[Mapping[str, Any]]) -> RunEstimate | N
     )
 
 
-def _usage(results: Sequence[Mapping[str, Any]]) -> dict[str, Usage]:
+def _usage(results: Sequence[ResultDocument]) -> dict[str, Usage]:
     total: dict[str, Usage] = {}
     for result in results:
         for model, u in result.get("usage", {}).items():

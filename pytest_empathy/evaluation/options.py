@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pytest_empathy.corpus.names import NAMED, RELEASE, RELEASE_TEXT_ENV
 from pytest_empathy.corpus.rows import NAME_RULE, valid_name
 from pytest_empathy.emotions import EMOTIONS
-from pytest_empathy.errors import OptionError
+from pytest_empathy.errors import OptionError, option_error
 from pytest_empathy.models import CROWD_FILE
 from pytest_empathy.modes import BaselineKind, GateMode, GateTest, RecordMode, choices
-from pytest_empathy.reports.registry import FORMATS, shows_responses
+from pytest_empathy.reports.registry import FORMATS, shows_responses, split_output
 from pytest_empathy.settings import (
     BAD_MARGIN,
     CALIBRATIONS,
@@ -30,6 +30,7 @@ from pytest_empathy.settings import (
     CrowdSettings,
     ModelSettings,
     RecordingSettings,
+    ReportOutput,
     SelectionSettings,
     Settings,
     StatisticsSettings,
@@ -294,15 +295,13 @@ def _report_file(given: Given) -> Path | None:
     return path
 
 
-def _named_outputs(given: Given) -> tuple[tuple[str, Path], ...]:
+def _report_outputs(given: Given) -> tuple[ReportOutput, ...]:
     """``NAME=PATH`` values: a plugin's report format and where to write it (the names are
     checked once the plugins' formats are known)."""
     outputs = []
     for value in given.value if isinstance(given.value, list) else ():
-        name, equals, path = str(value).partition("=")
-        if not equals or not name or not path:
-            raise OptionError.of(given.source, f"{value!r}: give a format and a path as NAME=PATH")
-        outputs.append((name, given.base / Path(path).expanduser()))
+        name, path = option_error(given.source, split_output, str(value))
+        outputs.append(ReportOutput(name, given.base / Path(path).expanduser(), str(value), given.source))
     return tuple(outputs)
 
 
@@ -568,7 +567,7 @@ OPTIONS = (
         "storage.outputs",
         "NAME=PATH",
         kind=Kind.REPEATABLE,
-        read=_named_outputs,
+        read=_report_outputs,
     ),
     Option(
         "--empathy-calibrate",

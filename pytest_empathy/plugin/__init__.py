@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_empathy.errors import OptionError
+from pytest_empathy.errors import InputError
 
 from .extensions import configure_extensions
 from .extensions import pytest_addhooks as pytest_addhooks  # this plugin's hook: it adds the hookspecs
@@ -41,14 +41,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     try:
         _configure(config)
-    except OptionError as error:
-        # The one place a bad option becomes pytest's usage error.
+    except InputError as error:
+        # The one place a bad option, or input the run cannot start with, becomes pytest's
+        # usage error (an OptionError's message names the option).
         raise pytest.UsageError(str(error)) from None
 
 
 def _configure(config: pytest.Config) -> None:
     settings = settings_of(config)
-    configure_extensions(config, settings)
+    settings = configure_extensions(config, settings)
     # As pytest names the paths it collects: absolute, symbolic links kept.
     config.stash[CASSETTES_KEY] = Path(os.path.abspath(settings.recording.cassettes))
     # Registered without a model too: the built-in benchmark's test still names the fixture.
@@ -56,10 +57,11 @@ def _configure(config: pytest.Config) -> None:
     if settings.selection.model is None and not settings.calibration.calibrate:
         return
     from pytest_empathy.evaluation.assemble import assemble
+    from pytest_empathy.evaluation.finish_plan import plan_finish
     from pytest_empathy.modes import RecordMode
 
     from .lookahead import check_scheduling
-    from .session import EmpathySession, plan
+    from .session import EmpathySession
 
     run = assemble(settings)
     config.stash[RUN_KEY] = run
@@ -69,7 +71,8 @@ def _configure(config: pytest.Config) -> None:
         for warning in run.key_warnings():
             config.issue_config_time_warning(warning, stacklevel=2)
         deselecting = bool(config.option.keyword or config.option.markexpr)
-        config.pluginmanager.register(EmpathySession(run, plan(run, deselecting=deselecting)), "empathy-session")
+        plan = plan_finish(run, settings, deselecting=deselecting)
+        config.pluginmanager.register(EmpathySession(run, plan), "empathy-session")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pytest_empathy import Rating
 from pytest_empathy.corpus.rows import Row
-from pytest_empathy.ratings import Rating
 from pytest_empathy.results.case import CaseResult
 
 

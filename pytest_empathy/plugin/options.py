@@ -72,5 +72,6 @@ class ConfigValues:
 
 
 def settings_of(config: pytest.Config) -> Settings:
-    """The run's settings; raises OptionError (see ``usage_errors``)."""
+    """The run's settings; raises OptionError (the plugin's ``pytest_configure`` shows it as a
+    usage error)."""
     return read_settings(ConfigValues(config))

@@ -20,12 +20,11 @@ from pytest_empathy.evaluation.extensions import Extensions
 from pytest_empathy.evaluation.finish import (
     CassetteFolder,
     Finished,
-    RunIdentity,
     SaveTarget,
     finish,
     prediction_powered,
 )
-from pytest_empathy.evaluation.finish_plan import FinishPlan, plan_finish
+from pytest_empathy.evaluation.finish_plan import FinishPlan
 from pytest_empathy.evaluation.run import BenchmarkRun
 from pytest_empathy.formatting import CALIBRATED
 from pytest_empathy.models.judges import ModelJudge
@@ -33,21 +32,15 @@ from pytest_empathy.modes import BaselineKind
 from pytest_empathy.reports import calibration as calibration_report
 from pytest_empathy.reports import terminal
 from pytest_empathy.reports.layout import wrap
-from pytest_empathy.reports.registry import BY_NAME, write_reports
+from pytest_empathy.reports.registry import write_reports
 from pytest_empathy.results.calibration_document import CalibrationDocument
 from pytest_empathy.results.case import UNRECORDED, CaseResult
 from pytest_empathy.results.document import recording_entry
 from pytest_empathy.results.result_document import ResultDocument
-from pytest_empathy.results.run_result import RecordingStatus
+from pytest_empathy.results.run_result import RecordingStatus, RunIdentity
 
 from .collection import no_case_ran
-from .extensions import extensions, report_paths
-
-
-def plan(run: BenchmarkRun, *, deselecting: bool) -> FinishPlan:
-    """The plan of the run's finish; input it cannot use is an OptionError naming the option.
-    ``deselecting`` says whether -k or -m were given."""
-    return plan_finish(run, run.settings, deselecting=deselecting)
+from .extensions import extensions, report_paths, report_titles
 
 
 class EmpathySession:
@@ -272,7 +265,7 @@ class EmpathySession:
         layout = terminal.Layout(width, config.get_verbosity())
         if layout.verbosity > -2:
             terminalreporter.section("pytest-empathy")
-        for shown in terminal.summary(document, self._files(), layout):
+        for shown in terminal.summary(document, self._files(config), layout):
             terminalreporter.write_line(shown.text, red=shown.alarm, bold=shown.alarm)
 
     def _calibration_summary(self, terminalreporter: Any, calibration: CalibrationDocument | str, width: int) -> None:
@@ -292,12 +285,12 @@ class EmpathySession:
         for line in wrap(saved, width):
             terminalreporter.write_line(line)
 
-    def _files(self) -> terminal.Files:
-        settings = self.run.settings
+    def _files(self, config: pytest.Config) -> terminal.Files:
+        settings, titles = self.run.settings, report_titles(config)
         written = tuple(
-            (BY_NAME[name].title, self.run.shown_path(path))
-            for name, path in settings.storage.reports.items()
-            if not any(line.startswith(f"{BY_NAME[name].title} not written") for line in self.unwritten)
+            (titles[name], self.run.shown_path(path))
+            for name, path in report_paths(config, settings.storage.reports).items()
+            if not any(line.startswith(f"{titles[name]} not written") for line in self.unwritten)
         )
         path = self.plan.save_path
         saved = path is not None and self.document is not None and self.document["complete"] and not self.save_failed

@@ -5,7 +5,7 @@ renders from it. Its keys and the schema's history: docs/reference/json-result.m
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
@@ -104,35 +104,36 @@ class _Verdict(TypedDict):
 
 
 def to_json(run: RunResult) -> ResultDocument:
-    summary = run.summary
+    summary, identity = run.summary, run.identity
+    standing = identity.judge_standing
     return {
         "schema": SCHEMA,
         "version": __version__,
-        "model": run.model,
-        "judge": run.judge,
-        "judge_rates": run.judge_description,
-        "judge_standing": run.judge_standing,
-        "baseline": run.baseline,
-        "baseline_rates": run.baseline_description,
-        "mixed_raters": run.mixed_raters,
-        "judge_calibration": run.judge_calibration,
-        "judge_correction": _correction(run.judge_correction, bool(run.settings.get("judge_correction"))),
-        "prediction_powered": _prediction_powered(run.prediction_powered, alpha=run.settings["alpha"]),
+        "model": identity.model,
+        "judge": identity.judge,
+        "judge_rates": identity.judge_description,
+        "judge_standing": None if standing is None else standing.text,
+        "baseline": identity.baseline,
+        "baseline_rates": identity.baseline_description,
+        "mixed_raters": identity.mixed_raters,
+        "judge_calibration": identity.judge_calibration,
+        "judge_correction": _correction(run.judge_correction, bool(identity.settings.get("judge_correction"))),
+        "prediction_powered": _prediction_powered(run.prediction_powered, alpha=identity.settings["alpha"]),
         "corpus": {
-            "name": run.corpus,
-            "sha256": run.corpus_sha256,
-            "selected": run.selected,
+            "name": identity.corpus,
+            "sha256": identity.corpus_sha256,
+            "selected": identity.selected,
             "cases": run.completeness.expected,
             "rated": run.completeness.rated,
             "missing": list(run.completeness.missing),
         },
-        "baseline_per_emotion": run.baseline_per_emotion,
+        "baseline_per_emotion": identity.per_emotion_baseline is not None,
         "usage": {
             model: {"calls": u.calls, "prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens}
             for model, u in run.usage.items()
         },
-        "settings": run.settings,
-        "templates": run.templates,
+        "settings": identity.settings,
+        "templates": dict(identity.templates),
         "recording": None if run.recording is None else recording_entry(run.recording),
         "complete": run.completeness.complete,
         "partial": summary.partial if summary else not run.completeness.complete,
@@ -143,7 +144,9 @@ def to_json(run: RunResult) -> ResultDocument:
         "emotions": {e: _group(e, g, summary) for e, g in summary.emotions.items()} if summary else None,
         "gates": [{"name": g.name, "passed": g.passed, "detail": g.detail} for g in run.gates],
         "warnings": list(run.warnings),
-        "comparison": _comparison(run.versus_saved_run, run.templates, run.cases) if run.versus_saved_run else None,
+        "comparison": _comparison(run.versus_saved_run, identity.templates, run.cases)
+        if run.versus_saved_run
+        else None,
         "unused_cassettes": {
             "count": len(run.unused_cassettes),
             "paths": list(run.unused_cassettes),
@@ -438,7 +441,7 @@ def _other_disagrees(group: Group[Comparison], other: str | None) -> list[str]:
     return [f"{other_name} {said}{holm}, {_QUANTITIES[decides]} {'is ' + verdict if verdict else 'is not significant'}"]
 
 
-def _comparison(versus: SavedRunVersus, templates: dict[str, str], cases: Sequence[CaseResult]) -> ComparisonEntry:
+def _comparison(versus: SavedRunVersus, templates: Mapping[str, str], cases: Sequence[CaseResult]) -> ComparisonEntry:
     saved, comparison = versus.saved.document, versus.comparison
     return {
         # The name the user calls it by, its file's: the one stored inside is where it was first saved.
@@ -447,7 +450,7 @@ def _comparison(versus: SavedRunVersus, templates: dict[str, str], cases: Sequen
         "path": str(versus.saved.path),
         "model": saved["model"],
         "judge": saved["judge"],
-        "templates": {"saved": saved["templates"], "run": templates},
+        "templates": {"saved": saved["templates"], "run": dict(templates)},
         "compared": comparison.compared,
         "only_in_run": comparison.only_in_run,
         "only_in_saved_run": comparison.only_in_saved_run,

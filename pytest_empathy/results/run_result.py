@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_empathy.analysis.gates import Completeness, GateResult
+from pytest_empathy.analysis.gates import Completeness, GateResult, JudgeStanding
 from pytest_empathy.analysis.versus_baseline import Summary
 from pytest_empathy.analysis.versus_saved_run import SavedRunComparison
+from pytest_empathy.ratings import Counts
 from pytest_empathy.settings import SettingsEntry
 
 from .case import CaseResult, Usage
@@ -50,7 +51,10 @@ class SavedRunVersus:
 
 
 @dataclass(frozen=True)
-class RunResult:
+class RunIdentity:
+    """What a run was of, as its result names it: model, judge, baseline, corpus, templates,
+    and the settings entry its JSON keeps."""
+
     model: str
     judge: str
     judge_description: str
@@ -58,31 +62,34 @@ class RunResult:
     baseline_description: str
     corpus: str
     corpus_sha256: str
-    # The settings entry of the JSON result, written verbatim (a merge keeps its shards').
+    # Cases the corpus options selected, before -k or -m: what shards of a run must cover.
+    selected: int
+    templates: Mapping[str, str]
     settings: SettingsEntry
+    # The release's per-emotion counts, when they are the baseline rather than a rating per case.
+    per_emotion_baseline: Mapping[str, Counts] | None = None
+    # Whether the judge rated the baseline's responses too.
+    baseline_judged: bool = False
+    mixed_raters: str | None = None
+    judge_standing: JudgeStanding | None = None
+    # The judge's calibration file, summarized (see results.calibrations.standing).
+    judge_calibration: CalibrationSummary | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    identity: RunIdentity
     completeness: Completeness
     summary: Summary | None
     gates: tuple[GateResult, ...]
     cases: tuple[CaseResult, ...]
-    templates: dict[str, str]
     recording: RecordingStatus | None
     versus_saved_run: SavedRunVersus | None = None
     unused_cassettes: tuple[str, ...] = ()
     pruned: bool = False
     usage: dict[str, Usage] = field(default_factory=dict)
-    # True when the baseline is the release's per-emotion counts, not a rating per case.
-    baseline_per_emotion: bool = False
-    # Cases the corpus options selected, before -k or -m: what shards of a run must cover.
-    selected: int = 0
     # Gates this run is too small to decide (see analysis.gates.power_warnings).
     warnings: tuple[str, ...] = ()
-    # "mixed raters: <judge> vs the crowd", or None when one kind of rater rates both sides.
-    mixed_raters: str | None = None
-    # A judge model's standing against the crowd ("uncalibrated judge: ..."); None for the crowd.
-    judge_standing: str | None = None
-    # The judge's calibration file, summarized (see results.calibrations.standing); None
-    # without one.
-    judge_calibration: CalibrationSummary | None = None
     # The run on the crowd's scale, with a calibration in force.
     judge_correction: Correction | None = None
     # The crowd's Good rate and shares by prediction-powered inference (--empathy-crowd).
