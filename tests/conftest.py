@@ -29,6 +29,21 @@ RELEASE_FILE = Path(
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 BENCHMARK = (ROOT / "benchmarks" / "test_empathy.py").read_text()
 FAKE_KEY = "sk-empathy-FAKE-4f1c9e0b7a2d4c6e8f00"
+DOCS = ROOT / "docs"
+
+
+def page(name: str) -> str:
+    """A documentation page's Markdown (``name`` relative to ``docs/``, or ``README.md``), as
+    the tests that hold the docs to the suite's figures and commands read it."""
+    return (ROOT / name if name == "README.md" else DOCS / name).read_text(encoding="utf-8")
+
+
+def prose(name: str) -> str:
+    """A page's text with its line breaks and indents folded to single spaces, so that a
+    figure quoted across a line break is found."""
+    return " ".join(page(name).split())
+
+
 XDIST_MODES = {"no-xdist": ["-p", "no:xdist"], "n0": ["-n", "0"], "n2": ["-n", "2"]}
 
 
