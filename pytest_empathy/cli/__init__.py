@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = _parser().parse_args(argv)
+    options = parser().parse_args(argv)
     command: Callable[[argparse.Namespace], int] = options.run
     try:
         return command(options)
@@ -42,9 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pytest-empathy", description="Reports of pytest-empathy results.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    """The command's parser, with every subcommand (the docs' command-line reference is made from it)."""
+    root = argparse.ArgumentParser(prog="pytest-empathy", description="Reports of pytest-empathy results.")
+    commands = root.add_subparsers(dest="command", required=True)
     exit_status = "exit status: 0 passed, 1 a gate failed, 2 bad input or a report that could not be written"
     report = commands.add_parser(
         "report",
@@ -89,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
             metavar="NAME=PATH",
             help="write the report format NAME (one an installed plugin adds) to PATH; may be repeated",
         )
-    return parser
+    return root
 
 
 def _add_audit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -16,7 +16,12 @@ from pytest_empathy.write_targets import check_not_inputs
 
 
 def add_parser(commands: Any) -> None:
-    crowd = commands.add_parser("crowd", help="crowd studies: rating sheets of a model's answers")
+    crowd = commands.add_parser(
+        "crowd",
+        help="crowd studies: rating sheets of a model's answers",
+        description="Crowd studies: rating sheets of a model's answers for a crowd platform (export), and the "
+        "crowd's ratings read back and checked (import).",
+    )
     crowd.set_defaults(run=run)
     actions = crowd.add_subparsers(dest="crowd_command", required=True)
     export = actions.add_parser(

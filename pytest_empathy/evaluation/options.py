@@ -7,6 +7,7 @@ pytest loads it in every run, with or without a benchmark.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import os
 from collections.abc import Callable
@@ -39,6 +40,8 @@ from pytest_empathy.settings import (
 
 if TYPE_CHECKING:
     from typing import Protocol
+
+    from _typeshed import DataclassInstance
 
     # A protocol costs every pytest run its class; only the type checker needs it.
     class OptionValues(Protocol):
@@ -126,6 +129,8 @@ class Option:
     bare_value: str | None = None
     # A reader of its own, for a value a converter alone cannot read.
     read: Callable[[Given], object] | None = None
+    # The environment variable its reader falls back on when it is given nowhere.
+    env: str | None = None
 
     @property
     def ini(self) -> str:
@@ -150,7 +155,7 @@ class OptionGroup:
 
 
 SECTIONS = (
-    OptionGroup("empathy", "pytest-empathy: what to run (the README's Options says more)"),
+    OptionGroup("empathy", "pytest-empathy: what to run (the docs' Options and ini keys say more)"),
     OptionGroup("empathy-models", "pytest-empathy: judges, baselines and templates"),
     OptionGroup("empathy-recording", "pytest-empathy: recording and live calls"),
     OptionGroup("empathy-gates", "pytest-empathy: gates and statistics"),
@@ -306,7 +311,7 @@ def _report_outputs(given: Given) -> tuple[ReportOutput, ...]:
 
 
 _RUN, _MODELS, _RECORDING, _GATES, _SAVED_RUNS, _REPORTS, _CALIBRATION = (section.name for section in SECTIONS)
-# Each help fits two lines of `pytest --help`; the README's "Options" says the rest.
+# Each help fits two lines of `pytest --help`; docs/reference/options.md, made from this table, says the rest.
 OPTIONS = (
     Option(
         "--empathy-model",
@@ -331,6 +336,7 @@ OPTIONS = (
         "selection.corpus_text",
         "PATH",
         read=_corpus_text,
+        env=RELEASE_TEXT_ENV,
     ),
     Option(
         "--empathy-emotions",
@@ -614,7 +620,15 @@ GROUPS = tuple(
 )
 # The options that, given on the command line, may add the built-in benchmark.
 _ASKING_FOR_A_RUN = ("--empathy-model", "--empathy-calibrate")
-_SETTING_GROUPS = ("selection", "models", "statistics", "recording", "storage", "calibration", "crowd")
+_SETTING_GROUPS: dict[str, type[DataclassInstance]] = {
+    "selection": SelectionSettings,
+    "models": ModelSettings,
+    "statistics": StatisticsSettings,
+    "recording": RecordingSettings,
+    "storage": StorageSettings,
+    "calibration": CalibrationSettings,
+    "crowd": CrowdSettings,
+}
 
 
 def read_settings(values: OptionValues) -> Settings:
@@ -646,6 +660,21 @@ def read_settings(values: OptionValues) -> Settings:
     )
     _check_margin(settings.statistics)
     return settings
+
+
+def default(option: Option) -> object:
+    """What a run takes when the option is given nowhere: its folder under the rootdir, what
+    its reader makes of no value, or its setting's default; None where its setting has none or
+    other options decide it (its help says which)."""
+    if option.under_root is not None:
+        return Path(option.under_root)
+    # What its reader makes of no value, where that is not the environment's.
+    read = option.read(Given(option.flag, None, option.flag, Path())) if option.read and not option.env else None
+    if read is not None:
+        return read
+    group, name, *key = option.to.split(".")
+    setting = next(field for field in dataclasses.fields(_SETTING_GROUPS[group]) if field.name == name)
+    return None if key or setting.default is dataclasses.MISSING else setting.default
 
 
 def _given(values: OptionValues, flag: str) -> Given:
