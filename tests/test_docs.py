@@ -1,0 +1,358 @@
+"""The documentation site: its generated reference lists what the code has, its exit-code tables
+hold, and it builds strict, which fails on a broken link, a missing anchor or an orphan page."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from pytest_empathy.cli import main
+from pytest_empathy.corpus.names import RELEASE_TEXT_ENV
+from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.evaluation.options import OPTIONS, default, read_settings
+
+from .conftest import BENCHMARK, FAKE_KEY, ROOT, page, require, synthetic_rows, write_corpus
+
+
+def load_hook() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("reference_hook", ROOT / "docs" / "hooks" / "reference.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hook = load_hook()
+
+
+def sections(markdown: str) -> dict[str, str]:
+    """A page's level-2 sections by heading."""
+    parts = re.split(r"^## (.+)$", markdown, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def table(text: str) -> list[list[str]]:
+    """The rows of the first Markdown table in ``text``, header and rule left out."""
+    rows = [line for line in text.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows[2:]]
+
+
+# The options page
+
+
+def help_sections(pytester: pytest.Pytester) -> tuple[list[list[str]], dict[str, str]]:
+    """What ``pytest --help`` shows: the plugin's option groups, each's flags in order, and
+    each ini key's line."""
+    out = pytester.runpytest_inprocess("--help").stdout.lines
+    groups: list[list[str]] = []
+    for line in out:
+        if line.startswith("pytest-empathy: "):
+            groups.append([])
+        elif groups and re.match(r"  --empathy-", line):
+            groups[-1].append(line.split()[0].split("=")[0])
+        elif groups and line and not line.startswith(" "):
+            break
+    ini = dict(re.findall(r"^  (empathy_\w+) \(\w+\):\s+as (\S+)", "\n".join(out), flags=re.MULTILINE))
+    return groups, ini
+
+
+def test_the_options_page_lists_every_option_of_pytest_help_in_its_group_with_its_ini_key(pytester):
+    groups, ini = help_sections(pytester)
+    page_groups = [table(text) for text in sections(hook.options()).values()]
+    assert [[row[0].strip("`").split()[0] for row in rows] for rows in page_groups] == groups
+    rows = [row for rows in page_groups for row in rows]
+    assert len(rows) == len(OPTIONS)
+    assert {row[1].split("<br>")[0].strip("`"): row[0].strip("`").split()[0] for row in rows} == ini
+    for row, option in zip(rows, OPTIONS, strict=True):
+        assert hook._help(option.help) in row[4].replace("&lt;", "<").replace("\\|", "|")
+
+
+class Nothing:
+    """Option values of a run given no option at all."""
+
+    rootpath = invocation_dir = ini_dir = Path("/project")
+
+    def command_line(self, name: str) -> object:
+        return None
+
+    def ini(self, name: str) -> object:
+        return None
+
+
+def setting(settings: object, to: str) -> object:
+    for name in to.split("."):
+        settings = getattr(settings, name)
+    return settings
+
+
+def test_each_default_on_the_options_page_is_what_a_run_given_nothing_takes(monkeypatch):
+    monkeypatch.delenv(RELEASE_TEXT_ENV, raising=False)
+    settings = read_settings(Nothing())
+    rows = {row[0].strip("`").split()[0]: row for rows in map(table, sections(hook.options()).values()) for row in rows}
+    shown = 0
+    for option in OPTIONS:
+        value = default(option)
+        if value is None:
+            assert rows[option.flag][3] == "-"
+            continue
+        shown += 1
+        taken = Nothing.rootpath / value if isinstance(value, Path) else value
+        assert setting(settings, option.to) == taken, option.flag
+        assert rows[option.flag][3] == hook._default(value)
+    # Not a vacuous check: a third of the options have a default of their own.
+    assert shown >= len(OPTIONS) // 3
+
+
+def test_an_option_read_from_the_environment_says_so_on_the_page(monkeypatch, tmp_path):
+    monkeypatch.setenv(RELEASE_TEXT_ENV, str(tmp_path / "text.csv"))
+    assert read_settings(Nothing()).selection.corpus_text == tmp_path / "text.csv"
+    (row,) = [row for row in table(sections(hook.options())["What to run"]) if "--empathy-corpus-text" in row[0]]
+    assert f"environment: `${RELEASE_TEXT_ENV}`" in row[1]
+
+
+# The command-line page
+
+
+def command_help(capsys: pytest.CaptureFixture[str], *command: str) -> str:
+    with pytest.raises(SystemExit) as exit:
+        main([*command, "--help"])
+    assert exit.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_the_command_line_page_has_every_subcommand_and_each_of_its_flags(capsys):
+    pages = sections(hook.cli())
+    found = []
+    pending: list[tuple[str, ...]] = [()]
+    while pending:
+        command = pending.pop(0)
+        text = command_help(capsys, *command)
+        found.append(command)
+        usage = text.split("\n\n")[0]
+        if (choices := re.search(r"\{([a-z,-]+)\}", usage)) is not None:
+            pending += [(*command, name) for name in choices[1].split(",")]
+        section = pages[f"`{' '.join(('pytest-empathy', *command))}`"]
+        # The flags --help lists, each at the start of its line or after another's.
+        listed = [line.strip() for line in text.splitlines() if line.startswith("  -")]
+        flags = {flag for line in listed for flag in re.findall(r"(?:^|, )(--?[a-z][a-z-]*)", line)} - {"-h", "--help"}
+        assert {flag for flag in flags if f"`{flag}" not in section} == set(), command
+    assert sorted(f"`{' '.join(('pytest-empathy', *command))}`" for command in found) == sorted(pages)
+    assert len(found) == 7
+
+
+def test_an_unknown_marker_fails_the_build_instead_of_showing():
+    with pytest.raises(ValueError, match="no generated part named 'option'"):
+        hook.on_page_markdown("<!-- generated: option -->")
+
+
+# The exit codes page
+
+
+# Enough for a gate to decide: all Good against all Bad is significant at 8 cases a side.
+CASES = 8
+
+
+def rated_corpus(pytester: pytest.Pytester, model: int, human: int) -> None:
+    """The benchmark over CASES synthetic cases of one emotion, each rated ``model`` for the
+    responder bot and ``human`` for the human answer."""
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    rows = synthetic_rows(per_emotion=CASES, rating=lambda emotion, i: (model, human), emotions=EMOTIONS[:1])
+    write_corpus(pytester.path / "corpus.csv", rows)
+
+
+def benchmark(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_inprocess(
+        "--empathy-model=bot", "--empathy-judge=human", "--empathy-corpus=corpus.csv", "-p", "no:cacheprovider", *args
+    )
+
+
+def better(pytester):
+    rated_corpus(pytester, 3, 1)
+    return benchmark(pytester).ret
+
+
+def worse(pytester):
+    rated_corpus(pytester, 1, 3)
+    result = benchmark(pytester)
+    # Only the gate failed.
+    result.assert_outcomes(passed=CASES)
+    return result.ret
+
+
+def unrecorded(pytester):
+    rated_corpus(pytester, 3, 1)
+    pytester.makefile(
+        ".toml",
+        pyproject='[tool.pytest-empathy.models.absent]\nmodel = "absent"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        'api_key_env = "ABSENT_API_KEY"\n',
+    )
+    result = pytester.runpytest_inprocess(
+        "--empathy-model=absent",
+        "--empathy-judge=absent",
+        "--empathy-baseline=human-raters",
+        "--empathy-corpus=corpus.csv",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(failed=CASES)
+    return result.ret
+
+
+def unwritable_report(pytester):
+    rated_corpus(pytester, 3, 1)
+    return benchmark(pytester, "--empathy-html=corpus.csv/report.html").ret
+
+
+def uncollectable(pytester):
+    rated_corpus(pytester, 3, 1)
+    pytester.makepyfile(test_broken="def test_broken(:\n")
+    return benchmark(pytester).ret
+
+
+def bad_value(pytester):
+    rated_corpus(pytester, 3, 1)
+    return benchmark(pytester, "--empathy-alpha=7").ret
+
+
+def no_corpus(pytester):
+    rated_corpus(pytester, 3, 1)
+    return benchmark(pytester, "--empathy-corpus=absent.csv").ret
+
+
+def unknown_model(pytester):
+    rated_corpus(pytester, 3, 1)
+    return benchmark(pytester, "--empathy-model=nobody").ret
+
+
+def none_selected(pytester):
+    rated_corpus(pytester, 3, 1)
+    return benchmark(pytester, "-k", "no_such_case").ret
+
+
+# The runs that make each code of the page's pytest table happen.
+RUNS: dict[int, tuple[Callable[[pytest.Pytester], int], ...]] = {
+    0: (better,),
+    1: (worse, unrecorded, unwritable_report),
+    2: (uncollectable,),
+    4: (bad_value, no_corpus, unknown_model),
+    5: (none_selected,),
+}
+
+
+@pytest.mark.parametrize("scenario", [s for scenarios in RUNS.values() for s in scenarios], ids=lambda s: s.__name__)
+def test_a_run_exits_with_the_code_the_exit_codes_page_gives(pytester, scenario):
+    codes = {int(row[0]): row[1] for row in table(sections(page("reference/exit-codes.md"))["`pytest`"])}
+    assert sorted(codes) == sorted(RUNS)
+    (code,) = [code for code, scenarios in RUNS.items() if scenario in scenarios]
+    assert scenario(pytester) == code == int(pytest.ExitCode[codes[code].strip("`")])
+
+
+def results(pytester: pytest.Pytester) -> None:
+    """passed.json and failed.json: the JSON results of a run whose gates passed, and of one
+    whose gate failed."""
+    for model, human, name in ((3, 1, "passed"), (1, 3, "failed")):
+        rated_corpus(pytester, model, human)
+        benchmark(pytester, f"--empathy-report={name}.json")
+
+
+def crowd_import(manifest_path: str) -> list[str]:
+    """``crowd import`` of answers.csv, the crowd's answers to the sheets an export wrote: every
+    case rated Good and each attention check as expected."""
+    assert main([*EXPORT, "--responder", "bot"]) == 0
+    manifest = json.loads(Path("sheets/manifest.json").read_text(encoding="utf-8"))
+    lines = ["item,rater,rating"]
+    for number, batch in enumerate(manifest["batches"]):
+        lines += [f"{item},rater-{number},{manifest['items'][item]['check'] or 'good'}" for item in batch]
+    Path("answers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ["crowd", "import", "answers.csv", "--manifest", manifest_path, "-o", "ratings.csv"]
+
+
+def cassette(credential: str) -> Path:
+    folder = Path(f"cassettes-{len(credential)}")
+    folder.mkdir()
+    headers = {"authorization": [credential]} if credential else {"content-type": ["application/json"]}
+    interaction = {"request": {"headers": headers}, "response": {"headers": {}}}
+    (folder / "case.json").write_text(json.dumps({"interactions": [interaction]}), encoding="utf-8")
+    return folder
+
+
+EXPORT = ("crowd", "export", "--corpus", "corpus.csv", "-o", "sheets")
+# The command lines that make each code of the page's pytest-empathy table happen.
+COMMANDS: dict[tuple[str, int], Callable[[], list[str]]] = {
+    ("report", 0): lambda: ["report", "passed.json"],
+    ("report", 1): lambda: ["report", "failed.json"],
+    ("report", 2): lambda: ["report", "absent.json"],
+    ("merge", 0): lambda: ["merge", "passed.json", "-o", "merged.json"],
+    ("merge", 1): lambda: ["merge", "failed.json", "-o", "merged.json"],
+    ("merge", 2): lambda: ["merge", "absent.json", "-o", "merged.json"],
+    ("audit-cassettes", 0): lambda: ["audit-cassettes", str(cassette(""))],
+    ("audit-cassettes", 1): lambda: ["audit-cassettes", str(cassette(f"Bearer {FAKE_KEY}"))],
+    ("audit-cassettes", 2): lambda: ["audit-cassettes", "absent"],
+    ("crowd export", 0): lambda: [*EXPORT, "--responder", "bot"],
+    ("crowd export", 2): lambda: [*EXPORT, "--responder", "nobody"],
+    ("crowd import", 0): lambda: crowd_import("sheets/manifest.json"),
+    ("crowd import", 2): lambda: crowd_import("absent.json"),
+}
+
+
+def test_each_command_exits_with_the_code_the_exit_codes_page_gives(pytester):
+    rows = table(sections(page("reference/exit-codes.md"))["`pytest-empathy`"])
+    listed = {(command.strip("`"), int(code)) for commands, code, _ in rows for command in commands.split(", ")}
+    assert listed == set(COMMANDS)
+    results(pytester)
+    for (command, code), args in COMMANDS.items():
+        assert main(args()) == code, (command, code)
+
+
+# The build
+
+
+def mkdocs(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(ROOT)},
+    )
+
+
+@pytest.fixture
+def mkdocs_installed() -> None:
+    require(importlib.util.find_spec("mkdocs") is not None, "mkdocs is not installed: pip install -e '.[docs]'")
+
+
+def test_the_site_builds_strict_with_the_reference_generated(mkdocs_installed, tmp_path):
+    built = mkdocs("--site-dir", str(tmp_path))
+    assert built.returncode == 0, built.stderr
+    options = (tmp_path / "reference" / "options" / "index.html").read_text(encoding="utf-8")
+    assert "generated:" not in options
+    assert all(f"<code>{option.flag}" in options for option in OPTIONS)
+    assert not (tmp_path / "hooks").exists()
+
+
+def test_a_broken_link_a_missing_anchor_or_an_orphan_page_fails_the_build(mkdocs_installed, tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(ROOT / "docs", docs)
+    (docs / "orphan.md").write_text("# Left out of the nav\n", encoding="utf-8")
+    with (docs / "reference" / "exit-codes.md").open("a", encoding="utf-8") as out:
+        out.write("\n[a page](absent.md) and [an anchor](cli.md#absent)\n")
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    config = config.replace("docs_dir: docs", f"docs_dir: {docs}").replace("docs/hooks/", f"{docs}/hooks/")
+    (tmp_path / "mkdocs.yml").write_text(config, encoding="utf-8")
+    built = mkdocs("-f", str(tmp_path / "mkdocs.yml"), "--site-dir", str(tmp_path / "site"))
+    assert built.returncode == 1
+    assert "orphan.md" in built.stderr
+    assert "contains a link 'absent.md'" in built.stderr
+    assert "does not contain an anchor '#absent'" in built.stderr
