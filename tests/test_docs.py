@@ -19,7 +19,7 @@ import pytest
 from pytest_empathy.cli import main
 from pytest_empathy.corpus.names import RELEASE_TEXT_ENV
 from pytest_empathy.emotions import EMOTIONS
-from pytest_empathy.evaluation.options import OPTIONS, default, read_settings
+from pytest_empathy.evaluation.options import OPTIONS, RENAMED, default, read_settings
 
 from .conftest import BENCHMARK, FAKE_KEY, ROOT, page, require, synthetic_rows, write_corpus
 
@@ -118,6 +118,14 @@ def test_an_option_read_from_the_environment_says_so_on_the_page(monkeypatch, tm
     assert read_settings(Nothing()).selection.corpus_text == tmp_path / "text.csv"
     (row,) = [row for row in table(sections(hook.options())["What to run"]) if "--empathy-corpus-text" in row[0]]
     assert f"environment: `${RELEASE_TEXT_ENV}`" in row[1]
+
+
+def test_the_docs_name_no_option_the_table_does_not_have():
+    known = {option.flag for option in OPTIONS} | set(RENAMED)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")), *sorted((ROOT / "docs").rglob("*.yml"))]
+    named = {(path.name, flag) for path in pages for flag in re.findall(r"--empathy-[a-z-]*[a-z]", path.read_text())}
+    assert {(name, flag) for name, flag in named if flag not in known} == set()
+    assert len(named) > len(OPTIONS)
 
 
 # The command-line page
