@@ -44,7 +44,9 @@ def sections(markdown: str) -> dict[str, str]:
 def table(text: str) -> list[list[str]]:
     """The rows of the first Markdown table in ``text``, header and rule left out."""
     rows = [line for line in text.splitlines() if line.startswith("|")]
-    return [[cell.strip() for cell in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows[2:]]
+    # A cell ends at a | that is not escaped and not in a code span (an even number of ` follow).
+    end = r"(?<!\\)\|(?=(?:[^`]*`[^`]*`)*[^`]*$)"
+    return [[cell.strip() for cell in re.split(end, row)[1:-1]] for row in rows[2:]]
 
 
 # The options page

@@ -56,8 +56,7 @@ def _option_row(option: Option) -> str:
     flag = f"`{option.flag} {option.metavar}`" if option.metavar else f"`{option.flag}`"
     ini = f"`{option.ini}`" + (f"<br>environment: `${option.env}`" if option.env else "")
     kind = _KINDS[option.kind] + (f"; alone: `{option.bare_value}`" if option.bare_value else "")
-    cells = (flag, ini, kind, _default(default(option)), _cell(_help(option.help)))
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+    return _row(flag, ini, kind, _default(default(option)), _cell(_help(option.help)))
 
 
 def _default(value: object) -> str:
@@ -107,8 +106,7 @@ def _command_section(name: str, command: argparse.ArgumentParser) -> str:
             meaning = "one of the subcommands below: " + ", ".join(f"`{sub}`" for sub in action.choices)
         elif action.required and action.option_strings:
             meaning += " (required)"
-        cells = (_argument(action), _cell(meaning))
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        lines.append(_row(_argument(action), _cell(meaning)))
     return "\n".join([*lines, ""])
 
 
@@ -129,8 +127,13 @@ def _help(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text kept as text in a Markdown table: a ``<judge>`` is no HTML tag."""
-    return text.replace("<", "&lt;")
+    """Plain text kept as text in a Markdown table cell: a ``|`` is no column's end, a
+    ``<judge>`` no HTML tag. (In a code span both are text already.)"""
+    return text.replace("|", "\\|").replace("<", "&lt;")
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
 
 
 GENERATED: dict[str, Callable[[], str]] = {"options": options, "cli": cli}
