@@ -234,6 +234,11 @@ def bad_value(pytester):
     return benchmark(pytester, "--empathy-alpha=7").ret
 
 
+def contradicting(pytester):
+    rated_corpus(pytester, 3, 1)
+    return benchmark(pytester, "--empathy-gate=not-worse").ret
+
+
 def no_corpus(pytester):
     rated_corpus(pytester, 3, 1)
     return benchmark(pytester, "--empathy-corpus=absent.csv").ret
@@ -254,7 +259,7 @@ RUNS: dict[int, tuple[Callable[[pytest.Pytester], int], ...]] = {
     0: (better,),
     1: (worse, unrecorded, unwritable_report),
     2: (uncollectable,),
-    4: (bad_value, no_corpus, unknown_model),
+    4: (bad_value, contradicting, no_corpus, unknown_model),
     5: (none_selected,),
 }
 
