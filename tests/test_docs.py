@@ -355,6 +355,9 @@ def test_the_site_builds_strict_with_the_reference_generated(mkdocs_installed, t
     assert "generated:" not in options
     assert all(f"<code>{option.flag}" in options for option in OPTIONS)
     assert not (tmp_path / "hooks").exists()
+    # The workflow files the pages link to are served beside them.
+    examples = sorted(path.name for path in (ROOT / "docs" / "examples").iterdir())
+    assert examples and all((tmp_path / "examples" / name).is_file() for name in examples)
 
 
 def test_a_broken_link_a_missing_anchor_or_an_orphan_page_fails_the_build(mkdocs_installed, tmp_path):
