@@ -186,12 +186,17 @@ def benchmark(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     )
 
 
-def better(pytester):
-    rated_corpus(pytester, 3, 1)
-    return benchmark(pytester).ret
+def winning(*args: str) -> Callable[[pytest.Pytester], int]:
+    """A run with ``args`` of cases the model wins."""
+
+    def run(pytester: pytest.Pytester) -> int:
+        rated_corpus(pytester, 3, 1)
+        return benchmark(pytester, *args).ret
+
+    return run
 
 
-def worse(pytester):
+def losing(pytester):
     rated_corpus(pytester, 1, 3)
     result = benchmark(pytester)
     # Only the gate failed.
@@ -218,58 +223,31 @@ def unrecorded(pytester):
     return result.ret
 
 
-def unwritable_report(pytester):
-    rated_corpus(pytester, 3, 1)
-    return benchmark(pytester, "--empathy-html=corpus.csv/report.html").ret
-
-
 def uncollectable(pytester):
-    rated_corpus(pytester, 3, 1)
     pytester.makepyfile(test_broken="def test_broken(:\n")
-    return benchmark(pytester).ret
-
-
-def bad_value(pytester):
-    rated_corpus(pytester, 3, 1)
-    return benchmark(pytester, "--empathy-alpha=7").ret
-
-
-def contradicting(pytester):
-    rated_corpus(pytester, 3, 1)
-    return benchmark(pytester, "--empathy-gate=not-worse").ret
-
-
-def no_corpus(pytester):
-    rated_corpus(pytester, 3, 1)
-    return benchmark(pytester, "--empathy-corpus=absent.csv").ret
-
-
-def unknown_model(pytester):
-    rated_corpus(pytester, 3, 1)
-    return benchmark(pytester, "--empathy-model=nobody").ret
-
-
-def none_selected(pytester):
-    rated_corpus(pytester, 3, 1)
-    return benchmark(pytester, "-k", "no_such_case").ret
+    return winning()(pytester)
 
 
 # The runs that make each code of the page's pytest table happen.
-RUNS: dict[int, tuple[Callable[[pytest.Pytester], int], ...]] = {
-    0: (better,),
-    1: (worse, unrecorded, unwritable_report),
-    2: (uncollectable,),
-    4: (bad_value, contradicting, no_corpus, unknown_model),
-    5: (none_selected,),
+RUNS: dict[int, dict[str, Callable[[pytest.Pytester], int]]] = {
+    0: {"winning": winning()},
+    1: {"losing": losing, "unrecorded": unrecorded, "unwritable-report": winning("--empathy-html=corpus.csv/r.html")},
+    2: {"uncollectable": uncollectable},
+    4: {
+        "bad-value": winning("--empathy-alpha=7"),
+        "contradicting": winning("--empathy-gate=not-worse"),
+        "no-corpus": winning("--empathy-corpus=absent.csv"),
+        "unknown-model": winning("--empathy-model=nobody"),
+    },
+    5: {"none-selected": winning("-k", "no_such_case")},
 }
 
 
-@pytest.mark.parametrize("scenario", [s for scenarios in RUNS.values() for s in scenarios], ids=lambda s: s.__name__)
-def test_a_run_exits_with_the_code_the_exit_codes_page_gives(pytester, scenario):
+@pytest.mark.parametrize(("code", "scenario"), [(code, name) for code, runs in RUNS.items() for name in runs])
+def test_a_run_exits_with_the_code_the_exit_codes_page_gives(pytester, code, scenario):
     codes = {int(row[0]): row[1] for row in table(sections(page("reference/exit-codes.md"))["`pytest`"])}
     assert sorted(codes) == sorted(RUNS)
-    (code,) = [code for code, scenarios in RUNS.items() if scenario in scenarios]
-    assert scenario(pytester) == code == int(pytest.ExitCode[codes[code].strip("`")])
+    assert RUNS[code][scenario](pytester) == code == int(pytest.ExitCode[codes[code].strip("`")])
 
 
 def results(pytester: pytest.Pytester) -> None:
