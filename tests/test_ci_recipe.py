@@ -1,7 +1,7 @@
-"""The README's model-CI recipe ("In CI"), its commands run as written, in order, against the
-stub server standing in for both of its models: green on an unchanged replay, red on a
-template change until its cases are recorded again, red on a decline, green again once the
-new run is accepted."""
+"""The model-CI recipe of docs/how-to/gate-a-template-change.md, its commands run as written,
+in order, against the stub server standing in for both of its models: green on an unchanged
+replay, red on a template change until its cases are recorded again, red on a decline, green
+again once the new run is accepted."""
 
 from __future__ import annotations
 
@@ -16,16 +16,12 @@ import pytest
 
 from pytest_empathy.models.templates import response_template
 
-from .conftest import FAKE_KEY
+from .conftest import FAKE_KEY, page
 from .stub_server import JSON, completion, is_judge_request, stub_server
-
-ROOT = Path(__file__).parents[1]
 
 
 def recipe() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index("## In CI: gate a prompt change or a new model version")
-    return readme[start : readme.index("\n## ", start + 1)]
+    return page("how-to/gate-a-template-change.md")
 
 
 def blocks(section: str, language: str) -> list[str]:

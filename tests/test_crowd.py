@@ -606,7 +606,7 @@ def test_the_gates_on_a_crowd_subset_decide_on_the_crowd_s_scale_where_the_judge
 
 
 def test_the_release_workflow_records_exports_a_sample_imports_the_crowd_and_gates_on_its_scale(stub, pytester):
-    """The README's workflow end to end: record the model and the judge, export sheets of a
+    """The crowd-study how-to's workflow end to end: record the model and the judge, export sheets of a
     random 12 of each emotion's 16 answers, a crowd rates them (24 raters, one failing a check),
     import, and the gates decide on the crowd's scale."""
     lenient_judge_and_strict_crowd(stub, pytester)
