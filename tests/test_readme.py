@@ -3,28 +3,41 @@ study page's reproduction figures are the release's."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .conftest import page
 
 ROOT = Path(__file__).parents[1]
 
+# One collection of the suite counts the tests of every marker (as `-m MARKER --collect-only`
+# would, one collection each), in a fresh process: collecting tests/ inside this session would
+# import its conftest twice.
+COUNT_MARKED = """
+import json, sys
+import pytest
 
-def collected(marker: str) -> int:
+class Count:
+    def pytest_collection_finish(self, session):
+        self.found = {m: sum(any(item.iter_markers(m)) for item in session.items) for m in sys.argv[1:]}
+
+count = Count()
+status = pytest.main(["tests", "--collect-only", "-q", "-p", "no:randomly"], plugins=[count])
+print(json.dumps(count.found) if status == 0 else f"collection failed: {status}")
+"""
+
+
+def collected(markers: list[str]) -> dict[str, int]:
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests", "-m", marker, "--collect-only", "-q", "-p", "no:randomly"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-c", COUNT_MARKED, *markers], cwd=ROOT, capture_output=True, text=True, check=False
     )
-    found = re.search(r"^(\d+)/\d+ tests collected", done.stdout, re.MULTILINE)
-    assert found, done.stdout[-2000:] + done.stderr[-2000:]
-    return int(found.group(1))
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    assert last.startswith("{"), done.stdout[-2000:] + done.stderr[-2000:]
+    found: dict[str, int] = json.loads(last)
+    return found
 
 
 def test_the_reliability_table_counts_the_marked_tests():
@@ -32,9 +45,8 @@ def test_the_reliability_table_counts_the_marked_tests():
     table = {row: int(count) for row, count in re.findall(r"^\| (faults|bad inputs|secrets) \| (\d+) \|", readme, re.M)}
     markers = {"faults": "fault", "bad inputs": "bad_input", "secrets": "secrets"}
     assert set(table) == set(markers)
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        counts = dict(zip(markers, pool.map(collected, markers.values()), strict=True))
-    assert table == counts
+    counts = collected(list(markers.values()))
+    assert table == {row: counts[marker] for row, marker in markers.items()}
 
 
 def test_the_study_page_states_the_release_s_figures():
