@@ -1,6 +1,6 @@
 """The sizes of the plugin's own tests, by exact enumeration: how often each one-sided test
 rejects a true null at alpha, every possible outcome weighed by its probability. It prints
-the table README.md's Statistics section holds (``tests/test_sizes.py`` checks that it
+the table docs/explanation/statistics.md holds (``tests/test_sizes.py`` checks that it
 does, verbatim).
 
     python -m benchmarks.exact_sizes

@@ -9,7 +9,7 @@ figures depend on it and on the baseline's counts only, and the upper bound rise
 for each seeded draw of the baseline's counts the largest count that passes is found (by
 bisection over the plugin's figures) and the chance of a count at most that large is the
 binomial's. Each figure is the mean over DRAWS draws, its Monte Carlo standard error their
-standard deviation over the square root of DRAWS. README.md's statement of the guard holds
+standard deviation over the square root of DRAWS. docs/reference/gates.md's statement of the guard holds
 the 32-emotion power at 3% and 5% that ``power_row`` prints (``tests/test_strata_sizes.py``
 runs it).
 
@@ -35,7 +35,7 @@ BASELINE_PER_EMOTION = 62
 DRAWS = 100
 RATES = (0.005, 0.01, 0.016, 0.02, 0.025, 0.03, 0.04, 0.05, 0.07, 0.1, 0.3, 0.4, 0.5)
 EMOTIONS = (16, 32)
-# The rates README.md states the power at.
+# The rates docs/reference/gates.md states the power at.
 STATED_RATES = (0.03, 0.05)
 
 
@@ -86,7 +86,7 @@ def chances(rate: float, emotions: int, draws: int = DRAWS) -> tuple[Chance, Cha
 
 
 def power_row(rate: float, power: Chance) -> str:
-    """README's statement of the power to pass an equal Bad rate at ``rate``, 32 emotions."""
+    """The gates page's statement of the power to pass an equal Bad rate at ``rate``, 32 emotions."""
     return f"{rate:.0%}: {power.mean:.3f} (Monte Carlo error {power.standard_error:.3f})"
 
 

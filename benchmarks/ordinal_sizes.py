@@ -2,7 +2,7 @@
 the whole null of no ordinal difference, by exact enumeration: every pair of distributions
 with a relative effect of 1/2 on the grid ``exact_sizes.null_pairs`` (shapes as different as
 half Bad, half Good against all Okay), the same pair in each of K emotions of n1 model
-ratings against n2, both directions. It prints the table README.md's Statistics section
+ratings against n2, both directions. It prints the table docs/explanation/statistics.md
 holds (``tests/test_shapes.py`` checks that it does, verbatim).
 
     python -m benchmarks.ordinal_sizes

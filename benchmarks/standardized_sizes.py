@@ -1,8 +1,8 @@
 """The size of the standardized Good-rate test (a model's ratings over several emotions against
 per-emotion counts, the baseline standardized to the model's mix), by seeded simulation: how
 often each one-sided test rejects at alpha when the model's and the baseline's Good rates are
-equal, in every emotion, to the rate of the row. It prints the table README.md's Statistics
-section holds (``tests/test_standardized.py`` re-runs a row and checks the README has it).
+equal, in every emotion, to the rate of the row. It prints the table docs/explanation/statistics.md
+holds (``tests/test_standardized.py`` re-runs a row and checks the page has it).
 
     python -m benchmarks.standardized_sizes
 

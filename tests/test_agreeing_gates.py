@@ -10,7 +10,6 @@ import csv
 import itertools
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,7 +28,7 @@ from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
-from .conftest import paired_cases, read_report
+from .conftest import paired_cases, prose, read_report
 
 ALPHA = 0.05
 CONFIDENCE = 1 - 2 * ALPHA
@@ -130,7 +129,7 @@ REPETITIONS = 3000
 STANDARD_ERROR = math.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)
 
 
-# The README's figures: 2 cases x 32 emotions (the smoke run's size), 8 x 8 and 40 x 8.
+# The statistics page's figures: 2 cases x 32 emotions (the smoke run's size), 8 x 8 and 40 x 8.
 SIZES = [(32, 2), (8, 8), (8, 40)]
 
 
@@ -138,7 +137,7 @@ def test_standardized_better_and_min_good_gain_zero_hold_their_size():
     """A model equal to the crowd in every emotion, at smoke-like sizes: `better` passes
     falsely at most alpha plus 3 Monte Carlo standard errors of the time (the statistic its
     p-value refers to: `min-good-gain 0` decides by the same one, tests/test_standardized.py),
-    and the README states the rates this simulation finds."""
+    and the statistics page states the rates this simulation finds."""
     rates_found = []
     for emotions, per_emotion in SIZES:
         rates, baseline_n = release_rates(emotions)
@@ -151,7 +150,7 @@ def test_standardized_better_and_min_good_gain_zero_hold_their_size():
             passes += proportions.standardized_statistic(strata) > CRITICAL
         assert passes / REPETITIONS <= ALPHA + 3 * STANDARD_ERROR, (emotions, per_emotion)
         rates_found.append(passes / REPETITIONS)
-    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
+    readme = prose("explanation/statistics.md")
     a, b, c = rates_found
     assert f"`better` passed {a:.1%}, {b:.1%} and {c:.1%} of the time" in readme
 
@@ -178,7 +177,7 @@ def test_the_smoke_runs_no_good_rating_gets_the_interval_the_readme_states():
 
     strata = [(0, 2, counts.good, counts.n) for counts in release.human_counts().values()]
     interval = proportions.standardized(strata, confidence=CONFIDENCE).difference_ci
-    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
+    readme = prose("explanation/statistics.md")
     assert f"has [{100 * interval.low:.1f}, {100 * interval.high:.1f}]" in readme
 
 

@@ -373,7 +373,7 @@ def emotion_decline_p(design: clusters.Design, by_emotion: dict, emotion: str) -
     return stats.t.cdf(z / math.sqrt(max(1.0, effects.good or 1.0)), effects.clusters - 1)
 
 
-# The README's claim: with nothing changed, decline and emotion-decline together raise a false
+# The gates page's claim: with nothing changed, decline and emotion-decline together raise a false
 # alarm at most about twice alpha, with crowd raters too (1,000 runs of 320 cases and 400 of
 # 2,000 through compare_with_saved_run and the checks: 4.6-7.8%).
 CLAIMED_EITHER = 0.10
@@ -495,7 +495,7 @@ def test_the_skewness_term_left_unscaled_is_smaller_than_clustered_ratings_have(
     (third central moment over six times the variance to the 3/2) of a run's Good rate,
     simulated over 50,000 runs (Monte Carlo SE about 3% of it). The correction takes the
     independent ratings' term, unscaled by the design effect (proportions' docstring says
-    why): 1.3 and 1.7 times too small here, as the README states. The term scaled as the law
+    why): 1.3 and 1.7 times too small here, as the statistics page states. The term scaled as the law
     of total cumulance gives it for beta-distributed raters, (2 d - 1) / sqrt(d) times, is the
     simulated one within 10% (the raters' probit-normal rates are shaped a little otherwise)."""
     runs, spread = 50_000, 0.6

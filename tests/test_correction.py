@@ -14,7 +14,7 @@ from scipy.stats import chi2_contingency
 from pytest_empathy.analysis import correction
 from pytest_empathy.analysis.correction import CalibrationSample, Side
 
-from .conftest import ROOT
+from .conftest import prose
 
 # A judge of known errors: rows the crowd's Bad/Okay/Good, columns the judge's.
 ERRORS = np.array([[0.6, 0.3, 0.1], [0.2, 0.6, 0.2], [0.05, 0.25, 0.7]])
@@ -188,5 +188,5 @@ def test_the_assumption_test_rejects_at_about_its_level_when_the_judge_errs_alik
     )
     rate = rejected / repetitions
     assert abs(rate - 0.05) <= 3 * np.sqrt(0.05 * 0.95 / repetitions), rate
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = prose("explanation/judge-trust.md")
     assert f"rejected {rate:.1%} of 1,000 calibrations" in readme

@@ -17,7 +17,7 @@ from pytest_empathy.corpus.rows import Corpus
 from pytest_empathy.crowd import sheets
 from pytest_empathy.ratings import Counts, Rating
 
-from .conftest import ROOT
+from .conftest import prose
 
 ppi_py = pytest.importorskip("ppi_py", reason="ppi-python is not installed: pip install -e '.[test]'")
 Z95 = 1.959963984540054
@@ -418,7 +418,6 @@ def test_what_cannot_be_estimated_is_said_not_raised():
     assert found.versus is not None and not found.versus.paired and found.versus.baseline_raters is None
 
 
-README = ROOT / "README.md"
 SCALE = dict(enumerate(Rating, start=1))  # a score's Rating, without the enum's lookup
 
 
@@ -493,5 +492,5 @@ def test_the_default_crowd_export_is_estimated_in_every_run_and_its_interval_cov
     assert estimated == repetitions
     coverage = covered / repetitions
     assert coverage >= 0.95 - 3 * np.sqrt(0.95 * 0.05 / repetitions), coverage
-    # The README's figures are these.
-    assert f"{coverage:.1%}, {100 * width:.0f} points wide" in " ".join(README.read_text(encoding="utf-8").split())
+    # The statistics page's figures are these.
+    assert f"{coverage:.1%}, {100 * width:.0f} points wide" in prose("explanation/statistics.md")

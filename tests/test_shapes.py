@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,7 +28,7 @@ from pytest_empathy.modes import GateMode, GateTest
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 
-from .conftest import read_report, synthetic_rows, write_corpus
+from .conftest import page, read_report, synthetic_rows, write_corpus
 
 LEVELS = (0.05, 0.01, EMOTION_LEVEL)
 # Half Bad, half Good: no ordinal difference from a group rated all Okay.
@@ -86,7 +85,7 @@ def test_no_number_of_ratings_per_side_holds_the_whole_null(n1, n2):
     """The rule, re-derived: at every level the plugin uses, Brunner and Munzel's worst size
     over the whole null exceeds the level by more than a third, from the smoke corpus's 2
     ratings an emotion to 40 against the release's 62 (62 against 62 exceeds at an emotion's
-    level: the README's table). No smaller side's size makes it decide."""
+    level: the statistics page's table). No smaller side's size makes it decide."""
     for alpha in LEVELS:
         assert shape_size(n1, n2, alpha) > 4 / 3 * alpha, alpha
 
@@ -187,9 +186,9 @@ def test_the_better_gate_passes_polarised_emotions_at_most_alpha_of_the_time(emo
 
 def test_the_ordinal_size_table_is_the_readmes_and_holds_alpha():
     """The worst size over the whole null grid, 2 ratings an emotion against 62 over 1 to 32
-    emotions, exact (``benchmarks/ordinal_sizes.py``): at most alpha everywhere, and the README
+    emotions, exact (``benchmarks/ordinal_sizes.py``): at most alpha everywhere, and the statistics page
     states it verbatim."""
-    readme = [line.strip() for line in (Path(__file__).parents[1] / "README.md").read_text("utf-8").splitlines()]
+    readme = [line.strip() for line in page("explanation/statistics.md").splitlines()]
     lines = list(ordinal_sizes.table())
     for line in lines:
         assert line in readme, line
@@ -240,7 +239,7 @@ def chatgpt_shapes() -> dict[str, tuple[Counts, np.ndarray]]:
 
 
 def test_a_crowds_spread_of_ratings_has_about_half_the_bounds_variance():
-    """What the bound costs, as the README states it: an emotion's estimate against an equal
+    """What the bound costs, as the statistics page states it: an emotion's estimate against an equal
     group of the same distribution has variance 2 sigma^2 / n, sigma^2 the variance of a
     rating's midrank placement; with the crowd's shares of each emotion that is 44% to 58% of
     the bound's 1 / (4 n)."""
@@ -256,7 +255,7 @@ def test_a_clearly_better_model_is_still_called_better(chatgpt_shapes):
     """Seeded simulation, 300 runs a size (Monte Carlo SE at most 2.9 points): a model rated as
     the release's ChatGPT responses, n an emotion over the 32 emotions against the crowd's 62-odd:
     always better at the release's size and at 10 an emotion; the bound's price falls on the
-    smallest runs (the README's figures: about 80% at 5 an emotion, under a third at 2)."""
+    smallest runs (the statistics page's figures: about 80% at 5 an emotion, under a third at 2)."""
     rng = np.random.default_rng(29)
     found = {}
     for n in (62, 10, 5, 2):

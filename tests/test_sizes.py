@@ -1,4 +1,4 @@
-"""The sizes the README states are the plugin's: its table is what benchmarks/exact_sizes.py
+"""The sizes the statistics page states are the plugin's: its table is what benchmarks/exact_sizes.py
 prints, and the paired tests, against the baseline and a saved run's decline, hold their
 size whatever the number of discordant cases, enumerated here and weighed with scipy."""
 
@@ -19,6 +19,8 @@ from pytest_empathy.analysis.rating_comparison import compare_paired
 from pytest_empathy.ratings import Rating
 from pytest_empathy.settings import StatisticsSettings
 
+from .conftest import page
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -27,7 +29,7 @@ def test_the_readme_holds_the_enumerated_sizes_verbatim():
         [sys.executable, "-m", "benchmarks.exact_sizes"], cwd=ROOT, capture_output=True, text=True, check=True
     )
     # The table sits in a list item, indented.
-    readme = [line.strip() for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()]
+    readme = [line.strip() for line in page("explanation/statistics.md").splitlines()]
     printed = [line for line in done.stdout.splitlines() if line]
     assert len(printed) > 10
     missing = [line for line in printed if line not in readme]
@@ -96,7 +98,7 @@ def test_the_cutover_is_where_the_score_tests_size_last_exceeds_alpha_by_a_third
         over = [d for d, size in sizes.items() if size > 4 / 3 * alpha]
         assert proportions.exact_cutover(alpha) == max(over)
         if alpha == 0.05:
-            # The README: the score test alone rejects up to 0.125 of the time at alpha 0.05.
+            # The statistics page: the score test alone rejects up to 0.125 of the time at alpha 0.05.
             assert round(max(sizes.values()), 3) == 0.125
 
 

@@ -11,7 +11,6 @@ import dataclasses
 import itertools
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +22,7 @@ from benchmarks import standardized_sizes
 from pytest_empathy.analysis import proportions
 from pytest_empathy.ratings import Counts
 
+from .conftest import page
 from .test_agreeing_gates import CONFIDENCE, agree, strata_lists
 
 CRITICAL = norm.ppf(1 - (1 - CONFIDENCE) / 2)
@@ -253,7 +253,7 @@ def test_better_and_min_good_gain_zero_agree_on_every_small_standardized_table()
     assert tables == 625
 
 
-# The README's table rows this test re-derives: the rates where a Wald variance was most
+# The statistics page's table rows this test re-derives: the rates where a Wald variance was most
 # liberal (a Good rate near 0, the mirror near 1), the smoke run's size.
 CHECKED_RATES = (0.01, 0.99)
 
@@ -262,13 +262,13 @@ CHECKED_RATES = (0.01, 0.99)
 def test_the_standardized_test_holds_its_size_near_a_good_rate_of_0_and_1(rate):
     """A model as good as the crowd in every emotion, 2 cases an emotion against the
     release's counts: each one-sided test rejects at most alpha plus 3 Monte Carlo standard
-    errors of the time (20,000 runs: 0.15 points at alpha 0.05, 0.07 at 0.01), and the README
+    errors of the time (20,000 runs: 0.15 points at alpha 0.05, 0.07 at 0.01), and the statistics page
     holds the row the benchmark prints. With Wald's variance for the baseline and no skewness
     correction, a true rate of 1% passed `better` 6.9% of the time at 0.05 and 2.2% at 0.01."""
     found = standardized_sizes.false_rates(rate, 2)
     for (alpha, _), size in found.items():
         assert size <= alpha + 3 * standardized_sizes.standard_error(alpha)
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = page("explanation/statistics.md")
     assert standardized_sizes.row(rate, 2, found) in readme
 
 

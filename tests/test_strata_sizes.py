@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,6 +29,7 @@ from pytest_empathy.reports.entries import detects
 from pytest_empathy.results.case import CaseResult
 from pytest_empathy.settings import StatisticsSettings
 
+from .conftest import page
 from .test_berger_boos import poisson_binomial_pmf
 from .test_verdicts import no_more_bad
 
@@ -216,10 +216,10 @@ def test_no_more_bad_at_a_low_baseline_bad_rate_holds_its_size_and_passes_an_equ
     Rao-Blackwellised over the model's count): the chance of passing no-more-bad 5 with a Bad
     rate 5 points higher is at most alpha plus 3 Monte Carlo standard errors (stated by the
     simulation, 100 draws of the baseline), and the power to pass an
-    equal Bad rate at 3% and 5% is what the README states: where the lower side, liberal at
+    equal Bad rate at 3% and 5% is what the gates page states: where the lower side, liberal at
     no difference, took the margin's bound with it to the valid test, the same simulation
     found 0.19 and 0.18."""
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = page("reference/gates.md")
     for rate in low_bad_rates.STATED_RATES:
         size, power = low_bad_rates.chances(rate, 32)
         assert size.mean <= ALPHA + 3 * size.standard_error, (rate, size)

@@ -860,7 +860,7 @@ def test_no_more_bad_passes_a_model_exactly_the_margin_worse_at_most_alpha_of_th
     paired_size = paired_pass_chance(200, (0.3 + margin) / 2, (0.3 - margin) / 2, margin)
     unpaired_size = unpaired_pass_chance(62, 0.25, 62, 0.2, margin)
     # Exact, no Monte Carlo error: within the 3-standard-error bound of the simulations here, and
-    # the figures the README quotes.
+    # the figures the gates page quotes.
     assert paired_size <= ALLOWED and unpaired_size <= ALLOWED
     assert (round(paired_size, 3), round(unpaired_size, 3)) == (0.051, 0.051)
 
@@ -894,7 +894,7 @@ def test_no_more_bad_shows_the_margin_it_names_with_eighty_percent_power():
     paired_power = paired_pass_chance(200, 0.15, 0.15, margin)
     margin = power.margin_unpaired(0.3, 100, 300, 0.05)
     unpaired_power = unpaired_pass_chance(100, 0.3, 300, 0.3, margin)
-    # The README's figures.
+    # The gates page's figures.
     assert (round(paired_power, 2), round(unpaired_power, 2)) == (0.79, 0.80)
 
 
@@ -921,7 +921,7 @@ def test_a_run_too_small_to_show_the_bad_margin_warns_and_can_be_made_to_fail():
 )
 def test_the_release_responders_have_no_more_bad_answers_than_humans(responder, figures):
     """The release's GPT-4 answers against the humans, rater clusters and all: every gate
-    passes, no warning, and the figures the README quotes."""
+    passes, no warning, and the figures the gates page quotes."""
     from pytest_empathy.corpus import release
 
     cases = [
@@ -942,7 +942,7 @@ def test_the_release_responders_have_no_more_bad_answers_than_humans(responder, 
     rate, difference, high = figures
     assert gate.detail.startswith(f"Bad rate {rate} vs baseline 17.1%: {difference} ")
     assert f"the upper bound {high} is below the margin +5 pts" in gate.detail
-    # The README: a run of 2,000 paired cases shows a margin of 2.8 to 3.2 points.
+    # The gates page: a run of 2,000 paired cases shows a margin of 2.8 to 3.2 points.
     assert 0.028 <= round(decision.summary.bad_margin_shown["overall"], 3) <= 0.032
 
 

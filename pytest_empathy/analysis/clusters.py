@@ -18,7 +18,7 @@ from .ordinal import placement_spread, placements
 # Below this many raters a variance estimated over them (PPI's jackknife) is too uncertain to trust.
 FEW_RATERS = 20
 # Below this many clusters (G) a gate or check resting on clustered figures is undecided: the
-# sandwich is then too uncertain even on t with G - 1 dof (tests/test_clusters.py; the README).
+# sandwich is then too uncertain even on t with G - 1 dof (tests/test_clusters.py; docs/explanation/statistics.md).
 FEWEST_CLUSTERS = 12
 METHOD = (
     "cluster-robust (sandwich) variance over raters, two-way where both sides name raters (Cameron-Gelbach-"

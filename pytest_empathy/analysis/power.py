@@ -144,7 +144,7 @@ def detectable_paired(discordant: float, n: float, alpha: float, reference: Refe
     return _smallest(lambda d: power_paired(d, discordant, n, alpha, reference), discordant)
 
 
-# Whose power a figure is, as the outputs name it (the README's Power says how each is found).
+# Whose power a figure is, as the outputs name it (docs/explanation/statistics.md, "Power", says how each is found).
 SCORE_POWER = "the score test's power, normal approximation"
 PAIRED_POWER = "McNemar's test's power, Connor's approximation"
 FARRINGTON_MANNING = "the score test's power, Farrington and Manning's approximation"

@@ -1,6 +1,6 @@
 """When a failed model call is tried again, and after how long: the policy of the ``openai``
 client, made explicit so that the endpoint can hold a deadline over the whole call and say
-what happened (the README's "Recording" lists it)."""
+what happened (docs/explanation/reliability.md lists it)."""
 
 from __future__ import annotations
 
