@@ -476,8 +476,12 @@ def crowd_study(rng: np.random.Generator, corpus: Corpus, sample: int | None, se
 
 @pytest.mark.parametrize(
     ("corpus", "sample", "repetitions"),
-    [(smoke_corpus, None, 400), (release_sized_corpus, 2, 300), (release_sized_corpus, 10, 300)],
-    ids=["smoke, every case", "release-sized, 2 per emotion", "release-sized, 10 per emotion"],
+    [
+        pytest.param(smoke_corpus, None, 400, id="smoke, every case"),
+        # The README quotes these runs' figures: their size stays, and so they are slow.
+        pytest.param(release_sized_corpus, 2, 300, id="release-sized, 2 per emotion", marks=pytest.mark.slow),
+        pytest.param(release_sized_corpus, 10, 300, id="release-sized, 10 per emotion", marks=pytest.mark.slow),
+    ],
 )
 def test_the_default_crowd_export_is_estimated_in_every_run_and_its_interval_covers(corpus, sample, repetitions):
     """The crowd export's default design, rated by a simulated crowd (one rater a batch, raters
