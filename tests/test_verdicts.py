@@ -566,6 +566,7 @@ def test_a_run_too_small_for_its_gate_warns_and_can_be_made_to_fail(run_benchmar
     assert result.ret == 0 and read_report(pytester)["warnings"] == []
 
 
+@pytest.mark.slow
 def test_a_model_equal_to_humans_in_every_emotion_is_not_better_whatever_its_emotion_mix():
     """Against the release's per-emotion counts, pooling the baseline as it comes would
     compare the run's emotions with the release's (caring's humans are rated Good 68% of the
@@ -589,6 +590,7 @@ def test_a_model_equal_to_humans_in_every_emotion_is_not_better_whatever_its_emo
     assert passes / repetitions <= at_most_alpha(repetitions), passes
 
 
+@pytest.mark.slow
 def test_a_smoke_sized_run_equal_to_the_release_humans_is_rarely_better():
     """Two cases per emotion against the release's per-emotion counts: a per-emotion
     variance of the model's rate, from two ratings, is zero half the time."""
