@@ -4,14 +4,18 @@ are those of a sequential run, byte for byte."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pytest_empathy.models.call_loop import Attempt, CallLoop
 
 from .conftest import BENCHMARK, FAKE_KEY, answer_of, run, stub_cassette, stub_project, synthetic_rows
 from .stub_server import JSON, Answer, StubServer, completion, is_judge_request, stub_server
@@ -113,16 +117,34 @@ def test_a_failed_call_fails_its_own_case_and_no_other(pytester, monkeypatch):
 
 
 @pytest.mark.fault
-def test_waiting_for_a_slot_does_not_use_up_a_calls_deadline(pytester, monkeypatch):
-    """Calls of 0.6 s under a 1 s deadline (no retries), two slots for four cases started:
-    a call may wait longer for its slot than its deadline, which counts only from the send."""
-    monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
-    with stub_server(latency=0.6) as server:
-        project(pytester, server, timeout=1.0)
-        result = record(pytester, "-p", "no:xdist", "--empathy-concurrency=2", "--empathy-emotions=afraid,caring")
-        assert in_flight_at_most(server.served) == 2
-    assert result.ret == 0, result.stdout.str()
-    result.assert_outcomes(passed=2 * PER_EMOTION)
+def test_waiting_for_a_slot_does_not_use_up_a_calls_deadline():
+    """One slot, held 3 s by one call while another, with a 1 s deadline, waits for it: the
+    waiting call is sent once the slot frees, not cut off, and the wait it records is longer
+    than its deadline. What the loop decided is read, not a clock of the test's: load only
+    lengthens the hold (a sleep), and the waiter, sent at once, has its whole second left."""
+    calls = CallLoop(slots=1)
+    calls.use()
+    held = threading.Event()
+
+    async def holder() -> None:
+        async with calls.slot():
+            held.set()
+            await asyncio.sleep(3.0)
+
+    async def waiter(attempt: Attempt) -> str:
+        async with calls.attempt(attempt), calls.slot():
+            return "sent"
+
+    holding = threading.Thread(target=calls.run, args=(holder(),))
+    holding.start()
+    try:
+        assert held.wait(timeout=60)
+        attempt = Attempt(1.0)
+        assert calls.run(waiter(attempt)) == "sent"
+        assert attempt.waited > attempt.seconds
+    finally:
+        holding.join()
+        calls.release()
 
 
 @pytest.mark.fault
@@ -134,13 +156,20 @@ def test_cases_cut_short_by_the_end_of_the_run_leave_no_cassette_behind(pytester
     with stub_server(latency=0.3) as server:
         project(pytester, server)
         server.then((400, JSON, b'{"error": {"message": "bad request"}}'), answer_of("afraid-afraid0"))
+        # Of the 7 cases started ahead of afraid0's test, 5 are answered only after 30 s: the
+        # run has ended long before, however loaded the machine, so they are cut short.
+        held = ("afraid-afraid3", "afraid-afraid4", "afraid-afraid5", "caring-caring0", "caring-caring1")
+        for case in held:
+            server.then(30.0, answer_of(case))
         stopped = record(pytester, "-p", "no:xdist", "--empathy-concurrency=4", "-x")
         assert stopped.ret == 1
         stopped.assert_outcomes(failed=1)
         written = sorted((pytester.path / "cassettes").rglob("*.json"))
         started = {body["messages"][0]["content"] for _, body in server.requests if not is_judge_request(body)}
         assert len(started) > 1 + len(written)  # some were cut short
+        assert not any(stub_cassette(pytester, case).exists() for case in held)
         assert all(len(json.loads(path.read_text())["interactions"]) == 2 for path in written)
+        server.script.clear()  # a held case the run did not start is not held in the next
         again = record(pytester, "-p", "no:xdist", "--empathy-concurrency=4")
     assert again.ret == 0, again.stdout.str()
     again.assert_outcomes(passed=CASES)
@@ -155,8 +184,11 @@ def test_a_case_started_ahead_that_failed_and_whose_test_never_ran_leaves_no_cas
     monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
     refused = (400, JSON, b'{"error": {"message": "bad request"}}')
     with stub_server() as server:
-        project(pytester, server)
-        server.then(1.5, answer_of("afraid-afraid0"))
+        project(pytester, server, timeout=10.0)
+        # afraid0's answer waits 5 s, half its deadline, while afraid1, started beside it, is
+        # answered and refused: 5 s on either side, room for a fivefold slowdown (a load of 10
+        # on 2 cores) of two calls to a local stub.
+        server.then(5.0, answer_of("afraid-afraid0"))
         server.then(refused, answer_of("afraid-afraid0", judge=True))
         server.then(refused, answer_of("afraid-afraid1", judge=True))
         stopped = record(pytester, "-p", "no:xdist", "--empathy-concurrency=4", "-x")
