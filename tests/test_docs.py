@@ -329,6 +329,8 @@ def mkdocs_installed() -> None:
 def test_the_site_builds_strict_with_the_reference_generated(mkdocs_installed, tmp_path):
     built = mkdocs("--site-dir", str(tmp_path))
     assert built.returncode == 0, built.stderr
+    # The build warns of nothing: no warning, no banner, only its progress lines.
+    assert [line for line in built.stderr.splitlines() if not line.startswith("INFO")] == [], built.stderr
     options = (tmp_path / "reference" / "options" / "index.html").read_text(encoding="utf-8")
     assert "generated:" not in options
     assert all(f"<code>{option.flag}" in options for option in OPTIONS)
