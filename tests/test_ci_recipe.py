@@ -94,7 +94,7 @@ def test_the_readme_recipe_is_green_unchanged_red_on_a_template_change_and_red_o
     (replay,) = replay_and_compare
     done = pytest_run(replay, cwd)
     assert done.returncode == 0, done.stdout[-3000:]
-    # The figures the README quotes: both checks can fail at this size, and decline's one
+    # The figures the how-to quotes: both checks can fail at this size, and decline's one
     # warning says it detects a little more than the 10 points it is asked to.
     assert re.search(r"^PASSED compare decline: .*detects a drop of 10\.3 pts or more", done.stdout, re.MULTILINE)
     good_drop = r"^PASSED compare good-drop:20: .*with nothing changed, .*about -4\.1 pts, passing 100% of the time"
@@ -105,7 +105,7 @@ def test_the_readme_recipe_is_green_unchanged_red_on_a_template_change_and_red_o
     assert len(project.requests) == 64 * 2
 
     # 3. The template changes: the replay's cases fail, and the summary gives the command
-    # once, as the README shows it, with no path of this machine.
+    # once, as the how-to shows it, with no path of this machine.
     (cwd / "prompts" / "response.txt").write_text("Reply warmly, in two sentences: {situation} {utterance}\n")
     done = pytest_run(replay, cwd)
     assert done.returncode == 1

@@ -130,6 +130,19 @@ def test_the_docs_name_no_option_the_table_does_not_have():
     assert len(named) > len(OPTIONS)
 
 
+def test_a_code_block_inside_a_list_item_is_indented_four_spaces():
+    """Python-Markdown continues a list item at four spaces: a fence at one to three ends the
+    list there, shows the block outside it and numbers every later step 1."""
+    pages = sorted((ROOT / "docs").rglob("*.md"))
+    short = [
+        f"{path.name}:{n}"
+        for path in pages
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.match(r" {1,3}```", line)
+    ]
+    assert short == []
+
+
 # The command-line page
 
 
@@ -329,6 +342,8 @@ def mkdocs_installed() -> None:
 def test_the_site_builds_strict_with_the_reference_generated(mkdocs_installed, tmp_path):
     built = mkdocs("--site-dir", str(tmp_path))
     assert built.returncode == 0, built.stderr
+    # The build warns of nothing: no warning, no banner, only its progress lines.
+    assert [line for line in built.stderr.splitlines() if not line.startswith("INFO")] == [], built.stderr
     options = (tmp_path / "reference" / "options" / "index.html").read_text(encoding="utf-8")
     assert "generated:" not in options
     assert all(f"<code>{option.flag}" in options for option in OPTIONS)

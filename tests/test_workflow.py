@@ -400,8 +400,8 @@ def line_of(path: Path, text: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
 
 
-def readme_hook() -> dict[str, Any]:
-    """The pre-commit hook the README's "In CI" gives teams to copy."""
+def recipe_hook() -> dict[str, Any]:
+    """The pre-commit hook the template-change how-to gives teams to copy."""
     (snippet,) = re.findall(r"^```yaml\n(.*?)^```", recipe(), re.MULTILINE | re.DOTALL)
     (repository,) = yaml.safe_load(snippet)
     assert repository["repo"] == "local"
@@ -411,7 +411,7 @@ def readme_hook() -> dict[str, Any]:
 
 @pytest.mark.secrets
 def test_the_pre_commit_hook_audits_the_staged_cassettes(tmp_path):
-    hook = readme_hook()
+    hook = recipe_hook()
     # The installed command, as written: no repository URL or release to fill in.
     assert hook["id"] == "audit-cassettes" and hook["language"] == "system" and "json" in hook["types_or"]
     # The hook this repository publishes is the same one, in an environment pre-commit makes.

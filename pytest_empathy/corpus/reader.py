@@ -1,5 +1,5 @@
-"""Corpus files in the documented schema (the README's "Corpora"), CSV or JSONL: reading and
-validation. Rater labels are numbered in the order they first appear, one numbering for every
+"""Corpus files in the documented schema (docs/how-to/use-a-corpus.md, "The schema"), CSV or
+JSONL: reading and validation. Rater labels are numbered in the order they first appear, one numbering for every
 rater column, and only the numbers kept: a platform's participant ids never reach a result.
 """
 

@@ -1,6 +1,7 @@
 """Model profiles: which model, behind which OpenAI-compatible endpoint, with which key and
 generation settings. Built in: the study's four models, the follow-up study's judge and a
-small local model; users add or override profiles in ``pyproject.toml`` (see the README)."""
+small local model; users add or override profiles in ``pyproject.toml``
+(docs/how-to/record-a-model.md, "Model profiles")."""
 
 from __future__ import annotations
 

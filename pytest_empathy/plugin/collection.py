@@ -1,7 +1,8 @@
 """Which benchmark a session runs: a collected test that takes ``empathy_case``, or else the
 built-in one, added only when the model (or a calibration) is asked for on the command line
-(the README's "The benchmark is built in" gives the rule). The built-in module has one node id
-wherever the package is installed: ``pytest_empathy/plugin/benchmark.py``.
+(docs/tutorial/reproduce-the-study.md, "The built-in benchmark, or your own module", gives
+the rule). The built-in module has one node id wherever the package is installed:
+``pytest_empathy/plugin/benchmark.py``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Cases evaluated ahead of their tests while recording (``--empathy-concurrency N``): each
 test also starts, on threads, the cases of the next 2N - 1 tests its process runs, so that N
-calls stay in flight; cassettes and results are those of a sequential run. The README's
-"Concurrency and pytest-xdist" says what happens to a case whose test does not run.
+calls stay in flight; cassettes and results are those of a sequential run.
+docs/how-to/xdist-and-shards.md ("Calls in flight while recording") says what happens to a case
+whose test does not run.
 """
 
 from __future__ import annotations
