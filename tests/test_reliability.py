@@ -306,7 +306,7 @@ def test_a_recording_that_reached_no_server_leaves_no_folder_behind(pytester):
         """
     )
     write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=1, emotions=("afraid", "sad")))
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=nowhere",
         "--empathy-judge=nowhere",
         "--empathy-corpus=corpus.csv",
@@ -440,7 +440,7 @@ def test_a_profile_without_a_base_url_fails_before_any_case(pytester):
         test_empathy="def test_empathy(empathy_case, empathy_evaluate):\n    empathy_evaluate(empathy_case)\n"
     )
     pytester.makefile(".toml", pyproject="[tool.pytest-empathy.models.nowhere]\nmodel = 'm'\n")
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=nowhere", "--empathy-judge=nowhere", "--empathy-corpus=smoke", "--empathy-record=once"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
