@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import PIL.Image
 import pytest
+import xdist
 
 import pytest_empathy
 from pytest_empathy.cli import main as cli_main
@@ -37,10 +39,35 @@ def _import_up_front() -> None:
     back as it found them after each in-process run: a module first imported inside one
     would be imported again by every run (seconds each, and numpy warns when it is, which
     filterwarnings=error makes an error)."""
-    for module in pkgutil.walk_packages(pytest_empathy.__path__, "pytest_empathy."):
-        importlib.import_module(module.name)
     for name in ("numpy", "scipy.special", "scipy.stats", "pandas", "openai", "vcr", "vcr.errors", "execnet"):
         importlib.import_module(name)
+    # The HTTP client's transport (httpcore, or httpcore2 beside httpx2), its HTTP/1.1 parser
+    # and openai's chat resources, loaded on a run's first call, and xdist's controller: every
+    # module of each, as they import some lazily (the async backend), and with them the
+    # exception classes the client maps.
+    core = "httpcore2" if importlib.util.find_spec("httpcore2") else "httpcore"
+    chat = importlib.import_module("openai.resources.chat")
+    for package in (pytest_empathy, importlib.import_module(core), importlib.import_module("h11"), xdist, chat):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            try:
+                importlib.import_module(module.name)
+            except ImportError:  # an optional extra's (HTTP/2, SOCKS, trio): no run loads it either
+                if package is pytest_empathy:
+                    raise
+    # More of what the client loads on its first chat call, what the hypothesis plugin imports
+    # once a run collects, the report's plots' backend, and the codecs answers are decoded with.
+    for name in (
+        "openai.lib.streaming.chat",
+        "openai.pagination",
+        "hypothesis",
+        "anyio._backends._asyncio",
+        "matplotlib.backends.backend_agg",
+        "PIL.features",
+        "encodings.unicode_escape",
+        "encodings.utf_8_sig",
+    ):
+        importlib.import_module(name)
+    PIL.Image.init()  # the image formats, which saving a plot loads
     # The plugins every inner run loads, though the outer run may have been told not to (-p no:xdist).
     for entry in importlib.metadata.entry_points(group="pytest11"):
         entry.load()
