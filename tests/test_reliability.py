@@ -620,6 +620,9 @@ def test_a_full_disk_while_recording_fails_each_case_in_one_line_and_loses_nothi
             replace(source, target)
 
         atomic.os.replace = full
+
+        def pytest_unconfigure():  # the run shares the test's process: os is put back
+            atomic.os.replace = replace
         """
     )
     result = run(pytester, "--empathy-record=all", "-p", "no:randomly")
