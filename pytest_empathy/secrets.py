@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
@@ -283,18 +283,18 @@ def _redact_strings(node: object) -> object:
 # whose logs show requests and responses whole: URLs with their credentials, headers, bodies
 # that echo a key (vcrpy logs a response before it is masked).
 _LIBRARY_LOGGERS = ("vcr", "httpx", "httpcore", "h11", "h2", "hpack", "openai", "urllib3", "requests", "anyio")
-_masking_logs = False
+# The record factory in place before mask_library_logs installed its own, while it is installed.
+_unmasked_factory: Callable[..., logging.LogRecord] | None = None
 
 
 def mask_library_logs() -> None:
     """Every log record of those libraries, and of their child loggers created later, masked
     as it is made, before any handler (pytest's captured logs, live logs, JUnit XML) sees it.
     A record factory rather than filters: a logger's filters do not apply to its children."""
-    global _masking_logs
-    if _masking_logs:
+    global _unmasked_factory
+    if _unmasked_factory is not None:
         return
-    _masking_logs = True
-    made = logging.getLogRecordFactory()
+    made = _unmasked_factory = logging.getLogRecordFactory()
 
     def masked_record(*args: object, **kwargs: object) -> logging.LogRecord:
         record = made(*args, **kwargs)
@@ -303,6 +303,18 @@ def mask_library_logs() -> None:
         return record
 
     logging.setLogRecordFactory(masked_record)
+
+
+def forget() -> None:
+    """Back to the state of a process that ran nothing: no credential registered, and the
+    library logs' record factory the one found. Several runs in one process (pytester's
+    in-process runs) call it between them, so that no run masks with another's credentials."""
+    global _masking, _unmasked_factory
+    _KNOWN.clear()
+    _masking = None
+    if _unmasked_factory is not None:
+        logging.setLogRecordFactory(_unmasked_factory)
+        _unmasked_factory = None
 
 
 def _mask_record(record: logging.LogRecord) -> None:

@@ -1,24 +1,79 @@
 from __future__ import annotations
 
+import contextlib
 import csv
+import importlib
+import importlib.metadata
 import importlib.util
+import io
 import json
 import os
+import pkgutil
 import subprocess
-import sys
 import tomllib
-from collections.abc import Callable, Sequence
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import PIL.Image
 import pytest
+import xdist
 
+import pytest_empathy
+from pytest_empathy.cli import main as cli_main
 from pytest_empathy.corpus.names import RELEASE_TEXT_ENV
 from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.models import local_server
+from pytest_empathy.models.endpoint import chat_path
 from pytest_empathy.ratings import Rating
 from pytest_empathy.results.case import CaseResult
+from pytest_empathy.secrets import forget
 
 from .stub_server import is_judge_request, stub_server
+
+
+def _import_up_front() -> None:
+    """Every module an inner run may import, imported once here. pytester puts sys.modules
+    back as it found them after each in-process run: a module first imported inside one
+    would be imported again by every run (seconds each, and numpy warns when it is, which
+    filterwarnings=error makes an error)."""
+    for name in ("numpy", "scipy.special", "scipy.stats", "pandas", "openai", "vcr", "vcr.errors", "execnet"):
+        importlib.import_module(name)
+    # The HTTP client's transport (httpcore, or httpcore2 beside httpx2), its HTTP/1.1 parser
+    # and openai's chat resources, loaded on a run's first call, and xdist's controller: every
+    # module of each, as they import some lazily (the async backend), and with them the
+    # exception classes the client maps.
+    core = "httpcore2" if importlib.util.find_spec("httpcore2") else "httpcore"
+    chat = importlib.import_module("openai.resources.chat")
+    for package in (pytest_empathy, importlib.import_module(core), importlib.import_module("h11"), xdist, chat):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            try:
+                importlib.import_module(module.name)
+            except ImportError:  # an optional extra's (HTTP/2, SOCKS, trio): no run loads it either
+                if package is pytest_empathy:
+                    raise
+    # More of what the client loads on its first chat call, what the hypothesis plugin imports
+    # once a run collects, the report's plots' backend, and the codecs answers are decoded with.
+    for name in (
+        "openai.lib.streaming.chat",
+        "openai.pagination",
+        "hypothesis",
+        "anyio._backends._asyncio",
+        "matplotlib.backends.backend_agg",
+        "PIL.features",
+        "encodings.unicode_escape",
+        "encodings.utf_8_sig",
+    ):
+        importlib.import_module(name)
+    PIL.Image.init()  # the image formats, which saving a plot loads
+    # The plugins every inner run loads, though the outer run may have been told not to (-p no:xdist).
+    for entry in importlib.metadata.entry_points(group="pytest11"):
+        entry.load()
+
+
+_import_up_front()
 
 ROOT = Path(__file__).resolve().parents[1]
 # The plugin's own variable for the release's text file, so that one setting serves both.
@@ -64,6 +119,57 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "400")
 
 
+def reset_process() -> None:
+    """The package's process-wide state back to that of a process that ran nothing: the
+    credentials it masks and its log record factory, the URL paths it cached with them
+    masked, its llama.cpp servers."""
+    local_server.stop_all()
+    forget()
+    chat_path.cache_clear()
+
+
+@contextlib.contextmanager
+def like_a_new_process() -> Iterator[None]:
+    """A run in this process as the run of a new one would be: under the warning filters a
+    new interpreter starts with (not this suite's filterwarnings=error, which a run in a
+    subprocess never saw), and leaving nothing behind for the next run or the test."""
+    try:
+        with warnings.catch_warnings():
+            warnings.resetwarnings()
+            # CPython's defaults (python -c "import warnings; print(warnings.filters)"), last first.
+            for category in (ResourceWarning, ImportWarning, PendingDeprecationWarning, DeprecationWarning):
+                warnings.filterwarnings("ignore", category=category)
+            warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+            yield
+    finally:
+        reset_process()
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester, whose in-process runs (``runpytest()``, ``inline_run()``) each start as in a
+    new process (see like_a_new_process), and import from the test's folder as
+    ``runpytest_subprocess()`` lets them (``-p plugin``), xdist's workers too."""
+    pytester.syspathinsert()
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(pytester.path), os.environ.get("PYTHONPATH")])))
+    inline_run = pytester.inline_run
+
+    def run_as_new(*args: str | os.PathLike[str], **kwargs: Any) -> pytest.HookRecorder:
+        with like_a_new_process():
+            return inline_run(*args, **kwargs)
+
+    monkeypatch.setattr(pytester, "inline_run", run_as_new)
+    return pytester
+
+
+@pytest.fixture(autouse=True)
+def clean_process() -> Iterator[None]:
+    """Each test leaves the process as it found it, whatever it ran in it without pytester
+    (a run assembled by hand, a server started)."""
+    yield
+    reset_process()
+
+
 @pytest.fixture(scope="session")
 def release_file() -> Path:
     """The study's release file, read from the shared data folder beside the checkout."""
@@ -94,12 +200,12 @@ def xdist_args(request: pytest.FixtureRequest) -> list[str]:
 
 @pytest.fixture
 def run_benchmark(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
-    """Run the repository's benchmark module in a fresh directory, in a subprocess (so xdist
-    can start workers); ``report.json`` there holds the JSON result."""
+    """Run the repository's benchmark module in a fresh directory, in this process;
+    ``report.json`` there holds the JSON result."""
     pytester.makepyfile(test_empathy=BENCHMARK)
 
     def run(*args: str) -> pytest.RunResult:
-        return pytester.runpytest_subprocess("--empathy-report=report.json", "-p", "no:cacheprovider", *args)
+        return pytester.runpytest("--empathy-report=report.json", "-p", "no:cacheprovider", *args)
 
     return run
 
@@ -202,14 +308,29 @@ def stub_cassette(pytester: pytest.Pytester, case_id: str) -> Path:
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The pytest-empathy command of this interpreter, run in ``cwd``."""
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_empathy.cli", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    """The pytest-empathy command run in ``cwd``, in this process: its exit status and what it
+    printed, as ``python -m pytest_empathy.cli`` gives them (test_isolation runs that too)."""
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        like_a_new_process(),
+        contextlib.chdir(cwd or Path.cwd()),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            status = cli_main(list(args))
+        except SystemExit as stopped:  # argparse's usage errors and --help
+            status = stopped.code if isinstance(stopped.code, int) else 0 if stopped.code is None else 1
+            if isinstance(stopped.code, str):
+                print(stopped.code, file=err)
+        except Exception:  # what the interpreter would print before exiting with 1
+            traceback.print_exc(file=err)
+            status = 1
+    return subprocess.CompletedProcess(["pytest-empathy", *args], status, out.getvalue(), err.getvalue())
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
+    return pytester.runpytest(
         "--empathy-model=stub",
         "--empathy-judge=stub",
         "--empathy-corpus=corpus.csv",

@@ -69,7 +69,7 @@ def judging(rate: Callable[[str, int, str], int], crowd: dict[tuple[str, str], i
 
 
 def calibrate(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
+    return pytester.runpytest(
         "--empathy-judge=stub",
         "--empathy-calibrate",
         "--empathy-corpus=calibration.csv",
@@ -81,7 +81,7 @@ def calibrate(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 def corrected(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     """A benchmark judged by the stub, its gates decided on the crowd's scale."""
-    return pytester.runpytest_subprocess(
+    return pytester.runpytest(
         "--empathy-judge=stub",
         "--empathy-corpus=calibration.csv",
         "--empathy-record=once",
@@ -214,7 +214,7 @@ def test_later_runs_name_the_calibration_in_force_and_gate_on_it(stub, pytester)
     stub.answer_of = judging(lambda source, rating, row: rating, crowd)
     assert calibrate(pytester, "--empathy-record=once").ret == 0
     benchmark = BENCHMARK_WITH_THE_JUDGE
-    result = pytester.runpytest_subprocess(*benchmark, "--empathy-judge-min-agreement=0.8")
+    result = pytester.runpytest(*benchmark, "--empathy-judge-min-agreement=0.8")
     assert result.ret == 0, result.stdout.str()
     report = read_report(pytester)
     standing = report["judge_standing"]
@@ -230,9 +230,7 @@ def test_later_runs_name_the_calibration_in_force_and_gate_on_it(stub, pytester)
     # A changed rubric makes the calibration stale: the judge is uncalibrated again, and the gate fails.
     rubric = pytester.path / "rubric.txt"
     rubric.write_text("Rate how empathetic the reply is: Bad, Okay or Good.\n{situation}\n{utterance}\n{response}\n")
-    stale = pytester.runpytest_subprocess(
-        *benchmark, "--empathy-judge-template=rubric.txt", "--empathy-judge-min-agreement=0.8"
-    )
+    stale = pytester.runpytest(*benchmark, "--empathy-judge-template=rubric.txt", "--empathy-judge-min-agreement=0.8")
     assert stale.ret == 1
     report = read_report(pytester)
     assert report["judge_standing"].startswith(f"stale calibration: {CALIBRATION} was measured for another rubric")
@@ -252,7 +250,7 @@ def test_a_constant_judges_kappa_is_undefined_and_every_output_says_why(stub, py
     assert reason.startswith("the judge rated every response Good")
     result.stdout.fnmatch_lines([f"kappa linear, kappa quadratic undefined in overall, chatgpt, *human: {reason}"])
     assert "0.000 [0.000, 0.000]" not in result.stdout.str()
-    later = pytester.runpytest_subprocess(*BENCHMARK_WITH_THE_JUDGE)
+    later = pytester.runpytest(*BENCHMARK_WITH_THE_JUDGE)
     report = read_report(pytester)
     assert f"quadratic kappa undefined ({reason})" in report["judge_standing"]
     assert report["judge_calibration"]["kappa_quadratic"] is None
@@ -270,7 +268,7 @@ def test_a_judge_that_disagrees_with_the_crowd_is_named_poor_everywhere_and_the_
     pairs = [(rating, 4 - rating) for rating in crowd.values()]
     alpha = krippendorff.alpha(reliability_data=np.array(pairs).T, level_of_measurement="ordinal")
     assert alpha < 0.667
-    result = pytester.runpytest_subprocess(*BENCHMARK_WITH_THE_JUDGE)
+    result = pytester.runpytest(*BENCHMARK_WITH_THE_JUDGE)
     report = read_report(pytester)
     standing = report["judge_standing"]
     assert standing.startswith(
@@ -333,7 +331,7 @@ def test_a_calibration_of_part_of_the_responses_is_not_measured_or_saved(stub, p
 @pytest.mark.bad_input
 def test_a_calibration_names_what_it_cannot_use(stub, pytester, args, message):
     calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
-    result = pytester.runpytest_subprocess("--empathy-calibrate", "--empathy-corpus=calibration.csv", *args)
+    result = pytester.runpytest("--empathy-calibrate", "--empathy-corpus=calibration.csv", *args)
     assert result.ret == 4
     result.stderr.fnmatch_lines([message])
 
@@ -350,9 +348,7 @@ def test_a_damaged_calibration_file_is_named(stub, pytester):
     calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
     (pytester.path / "benchmarks/calibrations").mkdir(parents=True)
     (pytester.path / CALIBRATION).write_text("{ not json")
-    result = pytester.runpytest_subprocess(
-        "--empathy-model=stub", "--empathy-judge=stub", "--empathy-corpus=calibration.csv"
-    )
+    result = pytester.runpytest("--empathy-model=stub", "--empathy-judge=stub", "--empathy-corpus=calibration.csv")
     assert result.ret == 4
     result.stderr.fnmatch_lines([f"*--empathy-calibration: *{CALIBRATION}: not a readable judge calibration*"])
 
@@ -374,7 +370,7 @@ def test_the_shipped_smollm2_calibration_replays_offline_to_an_independent_compu
     cassettes = repository / "cassettes" / "smollm2-135m" / "calibration"
     committed = json.loads((repository / "benchmarks/calibrations/smollm2-135m.json").read_text())
     pytester.makepyfile(test_empathy=(repository / "benchmarks/test_empathy.py").read_text())
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-judge=smollm2-135m",
         "--empathy-calibrate",
         "--empathy-sample=2",
@@ -495,7 +491,7 @@ def test_a_judge_of_known_errors_is_corrected_onto_the_crowds_scale(stub, pytest
 
 def test_a_correction_needs_a_calibration_in_force(stub, pytester):
     calibration_corpus(pytester.path / "calibration.csv", per_emotion=1)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=stub", "--empathy-judge=stub", "--empathy-corpus=calibration.csv", "--empathy-judge-correction"
     )
     assert result.ret == 4

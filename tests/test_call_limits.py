@@ -218,7 +218,7 @@ def test_a_call_that_succeeds_resets_the_count():
 
 @pytest.mark.bad_input
 def test_the_breaker_option_takes_a_whole_number_of_zero_or_more(pytester):
-    result = pytester.runpytest_subprocess("--empathy-model=chatgpt", "--empathy-circuit-breaker=-1")
+    result = pytester.runpytest("--empathy-model=chatgpt", "--empathy-circuit-breaker=-1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--empathy-circuit-breaker: '-1' is not a whole number of 0 or more*"])
 

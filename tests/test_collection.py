@@ -15,7 +15,7 @@ PLAIN_TEST = "def test_unit():\n    assert 1 + 1 == 2\n"
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", *args)
+    return pytester.runpytest("-p", "no:cacheprovider", "-rA", *args)
 
 
 def ran(result: pytest.RunResult) -> list[str]:
@@ -89,12 +89,12 @@ def test_pyargs_collects_the_built_in_module_by_name_with_the_same_node_ids(pyte
 
 def test_last_failed_reruns_the_built_in_cases_that_failed(pytester):
     pytester.makepyfile(test_unit="def test_unit():\n    assert False\n")
-    first = pytester.runpytest_subprocess("--empathy-model=chatgpt-empathy", "--collect-only", "-q")
+    first = pytester.runpytest("--empathy-model=chatgpt-empathy", "--collect-only", "-q")
     case = next(line for line in first.stdout.lines if line.startswith(f"{NODE_ID}::"))
     cache = pytester.path / ".pytest_cache" / "v" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     (cache / "lastfailed").write_text(json.dumps({"test_unit.py::test_unit": True, case: True}))
-    result = pytester.runpytest_subprocess("--empathy-model=chatgpt-empathy", "--empathy-gate=off", "--lf", "-rA")
+    result = pytester.runpytest("--empathy-model=chatgpt-empathy", "--empathy-gate=off", "--lf", "-rA")
     result.assert_outcomes(failed=1, passed=1, deselected=1999)
     assert ran(result) == [case]
 

@@ -240,7 +240,7 @@ def test_a_masked_answer_warns_in_its_own_case(pytester, monkeypatch):
 @pytest.mark.parametrize("value", ["0", "-2", "many"])
 def test_a_concurrency_that_is_not_a_positive_whole_number_is_refused(pytester, value):
     pytester.makepyfile(test_empathy=BENCHMARK)
-    result = pytester.runpytest_subprocess("--empathy-model=chatgpt", f"--empathy-concurrency={value}")
+    result = pytester.runpytest("--empathy-model=chatgpt", f"--empathy-concurrency={value}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*--empathy-concurrency: '{value}' is not a*whole number*"])
 
@@ -252,7 +252,7 @@ def test_with_the_real_local_server_the_answers_are_those_of_a_sequential_record
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
 
     def calls(cassettes: str, *args: str) -> dict[str, list[tuple[str, str]]]:
-        result = pytester.runpytest_subprocess(
+        result = pytester.runpytest(
             "--empathy-model=smollm2-135m",
             "--empathy-judge=smollm2-135m",
             "--empathy-corpus=smoke",

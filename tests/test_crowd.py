@@ -411,7 +411,7 @@ def test_a_manifest_without_the_answers_hashes_is_refused(tmp_path, corpus, sche
 
 def judged_by_the_crowd(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     """A run of the answers of ``bot`` in corpus.csv, judged by the crowd's ratings.csv."""
-    return pytester.runpytest_subprocess(
+    return pytester.runpytest(
         "--empathy-model=bot",
         "--empathy-judge=crowd:ratings.csv",
         "--empathy-corpus=corpus.csv",
@@ -461,12 +461,12 @@ def test_the_crowd_as_judge_of_another_responder_or_without_a_case_says_so(pytes
     ratings_file(pytester.path / "other.csv", corpus, [("chatgpt", "afraid-afraid0", "w1", "good", answer)])
     ratings_file(pytester.path / "part.csv", corpus, [("bot", "afraid-afraid0", "w1", "good", answer)])
     base = ["--empathy-model=bot", "--empathy-corpus=corpus.csv", "--empathy-gate=off", "-p", "no:cacheprovider"]
-    result = pytester.runpytest_subprocess(*base, "--empathy-judge=crowd:other.csv")
+    result = pytester.runpytest(*base, "--empathy-judge=crowd:other.csv")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["ERROR: --empathy-judge: *other.csv, row 2: the crowd rated answers of chatgpt, not of bot"]
     )
-    result = pytester.runpytest_subprocess(*base, "--empathy-judge=crowd:part.csv", "-k", "afraid")
+    result = pytester.runpytest(*base, "--empathy-judge=crowd:part.csv", "-k", "afraid")
     assert result.ret == 1
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*crowd:part.csv: the crowd rated no answer to case afraid-afraid1 (*part.csv)*"])
@@ -664,7 +664,7 @@ def test_prediction_powered_estimates_need_a_judge_model_and_two_crowd_ratings_p
         "the crowd rated fewer than 2 of the run's cases of 4 emotion(s) (afraid, caring, joyful, sad); "
         "each emotion needs 2"
     )
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=stub",
         "--empathy-judge=crowd:crowd.csv",
         "--empathy-corpus=corpus.csv",
@@ -756,7 +756,7 @@ def damage(kind: str, path: Path, rows: list[dict[str, str]]) -> tuple[str, str]
 def test_ratings_not_of_the_cases_the_export_drew_are_refused_naming_the_file(stub, pytester, option, kind):
     assert export(pytester.path, "--sample", "1", "--seed", "3").returncode == 0
     corpus, refusal = damage(kind, pytester.path, import_ratings(pytester.path))
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=bot",
         f"--empathy-corpus={corpus}",
         "--empathy-gate=off",
@@ -773,7 +773,7 @@ def test_the_ratings_of_a_sample_judge_a_run_of_the_cases_the_export_drew(pytest
     assert export(pytester.path, "--sample", "3", "--seed", "7").returncode == 0
     kept = import_ratings(pytester.path)
     assert {row["sample"] for row in kept} == {"3"} and {row["seed"] for row in kept} == {"7"}
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=bot",
         "--empathy-judge=crowd:ratings.csv",
         "--empathy-corpus=corpus.csv",
@@ -802,7 +802,7 @@ def test_a_case_whose_answer_changed_since_the_export_fails_saying_so(stub, pyte
         (200, {"content-type": "application/json"}, completion(changed)) if asks_for_it(body) else default_answer(body)
     )
     stub_cassette(pytester, "afraid-afraid0").unlink()
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=stub",
         "--empathy-corpus=corpus.csv",
         "--empathy-record=once",

@@ -12,7 +12,7 @@ from .conftest import read_report, synthetic_rows, write_corpus
 
 
 def run_stub(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
+    return pytester.runpytest(
         "--empathy-model=stub",
         "--empathy-judge=stub",
         "--empathy-report=report.json",

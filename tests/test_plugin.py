@@ -142,7 +142,7 @@ def test_ini_settings_apply_and_the_command_line_wins(run_benchmark, pytester):
 
 def test_without_a_model_other_suites_are_untouched(pytester, xdist_args):
     pytester.makepyfile("def test_plain():\n    assert 1 + 1 == 2\n")
-    result = pytester.runpytest_subprocess(*xdist_args)
+    result = pytester.runpytest(*xdist_args)
     assert result.ret == 0
     result.assert_outcomes(passed=1)
     assert "pytest-empathy" not in result.stdout.str()
@@ -150,7 +150,7 @@ def test_without_a_model_other_suites_are_untouched(pytester, xdist_args):
 
 def test_help_shows_every_option_once_in_groups_by_task_each_in_two_lines_at_most(pytester, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
-    result = pytester.runpytest_subprocess("--help")
+    result = pytester.runpytest("--help")
     assert result.ret == 0
     lines = result.stdout.lines
     for group in GROUPS:
@@ -190,7 +190,7 @@ def test_empathy(empathy_case, empathy_evaluate, request):
     empathy_evaluate(empathy_case)
 """
     )
-    result = pytester.runpytest_subprocess("--empathy-model=chatgpt", "--empathy-sample=1", "--empathy-gate=off")
+    result = pytester.runpytest("--empathy-model=chatgpt", "--empathy-sample=1", "--empathy-gate=off")
     result.assert_outcomes(passed=32)
 
 
@@ -298,7 +298,7 @@ def test_empathy(empathy_case, empathy_evaluate):
 
 def test_an_unrated_case_makes_the_run_incomplete(pytester, xdist_args):
     pytester.makepyfile(test_empathy=FAILING_CASE)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=chatgpt-empathy",
         "--empathy-emotions=caring,sad",
         "--empathy-report=report.json",
@@ -320,7 +320,7 @@ def test_an_unrated_case_makes_the_run_incomplete(pytester, xdist_args):
 
 def test_allow_partial_labels_every_figure(pytester, xdist_args):
     pytester.makepyfile(test_empathy=FAILING_CASE)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=chatgpt-empathy",
         "--empathy-emotions=caring,sad",
         "--empathy-report=report.json",
@@ -355,7 +355,7 @@ def test_empathy(empathy_case, empathy_evaluate):
 @pytest.mark.fault
 def test_a_worker_that_dies_makes_the_run_incomplete(pytester):
     pytester.makepyfile(test_empathy=CRASHING_WORKER)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=chatgpt-empathy",
         "--empathy-emotions=caring,sad",
         "--empathy-report=report.json",

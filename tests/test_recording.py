@@ -273,9 +273,7 @@ def test_a_changed_template_fails_the_benchmark_cases_and_runs_every_other_test(
     # and the run stays incomplete: no statistics on part of it.
     words = shlex.split(command)
     # (Their gates are the ini file's, not this test's: the cases passing is what counts.)
-    pytester.runpytest_subprocess(*words[1:], "-p", "no:cacheprovider", "-k", "afraid").assert_outcomes(
-        passed=2, deselected=8
-    )
+    pytester.runpytest(*words[1:], "-p", "no:cacheprovider", "-k", "afraid").assert_outcomes(passed=2, deselected=8)
     # The stub answers the new prompt as the old: the judge's rating of that answer replays.
     assert len(stub.requests) == 16 + 2
     result = run(pytester, f"--empathy-template={template}", *xdist_args)
@@ -286,7 +284,7 @@ def test_a_changed_template_fails_the_benchmark_cases_and_runs_every_other_test(
     assert report["corpus"]["rated"] == 2 and report["overall"] is None
     assert {g["name"]: g["passed"] for g in report["gates"]}["complete"] is False
     # Recording the rest as the command says completes it.
-    pytester.runpytest_subprocess(*words[1:], "-p", "no:cacheprovider").assert_outcomes(passed=10)
+    pytester.runpytest(*words[1:], "-p", "no:cacheprovider").assert_outcomes(passed=10)
     assert len(stub.requests) == 16 + 8
     result = run(pytester, f"--empathy-template={template}", *xdist_args)
     assert result.ret == 0
@@ -486,7 +484,7 @@ def test_judge_baseline_rates_the_human_responses_in_the_same_cassette(stub, pyt
 def test_bad_profiles_are_usage_errors(pytester, toml, message):
     pytester.makepyfile(test_empathy=BENCHMARK)
     pytester.makefile(".toml", pyproject=f"[tool.pytest-empathy.models.mine]\nmodel = 'm'\n{toml}\n")
-    result = pytester.runpytest_subprocess("--empathy-model=mine", "--empathy-judge=mine", "--empathy-corpus=smoke")
+    result = pytester.runpytest("--empathy-model=mine", "--empathy-judge=mine", "--empathy-corpus=smoke")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [f"ERROR: --empathy-model: *pyproject.toml [[]tool.pytest-empathy.models.mine[]]: {message}*"]
@@ -510,7 +508,7 @@ def test_bad_profiles_are_usage_errors(pytester, toml, message):
 def test_bad_templates_are_rejected_at_start(pytester, option, text, message):
     pytester.makepyfile(test_empathy=BENCHMARK)
     (pytester.path / "t.txt").write_text(text)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=smollm2-135m", "--empathy-judge=smollm2-135m", "--empathy-corpus=smoke", f"{option}=t.txt"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -521,7 +519,7 @@ def test_bad_templates_are_rejected_at_start(pytester, option, text, message):
 def test_recording_with_a_remote_profile_needs_its_key(pytester, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     pytester.makepyfile(test_empathy=BENCHMARK)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=gpt-4", "--empathy-judge=gpt-4o-mini", "--empathy-corpus=smoke", "--empathy-record=once"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -550,7 +548,7 @@ def test_real_local_server_round_trip(local_model, pytester, xdist_args, monkeyp
         "no:cacheprovider",
         *xdist_args,
     ]
-    recording = pytester.runpytest_subprocess(*args, "--empathy-record=once")
+    recording = pytester.runpytest(*args, "--empathy-record=once")
     assert recording.ret == 0, recording.stdout.str()
     recorded = read_report(pytester)
     assert llama_servers_of(marker) == []  # stopped at session end, no orphans
@@ -560,7 +558,7 @@ def test_real_local_server_round_trip(local_model, pytester, xdist_args, monkeyp
         interactions = json.loads(path.read_text())["interactions"]
         assert len(interactions) in (2, 3)  # answer, rating, and maybe the judge's second chance
         assert json.loads(interactions[0]["response"]["body"]["string"])["choices"][0]["message"]["content"]
-    replay = pytester.runpytest_subprocess(*args)
+    replay = pytester.runpytest(*args)
     assert replay.ret == 0
     assert read_report(pytester)["cases"] == recorded["cases"]
     assert llama_servers_of(marker) == []
@@ -572,7 +570,7 @@ def test_real_local_server_round_trip(local_model, pytester, xdist_args, monkeyp
 def test_shipped_smoke_cassettes_replay_offline(pytester):
     pytester.makepyfile(test_empathy=BENCHMARK)
     cassettes = Path(__file__).parents[1] / "cassettes"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=smollm2-135m",
         "--empathy-judge=smollm2-135m",
         "--empathy-corpus=smoke",

@@ -209,7 +209,7 @@ def test_the_whole_loop_with_the_real_local_server(local_model, pytester, monkey
     ]
 
     def smollm2(*args: str) -> pytest.RunResult:
-        return pytester.runpytest_subprocess(*base, *args)
+        return pytester.runpytest(*base, *args)
 
     assert smollm2("--empathy-record=once", "--empathy-save=accepted").ret == 0
     accepted = saved(pytester, "accepted")
@@ -330,7 +330,7 @@ def test_names_that_would_write_outside_the_cassettes_are_refused(stub, pytester
         lines = corpus.read_text().splitlines()
         corpus.write_text("\n".join([lines[0] + ",response_../../pwned"] + [line + ",hi" for line in lines[1:]]) + "\n")
     result = (
-        pytester.runpytest_subprocess(
+        pytester.runpytest(
             *args, "--empathy-judge=stub", "--empathy-corpus=corpus.csv", "--empathy-baseline=human-raters"
         )
         if where == "option"

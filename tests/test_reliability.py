@@ -323,7 +323,7 @@ def test_a_recording_that_reached_no_server_leaves_no_folder_behind(pytester):
         """
     )
     write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=1, emotions=("afraid", "sad")))
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=nowhere",
         "--empathy-judge=nowhere",
         "--empathy-corpus=corpus.csv",
@@ -457,7 +457,7 @@ def test_a_profile_without_a_base_url_fails_before_any_case(pytester):
         test_empathy="def test_empathy(empathy_case, empathy_evaluate):\n    empathy_evaluate(empathy_case)\n"
     )
     pytester.makefile(".toml", pyproject="[tool.pytest-empathy.models.nowhere]\nmodel = 'm'\n")
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--empathy-model=nowhere", "--empathy-judge=nowhere", "--empathy-corpus=smoke", "--empathy-record=once"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -637,6 +637,9 @@ def test_a_full_disk_while_recording_fails_each_case_in_one_line_and_loses_nothi
             replace(source, target)
 
         atomic.os.replace = full
+
+        def pytest_unconfigure():  # the run shares the test's process: os is put back
+            atomic.os.replace = replace
         """
     )
     result = run(pytester, "--empathy-record=all", "-p", "no:randomly")

@@ -298,7 +298,7 @@ def test_bad_merge_comparison_options_are_one_line_naming_them(run_benchmark, py
 def test_every_report_format_has_its_option_and_command_flag(pytester):
     from pytest_empathy.reports.registry import FORMATS
 
-    options = pytester.runpytest_subprocess("--help").stdout.str()
+    options = pytester.runpytest("--help").stdout.str()
     flags = cli("report", "--help", cwd=pytester.path).stdout
     for report in FORMATS:
         assert report.flag in options

@@ -314,9 +314,7 @@ def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub,
     assert exits(recorded) == [0, 0], output(recorded)
     assert "0 possible credential(s) in 8 cassette(s) under cassettes" in recorded[-1].stdout
     # The workflow's gate, off: 8 cases can show no Bad margin of 5 points (no-more-bad warns so).
-    saving = pytester.runpytest_subprocess(
-        "test_empathy.py", *STUB_OPTIONS, "--empathy-gate=off", "--empathy-save=accepted"
-    )
+    saving = pytester.runpytest("test_empathy.py", *STUB_OPTIONS, "--empathy-gate=off", "--empathy-save=accepted")
     assert saving.ret == 0, saving.stdout.str()
     assert (pytester.path / "benchmarks" / "saved-runs" / "accepted.json").is_file()
     shutil.copytree(pytester.path / "benchmarks" / "saved-runs", base_branch_saved_runs(pytester.path))
@@ -347,10 +345,7 @@ def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub,
         if is_judge_request(body)
         else default_answer(body)
     )
-    assert (
-        pytester.runpytest_subprocess("test_empathy.py", *STUB_OPTIONS, "--empathy-record=all", "--empathy-shard").ret
-        == 0
-    )
+    assert pytester.runpytest("test_empathy.py", *STUB_OPTIONS, "--empathy-record=all", "--empathy-shard").ret == 0
     declining = pull_request(flow, pytester.path)
     assert [exits(shard) for shard in declining.shards] == [[0], [0]], output(declining.steps)
     assert exits(declining.merge) == [1], output(declining.merge)

@@ -163,7 +163,7 @@ def test_a_saved_run_or_calibration_file_linked_out_is_refused_before_any_case(s
     if what == "saved run":
         result = run(pytester, "--empathy-record=once", *args)
     else:
-        result = pytester.runpytest_subprocess(
+        result = pytester.runpytest(
             "--empathy-judge=stub", "--empathy-corpus=corpus.csv", "--empathy-record=once", *args
         )
     assert result.ret == 4

@@ -1,0 +1,174 @@
+"""The suite runs pytest and the pytest-empathy command in its own process (tests/conftest.py):
+a run there must see nothing of the runs before it, and must find what a run in a new process
+finds. The entry points themselves still run as processes here, once each."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from contextvars import ContextVar
+from pathlib import Path
+
+import pytest
+
+from pytest_empathy.models.endpoint import chat_path
+
+from .conftest import BENCHMARK, cli, synthetic_rows, write_corpus
+
+# A credential only the first run knows: in a profile's URL and its key, under names that are
+# not key-like, so that only the run can have told the package about them.
+PASSWORD = "isolation-pa55word-1f0c"
+KEY = "isolation-key-77d2a9e4b3"
+PROFILE = f"""
+[tool.pytest-empathy.models.private]
+model = "private-model"
+base_url = "https://user:{PASSWORD}@example.invalid/v1"
+api_key_env = "ISOLATION_CREDENTIAL"
+"""
+# The second run's test, in the same process: what the package masks, and how it logs.
+PROBE = f"""
+import logging
+from pytest_empathy.secrets import redact
+
+def test_the_first_runs_credentials_are_not_known():
+    assert redact("{PASSWORD} {KEY}") == "{PASSWORD} {KEY}"
+
+def test_library_logs_are_made_by_the_factory_a_new_process_has():
+    assert logging.getLogRecordFactory() is logging.LogRecord
+"""
+BOT = ["--empathy-model=bot", "--empathy-corpus=corpus.csv", "--empathy-gate=off", "-p", "no:cacheprovider"]
+
+
+def bot_project(pytester: pytest.Pytester) -> None:
+    """A corpus of two emotions whose responses and ratings are recorded: a run calls no model."""
+    rows = synthetic_rows(per_emotion=2, rating=lambda emotion, i: (3, 2), emotions=("afraid", "joyful"))
+    write_corpus(pytester.path / "corpus.csv", rows)
+
+
+def package_state() -> dict[str, object]:
+    """What of the package's process-wide state a run may change: the module-level values of
+    every loaded pytest_empathy module (functions, classes and modules aside), the URL paths
+    cached with the credentials masked (the one cache whose answers depend on more than its
+    arguments), the log record factory, the threads and the environment."""
+    state: dict[str, object] = {}
+    for name, module in sorted(sys.modules.items()):
+        if name == "pytest_empathy" or name.startswith("pytest_empathy."):
+            for attribute, value in vars(module).items():
+                if isinstance(value, ContextVar):
+                    state[f"{name}.{attribute}"] = value.get()
+                elif not (callable(value) or isinstance(value, type(sys)) or attribute.startswith("__")):
+                    state[f"{name}.{attribute}"] = repr(value)
+    state["chat_path cache"] = chat_path.cache_info().currsize
+    state["log record factory"] = logging.getLogRecordFactory()
+    state["threads"] = sorted(thread.name for thread in threading.enumerate())
+    # Less pytest's own: the inner run's last test removes it, and the outer run sets it again.
+    state.update({f"${name}": value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"})
+    return state
+
+
+def test_a_run_leaves_nothing_for_the_next(pytester, monkeypatch):
+    bot_project(pytester)
+    pytester.makefile(".toml", pyproject=PROFILE)
+    monkeypatch.setenv("ISOLATION_CREDENTIAL", KEY)
+    pytester.makepyfile(
+        test_first=f"""
+        import logging
+        from pytest_empathy.secrets import redact
+
+        def test_the_run_masks_its_credentials():
+            assert redact("{PASSWORD} {KEY}") == "*** ***"
+            assert logging.getLogRecordFactory() is not logging.LogRecord
+        """
+    )
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    first = pytester.runpytest(*BOT)
+    first.assert_outcomes(passed=5)
+    (pytester.path / "pyproject.toml").unlink()
+    (pytester.path / "test_first.py").unlink()
+    monkeypatch.delenv("ISOLATION_CREDENTIAL")
+    pytester.makepyfile(test_second=PROBE)
+    pytester.runpytest("-p", "no:cacheprovider", "test_second.py").assert_outcomes(passed=2)
+
+
+def test_an_inner_run_puts_the_package_state_back(pytester, monkeypatch):
+    bot_project(pytester)
+    pytester.makefile(".toml", pyproject=PROFILE)
+    monkeypatch.setenv("ISOLATION_CREDENTIAL", KEY)
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    before = package_state()
+    pytester.runpytest(*BOT, "-n", "2").assert_outcomes(passed=4)
+    pytester.runpytest(*BOT).assert_outcomes(passed=4)
+    after = package_state()
+    assert {k: v for k, v in after.items() if before.get(k) != v} == {}
+    assert before.keys() == after.keys()
+
+
+class Imports:
+    """The modules an inner run has loaded as it ends, before pytester takes them out."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[str, str] = {}
+
+    def pytest_unconfigure(self) -> None:
+        self.loaded = {name: getattr(module, "__file__", None) or "" for name, module in sys.modules.items()}
+
+
+def test_an_inner_run_imports_no_module_the_suite_has_not(stub, pytester):
+    """pytester takes what an inner run imported out of sys.modules again: a library module
+    first imported there is imported anew by the next run, beside the classes its package
+    still holds (an exception the client no longer maps). conftest imports them up front."""
+    stub_options = ["--empathy-model=stub", "--empathy-judge=stub", "--empathy-corpus=corpus.csv"]
+    stub_options += ["--empathy-baseline=human-raters", "--empathy-gate=off", "-p", "no:cacheprovider"]
+    before = set(sys.modules)
+    for args in (["--empathy-record=once", "--empathy-report=report.json"], ["--empathy-html=report.html", "-n", "2"]):
+        imports = Imports()
+        assert pytester.runpytest(*stub_options, *args, plugins=[imports]).ret == 0
+        test_folder = str(pytester.path)
+        imported = [n for n, file in imports.loaded.items() if n not in before and not file.startswith(test_folder)]
+        assert imported == [], " ".join(imported)
+
+
+def test_the_command_runs_as_a_process_as_in_this_one(pytester):
+    bot_project(pytester)
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    pytester.runpytest(*BOT, "--empathy-report=report.json").assert_outcomes(passed=4)
+    statuses = []
+    for args in (
+        ["report", "report.json", "--markdown", "summary.md"],
+        ["merge", "report.json"],
+        ["report", "gone.json"],
+    ):
+        process = subprocess.run(
+            [sys.executable, "-m", "pytest_empathy.cli", *args],
+            cwd=pytester.path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        here = cli(*args, cwd=pytester.path)
+        assert (here.returncode, here.stdout, here.stderr) == (process.returncode, process.stdout, process.stderr)
+        statuses.append(process.returncode)
+    assert statuses == [0, 2, 2]  # a report; a usage error (no -o); a result that is not there
+
+
+def result_of(path: Path) -> dict[str, object]:
+    """A JSON result without what differs from one run to the next of the same cases."""
+    document = json.loads(path.read_text())
+    return {k: v for k, v in document.items() if k not in {"started", "finished", "duration", "run"}}
+
+
+def test_an_inner_pytest_runs_as_a_process_as_in_this_one(pytester):
+    bot_project(pytester)
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    process = pytester.runpytest_subprocess(*BOT, "--empathy-report=report.json")
+    processs_result = result_of(pytester.path / "report.json")
+    here = pytester.runpytest(*BOT, "--empathy-report=report.json")
+    assert here.ret == process.ret == 0
+    assert here.parseoutcomes() == process.parseoutcomes()
+    assert result_of(pytester.path / "report.json") == processs_result
+    summary = [line for line in process.stdout.lines if line.startswith("corpus ")]
+    assert summary and summary == [line for line in here.stdout.lines if line.startswith("corpus ")]
