@@ -506,17 +506,17 @@ def accepted_then_briefer(stub, pytester: pytest.Pytester, per_emotion: int, *ar
     return briefer_template(pytester)
 
 
-def test_every_report_names_the_cases_that_changed_with_both_answers(stub, pytester, xdist_args):
+def test_every_report_names_the_cases_that_changed_with_both_answers(stub, pytester, xdist_mode):
     usual = json.loads(default_answer({"messages": [{"content": ""}]})[2])["choices"][0]["message"]["content"]
     result = run(
         pytester,
-        accepted_then_briefer(stub, pytester, 12, *xdist_args),
+        accepted_then_briefer(stub, pytester, 12, *xdist_mode),
         "--empathy-record=new_episodes",
         "--empathy-compare=accepted",
         "--empathy-compare-fail=decline",
         "--empathy-markdown=summary.md",
         "--empathy-html=report.html",
-        *xdist_args,
+        *xdist_mode,
     )
     assert result.ret == 1
 
