@@ -22,6 +22,7 @@ from pytest_empathy.results.case import CaseResult, Usage
 from pytest_empathy.settings import StatisticsSettings
 
 from .conftest import cli, paired_cases, read_report, run, synthetic_rows, write_corpus
+from .release_figures import release_cases
 from .stub_server import completion, default_answer, is_judge_request
 
 
@@ -173,19 +174,31 @@ def test_a_result_travels_whole_on_its_reports_properties(result):
     assert all(a is b for a, b in zip(result.to_properties()[1:3], again[1:3], strict=True))
 
 
+# How shards merge does not depend on the corpus's size: five emotions of the release, not its
+# 2,000 cases; their counts are taken independently from the figures the package ships.
+SHARDED = ("afraid", "apprehensive", "caring", "joyful", "sad")
+SELECTED = f"--empathy-emotions={','.join(SHARDED)}"
+
+
 def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
-    whole = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-report=whole.json")
+    whole = run_benchmark("--empathy-model=chatgpt-empathy", SELECTED, "--empathy-report=whole.json")
     assert whole.ret == 0
     for name, selection in (("a", "afraid or caring or sad"), ("b", "not (afraid or caring or sad)")):
         shard = run_benchmark(
-            "--empathy-model=chatgpt-empathy", "-k", selection, "--empathy-shard", f"--empathy-report={name}.json"
+            "--empathy-model=chatgpt-empathy",
+            SELECTED,
+            "-k",
+            selection,
+            "--empathy-shard",
+            f"--empathy-report={name}.json",
         )
         assert shard.ret == 0
     half = json.loads((pytester.path / "a.json").read_text())
-    assert half["corpus"]["cases"] == 189
+    assert half["corpus"]["cases"] == release_cases(("afraid", "caring", "sad"))
     done = cli("merge", "a.json", "b.json", "-o", "merged.json", "--markdown", "merged.md", cwd=pytester.path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "chatgpt-empathy: 2000 of 2000 cases rated, passed\n"
+    n = release_cases(SHARDED)
+    assert done.stdout == f"chatgpt-empathy: {n} of {n} cases rated, passed\n"
     assert (pytester.path / "merged.json").read_text() == (pytester.path / "whole.json").read_text()
     rendered = cli("report", "whole.json", "--markdown", "whole.md", "--html", "whole.html", cwd=pytester.path)
     assert rendered.returncode == 0
@@ -194,12 +207,21 @@ def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
 
 
 def test_a_shard_that_never_ran_leaves_the_merge_incomplete(run_benchmark, pytester):
-    run_benchmark("--empathy-model=chatgpt-empathy", "-k", "afraid", "--empathy-shard", "--empathy-report=a.json")
-    run_benchmark("--empathy-model=chatgpt-empathy", "-k", "sad", "--empathy-shard", "--empathy-report=b.json")
+    for name, selection in (("a", "afraid"), ("b", "sad")):
+        run_benchmark(
+            "--empathy-model=chatgpt-empathy",
+            SELECTED,
+            "-k",
+            selection,
+            "--empathy-shard",
+            f"--empathy-report={name}.json",
+        )
     done = cli("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
     assert done.returncode == 1
+    rated, selected = release_cases(("afraid", "sad")), release_cases(SHARDED)
     assert (
-        "FAILED complete: 123 of 2000 cases rated; without a rating: 1877 selected case(s) in no shard" in done.stdout
+        f"FAILED complete: {rated} of {selected} cases rated; without a rating: {selected - rated} selected case(s) "
+        "in no shard" in done.stdout
     )
     merged = json.loads((pytester.path / "merged.json").read_text())
     assert merged["complete"] is False and merged["overall"] is None
@@ -230,12 +252,12 @@ def test_mismatched_or_overlapping_shards_do_not_merge(run_benchmark, pytester, 
 
 
 def test_a_merge_compares_with_a_saved_run_as_the_whole_run_does(run_benchmark, pytester):
-    assert run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-save=accepted").ret == 0
+    assert run_benchmark("--empathy-model=chatgpt-empathy", SELECTED, "--empathy-save=accepted").ret == 0
     compare = ["--empathy-compare=accepted", "--empathy-compare-fail=decline,emotion-decline,good-drop:2"]
-    whole = run_benchmark("--empathy-model=chatgpt", *compare, "--empathy-report=whole.json")
+    whole = run_benchmark("--empathy-model=chatgpt", SELECTED, *compare, "--empathy-report=whole.json")
     for name, selection in (("a", "afraid or caring or sad"), ("b", "not (afraid or caring or sad)")):
         shard = run_benchmark(
-            "--empathy-model=chatgpt", "-k", selection, "--empathy-shard", f"--empathy-report={name}.json"
+            "--empathy-model=chatgpt", SELECTED, "-k", selection, "--empathy-shard", f"--empathy-report={name}.json"
         )
         assert shard.ret == 0
     saved = "benchmarks/saved-runs/accepted.json"
@@ -254,7 +276,7 @@ def test_a_merge_compares_with_a_saved_run_as_the_whole_run_does(run_benchmark, 
     )
     expected = json.loads((pytester.path / "whole.json").read_text())
     merged = json.loads((pytester.path / "merged.json").read_text())
-    assert expected["comparison"]["compared"] == 2000
+    assert expected["comparison"]["compared"] == release_cases(SHARDED)
     assert {k: v for k, v in merged["comparison"].items() if k != "path"} == {
         k: v for k, v in expected["comparison"].items() if k != "path"
     }
