@@ -180,19 +180,18 @@ SHARDED = ("afraid", "apprehensive", "caring", "joyful", "sad")
 SELECTED = f"--empathy-emotions={','.join(SHARDED)}"
 
 
+def run_shard(run_benchmark, model: str, selection: str, name: str) -> pytest.RunResult:
+    """The shard of the five emotions' cases that ``-k selection`` picks, its result in ``name``.json."""
+    return run_benchmark(
+        f"--empathy-model={model}", SELECTED, "-k", selection, "--empathy-shard", f"--empathy-report={name}.json"
+    )
+
+
 def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
     whole = run_benchmark("--empathy-model=chatgpt-empathy", SELECTED, "--empathy-report=whole.json")
     assert whole.ret == 0
     for name, selection in (("a", "afraid or caring or sad"), ("b", "not (afraid or caring or sad)")):
-        shard = run_benchmark(
-            "--empathy-model=chatgpt-empathy",
-            SELECTED,
-            "-k",
-            selection,
-            "--empathy-shard",
-            f"--empathy-report={name}.json",
-        )
-        assert shard.ret == 0
+        assert run_shard(run_benchmark, "chatgpt-empathy", selection, name).ret == 0
     half = json.loads((pytester.path / "a.json").read_text())
     assert half["corpus"]["cases"] == release_cases(("afraid", "caring", "sad"))
     done = cli("merge", "a.json", "b.json", "-o", "merged.json", "--markdown", "merged.md", cwd=pytester.path)
@@ -208,14 +207,7 @@ def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
 
 def test_a_shard_that_never_ran_leaves_the_merge_incomplete(run_benchmark, pytester):
     for name, selection in (("a", "afraid"), ("b", "sad")):
-        run_benchmark(
-            "--empathy-model=chatgpt-empathy",
-            SELECTED,
-            "-k",
-            selection,
-            "--empathy-shard",
-            f"--empathy-report={name}.json",
-        )
+        run_shard(run_benchmark, "chatgpt-empathy", selection, name)
     done = cli("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
     assert done.returncode == 1
     rated, selected = release_cases(("afraid", "sad")), release_cases(SHARDED)
@@ -256,10 +248,7 @@ def test_a_merge_compares_with_a_saved_run_as_the_whole_run_does(run_benchmark, 
     compare = ["--empathy-compare=accepted", "--empathy-compare-fail=decline,emotion-decline,good-drop:2"]
     whole = run_benchmark("--empathy-model=chatgpt", SELECTED, *compare, "--empathy-report=whole.json")
     for name, selection in (("a", "afraid or caring or sad"), ("b", "not (afraid or caring or sad)")):
-        shard = run_benchmark(
-            "--empathy-model=chatgpt", SELECTED, "-k", selection, "--empathy-shard", f"--empathy-report={name}.json"
-        )
-        assert shard.ret == 0
+        assert run_shard(run_benchmark, "chatgpt", selection, name).ret == 0
     saved = "benchmarks/saved-runs/accepted.json"
     checks = "decline,emotion-decline,good-drop:2"
     done = cli(
