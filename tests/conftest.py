@@ -193,8 +193,11 @@ def local_model() -> None:
 
 
 @pytest.fixture(params=list(XDIST_MODES))
-def xdist_args(request: pytest.FixtureRequest) -> list[str]:
-    """Each integration test runs in one process, with -n 0, and on two xdist workers."""
+def xdist_mode(request: pytest.FixtureRequest) -> list[str]:
+    """The arguments of each way a run can go: without the xdist plugin, with it and no workers
+    (-n 0), and on two workers (-n 2). Only for the tests whose claim is about xdist: what
+    workers collect and record, how the controller merges their results into one verdict, the
+    summary under xdist; every other test runs once, in the default mode."""
     return XDIST_MODES[request.param]
 
 

@@ -219,9 +219,9 @@ BAD_TO_OKAY = [
 ]
 
 
-def test_under_the_ordinal_test_better_is_not_overruled_by_the_good_rate(run_benchmark, pytester, xdist_args):
+def test_under_the_ordinal_test_better_is_not_overruled_by_the_good_rate(run_benchmark, pytester):
     write_ratings(pytester.path / "okay.csv", BAD_TO_OKAY)
-    common = ["--empathy-model=bot", "--empathy-corpus=okay.csv", "--empathy-test=ordinal", *xdist_args]
+    common = ["--empathy-model=bot", "--empathy-corpus=okay.csv", "--empathy-test=ordinal"]
     result = run_benchmark(*common)
     assert result.ret == 0, result.stdout.str()
     gates = {g["name"]: g for g in read_report(pytester)["gates"]}
@@ -310,9 +310,9 @@ def test_a_saved_run_emotion_interval_excluding_no_change_is_an_emotion_holm_cal
     assert_intervals_match_holm(comparison.emotions, comparison.holm_by_test, ALPHA)
 
 
-def test_every_output_labels_each_interval_with_its_adjustment(run_benchmark, pytester, xdist_args):
+def test_every_output_labels_each_interval_with_its_adjustment(run_benchmark, pytester):
     write_ratings(pytester.path / "okay.csv", BAD_TO_OKAY)
-    common = ["--empathy-model=bot", "--empathy-corpus=okay.csv", "--empathy-test=ordinal", *xdist_args]
+    common = ["--empathy-model=bot", "--empathy-corpus=okay.csv", "--empathy-test=ordinal"]
     assert run_benchmark(*common, "--empathy-save=accepted").ret == 0
     result = run_benchmark(
         *common, "--empathy-compare=accepted", "--empathy-markdown=summary.md", "--empathy-html=report.html"

@@ -421,11 +421,11 @@ def test_good_drop_warns_when_it_would_fail_with_nothing_changed():
     assert "cannot fail" in never
 
 
-def test_a_sampled_release_run_warns_of_what_its_checks_cannot_detect(run_benchmark, pytester, xdist_args):
+def test_a_sampled_release_run_warns_of_what_its_checks_cannot_detect(run_benchmark, pytester):
     common = ("--empathy-sample=2", "--empathy-gate=off")
     assert run_benchmark("--empathy-model=chatgpt-empathy", *common, "--empathy-save=accepted").ret == 0
     compare = ("--empathy-model=human", *common, "--empathy-compare=accepted")
-    result = run_benchmark(*compare, "--empathy-compare-fail=decline,emotion-decline", *xdist_args)
+    result = run_benchmark(*compare, "--empathy-compare-fail=decline,emotion-decline")
     result.stdout.fnmatch_lines(
         [
             "WARNING compare emotion-decline cannot fail at this size: 2 cases per emotion*, the smallest "

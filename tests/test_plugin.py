@@ -1,4 +1,4 @@
-"""The plugin end to end, through pytester, each test under -p no:xdist, -n 0 and -n 2."""
+"""The plugin end to end, through pytester; the tests of what workers do under -p no:xdist, -n 0 and -n 2."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from .conftest import XDIST_MODES, read_report, synthetic_rows, write_corpus
 USAGE_ERROR = int(pytest.ExitCode.USAGE_ERROR)
 
 
-def test_release_reproduction_passes_the_gate(run_benchmark, pytester, xdist_args):
-    result = run_benchmark("--empathy-model=chatgpt-empathy", "-v", *xdist_args)
+def test_release_reproduction_passes_the_gate(run_benchmark, pytester):
+    result = run_benchmark("--empathy-model=chatgpt-empathy", "-v")
     assert result.ret == 0
     result.assert_outcomes(passed=2000)
     result.stdout.fnmatch_lines(
@@ -65,8 +65,8 @@ def test_json_result_is_identical_in_every_xdist_mode(run_benchmark, pytester):
 
 
 @pytest.mark.parametrize("selection", ["-k caring", "--empathy-emotions=caring"])
-def test_one_emotion_without_a_significant_gain_fails_the_gate(run_benchmark, pytester, xdist_args, selection):
-    result = run_benchmark("--empathy-model=chatgpt-empathy", *selection.split(), *xdist_args)
+def test_one_emotion_without_a_significant_gain_fails_the_gate(run_benchmark, pytester, selection):
+    result = run_benchmark("--empathy-model=chatgpt-empathy", *selection.split())
     assert result.ret == 1
     result.assert_outcomes(passed=66)
     result.stdout.fnmatch_lines(
@@ -140,9 +140,9 @@ def test_ini_settings_apply_and_the_command_line_wins(run_benchmark, pytester):
     result.stderr.fnmatch_lines(["ERROR: empathy_alpha (ini): '7' is not between 0 and 1 (exclusive)"])
 
 
-def test_without_a_model_other_suites_are_untouched(pytester, xdist_args):
+def test_without_a_model_other_suites_are_untouched(pytester):
     pytester.makepyfile("def test_plain():\n    assert 1 + 1 == 2\n")
-    result = pytester.runpytest(*xdist_args)
+    result = pytester.runpytest()
     assert result.ret == 0
     result.assert_outcomes(passed=1)
     assert "pytest-empathy" not in result.stdout.str()
@@ -194,27 +194,27 @@ def test_empathy(empathy_case, empathy_evaluate, request):
     result.assert_outcomes(passed=32)
 
 
-def test_sampling_is_the_same_on_every_worker_and_follows_the_seed(run_benchmark, pytester, xdist_args):
+def test_sampling_is_the_same_on_every_worker_and_follows_the_seed(run_benchmark, pytester, xdist_mode):
     def case_ids(*args):
         result = run_benchmark("--empathy-model=chatgpt", "--empathy-sample=2", "--empathy-gate=off", *args)
         assert result.ret == 0
         return [case["id"] for case in read_report(pytester)["cases"]]
 
-    first = case_ids("--empathy-seed=7", *xdist_args)
+    first = case_ids("--empathy-seed=7", *xdist_mode)
     assert len(first) == 64
     assert case_ids("--empathy-seed=7", "-p", "no:xdist") == first
-    assert case_ids("--empathy-seed=8", *xdist_args) != first
+    assert case_ids("--empathy-seed=8", *xdist_mode) != first
 
 
 def ratings_corpus(pytester, rating):
     return write_corpus(pytester.path / "corpus.csv", synthetic_rows(per_emotion=12, rating=rating))
 
 
-def test_corpus_file_with_human_ratings_and_a_significantly_worse_emotion(run_benchmark, pytester, xdist_args):
+def test_corpus_file_with_human_ratings_and_a_significantly_worse_emotion(run_benchmark, pytester):
     # The bot is rated Good everywhere but on 'sad', where it is always Bad and the humans
     # always Good; elsewhere humans get Okay, and Good one time in three.
     ratings_corpus(pytester, lambda emotion, i: (1, 3) if emotion == "sad" else (3, 3 if i % 3 == 0 else 2))
-    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.csv", *xdist_args)
+    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.csv")
     assert result.ret == 1
     result.stdout.fnmatch_lines(
         [
@@ -228,12 +228,12 @@ def test_corpus_file_with_human_ratings_and_a_significantly_worse_emotion(run_be
     assert report["corpus"]["name"] == "corpus"
 
 
-def test_corpus_without_human_ratings_uses_the_release_counts(run_benchmark, pytester, xdist_args):
+def test_corpus_without_human_ratings_uses_the_release_counts(run_benchmark, pytester):
     rows = synthetic_rows(per_emotion=3, rating=lambda e, i: (3, 1))
     for row in rows:
         del row["rating_human"]
     write_corpus(pytester.path / "corpus.jsonl", rows)
-    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.jsonl", *xdist_args)
+    result = run_benchmark("--empathy-model=bot", "--empathy-corpus=corpus.jsonl")
     assert result.ret == 0
     report = read_report(pytester)
     assert "built-in per-emotion counts" in report["baseline_rates"]
@@ -296,13 +296,13 @@ def test_empathy(empathy_case, empathy_evaluate):
 """
 
 
-def test_an_unrated_case_makes_the_run_incomplete(pytester, xdist_args):
+def test_an_unrated_case_makes_the_run_incomplete(pytester, xdist_mode):
     pytester.makepyfile(test_empathy=FAILING_CASE)
     result = pytester.runpytest(
         "--empathy-model=chatgpt-empathy",
         "--empathy-emotions=caring,sad",
         "--empathy-report=report.json",
-        *xdist_args,
+        *xdist_mode,
     )
     assert result.ret == 1
     result.assert_outcomes(passed=126, failed=1)
@@ -318,7 +318,7 @@ def test_an_unrated_case_makes_the_run_incomplete(pytester, xdist_args):
     assert report["complete"] is False and report["overall"] is None and report["passed"] is False
 
 
-def test_allow_partial_labels_every_figure(pytester, xdist_args):
+def test_allow_partial_labels_every_figure(pytester):
     pytester.makepyfile(test_empathy=FAILING_CASE)
     result = pytester.runpytest(
         "--empathy-model=chatgpt-empathy",
@@ -326,7 +326,6 @@ def test_allow_partial_labels_every_figure(pytester, xdist_args):
         "--empathy-report=report.json",
         "--empathy-allow-partial",
         "--empathy-gate=off",
-        *xdist_args,
     )
     assert result.ret == 1  # the failed test still fails the run; the statistics are reported
     result.stdout.fnmatch_lines(

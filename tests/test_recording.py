@@ -43,8 +43,8 @@ def cassette(pytester: pytest.Pytester, case_id: str) -> dict:
     return json.loads(stub_cassette(pytester, case_id).read_text())
 
 
-def test_record_then_replay_without_the_server(stub, pytester, xdist_args):
-    result = run(pytester, "--empathy-record=once", *xdist_args)
+def test_record_then_replay_without_the_server(stub, pytester, xdist_mode):
+    result = run(pytester, "--empathy-record=once", *xdist_mode)
     assert result.ret == 0, result.stdout.str()
     result.assert_outcomes(passed=8)
     recorded = read_report(pytester)
@@ -55,7 +55,7 @@ def test_record_then_replay_without_the_server(stub, pytester, xdist_args):
     assert all(len(json.loads(f.read_text())["interactions"]) == 2 for f in files)
     assert not list((pytester.path / "cassettes").rglob("*.tmp"))
     stub.script.append((None, (503, JSON, b"down")))  # would fail any live call
-    for replay_args in (xdist_args, ["-n", "0"]):
+    for replay_args in (xdist_mode, ["-n", "0"]):
         result = run(pytester, *replay_args)
         assert result.ret == 0
         replayed = read_report(pytester)
@@ -152,11 +152,11 @@ def test_an_error_recorded_by_hand_fails_its_case_in_replay(stub, pytester):
     result.stdout.fnmatch_lines(["*stub: HTTP 500 recorded in the cassette*"])
 
 
-def test_missing_recording_names_the_cassette_and_the_command(stub, pytester, xdist_args):
+def test_missing_recording_names_the_cassette_and_the_command(stub, pytester):
     old_format = pytester.path / "cassettes" / "stub" / "sad" / "sad-sad1.yaml"
     old_format.parent.mkdir(parents=True)
     old_format.write_text("interactions: []\nversion: 1\n")
-    result = run(pytester, "--empathy-emotions=sad", *xdist_args)
+    result = run(pytester, "--empathy-emotions=sad")
     assert result.ret == 1
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
@@ -235,14 +235,14 @@ def test_text():
 """
 
 
-def test_a_changed_template_fails_the_benchmark_cases_and_runs_every_other_test(stub, pytester, xdist_args):
+def test_a_changed_template_fails_the_benchmark_cases_and_runs_every_other_test(stub, pytester):
     pytester.makepyfile(test_units=UNIT_TESTS)
     assert run(pytester, "--empathy-record=once", "test_empathy.py").ret == 0
     template = pytester.path / "my prompts" / "response.txt"
     template.parent.mkdir()
     template.write_text("Respond kindly to: {situation} {utterance}\n")
     # Given as the machine's absolute path; every command shown names it from the rootdir.
-    result = run(pytester, f"--empathy-template={template}", *xdist_args)
+    result = run(pytester, f"--empathy-template={template}")
     assert result.ret == 1
     result.assert_outcomes(passed=2, failed=8)
     output = result.stdout.str() + result.stderr.str()
@@ -276,7 +276,7 @@ def test_a_changed_template_fails_the_benchmark_cases_and_runs_every_other_test(
     pytester.runpytest(*words[1:], "-p", "no:cacheprovider", "-k", "afraid").assert_outcomes(passed=2, deselected=8)
     # The stub answers the new prompt as the old: the judge's rating of that answer replays.
     assert len(stub.requests) == 16 + 2
-    result = run(pytester, f"--empathy-template={template}", *xdist_args)
+    result = run(pytester, f"--empathy-template={template}")
     assert result.ret == 1
     result.assert_outcomes(passed=4, failed=6)
     result.stdout.fnmatch_lines(["6 of 8 cases need (re-)recording, 6 because a template changed *"])
@@ -286,7 +286,7 @@ def test_a_changed_template_fails_the_benchmark_cases_and_runs_every_other_test(
     # Recording the rest as the command says completes it.
     pytester.runpytest(*words[1:], "-p", "no:cacheprovider").assert_outcomes(passed=10)
     assert len(stub.requests) == 16 + 8
-    result = run(pytester, f"--empathy-template={template}", *xdist_args)
+    result = run(pytester, f"--empathy-template={template}")
     assert result.ret == 0
     result.assert_outcomes(passed=10)
 
@@ -528,7 +528,7 @@ def test_recording_with_a_remote_profile_needs_its_key(pytester, monkeypatch):
     )
 
 
-def test_real_local_server_round_trip(local_model, pytester, xdist_args, monkeypatch):
+def test_real_local_server_round_trip(local_model, pytester, xdist_mode, monkeypatch):
     """Record with SmolLM2 served by llama.cpp (started and stopped by the plugin), then
     replay with no server at all: the same ratings."""
     pytester.makepyfile(test_empathy=BENCHMARK)
@@ -546,7 +546,7 @@ def test_real_local_server_round_trip(local_model, pytester, xdist_args, monkeyp
         "--empathy-report=report.json",
         "-p",
         "no:cacheprovider",
-        *xdist_args,
+        *xdist_mode,
     ]
     recording = pytester.runpytest(*args, "--empathy-record=once")
     assert recording.ret == 0, recording.stdout.str()

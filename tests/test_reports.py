@@ -22,6 +22,7 @@ from pytest_empathy.results.case import CaseResult, Usage
 from pytest_empathy.settings import StatisticsSettings
 
 from .conftest import cli, paired_cases, read_report, run, synthetic_rows, write_corpus
+from .release_figures import release_cases
 from .stub_server import completion, default_answer, is_judge_request
 
 
@@ -173,19 +174,30 @@ def test_a_result_travels_whole_on_its_reports_properties(result):
     assert all(a is b for a, b in zip(result.to_properties()[1:3], again[1:3], strict=True))
 
 
+# How shards merge does not depend on the corpus's size: five emotions of the release, not its
+# 2,000 cases; their counts are taken independently from the figures the package ships.
+SHARDED = ("afraid", "apprehensive", "caring", "joyful", "sad")
+SELECTED = f"--empathy-emotions={','.join(SHARDED)}"
+
+
+def run_shard(run_benchmark, model: str, selection: str, name: str) -> pytest.RunResult:
+    """The shard of the five emotions' cases that ``-k selection`` picks, its result in ``name``.json."""
+    return run_benchmark(
+        f"--empathy-model={model}", SELECTED, "-k", selection, "--empathy-shard", f"--empathy-report={name}.json"
+    )
+
+
 def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
-    whole = run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-report=whole.json")
+    whole = run_benchmark("--empathy-model=chatgpt-empathy", SELECTED, "--empathy-report=whole.json")
     assert whole.ret == 0
     for name, selection in (("a", "afraid or caring or sad"), ("b", "not (afraid or caring or sad)")):
-        shard = run_benchmark(
-            "--empathy-model=chatgpt-empathy", "-k", selection, "--empathy-shard", f"--empathy-report={name}.json"
-        )
-        assert shard.ret == 0
+        assert run_shard(run_benchmark, "chatgpt-empathy", selection, name).ret == 0
     half = json.loads((pytester.path / "a.json").read_text())
-    assert half["corpus"]["cases"] == 189
+    assert half["corpus"]["cases"] == release_cases(("afraid", "caring", "sad"))
     done = cli("merge", "a.json", "b.json", "-o", "merged.json", "--markdown", "merged.md", cwd=pytester.path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "chatgpt-empathy: 2000 of 2000 cases rated, passed\n"
+    n = release_cases(SHARDED)
+    assert done.stdout == f"chatgpt-empathy: {n} of {n} cases rated, passed\n"
     assert (pytester.path / "merged.json").read_text() == (pytester.path / "whole.json").read_text()
     rendered = cli("report", "whole.json", "--markdown", "whole.md", "--html", "whole.html", cwd=pytester.path)
     assert rendered.returncode == 0
@@ -194,12 +206,14 @@ def test_merged_halves_equal_the_whole_run(run_benchmark, pytester):
 
 
 def test_a_shard_that_never_ran_leaves_the_merge_incomplete(run_benchmark, pytester):
-    run_benchmark("--empathy-model=chatgpt-empathy", "-k", "afraid", "--empathy-shard", "--empathy-report=a.json")
-    run_benchmark("--empathy-model=chatgpt-empathy", "-k", "sad", "--empathy-shard", "--empathy-report=b.json")
+    for name, selection in (("a", "afraid"), ("b", "sad")):
+        run_shard(run_benchmark, "chatgpt-empathy", selection, name)
     done = cli("merge", "a.json", "b.json", "-o", "merged.json", cwd=pytester.path)
     assert done.returncode == 1
+    rated, selected = release_cases(("afraid", "sad")), release_cases(SHARDED)
     assert (
-        "FAILED complete: 123 of 2000 cases rated; without a rating: 1877 selected case(s) in no shard" in done.stdout
+        f"FAILED complete: {rated} of {selected} cases rated; without a rating: {selected - rated} selected case(s) "
+        "in no shard" in done.stdout
     )
     merged = json.loads((pytester.path / "merged.json").read_text())
     assert merged["complete"] is False and merged["overall"] is None
@@ -230,14 +244,11 @@ def test_mismatched_or_overlapping_shards_do_not_merge(run_benchmark, pytester, 
 
 
 def test_a_merge_compares_with_a_saved_run_as_the_whole_run_does(run_benchmark, pytester):
-    assert run_benchmark("--empathy-model=chatgpt-empathy", "--empathy-save=accepted").ret == 0
+    assert run_benchmark("--empathy-model=chatgpt-empathy", SELECTED, "--empathy-save=accepted").ret == 0
     compare = ["--empathy-compare=accepted", "--empathy-compare-fail=decline,emotion-decline,good-drop:2"]
-    whole = run_benchmark("--empathy-model=chatgpt", *compare, "--empathy-report=whole.json")
+    whole = run_benchmark("--empathy-model=chatgpt", SELECTED, *compare, "--empathy-report=whole.json")
     for name, selection in (("a", "afraid or caring or sad"), ("b", "not (afraid or caring or sad)")):
-        shard = run_benchmark(
-            "--empathy-model=chatgpt", "-k", selection, "--empathy-shard", f"--empathy-report={name}.json"
-        )
-        assert shard.ret == 0
+        assert run_shard(run_benchmark, "chatgpt", selection, name).ret == 0
     saved = "benchmarks/saved-runs/accepted.json"
     checks = "decline,emotion-decline,good-drop:2"
     done = cli(
@@ -254,7 +265,7 @@ def test_a_merge_compares_with_a_saved_run_as_the_whole_run_does(run_benchmark, 
     )
     expected = json.loads((pytester.path / "whole.json").read_text())
     merged = json.loads((pytester.path / "merged.json").read_text())
-    assert expected["comparison"]["compared"] == 2000
+    assert expected["comparison"]["compared"] == release_cases(SHARDED)
     assert {k: v for k, v in merged["comparison"].items() if k != "path"} == {
         k: v for k, v in expected["comparison"].items() if k != "path"
     }
@@ -506,17 +517,17 @@ def accepted_then_briefer(stub, pytester: pytest.Pytester, per_emotion: int, *ar
     return briefer_template(pytester)
 
 
-def test_every_report_names_the_cases_that_changed_with_both_answers(stub, pytester, xdist_args):
+def test_every_report_names_the_cases_that_changed_with_both_answers(stub, pytester, xdist_mode):
     usual = json.loads(default_answer({"messages": [{"content": ""}]})[2])["choices"][0]["message"]["content"]
     result = run(
         pytester,
-        accepted_then_briefer(stub, pytester, 12, *xdist_args),
+        accepted_then_briefer(stub, pytester, 12, *xdist_mode),
         "--empathy-record=new_episodes",
         "--empathy-compare=accepted",
         "--empathy-compare-fail=decline",
         "--empathy-markdown=summary.md",
         "--empathy-html=report.html",
-        *xdist_args,
+        *xdist_mode,
     )
     assert result.ret == 1
 

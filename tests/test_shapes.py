@@ -300,16 +300,14 @@ def test_an_undecided_emotion_is_judged_on_its_good_rate_in_the_gates(n):
 EMOTIONS = ("afraid", "joyful", "sad")
 
 
-def test_every_output_says_an_emotions_ordinal_comparison_is_undecided(
-    run_benchmark, pytester, xdist_args, monkeypatch
-):
+def test_every_output_says_an_emotions_ordinal_comparison_is_undecided(run_benchmark, pytester, monkeypatch):
     """A small corpus rated by the model alone, against the crowd's counts per emotion: each
     emotion undecided in the JSON, the terminal (wide, 80 columns and -q), Markdown and HTML."""
     rows = synthetic_rows(2, emotions=EMOTIONS)
     for i, row in enumerate(rows):
         row["rating_bot"] = 3 if i % 2 else 1
     write_corpus(pytester.path / "small.csv", rows)
-    common = ["--empathy-model=bot", "--empathy-corpus=small.csv", "--empathy-test=ordinal", *xdist_args]
+    common = ["--empathy-model=bot", "--empathy-corpus=small.csv", "--empathy-test=ordinal"]
     result = run_benchmark(*common, "--empathy-markdown=summary.md", "--empathy-html=report.html")
     report = read_report(pytester)
     for emotion in EMOTIONS:

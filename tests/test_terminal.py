@@ -82,7 +82,7 @@ def test_the_release_reproduction_fits_the_terminal_and_v_shows_everything(run_b
     assert fits([line for line in lines if re.match(r"PASSED |FAILED |  \S", line)], width)
 
 
-def test_a_red_comparison_reads_in_15_lines_at_q_and_in_one_at_qq(run_benchmark, pytester, monkeypatch, xdist_args):
+def test_a_red_comparison_reads_in_15_lines_at_q_and_in_one_at_qq(run_benchmark, pytester, monkeypatch, xdist_mode):
     monkeypatch.setenv("COLUMNS", "80")
     assert run_benchmark("--empathy-model=chatgpt-empathy", SELECTED, "--empathy-save=gpt4").ret == 0
     args = (
@@ -91,7 +91,7 @@ def test_a_red_comparison_reads_in_15_lines_at_q_and_in_one_at_qq(run_benchmark,
         "--empathy-compare=gpt4",
         "--empathy-compare-fail=decline,emotion-decline,good-drop:5",
         "--empathy-markdown=summary.md",
-        *xdist_args,
+        *xdist_mode,
     )
     quiet = run_benchmark(*args, "-q")
     assert quiet.ret == 1
