@@ -309,13 +309,16 @@ def _crowd_alone(strata) -> tuple[float, float]:
 @pytest.mark.slow
 @pytest.mark.parametrize("world", [LENIENT, INTERCHANGEABLE], ids=["lenient raters", "interchangeable raters"])
 def test_in_simulation_ppi_covers_the_truth_on_both_sides_where_the_judge_alone_does_not(world):
-    """Seeded, 200 repetitions: coverage within 3 Monte Carlo standard errors of 95% (SE
-    sqrt(0.95 x 0.05 / 200), 1.5 points: 90.4% to 99.6%), each tail below 2.5% + 3 SEs (1.1
-    points). That catches an interval around the judge's ratings alone (it covers 0%) or one
-    without the rectifier. An interval that takes a rater's ten ratings as independent covers
-    about 90% (3,000 repetitions), at the edge of what 200 can tell: the widths catch it, their
-    Monte Carlo error a small share of their 10-point gaps."""
-    repetitions = 200
+    """Seeded, 400 repetitions: coverage within 3 Monte Carlo standard errors of 95% (SE
+    sqrt(0.95 x 0.05 / 400), 1.1 points: 91.7% to 98.3%), each tail below 2.5% + 3 SEs (0.78
+    points: below 4.8%, so 19 misses of 400 at most). That catches an interval around the judge's
+    ratings alone (it covers 0%) or one without the rectifier. The real resolution, binomial: a
+    correct tail (2.5%) fails 0.3% of the time; a tail missed at twice the nominal rate (5%) is
+    caught only about half the time (53%), at three times (7.5%) 98% of the time; coverage of 90%
+    is caught 86% of the time, of 92% 38%. An interval that takes a rater's ten ratings as
+    independent covers about 90% (3,000 repetitions), at the edge of what 400 can tell: the
+    widths catch it, their Monte Carlo error a small share of their 10-point gaps."""
+    repetitions = 400
     figures = coverage_and_widths(repetitions=repetitions, world=world)
     if world is LENIENT:
         assert abs(figures["agreement"] - 0.7) < 0.02, figures  # the issue's judge: 70% exact agreement
@@ -327,7 +330,7 @@ def test_in_simulation_ppi_covers_the_truth_on_both_sides_where_the_judge_alone_
     assert figures["judge alone coverage"] < 0.5, figures  # narrow, and around the wrong value
     if world is LENIENT:
         # A lenient rater's ten ratings agree: taken as independent, the interval is too narrow
-        # (about 90% coverage in 3,000 repetitions; 200 cannot tell 90% from 93%, the widths can).
+        # (about 90% coverage in 3,000 repetitions; 400 cannot tell 90% from 93%, the widths can).
         assert figures["ppi, raters ignored width"] < 0.9 * figures["ppi width"], figures
         assert figures["ppi, raters ignored coverage"] < 0.95, figures
         # The judge cannot see a rater's leniency, so it can take out less of the variance.
@@ -477,7 +480,7 @@ def crowd_study(rng: np.random.Generator, corpus: Corpus, sample: int | None, se
     ("corpus", "sample", "repetitions"),
     [
         pytest.param(smoke_corpus, None, 400, id="smoke, every case"),
-        # The README quotes these runs' figures: their size stays, and so they are slow.
+        # docs/explanation/statistics.md quotes these runs' figures: their size stays, and so they are slow.
         pytest.param(release_sized_corpus, 2, 300, id="release-sized, 2 per emotion", marks=pytest.mark.slow),
         pytest.param(release_sized_corpus, 10, 300, id="release-sized, 10 per emotion", marks=pytest.mark.slow),
     ],
