@@ -31,6 +31,16 @@ class Drip:
     every: float
 
 
+@dataclass(frozen=True)
+class After:
+    """A fault: ``answer`` sent once ``ready()`` holds (checked every 20 ms), or after
+    ``within`` seconds if it never does; a test orders what the server sees without a sleep."""
+
+    ready: Callable[[], bool]
+    answer: Answer
+    within: float = 60.0
+
+
 def completion(content: str, finish_reason: str = "stop", choices: int = 1) -> bytes:
     return json.dumps(
         {
@@ -62,7 +72,7 @@ class StubServer:
     answer_of: Callable[[dict[str, Any]], Answer] = default_answer
     latency: float = 0.0
     # Faults to play, in order, for requests that match; None matches every request.
-    script: list[tuple[Callable[[dict[str, Any]], bool] | None, Answer | Drip | float | str]] = field(
+    script: list[tuple[Callable[[dict[str, Any]], bool] | None, Answer | Drip | After | float | str]] = field(
         default_factory=list
     )
     requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
@@ -75,10 +85,12 @@ class StubServer:
     hung_up: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def then(self, answer: Answer | Drip | float | str, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+    def then(
+        self, answer: Answer | Drip | After | float | str, when: Callable[[dict[str, Any]], bool] | None = None
+    ) -> None:
         """Queue a fault: an (status, headers, body) answer, a delay in seconds before the
-        default answer (a read time-out for a client with a shorter timeout), a Drip, or
-        "reset"."""
+        default answer (a read time-out for a client with a shorter timeout), a Drip, an
+        After, or "reset"."""
         self.script.append((when, answer))
 
     def answer(self, headers: dict[str, str], body: dict[str, Any]) -> Answer | Drip | None:
@@ -97,6 +109,11 @@ class StubServer:
             return None
         if isinstance(answer, Drip):
             return answer
+        if isinstance(answer, After):
+            ends = time.monotonic() + answer.within
+            while not answer.ready() and time.monotonic() < ends:
+                time.sleep(0.02)
+            return answer.answer
         if isinstance(answer, float | int):
             time.sleep(answer)
             answered = self.answer_of(body)

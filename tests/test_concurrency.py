@@ -18,7 +18,7 @@ import pytest
 from pytest_empathy.models.call_loop import Attempt, CallLoop
 
 from .conftest import BENCHMARK, FAKE_KEY, answer_of, run, stub_cassette, stub_project, synthetic_rows
-from .stub_server import JSON, Answer, StubServer, completion, is_judge_request, stub_server
+from .stub_server import JSON, After, Answer, StubServer, completion, is_judge_request, stub_server
 
 EMOTIONS = ("afraid", "caring", "joyful", "sad", "angry", "proud")
 PER_EMOTION = 6
@@ -154,22 +154,36 @@ def test_cases_cut_short_by_the_end_of_the_run_leave_no_cassette_behind(pytester
     recording makes every missing call."""
     monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
     with stub_server(latency=0.3) as server:
-        project(pytester, server)
-        server.then((400, JSON, b'{"error": {"message": "bad request"}}'), answer_of("afraid-afraid0"))
-        # Of the 7 cases started ahead of afraid0's test, 5 are answered only after 30 s: the
-        # run has ended long before, however loaded the machine, so they are cut short.
-        held = ("afraid-afraid3", "afraid-afraid4", "afraid-afraid5", "caring-caring0", "caring-caring1")
+        # afraid0's failure waits for the held cases below, so a timeout of 30 s, not 5: room
+        # for them to reach the server on a loaded machine before afraid0 is cut off.
+        project(pytester, server, timeout=30.0)
+        # Of the 7 cases started ahead of afraid0's test (afraid1 to 5, angry0 and angry1, in
+        # collection order), 3 are answered only after 60 s: the run has ended long before,
+        # however loaded the machine, so they are cut short. With afraid0 they fill the 4 slots,
+        # and afraid0's failure (which ends the run, -x) is sent only once all 3 have reached
+        # the server: none is left unstarted, which would make the check below trivially true.
+        held = ("afraid-afraid3", "afraid-afraid5", "angry-angry1")
+
+        def all_held_arrived() -> bool:
+            bodies = [body for _, body in list(server.requests)]
+            return all(any(answer_of(case)(body) for body in bodies) for case in held)
+
+        failure = (400, JSON, b'{"error": {"message": "bad request"}}')
+        server.then(After(all_held_arrived, failure), answer_of("afraid-afraid0"))
         for case in held:
-            server.then(30.0, answer_of(case))
+            server.then(60.0, answer_of(case))
         stopped = record(pytester, "-p", "no:xdist", "--empathy-concurrency=4", "-x")
         assert stopped.ret == 1
         stopped.assert_outcomes(failed=1)
         written = sorted((pytester.path / "cassettes").rglob("*.json"))
         started = {body["messages"][0]["content"] for _, body in server.requests if not is_judge_request(body)}
         assert len(started) > 1 + len(written)  # some were cut short
-        assert not any(stub_cassette(pytester, case).exists() for case in held)
+        # Each held case reached the server (so was started and then cut short), and left nothing.
+        for case in held:
+            assert any(answer_of(case)(body) for _, body in server.requests), case
+            assert not stub_cassette(pytester, case).exists(), case
         assert all(len(json.loads(path.read_text())["interactions"]) == 2 for path in written)
-        server.script.clear()  # a held case the run did not start is not held in the next
+        assert server.script == []  # every fault was played: none is left for the next run
         again = record(pytester, "-p", "no:xdist", "--empathy-concurrency=4")
     assert again.ret == 0, again.stdout.str()
     again.assert_outcomes(passed=CASES)
