@@ -3,6 +3,7 @@ leaks, every failure names what failed."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -23,8 +24,9 @@ from pytest_empathy.cassettes.audit import audit, audit_file, audit_reports
 from pytest_empathy.cassettes.format import CassetteError
 from pytest_empathy.cassettes.recorder import AtomicPersister
 from pytest_empathy.corpus.reader import CorpusError, load_file
+from pytest_empathy.models import retries
 
-from .conftest import FAKE_KEY, cli, read_report, run, stub_cassette, synthetic_rows, write_corpus
+from .conftest import FAKE_KEY, answer_of, cli, read_report, run, stub_cassette, synthetic_rows, write_corpus
 from .stub_server import Answer, completion, default_answer, is_judge_request
 
 JSON = {"content-type": "application/json"}
@@ -184,6 +186,15 @@ def test_rate_limit_without_retry_after_and_connection_resets(stub, pytester):
     # The attempts the retry policy made, counted by the server instead of a bound on the run's
     # time: 7 cases' answer and rating, the refused answer's retry, 3 attempts at the reset one.
     assert len(stub.requests) == 7 * 2 + 1 + 3
+    # The waits it decided, as the server saw them: each gap between a case's attempts is the
+    # backoff for that retry (the 429 gave no Retry-After), at least its shortest (less a
+    # quarter of jitter), and generously bounded above: 5 s over its longest allows for a
+    # loaded machine and catches a long default delay (the openai client's own is up to 60 s).
+    for case, retried in (("afraid-afraid0", 1), ("sad-sad1", 2)):
+        arrived = [at for at, (_, body) in zip(stub.arrivals, stub.requests, strict=True) if answer_of(case)(body)]
+        assert len(arrived) == retried + 1, case
+        for retry, (before, after) in enumerate(itertools.pairwise(arrived), start=1):
+            assert retries.backoff(retry, jitter=1) <= after - before < retries.backoff(retry, jitter=0) + 5, case
     result.assert_outcomes(passed=7, failed=1)
     result.stdout.fnmatch_lines(["*stub: cannot connect to http://127.0.0.1:*/v1/ (*)*"])
     report = read_report(pytester)
