@@ -10,12 +10,16 @@ import json
 import shutil
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_empathy.models.call_loop import Attempt, CallLoop
+from pytest_empathy.models.endpoint import ChatEndpoint
+from pytest_empathy.models.profiles import ModelProfile
 
 from .conftest import BENCHMARK, FAKE_KEY, answer_of, run, stub_cassette, stub_project, synthetic_rows
 from .stub_server import JSON, After, Answer, StubServer, completion, is_judge_request, stub_server
@@ -116,35 +120,93 @@ def test_a_failed_call_fails_its_own_case_and_no_other(pytester, monkeypatch):
     replay.assert_outcomes(passed=CASES - 1, failed=1)
 
 
-@pytest.mark.fault
-def test_waiting_for_a_slot_does_not_use_up_a_calls_deadline():
-    """One slot, held 3 s by one call while another, with a 1 s deadline, waits for it: the
-    waiting call is sent once the slot frees, not cut off, and the wait it records is longer
-    than its deadline. What the loop decided is read, not a clock of the test's: load only
-    lengthens the hold (a sleep), and the waiter, sent at once, has its whole second left."""
-    calls = CallLoop(slots=1)
-    calls.use()
-    held = threading.Event()
+class WatchedLoop(CallLoop):
+    """A call loop that notes when each slot is asked for: a test holding a slot releases it
+    once another has been queued for longer than its deadline, not after a fixed time."""
+
+    def __init__(self, slots: int) -> None:
+        super().__init__(slots)
+        self.asked: list[float] = []
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        # Noted and queued in one step: no await between them.
+        self.asked.append(time.monotonic())
+        async with super().slot():
+            yield
+
+
+def hold_a_slot(calls: WatchedLoop, queued_for: float) -> tuple[threading.Thread, list[float]]:
+    """A thread holding the loop's one slot until a second ask has been queued ``queued_for``
+    seconds (or 60 s without one); it gives when it released. Load only lengthens the wait."""
+    held, release, released = threading.Event(), threading.Event(), []
 
     async def holder() -> None:
         async with calls.slot():
             held.set()
-            await asyncio.sleep(3.0)
+            while not release.is_set():
+                await asyncio.sleep(0.01)
+
+    def signal() -> None:
+        ends = time.monotonic() + 60
+        while len(calls.asked) < 2 and time.monotonic() < ends:
+            time.sleep(0.01)
+        while len(calls.asked) >= 2 and time.monotonic() - calls.asked[1] <= queued_for:
+            time.sleep(0.01)
+        released.append(time.monotonic())
+        release.set()
+
+    holding = threading.Thread(target=calls.run, args=(holder(),))
+    holding.start()
+    assert held.wait(timeout=60)
+    threading.Thread(target=signal, daemon=True).start()
+    return holding, released
+
+
+@pytest.mark.fault
+def test_waiting_for_a_slot_does_not_use_up_a_calls_deadline():
+    """One slot, held by one call until another, with a 1 s deadline, has waited for it 1.5 s:
+    the waiting call is sent once the slot frees, not cut off, and the wait it records is
+    longer than its deadline. The hold ends on the waiter's queueing, not on a clock of the
+    test's: load only lengthens the wait, and the waiter, sent at once, has its whole second."""
+    calls = WatchedLoop(slots=1)
+    calls.use()
 
     async def waiter(attempt: Attempt) -> str:
         async with calls.attempt(attempt), calls.slot():
             return "sent"
 
-    holding = threading.Thread(target=calls.run, args=(holder(),))
-    holding.start()
+    holding, released = hold_a_slot(calls, queued_for=1.5)
     try:
-        assert held.wait(timeout=60)
         attempt = Attempt(1.0)
         assert calls.run(waiter(attempt)) == "sent"
         assert attempt.waited > attempt.seconds
+        assert len(released) == 1 and released[0] - calls.asked[1] > attempt.seconds
     finally:
         holding.join()
         calls.release()
+
+
+@pytest.mark.fault
+def test_a_live_call_waiting_for_a_slot_is_not_cut_off_by_its_deadline():
+    """The same through a real endpoint: the attempt under way (a ContextVar set around the
+    openai client's call) reaches the slot the cassette transport asks for below openai and
+    httpx, on the same loop. Its 1 s deadline passes while it is queued; it is sent once the
+    slot frees and answered."""
+    calls = WatchedLoop(slots=1)
+    with stub_server() as server:
+        profile = ModelProfile("stub", "stub-model", base_url=server.url, timeout=1.0, max_retries=0, deadline=1.0)
+        endpoint = ChatEndpoint(profile, None, "c", calls=calls)
+        holding, released = hold_a_slot(calls, queued_for=1.5)
+        try:
+            answer = endpoint.complete([{"role": "user", "content": "hi"}], template_sha256="t", max_tokens=5)
+        finally:
+            holding.join()
+            endpoint.close()
+        assert answer == "That sounds really hard; I am here for you."
+        # Queued past its deadline, then sent once, after the slot was freed.
+        assert len(released) == 1 and released[0] - calls.asked[1] > profile.timeout
+        assert len(server.arrivals) == 1 and server.arrivals[0] > released[0]
 
 
 @pytest.mark.fault
