@@ -120,13 +120,14 @@ def good_rate_size(n1: int, n2: int, alpha: float) -> tuple[float, float]:
     for good1 in range(n1 + 1):
         weight = stats.binom.pmf(good1, n1, rates)
 
-        def test(good2: int, good1: int = good1) -> tuple[float, float]:
-            return proportions.unpaired_p_values(good1, n1, good2, n2, confidence=1 - 2 * alpha)
+        def rejects(good2: int, greater: bool, good1: int = good1) -> bool:
+            p = proportions.unpaired_p_value(good1, n1, good2, n2, confidence=1 - 2 * alpha, greater=greater)
+            return p < alpha
 
         # Rejected as higher: the second's counts below a threshold; as lower: above one.
-        kept = first_rejected(lambda good2: not test(good2)[0] < alpha, 0, n2)
+        kept = first_rejected(lambda good2: not rejects(good2, True), 0, n2)
         higher += weight * stats.binom.cdf(kept - 1, n2, rates)
-        start = first_rejected(lambda good2: test(good2)[1] < alpha, 0, n2)
+        start = first_rejected(lambda good2: rejects(good2, False), 0, n2)
         lower += weight * stats.binom.sf(start - 1, n2, rates)
     return float(higher.max()), float(lower.max())
 

@@ -355,6 +355,30 @@ def test_the_monotone_p_value_is_the_largest_plain_one_on_the_nulls_side(x1, n1,
     assert unconditional.monotone_difference_p(0, 2, 50, 62, 0.0, greater=False) > 0.05
 
 
+def test_the_grids_and_weights_every_table_shares_change_no_p_value():
+    """Every table of a pair of group sizes reads its p-value at no difference off the same
+    grids of statistics and the same grid weights, computed once (``_no_difference_grid``,
+    ``_lattice_weights``): each table's (the larger of both families'), computed again with
+    those emptied first, is the same to the last bit. The tables of two pairs, either group
+    the larger, both sides, interleaved so that the caches hold every kind at once."""
+    tables = [
+        (x1, n1, x2, n2, greater)
+        for n1, n2 in ((1, 3), (2, 1))
+        for x1, x2 in itertools.product(range(n1 + 1), range(n2 + 1))
+        for greater in (True, False)
+    ]
+    tables = tables[::2] + tables[1::2]
+
+    def p_value(x1: int, n1: int, x2: int, n2: int, greater: bool) -> float:
+        return unconditional.monotone_difference_p(x1, n1, x2, n2, 0.0, greater=greater)
+
+    shared = [p_value(*table) for table in tables]
+    for table, found in zip(tables, shared, strict=True):
+        unconditional._no_difference_grid.cache_clear()
+        unconditional._lattice_weights.cache_clear()
+        assert p_value(*table) == found, table
+
+
 @pytest.mark.parametrize(("x1", "n1", "x2", "n2"), MISSED)
 def test_an_interval_bound_passes_a_margin_exactly_when_the_monotone_test_rejects_it(x1, n1, x2, n2):
     """not-worse with margin M passes where the lower bound is above -M: exactly where the

@@ -328,7 +328,8 @@ def _exact_figures(
     alpha = (1 - confidence) / 2
     ratio_ci = _exact_ratio_interval(good1, n1, good2, n2, confidence)
     difference_ci = Interval(*unconditional.difference_interval(good1, n1, good2, n2, alpha))
-    return (*_unpaired_exact_p(good1, n1, good2, n2), difference_ci, ratio_ci)
+    p_greater, p_less = (_unpaired_exact_p(good1, n1, good2, n2, greater) for greater in (True, False))
+    return p_greater, p_less, difference_ci, ratio_ci
 
 
 @lru_cache(maxsize=1024)
@@ -348,26 +349,42 @@ def unpaired_p_values(
 ) -> tuple[float, float]:
     """The one-sided p-values (first higher, lower) that ``unpaired`` gives unclustered
     ratings, without its intervals: for enumerations of its size."""
+    higher, lower = _unpaired_p(good1, n1, good2, n2, confidence, family, (True, False))
+    return higher, lower
+
+
+def unpaired_p_value(
+    good1: int, n1: int, good2: int, n2: int, *, confidence: float, greater: bool, family: int = 1
+) -> float:
+    """One of ``unpaired_p_values``, first higher (``greater``) or lower: an enumeration of one
+    side's size needs no other."""
+    return _unpaired_p(good1, n1, good2, n2, confidence, family, (greater,))[0]
+
+
+def _unpaired_p(
+    good1: int, n1: int, good2: int, n2: int, confidence: float, family: int, sides: tuple[bool, ...]
+) -> tuple[float, ...]:
     alpha = (1 - confidence) / 2
     if decided_unconditionally(n1, n2, alpha):
-        return _unpaired_exact_p(good1, n1, good2, n2)
+        return tuple(_unpaired_exact_p(good1, n1, good2, n2, greater) for greater in sides)
     from . import berger_boos
 
     strata = ((good1, n1, good2, n2),)
     score = standardized_statistic(strata)
     p_values = {True: NORMAL.upper(score), False: NORMAL.lower(score)}
     for side in _liberal_sides(strata, alpha, None, family) or ():
-        p_values[side.greater] = berger_boos.standardized_bounded_p(strata, alpha, 0.0, greater=side.greater)
-    return p_values[True], p_values[False]
+        if side.greater in sides:
+            p_values[side.greater] = berger_boos.standardized_bounded_p(strata, alpha, 0.0, greater=side.greater)
+    return tuple(p_values[greater] for greater in sides)
 
 
-def _unpaired_exact_p(good1: int, n1: int, good2: int, n2: int) -> tuple[float, float]:
+# Seconds each on a loaded machine, the same at every confidence: kept for a table asked
+# again (the size enumeration asks each at three levels).
+@lru_cache(maxsize=4096)
+def _unpaired_exact_p(good1: int, n1: int, good2: int, n2: int, greater: bool) -> float:
     from . import unconditional
 
-    return (
-        unconditional.monotone_difference_p(good1, n1, good2, n2, 0.0, greater=True),
-        unconditional.monotone_difference_p(good1, n1, good2, n2, 0.0, greater=False),
-    )
+    return unconditional.monotone_difference_p(good1, n1, good2, n2, 0.0, greater=greater)
 
 
 def standardized(

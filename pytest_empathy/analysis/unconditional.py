@@ -330,13 +330,15 @@ class _Test:
         unless a table enters and leaves the region between the cell's ends."""
         values = np.exp(nulls) if self.logarithm else nulls
         z = self.batch_statistics(self.n1, self.n2, values) if statistics is None else statistics
+        # Cells given their statistics are the lattice's, the same for every table.
+        lattice = statistics is not None
         bounds = [
-            self._cell_bounds(values[start : start + _CHUNK + 1], z[start : start + _CHUNK + 1])
+            self._cell_bounds(values[start : start + _CHUNK + 1], z[start : start + _CHUNK + 1], lattice)
             for start in range(0, len(nulls) - 1, _CHUNK)
         ]
         return np.concatenate(bounds) if bounds else np.zeros(0)
 
-    def _cell_bounds(self, values: Array, z: Array) -> Array:
+    def _cell_bounds(self, values: Array, z: Array, lattice: bool) -> Array:
         observed = z[:, self.x1, self.x2][:, None, None]
         member = z >= observed - _TIE if self.greater else z <= observed + _TIE
         at = values[1:] if self.greater else values[:-1]
@@ -344,7 +346,7 @@ class _Test:
         # for each count of the smaller group is all its chance needs.
         second_larger = self.n2 >= self.n1
         lengths = _monotone_closure(member[:-1] | member[1:], self.greater).sum(axis=2 if second_larger else 1)
-        return _staircase_supremum(self, at, lengths, from_zero=self.greater == second_larger)
+        return _staircase_supremum(self, at, lengths, from_zero=self.greater == second_larger, lattice=lattice)
 
 
 def _difference_test(x1: int, n1: int, x2: int, n2: int, greater: bool) -> _Test:
@@ -368,14 +370,33 @@ def _monotone_closure(regions: NDArray[np.bool_], greater: bool) -> NDArray[np.b
 def _grid(test: _Test, outer: float, inner: float) -> tuple[Array, Array]:
     """The null values from ``outer`` to ``inner``, ascending (the lattice's between them),
     and every table's statistic at each."""
-    lattice = _LOG_RATIO_LATTICE if test.logarithm else _DIFFERENCE_LATTICE
     low, high = min(outer, inner), max(outer, inner)
+    grid = _no_difference_grid if inner == 0.0 else _lattice_grid
+    return grid(test.batch_statistics, test.n1, test.n2, test.logarithm, low, high)
+
+
+def _lattice_grid(
+    statistics: Callable[[int, int, Array], Array], n1: int, n2: int, logarithm: bool, low: float, high: float
+) -> tuple[Array, Array]:
+    """``_grid``'s, from ``low`` to ``high``."""
+    lattice = _LOG_RATIO_LATTICE if logarithm else _DIFFERENCE_LATTICE
     between = np.flatnonzero((lattice > low + _TOLERANCE) & (lattice < high - _TOLERANCE))
     nulls = np.concatenate([[low], lattice[between], [high]])
-    values = np.exp(nulls) if test.logarithm else nulls
-    z = _lattice_statistics(test.batch_statistics, test.n1, test.n2, test.logarithm)
-    ends = test.batch_statistics(test.n1, test.n2, values[[0, -1]])
-    return nulls, np.concatenate([ends[:1], z[between], ends[1:]])
+    values = np.exp(nulls) if logarithm else nulls
+    z = _lattice_statistics(statistics, n1, n2, logarithm)
+    ends = statistics(n1, n2, values[[0, -1]])
+    return _frozen(nulls), _frozen(np.concatenate([ends[:1], z[between], ends[1:]]))
+
+
+# Every table's p-value at no difference asks for one of the same four grids (either family,
+# either side's end to no difference): they are the group sizes', not the table's.
+_no_difference_grid = lru_cache(maxsize=4)(_lattice_grid)
+
+
+def _frozen(array: Array) -> Array:
+    """A cached array, read-only so that no caller changes what the next one is given."""
+    array.setflags(write=False)
+    return array
 
 
 @lru_cache(maxsize=8)
@@ -471,10 +492,13 @@ def _outermost(test: _Test, end: float, inner: float, alpha: float) -> float | N
     return None
 
 
-def _staircase_supremum(test: _Test, at: Array, lengths: NDArray[np.int64], from_zero: bool) -> Array:
+def _staircase_supremum(
+    test: _Test, at: Array, lengths: NDArray[np.int64], from_zero: bool, lattice: bool = False
+) -> Array:
     """``_supremum`` of many regions at once, each at its null value in ``at``: the tables
     whose larger group's count is, for each count of the smaller, among the first ``lengths``
-    from 0 (``from_zero``) or from the top."""
+    from 0 (``from_zero``) or from the top; ``at`` the lattice's (``_lattice_weights``) where
+    ``lattice``."""
     n1, n2 = test.n1, test.n2
     rates, low, high = test.nuisance(n1, n2, at[:, None])
     low, high = np.broadcast_to(low, (len(at), 1)), np.broadcast_to(high, (len(at), 1))
@@ -485,11 +509,12 @@ def _staircase_supremum(test: _Test, at: Array, lengths: NDArray[np.int64], from
         fixed grid where None)."""
         if points is None:
             tails = _grid_tails(larger, from_zero)[:, lengths].transpose(1, 0, 2)
-            points = np.broadcast_to(_RATES, (len(at), _GRID))
+            shared = _lattice_weights if lattice and smaller <= _SHARED_MOST else _grid_weights
+            weights = shared(test.nuisance, n1, n2, at.tobytes())
         else:
             tails = _tails_at(larger, points, lengths[:, None, :], from_zero)
-        first, second = rates(points)
-        weights = _pmf(smaller, first if n2 >= n1 else second)
+            first, second = rates(points)
+            weights = _pmf(smaller, first if n2 >= n1 else second)
         found: Array = (weights * tails).sum(axis=-1)
         return found
 
@@ -522,6 +547,21 @@ def _staircase_supremum(test: _Test, at: Array, lengths: NDArray[np.int64], from
         last = np.full_like(last, _REFINED - 1)
         found[refined] = np.maximum(found[refined], values.max(axis=1))
     return np.minimum(1.0, found)
+
+
+def _grid_weights(nuisance: Callable[[int, int, Any], Nuisance], n1: int, n2: int, at: bytes) -> Array:
+    """[null, rate, count]: the smaller group's probabilities at the fixed grid's nuisance
+    rates, under each null value of ``at`` (an array's bytes, to be cached by)."""
+    rates = nuisance(n1, n2, np.frombuffer(at)[:, None])[0]
+    first, second = rates(np.broadcast_to(_RATES, (len(at) // 8, _GRID)))
+    return _frozen(_pmf(min(n1, n2), first if n2 >= n1 else second))
+
+
+# The lattice's cells are every table's: their weights are computed once, where the smaller
+# group has at most ``_SHARED_MOST`` ratings (a pair of group sizes has 40 or so chunks of
+# cells, each 64 x 500 x the smaller group's counts: 2.8 MB at 10 ratings, 16 MB at 62).
+_SHARED_MOST = 10
+_lattice_weights = lru_cache(maxsize=48)(_grid_weights)
 
 
 @cache
