@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_empathy.models import local_server
 from pytest_empathy.models.endpoint import chat_path
+from pytest_empathy.secrets import known
 
 from .conftest import BENCHMARK, cli, synthetic_rows, write_corpus
 
@@ -47,6 +49,48 @@ def bot_project(pytester: pytest.Pytester) -> None:
     """A corpus of two emotions whose responses and ratings are recorded: a run calls no model."""
     rows = synthetic_rows(per_emotion=2, rating=lambda emotion, i: (3, 2), emotions=("afraid", "joyful"))
     write_corpus(pytester.path / "corpus.csv", rows)
+
+
+def test_two_sessions_in_one_process_see_nothing_of_each_other(pytester, monkeypatch):
+    """As a user's process running pytest twice (pytest.main(), an IDE's runner, their own
+    pytester tests) has it: no harness resets anything between the sessions or after them,
+    so what the second sees is what the first's end released."""
+    bot_project(pytester)
+    pytester.makefile(".toml", pyproject=PROFILE)
+    monkeypatch.setenv("ISOLATION_CREDENTIAL", KEY)
+    url = f"https://example.invalid/{PASSWORD}/v1"
+    pytester.makepyfile(
+        test_first=f"""
+        import logging
+        from pytest_empathy.models.endpoint import chat_path
+        from pytest_empathy.secrets import redact
+
+        def test_the_session_masks_its_credentials():
+            assert redact("{PASSWORD} {KEY}") == "*** ***"
+            assert chat_path("{url}") == "/***/v1/chat/completions"
+            assert logging.getLogRecordFactory() is not logging.LogRecord
+        """
+    )
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    # pytester's own inline_run, as a user's pytest.main() is: not the suite's harness.
+    first = pytest.Pytester.inline_run(pytester, *BOT)
+    first.assertoutcome(passed=5)
+    assert (known(), chat_path.cache_info().currsize, local_server.running()) == (frozenset(), 0, [])
+    assert logging.getLogRecordFactory() is logging.LogRecord
+    (pytester.path / "pyproject.toml").unlink()
+    (pytester.path / "test_first.py").unlink()
+    monkeypatch.delenv("ISOLATION_CREDENTIAL")
+    pytester.makepyfile(
+        test_second=PROBE
+        + f"""
+def test_no_url_path_is_cached_masked_with_the_first_sessions_credentials():
+    from pytest_empathy.models.endpoint import chat_path
+
+    assert chat_path("{url}") == "/{PASSWORD}/v1/chat/completions"
+"""
+    )
+    second = pytest.Pytester.inline_run(pytester, "-p", "no:cacheprovider", "test_second.py")
+    second.assertoutcome(passed=3)
 
 
 def package_state() -> dict[str, object]:
