@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -94,21 +96,33 @@ def test_no_url_path_is_cached_masked_with_the_first_sessions_credentials():
 
 
 def package_state() -> dict[str, object]:
-    """What of the package's process-wide state a run may change: the module-level values of
-    every loaded pytest_empathy module (functions, classes and modules aside), the URL paths
-    cached with the credentials masked (the one cache whose answers depend on more than its
-    arguments), the log record factory, the threads and the environment."""
+    """What of the process-wide state a run may change: the module-level values of every
+    loaded pytest_empathy module (its functions and classes by identity: a run, or a test's
+    conftest, may replace one), the process-wide functions a run or a fault injected into it
+    may replace (os's file operations, shutil's, socket.socket), the URL paths cached with
+    the credentials masked (the one cache whose answers depend on more than its arguments),
+    the log record factory, the loggers' levels and handlers, the threads (the non-daemon
+    ones by identity: one left running keeps a process from exiting) and the environment."""
     state: dict[str, object] = {}
     for name, module in sorted(sys.modules.items()):
         if name == "pytest_empathy" or name.startswith("pytest_empathy."):
             for attribute, value in vars(module).items():
                 if isinstance(value, ContextVar):
                     state[f"{name}.{attribute}"] = value.get()
-                elif not (callable(value) or isinstance(value, type(sys)) or attribute.startswith("__")):
+                elif callable(value):
+                    state[f"{name}.{attribute}"] = value
+                elif not (isinstance(value, type(sys)) or attribute.startswith("__")):
                     state[f"{name}.{attribute}"] = repr(value)
+    for module, attributes in ((os, ("replace", "rename", "fsync", "open", "unlink")), (socket, ("socket",))):
+        state.update({f"{module.__name__}.{attribute}": getattr(module, attribute) for attribute in attributes})
+    state.update({f"shutil.{name}": value for name, value in vars(shutil).items() if callable(value)})
     state["chat_path cache"] = chat_path.cache_info().currsize
     state["log record factory"] = logging.getLogRecordFactory()
+    named = logging.Logger.manager.loggerDict.items()
+    loggers = [("root", logging.getLogger())] + [(n, lg) for n, lg in named if isinstance(lg, logging.Logger)]
+    state.update({f"logger {name}": (logger.level, list(logger.handlers)) for name, logger in loggers})
     state["threads"] = sorted(thread.name for thread in threading.enumerate())
+    state["non-daemon threads"] = {thread for thread in threading.enumerate() if not thread.daemon}
     # Less pytest's own: the inner run's last test removes it, and the outer run sets it again.
     state.update({f"${name}": value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"})
     return state
