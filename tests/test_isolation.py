@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -219,14 +220,47 @@ def result_of(path: Path) -> dict[str, object]:
     return {k: v for k, v in document.items() if k not in {"started", "finished", "duration", "run"}}
 
 
-def test_an_inner_pytest_runs_as_a_process_as_in_this_one(pytester):
+def timings_masked(lines: list[str]) -> list[str]:
+    """A run's output without what differs from one run of the same cases to the next: its
+    durations (``in 1.23s``, ``(0:00:01)``)."""
+    return [re.sub(r"\d+(?:\.\d+)?s\b|\(\d+:\d\d:\d\d\)", "<time>", line) for line in lines]
+
+
+@pytest.mark.parametrize("mode", [[], ["-n", "2"]], ids=["no-workers", "n2"])
+def test_an_inner_pytest_runs_as_a_process_as_in_this_one(pytester, mode):
+    """The whole output alike, timings aside: under -n 2 the workers are processes of their
+    own either way, and what they print reaches the run's output as it would from a process."""
     bot_project(pytester)
     pytester.makepyfile(test_empathy=BENCHMARK)
-    process = pytester.runpytest_subprocess(*BOT, "--empathy-report=report.json")
+    process = pytester.runpytest_subprocess(*BOT, "--empathy-report=report.json", *mode)
     processs_result = result_of(pytester.path / "report.json")
-    here = pytester.runpytest(*BOT, "--empathy-report=report.json")
+    here = pytester.runpytest(*BOT, "--empathy-report=report.json", *mode)
     assert here.ret == process.ret == 0
     assert here.parseoutcomes() == process.parseoutcomes()
     assert result_of(pytester.path / "report.json") == processs_result
     summary = [line for line in process.stdout.lines if line.startswith("corpus ")]
     assert summary and summary == [line for line in here.stdout.lines if line.startswith("corpus ")]
+    assert timings_masked(here.stdout.lines) == timings_masked(process.stdout.lines)
+
+
+def test_what_an_xdist_worker_writes_outside_capture_reaches_the_tests_descriptors(pytester, capfd):
+    """An in-process run's workers inherit this process's file descriptors: what they write
+    outside pytest's capture (startup warnings, 'Exception ignored', late logging) is not in
+    the run's result but on this test's fd 2. A test that asserts a credential reaches no
+    output of a run under -n 2 reads capfd too (test_real_local_server_round_trip)."""
+    pytester.makeconftest(
+        """
+        import os
+
+        def pytest_configure(config):
+            if hasattr(config, "workerinput"):
+                os.write(2, b"written by a worker outside capture\\n")
+        """
+    )
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    # Each worker's line, once: in the result or on this test's descriptors, so that the
+    # result and capfd together are everything the run's processes wrote.
+    seen = "".join(capfd.readouterr()) + result.stdout.str() + result.stderr.str()
+    assert seen.count("written by a worker outside capture") == 2
