@@ -96,12 +96,36 @@ class _Credentials:
 _masking: _Credentials | None = None
 
 
+# What was cached with the credentials masked (the URL paths of models/endpoint.py), emptied
+# whenever the credentials known change, so that no caller has to know to.
+_cached_with_masking: list[Callable[[], None]] = []
+
+
+def clears_on_change(cache_clear: Callable[[], None]) -> None:
+    """Have ``cache_clear`` called whenever remember() or forget() changes what is masked: a
+    cache of values masked with the credentials known when they were made."""
+    if cache_clear not in _cached_with_masking:
+        _cached_with_masking.append(cache_clear)
+
+
+def _changed() -> None:
+    global _masking
+    _masking = None
+    for cache_clear in _cached_with_masking:
+        cache_clear()
+
+
 def remember(values: Iterable[str | None]) -> None:
     """Add credentials to those every message, answer and recording is cleaned of; the
     environment's key-like variables are read again too."""
-    global _masking
     _KNOWN.update(v for v in values if v and len(v.strip()) >= SHORTEST_MASKED)
-    _masking = None
+    _changed()
+
+
+def known() -> frozenset[str]:
+    """The credentials remember() was given and forget() has not cleared (the environment's
+    aside): none in a process whose run has ended."""
+    return frozenset(_KNOWN)
 
 
 def url_secrets(url: str | None) -> list[str]:
@@ -306,12 +330,14 @@ def mask_library_logs() -> None:
 
 
 def forget() -> None:
-    """Back to the state of a process that ran nothing: no credential registered, and the
-    library logs' record factory the one found. Several runs in one process (pytester's
-    in-process runs) call it between them, so that no run masks with another's credentials."""
-    global _masking, _unmasked_factory
+    """Back to the state of a process that ran nothing: no credential registered, what was
+    cached masked with them emptied, and the library logs' record factory the one found. A
+    session calls it as it ends (the plugin's pytest_unconfigure), so that a process running
+    several (pytest.main() twice, an IDE's runner, pytester's in-process runs) never masks one
+    session's output with another's credentials, nor keeps the factory installed for good."""
+    global _unmasked_factory
     _KNOWN.clear()
-    _masking = None
+    _changed()
     if _unmasked_factory is not None:
         logging.setLogRecordFactory(_unmasked_factory)
         _unmasked_factory = None

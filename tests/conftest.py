@@ -7,9 +7,11 @@ import importlib.metadata
 import importlib.util
 import io
 import json
+import logging
 import os
 import pkgutil
 import subprocess
+import threading
 import tomllib
 import traceback
 import warnings
@@ -29,7 +31,7 @@ from pytest_empathy.models import local_server
 from pytest_empathy.models.endpoint import chat_path
 from pytest_empathy.ratings import Rating
 from pytest_empathy.results.case import CaseResult
-from pytest_empathy.secrets import forget
+from pytest_empathy.secrets import forget, known
 
 from .stub_server import is_judge_request, stub_server
 
@@ -122,17 +124,46 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 def reset_process() -> None:
     """The package's process-wide state back to that of a process that ran nothing: the
     credentials it masks and its log record factory, the URL paths it cached with them
-    masked, its llama.cpp servers."""
+    masked, its llama.cpp servers. What a test took by hand (a run assembled, a server
+    started); an inner run releases its own (see like_a_new_process)."""
     local_server.stop_all()
     forget()
     chat_path.cache_clear()
+
+
+class LeftTaken(AssertionError):
+    """An inner run ended with process-wide state still taken (see like_a_new_process)."""
+
+
+def _package_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name.startswith("pytest-empathy")}
+
+
+def leftovers(factory: Callable[..., logging.LogRecord], threads: set[threading.Thread]) -> list[str]:
+    """What of the package's process-wide state a session left taken, against a process that
+    ran nothing: the log record factory ``factory`` and the package's ``threads``."""
+    found = []
+    if local_server.running():
+        found.append(f"llama.cpp servers still running: {local_server.running()}")
+    if known():
+        found.append(f"{len(known())} credential(s) still known to secrets")
+    if chat_path.cache_info().currsize:
+        found.append(f"{chat_path.cache_info().currsize} URL path(s) still cached masked")
+    if logging.getLogRecordFactory() is not factory:
+        found.append(f"the log record factory is {logging.getLogRecordFactory()!r}, not {factory!r}")
+    if new := sorted(thread.name for thread in _package_threads() - threads if thread.is_alive()):
+        found.append(f"pytest-empathy threads still alive: {new}")
+    return found
 
 
 @contextlib.contextmanager
 def like_a_new_process() -> Iterator[None]:
     """A run in this process as the run of a new one would be: under the warning filters a
     new interpreter starts with (not this suite's filterwarnings=error, which a run in a
-    subprocess never saw), and leaving nothing behind for the next run or the test."""
+    subprocess never saw). The run must release what it took of the process itself, as a
+    session's end does for the next session of a user's process: what it left is a failure
+    here, and is then reset so that the next run or test starts clean all the same."""
+    factory, threads = logging.getLogRecordFactory(), _package_threads()
     try:
         with warnings.catch_warnings():
             warnings.resetwarnings()
@@ -141,8 +172,11 @@ def like_a_new_process() -> Iterator[None]:
                 warnings.filterwarnings("ignore", category=category)
             warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
             yield
+        left = leftovers(factory, threads)
     finally:
         reset_process()
+    if left:
+        raise LeftTaken("the run left process-wide state taken: " + "; ".join(left))
 
 
 @pytest.fixture
@@ -152,13 +186,27 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     ``runpytest_subprocess()`` lets them (``-p plugin``), xdist's workers too."""
     pytester.syspathinsert()
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(pytester.path), os.environ.get("PYTHONPATH")])))
-    inline_run = pytester.inline_run
+    inline_run, runpytest_inprocess = pytester.inline_run, pytester.runpytest_inprocess
+    left: list[LeftTaken] = []
 
     def run_as_new(*args: str | os.PathLike[str], **kwargs: Any) -> pytest.HookRecorder:
-        with like_a_new_process():
-            return inline_run(*args, **kwargs)
+        try:
+            with like_a_new_process():
+                return inline_run(*args, **kwargs)
+        except LeftTaken as error:
+            left.append(error)
+            raise
+
+    def run_and_check(*args: str | os.PathLike[str], **kwargs: Any) -> pytest.RunResult:
+        # runpytest() turns what inline_run raises into a result with status 3 (and the
+        # outcomes printed still read as passed): what the run left must fail the test.
+        result = runpytest_inprocess(*args, **kwargs)
+        if left:
+            raise left.pop()
+        return result
 
     monkeypatch.setattr(pytester, "inline_run", run_as_new)
+    monkeypatch.setattr(pytester, "runpytest_inprocess", run_and_check)
     return pytester
 
 

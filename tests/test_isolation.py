@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_empathy.models import local_server
 from pytest_empathy.models.endpoint import chat_path
+from pytest_empathy.secrets import known
 
 from .conftest import BENCHMARK, cli, synthetic_rows, write_corpus
 
@@ -49,22 +54,76 @@ def bot_project(pytester: pytest.Pytester) -> None:
     write_corpus(pytester.path / "corpus.csv", rows)
 
 
+def test_two_sessions_in_one_process_see_nothing_of_each_other(pytester, monkeypatch):
+    """As a user's process running pytest twice (pytest.main(), an IDE's runner, their own
+    pytester tests) has it: no harness resets anything between the sessions or after them,
+    so what the second sees is what the first's end released."""
+    bot_project(pytester)
+    pytester.makefile(".toml", pyproject=PROFILE)
+    monkeypatch.setenv("ISOLATION_CREDENTIAL", KEY)
+    url = f"https://example.invalid/{PASSWORD}/v1"
+    pytester.makepyfile(
+        test_first=f"""
+        import logging
+        from pytest_empathy.models.endpoint import chat_path
+        from pytest_empathy.secrets import redact
+
+        def test_the_session_masks_its_credentials():
+            assert redact("{PASSWORD} {KEY}") == "*** ***"
+            assert chat_path("{url}") == "/***/v1/chat/completions"
+            assert logging.getLogRecordFactory() is not logging.LogRecord
+        """
+    )
+    pytester.makepyfile(test_empathy=BENCHMARK)
+    # pytester's own inline_run, as a user's pytest.main() is: not the suite's harness.
+    first = pytest.Pytester.inline_run(pytester, *BOT)
+    first.assertoutcome(passed=5)
+    assert (known(), chat_path.cache_info().currsize, local_server.running()) == (frozenset(), 0, [])
+    assert logging.getLogRecordFactory() is logging.LogRecord
+    (pytester.path / "pyproject.toml").unlink()
+    (pytester.path / "test_first.py").unlink()
+    monkeypatch.delenv("ISOLATION_CREDENTIAL")
+    pytester.makepyfile(
+        test_second=PROBE
+        + f"""
+def test_no_url_path_is_cached_masked_with_the_first_sessions_credentials():
+    from pytest_empathy.models.endpoint import chat_path
+
+    assert chat_path("{url}") == "/{PASSWORD}/v1/chat/completions"
+"""
+    )
+    second = pytest.Pytester.inline_run(pytester, "-p", "no:cacheprovider", "test_second.py")
+    second.assertoutcome(passed=3)
+
+
 def package_state() -> dict[str, object]:
-    """What of the package's process-wide state a run may change: the module-level values of
-    every loaded pytest_empathy module (functions, classes and modules aside), the URL paths
-    cached with the credentials masked (the one cache whose answers depend on more than its
-    arguments), the log record factory, the threads and the environment."""
+    """What of the process-wide state a run may change: the module-level values of every
+    loaded pytest_empathy module (its functions and classes by identity: a run, or a test's
+    conftest, may replace one), the process-wide functions a run or a fault injected into it
+    may replace (os's file operations, shutil's, socket.socket), the URL paths cached with
+    the credentials masked (the one cache whose answers depend on more than its arguments),
+    the log record factory, the loggers' levels and handlers, the threads (the non-daemon
+    ones by identity: one left running keeps a process from exiting) and the environment."""
     state: dict[str, object] = {}
     for name, module in sorted(sys.modules.items()):
         if name == "pytest_empathy" or name.startswith("pytest_empathy."):
             for attribute, value in vars(module).items():
                 if isinstance(value, ContextVar):
                     state[f"{name}.{attribute}"] = value.get()
-                elif not (callable(value) or isinstance(value, type(sys)) or attribute.startswith("__")):
+                elif callable(value):
+                    state[f"{name}.{attribute}"] = value
+                elif not (isinstance(value, type(sys)) or attribute.startswith("__")):
                     state[f"{name}.{attribute}"] = repr(value)
+    for module, attributes in ((os, ("replace", "rename", "fsync", "open", "unlink")), (socket, ("socket",))):
+        state.update({f"{module.__name__}.{attribute}": getattr(module, attribute) for attribute in attributes})
+    state.update({f"shutil.{name}": value for name, value in vars(shutil).items() if callable(value)})
     state["chat_path cache"] = chat_path.cache_info().currsize
     state["log record factory"] = logging.getLogRecordFactory()
+    named = logging.Logger.manager.loggerDict.items()
+    loggers = [("root", logging.getLogger())] + [(n, lg) for n, lg in named if isinstance(lg, logging.Logger)]
+    state.update({f"logger {name}": (logger.level, list(logger.handlers)) for name, logger in loggers})
     state["threads"] = sorted(thread.name for thread in threading.enumerate())
+    state["non-daemon threads"] = {thread for thread in threading.enumerate() if not thread.daemon}
     # Less pytest's own: the inner run's last test removes it, and the outer run sets it again.
     state.update({f"${name}": value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"})
     return state
@@ -161,14 +220,47 @@ def result_of(path: Path) -> dict[str, object]:
     return {k: v for k, v in document.items() if k not in {"started", "finished", "duration", "run"}}
 
 
-def test_an_inner_pytest_runs_as_a_process_as_in_this_one(pytester):
+def timings_masked(lines: list[str]) -> list[str]:
+    """A run's output without what differs from one run of the same cases to the next: its
+    durations (``in 1.23s``, ``(0:00:01)``)."""
+    return [re.sub(r"\d+(?:\.\d+)?s\b|\(\d+:\d\d:\d\d\)", "<time>", line) for line in lines]
+
+
+@pytest.mark.parametrize("mode", [[], ["-n", "2"]], ids=["no-workers", "n2"])
+def test_an_inner_pytest_runs_as_a_process_as_in_this_one(pytester, mode):
+    """The whole output alike, timings aside: under -n 2 the workers are processes of their
+    own either way, and what they print reaches the run's output as it would from a process."""
     bot_project(pytester)
     pytester.makepyfile(test_empathy=BENCHMARK)
-    process = pytester.runpytest_subprocess(*BOT, "--empathy-report=report.json")
+    process = pytester.runpytest_subprocess(*BOT, "--empathy-report=report.json", *mode)
     processs_result = result_of(pytester.path / "report.json")
-    here = pytester.runpytest(*BOT, "--empathy-report=report.json")
+    here = pytester.runpytest(*BOT, "--empathy-report=report.json", *mode)
     assert here.ret == process.ret == 0
     assert here.parseoutcomes() == process.parseoutcomes()
     assert result_of(pytester.path / "report.json") == processs_result
     summary = [line for line in process.stdout.lines if line.startswith("corpus ")]
     assert summary and summary == [line for line in here.stdout.lines if line.startswith("corpus ")]
+    assert timings_masked(here.stdout.lines) == timings_masked(process.stdout.lines)
+
+
+def test_what_an_xdist_worker_writes_outside_capture_reaches_the_tests_descriptors(pytester, capfd):
+    """An in-process run's workers inherit this process's file descriptors: what they write
+    outside pytest's capture (startup warnings, 'Exception ignored', late logging) is not in
+    the run's result but on this test's fd 2. A test that asserts a credential reaches no
+    output of a run under -n 2 reads capfd too (test_real_local_server_round_trip)."""
+    pytester.makeconftest(
+        """
+        import os
+
+        def pytest_configure(config):
+            if hasattr(config, "workerinput"):
+                os.write(2, b"written by a worker outside capture\\n")
+        """
+    )
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    # Each worker's line, once: in the result or on this test's descriptors, so that the
+    # result and capfd together are everything the run's processes wrote.
+    seen = "".join(capfd.readouterr()) + result.stdout.str() + result.stderr.str()
+    assert seen.count("written by a worker outside capture") == 2

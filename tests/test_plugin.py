@@ -140,9 +140,10 @@ def test_ini_settings_apply_and_the_command_line_wins(run_benchmark, pytester):
     result.stderr.fnmatch_lines(["ERROR: empathy_alpha (ini): '7' is not between 0 and 1 (exclusive)"])
 
 
-def test_without_a_model_other_suites_are_untouched(pytester):
+def test_without_a_model_other_suites_are_untouched(pytester, xdist_mode):
+    """Nothing added without a model, on the controller and on xdist's workers alike."""
     pytester.makepyfile("def test_plain():\n    assert 1 + 1 == 2\n")
-    result = pytester.runpytest()
+    result = pytester.runpytest(*xdist_mode)
     assert result.ret == 0
     result.assert_outcomes(passed=1)
     assert "pytest-empathy" not in result.stdout.str()

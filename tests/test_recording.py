@@ -528,9 +528,12 @@ def test_recording_with_a_remote_profile_needs_its_key(pytester, monkeypatch):
     )
 
 
-def test_real_local_server_round_trip(local_model, pytester, xdist_mode, monkeypatch):
+@pytest.mark.secrets
+def test_real_local_server_round_trip(local_model, pytester, xdist_mode, monkeypatch, capfd):
     """Record with SmolLM2 served by llama.cpp (started and stopped by the plugin), then
-    replay with no server at all: the same ratings."""
+    replay with no server at all: the same ratings. The key in the environment reaches no
+    output: the runs' own, nor this test's file descriptors, where what xdist's workers (and
+    the server) write outside pytest's capture goes now that the run is in this process."""
     pytester.makepyfile(test_empathy=BENCHMARK)
     marker = pytester.path / "tmp"
     marker.mkdir()
@@ -564,7 +567,11 @@ def test_real_local_server_round_trip(local_model, pytester, xdist_mode, monkeyp
     assert llama_servers_of(marker) == []
     leaks = [str(p) for p in pytester.path.rglob("*") if p.is_file() and FAKE_KEY.encode() in p.read_bytes()]
     assert leaks == []
-    assert FAKE_KEY not in recording.stdout.str() + replay.stdout.str()
+    runs = [recording.stdout.str(), recording.stderr.str(), replay.stdout.str(), replay.stderr.str()]
+    assert [text for text in runs if FAKE_KEY in text] == []
+    # capfd rather than runpytest_subprocess: the runs stay in this process, and what any of
+    # their processes wrote to the descriptors they inherited is read all the same.
+    assert FAKE_KEY not in "".join(capfd.readouterr())
 
 
 def test_shipped_smoke_cassettes_replay_offline(pytester):

@@ -3,6 +3,7 @@ leaks, every failure names what failed."""
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import os
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from vcr.request import Request
 
+from pytest_empathy import atomic
 from pytest_empathy.cassettes import format as cassettes
 from pytest_empathy.cassettes.audit import audit, audit_file, audit_reports
 from pytest_empathy.cassettes.format import CassetteError
@@ -632,28 +634,21 @@ def test_a_cassette_directory_that_cannot_be_made_is_a_usage_error(stub, pyteste
 
 
 @pytest.mark.fault
-def test_a_full_disk_while_recording_fails_each_case_in_one_line_and_loses_nothing(stub, pytester):
+def test_a_full_disk_while_recording_fails_each_case_in_one_line_and_loses_nothing(stub, pytester, monkeypatch):
     assert run(pytester, "--empathy-record=once", "-k", "sad").ret == 0
     recorded = {p: p.read_bytes() for p in cassette_files(pytester)}
-    pytester.makeconftest(
-        """
-        import errno, os
-        import pytest_empathy.atomic as atomic
+    replace = os.replace
 
-        replace = os.replace
+    def full(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+        if "/cassettes/" in str(target):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        replace(source, target)
 
-        def full(source, target):
-            if "/cassettes/" in str(target):
-                raise OSError(errno.ENOSPC, "No space left on device")
-            replace(source, target)
-
-        atomic.os.replace = full
-
-        def pytest_unconfigure():  # the run shares the test's process: os is put back
-            atomic.os.replace = replace
-        """
-    )
-    result = run(pytester, "--empathy-record=all", "-p", "no:randomly")
+    # The run is in this process (no workers): the fault is injected here, for the run only,
+    # and monkeypatch puts os.replace back however the run ends.
+    with monkeypatch.context() as disk:
+        disk.setattr(atomic.os, "replace", full)
+        result = run(pytester, "--empathy-record=all", "-p", "no:randomly")
     assert result.ret == 1
     result.stdout.fnmatch_lines(
         ["cannot write */cassettes/stub/* (No space left on device); what was there is unchanged"]

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from pytest_empathy.cassettes.format import CORPUS_HEADER, TEMPLATE_HEADER
 from pytest_empathy.cassettes.replayer import Replayer
-from pytest_empathy.secrets import MASK, MaskingFailed, carries_secret, masked_path, redact, shown_url
+from pytest_empathy.secrets import MASK, MaskingFailed, carries_secret, clears_on_change, masked_path, redact, shown_url
 
 from . import local_server, retries
 from .breaker import CircuitBreaker
@@ -363,6 +363,10 @@ def chat_path(base_url: str) -> str:
     path = quote(urlsplit(base_url).path, safe="/%:@!$&'()*+,;=~")
     # Masked as the recording's URI is (see cassettes.recorder), so that it matches.
     return masked_path((path if path.endswith("/") else path + "/") + "chat/completions")
+
+
+# Its paths are masked with the credentials known: emptied when those change.
+clears_on_change(chat_path.cache_clear)
 
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> BaseException | None:

@@ -87,6 +87,8 @@ class LocalServer:
                 stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
+        # Stopped at exit should the session not stop it; unregistered when it does, so that a
+        # process running many sessions keeps no handler (nor server object) of each.
         atexit.register(self.stop)
         self.base_url = f"http://127.0.0.1:{port}/v1"
         self._wait_until_ready(port)
@@ -116,6 +118,7 @@ class LocalServer:
             return ""
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
@@ -179,7 +182,14 @@ def serve(local: str) -> str:
     return server.base_url
 
 
+def running() -> list[str]:
+    """The local models whose server this process has started and not stopped."""
+    return sorted(local for local, server in _servers.items() if server.process is not None)
+
+
 def stop_all() -> None:
+    """Stop every server this process started: a session's end (the plugin's
+    pytest_unconfigure), so that the next session in the process starts its own."""
     for server in _servers.values():
         server.stop()
     _servers.clear()

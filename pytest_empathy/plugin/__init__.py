@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 RUN_KEY: pytest.StashKey[BenchmarkRun] = pytest.StashKey()
 CASSETTES_KEY: pytest.StashKey[Path] = pytest.StashKey()
 CURRENT_ITEM_KEY: pytest.StashKey[pytest.Item] = pytest.StashKey()
+TOOK_PROCESS_KEY: pytest.StashKey[bool] = pytest.StashKey()
 # Known without importing it: this module is loaded by every pytest run.
 BUILTIN_BENCHMARK = Path(__file__).with_name("benchmark.py")
 
@@ -56,6 +57,9 @@ def _configure(config: pytest.Config) -> None:
     config.pluginmanager.register(evaluation_fixtures(config), "empathy-evaluation")
     if settings.selection.model is None and not settings.calibration.calibrate:
         return
+    # From here the session takes process-wide state (credentials to mask, the log record
+    # factory, llama.cpp servers), even if assembling the run then fails: released as it ends.
+    config.stash[TOOK_PROCESS_KEY] = True
     from pytest_empathy.evaluation.assemble import assemble
     from pytest_empathy.evaluation.finish_plan import plan_finish
     from pytest_empathy.modes import RecordMode
@@ -82,13 +86,23 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if RUN_KEY in config.stash:
-        from pytest_empathy.models import local_server
+    """The session gives back what it took of the process: its run's clients, the llama.cpp
+    servers it started, the credentials it masks and the log record factory masking them. A
+    process may run another session (pytest.main() twice, an IDE's runner, pytester), which
+    must see nothing of this one."""
+    if not config.stash.get(TOOK_PROCESS_KEY, False):
+        return
+    from pytest_empathy.models import local_server
+    from pytest_empathy.secrets import forget
 
-        try:
+    try:
+        if RUN_KEY in config.stash:
             config.stash[RUN_KEY].close()
-        finally:
+    finally:
+        try:
             local_server.stop_all()
+        finally:
+            forget()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
