@@ -19,10 +19,11 @@ from pytest_empathy.evaluation.options import GROUPS, Kind, Option, default
 
 USAGE_WIDTH = 88
 MARKER = re.compile(r"<!-- generated: (?P<name>[a-z-]+) -->")
+RELATIVE = "relative to where it is given"
 _KINDS = {
     Kind.VALUE: "value",
     Kind.SWITCH: "switch (ini: true or false)",
-    Kind.PATH: "path, relative to where it is given",
+    Kind.PATH: f"path, {RELATIVE}",
     Kind.OPTIONAL: "value, optional",
     Kind.REPEATABLE: "repeatable (ini: one a line)",
 }
@@ -55,8 +56,18 @@ def options() -> str:
 def _option_row(option: Option) -> str:
     flag = f"`{option.flag} {option.metavar}`" if option.metavar else f"`{option.flag}`"
     ini = f"`{option.ini}`" + (f"<br>environment: `${option.env}`" if option.env else "")
-    kind = _KINDS[option.kind] + (f"; alone: `{option.bare_value}`" if option.bare_value else "")
-    return _row(flag, ini, kind, _default(default(option)), _cell(_help(option.help)))
+    return _row(flag, ini, _kind(option), _default(default(option)), _cell(_help(option.help)))
+
+
+def _kind(option: Option) -> str:
+    """What the option takes; where its reader resolves a path in it, that the path is
+    relative to where it is given (Option.relative), whatever its kind."""
+    kind = _KINDS[option.kind]
+    if option.relative and option.kind is Kind.VALUE and option.metavar == "PATH":
+        kind = _KINDS[Kind.PATH]
+    elif option.relative and RELATIVE not in kind:
+        kind += f"; a path in it {RELATIVE}"
+    return kind + (f"; alone: `{option.bare_value}`" if option.bare_value else "")
 
 
 def _default(value: object) -> str:
@@ -71,7 +82,7 @@ def _default(value: object) -> str:
     if isinstance(value, float):
         return f"`{value:g}`"
     if isinstance(value, tuple):
-        return ", ".join(f"`{item}`" for item in value) or "none"
+        return ", ".join(_default(item) for item in value) or "none"
     return f"`{value}`"
 
 
