@@ -252,6 +252,44 @@ def test_an_unknown_marker_fails_the_build_instead_of_showing():
         hook.on_page_markdown("<!-- generated: option -->")
 
 
+def test_each_argument_of_a_required_choice_says_so_on_the_command_line_page():
+    pages = sections(hook.cli())
+    marked = 0
+    for name, command in hook.commands():
+        rows = {row[0]: row[1] for row in table(pages[f"`{name}`"])}
+        for group in command._mutually_exclusive_groups:
+            flags = [action.option_strings[0] for action in group._group_actions]
+            for action in group._group_actions:
+                (meaning,) = [meaning for row, meaning in rows.items() if f"`{action.option_strings[0]} " in row]
+                assert (f"(required: one of {', '.join(flags)})" in meaning) == group.required, (name, flags)
+                marked += group.required
+    # crowd export's --responder | --result, at least.
+    assert marked >= 2
+
+
+def test_a_group_heading_keeps_the_case_of_its_title_but_its_first_letter():
+    assert hook._heading("pytest-empathy: the HTML and CSV reports (more)") == "The HTML and CSV reports"
+    headings = list(sections(hook.options()))
+    assert headings[-1] == "The judge's calibration and a crowd's ratings"
+    assert all(heading[0].isupper() for heading in headings)
+
+
+def test_a_marker_in_a_code_block_is_shown_as_written_and_one_outside_replaced():
+    marker = "<!-- generated: cli -->"
+    fenced = [
+        f"```markdown\n{marker}\n```\n",
+        f"~~~\n{marker}\n~~~\n",
+        # A longer fence holds a shorter one: the marker after ``` is still inside.
+        f"````text\n```\n{marker}\n````\n",
+        # In a list item, indented four spaces.
+        f"- item\n\n    ```\n    {marker}\n    ```\n",
+    ]
+    for block in fenced:
+        page = f"Prose.\n\n{block}\n{marker}\n"
+        shown = hook.on_page_markdown(page)
+        assert shown == f"Prose.\n\n{block}\n{hook.cli()}\n", block
+
+
 # The exit codes page
 
 
