@@ -150,9 +150,9 @@ def test_standardized_better_and_min_good_gain_zero_hold_their_size():
             passes += proportions.standardized_statistic(strata) > CRITICAL
         assert passes / REPETITIONS <= ALPHA + 3 * STANDARD_ERROR, (emotions, per_emotion)
         rates_found.append(passes / REPETITIONS)
-    readme = prose("explanation/statistics.md")
+    statistics_page = prose("explanation/statistics.md")
     a, b, c = rates_found
-    assert f"`better` passed {a:.1%}, {b:.1%} and {c:.1%} of the time" in readme
+    assert f"`better` passed {a:.1%}, {b:.1%} and {c:.1%} of the time" in statistics_page
 
 
 @pytest.mark.parametrize("all_good", [False, True])
@@ -171,14 +171,14 @@ def test_no_good_rating_or_only_good_ones_get_an_interval_with_width(all_good):
     assert abs(inside - good.difference) > 0.035
 
 
-def test_the_smoke_runs_no_good_rating_gets_the_interval_the_readme_states():
+def test_the_smoke_runs_no_good_rating_gets_the_interval_the_statistics_page_states():
     """2 cases an emotion, none Good, against the release's crowd counts."""
     from pytest_empathy.corpus import release
 
     strata = [(0, 2, counts.good, counts.n) for counts in release.human_counts().values()]
     interval = proportions.standardized(strata, confidence=CONFIDENCE).difference_ci
-    readme = prose("explanation/statistics.md")
-    assert f"has [{100 * interval.low:.1f}, {100 * interval.high:.1f}]" in readme
+    statistics_page = prose("explanation/statistics.md")
+    assert f"has [{100 * interval.low:.1f}, {100 * interval.high:.1f}]" in statistics_page
 
 
 @pytest.mark.parametrize("model_rate", [0.0, 0.005, 0.02, 0.98, 0.995, 1.0])

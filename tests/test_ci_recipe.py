@@ -76,7 +76,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
         yield server
 
 
-def test_the_readme_recipe_is_green_unchanged_red_on_a_template_change_and_red_on_a_decline(project, pytester):
+def test_the_how_to_s_recipe_is_green_unchanged_red_on_a_template_change_and_red_on_a_decline(project, pytester):
     section = recipe()
     record_and_accept, replay_and_compare, accept_again = (commands(block) for block in blocks(section, "sh"))
     (record_line,) = blocks(section, "")

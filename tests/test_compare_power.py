@@ -452,7 +452,7 @@ def test_the_drops_to_detect_are_checked_when_arguments_are_parsed(run_benchmark
     result.stderr.fnmatch_lines(["ERROR: --empathy-compare-detect: *"])
 
 
-def test_the_figures_the_readme_quotes_for_smoke():
+def test_the_figures_the_template_change_page_quotes_for_smoke():
     """64 cases with a fifth rated otherwise, half each way: decline's detectable drop, and
     how often good-drop passes an unchanged model, by enumerating every outcome of the
     comparison's own interval; what an emotion needs."""

@@ -176,7 +176,7 @@ def test_the_assumption_test_is_the_sum_of_scipys_chi_square_statistics_per_crow
     assert found.p_value < 0.01 and found.rejected
 
 
-def test_the_assumption_test_rejects_at_about_its_level_when_the_judge_errs_alike_as_the_readme_says():
+def test_the_assumption_test_rejects_at_about_its_level_when_the_judge_errs_alike_as_the_judge_trust_page_says():
     """A decent judge (ERRORS: exact agreement with the crowd about 65%) that errs alike on every
     source, calibrated on 64 prompts of each of three sources (the shipped calibration's size):
     the test rejects, and every run through that calibration is undecided on the crowd's scale,
@@ -188,5 +188,5 @@ def test_the_assumption_test_rejects_at_about_its_level_when_the_judge_errs_alik
     )
     rate = rejected / repetitions
     assert abs(rate - 0.05) <= 3 * np.sqrt(0.05 * 0.95 / repetitions), rate
-    readme = prose("explanation/judge-trust.md")
-    assert f"rejected {rate:.1%} of 1,000 calibrations" in readme
+    judge_trust_page = prose("explanation/judge-trust.md")
+    assert f"rejected {rate:.1%} of 1,000 calibrations" in judge_trust_page

@@ -3,6 +3,7 @@ hold, and it builds strict, which fails on a broken link, a missing anchor or an
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -19,7 +20,10 @@ import pytest
 from pytest_empathy.cli import main
 from pytest_empathy.corpus.names import RELEASE_TEXT_ENV
 from pytest_empathy.emotions import EMOTIONS
-from pytest_empathy.evaluation.options import OPTIONS, RENAMED, default, read_settings
+from pytest_empathy.errors import OptionError
+from pytest_empathy.evaluation import options as options_module
+from pytest_empathy.evaluation.options import OPTIONS, RENAMED, Kind, Option, default, read_settings
+from pytest_empathy.settings import DROPS
 
 from .conftest import BENCHMARK, FAKE_KEY, ROOT, page, require, synthetic_rows, write_corpus
 
@@ -92,27 +96,42 @@ class Nothing:
 
 
 def setting(settings: object, to: str) -> object:
+    """The setting at ``to``, "group.field" or "group.field.key" (a key of a mapping, absent
+    when not given)."""
     for name in to.split("."):
-        settings = getattr(settings, name)
+        settings = settings.get(name) if isinstance(settings, dict) else getattr(settings, name)
     return settings
+
+
+def option_rows() -> dict[str, list[str]]:
+    return {row[0].strip("`").split()[0]: row for rows in map(table, sections(hook.options()).values()) for row in rows}
 
 
 def test_each_default_on_the_options_page_is_what_a_run_given_nothing_takes(monkeypatch):
     monkeypatch.delenv(RELEASE_TEXT_ENV, raising=False)
     settings = read_settings(Nothing())
-    rows = {row[0].strip("`").split()[0]: row for rows in map(table, sections(hook.options()).values()) for row in rows}
+    rows = option_rows()
     shown = 0
     for option in OPTIONS:
         value = default(option)
+        # What the run takes: the effective setting, where the field is only what was given.
+        taken = setting(settings, option.effective or option.to)
         if value is None:
+            # "-": unset, or other options decide it; never a value the run takes regardless.
             assert rows[option.flag][3] == "-"
+            assert taken is None, option.flag
             continue
         shown += 1
-        taken = Nothing.rootpath / value if isinstance(value, Path) else value
-        assert setting(settings, option.to) == taken, option.flag
+        assert taken == (Nothing.rootpath / value if isinstance(value, Path) else value), option.flag
         assert rows[option.flag][3] == hook._default(value)
     # Not a vacuous check: a third of the options have a default of their own.
     assert shown >= len(OPTIONS) // 3
+
+
+def test_the_compare_detect_default_on_the_page_is_the_drops_a_run_takes():
+    (option,) = [option for option in OPTIONS if option.flag == "--empathy-compare-detect"]
+    assert read_settings(Nothing()).statistics.drops == DROPS
+    assert option_rows()[option.flag][3] == ", ".join(f"`{drop:g}`" for drop in DROPS)
 
 
 def test_an_option_read_from_the_environment_says_so_on_the_page(monkeypatch, tmp_path):
@@ -120,6 +139,61 @@ def test_an_option_read_from_the_environment_says_so_on_the_page(monkeypatch, tm
     assert read_settings(Nothing()).selection.corpus_text == tmp_path / "text.csv"
     (row,) = [row for row in table(sections(hook.options())["What to run"]) if "--empathy-corpus-text" in row[0]]
     assert f"environment: `${RELEASE_TEXT_ENV}`" in row[1]
+
+
+def test_the_options_page_shows_no_value_of_the_environment_that_builds_it(monkeypatch, tmp_path):
+    monkeypatch.delenv(RELEASE_TEXT_ENV, raising=False)
+    unset = hook.options()
+    monkeypatch.setenv(RELEASE_TEXT_ENV, str(tmp_path / "text.csv"))
+    assert hook.options() == unset
+    assert str(tmp_path) not in unset
+    (option,) = [option for option in OPTIONS if option.env]
+    assert default(option) is None
+    # A reader reads only the variable its option declares: an option with the same reader
+    # and no env= neither shows nor takes the variable's value.
+    undeclared = dataclasses.replace(option, env=None)
+    assert default(undeclared) is None
+    assert read_settings(Nothing()).selection.corpus_text == tmp_path / "text.csv"
+    assert options_module._read(undeclared, Nothing()) is None
+
+
+# A value of each shape an option takes with a relative path in it.
+RELATIVE_VALUES = ("x.csv", "crowd:x.csv", "fmt=x.csv")
+
+
+class OneGiven(Nothing):
+    """Option values of a run given one option, on the command line in /invoked."""
+
+    invocation_dir = Path("/invoked")
+
+    def __init__(self, option: Option, value: str) -> None:
+        self.option, self.value = option, value
+
+    def command_line(self, name: str) -> object:
+        if name != self.option.ini:
+            return None
+        return [self.value] if self.option.kind is Kind.REPEATABLE else self.value
+
+
+def resolved_against_where_given(option: Option) -> bool:
+    """Whether a relative path in the option's value is read against where it was given."""
+    for value in RELATIVE_VALUES:
+        try:
+            read = options_module._read(option, OneGiven(option, value))
+        except OptionError:
+            continue
+        if "/invoked/" in repr(read):
+            return True
+    return False
+
+
+def test_the_kind_column_says_relative_for_exactly_the_options_read_relative_to_where_given():
+    rows = option_rows()
+    relative = {option.flag for option in OPTIONS if resolved_against_where_given(option)}
+    assert {flag for flag, row in rows.items() if "relative to where it is given" in row[2]} == relative
+    # The report files, the corpus and the release text are among them, not only the PATH kind's.
+    named = {"--empathy-report", "--empathy-html", "--empathy-corpus", "--empathy-corpus-text", "--empathy-output"}
+    assert named < relative
 
 
 def test_the_docs_name_no_option_the_table_does_not_have():
@@ -176,6 +250,44 @@ def test_the_command_line_page_has_every_subcommand_and_each_of_its_flags(capsys
 def test_an_unknown_marker_fails_the_build_instead_of_showing():
     with pytest.raises(ValueError, match="no generated part named 'option'"):
         hook.on_page_markdown("<!-- generated: option -->")
+
+
+def test_each_argument_of_a_required_choice_says_so_on_the_command_line_page():
+    pages = sections(hook.cli())
+    marked = 0
+    for name, command in hook.commands():
+        rows = {row[0]: row[1] for row in table(pages[f"`{name}`"])}
+        for group in command._mutually_exclusive_groups:
+            flags = [action.option_strings[0] for action in group._group_actions]
+            for action in group._group_actions:
+                (meaning,) = [meaning for row, meaning in rows.items() if f"`{action.option_strings[0]} " in row]
+                assert (f"(required: one of {', '.join(flags)})" in meaning) == group.required, (name, flags)
+                marked += group.required
+    # crowd export's --responder | --result, at least.
+    assert marked >= 2
+
+
+def test_a_group_heading_keeps_the_case_of_its_title_but_its_first_letter():
+    assert hook._heading("pytest-empathy: the HTML and CSV reports (more)") == "The HTML and CSV reports"
+    headings = list(sections(hook.options()))
+    assert headings[-1] == "The judge's calibration and a crowd's ratings"
+    assert all(heading[0].isupper() for heading in headings)
+
+
+def test_a_marker_in_a_code_block_is_shown_as_written_and_one_outside_replaced():
+    marker = "<!-- generated: cli -->"
+    fenced = [
+        f"```markdown\n{marker}\n```\n",
+        f"~~~\n{marker}\n~~~\n",
+        # A longer fence holds a shorter one: the marker after ``` is still inside.
+        f"````text\n```\n{marker}\n````\n",
+        # In a list item, indented four spaces.
+        f"- item\n\n    ```\n    {marker}\n    ```\n",
+    ]
+    for block in fenced:
+        page = f"Prose.\n\n{block}\n{marker}\n"
+        shown = hook.on_page_markdown(page)
+        assert shown == f"Prose.\n\n{block}\n{hook.cli()}\n", block
 
 
 # The exit codes page

@@ -41,8 +41,10 @@ def collected(markers: list[str]) -> dict[str, int]:
 
 
 def test_the_reliability_table_counts_the_marked_tests():
-    readme = page("explanation/reliability.md")
-    table = {row: int(count) for row, count in re.findall(r"^\| (faults|bad inputs|secrets) \| (\d+) \|", readme, re.M)}
+    reliability = page("explanation/reliability.md")
+    table = {
+        row: int(count) for row, count in re.findall(r"^\| (faults|bad inputs|secrets) \| (\d+) \|", reliability, re.M)
+    }
     markers = {"faults": "fault", "bad inputs": "bad_input", "secrets": "secrets"}
     assert set(table) == set(markers)
     counts = collected(list(markers.values()))

@@ -184,7 +184,7 @@ def test_the_better_gate_passes_polarised_emotions_at_most_alpha_of_the_time(emo
     assert passed <= 0.05
 
 
-def test_the_ordinal_size_table_is_the_readmes_and_holds_alpha():
+def test_the_ordinal_size_table_is_the_statistics_page_s_and_holds_alpha():
     """The worst size over the whole null grid, 2 ratings an emotion against 62 over 1 to 32
     emotions, exact (``benchmarks/ordinal_sizes.py``): at most alpha everywhere, and the statistics page
     states it verbatim."""

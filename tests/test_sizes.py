@@ -24,7 +24,7 @@ from .conftest import page
 ROOT = Path(__file__).parents[1]
 
 
-def test_the_readme_holds_the_enumerated_sizes_verbatim():
+def test_the_statistics_page_holds_the_enumerated_sizes_verbatim():
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.exact_sizes"], cwd=ROOT, capture_output=True, text=True, check=True
     )

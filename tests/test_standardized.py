@@ -268,8 +268,8 @@ def test_the_standardized_test_holds_its_size_near_a_good_rate_of_0_and_1(rate):
     found = standardized_sizes.false_rates(rate, 2)
     for (alpha, _), size in found.items():
         assert size <= alpha + 3 * standardized_sizes.standard_error(alpha)
-    readme = page("explanation/statistics.md")
-    assert standardized_sizes.row(rate, 2, found) in readme
+    statistics_page = page("explanation/statistics.md")
+    assert standardized_sizes.row(rate, 2, found) in statistics_page
 
 
 def test_the_figures_are_plain_numbers_a_json_document_takes():

@@ -219,12 +219,12 @@ def test_no_more_bad_at_a_low_baseline_bad_rate_holds_its_size_and_passes_an_equ
     equal Bad rate at 3% and 5% is what the gates page states: where the lower side, liberal at
     no difference, took the margin's bound with it to the valid test, the same simulation
     found 0.19 and 0.18."""
-    readme = page("reference/gates.md")
+    gates_page = page("reference/gates.md")
     for rate in low_bad_rates.STATED_RATES:
         size, power = low_bad_rates.chances(rate, 32)
         assert size.mean <= ALPHA + 3 * size.standard_error, (rate, size)
         assert power.mean - 3 * power.standard_error > 0.25, (rate, power)
-        assert low_bad_rates.power_row(rate, power) in readme
+        assert low_bad_rates.power_row(rate, power) in gates_page
 
 
 def test_a_run_over_several_emotions_reads_the_valid_test_at_no_more_bads_margin():

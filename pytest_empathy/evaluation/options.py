@@ -85,12 +85,14 @@ class Given:
     """An option's raw value, and where it came from, for messages and relative paths. (A
     plain class: pytest loads this module in every run, and a dataclass costs it more.)"""
 
-    def __init__(self, flag: str, value: object, source: str, base: Path) -> None:
+    def __init__(self, flag: str, value: object, source: str, base: Path, env: str | None = None) -> None:
         self.flag = flag
         self.value = value
         # The flag, or ``empathy_x (ini)``.
         self.source = source
         self.base = base
+        # The option's environment variable (Option.env): a reader learns it only from here.
+        self.env = env
 
     @property
     def empty(self) -> bool:
@@ -107,6 +109,11 @@ class Given:
 
     def path(self) -> Path | None:
         return self.base / Path(str(self.value)).expanduser() if self.value else None
+
+    def environment(self) -> str | None:
+        """The value of the option's environment variable; None when it is unset or empty, or
+        the option declares none (Option.env)."""
+        return (os.environ.get(self.env) or None) if self.env else None
 
 
 def _text(value: str) -> str:
@@ -129,8 +136,20 @@ class Option:
     bare_value: str | None = None
     # A reader of its own, for a value a converter alone cannot read.
     read: Callable[[Given], object] | None = None
-    # The environment variable its reader falls back on when it is given nowhere.
+    # The environment variable its reader falls back on when it is given nowhere; the reader
+    # gets it from here alone (Given.environment()), and an option's default never reads it.
     env: str | None = None
+    # Its reader resolves a path in its value against where it is given (Given.path()), as
+    # Kind.PATH's values are.
+    resolves_path: bool = False
+    # The setting a run takes, "group.attribute", where that is not its field: a field left
+    # None when not given (so that its absence can tell) and a default applied in the setting.
+    effective: str | None = None
+
+    @property
+    def relative(self) -> bool:
+        """Whether a path in its value is relative to where it is given."""
+        return self.kind is Kind.PATH or self.resolves_path
 
     @property
     def ini(self) -> str:
@@ -281,7 +300,7 @@ def _corpus(given: Given) -> str | Path:
 
 
 def _corpus_text(given: Given) -> Path | None:
-    value = os.environ.get(RELEASE_TEXT_ENV)
+    value = given.environment()
     return given.path() or (Path(value).expanduser() if value else None)
 
 
@@ -328,6 +347,7 @@ OPTIONS = (
         "selection.corpus",
         "NAME|PATH",
         read=_corpus,
+        resolves_path=True,
     ),
     Option(
         "--empathy-corpus-text",
@@ -337,6 +357,7 @@ OPTIONS = (
         "PATH",
         read=_corpus_text,
         env=RELEASE_TEXT_ENV,
+        resolves_path=True,
     ),
     Option(
         "--empathy-emotions",
@@ -369,6 +390,7 @@ OPTIONS = (
         "models.judge",
         "NAME",
         read=_judge,
+        resolves_path=True,
     ),
     Option(
         "--empathy-baseline",
@@ -552,6 +574,7 @@ OPTIONS = (
         "statistics.compare_detect",
         "POINTS,POINTS",
         convert=_drops,
+        effective="statistics.drops",
     ),
     Option(
         "--empathy-saved-runs",
@@ -563,7 +586,15 @@ OPTIONS = (
         under_root=SAVED_RUNS,
     ),
     *(
-        Option(report.flag, report.help, _REPORTS, f"storage.reports.{report.name}", "PATH", read=_report_file)
+        Option(
+            report.flag,
+            report.help,
+            _REPORTS,
+            f"storage.reports.{report.name}",
+            "PATH",
+            read=_report_file,
+            resolves_path=True,
+        )
         for report in FORMATS
     ),
     Option(
@@ -574,6 +605,7 @@ OPTIONS = (
         "NAME=PATH",
         kind=Kind.REPEATABLE,
         read=_report_outputs,
+        resolves_path=True,
     ),
     Option(
         "--empathy-calibrate",
@@ -664,30 +696,34 @@ def read_settings(values: OptionValues) -> Settings:
 
 def default(option: Option) -> object:
     """What a run takes when the option is given nowhere: its folder under the rootdir, what
-    its reader makes of no value, or its setting's default; None where its setting has none or
-    other options decide it (its help says which)."""
+    its reader makes of no value, its effective setting's default, or its setting's default;
+    None where its setting has none or other options decide it (its help says which). Never
+    the environment's value: the reader is given no variable (Given.env), so a page built
+    from this shows no build machine's setting."""
     if option.under_root is not None:
         return Path(option.under_root)
-    # What its reader makes of no value, where that is not the environment's.
-    read = option.read(Given(option.flag, None, option.flag, Path())) if option.read and not option.env else None
+    read = option.read(Given(option.flag, None, option.flag, Path())) if option.read else None
     if read is not None:
         return read
+    if option.effective is not None:
+        group, attribute = option.effective.split(".")
+        return getattr(_SETTING_GROUPS[group](), attribute)
     group, name, *key = option.to.split(".")
     setting = next(field for field in dataclasses.fields(_SETTING_GROUPS[group]) if field.name == name)
     return None if key or setting.default is dataclasses.MISSING else setting.default
 
 
-def _given(values: OptionValues, flag: str) -> Given:
+def _given(values: OptionValues, flag: str, env: str | None = None) -> Given:
     name = ini_name(flag)
     value = values.command_line(name)
     if value is not None:
-        return Given(flag, value, flag, values.invocation_dir)
-    return Given(flag, values.ini(name), f"{name} (ini)", values.ini_dir)
+        return Given(flag, value, flag, values.invocation_dir, env)
+    return Given(flag, values.ini(name), f"{name} (ini)", values.ini_dir, env)
 
 
 def _read(option: Option, values: OptionValues) -> object:
     """An option's setting; None when not given and the group's default applies."""
-    given = _given(values, option.flag)
+    given = _given(values, option.flag, option.env)
     if option.read is not None:
         return option.read(given)
     if option.kind is Kind.SWITCH:
