@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from scipy.stats import chi2_contingency
+from scipy.stats import barnard_exact, chi2_contingency
 
 from pytest_empathy.analysis.groups import holm
 from pytest_empathy.analysis.independence import CHI2, EXACT, NO_TEST, freeman_halton
@@ -131,8 +131,18 @@ def test_holm_by_hand():
 counts = st.builds(Counts, st.integers(0, 80), st.integers(0, 80), st.integers(0, 80))
 
 
+# Past the exact test's 10,000 tables, the guard took Berger and Boos's valid test (its floor,
+# p 0.005) where the score test is liberal near the baseline's Good rate, 7 of 125, but the
+# score test (3.1e-21) with the groups reversed, near 58 of 84; the second is the first with
+# Good and not Good swapped, the model first: its p_better was the score test's and the
+# reverse's p_worse the valid test's floor.
+ASYMMETRIC_BEFORE = [(Counts(6, 20, 58), Counts(59, 59, 7)), (Counts(3, 4, 118), Counts(40, 18, 26))]
+
+
 @settings(max_examples=200, deadline=None)
 @given(counts, counts)
+@example(*ASYMMETRIC_BEFORE[0])
+@example(*ASYMMETRIC_BEFORE[1])
 def test_p_values_are_probabilities_and_symmetric(model, baseline):
     forward, backward = compare(model, baseline, alpha=0.05), compare(baseline, model, alpha=0.05)
     if forward.study.p_value is None:
@@ -141,8 +151,26 @@ def test_p_values_are_probabilities_and_symmetric(model, baseline):
     assert 0.0 <= forward.study.p_value <= 1.0
     assert forward.study.p_value == pytest.approx(backward.study.p_value, rel=1e-9, abs=1e-300)
     assert forward.p_better == pytest.approx(backward.p_worse, rel=1e-9, abs=1e-300)
+    assert forward.p_worse == pytest.approx(backward.p_better, rel=1e-9, abs=1e-300)
     flipped = {"better": "worse", "worse": "better", "same": "same"}
     assert backward.direction == flipped[forward.direction]
+
+
+@pytest.mark.parametrize(("model", "baseline"), ASYMMETRIC_BEFORE)
+def test_the_unpaired_good_rate_test_agrees_with_barnards_exact_test_in_both_orders(model, baseline):
+    # Barnard's exact unconditional test (scipy's, an independent implementation) puts the
+    # one-sided p-value near 1e-23: the data rule out no difference far past the valid test's
+    # floor of 0.005, which neither order may report; both take the score test.
+    higher, lower = (model, baseline) if model.good / model.n > baseline.good / baseline.n else (baseline, model)
+    table = [[higher.good, lower.good], [higher.n - higher.good, lower.n - lower.good]]
+    exact = barnard_exact(table, alternative="greater").pvalue
+    assert exact < 1e-20
+    for first, second in ((higher, lower), (lower, higher)):
+        test = compare(first, second, alpha=0.05).good
+        assert test is not None
+        p_value = test.p_greater if first is higher else test.p_less
+        assert exact < p_value < 1e-18
+        assert test.method.startswith("score at the maximum-likelihood rates")
 
 
 @given(st.lists(st.one_of(st.none(), st.floats(0, 1)), max_size=40))

@@ -552,19 +552,27 @@ def _liberal_sides(
     ``score_size.MOST_TABLES`` tables, from the tables the rates near the baseline's reach
     (1,000 ratings against 1,995 has size 0.071 near a rate of 0.0017). None where that is
     out of reach too, or the model has more than ``_GUARD_MOST_RATINGS`` ratings: the
-    guard's answer is then unknown (``UNGUARDED``)."""
-    from scipy.stats import beta
-
+    guard's answer is then unknown (``UNGUARDED``). With one stratum, the size at no
+    difference is measured only where the model's interval meets the baseline's, so that the
+    method does not depend on which group is first."""
     counts = Standardized.of(strata)
     n1 = counts.total
     if n1 > _GUARD_MOST_RATINGS:
         return None
     n2 = round(1 / float((counts.weights**2 / counts.second_n).sum()))
-    good2 = counts.second * n2
-    low = float(beta.ppf(_GUARD_GAMMA / 2, good2, n2 - good2 + 1)) if good2 > 0 else 0.0
-    high = float(beta.ppf(1 - _GUARD_GAMMA / 2, good2 + 1, n2 - good2)) if good2 < n2 else 1.0
+    low, high = _guard_range(counts.second * n2, n2)
+    same = (low, high)
+    if len(strata) == 1:
+        # One stratum's null of no difference has one rate for both groups, and each group's
+        # ratings bound it: its range is where both intervals hold it, the same whichever
+        # group is first. The baseline's alone made the method depend on the order: 58 Good
+        # of 84 against 7 of 125 took the valid test (its floor, p 0.005) near 7/125, and the
+        # reverse the score test (3.1e-21; Barnard's exact test 6.4e-24). No rate in both:
+        # the data rule out no difference, and the score test's size at alpha does not matter.
+        first_low, first_high = _guard_range(strata[0][0], strata[0][1])
+        same = (max(low, first_low), min(high, first_high))
     proxies = [(n1, n2)] if len(strata) == 1 else _proxies(counts, n2)
-    near = _NearBaseline(tuple(proxies), low, high, alpha)
+    near = _NearBaseline(tuple(proxies), low, high, alpha, same)
     sides: list[LiberalSide] = []
     for greater in (True, False):
         found = near.liberal(greater, margin, family, gain)
@@ -574,21 +582,39 @@ def _liberal_sides(
     return tuple(sides)
 
 
+def _guard_range(good: float, n: int) -> tuple[float, float]:
+    """The (1 - ``_GUARD_GAMMA``) Clopper-Pearson interval of ``good`` of ``n`` ratings'
+    rate, where the guard measures the score test's size."""
+    from scipy.stats import beta
+
+    low = float(beta.ppf(_GUARD_GAMMA / 2, good, n - good + 1)) if good > 0 else 0.0
+    high = float(beta.ppf(1 - _GUARD_GAMMA / 2, good + 1, n - good)) if good < n else 1.0
+    return low, high
+
+
 @dataclass(frozen=True)
 class _NearBaseline:
     """Where the score test's size is measured: the one-stratum designs that stand for the
-    comparison (``_proxies``), the range of the baseline's rate near its own, and alpha."""
+    comparison (``_proxies``), the range of the baseline's rate near its own, alpha, and the
+    range at no difference (``same``: with one stratum, where both groups' ranges meet)."""
 
     proxies: tuple[tuple[int, int], ...]
     low: float
     high: float
     alpha: float
+    same: tuple[float, float]
 
-    def worst(self, null: Margin, levels: Sequence[float]) -> tuple[float, float]:
+    def worst(
+        self, null: Margin, levels: Sequence[float], within: tuple[float, float] | None = None
+    ) -> tuple[float, float]:
         """The largest size over the proxies and ``levels`` relative to its level, and that
-        level; nan where a table is past even a rate's reach."""
+        level, at the baseline's rates ``within`` (its range unless given; none, size 0, where
+        that is empty); nan where a table is past even a rate's reach."""
         from . import score_size
 
+        low, high = (self.low, self.high) if within is None else within
+        if low > high:
+            return 0.0, self.alpha
         sizes = [
             (
                 score_size.local_size(
@@ -597,8 +623,8 @@ class _NearBaseline:
                     level,
                     null.difference,
                     greater=null.greater,
-                    low=self.low,
-                    high=self.high,
+                    low=low,
+                    high=high,
                     ratio=null.ratio,
                 ),
                 level,
@@ -630,7 +656,7 @@ class _NearBaseline:
     ) -> list[LiberalSide] | None:
         """One direction's liberal sizes (see ``_liberal_sides``); None where one is not known."""
         alpha = self.alpha
-        size, level = self.worst(Margin(0.0, greater), holm_levels(alpha, family))
+        size, level = self.worst(Margin(0.0, greater), holm_levels(alpha, family), self.same)
         at_margin = self.worst(margin, (alpha,))[0] if margin is not None and margin.greater is greater else None
         if math.isnan(size) or (at_margin is not None and math.isnan(at_margin)):
             return None
