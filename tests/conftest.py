@@ -192,7 +192,9 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     def run_as_new(*args: str | os.PathLike[str], **kwargs: Any) -> pytest.HookRecorder:
         try:
             with like_a_new_process():
-                return inline_run(*args, **kwargs)
+                # This process imported the package before the run could mark it for assertion
+                # rewriting, which pytest may warn of; a new process imports it fresh and never does.
+                return inline_run("-W", "ignore::pytest.PytestAssertRewriteWarning", *args, **kwargs)
         except LeftTaken as error:
             left.append(error)
             raise
