@@ -9,8 +9,6 @@ import json
 import re
 import shlex
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -44,16 +42,17 @@ def commands(block: str) -> list[list[str]]:
     return [shlex.split(line) for line in block.splitlines() if line.strip()]
 
 
-def pytest_run(words: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def pytest_run(
+    words: list[str], pytester: pytest.Pytester, capfd: pytest.CaptureFixture[str]
+) -> subprocess.CompletedProcess[str]:
+    """A page's ``pytest`` command run in the project (``pytester.path``), in this process as
+    in a new one (tests/conftest.py's pytester; test_isolation holds such a run's output to a
+    process's): its exit status and what it printed. Whatever its run wrote past pytest's
+    capture reaches this test's descriptors (``capfd``): no output has the key either."""
     assert words[0] == "pytest"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *words[1:]],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert FAKE_KEY not in done.stdout + done.stderr
+    result = pytester.runpytest("-p", "no:cacheprovider", *words[1:])
+    done = subprocess.CompletedProcess(words, int(result.ret), result.stdout.str(), result.stderr.str())
+    assert FAKE_KEY not in done.stdout + done.stderr + "".join(capfd.readouterr())
     return done
 
 
@@ -76,7 +75,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
         yield server
 
 
-def test_the_how_to_s_recipe_is_green_unchanged_red_on_a_template_change_and_red_on_a_decline(project, pytester):
+def test_the_how_to_s_recipe_is_green_unchanged_red_on_a_template_change_and_red_on_a_decline(project, pytester, capfd):
     section = recipe()
     record_and_accept, replay_and_compare, accept_again = (commands(block) for block in blocks(section, "sh"))
     (record_line,) = blocks(section, "")
@@ -84,7 +83,7 @@ def test_the_how_to_s_recipe_is_green_unchanged_red_on_a_template_change_and_red
 
     # 1. Record and accept; what it says to commit is there.
     recording, *commits = record_and_accept
-    done = pytest_run(recording, cwd)
+    done = pytest_run(recording, pytester, capfd)
     assert done.returncode == 0, done.stdout[-3000:]
     assert len(project.requests) == 64 * 2
     for words in commits:
@@ -92,7 +91,7 @@ def test_the_how_to_s_recipe_is_green_unchanged_red_on_a_template_change_and_red
 
     # 2. An unchanged replay passes, with no call.
     (replay,) = replay_and_compare
-    done = pytest_run(replay, cwd)
+    done = pytest_run(replay, pytester, capfd)
     assert done.returncode == 0, done.stdout[-3000:]
     # The figures the how-to quotes: both checks can fail at this size, and decline's one
     # warning says it detects a little more than the 10 points it is asked to.
@@ -107,7 +106,7 @@ def test_the_how_to_s_recipe_is_green_unchanged_red_on_a_template_change_and_red
     # 3. The template changes: the replay's cases fail, and the summary gives the command
     # once, as the how-to shows it, with no path of this machine.
     (cwd / "prompts" / "response.txt").write_text("Reply warmly, in two sentences: {situation} {utterance}\n")
-    done = pytest_run(replay, cwd)
+    done = pytest_run(replay, pytester, capfd)
     assert done.returncode == 1
     assert re.search(r"^=+ 64 failed in ", done.stdout, re.MULTILINE), done.stdout[-3000:]
     shown = record_line.strip()
@@ -124,20 +123,20 @@ def test_the_how_to_s_recipe_is_green_unchanged_red_on_a_template_change_and_red
         else completion("Whatever."),
     )
     record = shlex.split(shown.split(" with: ", 1)[1])
-    done = pytest_run(record, cwd)
+    done = pytest_run(record, pytester, capfd)
     assert done.returncode == 0, done.stdout[-3000:]
     assert len(project.requests) == 64 * 2 + 64 * 2
-    done = pytest_run(replay, cwd)
+    done = pytest_run(replay, pytester, capfd)
     assert done.returncode == 1
     assert re.search(r"^FAILED compare decline: Good rate 100\.0% -> 0\.0% on 64 cases", done.stdout, re.MULTILINE)
-    report = pytest_run([*replay, "--empathy-report=report.json"], cwd)
+    report = pytest_run([*replay, "--empathy-report=report.json"], pytester, capfd)
     comparison = json.loads((cwd / "report.json").read_text())["comparison"]
     assert report.returncode == 1 and comparison["compared"] == 64
     assert comparison["templates"]["saved"]["response"] != comparison["templates"]["run"]["response"]
 
     # 4. Accepting the new run makes it the reference: the replay passes again.
     (accept,) = accept_again
-    assert pytest_run(accept, cwd).returncode == 0
-    done = pytest_run(replay, cwd)
+    assert pytest_run(accept, pytester, capfd).returncode == 0
+    done = pytest_run(replay, pytester, capfd)
     assert done.returncode == 0, done.stdout[-3000:]
     assert len(project.requests) == 64 * 2 + 64 * 2

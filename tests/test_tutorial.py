@@ -17,7 +17,7 @@ ENDPOINT = "http://127.0.0.1:8080/v1"
 
 
 def test_the_tutorial_records_replays_offline_and_fails_good_drop_on_its_few_cases_as_it_says(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ):
     text = page(TUTORIAL)
     (toml,) = blocks(text, "toml")
@@ -32,7 +32,7 @@ def test_the_tutorial_records_replays_offline_and_fails_good_drop_on_its_few_cas
         # The judge is the built-in profile, pointed at the stub by its own variable.
         monkeypatch.setenv("EMPATHY_SMOLLM2_BASE_URL", stub.url)
 
-        done = pytest_run(record, cwd)
+        done = pytest_run(record, pytester, capfd)
         assert done.returncode == 0, done.stdout[-3000:]
         assert "8 passed" in done.stdout and "saved run: benchmarks/saved-runs/accepted.json" in done.stdout
         assert len(stub.requests) == 8 * 2
@@ -43,7 +43,7 @@ def test_the_tutorial_records_replays_offline_and_fails_good_drop_on_its_few_cas
         assert add[:2] == ["git", "add"] and all((cwd / path).exists() for path in add[2:])
 
         # The replay makes no call, and fails good-drop:20 on 8 unchanged cases as the page says.
-        done = pytest_run(replay, cwd)
+        done = pytest_run(replay, pytester, capfd)
         assert len(stub.requests) == 8 * 2
     assert done.returncode == 1, done.stdout[-3000:]
     assert "8 passed" in done.stdout and "no case changed rating since the saved run" in done.stdout

@@ -7,10 +7,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
+import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +81,115 @@ def resolved(text: str, contexts: dict[str, str]) -> str:
     return re.sub(r"\$\{\{\s*([\w.-]+)\s*\}\}", lambda match: contexts[match.group(1)], text)
 
 
-def run_job(job: dict[str, Any], cwd: Path, contexts: dict[str, str] | None = None) -> list[Step]:
+# What bash finds as `pytest` and `pytest-empathy` when a job's commands run in the test's
+# process: a small process that hands the test the words bash expanded, its working directory
+# and environment over a socket, and prints and exits with what the run there gave.
+HAND_OVER = """\
+import json, os, socket, sys
+
+with socket.socket(socket.AF_UNIX) as connection:
+    connection.connect({socket!r})
+    asked = {{"argv": [os.path.basename(sys.argv[0]), *sys.argv[1:]], "cwd": os.getcwd(), "env": dict(os.environ)}}
+    connection.sendall(json.dumps(asked).encode())
+    connection.shutdown(socket.SHUT_WR)
+    given = json.loads(b"".join(iter(lambda: connection.recv(1 << 16), b"")))
+sys.stdout.buffer.write(given["stdout"].encode())
+sys.stderr.buffer.write(given["stderr"].encode())
+sys.exit(given["status"])
+"""
+
+
+def received(connection: socket.socket) -> bytes:
+    """All the other end sent until it stopped sending."""
+    return b"".join(iter(lambda: connection.recv(1 << 16), b""))
+
+
+@dataclass
+class InThisProcess:
+    """Where a job's `pytest` and `pytest-empathy` run: in the test's process, each as in a
+    new one (tests/conftest.py's pytester and cli), with the words, working directory and
+    environment bash gave the command. Bash itself, and every other command of a step, runs
+    as the runner runs it. test_isolation holds such runs' output to a process's; test_wheel
+    runs the installed commands as processes."""
+
+    pytester: pytest.Pytester
+    commands: Path
+    listener: socket.socket
+    # The words of each command run, in order.
+    ran: list[list[str]] = field(default_factory=list)
+
+    def run(self, asked: dict[str, Any]) -> Step:
+        self.ran.append(asked["argv"])
+        with pytest.MonkeyPatch.context() as patch:
+            for name in set(os.environ) - set(asked["env"]):
+                patch.delenv(name)
+            for name, value in asked["env"].items():
+                patch.setenv(name, value)
+            patch.chdir(asked["cwd"])
+            command, *args = asked["argv"]
+            if command == "pytest-empathy":
+                return cli(*args, cwd=Path(asked["cwd"]))
+            assert command == "pytest" and Path(asked["cwd"]) == self.pytester.path
+            result = self.pytester.runpytest(*args)
+            printed = ("".join(f"{line}\n" for line in lines) for lines in (result.outlines, result.errlines))
+            return Step(asked["argv"], int(result.ret), *printed)
+
+    def serve(self, bash: subprocess.Popen[bytes], within: float) -> None:
+        """Run each command bash hands over until bash exits."""
+        ends = time.monotonic() + within
+        while bash.poll() is None:
+            assert time.monotonic() < ends, f"the step ran past {within} s"
+            if not select.select([self.listener], [], [], 0.05)[0]:
+                continue
+            connection, _ = self.listener.accept()
+            with connection:
+                done = self.run(json.loads(received(connection)))
+                given = {"status": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+                connection.sendall(json.dumps(given).encode())
+
+
+@pytest.fixture
+def here(pytester: pytest.Pytester) -> Iterator[InThisProcess]:
+    """Run a job's `pytest` and `pytest-empathy` in this process (InThisProcess)."""
+    # A socket's path is short: not under pytester's folder.
+    with tempfile.TemporaryDirectory(prefix="workflow-") as folder, socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(f"{folder}/socket")
+        listener.listen()
+        commands = Path(folder, "bin")
+        commands.mkdir()
+        for name in ("pytest", "pytest-empathy"):
+            (commands / name).write_text(f"#!{sys.executable} -IS\n" + HAND_OVER.format(socket=f"{folder}/socket"))
+            (commands / name).chmod(0o755)
+        yield InThisProcess(pytester, commands, listener)
+
+
+def bash_step(command: list[str], cwd: Path, env: dict[str, str], here: InThisProcess | None) -> Step:
+    """A step's script run by bash -e; with ``here``, its pytest commands in this process."""
+    if here is None:
+        return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    env = {**env, "PATH": f"{here.commands}{os.pathsep}{env['PATH']}"}
+    # Files, not pipes: nothing reads a pipe while this process runs a command.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        bash = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
+        try:
+            here.serve(bash, within=300)
+        finally:
+            if bash.poll() is None:
+                bash.kill()
+            bash.wait()
+        printed = []
+        for file in (out, err):
+            file.seek(0)
+            printed.append(file.read().decode())
+    return Step(command, bash.returncode, *printed)
+
+
+def run_job(
+    job: dict[str, Any], cwd: Path, contexts: dict[str, str] | None = None, here: InThisProcess | None = None
+) -> list[Step]:
     """A job's shell steps after its install, in order, as the runner runs them (bash -e, the
-    workflow's env and then the step's), up to the first that fails."""
+    workflow's env and then the step's), up to the first that fails; with ``here``, the
+    commands pytest-empathy installs run in this process (InThisProcess)."""
     contexts = contexts or {}
     shell_steps = [step for step in job["steps"] if "run" in step]
     assert shell_steps[0]["run"] == INSTALL
@@ -87,7 +198,7 @@ def run_job(job: dict[str, Any], cwd: Path, contexts: dict[str, str] | None = No
     for step in shell_steps[1:]:
         step_env = {name: resolved(value, contexts) for name, value in step.get("env", {}).items()}
         command = ["bash", "--noprofile", "--norc", "-e", "-c", resolved(step["run"], contexts)]
-        done.append(subprocess.run(command, cwd=cwd, env=env | step_env, capture_output=True, text=True, timeout=300))
+        done.append(bash_step(command, cwd, env | step_env, here))
         if done[-1].returncode != 0 and not step.get("continue-on-error"):
             break
     return done
@@ -112,14 +223,14 @@ class PullRequest:
         return [*(step for shard in self.shards for step in shard), *self.merge]
 
 
-def pull_request(flow: dict[str, Any], cwd: Path) -> PullRequest:
+def pull_request(flow: dict[str, Any], cwd: Path, here: InThisProcess | None = None) -> PullRequest:
     """The pull-request jobs in their order: each shard (and what it uploads), then the merge."""
     summary = cwd / "step-summary.md"
     summary.write_text("")
     shards = []
     for index, emotions in enumerate(STUB_SHARDS):
         contexts = {"strategy.job-index": str(index), "matrix.emotions": emotions}
-        shards.append(run_job(flow["jobs"]["shard"], cwd, contexts))
+        shards.append(run_job(flow["jobs"]["shard"], cwd, contexts, here))
         upload = action_steps(flow["jobs"]["shard"], "actions/upload-artifact")[0]
         for name in resolved(upload["with"]["path"], contexts).split():
             assert (cwd / name).is_file(), f"{name} not written: {output(shards[-1])}"
@@ -130,7 +241,7 @@ def pull_request(flow: dict[str, Any], cwd: Path) -> PullRequest:
     # What that checkout gives: the base branch's saved runs (here, as recorded before the change).
     shutil.rmtree(cwd / "base", ignore_errors=True)
     shutil.copytree(base_branch_saved_runs(cwd), cwd / "base" / "benchmarks" / "saved-runs")
-    merge = run_job(flow["jobs"]["merge"], cwd)
+    merge = run_job(flow["jobs"]["merge"], cwd, here=here)
     merge_summary = summary.read_text()
     return PullRequest(shards, merge, merge_summary)
 
@@ -308,9 +419,9 @@ def test_the_newest_release_the_changelog_describes_is_the_version_of_pyproject_
 # The workflow's commands, run here
 
 
-def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub, pytester):
+def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub, pytester, here, capfd):
     flow = workflow()
-    recorded = run_job(flow["jobs"]["record"], pytester.path, SECRETS)
+    recorded = run_job(flow["jobs"]["record"], pytester.path, SECRETS, here)
     assert exits(recorded) == [0, 0], output(recorded)
     assert "0 possible credential(s) in 8 cassette(s) under cassettes" in recorded[-1].stdout
     # The workflow's gate, off: 8 cases can show no Bad margin of 5 points (no-more-bad warns so).
@@ -319,7 +430,7 @@ def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub,
     assert (pytester.path / "benchmarks" / "saved-runs" / "accepted.json").is_file()
     shutil.copytree(pytester.path / "benchmarks" / "saved-runs", base_branch_saved_runs(pytester.path))
 
-    passing = pull_request(flow, pytester.path)
+    passing = pull_request(flow, pytester.path, here)
     for index, shard in enumerate(passing.shards):
         assert exits(shard) == [0], output(shard)
         result = json.loads((pytester.path / f"shard-{index}.json").read_text())
@@ -346,7 +457,7 @@ def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub,
         else default_answer(body)
     )
     assert pytester.runpytest("test_empathy.py", *STUB_OPTIONS, "--empathy-record=all", "--empathy-shard").ret == 0
-    declining = pull_request(flow, pytester.path)
+    declining = pull_request(flow, pytester.path, here)
     assert [exits(shard) for shard in declining.shards] == [[0], [0]], output(declining.steps)
     assert exits(declining.merge) == [1], output(declining.merge)
     assert declining.merge[0].stdout.startswith("stub: 8 of 8 cases rated, FAILED\n")
@@ -361,7 +472,12 @@ def test_the_workflows_commands_record_replay_in_shards_and_fail_a_decline(stub,
     for case in changed["cases"]:
         assert f"| {case['case_id']} | {case['emotion']} | {case['saved']} -> bad |" in declining.merge_summary
 
+    # Each of those commands ran here, as bash gave it: the shard's selection one word.
+    assert [words[0] for words in here.ran] == ["pytest", "pytest-empathy", *["pytest", "pytest", "pytest-empathy"] * 2]
+    assert [words[words.index("-k") + 1] for words in here.ran if "-k" in words] == STUB_SHARDS * 2
     assert FAKE_KEY not in output([*recorded, *passing.steps, *declining.steps])
+    # Nor what the runs in this process wrote past pytest's capture.
+    assert FAKE_KEY not in "".join(capfd.readouterr())
     assert [p for p in pytester.path.rglob("*") if p.is_file() and FAKE_KEY.encode() in p.read_bytes()] == []
 
 
