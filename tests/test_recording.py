@@ -533,8 +533,11 @@ def test_real_local_server_round_trip(local_model, pytester, xdist_mode, monkeyp
     """Record with SmolLM2 served by llama.cpp (started and stopped by the plugin), then
     replay with no server at all: the same ratings. The key in the environment reaches no
     output: the runs' own, nor this test's file descriptors, where what xdist's workers (and
-    the server) write outside pytest's capture goes now that the run is in this process."""
+    the server) write outside pytest's capture goes now that the run is in this process.
+    Answers are bounded at 16 tokens (the profile's max_tokens, set in the project as a user
+    may): their length is not what is tested."""
     pytester.makepyfile(test_empathy=BENCHMARK)
+    pytester.makefile(".toml", pyproject="[tool.pytest-empathy.models.smollm2-135m]\nmax_tokens = 16\n")
     marker = pytester.path / "tmp"
     marker.mkdir()
     monkeypatch.setenv("TMPDIR", str(marker))
