@@ -323,8 +323,13 @@ def test_a_concurrency_that_is_not_a_positive_whole_number_is_refused(pytester, 
 
 def test_with_the_real_local_server_the_answers_are_those_of_a_sequential_recording(local_model, pytester, monkeypatch):
     """SmolLM2 served by llama.cpp, asked by 4 cases at once: every request, and every answer
-    (temperature 0, a fixed seed), is what a sequential recording got."""
+    (temperature 0, a fixed seed), is what a sequential recording got. The answers are bounded
+    at 16 tokens (the profile's max_tokens, set in the project as a user may): both recordings
+    send the same requests, the comparison is whole, and the 4 answers differ, so that a
+    mix-up between cases would show. The server queues what it is asked at once (it answers
+    one request at a time), so 4 cases put 4 calls in flight there."""
     pytester.makepyfile(test_empathy=BENCHMARK)
+    pytester.makefile(".toml", pyproject="[tool.pytest-empathy.models.smollm2-135m]\nmax_tokens = 16\n")
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
 
     def calls(cassettes: str, *args: str) -> dict[str, list[tuple[str, str]]]:
@@ -333,7 +338,7 @@ def test_with_the_real_local_server_the_answers_are_those_of_a_sequential_record
             "--empathy-judge=smollm2-135m",
             "--empathy-corpus=smoke",
             "--empathy-baseline=human-raters",
-            "--empathy-emotions=afraid,grateful,lonely",
+            "--empathy-emotions=afraid,grateful",
             "--empathy-gate=off",
             "--empathy-record=once",
             f"--empathy-cassettes={cassettes}",
@@ -356,5 +361,9 @@ def test_with_the_real_local_server_the_answers_are_those_of_a_sequential_record
         return found
 
     sequential = calls("sequential")
-    assert len(sequential) == 6
+    assert len(sequential) == 4
+    # Each answer was asked for with the project's bound, and each case was answered its own way.
+    assert [json.loads(case[0][0])["max_tokens"] for case in sequential.values()] == [16] * 4
+    answers = [case[0][1] for case in sequential.values()]
+    assert len(set(answers)) == 4, answers
     assert calls("concurrent", "--empathy-concurrency=4") == sequential

@@ -269,6 +269,23 @@ def saved(stub, pytester) -> Path:
     return pytester.path / "benchmarks" / "saved-runs" / "accepted.json"
 
 
+@pytest.fixture(scope="module")
+def saved_runs() -> dict[str, str]:
+    """The text of the saved run ``saved`` makes, once the first test that needs it has made it."""
+    return {}
+
+
+@pytest.fixture
+def saved_copy(request, saved_runs, tmp_path) -> Path:
+    """A copy of a saved run of its own for each test that damages one: the run behind it is
+    recorded once in the module, not again for each damage."""
+    if not saved_runs:
+        saved_runs["accepted"] = request.getfixturevalue("saved").read_text()
+    path = tmp_path / "accepted.json"
+    path.write_text(saved_runs["accepted"])
+    return path
+
+
 SAVED_RUN_DAMAGE = [
     (lambda d: d.update(saved_run="accepted"), "saved_run: 'accepted', not an object"),
     (lambda d: d["cases"][0].update(id=["sad-sad0"]), "cases[0].id: a list, not a string"),
@@ -284,15 +301,16 @@ SAVED_RUN_DAMAGE = [
 
 
 @pytest.mark.parametrize(("damage", "message"), SAVED_RUN_DAMAGE)
-def test_a_saved_run_of_the_wrong_shape_is_refused_in_one_line(saved, damage, message):
+def test_a_saved_run_of_the_wrong_shape_is_refused_in_one_line(saved_copy, damage, message):
     from pytest_empathy.results.saved_runs import SavedRunError, load
 
-    document = json.loads(saved.read_text())
+    document = json.loads(saved_copy.read_text())
+    load(saved_copy)  # whole, it is read
     damage(document)
-    saved.write_text(json.dumps(document))
+    saved_copy.write_text(json.dumps(document))
     with pytest.raises(SavedRunError) as refused:
-        load(saved)
-    assert "\n" not in str(refused.value) and str(refused.value).startswith(f"{saved}: ")
+        load(saved_copy)
+    assert "\n" not in str(refused.value) and str(refused.value).startswith(f"{saved_copy}: ")
     assert message in str(refused.value)
 
 

