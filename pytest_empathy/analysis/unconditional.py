@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -86,14 +86,17 @@ def restricted_rates(
     n1: int, n2: int, deltas: Array, tables: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
 ) -> tuple[Array, Array]:
     """The maximum-likelihood rates (p1, p2) under p1 - p2 = delta of every table (or of the
-    ``tables`` (x1, x2) given), at each of several null differences, indexed [delta, x1, x2].
+    ``tables`` (x1, x2) given, every pair of two ranges of counts as ``_tables``'s, indexed
+    "ij"), at each of several null differences, indexed [delta, x1, x2].
 
     The likelihood's derivative, times (p2 + delta)(1 - p2 - delta) p2 (1 - p2), is a cubic
     in p2 (Miettinen and Nurminen's; statsmodels 0.15 has x2 where n2 belongs in the
     delta-squared term of c1, its issue 10269). The restricted maximum-likelihood p2 is the
     candidate of highest likelihood among its roots inside the feasible range and the range's
     ends (where a zero count puts the maximum): closed-form choices of one root miss it for
-    small counts."""
+    small counts. The first of the likeliest, in the order: the range's ends, the roots
+    (``_cubic_roots``); each root's likelihood is computed only where it lies inside the range
+    (one root a table, mostly, of five formulas' values)."""
     x1, x2 = tables or _tables(n1, n2)
     n, x = n1 + n2, x1 + x2
     delta = np.asarray(deltas, dtype=float)[:, None, None]
@@ -101,38 +104,54 @@ def restricted_rates(
     c1 = (x - (n + 2 * x2) * delta + n2 * delta * delta) / n
     c0 = x2 * delta * (1 - delta) / n
     low, high = np.maximum(0.0, -delta), np.minimum(1.0, 1.0 - delta)
-    roots = _cubic_roots(c2, c1, c0)
-    real = np.where((roots > low[..., None]) & (roots < high[..., None]), roots, np.nan)
-    shape = (*c2.shape, 1)
-    candidates = np.concatenate(
-        [np.broadcast_to(low[..., None], shape), np.broadcast_to(high[..., None], shape), real], axis=-1
-    )
-    first, second = x1[..., None], x2[..., None]
-    likelihood = _log_likelihood(first, n1, candidates + delta[..., None]) + _log_likelihood(second, n2, candidates)
-    likelihood = np.where(np.isnan(candidates), -np.inf, likelihood)
-    null2 = np.take_along_axis(candidates, likelihood.argmax(axis=-1)[..., None], axis=-1)[..., 0]
+    shape = c2.shape
+    # The ends' rates are the null value's alone: each group's likelihood there is one of its
+    # count's, added for every table.
+    first, second = x1[:, :1], x2[:1, :]
+    best = (_log_likelihood(first, n1, low + delta) + _log_likelihood(second, n2, low)).ravel()
+    null2 = np.broadcast_to(low, shape).ravel()
+    at_high = (_log_likelihood(first, n1, high + delta) + _log_likelihood(second, n2, high)).ravel()
+    null2 = np.where(at_high > best, np.broadcast_to(high, shape).ravel(), null2)
+    best = np.maximum(best, at_high)
+    flat_low, flat_high = np.broadcast_to(low, shape).ravel(), np.broadcast_to(high, shape).ravel()
+    flat_delta = np.broadcast_to(delta, shape).ravel()
+    flat_x1, flat_x2 = np.broadcast_to(x1, shape).ravel(), np.broadcast_to(x2, shape).ravel()
+    for where, root in _cubic_roots(c2.ravel(), c1.ravel(), c0.ravel()):
+        inside = (root > flat_low[where]) & (root < flat_high[where])
+        where, root = where[inside], root[inside]
+        likelihood = _log_likelihood(flat_x1[where], n1, root + flat_delta[where]) + _log_likelihood(
+            flat_x2[where], n2, root
+        )
+        better = likelihood > best[where]
+        where = where[better]
+        best[where], null2[where] = likelihood[better], root[better]
+    null2 = null2.reshape(shape)
     return np.clip(null2 + delta, 0.0, 1.0), null2
 
 
-def _cubic_roots(a: Array, b: Array, c: Array) -> Array:
-    """The real roots of x^3 + a x^2 + b x + c, three a table (nan where it has one only), by
-    Cardano's and the trigonometric formulas. A point that is no root is
-    harmless among the candidates: the restricted maximum is the likeliest of them."""
+def _cubic_roots(a: Array, b: Array, c: Array) -> Iterator[tuple[NDArray[np.intp], Array]]:
+    """The real roots of x^3 + a x^2 + b x + c (flat arrays), by Cardano's and the
+    trigonometric formulas, in turn: where each formula applies (indices) and its value
+    there; three where the discriminant is negative, else one and the double root besides it
+    (where the discriminant is zero; nearly zero, or not: harmless). A point that is no root
+    is harmless among the candidates: the restricted maximum is the likeliest of them."""
     q = (3 * b - a * a) / 9
     r = (9 * a * b - 27 * c - 2 * a**3) / 54
-    discriminant = q**3 + r * r
+    cube = q**3
+    discriminant = cube + r * r
+    three = np.flatnonzero(discriminant < 0)
+    a3, q3, r3 = a[three], q[three], r[three]
     with np.errstate(invalid="ignore", divide="ignore"):
-        theta = np.arccos(np.clip(r / np.sqrt(-(q**3)), -1.0, 1.0))
-        scale = 2 * np.sqrt(-q)
-        three = [
-            np.where(discriminant < 0, scale * np.cos((theta + 2 * np.pi * k) / 3) - a / 3, np.nan) for k in range(3)
-        ]
-        root = np.sqrt(np.maximum(discriminant, 0.0))
-        one = np.cbrt(r + root) + np.cbrt(r - root) - a / 3
-        # the double root besides it, where the discriminant is zero (nearly: harmless otherwise)
-        double = -(np.cbrt(r + root) + np.cbrt(r - root)) / 2 - a / 3
-    single = [np.where(discriminant >= 0, one, np.nan), np.where(discriminant >= 0, double, np.nan)]
-    return np.stack([*three, *single], axis=-1)
+        theta = np.arccos(np.clip(r3 / np.sqrt(-cube[three]), -1.0, 1.0))
+        scale = 2 * np.sqrt(-q3)
+    for k in range(3):
+        yield three, scale * np.cos((theta + 2 * np.pi * k) / 3) - a3 / 3
+    single = np.flatnonzero(discriminant >= 0)
+    a1, r1 = a[single], r[single]
+    root = np.sqrt(np.maximum(discriminant[single], 0.0))
+    both = np.cbrt(r1 + root) + np.cbrt(r1 - root)
+    yield single, both - a1 / 3
+    yield single, -both / 2 - a1 / 3
 
 
 @lru_cache(maxsize=256)
