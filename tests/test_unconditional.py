@@ -379,9 +379,9 @@ def test_the_grids_and_weights_every_table_shares_change_no_p_value():
     grids of statistics and the same grid weights, computed once (``_no_difference_grid``,
     ``_lattice_weights``), and the statistics of the cells it splits near no difference, which
     every table splits alike (``_split_statistics``): each table's (the larger of both
-    families'), computed again with those emptied first, is the same to the last bit. The
-    tables of two pairs, either group the larger, both sides, interleaved so that the caches
-    hold every kind at once."""
+    families'), computed again with those emptied first (and the bounds it found,
+    ``_known_bounds``), is the same to the last bit. The tables of two pairs, either group the
+    larger, both sides, interleaved so that the caches hold every kind at once."""
     tables = [
         (x1, n1, x2, n2, greater)
         for n1, n2 in ((1, 3), (2, 1))
@@ -398,7 +398,34 @@ def test_the_grids_and_weights_every_table_shares_change_no_p_value():
         unconditional._no_difference_grid.cache_clear()
         unconditional._lattice_weights.cache_clear()
         unconditional._split_statistics.cache_clear()
+        unconditional._known_bounds.cache_clear()
         assert p_value(*table) == found, table
+
+
+def test_the_bounds_a_tables_searches_share_change_none_of_its_figures():
+    """A table's p-values, its intervals and the gates' decisions search the same cells of
+    its tests, whose bounds each search keeps for the next (``_known_bounds``, with the
+    floor below which a bound was left inexact): every figure, each computed again alone with
+    every cache emptied first, is the same to the last bit, whichever came first."""
+    figures = {
+        "difference_interval": lambda t: unconditional.difference_interval(*t, 0.05),
+        "log_ratio_interval": lambda t: unconditional.log_ratio_interval(*t, 0.01),
+        "p_greater": lambda t: unconditional.monotone_difference_p(*t, 0.0, greater=True),
+        "p_less": lambda t: unconditional.monotone_difference_p(*t, 0.0, greater=False),
+        "ratio_p": lambda t: unconditional.monotone_ratio_p(*t, 1.2, greater=True),
+        "rejects": lambda t: unconditional.rejects_no_difference(*t, 0.05, greater=False),
+    }
+    for table in ((1, 5, 9, 12), (4, 5, 2, 12), (0, 2, 3, 10)):
+        shared = {name: figure(table) for name, figure in figures.items()}
+        for name, figure in reversed(figures.items()):
+            for cache in (
+                unconditional._known_bounds,
+                unconditional._split_statistics,
+                unconditional._no_difference_grid,
+                unconditional._lattice_weights,
+            ):
+                cache.cache_clear()
+            assert repr(figure(table)) == repr(shared[name]), (table, name)
 
 
 @pytest.mark.parametrize(("x1", "n1", "x2", "n2"), MISSED)

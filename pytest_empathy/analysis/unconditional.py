@@ -348,28 +348,53 @@ class _Test:
         so this bounds every null value in the cell whose region is in the union: all of them,
         unless a table enters and leaves the region between the cell's ends. A bound shown to
         lie below ``floor`` (the caller's use for it: none) is some value below it, not always
-        the bound itself (``_staircase_supremum``)."""
+        the bound itself (``_staircase_supremum``). Each is kept for the table's next search
+        (``_known_bounds``)."""
+        known = _known_bounds(self.x1, self.n1, self.x2, self.n2, self.greater, self.logarithm)
+        cells = list(zip(nulls[:-1].tolist(), nulls[1:].tolist(), strict=True))
+        bounds = np.zeros(len(cells))
+        missing = []
+        for i, cell in enumerate(cells):
+            found = known.get(cell)
+            # A bound found below the floor it was asked with stands for any floor above that.
+            if found is not None and (found[0] >= found[1] or found[1] <= floor):
+                bounds[i] = found[0]
+            else:
+                missing.append(i)
+        if not missing:
+            return bounds
         values = np.exp(nulls) if self.logarithm else nulls
         if statistics is None:
             z = _split_statistics(self.batch_statistics, self.n1, self.n2, values.tobytes())
         else:
             z = statistics
-        # Cells given their statistics are the lattice's, the same for every table.
-        lattice = statistics is not None
-        bounds = [
-            self._cell_bounds(values[start : start + _CHUNK + 1], z[start : start + _CHUNK + 1], lattice, floor)
-            for start in range(0, len(nulls) - 1, _CHUNK)
-        ]
-        return np.concatenate(bounds) if bounds else np.zeros(0)
+        # Cells given their statistics are the lattice's, the same for every table: whole
+        # chunks of them share weights (those between cells known are weighed on their own).
+        whole = len(missing) == len(cells)
+        lattice = statistics is not None and whole
+        ends = np.arange(len(cells)) if whole else np.array(missing)
+        for start in range(0, len(ends), _CHUNK):
+            chunk = ends[start : start + _CHUNK]
+            computed = self._cell_bounds(values[chunk], values[chunk + 1], z[chunk], z[chunk + 1], lattice, floor)
+            bounds[chunk] = computed
+            for i, bound in zip(chunk.tolist(), computed.tolist(), strict=True):
+                known[cells[i]] = (bound, floor)
+        return bounds
 
-    def _cell_bounds(self, values: Array, z: Array, lattice: bool, floor: float) -> Array:
-        observed = z[:, self.x1, self.x2][:, None, None]
-        member = z >= observed - _TIE if self.greater else z <= observed + _TIE
-        at = values[1:] if self.greater else values[:-1]
+    def _cell_bounds(
+        self, lows: Array, highs: Array, low_z: Array, high_z: Array, lattice: bool, floor: float
+    ) -> Array:
+        """``cell_bounds`` of the cells from ``lows`` to ``highs`` (null values, as the
+        statistic takes them), their statistics ``low_z`` and ``high_z`` at each end."""
+        member = np.zeros(low_z.shape, dtype=bool)
+        for z in (low_z, high_z):
+            observed = z[:, self.x1, self.x2][:, None, None]
+            member |= z >= observed - _TIE if self.greater else z <= observed + _TIE
+        at = highs if self.greater else lows
         # A monotone region is, along the larger group's counts, a run from one end: its length
         # for each count of the smaller group is all its chance needs.
         second_larger = self.n2 >= self.n1
-        lengths = _closure_lengths(member[:-1] | member[1:], self.greater, second_larger)
+        lengths = _closure_lengths(member, self.greater, second_larger)
         from_zero = self.greater == second_larger
         return _staircase_supremum(self, at, lengths, from_zero=from_zero, lattice=lattice, floor=floor)
 
@@ -402,6 +427,17 @@ def _closure_lengths(regions: NDArray[np.bool_], greater: bool, along_second: bo
         return reach
     start: NDArray[np.intp] = size - np.minimum.accumulate(first[:, ::-1], axis=1)[:, ::-1]
     return start
+
+
+# An exact comparison searches each of its four tests' cells up to three times (its p-value,
+# its interval's end, the other family's interval asking whether it keeps no difference):
+# each test's bounds are kept, by cell, with the floor each was found under.
+@lru_cache(maxsize=64)
+def _known_bounds(
+    x1: int, n1: int, x2: int, n2: int, greater: bool, logarithm: bool
+) -> dict[tuple[float, float], tuple[float, float]]:
+    """The bounds found of a test's cells: (low, high) null values to (bound, floor)."""
+    return {}
 
 
 # Cells split near a p-value's null value are split alike for every table of a pair of group
