@@ -4,15 +4,13 @@ size whatever the number of discordant cases, enumerated here and weighed with s
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
+from benchmarks import exact_sizes
 from pytest_empathy.analysis import proportions, score_size
 from pytest_empathy.analysis.gates import gate_margins
 from pytest_empathy.analysis.rating_comparison import compare_paired
@@ -21,16 +19,15 @@ from pytest_empathy.settings import StatisticsSettings
 
 from .conftest import page
 
-ROOT = Path(__file__).parents[1]
 
-
-def test_the_statistics_page_holds_the_enumerated_sizes_verbatim():
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.exact_sizes"], cwd=ROOT, capture_output=True, text=True, check=True
-    )
+def test_the_statistics_page_holds_the_enumerated_sizes_verbatim(capsys):
+    """What ``python -m benchmarks.exact_sizes`` prints, run in this process (its ``main``:
+    the module's own code, whose p-values and sizes are the plugin's functions either way;
+    a process of its own only added its imports and lost the caches the tests here share)."""
+    exact_sizes.main([])
     # The table sits in a list item, indented.
     readme = [line.strip() for line in page("explanation/statistics.md").splitlines()]
-    printed = [line for line in done.stdout.splitlines() if line]
+    printed = [line for line in capsys.readouterr().out.splitlines() if line]
     assert len(printed) > 10
     missing = [line for line in printed if line not in readme]
     assert not missing, missing
@@ -121,18 +118,19 @@ def unpaired_sizes(n1: int, n2: int, alpha: float) -> tuple[np.ndarray, np.ndarr
     """The chance that ``proportions.unpaired`` rejects "not higher" and "not lower" at each
     true rate of ``score_size.RATES`` (fine within 0.02 of 0 and 1), weighed with scipy. Given
     the first group's count, "higher" is rejected on the second's lowest counts and "lower" on
-    its highest: each threshold found by bisection."""
+    its highest: each threshold found by bisection, each side's by its own p-value
+    (``unpaired_p_value``: where the exact test decides, the other side's costs as much)."""
     rates = score_size.RATES
     higher, lower = np.zeros(len(rates)), np.zeros(len(rates))
     for x1 in range(n1 + 1):
 
-        def p_values(x2: int, x1: int = x1) -> tuple[float, float]:
-            return proportions.unpaired_p_values(x1, n1, x2, n2, confidence=1 - 2 * alpha)
+        def p_value(x2: int, greater: bool, x1: int = x1) -> float:
+            return proportions.unpaired_p_value(x1, n1, x2, n2, confidence=1 - 2 * alpha, greater=greater)
 
         weight = stats.binom.pmf(x1, n1, rates)
-        below = rejected_below(lambda x2: p_values(x2)[0] < alpha, n2)
+        below = rejected_below(lambda x2: p_value(x2, True) < alpha, n2)
         higher += weight * stats.binom.cdf(below - 1, n2, rates)
-        above = n2 - rejected_below(lambda count: p_values(n2 - count)[1] < alpha, n2)
+        above = n2 - rejected_below(lambda count: p_value(n2 - count, False) < alpha, n2)
         lower += weight * stats.binom.sf(above, n2, rates)
     return higher, lower
 
@@ -207,7 +205,9 @@ def test_past_the_size_curves_whole_reach_the_unpaired_test_is_guarded_near_a_ra
     for x1 in range(most1 + 1):
         weight = stats.binom.pmf(x1, n1, rates)
         below = rejected_below(
-            lambda x2, x1=x1: proportions.unpaired_p_values(x1, n1, x2, n2, confidence=1 - 2 * alpha)[0] < alpha,
+            lambda x2, x1=x1: (
+                proportions.unpaired_p_value(x1, n1, x2, n2, confidence=1 - 2 * alpha, greater=True) < alpha
+            ),
             most2,
         )
         size += weight * stats.binom.cdf(below - 1, n2, rates)

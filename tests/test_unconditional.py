@@ -355,12 +355,33 @@ def test_the_monotone_p_value_is_the_largest_plain_one_on_the_nulls_side(x1, n1,
     assert unconditional.monotone_difference_p(0, 2, 50, 62, 0.0, greater=False) > 0.05
 
 
+def test_a_regions_closed_run_lengths_are_the_closures_counted_table_by_table():
+    """The cell bounds weigh each region closed to a monotone one (every table more extreme
+    than one of its own) by its run lengths, found without the closure
+    (``_closure_lengths``): here the closure by its definition, table by table, on 400 random
+    regions of up to 7 x 7 tables, sparse and dense, either direction, along either group."""
+    rng = np.random.default_rng(31)
+    for _ in range(400):
+        cells, rows, columns = rng.integers(1, 4), rng.integers(1, 8), rng.integers(1, 8)
+        regions = rng.random((cells, rows, columns)) < rng.choice([0.03, 0.15, 0.5])
+        for greater, along_second in itertools.product((True, False), repeat=2):
+            closed = np.zeros_like(regions)
+            for c, x1, x2 in itertools.product(range(cells), range(rows), range(columns)):
+                below, above = (slice(0, x1 + 1), slice(x2, None)) if greater else (slice(x1, None), slice(0, x2 + 1))
+                closed[c, x1, x2] = regions[c, below, above].any()
+            expected = closed.sum(axis=2 if along_second else 1)
+            found = unconditional._closure_lengths(regions, greater, along_second)
+            assert np.array_equal(found, expected), (regions, greater, along_second)
+
+
 def test_the_grids_and_weights_every_table_shares_change_no_p_value():
     """Every table of a pair of group sizes reads its p-value at no difference off the same
     grids of statistics and the same grid weights, computed once (``_no_difference_grid``,
-    ``_lattice_weights``): each table's (the larger of both families'), computed again with
-    those emptied first, is the same to the last bit. The tables of two pairs, either group
-    the larger, both sides, interleaved so that the caches hold every kind at once."""
+    ``_lattice_weights``), and the statistics of the cells it splits near no difference, which
+    every table splits alike (``_split_statistics``): each table's (the larger of both
+    families'), computed again with those emptied first (and the bounds it found,
+    ``_known_bounds``), is the same to the last bit. The tables of two pairs, either group the
+    larger, both sides, interleaved so that the caches hold every kind at once."""
     tables = [
         (x1, n1, x2, n2, greater)
         for n1, n2 in ((1, 3), (2, 1))
@@ -376,7 +397,35 @@ def test_the_grids_and_weights_every_table_shares_change_no_p_value():
     for table, found in zip(tables, shared, strict=True):
         unconditional._no_difference_grid.cache_clear()
         unconditional._lattice_weights.cache_clear()
+        unconditional._split_statistics.cache_clear()
+        unconditional._known_bounds.cache_clear()
         assert p_value(*table) == found, table
+
+
+def test_the_bounds_a_tables_searches_share_change_none_of_its_figures():
+    """A table's p-values, its intervals and the gates' decisions search the same cells of
+    its tests, whose bounds each search keeps for the next (``_known_bounds``, with the
+    floor below which a bound was left inexact): every figure, each computed again alone with
+    every cache emptied first, is the same to the last bit, whichever came first."""
+    figures = {
+        "difference_interval": lambda t: unconditional.difference_interval(*t, 0.05),
+        "log_ratio_interval": lambda t: unconditional.log_ratio_interval(*t, 0.01),
+        "p_greater": lambda t: unconditional.monotone_difference_p(*t, 0.0, greater=True),
+        "p_less": lambda t: unconditional.monotone_difference_p(*t, 0.0, greater=False),
+        "ratio_p": lambda t: unconditional.monotone_ratio_p(*t, 1.2, greater=True),
+        "rejects": lambda t: unconditional.rejects_no_difference(*t, 0.05, greater=False),
+    }
+    for table in ((1, 5, 9, 12), (4, 5, 2, 12), (0, 2, 3, 10)):
+        shared = {name: figure(table) for name, figure in figures.items()}
+        for name, figure in reversed(figures.items()):
+            for cache in (
+                unconditional._known_bounds,
+                unconditional._split_statistics,
+                unconditional._no_difference_grid,
+                unconditional._lattice_weights,
+            ):
+                cache.cache_clear()
+            assert repr(figure(table)) == repr(shared[name]), (table, name)
 
 
 @pytest.mark.parametrize(("x1", "n1", "x2", "n2"), MISSED)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -86,14 +86,17 @@ def restricted_rates(
     n1: int, n2: int, deltas: Array, tables: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
 ) -> tuple[Array, Array]:
     """The maximum-likelihood rates (p1, p2) under p1 - p2 = delta of every table (or of the
-    ``tables`` (x1, x2) given), at each of several null differences, indexed [delta, x1, x2].
+    ``tables`` (x1, x2) given, every pair of two ranges of counts as ``_tables``'s, indexed
+    "ij"), at each of several null differences, indexed [delta, x1, x2].
 
     The likelihood's derivative, times (p2 + delta)(1 - p2 - delta) p2 (1 - p2), is a cubic
     in p2 (Miettinen and Nurminen's; statsmodels 0.15 has x2 where n2 belongs in the
     delta-squared term of c1, its issue 10269). The restricted maximum-likelihood p2 is the
     candidate of highest likelihood among its roots inside the feasible range and the range's
     ends (where a zero count puts the maximum): closed-form choices of one root miss it for
-    small counts."""
+    small counts. The first of the likeliest, in the order: the range's ends, the roots
+    (``_cubic_roots``); each root's likelihood is computed only where it lies inside the range
+    (one root a table, mostly, of five formulas' values)."""
     x1, x2 = tables or _tables(n1, n2)
     n, x = n1 + n2, x1 + x2
     delta = np.asarray(deltas, dtype=float)[:, None, None]
@@ -101,38 +104,54 @@ def restricted_rates(
     c1 = (x - (n + 2 * x2) * delta + n2 * delta * delta) / n
     c0 = x2 * delta * (1 - delta) / n
     low, high = np.maximum(0.0, -delta), np.minimum(1.0, 1.0 - delta)
-    roots = _cubic_roots(c2, c1, c0)
-    real = np.where((roots > low[..., None]) & (roots < high[..., None]), roots, np.nan)
-    shape = (*c2.shape, 1)
-    candidates = np.concatenate(
-        [np.broadcast_to(low[..., None], shape), np.broadcast_to(high[..., None], shape), real], axis=-1
-    )
-    first, second = x1[..., None], x2[..., None]
-    likelihood = _log_likelihood(first, n1, candidates + delta[..., None]) + _log_likelihood(second, n2, candidates)
-    likelihood = np.where(np.isnan(candidates), -np.inf, likelihood)
-    null2 = np.take_along_axis(candidates, likelihood.argmax(axis=-1)[..., None], axis=-1)[..., 0]
+    shape = c2.shape
+    # The ends' rates are the null value's alone: each group's likelihood there is one of its
+    # count's, added for every table.
+    first, second = x1[:, :1], x2[:1, :]
+    best = (_log_likelihood(first, n1, low + delta) + _log_likelihood(second, n2, low)).ravel()
+    null2 = np.broadcast_to(low, shape).ravel()
+    at_high = (_log_likelihood(first, n1, high + delta) + _log_likelihood(second, n2, high)).ravel()
+    null2 = np.where(at_high > best, np.broadcast_to(high, shape).ravel(), null2)
+    best = np.maximum(best, at_high)
+    flat_low, flat_high = np.broadcast_to(low, shape).ravel(), np.broadcast_to(high, shape).ravel()
+    flat_delta = np.broadcast_to(delta, shape).ravel()
+    flat_x1, flat_x2 = np.broadcast_to(x1, shape).ravel(), np.broadcast_to(x2, shape).ravel()
+    for where, root in _cubic_roots(c2.ravel(), c1.ravel(), c0.ravel()):
+        inside = (root > flat_low[where]) & (root < flat_high[where])
+        where, root = where[inside], root[inside]
+        likelihood = _log_likelihood(flat_x1[where], n1, root + flat_delta[where]) + _log_likelihood(
+            flat_x2[where], n2, root
+        )
+        better = likelihood > best[where]
+        where = where[better]
+        best[where], null2[where] = likelihood[better], root[better]
+    null2 = null2.reshape(shape)
     return np.clip(null2 + delta, 0.0, 1.0), null2
 
 
-def _cubic_roots(a: Array, b: Array, c: Array) -> Array:
-    """The real roots of x^3 + a x^2 + b x + c, three a table (nan where it has one only), by
-    Cardano's and the trigonometric formulas. A point that is no root is
-    harmless among the candidates: the restricted maximum is the likeliest of them."""
+def _cubic_roots(a: Array, b: Array, c: Array) -> Iterator[tuple[NDArray[np.intp], Array]]:
+    """The real roots of x^3 + a x^2 + b x + c (flat arrays), by Cardano's and the
+    trigonometric formulas, in turn: where each formula applies (indices) and its value
+    there; three where the discriminant is negative, else one and the double root besides it
+    (where the discriminant is zero; nearly zero, or not: harmless). A point that is no root
+    is harmless among the candidates: the restricted maximum is the likeliest of them."""
     q = (3 * b - a * a) / 9
     r = (9 * a * b - 27 * c - 2 * a**3) / 54
-    discriminant = q**3 + r * r
+    cube = q**3
+    discriminant = cube + r * r
+    three = np.flatnonzero(discriminant < 0)
+    a3, q3, r3 = a[three], q[three], r[three]
     with np.errstate(invalid="ignore", divide="ignore"):
-        theta = np.arccos(np.clip(r / np.sqrt(-(q**3)), -1.0, 1.0))
-        scale = 2 * np.sqrt(-q)
-        three = [
-            np.where(discriminant < 0, scale * np.cos((theta + 2 * np.pi * k) / 3) - a / 3, np.nan) for k in range(3)
-        ]
-        root = np.sqrt(np.maximum(discriminant, 0.0))
-        one = np.cbrt(r + root) + np.cbrt(r - root) - a / 3
-        # the double root besides it, where the discriminant is zero (nearly: harmless otherwise)
-        double = -(np.cbrt(r + root) + np.cbrt(r - root)) / 2 - a / 3
-    single = [np.where(discriminant >= 0, one, np.nan), np.where(discriminant >= 0, double, np.nan)]
-    return np.stack([*three, *single], axis=-1)
+        theta = np.arccos(np.clip(r3 / np.sqrt(-cube[three]), -1.0, 1.0))
+        scale = 2 * np.sqrt(-q3)
+    for k in range(3):
+        yield three, scale * np.cos((theta + 2 * np.pi * k) / 3) - a3 / 3
+    single = np.flatnonzero(discriminant >= 0)
+    a1, r1 = a[single], r[single]
+    root = np.sqrt(np.maximum(discriminant[single], 0.0))
+    both = np.cbrt(r1 + root) + np.cbrt(r1 - root)
+    yield single, both - a1 / 3
+    yield single, -both / 2 - a1 / 3
 
 
 @lru_cache(maxsize=256)
@@ -320,33 +339,64 @@ class _Test:
         region = _region(self.statistics(self.n1, self.n2, value), self.x1, self.x2, self.greater)
         return _supremum(region, self.n1, self.n2, *self.nuisance(self.n1, self.n2, value), enough)
 
-    def cell_bounds(self, nulls: Array, statistics: Array | None = None) -> Array:
+    def cell_bounds(self, nulls: Array, statistics: Array | None = None, floor: float = -math.inf) -> Array:
         """For each cell between consecutive ``nulls`` (ascending), a bound of the plain
         p-value at every null value in it: the largest chance, at the cell's end towards the
         alternative, of the tables in the region at either end, closed to a monotone region
         (every table more extreme than one of them). A monotone region's chance only grows as
         the null value moves towards the alternative (p1 higher or p2 lower, for ``greater``),
         so this bounds every null value in the cell whose region is in the union: all of them,
-        unless a table enters and leaves the region between the cell's ends."""
+        unless a table enters and leaves the region between the cell's ends. A bound shown to
+        lie below ``floor`` (the caller's use for it: none) is some value below it, not always
+        the bound itself (``_staircase_supremum``). Each is kept for the table's next search
+        (``_known_bounds``)."""
+        known = _known_bounds(self.x1, self.n1, self.x2, self.n2, self.greater, self.logarithm)
+        cells = list(zip(nulls[:-1].tolist(), nulls[1:].tolist(), strict=True))
+        bounds = np.zeros(len(cells))
+        missing = []
+        for i, cell in enumerate(cells):
+            found = known.get(cell)
+            # A bound found below the floor it was asked with stands for any floor above that.
+            if found is not None and (found[0] >= found[1] or found[1] <= floor):
+                bounds[i] = found[0]
+            else:
+                missing.append(i)
+        if not missing:
+            return bounds
         values = np.exp(nulls) if self.logarithm else nulls
-        z = self.batch_statistics(self.n1, self.n2, values) if statistics is None else statistics
-        # Cells given their statistics are the lattice's, the same for every table.
-        lattice = statistics is not None
-        bounds = [
-            self._cell_bounds(values[start : start + _CHUNK + 1], z[start : start + _CHUNK + 1], lattice)
-            for start in range(0, len(nulls) - 1, _CHUNK)
-        ]
-        return np.concatenate(bounds) if bounds else np.zeros(0)
+        if statistics is None:
+            z = _split_statistics(self.batch_statistics, self.n1, self.n2, values.tobytes())
+        else:
+            z = statistics
+        # Cells given their statistics are the lattice's, the same for every table: whole
+        # chunks of them share weights (those between cells known are weighed on their own).
+        whole = len(missing) == len(cells)
+        lattice = statistics is not None and whole
+        ends = np.arange(len(cells)) if whole else np.array(missing)
+        for start in range(0, len(ends), _CHUNK):
+            chunk = ends[start : start + _CHUNK]
+            computed = self._cell_bounds(values[chunk], values[chunk + 1], z[chunk], z[chunk + 1], lattice, floor)
+            bounds[chunk] = computed
+            for i, bound in zip(chunk.tolist(), computed.tolist(), strict=True):
+                known[cells[i]] = (bound, floor)
+        return bounds
 
-    def _cell_bounds(self, values: Array, z: Array, lattice: bool) -> Array:
-        observed = z[:, self.x1, self.x2][:, None, None]
-        member = z >= observed - _TIE if self.greater else z <= observed + _TIE
-        at = values[1:] if self.greater else values[:-1]
+    def _cell_bounds(
+        self, lows: Array, highs: Array, low_z: Array, high_z: Array, lattice: bool, floor: float
+    ) -> Array:
+        """``cell_bounds`` of the cells from ``lows`` to ``highs`` (null values, as the
+        statistic takes them), their statistics ``low_z`` and ``high_z`` at each end."""
+        member = np.zeros(low_z.shape, dtype=bool)
+        for z in (low_z, high_z):
+            observed = z[:, self.x1, self.x2][:, None, None]
+            member |= z >= observed - _TIE if self.greater else z <= observed + _TIE
+        at = highs if self.greater else lows
         # A monotone region is, along the larger group's counts, a run from one end: its length
         # for each count of the smaller group is all its chance needs.
         second_larger = self.n2 >= self.n1
-        lengths = _monotone_closure(member[:-1] | member[1:], self.greater).sum(axis=2 if second_larger else 1)
-        return _staircase_supremum(self, at, lengths, from_zero=self.greater == second_larger, lattice=lattice)
+        lengths = _closure_lengths(member, self.greater, second_larger)
+        from_zero = self.greater == second_larger
+        return _staircase_supremum(self, at, lengths, from_zero=from_zero, lattice=lattice, floor=floor)
 
 
 def _difference_test(x1: int, n1: int, x2: int, n2: int, greater: bool) -> _Test:
@@ -357,14 +407,46 @@ def _ratio_test(x1: int, n1: int, x2: int, n2: int, greater: bool) -> _Test:
     return _Test(x1, n1, x2, n2, greater, ratio_statistics, _ratio_statistics, _ratio_nuisance, logarithm=True)
 
 
-def _monotone_closure(regions: NDArray[np.bool_], greater: bool) -> NDArray[np.bool_]:
-    """Each region [.., x1, x2] with every table more extreme than one of its own: a higher
-    first count or a lower second (``greater``), or the reverse."""
-    if not greater:
-        regions = regions[:, ::-1, ::-1]
-    closed: NDArray[np.bool_] = np.logical_or.accumulate(np.logical_or.accumulate(regions, axis=1)[:, :, ::-1], axis=2)
-    closed = closed[:, :, ::-1]
-    return closed if greater else closed[:, ::-1, ::-1]
+def _closure_lengths(regions: NDArray[np.bool_], greater: bool, along_second: bool) -> NDArray[np.intp]:
+    """The run lengths of each region [.., x1, x2] closed to a monotone one (with every table
+    more extreme than one of its own: a higher first count or a lower second, ``greater``, or
+    the reverse), along the second group's counts (``along_second``: one for each first
+    count) or along the first's (one for each second count), found without the closure: a
+    closed run that starts at its row's lower counts reaches the last table of the region in
+    its row or an earlier one; one that starts at its higher counts, from the first table in
+    its row or a later one."""
+    axis = 2 if along_second else 1
+    size = regions.shape[axis]
+    rows = regions if along_second else regions.transpose(0, 2, 1)
+    # Each row's first and last table of the region (none: past the end).
+    any_of = rows.any(axis=2)
+    first = np.where(any_of, rows.argmax(axis=2), size)
+    last = np.where(any_of, size - 1 - rows[:, :, ::-1].argmax(axis=2), -1)
+    if greater == along_second:
+        reach: NDArray[np.intp] = np.maximum.accumulate(last, axis=1) + 1
+        return reach
+    start: NDArray[np.intp] = size - np.minimum.accumulate(first[:, ::-1], axis=1)[:, ::-1]
+    return start
+
+
+# An exact comparison searches each of its four tests' cells up to three times (its p-value,
+# its interval's end, the other family's interval asking whether it keeps no difference):
+# each test's bounds are kept, by cell, with the floor each was found under.
+@lru_cache(maxsize=64)
+def _known_bounds(
+    x1: int, n1: int, x2: int, n2: int, greater: bool, logarithm: bool
+) -> dict[tuple[float, float], tuple[float, float]]:
+    """The bounds found of a test's cells: (low, high) null values to (bound, floor)."""
+    return {}
+
+
+# Cells split near a p-value's null value are split alike for every table of a pair of group
+# sizes (the lattice's cell next to it, 16 ways, then again): the statistics of their null
+# values are kept for the next table (at 10 against 300, half a p-value's time).
+@lru_cache(maxsize=32)
+def _split_statistics(statistics: Callable[[int, int, Array], Array], n1: int, n2: int, values: bytes) -> Array:
+    """Every table's statistic at the null values of ``values`` (an array's bytes)."""
+    return _frozen(statistics(n1, n2, np.frombuffer(values)))
 
 
 def _grid(test: _Test, outer: float, inner: float) -> tuple[Array, Array]:
@@ -419,7 +501,9 @@ def _monotone_p(test: _Test, null: float, end: float, enough: float = math.inf) 
     if found >= enough or null == end:
         return found
     nulls, statistics = _grid(test, end, null)
-    bounds = test.cell_bounds(nulls, statistics)
+    # A cell whose bound is below the p-value found is never split (only the first of those
+    # popped is looked at, and it stops the search): its bound need not be exact.
+    bounds = test.cell_bounds(nulls, statistics, floor=found)
     cells = [(-bound, low, high) for bound, low, high in zip(bounds, nulls[:-1], nulls[1:], strict=True)]
     heapq.heapify(cells)
     while cells:
@@ -433,7 +517,7 @@ def _monotone_p(test: _Test, null: float, end: float, enough: float = math.inf) 
                 break
             continue
         parts = np.linspace(low, high, _SPLIT + 1)
-        for part, bound in enumerate(test.cell_bounds(parts)):
+        for part, bound in enumerate(test.cell_bounds(parts, floor=found)):
             heapq.heappush(cells, (-bound, parts[part], parts[part + 1]))
     return found
 
@@ -470,7 +554,7 @@ def _outermost(test: _Test, end: float, inner: float, alpha: float) -> float | N
         if high - low <= _TOLERANCE:
             return low if outward else high
         parts = np.linspace(low, high, _SPLIT + 1)
-        bounds = test.cell_bounds(parts)
+        bounds = test.cell_bounds(parts, floor=alpha)
         for part in range(_SPLIT) if outward else reversed(range(_SPLIT)):
             if bounds[part] >= alpha:
                 found = search(float(parts[part]), float(parts[part + 1]))
@@ -483,7 +567,7 @@ def _outermost(test: _Test, end: float, inner: float, alpha: float) -> float | N
     starts = range(0, len(nulls) - 1, _CHUNK)
     for start in starts if outward else reversed(starts):
         chunk = slice(start, min(start + _CHUNK, len(nulls) - 1) + 1)
-        bounds = test.cell_bounds(nulls[chunk], statistics[chunk])
+        bounds = test.cell_bounds(nulls[chunk], statistics[chunk], floor=alpha)
         for cell in range(len(bounds)) if outward else reversed(range(len(bounds))):
             if bounds[cell] >= alpha:
                 found = search(float(nulls[start + cell]), float(nulls[start + cell + 1]))
@@ -493,24 +577,47 @@ def _outermost(test: _Test, end: float, inner: float, alpha: float) -> float | N
 
 
 def _staircase_supremum(
-    test: _Test, at: Array, lengths: NDArray[np.int64], from_zero: bool, lattice: bool = False
+    test: _Test,
+    at: Array,
+    lengths: NDArray[np.int64],
+    from_zero: bool,
+    lattice: bool = False,
+    floor: float = -math.inf,
 ) -> Array:
     """``_supremum`` of many regions at once, each at its null value in ``at``: the tables
     whose larger group's count is, for each count of the smaller, among the first ``lengths``
     from 0 (``from_zero``) or from the top; ``at`` the lattice's (``_lattice_weights``) where
-    ``lattice``."""
+    ``lattice``. A region whose supremum is shown to lie below ``floor`` is some value below it
+    (0 where ``_screening_ceiling`` shows it, the grid's best where ``_refinement_ceiling``
+    does), the rest computed as ever."""
     n1, n2 = test.n1, test.n2
+    smaller, larger = (n1, n2) if n2 >= n1 else (n2, n1)
+    shared = lattice and smaller <= _SHARED_MOST
+    chunk, kept = at, None
+    if floor > 0:
+        low, high = (np.broadcast_to(end, (len(at), 1)) for end in test.nuisance(n1, n2, at[:, None])[1:])
+        ceiling = _screening_ceiling(test, at, lengths, from_zero, low, high)
+        kept = np.flatnonzero(ceiling * _CEILING_MARGIN >= floor)
+        screened = np.zeros(len(at))
+        if len(kept) == 0:
+            return screened
+        if len(kept) == len(at):
+            kept = None
+        else:
+            at, lengths = at[kept], lengths[kept]
     rates, low, high = test.nuisance(n1, n2, at[:, None])
     low, high = np.broadcast_to(low, (len(at), 1)), np.broadcast_to(high, (len(at), 1))
-    smaller, larger = (n1, n2) if n2 >= n1 else (n2, n1)
 
-    def chances(points: Array | None) -> Array:
+    def chances(points: Array | slice) -> Array:
         """The regions' chances at the larger group's rates ``points`` [cell, point] (the
-        fixed grid where None)."""
-        if points is None:
-            tails = _grid_tails(larger, from_zero)[:, lengths].transpose(1, 0, 2)
-            shared = _lattice_weights if lattice and smaller <= _SHARED_MOST else _grid_weights
-            weights = shared(test.nuisance, n1, n2, at.tobytes())
+        fixed grid's, a slice of them, where a slice)."""
+        if isinstance(points, slice):
+            tails = _grid_tails(larger, from_zero)[points, lengths].transpose(1, 0, 2)
+            if shared:
+                weights = _lattice_weights(test.nuisance, n1, n2, chunk.tobytes())
+                weights = weights[:, points] if kept is None else weights[kept, points]
+            else:
+                weights = _grid_weights(test.nuisance, n1, n2, at.tobytes(), points)
         else:
             tails = _tails_at(larger, points, lengths[:, None, :], from_zero)
             first, second = rates(points)
@@ -524,36 +631,147 @@ def _staircase_supremum(
     index = np.arange(_GRID + 2)[None, :]
     on_grid = np.clip(start + index - 1, 0, _GRID - 1)
     ends = chances(np.concatenate([low, high], axis=1))
-    grid = chances(None)
+    # The grid's chances only at the points some cell's range holds (a null value far from
+    # no difference leaves a narrow range of the nuisance).
+    first, stop = int(start.min()), max(int((start + count).max()), int(start.min()) + 1)
+    grid = chances(slice(first, stop))
     points = np.where(index == 0, low, np.where(index <= count, _RATES[on_grid], high))
+    on_part = np.clip(on_grid - first, 0, stop - first - 1)
     values = np.where(
-        index == 0, ends[:, :1], np.where(index <= count, np.take_along_axis(grid, on_grid, axis=1), ends[:, 1:])
+        index == 0, ends[:, :1], np.where(index <= count, np.take_along_axis(grid, on_part, axis=1), ends[:, 1:])
     )
     last = count + 1
     values = np.where(index <= last, values, -np.inf)
     found: Array = values.max(axis=1)
     # Refined where it matters, as the p-value is: only the cells it refines need their rates.
     refined = np.flatnonzero((found >= _REFINED_FROM) & (found < _REFINED_TO))
-    if len(refined) == 0:
-        return np.minimum(1.0, found)
-    rates, at, lengths = test.nuisance(n1, n2, at[refined, None])[0], at[refined], lengths[refined]
-    values, points, last = values[refined], points[refined], last[refined]
-    for _ in range(_REFINEMENTS):
-        best = values.argmax(axis=1)[:, None]
-        below = np.take_along_axis(points, np.maximum(best - 1, 0), axis=1)
-        above = np.take_along_axis(points, np.minimum(best + 1, last), axis=1)
-        points = below + (above - below) * np.linspace(0.0, 1.0, _REFINED)[None, :]
-        values = chances(points)
-        last = np.full_like(last, _REFINED - 1)
-        found[refined] = np.maximum(found[refined], values.max(axis=1))
-    return np.minimum(1.0, found)
+    if len(refined) and floor > _REFINED_FROM:
+        ceiling = _refinement_ceiling(
+            test, at[refined], lengths[refined], from_zero, values[refined], points[refined], last[refined]
+        )
+        refined = refined[ceiling * _CEILING_MARGIN >= floor]
+    if len(refined):
+        rates, at, lengths = test.nuisance(n1, n2, at[refined, None])[0], at[refined], lengths[refined]
+        values, points, last = values[refined], points[refined], last[refined]
+        for _ in range(_REFINEMENTS):
+            best = values.argmax(axis=1)[:, None]
+            below = np.take_along_axis(points, np.maximum(best - 1, 0), axis=1)
+            above = np.take_along_axis(points, np.minimum(best + 1, last), axis=1)
+            points = below + (above - below) * np.linspace(0.0, 1.0, _REFINED)[None, :]
+            values = chances(points)
+            last = np.full_like(last, _REFINED - 1)
+            found[refined] = np.maximum(found[refined], values.max(axis=1))
+    found = np.minimum(1.0, found)
+    if kept is None:
+        return found
+    screened[kept] = found
+    return screened
 
 
-def _grid_weights(nuisance: Callable[[int, int, Any], Nuisance], n1: int, n2: int, at: bytes) -> Array:
+# Every _SCREEN-th point of the fixed grid (and its last) bounds the stretches of the
+# nuisance rate a region's chance is first bounded over (``_screening_ceiling``).
+_SCREEN = 10
+_SCREEN_POINTS = np.unique(np.append(np.arange(0, _GRID, _SCREEN), _GRID - 1))
+
+
+def _screening_ceiling(
+    test: _Test,
+    at: Array,
+    lengths: NDArray[np.int64],
+    from_zero: bool,
+    low: Array,
+    high: Array,
+) -> Array:
+    """For each region (as ``_staircase_supremum``'s), a number at least its chance at any
+    nuisance rate in its range [``low``, ``high``] (and so at least what the fixed grid and
+    its refinement find there): the range cut at every _SCREEN-th point of the fixed grid,
+    over each stretch each count of the smaller group has at most its probability at the
+    rate nearest its mode, and each stretch of the larger group's counts from 0 at most its
+    chance at the stretch's lower end (from the top: its upper end), the rates rising with
+    the nuisance rate; the largest over the stretches of the sums of those maxima. A tenth
+    of the grid's cost, with which a region far below what its caller needs is left out."""
+    n1, n2 = test.n1, test.n2
+    smaller, larger = (n1, n2) if n2 >= n1 else (n2, n1)
+    grid = _RATES[_SCREEN_POINTS][None, :]
+    points = np.clip(grid, low, high)
+    on_grid = (grid > low) & (grid < high)
+    # The tails at the range's ends: at its lower end from 0 (at its upper end from the top),
+    # also standing for the other end's, which only the stretches of no width there reach.
+    end = low if from_zero else high
+    tails = np.where(
+        on_grid[..., None],
+        _screen_tails(larger, from_zero)[:, lengths].transpose(1, 0, 2),
+        _tails_at(larger, end, lengths[:, None, :], from_zero),
+    )
+    first, second = test.nuisance(n1, n2, at[:, None])[0](points)
+    rates = first if n2 >= n1 else second
+    weights = _pmf(smaller, rates)
+    counts = np.arange(smaller + 1)
+    modes = counts / max(smaller, 1)
+    at_mode = np.diagonal(_pmf(smaller, modes))
+    mode_inside = (rates[:, :-1, None] <= modes) & (modes <= rates[:, 1:, None])
+    most = np.where(mode_inside, at_mode, np.maximum(weights[:, :-1], weights[:, 1:]))
+    stretch_tails = tails[:, :-1] if from_zero else tails[:, 1:]
+    ceiling: Array = (most * stretch_tails).sum(axis=-1).max(axis=1)
+    return ceiling
+
+
+@cache
+def _screen_tails(n: int, from_zero: bool) -> Array:
+    """``_grid_tails`` at ``_SCREEN_POINTS``."""
+    return _frozen(_grid_tails(n, from_zero)[_SCREEN_POINTS])
+
+
+# The refinement's chances are computed to some 1e-12 of their size and its points lie
+# within a few units in the last place of the first round's ends: a ceiling this much above
+# what they can reach (and taken a hair wider) is above what the refinement finds.
+_CEILING_MARGIN = 1 + 1e-8
+_CEILING_WIDER = 1e-12
+
+
+def _refinement_ceiling(
+    test: _Test,
+    at: Array,
+    lengths: NDArray[np.int64],
+    from_zero: bool,
+    values: Array,
+    points: Array,
+    last: NDArray[np.intp],
+) -> Array:
+    """For each region (as ``_staircase_supremum``'s, with its values at its points of the
+    fixed grid), a number at least the largest chance its refinement can find: every point
+    the refinement weighs lies between the best point's neighbours, where each count of the
+    smaller group has at most its probability at the rate nearest its mode, and each stretch
+    of the larger group's counts from 0 at most its chance at the lower end (from the top: at
+    the upper end), the rate rising with the nuisance rate. The sum of those maxima: a
+    fraction of the refinement's cost, with which a region far below what its caller needs
+    (``_monotone_p``'s p-value found, ``_outermost``'s alpha) is left unrefined."""
+    n1, n2 = test.n1, test.n2
+    smaller, larger = (n1, n2) if n2 >= n1 else (n2, n1)
+    best = values.argmax(axis=1)[:, None]
+    below = np.take_along_axis(points, np.maximum(best - 1, 0), axis=1)
+    above = np.take_along_axis(points, np.minimum(best + 1, last), axis=1)
+    ends = np.clip(np.concatenate([below - _CEILING_WIDER, above + _CEILING_WIDER], axis=1), 0.0, 1.0)
+    first, second = test.nuisance(n1, n2, at[:, None])[0](ends)
+    rates = first if n2 >= n1 else second
+    counts = np.arange(smaller + 1)
+    modes = np.clip(counts / max(smaller, 1), rates[:, :1], rates[:, 1:])
+    log_rate, log_rest = np.log(np.maximum(modes, _TINY)), np.log(np.maximum(1.0 - modes, _TINY))
+    weights = np.exp(_log_choose(smaller) + counts * log_rate + (smaller - counts) * log_rest)
+    tails = _tails_at(larger, ends[:, :1] if from_zero else ends[:, 1:], lengths[:, None, :], from_zero)[:, 0, :]
+    ceiling: Array = (weights * tails).sum(axis=-1)
+    return ceiling
+
+
+def _grid_weights(
+    nuisance: Callable[[int, int, Any], Nuisance], n1: int, n2: int, at: bytes, part: slice = slice(None)
+) -> Array:
     """[null, rate, count]: the smaller group's probabilities at the fixed grid's nuisance
-    rates, under each null value of ``at`` (an array's bytes, to be cached by)."""
+    rates (those of ``part``), under each null value of ``at`` (an array's bytes, to be cached
+    by)."""
     rates = nuisance(n1, n2, np.frombuffer(at)[:, None])[0]
-    first, second = rates(np.broadcast_to(_RATES, (len(at) // 8, _GRID)))
+    grid = _RATES[part]
+    first, second = rates(np.broadcast_to(grid, (len(at) // 8, len(grid))))
     return _frozen(_pmf(min(n1, n2), first if n2 >= n1 else second))
 
 
@@ -579,7 +797,25 @@ def _tails_at(n: int, rates: Array, lengths: NDArray[np.int64], from_zero: bool)
 
     if from_zero:
         return _below(n, rates, lengths)
-    found: Array = bdtrc(n - lengths, n, np.asarray(rates, dtype=float)[..., None])
+    return _binomial_at(bdtrc, n - lengths, n, rates, bdtrc)
+
+
+def _binomial_at(
+    function: Callable[..., Array], counts: NDArray[np.int64], n: int, rates: Array, below_zero: Callable[..., Array]
+) -> Array:
+    """``function`` (scipy's bdtr or bdtrc) of (count, n, rate) at each rate and each of
+    ``counts`` (broadcast with the rates and a last axis added to them), a count of -1 taken
+    by ``below_zero``. The incomplete beta function is asked only for the counts from 0 to
+    n - 1; at n (a tail of all or none of the counts, as a region holding every count of the
+    larger group or none asks) and at -1 the function's value depends on the rate alone, and
+    is asked once a rate."""
+    rates = np.asarray(rates, dtype=float)[..., None]
+    shape = np.broadcast_shapes(rates.shape, counts.shape)
+    counts, rates = np.broadcast_to(counts, shape), np.broadcast_to(rates, shape)
+    every, none = (np.full((*rates.shape[:-1], 1), end, dtype=counts.dtype) for end in (n, -1))
+    found: Array = np.where(counts >= n, function(every, n, rates[..., :1]), below_zero(none, n, rates[..., :1]))
+    inside = np.nonzero((counts >= 0) & (counts < n))
+    found[inside] = function(counts[inside], n, rates[inside])
     return found
 
 
@@ -631,9 +867,12 @@ def _below(n: int, rates: Array, counts: NDArray[np.intp]) -> Array:
     distribution."""
     from scipy.special import bdtr
 
-    rates = np.asarray(rates, dtype=float)[..., None]
-    found: Array = np.where(counts > 0, bdtr(np.maximum(counts - 1, 0), n, rates), 0.0)
-    return found
+    return _binomial_at(bdtr, np.asarray(counts) - 1, n, rates, _nothing)
+
+
+def _nothing(counts: NDArray[np.int64], n: int, rates: Array) -> Array:
+    """P(X < 0): 0 at every rate."""
+    return np.zeros(np.broadcast_shapes(counts.shape, rates.shape))
 
 
 @cache
