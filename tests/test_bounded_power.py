@@ -211,3 +211,39 @@ def test_a_power_figure_that_cannot_be_stated_is_said_not_skipped(mode, settings
         f"{mode}: this run's power to detect a {side} is {power.no_discordant('Good')}",
         f"no-more-bad: this run's power to show its margin is {power.no_discordant('Bad')}",
     ]
+
+
+def test_the_valid_tests_figures_computed_again_with_their_caches_emptied_are_the_same_to_the_last_bit():
+    """Berger and Boos's figures (``berger_boos.standardized_bounded``, by strata), whether a
+    design is even (``berger_boos._even``) and the model's count's tails a power search reads
+    (``power._count_tails``, by n and rate) are each computed once and kept: a run asks some
+    twice, and the size simulations (tests/test_verdicts.py) the same emotion's table in run
+    after run. Every figure, asked first with the caches holding each kind at once (strata
+    as lists and as tuples, numpy's counts and Python's, both directions, two alphas), then
+    again with them emptied before each, is the same to the last bit."""
+    designs = [
+        [(1, 10, 50, 1000)],
+        [(0, 3, 2, 62), (1, 5, 3, 60)],
+        [(np.int64(0), 3, np.int64(2), 62), (1, 5, 3, 60)],
+        ((2, 2, 1, 62), (0, 2, 2, 62), (1, 2, 0, 62)),
+        [(2, 2, 1, 62), (0, 2, 2, 62), (1, 2, 0, 62)],
+    ]
+    asked = [
+        (strata, alpha, greater) for strata in designs for alpha in (ALPHA, ALPHA / 32) for greater in (True, False)
+    ]
+    asked = asked[::2] + asked[1::2]
+
+    def figures(strata, alpha: float, greater: bool) -> tuple:
+        rate = sum(s[2] for s in strata) / sum(s[3] for s in strata)
+        return (
+            berger_boos.standardized_bounded(strata, alpha, greater=greater),
+            berger_boos.rate_bound_method(strata),
+            power.detectable_bounded(strata, rate, alpha, greater=greater),
+            power.margin_bounded(strata, rate, alpha),
+        )
+
+    kept = [figures(*question) for question in asked]
+    for question, found in zip(asked, kept, strict=True):
+        for cached in (berger_boos._standardized_bounded, berger_boos._even, power._count_tails):
+            cached.cache_clear()
+        assert figures(*question) == found, question

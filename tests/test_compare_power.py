@@ -13,6 +13,7 @@ import pytest
 from scipy.stats import binom, binomtest, multinomial, norm
 
 from pytest_empathy.analysis import power, proportions
+from pytest_empathy.analysis.distributions import NORMAL, Reference
 from pytest_empathy.analysis.proportions import PairedCounts
 from pytest_empathy.analysis.rating_comparison import compare_paired
 from pytest_empathy.analysis.saved_run_checks import check, parse_checks
@@ -177,6 +178,35 @@ def test_the_detectable_drop_is_found_eighty_percent_of_the_time_in_simulation(n
         rejected += rejects(up, down, n, level)
     error = math.sqrt(0.8 * 0.2 / repetitions)
     assert rejected / repetitions == pytest.approx(0.8, abs=4 * error)
+
+
+def test_a_detectable_drop_computed_again_with_its_cache_emptied_is_the_same_to_the_last_bit():
+    """``power.detectable_drop`` keeps what it found (by its arguments, their types too): the
+    size simulations (tests/test_verdicts.py) ask it of the same emotion's counts in run after
+    run. Asked first with the cache holding each kind at once (a saved Good count as an int
+    and as a float, clustered or not, an emotion's family), then again with it emptied before
+    each, every figure is the same to the last bit."""
+    asked = [
+        (64, 64, 0.0, 0.05, None, NORMAL, 1),
+        (64, 64.0, 0.0, 0.05, None, NORMAL, 1),
+        (64, 20, 0.203125, 0.05, None, NORMAL, 1),
+        (62, 31, 0.1, 0.05 / 32, None, NORMAL, 32),
+        (64, 20, 0.203125, 0.05, 1.7, Reference(15), 1),
+        (64, 5, 0.0, 0.05, None, NORMAL, 1),
+    ]
+    order = [*range(0, len(asked), 2), *range(1, len(asked), 2)]
+
+    def found(n, saved_good, discordant, level, design_effect, reference, family) -> power.DetectableDrop:
+        return power.detectable_drop(
+            n, saved_good, discordant, level, design_effect=design_effect, reference=reference, family=family
+        )
+
+    kept = {i: found(*asked[i]) for i in order}
+    # The types are kept: a saved count given as a float stays one.
+    assert (type(kept[0].saved_good), type(kept[1].saved_good)) == (int, float)
+    for i in order:
+        power.detectable_drop.cache_clear()
+        assert repr(found(*asked[i])) == repr(kept[i]), asked[i]
 
 
 def test_an_emotion_check_that_cannot_fail_says_so_and_passes_every_outcome():

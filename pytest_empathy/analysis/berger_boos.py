@@ -97,6 +97,7 @@ def rate_bound_method(strata: Sequence[tuple[int, int, int, int]]) -> str:
     return CLOPPER_PEARSON if _even(tuple(s[1] for s in strata), tuple(s[3] for s in strata)) else CHERNOFF
 
 
+@lru_cache(maxsize=1024)  # asked for each bound and each power figure; allclose costs more than the rest
 def _even(first_n: tuple[int, ...], n: tuple[int, ...]) -> bool:
     """Whether every stratum's weight per rating of the second side is the same: its total is
     then a Poisson-binomial sum of all its ratings."""
@@ -193,7 +194,14 @@ def standardized_bounded(strata: Sequence[tuple[int, int, int, int]], alpha: flo
     ``strata`` (good1, n1, good2, n2), one-sided at ``alpha``: higher (``greater``: the
     p-value of no difference, the lower ends of the difference's and the ratio's intervals at
     1 - 2 alpha) or lower (the p-value and the upper ends)."""
+    return _standardized_bounded(tuple(map(tuple, strata)), alpha, greater)
 
+
+# Each call bisects three times, a hundred of Hoeffding's tails; a run's figures ask some strata
+# twice, and an emotion's few ratings make the same table again in every run compared in one
+# process (the size simulations of tests/test_verdicts.py: four times faster).
+@lru_cache(maxsize=4096)
+def _standardized_bounded(strata: tuple[tuple[int, int, int, int], ...], alpha: float, greater: bool) -> BoundedFigures:
     def rejects(difference: float = 0.0, ratio: float = 1.0) -> bool:
         return _p_value(strata, alpha, difference, ratio, greater=greater) <= alpha
 

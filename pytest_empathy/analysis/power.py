@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from .distributions import NORMAL, Reference, binomial_pmf, binomial_tail, log_factorials, normal_cdf, normal_quantile
@@ -285,13 +285,23 @@ def bounded_power(
         method = BOUNDED_POWER_GIVEN
     rates = berger_boos.rejecting_rates(n1, alpha, greater=greater)
     nulls = np.clip(bounds + difference, 0.0, 1.0)
-    # P(the model's count >= k), k = 0 .. n1 + 1.
-    tails = np.array([binomial_tail(k, n1, rate1, 1.0 - rate1) for k in range(n1 + 2)])
+    tails = _count_tails(n1, rate1)
     # Higher: the counts whose rate lies above the null's are rejected, from the fewest up;
     # lower: those whose rate lies at or below it, up to the most.
     found = np.searchsorted(rates, nulls, side="right")
     rejected = tails[found] if greater else 1.0 - tails[found]
     return min(1.0, max(0.0, float(chances @ rejected))), method
+
+
+# A margin's search asks the same model's tails some thirty times (only the null moves).
+@lru_cache(maxsize=64)
+def _count_tails(n: int, rate: float) -> NDArray[np.float64]:
+    """P(the model's count >= k), k = 0 .. ``n`` + 1, of ``n`` ratings at ``rate``."""
+    import numpy as np
+
+    tails = np.array([binomial_tail(k, n, rate, 1.0 - rate) for k in range(n + 2)])
+    tails.setflags(write=False)
+    return tails
 
 
 # A power search asks the same baseline's bounds some thirty times.
@@ -430,6 +440,10 @@ class DetectableDrop:
         return power_paired_drop(drop, discordant, self.effective_n, self.level, self.reference, self.family)
 
 
+# An exact power search is some twenty sums over the discordant count. Its arguments are an
+# emotion's few counts (the discordant share a whole number of cases over n): runs compared in
+# one process ask the same again (the size simulations of tests/test_verdicts.py).
+@lru_cache(maxsize=4096, typed=True)
 def detectable_drop(
     n: int,
     saved_good: int,
