@@ -14,15 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pytest_empathy.analysis import clusters, proportions
+from pytest_empathy.analysis import clusters, groups, proportions
 from pytest_empathy.analysis.gates import Completeness, decide
-from pytest_empathy.analysis.rating_comparison import compare, good_pairs
+from pytest_empathy.analysis.rating_comparison import compare, compare_paired, good_pairs
 from pytest_empathy.analysis.saved_run_checks import check, parse_checks
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.corpus import release
 from pytest_empathy.corpus.reader import CorpusError, load_file
-from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.emotions import EMOTIONS, POLARITY
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 from pytest_empathy.settings import StatisticsSettings
@@ -183,6 +183,30 @@ def test_the_clustered_better_gate_passes_at_most_alpha_of_the_time_when_raters_
     allowed = 0.05 + 3 * math.sqrt(0.05 * 0.95 / repetitions)
     assert clustered_passes / repetitions <= allowed
     assert naive_passes / repetitions > allowed
+
+
+def test_a_group_of_the_same_emotions_at_the_same_level_is_compared_once():
+    """``groups.grouped`` compares a group of the same emotions at the same level once: a run
+    of one emotion is that emotion's, its polarity's and the whole run's comparison (the
+    simulations above summarize 1,400 such runs), the same as compared alone; any other group
+    is compared on its own (two emotions: each at alpha / 2, each polarity, the whole run)."""
+    rng = random.Random("grouped once")
+    pairs = {e: [(Rating(rng.randint(1, 3)), Rating(rng.randint(1, 3))) for _ in range(40)] for e in ("sad", "joyful")}
+    asked = []
+
+    def comparison(members, level, family):
+        asked.append((tuple(members), level, family))
+        return compare_paired([p for e in members for p in pairs[e]], alpha=level, family=family)
+
+    one = groups.grouped(["sad"], comparison, alpha=0.05)
+    assert asked == [(("sad",), 0.05, 1), ((), 0.05, 1)]
+    shared = one.overall.comparison
+    assert shared is one.polarity[POLARITY["sad"]].comparison is one.emotions["sad"].comparison
+    assert shared == compare_paired(pairs["sad"], alpha=0.05, family=1)
+    asked.clear()
+    two = groups.grouped(["joyful", "sad"], comparison, alpha=0.05)
+    assert len(asked) == len(set(asked)) == 5
+    assert two.emotions["sad"].comparison != two.polarity[POLARITY["sad"]].comparison
 
 
 def test_raters_whose_batches_do_not_line_up_are_corrected_two_way():
