@@ -3,6 +3,7 @@ statsmodels' cluster-robust variance, a cluster bootstrap and a seeded simulatio
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -447,12 +448,19 @@ def rated_against_counts(
     cases = [
         CaseResult(f"c{i:03}", EMOTIONS[i % len(EMOTIONS)], Rating(ratings[i]), rater=str(rater[i])) for i in range(n)
     ]
-    # The latent rating is normal with variance 1 + spread^2 + 0.7^2; the cut points are crowd_rated's.
+    shares = rating_shares(spread, quality)
+    # In a fixed order: a set's follows the strings' hashes, which differ from process to process.
+    baseline = {e: Counts(*map(int, rng.multinomial(62, shares))) for e in sorted({c.emotion for c in cases})}
+    return cases, baseline
+
+
+@functools.cache
+def rating_shares(spread: float, quality: float) -> list[float]:
+    """The chances of Bad, Okay and Good of crowd_rated's ratings of latent quality ``quality``:
+    the latent rating is normal with variance 1 + spread^2 + 0.7^2, cut where crowd_rated cuts."""
     scale = math.sqrt(1 + spread**2 + 0.49)
     low, high = stats.norm.cdf((-1.0 - quality) / scale), stats.norm.cdf((0.2 - quality) / scale)
-    shares = [low, high - low, 1 - high]
-    baseline = {e: Counts(*map(int, rng.multinomial(62, shares))) for e in {c.emotion for c in cases}}
-    return cases, baseline
+    return [low, high - low, 1 - high]
 
 
 GATES = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
@@ -544,9 +552,9 @@ def test_better_holds_its_size_at_a_low_good_rate_on_few_raters(spread):
     standardized statistic's at the run's design effect on t with 12 dof. Monte Carlo
     standard error 0.49 points."""
     rng = np.random.default_rng([13, int(10 * spread)])
-    repetitions, passed = 2000, 0
+    repetitions, passed, quality = 2000, 0, quality_for(0.05, spread)
     for _ in range(repetitions):
-        strata, design = overall_parts(*rated_against_counts(rng, 64, 5, spread, quality_for(0.05, spread)))
+        strata, design = overall_parts(*rated_against_counts(rng, 64, 5, spread, quality))
         rates = [(m.good, m.n, b.good, b.n) for m, b in strata]
         statistic = proportions.standardized_statistic(rates, design_effect=design.good)
         passed += design.reference.upper(statistic) < 0.05
