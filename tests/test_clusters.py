@@ -3,6 +3,7 @@ statsmodels' cluster-robust variance, a cluster bootstrap and a seeded simulatio
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -14,15 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pytest_empathy.analysis import clusters, proportions
+from pytest_empathy.analysis import clusters, groups, proportions
 from pytest_empathy.analysis.gates import Completeness, decide
-from pytest_empathy.analysis.rating_comparison import compare, good_pairs
+from pytest_empathy.analysis.rating_comparison import compare, compare_paired, good_pairs
 from pytest_empathy.analysis.saved_run_checks import check, parse_checks
 from pytest_empathy.analysis.versus_baseline import summarize
 from pytest_empathy.analysis.versus_saved_run import compare_with_saved_run
 from pytest_empathy.corpus import release
 from pytest_empathy.corpus.reader import CorpusError, load_file
-from pytest_empathy.emotions import EMOTIONS
+from pytest_empathy.emotions import EMOTIONS, POLARITY
 from pytest_empathy.ratings import Counts, Rating
 from pytest_empathy.results.case import CaseResult
 from pytest_empathy.settings import StatisticsSettings
@@ -183,6 +184,30 @@ def test_the_clustered_better_gate_passes_at_most_alpha_of_the_time_when_raters_
     allowed = 0.05 + 3 * math.sqrt(0.05 * 0.95 / repetitions)
     assert clustered_passes / repetitions <= allowed
     assert naive_passes / repetitions > allowed
+
+
+def test_a_group_of_the_same_emotions_at_the_same_level_is_compared_once():
+    """``groups.grouped`` compares a group of the same emotions at the same level once: a run
+    of one emotion is that emotion's, its polarity's and the whole run's comparison (the
+    simulations above summarize 1,400 such runs), the same as compared alone; any other group
+    is compared on its own (two emotions: each at alpha / 2, each polarity, the whole run)."""
+    rng = random.Random("grouped once")
+    pairs = {e: [(Rating(rng.randint(1, 3)), Rating(rng.randint(1, 3))) for _ in range(40)] for e in ("sad", "joyful")}
+    asked = []
+
+    def comparison(members, level, family):
+        asked.append((tuple(members), level, family))
+        return compare_paired([p for e in members for p in pairs[e]], alpha=level, family=family)
+
+    one = groups.grouped(["sad"], comparison, alpha=0.05)
+    assert asked == [(("sad",), 0.05, 1), ((), 0.05, 1)]
+    shared = one.overall.comparison
+    assert shared is one.polarity[POLARITY["sad"]].comparison is one.emotions["sad"].comparison
+    assert shared == compare_paired(pairs["sad"], alpha=0.05, family=1)
+    asked.clear()
+    two = groups.grouped(["joyful", "sad"], comparison, alpha=0.05)
+    assert len(asked) == len(set(asked)) == 5
+    assert two.emotions["sad"].comparison != two.polarity[POLARITY["sad"]].comparison
 
 
 def test_raters_whose_batches_do_not_line_up_are_corrected_two_way():
@@ -423,12 +448,19 @@ def rated_against_counts(
     cases = [
         CaseResult(f"c{i:03}", EMOTIONS[i % len(EMOTIONS)], Rating(ratings[i]), rater=str(rater[i])) for i in range(n)
     ]
-    # The latent rating is normal with variance 1 + spread^2 + 0.7^2; the cut points are crowd_rated's.
+    shares = rating_shares(spread, quality)
+    # In a fixed order: a set's follows the strings' hashes, which differ from process to process.
+    baseline = {e: Counts(*map(int, rng.multinomial(62, shares))) for e in sorted({c.emotion for c in cases})}
+    return cases, baseline
+
+
+@functools.cache
+def rating_shares(spread: float, quality: float) -> list[float]:
+    """The chances of Bad, Okay and Good of crowd_rated's ratings of latent quality ``quality``:
+    the latent rating is normal with variance 1 + spread^2 + 0.7^2, cut where crowd_rated cuts."""
     scale = math.sqrt(1 + spread**2 + 0.49)
     low, high = stats.norm.cdf((-1.0 - quality) / scale), stats.norm.cdf((0.2 - quality) / scale)
-    shares = [low, high - low, 1 - high]
-    baseline = {e: Counts(*map(int, rng.multinomial(62, shares))) for e in {c.emotion for c in cases}}
-    return cases, baseline
+    return [low, high - low, 1 - high]
 
 
 GATES = {"alpha": 0.05, "gate": "better", "min_good_gain": None, "allow_partial": False}
@@ -520,9 +552,9 @@ def test_better_holds_its_size_at_a_low_good_rate_on_few_raters(spread):
     standardized statistic's at the run's design effect on t with 12 dof. Monte Carlo
     standard error 0.49 points."""
     rng = np.random.default_rng([13, int(10 * spread)])
-    repetitions, passed = 2000, 0
+    repetitions, passed, quality = 2000, 0, quality_for(0.05, spread)
     for _ in range(repetitions):
-        strata, design = overall_parts(*rated_against_counts(rng, 64, 5, spread, quality_for(0.05, spread)))
+        strata, design = overall_parts(*rated_against_counts(rng, 64, 5, spread, quality))
         rates = [(m.good, m.n, b.good, b.n) for m, b in strata]
         statistic = proportions.standardized_statistic(rates, design_effect=design.good)
         passed += design.reference.upper(statistic) < 0.05

@@ -39,6 +39,7 @@ def runs(pairs_by_emotion: dict[str, list[tuple[Rating, Rating]]]) -> tuple[dict
     return saved, run
 
 
+@cache  # the enumerations and the simulation below ask the same few outcomes again and again
 def rejects(rose: int, fell: int, n: int, level: float, family: int = 1) -> bool:
     """The paired test as the comparison runs it: this run first, the saved run second; an
     emotion's of ``family``, at Holm's first level."""

@@ -116,6 +116,8 @@ class Design:
         else:
             parts = self._parts(sorted(by_emotion))
             good, order, bad = parts.good, parts.ordinal, parts.bad
+            # The whole run's, which ``of`` asks again for the overall comparison.
+            self._whole = (tuple(sorted(by_emotion)), parts)
         # Unpaired, these are the first side's own; the counts' variance joins per group.
         self.good = design_effect(good, first, second_labels)
         self.ordinal = design_effect(order, first, second_labels)
@@ -132,7 +134,7 @@ class Design:
         good, order = pooled(self.good, self.share, share), pooled(self.ordinal, self.share, share)
         bad = pooled(self.bad, self.share, share)
         if self.second is not None:
-            parts = self._parts(members)
+            parts = self._whole[1] if tuple(members) == self._whole[0] else self._parts(members)
             good, order = (
                 combined(good, parts.good, parts.second_good),
                 combined(order, parts.ordinal, parts.second_ordinal),

@@ -117,12 +117,22 @@ def grouped(emotions: Sequence[str], compare: Callable[[Sequence[str], float, in
     difference is one that Holm calls (Bonferroni's rejections are among Holm's). Unadjusted,
     16 of the release's 32 emotion intervals excluded 0 where Holm called 5 emotions better."""
     family = len(emotions)
-    by_emotion = {e: compare([e], bonferroni_level(alpha, family), family) for e in emotions}
+    found: dict[tuple[tuple[str, ...], float, int], T] = {}
+
+    def once(members: Sequence[str], level: float, family: int) -> T:
+        """``compare``, once for a group of the same emotions at the same level as one before:
+        a run of one emotion is that emotion's, its polarity's and the whole run's."""
+        key = (tuple(members), level, family)
+        if key not in found:
+            found[key] = compare(members, level, family)
+        return found[key]
+
+    by_emotion = {e: once([e], bonferroni_level(alpha, family), family) for e in emotions}
     better = holm([by_emotion[e].p_better for e in emotions])
     worse = holm([by_emotion[e].p_worse for e in emotions])
     return Grouped(
-        overall=Group("overall", compare(emotions, alpha, 1), alpha),
-        polarity={p: Group(p, compare([e for e in emotions if POLARITY[e] == p], alpha, 1), alpha) for p in POLARITIES},
+        overall=Group("overall", once(emotions, alpha, 1), alpha),
+        polarity={p: Group(p, once([e for e in emotions if POLARITY[e] == p], alpha, 1), alpha) for p in POLARITIES},
         emotions={
             e: Group(e, by_emotion[e], alpha, b, w, adjusted=True, family=family)
             for e, b, w in zip(emotions, better, worse, strict=True)
