@@ -582,6 +582,9 @@ def _liberal_sides(
     return tuple(sides)
 
 
+# scipy's beta.ppf costs a millisecond a call, and an enumeration of a design's sizes asks the
+# range of each of its counts again for every table.
+@lru_cache(maxsize=4096)
 def _guard_range(good: float, n: int) -> tuple[float, float]:
     """The (1 - ``_GUARD_GAMMA``) Clopper-Pearson interval of ``good`` of ``n`` ratings'
     rate, where the guard measures the score test's size."""

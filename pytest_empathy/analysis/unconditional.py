@@ -116,12 +116,19 @@ def restricted_rates(
     flat_low, flat_high = np.broadcast_to(low, shape).ravel(), np.broadcast_to(high, shape).ravel()
     flat_delta = np.broadcast_to(delta, shape).ravel()
     flat_x1, flat_x2 = np.broadcast_to(x1, shape).ravel(), np.broadcast_to(x2, shape).ravel()
+    roots = []
     for where, root in _cubic_roots(c2.ravel(), c1.ravel(), c0.ravel()):
         inside = (root > flat_low[where]) & (root < flat_high[where])
-        where, root = where[inside], root[inside]
-        likelihood = _log_likelihood(flat_x1[where], n1, root + flat_delta[where]) + _log_likelihood(
-            flat_x2[where], n2, root
-        )
+        roots.append((where[inside], root[inside]))
+    # Every root's likelihood at once, each formula's then taken in turn.
+    where, root = (np.concatenate(parts) for parts in zip(*roots, strict=True))
+    likelihoods = _log_likelihood(flat_x1[where], n1, root + flat_delta[where]) + _log_likelihood(
+        flat_x2[where], n2, root
+    )
+    start = 0
+    for where, root in roots:
+        likelihood = likelihoods[start : start + len(root)]
+        start += len(root)
         better = likelihood > best[where]
         where = where[better]
         best[where], null2[where] = likelihood[better], root[better]
@@ -432,7 +439,7 @@ def _closure_lengths(regions: NDArray[np.bool_], greater: bool, along_second: bo
 # An exact comparison searches each of its four tests' cells up to three times (its p-value,
 # its interval's end, the other family's interval asking whether it keeps no difference):
 # each test's bounds are kept, by cell, with the floor each was found under.
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=32)
 def _known_bounds(
     x1: int, n1: int, x2: int, n2: int, greater: bool, logarithm: bool
 ) -> dict[tuple[float, float], tuple[float, float]]:
@@ -800,6 +807,9 @@ def _tails_at(n: int, rates: Array, lengths: NDArray[np.int64], from_zero: bool)
     return _binomial_at(bdtrc, n - lengths, n, rates, bdtrc)
 
 
+_FEW = 512
+
+
 def _binomial_at(
     function: Callable[..., Array], counts: NDArray[np.int64], n: int, rates: Array, below_zero: Callable[..., Array]
 ) -> Array:
@@ -808,9 +818,12 @@ def _binomial_at(
     by ``below_zero``. The incomplete beta function is asked only for the counts from 0 to
     n - 1; at n (a tail of all or none of the counts, as a region holding every count of the
     larger group or none asks) and at -1 the function's value depends on the rate alone, and
-    is asked once a rate."""
+    is asked once a rate (on a few hundred values, at every count, which costs less)."""
     rates = np.asarray(rates, dtype=float)[..., None]
     shape = np.broadcast_shapes(rates.shape, counts.shape)
+    if math.prod(shape) <= _FEW:
+        some: Array = np.where(counts < 0, below_zero(counts, n, rates), function(np.maximum(counts, 0), n, rates))
+        return some
     counts, rates = np.broadcast_to(counts, shape), np.broadcast_to(rates, shape)
     every, none = (np.full((*rates.shape[:-1], 1), end, dtype=counts.dtype) for end in (n, -1))
     found: Array = np.where(counts >= n, function(every, n, rates[..., :1]), below_zero(none, n, rates[..., :1]))
