@@ -54,6 +54,27 @@ def test_the_paired_test_holds_its_size_given_any_number_of_discordant_cases(alp
     assert paired_size(cutover + 1, alpha) > 0.6 * alpha
 
 
+def test_the_cutover_at_every_level_holms_steps_reach_is_the_enumerated_one():
+    """At each of Holm's levels over 32 emotions at 0.05 and 16 at 0.01 (a run's finish asks
+    them all), and far in the tail: the cutover is the last of 200 discordant cases where the
+    score test's size, by scipy's binomial, exceeds the level by a third."""
+    levels = [
+        *proportions.holm_levels(0.05 / 32, 32),
+        *proportions.holm_levels(0.01 / 16, 16),
+        *(0.2, 0.001, 1e-6, 1e-9),
+    ]
+    criticals = stats.norm.isf(levels)
+    over: dict[float, list[int]] = {alpha: [0] for alpha in levels}
+    for d in range(1, 201):
+        b = np.arange(d + 1)
+        pmf, z = stats.binom.pmf(b, d, 0.5), (2 * b - d) / np.sqrt(d)
+        for alpha, critical in zip(levels, criticals, strict=True):
+            if pmf[z > critical].sum() > 4 / 3 * alpha:
+                over[alpha].append(d)
+    assert {alpha: proportions.exact_cutover(alpha) for alpha in levels} == {a: max(ds) for a, ds in over.items()}
+    assert proportions.holm_cutover(0.05 / 32, 32) == max(max(over[a]) for a in proportions.holm_levels(0.05 / 32, 32))
+
+
 def decline_rejects(d: int, fallen: int, alpha: float) -> bool:
     """Whether decline's test, a run against its saved run, rejects with ``fallen`` of ``d``
     cases rated otherwise fallen from Good, the rest risen to it."""
