@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import BENCHMARK, ROOT
+
 PACKAGE = Path(__file__).parents[1] / "pytest_empathy"
 PYTEST = ("pytest", "_pytest")
 HEAVY = ("openai", "vcr", "scipy", "numpy", "pandas", "matplotlib")
@@ -74,3 +76,36 @@ def test_the_rules_watch_modules_that_exist(loaded):
     assert set(RULES) <= set(loaded)
     # The check itself can fail: the recorder does load vcrpy.
     assert "vcr" in loaded["pytest_empathy.cassettes.recorder"]
+
+
+SESSION = """
+import json, sys, pytest
+code = pytest.main(sys.argv[1:])
+print("LOADED " + json.dumps(sorted(sys.modules)), "EXIT", int(code))
+"""
+
+
+@pytest.mark.parametrize(("record", "loads_recorder"), [("none", False), ("once", True)])
+def test_a_replay_loads_neither_vcrpy_nor_the_openai_client(tmp_path, record, loads_recorder):
+    """A whole session replaying the shipped cassettes: no vcrpy and no openai client (their
+    imports were a third of a replay's start-up); recording, even with nothing left to record,
+    loads both, which shows the check can fail."""
+    (tmp_path / "test_empathy.py").write_text(BENCHMARK)
+    args = [
+        "--empathy-model=smollm2-135m",
+        "--empathy-judge=smollm2-135m",
+        "--empathy-corpus=smoke",
+        "--empathy-emotions=joyful,afraid",
+        "--empathy-baseline=human-raters",
+        f"--empathy-cassettes={ROOT / 'cassettes'}",
+        f"--empathy-record={record}",
+        "--empathy-gate=off",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
+    done = subprocess.run([sys.executable, "-c", SESSION, *args], cwd=tmp_path, capture_output=True, text=True)
+    last = done.stdout.splitlines()[-1]
+    assert last.startswith("LOADED ") and last.endswith("EXIT 0"), done.stdout[-2000:] + done.stderr[-2000:]
+    found = set(json.loads(last.removeprefix("LOADED ").rsplit(" EXIT", 1)[0]))
+    assert {"vcr" in found, "openai" in found} == {loads_recorder}

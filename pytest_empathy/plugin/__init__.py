@@ -64,12 +64,15 @@ def _configure(config: pytest.Config) -> None:
     from pytest_empathy.evaluation.finish_plan import plan_finish
     from pytest_empathy.modes import RecordMode
 
-    from .lookahead import check_scheduling
     from .session import EmpathySession
 
     run = assemble(settings)
     config.stash[RUN_KEY] = run
     if settings.recording.record is not RecordMode.NONE:
+        # Only while recording: the look-ahead's module loads the recorder, and with it vcrpy
+        # and the openai client, which a replay never calls.
+        from .lookahead import check_scheduling
+
         check_scheduling(config, settings.recording.concurrency)
     if not hasattr(config, "workerinput"):
         for warning in run.key_warnings():
@@ -169,13 +172,15 @@ def evaluation_fixtures(config: pytest.Config) -> types.ModuleType:
         from pytest_empathy.modes import RecordMode
         from pytest_empathy.results.case import UNRECORDED
 
-        from .lookahead import Lookahead
-
         run = config.stash[RUN_KEY]
         with_response = run.settings.keeps_responses
         concurrency = run.settings.recording.concurrency
         recording = run.settings.recording.record is not RecordMode.NONE
-        lookahead = Lookahead(run.evaluate, concurrency, run.close) if concurrency > 1 and recording else None
+        lookahead = None
+        if concurrency > 1 and recording:
+            from .lookahead import Lookahead
+
+            lookahead = Lookahead(run.evaluate, concurrency, run.close)
 
         def evaluate(case: Row) -> CaseResult:
             item = config.stash[CURRENT_ITEM_KEY]
