@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import importlib
 import importlib.metadata
 import importlib.util
@@ -124,11 +125,13 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 def reset_process() -> None:
     """The package's process-wide state back to that of a process that ran nothing: the
     credentials it masks and its log record factory, the URL paths it cached with them
-    masked, its llama.cpp servers. What a test took by hand (a run assembled, a server
-    started); an inner run releases its own (see like_a_new_process)."""
+    masked, its llama.cpp servers, the objects it froze out of the garbage collector's
+    sight. What a test took by hand (a run assembled, a server started); an inner run
+    releases its own (see like_a_new_process)."""
     local_server.stop_all()
     forget()
     chat_path.cache_clear()
+    gc.unfreeze()
 
 
 class LeftTaken(AssertionError):
@@ -153,6 +156,8 @@ def leftovers(factory: Callable[..., logging.LogRecord], threads: set[threading.
         found.append(f"the log record factory is {logging.getLogRecordFactory()!r}, not {factory!r}")
     if new := sorted(thread.name for thread in _package_threads() - threads if thread.is_alive()):
         found.append(f"pytest-empathy threads still alive: {new}")
+    if gc.get_freeze_count():
+        found.append(f"{gc.get_freeze_count()} objects still frozen out of the garbage collector's sight")
     return found
 
 

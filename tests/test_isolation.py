@@ -4,6 +4,7 @@ finds. The entry points themselves still run as processes here, once each."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -273,3 +274,24 @@ def test_what_an_xdist_worker_writes_outside_capture_reaches_the_tests_descripto
     # result and capfd together are everything the run's processes wrote.
     seen = "".join(capfd.readouterr()) + result.stdout.str() + result.stderr.str()
     assert seen.count("written by a worker outside capture") == 2
+
+
+FROZEN = """
+import gc
+from pathlib import Path
+
+def test_empathy(empathy_case, empathy_evaluate):
+    empathy_evaluate(empathy_case)
+    Path("frozen.txt").write_text(str(gc.get_freeze_count()))
+"""
+
+
+def test_a_run_freezes_what_it_collected_while_its_cases_run_and_gives_it_back(pytester):
+    """The collected session is out of the garbage collector's sight while the cases run, and
+    back in it once the session ends (the harness's check of what a run left fails otherwise)."""
+    bot_project(pytester)
+    pytester.makepyfile(test_empathy=FROZEN)
+    result = pytester.runpytest(*BOT)
+    result.assert_outcomes(passed=4)
+    assert int((pytester.path / "frozen.txt").read_text()) > 1000
+    assert gc.get_freeze_count() == 0
