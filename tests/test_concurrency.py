@@ -42,6 +42,35 @@ def varied(body: dict[str, Any]) -> Answer:
     return 200, JSON, completion(content)
 
 
+class Gathering:
+    """``varied``'s answer, once armed held back until more than ``enough`` calls are in the
+    server at once (or ``patience`` seconds have passed): whether calls can overlap that much
+    is then up to the code under test, not to how soon a loaded machine starts the second
+    worker (a worker started late found the first one's calls answered, and at most 4 of a
+    limit of 8 in flight failed the check under coverage at a load of 4)."""
+
+    def __init__(self, enough: int, patience: float) -> None:
+        self.enough, self.patience = enough, patience
+        self.armed = self.gathered = False
+        self.inside = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, body: dict[str, Any]) -> Answer:
+        with self.changed:
+            self.inside += 1
+            self.changed.notify_all()
+            if self.armed and not self.gathered:
+                # Once: the later calls go as they come, whether the first were gathered or waited in vain.
+                self.changed.wait_for(lambda: self.gathered or self.inside > self.enough, timeout=self.patience)
+                self.gathered = True
+                self.changed.notify_all()
+        try:
+            return varied(body)
+        finally:
+            with self.changed:
+                self.inside -= 1
+
+
 def project(pytester: pytest.Pytester, server: StubServer, timeout: float = 5.0) -> None:
     rows = synthetic_rows(per_emotion=PER_EMOTION, emotions=EMOTIONS)
     stub_project(pytester, server.url, rows, max_retries=0, timeout=timeout)
@@ -74,14 +103,17 @@ def test_a_concurrent_recording_writes_the_cassettes_and_results_of_a_sequential
     pytester, monkeypatch, args, limit
 ):
     monkeypatch.setenv("STUB_API_KEY", FAKE_KEY)
-    with stub_server(answer_of=varied) as server:
-        project(pytester, server)
+    gathering = Gathering(enough=limit // 2, patience=20.0)
+    with stub_server(answer_of=gathering) as server:
+        # The calls held back wait within the client's timeout.
+        project(pytester, server, timeout=60.0)
         sequential = record(pytester, "-p", "no:xdist")
         assert sequential.ret == 0, sequential.stdout.str()
         sequential_calls = list(server.served)
         shutil.move(pytester.path / "cassettes", pytester.path / "sequential")
         shutil.move(pytester.path / "report.json", pytester.path / "sequential.json")
 
+        gathering.armed = True
         concurrent = record(pytester, *args)
         assert concurrent.ret == 0, concurrent.stdout.str()
         concurrent_calls = server.served[len(sequential_calls) :]
