@@ -75,6 +75,20 @@ def test_the_cutover_at_every_level_holms_steps_reach_is_the_enumerated_one():
     assert proportions.holm_cutover(0.05 / 32, 32) == max(max(over[a]) for a in proportions.holm_levels(0.05 / 32, 32))
 
 
+def test_the_first_rejected_count_is_settled_by_the_statistic_from_any_start():
+    """The closed form only starts the search: from a start far below or above it, the count
+    is the same, the fewest Good-on-the-first-side-only cases whose McNemar statistic exceeds
+    the critical value (d + 1 where none does)."""
+    for alpha in (0.05, 0.001):
+        critical = stats.norm.isf(alpha)
+        for d in (1, 2, 7, 40, 200):
+            b = np.arange(d + 1)
+            rejected = b[(2 * b - d) / np.sqrt(d) > critical]
+            expected = int(rejected[0]) if len(rejected) else d + 1
+            starts = (critical, -60.0, 0.0, 60.0)
+            assert [proportions._first_rejected(d, alpha, start) for start in starts] == [expected] * len(starts)
+
+
 def decline_rejects(d: int, fallen: int, alpha: float) -> bool:
     """Whether decline's test, a run against its saved run, rejects with ``fallen`` of ``d``
     cases rated otherwise fallen from Good, the rest risen to it."""

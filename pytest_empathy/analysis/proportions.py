@@ -1300,7 +1300,7 @@ def exact_cutover(alpha: float) -> int:
     other cells, so its size given d is a binomial tail, found here by enumeration for every
     d up to ``_CUTOVER_SEARCH``: 11 at alpha 0.2, 29 at 0.05, 53 at 0.01, 60 at 0.001, 64 at
     0.05 / 8, 69 at 0.00286 (tests/test_sizes.py searches to 400)."""
-    critical = normal_upper_quantile(alpha) if 0 < alpha < 1 else 0.0
+    critical = normal_upper_quantile(alpha)
     cutover = 0
     for d in range(1, _CUTOVER_SEARCH + 1):
         if _even_split_tails(d)[_first_rejected(d, alpha, critical)] > alpha * _SIZE_TOLERANCE:
