@@ -33,11 +33,6 @@ def normal_quantile(confidence: float) -> float:
     return _NORMAL.inv_cdf(0.5 + confidence / 2)
 
 
-def normal_upper_quantile(alpha: float) -> float:
-    """The standard normal's upper ``alpha`` quantile (0 < alpha < 1), as small as alpha goes."""
-    return -_NORMAL.inv_cdf(alpha)
-
-
 def normal_cdf(x: float) -> float:
     # erfc keeps the lower tail's relative precision, which 1 + erf would lose.
     return 0.5 * math.erfc(-x / math.sqrt(2))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
-from .distributions import NORMAL, Reference, binomial_tail, normal_cdf, normal_upper_quantile
+from .distributions import NORMAL, Reference, binomial_tail, normal_cdf, normal_quantile
 
 if TYPE_CHECKING:
     import numpy as np
@@ -1300,7 +1300,8 @@ def exact_cutover(alpha: float) -> int:
     other cells, so its size given d is a binomial tail, found here by enumeration for every
     d up to ``_CUTOVER_SEARCH``: 11 at alpha 0.2, 29 at 0.05, 53 at 0.01, 60 at 0.001, 64 at
     0.05 / 8, 69 at 0.00286 (tests/test_sizes.py searches to 400)."""
-    critical = normal_upper_quantile(alpha)
+    # One-sided at alpha (below 0.5, as --empathy-alpha is held): as power.py and score_size.py take it.
+    critical = normal_quantile(1 - 2 * alpha)
     cutover = 0
     for d in range(1, _CUTOVER_SEARCH + 1):
         if _even_split_tails(d)[_first_rejected(d, alpha, critical)] > alpha * _SIZE_TOLERANCE:
